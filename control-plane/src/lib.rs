@@ -1,0 +1,1 @@
+//! Constellation `control-plane`: placeholder crate until its issue is taken up; see the workspace README.

@@ -1,0 +1,1 @@
+//! Constellation `edge-dns`: placeholder crate until its issue is taken up; see the workspace README.

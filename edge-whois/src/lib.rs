@@ -1,0 +1,1 @@
+//! Constellation `edge-whois`: placeholder crate until its issue is taken up; see the workspace README.

@@ -1,0 +1,284 @@
+//! Zone checks run before a zone is compiled or published, in the spirit of `named-checkzone`
+//! and `kzonecheck`. An error stops publication; a warning is reported and the zone is served.
+//!
+//! | rule | severity | reference |
+//! | --- | --- | --- |
+//! | `soa_missing`, `soa_multiple`, `soa_not_at_apex` | error | RFC 1035 §5.2, RFC 1034 §4.2.1 |
+//! | `apex_ns_missing` | error | RFC 1034 §4.2.1 |
+//! | `out_of_zone` | error | RFC 1034 §4.2.1 (BIND and Knot ignore such data; a registry refuses it) |
+//! | `cname_and_other_data`, `cname_multiple` | error | RFC 2181 §10.1, RFC 4035 §2.5 |
+//! | `dname_multiple`, `dname_at_delegation`, `dname_children` | error | RFC 6672 §2.4, §3 |
+//! | `glue_missing` | error | RFC 1034 §4.2.2; a name server in the zone needs an address |
+//! | `occluded_data` | error | RFC 1034 §4.2.1: only glue may live below a zone cut |
+//! | `ds_at_apex`, `ds_not_at_delegation` | error | RFC 4035 §2.4 |
+//! | `glue_unused` | warning | address records below a cut that no NS names |
+//! | `wildcard_not_leftmost` | warning | RFC 4592 §2.1.1 |
+//! | `duplicate_record`, `ttl_mismatch` | warning | RFC 2181 §5, §5.2 (found when the zone is built) |
+//!
+//! Cost: one pass over the records in canonical order, plus one RRset look-up per distinct NS
+//! target inside the zone.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use crate::name::Name;
+use crate::rdata;
+use crate::record::Record;
+use crate::rtype::RecordType;
+use crate::zone::Zone;
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// Reported; the zone is still published.
+    Warning,
+    /// The zone is refused.
+    Error,
+}
+
+/// The rule a finding breaks; [`Rule::slug`] names its test fixture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum Rule {
+    SoaMissing,
+    SoaMultiple,
+    SoaNotAtApex,
+    ApexNsMissing,
+    OutOfZone,
+    CnameAndOtherData,
+    CnameMultiple,
+    DnameMultiple,
+    DnameAtDelegation,
+    DnameChildren,
+    GlueMissing,
+    GlueUnused,
+    OccludedData,
+    DsAtApex,
+    DsNotAtDelegation,
+    WildcardNotLeftmost,
+    DuplicateRecord,
+    TtlMismatch,
+}
+
+impl Rule {
+    /// The rule's name in snake case, as in fixture names (`glue_missing.zone`).
+    pub fn slug(self) -> &'static str {
+        match self {
+            Rule::SoaMissing => "soa_missing",
+            Rule::SoaMultiple => "soa_multiple",
+            Rule::SoaNotAtApex => "soa_not_at_apex",
+            Rule::ApexNsMissing => "apex_ns_missing",
+            Rule::OutOfZone => "out_of_zone",
+            Rule::CnameAndOtherData => "cname_and_other_data",
+            Rule::CnameMultiple => "cname_multiple",
+            Rule::DnameMultiple => "dname_multiple",
+            Rule::DnameAtDelegation => "dname_at_delegation",
+            Rule::DnameChildren => "dname_children",
+            Rule::GlueMissing => "glue_missing",
+            Rule::GlueUnused => "glue_unused",
+            Rule::OccludedData => "occluded_data",
+            Rule::DsAtApex => "ds_at_apex",
+            Rule::DsNotAtDelegation => "ds_not_at_delegation",
+            Rule::WildcardNotLeftmost => "wildcard_not_leftmost",
+            Rule::DuplicateRecord => "duplicate_record",
+            Rule::TtlMismatch => "ttl_mismatch",
+        }
+    }
+}
+
+/// One problem found in a zone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// Error or warning.
+    pub severity: Severity,
+    /// The rule broken.
+    pub rule: Rule,
+    /// The owner name concerned.
+    pub owner: Name,
+    /// The record type concerned, if one.
+    pub rtype: Option<RecordType>,
+    /// A sentence for the operator.
+    pub detail: String,
+}
+
+impl Finding {
+    pub(crate) fn new(
+        severity: Severity,
+        rule: Rule,
+        owner: &Name,
+        rtype: Option<RecordType>,
+        detail: String,
+    ) -> Finding {
+        Finding {
+            severity,
+            rule,
+            owner: owner.clone(),
+            rtype,
+            detail,
+        }
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let severity = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{severity}: {}", self.owner)?;
+        if let Some(rtype) = self.rtype {
+            write!(f, "/{rtype}")?;
+        }
+        write!(f, ": {} ({})", self.detail, self.rule.slug())
+    }
+}
+
+/// True if any finding is an error.
+pub fn has_errors(findings: &[Finding]) -> bool {
+    findings.iter().any(|f| f.severity == Severity::Error)
+}
+
+/// What kind of zone cut a name is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Cut {
+    Delegation,
+    Dname,
+}
+
+/// Runs every check on `zone`.
+pub fn check(zone: &Zone) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let origin = zone.origin();
+    let mut report = |severity, rule, owner: &Name, rtype, detail: String| {
+        out.push(Finding::new(severity, rule, owner, rtype, detail));
+    };
+    use Severity::{Error, Warning};
+
+    match zone.get(origin, RecordType::SOA).len() {
+        0 => report(Error, Rule::SoaMissing, origin, Some(RecordType::SOA), "no SOA record at the zone apex".into()),
+        1 => {}
+        n => report(Error, Rule::SoaMultiple, origin, Some(RecordType::SOA), format!("{n} SOA records at the apex; expected exactly one")),
+    }
+    if zone.get(origin, RecordType::NS).is_empty() {
+        report(Error, Rule::ApexNsMissing, origin, Some(RecordType::NS), "no NS records at the zone apex".into());
+    }
+
+    // Pass 1: cuts, and NS targets that need an address.
+    let mut cut: Option<(Name, Cut)> = None;
+    let mut glue_needed: Vec<(&Record, Name)> = Vec::new();
+    let mut glue_names: HashSet<Name> = HashSet::new();
+    let mut below_cut_addresses: Vec<&Record> = Vec::new();
+    for node in zone.nodes() {
+        let owner = &node[0].owner;
+        if !owner.is_subdomain_of(origin) {
+            for record in node {
+                report(Error, Rule::OutOfZone, owner, Some(record.rtype), format!("record outside the zone {origin}"));
+            }
+            continue;
+        }
+        if owner.labels().skip(1).any(|l| l == b"*") {
+            report(Warning, Rule::WildcardNotLeftmost, owner, None, "`*` label that is not leftmost is not a wildcard".into());
+        }
+        let has = |t: RecordType| node.iter().any(|r| r.rtype == t);
+        let is_apex = owner == origin;
+
+        if let Some((cut_name, kind)) = &cut {
+            if owner.is_subdomain_of(cut_name) && owner != cut_name {
+                match kind {
+                    Cut::Dname => report(Error, Rule::DnameChildren, owner, None, format!("name below the DNAME at {cut_name}")),
+                    Cut::Delegation => {
+                        for record in node {
+                            if matches!(record.rtype, RecordType::A | RecordType::AAAA) {
+                                below_cut_addresses.push(record);
+                            } else {
+                                report(Error, Rule::OccludedData, owner, Some(record.rtype), format!("record below the delegation at {cut_name} that is not glue"));
+                            }
+                        }
+                    }
+                }
+                continue;
+            }
+            cut = None;
+        }
+
+        if !is_apex && has(RecordType::SOA) {
+            report(Error, Rule::SoaNotAtApex, owner, Some(RecordType::SOA), "SOA record below the apex".into());
+        }
+        let cnames = node.iter().filter(|r| r.rtype == RecordType::CNAME).count();
+        if cnames > 1 {
+            report(Error, Rule::CnameMultiple, owner, Some(RecordType::CNAME), format!("{cnames} CNAME records; expected one"));
+        }
+        if cnames > 0 {
+            for record in node {
+                if !matches!(record.rtype, RecordType::CNAME | RecordType::RRSIG | RecordType::NSEC) {
+                    report(Error, Rule::CnameAndOtherData, owner, Some(record.rtype), "data next to a CNAME".into());
+                }
+            }
+        }
+        let dnames = node.iter().filter(|r| r.rtype == RecordType::DNAME).count();
+        if dnames > 1 {
+            report(Error, Rule::DnameMultiple, owner, Some(RecordType::DNAME), format!("{dnames} DNAME records; expected one"));
+        }
+        let delegation = !is_apex && has(RecordType::NS);
+        if delegation && dnames > 0 {
+            report(Error, Rule::DnameAtDelegation, owner, Some(RecordType::DNAME), "DNAME at a delegation point".into());
+        }
+        if has(RecordType::DS) {
+            if is_apex {
+                report(Error, Rule::DsAtApex, owner, Some(RecordType::DS), "DS at the apex belongs in the parent zone".into());
+            } else if !delegation {
+                report(Error, Rule::DsNotAtDelegation, owner, Some(RecordType::DS), "DS at a name that is not a delegation".into());
+            }
+        }
+        if has(RecordType::NS) {
+            for record in node.iter().filter(|r| r.rtype == RecordType::NS) {
+                let target = rdata::name_field(RecordType::NS, &record.rdata, 0).expect("NS rdata is a name");
+                if target.is_subdomain_of(origin) {
+                    glue_names.insert(target.clone());
+                    glue_needed.push((record, target));
+                }
+            }
+        }
+        if delegation {
+            cut = Some((owner.clone(), Cut::Delegation));
+        } else if dnames > 0 {
+            cut = Some((owner.clone(), Cut::Dname));
+        }
+    }
+
+    // Pass 2: every in-zone NS target has an address, unless it lies below another zone's cut
+    // (sibling glue is optional; RFC 9471 §2.2).
+    let mut has_address: HashMap<&Name, bool> = HashMap::new();
+    for (record, target) in &glue_needed {
+        let found = *has_address.entry(target).or_insert_with(|| {
+            !zone.get(target, RecordType::A).is_empty() || !zone.get(target, RecordType::AAAA).is_empty()
+        });
+        if found {
+            continue;
+        }
+        let own = target.is_subdomain_of(&record.owner) && record.owner != *origin;
+        let sibling = !own && zone_cut_above(zone, target).is_some();
+        if !sibling {
+            report(Error, Rule::GlueMissing, &record.owner, Some(RecordType::NS), format!("name server {target} is in the zone but has no A or AAAA record"));
+        }
+    }
+    for record in below_cut_addresses {
+        if !glue_names.contains(&record.owner) {
+            report(Warning, Rule::GlueUnused, &record.owner, Some(record.rtype), "address below a delegation that no NS record names".into());
+        }
+    }
+    out
+}
+
+/// The closest delegation point strictly above `name` inside the zone, if any.
+fn zone_cut_above(zone: &Zone, name: &Name) -> Option<Name> {
+    let mut current = name.parent()?;
+    let mut found = None;
+    while current.is_subdomain_of(zone.origin()) && current != *zone.origin() {
+        if !zone.get(&current, RecordType::NS).is_empty() {
+            found = Some(current.clone());
+        }
+        current = current.parent()?;
+    }
+    found
+}

@@ -1,0 +1,186 @@
+//! A zone as a sorted record list: the model that checks, diffs, the writer and the image
+//! compiler share.
+
+use std::path::Path;
+
+use crate::check::{Finding, Rule, Severity};
+use crate::master::{ParseError, ParseOptions, Reader};
+use crate::name::Name;
+use crate::rdata;
+use crate::record::Record;
+use crate::rtype::{Class, RecordType};
+
+/// The records of one zone in DNSSEC canonical order (RFC 4034 §6.3), without duplicates,
+/// every RRset with one TTL (RFC 2181 §5.2).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Zone {
+    origin: Name,
+    class: Class,
+    records: Vec<Record>,
+}
+
+impl Zone {
+    /// Builds a zone from records in any order. Duplicate records are dropped, and records of
+    /// an RRset with differing TTLs all get the lowest of them (RFC 2181 §5.2), each reported as
+    /// a warning.
+    pub fn new(origin: Name, class: Class, mut records: Vec<Record>) -> (Zone, Vec<Finding>) {
+        let mut findings = Vec::new();
+        records.sort_unstable_by(Record::canonical_cmp);
+        records.dedup_by(|next, kept| {
+            let duplicate = next.same_rr(kept);
+            if duplicate {
+                findings.push(Finding::new(
+                    Severity::Warning,
+                    Rule::DuplicateRecord,
+                    &next.owner,
+                    Some(next.rtype),
+                    format!("duplicate record ignored: {next}"),
+                ));
+                kept.ttl = kept.ttl.min(next.ttl);
+            }
+            duplicate
+        });
+        let mut start = 0;
+        while start < records.len() {
+            let (owner, rtype) = (&records[start].owner, records[start].rtype);
+            let len = records[start..]
+                .iter()
+                .take_while(|r| r.owner == *owner && r.rtype == rtype)
+                .count();
+            let rrset = &mut records[start..start + len];
+            let ttl = rrset.iter().map(|r| r.ttl).min().expect("non-empty");
+            for record in rrset.iter_mut().filter(|r| r.ttl != ttl) {
+                findings.push(Finding::new(
+                    Severity::Warning,
+                    Rule::TtlMismatch,
+                    &record.owner,
+                    Some(record.rtype),
+                    format!("TTL {} set to the RRset's lowest TTL {ttl}", record.ttl),
+                ));
+                record.ttl = ttl;
+            }
+            start += len;
+        }
+        let zone = Zone {
+            origin,
+            class,
+            records,
+        };
+        (zone, findings)
+    }
+
+    /// Builds a zone from records already in canonical order and without duplicates.
+    pub(crate) fn from_sorted(origin: Name, class: Class, records: Vec<Record>) -> Zone {
+        debug_assert!(
+            records
+                .windows(2)
+                .all(|w| w[0].canonical_cmp(&w[1]).is_lt())
+        );
+        Zone {
+            origin,
+            class,
+            records,
+        }
+    }
+
+    /// Reads a master file. The origin is the one in `options` or, failing that, the owner of
+    /// the file's first SOA record.
+    pub fn read(path: &Path, options: ParseOptions) -> Result<(Zone, Vec<Finding>), ParseError> {
+        let class = options.class;
+        let given = options.origin.clone();
+        let records: Vec<Record> = Reader::open(path, options)?.collect::<Result<_, _>>()?;
+        Ok(Zone::from_records(given, class, records))
+    }
+
+    /// Builds a zone whose origin is `origin` or, when `None`, its first SOA's owner (the root
+    /// when there is no SOA; the checks report that).
+    pub fn from_records(
+        origin: Option<Name>,
+        class: Class,
+        records: Vec<Record>,
+    ) -> (Zone, Vec<Finding>) {
+        let origin = origin
+            .or_else(|| {
+                records
+                    .iter()
+                    .find(|r| r.rtype == RecordType::SOA)
+                    .map(|r| r.owner.clone())
+            })
+            .unwrap_or_else(Name::root);
+        Zone::new(origin, class, records)
+    }
+
+    /// The zone's name.
+    pub fn origin(&self) -> &Name {
+        &self.origin
+    }
+
+    /// The zone's class.
+    pub fn class(&self) -> Class {
+        self.class
+    }
+
+    /// All records in canonical order.
+    pub fn records(&self) -> &[Record] {
+        &self.records
+    }
+
+    /// Takes the records out.
+    pub fn into_records(self) -> Vec<Record> {
+        self.records
+    }
+
+    /// The SOA record at the apex, if there is exactly one.
+    pub fn soa(&self) -> Option<&Record> {
+        match self.get(&self.origin, RecordType::SOA) {
+            [soa] => Some(soa),
+            _ => None,
+        }
+    }
+
+    /// The serial of the apex SOA.
+    pub fn serial(&self) -> Option<u32> {
+        self.soa().and_then(|soa| rdata::soa_serial(&soa.rdata))
+    }
+
+    /// The records of one RRset (empty if there is none).
+    pub fn get(&self, owner: &Name, rtype: RecordType) -> &[Record] {
+        let start = self
+            .records
+            .partition_point(|r| (&r.owner, r.rtype) < (owner, rtype));
+        let len = self.records[start..]
+            .iter()
+            .take_while(|r| r.owner == *owner && r.rtype == rtype)
+            .count();
+        &self.records[start..start + len]
+    }
+
+    /// The records owned by one name (empty if there is none).
+    pub fn node(&self, owner: &Name) -> &[Record] {
+        let start = self.records.partition_point(|r| r.owner < *owner);
+        let len = self.records[start..]
+            .iter()
+            .take_while(|r| r.owner == *owner)
+            .count();
+        &self.records[start..start + len]
+    }
+
+    /// True if some record is owned by `name` or a name below it.
+    pub fn has_subtree(&self, name: &Name) -> bool {
+        let start = self.records.partition_point(|r| r.owner < *name);
+        self.records
+            .get(start)
+            .is_some_and(|r| r.owner.is_subdomain_of(name))
+    }
+
+    /// The RRsets in canonical order, each as a slice of records.
+    pub fn rrsets(&self) -> impl Iterator<Item = &[Record]> {
+        self.records
+            .chunk_by(|a, b| a.owner == b.owner && a.rtype == b.rtype)
+    }
+
+    /// The nodes in canonical order, each as the slice of records its owner has.
+    pub fn nodes(&self) -> impl Iterator<Item = &[Record]> {
+        self.records.chunk_by(|a, b| a.owner == b.owner)
+    }
+}
