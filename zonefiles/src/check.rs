@@ -9,8 +9,9 @@
 //! | `cname_and_other_data`, `cname_multiple` | error | RFC 2181 §10.1, RFC 4035 §2.5 |
 //! | `dname_multiple`, `dname_at_delegation`, `dname_children` | error | RFC 6672 §2.4, §3 |
 //! | `glue_missing` | error | RFC 1034 §4.2.2; a name server in the zone needs an address |
-//! | `occluded_data` | error | RFC 1034 §4.2.1: only glue may live below a zone cut |
+//! | `occluded_data` | warning | RFC 1034 §4.2.1: only glue belongs below a zone cut; such data is kept and never answered authoritatively, as BIND, NSD and Knot do |
 //! | `ds_at_apex`, `ds_not_at_delegation` | error | RFC 4035 §2.4 |
+//! | `ds_digest_length` | error | RFC 4034 §5.1.4, RFC 4509 §2.2, RFC 6605 §2 |
 //! | `glue_unused` | warning | address records below a cut that no NS names |
 //! | `wildcard_not_leftmost` | warning | RFC 4592 §2.1.1 |
 //! | `duplicate_record`, `ttl_mismatch` | warning | RFC 2181 §5, §5.2 (found when the zone is built) |
@@ -55,6 +56,7 @@ pub enum Rule {
     OccludedData,
     DsAtApex,
     DsNotAtDelegation,
+    DsDigestLength,
     WildcardNotLeftmost,
     DuplicateRecord,
     TtlMismatch,
@@ -79,6 +81,7 @@ impl Rule {
             Rule::OccludedData => "occluded_data",
             Rule::DsAtApex => "ds_at_apex",
             Rule::DsNotAtDelegation => "ds_not_at_delegation",
+            Rule::DsDigestLength => "ds_digest_length",
             Rule::WildcardNotLeftmost => "wildcard_not_leftmost",
             Rule::DuplicateRecord => "duplicate_record",
             Rule::TtlMismatch => "ttl_mismatch",
@@ -155,12 +158,30 @@ pub fn check(zone: &Zone) -> Vec<Finding> {
     use Severity::{Error, Warning};
 
     match zone.get(origin, RecordType::SOA).len() {
-        0 => report(Error, Rule::SoaMissing, origin, Some(RecordType::SOA), "no SOA record at the zone apex".into()),
+        0 => report(
+            Error,
+            Rule::SoaMissing,
+            origin,
+            Some(RecordType::SOA),
+            "no SOA record at the zone apex".into(),
+        ),
         1 => {}
-        n => report(Error, Rule::SoaMultiple, origin, Some(RecordType::SOA), format!("{n} SOA records at the apex; expected exactly one")),
+        n => report(
+            Error,
+            Rule::SoaMultiple,
+            origin,
+            Some(RecordType::SOA),
+            format!("{n} SOA records at the apex; expected exactly one"),
+        ),
     }
     if zone.get(origin, RecordType::NS).is_empty() {
-        report(Error, Rule::ApexNsMissing, origin, Some(RecordType::NS), "no NS records at the zone apex".into());
+        report(
+            Error,
+            Rule::ApexNsMissing,
+            origin,
+            Some(RecordType::NS),
+            "no NS records at the zone apex".into(),
+        );
     }
 
     // Pass 1: cuts, and NS targets that need an address.
@@ -172,26 +193,89 @@ pub fn check(zone: &Zone) -> Vec<Finding> {
         let owner = &node[0].owner;
         if !owner.is_subdomain_of(origin) {
             for record in node {
-                report(Error, Rule::OutOfZone, owner, Some(record.rtype), format!("record outside the zone {origin}"));
+                report(
+                    Error,
+                    Rule::OutOfZone,
+                    owner,
+                    Some(record.rtype),
+                    format!("record outside the zone {origin}"),
+                );
             }
             continue;
         }
         if owner.labels().skip(1).any(|l| l == b"*") {
-            report(Warning, Rule::WildcardNotLeftmost, owner, None, "`*` label that is not leftmost is not a wildcard".into());
+            report(
+                Warning,
+                Rule::WildcardNotLeftmost,
+                owner,
+                None,
+                "`*` label that is not leftmost is not a wildcard".into(),
+            );
         }
         let has = |t: RecordType| node.iter().any(|r| r.rtype == t);
         let is_apex = owner == origin;
 
+        // Singleton and CNAME rules hold everywhere, occluded data included.
+        let cnames = node.iter().filter(|r| r.rtype == RecordType::CNAME).count();
+        if cnames > 1 {
+            report(
+                Error,
+                Rule::CnameMultiple,
+                owner,
+                Some(RecordType::CNAME),
+                format!("{cnames} CNAME records; expected one"),
+            );
+        }
+        if cnames > 0 {
+            for record in node {
+                if !matches!(
+                    record.rtype,
+                    RecordType::CNAME | RecordType::RRSIG | RecordType::NSEC
+                ) {
+                    report(
+                        Error,
+                        Rule::CnameAndOtherData,
+                        owner,
+                        Some(record.rtype),
+                        "data next to a CNAME".into(),
+                    );
+                }
+            }
+        }
+        let dnames = node.iter().filter(|r| r.rtype == RecordType::DNAME).count();
+        if dnames > 1 {
+            report(
+                Error,
+                Rule::DnameMultiple,
+                owner,
+                Some(RecordType::DNAME),
+                format!("{dnames} DNAME records; expected one"),
+            );
+        }
         if let Some((cut_name, kind)) = &cut {
             if owner.is_subdomain_of(cut_name) && owner != cut_name {
                 match kind {
-                    Cut::Dname => report(Error, Rule::DnameChildren, owner, None, format!("name below the DNAME at {cut_name}")),
+                    Cut::Dname => report(
+                        Error,
+                        Rule::DnameChildren,
+                        owner,
+                        None,
+                        format!("name below the DNAME at {cut_name}"),
+                    ),
                     Cut::Delegation => {
                         for record in node {
                             if matches!(record.rtype, RecordType::A | RecordType::AAAA) {
                                 below_cut_addresses.push(record);
                             } else {
-                                report(Error, Rule::OccludedData, owner, Some(record.rtype), format!("record below the delegation at {cut_name} that is not glue"));
+                                report(
+                                    Warning,
+                                    Rule::OccludedData,
+                                    owner,
+                                    Some(record.rtype),
+                                    format!(
+                                        "record below the delegation at {cut_name} that is not glue"
+                                    ),
+                                );
                             }
                         }
                     }
@@ -202,37 +286,67 @@ pub fn check(zone: &Zone) -> Vec<Finding> {
         }
 
         if !is_apex && has(RecordType::SOA) {
-            report(Error, Rule::SoaNotAtApex, owner, Some(RecordType::SOA), "SOA record below the apex".into());
-        }
-        let cnames = node.iter().filter(|r| r.rtype == RecordType::CNAME).count();
-        if cnames > 1 {
-            report(Error, Rule::CnameMultiple, owner, Some(RecordType::CNAME), format!("{cnames} CNAME records; expected one"));
-        }
-        if cnames > 0 {
-            for record in node {
-                if !matches!(record.rtype, RecordType::CNAME | RecordType::RRSIG | RecordType::NSEC) {
-                    report(Error, Rule::CnameAndOtherData, owner, Some(record.rtype), "data next to a CNAME".into());
-                }
-            }
-        }
-        let dnames = node.iter().filter(|r| r.rtype == RecordType::DNAME).count();
-        if dnames > 1 {
-            report(Error, Rule::DnameMultiple, owner, Some(RecordType::DNAME), format!("{dnames} DNAME records; expected one"));
+            report(
+                Error,
+                Rule::SoaNotAtApex,
+                owner,
+                Some(RecordType::SOA),
+                "SOA record below the apex".into(),
+            );
         }
         let delegation = !is_apex && has(RecordType::NS);
         if delegation && dnames > 0 {
-            report(Error, Rule::DnameAtDelegation, owner, Some(RecordType::DNAME), "DNAME at a delegation point".into());
+            report(
+                Error,
+                Rule::DnameAtDelegation,
+                owner,
+                Some(RecordType::DNAME),
+                "DNAME at a delegation point".into(),
+            );
         }
         if has(RecordType::DS) {
             if is_apex {
-                report(Error, Rule::DsAtApex, owner, Some(RecordType::DS), "DS at the apex belongs in the parent zone".into());
+                report(
+                    Error,
+                    Rule::DsAtApex,
+                    owner,
+                    Some(RecordType::DS),
+                    "DS at the apex belongs in the parent zone".into(),
+                );
             } else if !delegation {
-                report(Error, Rule::DsNotAtDelegation, owner, Some(RecordType::DS), "DS at a name that is not a delegation".into());
+                report(
+                    Error,
+                    Rule::DsNotAtDelegation,
+                    owner,
+                    Some(RecordType::DS),
+                    "DS at a name that is not a delegation".into(),
+                );
+            }
+        }
+        for record in node
+            .iter()
+            .filter(|r| matches!(r.rtype, RecordType::DS | RecordType::CDS))
+        {
+            if let Some(expected) = ds_digest_length(&record.rdata)
+                && record.rdata.len() - 4 != expected
+            {
+                report(
+                    Error,
+                    Rule::DsDigestLength,
+                    owner,
+                    Some(record.rtype),
+                    format!(
+                        "digest of {} octets; digest type {} has {expected}",
+                        record.rdata.len() - 4,
+                        record.rdata[3]
+                    ),
+                );
             }
         }
         if has(RecordType::NS) {
             for record in node.iter().filter(|r| r.rtype == RecordType::NS) {
-                let target = rdata::name_field(RecordType::NS, &record.rdata, 0).expect("NS rdata is a name");
+                let target = rdata::name_field(RecordType::NS, &record.rdata, 0)
+                    .expect("NS rdata is a name");
                 if target.is_subdomain_of(origin) {
                     glue_names.insert(target.clone());
                     glue_needed.push((record, target));
@@ -251,7 +365,8 @@ pub fn check(zone: &Zone) -> Vec<Finding> {
     let mut has_address: HashMap<&Name, bool> = HashMap::new();
     for (record, target) in &glue_needed {
         let found = *has_address.entry(target).or_insert_with(|| {
-            !zone.get(target, RecordType::A).is_empty() || !zone.get(target, RecordType::AAAA).is_empty()
+            !zone.get(target, RecordType::A).is_empty()
+                || !zone.get(target, RecordType::AAAA).is_empty()
         });
         if found {
             continue;
@@ -259,15 +374,38 @@ pub fn check(zone: &Zone) -> Vec<Finding> {
         let own = target.is_subdomain_of(&record.owner) && record.owner != *origin;
         let sibling = !own && zone_cut_above(zone, target).is_some();
         if !sibling {
-            report(Error, Rule::GlueMissing, &record.owner, Some(RecordType::NS), format!("name server {target} is in the zone but has no A or AAAA record"));
+            report(
+                Error,
+                Rule::GlueMissing,
+                &record.owner,
+                Some(RecordType::NS),
+                format!("name server {target} is in the zone but has no A or AAAA record"),
+            );
         }
     }
     for record in below_cut_addresses {
         if !glue_names.contains(&record.owner) {
-            report(Warning, Rule::GlueUnused, &record.owner, Some(record.rtype), "address below a delegation that no NS record names".into());
+            report(
+                Warning,
+                Rule::GlueUnused,
+                &record.owner,
+                Some(record.rtype),
+                "address below a delegation that no NS record names".into(),
+            );
         }
     }
     out
+}
+
+/// The digest length of a DS record's digest type, for the types with a fixed length.
+fn ds_digest_length(rdata: &[u8]) -> Option<usize> {
+    match rdata.get(3)? {
+        1 => Some(20),
+        2 => Some(32),
+        3 => Some(32),
+        4 => Some(48),
+        _ => None,
+    }
 }
 
 /// The closest delegation point strictly above `name` inside the zone, if any.

@@ -192,7 +192,9 @@ impl Name {
 
     /// Appends the canonical key of this name to `out` (see the module docs).
     pub fn canonical_key(&self, out: &mut Vec<u8>) {
-        canonical_key_of_wire(&self.0, out);
+        let mut key = [0; MAX_KEY_LEN];
+        let len = canonical_key_of_wire(&self.0, &mut key);
+        out.extend_from_slice(&key[..len]);
     }
 
     /// Reads a name back from its canonical key.
@@ -241,19 +243,31 @@ impl Name {
     }
 }
 
-/// Appends the canonical key of a lower-case wire-format name to `out`.
-pub(crate) fn canonical_key_of_wire(wire: &[u8], out: &mut Vec<u8>) {
+/// The longest canonical key: every octet of a 255-octet name escaped.
+pub const MAX_KEY_LEN: usize = 2 * MAX_NAME_LEN;
+
+/// Writes the canonical key of a lower-case wire-format name into `out`; returns its length.
+pub(crate) fn canonical_key_of_wire(wire: &[u8], out: &mut [u8; MAX_KEY_LEN]) -> usize {
     let (starts, count) = label_starts(wire);
+    let mut len = 0;
     for &start in starts[..count].iter().rev() {
         for &b in label_at(wire, start) {
             match b {
-                0 => out.extend_from_slice(&[1, 1]),
-                1 => out.extend_from_slice(&[1, 2]),
-                b => out.push(b),
+                0 | 1 => {
+                    out[len] = 1;
+                    out[len + 1] = b + 1;
+                    len += 2;
+                }
+                b => {
+                    out[len] = b;
+                    len += 1;
+                }
             }
         }
-        out.push(0);
+        out[len] = 0;
+        len += 1;
     }
+    len
 }
 
 /// The length of the uncompressed wire-format name at the start of `wire`.
@@ -441,7 +455,10 @@ mod tests {
     #[test]
     fn relative_names_take_the_origin() {
         let origin = n("tld.");
-        assert_eq!(Name::from_text(b"www", Some(&origin)).unwrap(), n("www.tld."));
+        assert_eq!(
+            Name::from_text(b"www", Some(&origin)).unwrap(),
+            n("www.tld.")
+        );
         assert_eq!(Name::from_text(b"@", Some(&origin)).unwrap(), origin);
         assert_eq!(Name::from_text(b"www", None), Err(NameError::NoOrigin));
     }

@@ -62,7 +62,10 @@ impl Lexer {
 
     /// The line and column of the cursor, for errors found between tokens.
     pub fn here(&self) -> (u32, u32) {
-        (self.line, (self.pos - self.line_start + 1) as u32)
+        (
+            self.line,
+            (self.pos.saturating_sub(self.line_start) + 1) as u32,
+        )
     }
 
     /// Reads the next entry's tokens into `tokens`; `None` at the end of the text.
@@ -119,13 +122,19 @@ impl Lexer {
 
     fn token(&mut self) -> Result<RawToken, LexError> {
         let text = &self.text;
-        let (line, column) = (self.line, (self.pos - self.line_start + 1) as u32);
+        let (line, column) = (
+            self.line,
+            (self.pos.saturating_sub(self.line_start) + 1) as u32,
+        );
         let start = self.pos;
         if text[start] == b'"' {
             let mut i = start + 1;
             loop {
                 match text.get(i) {
-                    None => return Err(LexError::UnclosedQuote),
+                    None => {
+                        self.pos = text.len();
+                        return Err(LexError::UnclosedQuote);
+                    }
                     Some(b'"') => break,
                     Some(b'\\') => i += 2,
                     Some(b'\n') => {
@@ -213,7 +222,13 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                (false, "a 1 IN SOA ns. h. 1 2 3 4 5".split(' ').map(String::from).collect()),
+                (
+                    false,
+                    "a 1 IN SOA ns. h. 1 2 3 4 5"
+                        .split(' ')
+                        .map(String::from)
+                        .collect()
+                ),
                 (true, vec!["TXT".into(), "x y".into(), "a\\ b".into()]),
                 (false, vec!["b".into(), "A".into(), "1.2.3.4".into()]),
             ]
@@ -226,7 +241,10 @@ mod tests {
         let mut lexer = Lexer::new(b"a ( b".to_vec());
         assert_eq!(lexer.next_entry(&mut tokens), Err(LexError::UnclosedParen));
         let mut lexer = Lexer::new(b"a ) b".to_vec());
-        assert_eq!(lexer.next_entry(&mut tokens), Err(LexError::UnexpectedCloseParen));
+        assert_eq!(
+            lexer.next_entry(&mut tokens),
+            Err(LexError::UnexpectedCloseParen)
+        );
         let mut lexer = Lexer::new(b"a \"b".to_vec());
         assert_eq!(lexer.next_entry(&mut tokens), Err(LexError::UnclosedQuote));
     }

@@ -209,7 +209,12 @@ impl Reader {
 
     /// Bytes of text read so far, over all files, for progress reports.
     pub fn bytes_read(&self) -> u64 {
-        self.bytes_done + self.stack.iter().map(|s| s.lexer.position() as u64).sum::<u64>()
+        self.bytes_done
+            + self
+                .stack
+                .iter()
+                .map(|s| s.lexer.position() as u64)
+                .sum::<u64>()
     }
 
     /// The origin in force now.
@@ -264,7 +269,11 @@ impl Reader {
     }
 
     fn error(&self, token: usize, kind: ParseErrorKind) -> ParseError {
-        let at = self.raw.get(token).or(self.raw.last()).expect("an entry has tokens");
+        let at = self
+            .raw
+            .get(token)
+            .or(self.raw.last())
+            .expect("an entry has tokens");
         let column = if token >= self.raw.len() {
             at.column + (at.end - at.start)
         } else {
@@ -339,7 +348,10 @@ impl Reader {
         let class = class.unwrap_or(self.last_class);
         if class != self.options.class {
             let zone = self.options.class;
-            return Err(self.error(type_token, ParseErrorKind::ClassMismatch { found: class, zone }));
+            return Err(self.error(
+                type_token,
+                ParseErrorKind::ClassMismatch { found: class, zone },
+            ));
         }
         let origin = self.origin.clone();
         let lexer = &self.stack.last().expect("a source").lexer;
@@ -404,7 +416,10 @@ impl Reader {
                     return Err(self.error(1, ParseErrorKind::BadDirective("$TTL", "one TTL")));
                 }
                 let ttl = ttl_value(self.text(1)).ok_or_else(|| {
-                    self.error(1, ParseErrorKind::BadDirective("$TTL", "a TTL such as 3600 or 1h"))
+                    self.error(
+                        1,
+                        ParseErrorKind::BadDirective("$TTL", "a TTL such as 3600 or 1h"),
+                    )
                 })?;
                 if ttl > u64::from(MAX_TTL) {
                     return Err(self.error(1, ParseErrorKind::TtlTooLarge(ttl)));
@@ -428,10 +443,15 @@ impl Reader {
             return Err(self.error(0, ParseErrorKind::Include("nested more than 16 deep")));
         }
         if !(1..=2).contains(&args) {
-            let kind = ParseErrorKind::BadDirective("$INCLUDE", "a file name and an optional origin");
+            let kind =
+                ParseErrorKind::BadDirective("$INCLUDE", "a file name and an optional origin");
             return Err(self.error(1, kind));
         }
-        let origin = if args == 2 { Some(self.name(2)?) } else { self.origin.clone() };
+        let origin = if args == 2 {
+            Some(self.name(2)?)
+        } else {
+            self.origin.clone()
+        };
         let relative = PathBuf::from(String::from_utf8_lossy(self.text(1)).into_owned());
         let source = self.stack.last().expect("a source");
         let path = match (&source.dir, relative.is_absolute()) {

@@ -27,8 +27,5 @@ pub fn write_zone(zone: &Zone, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "$ORIGIN {}", zone.origin())?;
     let soa = zone.soa();
     write_records(soa, out)?;
-    write_records(
-        zone.records().iter().filter(|r| Some(*r) != soa),
-        out,
-    )
+    write_records(zone.records().iter().filter(|r| Some(*r) != soa), out)
 }

@@ -135,7 +135,10 @@ pub fn parse(
     out: &mut Vec<u8>,
 ) -> Result<(), RdataError> {
     out.clear();
-    if tokens.first().is_some_and(|t| !t.quoted && t.bytes == b"\\#") {
+    if tokens
+        .first()
+        .is_some_and(|t| !t.quoted && t.bytes == b"\\#")
+    {
         text::parse_generic(tokens, out)?;
         return canonicalize(rtype, out).map_err(|_| RdataError {
             token: tokens.len().saturating_sub(1),
@@ -235,7 +238,10 @@ fn check_type_bitmap(mut bitmap: &[u8]) -> Result<(), ()> {
             return Err(());
         };
         let len = *len as usize;
-        if last_window.is_some_and(|last| *window <= last) || len == 0 || len > 32 || rest.len() < len
+        if last_window.is_some_and(|last| *window <= last)
+            || len == 0
+            || len > 32
+            || rest.len() < len
         {
             return Err(());
         }

@@ -27,7 +27,10 @@ const NAMES: [&str; 7] = [
 ];
 
 fn key_from_text(text: &[u8]) -> Option<u16> {
-    if let Some(i) = NAMES.iter().position(|n| n.as_bytes().eq_ignore_ascii_case(text)) {
+    if let Some(i) = NAMES
+        .iter()
+        .position(|n| n.as_bytes().eq_ignore_ascii_case(text))
+    {
         return Some(i as u16);
     }
     let digits = text.strip_prefix(b"key")?;
@@ -114,7 +117,11 @@ pub(super) fn parse_params(tokens: &[Token<'_>], out: &mut Vec<u8>) -> Result<()
     params.sort_by_key(|(k, _)| *k);
     for (key, value) in params {
         out.extend_from_slice(&key.to_be_bytes());
-        out.extend_from_slice(&u16::try_from(value.len()).map_err(|_| 0usize)?.to_be_bytes());
+        out.extend_from_slice(
+            &u16::try_from(value.len())
+                .map_err(|_| 0usize)?
+                .to_be_bytes(),
+        );
         out.extend_from_slice(&value);
     }
     Ok(())

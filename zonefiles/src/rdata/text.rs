@@ -26,7 +26,9 @@ pub(super) fn parse_fields(
         let token = tokens.get(at);
         let need = |what| token.map(|t| t.bytes).ok_or(err(at, what));
         match field {
-            Field::U8 => out.push(number(need("an 8-bit number")?).ok_or(err(at, "an 8-bit number"))?),
+            Field::U8 => {
+                out.push(number(need("an 8-bit number")?).ok_or(err(at, "an 8-bit number"))?)
+            }
             Field::U16 => out.extend_from_slice(
                 &number::<u16>(need("a 16-bit number")?)
                     .ok_or(err(at, "a 16-bit number"))?
@@ -43,12 +45,13 @@ pub(super) fn parse_fields(
                     .to_be_bytes(),
             ),
             Field::Name => {
-                let name = Name::from_text(need("a domain name")?, origin).map_err(|e| match e {
-                    crate::name::NameError::NoOrigin => {
-                        err(at, "an absolute domain name (no $ORIGIN is set)")
-                    }
-                    _ => err(at, "a domain name"),
-                })?;
+                let name =
+                    Name::from_text(need("a domain name")?, origin).map_err(|e| match e {
+                        crate::name::NameError::NoOrigin => {
+                            err(at, "an absolute domain name (no $ORIGIN is set)")
+                        }
+                        _ => err(at, "a domain name"),
+                    })?;
                 out.extend_from_slice(name.as_wire());
             }
             Field::Ipv4 => {
@@ -143,7 +146,8 @@ pub(super) fn parse_fields(
                 out.extend_from_slice(&bytes);
             }
             Field::SvcParams => {
-                svcb::parse_params(&tokens[at..], out).map_err(|i| err(at + i, "a service parameter"))?;
+                svcb::parse_params(&tokens[at..], out)
+                    .map_err(|i| err(at + i, "a service parameter"))?;
                 at = tokens.len();
                 continue;
             }
@@ -168,7 +172,10 @@ pub(super) fn parse_generic(tokens: &[Token<'_>], out: &mut Vec<u8>) -> Result<(
         .decode(&joined)
         .map_err(|_| err(2, "hexadecimal rdata"))?;
     if data.len() != len {
-        return Err(err(tokens.len(), "as many rdata octets as the \\# length says"));
+        return Err(err(
+            tokens.len(),
+            "as many rdata octets as the \\# length says",
+        ));
     }
     out.extend_from_slice(&data);
     Ok(())
@@ -186,7 +193,12 @@ pub(super) fn write_fields(
         if i > 0 {
             out.push(' ');
         }
-        let be = |n: usize| bytes.iter().take(n).fold(0u32, |a, b| a << 8 | u32::from(*b));
+        let be = |n: usize| {
+            bytes
+                .iter()
+                .take(n)
+                .fold(0u32, |a, b| a << 8 | u32::from(*b))
+        };
         match field {
             Field::U8 | Field::U16 | Field::U32 | Field::Duration => {
                 let _ = write!(out, "{}", be(4));

@@ -1,0 +1,373 @@
+//! `zonefiles`: check, compile, dump, diff, verify and compact zones.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use zonefiles::check::{self, has_errors};
+use zonefiles::image::{self, Image};
+use zonefiles::journal::Journal;
+use zonefiles::master::{self, ParseOptions, Reader};
+use zonefiles::{Class, Name, Zone, changeset};
+
+/// Zone tooling for Constellation: master files, compiled zone images and journals.
+#[derive(Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a master file like named-checkzone; exit status 1 if it has errors.
+    Check {
+        /// The master file.
+        zone: PathBuf,
+        /// The zone's name (default: the owner of the first SOA).
+        #[arg(long)]
+        origin: Option<Name>,
+    },
+    /// Check and compile a master file into a zone image.
+    Compile {
+        /// The master file.
+        zone: PathBuf,
+        /// Where to write the image (replaced atomically).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// The zone's name (default: the owner of the first SOA).
+        #[arg(long)]
+        origin: Option<Name>,
+        /// Do not draw progress bars.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Write a zone image back as a master file.
+    Dump {
+        /// The zone image.
+        image: PathBuf,
+        /// Where to write (default: standard output).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Show the changeset from one zone to another (images or master files), IXFR style.
+    Diff {
+        /// The old zone.
+        old: PathBuf,
+        /// The new zone.
+        new: PathBuf,
+        /// Also append the changeset to this journal.
+        #[arg(long)]
+        journal: Option<PathBuf>,
+        /// Print only the counts.
+        #[arg(long)]
+        summary: bool,
+    },
+    /// Check a zone image's digest and structure.
+    Verify {
+        /// The zone image.
+        image: PathBuf,
+    },
+    /// Fold an image and its journal into a new image and rebase the journal on it.
+    Compact {
+        /// The current zone image.
+        image: PathBuf,
+        /// Its journal.
+        journal: PathBuf,
+        /// Where to write the new image (replaced atomically).
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Create an empty journal that follows a zone image.
+    InitJournal {
+        /// The zone image the journal follows.
+        image: PathBuf,
+        /// The journal to create (replaced atomically).
+        journal: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("zonefiles: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Check { zone, origin } => {
+            let started = Instant::now();
+            let (zone, findings) = read_zone(&zone, origin, None)?;
+            let findings = all_findings(&zone, findings);
+            for finding in &findings {
+                println!("{finding}");
+            }
+            let errors = findings
+                .iter()
+                .filter(|f| f.severity == check::Severity::Error)
+                .count();
+            println!(
+                "zone {}: serial {}, {} records, {} errors, {} warnings ({:.2?})",
+                zone.origin(),
+                zone.serial().map_or("none".into(), |s| s.to_string()),
+                zone.records().len(),
+                errors,
+                findings.len() - errors,
+                started.elapsed()
+            );
+            Ok(if errors > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Compile {
+            zone: path,
+            output,
+            origin,
+            quiet,
+        } => {
+            let started = Instant::now();
+            let bar = (!quiet).then(|| {
+                let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                progress(len, "reading")
+            });
+            let (zone, findings) = read_zone(&path, origin, bar.as_ref())?;
+            let read = started.elapsed();
+            let findings = all_findings(&zone, findings);
+            for finding in &findings {
+                eprintln!("{finding}");
+            }
+            if has_errors(&findings) {
+                bail!("{} has errors; fix them and compile again", path.display());
+            }
+            let checked = started.elapsed();
+            let bar = (!quiet).then(|| progress(zone.records().len() as u64, "compiling"));
+            let (bytes, stats) = image::compile(&zone, |done| {
+                if let Some(bar) = &bar {
+                    bar.set_position(done);
+                }
+            })?;
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+            let compiled = started.elapsed();
+            image::write_atomically(&output, &bytes)
+                .with_context(|| format!("writing {}", output.display()))?;
+            println!(
+                "{}: serial {}, {} records, {} names, {} distinct RRsets, {} bytes \
+                 (read {:.2?}, check {:.2?}, compile {:.2?}, write {:.2?})",
+                output.display(),
+                zone.serial().unwrap_or(0),
+                stats.records,
+                stats.nodes,
+                stats.rrsets,
+                stats.bytes,
+                read,
+                checked - read,
+                compiled - checked,
+                started.elapsed() - compiled
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Dump { image, output } => {
+            let zone = open_image(&image)?.to_zone()?;
+            match output {
+                Some(path) => {
+                    let mut out = BufWriter::new(
+                        File::create(&path)
+                            .with_context(|| format!("creating {}", path.display()))?,
+                    );
+                    master::write_zone(&zone, &mut out)?;
+                    out.flush()?;
+                }
+                None => {
+                    let mut out = BufWriter::new(std::io::stdout().lock());
+                    master::write_zone(&zone, &mut out)?;
+                    out.flush()?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Diff {
+            old,
+            new,
+            journal,
+            summary,
+        } => {
+            let old = load_any(&old)?;
+            let new = load_any(&new)?;
+            let cs = changeset::diff(&old, &new)?;
+            let mut out = BufWriter::new(std::io::stdout().lock());
+            writeln!(
+                out,
+                "; {} serial {} -> {}: {} removed, {} added",
+                cs.origin,
+                cs.from_serial(),
+                cs.to_serial(),
+                cs.removed.len(),
+                cs.added.len()
+            )?;
+            if !summary {
+                writeln!(out, "-{}", cs.old_soa)?;
+                for r in &cs.removed {
+                    writeln!(out, "-{r}")?;
+                }
+                writeln!(out, "+{}", cs.new_soa)?;
+                for r in &cs.added {
+                    writeln!(out, "+{r}")?;
+                }
+            }
+            out.flush()?;
+            if let Some(path) = journal {
+                let (mut journal, _) = Journal::open(&path)?;
+                journal.append(&cs)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify { image } => {
+            let started = Instant::now();
+            let img = open_image(&image)?;
+            img.verify()
+                .with_context(|| format!("verifying {}", image.display()))?;
+            let h = img.header();
+            println!(
+                "{}: ok — zone {}, serial {}, {} names, {} RRsets, {} records, digest {} ({:.2?})",
+                image.display(),
+                img.origin(),
+                img.serial(),
+                h.nodes,
+                h.rrsets,
+                h.records,
+                hex(&img.digest()),
+                started.elapsed()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Compact {
+            image,
+            journal,
+            output,
+        } => {
+            let img = open_image(&image)?;
+            let (mut journal, recovery) = Journal::open(&journal)?;
+            if let Some(reason) = recovery.reason {
+                eprintln!("journal: cut {} bytes: {reason}", recovery.cut_bytes);
+            }
+            let changesets = journal.changesets_from(img.serial())?;
+            let mut zone = img.to_zone()?;
+            if let Some(net) = changeset::compose(&changesets)? {
+                zone = changeset::apply(zone, &net)?;
+            }
+            let findings = check::check(&zone);
+            if has_errors(&findings) {
+                for finding in findings
+                    .iter()
+                    .filter(|f| f.severity == check::Severity::Error)
+                {
+                    eprintln!("{finding}");
+                }
+                bail!("the journal leads to a zone with errors; not compacting");
+            }
+            let (bytes, stats) = image::compile(&zone, |_| {})?;
+            image::write_atomically(&output, &bytes)?;
+            let serial = zone.serial().unwrap_or(0);
+            journal.rebase(serial)?;
+            println!(
+                "{}: serial {serial}, {} changesets folded, {} bytes",
+                output.display(),
+                changesets.len(),
+                stats.bytes
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::InitJournal { image, journal } => {
+            let img = open_image(&image)?;
+            Journal::create(&journal, img.origin(), img.serial())?;
+            println!(
+                "{}: empty journal after serial {}",
+                journal.display(),
+                img.serial()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn progress(len: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:40}] {percent:>3}% {elapsed_precise}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(what.to_owned());
+    bar
+}
+
+fn read_zone(
+    path: &Path,
+    origin: Option<Name>,
+    bar: Option<&ProgressBar>,
+) -> Result<(Zone, Vec<check::Finding>)> {
+    let options = ParseOptions {
+        origin: origin.clone(),
+        ..ParseOptions::default()
+    };
+    let mut reader = Reader::open(path, options)?;
+    let mut records = Vec::new();
+    while let Some(record) = reader.next_record()? {
+        records.push(record);
+        if records.len() % 65_536 == 0
+            && let Some(bar) = bar
+        {
+            bar.set_position(reader.bytes_read());
+        }
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok(Zone::from_records(origin, Class::IN, records))
+}
+
+fn all_findings(zone: &Zone, mut findings: Vec<check::Finding>) -> Vec<check::Finding> {
+    findings.extend(check::check(zone));
+    findings
+}
+
+fn open_image(path: &Path) -> Result<Image> {
+    Image::open(path).with_context(|| format!("opening zone image {}", path.display()))
+}
+
+/// Loads a zone from an image or a master file, telling them apart by the image magic.
+fn load_any(path: &Path) -> Result<Zone> {
+    let mut magic = [0u8; 8];
+    let is_image = File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok()
+        && &magic == image::format::MAGIC;
+    if is_image {
+        return Ok(open_image(path)?.to_zone()?);
+    }
+    let (zone, findings) = read_zone(path, None, None)?;
+    if let Some(error) = findings
+        .iter()
+        .find(|f| f.severity == check::Severity::Error)
+    {
+        bail!("{}: {error}", path.display());
+    }
+    Ok(zone)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

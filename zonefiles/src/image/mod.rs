@@ -1,0 +1,577 @@
+//! The compiled zone image: one immutable file per zone version, memory-mapped and ready to
+//! answer without parsing (DESIGN.md contract 1). The byte layout is in [`format`].
+//!
+//! Opening an image reads its header and checks the CRC32C of its fst index (about 1 ms per
+//! 10 MB, and the pages it touches are the ones look-ups need); it does not read the rest.
+//! [`Image::verify`] checks everything on demand: the SHA-256 digest and the structure of every
+//! node and RRset. Every read through [`Node`] and [`Rrset`] is bounds-checked, so a damaged
+//! image gives [`ImageError::Corrupt`], never a panic or a read outside the file.
+//!
+//! Look-ups: [`Image::find`] walks the fst once along the query name's canonical key and learns
+//! every existing ancestor on the way, so the closest encloser, the zone cut above a name and
+//! the wildcard that may apply come from one pass (RFC 1034 §4.3.2 steps 3a–3c, RFC 4592).
+
+mod build;
+pub mod format;
+
+use std::fs::File;
+use std::path::Path;
+use std::sync::Arc;
+
+use fst::raw::Output;
+use memmap2::Mmap;
+
+pub use build::{CompileError, CompileStats, compile, write_atomically};
+use format::{Header, HeaderError};
+
+use crate::name::{MAX_KEY_LEN, Name, canonical_key_of_wire};
+use crate::rdata;
+use crate::record::Record;
+use crate::rtype::{Class, RecordType};
+use crate::zone::Zone;
+
+/// Why an image could not be opened or read.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    /// The file could not be opened or mapped.
+    #[error("cannot open zone image: {0}")]
+    Io(#[from] std::io::Error),
+    /// The header is wrong.
+    #[error(transparent)]
+    Header(#[from] HeaderError),
+    /// The fst index is damaged.
+    #[error("zone image index is damaged: {0}")]
+    Index(#[from] fst::Error),
+    /// A node or RRset points outside its section or is malformed.
+    #[error("zone image is corrupt at byte {0} of a section")]
+    Corrupt(u64),
+    /// The content does not match the digest in the header.
+    #[error("zone image digest does not match its content")]
+    Digest,
+}
+
+enum Backing {
+    Mapped(Mmap),
+    Owned(Vec<u8>),
+}
+
+impl AsRef<[u8]> for Backing {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            Backing::Mapped(m) => m,
+            Backing::Owned(v) => v,
+        }
+    }
+}
+
+/// The bytes of the index section, shared with the image.
+struct IndexBytes {
+    backing: Arc<Backing>,
+    start: usize,
+    end: usize,
+}
+
+impl AsRef<[u8]> for IndexBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.backing.as_ref().as_ref()[self.start..self.end]
+    }
+}
+
+/// An open compiled zone image. Cheap to share behind an `Arc`; immutable.
+pub struct Image {
+    backing: Arc<Backing>,
+    header: Header,
+    index: fst::Map<IndexBytes>,
+}
+
+impl std::fmt::Debug for Image {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Image")
+            .field("origin", &self.header.origin)
+            .field("serial", &self.header.serial)
+            .field("nodes", &self.header.nodes)
+            .finish()
+    }
+}
+
+impl Image {
+    /// Maps and opens an image file.
+    pub fn open(path: &Path) -> Result<Image, ImageError> {
+        let file = File::open(path)?;
+        // SAFETY: images are never modified in place (they are replaced by rename), so the
+        // mapping cannot change or shrink under us.
+        let map = unsafe { Mmap::map(&file)? };
+        #[cfg(unix)]
+        let _ = map.advise(memmap2::Advice::Random);
+        Image::with_backing(Backing::Mapped(map))
+    }
+
+    /// Opens an image held in memory.
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Image, ImageError> {
+        Image::with_backing(Backing::Owned(bytes))
+    }
+
+    fn with_backing(backing: Backing) -> Result<Image, ImageError> {
+        let header = Header::read(backing.as_ref())?;
+        let backing = Arc::new(backing);
+        let s = header.index_section;
+        let index = fst::Map::new(IndexBytes {
+            backing: backing.clone(),
+            start: s.offset as usize,
+            end: (s.offset + s.len) as usize,
+        })?;
+        index.as_fst().verify()?;
+        Ok(Image {
+            backing,
+            header,
+            index,
+        })
+    }
+
+    /// The zone's name.
+    pub fn origin(&self) -> &Name {
+        &self.header.origin
+    }
+
+    /// The SOA serial.
+    pub fn serial(&self) -> u32 {
+        self.header.serial
+    }
+
+    /// The zone's class.
+    pub fn class(&self) -> Class {
+        Class(self.header.class)
+    }
+
+    /// The header as read.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The SHA-256 digest recorded in the header.
+    pub fn digest(&self) -> [u8; 32] {
+        self.header.digest
+    }
+
+    fn section(&self, s: format::Section) -> &[u8] {
+        &self.backing.as_ref().as_ref()[s.offset as usize..(s.offset + s.len) as usize]
+    }
+
+    /// Checks the digest and the structure of every node and RRset.
+    pub fn verify(&self) -> Result<(), ImageError> {
+        let file = self.backing.as_ref().as_ref();
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        ctx.update(&file[..format::DIGEST_AT]);
+        ctx.update(&[0; 32]);
+        ctx.update(&file[format::DIGEST_AT + 32..]);
+        if ctx.finish().as_ref() != self.header.digest {
+            return Err(ImageError::Digest);
+        }
+        let mut result = Ok(());
+        self.for_each_node(|name, node| {
+            for rrset in node.rrsets() {
+                let (rtype, rrset) = rrset?;
+                for rdata in rrset.records() {
+                    let rdata = rdata?;
+                    let mut copy = rdata.to_vec();
+                    rdata::canonicalize(rtype, &mut copy).map_err(|_| ImageError::Corrupt(0))?;
+                    if copy != rdata || !name.is_subdomain_of(self.origin()) {
+                        return Err(ImageError::Corrupt(0));
+                    }
+                }
+                for entry in rrset.additionals() {
+                    let (_, a, aaaa) = entry?;
+                    for rrset in [a, aaaa].into_iter().flatten() {
+                        rrset.records().try_for_each(|r| r.map(|_| ()))?;
+                    }
+                }
+            }
+            Ok(())
+        })
+        .unwrap_or_else(|e| result = Err(e));
+        result
+    }
+
+    /// The node of `name`, if the name exists in the zone (empty non-terminals included).
+    pub fn node(&self, name: &Name) -> Result<Option<Node<'_>>, ImageError> {
+        let mut key = [0u8; MAX_KEY_LEN];
+        let len = canonical_key_of_wire(name.as_wire(), &mut key);
+        self.index
+            .get(&key[..len])
+            .map(|offset| self.node_at(offset))
+            .transpose()
+    }
+
+    fn node_at(&self, offset: u64) -> Result<Node<'_>, ImageError> {
+        let nodes = self.section(self.header.nodes_section);
+        let at = usize::try_from(offset).map_err(|_| ImageError::Corrupt(offset))?;
+        let head = nodes.get(at..at + 2).ok_or(ImageError::Corrupt(offset))?;
+        let count = head[1] as usize;
+        let table = nodes
+            .get(at + 2..at + 2 + count * 6)
+            .ok_or(ImageError::Corrupt(offset))?;
+        Ok(Node {
+            image: self,
+            flags: head[0],
+            table,
+        })
+    }
+
+    /// Places `qname` in the zone (RFC 1034 §4.3.2 step 3, RFC 4592 §3.3.1).
+    pub fn find(&self, qname: &Name) -> Result<Find<'_>, ImageError> {
+        if !qname.is_subdomain_of(self.origin()) {
+            return Ok(Find::OutOfZone);
+        }
+        let mut key = [0u8; MAX_KEY_LEN];
+        let key_len = canonical_key_of_wire(qname.as_wire(), &mut key);
+        let key = &key[..key_len];
+        // Every existing ancestor of qname (and qname itself), from the root down, with the
+        // number of labels it has.
+        let mut found: [(u8, u64); 128] = [(0, 0); 128];
+        let mut found_count = 0;
+        let fst = self.index.as_fst();
+        let mut node = fst.root();
+        if node.is_final() {
+            // The root zone: its apex has the empty key.
+            found[0] = (0, node.final_output().value());
+            found_count = 1;
+        }
+        let mut output = Output::zero();
+        let mut labels = 0u8;
+        let mut complete = true;
+        for &byte in key {
+            let Some(i) = node.find_input(byte) else {
+                complete = false;
+                break;
+            };
+            let t = node.transition(i);
+            output = output.cat(t.out);
+            node = fst.node(t.addr);
+            if byte == 0 {
+                labels += 1;
+                if node.is_final() && found_count < found.len() {
+                    found[found_count] = (labels, output.cat(node.final_output()).value());
+                    found_count += 1;
+                }
+            }
+        }
+        let qname_labels = qname.label_count() as u8;
+        let found = &found[..found_count];
+        let Some(&(deepest_labels, deepest_at)) = found.last() else {
+            return Err(ImageError::Corrupt(0)); // the apex is always indexed
+        };
+        let exact = complete && deepest_labels == qname_labels;
+        let deepest = self.node_at(deepest_at)?;
+        // A zone cut above the deepest existing name: the first delegation or DNAME from the top.
+        if deepest.flags & format::NODE_OCCLUDED != 0
+            || (!exact && deepest.flags & (format::NODE_DELEGATION | format::NODE_DNAME) != 0)
+        {
+            for &(labels, at) in found {
+                let node = self.node_at(at)?;
+                if labels == qname_labels {
+                    break;
+                }
+                let offset = label_offset(qname, qname_labels - labels);
+                if node.flags & format::NODE_DELEGATION != 0 {
+                    return Ok(Find::Referral { cut: node, offset });
+                }
+                if node.flags & format::NODE_DNAME != 0 {
+                    return Ok(Find::Dname {
+                        owner: node,
+                        offset,
+                    });
+                }
+            }
+        }
+        if exact {
+            return Ok(Find::Exact(deepest));
+        }
+        let offset = label_offset(qname, qname_labels - deepest_labels);
+        if deepest.flags & format::NODE_WILDCARD_CHILD != 0 {
+            let ce_name = Name::from_wire_unchecked(&qname.as_wire()[offset..]);
+            let wildcard = ce_name.child(b"*").map_err(|_| ImageError::Corrupt(0))?;
+            let source = self
+                .node(&wildcard)?
+                .ok_or(ImageError::Corrupt(deepest_at))?;
+            return Ok(Find::Wildcard {
+                closest_encloser: deepest,
+                offset,
+                source,
+            });
+        }
+        Ok(Find::NxDomain {
+            closest_encloser: deepest,
+            offset,
+        })
+    }
+
+    /// Calls `visit` with every name and node in canonical order; stops at the first error.
+    pub fn for_each_node(
+        &self,
+        mut visit: impl FnMut(&Name, Node<'_>) -> Result<(), ImageError>,
+    ) -> Result<(), ImageError> {
+        use fst::Streamer;
+        let mut stream = self.index.stream();
+        while let Some((key, offset)) = stream.next() {
+            let name = Name::from_canonical_key(key).map_err(|_| ImageError::Corrupt(offset))?;
+            visit(&name, self.node_at(offset)?)?;
+        }
+        Ok(())
+    }
+
+    /// Reads the whole zone back into records.
+    pub fn to_zone(&self) -> Result<Zone, ImageError> {
+        let mut records = Vec::with_capacity(self.header.records.min(1 << 24) as usize);
+        let class = self.class();
+        self.for_each_node(|name, node| {
+            for rrset in node.rrsets() {
+                let (rtype, rrset) = rrset?;
+                for rdata in rrset.records() {
+                    records.push(Record {
+                        owner: name.clone(),
+                        rtype,
+                        class,
+                        ttl: rrset.ttl(),
+                        rdata: rdata?.into(),
+                    });
+                }
+            }
+            Ok(())
+        })?;
+        let (zone, findings) = Zone::new(self.origin().clone(), class, records);
+        if !findings.is_empty() {
+            return Err(ImageError::Corrupt(0));
+        }
+        Ok(zone)
+    }
+}
+
+/// The byte offset in `name`'s wire form after skipping `labels` labels.
+fn label_offset(name: &Name, labels: u8) -> usize {
+    let wire = name.as_wire();
+    let mut at = 0;
+    for _ in 0..labels {
+        at += 1 + wire[at] as usize;
+    }
+    at
+}
+
+/// Where a query name falls in the zone.
+#[derive(Debug)]
+pub enum Find<'a> {
+    /// The name exists and no zone cut lies strictly above it (it may be a cut itself).
+    Exact(Node<'a>),
+    /// A delegation point lies strictly above the name; `offset` is where the cut's name
+    /// starts in the query name's wire form.
+    Referral {
+        /// The delegation point.
+        cut: Node<'a>,
+        /// Byte offset of the cut's name in the query name.
+        offset: usize,
+    },
+    /// A DNAME owner lies strictly above the name (RFC 6672 §3.2).
+    Dname {
+        /// The DNAME owner.
+        owner: Node<'a>,
+        /// Byte offset of the owner's name in the query name.
+        offset: usize,
+    },
+    /// The name does not exist but the wildcard at its closest encloser applies.
+    Wildcard {
+        /// The closest encloser (RFC 4592 §3.3.1).
+        closest_encloser: Node<'a>,
+        /// Byte offset of the closest encloser in the query name.
+        offset: usize,
+        /// The `*` node below the closest encloser.
+        source: Node<'a>,
+    },
+    /// The name does not exist and no wildcard applies.
+    NxDomain {
+        /// The closest encloser.
+        closest_encloser: Node<'a>,
+        /// Byte offset of the closest encloser in the query name.
+        offset: usize,
+    },
+    /// The name is not in this zone.
+    OutOfZone,
+}
+
+/// One name's entry in the image.
+#[derive(Clone, Copy)]
+pub struct Node<'a> {
+    image: &'a Image,
+    flags: u8,
+    table: &'a [u8],
+}
+
+impl std::fmt::Debug for Node<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let types: Vec<u16> = self
+            .table
+            .chunks(6)
+            .map(|c| u16::from_be_bytes([c[0], c[1]]))
+            .collect();
+        write!(f, "Node(flags={:#04x}, types={types:?})", self.flags)
+    }
+}
+
+impl<'a> Node<'a> {
+    /// The node flags ([`format`]`::NODE_*`).
+    pub fn flags(&self) -> u8 {
+        self.flags
+    }
+
+    /// True at the zone apex.
+    pub fn is_apex(&self) -> bool {
+        self.flags & format::NODE_APEX != 0
+    }
+
+    /// True at a delegation point.
+    pub fn is_delegation(&self) -> bool {
+        self.flags & format::NODE_DELEGATION != 0
+    }
+
+    /// True below a zone cut (glue).
+    pub fn is_occluded(&self) -> bool {
+        self.flags & format::NODE_OCCLUDED != 0
+    }
+
+    /// True for an empty non-terminal.
+    pub fn is_empty_non_terminal(&self) -> bool {
+        self.flags & format::NODE_EMPTY != 0
+    }
+
+    /// True if `*.` this name exists.
+    pub fn has_wildcard_child(&self) -> bool {
+        self.flags & format::NODE_WILDCARD_CHILD != 0
+    }
+
+    /// The record types present, ascending.
+    pub fn types(&self) -> impl Iterator<Item = RecordType> + 'a {
+        self.table
+            .chunks_exact(6)
+            .map(|c| RecordType(u16::from_be_bytes([c[0], c[1]])))
+    }
+
+    /// The RRset of `rtype`, if present.
+    pub fn rrset(&self, rtype: RecordType) -> Result<Option<Rrset<'a>>, ImageError> {
+        for entry in self.table.chunks_exact(6) {
+            if u16::from_be_bytes([entry[0], entry[1]]) == rtype.0 {
+                let offset = u32::from_be_bytes([entry[2], entry[3], entry[4], entry[5]]);
+                return self.image.rrset_at(offset).map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    /// All RRsets with their types, ascending by type.
+    pub fn rrsets(&self) -> impl Iterator<Item = Result<(RecordType, Rrset<'a>), ImageError>> + 'a {
+        let image = self.image;
+        self.table.chunks_exact(6).map(move |entry| {
+            let rtype = RecordType(u16::from_be_bytes([entry[0], entry[1]]));
+            let offset = u32::from_be_bytes([entry[2], entry[3], entry[4], entry[5]]);
+            image.rrset_at(offset).map(|r| (rtype, r))
+        })
+    }
+}
+
+impl Image {
+    fn rrset_at(&self, offset: u32) -> Result<Rrset<'_>, ImageError> {
+        let heap = self.section(self.header.rrsets_section);
+        let corrupt = || ImageError::Corrupt(u64::from(offset));
+        let at = offset as usize;
+        let head = heap.get(at..at + 8).ok_or_else(corrupt)?;
+        let ttl = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
+        let count = u16::from_be_bytes([head[4], head[5]]);
+        let additional = u16::from_be_bytes([head[6], head[7]]) as usize;
+        let mut end = at + 8;
+        for _ in 0..count {
+            let len = heap.get(end..end + 2).ok_or_else(corrupt)?;
+            end += 2 + u16::from_be_bytes([len[0], len[1]]) as usize;
+        }
+        let records = heap.get(at + 8..end).ok_or_else(corrupt)?;
+        let additional = heap.get(end..end + additional * 10).ok_or_else(corrupt)?;
+        Ok(Rrset {
+            image: self,
+            ttl,
+            count,
+            records,
+            additional,
+        })
+    }
+}
+
+/// One RRset in the image.
+#[derive(Clone, Copy)]
+pub struct Rrset<'a> {
+    image: &'a Image,
+    ttl: u32,
+    count: u16,
+    records: &'a [u8],
+    additional: &'a [u8],
+}
+
+impl std::fmt::Debug for Rrset<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Rrset(ttl={}, count={})", self.ttl, self.count)
+    }
+}
+
+impl<'a> Rrset<'a> {
+    /// The TTL.
+    pub fn ttl(&self) -> u32 {
+        self.ttl
+    }
+
+    /// The number of records.
+    pub fn len(&self) -> usize {
+        usize::from(self.count)
+    }
+
+    /// True if the RRset has no records (never, in a well-formed image).
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The records as they go on the wire after TTL: `rdlength rdata` repeated.
+    pub fn wire(&self) -> &'a [u8] {
+        self.records
+    }
+
+    /// Each record's rdata.
+    pub fn records(&self) -> impl Iterator<Item = Result<&'a [u8], ImageError>> + 'a {
+        let mut rest = self.records;
+        std::iter::from_fn(move || {
+            let [l0, l1, tail @ ..] = rest else {
+                return None;
+            };
+            let len = u16::from_be_bytes([*l0, *l1]) as usize;
+            let Some(rdata) = tail.get(..len) else {
+                rest = &[];
+                return Some(Err(ImageError::Corrupt(0)));
+            };
+            rest = &tail[len..];
+            Some(Ok(rdata))
+        })
+    }
+
+    /// For records whose target name is in the zone: the record index and the target's A and
+    /// AAAA RRsets (additional section data, RFC 1034 §4.3.2 step 6; glue for NS).
+    #[allow(clippy::type_complexity)]
+    pub fn additionals(
+        &self,
+    ) -> impl Iterator<Item = Result<(usize, Option<Rrset<'a>>, Option<Rrset<'a>>), ImageError>> + 'a
+    {
+        let image = self.image;
+        self.additional.chunks_exact(10).map(move |e| {
+            let index = usize::from(u16::from_be_bytes([e[0], e[1]]));
+            let get = |b: &[u8]| -> Result<Option<Rrset<'a>>, ImageError> {
+                match u32::from_be_bytes([b[0], b[1], b[2], b[3]]) {
+                    format::NONE => Ok(None),
+                    offset => image.rrset_at(offset).map(Some),
+                }
+            };
+            Ok((index, get(&e[2..6])?, get(&e[6..10])?))
+        })
+    }
+}

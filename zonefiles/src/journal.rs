@@ -1,0 +1,333 @@
+//! The journal: an append-only, checksummed file of the changesets that follow an image's
+//! serial (DESIGN.md contract 3). On a satellite it is the crash-recovery log, the overlay
+//! edge-dns answers from on top of the image, and the source of IXFR.
+//!
+//! # Layout (integers little-endian)
+//!
+//! ```text
+//! header  magic "CSTLJRNL" · version u32 = 1 · base serial u32 · CRC32C u32 of the header
+//!         with this field zeroed · origin (wire name)
+//! entry   payload length u32 · CRC32C u32 of (length ‖ payload) · payload
+//!         (payload: the changeset encoding of `changeset`)
+//! ```
+//!
+//! Entries chain: the first starts at the base serial and each starts where the previous one
+//! ended. An append writes one entry and fsyncs before it returns. On open every entry is
+//! checked (length, CRC, decoding, chaining); the first one that fails and everything after it
+//! is cut off the file — a torn or damaged tail is never applied — and [`Recovery`] says so.
+//! Reading "all changesets from serial n" seeks straight to n's entry through an in-memory
+//! index built on open.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use crate::changeset::{Changeset, DecodeError};
+use crate::name::Name;
+
+const MAGIC: &[u8; 8] = b"CSTLJRNL";
+const VERSION: u32 = 1;
+const ENTRY_HEADER: usize = 8;
+/// The largest changeset a journal accepts (64 MiB).
+pub const MAX_ENTRY: usize = 64 << 20;
+
+/// Why a journal could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// Reading, writing or syncing failed.
+    #[error("journal {path}: {source}")]
+    Io {
+        /// The journal file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Not a journal, another version, or a damaged header.
+    #[error("journal {0}: bad header (not a journal of this version, or damaged)")]
+    Header(PathBuf),
+    /// The changeset belongs to another zone.
+    #[error("changeset for {found} appended to the journal of {expected}")]
+    Origin {
+        /// The journal's zone.
+        expected: Name,
+        /// The changeset's zone.
+        found: Name,
+    },
+    /// The changeset does not start where the journal ends.
+    #[error("changeset starts at serial {found}; the journal ends at {expected}")]
+    Serial {
+        /// The journal's last serial.
+        expected: u32,
+        /// The changeset's first serial.
+        found: u32,
+    },
+    /// The serial asked for is not in the journal.
+    #[error("serial {0} is not in the journal")]
+    NotFound(u32),
+    /// A changeset larger than [`MAX_ENTRY`].
+    #[error("changeset of {0} bytes is larger than the journal allows")]
+    TooLarge(usize),
+    /// An entry that was whole on open no longer decodes (the file changed underneath).
+    #[error("journal entry no longer decodes: {0}")]
+    Decode(#[from] DecodeError),
+}
+
+/// What opening a journal had to repair.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Recovery {
+    /// Bytes cut from the end of the file.
+    pub cut_bytes: u64,
+    /// Why, when something was cut.
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    to: u32,
+    offset: u64,
+    len: u32,
+}
+
+/// An open journal.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+    origin: Name,
+    base_serial: u32,
+    entries: Vec<Entry>,
+    by_serial: HashMap<u32, usize>,
+    end: u64,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
+    move |source| JournalError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+fn header_bytes(origin: &Name, base_serial: u32) -> Vec<u8> {
+    let mut h = Vec::with_capacity(20 + origin.as_wire().len());
+    h.extend_from_slice(MAGIC);
+    h.extend_from_slice(&VERSION.to_le_bytes());
+    h.extend_from_slice(&base_serial.to_le_bytes());
+    h.extend_from_slice(&[0; 4]);
+    h.extend_from_slice(origin.as_wire());
+    let crc = crc32c::crc32c(&h);
+    h[16..20].copy_from_slice(&crc.to_le_bytes());
+    h
+}
+
+fn entry_crc(len: u32, payload: &[u8]) -> u32 {
+    crc32c::crc32c_append(crc32c::crc32c(&len.to_le_bytes()), payload)
+}
+
+impl Journal {
+    /// Creates an empty journal following the image at `base_serial`, replacing any file at
+    /// `path` atomically.
+    pub fn create(path: &Path, origin: &Name, base_serial: u32) -> Result<Journal, JournalError> {
+        crate::image::write_atomically(path, &header_bytes(origin, base_serial))
+            .map_err(io(path))?;
+        Ok(Journal::open(path)?.0)
+    }
+
+    /// Opens a journal, cutting off a torn or damaged tail.
+    pub fn open(path: &Path) -> Result<(Journal, Recovery), JournalError> {
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(io(path))?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(io(path))?;
+        let bad_header = || JournalError::Header(path.to_owned());
+        if bytes.len() < 21 || &bytes[..8] != MAGIC {
+            return Err(bad_header());
+        }
+        let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4"));
+        let base_serial = u32::from_le_bytes(bytes[12..16].try_into().expect("4"));
+        let (origin, origin_len) = Name::from_wire(&bytes[20..]).map_err(|_| bad_header())?;
+        let header_len = 20 + origin_len;
+        if version != VERSION || bytes[..header_len] != header_bytes(&origin, base_serial)[..] {
+            return Err(bad_header());
+        }
+        let mut journal = Journal {
+            path: path.to_owned(),
+            file,
+            origin,
+            base_serial,
+            entries: Vec::new(),
+            by_serial: HashMap::new(),
+            end: header_len as u64,
+        };
+        let mut recovery = Recovery::default();
+        let mut at = header_len;
+        while at < bytes.len() {
+            match journal.check_entry(&bytes[at..]) {
+                Ok((from, to, len)) => {
+                    journal.push_entry(from, to, at as u64, len);
+                    at += ENTRY_HEADER + len as usize;
+                }
+                Err(reason) => {
+                    recovery = Recovery {
+                        cut_bytes: (bytes.len() - at) as u64,
+                        reason: Some(reason),
+                    };
+                    journal.file.set_len(at as u64).map_err(io(path))?;
+                    journal.file.sync_all().map_err(io(path))?;
+                    break;
+                }
+            }
+        }
+        journal.end = at.min(bytes.len()) as u64;
+        Ok((journal, recovery))
+    }
+
+    /// Checks one entry at the start of `bytes`: returns its serials and payload length.
+    fn check_entry(&self, bytes: &[u8]) -> Result<(u32, u32, u32), String> {
+        if bytes.len() < ENTRY_HEADER {
+            return Err(format!("torn entry header ({} bytes)", bytes.len()));
+        }
+        let len = u32::from_le_bytes(bytes[..4].try_into().expect("4"));
+        let crc = u32::from_le_bytes(bytes[4..8].try_into().expect("4"));
+        let Some(payload) = bytes.get(ENTRY_HEADER..ENTRY_HEADER + len as usize) else {
+            return Err(format!(
+                "torn entry: {len} bytes announced, {} present",
+                bytes.len() - 8
+            ));
+        };
+        if entry_crc(len, payload) != crc {
+            return Err("entry checksum mismatch".into());
+        }
+        let changeset =
+            Changeset::decode(payload).map_err(|e| format!("entry does not decode: {e}"))?;
+        if changeset.origin != self.origin {
+            return Err(format!("entry for another zone ({})", changeset.origin));
+        }
+        if changeset.from_serial() != self.last_serial() {
+            return Err(format!(
+                "entry starts at serial {} but the journal is at {}",
+                changeset.from_serial(),
+                self.last_serial()
+            ));
+        }
+        Ok((changeset.from_serial(), changeset.to_serial(), len))
+    }
+
+    fn push_entry(&mut self, from: u32, to: u32, offset: u64, len: u32) {
+        self.by_serial.insert(from, self.entries.len());
+        self.entries.push(Entry { to, offset, len });
+    }
+
+    /// The zone the journal belongs to.
+    pub fn origin(&self) -> &Name {
+        &self.origin
+    }
+
+    /// The serial of the image the journal follows.
+    pub fn base_serial(&self) -> u32 {
+        self.base_serial
+    }
+
+    /// The serial after the last changeset (the base serial when empty).
+    pub fn last_serial(&self) -> u32 {
+        self.entries.last().map_or(self.base_serial, |e| e.to)
+    }
+
+    /// The number of changesets.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True if the journal holds no changeset.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The file size in bytes.
+    pub fn size(&self) -> u64 {
+        self.end
+    }
+
+    /// Appends a changeset and fsyncs it; when this returns `Ok` the change is durable.
+    pub fn append(&mut self, changeset: &Changeset) -> Result<(), JournalError> {
+        if changeset.origin != self.origin {
+            return Err(JournalError::Origin {
+                expected: self.origin.clone(),
+                found: changeset.origin.clone(),
+            });
+        }
+        if changeset.from_serial() != self.last_serial() {
+            return Err(JournalError::Serial {
+                expected: self.last_serial(),
+                found: changeset.from_serial(),
+            });
+        }
+        let payload = changeset.encode();
+        if payload.len() > MAX_ENTRY {
+            return Err(JournalError::TooLarge(payload.len()));
+        }
+        let len = payload.len() as u32;
+        let mut entry = Vec::with_capacity(ENTRY_HEADER + payload.len());
+        entry.extend_from_slice(&len.to_le_bytes());
+        entry.extend_from_slice(&entry_crc(len, &payload).to_le_bytes());
+        entry.extend_from_slice(&payload);
+        let path = self.path.clone();
+        let offset = self.end;
+        let written = (|| {
+            self.file.seek(SeekFrom::Start(offset))?;
+            self.file.write_all(&entry)?;
+            self.file.sync_data()
+        })();
+        if let Err(source) = written {
+            // Leave no partial entry behind for the next append to follow.
+            let _ = self.file.set_len(offset);
+            return Err(JournalError::Io { path, source });
+        }
+        self.push_entry(changeset.from_serial(), changeset.to_serial(), offset, len);
+        self.end = offset + entry.len() as u64;
+        Ok(())
+    }
+
+    /// All changesets from `serial` to the end, in order; empty if `serial` is the last one.
+    pub fn changesets_from(&self, serial: u32) -> Result<Vec<Changeset>, JournalError> {
+        if serial == self.last_serial() {
+            return Ok(Vec::new());
+        }
+        let &first = self
+            .by_serial
+            .get(&serial)
+            .ok_or(JournalError::NotFound(serial))?;
+        let start = self.entries[first].offset;
+        let mut bytes = vec![0; (self.end - start) as usize];
+        let mut file = &self.file;
+        file.seek(SeekFrom::Start(start)).map_err(io(&self.path))?;
+        file.read_exact(&mut bytes).map_err(io(&self.path))?;
+        self.entries[first..]
+            .iter()
+            .map(|e| {
+                let at = (e.offset - start) as usize + ENTRY_HEADER;
+                Ok(Changeset::decode(&bytes[at..at + e.len as usize])?)
+            })
+            .collect()
+    }
+
+    /// Rewrites the journal to follow the image at `serial`, keeping the changesets after it;
+    /// used after a compaction. Atomic: a crash leaves the old journal or the new one.
+    pub fn rebase(&mut self, serial: u32) -> Result<(), JournalError> {
+        let keep = self.changesets_from(serial)?;
+        let mut bytes = header_bytes(&self.origin, serial);
+        for cs in &keep {
+            let payload = cs.encode();
+            let len = payload.len() as u32;
+            bytes.extend_from_slice(&len.to_le_bytes());
+            bytes.extend_from_slice(&entry_crc(len, &payload).to_le_bytes());
+            bytes.extend_from_slice(&payload);
+        }
+        crate::image::write_atomically(&self.path, &bytes).map_err(io(&self.path))?;
+        *self = Journal::open(&self.path)?.0;
+        Ok(())
+    }
+}

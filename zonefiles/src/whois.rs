@@ -1,0 +1,239 @@
+//! The WHOIS record model shared by the control plane (which produces records), changesets
+//! (which carry them) and edge-whois (which stores and renders them).
+//!
+//! Objects follow the registry objects of EPP (RFC 5731 domains, RFC 5732 hosts) and the fields
+//! the ICANN registry WHOIS output shows. Names are A-labels in lower case without the final
+//! dot; times are seconds since 1970 (UTC).
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+/// A domain status (RFC 5731 §2.3, RFC 3915 for the RGP states).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub enum DomainStatus {
+    Ok,
+    Inactive,
+    ClientDeleteProhibited,
+    ClientHold,
+    ClientRenewProhibited,
+    ClientTransferProhibited,
+    ClientUpdateProhibited,
+    ServerDeleteProhibited,
+    ServerHold,
+    ServerRenewProhibited,
+    ServerTransferProhibited,
+    ServerUpdateProhibited,
+    PendingCreate,
+    PendingDelete,
+    PendingRenew,
+    PendingTransfer,
+    PendingUpdate,
+    AddPeriod,
+    AutoRenewPeriod,
+    RenewPeriod,
+    TransferPeriod,
+    RedemptionPeriod,
+    PendingRestore,
+}
+
+impl DomainStatus {
+    /// Every status, in declaration order.
+    pub const ALL: [DomainStatus; 23] = [
+        DomainStatus::Ok,
+        DomainStatus::Inactive,
+        DomainStatus::ClientDeleteProhibited,
+        DomainStatus::ClientHold,
+        DomainStatus::ClientRenewProhibited,
+        DomainStatus::ClientTransferProhibited,
+        DomainStatus::ClientUpdateProhibited,
+        DomainStatus::ServerDeleteProhibited,
+        DomainStatus::ServerHold,
+        DomainStatus::ServerRenewProhibited,
+        DomainStatus::ServerTransferProhibited,
+        DomainStatus::ServerUpdateProhibited,
+        DomainStatus::PendingCreate,
+        DomainStatus::PendingDelete,
+        DomainStatus::PendingRenew,
+        DomainStatus::PendingTransfer,
+        DomainStatus::PendingUpdate,
+        DomainStatus::AddPeriod,
+        DomainStatus::AutoRenewPeriod,
+        DomainStatus::RenewPeriod,
+        DomainStatus::TransferPeriod,
+        DomainStatus::RedemptionPeriod,
+        DomainStatus::PendingRestore,
+    ];
+
+    /// The EPP spelling, e.g. `clientTransferProhibited`.
+    pub fn epp(self) -> &'static str {
+        match self {
+            DomainStatus::Ok => "ok",
+            DomainStatus::Inactive => "inactive",
+            DomainStatus::ClientDeleteProhibited => "clientDeleteProhibited",
+            DomainStatus::ClientHold => "clientHold",
+            DomainStatus::ClientRenewProhibited => "clientRenewProhibited",
+            DomainStatus::ClientTransferProhibited => "clientTransferProhibited",
+            DomainStatus::ClientUpdateProhibited => "clientUpdateProhibited",
+            DomainStatus::ServerDeleteProhibited => "serverDeleteProhibited",
+            DomainStatus::ServerHold => "serverHold",
+            DomainStatus::ServerRenewProhibited => "serverRenewProhibited",
+            DomainStatus::ServerTransferProhibited => "serverTransferProhibited",
+            DomainStatus::ServerUpdateProhibited => "serverUpdateProhibited",
+            DomainStatus::PendingCreate => "pendingCreate",
+            DomainStatus::PendingDelete => "pendingDelete",
+            DomainStatus::PendingRenew => "pendingRenew",
+            DomainStatus::PendingTransfer => "pendingTransfer",
+            DomainStatus::PendingUpdate => "pendingUpdate",
+            DomainStatus::AddPeriod => "addPeriod",
+            DomainStatus::AutoRenewPeriod => "autoRenewPeriod",
+            DomainStatus::RenewPeriod => "renewPeriod",
+            DomainStatus::TransferPeriod => "transferPeriod",
+            DomainStatus::RedemptionPeriod => "redemptionPeriod",
+            DomainStatus::PendingRestore => "pendingRestore",
+        }
+    }
+
+    /// Reads the EPP spelling (case-insensitive).
+    pub fn from_epp(text: &str) -> Option<DomainStatus> {
+        DomainStatus::ALL
+            .into_iter()
+            .find(|s| s.epp().eq_ignore_ascii_case(text))
+    }
+
+    /// True if the status keeps the domain out of the DNS (RFC 5731 §2.3).
+    pub fn withholds_from_dns(self) -> bool {
+        matches!(
+            self,
+            DomainStatus::ClientHold
+                | DomainStatus::ServerHold
+                | DomainStatus::Inactive
+                | DomainStatus::RedemptionPeriod
+                | DomainStatus::PendingRestore
+        )
+    }
+}
+
+/// A name server of a domain, with its addresses when they are glue in the registry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Nameserver {
+    /// The host name.
+    pub name: String,
+    /// Glue addresses (empty for hosts outside the registry's zones).
+    pub addresses: Vec<IpAddr>,
+}
+
+/// A DS record of a domain (RFC 4034 §5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DelegationSigner {
+    /// Key tag.
+    pub key_tag: u16,
+    /// DNSSEC algorithm number.
+    pub algorithm: u8,
+    /// Digest type.
+    pub digest_type: u8,
+    /// The digest.
+    pub digest: Vec<u8>,
+}
+
+/// A registered domain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Domain {
+    /// The domain name (A-label).
+    pub name: String,
+    /// The registry object identifier (ROID).
+    pub roid: String,
+    /// The sponsoring registrar's IANA id.
+    pub registrar: u32,
+    /// Statuses, sorted.
+    pub statuses: Vec<DomainStatus>,
+    /// Name servers in the order the registrar gave them.
+    pub nameservers: Vec<Nameserver>,
+    /// DS records.
+    pub ds: Vec<DelegationSigner>,
+    /// Creation time.
+    pub created: i64,
+    /// Last update time.
+    pub updated: i64,
+    /// Registry expiry time.
+    pub expires: i64,
+}
+
+/// A host object (RFC 5732).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Host {
+    /// The host name.
+    pub name: String,
+    /// The registry object identifier.
+    pub roid: String,
+    /// The sponsoring registrar's IANA id.
+    pub registrar: u32,
+    /// Addresses.
+    pub addresses: Vec<IpAddr>,
+    /// Creation time.
+    pub created: i64,
+    /// Last update time.
+    pub updated: i64,
+}
+
+/// A registrar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registrar {
+    /// IANA registrar id.
+    pub iana_id: u32,
+    /// Name.
+    pub name: String,
+    /// The registrar's WHOIS server.
+    pub whois_server: String,
+    /// The registrar's web site.
+    pub url: String,
+    /// Abuse contact e-mail.
+    pub abuse_email: String,
+    /// Abuse contact telephone (E.164 as `+1.5555551234`).
+    pub abuse_phone: String,
+    /// Last update time.
+    pub updated: i64,
+}
+
+/// One WHOIS object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Object {
+    /// A domain.
+    Domain(Domain),
+    /// A host.
+    Host(Host),
+    /// A registrar.
+    Registrar(Registrar),
+}
+
+impl Object {
+    /// The key that names this object.
+    pub fn key(&self) -> ObjectKey {
+        match self {
+            Object::Domain(d) => ObjectKey::Domain(d.name.clone()),
+            Object::Host(h) => ObjectKey::Host(h.name.clone()),
+            Object::Registrar(r) => ObjectKey::Registrar(r.iana_id),
+        }
+    }
+}
+
+/// What names a WHOIS object.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ObjectKey {
+    /// A domain by name.
+    Domain(String),
+    /// A host by name.
+    Host(String),
+    /// A registrar by IANA id.
+    Registrar(u32),
+}
+
+/// A change to the WHOIS data, carried in a changeset (DESIGN.md contract 2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WhoisOp {
+    /// Create or replace an object.
+    Set(Object),
+    /// Remove an object.
+    Delete(ObjectKey),
+}

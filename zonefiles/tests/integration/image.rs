@@ -1,0 +1,253 @@
+//! The compiled zone image answers every look-up exactly like a naive model of the zone.
+
+use std::collections::BTreeSet;
+
+use proptest::prelude::*;
+use zonefiles::image::{self, Find, Image};
+use zonefiles::{Class, Name, Record, RecordType, Zone, rdata};
+
+/// What a look-up should find, worked out from first principles over the record list.
+#[derive(Debug, PartialEq, Eq)]
+enum Expected {
+    Exact(Name),
+    Referral(Name),
+    Dname(Name),
+    Wildcard(Name),
+    NxDomain(Name),
+    OutOfZone,
+}
+
+fn naive_find(zone: &Zone, qname: &Name) -> Expected {
+    let origin = zone.origin();
+    if !qname.is_subdomain_of(origin) {
+        return Expected::OutOfZone;
+    }
+    // Every owner and every name between an owner and the apex exists.
+    let mut names = BTreeSet::new();
+    for r in zone.records() {
+        let mut n = Some(r.owner.clone());
+        while let Some(name) = n {
+            if !name.is_subdomain_of(origin) {
+                break;
+            }
+            n = name.parent();
+            names.insert(name);
+        }
+    }
+    let mut ancestors = Vec::new();
+    let mut n = qname.parent();
+    while let Some(name) = n {
+        if !name.is_subdomain_of(origin) {
+            break;
+        }
+        n = name.parent();
+        ancestors.push(name);
+    }
+    ancestors.reverse();
+    for ancestor in &ancestors {
+        if ancestor != origin && !zone.get(ancestor, RecordType::NS).is_empty() {
+            return Expected::Referral(ancestor.clone());
+        }
+        if !zone.get(ancestor, RecordType::DNAME).is_empty() {
+            return Expected::Dname(ancestor.clone());
+        }
+    }
+    if names.contains(qname) {
+        return Expected::Exact(qname.clone());
+    }
+    let encloser = ancestors
+        .iter()
+        .rev()
+        .find(|a| names.contains(*a))
+        .expect("apex")
+        .clone();
+    if names.contains(&encloser.child(b"*").unwrap()) {
+        Expected::Wildcard(encloser)
+    } else {
+        Expected::NxDomain(encloser)
+    }
+}
+
+fn suffix(qname: &Name, offset: usize) -> Name {
+    Name::from_wire(&qname.as_wire()[offset..]).unwrap().0
+}
+
+fn observed(image: &Image, qname: &Name) -> Expected {
+    match image.find(qname).unwrap() {
+        Find::Exact(_) => Expected::Exact(qname.clone()),
+        Find::Referral { offset, .. } => Expected::Referral(suffix(qname, offset)),
+        Find::Dname { offset, .. } => Expected::Dname(suffix(qname, offset)),
+        Find::Wildcard { offset, .. } => Expected::Wildcard(suffix(qname, offset)),
+        Find::NxDomain { offset, .. } => Expected::NxDomain(suffix(qname, offset)),
+        Find::OutOfZone => Expected::OutOfZone,
+    }
+}
+
+fn label() -> impl Strategy<Value = &'static str> {
+    prop_oneof![
+        Just("a"),
+        Just("b"),
+        Just("ns"),
+        Just("*"),
+        Just("x-y"),
+        Just("\\000")
+    ]
+}
+
+fn name_below_tld(max: usize) -> impl Strategy<Value = Name> {
+    proptest::collection::vec(label(), 0..max).prop_map(|labels| {
+        let mut text = labels.join(".");
+        if !text.is_empty() {
+            text.push('.');
+        }
+        text.push_str("tld.");
+        text.parse().unwrap()
+    })
+}
+
+fn record(owner: Name, rtype: RecordType, rdata: &str) -> Record {
+    let mut wire = Vec::new();
+    let tokens: Vec<zonefiles::master::Token<'_>> = rdata
+        .split(' ')
+        .map(|t| zonefiles::master::Token {
+            bytes: t.as_bytes(),
+            quoted: false,
+        })
+        .collect();
+    rdata::parse(rtype, &tokens, Some(&"tld.".parse().unwrap()), &mut wire).unwrap();
+    Record {
+        owner,
+        rtype,
+        class: Class::IN,
+        ttl: 300,
+        rdata: wire.into(),
+    }
+}
+
+fn zone_strategy() -> impl Strategy<Value = Zone> {
+    let entry = (
+        name_below_tld(4),
+        prop_oneof![
+            Just((RecordType::A, "192.0.2.1")),
+            Just((RecordType::AAAA, "2001:db8::1")),
+            Just((RecordType::NS, "ns.a.tld.")),
+            Just((RecordType::NS, "ns.elsewhere.")),
+            Just((RecordType::TXT, "t")),
+            Just((RecordType::DNAME, "b.tld.")),
+            Just((RecordType::MX, "10 ns.a.tld.")),
+        ],
+    );
+    proptest::collection::vec(entry, 0..25).prop_map(|entries| {
+        let apex: Name = "tld.".parse().unwrap();
+        let mut records = vec![
+            record(apex.clone(), RecordType::SOA, "ns.tld. h.tld. 1 2 3 4 5"),
+            record(apex.clone(), RecordType::NS, "ns.tld."),
+        ];
+        for (owner, (rtype, rdata)) in entries {
+            if owner == apex && rtype == RecordType::NS {
+                continue;
+            }
+            records.push(record(owner, rtype, rdata));
+        }
+        Zone::new(apex, Class::IN, records).0
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn image_finds_like_the_naive_model(zone in zone_strategy(), queries in proptest::collection::vec(name_below_tld(6), 1..30)) {
+        let (bytes, _) = image::compile(&zone, |_| {}).unwrap();
+        let image = Image::from_bytes(bytes).unwrap();
+        image.verify().unwrap();
+        prop_assert_eq!(image.to_zone().unwrap(), zone.clone());
+        let owners: Vec<Name> = zone.records().iter().map(|r| r.owner.clone()).collect();
+        for qname in queries.iter().chain(&owners).chain([&"other.".parse::<Name>().unwrap()]) {
+            let expected = naive_find(&zone, qname);
+            prop_assert_eq!(observed(&image, qname), expected, "qname {}", qname);
+            if let Find::Exact(node) = image.find(qname).unwrap() {
+                let types: Vec<RecordType> = node.types().collect();
+                let mut want: Vec<RecordType> = zone.node(qname).iter().map(|r| r.rtype).collect();
+                want.dedup();
+                prop_assert_eq!(types, want);
+                for rtype in node.types() {
+                    let rrset = node.rrset(rtype).unwrap().unwrap();
+                    let got: Vec<&[u8]> = rrset.records().map(|r| r.unwrap()).collect();
+                    let want: Vec<&[u8]> = zone.get(qname, rtype).iter().map(|r| &r.rdata[..]).collect();
+                    prop_assert_eq!(got, want);
+                }
+            }
+        }
+    }
+
+    /// Damaged images give errors, never panics.
+    #[test]
+    fn damaged_images_never_panic(zone in zone_strategy(), flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8)) {
+        let (mut bytes, _) = image::compile(&zone, |_| {}).unwrap();
+        let original = bytes.clone();
+        for (at, value) in flips {
+            let i = at.index(bytes.len());
+            bytes[i] ^= value | 1;
+        }
+        let changed = bytes != original;
+        if let Ok(image) = Image::from_bytes(bytes) {
+            if changed {
+                prop_assert!(image.verify().is_err());
+            }
+            for owner in zone.records().iter().map(|r| &r.owner) {
+                if let Ok(Find::Exact(node)) = image.find(owner) {
+                    for rrset in node.rrsets().flatten() {
+                        let _ = rrset.1.records().count();
+                        let _ = rrset.1.additionals().count();
+                    }
+                }
+            }
+            let _ = image.to_zone();
+        }
+    }
+}
+
+#[test]
+fn referral_carries_glue_for_in_bailiwick_name_servers() {
+    let text = "@ 300 SOA ns.tld. h.tld. 1 2 3 4 5\n@ 300 NS ns.nic.tld.\nns.nic 300 A 192.0.2.53\n\
+                example 300 NS ns1.example.tld.\nexample 300 NS ns.nic.tld.\nexample 300 NS ns.other.\n\
+                ns1.example 300 A 198.51.100.1\nns1.example 300 AAAA 2001:db8::1\n";
+    let (zone, _) = crate::support::zone(text);
+    let (bytes, _) = image::compile(&zone, |_| {}).unwrap();
+    let image = Image::from_bytes(bytes).unwrap();
+    let Find::Referral { cut, offset } = image.find(&"www.example.tld.".parse().unwrap()).unwrap()
+    else {
+        panic!("expected a referral");
+    };
+    assert_eq!(offset, 4);
+    assert!(cut.is_delegation());
+    let ns = cut.rrset(RecordType::NS).unwrap().unwrap();
+    let glue: Vec<(usize, bool, bool)> = ns
+        .additionals()
+        .map(|g| g.unwrap())
+        .map(|(i, a, aaaa)| (i, a.is_some(), aaaa.is_some()))
+        .collect();
+    // NS records in canonical rdata order: ns.nic.tld., ns.other., ns1.example.tld.
+    assert_eq!(glue, [(0, true, false), (2, true, true)]);
+}
+
+#[test]
+fn truncated_and_foreign_files_are_refused() {
+    let (zone, _) = crate::support::zone("@ 300 SOA ns.tld. h.tld. 1 2 3 4 5\n@ 300 NS ns.x.\n");
+    let (bytes, _) = image::compile(&zone, |_| {}).unwrap();
+    for len in [0, 7, 100, 129, bytes.len() / 2, bytes.len() - 1] {
+        assert!(
+            Image::from_bytes(bytes[..len].to_vec()).is_err(),
+            "length {len}"
+        );
+    }
+    assert!(Image::from_bytes(b"$ORIGIN tld.\n".repeat(20)).is_err());
+    let mut other_version = bytes.clone();
+    other_version[8] = 2;
+    let error = Image::from_bytes(other_version).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "zone image format version 2; this build reads version 1"
+    );
+}
