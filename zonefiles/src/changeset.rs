@@ -23,6 +23,7 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use crate::name::Name;
+use crate::octets::Octets;
 use crate::rdata;
 use crate::record::Record;
 use crate::rtype::{Class, RecordType};
@@ -496,13 +497,13 @@ impl<'a> Cursor<'a> {
         self.at += used;
         Ok(name)
     }
-    fn rdata(&mut self, rtype: RecordType) -> Result<Box<[u8]>, DecodeError> {
+    fn rdata(&mut self, rtype: RecordType) -> Result<Octets, DecodeError> {
         let len = self.u16()? as usize;
         let mut rdata = self.take(len)?.to_vec();
         if rtype.is_meta() {
             return Err(DecodeError::Rdata(rtype));
         }
         rdata::canonicalize(rtype, &mut rdata).map_err(|_| DecodeError::Rdata(rtype))?;
-        Ok(rdata.into_boxed_slice())
+        Ok(rdata.into())
     }
 }

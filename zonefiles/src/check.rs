@@ -19,7 +19,7 @@
 //! Cost: one pass over the records in canonical order, plus one RRset look-up per distinct NS
 //! target inside the zone.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::fmt;
 
 use crate::name::Name;
@@ -187,7 +187,7 @@ pub fn check(zone: &Zone) -> Vec<Finding> {
     // Pass 1: cuts, and NS targets that need an address.
     let mut cut: Option<(Name, Cut)> = None;
     let mut glue_needed: Vec<(&Record, Name)> = Vec::new();
-    let mut glue_names: HashSet<Name> = HashSet::new();
+    let mut glue_names: FxHashSet<Name> = FxHashSet::default();
     let mut below_cut_addresses: Vec<&Record> = Vec::new();
     for node in zone.nodes() {
         let owner = &node[0].owner;
@@ -362,7 +362,7 @@ pub fn check(zone: &Zone) -> Vec<Finding> {
 
     // Pass 2: every in-zone NS target has an address, unless it lies below another zone's cut
     // (sibling glue is optional; RFC 9471 §2.2).
-    let mut has_address: HashMap<&Name, bool> = HashMap::new();
+    let mut has_address: FxHashMap<&Name, bool> = FxHashMap::default();
     for (record, target) in &glue_needed {
         let found = *has_address.entry(target).or_insert_with(|| {
             !zone.get(target, RecordType::A).is_empty()

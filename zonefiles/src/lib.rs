@@ -45,6 +45,7 @@ pub mod image;
 pub mod journal;
 pub mod master;
 pub mod name;
+pub mod octets;
 pub mod rdata;
 pub mod record;
 pub mod rtype;

@@ -12,6 +12,8 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+use crate::octets::Octets;
+
 /// The longest name in wire format, root label included (RFC 1035 §2.3.4).
 pub const MAX_NAME_LEN: usize = 255;
 /// The longest label (RFC 1035 §2.3.4).
@@ -42,12 +44,12 @@ pub enum NameError {
 
 /// An absolute domain name in lower-case wire format.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Name(Box<[u8]>);
+pub struct Name(Octets);
 
 impl Name {
     /// The root name `.`.
     pub fn root() -> Name {
-        Name(Box::new([0]))
+        Name(Octets::new(&[0]))
     }
 
     /// Reads a name from presentation format (RFC 1035 §5.1): `\X` and `\DDD` escapes, `@` for
@@ -101,7 +103,7 @@ impl Name {
         if wire.len() > MAX_NAME_LEN {
             return Err(NameError::NameTooLong);
         }
-        Ok(Name(wire.into_boxed_slice()))
+        Ok(Name(Octets::new(&wire)))
     }
 
     /// Reads an uncompressed wire-format name from the start of `wire`, lower-casing it.
@@ -110,12 +112,12 @@ impl Name {
         let len = wire_name_len(wire)?;
         let mut bytes: Box<[u8]> = wire[..len].into();
         lowercase_wire(&mut bytes);
-        Ok((Name(bytes), len))
+        Ok((Name(Octets::new(&bytes)), len))
     }
 
     /// Builds a name from wire-format bytes already known to be a valid lower-case name.
     pub(crate) fn from_wire_unchecked(wire: &[u8]) -> Name {
-        Name(wire.into())
+        Name(Octets::new(wire))
     }
 
     /// The wire-format bytes, root label included.
@@ -144,7 +146,7 @@ impl Name {
             return None;
         }
         let skip = 1 + self.0[0] as usize;
-        Some(Name(self.0[skip..].into()))
+        Some(Name(Octets::new(&self.0[skip..])))
     }
 
     /// True if `self` equals `ancestor` or lies below it.
@@ -187,7 +189,7 @@ impl Name {
         wire.push(label.len() as u8);
         wire.extend(label.iter().map(u8::to_ascii_lowercase));
         wire.extend_from_slice(&self.0);
-        Ok(Name(wire.into_boxed_slice()))
+        Ok(Name(Octets::new(&wire)))
     }
 
     /// Appends the canonical key of this name to `out` (see the module docs).
@@ -239,7 +241,7 @@ impl Name {
         }
         let mut bytes = wire.into_boxed_slice();
         lowercase_wire(&mut bytes);
-        Ok(Name(bytes))
+        Ok(Name(Octets::new(&bytes)))
     }
 }
 
@@ -268,6 +270,23 @@ pub(crate) fn canonical_key_of_wire(wire: &[u8], out: &mut [u8; MAX_KEY_LEN]) ->
         len += 1;
     }
     len
+}
+
+/// True if the wire-format name `name` equals `ancestor` or lies below it.
+pub(crate) fn wire_is_subdomain(name: &[u8], ancestor: &[u8]) -> bool {
+    wire_suffixes(name).any(|suffix| suffix == ancestor)
+}
+
+/// The wire-format name and each of its ancestors, down to the root, as slices of it.
+pub(crate) fn wire_suffixes(name: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut at = Some(0usize);
+    std::iter::from_fn(move || {
+        let pos = at?;
+        let suffix = name.get(pos..)?;
+        let len = *suffix.first()? as usize;
+        at = (len != 0).then_some(pos + 1 + len);
+        Some(suffix)
+    })
 }
 
 /// The length of the uncompressed wire-format name at the start of `wire`.

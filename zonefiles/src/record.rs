@@ -4,6 +4,7 @@ use std::cmp::Ordering;
 use std::fmt;
 
 use crate::name::Name;
+use crate::octets::Octets;
 use crate::rdata;
 use crate::rtype::{Class, RecordType};
 
@@ -19,7 +20,7 @@ pub struct Record {
     /// Time to live in seconds (RFC 2181 §8: at most 2^31 − 1).
     pub ttl: u32,
     /// Canonical wire-format rdata.
-    pub rdata: Box<[u8]>,
+    pub rdata: Octets,
 }
 
 impl Record {

@@ -19,13 +19,92 @@ pub struct Zone {
     records: Vec<Record>,
 }
 
+/// Sorts records canonically. Records of one owner mostly come together in a file, so each
+/// run of one owner gets its canonical key once and the runs are sorted by key (a 16-byte
+/// prefix compared first); only the records of one owner are then compared among themselves.
+fn sort_canonically(records: Vec<Record>) -> Vec<Record> {
+    struct Run {
+        prefix: u128,
+        key: std::ops::Range<usize>,
+        records: std::ops::Range<usize>,
+    }
+    let mut keys = Vec::with_capacity(records.len() * 8);
+    let mut runs: Vec<Run> = Vec::new();
+    let mut start = 0;
+    while start < records.len() {
+        let owner = &records[start].owner;
+        let len = records[start..]
+            .iter()
+            .take_while(|r| r.owner == *owner)
+            .count();
+        let key_start = keys.len();
+        owner.canonical_key(&mut keys);
+        let mut prefix = [0u8; 16];
+        let key = &keys[key_start..];
+        prefix[..key.len().min(16)].copy_from_slice(&key[..key.len().min(16)]);
+        runs.push(Run {
+            prefix: u128::from_be_bytes(prefix),
+            key: key_start..keys.len(),
+            records: start..start + len,
+        });
+        start += len;
+    }
+    runs.sort_unstable_by(|a, b| {
+        a.prefix
+            .cmp(&b.prefix)
+            .then_with(|| keys[a.key.clone()].cmp(&keys[b.key.clone()]))
+    });
+    // The sorted order as a permutation, then applied in place: no second copy of the zone.
+    let mut order: Vec<u32> = Vec::with_capacity(records.len());
+    let mut i = 0;
+    while i < runs.len() {
+        let group_start = order.len();
+        let mut j = i;
+        while j < runs.len() && keys[runs[j].key.clone()] == keys[runs[i].key.clone()] {
+            order.extend(runs[j].records.clone().map(|k| k as u32));
+            j += 1;
+        }
+        let group = &mut order[group_start..];
+        if group.len() > 1 {
+            group.sort_by(|&a, &b| {
+                let (a, b) = (&records[a as usize], &records[b as usize]);
+                a.rtype.cmp(&b.rtype).then_with(|| a.rdata.cmp(&b.rdata))
+            });
+        }
+        i = j;
+    }
+    let mut records = records;
+    permute(&mut records, &mut order);
+    records
+}
+
+/// Rearranges `items` so that `items[i]` becomes the old `items[order[i]]`, in place by
+/// following cycles; `order` is consumed as scratch.
+fn permute<T>(items: &mut [T], order: &mut [u32]) {
+    for start in 0..items.len() {
+        if order[start] as usize == start {
+            continue;
+        }
+        let mut current = start;
+        loop {
+            let next = order[current] as usize;
+            order[current] = current as u32;
+            if next == start {
+                break;
+            }
+            items.swap(current, next);
+            current = next;
+        }
+    }
+}
+
 impl Zone {
     /// Builds a zone from records in any order. Duplicate records are dropped, and records of
     /// an RRset with differing TTLs all get the lowest of them (RFC 2181 §5.2), each reported as
     /// a warning.
-    pub fn new(origin: Name, class: Class, mut records: Vec<Record>) -> (Zone, Vec<Finding>) {
+    pub fn new(origin: Name, class: Class, records: Vec<Record>) -> (Zone, Vec<Finding>) {
         let mut findings = Vec::new();
-        records.sort_unstable_by(Record::canonical_cmp);
+        let mut records = sort_canonically(records);
         records.dedup_by(|next, kept| {
             let duplicate = next.same_rr(kept);
             if duplicate {

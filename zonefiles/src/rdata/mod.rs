@@ -184,6 +184,22 @@ pub fn ipv6(wire: &[u8]) -> Option<Ipv6Addr> {
     <[u8; 16]>::try_from(wire).ok().map(Ipv6Addr::from)
 }
 
+/// The wire-format bytes of the name in layout field `index` of `wire`, if that field is a
+/// name; no allocation.
+pub fn name_field_wire(rtype: RecordType, wire: &[u8], index: usize) -> Option<&[u8]> {
+    let layout = schema::layout(rtype)?;
+    let mut found = None;
+    let mut i = 0;
+    for_each_field(layout, wire, |field, bytes| {
+        if i == index && field == Field::Name {
+            found = Some(bytes);
+        }
+        i += 1;
+    })
+    .ok()?;
+    found
+}
+
 /// The domain name in the layout field `index` of `wire`, if that field is a name.
 pub fn name_field(rtype: RecordType, wire: &[u8], index: usize) -> Option<Name> {
     let layout = schema::layout(rtype)?;

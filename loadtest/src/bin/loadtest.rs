@@ -1,0 +1,101 @@
+//! `loadtest`: test-data generators and benchmarks.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use loadtest::{tldgen, zonebench};
+
+/// Test-data generators and benchmarks for Constellation.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate a TLD-shaped zone as a master file (deterministic for a given seed).
+    GenZone {
+        /// Where to write the zone.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// The TLD.
+        #[arg(long, default_value = "tld")]
+        origin: String,
+        /// Number of delegations.
+        #[arg(long, default_value_t = 1_000)]
+        delegations: u64,
+        /// The SOA serial.
+        #[arg(long, default_value_t = 2026112101)]
+        serial: u32,
+        /// Number of delegations to change against the base zone of the same seed.
+        #[arg(long, default_value_t = 0)]
+        changed: u64,
+        /// Random seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Benchmark opening a zone image, look-ups, and a diff against a changed image.
+    ZoneBench {
+        /// The zone image.
+        image: PathBuf,
+        /// A second image of the same zone to diff against.
+        #[arg(long)]
+        changed: Option<PathBuf>,
+        /// Rounds of look-ups (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+    },
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::GenZone {
+            output,
+            origin,
+            delegations,
+            serial,
+            changed,
+            seed,
+        } => {
+            let options = tldgen::Options {
+                origin,
+                delegations,
+                serial,
+                changed,
+                seed,
+            };
+            let file =
+                File::create(&output).with_context(|| format!("creating {}", output.display()))?;
+            let summary = tldgen::generate(&options, BufWriter::with_capacity(1 << 20, file))?;
+            println!(
+                "{}: {} records, {} bytes",
+                output.display(),
+                summary.records,
+                summary.bytes
+            );
+        }
+        Command::ZoneBench {
+            image,
+            changed,
+            rounds,
+        } => {
+            let report = zonebench::run(&image, changed.as_deref(), rounds)?;
+            println!("open + first lookup: {:.2?}", report.open_and_first_lookup);
+            println!(
+                "warm lookup (median of rounds, {} random delegations): {:.0?}",
+                report.lookups, report.lookup_median
+            );
+            if let (Some(diff), Some((removed, added))) = (report.diff, report.diff_size) {
+                println!(
+                    "diff of two images: {diff:.2?} ({removed} records removed, {added} added)"
+                );
+            }
+        }
+    }
+    Ok(())
+}

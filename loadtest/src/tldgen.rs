@@ -1,0 +1,211 @@
+//! A deterministic generator of TLD-shaped zones for tests and benchmarks.
+//!
+//! The shape follows a real registry zone: most delegations point at the name servers of a
+//! hosting provider (a few large providers serve many domains, as in .com), some domains run
+//! their own name servers inside the TLD (with A and often AAAA glue), a few mix both, and a
+//! few percent are signed (one DS each). Providers whose servers live inside the TLD are
+//! delegated too, with their glue. The same seed always gives the same zone, and
+//! [`Options::changed`] rewrites the delegations of a fixed set of domains so two zones
+//! differ in a known number of delegations.
+
+use std::io::{self, Write};
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The TLD, without the trailing dot.
+    pub origin: String,
+    /// Number of delegated domains.
+    pub delegations: u64,
+    /// The SOA serial.
+    pub serial: u32,
+    /// Delegations whose name servers differ from the base zone (for diff benchmarks).
+    pub changed: u64,
+    /// The random seed.
+    pub seed: u64,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            origin: "tld".into(),
+            delegations: 1_000,
+            serial: 2026112101,
+            changed: 0,
+            seed: 1,
+        }
+    }
+}
+
+/// Counts of what was written.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Summary {
+    /// Records written.
+    pub records: u64,
+    /// Bytes written.
+    pub bytes: u64,
+}
+
+const PROVIDERS: u64 = 4_000;
+const SYLLABLES: [&str; 32] = [
+    "ka", "lo", "mi", "ra", "zen", "tor", "vel", "an", "bri", "co", "du", "el", "fa", "gri", "ho",
+    "is", "ju", "ke", "lu", "mo", "ne", "ox", "pa", "qui", "ro", "sa", "ti", "ul", "vo", "wy",
+    "xa", "yo",
+];
+
+struct Out<W: Write> {
+    w: W,
+    summary: Summary,
+    line: String,
+}
+
+impl<W: Write> Out<W> {
+    fn record(&mut self, owner: &str, rtype: &str, rdata: &str) -> io::Result<()> {
+        use std::fmt::Write as _;
+        self.line.clear();
+        let _ = writeln!(self.line, "{owner}\t86400\tIN\t{rtype}\t{rdata}");
+        self.w.write_all(self.line.as_bytes())?;
+        self.summary.records += 1;
+        self.summary.bytes += self.line.len() as u64;
+        Ok(())
+    }
+}
+
+fn word(rng: &mut SmallRng, out: &mut String) {
+    for _ in 0..rng.random_range(2..5) {
+        out.push_str(SYLLABLES[rng.random_range(0..SYLLABLES.len())]);
+    }
+}
+
+/// The provider a domain uses: a heavy-tailed choice, so a few providers serve most domains.
+fn provider(rng: &mut SmallRng) -> u64 {
+    let u: f64 = rng.random();
+    ((u * u * u) * PROVIDERS as f64) as u64
+}
+
+fn provider_host(origin: &str, provider: u64, n: u8) -> String {
+    // One provider in five runs its servers inside the TLD; the rest use .net and .com.
+    match provider % 5 {
+        0 => format!("ns{n}.dnsprov{provider}.{origin}."),
+        1 | 2 => format!("ns{n}.hosting{provider}.net."),
+        _ => format!("dns{n}.provider{provider}.com."),
+    }
+}
+
+fn ipv4(rng: &mut SmallRng) -> String {
+    format!(
+        "{}.{}.{}.{}",
+        rng.random_range(1..224),
+        rng.random::<u8>(),
+        rng.random::<u8>(),
+        rng.random_range(1..255)
+    )
+}
+
+fn ipv6(rng: &mut SmallRng) -> String {
+    format!(
+        "2001:db8:{:x}:{:x}::{:x}",
+        rng.random::<u16>(),
+        rng.random::<u16>(),
+        rng.random::<u16>()
+    )
+}
+
+/// Writes the zone as a master file.
+pub fn generate(options: &Options, w: impl Write) -> io::Result<Summary> {
+    let origin = options.origin.trim_end_matches('.');
+    let mut out = Out {
+        w,
+        summary: Summary::default(),
+        line: String::with_capacity(128),
+    };
+    let apex = format!("{origin}.");
+    out.record(
+        &apex,
+        "SOA",
+        &format!(
+            "a.nic.{origin}. hostmaster.nic.{origin}. {} 1800 900 604800 3600",
+            options.serial
+        ),
+    )?;
+    for server in ["a", "b"] {
+        out.record(&apex, "NS", &format!("{server}.nic.{origin}."))?;
+    }
+    out.record(&format!("a.nic.{origin}."), "A", "192.0.2.53")?;
+    out.record(&format!("a.nic.{origin}."), "AAAA", "2001:db8::53")?;
+    out.record(&format!("b.nic.{origin}."), "A", "198.51.100.53")?;
+
+    // Providers inside the TLD: delegated, with glue.
+    let mut rng = SmallRng::seed_from_u64(options.seed);
+    for p in (0..PROVIDERS).filter(|p| p % 5 == 0) {
+        let owner = format!("dnsprov{p}.{origin}.");
+        for n in 1..=2 {
+            out.record(&owner, "NS", &provider_host(origin, p, n))?;
+        }
+        for n in 1..=2 {
+            let host = provider_host(origin, p, n);
+            out.record(&host, "A", &ipv4(&mut rng))?;
+            out.record(&host, "AAAA", &ipv6(&mut rng))?;
+        }
+    }
+
+    let mut name = String::with_capacity(64);
+    for i in 0..options.delegations {
+        // Each domain has its own stream, so a changed domain changes nothing else.
+        let mut rng =
+            SmallRng::seed_from_u64(options.seed ^ (i.wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+        name.clear();
+        word(&mut rng, &mut name);
+        name.push_str(&i.to_string());
+        let owner = format!("{name}.{origin}.");
+        let changed = options.changed > 0
+            && i % (options.delegations / options.changed).max(1) == 0
+            && i / (options.delegations / options.changed).max(1) < options.changed;
+        let mut kind: u32 = rng.random_range(0..100);
+        let mut p = provider(&mut rng);
+        if changed {
+            // Moved to the next provider: the delegation (and any glue) differs.
+            p = (p + 1) % PROVIDERS;
+            kind = 0;
+        }
+        let own = |n: u8| format!("ns{n}.{name}.{origin}.");
+        match kind {
+            0..93 => {
+                out.record(&owner, "NS", &provider_host(origin, p, 1))?;
+                out.record(&owner, "NS", &provider_host(origin, p, 2))?;
+            }
+            93..98 => {
+                out.record(&owner, "NS", &own(1))?;
+                out.record(&owner, "NS", &own(2))?;
+            }
+            _ => {
+                out.record(&owner, "NS", &own(1))?;
+                out.record(&owner, "NS", &provider_host(origin, p, 1))?;
+            }
+        }
+        if rng.random_range(0..100) < 3 {
+            let digest: String = (0..32)
+                .map(|_| format!("{:02X}", rng.random::<u8>()))
+                .collect();
+            out.record(
+                &owner,
+                "DS",
+                &format!("{} 13 2 {digest}", rng.random::<u16>()),
+            )?;
+        }
+        if kind >= 93 {
+            let hosts = if kind < 98 { 2 } else { 1 };
+            for n in 1..=hosts {
+                out.record(&own(n), "A", &ipv4(&mut rng))?;
+                if rng.random_range(0..2) == 0 {
+                    out.record(&own(n), "AAAA", &ipv6(&mut rng))?;
+                }
+            }
+        }
+    }
+    out.w.flush()?;
+    Ok(out.summary)
+}
