@@ -44,7 +44,7 @@ echo "## Zone tooling: $delegations delegations, $records records, $((text_bytes
 echo
 echo "| load (parse + check) | median of 3 | peak RSS |"
 echo "| --- | --- | --- |"
-for tool in "nsd-checkzone tld tld.zone" "kzonecheck -o tld tld.zone" "named-checkzone -q tld tld.zone"; do
+for tool in "nsd-checkzone tld tld.zone" "kzonecheck -o tld tld.zone" "named-checkzone -i local -q tld tld.zone"; do
   name=${tool%% *}
   if command -v "$name" >/dev/null; then
     read -r secs mib < <(measure $tool)

@@ -199,49 +199,67 @@ impl Name {
         out.extend_from_slice(&key[..len]);
     }
 
-    /// Reads a name back from its canonical key.
+    /// Reads a name back from its canonical key, without allocating for short names.
     pub fn from_canonical_key(key: &[u8]) -> Result<Name, NameError> {
-        let mut labels: Vec<Vec<u8>> = Vec::new();
-        let mut label = Vec::new();
+        // Label boundaries first (left to right in the key is right to left in the name).
+        let mut ends = [0usize; 128];
+        let mut count = 0;
         let mut i = 0;
         while i < key.len() {
             match key[i] {
                 0 => {
-                    if label.is_empty() {
-                        return Err(NameError::EmptyLabel);
+                    if count == ends.len() {
+                        return Err(NameError::NameTooLong);
                     }
-                    labels.push(std::mem::take(&mut label));
+                    ends[count] = i;
+                    count += 1;
                 }
-                1 => {
-                    i += 1;
-                    match key.get(i) {
-                        Some(1) => label.push(0),
-                        Some(2) => label.push(1),
-                        _ => return Err(NameError::BadWire),
-                    }
-                }
-                b => label.push(b),
-            }
-            if label.len() > MAX_LABEL_LEN {
-                return Err(NameError::LabelTooLong);
+                1 => i += 1,
+                _ => {}
             }
             i += 1;
         }
-        if !label.is_empty() {
+        if key.last().is_some_and(|&b| b != 0) {
             return Err(NameError::BadWire);
         }
-        let mut wire = Vec::with_capacity(key.len() + 1);
-        for label in labels.iter().rev() {
-            wire.push(label.len() as u8);
-            wire.extend_from_slice(label);
+        let mut wire = [0u8; MAX_NAME_LEN];
+        let mut len = 0;
+        for label in (0..count).rev() {
+            let start = if label == 0 { 0 } else { ends[label - 1] + 1 };
+            let bytes = &key[start..ends[label]];
+            let at = len;
+            len += 1;
+            let mut j = 0;
+            while j < bytes.len() {
+                let b = match bytes[j] {
+                    1 => {
+                        j += 1;
+                        match bytes.get(j) {
+                            Some(1) => 0,
+                            Some(2) => 1,
+                            _ => return Err(NameError::BadWire),
+                        }
+                    }
+                    b => b.to_ascii_lowercase(),
+                };
+                if len >= MAX_NAME_LEN - 1 {
+                    return Err(NameError::NameTooLong);
+                }
+                wire[len] = b;
+                len += 1;
+                j += 1;
+            }
+            let label_len = len - at - 1;
+            if label_len == 0 {
+                return Err(NameError::EmptyLabel);
+            }
+            if label_len > MAX_LABEL_LEN {
+                return Err(NameError::LabelTooLong);
+            }
+            wire[at] = label_len as u8;
         }
-        wire.push(0);
-        if wire.len() > MAX_NAME_LEN {
-            return Err(NameError::NameTooLong);
-        }
-        let mut bytes = wire.into_boxed_slice();
-        lowercase_wire(&mut bytes);
-        Ok(Name(Octets::new(&bytes)))
+        wire[len] = 0;
+        Ok(Name(Octets::new(&wire[..len + 1])))
     }
 }
 

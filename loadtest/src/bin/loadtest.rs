@@ -87,6 +87,10 @@ fn main() -> Result<()> {
             let report = zonebench::run(&image, changed.as_deref(), rounds)?;
             println!("open + first lookup: {:.2?}", report.open_and_first_lookup);
             println!(
+                "open with index checksum + first lookup: {:.2?}",
+                report.open_checked_and_first_lookup
+            );
+            println!(
                 "warm lookup (median of rounds, {} random delegations): {:.0?}",
                 report.lookups, report.lookup_median
             );

@@ -10,10 +10,11 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use zonefiles::check::{self, has_errors};
+use zonefiles::image::Find;
 use zonefiles::image::{self, Image};
 use zonefiles::journal::Journal;
 use zonefiles::master::{self, ParseOptions, Reader};
-use zonefiles::{Class, Name, Zone, changeset};
+use zonefiles::{Class, Name, Record, RecordType, Zone, changeset, rdata};
 
 /// Zone tooling for Constellation: master files, compiled zone images and journals.
 #[derive(Parser)]
@@ -67,6 +68,16 @@ enum Command {
         /// Print only the counts.
         #[arg(long)]
         summary: bool,
+    },
+    /// Show where a name falls in a compiled zone and the records found there.
+    Lookup {
+        /// The zone image.
+        image: PathBuf,
+        /// The name to look up.
+        name: Name,
+        /// Only this record type.
+        #[arg(long = "type")]
+        rtype: Option<String>,
     },
     /// Check a zone image's digest and structure.
     Verify {
@@ -237,6 +248,87 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Lookup { image, name, rtype } => {
+            let img = open_image(&image)?;
+            let only = match rtype {
+                Some(text) => Some(
+                    RecordType::from_text(text.as_bytes())
+                        .with_context(|| format!("unknown record type {text}"))?,
+                ),
+                None => None,
+            };
+            let suffix = |offset: usize| Name::from_wire(&name.as_wire()[offset..]).map(|n| n.0);
+            let (node, owner) = match img.find(&name)? {
+                Find::Exact(node) => {
+                    println!("{name}: exists{}", describe(&node));
+                    (node, name.clone())
+                }
+                Find::Referral { cut, offset } => {
+                    let cut_name = suffix(offset)?;
+                    println!("{name}: referral to the delegation {cut_name}");
+                    (cut, cut_name)
+                }
+                Find::Dname { owner, offset } => {
+                    let owner_name = suffix(offset)?;
+                    println!("{name}: below the DNAME at {owner_name}");
+                    (owner, owner_name)
+                }
+                Find::Wildcard { source, offset, .. } => {
+                    let wildcard = suffix(offset)?.child(b"*")?;
+                    println!("{name}: synthesised from {wildcard}");
+                    (source, wildcard)
+                }
+                Find::NxDomain { offset, .. } => {
+                    println!(
+                        "{name}: does not exist (closest encloser {})",
+                        suffix(offset)?
+                    );
+                    return Ok(ExitCode::from(1));
+                }
+                Find::OutOfZone => {
+                    println!("{name}: not in the zone {}", img.origin());
+                    return Ok(ExitCode::from(1));
+                }
+            };
+            for rrset in node.rrsets() {
+                let (rtype, rrset) = rrset?;
+                if only.is_some_and(|t| t != rtype) {
+                    continue;
+                }
+                let records: Vec<&[u8]> = rrset.records().collect::<Result<_, _>>()?;
+                for rdata in &records {
+                    let record = Record {
+                        owner: owner.clone(),
+                        rtype,
+                        class: img.class(),
+                        ttl: rrset.ttl(),
+                        rdata: (*rdata).into(),
+                    };
+                    println!("{record}");
+                }
+                for entry in rrset.additionals() {
+                    let (index, a, aaaa) = entry?;
+                    let Some(target) =
+                        rdata::name_field(rtype, records[index], additional_field(rtype))
+                    else {
+                        continue;
+                    };
+                    for (glue_type, glue) in [(RecordType::A, a), (RecordType::AAAA, aaaa)] {
+                        for rdata in glue.iter().flat_map(|g| g.records()) {
+                            let record = Record {
+                                owner: target.clone(),
+                                rtype: glue_type,
+                                class: img.class(),
+                                ttl: glue.map_or(0, |g| g.ttl()),
+                                rdata: rdata?.into(),
+                            };
+                            println!("; additional: {record}");
+                        }
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Verify { image } => {
             let started = Instant::now();
             let img = open_image(&image)?;
@@ -371,6 +463,28 @@ fn load_any(path: &Path) -> Result<Zone> {
         bail!("{}: {error}", path.display());
     }
     Ok(zone)
+}
+
+fn describe(node: &zonefiles::image::Node<'_>) -> String {
+    let mut what = Vec::new();
+    if node.is_apex() {
+        what.push("zone apex");
+    }
+    if node.is_delegation() {
+        what.push("delegation point");
+    }
+    if node.is_empty_non_terminal() {
+        what.push("empty non-terminal");
+    }
+    if what.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", what.join(", "))
+    }
+}
+
+fn additional_field(rtype: RecordType) -> usize {
+    rdata::schema::additional_name_field(rtype).unwrap_or(0)
 }
 
 fn hex(bytes: &[u8]) -> String {

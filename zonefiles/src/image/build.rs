@@ -139,6 +139,14 @@ pub fn compile(
             .any(|s| cuts.contains(s))
     };
 
+    // Names with a `*` child, that child an owner or an empty non-terminal (RFC 4592 §2.2.2).
+    let wildcard_parents: FxHashSet<&[u8]> = zone
+        .nodes()
+        .flat_map(|node| wire_suffixes(node[0].owner.as_wire()))
+        .filter(|s| s.len() > apex.len() && s.starts_with(b"\x01*"))
+        .map(|s| &s[2..])
+        .collect();
+
     let mut heap = RrsetHeap {
         bytes: Vec::with_capacity(zone.records().len() * 16),
         shared: FxHashMap::default(),
@@ -200,9 +208,10 @@ pub fn compile(
             }
             let before = batch.keys.len();
             name.canonical_key(&mut batch.keys);
+            let value = (at as u64) << 8 | u64::from(flags);
             batch
                 .entries
-                .push(((batch.keys.len() - before) as u16, at as u64));
+                .push(((batch.keys.len() - before) as u16, value));
             if batch.entries.len() == KeyBatch::SIZE {
                 // A closed channel means the builder failed; its error is reported below.
                 let _ = sender.send(std::mem::take(batch));
@@ -233,9 +242,11 @@ pub fn compile(
                 .collect();
             for wire in missing.into_iter().rev() {
                 let name = Name::from_wire_unchecked(wire);
-                let flags = format::NODE_EMPTY | inherited(&path);
+                let mut flags = format::NODE_EMPTY | inherited(&path);
+                if wildcard_parents.contains(wire) {
+                    flags |= format::NODE_WILDCARD_CHILD;
+                }
                 let at = write_node(&name, flags, &[], &mut nodes, &mut batch)?;
-                mark_wildcard_parent(&name, &path, &mut nodes);
                 path.push((name, at, flags));
             }
             types.clear();
@@ -274,6 +285,9 @@ pub fn compile(
             if owner == origin {
                 flags |= format::NODE_APEX;
             }
+            if wildcard_parents.contains(owner.as_wire()) {
+                flags |= format::NODE_WILDCARD_CHILD;
+            }
             if flags & format::NODE_OCCLUDED == 0 {
                 if owner != origin && has(RecordType::NS) {
                     flags |= format::NODE_DELEGATION;
@@ -283,7 +297,6 @@ pub fn compile(
                 }
             }
             let at = write_node(owner, flags, &types, &mut nodes, &mut batch)?;
-            mark_wildcard_parent(owner, &path, &mut nodes);
             path.push((owner.clone(), at, flags));
         }
         progress(done);
@@ -355,16 +368,6 @@ struct KeyBatch {
 
 impl KeyBatch {
     const SIZE: usize = 4096;
-}
-
-/// Flags the parent of a wildcard name (the last node on `path`) as its source of synthesis's
-/// parent; an empty non-terminal wildcard counts too (RFC 4592 §2.2.2).
-fn mark_wildcard_parent(name: &Name, path: &[(Name, usize, u8)], nodes: &mut [u8]) {
-    if name.is_wildcard()
-        && let Some((_, parent_at, _)) = path.last()
-    {
-        nodes[*parent_at] |= format::NODE_WILDCARD_CHILD;
-    }
 }
 
 /// The flags a new node inherits from its closest ancestor on `path`.

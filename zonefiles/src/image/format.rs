@@ -28,6 +28,7 @@
 //!   flags u8 · RRset count u8 · per RRset: type u16 BE · rrset offset u32 BE (types ascending)
 //!
 //! index section: an fst map from each name's canonical key (see `name`) to its node offset
+//!   × 256 + its node flags, so look-ups learn every flag without reading the node
 //! ```
 //!
 //! Big-endian fields inside the sections are copied straight into DNS messages.

@@ -1,8 +1,10 @@
 //! The compiled zone image: one immutable file per zone version, memory-mapped and ready to
 //! answer without parsing (DESIGN.md contract 1). The byte layout is in [`format`].
 //!
-//! Opening an image reads its header and checks the CRC32C of its fst index (about 1 ms per
-//! 10 MB, and the pages it touches are the ones look-ups need); it does not read the rest.
+//! [`Image::open`] reads the header and checks the CRC32C of the fst index (about 1 ms per
+//! 10 MB once cached; the pages it touches are the ones look-ups need) and does not read the
+//! rest. [`Image::open_trusted`] skips the index checksum for images verified when installed,
+//! so a server answers within milliseconds of start even on a cold page cache.
 //! [`Image::verify`] checks everything on demand: the SHA-256 digest and the structure of every
 //! node and RRset. Every read through [`Node`] and [`Rrset`] is bounds-checked, so a damaged
 //! image gives [`ImageError::Corrupt`], never a panic or a read outside the file.
@@ -95,23 +97,36 @@ impl std::fmt::Debug for Image {
 }
 
 impl Image {
-    /// Maps and opens an image file.
+    /// Maps and opens an image file, checking the header and the index checksum: safe on any
+    /// file. Reads the whole index (about 15 MB for a million delegations).
     pub fn open(path: &Path) -> Result<Image, ImageError> {
+        Image::with_backing(Image::map(path)?, true)
+    }
+
+    /// Maps and opens an image that passed [`Image::verify`] when it was installed, checking
+    /// only the header: ready in the time of a few page reads, however large the zone. A file
+    /// damaged since its verification can make look-ups fail (or, inside the fst index,
+    /// panic); servers open this way to answer at once and run `verify` in the background.
+    pub fn open_trusted(path: &Path) -> Result<Image, ImageError> {
+        Image::with_backing(Image::map(path)?, false)
+    }
+
+    fn map(path: &Path) -> Result<Backing, ImageError> {
         let file = File::open(path)?;
         // SAFETY: images are never modified in place (they are replaced by rename), so the
         // mapping cannot change or shrink under us.
         let map = unsafe { Mmap::map(&file)? };
         #[cfg(unix)]
         let _ = map.advise(memmap2::Advice::Random);
-        Image::with_backing(Backing::Mapped(map))
+        Ok(Backing::Mapped(map))
     }
 
-    /// Opens an image held in memory.
+    /// Opens an image held in memory, checking it like [`Image::open`].
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Image, ImageError> {
-        Image::with_backing(Backing::Owned(bytes))
+        Image::with_backing(Backing::Owned(bytes), true)
     }
 
-    fn with_backing(backing: Backing) -> Result<Image, ImageError> {
+    fn with_backing(backing: Backing, check_index: bool) -> Result<Image, ImageError> {
         let header = Header::read(backing.as_ref())?;
         let backing = Arc::new(backing);
         let s = header.index_section;
@@ -120,7 +135,9 @@ impl Image {
             start: s.offset as usize,
             end: (s.offset + s.len) as usize,
         })?;
-        index.as_fst().verify()?;
+        if check_index {
+            index.as_fst().verify()?;
+        }
         Ok(Image {
             backing,
             header,
@@ -196,28 +213,30 @@ impl Image {
     pub fn node(&self, name: &Name) -> Result<Option<Node<'_>>, ImageError> {
         let mut key = [0u8; MAX_KEY_LEN];
         let len = canonical_key_of_wire(name.as_wire(), &mut key);
-        self.index
-            .get(&key[..len])
-            .map(|offset| self.node_at(offset))
-            .transpose()
+        Ok(self.index.get(&key[..len]).map(|value| self.node_at(value)))
     }
 
-    fn node_at(&self, offset: u64) -> Result<Node<'_>, ImageError> {
+    /// The node an index value points at; its table is read only when asked for.
+    fn node_at(&self, value: u64) -> Node<'_> {
+        Node {
+            image: self,
+            flags: value as u8,
+            offset: value >> 8,
+        }
+    }
+
+    fn node_table(&self, offset: u64) -> Result<&[u8], ImageError> {
         let nodes = self.section(self.header.nodes_section);
         let at = usize::try_from(offset).map_err(|_| ImageError::Corrupt(offset))?;
         let head = nodes.get(at..at + 2).ok_or(ImageError::Corrupt(offset))?;
         let count = head[1] as usize;
-        let table = nodes
+        nodes
             .get(at + 2..at + 2 + count * 6)
-            .ok_or(ImageError::Corrupt(offset))?;
-        Ok(Node {
-            image: self,
-            flags: head[0],
-            table,
-        })
+            .ok_or(ImageError::Corrupt(offset))
     }
 
-    /// Places `qname` in the zone (RFC 1034 §4.3.2 step 3, RFC 4592 §3.3.1).
+    /// Places `qname` in the zone (RFC 1034 §4.3.2 step 3, RFC 4592 §3.3.1). Costs one walk of
+    /// the index along the name; no node is read and nothing is allocated.
     pub fn find(&self, qname: &Name) -> Result<Find<'_>, ImageError> {
         if !qname.is_subdomain_of(self.origin()) {
             return Ok(Find::OutOfZone);
@@ -225,23 +244,32 @@ impl Image {
         let mut key = [0u8; MAX_KEY_LEN];
         let key_len = canonical_key_of_wire(qname.as_wire(), &mut key);
         let key = &key[..key_len];
-        // Every existing ancestor of qname (and qname itself), from the root down, with the
-        // number of labels it has.
-        let mut found: [(u8, u64); 128] = [(0, 0); 128];
-        let mut found_count = 0;
+        let qname_labels = qname.label_count() as u8;
+        // One walk along the key meets every existing ancestor at a label boundary; the index
+        // value carries its flags, so the topmost zone cut above qname and the deepest
+        // existing name come out of the walk without reading any node.
         let fst = self.index.as_fst();
         let mut node = fst.root();
+        let mut deepest: Option<(u8, u64)> = None;
+        let mut cut: Option<(u8, u64)> = None;
+        let mut meet = |labels: u8, value: u64| {
+            let flags = value as u8;
+            if cut.is_none()
+                && labels < qname_labels
+                && flags & (format::NODE_DELEGATION | format::NODE_DNAME) != 0
+            {
+                cut = Some((labels, value));
+            }
+            deepest = Some((labels, value));
+        };
         if node.is_final() {
             // The root zone: its apex has the empty key.
-            found[0] = (0, node.final_output().value());
-            found_count = 1;
+            meet(0, node.final_output().value());
         }
         let mut output = Output::zero();
         let mut labels = 0u8;
-        let mut complete = true;
         for &byte in key {
             let Some(i) = node.find_input(byte) else {
-                complete = false;
                 break;
             };
             let t = node.transition(i);
@@ -249,41 +277,27 @@ impl Image {
             node = fst.node(t.addr);
             if byte == 0 {
                 labels += 1;
-                if node.is_final() && found_count < found.len() {
-                    found[found_count] = (labels, output.cat(node.final_output()).value());
-                    found_count += 1;
+                if node.is_final() {
+                    meet(labels, output.cat(node.final_output()).value());
                 }
             }
         }
-        let qname_labels = qname.label_count() as u8;
-        let found = &found[..found_count];
-        let Some(&(deepest_labels, deepest_at)) = found.last() else {
-            return Err(ImageError::Corrupt(0)); // the apex is always indexed
-        };
-        let exact = complete && deepest_labels == qname_labels;
-        let deepest = self.node_at(deepest_at)?;
-        // A zone cut above the deepest existing name: the first delegation or DNAME from the top.
-        if deepest.flags & format::NODE_OCCLUDED != 0
-            || (!exact && deepest.flags & (format::NODE_DELEGATION | format::NODE_DNAME) != 0)
-        {
-            for &(labels, at) in found {
-                let node = self.node_at(at)?;
-                if labels == qname_labels {
-                    break;
+        if let Some((labels, value)) = cut {
+            let offset = label_offset(qname, qname_labels - labels);
+            let node = self.node_at(value);
+            return Ok(if node.flags & format::NODE_DELEGATION != 0 {
+                Find::Referral { cut: node, offset }
+            } else {
+                Find::Dname {
+                    owner: node,
+                    offset,
                 }
-                let offset = label_offset(qname, qname_labels - labels);
-                if node.flags & format::NODE_DELEGATION != 0 {
-                    return Ok(Find::Referral { cut: node, offset });
-                }
-                if node.flags & format::NODE_DNAME != 0 {
-                    return Ok(Find::Dname {
-                        owner: node,
-                        offset,
-                    });
-                }
-            }
+            });
         }
-        if exact {
+        // The apex is always indexed, so a name inside the zone meets at least it.
+        let (deepest_labels, deepest_value) = deepest.ok_or(ImageError::Corrupt(0))?;
+        let deepest = self.node_at(deepest_value);
+        if deepest_labels == qname_labels {
             return Ok(Find::Exact(deepest));
         }
         let offset = label_offset(qname, qname_labels - deepest_labels);
@@ -292,7 +306,7 @@ impl Image {
             let wildcard = ce_name.child(b"*").map_err(|_| ImageError::Corrupt(0))?;
             let source = self
                 .node(&wildcard)?
-                .ok_or(ImageError::Corrupt(deepest_at))?;
+                .ok_or(ImageError::Corrupt(deepest.offset))?;
             return Ok(Find::Wildcard {
                 closest_encloser: deepest,
                 offset,
@@ -312,37 +326,49 @@ impl Image {
     ) -> Result<(), ImageError> {
         use fst::Streamer;
         let mut stream = self.index.stream();
-        while let Some((key, offset)) = stream.next() {
-            let name = Name::from_canonical_key(key).map_err(|_| ImageError::Corrupt(offset))?;
-            visit(&name, self.node_at(offset)?)?;
+        while let Some((key, value)) = stream.next() {
+            let name = Name::from_canonical_key(key).map_err(|_| ImageError::Corrupt(value))?;
+            visit(&name, self.node_at(value))?;
         }
         Ok(())
     }
 
-    /// Reads the whole zone back into records.
+    /// Reads the whole zone back into records. The index gives names in canonical order, so
+    /// the records come out sorted; the order inside each node is checked, not re-sorted.
     pub fn to_zone(&self) -> Result<Zone, ImageError> {
-        let mut records = Vec::with_capacity(self.header.records.min(1 << 24) as usize);
+        let mut records: Vec<Record> =
+            Vec::with_capacity(self.header.records.min(1 << 24) as usize);
         let class = self.class();
         self.for_each_node(|name, node| {
+            let mut last_type: Option<RecordType> = None;
             for rrset in node.rrsets() {
                 let (rtype, rrset) = rrset?;
+                if last_type.is_some_and(|t| t >= rtype) {
+                    return Err(ImageError::Corrupt(node.offset));
+                }
+                last_type = Some(rtype);
+                let mut last: Option<&[u8]> = None;
                 for rdata in rrset.records() {
+                    let rdata = rdata?;
+                    if last.is_some_and(|l| l >= rdata) {
+                        return Err(ImageError::Corrupt(node.offset));
+                    }
+                    last = Some(rdata);
                     records.push(Record {
                         owner: name.clone(),
                         rtype,
                         class,
                         ttl: rrset.ttl(),
-                        rdata: rdata?.into(),
+                        rdata: rdata.into(),
                     });
                 }
             }
             Ok(())
         })?;
-        let (zone, findings) = Zone::new(self.origin().clone(), class, records);
-        if !findings.is_empty() {
+        if records.len() as u64 != self.header.records {
             return Err(ImageError::Corrupt(0));
         }
-        Ok(zone)
+        Ok(Zone::from_sorted(self.origin().clone(), class, records))
     }
 }
 
@@ -396,21 +422,18 @@ pub enum Find<'a> {
     OutOfZone,
 }
 
-/// One name's entry in the image.
+/// One name's entry in the image. Its flags come with the index; its RRset table is read
+/// from the nodes section only when asked for.
 #[derive(Clone, Copy)]
 pub struct Node<'a> {
     image: &'a Image,
     flags: u8,
-    table: &'a [u8],
+    offset: u64,
 }
 
 impl std::fmt::Debug for Node<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let types: Vec<u16> = self
-            .table
-            .chunks(6)
-            .map(|c| u16::from_be_bytes([c[0], c[1]]))
-            .collect();
+        let types: Vec<RecordType> = self.types().map(Iterator::collect).unwrap_or_default();
         write!(f, "Node(flags={:#04x}, types={types:?})", self.flags)
     }
 }
@@ -446,16 +469,27 @@ impl<'a> Node<'a> {
         self.flags & format::NODE_WILDCARD_CHILD != 0
     }
 
+    fn table(&self) -> Result<&'a [u8], ImageError> {
+        let table = self.image.node_table(self.offset)?;
+        // The flags stored with the node must agree with the index.
+        let nodes = self.image.section(self.image.header.nodes_section);
+        if nodes.get(self.offset as usize) != Some(&self.flags) {
+            return Err(ImageError::Corrupt(self.offset));
+        }
+        Ok(table)
+    }
+
     /// The record types present, ascending.
-    pub fn types(&self) -> impl Iterator<Item = RecordType> + 'a {
-        self.table
+    pub fn types(&self) -> Result<impl Iterator<Item = RecordType> + 'a, ImageError> {
+        Ok(self
+            .table()?
             .chunks_exact(6)
-            .map(|c| RecordType(u16::from_be_bytes([c[0], c[1]])))
+            .map(|c| RecordType(u16::from_be_bytes([c[0], c[1]]))))
     }
 
     /// The RRset of `rtype`, if present.
     pub fn rrset(&self, rtype: RecordType) -> Result<Option<Rrset<'a>>, ImageError> {
-        for entry in self.table.chunks_exact(6) {
+        for entry in self.table()?.chunks_exact(6) {
             if u16::from_be_bytes([entry[0], entry[1]]) == rtype.0 {
                 let offset = u32::from_be_bytes([entry[2], entry[3], entry[4], entry[5]]);
                 return self.image.rrset_at(offset).map(Some);
@@ -467,11 +501,18 @@ impl<'a> Node<'a> {
     /// All RRsets with their types, ascending by type.
     pub fn rrsets(&self) -> impl Iterator<Item = Result<(RecordType, Rrset<'a>), ImageError>> + 'a {
         let image = self.image;
-        self.table.chunks_exact(6).map(move |entry| {
-            let rtype = RecordType(u16::from_be_bytes([entry[0], entry[1]]));
-            let offset = u32::from_be_bytes([entry[2], entry[3], entry[4], entry[5]]);
-            image.rrset_at(offset).map(|r| (rtype, r))
-        })
+        let (table, error) = match self.table() {
+            Ok(table) => (table, None),
+            Err(e) => (&[][..], Some(e)),
+        };
+        error
+            .map(Err)
+            .into_iter()
+            .chain(table.chunks_exact(6).map(move |entry| {
+                let rtype = RecordType(u16::from_be_bytes([entry[0], entry[1]]));
+                let offset = u32::from_be_bytes([entry[2], entry[3], entry[4], entry[5]]);
+                image.rrset_at(offset).map(|r| (rtype, r))
+            }))
     }
 }
 

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace. Installs the reference tools the tests compare against
+# (BIND, Knot, NSD and ldns utilities from Debian's packages) when they are missing.
+set -euo pipefail
+cd "$(dirname "$0")"
+need=()
+command -v named-checkzone >/dev/null || need+=(bind9-utils)
+command -v kzonecheck >/dev/null || need+=(knot-dnssecutils)
+command -v ldns-compare-zones >/dev/null || need+=(ldnsutils)
+command -v nsd-checkzone >/dev/null || need+=(nsd)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  else
+    echo "test.sh: install ${need[*]} (Debian packages) for the tests against BIND, Knot and ldns" >&2
+  fi
+fi
+cargo test --workspace --locked "$@"
