@@ -54,48 +54,55 @@ fn sort_canonically(records: Vec<Record>) -> Vec<Record> {
             .cmp(&b.prefix)
             .then_with(|| keys[a.key.clone()].cmp(&keys[b.key.clone()]))
     });
-    // The sorted order as a permutation, then applied in place: no second copy of the zone.
-    let mut order: Vec<u32> = Vec::with_capacity(records.len());
+    // Groups of runs with one owner, in order.
+    let mut groups = Vec::with_capacity(runs.len());
     let mut i = 0;
     while i < runs.len() {
-        let group_start = order.len();
-        let mut j = i;
+        let mut j = i + 1;
         while j < runs.len() && keys[runs[j].key.clone()] == keys[runs[i].key.clone()] {
-            order.extend(runs[j].records.clone().map(|k| k as u32));
             j += 1;
         }
-        let group = &mut order[group_start..];
-        if group.len() > 1 {
-            group.sort_by(|&a, &b| {
-                let (a, b) = (&records[a as usize], &records[b as usize]);
-                a.rtype.cmp(&b.rtype).then_with(|| a.rdata.cmp(&b.rdata))
-            });
-        }
+        groups.push(i..j);
         i = j;
     }
-    let mut records = records;
-    permute(&mut records, &mut order);
-    records
-}
-
-/// Rearranges `items` so that `items[i]` becomes the old `items[order[i]]`, in place by
-/// following cycles; `order` is consumed as scratch.
-fn permute<T>(items: &mut [T], order: &mut [u32]) {
-    for start in 0..items.len() {
-        if order[start] as usize == start {
-            continue;
-        }
-        let mut current = start;
-        loop {
-            let next = order[current] as usize;
-            order[current] = current as u32;
-            if next == start {
-                break;
+    // Copy the records out group by group (one random access per run, sequential writes) and
+    // order each owner's records by type and rdata while they are in cache. Large zones are
+    // gathered in two halves on two threads.
+    let gather = |groups: &[std::ops::Range<usize>], capacity: usize| {
+        let mut out: Vec<Record> = Vec::with_capacity(capacity);
+        for group in groups {
+            let start = out.len();
+            for run in &runs[group.clone()] {
+                out.extend_from_slice(&records[run.records.clone()]);
             }
-            items.swap(current, next);
-            current = next;
+            let owned = &mut out[start..];
+            if owned.len() > 1
+                && !owned.is_sorted_by(|a, b| (a.rtype, &a.rdata) <= (b.rtype, &b.rdata))
+            {
+                owned.sort_by(|a, b| a.rtype.cmp(&b.rtype).then_with(|| a.rdata.cmp(&b.rdata)));
+            }
         }
+        out
+    };
+    if records.len() < 100_000 {
+        return gather(&groups, records.len());
     }
+    let mut half = 0;
+    let mut count = 0;
+    while half < groups.len() && count < records.len() / 2 {
+        count += groups[half]
+            .clone()
+            .map(|r| runs[r].records.len())
+            .sum::<usize>();
+        half += 1;
+    }
+    let (first, second) = groups.split_at(half);
+    std::thread::scope(|s| {
+        let tail = s.spawn(|| gather(second, records.len() - count));
+        let mut sorted = gather(first, records.len());
+        sorted.extend(tail.join().expect("gathering does not panic"));
+        sorted
+    })
 }
 
 impl Zone {

@@ -13,7 +13,7 @@ use zonefiles::check::{self, has_errors};
 use zonefiles::image::Find;
 use zonefiles::image::{self, Image};
 use zonefiles::journal::Journal;
-use zonefiles::master::{self, ParseOptions, Reader};
+use zonefiles::master::{self, ParseOptions};
 use zonefiles::{Class, Name, Record, RecordType, Zone, changeset, rdata};
 
 /// Zone tooling for Constellation: master files, compiled zone images and journals.
@@ -418,18 +418,12 @@ fn read_zone(
         origin: origin.clone(),
         ..ParseOptions::default()
     };
-    let mut reader = Reader::open(path, options)?;
-    // About one record per 50 bytes of text in a TLD zone: reserve once instead of growing.
-    let size = std::fs::metadata(path).map_or(0, |m| m.len());
-    let mut records = Vec::with_capacity((size / 48) as usize);
-    while let Some(record) = reader.next_record()? {
-        records.push(record);
-        if records.len() % 65_536 == 0
-            && let Some(bar) = bar
-        {
-            bar.set_position(reader.bytes_read());
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let records = master::read_parallel(path, options, threads, &|done| {
+        if let Some(bar) = bar {
+            bar.set_position(done);
         }
-    }
+    })?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }

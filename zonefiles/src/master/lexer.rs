@@ -2,6 +2,8 @@
 //! fields, `;` starts a comment, parentheses continue an entry over lines, `"…"` quotes a
 //! field, and a backslash escapes the next character.
 
+use std::sync::Arc;
+
 /// One field of an entry, as a byte range of the source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RawToken {
@@ -37,21 +39,31 @@ pub(crate) struct Entry {
     pub blank_owner: bool,
 }
 
-/// A cursor over one source's text.
+/// A cursor over one source's text, or over a chunk of it that starts at an entry: entries
+/// that start before `limit` are read whole, and none after.
 pub(crate) struct Lexer {
-    pub text: Vec<u8>,
+    pub text: Arc<Vec<u8>>,
     pos: usize,
+    limit: usize,
     line: u32,
     line_start: usize,
 }
 
 impl Lexer {
     pub fn new(text: Vec<u8>) -> Lexer {
+        let limit = text.len();
+        Lexer::chunk(Arc::new(text), 0, limit, 1)
+    }
+
+    /// A cursor over `text[start..]`, stopping before the first entry at or after `limit`;
+    /// `line` is the line number at `start`.
+    pub fn chunk(text: Arc<Vec<u8>>, start: usize, limit: usize, line: u32) -> Lexer {
         Lexer {
             text,
-            pos: 0,
-            line: 1,
-            line_start: 0,
+            pos: start,
+            limit,
+            line,
+            line_start: start,
         }
     }
 
@@ -74,6 +86,9 @@ impl Lexer {
         let mut depth = 0u32;
         let mut entry: Option<Entry> = None;
         loop {
+            if tokens.is_empty() && depth == 0 && self.pos >= self.limit {
+                return Ok(None);
+            }
             let Some(&c) = self.text.get(self.pos) else {
                 if depth > 0 {
                     return Err(LexError::UnclosedParen);

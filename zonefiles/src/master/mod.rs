@@ -14,6 +14,7 @@
 //! million-delegation zone within its load-time budget.
 
 mod lexer;
+mod parallel;
 mod writer;
 
 use std::fmt;
@@ -22,6 +23,7 @@ use std::sync::Arc;
 
 pub use lexer::Token;
 use lexer::{Entry, LexError, Lexer, RawToken};
+pub use parallel::read_parallel;
 pub use writer::{write_records, write_zone};
 
 use crate::name::{Name, NameError};
@@ -149,8 +151,21 @@ struct Source {
     file: Arc<str>,
     dir: Option<PathBuf>,
     lexer: Lexer,
+    /// Where the lexer started, for progress counts.
+    start: usize,
     /// The origin to restore when this source ends (RFC 1035 §5.1).
     saved_origin: Option<Name>,
+}
+
+/// What carries from one entry of a master file to the next: the directives in force and the
+/// values an entry may leave out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct State {
+    pub origin: Option<Name>,
+    pub default_ttl: Option<u32>,
+    pub last_ttl: Option<u32>,
+    pub last_owner: Option<Name>,
+    pub last_class: Class,
 }
 
 /// Streams the records of a master file and the files it includes.
@@ -165,6 +180,8 @@ pub struct Reader {
     raw: Vec<RawToken>,
     rdata: Vec<u8>,
     bytes_done: u64,
+    /// Where the first source's lexer stopped, once it has.
+    end: Option<usize>,
 }
 
 impl Reader {
@@ -188,23 +205,73 @@ impl Reader {
     /// Reads master-file text held in memory; `file` names it in errors. `$INCLUDE` paths are
     /// taken relative to the current directory.
     pub fn from_bytes(file: &str, text: Vec<u8>, options: ParseOptions) -> Reader {
-        Reader {
+        let state = State {
             origin: options.origin.clone(),
             default_ttl: options.default_ttl,
-            last_class: options.class,
-            options,
-            stack: vec![Source {
-                file: file.into(),
-                dir: None,
-                lexer: Lexer::new(text),
-                saved_origin: None,
-            }],
             last_ttl: None,
             last_owner: None,
+            last_class: options.class,
+        };
+        let source = Source {
+            file: file.into(),
+            dir: None,
+            lexer: Lexer::new(text),
+            start: 0,
+            saved_origin: None,
+        };
+        Reader::with_source(source, options, state)
+    }
+
+    /// Reads the entries of `text` that start in `start..limit`, from `state`; `line` is the
+    /// line number at `start`, which must be the start of an entry.
+    pub(crate) fn chunk(
+        file: Arc<str>,
+        dir: Option<PathBuf>,
+        text: Arc<Vec<u8>>,
+        (start, limit, line): (usize, usize, u32),
+        options: ParseOptions,
+        state: State,
+    ) -> Reader {
+        let source = Source {
+            file,
+            dir,
+            lexer: Lexer::chunk(text, start, limit, line),
+            start,
+            saved_origin: None,
+        };
+        Reader::with_source(source, options, state)
+    }
+
+    fn with_source(source: Source, options: ParseOptions, state: State) -> Reader {
+        Reader {
+            origin: state.origin,
+            default_ttl: state.default_ttl,
+            last_ttl: state.last_ttl,
+            last_owner: state.last_owner,
+            last_class: state.last_class,
+            options,
+            stack: vec![source],
             raw: Vec::new(),
             rdata: Vec::new(),
             bytes_done: 0,
+            end: None,
         }
+    }
+
+    /// The state carried to the next entry.
+    pub(crate) fn state(&self) -> State {
+        State {
+            origin: self.origin.clone(),
+            default_ttl: self.default_ttl,
+            last_ttl: self.last_ttl,
+            last_owner: self.last_owner.clone(),
+            last_class: self.last_class,
+        }
+    }
+
+    /// Where the reader stopped in its first source, once it has reached its end.
+    pub(crate) fn end(&self) -> Option<usize> {
+        self.end
     }
 
     /// Bytes of text read so far, over all files, for progress reports.
@@ -213,7 +280,7 @@ impl Reader {
             + self
                 .stack
                 .iter()
-                .map(|s| s.lexer.position() as u64)
+                .map(|s| (s.lexer.position() - s.start) as u64)
                 .sum::<u64>()
     }
 
@@ -232,8 +299,10 @@ impl Reader {
                 Ok(Some(entry)) => entry,
                 Ok(None) => {
                     let done = self.stack.pop().expect("a source");
-                    self.bytes_done += done.lexer.text.len() as u64;
-                    if !self.stack.is_empty() {
+                    self.bytes_done += (done.lexer.position() - done.start) as u64;
+                    if self.stack.is_empty() {
+                        self.end = Some(done.lexer.position());
+                    } else {
                         self.origin = done.saved_origin;
                     }
                     continue;
@@ -470,6 +539,7 @@ impl Reader {
             file: path.display().to_string().into(),
             dir: path.parent().map(Path::to_owned),
             lexer: Lexer::new(text),
+            start: 0,
             saved_origin,
         });
         Ok(())

@@ -1,0 +1,208 @@
+//! Reading one large master file on several threads.
+//!
+//! The text is cut into chunks at lines that start a new entry with an owner name. Each chunk
+//! is read on its own thread from the state its start is *assumed* to have: the `$ORIGIN` and
+//! `$TTL` directives found by scanning the lines before it that begin with `$`. The guess is
+//! then checked, in file order, against what really held: the previous chunk must end exactly
+//! where this one starts (no entry straddles the cut) and in the assumed state, and the chunk
+//! must not have needed a value carried over from before it (an omitted TTL or owner). When
+//! anything differs — or the chunk failed — the rest of the file is read again sequentially
+//! from the true state. So the result, errors included, is always exactly the sequential
+//! reader's; only its speed depends on the guess.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::{ParseError, ParseErrorKind, ParseOptions, Reader, State};
+use crate::record::Record;
+
+/// Files smaller than this are read on one thread.
+const MIN_PARALLEL: usize = 4 << 20;
+
+/// Reads every record of a master file using up to `threads` threads. `progress` is called
+/// from time to time with the bytes read so far.
+pub fn read_parallel(
+    path: &Path,
+    options: ParseOptions,
+    threads: usize,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Vec<Record>, ParseError> {
+    let file: Arc<str> = path.display().to_string().into();
+    let text = std::fs::read(path).map_err(|source| ParseError {
+        file: file.clone(),
+        line: 0,
+        column: 0,
+        kind: ParseErrorKind::Read {
+            path: path.to_owned(),
+            source,
+        },
+    })?;
+    let dir = path.parent().map(Path::to_owned);
+    let text = Arc::new(text);
+    let cuts = if text.len() < MIN_PARALLEL {
+        vec![0, text.len()]
+    } else {
+        cut_points(&text, threads.max(1))
+    };
+    let initial = State {
+        origin: options.origin.clone(),
+        default_ttl: options.default_ttl,
+        last_ttl: None,
+        last_owner: None,
+        last_class: options.class,
+    };
+    let assumed = assumed_states(&file, &text, &cuts, &options, &initial);
+    let read = AtomicU64::new(0);
+    let reader_for = |start: usize, limit: usize, state: State| {
+        let line = 1 + text[..start].iter().filter(|&&b| b == b'\n').count() as u32;
+        Reader::chunk(
+            file.clone(),
+            dir.clone(),
+            text.clone(),
+            (start, limit, line),
+            options.clone(),
+            state,
+        )
+    };
+    let run = |mut reader: Reader| -> (Result<Vec<Record>, ParseError>, Reader) {
+        let chunks = cuts.len().saturating_sub(1).max(1);
+        let mut records = Vec::with_capacity(text.len() / chunks / 45);
+        let mut reported = 0;
+        let result = loop {
+            match reader.next_record() {
+                Ok(Some(record)) => records.push(record),
+                Ok(None) => break Ok(records),
+                Err(e) => break Err(e),
+            }
+            if records.len() % 65_536 == 0 {
+                let now = reader.bytes_read();
+                let total = read.fetch_add(now - reported, Ordering::Relaxed) + now - reported;
+                reported = now;
+                progress(total);
+            }
+        };
+        (result, reader)
+    };
+
+    let chunks: Vec<(Result<Vec<Record>, ParseError>, Reader)> = std::thread::scope(|s| {
+        let handles: Vec<_> = cuts
+            .windows(2)
+            .zip(&assumed)
+            .map(|(w, state)| {
+                let reader = reader_for(w[0], w[1], state.clone());
+                s.spawn(move || run(reader))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("chunk readers do not panic"))
+            .collect()
+    });
+
+    let mut records = Vec::with_capacity(text.len() / 45);
+    let mut previous: Option<Reader> = None;
+    for (i, (result, reader)) in chunks.into_iter().enumerate() {
+        if let Some(before) = &previous {
+            // Omitted TTLs and owners are not compared: a chunk that needed one from before
+            // it started with none, so it failed and is read again.
+            let real = before.state();
+            let guess = &assumed[i];
+            let follows = before.end() == Some(cuts[i])
+                && real.origin == guess.origin
+                && real.default_ttl == guess.default_ttl
+                && real.last_class == guess.last_class;
+            if !follows || result.is_err() {
+                // The guess was wrong (or the chunk has an error to report exactly): read the
+                // rest of the file on this thread from where the previous chunk really ended.
+                let start = before.end().unwrap_or(cuts[i]);
+                let (rest, _) = run(reader_for(start, text.len(), before.state()));
+                records.extend(rest?);
+                return Ok(records);
+            }
+        }
+        records.extend(result?);
+        previous = Some(reader);
+    }
+    Ok(records)
+}
+
+/// Cut points: 0, then for each thread after the first the start of the first line at or after
+/// its share of the text that begins with an owner name, then the end.
+fn cut_points(text: &[u8], threads: usize) -> Vec<usize> {
+    let mut cuts = vec![0];
+    for k in 1..threads {
+        let target = text.len() * k / threads;
+        let mut at = target.max(*cuts.last().expect("non-empty") + 1);
+        while let Some(newline) = text
+            .get(at..)
+            .and_then(|t| t.iter().position(|&b| b == b'\n'))
+        {
+            let start = at + newline + 1;
+            match text.get(start) {
+                None => break,
+                Some(b' ' | b'\t' | b'\r' | b'\n' | b';' | b'$' | b'(' | b')' | b'"') => at = start,
+                Some(_) => {
+                    cuts.push(start);
+                    break;
+                }
+            }
+        }
+    }
+    cuts.push(text.len());
+    cuts.dedup();
+    cuts
+}
+
+/// The state each chunk is assumed to start in: the initial state with the `$ORIGIN` and `$TTL`
+/// lines before it applied. An `$INCLUDE` before a chunk makes its guess the initial state,
+/// which the check after reading will most likely reject.
+fn assumed_states(
+    file: &Arc<str>,
+    text: &Arc<Vec<u8>>,
+    cuts: &[usize],
+    options: &ParseOptions,
+    initial: &State,
+) -> Vec<State> {
+    let mut states = vec![initial.clone()];
+    let mut state = initial.clone();
+    let last_cut = cuts[cuts.len().saturating_sub(2)];
+    let mut chunk = 1;
+    let mut pos = 0;
+    // Directive lines begin with `$`, which is rare anywhere else in a zone: find each one.
+    while let Some(found) = text[pos..last_cut].iter().position(|&b| b == b'$') {
+        let line_start = pos + found;
+        pos = line_start + 1;
+        if line_start > 0 && text[line_start - 1] != b'\n' {
+            continue;
+        }
+        while chunk + 1 < cuts.len() && cuts[chunk] <= line_start {
+            states.push(state.clone());
+            chunk += 1;
+        }
+        let line_end = text[line_start..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(text.len(), |p| line_start + p + 1);
+        if text[line_start..line_end].len() >= 8
+            && text[line_start..line_start + 8].eq_ignore_ascii_case(b"$INCLUDE")
+        {
+            continue;
+        }
+        let mut reader = Reader::chunk(
+            file.clone(),
+            None,
+            text.clone(),
+            (line_start, line_end, 0),
+            options.clone(),
+            state.clone(),
+        );
+        if let Ok(None) = reader.next_record() {
+            state = reader.state();
+        }
+    }
+    while states.len() + 1 < cuts.len() {
+        states.push(state.clone());
+    }
+    states
+}
