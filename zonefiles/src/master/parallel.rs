@@ -39,12 +39,24 @@ pub fn read_parallel(
         },
     })?;
     let dir = path.parent().map(Path::to_owned);
-    let text = Arc::new(text);
-    let cuts = if text.len() < MIN_PARALLEL {
-        vec![0, text.len()]
+    let threads = if text.len() < MIN_PARALLEL {
+        1
     } else {
-        cut_points(&text, threads.max(1))
+        threads
     };
+    read_text(file, dir, Arc::new(text), options, threads, progress)
+}
+
+/// Reads master-file text on up to `threads` threads.
+pub(crate) fn read_text(
+    file: Arc<str>,
+    dir: Option<std::path::PathBuf>,
+    text: Arc<Vec<u8>>,
+    options: ParseOptions,
+    threads: usize,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Vec<Record>, ParseError> {
+    let cuts = cut_points(&text, threads.max(1));
     let initial = State {
         origin: options.origin.clone(),
         default_ttl: options.default_ttl,
@@ -205,4 +217,90 @@ fn assumed_states(
         states.push(state.clone());
     }
     states
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn sequential(text: &str) -> Result<Vec<Record>, String> {
+        let options = ParseOptions {
+            origin: Some("tld.".parse().unwrap()),
+            ..ParseOptions::default()
+        };
+        Reader::from_bytes("z", text.as_bytes().to_vec(), options)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())
+    }
+
+    fn parallel(text: &str, threads: usize) -> Result<Vec<Record>, String> {
+        let options = ParseOptions {
+            origin: Some("tld.".parse().unwrap()),
+            ..ParseOptions::default()
+        };
+        read_text(
+            "z".into(),
+            None,
+            Arc::new(text.as_bytes().to_vec()),
+            options,
+            threads,
+            &|_| {},
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    fn line() -> impl Strategy<Value = String> {
+        prop_oneof![
+            8 => (0u32..50, prop::bool::ANY).prop_map(|(n, ttl)| {
+                if ttl { format!("d{n} 300 IN NS ns{n}.host.net.") } else { format!("d{n} NS ns{n}.host.net.") }
+            }),
+            2 => (0u32..50).prop_map(|n| format!("  A 192.0.2.{n}")),
+            1 => (0u32..5).prop_map(|n| format!("$ORIGIN sub{n}.tld.")),
+            1 => (1u32..5).prop_map(|n| format!("$TTL {n}00")),
+            1 => Just("p 60 TXT ( \"a\"\n \"b\" )".to_owned()),
+            1 => Just("; a comment".to_owned()),
+            1 => Just(String::new()),
+            1 => Just("bad 60 A 300.1.1.1".to_owned()),
+            1 => Just("q 60 TXT \"multi\nline\"".to_owned()),
+        ]
+    }
+
+    proptest! {
+        /// Whatever the text, reading it in chunks gives exactly what reading it in one go
+        /// gives: the same records or the same error.
+        #[test]
+        fn chunked_reading_equals_sequential_reading(
+            lines in prop::collection::vec(line(), 0..60),
+            threads in 2usize..5,
+        ) {
+            let text = lines.join("\n") + "\n";
+            prop_assert_eq!(parallel(&text, threads), sequential(&text));
+        }
+    }
+
+    #[test]
+    fn an_error_in_a_later_chunk_names_its_true_line() {
+        let mut text = String::new();
+        for i in 0..200 {
+            text.push_str(&format!("d{i} 300 IN NS ns.host.net.\n"));
+        }
+        text.push_str("oops 300 IN A 1.2.3\n");
+        let error = parallel(&text, 3).unwrap_err();
+        assert_eq!(error, sequential(&text).unwrap_err());
+        assert!(error.starts_with("z:201:"), "{error}");
+    }
+
+    #[test]
+    fn cut_points_fall_at_owner_lines() {
+        let text = b"a 1 A 1.1.1.1\n  A 2.2.2.2\n$TTL 5\nb 1 A 1.1.1.1\n".to_vec();
+        let cuts = cut_points(&text, 3);
+        assert_eq!(cuts.first(), Some(&0));
+        assert_eq!(cuts.last(), Some(&text.len()));
+        for &cut in &cuts[1..cuts.len() - 1] {
+            assert_eq!(text[cut - 1], b'\n');
+            assert!(text[cut].is_ascii_alphanumeric());
+        }
+    }
 }
