@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Regenerates the seed corpora from the crate's test data with the zonefiles tool.
+set -euo pipefail
+cd "$(dirname "$0")"
+root=$(cd .. && pwd)
+cargo build -q --release --manifest-path "$root/Cargo.toml" -p zonefiles
+z=$root/target/release/zonefiles
+data=$root/zonefiles/testdata
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p corpus/{master_file,image_open,journal_open,changeset_decode,rdata_round_trip}
+cp "$data/master/rich.zone" corpus/master_file/seed-rich
+for f in valid glue_missing cname_and_other_data dname_children; do
+  cp "$data/checks/$f.zone" "corpus/master_file/seed-$f"
+done
+"$z" compile --quiet "$data/checks/valid.zone" -o corpus/image_open/seed-valid >/dev/null
+sed 's/ 1 7200/ 2 7200/; s/^www CNAME.*/www A 192.0.2.80/' "$data/checks/valid.zone" > "$tmp/next.zone"
+"$z" compile --quiet "$tmp/next.zone" -o "$tmp/next.img" >/dev/null
+"$z" init-journal corpus/image_open/seed-valid corpus/journal_open/seed-one >/dev/null
+"$z" diff --summary --journal corpus/journal_open/seed-one corpus/image_open/seed-valid "$tmp/next.img" >/dev/null
+# The journal header for `tld.` is 25 bytes and an entry header 8: the changeset follows.
+tail -c +34 corpus/journal_open/seed-one > corpus/changeset_decode/seed-one
+printf '\x00\x02\x03ns1\x03nic\x03tld\x00' > corpus/rdata_round_trip/seed-ns
+printf '\x00\x40\x00\x01\x00\x00\x01\x00\x06\x02h2\x02h3' > corpus/rdata_round_trip/seed-svcb
+printf '\x00\x2f\x01a\x03tld\x00\x00\x06\x40\x01\x00\x00\x00\x03' > corpus/rdata_round_trip/seed-nsec
