@@ -15,12 +15,12 @@
 
 mod build;
 pub mod format;
+mod index;
 
 use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
-use fst::raw::Output;
 use memmap2::Mmap;
 
 pub use build::{CompileError, CompileStats, compile, write_atomically};
@@ -130,13 +130,18 @@ impl Image {
         let header = Header::read(backing.as_ref())?;
         let backing = Arc::new(backing);
         let s = header.index_section;
-        let index = fst::Map::new(IndexBytes {
+        let bytes = IndexBytes {
             backing: backing.clone(),
             start: s.offset as usize,
             end: (s.offset + s.len) as usize,
-        })?;
+        };
+        let index = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fst::Map::new(bytes)))
+            .map_err(|_| ImageError::Corrupt(s.offset))??;
         if check_index {
             index.as_fst().verify()?;
+            if !index::check(index.as_fst()) {
+                return Err(ImageError::Corrupt(s.offset));
+            }
         }
         Ok(Image {
             backing,
@@ -264,21 +269,21 @@ impl Image {
         };
         if node.is_final() {
             // The root zone: its apex has the empty key.
-            meet(0, node.final_output().value());
+            meet(0, index::add(0, node.final_output()));
         }
-        let mut output = Output::zero();
+        let mut output = 0u64;
         let mut labels = 0u8;
         for &byte in key {
             let Some(i) = node.find_input(byte) else {
                 break;
             };
             let t = node.transition(i);
-            output = output.cat(t.out);
+            output = index::add(output, t.out);
             node = fst.node(t.addr);
             if byte == 0 {
-                labels += 1;
+                labels = labels.saturating_add(1);
                 if node.is_final() {
-                    meet(labels, output.cat(node.final_output()).value());
+                    meet(labels, index::add(output, node.final_output()));
                 }
             }
         }
@@ -324,13 +329,14 @@ impl Image {
         &self,
         mut visit: impl FnMut(&Name, Node<'_>) -> Result<(), ImageError>,
     ) -> Result<(), ImageError> {
-        use fst::Streamer;
-        let mut stream = self.index.stream();
-        while let Some((key, value)) = stream.next() {
+        index::for_each_key(self.index.as_fst(), self.header.nodes, |key, value| {
             let name = Name::from_canonical_key(key).map_err(|_| ImageError::Corrupt(value))?;
-            visit(&name, self.node_at(value))?;
-        }
-        Ok(())
+            visit(&name, self.node_at(value))
+        })
+        .map_err(|stop| match stop {
+            index::Stop::Visit(error) => error,
+            index::Stop::Malformed => ImageError::Corrupt(self.header.index_section.offset),
+        })
     }
 
     /// Reads the whole zone back into records. The index gives names in canonical order, so

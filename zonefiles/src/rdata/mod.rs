@@ -246,7 +246,8 @@ pub fn set_soa_serial(wire: &mut [u8], serial: u32) -> Option<()> {
     Some(())
 }
 
-/// Checks a type bitmap (RFC 4034 §4.1.2): windows in increasing order, 1–32 octets each.
+/// Checks a type bitmap (RFC 4034 §4.1.2): windows in increasing order, 1–32 octets each,
+/// no trailing zero octets (so a bitmap has one encoding, the one its text form reads to).
 fn check_type_bitmap(mut bitmap: &[u8]) -> Result<(), ()> {
     let mut last_window: Option<u8> = None;
     while !bitmap.is_empty() {
@@ -258,6 +259,7 @@ fn check_type_bitmap(mut bitmap: &[u8]) -> Result<(), ()> {
             || len == 0
             || len > 32
             || rest.len() < len
+            || rest[len - 1] == 0
         {
             return Err(());
         }

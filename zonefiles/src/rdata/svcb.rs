@@ -62,7 +62,14 @@ pub(super) fn check_params(mut wire: &[u8]) -> Result<(), ()> {
         }
         let value = &rest[..len];
         let ok = match key {
-            MANDATORY => !value.is_empty() && value.len() % 2 == 0,
+            // RFC 9460 §8: a list of keys, never `mandatory` itself (nor the reserved 65535).
+            MANDATORY => {
+                !value.is_empty()
+                    && value.len() % 2 == 0
+                    && value
+                        .chunks(2)
+                        .all(|k| !matches!(u16::from_be_bytes([k[0], k[1]]), MANDATORY | u16::MAX))
+            }
             ALPN => !value.is_empty() && alpn_ids(value).is_some(),
             NO_DEFAULT_ALPN => value.is_empty(),
             PORT => value.len() == 2,
@@ -161,7 +168,11 @@ fn parse_value(key: u16, value: Option<&[u8]>) -> Option<Vec<u8>> {
         }
         MANDATORY => {
             for item in value_list(value?)? {
-                wire.extend_from_slice(&key_from_text(&item)?.to_be_bytes());
+                let key = key_from_text(&item)?;
+                if key == MANDATORY {
+                    return None;
+                }
+                wire.extend_from_slice(&key.to_be_bytes());
             }
         }
         ALPN => {

@@ -251,3 +251,14 @@ fn truncated_and_foreign_files_are_refused() {
         "zone image format version 2; this build reads version 1"
     );
 }
+
+/// A fuzzer-made image whose index passes its checksum but whose nodes point outside it
+/// (found by `fuzz/fuzz_targets/image_open.rs`): refused at open, no panic.
+#[test]
+fn crafted_index_is_refused() {
+    let bytes = std::fs::read(crate::support::testdata().join("images/crafted_index.img")).unwrap();
+    assert!(matches!(
+        Image::from_bytes(bytes),
+        Err(zonefiles::image::ImageError::Corrupt(_))
+    ));
+}

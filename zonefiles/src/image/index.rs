@@ -1,0 +1,129 @@
+//! Safe use of the fst index on untrusted bytes.
+//!
+//! The fst crate decodes nodes by indexing that panics when the bytes are malformed, and its
+//! checksum does not stop a crafted file. So an image opened with [`Image::open`] has every
+//! node of its index decoded once, under `catch_unwind`, by [`check`]: each node reachable from
+//! the root (each distinct address once, so the cost is linear in the index), each of its
+//! transitions, and, for nodes with a 256-entry input table, every input byte. After that a
+//! look-up decodes only nodes known to decode. Outputs are summed with wrapping arithmetic
+//! ([`add`]) so no path can overflow, and keys are enumerated by [`for_each_key`] with a bound
+//! on the work, so no shape of graph can make enumeration run away.
+//!
+//! [`Image::open`]: super::Image::open
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use fst::raw::{Fst, Output};
+use rustc_hash::FxHashSet;
+
+use crate::name::MAX_KEY_LEN;
+
+/// Nodes with more transitions than this carry a 256-entry input table (fst format 2+).
+const INDEXED_NODE: usize = 32;
+
+/// Decodes every node reachable from the root; false if any fails to decode.
+pub(super) fn check<D: AsRef<[u8]>>(fst: &Fst<D>) -> bool {
+    let limit = fst.as_bytes().len() + 1;
+    catch_unwind(AssertUnwindSafe(|| {
+        let mut seen = FxHashSet::default();
+        let mut stack = vec![fst.root().addr()];
+        while let Some(addr) = stack.pop() {
+            if !seen.insert(addr) {
+                continue;
+            }
+            if seen.len() > limit {
+                return false;
+            }
+            let node = fst.node(addr);
+            let _ = node.final_output();
+            let _ = node.find_input(0);
+            if node.len() > INDEXED_NODE {
+                for b in 0..=255u8 {
+                    if let Some(i) = node.find_input(b) {
+                        let _ = node.transition(i);
+                    }
+                }
+            }
+            for t in node.transitions() {
+                stack.push(t.addr);
+            }
+        }
+        true
+    }))
+    .unwrap_or(false)
+}
+
+/// Adds two outputs without overflow checks: a crafted index may hold any values.
+pub(super) fn add(a: u64, b: Output) -> u64 {
+    a.wrapping_add(b.value())
+}
+
+/// Why enumeration stopped early.
+pub(super) enum Stop<E> {
+    /// The visitor returned an error.
+    Visit(E),
+    /// The index is malformed: a key too long, or more work than its size allows.
+    Malformed,
+}
+
+/// Calls `visit` with every key and value in order. At most `max_keys` keys are accepted and
+/// the walk takes at most `max_keys × MAX_KEY_LEN` steps.
+pub(super) fn for_each_key<D: AsRef<[u8]>, E>(
+    fst: &Fst<D>,
+    max_keys: u64,
+    mut visit: impl FnMut(&[u8], u64) -> Result<(), E>,
+) -> Result<(), Stop<E>> {
+    struct Frame<'f> {
+        node: fst::raw::Node<'f>,
+        next: usize,
+        output: u64,
+    }
+    let mut key = Vec::with_capacity(MAX_KEY_LEN);
+    let root = fst.root();
+    let mut keys = 0u64;
+    let mut steps = 0u64;
+    let budget = max_keys
+        .saturating_add(1)
+        .saturating_mul(MAX_KEY_LEN as u64);
+    if root.is_final() {
+        keys += 1;
+        visit(&key, add(0, root.final_output())).map_err(Stop::Visit)?;
+    }
+    let mut stack = vec![Frame {
+        node: root,
+        next: 0,
+        output: 0,
+    }];
+    while let Some(frame) = stack.last_mut() {
+        steps += 1;
+        if steps > budget {
+            return Err(Stop::Malformed);
+        }
+        if frame.next == frame.node.len() {
+            stack.pop();
+            key.pop();
+            continue;
+        }
+        let t = frame.node.transition(frame.next);
+        frame.next += 1;
+        let output = add(frame.output, t.out);
+        let node = fst.node(t.addr);
+        key.push(t.inp);
+        if key.len() > MAX_KEY_LEN {
+            return Err(Stop::Malformed);
+        }
+        if node.is_final() {
+            keys += 1;
+            if keys > max_keys {
+                return Err(Stop::Malformed);
+            }
+            visit(&key, add(output, node.final_output())).map_err(Stop::Visit)?;
+        }
+        stack.push(Frame {
+            node,
+            next: 0,
+            output,
+        });
+    }
+    Ok(())
+}
