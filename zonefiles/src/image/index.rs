@@ -14,7 +14,6 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use fst::raw::{Fst, Output};
-use rustc_hash::FxHashSet;
 
 use crate::name::MAX_KEY_LEN;
 
@@ -23,17 +22,19 @@ const INDEXED_NODE: usize = 32;
 
 /// Decodes every node reachable from the root; false if any fails to decode.
 pub(super) fn check<D: AsRef<[u8]>>(fst: &Fst<D>) -> bool {
-    let limit = fst.as_bytes().len() + 1;
+    let len = fst.as_bytes().len();
     catch_unwind(AssertUnwindSafe(|| {
-        let mut seen = FxHashSet::default();
+        // Node addresses are byte offsets into the index: one bit each marks the visited.
+        let mut seen = vec![0u64; len / 64 + 1];
         let mut stack = vec![fst.root().addr()];
         while let Some(addr) = stack.pop() {
-            if !seen.insert(addr) {
+            let Some(word) = seen.get_mut(addr / 64) else {
+                return false;
+            };
+            if *word & (1 << (addr % 64)) != 0 {
                 continue;
             }
-            if seen.len() > limit {
-                return false;
-            }
+            *word |= 1 << (addr % 64);
             let node = fst.node(addr);
             let _ = node.final_output();
             let _ = node.find_input(0);
