@@ -331,3 +331,67 @@ impl Journal {
         Ok(())
     }
 }
+
+/// Why a compaction failed; the old image and journal are untouched.
+#[derive(Debug, thiserror::Error)]
+pub enum CompactError {
+    /// The image could not be read.
+    #[error(transparent)]
+    Image(#[from] crate::image::ImageError),
+    /// The journal could not be read or rebased.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    /// The changesets do not apply to the image.
+    #[error("the journal does not apply to the image: {0}")]
+    Patch(#[from] crate::changeset::PatchError),
+    /// The resulting zone fails the checks.
+    #[error("the journal leads to a zone with errors, first: {0}")]
+    Check(Box<crate::check::Finding>),
+    /// The new image could not be compiled or written.
+    #[error(transparent)]
+    Compile(#[from] crate::image::CompileError),
+}
+
+/// What a compaction did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Compaction {
+    /// The serial of the new image.
+    pub serial: u32,
+    /// Changesets folded into it.
+    pub changesets: usize,
+    /// Size of the new image in bytes.
+    pub bytes: u64,
+}
+
+/// Folds `image` and the changesets of `journal` after it into a new image at `output`
+/// (written to a temporary file, fsynced and renamed), then rebases the journal on the new
+/// serial. A crash at any point leaves a usable pair: the old image with the old journal, or
+/// the new image with a journal that still starts at the old serial (whose changesets up to
+/// the new serial are then simply skipped).
+pub fn compact(
+    image: &crate::image::Image,
+    journal: &mut Journal,
+    output: &Path,
+) -> Result<Compaction, CompactError> {
+    let changesets = journal.changesets_from(image.serial())?;
+    let mut zone = image.to_zone()?;
+    if let Some(net) = crate::changeset::compose(&changesets)? {
+        zone = crate::changeset::apply(zone, &net)?;
+    }
+    if let Some(error) = crate::check::check(&zone)
+        .into_iter()
+        .find(|f| f.severity == crate::check::Severity::Error)
+    {
+        return Err(CompactError::Check(Box::new(error)));
+    }
+    let (bytes, stats) = crate::image::compile(&zone, |_| {})?;
+    crate::image::write_atomically(output, &bytes)
+        .map_err(|source| crate::image::CompileError::Io(source))?;
+    let serial = zone.serial().unwrap_or(0);
+    journal.rebase(serial)?;
+    Ok(Compaction {
+        serial,
+        changesets: changesets.len(),
+        bytes: stats.bytes,
+    })
+}

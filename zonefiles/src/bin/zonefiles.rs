@@ -358,30 +358,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if let Some(reason) = recovery.reason {
                 eprintln!("journal: cut {} bytes: {reason}", recovery.cut_bytes);
             }
-            let changesets = journal.changesets_from(img.serial())?;
-            let mut zone = img.to_zone()?;
-            if let Some(net) = changeset::compose(&changesets)? {
-                zone = changeset::apply(zone, &net)?;
-            }
-            let findings = check::check(&zone);
-            if has_errors(&findings) {
-                for finding in findings
-                    .iter()
-                    .filter(|f| f.severity == check::Severity::Error)
-                {
-                    eprintln!("{finding}");
-                }
-                bail!("the journal leads to a zone with errors; not compacting");
-            }
-            let (bytes, stats) = image::compile(&zone, |_| {})?;
-            image::write_atomically(&output, &bytes)?;
-            let serial = zone.serial().unwrap_or(0);
-            journal.rebase(serial)?;
+            let done = zonefiles::journal::compact(&img, &mut journal, &output)?;
             println!(
-                "{}: serial {serial}, {} changesets folded, {} bytes",
+                "{}: serial {}, {} changesets folded, {} bytes",
                 output.display(),
-                changesets.len(),
-                stats.bytes
+                done.serial,
+                done.changesets,
+                done.bytes
             );
             Ok(ExitCode::SUCCESS)
         }
