@@ -385,8 +385,7 @@ pub fn compact(
         return Err(CompactError::Check(Box::new(error)));
     }
     let (bytes, stats) = crate::image::compile(&zone, |_| {})?;
-    crate::image::write_atomically(output, &bytes)
-        .map_err(|source| crate::image::CompileError::Io(source))?;
+    crate::image::write_atomically(output, &bytes).map_err(crate::image::CompileError::Io)?;
     let serial = zone.serial().unwrap_or(0);
     journal.rebase(serial)?;
     Ok(Compaction {
