@@ -17,4 +17,10 @@ if [ ${#need[@]} -gt 0 ]; then
     echo "test.sh: install ${need[*]} (Debian packages) for the tests against BIND, Knot and ldns" >&2
   fi
 fi
-cargo test --workspace --locked "$@"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --workspace --locked "$@" 2>&1 | tee "$log" || status=$?
+# One closing line for the whole workspace (cargo prints one per test binary).
+awk '/^test result:/ { passed += $4; failed += $6 } END { printf "tests: %d passed, %d failed\n", passed, failed }' "$log"
+exit "$status"
