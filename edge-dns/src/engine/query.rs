@@ -1,0 +1,168 @@
+//! Reading a query (RFC 1035 §4.1.1–4.1.2, RFC 6891 §6 for the OPT record).
+
+use zonefiles::name::MAX_NAME_LEN;
+
+/// The parts of a query the engine answers from.
+#[derive(Debug, Clone, Copy)]
+pub struct Query<'a> {
+    /// Message id.
+    pub id: u16,
+    /// The flags word (opcode, RD, CD…).
+    pub flags: u16,
+    /// The query name as sent (case preserved), uncompressed wire format.
+    pub qname: &'a [u8],
+    /// The query type.
+    pub qtype: u16,
+    /// The query class.
+    pub qclass: u16,
+    /// The question's bytes, to copy into the response.
+    pub question: &'a [u8],
+    /// The OPT record, if any.
+    pub edns: Option<Edns>,
+}
+
+/// What the client's OPT record says (RFC 6891 §6.1.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Edns {
+    /// The requestor's UDP payload size.
+    pub udp_size: u16,
+    /// The EDNS version.
+    pub version: u8,
+    /// The DO bit (RFC 3225).
+    pub dnssec_ok: bool,
+    /// An NSID option was present (RFC 5001).
+    pub nsid: bool,
+}
+
+/// Why a query is not answered normally.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Malformed {
+    /// Not even a header: drop silently.
+    NoHeader,
+    /// A response, not a query: drop silently (never answer answers).
+    Response,
+    /// The header reads but the rest does not: FORMERR.
+    FormErr,
+}
+
+const MAX_OPTIONS: usize = 16;
+
+/// Reads a query. Only the first question is read; the caller checks QDCOUNT.
+pub fn parse(msg: &[u8]) -> Result<Query<'_>, (Malformed, u16, u16)> {
+    if msg.len() < 12 {
+        return Err((Malformed::NoHeader, 0, 0));
+    }
+    let id = u16::from_be_bytes([msg[0], msg[1]]);
+    let flags = u16::from_be_bytes([msg[2], msg[3]]);
+    let formerr = (Malformed::FormErr, id, flags);
+    if flags & 0x8000 != 0 {
+        return Err((Malformed::Response, id, flags));
+    }
+    let count = |i: usize| u16::from_be_bytes([msg[4 + 2 * i], msg[5 + 2 * i]]);
+    let (qdcount, ancount, nscount, arcount) = (count(0), count(1), count(2), count(3));
+    if qdcount != 1 || ancount != 0 || nscount > 0 && (flags >> 11) & 0xF == 0 {
+        return Err(formerr);
+    }
+    // The question name: plain labels only (a pointer in a question is not accepted).
+    let mut at = 12;
+    loop {
+        let len = *msg.get(at).ok_or(formerr)? as usize;
+        if len == 0 {
+            at += 1;
+            break;
+        }
+        if len > 63 {
+            return Err(formerr);
+        }
+        at += 1 + len;
+        if at - 12 >= MAX_NAME_LEN {
+            return Err(formerr);
+        }
+    }
+    let qname = &msg[12..at];
+    let fixed = msg.get(at..at + 4).ok_or(formerr)?;
+    let qtype = u16::from_be_bytes([fixed[0], fixed[1]]);
+    let qclass = u16::from_be_bytes([fixed[2], fixed[3]]);
+    let question = &msg[12..at + 4];
+    at += 4;
+    let mut edns = None;
+    for _ in 0..nscount {
+        at = skip_record(msg, at).ok_or(formerr)?.1;
+    }
+    for _ in 0..arcount {
+        let (rtype, next) = skip_record(msg, at).ok_or(formerr)?;
+        if rtype == 41 {
+            // One OPT, owned by the root (RFC 6891 §6.1.1).
+            if edns.is_some() || msg[at] != 0 {
+                return Err(formerr);
+            }
+            edns = Some(read_opt(&msg[at + 1..next]).ok_or(formerr)?);
+        }
+        at = next;
+    }
+    Ok(Query {
+        id,
+        flags,
+        qname,
+        qtype,
+        qclass,
+        question,
+        edns,
+    })
+}
+
+/// Skips one resource record; returns its type and where the next begins.
+fn skip_record(msg: &[u8], mut at: usize) -> Option<(u16, usize)> {
+    loop {
+        let len = *msg.get(at)? as usize;
+        match len {
+            0 => {
+                at += 1;
+                break;
+            }
+            0xC0..=0xFF => {
+                msg.get(at + 1)?;
+                at += 2;
+                break;
+            }
+            64..=0xBF => return None,
+            _ => at += 1 + len,
+        }
+    }
+    let fixed = msg.get(at..at + 10)?;
+    let rtype = u16::from_be_bytes([fixed[0], fixed[1]]);
+    let rdlen = u16::from_be_bytes([fixed[8], fixed[9]]) as usize;
+    let end = at + 10 + rdlen;
+    (end <= msg.len()).then_some((rtype, end))
+}
+
+/// Reads an OPT record after its owner: type, class (UDP size), TTL (extended RCODE, version,
+/// flags), rdata (options).
+fn read_opt(rr: &[u8]) -> Option<Edns> {
+    let udp_size = u16::from_be_bytes([rr[2], rr[3]]);
+    let version = rr[5];
+    let dnssec_ok = rr[6] & 0x80 != 0;
+    let mut options = &rr[10..];
+    let mut nsid = false;
+    let mut seen = 0;
+    while !options.is_empty() {
+        let [c0, c1, l0, l1, rest @ ..] = options else {
+            return None;
+        };
+        let len = u16::from_be_bytes([*l0, *l1]) as usize;
+        if rest.len() < len || seen == MAX_OPTIONS {
+            return None;
+        }
+        seen += 1;
+        if u16::from_be_bytes([*c0, *c1]) == 3 {
+            nsid = true;
+        }
+        options = &rest[len..];
+    }
+    Some(Edns {
+        udp_size,
+        version,
+        dnssec_ok,
+        nsid,
+    })
+}

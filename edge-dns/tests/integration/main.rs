@@ -1,0 +1,5 @@
+//! Integration tests of edge-dns: one binary, one module per area.
+
+mod ferret;
+mod protocol;
+mod support;

@@ -1,0 +1,180 @@
+//! Protocol behaviour of the answer engine: malformed input, opcodes, classes, EDNS,
+//! truncation, referrals and server identification.
+
+use std::sync::Arc;
+
+use edge_dns::engine::{self, Config, Transport, Zones};
+use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::RecordType as HickoryType;
+use zonefiles::master::{self, ParseOptions};
+use zonefiles::{Class, Zone, image};
+
+use crate::support::query;
+
+fn zones() -> Zones {
+    let mut text = String::from(
+        "tld. 3600 IN SOA a.nic.tld. h.nic.tld. 7 1800 900 604800 300\n\
+         tld. 3600 IN NS a.nic.tld.\n\
+         a.nic.tld. 3600 IN A 192.0.2.53\n\
+         example.tld. 86400 IN NS ns1.example.tld.\n\
+         example.tld. 86400 IN NS ns.provider.net.\n\
+         ns1.example.tld. 86400 IN A 198.51.100.1\n",
+    );
+    for i in 0..40 {
+        text.push_str(&format!(
+            "big.tld. 60 IN TXT \"record number {i} padded to make the set large\"\n"
+        ));
+    }
+    let records = master::parse_bytes("t", text.as_bytes(), ParseOptions::default()).unwrap();
+    let (zone, _) = Zone::from_records(None, Class::IN, records);
+    let (bytes, _) = image::compile(&zone, |_| {}).unwrap();
+    Zones::new(vec![Arc::new(image::Image::from_bytes(bytes).unwrap())])
+}
+
+fn ask(msg: &[u8], config: &Config, transport: Transport) -> Option<Vec<u8>> {
+    let mut out = vec![0u8; 65535];
+    engine::answer(msg, &zones(), config, transport, &mut out).map(|len| out[..len].to_vec())
+}
+
+fn parse(bytes: &[u8]) -> Message {
+    Message::from_vec(bytes).expect("responses parse")
+}
+
+/// Appends an OPT record to a query and bumps ARCOUNT.
+fn with_opt(mut msg: Vec<u8>, udp_size: u16, version: u8, options: &[u8]) -> Vec<u8> {
+    msg.push(0);
+    msg.extend_from_slice(&41u16.to_be_bytes());
+    msg.extend_from_slice(&udp_size.to_be_bytes());
+    msg.extend_from_slice(&[0, version, 0, 0]);
+    msg.extend_from_slice(&(options.len() as u16).to_be_bytes());
+    msg.extend_from_slice(options);
+    msg[11] += 1;
+    msg
+}
+
+#[test]
+fn no_answer_to_runts_and_responses() {
+    let config = Config::default();
+    assert!(ask(&[0u8; 11], &config, Transport::Udp).is_none());
+    let mut response = query(7, "x.tld.", 1);
+    response[2] |= 0x80;
+    assert!(ask(&response, &config, Transport::Udp).is_none());
+}
+
+#[test]
+fn malformed_questions_get_formerr_with_the_id() {
+    let config = Config::default();
+    let mut two = query(0x1234, "x.tld.", 1);
+    two[5] = 2;
+    let mut cut = query(0x1234, "x.tld.", 1);
+    cut.truncate(cut.len() - 3);
+    let mut pointer = query(0x1234, "x.tld.", 1);
+    pointer[12] = 0xC0;
+    for bad in [two, cut, pointer] {
+        let response = parse(&ask(&bad, &config, Transport::Udp).unwrap());
+        assert_eq!(response.metadata.id, 0x1234);
+        assert_eq!(response.metadata.response_code, ResponseCode::FormErr);
+        assert!(response.queries.is_empty());
+    }
+}
+
+#[test]
+fn other_opcodes_are_not_implemented_and_other_zones_refused() {
+    let config = Config::default();
+    let mut update = query(1, "tld.", 6);
+    update[2] = 5 << 3;
+    let response = parse(&ask(&update, &config, Transport::Udp).unwrap());
+    assert_eq!(response.metadata.response_code, ResponseCode::NotImp);
+    let response = parse(&ask(&query(1, "example.com.", 1), &config, Transport::Udp).unwrap());
+    assert_eq!(response.metadata.response_code, ResponseCode::Refused);
+    assert!(!response.metadata.authoritative);
+}
+
+#[test]
+fn referral_carries_ns_and_glue_without_aa() {
+    let response = parse(
+        &ask(
+            &query(1, "www.example.tld.", 1),
+            &Config::default(),
+            Transport::Udp,
+        )
+        .unwrap(),
+    );
+    assert!(!response.metadata.authoritative);
+    assert!(response.answers.is_empty());
+    assert_eq!(response.authorities.len(), 2);
+    assert_eq!(response.additionals.len(), 1);
+    assert_eq!(response.additionals[0].record_type(), HickoryType::A);
+}
+
+#[test]
+fn negative_answers_carry_the_soa_with_the_negative_ttl() {
+    let response = parse(
+        &ask(
+            &query(1, "nope.tld.", 1),
+            &Config::default(),
+            Transport::Udp,
+        )
+        .unwrap(),
+    );
+    assert_eq!(response.metadata.response_code, ResponseCode::NXDomain);
+    assert!(response.metadata.authoritative);
+    assert_eq!(response.authorities[0].ttl, 300);
+}
+
+#[test]
+fn large_answers_truncate_whole_and_keep_the_opt_record() {
+    let config = Config::default();
+    let plain = parse(&ask(&query(1, "big.tld.", 16), &config, Transport::Udp).unwrap());
+    assert!(plain.metadata.truncation);
+    assert!(plain.answers.is_empty());
+    let edns = with_opt(query(1, "big.tld.", 16), 1232, 0, &[]);
+    let bytes = ask(&edns, &config, Transport::Udp).unwrap();
+    assert!(bytes.len() <= 1232);
+    let response = parse(&bytes);
+    assert!(response.metadata.truncation);
+    assert!(response.edns.is_some());
+    let tcp = parse(&ask(&query(1, "big.tld.", 16), &config, Transport::Tcp).unwrap());
+    assert!(!tcp.metadata.truncation);
+    assert_eq!(tcp.answers.len(), 40);
+}
+
+#[test]
+fn edns_version_one_gets_badvers() {
+    let bytes = ask(
+        &with_opt(query(1, "tld.", 6), 1232, 1, &[]),
+        &Config::default(),
+        Transport::Udp,
+    )
+    .unwrap();
+    let response = parse(&bytes);
+    // BADVERS and BADSIG share the value 16 (RFC 6891 §9, RFC 8945).
+    assert_eq!(u16::from(response.metadata.response_code), 16);
+}
+
+#[test]
+fn operators_can_tell_which_server_answered() {
+    let config = Config {
+        identity: Some(b"sat-ams-1".to_vec()),
+        ..Config::default()
+    };
+    let nsid = with_opt(query(1, "tld.", 6), 1232, 0, &[0, 3, 0, 0]);
+    let bytes = ask(&nsid, &config, Transport::Udp).unwrap();
+    assert!(
+        bytes.windows(9).any(|w| w == b"sat-ams-1"),
+        "NSID option carries the identity"
+    );
+    let mut chaos = query(1, "id.server.", 16);
+    let len = chaos.len();
+    chaos[len - 1] = 3;
+    let response = parse(&ask(&chaos, &config, Transport::Udp).unwrap());
+    assert_eq!(response.answers.len(), 1);
+    let version = {
+        let mut q = query(1, "version.bind.", 16);
+        let len = q.len();
+        q[len - 1] = 3;
+        q
+    };
+    let response = parse(&ask(&version, &config, Transport::Udp).unwrap());
+    assert_eq!(response.metadata.response_code, ResponseCode::Refused);
+}

@@ -1,0 +1,106 @@
+//! Building queries and reading responses with an independent DNS library (hickory-proto).
+
+use hickory_proto::op::Message;
+use hickory_proto::rr::Record;
+use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
+use zonefiles::RecordType;
+
+/// A query without RD and without EDNS, as the Ferret data was made.
+pub fn query(id: u16, qname: &str, qtype: u16) -> Vec<u8> {
+    let mut msg = Vec::with_capacity(64);
+    msg.extend_from_slice(&id.to_be_bytes());
+    msg.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+    let name: zonefiles::Name = qname.parse().expect("a name");
+    msg.extend_from_slice(name.as_wire());
+    msg.extend_from_slice(&qtype.to_be_bytes());
+    msg.extend_from_slice(&1u16.to_be_bytes());
+    msg
+}
+
+fn record_line(record: &Record) -> String {
+    let mut rdata = Vec::new();
+    let mut encoder = BinEncoder::new(&mut rdata);
+    encoder.set_canonical_form(true);
+    record.data.emit(&mut encoder).expect("rdata encodes");
+    let rtype = RecordType(u16::from(record.record_type()));
+    let mut text = String::new();
+    zonefiles::rdata::write(rtype, &rdata, &mut text);
+    format!("{} {} IN {} {}", record.name, record.ttl, rtype, text)
+}
+
+/// A response in the text form dnspython gives (the form the Ferret expectations use), minus
+/// the id: `opcode`, `rcode`, `flags`, then the sections.
+pub fn describe(response: &[u8]) -> Vec<String> {
+    let msg = Message::from_vec(response).expect("the response parses");
+    let mut flags = vec!["QR"];
+    if msg.metadata.authoritative {
+        flags.push("AA");
+    }
+    if msg.metadata.truncation {
+        flags.push("TC");
+    }
+    if msg.metadata.recursion_desired {
+        flags.push("RD");
+    }
+    let mut lines = vec![
+        format!(
+            "opcode {}",
+            format!("{:?}", msg.metadata.op_code).to_uppercase()
+        ),
+        format!(
+            "rcode {}",
+            rcode_text(u16::from(msg.metadata.response_code))
+        ),
+        format!("flags {}", flags.join(" ")),
+        ";QUESTION".to_owned(),
+    ];
+    for q in &msg.queries {
+        lines.push(format!(
+            "{} IN {}",
+            q.name(),
+            RecordType(u16::from(q.query_type()))
+        ));
+    }
+    for (title, records) in [
+        (";ANSWER", &msg.answers),
+        (";AUTHORITY", &msg.authorities),
+        (";ADDITIONAL", &msg.additionals),
+    ] {
+        lines.push(title.to_owned());
+        lines.extend(records.iter().map(record_line));
+    }
+    lines
+}
+
+fn rcode_text(code: u16) -> &'static str {
+    match code {
+        0 => "NOERROR",
+        1 => "FORMERR",
+        2 => "SERVFAIL",
+        3 => "NXDOMAIN",
+        4 => "NOTIMP",
+        5 => "REFUSED",
+        6 => "YXDOMAIN",
+        _ => "OTHER",
+    }
+}
+
+/// Splits described lines into the header lines and each section's lines, sorted, so two
+/// responses compare regardless of record order within a section.
+pub fn normalize(lines: &[String]) -> Vec<Vec<String>> {
+    let mut parts: Vec<Vec<String>> = vec![Vec::new()];
+    for line in lines {
+        if line.starts_with("id ") {
+            continue;
+        }
+        if line.starts_with(';') {
+            parts.push(vec![line.clone()]);
+        } else {
+            parts.last_mut().expect("non-empty").push(line.clone());
+        }
+    }
+    for part in &mut parts {
+        part.sort();
+    }
+    parts
+}
