@@ -110,9 +110,10 @@ impl Name {
     /// Returns the name and the number of bytes it took.
     pub fn from_wire(wire: &[u8]) -> Result<(Name, usize), NameError> {
         let len = wire_name_len(wire)?;
-        let mut bytes: Box<[u8]> = wire[..len].into();
-        lowercase_wire(&mut bytes);
-        Ok((Name(Octets::new(&bytes)), len))
+        let mut bytes = [0u8; MAX_NAME_LEN];
+        bytes[..len].copy_from_slice(&wire[..len]);
+        lowercase_wire(&mut bytes[..len]);
+        Ok((Name(Octets::new(&bytes[..len])), len))
     }
 
     /// Builds a name from wire-format bytes already known to be a valid lower-case name.
@@ -185,11 +186,14 @@ impl Name {
         if self.0.len() + label.len() + 1 > MAX_NAME_LEN {
             return Err(NameError::NameTooLong);
         }
-        let mut wire = Vec::with_capacity(self.0.len() + label.len() + 1);
-        wire.push(label.len() as u8);
-        wire.extend(label.iter().map(u8::to_ascii_lowercase));
-        wire.extend_from_slice(&self.0);
-        Ok(Name(Octets::new(&wire)))
+        let mut wire = [0u8; MAX_NAME_LEN];
+        wire[0] = label.len() as u8;
+        for (to, from) in wire[1..].iter_mut().zip(label) {
+            *to = from.to_ascii_lowercase();
+        }
+        let len = 1 + label.len() + self.0.len();
+        wire[1 + label.len()..len].copy_from_slice(&self.0);
+        Ok(Name(Octets::new(&wire[..len])))
     }
 
     /// Appends the canonical key of this name to `out` (see the module docs).

@@ -1,5 +1,9 @@
 //! Integration tests of edge-dns: one binary, one module per area.
 
+mod allocations;
 mod ferret;
 mod protocol;
 mod support;
+
+#[global_allocator]
+static ALLOCATOR: allocations::Counting = allocations::Counting;

@@ -1,0 +1,41 @@
+//! The answer engine on arbitrary query bytes: no panic, a response never longer than the
+//! transport allows, and every response a well-formed message with the query's id.
+#![no_main]
+
+use std::sync::{Arc, OnceLock};
+
+use edge_dns::engine::{self, Config, Transport, Zones};
+use libfuzzer_sys::fuzz_target;
+use zonefiles::master::{self, ParseOptions};
+use zonefiles::{Class, Zone, image};
+
+const ZONE: &str = "tld. 300 IN SOA a.nic.tld. h.tld. 1 2 3 4 5\n\
+tld. 300 IN NS a.nic.tld.\na.nic.tld. 300 IN A 192.0.2.1\n\
+example.tld. 300 IN NS ns1.example.tld.\nns1.example.tld. 300 IN A 192.0.2.2\n\
+*.wild.tld. 300 IN TXT \"w\"\nalias.tld. 300 IN CNAME a.nic.tld.\n\
+old.tld. 300 IN DNAME new.tld.\nloop.tld. 300 IN DNAME x.loop.tld.\n";
+
+fn zones() -> &'static Zones {
+    static ZONES: OnceLock<Zones> = OnceLock::new();
+    ZONES.get_or_init(|| {
+        let records = master::parse_bytes("fuzz", ZONE.as_bytes(), ParseOptions::default()).unwrap();
+        let (zone, _) = Zone::from_records(None, Class::IN, records);
+        let (bytes, _) = image::compile(&zone, |_| {}).unwrap();
+        Zones::new(vec![Arc::new(image::Image::from_bytes(bytes).unwrap())])
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let config = Config {
+        identity: Some(b"fuzz".to_vec()),
+        ..Config::default()
+    };
+    let mut out = [0u8; 65535];
+    for (transport, limit) in [(Transport::Udp, 1232), (Transport::Tcp, 65535)] {
+        if let Some(len) = engine::answer(data, zones(), &config, transport, &mut out) {
+            assert!(len <= limit && len >= 12);
+            assert_eq!(out[..2], data[..2]);
+            assert!(out[2] & 0x80 != 0, "responses have QR set");
+        }
+    }
+});
