@@ -1,7 +1,17 @@
 //! Constellation's authoritative DNS server for TLD zones.
 //!
-//! The [`engine`] answers one query from compiled zone images as a pure function over bytes
-//! (no I/O, no clock, no allocation for ordinary names), so the same code serves UDP and TCP
-//! and is what the tests, fuzzers and benchmarks call. The server shell around it comes next.
+//! - [`engine`]: the answer engine, a pure function from query bytes and zone images to
+//!   response bytes (no I/O, no clock, no allocation for ordinary names). The same code
+//!   serves UDP and TCP, and it is what the tests, fuzzers and benchmarks call.
+//! - [`udp`]: one thread per worker, `SO_REUSEPORT` sockets, `recvmmsg`/`sendmmsg` batches.
+//! - [`tcp`]: RFC 7766 over tokio, with connection, idle and per-connection limits.
+//! - [`config`]: the TOML configuration.
+//!
+//! The zone set sits behind an [`arc_swap::ArcSwap`]: a reload builds a new set and swaps the
+//! pointer; queries in flight finish on the old one, and no lock is ever taken on the query
+//! path.
 
+pub mod config;
 pub mod engine;
+pub mod tcp;
+pub mod udp;

@@ -375,7 +375,7 @@ impl<'z> Lookup<'z> {
                 // DS lives on the parent side of the cut (RFC 4035 §3.1.4.1).
                 return match node.rrset(RecordType::DS).map_err(|_| Full)? {
                     Some(ds) => {
-                        self.positive = true;
+                        // As NSD: a DS answer carries no NS RRset (it is the parent's data at a cut).
                         self.rrset(w, Section::Answer, owner, RecordType::DS, ds)
                             .map(|()| None)
                     }

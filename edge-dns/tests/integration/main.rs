@@ -1,6 +1,7 @@
 //! Integration tests of edge-dns: one binary, one module per area.
 
 mod allocations;
+mod differential;
 mod ferret;
 mod protocol;
 mod support;

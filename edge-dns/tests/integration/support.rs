@@ -104,3 +104,20 @@ pub fn normalize(lines: &[String]) -> Vec<Vec<String>> {
     }
     parts
 }
+
+/// Whether an external tool is on the PATH; under CI a missing tool fails the test.
+pub fn have_tool(tool: &str) -> bool {
+    let found = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found || std::env::var_os("CI").is_none(),
+        "{tool} is required under CI; test.sh installs it"
+    );
+    if !found {
+        eprintln!("skipping: {tool} is not installed");
+    }
+    found
+}

@@ -1,9 +1,10 @@
-//! The byte layout of a compiled zone image, version 1.
+//! The byte layout of a compiled zone image, version 2 (version 1, never released, had plain
+//! node offsets as index values).
 //!
 //! ```text
 //! header (little-endian integers)
 //!   0   8  magic "CSTLZIMG"
-//!   8   4  format version = 1
+//!   8   4  format version = 2
 //!  12   4  header length, origin included, padded to 8
 //!  16   4  SOA serial
 //!  20   2  class
@@ -38,7 +39,7 @@ use crate::name::{MAX_NAME_LEN, Name};
 /// The file magic.
 pub const MAGIC: &[u8; 8] = b"CSTLZIMG";
 /// The format version this crate reads and writes.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// Length of the fixed part of the header.
 pub const FIXED_HEADER: usize = 128;
 /// Offset of the digest in the header.
@@ -106,7 +107,7 @@ pub enum HeaderError {
     #[error("not a zone image: bad magic")]
     Magic,
     /// An image of another version.
-    #[error("zone image format version {0}; this build reads version 1")]
+    #[error("zone image format version {0}; this build reads version 2")]
     Version(u32),
     /// Too short, or a length that does not fit the file.
     #[error("zone image header is truncated or inconsistent")]

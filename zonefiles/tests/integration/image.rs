@@ -244,11 +244,11 @@ fn truncated_and_foreign_files_are_refused() {
     }
     assert!(Image::from_bytes(b"$ORIGIN tld.\n".repeat(20)).is_err());
     let mut other_version = bytes.clone();
-    other_version[8] = 2;
+    other_version[8] = 3;
     let error = Image::from_bytes(other_version).unwrap_err();
     assert_eq!(
         error.to_string(),
-        "zone image format version 2; this build reads version 1"
+        "zone image format version 3; this build reads version 2"
     );
 }
 

@@ -1,0 +1,124 @@
+//! The configuration file (TOML). Every field has a default; an empty file serves nothing
+//! and says so.
+//!
+//! ```toml
+//! # Addresses to answer on, UDP and TCP alike.
+//! listen = ["0.0.0.0:53", "[::]:53"]
+//! # UDP worker threads, each with its own SO_REUSEPORT socket per address (0 = one per core).
+//! workers = 0
+//! # This server's name for NSID and id.server (default: the host name).
+//! identity = "sat-ams-1"
+//! # The largest UDP response and the payload size announced in EDNS.
+//! max_udp_payload = 1232
+//! # Omit the zone's NS RRset from the authority section of positive answers.
+//! minimal_responses = false
+//!
+//! [tcp]
+//! max_connections = 1024      # beyond this, new connections are closed at once
+//! idle_timeout_ms = 10000     # a connection with no complete query for this long is closed
+//! max_queries = 1000          # queries answered on one connection before it is closed
+//!
+//! [[zone]]
+//! image = "/var/lib/constellation/tld.img"
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Addresses to answer on (UDP and TCP).
+    pub listen: Vec<SocketAddr>,
+    /// UDP worker threads; 0 means one per core.
+    pub workers: usize,
+    /// Identity for NSID and CHAOS `id.server`; the host name when absent.
+    pub identity: Option<String>,
+    /// Answer to CHAOS `version.bind`; refused when absent.
+    pub version: Option<String>,
+    /// The largest UDP response and the EDNS payload size announced.
+    pub max_udp_payload: u16,
+    /// Leave the zone's NS RRset out of positive answers.
+    pub minimal_responses: bool,
+    /// TCP limits.
+    pub tcp: Tcp,
+    /// The zones served.
+    pub zone: Vec<ZoneConfig>,
+}
+
+/// TCP limits (RFC 7766 §6.2).
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Tcp {
+    /// Connections open at once; more are closed on accept.
+    pub max_connections: usize,
+    /// Idle time before a connection is closed, in milliseconds.
+    pub idle_timeout_ms: u64,
+    /// Queries answered on one connection before it is closed.
+    pub max_queries: u32,
+}
+
+/// One zone.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneConfig {
+    /// The compiled zone image (`zonefiles compile`).
+    pub image: PathBuf,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            listen: vec!["127.0.0.1:5353".parse().expect("valid address")],
+            workers: 0,
+            identity: None,
+            version: None,
+            max_udp_payload: 1232,
+            minimal_responses: false,
+            tcp: Tcp::default(),
+            zone: Vec::new(),
+        }
+    }
+}
+
+impl Default for Tcp {
+    fn default() -> Tcp {
+        Tcp {
+            max_connections: 1024,
+            idle_timeout_ms: 10_000,
+            max_queries: 1000,
+        }
+    }
+}
+
+impl Config {
+    /// Reads a configuration file; paths in it are taken relative to the file's folder.
+    pub fn load(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the configuration {}", path.display()))?;
+        let mut config: Config = toml::from_str(&text)
+            .with_context(|| format!("in the configuration {}", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for zone in &mut config.zone {
+            if zone.image.is_relative() {
+                zone.image = base.join(&zone.image);
+            }
+        }
+        if !(512..=65535).contains(&config.max_udp_payload) {
+            anyhow::bail!("max_udp_payload must be between 512 and 65535");
+        }
+        Ok(config)
+    }
+
+    /// The number of UDP workers to run.
+    pub fn worker_count(&self) -> usize {
+        match self.workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! `edge-dns`: serves TLD zones from compiled zone images.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use arc_swap::ArcSwap;
+use clap::Parser;
+use edge_dns::config::Config;
+use edge_dns::engine::{self, Zones};
+use edge_dns::{tcp, udp};
+use zonefiles::image::Image;
+
+/// Authoritative DNS for TLD zones, from compiled zone images (`zonefiles compile`).
+///
+/// Signals: SIGHUP reopens the zone images (a failed reload keeps the old ones);
+/// SIGINT and SIGTERM stop the server.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// The configuration file (TOML; every setting has a default).
+    #[arg(short, long)]
+    config: Option<PathBuf>,
+    /// Serve this zone image as well (repeatable).
+    #[arg(long = "zone")]
+    zones: Vec<PathBuf>,
+    /// Answer on this address as well (repeatable; UDP and TCP).
+    #[arg(long)]
+    listen: Vec<std::net::SocketAddr>,
+    /// Check the configuration and the zone images, then exit.
+    #[arg(long)]
+    check: bool,
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let mut config = match &cli.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    config
+        .zone
+        .extend(cli.zones.iter().map(|image| edge_dns::config::ZoneConfig {
+            image: image.clone(),
+        }));
+    if !cli.listen.is_empty() {
+        config.listen = cli.listen.clone();
+    }
+    if config.zone.is_empty() {
+        anyhow::bail!(
+            "no zones to serve: add [[zone]] image = \"…\" to the configuration or pass --zone"
+        );
+    }
+    let started = Instant::now();
+    let zones = load_zones(&config)?;
+    if cli.check {
+        println!(
+            "configuration and {} zone image(s) are fine",
+            config.zone.len()
+        );
+        return Ok(());
+    }
+    let identity = config.identity.clone().unwrap_or_else(hostname);
+    let engine = Arc::new(engine::Config {
+        max_udp_payload: config.max_udp_payload,
+        identity: Some(identity.clone().into_bytes()),
+        version: config.version.clone().map(String::into_bytes),
+        minimal_responses: config.minimal_responses,
+    });
+    let zones = Arc::new(ArcSwap::from_pointee(zones));
+    let stats = Arc::new(udp::Stats::default());
+    let stop = Arc::new(AtomicBool::new(false));
+
+    let mut workers = Vec::new();
+    for &addr in &config.listen {
+        for worker in 0..config.worker_count() {
+            let socket = udp::bind(addr).with_context(|| format!("binding UDP {addr}"))?;
+            let (zones, engine, stats, stop) =
+                (zones.clone(), engine.clone(), stats.clone(), stop.clone());
+            workers.push(
+                std::thread::Builder::new()
+                    .name(format!("udp-{addr}-{worker}"))
+                    .spawn(move || udp::serve(socket, zones, engine, stats, stop))?,
+            );
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        for &addr in &config.listen {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding TCP {addr}"))?;
+            tokio::spawn(tcp::serve(listener, zones.clone(), engine.clone(), config.tcp, stats.clone()));
+        }
+        tracing::info!(
+            listen = ?config.listen,
+            workers = config.worker_count(),
+            identity,
+            ready_ms = started.elapsed().as_millis() as u64,
+            "answering"
+        );
+        let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        loop {
+            tokio::select! {
+                _ = hangup.recv() => match load_zones(&config) {
+                    Ok(new) => {
+                        zones.store(Arc::new(new));
+                        tracing::info!("zones reloaded");
+                    }
+                    Err(error) => tracing::error!(error = format!("{error:#}"), "reload failed; still serving the previous zones"),
+                },
+                _ = terminate.recv() => break,
+                _ = tokio::signal::ctrl_c() => break,
+            }
+        }
+        anyhow::Ok(())
+    })?;
+    stop.store(true, Ordering::Relaxed);
+    for worker in workers {
+        if let Ok(Err(error)) = worker.join() {
+            tracing::error!(%error, "UDP worker failed");
+        }
+    }
+    let s = &stats;
+    tracing::info!(
+        received = s.received.load(Ordering::Relaxed),
+        sent = s.sent.load(Ordering::Relaxed),
+        dropped = s.dropped.load(Ordering::Relaxed),
+        "stopped"
+    );
+    Ok(())
+}
+
+fn load_zones(config: &Config) -> Result<Zones> {
+    let mut images = Vec::new();
+    for zone in &config.zone {
+        images.push(Arc::new(open(&zone.image)?));
+    }
+    Ok(Zones::new(images))
+}
+
+fn open(path: &Path) -> Result<Image> {
+    let started = Instant::now();
+    let image =
+        Image::open(path).with_context(|| format!("opening zone image {}", path.display()))?;
+    tracing::info!(
+        zone = %image.origin(),
+        serial = image.serial(),
+        names = image.header().nodes,
+        path = %path.display(),
+        open_ms = started.elapsed().as_millis() as u64,
+        "zone loaded"
+    );
+    Ok(image)
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|_| "edge-dns".to_owned())
+}

@@ -1,0 +1,101 @@
+//! DNS over TCP (RFC 7766): two-byte length framing, several queries per connection answered
+//! in order, limits on connections, idle time, queries per connection and slow writers.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio::time::timeout;
+
+use crate::config;
+use crate::engine::{self, Transport, Zones};
+use crate::udp::Stats;
+
+/// Accepts connections on `listener` until the task is dropped.
+pub async fn serve(
+    listener: TcpListener,
+    zones: Arc<ArcSwap<Zones>>,
+    engine: Arc<engine::Config>,
+    limits: config::Tcp,
+    stats: Arc<Stats>,
+) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                tracing::warn!(%error, "accepting a TCP connection");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            tracing::debug!(%peer, "TCP connection limit reached; closing");
+            drop(stream);
+            continue;
+        };
+        let (zones, engine, stats) = (zones.clone(), engine.clone(), stats.clone());
+        tokio::spawn(async move {
+            if let Err(error) = connection(stream, &zones, &engine, &limits, &stats).await {
+                tracing::debug!(%peer, %error, "TCP connection ended");
+            }
+            drop(slot);
+        });
+    }
+}
+
+async fn connection(
+    mut stream: TcpStream,
+    zones: &ArcSwap<Zones>,
+    engine: &engine::Config,
+    limits: &config::Tcp,
+    stats: &Stats,
+) -> std::io::Result<()> {
+    let _ = stream.set_nodelay(true);
+    let idle = Duration::from_millis(limits.idle_timeout_ms);
+    let mut query = vec![0u8; 65535];
+    let mut answer = vec![0u8; 2 + 65535];
+    for _ in 0..limits.max_queries {
+        let mut length = [0u8; 2];
+        match timeout(idle, stream.read_exact(&mut length)).await {
+            Ok(Ok(_)) => {}
+            // Idle, closed by the client, or reset: end quietly.
+            _ => return Ok(()),
+        }
+        let len = usize::from(u16::from_be_bytes(length));
+        if len < 12 {
+            return Ok(());
+        }
+        // The rest of a query must follow promptly (slow-client protection).
+        if timeout(idle, stream.read_exact(&mut query[..len]))
+            .await
+            .is_err()
+        {
+            return Ok(());
+        }
+        stats.received.fetch_add(1, Ordering::Relaxed);
+        let zones = zones.load();
+        let Some(n) = engine::answer(
+            &query[..len],
+            &zones,
+            engine,
+            Transport::Tcp,
+            &mut answer[2..],
+        ) else {
+            stats.dropped.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        };
+        answer[..2].copy_from_slice(&(n as u16).to_be_bytes());
+        match timeout(idle, stream.write_all(&answer[..2 + n])).await {
+            Ok(Ok(())) => {
+                stats.sent.fetch_add(1, Ordering::Relaxed);
+            }
+            _ => return Ok(()),
+        }
+    }
+    Ok(())
+}
