@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Demonstrates the zone pipeline on loopback-free local files: generates a TLD-shaped zone,
-# checks and compiles it, looks names up in the compiled image, then makes a new version,
-# diffs it, logs the change in a journal and folds the journal into a new image.
+# Runs a satellite's DNS server on loopback with a generated TLD zone and prints the dig
+# commands to try. On the way it shows the zone pipeline: check, compile, look-ups in the
+# compiled image, a new version's diff into a journal, and compaction. Ctrl-C stops the server.
 #
-#   ./demo.sh [DELEGATIONS]      (default 100000; the work folder is ./demo)
+#   ./demo.sh [DELEGATIONS] [PORT]      (defaults: 100000 delegations, port 5353; work in ./demo)
 set -euo pipefail
 cd "$(dirname "$0")"
 delegations=${1:-100000}
-cargo build --release --locked -q -p zonefiles -p loadtest
+port=${2:-5353}
+cargo build --release --locked -q -p zonefiles -p loadtest -p edge-dns
 bin=$PWD/target/release
 mkdir -p demo
 cd demo
@@ -21,10 +22,7 @@ echo "== checking it (like named-checkzone) and compiling it to a memory-mapped 
 
 domain=$(awk '$4 == "NS" && $1 != "tld." && $1 !~ /^dnsprov/ { print $1; exit }' tld.zone)
 glued=$(awk '$4 == "NS" && $1 !~ /^dnsprov/ && $5 ~ ("^ns1\\." $1) { print $1; exit }' tld.zone)
-echo "== look-ups in the compiled image"
-"$bin/zonefiles" lookup tld.img "www.$domain"
-"$bin/zonefiles" lookup tld.img "$glued"
-"$bin/zonefiles" lookup tld.img "no-such-domain.tld." || true
+signed=$(awk '$4 == "DS" { print $1; exit }' tld.zone)
 
 echo "== a new version with 100 changed delegations: diff, journal, compaction"
 "$bin/loadtest" gen-zone -o tld2.zone --delegations "$delegations" --serial 2026112102 --changed 100
@@ -34,12 +32,24 @@ echo "== a new version with 100 changed delegations: diff, journal, compaction"
 "$bin/zonefiles" compact tld.img tld.journal -o tld-compacted.img
 cmp tld2.img tld-compacted.img && echo "the compacted image is byte-identical to the image compiled from the new zone"
 
+echo "== starting edge-dns on 127.0.0.1:$port (UDP and TCP)"
+"$bin/edge-dns" --zone tld.img --listen "127.0.0.1:$port" &
+server=$!
+trap 'kill $server 2>/dev/null' EXIT
+sleep 0.5
+
 cat <<TRY
 
-Try these (the DNS and WHOIS servers come next; until then the compiled image answers here):
-  $bin/zonefiles lookup demo/tld.img www.$domain
-  $bin/zonefiles lookup demo/tld.img $glued --type NS
-  $bin/zonefiles dump demo/tld.img | head
-  named-checkzone tld demo/tld.zone        # BIND's checker on the same zone
-  $bin/zonefiles --help
+edge-dns is answering for tld. on 127.0.0.1 port $port. Try:
+  dig @127.0.0.1 -p $port tld. SOA +norec
+  dig @127.0.0.1 -p $port www.$domain A +norec          # a referral
+  dig @127.0.0.1 -p $port www.$glued A +norec           # a referral with glue
+  dig @127.0.0.1 -p $port $signed DS +norec             # DS from the parent side
+  dig @127.0.0.1 -p $port no-such-name.tld. A +norec    # NXDOMAIN with the SOA
+  dig @127.0.0.1 -p $port tld. NS +tcp +norec           # over TCP
+  dig @127.0.0.1 -p $port id.server CH TXT +nsid        # which server answered
+  $bin/zonefiles lookup demo/tld.img www.$domain        # the same from the image
+  kill -HUP $server                                     # reopen the zone images
+Ctrl-C stops the server.
 TRY
+wait "$server"
