@@ -29,6 +29,9 @@ struct Cli {
     /// Answer on this address as well (repeatable; UDP and TCP).
     #[arg(long)]
     listen: Vec<std::net::SocketAddr>,
+    /// UDP worker threads per address (overrides the configuration; 0 = one per core).
+    #[arg(long)]
+    workers: Option<usize>,
     /// Check the configuration and the zone images, then exit.
     #[arg(long)]
     check: bool,
@@ -53,6 +56,9 @@ fn main() -> Result<()> {
         }));
     if !cli.listen.is_empty() {
         config.listen = cli.listen.clone();
+    }
+    if let Some(workers) = cli.workers {
+        config.workers = workers;
     }
     if config.zone.is_empty() {
         anyhow::bail!(

@@ -2,6 +2,8 @@
 //!
 //! - [`tldgen`]: deterministic TLD-shaped zones (the benchmark and demo data).
 //! - [`zonebench`]: the zone-tooling benchmark (compile, open, look-up, diff).
+//! - [`queries`]: query files with a TLD's traffic mix, for dnsperf.
 
+pub mod queries;
 pub mod tldgen;
 pub mod zonebench;

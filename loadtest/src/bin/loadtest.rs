@@ -39,6 +39,20 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Write a query file (dnsperf format) with a TLD's traffic mix drawn from a zone.
+    GenQueries {
+        /// The zone (master file).
+        zone: PathBuf,
+        /// Where to write the queries.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Number of queries.
+        #[arg(long, default_value_t = 1_000_000)]
+        count: usize,
+        /// Random seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Benchmark opening a zone image, look-ups, and a diff against a changed image.
     ZoneBench {
         /// The zone image.
@@ -78,6 +92,11 @@ fn main() -> Result<()> {
                 summary.records,
                 summary.bytes
             );
+        }
+        Command::GenQueries { zone, output, count, seed } => {
+            let file = File::create(&output).with_context(|| format!("creating {}", output.display()))?;
+            loadtest::queries::generate(&zone, count, seed, BufWriter::new(file))?;
+            println!("{}: {count} queries", output.display());
         }
         Command::ZoneBench {
             image,
