@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::time::timeout;
@@ -57,45 +57,48 @@ async fn connection(
 ) -> std::io::Result<()> {
     let _ = stream.set_nodelay(true);
     let idle = Duration::from_millis(limits.idle_timeout_ms);
+    let (read, mut write) = stream.split();
+    // Pipelined queries are read from one buffer, and their answers leave in one write once
+    // no complete query is waiting: a client that sends many queries costs few system calls.
+    let mut reader = BufReader::with_capacity(64 * 1024, read);
     let mut query = vec![0u8; 65535];
-    let mut answer = vec![0u8; 2 + 65535];
+    let mut pending: Vec<u8> = Vec::with_capacity(64 * 1024);
+    let mut answer = vec![0u8; 65535];
     for _ in 0..limits.max_queries {
+        if !pending.is_empty() && (reader.buffer().len() < 2 || pending.len() >= 32 * 1024) {
+            if timeout(idle, write.write_all(&pending)).await.is_err() {
+                return Ok(());
+            }
+            pending.clear();
+        }
         let mut length = [0u8; 2];
-        match timeout(idle, stream.read_exact(&mut length)).await {
+        match timeout(idle, reader.read_exact(&mut length)).await {
             Ok(Ok(_)) => {}
             // Idle, closed by the client, or reset: end quietly.
-            _ => return Ok(()),
+            _ => break,
         }
         let len = usize::from(u16::from_be_bytes(length));
         if len < 12 {
-            return Ok(());
+            break;
         }
         // The rest of a query must follow promptly (slow-client protection).
-        if timeout(idle, stream.read_exact(&mut query[..len]))
-            .await
-            .is_err()
-        {
-            return Ok(());
+        match timeout(idle, reader.read_exact(&mut query[..len])).await {
+            Ok(Ok(_)) => {}
+            _ => break,
         }
         stats.received.fetch_add(1, Ordering::Relaxed);
         let zones = zones.load();
-        let Some(n) = engine::answer(
-            &query[..len],
-            &zones,
-            engine,
-            Transport::Tcp,
-            &mut answer[2..],
-        ) else {
+        let Some(n) = engine::answer(&query[..len], &zones, engine, Transport::Tcp, &mut answer)
+        else {
             stats.dropped.fetch_add(1, Ordering::Relaxed);
-            return Ok(());
+            break;
         };
-        answer[..2].copy_from_slice(&(n as u16).to_be_bytes());
-        match timeout(idle, stream.write_all(&answer[..2 + n])).await {
-            Ok(Ok(())) => {
-                stats.sent.fetch_add(1, Ordering::Relaxed);
-            }
-            _ => return Ok(()),
-        }
+        pending.extend_from_slice(&(n as u16).to_be_bytes());
+        pending.extend_from_slice(&answer[..n]);
+        stats.sent.fetch_add(1, Ordering::Relaxed);
+    }
+    if !pending.is_empty() {
+        let _ = timeout(idle, write.write_all(&pending)).await;
     }
     Ok(())
 }

@@ -90,7 +90,8 @@ start() { # name port command... : sets pid, started_s, rss_mib
   pids+=("$pid")
   started_s=$(ready "$port" "$t0")
   sleep 1
-  rss_mib=$(($(ps -o rss= -p "$pid") / 1024))
+  # The whole process tree: NSD serves from a forked child.
+  rss_mib=$(( $(ps -o rss= --pid "$pid" --ppid "$pid" | awk '{s += $1} END {print s}') / 1024 ))
 }
 
 perf() { # port mode [rate]: qps and average latency

@@ -30,7 +30,11 @@ pub fn generate(zone: &Path, count: usize, seed: u64, mut out: impl Write) -> an
         }
     }
     let origin = origin.ok_or_else(|| anyhow::anyhow!("{} has no SOA", zone.display()))?;
-    anyhow::ensure!(!delegations.is_empty(), "{} has no delegations", zone.display());
+    anyhow::ensure!(
+        !delegations.is_empty(),
+        "{} has no delegations",
+        zone.display()
+    );
     let mut rng = SmallRng::seed_from_u64(seed);
     let mut line = String::with_capacity(96);
     for _ in 0..count {
@@ -39,8 +43,16 @@ pub fn generate(zone: &Path, count: usize, seed: u64, mut out: impl Write) -> an
         use std::fmt::Write as _;
         let _ = match rng.random_range(0..100) {
             0..70 => writeln!(line, "www.{pick} A"),
-            70..80 => writeln!(line, "{pick} {}", if rng.random_bool(0.5) { "NS" } else { "DS" }),
-            80..85 => writeln!(line, "{origin} {}", if rng.random_bool(0.5) { "SOA" } else { "NS" }),
+            70..80 => writeln!(
+                line,
+                "{pick} {}",
+                if rng.random_bool(0.5) { "NS" } else { "DS" }
+            ),
+            80..85 => writeln!(
+                line,
+                "{origin} {}",
+                if rng.random_bool(0.5) { "SOA" } else { "NS" }
+            ),
             _ => writeln!(line, "nx{:08x}.{origin} A", rng.random::<u32>()),
         };
         out.write_all(line.as_bytes())?;

@@ -4,6 +4,7 @@ mod allocations;
 mod differential;
 mod ferret;
 mod protocol;
+mod server;
 mod support;
 
 #[global_allocator]

@@ -93,8 +93,14 @@ fn main() -> Result<()> {
                 summary.bytes
             );
         }
-        Command::GenQueries { zone, output, count, seed } => {
-            let file = File::create(&output).with_context(|| format!("creating {}", output.display()))?;
+        Command::GenQueries {
+            zone,
+            output,
+            count,
+            seed,
+        } => {
+            let file =
+                File::create(&output).with_context(|| format!("creating {}", output.display()))?;
             loadtest::queries::generate(&zone, count, seed, BufWriter::new(file))?;
             println!("{}: {count} queries", output.display());
         }
