@@ -16,7 +16,7 @@
 //! [tcp]
 //! max_connections = 1024      # beyond this, new connections are closed at once
 //! idle_timeout_ms = 10000     # a connection with no complete query for this long is closed
-//! max_queries = 1000          # queries answered on one connection before it is closed
+//! max_queries = 0             # queries answered on one connection before it is closed (0: no limit)
 //!
 //! [[zone]]
 //! image = "/var/lib/constellation/tld.img"
@@ -58,7 +58,8 @@ pub struct Tcp {
     pub max_connections: usize,
     /// Idle time before a connection is closed, in milliseconds.
     pub idle_timeout_ms: u64,
-    /// Queries answered on one connection before it is closed.
+    /// Queries answered on one connection before it is closed; 0 for no limit (RFC 7766 §6.2.1
+    /// asks servers not to close connections that are in use).
     pub max_queries: u32,
 }
 
@@ -90,7 +91,7 @@ impl Default for Tcp {
         Tcp {
             max_connections: 1024,
             idle_timeout_ms: 10_000,
-            max_queries: 1000,
+            max_queries: 0,
         }
     }
 }

@@ -64,7 +64,11 @@ async fn connection(
     let mut query = vec![0u8; 65535];
     let mut pending: Vec<u8> = Vec::with_capacity(64 * 1024);
     let mut answer = vec![0u8; 65535];
-    for _ in 0..limits.max_queries {
+    let max_queries = match limits.max_queries {
+        0 => u64::MAX,
+        n => u64::from(n),
+    };
+    for _ in 0..max_queries {
         if !pending.is_empty() && (reader.buffer().len() < 2 || pending.len() >= 32 * 1024) {
             if timeout(idle, write.write_all(&pending)).await.is_err() {
                 return Ok(());
