@@ -12,6 +12,8 @@
 //! max_udp_payload = 1232
 //! # Omit the zone's NS RRset from the authority section of positive answers.
 //! minimal_responses = false
+//! # Prometheus metrics at http://ADDRESS/metrics (remove the line to turn them off).
+//! metrics_listen = "127.0.0.1:9153"
 //!
 //! [tcp]
 //! max_connections = 1024      # beyond this, new connections are closed at once
@@ -44,6 +46,8 @@ pub struct Config {
     pub max_udp_payload: u16,
     /// Leave the zone's NS RRset out of positive answers.
     pub minimal_responses: bool,
+    /// Where Prometheus scrapes `/metrics`; off when absent.
+    pub metrics_listen: Option<SocketAddr>,
     /// TCP limits.
     pub tcp: Tcp,
     /// The zones served.
@@ -80,6 +84,7 @@ impl Default for Config {
             version: None,
             max_udp_payload: 1232,
             minimal_responses: false,
+            metrics_listen: Some("127.0.0.1:9153".parse().expect("valid address")),
             tcp: Tcp::default(),
             zone: Vec::new(),
         }

@@ -5,6 +5,7 @@
 //!   serves UDP and TCP, and it is what the tests, fuzzers and benchmarks call.
 //! - [`udp`]: one thread per worker, `SO_REUSEPORT` sockets, `recvmmsg`/`sendmmsg` batches.
 //! - [`tcp`]: RFC 7766 over tokio, with connection, idle and per-connection limits.
+//! - [`metrics`]: per-thread counters and the Prometheus listener.
 //! - [`config`]: the TOML configuration.
 //!
 //! The zone set sits behind an [`arc_swap::ArcSwap`]: a reload builds a new set and swaps the
@@ -13,5 +14,6 @@
 
 pub mod config;
 pub mod engine;
+pub mod metrics;
 pub mod tcp;
 pub mod udp;

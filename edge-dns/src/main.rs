@@ -29,6 +29,9 @@ struct Cli {
     /// Answer on this address as well (repeatable; UDP and TCP).
     #[arg(long)]
     listen: Vec<std::net::SocketAddr>,
+    /// Serve Prometheus metrics on this address instead (e.g. 127.0.0.1:9153).
+    #[arg(long)]
+    metrics_listen: Option<std::net::SocketAddr>,
     /// UDP worker threads per address (overrides the configuration; 0 = one per core).
     #[arg(long)]
     workers: Option<usize>,
@@ -57,6 +60,9 @@ fn main() -> Result<()> {
     if !cli.listen.is_empty() {
         config.listen = cli.listen.clone();
     }
+    if let Some(addr) = cli.metrics_listen {
+        config.metrics_listen = Some(addr);
+    }
     if let Some(workers) = cli.workers {
         config.workers = workers;
     }
@@ -82,19 +88,22 @@ fn main() -> Result<()> {
         minimal_responses: config.minimal_responses,
     });
     let zones = Arc::new(ArcSwap::from_pointee(zones));
-    let stats = Arc::new(udp::Stats::default());
+    let metrics = Arc::new(edge_dns::metrics::Metrics::new(
+        config.listen.len() * config.worker_count(),
+    ));
     let stop = Arc::new(AtomicBool::new(false));
 
     let mut workers = Vec::new();
     for &addr in &config.listen {
         for worker in 0..config.worker_count() {
             let socket = udp::bind(addr).with_context(|| format!("binding UDP {addr}"))?;
-            let (zones, engine, stats, stop) =
-                (zones.clone(), engine.clone(), stats.clone(), stop.clone());
+            let shard = workers.len();
+            let (zones, engine, metrics, stop) =
+                (zones.clone(), engine.clone(), metrics.clone(), stop.clone());
             workers.push(
                 std::thread::Builder::new()
                     .name(format!("udp-{addr}-{worker}"))
-                    .spawn(move || udp::serve(socket, zones, engine, stats, stop))?,
+                    .spawn(move || udp::serve(socket, zones, engine, metrics, shard, stop))?,
             );
         }
     }
@@ -106,10 +115,17 @@ fn main() -> Result<()> {
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("binding TCP {addr}"))?;
-            tokio::spawn(tcp::serve(listener, zones.clone(), engine.clone(), config.tcp, stats.clone()));
+            tokio::spawn(tcp::serve(listener, zones.clone(), engine.clone(), config.tcp, metrics.clone()));
+        }
+        if let Some(addr) = config.metrics_listen {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding the metrics listener {addr}"))?;
+            tokio::spawn(edge_dns::metrics::serve(listener, metrics.clone(), zones.clone()));
         }
         tracing::info!(
             listen = ?config.listen,
+            metrics = ?config.metrics_listen,
             workers = config.worker_count(),
             identity,
             ready_ms = started.elapsed().as_millis() as u64,
@@ -138,13 +154,7 @@ fn main() -> Result<()> {
             tracing::error!(%error, "UDP worker failed");
         }
     }
-    let s = &stats;
-    tracing::info!(
-        received = s.received.load(Ordering::Relaxed),
-        sent = s.sent.load(Ordering::Relaxed),
-        dropped = s.dropped.load(Ordering::Relaxed),
-        "stopped"
-    );
+    tracing::info!(responses = metrics.responses(), "stopped");
     Ok(())
 }
 

@@ -2,8 +2,7 @@
 //! in order, limits on connections, idle time, queries per connection and slow writers.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
@@ -13,7 +12,7 @@ use tokio::time::timeout;
 
 use crate::config;
 use crate::engine::{self, Transport, Zones};
-use crate::udp::Stats;
+use crate::metrics::Metrics;
 
 /// Accepts connections on `listener` until the task is dropped.
 pub async fn serve(
@@ -21,7 +20,7 @@ pub async fn serve(
     zones: Arc<ArcSwap<Zones>>,
     engine: Arc<engine::Config>,
     limits: config::Tcp,
-    stats: Arc<Stats>,
+    metrics: Arc<Metrics>,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     loop {
@@ -38,9 +37,9 @@ pub async fn serve(
             drop(stream);
             continue;
         };
-        let (zones, engine, stats) = (zones.clone(), engine.clone(), stats.clone());
+        let (zones, engine, metrics) = (zones.clone(), engine.clone(), metrics.clone());
         tokio::spawn(async move {
-            if let Err(error) = connection(stream, &zones, &engine, &limits, &stats).await {
+            if let Err(error) = connection(stream, &zones, &engine, &limits, &metrics).await {
                 tracing::debug!(%peer, %error, "TCP connection ended");
             }
             drop(slot);
@@ -53,8 +52,9 @@ async fn connection(
     zones: &ArcSwap<Zones>,
     engine: &engine::Config,
     limits: &config::Tcp,
-    stats: &Stats,
+    metrics: &Metrics,
 ) -> std::io::Result<()> {
+    let shard = metrics.tcp();
     let _ = stream.set_nodelay(true);
     let idle = Duration::from_millis(limits.idle_timeout_ms);
     let (read, mut write) = stream.split();
@@ -90,16 +90,16 @@ async fn connection(
             Ok(Ok(_)) => {}
             _ => break,
         }
-        stats.received.fetch_add(1, Ordering::Relaxed);
         let zones = zones.load();
+        let started = Instant::now();
         let Some(n) = engine::answer(&query[..len], &zones, engine, Transport::Tcp, &mut answer)
         else {
-            stats.dropped.fetch_add(1, Ordering::Relaxed);
+            shard.dropped();
             break;
         };
+        shard.answered(&query[..len], &answer[..n], started.elapsed());
         pending.extend_from_slice(&(n as u16).to_be_bytes());
         pending.extend_from_slice(&answer[..n]);
-        stats.sent.fetch_add(1, Ordering::Relaxed);
     }
     if !pending.is_empty() {
         let _ = timeout(idle, write.write_all(&pending)).await;

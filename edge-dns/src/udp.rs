@@ -10,31 +10,19 @@ use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::engine::{self, Transport, Zones};
+use crate::metrics::Metrics;
 
 /// Queries read per system call.
 pub const BATCH: usize = 64;
 /// The largest query read; longer datagrams are cut and answered FORMERR or dropped.
 const QUERY_MAX: usize = 4096;
-
-/// Counters of one server, shared by its workers.
-#[derive(Debug, Default)]
-pub struct Stats {
-    /// Datagrams received.
-    pub received: AtomicU64,
-    /// Responses sent.
-    pub sent: AtomicU64,
-    /// Datagrams that got no response (runts, responses).
-    pub dropped: AtomicU64,
-    /// Send errors.
-    pub send_errors: AtomicU64,
-}
 
 /// Opens a UDP socket on `addr` that other workers can share (`SO_REUSEPORT`), with a large
 /// receive buffer and a read timeout so the worker can notice when to stop.
@@ -101,14 +89,16 @@ unsafe fn zeroed<T>() -> Vec<T> {
     (0..BATCH).map(|_| unsafe { std::mem::zeroed() }).collect()
 }
 
-/// Runs one worker until `stop` is set.
+/// Runs worker `worker` (its metrics shard) until `stop` is set.
 pub fn serve(
     socket: UdpSocket,
     zones: Arc<ArcSwap<Zones>>,
     config: Arc<engine::Config>,
-    stats: Arc<Stats>,
+    metrics: Arc<Metrics>,
+    worker: usize,
     stop: Arc<AtomicBool>,
 ) -> io::Result<()> {
+    let shard = metrics.udp(worker);
     let fd = socket.as_raw_fd();
     let answer_size = usize::from(config.max_udp_payload);
     let mut batch = Batch::new(answer_size);
@@ -139,21 +129,23 @@ pub fn serve(
             }
         }
         let received = received as usize;
-        stats.received.fetch_add(received as u64, Ordering::Relaxed);
         let zones = zones.load();
         let mut replies = 0;
         for i in 0..received {
             let len = (b.recv[i].msg_len as usize).min(QUERY_MAX);
+            let started = Instant::now();
+            let query = &b.queries[i][..len];
             let Some(out_len) = engine::answer(
-                &b.queries[i][..len],
+                query,
                 &zones,
                 &config,
                 Transport::Udp,
                 &mut b.answers[replies],
             ) else {
-                stats.dropped.fetch_add(1, Ordering::Relaxed);
+                shard.dropped();
                 continue;
             };
+            shard.answered(query, &b.answers[replies][..out_len], started.elapsed());
             b.send_iov[replies] = libc::iovec {
                 iov_base: b.answers[replies].as_mut_ptr().cast(),
                 iov_len: out_len,
@@ -178,12 +170,10 @@ pub fn serve(
                     continue;
                 }
                 // Skip the datagram that failed (an unreachable sender, a full buffer).
-                stats.send_errors.fetch_add(1, Ordering::Relaxed);
                 sent += 1;
                 continue;
             }
             sent += n as usize;
-            stats.sent.fetch_add(n as u64, Ordering::Relaxed);
         }
     }
     Ok(())

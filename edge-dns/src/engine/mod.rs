@@ -88,6 +88,11 @@ impl Zones {
         Zones { images }
     }
 
+    /// The images served.
+    pub fn images(&self) -> impl Iterator<Item = &Image> {
+        self.images.iter().map(|i| &**i)
+    }
+
     /// The zone with the closest enclosing origin.
     pub fn select(&self, qname: &Name) -> Option<&Image> {
         self.images

@@ -93,6 +93,7 @@ fn answers_match_nsd() {
             .arg("--zone")
             .arg(&image_path)
             .args(["--listen", &format!("127.0.0.1:{ours}")])
+            .args(["--metrics-listen", &format!("127.0.0.1:{}", free_port())])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -33,16 +33,24 @@ fn compile(serial: u32, path: &Path) {
     zonefiles::image::write_atomically(path, &bytes).unwrap();
 }
 
-fn start(dir: &Path) -> (Server, u16) {
-    let port = UdpSocket::bind("127.0.0.1:0")
+fn free_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
-        .port();
+        .port()
+}
+
+/// Starts edge-dns on a free port; returns it, its DNS port and its metrics port.
+fn start(dir: &Path) -> (Server, u16, u16) {
+    let (port, metrics) = (free_port(), free_port());
     let config = dir.join("edge-dns.toml");
     std::fs::write(
         &config,
-        format!("listen = [\"127.0.0.1:{port}\"]\nworkers = 2\n[tcp]\nidle_timeout_ms = 300\n[[zone]]\nimage = \"tld.img\"\n"),
+        format!(
+            "listen = [\"127.0.0.1:{port}\"]\nworkers = 2\nmetrics_listen = \"127.0.0.1:{metrics}\"\n\
+             [tcp]\nidle_timeout_ms = 300\n[[zone]]\nimage = \"tld.img\"\n"
+        ),
     )
     .unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_edge-dns"))
@@ -60,7 +68,7 @@ fn start(dir: &Path) -> (Server, u16) {
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(10) {
         if soa_serial(&socket, port).is_some() {
-            return (server, port);
+            return (server, port, metrics);
         }
     }
     panic!("edge-dns did not start");
@@ -83,7 +91,7 @@ fn soa_serial(socket: &UdpSocket, port: u16) -> Option<u32> {
 fn pipelined_tcp_queries_are_all_answered_in_order() {
     let dir = tempfile::tempdir().unwrap();
     compile(1, &dir.path().join("tld.img"));
-    let (_server, port) = start(dir.path());
+    let (_server, port, metrics) = start(dir.path());
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let mut batch = Vec::new();
     for id in 0..50u16 {
@@ -107,6 +115,20 @@ fn pipelined_tcp_queries_are_all_answered_in_order() {
         stream.read_exact(&mut msg).unwrap();
         assert_eq!(u16::from_be_bytes([msg[0], msg[1]]), id);
     }
+    // The queries show in the metrics.
+    let mut http = TcpStream::connect(("127.0.0.1", metrics)).unwrap();
+    http.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
+    let mut text = String::new();
+    http.read_to_string(&mut text).unwrap();
+    assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
+    assert!(
+        text.contains("edge_dns_responses_total{transport=\"tcp\",rcode=\"NOERROR\"} 50"),
+        "{text}"
+    );
+    assert!(
+        text.contains("edge_dns_zone_serial{zone=\"tld.\"} 1"),
+        "{text}"
+    );
     // An idle connection is closed by the server.
     stream
         .set_read_timeout(Some(Duration::from_secs(3)))
@@ -120,7 +142,7 @@ fn a_zone_swap_under_load_drops_no_query() {
     let dir = tempfile::tempdir().unwrap();
     let image = dir.path().join("tld.img");
     compile(1, &image);
-    let (server, port) = start(dir.path());
+    let (server, port, _) = start(dir.path());
     let stop = Arc::new(AtomicBool::new(false));
     let (answered, lost) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let load = {

@@ -1,0 +1,298 @@
+//! Prometheus metrics: counters kept per thread (one shard per UDP worker and one for TCP, so
+//! the query path never shares a cache line) and summed when scraped.
+//!
+//! The exposition format is written here rather than through a metrics crate: the hot path
+//! needs nothing but relaxed atomic adds on thread-owned counters, and the text format is a
+//! few lines. Served on its own listener (`metrics_listen`), at `/metrics`.
+//!
+//! | metric | labels |
+//! | --- | --- |
+//! | `edge_dns_responses_total` | `transport`, `rcode` |
+//! | `edge_dns_queries_by_type_total` | `qtype` |
+//! | `edge_dns_dropped_total` | `transport` (no response: runts, responses) |
+//! | `edge_dns_response_bytes` (histogram) | `transport` |
+//! | `edge_dns_answer_seconds` (histogram: time in the answer engine) | `transport` |
+//! | `edge_dns_zone_serial` (gauge) | `zone` |
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::engine::Zones;
+
+const RCODES: [&str; 11] = [
+    "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN", "YXRRSET",
+    "NXRRSET", "NOTAUTH", "NOTZONE",
+];
+const TYPES: [(u16, &str); 14] = [
+    (1, "A"),
+    (2, "NS"),
+    (5, "CNAME"),
+    (6, "SOA"),
+    (12, "PTR"),
+    (15, "MX"),
+    (16, "TXT"),
+    (28, "AAAA"),
+    (33, "SRV"),
+    (43, "DS"),
+    (48, "DNSKEY"),
+    (65, "HTTPS"),
+    (255, "ANY"),
+    (0, "other"),
+];
+const SIZE_BUCKETS: [u64; 8] = [64, 128, 256, 512, 1232, 4096, 16384, 65535];
+/// Upper bounds in nanoseconds.
+const LATENCY_BUCKETS: [u64; 10] = [
+    500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 1_000_000, 10_000_000,
+];
+
+/// One thread's counters.
+#[repr(align(128))]
+#[derive(Default)]
+pub struct Shard {
+    rcodes: [AtomicU64; 16],
+    types: [AtomicU64; TYPES.len()],
+    dropped: AtomicU64,
+    sizes: [AtomicU64; SIZE_BUCKETS.len() + 1],
+    size_sum: AtomicU64,
+    latency: [AtomicU64; LATENCY_BUCKETS.len() + 1],
+    latency_sum_ns: AtomicU64,
+}
+
+impl Shard {
+    /// Counts one answered query from its bytes, its response and the engine time.
+    pub fn answered(&self, query: &[u8], response: &[u8], took: Duration) {
+        let add = |c: &AtomicU64, n: u64| {
+            c.fetch_add(n, Ordering::Relaxed);
+        };
+        add(&self.rcodes[usize::from(response[3] & 0x0F)], 1);
+        add(&self.types[type_index(query)], 1);
+        let size = response.len() as u64;
+        add(&self.sizes[bucket(&SIZE_BUCKETS, size)], 1);
+        add(&self.size_sum, size);
+        let ns = took.as_nanos().min(u128::from(u64::MAX)) as u64;
+        add(&self.latency[bucket(&LATENCY_BUCKETS, ns)], 1);
+        add(&self.latency_sum_ns, ns);
+    }
+
+    /// Counts a datagram that got no response.
+    pub fn dropped(&self) {
+        self.dropped.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+fn bucket(bounds: &[u64], value: u64) -> usize {
+    bounds
+        .iter()
+        .position(|&b| value <= b)
+        .unwrap_or(bounds.len())
+}
+
+/// The index in [`TYPES`] of the query's type, from the bytes after the question name.
+fn type_index(query: &[u8]) -> usize {
+    let mut at = 12;
+    while let Some(&len) = query.get(at) {
+        if len == 0 || len > 63 {
+            break;
+        }
+        at += 1 + usize::from(len);
+    }
+    let qtype = match query.get(at + 1..at + 3) {
+        Some(b) => u16::from_be_bytes([b[0], b[1]]),
+        None => 0,
+    };
+    TYPES
+        .iter()
+        .position(|&(code, _)| code == qtype)
+        .unwrap_or(TYPES.len() - 1)
+}
+
+/// All shards of a server, labelled by transport.
+pub struct Metrics {
+    shards: Vec<(&'static str, Shard)>,
+}
+
+impl Metrics {
+    /// `udp` shards for the UDP workers, one more for TCP.
+    pub fn new(udp_workers: usize) -> Metrics {
+        let mut shards: Vec<(&'static str, Shard)> = (0..udp_workers)
+            .map(|_| ("udp", Shard::default()))
+            .collect();
+        shards.push(("tcp", Shard::default()));
+        Metrics { shards }
+    }
+
+    /// The shard of UDP worker `i`.
+    pub fn udp(&self, i: usize) -> &Shard {
+        &self.shards[i].1
+    }
+
+    /// The TCP shard.
+    pub fn tcp(&self) -> &Shard {
+        &self.shards.last().expect("a TCP shard").1
+    }
+
+    /// Responses sent, over all shards.
+    pub fn responses(&self) -> u64 {
+        self.shards
+            .iter()
+            .flat_map(|(_, s)| &s.rcodes)
+            .map(|c| c.load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self, zones: &Zones) -> String {
+        let mut out = String::with_capacity(4096);
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let sum = |transport: &str, f: &dyn Fn(&Shard) -> u64| -> u64 {
+            self.shards
+                .iter()
+                .filter(|(t, _)| *t == transport)
+                .map(|(_, s)| f(s))
+                .sum()
+        };
+        let _ = writeln!(
+            out,
+            "# HELP edge_dns_responses_total Responses sent, by transport and RCODE."
+        );
+        let _ = writeln!(out, "# TYPE edge_dns_responses_total counter");
+        for transport in ["udp", "tcp"] {
+            for (code, name) in RCODES.iter().enumerate() {
+                let n = sum(transport, &|s| load(&s.rcodes[code]));
+                let _ = writeln!(
+                    out,
+                    "edge_dns_responses_total{{transport=\"{transport}\",rcode=\"{name}\"}} {n}"
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP edge_dns_queries_by_type_total Answered queries by query type."
+        );
+        let _ = writeln!(out, "# TYPE edge_dns_queries_by_type_total counter");
+        for (i, (_, name)) in TYPES.iter().enumerate() {
+            let n: u64 = self.shards.iter().map(|(_, s)| load(&s.types[i])).sum();
+            let _ = writeln!(
+                out,
+                "edge_dns_queries_by_type_total{{qtype=\"{name}\"}} {n}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP edge_dns_dropped_total Datagrams and messages that got no response."
+        );
+        let _ = writeln!(out, "# TYPE edge_dns_dropped_total counter");
+        for transport in ["udp", "tcp"] {
+            let n = sum(transport, &|s| load(&s.dropped));
+            let _ = writeln!(
+                out,
+                "edge_dns_dropped_total{{transport=\"{transport}\"}} {n}"
+            );
+        }
+        histogram(
+            &mut out,
+            "edge_dns_response_bytes",
+            "Response sizes in bytes.",
+            &SIZE_BUCKETS,
+            1.0,
+            &|transport, i| sum(transport, &|s| load(&s.sizes[i])),
+            &|transport| sum(transport, &|s| load(&s.size_sum)) as f64,
+        );
+        histogram(
+            &mut out,
+            "edge_dns_answer_seconds",
+            "Time spent answering in the engine.",
+            &LATENCY_BUCKETS,
+            1e-9,
+            &|transport, i| sum(transport, &|s| load(&s.latency[i])),
+            &|transport| sum(transport, &|s| load(&s.latency_sum_ns)) as f64 * 1e-9,
+        );
+        let _ = writeln!(
+            out,
+            "# HELP edge_dns_zone_serial The SOA serial of each zone served."
+        );
+        let _ = writeln!(out, "# TYPE edge_dns_zone_serial gauge");
+        for image in zones.images() {
+            let _ = writeln!(
+                out,
+                "edge_dns_zone_serial{{zone=\"{}\"}} {}",
+                image.origin(),
+                image.serial()
+            );
+        }
+        out
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn histogram(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    bounds: &[u64],
+    scale: f64,
+    count: &dyn Fn(&str, usize) -> u64,
+    total: &dyn Fn(&str) -> f64,
+) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} histogram");
+    for transport in ["udp", "tcp"] {
+        let mut cumulative = 0;
+        for (i, bound) in bounds.iter().enumerate() {
+            cumulative += count(transport, i);
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{transport=\"{transport}\",le=\"{}\"}} {cumulative}",
+                *bound as f64 * scale
+            );
+        }
+        cumulative += count(transport, bounds.len());
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{transport=\"{transport}\",le=\"+Inf\"}} {cumulative}"
+        );
+        let _ = writeln!(
+            out,
+            "{name}_sum{{transport=\"{transport}\"}} {}",
+            total(transport)
+        );
+        let _ = writeln!(
+            out,
+            "{name}_count{{transport=\"{transport}\"}} {cumulative}"
+        );
+    }
+}
+
+/// Serves `/metrics` on `listener` until the task is dropped: one request per connection.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    metrics: std::sync::Arc<Metrics>,
+    zones: std::sync::Arc<arc_swap::ArcSwap<Zones>>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    loop {
+        let Ok((mut stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let (metrics, zones) = (metrics.clone(), zones.clone());
+        tokio::spawn(async move {
+            let mut request = [0u8; 2048];
+            let read =
+                tokio::time::timeout(Duration::from_secs(5), stream.read(&mut request)).await;
+            let Ok(Ok(n)) = read else { return };
+            let head = String::from_utf8_lossy(&request[..n]);
+            let (status, body) = if head.starts_with("GET /metrics ") || head.starts_with("GET / ")
+            {
+                ("200 OK", metrics.render(&zones.load()))
+            } else {
+                ("404 Not Found", "not found: try /metrics\n".to_owned())
+            };
+            let response = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(response.as_bytes()).await;
+        });
+    }
+}
