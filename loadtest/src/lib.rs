@@ -3,7 +3,9 @@
 //! - [`tldgen`]: deterministic TLD-shaped zones (the benchmark and demo data).
 //! - [`zonebench`]: the zone-tooling benchmark (compile, open, look-up, diff).
 //! - [`queries`]: query files with a TLD's traffic mix, for dnsperf.
+//! - [`dns`]: an open-loop UDP load generator with latency percentiles.
 
+pub mod dns;
 pub mod queries;
 pub mod tldgen;
 pub mod zonebench;

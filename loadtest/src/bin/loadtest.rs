@@ -53,6 +53,21 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Send DNS queries over UDP at a fixed rate and report latency percentiles.
+    Dns {
+        /// The server.
+        #[arg(long)]
+        server: std::net::SocketAddr,
+        /// The query file (`name type` per line, as for dnsperf).
+        #[arg(long)]
+        queries: PathBuf,
+        /// Queries per second.
+        #[arg(long)]
+        rate: u64,
+        /// How long to send, in seconds.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
     /// Benchmark opening a zone image, look-ups, and a diff against a changed image.
     ZoneBench {
         /// The zone image.
@@ -91,6 +106,28 @@ fn main() -> Result<()> {
                 output.display(),
                 summary.records,
                 summary.bytes
+            );
+        }
+        Command::Dns {
+            server,
+            queries,
+            rate,
+            seconds,
+        } => {
+            let queries = loadtest::dns::load_queries(&queries)?;
+            let r = loadtest::dns::run(
+                server,
+                &queries,
+                rate,
+                std::time::Duration::from_secs(seconds),
+            )?;
+            let [p50, p90, p99, p999, max] = r.latency_us;
+            println!(
+                "sent {} received {} ({:.3}% lost) at {:.0} qps; latency µs p50 {p50} p90 {p90} p99 {p99} p99.9 {p999} max {max}",
+                r.sent,
+                r.received,
+                (r.sent - r.received.min(r.sent)) as f64 * 100.0 / r.sent.max(1) as f64,
+                r.sent as f64 / r.elapsed.as_secs_f64()
             );
         }
         Command::GenQueries {
