@@ -437,11 +437,7 @@ impl<'z> Lookup<'z> {
     /// The zone's NS RRset in authority, with addresses for the name servers inside the zone
     /// (RFC 1034 §4.3.2 step 6 and §6.2's examples), when the answer did not already carry it.
     fn zone_ns(&mut self, w: &mut Writer<'_>) -> Result<(), Full> {
-        let apex = self
-            .zone
-            .node(self.zone.origin())
-            .map_err(|_| Full)?
-            .ok_or(Full)?;
+        let apex = self.zone.apex().map_err(|_| Full)?;
         let Some(ns) = apex.rrset(RecordType::NS).map_err(|_| Full)? else {
             return Ok(());
         };
@@ -452,11 +448,7 @@ impl<'z> Lookup<'z> {
 
     /// The SOA for a negative answer, its TTL capped by the SOA minimum (RFC 2308 §3).
     fn negative(&mut self, w: &mut Writer<'_>) -> Result<(), Full> {
-        let apex = self
-            .zone
-            .node(self.zone.origin())
-            .map_err(|_| Full)?
-            .ok_or(Full)?;
+        let apex = self.zone.apex().map_err(|_| Full)?;
         let soa = apex.rrset(RecordType::SOA).map_err(|_| Full)?.ok_or(Full)?;
         let rdata = soa.records().next().and_then(Result::ok).ok_or(Full)?;
         let ttl = soa.ttl().min(rdata::soa_minimum(rdata).unwrap_or(u32::MAX));

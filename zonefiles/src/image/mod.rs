@@ -84,6 +84,8 @@ pub struct Image {
     backing: Arc<Backing>,
     header: Header,
     index: fst::Map<IndexBytes>,
+    /// The apex's index value, looked up once: every negative answer needs its SOA.
+    apex: Option<u64>,
 }
 
 impl std::fmt::Debug for Image {
@@ -143,10 +145,14 @@ impl Image {
                 return Err(ImageError::Corrupt(s.offset));
             }
         }
+        let mut key = [0u8; MAX_KEY_LEN];
+        let len = canonical_key_of_wire(header.origin.as_wire(), &mut key);
+        let apex = index.get(&key[..len]);
         Ok(Image {
             backing,
             header,
             index,
+            apex,
         })
     }
 
@@ -212,6 +218,13 @@ impl Image {
         })
         .unwrap_or_else(|e| result = Err(e));
         result
+    }
+
+    /// The apex node, without a look-up.
+    pub fn apex(&self) -> Result<Node<'_>, ImageError> {
+        self.apex
+            .map(|value| self.node_at(value))
+            .ok_or(ImageError::Corrupt(0))
     }
 
     /// The node of `name`, if the name exists in the zone (empty non-terminals included).
