@@ -141,7 +141,8 @@ pub fn answer(
     let done = |mut w: Writer<'_>, rcode: u16, ext: u8| {
         w.set_flags((w.flags() & !0x000F) | rcode);
         if let Some(edns) = query.edns {
-            // The OPT record is written last and must fit: reserve room by shrinking to it.
+            // The sections were written under a limit that left room for the OPT record.
+            w.set_limit(limit);
             let _ = write_opt(&mut w, config, edns, ext);
         }
         Some(w.finish())
@@ -167,11 +168,10 @@ pub fn answer(
         (_, 41 | 250) => return done(w, rcode::FORMERR, 0),
         (CLASS_CH, _) => {
             let rcode = chaos(&mut w, &query, config);
-            w.set_limit(limit);
             return done(w, rcode, 0);
         }
-        (CLASS_IN | CLASS_ANY, 251 | 252) => return done(w, rcode::NOTIMP, 0),
-        (CLASS_IN | CLASS_ANY, 253 | 254) => return done(w, rcode::NOTIMP, 0),
+        // IXFR, AXFR (transfers are served over TCP by the transfer path), MAILB, MAILA.
+        (CLASS_IN | CLASS_ANY, 251..=254) => return done(w, rcode::NOTIMP, 0),
         (CLASS_IN | CLASS_ANY, _) => {}
         _ => return done(w, rcode::REFUSED, 0),
     }
@@ -213,7 +213,6 @@ pub fn answer(
         flags |= TC;
     }
     w.set_flags(flags);
-    w.set_limit(limit);
     done(w, lookup.rcode, 0)
 }
 
