@@ -452,14 +452,7 @@ impl<'z> Lookup<'z> {
         let rdata = soa.records().next().and_then(Result::ok).ok_or(Full)?;
         let ttl = soa.ttl().min(rdata::soa_minimum(rdata).unwrap_or(u32::MAX));
         let origin = self.zone.origin().as_wire();
-        let mark = w.mark();
-        let written = write_record(w, origin, RecordType::SOA, ttl, rdata);
-        if written.is_err() {
-            w.rewind(mark);
-            return written;
-        }
-        w.count(Section::Authority);
-        Ok(())
+        write_counted(w, Section::Authority, origin, RecordType::SOA, ttl, rdata)
     }
 
     /// A synthesized CNAME from a DNAME (RFC 6672 §3.1).
@@ -470,14 +463,7 @@ impl<'z> Lookup<'z> {
         ttl: u32,
         target: &[u8],
     ) -> Result<(), Full> {
-        let mark = w.mark();
-        let written = write_record(w, owner, RecordType::CNAME, ttl, target);
-        if written.is_err() {
-            w.rewind(mark);
-            return written;
-        }
-        w.count(Section::Answer);
-        Ok(())
+        write_counted(w, Section::Answer, owner, RecordType::CNAME, ttl, target)
     }
 
     /// Writes one RRset whole, or nothing; an RRset already in the message is not repeated.
@@ -574,6 +560,24 @@ fn rrset_key(owner: &[u8], rtype: RecordType) -> u64 {
 fn is_below(name: &[u8], ancestor: &[u8]) -> bool {
     name.len() >= ancestor.len()
         && name[name.len() - ancestor.len()..].eq_ignore_ascii_case(ancestor)
+}
+
+/// Writes one record into `section` and counts it, or writes nothing.
+fn write_counted(
+    w: &mut Writer<'_>,
+    section: Section,
+    owner: &[u8],
+    rtype: RecordType,
+    ttl: u32,
+    rdata: &[u8],
+) -> Result<(), Full> {
+    let mark = w.mark();
+    if let Err(full) = write_record(w, owner, rtype, ttl, rdata) {
+        w.rewind(mark);
+        return Err(full);
+    }
+    w.count(section);
+    Ok(())
 }
 
 /// Writes one record; names in the rdata of the RFC 1035 types are compressed (RFC 3597 §4).

@@ -4,21 +4,12 @@
 use std::io::{Read, Write};
 use std::net::{TcpStream, UdpSocket};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::support::query;
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use crate::support::{Server, free_port, query};
 
 fn compile(serial: u32, path: &Path) {
     let text = format!(
@@ -31,14 +22,6 @@ fn compile(serial: u32, path: &Path) {
     let (zone, _) = zonefiles::Zone::from_records(None, zonefiles::Class::IN, records);
     let (bytes, _) = zonefiles::image::compile(&zone, |_| {}).unwrap();
     zonefiles::image::write_atomically(path, &bytes).unwrap();
-}
-
-fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Starts edge-dns on a free port; returns it, its DNS port and its metrics port.

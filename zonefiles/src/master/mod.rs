@@ -187,16 +187,7 @@ pub struct Reader {
 impl Reader {
     /// Opens a master file.
     pub fn open(path: &Path, options: ParseOptions) -> Result<Reader, ParseError> {
-        let file: Arc<str> = path.display().to_string().into();
-        let text = std::fs::read(path).map_err(|source| ParseError {
-            file: file.clone(),
-            line: 0,
-            column: 0,
-            kind: ParseErrorKind::Read {
-                path: path.to_owned(),
-                source,
-            },
-        })?;
+        let (file, text) = read_source(path)?;
         let mut reader = Reader::from_bytes(&file, text, options);
         reader.stack[0].dir = path.parent().map(Path::to_owned);
         Ok(reader)
@@ -560,6 +551,21 @@ impl fmt::Debug for Reader {
             .field("depth", &self.stack.len())
             .finish()
     }
+}
+
+/// Reads a whole file for parsing; returns its name for errors and its text.
+pub(crate) fn read_source(path: &Path) -> Result<(Arc<str>, Vec<u8>), ParseError> {
+    let file: Arc<str> = path.display().to_string().into();
+    let text = std::fs::read(path).map_err(|source| ParseError {
+        file: file.clone(),
+        line: 0,
+        column: 0,
+        kind: ParseErrorKind::Read {
+            path: path.to_owned(),
+            source,
+        },
+    })?;
+    Ok((file, text))
 }
 
 /// Reads a TTL field, allowing values above 2^31 − 1 so they can be reported.

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{ParseError, ParseErrorKind, ParseOptions, Reader, State};
+use super::{ParseError, ParseOptions, Reader, State};
 use crate::record::Record;
 
 /// Files smaller than this are read on one thread.
@@ -28,16 +28,7 @@ pub fn read_parallel(
     threads: usize,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Vec<Record>, ParseError> {
-    let file: Arc<str> = path.display().to_string().into();
-    let text = std::fs::read(path).map_err(|source| ParseError {
-        file: file.clone(),
-        line: 0,
-        column: 0,
-        kind: ParseErrorKind::Read {
-            path: path.to_owned(),
-            source,
-        },
-    })?;
+    let (file, text) = super::read_source(path)?;
     let dir = path.parent().map(Path::to_owned);
     let threads = if text.len() < MIN_PARALLEL {
         1
