@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace. Installs the reference tools the tests compare against
-# (BIND, Knot, NSD and ldns utilities from Debian's packages) when they are missing.
+# (BIND, Knot, NSD and ldns utilities, dig and kdig, from Debian's packages) when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 need=()
@@ -8,6 +8,8 @@ command -v named-checkzone >/dev/null || need+=(bind9-utils)
 command -v kzonecheck >/dev/null || need+=(knot-dnssecutils)
 command -v ldns-compare-zones >/dev/null || need+=(ldnsutils)
 command -v nsd-checkzone >/dev/null || need+=(nsd)
+command -v dig >/dev/null || need+=(bind9-dnsutils)
+command -v kdig >/dev/null || need+=(knot-dnsutils)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive

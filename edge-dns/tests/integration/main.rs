@@ -3,6 +3,7 @@
 mod allocations;
 mod differential;
 mod ferret;
+mod peers;
 mod protocol;
 mod server;
 mod support;
