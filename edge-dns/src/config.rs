@@ -128,3 +128,29 @@ impl Config {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example shipped with the crate stays a valid configuration.
+    #[test]
+    fn example_configuration_reads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("edge-dns.example.toml");
+        let config = Config::load(&path).unwrap();
+        assert_eq!(config.listen.len(), 2);
+        assert_eq!(config.zone.len(), 1);
+        assert_eq!(config.tcp.max_queries, 0);
+    }
+
+    #[test]
+    fn unknown_settings_are_errors() {
+        let dir = std::env::temp_dir().join(format!("edge-dns-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("bad.toml");
+        std::fs::write(&path, "listen = [\"127.0.0.1:53\"]\nworkerz = 2\n").unwrap();
+        let error = format!("{:#}", Config::load(&path).unwrap_err());
+        assert!(error.contains("workerz"), "{error}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
