@@ -3,11 +3,11 @@
 # commands to try. On the way it shows the zone pipeline: check, compile, look-ups in the
 # compiled image, a new version's diff into a journal, and compaction. Ctrl-C stops the server.
 #
-#   ./demo.sh [DELEGATIONS] [PORT]      (defaults: 100000 delegations, port 5353; work in ./demo)
+#   ./demo.sh [DELEGATIONS] [PORT]      (defaults: 100000 delegations, port 5300 (5353 is mDNS); work in ./demo)
 set -euo pipefail
 cd "$(dirname "$0")"
 delegations=${1:-100000}
-port=${2:-5353}
+port=${2:-5300}
 cargo build --release --locked -q -p zonefiles -p loadtest -p edge-dns
 bin=$PWD/target/release
 mkdir -p demo

@@ -34,7 +34,7 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
-    /// Addresses to answer on (UDP and TCP).
+    /// Addresses to answer on (UDP and TCP); default 127.0.0.1:5300, for trying it out.
     pub listen: Vec<SocketAddr>,
     /// UDP worker threads; 0 means one per core.
     pub workers: usize,
@@ -78,7 +78,7 @@ pub struct ZoneConfig {
 impl Default for Config {
     fn default() -> Config {
         Config {
-            listen: vec!["127.0.0.1:5353".parse().expect("valid address")],
+            listen: vec!["127.0.0.1:5300".parse().expect("valid address")],
             workers: 0,
             identity: None,
             version: None,
