@@ -38,18 +38,18 @@ server=$!
 trap 'kill $server 2>/dev/null' EXIT
 sleep 0.5
 
-cat <<TRY
-
-edge-dns is answering for tld. on 127.0.0.1 port $port. Try:
-  dig @127.0.0.1 -p $port tld. SOA +norec
-  dig @127.0.0.1 -p $port www.$domain A +norec          # a referral
-  dig @127.0.0.1 -p $port www.$glued A +norec           # a referral with glue
-  dig @127.0.0.1 -p $port $signed DS +norec             # DS from the parent side
-  dig @127.0.0.1 -p $port no-such-name.tld. A +norec    # NXDOMAIN with the SOA
-  dig @127.0.0.1 -p $port tld. NS +tcp +norec           # over TCP
-  dig @127.0.0.1 -p $port id.server CH TXT +nsid        # which server answered
-  $bin/zonefiles lookup demo/tld.img www.$domain        # the same from the image
-  kill -HUP $server                                     # reopen the zone images
-Ctrl-C stops the server.
-TRY
+try() { printf '  %-64s # %s\n' "$1" "$2"; }
+echo
+echo "edge-dns is answering for tld. on 127.0.0.1 port $port. Try:"
+try "dig @127.0.0.1 -p $port tld. SOA +norec" "the apex"
+try "dig @127.0.0.1 -p $port www.$domain A +norec" "a referral"
+try "dig @127.0.0.1 -p $port www.$glued A +norec" "a referral with glue"
+try "dig @127.0.0.1 -p $port $signed DS +norec" "DS from the parent side"
+try "dig @127.0.0.1 -p $port no-such-name.tld. A +norec" "NXDOMAIN with the SOA"
+try "dig @127.0.0.1 -p $port tld. NS +tcp +norec" "over TCP"
+try "dig @127.0.0.1 -p $port id.server CH TXT +nsid" "which server answered"
+try "curl -s 127.0.0.1:9153/metrics | grep responses_total" "Prometheus metrics"
+try "$bin/zonefiles lookup demo/tld.img www.$domain" "the same, from the image"
+try "kill -HUP $server" "reopen the zone images"
+echo "Ctrl-C stops the server."
 wait "$server"
