@@ -3,11 +3,8 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::Arc;
 
-use edge_dns::engine::{self, Config, Transport, Zones};
-use zonefiles::master::{self, ParseOptions};
-use zonefiles::{Class, Zone, image};
+use edge_dns::engine::{self, Config, Transport};
 
 use crate::support::query;
 
@@ -41,10 +38,7 @@ fn answering_allocates_nothing() {
                 a.nic.tld. 300 IN A 192.0.2.1\nexample.tld. 300 IN NS ns1.example.tld.\n\
                 ns1.example.tld. 300 IN A 192.0.2.2\n*.wild.tld. 300 IN TXT \"w\"\n\
                 alias.tld. 300 IN CNAME a.nic.tld.\nold.tld. 300 IN DNAME new.tld.\n";
-    let records = master::parse_bytes("t", text.as_bytes(), ParseOptions::default()).unwrap();
-    let (zone, _) = Zone::from_records(None, Class::IN, records);
-    let (bytes, _) = image::compile(&zone, |_| {}).unwrap();
-    let zones = Zones::new(vec![Arc::new(image::Image::from_bytes(bytes).unwrap())]);
+    let zones = crate::support::zones(text.as_bytes());
     let config = Config::default();
     let queries: Vec<Vec<u8>> = [
         ("www.example.tld.", 1),

@@ -4,29 +4,17 @@
 use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::support::{Server, describe, free_port, normalize, query};
+use crate::support::{
+    Server, describe, free_port, normalize, query, spawn_edge_dns, wait_until_answering,
+};
 
 fn ask(socket: &UdpSocket, server: SocketAddr, msg: &[u8]) -> Option<Vec<u8>> {
     socket.send_to(msg, server).ok()?;
     let mut buf = [0u8; 4096];
     let (len, _) = socket.recv_from(&mut buf).ok()?;
     Some(buf[..len].to_vec())
-}
-
-fn wait_until_answering(server: SocketAddr) {
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(20) {
-        if ask(&socket, server, &query(1, "tld.", 6)).is_some() {
-            return;
-        }
-    }
-    panic!("{server} did not start answering");
 }
 
 fn start_nsd(dir: &Path, zone: &Path, port: u16) -> Server {
@@ -71,23 +59,20 @@ fn answers_match_nsd() {
     std::fs::write(&image_path, bytes).unwrap();
 
     let (ours, theirs) = (free_port(), free_port());
-    let _edge = Server(
-        Command::new(env!("CARGO_BIN_EXE_edge-dns"))
-            .arg("--zone")
-            .arg(&image_path)
-            .args(["--listen", &format!("127.0.0.1:{ours}")])
-            .args(["--metrics-listen", &format!("127.0.0.1:{}", free_port())])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let args = [
+        "--zone".to_owned(),
+        image_path.display().to_string(),
+        "--listen".to_owned(),
+        format!("127.0.0.1:{ours}"),
+        "--metrics-listen".to_owned(),
+        format!("127.0.0.1:{}", free_port()),
+    ];
+    let _edge = spawn_edge_dns(&args, ours);
     let _nsd = start_nsd(dir.path(), &zone_path, theirs);
     let (ours, theirs): (SocketAddr, SocketAddr) = (
         format!("127.0.0.1:{ours}").parse().unwrap(),
         format!("127.0.0.1:{theirs}").parse().unwrap(),
     );
-    wait_until_answering(ours);
     wait_until_answering(theirs);
 
     // Queries: below and at delegations, glue names, DS/NS at cuts, the apex, and names

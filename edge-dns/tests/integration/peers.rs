@@ -1,53 +1,29 @@
 //! Real clients nobody here wrote — BIND's `dig` and Knot's `kdig` — asking edge-dns over
 //! UDP and TCP, on IPv4 and IPv6 loopback.
 
-use std::net::UdpSocket;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-use crate::support::{Server, free_port, have_tool};
+use crate::support::{Server, compile, free_port, have_tool, spawn_edge_dns};
 
 fn start(dir: &Path) -> (Server, u16) {
     let text = "tld. 300 IN SOA a.nic.tld. h.tld. 5 2 3 4 60\ntld. 300 IN NS a.nic.tld.\n\
                 a.nic.tld. 300 IN A 192.0.2.1\na.nic.tld. 300 IN AAAA 2001:db8::1\n\
                 example.tld. 86400 IN NS ns1.example.tld.\nns1.example.tld. 86400 IN A 198.51.100.1\n";
-    let records =
-        zonefiles::master::parse_bytes("t", text.as_bytes(), zonefiles::ParseOptions::default())
-            .unwrap();
-    let (zone, _) = zonefiles::Zone::from_records(None, zonefiles::Class::IN, records);
-    let (bytes, _) = zonefiles::image::compile(&zone, |_| {}).unwrap();
     let image = dir.join("tld.img");
-    std::fs::write(&image, bytes).unwrap();
+    std::fs::write(&image, compile(text.as_bytes())).unwrap();
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_edge-dns"))
-        .arg("--zone")
-        .arg(&image)
-        .args([
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--listen",
-            &format!("[::1]:{port}"),
-        ])
-        .args(["--metrics-listen", &format!("127.0.0.1:{}", free_port())])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server(child);
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_millis(100)))
-        .unwrap();
-    let started = Instant::now();
-    let mut buf = [0u8; 512];
-    while started.elapsed() < Duration::from_secs(10) {
-        let _ = socket.send_to(&crate::support::query(1, "tld.", 6), ("127.0.0.1", port));
-        if socket.recv_from(&mut buf).is_ok() {
-            return (server, port);
-        }
-    }
-    panic!("edge-dns did not start");
+    let args = [
+        "--zone".to_owned(),
+        image.display().to_string(),
+        "--listen".to_owned(),
+        format!("127.0.0.1:{port}"),
+        "--listen".to_owned(),
+        format!("[::1]:{port}"),
+        "--metrics-listen".to_owned(),
+        format!("127.0.0.1:{}", free_port()),
+    ];
+    (spawn_edge_dns(&args, port), port)
 }
 
 fn run(tool: &str, args: &[&str]) -> String {

@@ -1,13 +1,9 @@
 //! Protocol behaviour of the answer engine: malformed input, opcodes, classes, EDNS,
 //! truncation, referrals and server identification.
 
-use std::sync::Arc;
-
 use edge_dns::engine::{self, Config, Transport, Zones};
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType as HickoryType;
-use zonefiles::master::{self, ParseOptions};
-use zonefiles::{Class, Zone, image};
 
 use crate::support::query;
 
@@ -25,10 +21,7 @@ fn zones() -> Zones {
             "big.tld. 60 IN TXT \"record number {i} padded to make the set large\"\n"
         ));
     }
-    let records = master::parse_bytes("t", text.as_bytes(), ParseOptions::default()).unwrap();
-    let (zone, _) = Zone::from_records(None, Class::IN, records);
-    let (bytes, _) = image::compile(&zone, |_| {}).unwrap();
-    Zones::new(vec![Arc::new(image::Image::from_bytes(bytes).unwrap())])
+    crate::support::zones(text.as_bytes())
 }
 
 fn ask(msg: &[u8], config: &Config, transport: Transport) -> Option<Vec<u8>> {

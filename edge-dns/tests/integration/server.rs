@@ -4,24 +4,19 @@
 use std::io::{Read, Write};
 use std::net::{TcpStream, UdpSocket};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::support::{Server, free_port, query};
+use crate::support::{Server, compile, free_port, query, spawn_edge_dns};
 
-fn compile(serial: u32, path: &Path) {
+fn write_zone(serial: u32, path: &Path) {
     let text = format!(
         "tld. 300 IN SOA a.nic.tld. h.tld. {serial} 2 3 4 5\ntld. 300 IN NS a.nic.tld.\n\
          a.nic.tld. 300 IN A 192.0.2.1\nexample.tld. 300 IN NS ns.example.net.\n"
     );
-    let records =
-        zonefiles::master::parse_bytes("t", text.as_bytes(), zonefiles::ParseOptions::default())
-            .unwrap();
-    let (zone, _) = zonefiles::Zone::from_records(None, zonefiles::Class::IN, records);
-    let (bytes, _) = zonefiles::image::compile(&zone, |_| {}).unwrap();
-    zonefiles::image::write_atomically(path, &bytes).unwrap();
+    zonefiles::image::write_atomically(path, &compile(text.as_bytes())).unwrap();
 }
 
 /// Starts edge-dns on a free port; returns it, its DNS port and its metrics port.
@@ -36,25 +31,11 @@ fn start(dir: &Path) -> (Server, u16, u16) {
         ),
     )
     .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_edge-dns"))
-        .arg("--config")
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server(child);
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_millis(100)))
-        .unwrap();
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(10) {
-        if soa_serial(&socket, port).is_some() {
-            return (server, port, metrics);
-        }
-    }
-    panic!("edge-dns did not start");
+    let server = spawn_edge_dns(
+        &[std::ffi::OsStr::new("--config"), config.as_os_str()],
+        port,
+    );
+    (server, port, metrics)
 }
 
 fn soa_serial(socket: &UdpSocket, port: u16) -> Option<u32> {
@@ -73,7 +54,7 @@ fn soa_serial(socket: &UdpSocket, port: u16) -> Option<u32> {
 #[test]
 fn pipelined_tcp_queries_are_all_answered_in_order() {
     let dir = tempfile::tempdir().unwrap();
-    compile(1, &dir.path().join("tld.img"));
+    write_zone(1, &dir.path().join("tld.img"));
     let (_server, port, metrics) = start(dir.path());
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let mut batch = Vec::new();
@@ -124,7 +105,7 @@ fn pipelined_tcp_queries_are_all_answered_in_order() {
 fn a_zone_swap_under_load_drops_no_query() {
     let dir = tempfile::tempdir().unwrap();
     let image = dir.path().join("tld.img");
-    compile(1, &image);
+    write_zone(1, &image);
     let (server, port, _) = start(dir.path());
     let stop = Arc::new(AtomicBool::new(false));
     let (answered, lost) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
@@ -151,7 +132,7 @@ fn a_zone_swap_under_load_drops_no_query() {
         })
     };
     std::thread::sleep(Duration::from_millis(200));
-    compile(2, &image);
+    write_zone(2, &image);
     let pid = server.0.id().to_string();
     assert!(
         Command::new("kill")

@@ -140,3 +140,48 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// Compiles master-file text (origin from its SOA) into image bytes.
+pub fn compile(text: &[u8]) -> Vec<u8> {
+    let records =
+        zonefiles::master::parse_bytes("test", text, zonefiles::ParseOptions::default()).unwrap();
+    let (zone, _) = zonefiles::Zone::from_records(None, zonefiles::Class::IN, records);
+    zonefiles::image::compile(&zone, |_| {}).unwrap().0
+}
+
+/// A zone set of one zone from master-file text.
+pub fn zones(text: &[u8]) -> edge_dns::engine::Zones {
+    let image = zonefiles::image::Image::from_bytes(compile(text)).unwrap();
+    edge_dns::engine::Zones::new(vec![std::sync::Arc::new(image)])
+}
+
+/// Waits until the server at `addr` answers a query for `tld.` SOA.
+pub fn wait_until_answering(addr: std::net::SocketAddr) {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(std::time::Duration::from_millis(100)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 512];
+    while started.elapsed() < std::time::Duration::from_secs(20) {
+        let _ = socket.send_to(&query(1, "tld.", 6), addr);
+        if socket.recv_from(&mut buf).is_ok() {
+            return;
+        }
+    }
+    panic!("{addr} did not start answering");
+}
+
+/// Starts the edge-dns binary with `args` (output silenced) and waits until it answers on
+/// 127.0.0.1:`port`.
+pub fn spawn_edge_dns<S: AsRef<std::ffi::OsStr>>(args: &[S], port: u16) -> Server {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_edge-dns"))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server(child);
+    wait_until_answering(([127, 0, 0, 1], port).into());
+    server
+}
