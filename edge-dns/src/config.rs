@@ -15,6 +15,11 @@
 //! # Prometheus metrics at http://ADDRESS/metrics (remove the line to turn them off).
 //! metrics_listen = "127.0.0.1:9153"
 //!
+//! [cookies]
+//! enabled = true              # answer DNS cookies (RFC 7873) with RFC 9018 server cookies
+//! secret = "…32 hex digits…"  # the same on every satellite of an anycast set (default: random)
+//! previous_secret = "…"       # still accepted while a new secret rolls out
+//!
 //! [tcp]
 //! max_connections = 1024      # beyond this, new connections are closed at once
 //! idle_timeout_ms = 10000     # a connection with no complete query for this long is closed
@@ -48,6 +53,8 @@ pub struct Config {
     pub minimal_responses: bool,
     /// Where Prometheus scrapes `/metrics`; off when absent.
     pub metrics_listen: Option<SocketAddr>,
+    /// DNS cookies.
+    pub cookies: Cookies,
     /// TCP limits.
     pub tcp: Tcp,
     /// The zones served.
@@ -65,6 +72,65 @@ pub struct Tcp {
     /// Queries answered on one connection before it is closed; 0 for no limit (RFC 7766 §6.2.1
     /// asks servers not to close connections that are in use).
     pub max_queries: u32,
+}
+
+/// DNS cookies (RFC 7873, server cookies as RFC 9018).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Cookies {
+    /// Answer cookies at all.
+    pub enabled: bool,
+    /// The 128-bit secret as 32 hex digits; a random one is made at start when absent (then
+    /// cookies from other satellites, or from before a restart, are replaced, not rejected).
+    pub secret: Option<String>,
+    /// A previous secret whose cookies are still accepted.
+    pub previous_secret: Option<String>,
+}
+
+impl Default for Cookies {
+    fn default() -> Cookies {
+        Cookies {
+            enabled: true,
+            secret: None,
+            previous_secret: None,
+        }
+    }
+}
+
+impl Cookies {
+    /// The secrets the engine uses, or `None` when cookies are off.
+    pub fn secrets(&self) -> anyhow::Result<Option<crate::engine::CookieSecrets>> {
+        if !self.enabled {
+            return Ok(None);
+        }
+        let current = match &self.secret {
+            Some(text) => secret(text).context("cookies.secret")?,
+            None => {
+                let mut bytes = [0u8; 16];
+                ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+                    .map_err(|_| anyhow::anyhow!("no system randomness for the cookie secret"))?;
+                bytes
+            }
+        };
+        let previous = match &self.previous_secret {
+            Some(text) => Some(secret(text).context("cookies.previous_secret")?),
+            None => None,
+        };
+        Ok(Some(crate::engine::CookieSecrets { current, previous }))
+    }
+}
+
+/// A 128-bit secret written as 32 hex digits.
+fn secret(text: &str) -> anyhow::Result<[u8; 16]> {
+    let digits = text.trim().as_bytes();
+    if digits.len() != 32 || !digits.iter().all(u8::is_ascii_hexdigit) {
+        anyhow::bail!("a secret is 32 hex digits (try: openssl rand -hex 16)");
+    }
+    let mut bytes = [0u8; 16];
+    for (byte, pair) in bytes.iter_mut().zip(digits.chunks(2)) {
+        *byte = u8::from_str_radix(std::str::from_utf8(pair)?, 16)?;
+    }
+    Ok(bytes)
 }
 
 /// One zone.
@@ -85,6 +151,7 @@ impl Default for Config {
             max_udp_payload: 1232,
             minimal_responses: false,
             metrics_listen: Some("127.0.0.1:9153".parse().expect("valid address")),
+            cookies: Cookies::default(),
             tcp: Tcp::default(),
             zone: Vec::new(),
         }
@@ -117,6 +184,7 @@ impl Config {
         if !(512..=65535).contains(&config.max_udp_payload) {
             anyhow::bail!("max_udp_payload must be between 512 and 65535");
         }
+        config.cookies.secrets()?;
         Ok(config)
     }
 

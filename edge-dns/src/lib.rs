@@ -17,3 +17,10 @@ pub mod engine;
 pub mod metrics;
 pub mod tcp;
 pub mod udp;
+
+/// Seconds since 1970, as DNS timestamps count them (server cookies, TSIG).
+pub fn unix_time() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as u32)
+}

@@ -86,6 +86,7 @@ fn main() -> Result<()> {
         identity: Some(identity.clone().into_bytes()),
         version: config.version.clone().map(String::into_bytes),
         minimal_responses: config.minimal_responses,
+        cookies: config.cookies.secrets()?,
     });
     let zones = Arc::new(ArcSwap::from_pointee(zones));
     let metrics = Arc::new(edge_dns::metrics::Metrics::new(

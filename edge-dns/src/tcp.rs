@@ -11,7 +11,7 @@ use tokio::sync::Semaphore;
 use tokio::time::timeout;
 
 use crate::config;
-use crate::engine::{self, Transport, Zones};
+use crate::engine::{self, Peer, Transport, Zones};
 use crate::metrics::Metrics;
 
 /// Accepts connections on `listener` until the task is dropped.
@@ -39,7 +39,10 @@ pub async fn serve(
         };
         let (zones, engine, metrics) = (zones.clone(), engine.clone(), metrics.clone());
         tokio::spawn(async move {
-            if let Err(error) = connection(stream, &zones, &engine, &limits, &metrics).await {
+            let peer_ip = peer.ip();
+            if let Err(error) =
+                connection(stream, peer_ip, &zones, &engine, &limits, &metrics).await
+            {
                 tracing::debug!(%peer, %error, "TCP connection ended");
             }
             drop(slot);
@@ -49,6 +52,7 @@ pub async fn serve(
 
 async fn connection(
     mut stream: TcpStream,
+    client: std::net::IpAddr,
     zones: &ArcSwap<Zones>,
     engine: &engine::Config,
     limits: &config::Tcp,
@@ -92,8 +96,12 @@ async fn connection(
         }
         let zones = zones.load();
         let started = Instant::now();
-        let Some(n) = engine::answer(&query[..len], &zones, engine, Transport::Tcp, &mut answer)
-        else {
+        let peer = Peer {
+            transport: Transport::Tcp,
+            addr: client,
+            now: crate::unix_time(),
+        };
+        let Some(n) = engine::answer(&query[..len], &zones, engine, &peer, &mut answer) else {
             shard.dropped();
             break;
         };

@@ -7,7 +7,7 @@
 //! is allocated once when the worker starts; answering allocates nothing.
 
 use std::io;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::engine::{self, Transport, Zones};
+use crate::engine::{self, Peer, Transport, Zones};
 use crate::metrics::Metrics;
 
 /// Queries read per system call.
@@ -130,18 +130,20 @@ pub fn serve(
         }
         let received = received as usize;
         let zones = zones.load();
+        let now = crate::unix_time();
         let mut replies = 0;
         for i in 0..received {
             let len = (b.recv[i].msg_len as usize).min(QUERY_MAX);
             let started = Instant::now();
             let query = &b.queries[i][..len];
-            let Some(out_len) = engine::answer(
-                query,
-                &zones,
-                &config,
-                Transport::Udp,
-                &mut b.answers[replies],
-            ) else {
+            let peer = Peer {
+                transport: Transport::Udp,
+                addr: ip_of(&b.addrs[i]),
+                now,
+            };
+            let Some(out_len) =
+                engine::answer(query, &zones, &config, &peer, &mut b.answers[replies])
+            else {
                 shard.dropped();
                 continue;
             };
@@ -177,4 +179,22 @@ pub fn serve(
         }
     }
     Ok(())
+}
+
+/// The address in a `sockaddr_storage` filled by the kernel (AF_INET or AF_INET6).
+fn ip_of(addr: &libc::sockaddr_storage) -> IpAddr {
+    let ptr: *const libc::sockaddr_storage = addr;
+    match i32::from(addr.ss_family) {
+        // SAFETY: the family says which structure the kernel wrote; both fit in the storage.
+        libc::AF_INET => {
+            let v4 = unsafe { &*ptr.cast::<libc::sockaddr_in>() };
+            IpAddr::V4(Ipv4Addr::from(u32::from_be(v4.sin_addr.s_addr)))
+        }
+        libc::AF_INET6 => {
+            // SAFETY: as above.
+            let v6 = unsafe { &*ptr.cast::<libc::sockaddr_in6>() };
+            IpAddr::V6(Ipv6Addr::from(v6.sin6_addr.s6_addr))
+        }
+        _ => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+    }
 }

@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use edge_dns::engine::{self, Config, Transport, Zones};
+use edge_dns::engine::{self, Config, CookieSecrets, Peer, Transport, Zones};
 use libfuzzer_sys::fuzz_target;
 use zonefiles::master::{self, ParseOptions};
 use zonefiles::{Class, Zone, image};
@@ -25,14 +25,26 @@ fn zones() -> &'static Zones {
     })
 }
 
+fn peer(transport: Transport) -> Peer {
+    Peer {
+        transport,
+        addr: std::net::Ipv4Addr::LOCALHOST.into(),
+        now: 1_700_000_000,
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let config = Config {
         identity: Some(b"fuzz".to_vec()),
+        cookies: Some(CookieSecrets {
+            current: [7; 16],
+            previous: None,
+        }),
         ..Config::default()
     };
     let mut out = [0u8; 65535];
     for (transport, limit) in [(Transport::Udp, 1232), (Transport::Tcp, 65535)] {
-        if let Some(len) = engine::answer(data, zones(), &config, transport, &mut out) {
+        if let Some(len) = engine::answer(data, zones(), &config, &peer(transport), &mut out) {
             assert!(len <= limit && len >= 12);
             assert_eq!(out[..2], data[..2]);
             assert!(out[2] & 0x80 != 0, "responses have QR set");

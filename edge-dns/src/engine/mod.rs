@@ -7,10 +7,14 @@
 //! keeps only its question (and OPT) and sets TC; additional data that does not fit is left
 //! out, unless it is glue a referral needs, which sets TC too.
 
+mod cookie;
 mod message;
 mod query;
 
+use std::net::IpAddr;
 use std::sync::Arc;
+
+pub use cookie::Secrets as CookieSecrets;
 
 use message::{Full, Section, Writer};
 pub use query::{Edns, Malformed, Query};
@@ -40,6 +44,17 @@ const CLASS_ANY: u16 = 255;
 /// The longest CNAME/DNAME chain followed inside a zone.
 const MAX_CHAIN: usize = 8;
 
+/// Who asked, how, and when.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer {
+    /// How the query arrived.
+    pub transport: Transport,
+    /// The client's address (server cookies are bound to it).
+    pub addr: IpAddr,
+    /// The time, in seconds since 1970 (server cookie timestamps).
+    pub now: u32,
+}
+
 /// How the query arrived: UDP responses are limited to the payload size the client allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
@@ -62,6 +77,9 @@ pub struct Config {
     /// Leave the zone's NS RRset out of the authority section of positive answers (as BIND's
     /// `minimal-responses`); by default it is included, as BIND, NSD and Knot do.
     pub minimal_responses: bool,
+    /// Answer DNS cookies (RFC 7873) with server cookies made with these secrets; cookies are
+    /// ignored when `None`.
+    pub cookies: Option<CookieSecrets>,
 }
 
 impl Default for Config {
@@ -71,6 +89,7 @@ impl Default for Config {
             identity: None,
             version: None,
             minimal_responses: false,
+            cookies: None,
         }
     }
 }
@@ -108,7 +127,7 @@ pub fn answer(
     msg: &[u8],
     zones: &Zones,
     config: &Config,
-    transport: Transport,
+    peer: &Peer,
     out: &mut [u8],
 ) -> Option<usize> {
     let query = match query::parse(msg) {
@@ -121,7 +140,14 @@ pub fn answer(
             return Some(w.finish());
         }
     };
-    let limit = match (transport, query.edns) {
+    // The COOKIE option of the answer: the client cookie and our server cookie.
+    let cookie = match (&config.cookies, query.edns.and_then(|e| e.cookie)) {
+        (Some(secrets), Some(cookie)) => {
+            Some((cookie.client, cookie.answer(secrets, peer.addr, peer.now).0))
+        }
+        _ => None,
+    };
+    let limit = match (peer.transport, query.edns) {
         (Transport::Tcp, _) => 65535,
         (Transport::Udp, None) => 512,
         (Transport::Udp, Some(edns)) => {
@@ -132,21 +158,33 @@ pub fn answer(
     let opcode = query.flags & 0x7800;
     w.header(query.id, QR | opcode | (query.flags & (RD | CD)));
     // The question always fits: it came in a message no longer than this one may be.
-    if w.name(query.qname, false).is_err() || w.bytes(&query.question[query.qname.len()..]).is_err()
-    {
-        return None;
+    if !query.question.is_empty() {
+        if w.name(query.qname, false).is_err()
+            || w.bytes(&query.question[query.qname.len()..]).is_err()
+        {
+            return None;
+        }
+        w.count(Section::Question);
     }
-    w.count(Section::Question);
     let flags = w.flags();
     let done = |mut w: Writer<'_>, rcode: u16, ext: u8| {
         w.set_flags((w.flags() & !0x000F) | rcode);
         if let Some(edns) = query.edns {
             // The sections were written under a limit that left room for the OPT record.
             w.set_limit(limit);
-            let _ = write_opt(&mut w, config, edns, ext);
+            let _ = write_opt(&mut w, config, edns, ext, cookie.as_ref());
         }
         Some(w.finish())
     };
+    if query.question.is_empty() {
+        // No question: only a request for a server cookie is answered (RFC 7873 §5.4).
+        let rcode = if cookie.is_some() {
+            rcode::NOERROR
+        } else {
+            rcode::FORMERR
+        };
+        return done(w, rcode, 0);
+    }
     if opcode != 0 {
         return done(w, rcode::NOTIMP, 0);
     }
@@ -157,11 +195,17 @@ pub fn answer(
     }
     // Leave room for the OPT record we will add.
     let opt_room = query.edns.map_or(0, |e| {
-        11 + if e.nsid {
+        let nsid = if e.nsid {
             4 + config.identity.as_ref().map_or(0, Vec::len)
         } else {
             0
-        }
+        };
+        11 + nsid
+            + if cookie.is_some() {
+                4 + 8 + cookie::SERVER_LEN
+            } else {
+                0
+            }
     });
     w.set_limit(limit - opt_room);
     match (query.qclass, query.qtype) {
@@ -252,9 +296,20 @@ fn chaos(w: &mut Writer<'_>, query: &Query<'_>, config: &Config) -> u16 {
     rcode::NOERROR
 }
 
-fn write_opt(w: &mut Writer<'_>, config: &Config, edns: Edns, ext: u8) -> Result<(), Full> {
+fn write_opt(
+    w: &mut Writer<'_>,
+    config: &Config,
+    edns: Edns,
+    ext: u8,
+    cookie: Option<&([u8; 8], [u8; cookie::SERVER_LEN])>,
+) -> Result<(), Full> {
     let nsid = config.identity.as_deref().filter(|_| edns.nsid);
-    let options = nsid.map_or(0, |id| 4 + id.len());
+    let options = nsid.map_or(0, |id| 4 + id.len())
+        + if cookie.is_some() {
+            4 + 8 + cookie::SERVER_LEN
+        } else {
+            0
+        };
     w.bytes(&[0])?;
     w.u16(41)?;
     w.u16(config.max_udp_payload)?;
@@ -265,6 +320,12 @@ fn write_opt(w: &mut Writer<'_>, config: &Config, edns: Edns, ext: u8) -> Result
         w.u16(3)?;
         w.u16(id.len() as u16)?;
         w.bytes(id)?;
+    }
+    if let Some((client, server)) = cookie {
+        w.u16(10)?;
+        w.u16((client.len() + server.len()) as u16)?;
+        w.bytes(client)?;
+        w.bytes(server)?;
     }
     w.count(Section::Additional);
     Ok(())

@@ -2,6 +2,8 @@
 
 use zonefiles::name::MAX_NAME_LEN;
 
+use super::cookie::Cookie;
+
 /// The parts of a query the engine answers from.
 #[derive(Debug, Clone, Copy)]
 pub struct Query<'a> {
@@ -9,7 +11,8 @@ pub struct Query<'a> {
     pub id: u16,
     /// The flags word (opcode, RD, CD…).
     pub flags: u16,
-    /// The query name as sent (case preserved), uncompressed wire format.
+    /// The query name as sent (case preserved), uncompressed wire format; empty when the
+    /// query has no question (allowed only to ask for a server cookie, RFC 7873 §5.4).
     pub qname: &'a [u8],
     /// The query type.
     pub qtype: u16,
@@ -32,6 +35,8 @@ pub struct Edns {
     pub dnssec_ok: bool,
     /// An NSID option was present (RFC 5001).
     pub nsid: bool,
+    /// The first COOKIE option (RFC 7873 §5.2).
+    pub cookie: Option<Cookie>,
 }
 
 /// Why a query is not answered normally.
@@ -47,7 +52,7 @@ pub enum Malformed {
 
 const MAX_OPTIONS: usize = 16;
 
-/// Reads a query. Only the first question is read; the caller checks QDCOUNT.
+/// Reads a query: one question, or none (the caller answers that only with a cookie).
 pub fn parse(msg: &[u8]) -> Result<Query<'_>, (Malformed, u16, u16)> {
     if msg.len() < 12 {
         return Err((Malformed::NoHeader, 0, 0));
@@ -60,31 +65,22 @@ pub fn parse(msg: &[u8]) -> Result<Query<'_>, (Malformed, u16, u16)> {
     }
     let count = |i: usize| u16::from_be_bytes([msg[4 + 2 * i], msg[5 + 2 * i]]);
     let (qdcount, ancount, nscount, arcount) = (count(0), count(1), count(2), count(3));
-    if qdcount != 1 || ancount != 0 || nscount > 0 && (flags >> 11) & 0xF == 0 {
+    if qdcount > 1 || ancount != 0 || nscount > 0 && (flags >> 11) & 0xF == 0 {
         return Err(formerr);
     }
-    // The question name: plain labels only (a pointer in a question is not accepted).
     let mut at = 12;
-    loop {
-        let len = *msg.get(at).ok_or(formerr)? as usize;
-        if len == 0 {
-            at += 1;
-            break;
-        }
-        if len > 63 {
-            return Err(formerr);
-        }
-        at += 1 + len;
-        if at - 12 >= MAX_NAME_LEN {
-            return Err(formerr);
-        }
+    if qdcount == 1 {
+        at = question_name_end(msg).ok_or(formerr)?;
     }
     let qname = &msg[12..at];
-    let fixed = msg.get(at..at + 4).ok_or(formerr)?;
-    let qtype = u16::from_be_bytes([fixed[0], fixed[1]]);
-    let qclass = u16::from_be_bytes([fixed[2], fixed[3]]);
-    let question = &msg[12..at + 4];
-    at += 4;
+    let (mut qtype, mut qclass) = (0, 0);
+    if qdcount == 1 {
+        let fixed = msg.get(at..at + 4).ok_or(formerr)?;
+        qtype = u16::from_be_bytes([fixed[0], fixed[1]]);
+        qclass = u16::from_be_bytes([fixed[2], fixed[3]]);
+        at += 4;
+    }
+    let question = &msg[12..at];
     let mut edns = None;
     for _ in 0..nscount {
         at = skip_record(msg, at).ok_or(formerr)?.1;
@@ -109,6 +105,25 @@ pub fn parse(msg: &[u8]) -> Result<Query<'_>, (Malformed, u16, u16)> {
         question,
         edns,
     })
+}
+
+/// Where the question name ends: plain labels only (a pointer in a question is not accepted),
+/// no longer than a name may be.
+fn question_name_end(msg: &[u8]) -> Option<usize> {
+    let mut at = 12;
+    loop {
+        let len = *msg.get(at)? as usize;
+        if len == 0 {
+            return Some(at + 1);
+        }
+        if len > 63 {
+            return None;
+        }
+        at += 1 + len;
+        if at - 12 >= MAX_NAME_LEN {
+            return None;
+        }
+    }
 }
 
 /// Skips one resource record; returns its type and where the next begins.
@@ -144,6 +159,7 @@ fn read_opt(rr: &[u8]) -> Option<Edns> {
     let dnssec_ok = rr[6] & 0x80 != 0;
     let mut options = &rr[10..];
     let mut nsid = false;
+    let mut cookie = None;
     let mut seen = 0;
     while !options.is_empty() {
         let [c0, c1, l0, l1, rest @ ..] = options else {
@@ -154,8 +170,11 @@ fn read_opt(rr: &[u8]) -> Option<Edns> {
             return None;
         }
         seen += 1;
-        if u16::from_be_bytes([*c0, *c1]) == 3 {
-            nsid = true;
+        match u16::from_be_bytes([*c0, *c1]) {
+            3 => nsid = true,
+            // Only the first COOKIE counts; a malformed one is FORMERR (RFC 7873 §5.2.2).
+            10 if cookie.is_none() => cookie = Some(Cookie::read(&rest[..len])?),
+            _ => {}
         }
         options = &rest[len..];
     }
@@ -164,5 +183,6 @@ fn read_opt(rr: &[u8]) -> Option<Edns> {
         version,
         dnssec_ok,
         nsid,
+        cookie,
     })
 }

@@ -4,9 +4,9 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use edge_dns::engine::{self, Config, Transport};
+use edge_dns::engine::{self, Config, CookieSecrets, Transport};
 
-use crate::support::query;
+use crate::support::{peer, query, with_opt};
 
 pub struct Counting;
 
@@ -39,8 +39,14 @@ fn answering_allocates_nothing() {
                 ns1.example.tld. 300 IN A 192.0.2.2\n*.wild.tld. 300 IN TXT \"w\"\n\
                 alias.tld. 300 IN CNAME a.nic.tld.\nold.tld. 300 IN DNAME new.tld.\n";
     let zones = crate::support::zones(text.as_bytes());
-    let config = Config::default();
-    let queries: Vec<Vec<u8>> = [
+    let config = Config {
+        cookies: Some(CookieSecrets {
+            current: [3; 16],
+            previous: None,
+        }),
+        ..Config::default()
+    };
+    let mut queries: Vec<Vec<u8>> = [
         ("www.example.tld.", 1),
         ("tld.", 2),
         ("nope.tld.", 1),
@@ -52,16 +58,23 @@ fn answering_allocates_nothing() {
     .iter()
     .map(|(name, qtype)| query(9, name, *qtype))
     .collect();
+    // A client cookie, and a client and server cookie: answered with a server cookie.
+    let cookie = [0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8];
+    queries.push(with_opt(query(9, "x.wild.tld.", 16), 1232, 0, &cookie));
+    let mut full = vec![0, 10, 0, 24, 1, 2, 3, 4, 5, 6, 7, 8, 1, 0, 0, 0];
+    full.extend_from_slice(&[9; 12]);
+    queries.push(with_opt(query(9, "tld.", 2), 1232, 0, &full));
+    let udp = peer(Transport::Udp);
     let mut out = vec![0u8; 65535];
     let before = allocations();
     for _ in 0..100 {
         for q in &queries {
-            assert!(engine::answer(q, &zones, &config, Transport::Udp, &mut out).is_some());
+            assert!(engine::answer(q, &zones, &config, &udp, &mut out).is_some());
         }
     }
     assert_eq!(
         allocations() - before,
         0,
-        "allocations while answering 700 queries"
+        "allocations while answering 900 queries"
     );
 }

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use zonefiles::master::{self, ParseOptions};
 use zonefiles::{Class, Zone, image};
 
-use crate::support::{describe, normalize, query};
+use crate::support::{describe, normalize, peer, query};
 
 #[derive(Deserialize)]
 struct Case {
@@ -81,11 +81,12 @@ fn ferret_valid_zone_cases() {
         let (zone, _) = Zone::from_records(None, Class::IN, records);
         let (bytes, _) = image::compile(&zone, |_| {}).unwrap();
         let zones = Zones::new(vec![Arc::new(image::Image::from_bytes(bytes).unwrap())]);
+        let udp = peer(Transport::Udp);
         for case in cases {
             total += 1;
             let qtype = zonefiles::RecordType::from_text(case.query.rtype.as_bytes()).unwrap();
             let msg = query(1, &case.query.name, qtype.0);
-            let len = engine::answer(&msg, &zones, &Config::default(), Transport::Udp, &mut out)
+            let len = engine::answer(&msg, &zones, &Config::default(), &udp, &mut out)
                 .expect("an answer");
             let ours = normalize(&describe(&out[..len]));
             let hit = case

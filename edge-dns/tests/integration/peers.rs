@@ -99,6 +99,24 @@ fn dig_and_kdig_get_correct_answers_over_udp_tcp_ipv4_and_ipv6() {
         ],
     );
     assert!(nsid.contains("; NSID:"), "{nsid}");
+    // dig sends a client cookie and checks the server cookie that comes back (RFC 7873);
+    // kdig does the same when asked.
+    let cookie = run(
+        "dig",
+        &["@127.0.0.1", "-p", &port, "+cookie", "tld.", "SOA"],
+    );
+    assert!(
+        cookie.contains("; COOKIE: ") && cookie.contains("(good)"),
+        "{cookie}"
+    );
+    let kcookie = run(
+        "kdig",
+        &["@127.0.0.1", "-p", &port, "+cookie", "tld.", "SOA"],
+    );
+    assert!(
+        kcookie.contains("COOKIE: ") && !kcookie.contains("malformed"),
+        "{kcookie}"
+    );
     let apex = run("kdig", &["@127.0.0.1", "-p", &port, "+norec", "tld.", "NS"]);
     assert!(
         apex.contains("a.nic.tld.") && apex.contains("2001:db8::1"),

@@ -4,8 +4,9 @@
 use edge_dns::engine::{self, Config, Transport, Zones};
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType as HickoryType;
+use hickory_proto::rr::rdata::opt::EdnsOption;
 
-use crate::support::query;
+use crate::support::{peer, query, with_opt};
 
 fn zones() -> Zones {
     let mut text = String::from(
@@ -26,23 +27,11 @@ fn zones() -> Zones {
 
 fn ask(msg: &[u8], config: &Config, transport: Transport) -> Option<Vec<u8>> {
     let mut out = vec![0u8; 65535];
-    engine::answer(msg, &zones(), config, transport, &mut out).map(|len| out[..len].to_vec())
+    engine::answer(msg, &zones(), config, &peer(transport), &mut out).map(|len| out[..len].to_vec())
 }
 
 fn parse(bytes: &[u8]) -> Message {
     Message::from_vec(bytes).expect("responses parse")
-}
-
-/// Appends an OPT record to a query and bumps ARCOUNT.
-fn with_opt(mut msg: Vec<u8>, udp_size: u16, version: u8, options: &[u8]) -> Vec<u8> {
-    msg.push(0);
-    msg.extend_from_slice(&41u16.to_be_bytes());
-    msg.extend_from_slice(&udp_size.to_be_bytes());
-    msg.extend_from_slice(&[0, version, 0, 0]);
-    msg.extend_from_slice(&(options.len() as u16).to_be_bytes());
-    msg.extend_from_slice(options);
-    msg[11] += 1;
-    msg
 }
 
 #[test]
@@ -170,4 +159,120 @@ fn operators_can_tell_which_server_answered() {
     };
     let response = parse(&ask(&version, &config, Transport::Udp).unwrap());
     assert_eq!(response.metadata.response_code, ResponseCode::Refused);
+}
+
+/// The COOKIE option (code 10) of a response, if any.
+fn response_cookie(bytes: &[u8]) -> Option<Vec<u8>> {
+    let response = parse(bytes);
+    let edns = response.edns?;
+    edns.options()
+        .as_ref()
+        .iter()
+        .find_map(|(_, option)| match option {
+            EdnsOption::Unknown(10, data) => Some(data.clone()),
+            _ => None,
+        })
+}
+
+fn cookie_config() -> Config {
+    Config {
+        cookies: Some(engine::CookieSecrets {
+            current: [5; 16],
+            previous: None,
+        }),
+        ..Config::default()
+    }
+}
+
+#[test]
+fn a_client_cookie_gets_a_server_cookie_that_is_then_kept() {
+    let config = cookie_config();
+    let client = [0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8];
+    let bytes = ask(
+        &with_opt(query(1, "tld.", 6), 1232, 0, &client),
+        &config,
+        Transport::Udp,
+    )
+    .unwrap();
+    let response = parse(&bytes);
+    assert_eq!(response.metadata.response_code, ResponseCode::NoError);
+    assert_eq!(response.answers.len(), 1, "the query is answered as well");
+    let cookie = response_cookie(&bytes).expect("a cookie in the answer");
+    assert_eq!(cookie.len(), 24);
+    assert_eq!(cookie[..8], client[4..]);
+    assert_eq!(cookie[8], 1, "RFC 9018 version 1");
+
+    // Sent back, a valid and recent server cookie is returned unchanged.
+    let mut option = vec![0, 10, 0, 24];
+    option.extend_from_slice(&cookie);
+    let again = ask(
+        &with_opt(query(2, "tld.", 6), 1232, 0, &option),
+        &config,
+        Transport::Udp,
+    )
+    .unwrap();
+    assert_eq!(response_cookie(&again).unwrap(), cookie);
+
+    // A server cookie that is not ours (another secret): answered, with a new one of ours.
+    let mut forged = option.clone();
+    forged[20] ^= 0xFF;
+    let answer = ask(
+        &with_opt(query(3, "tld.", 6), 1232, 0, &forged),
+        &config,
+        Transport::Udp,
+    )
+    .unwrap();
+    assert_eq!(parse(&answer).answers.len(), 1);
+    assert_eq!(response_cookie(&answer).unwrap(), cookie);
+}
+
+#[test]
+fn malformed_cookies_get_formerr() {
+    let config = cookie_config();
+    for len in [0u8, 7, 9, 15, 41] {
+        let mut option = vec![0, 10, 0, len];
+        option.extend(std::iter::repeat_n(7, usize::from(len)));
+        let bytes = ask(
+            &with_opt(query(1, "tld.", 6), 1232, 0, &option),
+            &config,
+            Transport::Udp,
+        )
+        .unwrap();
+        assert_eq!(
+            parse(&bytes).metadata.response_code,
+            ResponseCode::FormErr,
+            "a cookie of {len} bytes"
+        );
+    }
+}
+
+#[test]
+fn a_query_without_a_question_may_only_ask_for_a_cookie() {
+    let config = cookie_config();
+    let mut bare = query(1, "tld.", 6);
+    bare.truncate(12);
+    bare[5] = 0; // QDCOUNT 0
+    let with_cookie = with_opt(
+        bare.clone(),
+        1232,
+        0,
+        &[0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8],
+    );
+    let bytes = ask(&with_cookie, &config, Transport::Udp).unwrap();
+    let response = parse(&bytes);
+    assert_eq!(response.metadata.response_code, ResponseCode::NoError);
+    assert!(response.queries.is_empty() && response.answers.is_empty());
+    assert_eq!(response_cookie(&bytes).unwrap().len(), 24);
+
+    let without = with_opt(bare, 1232, 0, &[]);
+    let response = parse(&ask(&without, &config, Transport::Udp).unwrap());
+    assert_eq!(response.metadata.response_code, ResponseCode::FormErr);
+}
+
+#[test]
+fn cookies_are_ignored_when_turned_off() {
+    let option = [0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8];
+    let query = with_opt(query(1, "tld.", 6), 1232, 0, &option);
+    let bytes = ask(&query, &Config::default(), Transport::Udp).unwrap();
+    assert_eq!(response_cookie(&bytes), None);
 }

@@ -30,6 +30,27 @@ fn record_line(record: &Record) -> String {
 
 /// A response in the text form dnspython gives (the form the Ferret expectations use), minus
 /// the id: `opcode`, `rcode`, `flags`, then the sections.
+/// Appends an OPT record to a query and bumps ARCOUNT.
+pub fn with_opt(mut msg: Vec<u8>, udp_size: u16, version: u8, options: &[u8]) -> Vec<u8> {
+    msg.push(0);
+    msg.extend_from_slice(&41u16.to_be_bytes());
+    msg.extend_from_slice(&udp_size.to_be_bytes());
+    msg.extend_from_slice(&[0, version, 0, 0]);
+    msg.extend_from_slice(&(options.len() as u16).to_be_bytes());
+    msg.extend_from_slice(options);
+    msg[11] += 1;
+    msg
+}
+
+/// A client on loopback at a fixed time, for calling the engine directly.
+pub fn peer(transport: edge_dns::engine::Transport) -> edge_dns::engine::Peer {
+    edge_dns::engine::Peer {
+        transport,
+        addr: std::net::Ipv4Addr::LOCALHOST.into(),
+        now: 1_700_000_000,
+    }
+}
+
 pub fn describe(response: &[u8]) -> Vec<String> {
     let msg = Message::from_vec(response).expect("the response parses");
     let mut flags = vec!["QR"];
