@@ -5,7 +5,9 @@
 #   loadtest/scripts/dns-bench.sh [DELEGATIONS] [SECONDS] [WORKDIR]
 #
 # Reports for each server: time from start to first answer, resident memory once loaded,
-# UDP and TCP queries per second at saturation, and latency at 80% of edge-dns's UDP rate.
+# UDP and TCP queries per second at saturation (dnsperf), and latency percentiles at 80% of
+# edge-dns's UDP rate (loadtest dns: open loop, batched, every answer timed; dnsperf reports
+# only an average, and timing each query with its -v slows it below that rate).
 # Needs dnsperf, nsd and knot (Debian packages) and root for nothing else.
 set -euo pipefail
 delegations=${1:-1000000}
@@ -77,6 +79,9 @@ zone:
     file: "$work/tld.zone"
 CONF
 
+# The floor under every server's tail: what the machine takes from the server core.
+stalls=$(taskset -c 0 "$bin/loadtest" stalls --seconds 5)
+
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
 
@@ -99,6 +104,12 @@ perf() { # port mode [rate]: qps and average latency
   [ -n "${3:-}" ] && extra=(-Q "$3")
   taskset -c 1 dnsperf -s 127.0.0.1 -p "$1" -m "$2" -d queries.txt -l "$seconds" -c 16 -q 512 "${extra[@]}" 2>/dev/null \
     | awk '/Queries per second/ {qps=$4} /Average Latency/ {lat=$4; sd=$6} END {printf "%d %s %s\n", qps, lat, sd}'
+}
+
+latency() { # port rate: achieved qps and p50/p99/p99.9 latency (ms), from loadtest dns
+  taskset -c 1 "$bin/loadtest" dns --server "127.0.0.1:$1" --queries queries.txt --rate "$2" --seconds "$seconds" \
+    | sed -E 's/.* at ([0-9]+) qps.*p50 ([0-9]+) p90 [0-9]+ p99 ([0-9]+) p99.9 ([0-9]+).*/\2 \3 \4 \1/' \
+    | awk '{printf "%.3f %.3f %.3f %d\n", $1 / 1000, $2 / 1000, $3 / 1000, $4}'
 }
 
 declare -A ready_s rss_m udp tcp
@@ -129,18 +140,20 @@ for s in edge-dns:5303 nsd:5301 knot:5302; do
     knot) cmd=(knotd -c knot.conf) ;;
   esac
   start "$name" "$port" "${cmd[@]}"
-  at80[$name]=$(perf "$port" udp "$rate")
+  at80[$name]=$(latency "$port" "$rate")
   kill "$pid"
   wait "$pid" 2>/dev/null || true
 done
 
 echo "## DNS serving: $delegations delegations, one server core, dnsperf on the other, ${seconds}s per run"
 echo
-echo "| server | ready after start | RSS loaded | UDP qps | UDP avg latency | TCP qps | at ${rate} qps (80% of edge-dns UDP): achieved qps, avg latency |"
+echo "| server | ready after start | RSS loaded | UDP qps | UDP avg latency | TCP qps | at ${rate} qps (80% of edge-dns UDP): achieved qps, p50 / p99 / p99.9 latency |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"
 for name in edge-dns nsd knot; do
   read -r uq ul _ <<<"${udp[$name]}"
   read -r tq _ _ <<<"${tcp[$name]}"
-  read -r aq al _ <<<"${at80[$name]}"
-  echo "| $name | ${ready_s[$name]} s | ${rss_m[$name]} MiB | $uq | ${ul} s | $tq | $aq, ${al} s |"
+  read -r p50 p99 p999 aq <<<"${at80[$name]}"
+  echo "| $name | ${ready_s[$name]} s | ${rss_m[$name]} MiB | $uq | ${ul} s | $tq | $aq, $p50 / $p99 / $p999 ms |"
 done
+echo
+echo "Server core while idle (loadtest stalls): $stalls"

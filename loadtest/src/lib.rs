@@ -4,8 +4,10 @@
 //! - [`zonebench`]: the zone-tooling benchmark (compile, open, look-up, diff).
 //! - [`queries`]: query files with a TLD's traffic mix, for dnsperf.
 //! - [`dns`]: an open-loop UDP load generator with latency percentiles.
+//! - [`stalls`]: how much of a core the machine itself takes away (the floor under tails).
 
 pub mod dns;
 pub mod queries;
+pub mod stalls;
 pub mod tldgen;
 pub mod zonebench;

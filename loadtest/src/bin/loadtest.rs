@@ -68,6 +68,15 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// Spin on this core and report the gaps the machine takes (scheduling, hypervisor).
+    Stalls {
+        /// How long to spin, in seconds.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        /// Gaps longer than this many microseconds are counted.
+        #[arg(long, default_value_t = 300)]
+        threshold_us: u64,
+    },
     /// Benchmark opening a zone image, look-ups, and a diff against a changed image.
     ZoneBench {
         /// The zone image.
@@ -128,6 +137,22 @@ fn main() -> Result<()> {
                 r.received,
                 (r.sent - r.received.min(r.sent)) as f64 * 100.0 / r.sent.max(1) as f64,
                 r.sent as f64 / r.elapsed.as_secs_f64()
+            );
+        }
+        Command::Stalls {
+            seconds,
+            threshold_us,
+        } => {
+            let s = loadtest::stalls::probe(
+                std::time::Duration::from_secs(seconds),
+                std::time::Duration::from_micros(threshold_us),
+            );
+            println!(
+                "{} gaps over {threshold_us} µs in {seconds} s: {:.1} ms in all ({:.2}% of the time), longest {:.2} ms",
+                s.count,
+                s.total.as_secs_f64() * 1e3,
+                s.total.as_secs_f64() * 100.0 / seconds as f64,
+                s.longest.as_secs_f64() * 1e3
             );
         }
         Command::GenQueries {

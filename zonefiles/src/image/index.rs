@@ -71,6 +71,7 @@ pub(super) enum Stop<E> {
 /// the walk takes at most `max_keys × MAX_KEY_LEN` steps.
 pub(super) fn for_each_key<D: AsRef<[u8]>, E>(
     fst: &Fst<D>,
+    prefix: &[u8],
     max_keys: u64,
     mut visit: impl FnMut(&[u8], u64) -> Result<(), E>,
 ) -> Result<(), Stop<E>> {
@@ -80,7 +81,18 @@ pub(super) fn for_each_key<D: AsRef<[u8]>, E>(
         output: u64,
     }
     let mut key = Vec::with_capacity(MAX_KEY_LEN);
-    let root = fst.root();
+    // Walk down to the node that `prefix` leads to; its subtree holds the keys wanted.
+    let mut root = fst.root();
+    let mut base = 0u64;
+    for &byte in prefix {
+        let Some(i) = root.find_input(byte) else {
+            return Ok(());
+        };
+        let t = root.transition(i);
+        base = add(base, t.out);
+        root = fst.node(t.addr);
+        key.push(byte);
+    }
     let mut keys = 0u64;
     let mut steps = 0u64;
     let budget = max_keys
@@ -88,12 +100,12 @@ pub(super) fn for_each_key<D: AsRef<[u8]>, E>(
         .saturating_mul(MAX_KEY_LEN as u64);
     if root.is_final() {
         keys += 1;
-        visit(&key, add(0, root.final_output())).map_err(Stop::Visit)?;
+        visit(&key, add(base, root.final_output())).map_err(Stop::Visit)?;
     }
     let mut stack = vec![Frame {
         node: root,
         next: 0,
-        output: 0,
+        output: base,
     }];
     while let Some(frame) = stack.last_mut() {
         steps += 1;

@@ -340,12 +340,37 @@ impl Image {
     /// Calls `visit` with every name and node in canonical order; stops at the first error.
     pub fn for_each_node(
         &self,
+        visit: impl FnMut(&Name, Node<'_>) -> Result<(), ImageError>,
+    ) -> Result<(), ImageError> {
+        self.for_each_node_from_key(&[], visit)
+    }
+
+    /// Calls `visit` with `name` (when it is in the zone) and every name below it, in
+    /// canonical order; stops at the first error. Costs the size of that subtree only.
+    pub fn for_each_node_under(
+        &self,
+        name: &Name,
+        visit: impl FnMut(&Name, Node<'_>) -> Result<(), ImageError>,
+    ) -> Result<(), ImageError> {
+        let mut key = Vec::with_capacity(crate::name::MAX_KEY_LEN);
+        name.canonical_key(&mut key);
+        self.for_each_node_from_key(&key, visit)
+    }
+
+    fn for_each_node_from_key(
+        &self,
+        prefix: &[u8],
         mut visit: impl FnMut(&Name, Node<'_>) -> Result<(), ImageError>,
     ) -> Result<(), ImageError> {
-        index::for_each_key(self.index.as_fst(), self.header.nodes, |key, value| {
-            let name = Name::from_canonical_key(key).map_err(|_| ImageError::Corrupt(value))?;
-            visit(&name, self.node_at(value))
-        })
+        index::for_each_key(
+            self.index.as_fst(),
+            prefix,
+            self.header.nodes,
+            |key, value| {
+                let name = Name::from_canonical_key(key).map_err(|_| ImageError::Corrupt(value))?;
+                visit(&name, self.node_at(value))
+            },
+        )
         .map_err(|stop| match stop {
             index::Stop::Visit(error) => error,
             index::Stop::Malformed => ImageError::Corrupt(self.header.index_section.offset),

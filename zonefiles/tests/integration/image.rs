@@ -166,6 +166,13 @@ proptest! {
         for qname in queries.iter().chain(&owners).chain([&"other.".parse::<Name>().unwrap()]) {
             let expected = naive_find(&zone, qname);
             prop_assert_eq!(observed(&image, qname), expected, "qname {}", qname);
+            // The subtree walk gives exactly the names at or below the query name.
+            let mut all = Vec::new();
+            image.for_each_node(|name, _| { all.push(name.clone()); Ok(()) }).unwrap();
+            let mut under = Vec::new();
+            image.for_each_node_under(qname, |name, _| { under.push(name.clone()); Ok(()) }).unwrap();
+            all.retain(|name| name.is_subdomain_of(qname));
+            prop_assert_eq!(under, all, "names under {}", qname);
             if let Find::Exact(node) = image.find(qname).unwrap() {
                 let types: Vec<RecordType> = node.types().unwrap().collect();
                 let mut want: Vec<RecordType> = zone.node(qname).iter().map(|r| r.rtype).collect();
