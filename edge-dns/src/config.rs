@@ -8,6 +8,9 @@
 //! workers = 0
 //! # This server's name for NSID and id.server (default: the host name).
 //! identity = "sat-ams-1"
+//! # Receive buffer of each UDP socket, in bytes: a burst beyond it is dropped rather than
+//! # queued (the kernel caps it at net.core.rmem_max).
+//! udp_receive_buffer = 1048576
 //! # The largest UDP response and the payload size announced in EDNS.
 //! max_udp_payload = 1232
 //! # Omit the zone's NS RRset from the authority section of positive answers.
@@ -47,6 +50,9 @@ pub struct Config {
     pub identity: Option<String>,
     /// Answer to CHAOS `version.bind`; refused when absent.
     pub version: Option<String>,
+    /// The receive buffer of each UDP socket, in bytes. Deeper buffers absorb longer bursts
+    /// but let queries wait longer when the server falls behind.
+    pub udp_receive_buffer: usize,
     /// The largest UDP response and the EDNS payload size announced.
     pub max_udp_payload: u16,
     /// Leave the zone's NS RRset out of positive answers.
@@ -148,6 +154,7 @@ impl Default for Config {
             workers: 0,
             identity: None,
             version: None,
+            udp_receive_buffer: 1 << 20,
             max_udp_payload: 1232,
             minimal_responses: false,
             metrics_listen: Some("127.0.0.1:9153".parse().expect("valid address")),

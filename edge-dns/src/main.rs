@@ -97,7 +97,8 @@ fn main() -> Result<()> {
     let mut workers = Vec::new();
     for &addr in &config.listen {
         for worker in 0..config.worker_count() {
-            let socket = udp::bind(addr).with_context(|| format!("binding UDP {addr}"))?;
+            let socket = udp::bind(addr, config.udp_receive_buffer)
+                .with_context(|| format!("binding UDP {addr}"))?;
             let shard = workers.len();
             let (zones, engine, metrics, stop) =
                 (zones.clone(), engine.clone(), metrics.clone(), stop.clone());

@@ -24,17 +24,17 @@ pub const BATCH: usize = 64;
 /// The largest query read; longer datagrams are cut and answered FORMERR or dropped.
 const QUERY_MAX: usize = 4096;
 
-/// Opens a UDP socket on `addr` that other workers can share (`SO_REUSEPORT`), with a large
-/// receive buffer and a read timeout so the worker can notice when to stop.
-pub fn bind(addr: SocketAddr) -> io::Result<UdpSocket> {
+/// Opens a UDP socket on `addr` that other workers can share (`SO_REUSEPORT`), with a receive
+/// buffer of `receive_buffer` bytes and a read timeout so the worker can notice when to stop.
+pub fn bind(addr: SocketAddr, receive_buffer: usize) -> io::Result<UdpSocket> {
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
     socket.set_reuse_port(true)?;
     if addr.is_ipv6() {
         socket.set_only_v6(true)?;
     }
     // Best effort: the kernel caps these at net.core.[rw]mem_max.
-    let _ = socket.set_recv_buffer_size(8 << 20);
-    let _ = socket.set_send_buffer_size(8 << 20);
+    let _ = socket.set_recv_buffer_size(receive_buffer);
+    let _ = socket.set_send_buffer_size(4 << 20);
     socket.bind(&addr.into())?;
     socket.set_read_timeout(Some(Duration::from_millis(200)))?;
     Ok(socket.into())

@@ -13,7 +13,12 @@ const ZONE: &str = "tld. 300 IN SOA a.nic.tld. h.tld. 1 2 3 4 5\n\
 tld. 300 IN NS a.nic.tld.\na.nic.tld. 300 IN A 192.0.2.1\n\
 example.tld. 300 IN NS ns1.example.tld.\nns1.example.tld. 300 IN A 192.0.2.2\n\
 *.wild.tld. 300 IN TXT \"w\"\nalias.tld. 300 IN CNAME a.nic.tld.\n\
-old.tld. 300 IN DNAME new.tld.\nloop.tld. 300 IN DNAME x.loop.tld.\n";
+old.tld. 300 IN DNAME new.tld.\nloop.tld. 300 IN DNAME x.loop.tld.\n\
+tld. 300 IN NSEC3PARAM 1 0 1 aabb\n\
+tld. 300 IN RRSIG SOA 13 1 300 20300101000000 20200101000000 1 tld. AAAA\n\
+example.tld. 300 IN RRSIG NS 13 2 300 20300101000000 20200101000000 1 tld. AAAA\n\
+0p9mhaveqvm6t7vbl5lop2u3t2rp3tom.tld. 300 IN NSEC3 1 1 1 aabb 35MTHGPGCU1QG68FAB165KLNSNK3DPVL NS SOA RRSIG\n\
+35mthgpgcu1qg68fab165klnsnk3dpvl.tld. 300 IN NSEC3 1 1 1 aabb 0P9MHAVEQVM6T7VBL5LOP2U3T2RP3TOM A\n";
 
 fn zones() -> &'static Zones {
     static ZONES: OnceLock<Zones> = OnceLock::new();

@@ -105,6 +105,47 @@ fn sort_canonically(records: Vec<Record>) -> Vec<Record> {
     })
 }
 
+/// The type an RRSIG covers (its first rdata field); `None` for other records.
+fn covered_type(record: &Record) -> Option<u16> {
+    (record.rtype == RecordType::RRSIG && record.rdata.len() >= 2)
+        .then(|| u16::from_be_bytes([record.rdata[0], record.rdata[1]]))
+}
+
+/// Gives each RRSIG the TTL of the RRset it covers at its owner, as RFC 4034 §3 requires;
+/// a zone image keeps one TTL per type and node, and answers with the covered TTL.
+fn rrsig_ttls(records: &mut [Record], findings: &mut Vec<Finding>) {
+    let mut start = 0;
+    while start < records.len() {
+        let len = records[start..]
+            .iter()
+            .take_while(|r| r.owner == records[start].owner)
+            .count();
+        let node = &mut records[start..start + len];
+        for i in 0..node.len() {
+            let Some(covered) = covered_type(&node[i]) else {
+                continue;
+            };
+            let Some(ttl) = node.iter().find(|r| r.rtype.0 == covered).map(|r| r.ttl) else {
+                continue;
+            };
+            if node[i].ttl != ttl {
+                findings.push(Finding::new(
+                    Severity::Warning,
+                    Rule::TtlMismatch,
+                    &node[i].owner,
+                    Some(node[i].rtype),
+                    format!(
+                        "RRSIG TTL {} set to the TTL {ttl} of the RRset it covers",
+                        node[i].ttl
+                    ),
+                ));
+                node[i].ttl = ttl;
+            }
+        }
+        start += len;
+    }
+}
+
 impl Zone {
     /// Builds a zone from records in any order. Duplicate records are dropped, and records of
     /// an RRset with differing TTLs all get the lowest of them (RFC 2181 §5.2), each reported as
@@ -129,9 +170,10 @@ impl Zone {
         let mut start = 0;
         while start < records.len() {
             let (owner, rtype) = (&records[start].owner, records[start].rtype);
+            let covered = covered_type(&records[start]);
             let len = records[start..]
                 .iter()
-                .take_while(|r| r.owner == *owner && r.rtype == rtype)
+                .take_while(|r| r.owner == *owner && r.rtype == rtype && covered_type(r) == covered)
                 .count();
             let rrset = &mut records[start..start + len];
             let ttl = rrset.iter().map(|r| r.ttl).min().expect("non-empty");
@@ -147,6 +189,7 @@ impl Zone {
             }
             start += len;
         }
+        rrsig_ttls(&mut records, &mut findings);
         let zone = Zone {
             origin,
             class,

@@ -18,7 +18,7 @@ pub use cookie::Secrets as CookieSecrets;
 
 use message::{Full, Section, Writer};
 pub use query::{Edns, Malformed, Query};
-use zonefiles::image::{Find, Image, Node, Rrset};
+use zonefiles::image::{Find, Image, Node, Nsec3Params, Rrset};
 use zonefiles::{Name, RecordType, rdata};
 
 /// Response codes (RFC 1035 §4.1.1, RFC 6891 §9).
@@ -226,8 +226,20 @@ pub fn answer(
         return done(w, rcode::REFUSED, 0);
     };
     let after_question = w.mark();
+    // DNSSEC records go out only to clients that ask (RFC 3225) and only from signed zones.
+    let dnssec = query.edns.is_some_and(|e| e.dnssec_ok) && zone.is_signed();
+    let nsec3 = if dnssec {
+        zone.nsec3_params().ok().flatten()
+    } else {
+        None
+    };
     let mut lookup = Lookup {
         zone,
+        dnssec,
+        nsec3,
+        wildcard: None,
+        wildcard_proofs: Default::default(),
+        answer_additional: None,
         qtype: RecordType(query.qtype),
         aa: true,
         rcode: rcode::NOERROR,
@@ -236,11 +248,19 @@ pub fn answer(
         written: [0; 16],
         written_count: 0,
     };
+    // Sections are written in order: the answer (and negative proofs) while resolving, then
+    // the wildcard proofs and the zone's NS in authority, then additional data.
     let resolved = lookup.resolve(&mut w, query.qname, qname).and_then(|()| {
-        if lookup.positive && !config.minimal_responses {
-            lookup.zone_ns(&mut w)
-        } else {
-            Ok(())
+        lookup.flush_wildcard_proofs(&mut w)?;
+        // As NSD: no NS RRset after DNSKEY, DS or ANY answers, which are large enough already
+        // (resolvers priming trust anchors should not be pushed to TCP).
+        let wants_ns = !matches!(query.qtype, 43 | 48 | 255) && query.qclass != CLASS_ANY;
+        if lookup.positive && wants_ns && !config.minimal_responses {
+            lookup.zone_ns(&mut w)?;
+        }
+        match lookup.answer_additional.take() {
+            Some(rrset) => lookup.additional(&mut w, lookup.qtype, rrset, None),
+            None => Ok(()),
         }
     });
     if resolved.is_err() {
@@ -334,6 +354,17 @@ fn write_opt(
 /// One query's look-up in one zone.
 struct Lookup<'z> {
     zone: &'z Image,
+    /// RRSIGs and denial proofs are wanted (DO set, zone signed).
+    dnssec: bool,
+    /// The zone's NSEC3 parameters; NSEC proofs when `None`.
+    nsec3: Option<Nsec3Params<'z>>,
+    /// The answer comes from a wildcard: where the closest encloser starts in the name.
+    wildcard: Option<usize>,
+    /// Names answered from a wildcard along the chain, and where their closest encloser
+    /// starts: their proofs go in authority once the answer section is complete.
+    wildcard_proofs: [Option<(Name, usize)>; MAX_CHAIN],
+    /// The answer RRset whose additional data goes out after the authority section.
+    answer_additional: Option<Rrset<'z>>,
     qtype: RecordType,
     aa: bool,
     rcode: u16,
@@ -361,7 +392,10 @@ impl<'z> Lookup<'z> {
                 Find::OutOfZone => return Ok(()),
                 Find::Referral { cut, offset } => {
                     if step == 0 {
-                        self.referral(w, &owner[offset..], cut)?;
+                        let cut_name = Name::from_wire(&name.as_wire()[offset..])
+                            .map_err(|_| Full)?
+                            .0;
+                        self.referral(w, &owner[offset..], &cut_name, cut)?;
                     }
                     return Ok(());
                 }
@@ -370,12 +404,13 @@ impl<'z> Lookup<'z> {
                     offset,
                 } => {
                     let dname = node.rrset(RecordType::DNAME).ok().flatten().ok_or(Full)?;
-                    self.rrset(
+                    self.signed(
                         w,
                         Section::Answer,
                         &owner[offset..],
                         RecordType::DNAME,
                         dname,
+                        node,
                     )?;
                     let target = dname.records().next().and_then(Result::ok).ok_or(Full)?;
                     // A DNAME whose target lies at or below its owner would rewrite names
@@ -401,11 +436,31 @@ impl<'z> Lookup<'z> {
                     }
                     Some(len)
                 }
-                Find::Exact(node) => self.at_node(w, owner, node, step, &mut next)?,
-                Find::Wildcard { source, .. } => self.at_node(w, owner, source, step, &mut next)?,
-                Find::NxDomain { .. } => {
+                Find::Exact(node) if is_nsec3_only(self.zone, node) => {
+                    // An NSEC3 owner name holds no data: answer as if it did not exist
+                    // (RFC 5155 §7.2.8); its closest encloser is its parent.
                     self.rcode = rcode::NXDOMAIN;
                     self.negative(w)?;
+                    if self.dnssec {
+                        let parent = 1 + usize::from(name.as_wire()[0]);
+                        self.deny_name(w, &name, parent)?;
+                    }
+                    return Ok(());
+                }
+                Find::Exact(node) => {
+                    self.wildcard = None;
+                    self.at_node(w, owner, &name, node, step, &mut next)?
+                }
+                Find::Wildcard { offset, source, .. } => {
+                    self.wildcard = Some(offset);
+                    self.at_node(w, owner, &name, source, step, &mut next)?
+                }
+                Find::NxDomain { offset, .. } => {
+                    self.rcode = rcode::NXDOMAIN;
+                    self.negative(w)?;
+                    if self.dnssec {
+                        self.deny_name(w, &name, offset)?;
+                    }
                     return Ok(());
                 }
             };
@@ -431,6 +486,7 @@ impl<'z> Lookup<'z> {
         &mut self,
         w: &mut Writer<'_>,
         owner: &[u8],
+        name: &Name,
         node: Node<'z>,
         step: usize,
         next: &mut [u8; 512],
@@ -441,56 +497,106 @@ impl<'z> Lookup<'z> {
                 return match node.rrset(RecordType::DS).map_err(|_| Full)? {
                     Some(ds) => {
                         // As NSD: a DS answer carries no NS RRset (it is the parent's data at a cut).
-                        self.rrset(w, Section::Answer, owner, RecordType::DS, ds)
+                        self.signed(w, Section::Answer, owner, RecordType::DS, ds, node)
                             .map(|()| None)
                     }
-                    None => self.negative(w).map(|()| None),
+                    None => {
+                        self.negative(w)?;
+                        self.deny_type(w, name, node).map(|()| None)
+                    }
                 };
             }
             if step == 0 {
-                self.referral(w, owner, node)?;
+                self.referral(w, owner, name, node)?;
             }
             return Ok(None);
         }
         if self.qtype.0 == 255 {
-            let mut any = false;
+            // One RRset, as RFC 8482 §4.1 suggests (and NSD does): the small, popular types
+            // first, the large DNSSEC ones last; never NSEC3, nor RRSIG when signatures go
+            // with each RRset anyway.
+            let mut best: Option<(u8, RecordType, Rrset<'z>)> = None;
             for rrset in node.rrsets() {
                 let (rtype, rrset) = rrset.map_err(|_| Full)?;
-                self.rrset(w, Section::Answer, owner, rtype, rrset)?;
-                any = true;
+                let rank = match rtype {
+                    RecordType::A
+                    | RecordType::AAAA
+                    | RecordType::SOA
+                    | RecordType::MX
+                    | RecordType::PTR => 0,
+                    RecordType::NSEC3 => continue,
+                    RecordType::RRSIG if self.dnssec => continue,
+                    RecordType::DNSKEY | RecordType::RRSIG | RecordType::NSEC => 2,
+                    _ => 1,
+                };
+                if best.as_ref().is_none_or(|(r, _, _)| rank < *r) {
+                    best = Some((rank, rtype, rrset));
+                }
             }
-            self.positive = any;
-            if !any {
-                self.negative(w)?;
+            match best {
+                Some((_, rtype, rrset)) => {
+                    self.signed(w, Section::Answer, owner, rtype, rrset, node)?;
+                    self.positive = true;
+                    self.prove_wildcard(name);
+                }
+                None => {
+                    self.negative(w)?;
+                    self.deny_type(w, name, node)?;
+                }
             }
+            return Ok(None);
+        }
+        if self.qtype == RecordType::NSEC3 {
+            // NSEC3 records are not data of their owner names (RFC 5155 §7.2.8 leaves them
+            // unanswered; NSD answers NODATA).
+            self.negative(w)?;
+            self.deny_type(w, name, node)?;
             return Ok(None);
         }
         if let Some(rrset) = node.rrset(self.qtype).map_err(|_| Full)? {
-            self.rrset(w, Section::Answer, owner, self.qtype, rrset)?;
+            if self.qtype == RecordType::RRSIG && self.dnssec {
+                self.rrsigs(w, owner, rrset, node)?;
+            } else {
+                self.signed(w, Section::Answer, owner, self.qtype, rrset, node)?;
+            }
             self.positive = true;
-            self.additional(w, self.qtype, rrset, None)?;
+            self.prove_wildcard(name);
+            self.answer_additional = Some(rrset);
             return Ok(None);
         }
         if let Some(cname) = node.rrset(RecordType::CNAME).map_err(|_| Full)? {
-            self.rrset(w, Section::Answer, owner, RecordType::CNAME, cname)?;
+            self.signed(w, Section::Answer, owner, RecordType::CNAME, cname, node)?;
+            self.prove_wildcard(name);
             let target = cname.records().next().and_then(Result::ok).ok_or(Full)?;
             next[..target.len()].copy_from_slice(target);
             return Ok(Some(target.len()));
         }
         self.negative(w)?;
+        self.deny_type(w, name, node)?;
         Ok(None)
     }
 
-    /// A referral: not authoritative, the cut's NS in authority, glue in additional.
+    /// A referral: not authoritative, the cut's NS in authority, glue in additional. With
+    /// DNSSEC, the DS RRset and its signatures, or the proof that there is none (RFC 4035
+    /// §3.1.4).
     fn referral(
         &mut self,
         w: &mut Writer<'_>,
         cut_owner: &[u8],
+        cut_name: &Name,
         cut: Node<'z>,
     ) -> Result<(), Full> {
         self.aa = false;
         let ns = cut.rrset(RecordType::NS).map_err(|_| Full)?.ok_or(Full)?;
         self.rrset(w, Section::Authority, cut_owner, RecordType::NS, ns)?;
+        if self.dnssec {
+            match cut.rrset(RecordType::DS).map_err(|_| Full)? {
+                Some(ds) => {
+                    self.signed(w, Section::Authority, cut_owner, RecordType::DS, ds, cut)?
+                }
+                None => self.deny_type(w, cut_name, cut)?,
+            }
+        }
         self.additional(w, RecordType::NS, ns, Some(cut_owner))
     }
 
@@ -502,7 +608,7 @@ impl<'z> Lookup<'z> {
             return Ok(());
         };
         let origin = self.zone.origin().as_wire();
-        self.rrset(w, Section::Authority, origin, RecordType::NS, ns)?;
+        self.signed(w, Section::Authority, origin, RecordType::NS, ns, apex)?;
         self.additional(w, RecordType::NS, ns, None)
     }
 
@@ -513,7 +619,268 @@ impl<'z> Lookup<'z> {
         let rdata = soa.records().next().and_then(Result::ok).ok_or(Full)?;
         let ttl = soa.ttl().min(rdata::soa_minimum(rdata).unwrap_or(u32::MAX));
         let origin = self.zone.origin().as_wire();
-        write_counted(w, Section::Authority, origin, RecordType::SOA, ttl, rdata)
+        write_counted(w, Section::Authority, origin, RecordType::SOA, ttl, rdata)?;
+        if self.dnssec {
+            self.sigs(w, Section::Authority, origin, RecordType::SOA, ttl, apex)?;
+        }
+        Ok(())
+    }
+
+    /// Writes an RRset and, when DNSSEC is wanted, its signatures from `node`; all or nothing.
+    fn signed(
+        &mut self,
+        w: &mut Writer<'_>,
+        section: Section,
+        owner: &[u8],
+        rtype: RecordType,
+        rrset: Rrset<'z>,
+        node: Node<'z>,
+    ) -> Result<(), Full> {
+        let mark = w.mark();
+        let before = w.len();
+        self.rrset(w, section, owner, rtype, rrset)?;
+        if self.dnssec
+            && w.len() > before
+            && let Err(full) = self.sigs(w, section, owner, rtype, rrset.ttl(), node)
+        {
+            w.rewind(mark);
+            return Err(full);
+        }
+        Ok(())
+    }
+
+    /// The RRSIGs at `node` that cover `rtype`, with the TTL of the RRset they sign
+    /// (RFC 4034 §3).
+    fn sigs(
+        &mut self,
+        w: &mut Writer<'_>,
+        section: Section,
+        owner: &[u8],
+        rtype: RecordType,
+        ttl: u32,
+        node: Node<'z>,
+    ) -> Result<(), Full> {
+        let Some(sigs) = node.rrset(RecordType::RRSIG).map_err(|_| Full)? else {
+            return Ok(());
+        };
+        let covered = rtype.0.to_be_bytes();
+        for rdata in sigs.records() {
+            let rdata = rdata.map_err(|_| Full)?;
+            if rdata.starts_with(&covered) {
+                write_counted(w, section, owner, RecordType::RRSIG, ttl, rdata)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Proof that `name` (which exists, or is a cut) has no RRset of the type asked for: its
+    /// NSEC, or the NSEC3 that matches it (RFC 4035 §3.1.3.1, RFC 5155 §7.2.3–7.2.4). After a
+    /// wildcard, the proof that the name itself does not exist comes first (§3.1.3.4, §7.2.5).
+    fn deny_type(&mut self, w: &mut Writer<'_>, name: &Name, node: Node<'z>) -> Result<(), Full> {
+        if !self.dnssec {
+            return Ok(());
+        }
+        if let Some(ce) = self.wildcard {
+            // `node` is the wildcard: deny the query name, then the type at `*.<ce>`.
+            let mut star = [0u8; 257];
+            let star = wildcard_of(&name.as_wire()[ce..], &mut star).ok_or(Full)?;
+            return match self.nsec3 {
+                None => {
+                    self.nsec_for(w, name)?;
+                    self.nsec_for(w, &star)
+                }
+                Some(params) => {
+                    self.closest_provable(w, name.as_wire(), params)?;
+                    self.nsec3_matching(w, star.as_wire(), params).map(|_| ())
+                }
+            };
+        }
+        match self.nsec3 {
+            None if node.is_empty_non_terminal() => self.nsec_for(w, name),
+            None => match node.rrset(RecordType::NSEC).map_err(|_| Full)? {
+                Some(nsec) => self.signed(
+                    w,
+                    Section::Authority,
+                    name.as_wire(),
+                    RecordType::NSEC,
+                    nsec,
+                    node,
+                ),
+                None => self.nsec_for(w, name),
+            },
+            Some(params) => self.closest_provable(w, name.as_wire(), params).map(|_| ()),
+        }
+    }
+
+    /// Proof that `name` does not exist, nor the wildcard at its closest encloser (which
+    /// starts at `ce` in the name): RFC 4035 §3.1.3.2, RFC 5155 §7.2.2.
+    fn deny_name(&mut self, w: &mut Writer<'_>, name: &Name, ce: usize) -> Result<(), Full> {
+        let mut star = [0u8; 257];
+        match self.nsec3 {
+            None => {
+                self.nsec_for(w, name)?;
+                let star = wildcard_of(&name.as_wire()[ce..], &mut star).ok_or(Full)?;
+                self.nsec_for(w, &star)
+            }
+            Some(params) => {
+                let ce = self
+                    .closest_provable(w, name.as_wire(), params)?
+                    .unwrap_or(ce);
+                let star = wildcard_of(&name.as_wire()[ce..], &mut star).ok_or(Full)?;
+                self.nsec3_covering(w, star.as_wire(), params)
+            }
+        }
+    }
+
+    /// After an answer synthesized from a wildcard: notes that the proof that the query name
+    /// itself does not exist is due (RFC 4035 §3.1.3.3, RFC 5155 §7.2.6).
+    fn prove_wildcard(&mut self, name: &Name) {
+        let (true, Some(ce)) = (self.dnssec, self.wildcard) else {
+            return;
+        };
+        if let Some(slot) = self.wildcard_proofs.iter_mut().find(|p| p.is_none()) {
+            *slot = Some((name.clone(), ce));
+        }
+    }
+
+    /// Writes the proofs noted by [`Lookup::prove_wildcard`].
+    fn flush_wildcard_proofs(&mut self, w: &mut Writer<'_>) -> Result<(), Full> {
+        for i in 0..self.wildcard_proofs.len() {
+            let Some((name, ce)) = self.wildcard_proofs[i].take() else {
+                break;
+            };
+            match self.nsec3 {
+                None => self.nsec_for(w, &name)?,
+                Some(params) => {
+                    let next_closer = next_closer(name.as_wire(), ce);
+                    self.nsec3_covering(w, &name.as_wire()[next_closer..], params)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// An answer to a query for RRSIG: each signature with the TTL of the RRset it covers.
+    fn rrsigs(
+        &mut self,
+        w: &mut Writer<'_>,
+        owner: &[u8],
+        sigs: Rrset<'z>,
+        node: Node<'z>,
+    ) -> Result<(), Full> {
+        let mark = w.mark();
+        for rdata in sigs.records() {
+            let rdata = rdata.map_err(|_| Full)?;
+            let Some(&[c0, c1]) = rdata.get(..2) else {
+                continue;
+            };
+            let covered = RecordType(u16::from_be_bytes([c0, c1]));
+            let ttl = match node.rrset(covered).map_err(|_| Full)? {
+                Some(rrset) => rrset.ttl(),
+                None => sigs.ttl(),
+            };
+            if let Err(full) =
+                write_counted(w, Section::Answer, owner, RecordType::RRSIG, ttl, rdata)
+            {
+                w.rewind(mark);
+                return Err(full);
+            }
+        }
+        Ok(())
+    }
+
+    /// The NSEC at or before `name` in canonical order, signed, in authority.
+    fn nsec_for(&mut self, w: &mut Writer<'_>, name: &Name) -> Result<(), Full> {
+        let Some((owner, node)) = self.zone.nsec_covering(name).map_err(|_| Full)? else {
+            return Ok(());
+        };
+        let Some(nsec) = node.rrset(RecordType::NSEC).map_err(|_| Full)? else {
+            return Ok(());
+        };
+        self.signed(
+            w,
+            Section::Authority,
+            owner.as_wire(),
+            RecordType::NSEC,
+            nsec,
+            node,
+        )
+    }
+
+    /// The closest provable encloser proof for `wire` (RFC 5155 §7.2.1): the NSEC3 matching
+    /// the deepest ancestor that has one and, below it, the NSEC3 covering the next closer
+    /// name. Returns where that encloser starts in `wire`.
+    fn closest_provable(
+        &mut self,
+        w: &mut Writer<'_>,
+        wire: &[u8],
+        params: Nsec3Params<'z>,
+    ) -> Result<Option<usize>, Full> {
+        let origin_len = self.zone.origin().as_wire().len();
+        let mut below: Option<usize> = None;
+        let mut at = 0;
+        loop {
+            if self.nsec3_matching(w, &wire[at..], params)? {
+                if let Some(next) = below {
+                    self.nsec3_covering(w, &wire[next..], params)?;
+                }
+                return Ok(Some(at));
+            }
+            if wire.len() - at <= origin_len {
+                return Ok(None);
+            }
+            below = Some(at);
+            at += 1 + usize::from(wire[at]);
+        }
+    }
+
+    /// Writes the NSEC3 whose owner is the hash of `wire`, if there is one.
+    fn nsec3_matching(
+        &mut self,
+        w: &mut Writer<'_>,
+        wire: &[u8],
+        params: Nsec3Params<'z>,
+    ) -> Result<bool, Full> {
+        let hash = params.hash(wire);
+        let Some((owner, node)) = self.zone.nsec3_matching(&hash).map_err(|_| Full)? else {
+            return Ok(false);
+        };
+        self.nsec3_record(w, &owner, node)?;
+        Ok(true)
+    }
+
+    /// Writes the NSEC3 that covers the hash of `wire`.
+    fn nsec3_covering(
+        &mut self,
+        w: &mut Writer<'_>,
+        wire: &[u8],
+        params: Nsec3Params<'z>,
+    ) -> Result<(), Full> {
+        let hash = params.hash(wire);
+        match self.zone.nsec3_covering(&hash).map_err(|_| Full)? {
+            Some((owner, node)) => self.nsec3_record(w, &owner, node),
+            None => Ok(()),
+        }
+    }
+
+    fn nsec3_record(
+        &mut self,
+        w: &mut Writer<'_>,
+        owner: &Name,
+        node: Node<'z>,
+    ) -> Result<(), Full> {
+        let nsec3 = node
+            .rrset(RecordType::NSEC3)
+            .map_err(|_| Full)?
+            .ok_or(Full)?;
+        self.signed(
+            w,
+            Section::Authority,
+            owner.as_wire(),
+            RecordType::NSEC3,
+            nsec3,
+            node,
+        )
     }
 
     /// A synthesized CNAME from a DNAME (RFC 6672 §3.1).
@@ -585,8 +952,17 @@ impl<'z> Lookup<'z> {
             let Some(target) = rdata::name_field_wire(rtype, rdata, field) else {
                 continue;
             };
+            // Authoritative addresses are signed; glue below a cut is not (RFC 4035 §3.1.1).
+            let signer = match self.dnssec {
+                true => Name::from_wire(target)
+                    .ok()
+                    .and_then(|(name, _)| self.zone.node(&name).ok().flatten())
+                    .filter(|node| !node.is_occluded()),
+                false => None,
+            };
             for (atype, addresses) in [(RecordType::A, a), (RecordType::AAAA, aaaa)] {
                 let Some(addresses) = addresses else { continue };
+                let before = w.len();
                 if self
                     .rrset(w, Section::Additional, target, atype, addresses)
                     .is_err()
@@ -596,6 +972,18 @@ impl<'z> Lookup<'z> {
                         self.tc = true;
                     }
                     return Ok(());
+                }
+                if let Some(node) = signer.filter(|_| w.len() > before) {
+                    let mark = w.mark();
+                    let ttl = addresses.ttl();
+                    if self
+                        .sigs(w, Section::Additional, target, atype, ttl, node)
+                        .is_err()
+                    {
+                        // The addresses may stay without their signatures (§3.1.1).
+                        w.rewind(mark);
+                        return Ok(());
+                    }
                 }
             }
         }
@@ -615,6 +1003,42 @@ fn rrset_key(owner: &[u8], rtype: RecordType) -> u64 {
         hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
     }
     hash
+}
+
+/// True for a node of a signed zone that holds only an NSEC3 record and its signatures.
+fn is_nsec3_only(zone: &Image, node: Node<'_>) -> bool {
+    zone.is_signed()
+        && node.types().is_ok_and(|mut types| {
+            let mut nsec3 = false;
+            let only = types.all(|t| {
+                nsec3 |= t == RecordType::NSEC3;
+                t == RecordType::NSEC3 || t == RecordType::RRSIG
+            });
+            only && nsec3
+        })
+}
+
+/// `*.` followed by the wire name `parent`, as a name; `None` if too long.
+fn wildcard_of(parent: &[u8], buf: &mut [u8; 257]) -> Option<Name> {
+    buf[0] = 1;
+    buf[1] = b'*';
+    buf[2..2 + parent.len()].copy_from_slice(parent);
+    Name::from_wire(&buf[..2 + parent.len()])
+        .ok()
+        .map(|(name, _)| name)
+}
+
+/// Where the next closer name (RFC 5155 §1.3: the closest encloser with one more label of
+/// the query name) starts in `wire`, given where the closest encloser starts.
+fn next_closer(wire: &[u8], ce: usize) -> usize {
+    let mut at = 0;
+    loop {
+        let next = at + 1 + usize::from(wire[at]);
+        if next >= ce {
+            return at;
+        }
+        at = next;
+    }
 }
 
 /// True if wire name `name` is at or below wire name `ancestor` (case-insensitive).

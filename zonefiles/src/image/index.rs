@@ -140,3 +140,104 @@ pub(super) fn for_each_key<D: AsRef<[u8]>, E>(
     }
     Ok(())
 }
+
+/// Which keys a [`last_at_most`] search may return.
+pub(super) trait Shape {
+    /// May a key have `byte` at position `depth`?
+    fn allows(&self, depth: usize, byte: u8) -> bool;
+    /// May a key end after `depth` bytes?
+    fn ends(&self, depth: usize) -> bool;
+}
+
+/// Any key at all.
+pub(super) struct AnyKey;
+
+impl Shape for AnyKey {
+    fn allows(&self, _: usize, _: u8) -> bool {
+        true
+    }
+    fn ends(&self, _: usize) -> bool {
+        true
+    }
+}
+
+/// The greatest key of the given shape that is at most `target` (strictly less unless
+/// `inclusive`): its length (the key is left in `key`) and value. `None` when there is none,
+/// or when finding it would take more than `budget` node visits.
+///
+/// A depth-first walk that follows `target` as far as it can and, on the way back, tries the
+/// next smaller transitions first; subtrees whose keys cannot have the shape are never
+/// entered.
+pub(super) fn last_at_most<D: AsRef<[u8]>>(
+    fst: &Fst<D>,
+    shape: &dyn Shape,
+    target: &[u8],
+    inclusive: bool,
+    key: &mut [u8; MAX_KEY_LEN],
+    mut budget: u32,
+) -> Option<(usize, u64)> {
+    struct Search<'a, D: AsRef<[u8]>> {
+        fst: &'a Fst<D>,
+        shape: &'a dyn Shape,
+        target: &'a [u8],
+        inclusive: bool,
+    }
+    impl<D: AsRef<[u8]>> Search<'_, D> {
+        fn walk(
+            &self,
+            node: fst::raw::Node<'_>,
+            depth: usize,
+            output: u64,
+            tight: bool,
+            key: &mut [u8; MAX_KEY_LEN],
+            budget: &mut u32,
+        ) -> Option<(usize, u64)> {
+            if *budget == 0 {
+                return None;
+            }
+            *budget -= 1;
+            let at_end = tight && depth == self.target.len();
+            if !at_end && depth < MAX_KEY_LEN {
+                // Transitions greater than the target's byte lead to greater keys.
+                let limit = if tight {
+                    u16::from(self.target[depth])
+                } else {
+                    256
+                };
+                for i in (0..node.len()).rev() {
+                    let t = node.transition(i);
+                    let byte = u16::from(t.inp);
+                    if byte > limit || !self.shape.allows(depth, t.inp) {
+                        continue;
+                    }
+                    key[depth] = t.inp;
+                    let next = self.fst.node(t.addr);
+                    let found = self.walk(
+                        next,
+                        depth + 1,
+                        add(output, t.out),
+                        tight && byte == limit,
+                        key,
+                        budget,
+                    );
+                    if found.is_some() || *budget == 0 {
+                        return found;
+                    }
+                }
+            }
+            // The key ending here is smaller than every key below it.
+            let equal = at_end;
+            if node.is_final() && self.shape.ends(depth) && (!equal || self.inclusive) {
+                return Some((depth, add(output, node.final_output())));
+            }
+            None
+        }
+    }
+    let search = Search {
+        fst,
+        shape,
+        target,
+        inclusive,
+    };
+    search.walk(fst.root(), 0, 0, true, key, &mut budget)
+}

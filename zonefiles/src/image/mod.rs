@@ -14,6 +14,7 @@
 //! the wildcard that may apply come from one pass (RFC 1034 §4.3.2 steps 3a–3c, RFC 4592).
 
 mod build;
+mod dnssec;
 pub mod format;
 mod index;
 
@@ -24,6 +25,7 @@ use std::sync::Arc;
 use memmap2::Mmap;
 
 pub use build::{CompileError, CompileStats, compile, write_atomically};
+pub use dnssec::{MAX_NSEC3_ITERATIONS, NSEC3_HASH_LEN, Nsec3Params, Owned, base32hex};
 use format::{Header, HeaderError};
 
 use crate::name::{MAX_KEY_LEN, Name, canonical_key_of_wire};
@@ -402,7 +404,7 @@ impl Image {
                         owner: name.clone(),
                         rtype,
                         class,
-                        ttl: rrset.ttl(),
+                        ttl: rrsig_ttl(&node, rtype, rdata)?.unwrap_or(rrset.ttl()),
                         rdata: rdata.into(),
                     });
                 }
@@ -414,6 +416,16 @@ impl Image {
         }
         Ok(Zone::from_sorted(self.origin().clone(), class, records))
     }
+}
+
+/// An RRSIG's TTL: that of the RRset it covers at its node (RFC 4034 §3), which the image
+/// stores once; `None` for other records, or when that RRset is absent.
+fn rrsig_ttl(node: &Node<'_>, rtype: RecordType, rdata: &[u8]) -> Result<Option<u32>, ImageError> {
+    if rtype != RecordType::RRSIG || rdata.len() < 2 {
+        return Ok(None);
+    }
+    let covered = RecordType(u16::from_be_bytes([rdata[0], rdata[1]]));
+    Ok(node.rrset(covered)?.map(|rrset| rrset.ttl()))
 }
 
 /// The byte offset in `name`'s wire form after skipping `labels` labels.
