@@ -142,17 +142,7 @@ impl Journal {
             .map_err(io(path))?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(io(path))?;
-        let bad_header = || JournalError::Header(path.to_owned());
-        if bytes.len() < 21 || &bytes[..8] != MAGIC {
-            return Err(bad_header());
-        }
-        let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4"));
-        let base_serial = u32::from_le_bytes(bytes[12..16].try_into().expect("4"));
-        let (origin, origin_len) = Name::from_wire(&bytes[20..]).map_err(|_| bad_header())?;
-        let header_len = 20 + origin_len;
-        if version != VERSION || bytes[..header_len] != header_bytes(&origin, base_serial)[..] {
-            return Err(bad_header());
-        }
+        let (origin, base_serial, header_len) = read_header(&bytes, path)?;
         let mut journal = Journal {
             path: path.to_owned(),
             file,
@@ -165,8 +155,9 @@ impl Journal {
         let mut recovery = Recovery::default();
         let mut at = header_len;
         while at < bytes.len() {
-            match journal.check_entry(&bytes[at..]) {
-                Ok((from, to, len)) => {
+            match check_entry(&bytes[at..], &journal.origin, journal.last_serial()) {
+                Ok((changeset, len)) => {
+                    let (from, to) = (changeset.from_serial(), changeset.to_serial());
                     journal.push_entry(from, to, at as u64, len);
                     at += ENTRY_HEADER + len as usize;
                 }
@@ -183,37 +174,6 @@ impl Journal {
         }
         journal.end = at.min(bytes.len()) as u64;
         Ok((journal, recovery))
-    }
-
-    /// Checks one entry at the start of `bytes`: returns its serials and payload length.
-    fn check_entry(&self, bytes: &[u8]) -> Result<(u32, u32, u32), String> {
-        if bytes.len() < ENTRY_HEADER {
-            return Err(format!("torn entry header ({} bytes)", bytes.len()));
-        }
-        let len = u32::from_le_bytes(bytes[..4].try_into().expect("4"));
-        let crc = u32::from_le_bytes(bytes[4..8].try_into().expect("4"));
-        let Some(payload) = bytes.get(ENTRY_HEADER..ENTRY_HEADER + len as usize) else {
-            return Err(format!(
-                "torn entry: {len} bytes announced, {} present",
-                bytes.len() - 8
-            ));
-        };
-        if entry_crc(len, payload) != crc {
-            return Err("entry checksum mismatch".into());
-        }
-        let changeset =
-            Changeset::decode(payload).map_err(|e| format!("entry does not decode: {e}"))?;
-        if changeset.origin != self.origin {
-            return Err(format!("entry for another zone ({})", changeset.origin));
-        }
-        if changeset.from_serial() != self.last_serial() {
-            return Err(format!(
-                "entry starts at serial {} but the journal is at {}",
-                changeset.from_serial(),
-                self.last_serial()
-            ));
-        }
-        Ok((changeset.from_serial(), changeset.to_serial(), len))
     }
 
     fn push_entry(&mut self, from: u32, to: u32, offset: u64, len: u32) {
@@ -330,6 +290,147 @@ impl Journal {
         *self = Journal::open(&self.path)?.0;
         Ok(())
     }
+}
+
+/// Checks one entry at the start of `bytes`: returns its serials and payload length.
+/// Reads a journal header: the zone, the base serial and the header's length.
+fn read_header(bytes: &[u8], path: &Path) -> Result<(Name, u32, usize), JournalError> {
+    let bad_header = || JournalError::Header(path.to_owned());
+    if bytes.len() < 21 || &bytes[..8] != MAGIC {
+        return Err(bad_header());
+    }
+    let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4"));
+    let base_serial = u32::from_le_bytes(bytes[12..16].try_into().expect("4"));
+    let (origin, origin_len) = Name::from_wire(&bytes[20..]).map_err(|_| bad_header())?;
+    let header_len = 20 + origin_len;
+    if version != VERSION || bytes[..header_len] != header_bytes(&origin, base_serial)[..] {
+        return Err(bad_header());
+    }
+    Ok((origin, base_serial, header_len))
+}
+
+/// Follows a journal that another process appends to, never writing it: each
+/// [`JournalReader::read_new`] returns the whole entries added since the last call and stops
+/// before an entry that is not complete yet (an append in progress) or damaged (which the
+/// writer cuts off when it next opens the journal). A journal replaced by rename (a rebase)
+/// is noticed, and read again from its start.
+#[derive(Debug)]
+pub struct JournalReader {
+    path: PathBuf,
+    file: File,
+    origin: Name,
+    base_serial: u32,
+    last_serial: u32,
+    offset: u64,
+}
+
+/// What [`JournalReader::read_new`] found.
+#[derive(Debug)]
+pub enum NewEntries {
+    /// Changesets appended since the last read, in order (possibly none).
+    Appended(Vec<Changeset>),
+    /// The file was replaced (rebased); open a new reader.
+    Replaced,
+}
+
+impl JournalReader {
+    /// Opens a journal for reading; nothing is read past the header yet.
+    pub fn open(path: &Path) -> Result<JournalReader, JournalError> {
+        let mut file = File::open(path).map_err(io(path))?;
+        let mut head = vec![0u8; 20 + crate::name::MAX_NAME_LEN];
+        let mut filled = 0;
+        while filled < head.len() {
+            let n = file.read(&mut head[filled..]).map_err(io(path))?;
+            if n == 0 {
+                break;
+            }
+            filled += n;
+        }
+        let (origin, base_serial, header_len) = read_header(&head[..filled], path)?;
+        Ok(JournalReader {
+            path: path.to_owned(),
+            file,
+            origin,
+            base_serial,
+            last_serial: base_serial,
+            offset: header_len as u64,
+        })
+    }
+
+    /// The zone the journal belongs to.
+    pub fn origin(&self) -> &Name {
+        &self.origin
+    }
+
+    /// The serial the journal starts from.
+    pub fn base_serial(&self) -> u32 {
+        self.base_serial
+    }
+
+    /// The serial after the last changeset read.
+    pub fn last_serial(&self) -> u32 {
+        self.last_serial
+    }
+
+    /// Reads the entries appended since the last call.
+    pub fn read_new(&mut self) -> Result<NewEntries, JournalError> {
+        use std::os::unix::fs::MetadataExt;
+        let path = self.path.clone();
+        let here = self.file.metadata().map_err(io(&path))?;
+        match std::fs::metadata(&path) {
+            Ok(now) if now.ino() == here.ino() && now.dev() == here.dev() => {}
+            // Renamed over, or removed while a new one is being put in place.
+            _ => return Ok(NewEntries::Replaced),
+        }
+        if here.len() <= self.offset {
+            return Ok(NewEntries::Appended(Vec::new()));
+        }
+        let mut bytes = vec![0u8; (here.len() - self.offset) as usize];
+        self.file
+            .seek(SeekFrom::Start(self.offset))
+            .map_err(io(&path))?;
+        self.file.read_exact(&mut bytes).map_err(io(&path))?;
+        let mut at = 0;
+        let mut changesets = Vec::new();
+        while let Ok((changeset, len)) = check_entry(&bytes[at..], &self.origin, self.last_serial) {
+            self.last_serial = changeset.to_serial();
+            changesets.push(changeset);
+            at += ENTRY_HEADER + len as usize;
+        }
+        self.offset += at as u64;
+        Ok(NewEntries::Appended(changesets))
+    }
+}
+
+/// Checks one entry at the start of `bytes`: returns its changeset and payload length.
+fn check_entry(bytes: &[u8], origin: &Name, last_serial: u32) -> Result<(Changeset, u32), String> {
+    if bytes.len() < ENTRY_HEADER {
+        return Err(format!("torn entry header ({} bytes)", bytes.len()));
+    }
+    let len = u32::from_le_bytes(bytes[..4].try_into().expect("4"));
+    let crc = u32::from_le_bytes(bytes[4..8].try_into().expect("4"));
+    let Some(payload) = bytes.get(ENTRY_HEADER..ENTRY_HEADER + len as usize) else {
+        return Err(format!(
+            "torn entry: {len} bytes announced, {} present",
+            bytes.len() - 8
+        ));
+    };
+    if entry_crc(len, payload) != crc {
+        return Err("entry checksum mismatch".into());
+    }
+    let changeset =
+        Changeset::decode(payload).map_err(|e| format!("entry does not decode: {e}"))?;
+    if changeset.origin != *origin {
+        return Err(format!("entry for another zone ({})", changeset.origin));
+    }
+    if changeset.from_serial() != last_serial {
+        return Err(format!(
+            "entry starts at serial {} but the journal is at {}",
+            changeset.from_serial(),
+            last_serial
+        ));
+    }
+    Ok((changeset, len))
 }
 
 /// Why a compaction failed; the old image and journal are untouched.

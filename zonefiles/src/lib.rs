@@ -23,6 +23,7 @@
 //!   one TTL. Checks, diffs, the writer and the compiler all work on it.
 //! - [`image::Image`]: the compiled form, opened by mmap (layout in [`image::format`]).
 //! - [`changeset::Changeset`] and [`journal::Journal`]: the units of change and their log.
+//! - [`zonedir::ZoneDir`]: a satellite's zone directory (image, journal, `CURRENT` pointer).
 //! - [`whois`]: the registry objects the WHOIS service shows.
 //!
 //! # Invariants
@@ -52,11 +53,12 @@ pub mod rtype;
 pub mod serial;
 pub mod whois;
 pub mod zone;
+pub mod zonedir;
 
 pub use changeset::{Changeset, apply, compose, diff};
 pub use check::{Finding, Rule, Severity, check};
 pub use image::{Find, Image};
-pub use journal::Journal;
+pub use journal::{Journal, JournalReader};
 pub use master::{ParseError, ParseOptions, Reader};
 pub use name::Name;
 pub use record::Record;

@@ -94,12 +94,51 @@ enum Command {
         #[arg(short, long)]
         output: PathBuf,
     },
+    /// Work on a satellite's zone directory (image, journal and CURRENT pointer).
+    Dir {
+        #[command(subcommand)]
+        action: DirAction,
+    },
     /// Create an empty journal that follows a zone image.
     InitJournal {
         /// The zone image the journal follows.
         image: PathBuf,
         /// The journal to create (replaced atomically).
         journal: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum DirAction {
+    /// Create a zone directory from a master file (checked first).
+    Init {
+        /// The directory to create.
+        dir: PathBuf,
+        /// The master file.
+        zone: PathBuf,
+        /// The zone's origin, when the file has no $ORIGIN.
+        #[arg(long)]
+        origin: Option<Name>,
+    },
+    /// Append the changeset from the directory's zone to a newer master file of it.
+    Update {
+        /// The zone directory.
+        dir: PathBuf,
+        /// The new version of the zone (its SOA serial must be newer).
+        zone: PathBuf,
+    },
+    /// Fold the journal into a new current image, keeping the last changesets for IXFR.
+    Compact {
+        /// The zone directory.
+        dir: PathBuf,
+        /// Changesets to keep in the journal.
+        #[arg(long, default_value_t = 100)]
+        keep: usize,
+    },
+    /// Show the current image, the journal and the serial a server would answer with.
+    Status {
+        /// The zone directory.
+        dir: PathBuf,
     },
 }
 
@@ -368,6 +407,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Dir { action } => dir(action),
         Command::InitJournal { image, journal } => {
             let img = open_image(&image)?;
             Journal::create(&journal, img.origin(), img.serial())?;
@@ -379,6 +419,80 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn dir(action: DirAction) -> Result<ExitCode> {
+    use zonefiles::zonedir::ZoneDir;
+    match action {
+        DirAction::Init { dir, zone, origin } => {
+            let (zone, findings) = read_zone(&zone, origin, None)?;
+            for finding in &findings {
+                eprintln!("{finding}");
+            }
+            if has_errors(&findings) {
+                bail!("the zone has errors; nothing was written");
+            }
+            ZoneDir::create(&dir, &zone)?;
+            println!(
+                "{}: serial {}, {} records",
+                dir.display(),
+                zone.serial().unwrap_or(0),
+                zone.records().len()
+            );
+        }
+        DirAction::Update { dir, zone } => {
+            let zd = ZoneDir::open(&dir)?;
+            let snapshot = zd.load()?;
+            let mut current = snapshot.image.to_zone()?;
+            if let Some(net) = changeset::compose(&snapshot.changesets)? {
+                current = changeset::apply(current, &net)?;
+            }
+            let (next, findings) = read_zone(&zone, Some(current.origin().clone()), None)?;
+            if has_errors(&findings) {
+                for finding in &findings {
+                    eprintln!("{finding}");
+                }
+                bail!("the new zone has errors; nothing was appended");
+            }
+            let cs = changeset::diff(&current, &next)?;
+            zd.append(&cs)?;
+            println!(
+                "{}: serial {} -> {}, {} removed, {} added",
+                dir.display(),
+                cs.from_serial(),
+                cs.to_serial(),
+                cs.removed.len(),
+                cs.added.len()
+            );
+        }
+        DirAction::Compact { dir, keep } => match ZoneDir::open(&dir)?.compact(keep)? {
+            Some(done) => println!(
+                "{}: serial {}, {} changesets folded, {} bytes",
+                dir.display(),
+                done.serial,
+                done.changesets,
+                done.bytes
+            ),
+            None => println!("{}: nothing to fold", dir.display()),
+        },
+        DirAction::Status { dir } => {
+            let zd = ZoneDir::open(&dir)?;
+            let snapshot = zd.load()?;
+            let serving = snapshot
+                .changesets
+                .last()
+                .map_or(snapshot.image.serial(), |c| c.to_serial());
+            println!(
+                "{}: image {} (serial {}), journal {} changesets ({} after the image), serving serial {serving}",
+                dir.display(),
+                snapshot.image_path.display(),
+                snapshot.image.serial(),
+                snapshot.history.len(),
+                snapshot.changesets.len()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn progress(len: u64, what: &str) -> ProgressBar {

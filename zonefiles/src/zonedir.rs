@@ -1,0 +1,342 @@
+//! The zone directory of a satellite (DESIGN.md contract 4): the current image, the journal of
+//! the changesets after it, and a pointer to the current image that changes by atomic rename.
+//!
+//! ```text
+//! <dir>/CURRENT        the current image's file name and a newline; replaced by rename
+//! <dir>/<serial>.img   zone images; the current one, and older ones until a compaction
+//! <dir>/journal        changesets from some serial at or before the current image's
+//! ```
+//!
+//! One process writes a zone directory (the update-agent, or `zonefiles dir`); any number
+//! read it (edge-dns). Every change is atomic for readers:
+//!
+//! - [`ZoneDir::append`] adds one changeset to the journal and fsyncs it; a reader sees the
+//!   entry whole or not at all ([`JournalReader`] stops before an incomplete entry).
+//! - [`ZoneDir::compact`] writes the next image (temporary file, fsync, rename), then points
+//!   `CURRENT` at it (same), then trims the journal to the changesets it keeps for IXFR. A
+//!   crash between the steps leaves a directory that reads the same: an unused image, or a
+//!   journal that still starts before the current image (readers skip what the image holds).
+
+use std::path::{Path, PathBuf};
+
+use crate::changeset::{self, Changeset, PatchError};
+use crate::check::{self, Finding, Severity};
+use crate::image::{self, CompileError, Image, ImageError};
+use crate::journal::{Journal, JournalError, JournalReader, NewEntries};
+use crate::zone::Zone;
+
+/// The pointer file's name.
+pub const CURRENT: &str = "CURRENT";
+/// The journal's file name.
+pub const JOURNAL: &str = "journal";
+
+/// Why a zone directory could not be read or changed.
+#[derive(Debug, thiserror::Error)]
+pub enum ZoneDirError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// `CURRENT` does not name an image file in the directory.
+    #[error("{0}: CURRENT does not name an image in this directory")]
+    Current(PathBuf),
+    /// The image could not be opened.
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    /// The journal could not be read or written.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    /// The journal does not reach back to the image.
+    #[error("the journal starts at serial {journal}, after the current image's serial {image}")]
+    Gap {
+        /// The current image's serial.
+        image: u32,
+        /// The journal's first serial.
+        journal: u32,
+    },
+    /// The changesets do not apply to the image.
+    #[error("the journal does not apply to the image: {0}")]
+    Patch(#[from] PatchError),
+    /// The zone the journal leads to fails a check.
+    #[error("the journal leads to a zone with errors, first: {0}")]
+    Check(Box<Finding>),
+    /// The next image could not be compiled.
+    #[error(transparent)]
+    Compile(#[from] CompileError),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ZoneDirError + '_ {
+    move |source| ZoneDirError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// A zone directory.
+#[derive(Debug, Clone)]
+pub struct ZoneDir {
+    path: PathBuf,
+}
+
+/// What a reader finds in a zone directory.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// The current image.
+    pub image: Image,
+    /// Its file.
+    pub image_path: PathBuf,
+    /// The changesets after the image's serial, in order.
+    pub changesets: Vec<Changeset>,
+    /// Every changeset the journal holds, for IXFR (it may start before the image).
+    pub history: Vec<Changeset>,
+    /// Reads the changesets appended from now on.
+    pub reader: JournalReader,
+}
+
+/// What a compaction did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Compaction {
+    /// The new image's serial.
+    pub serial: u32,
+    /// Changesets folded into it.
+    pub changesets: usize,
+    /// Its size in bytes.
+    pub bytes: u64,
+}
+
+impl ZoneDir {
+    /// Creates a zone directory holding `zone` as its first image and an empty journal.
+    pub fn create(path: &Path, zone: &Zone) -> Result<ZoneDir, ZoneDirError> {
+        std::fs::create_dir_all(path).map_err(io(path))?;
+        let dir = ZoneDir {
+            path: path.to_owned(),
+        };
+        let serial = zone.serial().unwrap_or(0);
+        let (bytes, _) = image::compile(zone, |_| {})?;
+        let name = image_name(serial);
+        let image_path = path.join(&name);
+        image::write_atomically(&image_path, &bytes).map_err(io(&image_path))?;
+        Journal::create(&dir.journal_path(), zone.origin(), serial)?;
+        dir.point_at(&name)?;
+        Ok(dir)
+    }
+
+    /// Opens an existing zone directory.
+    pub fn open(path: &Path) -> Result<ZoneDir, ZoneDirError> {
+        let dir = ZoneDir {
+            path: path.to_owned(),
+        };
+        dir.current_image()?;
+        Ok(dir)
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The journal's path.
+    pub fn journal_path(&self) -> PathBuf {
+        self.path.join(JOURNAL)
+    }
+
+    /// The current image's path, as `CURRENT` names it.
+    pub fn current_image(&self) -> Result<PathBuf, ZoneDirError> {
+        let pointer = self.path.join(CURRENT);
+        let text = std::fs::read_to_string(&pointer).map_err(io(&pointer))?;
+        let name = text.trim();
+        let plain = !name.is_empty()
+            && !name.starts_with('.')
+            && !name.contains('/')
+            && name.ends_with(".img");
+        if !plain {
+            return Err(ZoneDirError::Current(pointer));
+        }
+        Ok(self.path.join(name))
+    }
+
+    /// Reads the directory as a server does: the current image (checked as
+    /// [`Image::open`] does) and the journal.
+    pub fn load(&self) -> Result<Snapshot, ZoneDirError> {
+        let image_path = self.current_image()?;
+        let image = Image::open(&image_path)?;
+        let mut reader = JournalReader::open(&self.journal_path())?;
+        let history = match reader.read_new()? {
+            NewEntries::Appended(changesets) => changesets,
+            // Replaced between opening and reading: read the new one.
+            NewEntries::Replaced => return self.load(),
+        };
+        let serial = image.serial();
+        let first = reader.base_serial();
+        let skip = match history.iter().position(|cs| cs.from_serial() == serial) {
+            Some(i) => i,
+            None if reader.last_serial() == serial => history.len(),
+            None => {
+                return Err(ZoneDirError::Gap {
+                    image: serial,
+                    journal: first,
+                });
+            }
+        };
+        Ok(Snapshot {
+            changesets: history[skip..].to_vec(),
+            history,
+            image,
+            image_path,
+            reader,
+        })
+    }
+
+    /// Appends a changeset to the journal (durable when this returns).
+    pub fn append(&self, changeset: &Changeset) -> Result<(), ZoneDirError> {
+        let (mut journal, _) = Journal::open(&self.journal_path())?;
+        journal.append(changeset)?;
+        Ok(())
+    }
+
+    /// Folds the changesets after the current image into a new image and makes it current,
+    /// then trims the journal to its last `keep` changesets (the IXFR history) and removes
+    /// images no longer current. `None` when there was nothing to fold.
+    pub fn compact(&self, keep: usize) -> Result<Option<Compaction>, ZoneDirError> {
+        let old_path = self.current_image()?;
+        let image = Image::open(&old_path)?;
+        let (mut journal, _) = Journal::open(&self.journal_path())?;
+        let changesets = journal.changesets_from(image.serial())?;
+        let Some(net) = changeset::compose(&changesets)? else {
+            return Ok(None);
+        };
+        let zone = changeset::apply(image.to_zone()?, &net)?;
+        if let Some(error) = check::check(&zone)
+            .into_iter()
+            .find(|f| f.severity == Severity::Error)
+        {
+            return Err(ZoneDirError::Check(Box::new(error)));
+        }
+        let serial = zone.serial().unwrap_or(0);
+        let (bytes, stats) = image::compile(&zone, |_| {})?;
+        let name = image_name(serial);
+        let new_path = self.path.join(&name);
+        image::write_atomically(&new_path, &bytes).map_err(io(&new_path))?;
+        self.point_at(&name)?;
+        // The journal keeps the last `keep` changesets for IXFR.
+        let all = journal.changesets_from(journal.base_serial())?;
+        if all.len() > keep {
+            let from = all[all.len() - keep.min(all.len())..]
+                .first()
+                .map_or(journal.last_serial(), Changeset::from_serial);
+            journal.rebase(from)?;
+        }
+        self.remove_stale_images(&name)?;
+        Ok(Some(Compaction {
+            serial,
+            changesets: changesets.len(),
+            bytes: stats.bytes,
+        }))
+    }
+
+    /// Points `CURRENT` at `name` (temporary file, fsync, rename, directory fsync).
+    fn point_at(&self, name: &str) -> Result<(), ZoneDirError> {
+        let pointer = self.path.join(CURRENT);
+        image::write_atomically(&pointer, format!("{name}\n").as_bytes()).map_err(io(&pointer))
+    }
+
+    fn remove_stale_images(&self, current: &str) -> Result<(), ZoneDirError> {
+        let entries = std::fs::read_dir(&self.path).map_err(io(&self.path))?;
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.ends_with(".img") && name != current {
+                // Readers that still map it keep its pages until they let go.
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The file name of the image at `serial`.
+fn image_name(serial: u32) -> String {
+    format!("{serial}.img")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::master::ParseOptions;
+    use crate::rtype::Class;
+
+    fn zone(serial: u32, extra: &str) -> Zone {
+        let text = format!(
+            "tld. 300 IN SOA a.nic.tld. h.tld. {serial} 2 3 4 5\ntld. 300 IN NS a.nic.tld.\n\
+             a.nic.tld. 300 IN A 192.0.2.1\n{extra}"
+        );
+        let records =
+            crate::master::parse_bytes("t", text.as_bytes(), ParseOptions::default()).unwrap();
+        Zone::from_records(None, Class::IN, records).0
+    }
+
+    #[test]
+    fn appends_are_seen_by_readers_and_compaction_keeps_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tld");
+        let zd = ZoneDir::create(&path, &zone(1, "")).unwrap();
+        let snapshot = zd.load().unwrap();
+        assert_eq!(snapshot.image.serial(), 1);
+        assert!(snapshot.changesets.is_empty());
+        let mut reader = snapshot.reader;
+
+        let mut previous = zone(1, "");
+        for serial in 2..=5 {
+            let next = zone(serial, &format!("d{serial}.tld. 300 IN NS ns.example.\n"));
+            zd.append(&changeset::diff(&previous, &next).unwrap())
+                .unwrap();
+            previous = next;
+        }
+        let NewEntries::Appended(new) = reader.read_new().unwrap() else {
+            panic!("not replaced")
+        };
+        assert_eq!(new.len(), 4);
+        assert_eq!(reader.last_serial(), 5);
+
+        let compaction = zd.compact(2).unwrap().unwrap();
+        assert_eq!((compaction.serial, compaction.changesets), (5, 4));
+        assert!(matches!(reader.read_new().unwrap(), NewEntries::Replaced));
+        let snapshot = zd.load().unwrap();
+        assert_eq!(snapshot.image.serial(), 5);
+        assert_eq!(snapshot.image.to_zone().unwrap(), previous);
+        assert!(snapshot.changesets.is_empty());
+        let serials: Vec<u32> = snapshot.history.iter().map(|c| c.from_serial()).collect();
+        assert_eq!(serials, [3, 4], "the last two changesets stay for IXFR");
+        let images: Vec<_> = std::fs::read_dir(&path)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".img"))
+            .collect();
+        assert_eq!(images.len(), 1);
+        assert!(zd.compact(2).unwrap().is_none(), "nothing left to fold");
+    }
+
+    #[test]
+    fn a_torn_append_is_invisible_to_readers() {
+        let dir = tempfile::tempdir().unwrap();
+        let zd = ZoneDir::create(dir.path(), &zone(1, "")).unwrap();
+        let mut reader = zd.load().unwrap().reader;
+        let next = zone(2, "x.tld. 300 IN NS ns.example.\n");
+        let bytes = changeset::diff(&zone(1, ""), &next).unwrap().encode();
+        // Half an entry, as a writer caught mid-append leaves it.
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(zd.journal_path())
+            .unwrap();
+        std::io::Write::write_all(&mut file, &(bytes.len() as u32).to_le_bytes()).unwrap();
+        let NewEntries::Appended(new) = reader.read_new().unwrap() else {
+            panic!()
+        };
+        assert!(new.is_empty());
+        assert_eq!(zd.load().unwrap().changesets.len(), 0);
+    }
+}
