@@ -63,6 +63,8 @@ pub struct Config {
     pub cookies: Cookies,
     /// TCP limits.
     pub tcp: Tcp,
+    /// TSIG keys for zone transfers and NOTIFY.
+    pub key: Vec<KeyConfig>,
     /// The zones served.
     pub zone: Vec<ZoneConfig>,
 }
@@ -139,12 +141,55 @@ fn secret(text: &str) -> anyhow::Result<[u8; 16]> {
     Ok(bytes)
 }
 
-/// One zone.
-#[derive(Debug, Clone, Deserialize)]
+/// One zone: a compiled image, or a zone directory that is followed as it changes.
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ZoneConfig {
-    /// The compiled zone image (`zonefiles compile`).
-    pub image: PathBuf,
+    /// A compiled zone image (`zonefiles compile`), reopened on SIGHUP.
+    pub image: Option<PathBuf>,
+    /// A zone directory (`zonefiles dir init`): its current image and journal are followed,
+    /// and every change is served within milliseconds.
+    pub directory: Option<PathBuf>,
+    /// Who may transfer the zone (AXFR/IXFR); nobody when empty.
+    #[serde(default)]
+    pub allow_transfer: Vec<TransferRule>,
+    /// Secondaries told of every new serial (NOTIFY, RFC 1996).
+    #[serde(default)]
+    pub notify: Vec<NotifyTarget>,
+}
+
+/// One rule for zone transfers: a request is allowed when it matches every condition given.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferRule {
+    /// The TSIG key the request must be signed with (`[[key]]` name); any or none if absent.
+    pub key: Option<String>,
+    /// Address prefixes the request may come from (`192.0.2.0/24`, `2001:db8::/32`); any if
+    /// empty.
+    #[serde(default)]
+    pub from: Vec<String>,
+}
+
+/// A secondary to NOTIFY.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyTarget {
+    /// Its address and port.
+    pub address: SocketAddr,
+    /// The TSIG key to sign the NOTIFY with (`[[key]]` name).
+    pub key: Option<String>,
+}
+
+/// A TSIG key (RFC 8945).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyConfig {
+    /// The key's name, as secondaries configure it (e.g. `xfr.example.`).
+    pub name: String,
+    /// `hmac-sha256`, `hmac-sha384` or `hmac-sha512`.
+    pub algorithm: String,
+    /// The secret, base64 (as `tsig-keygen` prints it).
+    pub secret: String,
 }
 
 impl Default for Config {
@@ -160,6 +205,7 @@ impl Default for Config {
             metrics_listen: Some("127.0.0.1:9153".parse().expect("valid address")),
             cookies: Cookies::default(),
             tcp: Tcp::default(),
+            key: Vec::new(),
             zone: Vec::new(),
         }
     }
@@ -184,15 +230,45 @@ impl Config {
             .with_context(|| format!("in the configuration {}", path.display()))?;
         let base = path.parent().unwrap_or(Path::new("."));
         for zone in &mut config.zone {
-            if zone.image.is_relative() {
-                zone.image = base.join(&zone.image);
+            for path in [&mut zone.image, &mut zone.directory].into_iter().flatten() {
+                if path.is_relative() {
+                    *path = base.join(&*path);
+                }
             }
         }
+        config.check()?;
         if !(512..=65535).contains(&config.max_udp_payload) {
             anyhow::bail!("max_udp_payload must be between 512 and 65535");
         }
         config.cookies.secrets()?;
         Ok(config)
+    }
+
+    /// Checks what serde cannot: one source per zone, known key names, valid prefixes.
+    pub fn check(&self) -> anyhow::Result<()> {
+        for (i, zone) in self.zone.iter().enumerate() {
+            if zone.image.is_some() == zone.directory.is_some() {
+                anyhow::bail!("zone {}: give either image or directory", i + 1);
+            }
+            let keys = zone
+                .allow_transfer
+                .iter()
+                .filter_map(|r| r.key.as_ref())
+                .chain(zone.notify.iter().filter_map(|n| n.key.as_ref()));
+            for key in keys {
+                if !self.key.iter().any(|k| &k.name == key) {
+                    anyhow::bail!("zone {}: key {key:?} is not defined in a [[key]]", i + 1);
+                }
+            }
+            for prefix in zone.allow_transfer.iter().flat_map(|r| &r.from) {
+                crate::acl::Prefix::parse(prefix)
+                    .with_context(|| format!("zone {}: allow_transfer", i + 1))?;
+            }
+        }
+        for key in &self.key {
+            crate::tsig::Key::from_config(key).with_context(|| format!("[[key]] {}", key.name))?;
+        }
+        Ok(())
     }
 
     /// The number of UDP workers to run.

@@ -12,10 +12,16 @@
 //! pointer; queries in flight finish on the old one, and no lock is ever taken on the query
 //! path.
 
+pub mod acl;
 pub mod config;
+pub mod control;
 pub mod engine;
+pub mod follow;
 pub mod metrics;
+pub mod notify;
 pub mod tcp;
+pub mod transfer;
+pub mod tsig;
 pub mod udp;
 
 /// Seconds since 1970, as DNS timestamps count them (server cookies, TSIG).

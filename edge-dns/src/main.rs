@@ -1,6 +1,6 @@
-//! `edge-dns`: serves TLD zones from compiled zone images.
+//! `edge-dns`: serves TLD zones from compiled zone images and zone directories.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -9,14 +9,17 @@ use anyhow::{Context, Result};
 use arc_swap::ArcSwap;
 use clap::Parser;
 use edge_dns::config::Config;
-use edge_dns::engine::{self, Zones};
-use edge_dns::{tcp, udp};
-use zonefiles::image::Image;
+use edge_dns::engine;
+use edge_dns::follow::{self, Follower};
+use edge_dns::tsig::Keyring;
+use edge_dns::{notify, tcp, udp};
 
-/// Authoritative DNS for TLD zones, from compiled zone images (`zonefiles compile`).
+/// Authoritative DNS for TLD zones, from compiled zone images (`zonefiles compile`) or zone
+/// directories (`zonefiles dir`), whose journal is followed and served within milliseconds.
+/// Zone transfers (AXFR, IXFR) with TSIG for secondaries, and NOTIFY when a serial changes.
 ///
-/// Signals: SIGHUP reopens the zone images (a failed reload keeps the old ones);
-/// SIGINT and SIGTERM stop the server.
+/// Signals: SIGHUP reopens the zones (a failed reload keeps the old ones); SIGINT and SIGTERM
+/// stop the server.
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
@@ -55,7 +58,8 @@ fn main() -> Result<()> {
     config
         .zone
         .extend(cli.zones.iter().map(|image| edge_dns::config::ZoneConfig {
-            image: image.clone(),
+            image: Some(image.clone()),
+            ..Default::default()
         }));
     if !cli.listen.is_empty() {
         config.listen = cli.listen.clone();
@@ -68,11 +72,13 @@ fn main() -> Result<()> {
     }
     if config.zone.is_empty() {
         anyhow::bail!(
-            "no zones to serve: add [[zone]] image = \"…\" to the configuration or pass --zone"
+            "no zones to serve: add [[zone]] image = \"…\" (or directory = \"…\") to the configuration or pass --zone"
         );
     }
+    config.check()?;
     let started = Instant::now();
-    let zones = load_zones(&config)?;
+    let keyring = Keyring::new(&config.key)?;
+    let follower = Follower::load(&config.zone)?;
     if cli.check {
         println!(
             "configuration and {} zone image(s) are fine",
@@ -88,7 +94,8 @@ fn main() -> Result<()> {
         minimal_responses: config.minimal_responses,
         cookies: config.cookies.secrets()?,
     });
-    let zones = Arc::new(ArcSwap::from_pointee(zones));
+    let zones = Arc::new(ArcSwap::from_pointee(follower.state()));
+    let keyring_arc = Arc::new(keyring.clone());
     let metrics = Arc::new(edge_dns::metrics::Metrics::new(
         config.listen.len() * config.worker_count(),
     ));
@@ -100,15 +107,31 @@ fn main() -> Result<()> {
             let socket = udp::bind(addr, config.udp_receive_buffer)
                 .with_context(|| format!("binding UDP {addr}"))?;
             let shard = workers.len();
-            let (zones, engine, metrics, stop) =
-                (zones.clone(), engine.clone(), metrics.clone(), stop.clone());
+            let (zones, engine, metrics, stop, keyring) = (
+                zones.clone(),
+                engine.clone(),
+                metrics.clone(),
+                stop.clone(),
+                keyring_arc.clone(),
+            );
             workers.push(
                 std::thread::Builder::new()
                     .name(format!("udp-{addr}-{worker}"))
-                    .spawn(move || udp::serve(socket, zones, engine, metrics, shard, stop))?,
+                    .spawn(move || {
+                        udp::serve(socket, zones, engine, keyring, metrics, shard, stop)
+                    })?,
             );
         }
     }
+    // The follower thread: zone directories, reloads, and the changes NOTIFY goes out for.
+    let (commands, commands_rx) = std::sync::mpsc::channel();
+    let (changes, changes_rx) = tokio::sync::mpsc::unbounded_channel();
+    let follower_thread = {
+        let (zones, stop, zone_config) = (zones.clone(), stop.clone(), config.zone.clone());
+        std::thread::Builder::new()
+            .name("follow".into())
+            .spawn(move || follow::run(zone_config, follower, zones, commands_rx, changes, stop))?
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -117,14 +140,31 @@ fn main() -> Result<()> {
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("binding TCP {addr}"))?;
-            tokio::spawn(tcp::serve(listener, zones.clone(), engine.clone(), config.tcp, metrics.clone()));
+            tokio::spawn(tcp::serve(
+                listener,
+                zones.clone(),
+                engine.clone(),
+                keyring_arc.clone(),
+                config.tcp,
+                metrics.clone(),
+            ));
         }
         if let Some(addr) = config.metrics_listen {
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("binding the metrics listener {addr}"))?;
-            tokio::spawn(edge_dns::metrics::serve(listener, metrics.clone(), zones.clone()));
+            tokio::spawn(edge_dns::metrics::serve(
+                listener,
+                metrics.clone(),
+                zones.clone(),
+            ));
         }
+        tokio::spawn(notify::run(
+            changes_rx,
+            zones.clone(),
+            keyring.clone(),
+            metrics.clone(),
+        ));
         tracing::info!(
             listen = ?config.listen,
             metrics = ?config.metrics_listen,
@@ -134,16 +174,13 @@ fn main() -> Result<()> {
             "answering"
         );
         let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
-        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         loop {
             tokio::select! {
-                _ = hangup.recv() => match load_zones(&config) {
-                    Ok(new) => {
-                        zones.store(Arc::new(new));
-                        tracing::info!("zones reloaded");
-                    }
-                    Err(error) => tracing::error!(error = format!("{error:#}"), "reload failed; still serving the previous zones"),
-                },
+                _ = hangup.recv() => {
+                    let _ = commands.send(follow::Command::Reload);
+                }
                 _ = terminate.recv() => break,
                 _ = tokio::signal::ctrl_c() => break,
             }
@@ -151,6 +188,7 @@ fn main() -> Result<()> {
         anyhow::Ok(())
     })?;
     stop.store(true, Ordering::Relaxed);
+    let _ = follower_thread.join();
     for worker in workers {
         if let Ok(Err(error)) = worker.join() {
             tracing::error!(%error, "UDP worker failed");
@@ -158,29 +196,6 @@ fn main() -> Result<()> {
     }
     tracing::info!(responses = metrics.responses(), "stopped");
     Ok(())
-}
-
-fn load_zones(config: &Config) -> Result<Zones> {
-    let mut images = Vec::new();
-    for zone in &config.zone {
-        images.push(Arc::new(open(&zone.image)?));
-    }
-    Ok(Zones::new(images))
-}
-
-fn open(path: &Path) -> Result<Image> {
-    let started = Instant::now();
-    let image =
-        Image::open(path).with_context(|| format!("opening zone image {}", path.display()))?;
-    tracing::info!(
-        zone = %image.origin(),
-        serial = image.serial(),
-        names = image.header().nodes,
-        path = %path.display(),
-        open_ms = started.elapsed().as_millis() as u64,
-        "zone loaded"
-    );
-    Ok(image)
 }
 
 fn hostname() -> String {

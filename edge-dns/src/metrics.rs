@@ -13,12 +13,16 @@
 //! | `edge_dns_response_bytes` (histogram) | `transport` |
 //! | `edge_dns_answer_seconds` (histogram: time in the answer engine) | `transport` |
 //! | `edge_dns_zone_serial` (gauge) | `zone` |
+//! | `edge_dns_transfers_total` | `kind` (axfr, ixfr, ixfr_as_axfr, up_to_date), `result` |
+//! | `edge_dns_tsig_failures_total` | `error` (badkey, badsig, badtime) |
+//! | `edge_dns_notify_total` | `direction` (received, sent), `result` |
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::engine::Zones;
+use crate::follow::State;
 
 const RCODES: [&str; 11] = [
     "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN", "YXRRSET",
@@ -107,9 +111,111 @@ fn type_index(query: &[u8]) -> usize {
         .unwrap_or(TYPES.len() - 1)
 }
 
+/// Transfer kinds counted.
+pub const TRANSFER_KINDS: [&str; 4] = ["axfr", "ixfr", "ixfr_as_axfr", "up_to_date"];
+/// Transfer results counted.
+pub const TRANSFER_RESULTS: [&str; 4] = ["served", "refused", "notauth", "failed"];
+/// TSIG errors counted.
+pub const TSIG_ERRORS: [&str; 3] = ["badkey", "badsig", "badtime"];
+/// NOTIFY outcomes counted: received (acknowledged, refused), sent (acknowledged, given up).
+pub const NOTIFY: [(&str, &str); 4] = [
+    ("received", "acknowledged"),
+    ("received", "refused"),
+    ("sent", "acknowledged"),
+    ("sent", "gave_up"),
+];
+
+/// Counters of the control paths (transfers, TSIG, NOTIFY): rare events, shared.
+#[derive(Default)]
+pub struct Control {
+    transfers: [[AtomicU64; 4]; 4],
+    tsig: [AtomicU64; 3],
+    notify: [AtomicU64; 4],
+}
+
+impl Control {
+    /// Counts a transfer request by kind and result (indexes into the constants above).
+    pub fn transfer(&self, kind: &str, result: &str) {
+        let k = TRANSFER_KINDS.iter().position(|x| *x == kind).unwrap_or(0);
+        let r = TRANSFER_RESULTS
+            .iter()
+            .position(|x| *x == result)
+            .unwrap_or(3);
+        self.transfers[k][r].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a TSIG failure.
+    pub fn tsig_failure(&self, error: &str) {
+        if let Some(i) = TSIG_ERRORS.iter().position(|x| *x == error) {
+            self.tsig[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts a NOTIFY received or sent.
+    pub fn notify(&self, direction: &str, result: &str) {
+        if let Some(i) = NOTIFY.iter().position(|x| *x == (direction, result)) {
+            self.notify[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The value of one transfer counter (for tests and logs).
+    pub fn transfers(&self, kind: &str, result: &str) -> u64 {
+        let k = TRANSFER_KINDS.iter().position(|x| *x == kind).unwrap_or(0);
+        let r = TRANSFER_RESULTS
+            .iter()
+            .position(|x| *x == result)
+            .unwrap_or(3);
+        self.transfers[k][r].load(Ordering::Relaxed)
+    }
+
+    fn render(&self, out: &mut String) {
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "# HELP edge_dns_transfers_total Zone transfer requests."
+        );
+        let _ = writeln!(out, "# TYPE edge_dns_transfers_total counter");
+        for (k, kind) in TRANSFER_KINDS.iter().enumerate() {
+            for (r, result) in TRANSFER_RESULTS.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "edge_dns_transfers_total{{kind=\"{kind}\",result=\"{result}\"}} {}",
+                    load(&self.transfers[k][r])
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP edge_dns_tsig_failures_total Requests refused for their TSIG."
+        );
+        let _ = writeln!(out, "# TYPE edge_dns_tsig_failures_total counter");
+        for (i, error) in TSIG_ERRORS.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "edge_dns_tsig_failures_total{{error=\"{error}\"}} {}",
+                load(&self.tsig[i])
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP edge_dns_notify_total NOTIFY messages received and sent."
+        );
+        let _ = writeln!(out, "# TYPE edge_dns_notify_total counter");
+        for (i, (direction, result)) in NOTIFY.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "edge_dns_notify_total{{direction=\"{direction}\",result=\"{result}\"}} {}",
+                load(&self.notify[i])
+            );
+        }
+    }
+}
+
 /// All shards of a server, labelled by transport.
 pub struct Metrics {
     shards: Vec<(&'static str, Shard)>,
+    /// The control paths.
+    pub control: Control,
 }
 
 impl Metrics {
@@ -119,7 +225,10 @@ impl Metrics {
             .map(|_| ("udp", Shard::default()))
             .collect();
         shards.push(("tcp", Shard::default()));
-        Metrics { shards }
+        Metrics {
+            shards,
+            control: Control::default(),
+        }
     }
 
     /// The shard of UDP worker `i`.
@@ -221,6 +330,7 @@ impl Metrics {
                 image.serial()
             );
         }
+        self.control.render(&mut out);
         out
     }
 }
@@ -268,7 +378,7 @@ fn histogram(
 pub async fn serve(
     listener: tokio::net::TcpListener,
     metrics: std::sync::Arc<Metrics>,
-    zones: std::sync::Arc<arc_swap::ArcSwap<Zones>>,
+    zones: std::sync::Arc<arc_swap::ArcSwap<State>>,
 ) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     loop {
@@ -284,7 +394,7 @@ pub async fn serve(
             let head = String::from_utf8_lossy(&request[..n]);
             let (status, body) = if head.starts_with("GET /metrics ") || head.starts_with("GET / ")
             {
-                ("200 OK", metrics.render(&zones.load()))
+                ("200 OK", metrics.render(&zones.load().zones))
             } else {
                 ("404 Not Found", "not found: try /metrics\n".to_owned())
             };

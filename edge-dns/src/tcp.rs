@@ -1,5 +1,7 @@
 //! DNS over TCP (RFC 7766): two-byte length framing, several queries per connection answered
-//! in order, limits on connections, idle time, queries per connection and slow writers.
+//! in order, limits on connections, idle time, queries per connection and slow writers; and
+//! zone transfers, streamed from a blocking task through a bounded channel, so a slow
+//! secondary holds back its own transfer and nothing else.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,14 +13,18 @@ use tokio::sync::Semaphore;
 use tokio::time::timeout;
 
 use crate::config;
-use crate::engine::{self, Peer, Transport, Zones};
+use crate::control::{self, Reply};
+use crate::engine::{self, Kind, Peer, Transport};
+use crate::follow::State;
 use crate::metrics::Metrics;
+use crate::tsig::Keyring;
 
 /// Accepts connections on `listener` until the task is dropped.
 pub async fn serve(
     listener: TcpListener,
-    zones: Arc<ArcSwap<Zones>>,
+    zones: Arc<ArcSwap<State>>,
     engine: Arc<engine::Config>,
+    keyring: Arc<Keyring>,
     limits: config::Tcp,
     metrics: Arc<Metrics>,
 ) {
@@ -37,11 +43,18 @@ pub async fn serve(
             drop(stream);
             continue;
         };
-        let (zones, engine, metrics) = (zones.clone(), engine.clone(), metrics.clone());
+        let (zones, engine, metrics, keyring) = (
+            zones.clone(),
+            engine.clone(),
+            metrics.clone(),
+            keyring.clone(),
+        );
         tokio::spawn(async move {
             let peer_ip = peer.ip();
-            if let Err(error) =
-                connection(stream, peer_ip, &zones, &engine, &limits, &metrics).await
+            if let Err(error) = connection(
+                stream, peer_ip, &zones, &engine, &keyring, &limits, &metrics,
+            )
+            .await
             {
                 tracing::debug!(%peer, %error, "TCP connection ended");
             }
@@ -53,8 +66,9 @@ pub async fn serve(
 async fn connection(
     mut stream: TcpStream,
     client: std::net::IpAddr,
-    zones: &ArcSwap<Zones>,
+    zones: &ArcSwap<State>,
     engine: &engine::Config,
+    keyring: &Keyring,
     limits: &config::Tcp,
     metrics: &Metrics,
 ) -> std::io::Result<()> {
@@ -94,14 +108,56 @@ async fn connection(
             Ok(Ok(_)) => {}
             _ => break,
         }
-        let zones = zones.load();
+        let state = zones.load();
         let started = Instant::now();
         let peer = Peer {
             transport: Transport::Tcp,
             addr: client,
             now: crate::unix_time(),
         };
-        let Some(n) = engine::answer(&query[..len], &zones, engine, &peer, &mut answer) else {
+        let kind = engine::classify(&query[..len]);
+        if kind != Kind::Query {
+            let ctx = control::Context {
+                state: &state,
+                engine,
+                keyring,
+                metrics,
+            };
+            let now = u64::from(peer.now);
+            match control::respond(kind, &query[..len], &peer, &ctx, now) {
+                Reply::Message(m) => {
+                    pending.extend_from_slice(&(m.len() as u16).to_be_bytes());
+                    pending.extend_from_slice(&m);
+                }
+                Reply::Nothing => {}
+                Reply::Transfer(transfer) => {
+                    if !pending.is_empty() {
+                        if timeout(idle, write.write_all(&pending)).await.is_err() {
+                            return Ok(());
+                        }
+                        pending.clear();
+                    }
+                    drop(state);
+                    let what = transfer.describe();
+                    let kind = transfer.kind();
+                    let started = Instant::now();
+                    let result = stream_transfer(*transfer, now, &mut write, idle).await;
+                    let outcome = if result.is_ok() { "served" } else { "failed" };
+                    metrics.control.transfer(kind, outcome);
+                    tracing::info!(
+                        client = %client,
+                        transfer = what,
+                        outcome,
+                        ms = started.elapsed().as_millis() as u64,
+                        "zone transfer"
+                    );
+                    result?;
+                }
+            }
+            continue;
+        }
+        let Some(n) = engine::answer(&query[..len], &state.zones, engine, &peer, &mut answer)
+        else {
             shard.dropped();
             break;
         };
@@ -113,4 +169,50 @@ async fn connection(
         let _ = timeout(idle, write.write_all(&pending)).await;
     }
     Ok(())
+}
+
+/// Sends a transfer's messages as the producer makes them; at most a few messages wait in
+/// memory, whatever the zone's size.
+async fn stream_transfer(
+    transfer: control::Transfer,
+    now: u64,
+    write: &mut (impl AsyncWriteExt + Unpin),
+    idle: Duration,
+) -> std::io::Result<()> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+    let producer = tokio::task::spawn_blocking(move || {
+        transfer.run(now, &mut |message| {
+            tx.blocking_send(message)
+                .map_err(|_| crate::transfer::TransferError::Closed)
+        })
+    });
+    let mut frame = Vec::with_capacity(crate::transfer::MESSAGE_MAX + 512);
+    let mut failed = None;
+    while let Some(message) = rx.recv().await {
+        frame.clear();
+        frame.extend_from_slice(&(message.len() as u16).to_be_bytes());
+        frame.extend_from_slice(&message);
+        match timeout(idle, write.write_all(&frame)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                failed = Some(error);
+                break;
+            }
+            Err(_) => {
+                failed = Some(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the secondary stopped reading",
+                ));
+                break;
+            }
+        }
+    }
+    drop(rx);
+    let produced = producer
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    if let Some(error) = failed {
+        return Err(error);
+    }
+    produced.map_err(|e| std::io::Error::other(e.to_string()))
 }

@@ -16,8 +16,11 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::engine::{self, Peer, Transport, Zones};
+use crate::control::{self, Reply};
+use crate::engine::{self, Kind, Peer, Transport};
+use crate::follow::State;
 use crate::metrics::Metrics;
+use crate::tsig::Keyring;
 
 /// Queries read per system call.
 pub const BATCH: usize = 64;
@@ -92,8 +95,9 @@ unsafe fn zeroed<T>() -> Vec<T> {
 /// Runs worker `worker` (its metrics shard) until `stop` is set.
 pub fn serve(
     socket: UdpSocket,
-    zones: Arc<ArcSwap<Zones>>,
+    state: Arc<ArcSwap<State>>,
     config: Arc<engine::Config>,
+    keyring: Arc<Keyring>,
     metrics: Arc<Metrics>,
     worker: usize,
     stop: Arc<AtomicBool>,
@@ -129,7 +133,7 @@ pub fn serve(
             }
         }
         let received = received as usize;
-        let zones = zones.load();
+        let state = state.load();
         let now = crate::unix_time();
         let mut replies = 0;
         for i in 0..received {
@@ -141,9 +145,25 @@ pub fn serve(
                 addr: ip_of(&b.addrs[i]),
                 now,
             };
-            let Some(out_len) =
-                engine::answer(query, &zones, &config, &peer, &mut b.answers[replies])
-            else {
+            let kind = engine::classify(query);
+            let answered = if kind == Kind::Query {
+                engine::answer(query, &state.zones, &config, &peer, &mut b.answers[replies])
+            } else {
+                let ctx = control::Context {
+                    state: &state,
+                    engine: &config,
+                    keyring: &keyring,
+                    metrics: &metrics,
+                };
+                match control::respond(kind, query, &peer, &ctx, u64::from(now)) {
+                    Reply::Message(m) if m.len() <= b.answers[replies].len() => {
+                        b.answers[replies][..m.len()].copy_from_slice(&m);
+                        Some(m.len())
+                    }
+                    _ => None,
+                }
+            };
+            let Some(out_len) = answered else {
                 shard.dropped();
                 continue;
             };

@@ -188,6 +188,24 @@ impl<'a> Writer<'a> {
         t.count += 1;
     }
 
+    /// Writes the section counts, appends the message to `out` and starts an empty one with
+    /// the same id and flags (the next message of a zone transfer).
+    pub fn flush_into(&mut self, out: &mut Vec<u8>) {
+        for (i, count) in self.counts.iter().enumerate() {
+            self.buf[4 + 2 * i..6 + 2 * i].copy_from_slice(&count.to_be_bytes());
+        }
+        out.extend_from_slice(&self.buf[..self.len]);
+        self.len = HEADER;
+        self.targets.count = 0;
+        self.targets.used = 0;
+        self.counts = [0; 4];
+    }
+
+    /// Records counted so far in `section`.
+    pub fn counted(&self, section: Section) -> u16 {
+        self.counts[section as usize]
+    }
+
     /// Writes the section counts and returns the message length.
     pub fn finish(self) -> usize {
         for (i, count) in self.counts.iter().enumerate() {

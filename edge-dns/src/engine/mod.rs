@@ -8,7 +8,7 @@
 //! out, unless it is glue a referral needs, which sets TC too.
 
 mod cookie;
-mod message;
+pub(crate) mod message;
 mod query;
 
 use std::net::IpAddr;
@@ -17,7 +17,7 @@ use std::sync::Arc;
 pub use cookie::Secrets as CookieSecrets;
 
 use message::{Full, Section, Writer};
-pub use query::{Edns, Malformed, Query};
+pub use query::{Edns, Kind, Malformed, Query, classify};
 use zonefiles::image::{Find, Image, Node, Nsec3Params, Rrset};
 use zonefiles::{Name, RecordType, rdata};
 
@@ -1066,7 +1066,7 @@ fn write_counted(
 }
 
 /// Writes one record; names in the rdata of the RFC 1035 types are compressed (RFC 3597 §4).
-fn write_record(
+pub(crate) fn write_record(
     w: &mut Writer<'_>,
     owner: &[u8],
     rtype: RecordType,

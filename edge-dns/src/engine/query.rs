@@ -22,6 +22,8 @@ pub struct Query<'a> {
     pub question: &'a [u8],
     /// The OPT record, if any.
     pub edns: Option<Edns>,
+    /// The last additional record is a TSIG (RFC 8945).
+    pub tsig: bool,
 }
 
 /// What the client's OPT record says (RFC 6891 §6.1.3).
@@ -82,6 +84,7 @@ pub fn parse(msg: &[u8]) -> Result<Query<'_>, (Malformed, u16, u16)> {
     }
     let question = &msg[12..at];
     let mut edns = None;
+    let mut tsig = false;
     for _ in 0..nscount {
         at = skip_record(msg, at).ok_or(formerr)?.1;
     }
@@ -94,6 +97,7 @@ pub fn parse(msg: &[u8]) -> Result<Query<'_>, (Malformed, u16, u16)> {
             }
             edns = Some(read_opt(&msg[at + 1..next]).ok_or(formerr)?);
         }
+        tsig = rtype == 250;
         at = next;
     }
     Ok(Query {
@@ -104,7 +108,61 @@ pub fn parse(msg: &[u8]) -> Result<Query<'_>, (Malformed, u16, u16)> {
         qclass,
         question,
         edns,
+        tsig,
     })
+}
+
+/// What kind of request a message is, for the I/O layer to route it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// An ordinary query (or something the engine answers with an error, or drops).
+    Query,
+    /// A zone transfer request (AXFR or IXFR).
+    Transfer,
+    /// A NOTIFY (RFC 1996).
+    Notify,
+    /// A query signed with TSIG.
+    Signed,
+}
+
+/// Classifies a message without answering it: transfers, NOTIFY and signed requests take
+/// their own path; everything else goes to [`super::answer`].
+pub fn classify(msg: &[u8]) -> Kind {
+    if msg.len() < 12 || msg[2] & 0x80 != 0 {
+        return Kind::Query;
+    }
+    if (msg[2] >> 3) & 0xF == 4 {
+        return Kind::Notify;
+    }
+    let count = |i: usize| u16::from_be_bytes([msg[4 + 2 * i], msg[5 + 2 * i]]);
+    if count(0) != 1 {
+        return Kind::Query;
+    }
+    let Some(mut at) = question_name_end(msg) else {
+        return Kind::Query;
+    };
+    let Some(fixed) = msg.get(at..at + 4) else {
+        return Kind::Query;
+    };
+    let qtype = u16::from_be_bytes([fixed[0], fixed[1]]);
+    at += 4;
+    // A TSIG record is the last of the message (RFC 8945 §5.1).
+    let records = u32::from(count(1)) + u32::from(count(2)) + u32::from(count(3));
+    let mut last = 0;
+    for _ in 0..records {
+        let Some((rtype, next)) = skip_record(msg, at) else {
+            return Kind::Query;
+        };
+        last = rtype;
+        at = next;
+    }
+    if count(3) > 0 && last == 250 {
+        Kind::Signed
+    } else if msg[2] & 0x78 == 0 && matches!(qtype, 251 | 252) {
+        Kind::Transfer
+    } else {
+        Kind::Query
+    }
 }
 
 /// Where the question name ends: plain labels only (a pointer in a question is not accepted),

@@ -1,0 +1,254 @@
+//! Requests that are not plain queries: zone transfers, NOTIFY, and anything signed with
+//! TSIG. They are rare, so this path parses with hickory-proto and allocates freely; the
+//! query path never comes here ([`crate::engine::classify`] routes).
+//!
+//! - A signed request is verified first (RFC 8945 §5.2); a failure is answered NOTAUTH with the
+//!   TSIG error (BADKEY, BADSIG, BADTIME) and counted. The response to a good one is signed.
+//! - AXFR/IXFR: the zone must be served here (else NOTAUTH) and a transfer rule must allow
+//!   the client's address and key (else REFUSED). Over UDP, IXFR gets the current SOA alone
+//!   (RFC 1995 §2: the client then comes back over TCP); AXFR over UDP gets NOTIMP.
+//! - NOTIFY for a zone served here is acknowledged (RFC 1996 §4.7); the zone directory is
+//!   followed anyway, so it changes nothing else.
+
+use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
+
+use crate::engine::{self, Kind, Peer, Transport};
+use crate::follow::{State, ZoneState};
+use crate::metrics::Metrics;
+use crate::transfer::{self, Plan, TransferError};
+use crate::tsig::{self, Keyring, Signed, Verdict};
+
+/// What a control request gets.
+pub enum Reply {
+    /// One response message.
+    Message(Vec<u8>),
+    /// A zone transfer to stream (TCP only).
+    Transfer(Box<Transfer>),
+    /// No response at all.
+    Nothing,
+}
+
+/// A transfer ready to run.
+pub struct Transfer {
+    request: transfer::Request,
+    plan: Plan,
+    zone: ZoneState,
+    signed: Option<Signed>,
+}
+
+impl Transfer {
+    /// Writes the messages, each signed when the request was, into `send`.
+    pub fn run(
+        &self,
+        now: u64,
+        send: &mut dyn FnMut(Vec<u8>) -> Result<(), TransferError>,
+    ) -> Result<(), TransferError> {
+        let mut previous: Option<Vec<u8>> = None;
+        let signed = self.signed.as_ref();
+        transfer::produce(
+            &self.request,
+            self.plan,
+            &self.zone.image,
+            &self.zone.history,
+            &mut |mut message| {
+                if let Some(signed) = signed {
+                    let mac = match &previous {
+                        None => signed.sign_first(&mut message, now),
+                        Some(mac) => signed.sign_next(&mut message, mac, now),
+                    }
+                    .map_err(|_| TransferError::Closed)?;
+                    previous = Some(mac);
+                }
+                send(message)
+            },
+        )
+    }
+
+    /// The metric label of this transfer's kind.
+    pub fn kind(&self) -> &'static str {
+        match (self.plan, self.request.qtype) {
+            (Plan::UpToDate, _) => "up_to_date",
+            (Plan::Ixfr(_), _) => "ixfr",
+            (Plan::Axfr, 251) => "ixfr_as_axfr",
+            (Plan::Axfr, _) => "axfr",
+        }
+    }
+
+    /// The zone and serial transferred, for logs.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} {} serial {}",
+            self.kind(),
+            self.zone.image.origin(),
+            self.zone.image.serial()
+        )
+    }
+}
+
+/// What the control path needs.
+pub struct Context<'a> {
+    /// The zones as served now.
+    pub state: &'a State,
+    /// The answer engine's settings (for signed queries).
+    pub engine: &'a engine::Config,
+    /// TSIG keys.
+    pub keyring: &'a Keyring,
+    /// Counters.
+    pub metrics: &'a Metrics,
+}
+
+/// Answers a request of `kind` (anything but [`Kind::Query`]).
+pub fn respond(kind: Kind, bytes: &[u8], peer: &Peer, ctx: &Context<'_>, now: u64) -> Reply {
+    let Ok(message) = Message::from_vec(bytes) else {
+        // Not readable past the header: the engine answers FORMERR (or nothing).
+        return engine_answer(bytes, peer, ctx, 0);
+    };
+    if message.metadata.message_type != MessageType::Query {
+        return Reply::Nothing;
+    }
+    let signed = match ctx.keyring.verify(bytes, &message, now) {
+        Verdict::Unsigned => None,
+        Verdict::Valid(signed) => Some(signed),
+        Verdict::Invalid(failure, signed) => {
+            ctx.metrics.control.tsig_failure(failure.label());
+            tracing::info!(client = %peer.addr, error = failure.label(), "TSIG check failed");
+            return Reply::Message(tsig::error_response(
+                &message,
+                failure,
+                signed.as_ref(),
+                now,
+            ));
+        }
+    };
+    let reply = match (message.metadata.op_code, kind) {
+        (OpCode::Notify, _) => notify(&message, ctx),
+        (OpCode::Query, Kind::Transfer) | (OpCode::Query, Kind::Signed)
+            if message
+                .queries
+                .first()
+                .is_some_and(|q| matches!(u16::from(q.query_type()), 251 | 252)) =>
+        {
+            return transfer(&message, bytes, peer, signed, ctx, now);
+        }
+        _ => {
+            // A signed query: answered by the engine, leaving room for the TSIG record.
+            let room = signed.as_ref().map_or(0, |_| 256);
+            return sign_reply(engine_answer(bytes, peer, ctx, room), signed.as_ref(), now);
+        }
+    };
+    sign_reply(reply, signed.as_ref(), now)
+}
+
+fn sign_reply(reply: Reply, signed: Option<&Signed>, now: u64) -> Reply {
+    match (reply, signed) {
+        (Reply::Message(mut bytes), Some(signed)) => {
+            if signed.sign_first(&mut bytes, now).is_err() {
+                return Reply::Nothing;
+            }
+            Reply::Message(bytes)
+        }
+        (reply, _) => reply,
+    }
+}
+
+/// The engine's answer, in a buffer `room` bytes short of what the transport allows.
+fn engine_answer(bytes: &[u8], peer: &Peer, ctx: &Context<'_>, room: usize) -> Reply {
+    let max = match peer.transport {
+        Transport::Udp => {
+            let asked = Message::from_vec(bytes).map_or(512, |m| usize::from(m.max_payload()));
+            asked.clamp(512, usize::from(ctx.engine.max_udp_payload))
+        }
+        Transport::Tcp => 65535,
+    };
+    let mut out = vec![0u8; max.saturating_sub(room).max(12)];
+    match engine::answer(bytes, &ctx.state.zones, ctx.engine, peer, &mut out) {
+        Some(len) => {
+            out.truncate(len);
+            Reply::Message(out)
+        }
+        None => Reply::Nothing,
+    }
+}
+
+/// Acknowledges a NOTIFY for a zone served here (RFC 1996 §4.7); NOTAUTH otherwise.
+fn notify(message: &Message, ctx: &Context<'_>) -> Reply {
+    let served = message
+        .queries
+        .first()
+        .and_then(|q| q.name().to_ascii().parse().ok())
+        .is_some_and(|zone| ctx.state.zone(&zone).is_some());
+    let code = if served {
+        ctx.metrics.control.notify("received", "acknowledged");
+        ResponseCode::NoError
+    } else {
+        ctx.metrics.control.notify("received", "refused");
+        ResponseCode::NotAuth
+    };
+    let mut response = Message::response(message.metadata.id, OpCode::Notify);
+    response.metadata.authoritative = served;
+    response.metadata.response_code = code;
+    response.queries = message.queries.clone();
+    Reply::Message(response.to_vec().unwrap_or_default())
+}
+
+/// A transfer request: checks, then the plan.
+fn transfer(
+    message: &Message,
+    bytes: &[u8],
+    peer: &Peer,
+    signed: Option<Signed>,
+    ctx: &Context<'_>,
+    now: u64,
+) -> Reply {
+    let refuse = |code: ResponseCode, result: &str, kind: &str| {
+        ctx.metrics.control.transfer(kind, result);
+        let mut response = Message::error_msg(message.metadata.id, OpCode::Query, code);
+        response.queries = message.queries.clone();
+        sign_reply(
+            Reply::Message(response.to_vec().unwrap_or_default()),
+            signed.as_ref(),
+            now,
+        )
+    };
+    let Some(request) = transfer::request(message, bytes) else {
+        return refuse(ResponseCode::FormErr, "failed", "axfr");
+    };
+    let kind = if request.qtype == 252 { "axfr" } else { "ixfr" };
+    let Some(zone) = ctx.state.zone(&request.zone) else {
+        return refuse(ResponseCode::NotAuth, "notauth", kind);
+    };
+    let key = signed.as_ref().map(|s| s.key.name.as_str());
+    if !transfer::allowed(&zone.config, peer.addr, key) {
+        tracing::info!(
+            client = %peer.addr,
+            zone = %request.zone,
+            key = key.unwrap_or("none"),
+            "zone transfer refused by the transfer rules"
+        );
+        return refuse(ResponseCode::Refused, "refused", kind);
+    }
+    let mut plan = transfer::plan(&request, &zone.image, &zone.history);
+    if peer.transport == Transport::Udp {
+        if request.qtype == 252 {
+            return refuse(ResponseCode::NotImp, "failed", kind);
+        }
+        // Over UDP, the current SOA tells the client whether to come back over TCP.
+        plan = Plan::UpToDate;
+    }
+    let transfer = Transfer {
+        request,
+        plan,
+        zone: zone.clone(),
+        signed,
+    };
+    if peer.transport == Transport::Udp {
+        ctx.metrics.control.transfer("up_to_date", "served");
+        let mut single = None;
+        let _ = transfer.run(now, &mut |m| {
+            single = Some(m);
+            Ok(())
+        });
+        return single.map_or(Reply::Nothing, Reply::Message);
+    }
+    Reply::Transfer(Box::new(transfer))
+}

@@ -1,0 +1,308 @@
+//! What is served, and how it follows the zone directories (DESIGN.md contract 4).
+//!
+//! [`State`] is everything the query and transfer paths read: the engine's zone set and, per
+//! zone, the journal history that IXFR answers from. It sits behind an `ArcSwap`; a change
+//! builds a whole new `State` and swaps the pointer, so a query sees a zone before or after a
+//! changeset, never half of it, and no lock is ever taken on the query path.
+//!
+//! A [`Follower`] owns the sources: for a zone directory, the current image (mmapped), a
+//! [`JournalReader`] and the changesets after the image. Each [`Follower::poll`] (every 10 ms)
+//! reads `CURRENT` and whatever the journal gained; new changesets are applied to the image's
+//! zone and compiled into an image in memory, which is served until the update-agent's next
+//! compaction makes a new file current. A change that does not apply is logged once and the
+//! zone keeps its last good version.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use arc_swap::ArcSwap;
+use zonefiles::Name;
+use zonefiles::changeset::{self, Changeset};
+use zonefiles::image::{self, Image};
+use zonefiles::journal::{JournalReader, NewEntries};
+use zonefiles::zonedir::ZoneDir;
+
+use crate::config::ZoneConfig;
+use crate::engine::Zones;
+
+/// How often zone directories are looked at.
+pub const POLL: Duration = Duration::from_millis(10);
+
+/// One zone as served.
+#[derive(Debug, Clone)]
+pub struct ZoneState {
+    /// The image answers come from.
+    pub image: Arc<Image>,
+    /// The journal's changesets, oldest first, ending at the image's serial (IXFR).
+    pub history: Arc<Vec<Changeset>>,
+    /// The zone's configuration (transfer rules, NOTIFY targets).
+    pub config: Arc<ZoneConfig>,
+}
+
+/// Everything the query paths read, swapped as one.
+#[derive(Debug, Default)]
+pub struct State {
+    /// The engine's view.
+    pub zones: Zones,
+    /// Per zone, for transfers.
+    pub served: Vec<ZoneState>,
+}
+
+impl State {
+    fn new(served: Vec<ZoneState>) -> State {
+        State {
+            zones: Zones::new(served.iter().map(|z| z.image.clone()).collect()),
+            served,
+        }
+    }
+
+    /// The zone whose origin is `origin`.
+    pub fn zone(&self, origin: &Name) -> Option<&ZoneState> {
+        self.served.iter().find(|z| z.image.origin() == origin)
+    }
+}
+
+/// A zone directory being followed.
+struct Directory {
+    dir: ZoneDir,
+    /// The image file `CURRENT` named when last read.
+    current: PathBuf,
+    base: Arc<Image>,
+    reader: JournalReader,
+    /// Changesets after `base`, applied in the served image.
+    pending: Vec<Changeset>,
+    /// A change failed to apply; wait for the next compaction or journal rewrite.
+    stuck: bool,
+}
+
+struct Source {
+    state: ZoneState,
+    directory: Option<Directory>,
+}
+
+/// Loads and follows the configured zones.
+pub struct Follower {
+    sources: Vec<Source>,
+}
+
+impl Follower {
+    /// Opens every configured zone.
+    pub fn load(zones: &[ZoneConfig]) -> anyhow::Result<Follower> {
+        let mut sources = Vec::new();
+        for config in zones {
+            let config = Arc::new(config.clone());
+            sources.push(match (&config.image, &config.directory) {
+                (Some(path), _) => {
+                    let started = Instant::now();
+                    let image = Image::open(path)
+                        .with_context(|| format!("opening zone image {}", path.display()))?;
+                    log_loaded(&image, path, started, 0);
+                    Source {
+                        state: ZoneState {
+                            image: Arc::new(image),
+                            history: Arc::default(),
+                            config,
+                        },
+                        directory: None,
+                    }
+                }
+                (None, Some(path)) => {
+                    let (directory, state) = open_directory(path, config.clone())?;
+                    Source {
+                        state,
+                        directory: Some(directory),
+                    }
+                }
+                (None, None) => anyhow::bail!("a zone needs an image or a directory"),
+            });
+        }
+        Ok(Follower { sources })
+    }
+
+    /// The state to serve now.
+    pub fn state(&self) -> State {
+        State::new(self.sources.iter().map(|s| s.state.clone()).collect())
+    }
+
+    /// Looks at every zone directory; returns the zones that changed and their new serials.
+    pub fn poll(&mut self) -> Vec<(Name, u32)> {
+        let mut changed = Vec::new();
+        for source in &mut self.sources {
+            let Some(directory) = &mut source.directory else {
+                continue;
+            };
+            let before = source.state.image.serial();
+            match follow(directory, &source.state) {
+                Ok(Some(state)) => {
+                    source.state = state;
+                    let serial = source.state.image.serial();
+                    if serial != before {
+                        changed.push((source.state.image.origin().clone(), serial));
+                    }
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    if !directory.stuck {
+                        tracing::error!(
+                            zone = %source.state.image.origin(),
+                            dir = %directory.dir.path().display(),
+                            error = format!("{error:#}"),
+                            "zone change not applied; still serving serial {before}"
+                        );
+                    }
+                    directory.stuck = true;
+                }
+            }
+        }
+        changed
+    }
+}
+
+fn log_loaded(image: &Image, path: &std::path::Path, started: Instant, changesets: usize) {
+    tracing::info!(
+        zone = %image.origin(),
+        serial = image.serial(),
+        names = image.header().nodes,
+        path = %path.display(),
+        changesets,
+        load_ms = started.elapsed().as_millis() as u64,
+        "zone loaded"
+    );
+}
+
+/// Opens a zone directory: its current image with the journal's changesets applied.
+fn open_directory(
+    path: &std::path::Path,
+    config: Arc<ZoneConfig>,
+) -> anyhow::Result<(Directory, ZoneState)> {
+    let started = Instant::now();
+    let dir = ZoneDir::open(path)?;
+    let snapshot = dir
+        .load()
+        .with_context(|| format!("reading zone directory {}", path.display()))?;
+    let base = Arc::new(snapshot.image);
+    let image = build(&base, &snapshot.changesets)?;
+    log_loaded(
+        &image,
+        &snapshot.image_path,
+        started,
+        snapshot.changesets.len(),
+    );
+    let state = ZoneState {
+        image,
+        history: Arc::new(snapshot.history),
+        config,
+    };
+    let directory = Directory {
+        dir,
+        current: snapshot.image_path,
+        base,
+        reader: snapshot.reader,
+        pending: snapshot.changesets,
+        stuck: false,
+    };
+    Ok((directory, state))
+}
+
+/// One look at a directory: the new state if anything changed.
+fn follow(directory: &mut Directory, served: &ZoneState) -> anyhow::Result<Option<ZoneState>> {
+    let current = directory.dir.current_image()?;
+    let appended = match directory.reader.read_new()? {
+        _ if current != directory.current => None,
+        NewEntries::Replaced => None,
+        NewEntries::Appended(new) => Some(new),
+    };
+    let Some(new) = appended else {
+        // A compaction made a new image current, or the journal was rewritten.
+        let (fresh, state) = open_directory(directory.dir.path(), served.config.clone())?;
+        *directory = fresh;
+        return Ok(Some(state));
+    };
+    if new.is_empty() {
+        return Ok(None);
+    }
+    if directory.stuck {
+        anyhow::bail!("an earlier change did not apply");
+    }
+    directory.pending.extend(new.iter().cloned());
+    let image = build(&directory.base, &directory.pending)?;
+    let mut history = Vec::with_capacity(served.history.len() + new.len());
+    history.extend(served.history.iter().cloned());
+    history.extend(new);
+    Ok(Some(ZoneState {
+        image,
+        history: Arc::new(history),
+        config: served.config.clone(),
+    }))
+}
+
+/// The image for `base` with `changesets` applied: `base` itself when there are none.
+fn build(base: &Arc<Image>, changesets: &[Changeset]) -> anyhow::Result<Arc<Image>> {
+    let Some(net) = changeset::compose(changesets)? else {
+        return Ok(base.clone());
+    };
+    let zone = changeset::apply(base.to_zone()?, &net)?;
+    let (bytes, _) = image::compile(&zone, |_| {})?;
+    Ok(Arc::new(Image::from_bytes(bytes)?))
+}
+
+/// Messages to the follower thread.
+pub enum Command {
+    /// Reopen every zone (SIGHUP).
+    Reload,
+}
+
+/// Runs the follower until `stop` is set: polls every [`POLL`], swaps in each new state and
+/// reports changed zones to `changes` (the NOTIFY sender).
+pub fn run(
+    zones: Vec<ZoneConfig>,
+    mut follower: Follower,
+    state: Arc<ArcSwap<State>>,
+    commands: mpsc::Receiver<Command>,
+    changes: tokio::sync::mpsc::UnboundedSender<(Name, u32)>,
+    stop: Arc<AtomicBool>,
+) {
+    while !stop.load(Ordering::Relaxed) {
+        match commands.recv_timeout(POLL) {
+            Ok(Command::Reload) => match Follower::load(&zones) {
+                Ok(new) => {
+                    follower = new;
+                    state.store(Arc::new(follower.state()));
+                    tracing::info!("zones reloaded");
+                    for zone in &follower.sources {
+                        let image = &zone.state.image;
+                        let _ = changes.send((image.origin().clone(), image.serial()));
+                    }
+                    continue;
+                }
+                Err(error) => {
+                    tracing::error!(
+                        error = format!("{error:#}"),
+                        "reload failed; still serving the previous zones"
+                    );
+                }
+            },
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        }
+        let started = Instant::now();
+        let changed = follower.poll();
+        if changed.is_empty() {
+            continue;
+        }
+        state.store(Arc::new(follower.state()));
+        for (zone, serial) in changed {
+            tracing::info!(
+                %zone,
+                serial,
+                apply_ms = started.elapsed().as_millis() as u64,
+                "zone updated"
+            );
+            let _ = changes.send((zone, serial));
+        }
+    }
+}
