@@ -53,7 +53,8 @@ pub struct State {
 }
 
 impl State {
-    fn new(served: Vec<ZoneState>) -> State {
+    /// The state serving these zones.
+    pub fn new(served: Vec<ZoneState>) -> State {
         State {
             zones: Zones::new(served.iter().map(|z| z.image.clone()).collect()),
             served,
