@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace. Installs the reference tools the tests compare against
-# (BIND, Knot, NSD and ldns utilities, dig and kdig, from Debian's packages) when they are missing.
+# (BIND, Knot and NSD as servers and secondaries, their zone checkers, ldns utilities, dig and kdig,
+# from Debian's packages) when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 need=()
@@ -10,6 +11,8 @@ command -v ldns-compare-zones >/dev/null || need+=(ldnsutils)
 command -v nsd-checkzone >/dev/null || need+=(nsd)
 command -v dig >/dev/null || need+=(bind9-dnsutils)
 command -v kdig >/dev/null || need+=(knot-dnsutils)
+command -v named >/dev/null || need+=(bind9)
+command -v knotd >/dev/null || need+=(knot)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive

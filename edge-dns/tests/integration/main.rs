@@ -7,6 +7,7 @@ mod peers;
 mod protocol;
 mod server;
 mod support;
+mod transfers;
 
 #[global_allocator]
 static ALLOCATOR: allocations::Counting = allocations::Counting;
