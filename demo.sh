@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs a satellite's DNS server on loopback with a generated TLD zone and prints the dig
 # commands to try. On the way it shows the zone pipeline: check, compile, look-ups in the
-# compiled image, a new version's diff into a journal, and compaction. Ctrl-C stops the server.
+# compiled image, a new version's diff into a journal, and compaction; then edge-dns follows a
+# zone directory, serves AXFR/IXFR with TSIG, and answers a change the moment it is appended.
+# Ctrl-C stops the server.
 #
 #   ./demo.sh [DELEGATIONS] [PORT]      (defaults: 100000 delegations, port 5300 (5353 is mDNS); work in ./demo)
 set -euo pipefail
@@ -32,13 +34,33 @@ echo "== a new version with 100 changed delegations: diff, journal, compaction"
 "$bin/zonefiles" compact tld.img tld.journal -o tld-compacted.img
 cmp tld2.img tld-compacted.img && echo "the compacted image is byte-identical to the image compiled from the new zone"
 
-echo "== starting edge-dns on 127.0.0.1:$port (UDP and TCP)"
-"$bin/edge-dns" --zone tld.img --listen "127.0.0.1:$port" &
+echo "== a satellite's zone directory (current image + journal) for edge-dns to follow"
+rm -rf tld-dir
+"$bin/zonefiles" dir init tld-dir tld.zone
+"$bin/loadtest" gen-zone -o tld3.zone --delegations "$delegations" --serial 2026112103 --changed 300 >/dev/null
+secret=$(head -c 32 /dev/urandom | base64)
+cat > edge-dns.toml <<CONF
+listen = ["127.0.0.1:$port"]
+metrics_listen = "127.0.0.1:9153"
+
+[[key]]
+name = "xfr.tld."
+algorithm = "hmac-sha256"
+secret = "$secret"
+
+[[zone]]
+directory = "tld-dir"
+allow_transfer = [ { key = "xfr.tld.", from = ["127.0.0.0/8", "::1"] } ]
+CONF
+
+echo "== starting edge-dns on 127.0.0.1:$port (UDP and TCP), following demo/tld-dir"
+"$bin/edge-dns" --config edge-dns.toml &
 server=$!
 trap 'kill $server 2>/dev/null' EXIT
 sleep 0.5
 
-try() { printf '  %-64s # %s\n' "$1" "$2"; }
+key="-y hmac-sha256:xfr.tld.:$secret"
+try() { printf '  %-72s # %s\n' "$1" "$2"; }
 echo
 echo "edge-dns is answering for tld. on 127.0.0.1 port $port. Try:"
 try "dig @127.0.0.1 -p $port tld. SOA +norec" "the apex"
@@ -48,8 +70,11 @@ try "dig @127.0.0.1 -p $port $signed DS +norec" "DS from the parent side"
 try "dig @127.0.0.1 -p $port no-such-name.tld. A +norec" "NXDOMAIN with the SOA"
 try "dig @127.0.0.1 -p $port tld. NS +tcp +norec" "over TCP"
 try "dig @127.0.0.1 -p $port id.server CH TXT +nsid" "which server answered"
-try "curl -s 127.0.0.1:9153/metrics | grep responses_total" "Prometheus metrics"
+try "dig @127.0.0.1 -p $port tld. AXFR $key" "zone transfer, TSIG-signed"
+try "dig @127.0.0.1 -p $port tld. AXFR" "refused: no key"
+try "$bin/zonefiles dir update demo/tld-dir demo/tld3.zone" "append a changeset: served at once"
+try "dig @127.0.0.1 -p $port tld. IXFR=2026112101 $key" "then the change as IXFR"
+try "curl -s 127.0.0.1:9153/metrics | grep -E 'responses_total|transfers_total'" "Prometheus metrics"
 try "$bin/zonefiles lookup demo/tld.img www.$domain" "the same, from the image"
-try "kill -HUP $server" "reopen the zone images"
 echo "Ctrl-C stops the server."
 wait "$server"

@@ -28,8 +28,15 @@
 //! idle_timeout_ms = 10000     # a connection with no complete query for this long is closed
 //! max_queries = 0             # queries answered on one connection before it is closed (0: no limit)
 //!
+//! [[key]]                    # TSIG keys for transfers and NOTIFY
+//! name = "xfr.example."
+//! algorithm = "hmac-sha256"
+//! secret = "…base64…"
+//!
 //! [[zone]]
-//! image = "/var/lib/constellation/tld.img"
+//! image = "/var/lib/constellation/tld.img"        # or: directory = "…" (followed live)
+//! allow_transfer = [ { key = "xfr.example.", from = ["192.0.2.0/24"] } ]
+//! notify = [ { address = "192.0.2.53:53", key = "xfr.example." } ]
 //! ```
 
 use std::net::SocketAddr;
@@ -291,6 +298,8 @@ mod tests {
         let config = Config::load(&path).unwrap();
         assert_eq!(config.listen.len(), 2);
         assert_eq!(config.zone.len(), 1);
+        assert_eq!(config.key.len(), 1);
+        assert_eq!(config.zone[0].notify.len(), 1);
         assert_eq!(config.tcp.max_queries, 0);
     }
 

@@ -4,10 +4,12 @@
 //! - [`zonebench`]: the zone-tooling benchmark (compile, open, look-up, diff).
 //! - [`queries`]: query files with a TLD's traffic mix, for dnsperf.
 //! - [`dns`]: an open-loop UDP load generator with latency percentiles.
+//! - [`updates`]: the time from a changeset's append to the answers that carry it.
 //! - [`stalls`]: how much of a core the machine itself takes away (the floor under tails).
 
 pub mod dns;
 pub mod queries;
 pub mod stalls;
 pub mod tldgen;
+pub mod updates;
 pub mod zonebench;

@@ -68,6 +68,21 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// Append changesets to a zone directory and time each until the server answers with it.
+    UpdateLatency {
+        /// The zone directory the server follows (`zonefiles dir init` of a generated zone).
+        #[arg(long)]
+        dir: PathBuf,
+        /// The server.
+        #[arg(long)]
+        server: std::net::SocketAddr,
+        /// Delegations of the generated zone in the directory.
+        #[arg(long)]
+        delegations: u64,
+        /// Changesets to append.
+        #[arg(long, default_value_t = 5)]
+        rounds: u32,
+    },
     /// Spin on this core and report the gaps the machine takes (scheduling, hypervisor).
     Stalls {
         /// How long to spin, in seconds.
@@ -138,6 +153,25 @@ fn main() -> Result<()> {
                 (r.sent - r.received.min(r.sent)) as f64 * 100.0 / r.sent.max(1) as f64,
                 r.sent as f64 / r.elapsed.as_secs_f64()
             );
+        }
+        Command::UpdateLatency {
+            dir,
+            server,
+            delegations,
+            rounds,
+        } => {
+            let samples = loadtest::updates::run(&dir, server, delegations, rounds)?;
+            for s in &samples {
+                println!(
+                    "{} records changed: answered {:.1?} after the append",
+                    s.records, s.latency
+                );
+            }
+            let mut times: Vec<_> = samples.iter().map(|s| s.latency).collect();
+            times.sort();
+            if let Some(median) = times.get(times.len() / 2) {
+                println!("median {median:.1?}");
+            }
         }
         Command::Stalls {
             seconds,
