@@ -48,7 +48,7 @@ impl Transfer {
         transfer::produce(
             &self.request,
             self.plan,
-            &self.zone.image,
+            &self.zone.view,
             &self.zone.history,
             &mut |mut message| {
                 if let Some(signed) = signed {
@@ -79,8 +79,8 @@ impl Transfer {
         format!(
             "{} {} serial {}",
             self.kind(),
-            self.zone.image.origin(),
-            self.zone.image.serial()
+            self.zone.view.origin(),
+            self.zone.view.serial()
         )
     }
 }
@@ -227,7 +227,7 @@ fn transfer(
         );
         return refuse(ResponseCode::Refused, "refused", kind);
     }
-    let mut plan = transfer::plan(&request, &zone.image, &zone.history);
+    let mut plan = transfer::plan(&request, &zone.view, &zone.history);
     if peer.transport == Transport::Udp {
         if request.qtype == 252 {
             return refuse(ResponseCode::NotImp, "failed", kind);

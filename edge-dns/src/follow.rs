@@ -7,10 +7,10 @@
 //!
 //! A [`Follower`] owns the sources: for a zone directory, the current image (mmapped), a
 //! [`JournalReader`] and the changesets after the image. Each [`Follower::poll`] (every 10 ms)
-//! reads `CURRENT` and whatever the journal gained; new changesets are applied to the image's
-//! zone and compiled into an image in memory, which is served until the update-agent's next
-//! compaction makes a new file current. A change that does not apply is logged once and the
-//! zone keeps its last good version.
+//! reads `CURRENT` and whatever the journal gained; the changesets after the image become an
+//! overlay on it ([`crate::view`]), served until the update-agent's next compaction makes a
+//! new image current. A change that does not apply is logged once and the zone keeps its last
+//! good version.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -21,13 +21,14 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use arc_swap::ArcSwap;
 use zonefiles::Name;
-use zonefiles::changeset::{self, Changeset};
-use zonefiles::image::{self, Image};
+use zonefiles::changeset::Changeset;
+use zonefiles::image::Image;
 use zonefiles::journal::{JournalReader, NewEntries};
 use zonefiles::zonedir::ZoneDir;
 
 use crate::config::ZoneConfig;
 use crate::engine::Zones;
+use crate::view::{self, View};
 
 /// How often zone directories are looked at.
 pub const POLL: Duration = Duration::from_millis(10);
@@ -35,8 +36,8 @@ pub const POLL: Duration = Duration::from_millis(10);
 /// One zone as served.
 #[derive(Debug, Clone)]
 pub struct ZoneState {
-    /// The image answers come from.
-    pub image: Arc<Image>,
+    /// The zone as answered: its image and the changes since.
+    pub view: Arc<View>,
     /// The journal's changesets, oldest first, ending at the image's serial (IXFR).
     pub history: Arc<Vec<Changeset>>,
     /// The zone's configuration (transfer rules, NOTIFY targets).
@@ -56,14 +57,14 @@ impl State {
     /// The state serving these zones.
     pub fn new(served: Vec<ZoneState>) -> State {
         State {
-            zones: Zones::new(served.iter().map(|z| z.image.clone()).collect()),
+            zones: Zones::from_views(served.iter().map(|z| z.view.clone()).collect()),
             served,
         }
     }
 
     /// The zone whose origin is `origin`.
     pub fn zone(&self, origin: &Name) -> Option<&ZoneState> {
-        self.served.iter().find(|z| z.image.origin() == origin)
+        self.served.iter().find(|z| z.view.origin() == origin)
     }
 }
 
@@ -101,10 +102,11 @@ impl Follower {
                     let started = Instant::now();
                     let image = Image::open(path)
                         .with_context(|| format!("opening zone image {}", path.display()))?;
-                    log_loaded(&image, path, started, 0);
+                    let view = View::plain(Arc::new(image));
+                    log_loaded(&view, path, started, 0);
                     Source {
                         state: ZoneState {
-                            image: Arc::new(image),
+                            view: Arc::new(view),
                             history: Arc::default(),
                             config,
                         },
@@ -136,20 +138,20 @@ impl Follower {
             let Some(directory) = &mut source.directory else {
                 continue;
             };
-            let before = source.state.image.serial();
+            let before = source.state.view.serial();
             match follow(directory, &source.state) {
                 Ok(Some(state)) => {
                     source.state = state;
-                    let serial = source.state.image.serial();
+                    let serial = source.state.view.serial();
                     if serial != before {
-                        changed.push((source.state.image.origin().clone(), serial));
+                        changed.push((source.state.view.origin().clone(), serial));
                     }
                 }
                 Ok(None) => {}
                 Err(error) => {
                     if !directory.stuck {
                         tracing::error!(
-                            zone = %source.state.image.origin(),
+                            zone = %source.state.view.origin(),
                             dir = %directory.dir.path().display(),
                             error = format!("{error:#}"),
                             "zone change not applied; still serving serial {before}"
@@ -163,11 +165,11 @@ impl Follower {
     }
 }
 
-fn log_loaded(image: &Image, path: &std::path::Path, started: Instant, changesets: usize) {
+fn log_loaded(view: &View, path: &std::path::Path, started: Instant, changesets: usize) {
     tracing::info!(
-        zone = %image.origin(),
-        serial = image.serial(),
-        names = image.header().nodes,
+        zone = %view.origin(),
+        serial = view.serial(),
+        names = view.base().header().nodes,
         path = %path.display(),
         changesets,
         load_ms = started.elapsed().as_millis() as u64,
@@ -186,15 +188,15 @@ fn open_directory(
         .load()
         .with_context(|| format!("reading zone directory {}", path.display()))?;
     let base = Arc::new(snapshot.image);
-    let image = build(&base, &snapshot.changesets)?;
+    let view = Arc::new(view::build(base.clone(), &snapshot.changesets)?);
     log_loaded(
-        &image,
+        &view,
         &snapshot.image_path,
         started,
         snapshot.changesets.len(),
     );
     let state = ZoneState {
-        image,
+        view,
         history: Arc::new(snapshot.history),
         config,
     };
@@ -230,25 +232,15 @@ fn follow(directory: &mut Directory, served: &ZoneState) -> anyhow::Result<Optio
         anyhow::bail!("an earlier change did not apply");
     }
     directory.pending.extend(new.iter().cloned());
-    let image = build(&directory.base, &directory.pending)?;
+    let view = Arc::new(view::build(directory.base.clone(), &directory.pending)?);
     let mut history = Vec::with_capacity(served.history.len() + new.len());
     history.extend(served.history.iter().cloned());
     history.extend(new);
     Ok(Some(ZoneState {
-        image,
+        view,
         history: Arc::new(history),
         config: served.config.clone(),
     }))
-}
-
-/// The image for `base` with `changesets` applied: `base` itself when there are none.
-fn build(base: &Arc<Image>, changesets: &[Changeset]) -> anyhow::Result<Arc<Image>> {
-    let Some(net) = changeset::compose(changesets)? else {
-        return Ok(base.clone());
-    };
-    let zone = changeset::apply(base.to_zone()?, &net)?;
-    let (bytes, _) = image::compile(&zone, |_| {})?;
-    Ok(Arc::new(Image::from_bytes(bytes)?))
 }
 
 /// Messages to the follower thread.
@@ -275,8 +267,8 @@ pub fn run(
                     state.store(Arc::new(follower.state()));
                     tracing::info!("zones reloaded");
                     for zone in &follower.sources {
-                        let image = &zone.state.image;
-                        let _ = changes.send((image.origin().clone(), image.serial()));
+                        let view = &zone.state.view;
+                        let _ = changes.send((view.origin().clone(), view.serial()));
                     }
                     continue;
                 }
@@ -297,9 +289,15 @@ pub fn run(
         }
         state.store(Arc::new(follower.state()));
         for (zone, serial) in changed {
+            let overlay = follower
+                .sources
+                .iter()
+                .find(|s| *s.state.view.origin() == zone)
+                .map_or(0, |s| s.state.view.overlay_labels());
             tracing::info!(
                 %zone,
                 serial,
+                overlay_labels = overlay,
                 apply_ms = started.elapsed().as_millis() as u64,
                 "zone updated"
             );

@@ -23,6 +23,7 @@ pub mod tcp;
 pub mod transfer;
 pub mod tsig;
 pub mod udp;
+pub mod view;
 
 /// Seconds since 1970, as DNS timestamps count them (server cookies, TSIG).
 pub fn unix_time() -> u32 {

@@ -13,6 +13,7 @@
 //! | `edge_dns_response_bytes` (histogram) | `transport` |
 //! | `edge_dns_answer_seconds` (histogram: time in the answer engine) | `transport` |
 //! | `edge_dns_zone_serial` (gauge) | `zone` |
+//! | `edge_dns_zone_overlay_labels` (gauge: changes served from the overlay) | `zone` |
 //! | `edge_dns_transfers_total` | `kind` (axfr, ixfr, ixfr_as_axfr, up_to_date), `result` |
 //! | `edge_dns_tsig_failures_total` | `error` (badkey, badsig, badtime) |
 //! | `edge_dns_notify_total` | `direction` (received, sent), `result` |
@@ -322,12 +323,25 @@ impl Metrics {
             "# HELP edge_dns_zone_serial The SOA serial of each zone served."
         );
         let _ = writeln!(out, "# TYPE edge_dns_zone_serial gauge");
-        for image in zones.images() {
+        for view in zones.views() {
             let _ = writeln!(
                 out,
                 "edge_dns_zone_serial{{zone=\"{}\"}} {}",
-                image.origin(),
-                image.serial()
+                view.origin(),
+                view.serial()
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP edge_dns_zone_overlay_labels Names below the apex changed since the zone's image."
+        );
+        let _ = writeln!(out, "# TYPE edge_dns_zone_overlay_labels gauge");
+        for view in zones.views() {
+            let _ = writeln!(
+                out,
+                "edge_dns_zone_overlay_labels{{zone=\"{}\"}} {}",
+                view.origin(),
+                view.overlay_labels()
             );
         }
         self.control.render(&mut out);

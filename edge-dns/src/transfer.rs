@@ -14,13 +14,14 @@
 use std::net::IpAddr;
 
 use zonefiles::changeset::Changeset;
-use zonefiles::image::{Image, ImageError, Node};
+use zonefiles::image::{ImageError, Node};
 use zonefiles::{Name, RecordType, serial};
 
 use crate::acl::Prefix;
 use crate::config::ZoneConfig;
 use crate::engine::message::{Full, Section, Writer};
 use crate::engine::write_record;
+use crate::view::View;
 
 /// The largest transfer message.
 pub const MESSAGE_MAX: usize = 16 * 1024;
@@ -107,15 +108,15 @@ pub fn allowed(config: &ZoneConfig, client: IpAddr, key: Option<&str>) -> bool {
     })
 }
 
-/// Decides what an IXFR or AXFR request gets from a zone at `image` with `history`.
-pub fn plan(request: &Request, image: &Image, history: &[Changeset]) -> Plan {
+/// Decides what an IXFR or AXFR request gets from a zone served as `view` with `history`.
+pub fn plan(request: &Request, view: &View, history: &[Changeset]) -> Plan {
     if request.qtype == 252 {
         return Plan::Axfr;
     }
     let Some(client) = request.client_serial else {
         return Plan::Axfr;
     };
-    let current = image.serial();
+    let current = view.serial();
     if client == current || serial::compare(client, current) == Some(std::cmp::Ordering::Greater) {
         return Plan::UpToDate;
     }
@@ -144,7 +145,7 @@ pub enum TransferError {
 pub fn produce(
     request: &Request,
     plan: Plan,
-    image: &Image,
+    view: &View,
     history: &[Changeset],
     emit: &mut dyn FnMut(Vec<u8>) -> Result<(), TransferError>,
 ) -> Result<(), TransferError> {
@@ -159,31 +160,26 @@ pub fn produce(
         .bytes(&request.question)
         .map_err(|_| TransferError::TooLarge)?;
     out.w.count(Section::Question);
-    let apex = image.apex()?;
+    let apex = view.apex_image().apex()?;
     let soa_set = apex.rrset(RecordType::SOA)?.ok_or(ImageError::Corrupt(0))?;
     let soa = soa_set.records().next().ok_or(ImageError::Corrupt(0))??;
-    let origin = image.origin().as_wire();
+    let origin = view.origin().as_wire();
     let soa_ttl = soa_set.ttl();
     out.record(origin, RecordType::SOA, soa_ttl, soa)?;
     match plan {
         Plan::UpToDate => {}
         Plan::Axfr => {
             let mut failed = None;
-            image
-                .for_each_node(|name, node| {
-                    if let Err(error) = out.node(name, node) {
-                        failed = Some(error);
-                        return Err(ImageError::Corrupt(0));
-                    }
-                    Ok(())
+            let walked = view.for_each_node(|name, node| {
+                out.node(name, node).map_err(|error| {
+                    failed = Some(error);
+                    ImageError::Corrupt(0)
                 })
-                .or_else(|error| match failed.take() {
-                    Some(_) => Ok(()),
-                    None => Err(error),
-                })?;
+            });
             if let Some(error) = failed {
                 return Err(error);
             }
+            walked?;
             out.record(origin, RecordType::SOA, soa_ttl, soa)?;
         }
         Plan::Ixfr(from) => {
@@ -287,8 +283,9 @@ mod tests {
         Zone::from_records(None, Class::IN, records).0
     }
 
-    fn image_of(zone: &Zone) -> Image {
-        Image::from_bytes(image::compile(zone, |_| {}).unwrap().0).unwrap()
+    fn image_of(zone: &Zone) -> View {
+        let image = zonefiles::image::Image::from_bytes(image::compile(zone, |_| {}).unwrap().0);
+        View::plain(std::sync::Arc::new(image.unwrap()))
     }
 
     fn request(qtype: u16, client_serial: Option<u32>) -> Request {
@@ -312,7 +309,7 @@ mod tests {
             .collect()
     }
 
-    fn run(request: &Request, plan: Plan, image: &Image, history: &[Changeset]) -> Vec<Vec<u8>> {
+    fn run(request: &Request, plan: Plan, image: &View, history: &[Changeset]) -> Vec<Vec<u8>> {
         let mut messages = Vec::new();
         produce(request, plan, image, history, &mut |m| {
             messages.push(m);

@@ -10,6 +10,7 @@ use edge_dns::engine::{self, Kind, Peer, Transport};
 use edge_dns::follow::{State, ZoneState};
 use edge_dns::metrics::Metrics;
 use edge_dns::tsig::Keyring;
+use edge_dns::view::View;
 use libfuzzer_sys::fuzz_target;
 use zonefiles::master::{self, ParseOptions};
 use zonefiles::{Class, Zone, image};
@@ -38,8 +39,9 @@ fn fixture() -> &'static Fixture {
             }],
             ..ZoneConfig::default()
         };
+        let image = Arc::new(image::Image::from_bytes(bytes).unwrap());
         let served = ZoneState {
-            image: Arc::new(image::Image::from_bytes(bytes).unwrap()),
+            view: Arc::new(View::plain(image)),
             history: Arc::default(),
             config: Arc::new(config),
         };

@@ -14,6 +14,8 @@ mod query;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use crate::view::View;
+
 pub use cookie::Secrets as CookieSecrets;
 
 use message::{Full, Section, Writer};
@@ -97,27 +99,37 @@ impl Default for Config {
 /// The zones served, most specific first.
 #[derive(Debug, Clone, Default)]
 pub struct Zones {
-    images: Vec<Arc<Image>>,
+    views: Vec<Arc<View>>,
 }
 
 impl Zones {
     /// A zone set from images (one per origin).
-    pub fn new(mut images: Vec<Arc<Image>>) -> Zones {
-        images.sort_by_key(|i| std::cmp::Reverse(i.origin().label_count()));
-        Zones { images }
+    pub fn new(images: Vec<Arc<Image>>) -> Zones {
+        Zones::from_views(
+            images
+                .into_iter()
+                .map(|i| Arc::new(View::plain(i)))
+                .collect(),
+        )
     }
 
-    /// The images served.
-    pub fn images(&self) -> impl Iterator<Item = &Image> {
-        self.images.iter().map(|i| &**i)
+    /// A zone set from views (one per origin).
+    pub fn from_views(mut views: Vec<Arc<View>>) -> Zones {
+        views.sort_by_key(|v| std::cmp::Reverse(v.origin().label_count()));
+        Zones { views }
+    }
+
+    /// The zones served.
+    pub fn views(&self) -> impl Iterator<Item = &View> {
+        self.views.iter().map(|v| &**v)
     }
 
     /// The zone with the closest enclosing origin.
-    pub fn select(&self, qname: &Name) -> Option<&Image> {
-        self.images
+    pub fn select(&self, qname: &Name) -> Option<&View> {
+        self.views
             .iter()
-            .find(|i| qname.is_subdomain_of(i.origin()))
-            .map(|i| &**i)
+            .find(|v| qname.is_subdomain_of(v.origin()))
+            .map(|v| &**v)
     }
 }
 
@@ -222,18 +234,20 @@ pub fn answer(
     let Ok((qname, _)) = Name::from_wire(query.qname) else {
         return done(w, rcode::FORMERR, 0);
     };
-    let Some(zone) = zones.select(&qname) else {
+    let Some(view) = zones.select(&qname) else {
         return done(w, rcode::REFUSED, 0);
     };
+    let zone = view.image_for(qname.as_wire());
     let after_question = w.mark();
     // DNSSEC records go out only to clients that ask (RFC 3225) and only from signed zones.
-    let dnssec = query.edns.is_some_and(|e| e.dnssec_ok) && zone.is_signed();
+    let dnssec = query.edns.is_some_and(|e| e.dnssec_ok) && view.apex_image().is_signed();
     let nsec3 = if dnssec {
-        zone.nsec3_params().ok().flatten()
+        view.apex_image().nsec3_params().ok().flatten()
     } else {
         None
     };
     let mut lookup = Lookup {
+        view,
         zone,
         dnssec,
         nsec3,
@@ -353,6 +367,9 @@ fn write_opt(
 
 /// One query's look-up in one zone.
 struct Lookup<'z> {
+    /// The zone.
+    view: &'z View,
+    /// The image answering for the name at the current step of the chain.
     zone: &'z Image,
     /// RRSIGs and denial proofs are wanted (DO set, zone signed).
     dnssec: bool,
@@ -387,6 +404,7 @@ impl<'z> Lookup<'z> {
         let mut next = [0u8; 512];
         for step in 0..MAX_CHAIN {
             let owner = &owner_buf[..owner_len];
+            self.zone = self.view.image_for(name.as_wire());
             let found = self.zone.find(&name).map_err(|_| Full)?;
             let target = match found {
                 Find::OutOfZone => return Ok(()),
@@ -603,7 +621,7 @@ impl<'z> Lookup<'z> {
     /// The zone's NS RRset in authority, with addresses for the name servers inside the zone
     /// (RFC 1034 §4.3.2 step 6 and §6.2's examples), when the answer did not already carry it.
     fn zone_ns(&mut self, w: &mut Writer<'_>) -> Result<(), Full> {
-        let apex = self.zone.apex().map_err(|_| Full)?;
+        let apex = self.view.apex_image().apex().map_err(|_| Full)?;
         let Some(ns) = apex.rrset(RecordType::NS).map_err(|_| Full)? else {
             return Ok(());
         };
@@ -614,7 +632,7 @@ impl<'z> Lookup<'z> {
 
     /// The SOA for a negative answer, its TTL capped by the SOA minimum (RFC 2308 §3).
     fn negative(&mut self, w: &mut Writer<'_>) -> Result<(), Full> {
-        let apex = self.zone.apex().map_err(|_| Full)?;
+        let apex = self.view.apex_image().apex().map_err(|_| Full)?;
         let soa = apex.rrset(RecordType::SOA).map_err(|_| Full)?.ok_or(Full)?;
         let rdata = soa.records().next().and_then(Result::ok).ok_or(Full)?;
         let ttl = soa.ttl().min(rdata::soa_minimum(rdata).unwrap_or(u32::MAX));
@@ -942,15 +960,29 @@ impl<'z> Lookup<'z> {
             }
             all
         };
+        let mut stored: [Option<Addresses<'z>>; 64] = [None; 64];
         for entry in rrset.additionals() {
-            let Ok((index, a, aaaa)) = entry else {
-                continue;
-            };
-            let Some(Some(rdata)) = records.get(index) else {
-                continue;
-            };
+            if let Ok((index, a, aaaa)) = entry
+                && let Some(slot) = stored.get_mut(index)
+            {
+                *slot = Some((a, aaaa));
+            }
+        }
+        // Data from the base image pointing into a subtree changed since: the overlay has the
+        // addresses as they are now.
+        let rebased = self.view.has_overlay() && std::ptr::eq(rrset.image(), &**self.view.base());
+        for (index, rdata) in records.iter().enumerate() {
+            let Some(rdata) = rdata else { continue };
             let Some(target) = rdata::name_field_wire(rtype, rdata, field) else {
                 continue;
+            };
+            let changed = rebased.then(|| self.view.overlay_for(target)).flatten();
+            let (a, aaaa) = match changed {
+                Some(overlay) => overlay_addresses(overlay, target),
+                None => match stored[index] {
+                    Some(addresses) => addresses,
+                    None => continue,
+                },
             };
             // Authoritative addresses are signed; glue below a cut is not (RFC 4035 §3.1.1).
             let signer = match self.dnssec {
@@ -989,6 +1021,23 @@ impl<'z> Lookup<'z> {
         }
         Ok(())
     }
+}
+
+/// The A and AAAA RRsets of a name.
+type Addresses<'z> = (Option<Rrset<'z>>, Option<Rrset<'z>>);
+
+/// The addresses of `target` in the overlay image.
+fn overlay_addresses<'z>(overlay: &'z Image, target: &[u8]) -> Addresses<'z> {
+    let Some(node) = Name::from_wire(target)
+        .ok()
+        .and_then(|(name, _)| overlay.node(&name).ok().flatten())
+    else {
+        return (None, None);
+    };
+    (
+        node.rrset(RecordType::A).ok().flatten(),
+        node.rrset(RecordType::AAAA).ok().flatten(),
+    )
 }
 
 /// A hash of an owner (case-insensitive) and type (FNV-1a): an RRset appears in one section

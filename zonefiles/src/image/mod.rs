@@ -615,6 +615,11 @@ impl std::fmt::Debug for Rrset<'_> {
 }
 
 impl<'a> Rrset<'a> {
+    /// The image this RRset is stored in.
+    pub fn image(&self) -> &'a Image {
+        self.image
+    }
+
     /// The TTL.
     pub fn ttl(&self) -> u32 {
         self.ttl
