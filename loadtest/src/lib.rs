@@ -3,10 +3,12 @@
 //! - [`tldgen`]: deterministic TLD-shaped zones (the benchmark and demo data).
 //! - [`zonebench`]: the zone-tooling benchmark (compile, open, look-up, diff).
 //! - [`queries`]: query files with a TLD's traffic mix, for dnsperf.
+//! - [`axfr`]: a zone transfer client that times one AXFR.
 //! - [`dns`]: an open-loop UDP load generator with latency percentiles.
 //! - [`updates`]: the time from a changeset's append to the answers that carry it.
 //! - [`stalls`]: how much of a core the machine itself takes away (the floor under tails).
 
+pub mod axfr;
 pub mod dns;
 pub mod queries;
 pub mod stalls;

@@ -83,6 +83,15 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         rounds: u32,
     },
+    /// Transfer a zone once (AXFR over TCP) and report the time, messages and records.
+    Axfr {
+        /// The server.
+        #[arg(long)]
+        server: std::net::SocketAddr,
+        /// The zone.
+        #[arg(long, default_value = "tld.")]
+        zone: zonefiles::Name,
+    },
     /// Spin on this core and report the gaps the machine takes (scheduling, hypervisor).
     Stalls {
         /// How long to spin, in seconds.
@@ -172,6 +181,16 @@ fn main() -> Result<()> {
             if let Some(median) = times.get(times.len() / 2) {
                 println!("median {median:.1?}");
             }
+        }
+        Command::Axfr { server, zone } => {
+            let t = loadtest::axfr::run(server, &zone)?;
+            println!(
+                "AXFR of {zone} from {server}: {:.3} s, {} messages, {} records, {} bytes",
+                t.elapsed.as_secs_f64(),
+                t.messages,
+                t.records,
+                t.bytes
+            );
         }
         Command::Stalls {
             seconds,
