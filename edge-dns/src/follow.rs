@@ -131,8 +131,9 @@ impl Follower {
         State::new(self.sources.iter().map(|s| s.state.clone()).collect())
     }
 
-    /// Looks at every zone directory; returns the zones that changed and their new serials.
-    pub fn poll(&mut self) -> Vec<(Name, u32)> {
+    /// Looks at every zone directory; returns the zones whose state changed, with their
+    /// serial and whether it is a new one (a compaction changes the image, not the serial).
+    pub fn poll(&mut self) -> Vec<(Name, u32, bool)> {
         let mut changed = Vec::new();
         for source in &mut self.sources {
             let Some(directory) = &mut source.directory else {
@@ -143,9 +144,8 @@ impl Follower {
                 Ok(Some(state)) => {
                     source.state = state;
                     let serial = source.state.view.serial();
-                    if serial != before {
-                        changed.push((source.state.view.origin().clone(), serial));
-                    }
+                    let origin = source.state.view.origin().clone();
+                    changed.push((origin, serial, serial != before));
                 }
                 Ok(None) => {}
                 Err(error) => {
@@ -288,7 +288,7 @@ pub fn run(
             continue;
         }
         state.store(Arc::new(follower.state()));
-        for (zone, serial) in changed {
+        for (zone, serial, new_serial) in changed {
             let overlay = follower
                 .sources
                 .iter()
@@ -299,9 +299,12 @@ pub fn run(
                 serial,
                 overlay_labels = overlay,
                 apply_ms = started.elapsed().as_millis() as u64,
-                "zone updated"
+                "{}",
+                if new_serial { "zone updated" } else { "zone image replaced" }
             );
-            let _ = changes.send((zone, serial));
+            if new_serial {
+                let _ = changes.send((zone, serial));
+            }
         }
     }
 }

@@ -41,7 +41,10 @@ pub fn run(server: SocketAddr, zone: &Name) -> anyhow::Result<Transfer> {
         let len = usize::from(u16::from_be_bytes(len));
         reader.read_exact(&mut message[..len])?;
         let msg = &message[..len];
-        anyhow::ensure!(len >= 12 && msg[3] & 0x0F == 0, "the server refused or failed");
+        anyhow::ensure!(
+            len >= 12 && msg[3] & 0x0F == 0,
+            "the server refused or failed"
+        );
         messages += 1;
         bytes += len as u64;
         let count = |i: usize| u16::from_be_bytes([msg[4 + 2 * i], msg[5 + 2 * i]]);
@@ -51,7 +54,9 @@ pub fn run(server: SocketAddr, zone: &Name) -> anyhow::Result<Transfer> {
         }
         for _ in 0..count(1) {
             at = skip_name(msg, at)?;
-            let fixed = msg.get(at..at + 10).ok_or_else(|| anyhow::anyhow!("short record"))?;
+            let fixed = msg
+                .get(at..at + 10)
+                .ok_or_else(|| anyhow::anyhow!("short record"))?;
             if u16::from_be_bytes([fixed[0], fixed[1]]) == 6 {
                 soas += 1;
             }

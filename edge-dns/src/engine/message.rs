@@ -8,15 +8,28 @@ pub const HEADER: usize = 12;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Full;
 
-/// Names already written, for compression: where each suffix starts and its lower-case
-/// wire form (kept in `names`).
+/// Compression targets kept.
+const SLOTS: usize = 64;
+/// The longest suffix kept as a target (longer ones are written out, not remembered).
+const SLOT_BYTES: usize = 48;
+/// Targets never replaced: the first names of a message (the question, the origin).
+const KEEP: usize = 8;
+
+/// Hash buckets for the targets (a power of two).
+const BUCKETS: usize = 256;
+
+/// Names already written, for compression: where each suffix starts and its lower-case wire
+/// form, one fixed slot each, found through a direct-mapped table of suffix hashes. When the
+/// slots are full the oldest after the first [`KEEP`] is reused, so a long message (a zone
+/// transfer) keeps compressing against recent names.
 struct Targets {
-    offsets: [u16; 64],
-    starts: [u16; 64],
-    lens: [u8; 64],
+    offsets: [u16; SLOTS],
+    lens: [u8; SLOTS],
     count: usize,
-    names: [u8; 2048],
-    used: usize,
+    next: usize,
+    names: [u8; SLOTS * SLOT_BYTES],
+    /// Slot index + 1 by suffix hash; 0 for none.
+    buckets: [u8; BUCKETS],
 }
 
 /// A message being written. Sections are written in order; `mark`/`rewind` undo whole
@@ -33,8 +46,6 @@ pub struct Writer<'a> {
 #[derive(Clone, Copy)]
 pub struct Mark {
     len: usize,
-    targets: usize,
-    used: usize,
     counts: [u16; 4],
 }
 
@@ -60,12 +71,12 @@ impl<'a> Writer<'a> {
             len: HEADER,
             limit,
             targets: Targets {
-                offsets: [0; 64],
-                starts: [0; 64],
-                lens: [0; 64],
+                offsets: [0; SLOTS],
+                lens: [0; SLOTS],
                 count: 0,
-                names: [0; 2048],
-                used: 0,
+                next: KEEP,
+                names: [0; SLOTS * SLOT_BYTES],
+                buckets: [0; BUCKETS],
             },
             counts: [0; 4],
         }
@@ -101,8 +112,6 @@ impl<'a> Writer<'a> {
     pub fn mark(&self) -> Mark {
         Mark {
             len: self.len,
-            targets: self.targets.count,
-            used: self.targets.used,
             counts: self.counts,
         }
     }
@@ -110,9 +119,14 @@ impl<'a> Writer<'a> {
     /// Forgets everything written after `mark`.
     pub fn rewind(&mut self, mark: Mark) {
         self.len = mark.len;
-        self.targets.count = mark.targets;
-        self.targets.used = mark.used;
         self.counts = mark.counts;
+        // Forget the targets that pointed into what was taken back.
+        let t = &mut self.targets;
+        for i in 0..t.count {
+            if usize::from(t.offsets[i]) >= mark.len {
+                t.lens[i] = 0;
+            }
+        }
     }
 
     /// Counts one more record in `section`.
@@ -149,43 +163,67 @@ impl<'a> Writer<'a> {
     /// Writes a name as given (`wire` uncompressed, any case), compressing against the names
     /// written before; `compress` false writes it whole but still offers it as a target.
     pub fn name(&mut self, wire: &[u8], compress: bool) -> Result<(), Full> {
-        let mut pos = 0;
-        loop {
-            let suffix = &wire[pos..];
-            if suffix.len() <= 1 {
-                return self.bytes(&[0]);
+        let wire = &wire[..name_len(wire)];
+        // Each suffix's hash, from the root up, so each label is hashed once.
+        let mut starts = [0usize; 128];
+        let mut labels = 0;
+        let mut at = 0;
+        while at < wire.len() && wire[at] != 0 && labels < starts.len() {
+            starts[labels] = at;
+            labels += 1;
+            at += 1 + usize::from(wire[at]);
+        }
+        let mut hashes = [0u32; 128];
+        let mut hash = 0x811c_9dc5u32;
+        for i in (0..labels).rev() {
+            let start = starts[i];
+            for &b in &wire[start..start + 1 + usize::from(wire[start])] {
+                hash = (hash ^ u32::from(b.to_ascii_lowercase())).wrapping_mul(0x0100_0193);
             }
-            if compress && let Some(target) = self.find(suffix) {
+            hashes[i] = hash;
+        }
+        for i in 0..labels {
+            let suffix = &wire[starts[i]..];
+            if compress && let Some(target) = self.find(suffix, hashes[i]) {
                 return self.u16(0xC000 | target);
             }
             let at = self.len;
             let label = 1 + suffix[0] as usize;
             self.bytes(&suffix[..label])?;
-            self.remember(suffix, at);
-            pos += label;
+            self.remember(suffix, at, hashes[i]);
         }
+        self.bytes(&[0])
     }
 
-    fn find(&self, suffix: &[u8]) -> Option<u16> {
+    fn find(&self, suffix: &[u8], hash: u32) -> Option<u16> {
         let t = &self.targets;
-        (0..t.count).find_map(|i| {
-            let start = usize::from(t.starts[i]);
-            let stored = &t.names[start..start + usize::from(t.lens[i])];
-            (stored.len() == suffix.len() && eq_ignore_case(stored, suffix)).then_some(t.offsets[i])
-        })
+        let slot = usize::from(t.buckets[hash as usize % BUCKETS]).checked_sub(1)?;
+        let len = usize::from(t.lens[slot]);
+        let stored = &t.names[slot * SLOT_BYTES..slot * SLOT_BYTES + len];
+        (len == suffix.len() && eq_ignore_case(stored, suffix)).then_some(t.offsets[slot])
     }
 
-    fn remember(&mut self, suffix: &[u8], at: usize) {
+    fn remember(&mut self, suffix: &[u8], at: usize, hash: u32) {
         let t = &mut self.targets;
-        if at > 0x3FFF || t.count == t.offsets.len() || t.used + suffix.len() > t.names.len() {
+        if at > 0x3FFF || suffix.len() > SLOT_BYTES {
             return;
         }
-        t.names[t.used..t.used + suffix.len()].copy_from_slice(suffix);
-        t.offsets[t.count] = at as u16;
-        t.starts[t.count] = t.used as u16;
-        t.lens[t.count] = suffix.len() as u8;
-        t.used += suffix.len();
-        t.count += 1;
+        let i = if t.count < SLOTS {
+            t.count += 1;
+            t.count - 1
+        } else {
+            let i = t.next;
+            t.next = if t.next + 1 == SLOTS {
+                KEEP
+            } else {
+                t.next + 1
+            };
+            i
+        };
+        t.names[i * SLOT_BYTES..i * SLOT_BYTES + suffix.len()].copy_from_slice(suffix);
+        t.offsets[i] = at as u16;
+        t.lens[i] = suffix.len() as u8;
+        t.buckets[hash as usize % BUCKETS] = i as u8 + 1;
     }
 
     /// Writes the section counts, appends the message to `out` and starts an empty one with
@@ -197,7 +235,8 @@ impl<'a> Writer<'a> {
         out.extend_from_slice(&self.buf[..self.len]);
         self.len = HEADER;
         self.targets.count = 0;
-        self.targets.used = 0;
+        self.targets.next = KEEP;
+        self.targets.buckets = [0; BUCKETS];
         self.counts = [0; 4];
     }
 
@@ -213,6 +252,15 @@ impl<'a> Writer<'a> {
         }
         self.len
     }
+}
+
+/// The length of the wire name at the start of `wire`, root label included.
+fn name_len(wire: &[u8]) -> usize {
+    let mut at = 0;
+    while at < wire.len() && wire[at] != 0 {
+        at += 1 + usize::from(wire[at]);
+    }
+    (at + 1).min(wire.len())
 }
 
 fn eq_ignore_case(a: &[u8], b: &[u8]) -> bool {

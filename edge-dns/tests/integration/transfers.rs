@@ -540,3 +540,55 @@ fn kill_minus_nine_leaves_a_consistent_zone() {
     }
     assert_eq!(axfr(primary.port, false).len(), third.records().len());
 }
+
+/// A compaction (the update-agent's job) makes a new image current while edge-dns serves:
+/// the serial and the answers stay, the overlay empties, and IXFR still reaches back.
+#[test]
+fn a_compaction_is_picked_up_without_a_change_in_answers() {
+    if !have_tool("dig") {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let first = tld(work.path(), 1, 0);
+    let rule = "{ from = [\"127.0.0.0/8\"] }";
+    let primary = start_primary(work.path(), &first, &[], rule);
+    let addr: SocketAddr = ([127, 0, 0, 1], primary.port).into();
+    let mut previous = first;
+    for serial in 2..=4 {
+        let next = tld(work.path(), serial, u64::from(serial) * 10);
+        primary
+            .dir
+            .append(&changeset::diff(&previous, &next).unwrap())
+            .unwrap();
+        previous = next;
+    }
+    let started = Instant::now();
+    while serial_at(addr) != Some(4) {
+        assert!(started.elapsed() < Duration::from_secs(5));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let overlay = "edge_dns_zone_overlay_labels{zone=\"tld.\"}";
+    assert!(
+        metric(primary.metrics, overlay) > 0,
+        "changes served from the overlay"
+    );
+    let before = axfr(primary.port, false);
+
+    let done = primary.dir.compact(10).unwrap().unwrap();
+    assert_eq!(done.serial, 4);
+    let started = Instant::now();
+    while metric(primary.metrics, overlay) != 0 {
+        if started.elapsed() > Duration::from_secs(5) {
+            let log = std::fs::read_to_string(work.path().join("edge-dns.log")).unwrap();
+            panic!("the new image is not picked up:\n{log}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(serial_at(addr), Some(4));
+    assert_eq!(axfr(primary.port, false), before);
+    let port = primary.port.to_string();
+    let ixfr = dig_status(&["@127.0.0.1", "-p", &port, "tld.", "IXFR=2", "+tcp"]);
+    let soas = ixfr.lines().filter(|l| l.contains("\tSOA\t")).count();
+    // Current, then (old, new) for each of the two changesets, then current again.
+    assert_eq!(soas, 6, "IXFR from serial 2 after the compaction: {ixfr}");
+}
