@@ -1,14 +1,25 @@
 //! Constellation's authoritative DNS server for TLD zones.
 //!
-//! - [`engine`]: the answer engine, a pure function from query bytes and zone images to
-//!   response bytes (no I/O, no clock, no allocation for ordinary names). The same code
-//!   serves UDP and TCP, and it is what the tests, fuzzers and benchmarks call.
+//! Answering:
+//! - [`engine`]: the answer engine, a pure function from query bytes and zones to response
+//!   bytes (no I/O, no clock, no allocation for ordinary names): RFC 1034 look-up, DNSSEC
+//!   proofs, EDNS, cookies. The same code serves UDP and TCP, and it is what the tests,
+//!   fuzzers and benchmarks call.
+//! - [`view`]: a zone as served, its memory-mapped image plus an overlay of the subtrees
+//!   changed since.
 //! - [`udp`]: one thread per worker, `SO_REUSEPORT` sockets, `recvmmsg`/`sendmmsg` batches.
-//! - [`tcp`]: RFC 7766 over tokio, with connection, idle and per-connection limits.
-//! - [`metrics`]: per-thread counters and the Prometheus listener.
-//! - [`config`]: the TOML configuration.
+//! - [`tcp`]: RFC 7766 over tokio, with connection, idle and per-connection limits, and
+//!   streamed zone transfers.
 //!
-//! The zone set sits behind an [`arc_swap::ArcSwap`]: a reload builds a new set and swaps the
+//! Zones and secondaries:
+//! - [`follow`]: the served state and the thread that follows zone directories.
+//! - [`control`]: transfers, NOTIFY and TSIG-signed requests (the rare path).
+//! - [`transfer`]: AXFR and IXFR messages; [`tsig`]: keys, verification, signing;
+//!   [`acl`]: address prefixes; [`notify`]: NOTIFY to secondaries.
+//!
+//! Operations: [`metrics`] (per-thread counters, the Prometheus listener) and [`config`].
+//!
+//! The state sits behind an [`arc_swap::ArcSwap`]: a change builds a new state and swaps the
 //! pointer; queries in flight finish on the old one, and no lock is ever taken on the query
 //! path.
 

@@ -146,6 +146,15 @@ pub fn classify(msg: &[u8]) -> Kind {
     };
     let qtype = u16::from_be_bytes([fixed[0], fixed[1]]);
     at += 4;
+    let transfer = msg[2] & 0x78 == 0 && matches!(qtype, 251 | 252);
+    // The common query: nothing after the question but, perhaps, an OPT record (owned by
+    // the root, type 41), which is all a glance needs.
+    if count(1) == 0 && count(2) == 0 && count(3) <= 1 && !transfer {
+        let opt_or_nothing = count(3) == 0 || msg.get(at..at + 3) == Some(&[0, 0, 41]);
+        if opt_or_nothing {
+            return Kind::Query;
+        }
+    }
     // A TSIG record is the last of the message (RFC 8945 §5.1).
     let records = u32::from(count(1)) + u32::from(count(2)) + u32::from(count(3));
     let mut last = 0;
@@ -158,7 +167,7 @@ pub fn classify(msg: &[u8]) -> Kind {
     }
     if count(3) > 0 && last == 250 {
         Kind::Signed
-    } else if msg[2] & 0x78 == 0 && matches!(qtype, 251 | 252) {
+    } else if transfer {
         Kind::Transfer
     } else {
         Kind::Query

@@ -276,3 +276,32 @@ fn cookies_are_ignored_when_turned_off() {
     let bytes = ask(&query, &Config::default(), Transport::Udp).unwrap();
     assert_eq!(response_cookie(&bytes), None);
 }
+
+#[test]
+fn requests_are_routed_by_kind() {
+    use edge_dns::engine::{Kind, classify};
+    let plain = query(1, "www.example.tld.", 1);
+    assert_eq!(classify(&plain), Kind::Query);
+    assert_eq!(
+        classify(&with_opt(plain.clone(), 1232, 0, &[])),
+        Kind::Query
+    );
+    assert_eq!(classify(&query(1, "tld.", 252)), Kind::Transfer);
+    assert_eq!(
+        classify(&with_opt(query(1, "tld.", 251), 1232, 0, &[])),
+        Kind::Transfer
+    );
+    let mut notify = query(1, "tld.", 6);
+    notify[2] = 0x24; // opcode NOTIFY, AA
+    assert_eq!(classify(&notify), Kind::Notify);
+    // Any record typed TSIG at the end of the additional section makes it a signed request.
+    let mut signed = with_opt(plain, 1232, 0, &[]);
+    signed.extend_from_slice(b"\x01k\x00\x00\xfa\x00\xff\x00\x00\x00\x00\x00\x00");
+    signed[11] += 1;
+    assert_eq!(classify(&signed), Kind::Signed);
+    let mut only_tsig = query(1, "tld.", 252);
+    only_tsig.extend_from_slice(b"\x01k\x00\x00\xfa\x00\xff\x00\x00\x00\x00\x00\x00");
+    only_tsig[11] = 1;
+    assert_eq!(classify(&only_tsig), Kind::Signed);
+    assert_eq!(classify(&[0u8; 5]), Kind::Query);
+}
