@@ -10,7 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 delegations=${1:-100000}
 port=${2:-5300}
-cargo build --release --locked -q -p zonefiles -p loadtest -p edge-dns
+whois_port=4343
+cargo build --release --locked -q -p zonefiles -p loadtest -p edge-dns -p edge-whois
 bin=$PWD/target/release
 mkdir -p demo
 cd demo
@@ -53,16 +54,24 @@ directory = "tld-dir"
 allow_transfer = [ { key = "xfr.tld.", from = ["127.0.0.0/8", "::1"] } ]
 CONF
 
+echo "== the WHOIS tree for the same domains (one file per domain, host and registrar)"
+rm -rf whois
+"$bin/loadtest" gen-whois tld.zone --tree whois
+
 echo "== starting edge-dns on 127.0.0.1:$port (UDP and TCP), following demo/tld-dir"
 "$bin/edge-dns" --config edge-dns.toml &
 server=$!
-trap 'kill $server 2>/dev/null' EXIT
+echo "== starting edge-whois on 127.0.0.1:$whois_port"
+"$bin/edge-whois" --tree whois --tld tld --listen "127.0.0.1:$whois_port" \
+  --update-listen "127.0.0.1:$((whois_port + 1))" --metrics-listen 127.0.0.1:9154 &
+whois_server=$!
+trap 'kill $server $whois_server 2>/dev/null' EXIT
 sleep 0.5
 
 key="-y hmac-sha256:xfr.tld.:$secret"
 try() { printf '  %-72s # %s\n' "$1" "$2"; }
 echo
-echo "edge-dns is answering for tld. on 127.0.0.1 port $port. Try:"
+echo "edge-dns is answering for tld. on 127.0.0.1 port $port, edge-whois on port $whois_port. Try:"
 try "dig @127.0.0.1 -p $port tld. SOA +norec" "the apex"
 try "dig @127.0.0.1 -p $port www.$domain A +norec" "a referral"
 try "dig @127.0.0.1 -p $port www.$glued A +norec" "a referral with glue"
@@ -76,5 +85,10 @@ try "$bin/zonefiles dir update demo/tld-dir demo/tld3.zone" "append a changeset:
 try "dig @127.0.0.1 -p $port tld. IXFR=2026112101 $key" "then the change as IXFR"
 try "curl -s 127.0.0.1:9153/metrics | grep -E 'responses_total|transfers_total'" "Prometheus metrics"
 try "$bin/zonefiles lookup demo/tld.img www.$domain" "the same, from the image"
-echo "Ctrl-C stops the server."
+try "whois -h 127.0.0.1 -p $whois_port ${domain%.}" "WHOIS for a domain"
+try "whois -h 127.0.0.1 -p $whois_port ns1.${glued%.}" "a name server (host object)"
+try "whois -h 127.0.0.1 -p $whois_port 'gri*'" "domains starting with gri"
+try "whois -h 127.0.0.1 -p $whois_port no-such-name.tld" "a free domain"
+try "whois -h 127.0.0.1 -p $whois_port 'registrar 1003'" "a registrar"
+echo "Ctrl-C stops the servers."
 wait "$server"

@@ -13,6 +13,7 @@ command -v dig >/dev/null || need+=(bind9-dnsutils)
 command -v kdig >/dev/null || need+=(knot-dnsutils)
 command -v named >/dev/null || need+=(bind9)
 command -v knotd >/dev/null || need+=(knot)
+command -v whois >/dev/null || need+=(whois)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive

@@ -1,1 +1,30 @@
-//! Constellation `edge-whois`: placeholder crate until its issue is taken up; see the workspace README.
+//! Constellation's port-43 WHOIS server (RFC 3912) over an atomically-renamed file tree.
+//!
+//! - [`tree`]: one file per domain, host and registrar, laid out by reversed labels and changed
+//!   only by temporary file, fsync and rename (DESIGN.md contract 5); the library API the
+//!   update-agent writes through.
+//! - [`index`]: fst search indexes beside the tree (domain prefixes, hosts by address,
+//!   registrars by name), replaced atomically.
+//! - [`query`]: the query grammar; [`render`]: the ICANN field order, the operator's texts and
+//!   the parse back; [`answer`]: from a line to the text sent.
+//! - [`limits`]: per-prefix token buckets, daily caps and an allowlist, in bounded memory.
+//! - [`server`]: the port-43, update and metrics listeners; [`config`]: the TOML file.
+//!
+//! A reader opens one file per query and never sees a partial record; a writer never takes a
+//! lock a reader waits on.
+
+pub mod answer;
+pub mod config;
+pub mod index;
+pub mod limits;
+pub mod query;
+pub mod render;
+pub mod server;
+pub mod tree;
+
+/// Seconds since 1970.
+pub fn unix_time() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as u32)
+}

@@ -92,6 +92,14 @@ enum Command {
         #[arg(long, default_value = "tld.")]
         zone: zonefiles::Name,
     },
+    /// Write a WHOIS tree for a zone: a domain per delegation, hosts for in-zone name servers.
+    GenWhois {
+        /// The zone (master file).
+        zone: PathBuf,
+        /// The WHOIS tree to fill.
+        #[arg(long)]
+        tree: PathBuf,
+    },
     /// Spin on this core and report the gaps the machine takes (scheduling, hypervisor).
     Stalls {
         /// How long to spin, in seconds.
@@ -190,6 +198,15 @@ fn main() -> Result<()> {
                 t.messages,
                 t.records,
                 t.bytes
+            );
+        }
+        Command::GenWhois { zone, tree } => {
+            let s = loadtest::whoisgen::generate(&zone, &tree)?;
+            println!(
+                "{}: {} domains, {} hosts",
+                tree.display(),
+                s.domains,
+                s.hosts
             );
         }
         Command::Stalls {

@@ -1,0 +1,176 @@
+//! From a query line to the text sent back: the look-up in the tree (one file for one object,
+//! found by its name) or in the indexes (searches), and the rendering.
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use zonefiles::whois::{Object, ObjectKey};
+
+use crate::index::Index;
+use crate::query::{self, Malformed, Query};
+use crate::render::{self, Texts};
+use crate::tree::Tree;
+
+/// What an answer was, for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Something matched.
+    Found,
+    /// Nothing matched (a free domain).
+    NotFound,
+    /// A name under a TLD not served here.
+    NotServed,
+    /// Not a query.
+    Malformed,
+}
+
+impl Outcome {
+    /// The metric label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Found => "found",
+            Outcome::NotFound => "not_found",
+            Outcome::NotServed => "not_served",
+            Outcome::Malformed => "malformed",
+        }
+    }
+}
+
+/// Everything answering needs.
+pub struct Service {
+    /// The records.
+    pub tree: Tree,
+    /// The search indexes, swapped when a new generation is written.
+    pub index: ArcSwap<Index>,
+    /// The operator's texts.
+    pub texts: Texts,
+    /// The TLDs served (lower case, no dots).
+    pub tlds: Vec<String>,
+    /// Results shown for a search before "more results omitted".
+    pub max_results: usize,
+}
+
+impl Service {
+    /// The answer to one query line (its line end removed), with CRLF line ends.
+    pub fn answer(&self, line: &[u8]) -> (String, Outcome) {
+        let (body, outcome, form) = match query::parse(line, &self.tlds) {
+            Ok(q) => self.look_up(&q),
+            Err(Malformed::Empty) => (
+                "malformed request: empty query\n".into(),
+                Outcome::Malformed,
+                false,
+            ),
+            Err(e) => (
+                format!("malformed request: {e}\n"),
+                Outcome::Malformed,
+                false,
+            ),
+        };
+        let footer = render::footer(&self.texts, form, self.tree.last_update());
+        (render::crlf(&format!("{body}{footer}")), outcome)
+    }
+
+    fn get(&self, key: ObjectKey) -> Option<Object> {
+        match self.tree.get(&key) {
+            Ok(object) => object,
+            Err(error) => {
+                tracing::error!(%error, "reading a WHOIS record");
+                None
+            }
+        }
+    }
+
+    fn registrar(&self, id: u32) -> Option<zonefiles::whois::Registrar> {
+        match self.get(ObjectKey::Registrar(id)) {
+            Some(Object::Registrar(r)) => Some(r),
+            _ => None,
+        }
+    }
+
+    fn not_found(&self, query: &str) -> (String, Outcome, bool) {
+        let text = self.texts.not_found.replace("{query}", query);
+        (format!("{text}\n"), Outcome::NotFound, false)
+    }
+
+    fn look_up(&self, q: &Query) -> (String, Outcome, bool) {
+        match q {
+            Query::Domain(name) => match self.get(ObjectKey::Domain(name.clone())) {
+                Some(Object::Domain(d)) => {
+                    let registrar = self.registrar(d.registrar);
+                    (render::domain(&d, registrar.as_ref()), Outcome::Found, true)
+                }
+                _ => self.not_found(name),
+            },
+            Query::DomainPrefix(prefix) => {
+                let index = self.index.load();
+                let (names, more) = index.domains_with_prefix(prefix, self.max_results);
+                if names.is_empty() {
+                    return self.not_found(&format!("{prefix}."));
+                }
+                let mut out: String = names
+                    .iter()
+                    .map(|n| format!("Domain Name: {n}\n"))
+                    .collect();
+                if more {
+                    out.push_str(&format!(
+                        "More than {} domains start with \"{prefix}\": more results omitted, \
+                         give more of the name.\n",
+                        self.max_results
+                    ));
+                }
+                (out, Outcome::Found, false)
+            }
+            Query::NameserverName(name) => match self.get(ObjectKey::Host(name.clone())) {
+                Some(Object::Host(h)) => {
+                    let registrar = self.registrar(h.registrar);
+                    (render::host(&h, registrar.as_ref()), Outcome::Found, false)
+                }
+                _ => self.not_found(name),
+            },
+            Query::NameserverAddress(address) => {
+                let index = self.index.load();
+                let mut out = String::new();
+                for name in index.hosts_with_address(*address, self.max_results) {
+                    if let Some(Object::Host(h)) = self.get(ObjectKey::Host(name)) {
+                        let registrar = self.registrar(h.registrar);
+                        if !out.is_empty() {
+                            out.push('\n');
+                        }
+                        out.push_str(&render::host(&h, registrar.as_ref()));
+                    }
+                }
+                if out.is_empty() {
+                    return self.not_found(&address.to_string());
+                }
+                (out, Outcome::Found, false)
+            }
+            Query::RegistrarId(id) => match self.registrar(*id) {
+                Some(r) => (render::registrar(&r), Outcome::Found, false),
+                None => self.not_found(&id.to_string()),
+            },
+            Query::RegistrarName(name) => {
+                let id = self.index.load().registrar_named(name);
+                match id.and_then(|id| self.registrar(id)) {
+                    Some(r) => (render::registrar(&r), Outcome::Found, false),
+                    None => self.not_found(name),
+                }
+            }
+            Query::NotServed(name) => {
+                let text = self.texts.not_served.replace("{query}", name);
+                (format!("{text}\n"), Outcome::NotServed, false)
+            }
+        }
+    }
+}
+
+/// Opens the service for a tree and starts from its current indexes.
+pub fn service(tree: Tree, texts: Texts, tlds: Vec<String>, max_results: usize) -> Arc<Service> {
+    let index = Index::open(tree.root());
+    Arc::new(Service {
+        tree,
+        index: ArcSwap::from_pointee(index),
+        texts,
+        tlds,
+        max_results,
+    })
+}

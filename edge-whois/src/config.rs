@@ -1,0 +1,138 @@
+//! The configuration file (TOML). Every field has a default.
+//!
+//! ```toml
+//! listen = ["0.0.0.0:43", "[::]:43"]   # port 43 needs root or CAP_NET_BIND_SERVICE
+//! tree = "/var/lib/constellation/whois"
+//! tlds = ["tld"]
+//! update_listen = "127.0.0.1:4344"     # the set/delete line protocol; loopback only
+//! metrics_listen = "127.0.0.1:9154"
+//! user = "nobody"                      # switch to this user once the sockets are open
+//! max_line = 512
+//! timeout_ms = 10000
+//! max_connections = 4096
+//! max_results = 50
+//!
+//! [texts]
+//! terms = "…"
+//! [limits]
+//! burst = 60
+//! per_minute = 60
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+use crate::limits::Limits;
+use crate::render::Texts;
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Addresses for port-43 service; default 127.0.0.1:4343, for trying it out.
+    pub listen: Vec<SocketAddr>,
+    /// The WHOIS tree.
+    pub tree: PathBuf,
+    /// TLDs whose names are answered (others get the "not served here" text).
+    pub tlds: Vec<String>,
+    /// The update listener (loopback addresses only); off when absent.
+    pub update_listen: Option<SocketAddr>,
+    /// Prometheus metrics; off when absent.
+    pub metrics_listen: Option<SocketAddr>,
+    /// A user to switch to once the listening sockets are open.
+    pub user: Option<String>,
+    /// The longest query line, in bytes.
+    pub max_line: usize,
+    /// Time to send the query, and to take the answer, in milliseconds.
+    pub timeout_ms: u64,
+    /// Connections open at once.
+    pub max_connections: usize,
+    /// Results of a search shown before "more results omitted".
+    pub max_results: usize,
+    /// The operator's texts.
+    pub texts: Texts,
+    /// Per-client limits.
+    pub limits: Limits,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            listen: vec!["127.0.0.1:4343".parse().expect("valid")],
+            tree: PathBuf::from("whois"),
+            tlds: vec!["tld".into()],
+            update_listen: Some("127.0.0.1:4344".parse().expect("valid")),
+            metrics_listen: Some("127.0.0.1:9154".parse().expect("valid")),
+            user: None,
+            max_line: 512,
+            timeout_ms: 10_000,
+            max_connections: 4096,
+            max_results: 50,
+            texts: Texts::default(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads a configuration; paths in it are relative to its folder.
+    pub fn load(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the configuration {}", path.display()))?;
+        let mut config: Config = toml::from_str(&text)
+            .with_context(|| format!("in the configuration {}", path.display()))?;
+        if config.tree.is_relative() {
+            config.tree = path.parent().unwrap_or(Path::new(".")).join(&config.tree);
+        }
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Checks what serde cannot.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if let Some(addr) = self.update_listen {
+            anyhow::ensure!(
+                addr.ip().is_loopback(),
+                "update_listen must be a loopback address (it writes the WHOIS data)"
+            );
+        }
+        for tld in &self.tlds {
+            anyhow::ensure!(
+                !tld.is_empty() && !tld.contains('.') && *tld == tld.to_ascii_lowercase(),
+                "tlds: {tld:?} must be one lower-case label without dots"
+            );
+        }
+        anyhow::ensure!(
+            (16..=4096).contains(&self.max_line),
+            "max_line must be 16 to 4096"
+        );
+        crate::limits::Limiter::new(self.limits.clone())?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example shipped with the crate stays a valid configuration.
+    #[test]
+    fn example_configuration_reads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("edge-whois.example.toml");
+        let config = Config::load(&path).unwrap();
+        assert_eq!(config.listen.len(), 2);
+        assert_eq!(config.limits.ipv6_prefix, 64);
+    }
+
+    #[test]
+    fn the_update_listener_stays_on_loopback() {
+        let config = Config {
+            update_listen: Some("192.0.2.1:4344".parse().unwrap()),
+            ..Config::default()
+        };
+        assert!(config.check().is_err());
+    }
+}

@@ -1,0 +1,165 @@
+//! `edge-whois`: serves port-43 WHOIS from a WHOIS tree.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use edge_whois::config::Config;
+use edge_whois::limits::Limiter;
+use edge_whois::server::{self, Bounds, Metrics};
+use edge_whois::tree::Tree;
+use edge_whois::{answer, index};
+
+/// Port-43 WHOIS (RFC 3912) for a registry's domains, name servers and registrars, from a
+/// WHOIS tree written by the update-agent (or through the update listener).
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// The configuration file (TOML; every setting has a default).
+    #[arg(short, long)]
+    config: Option<PathBuf>,
+    /// The WHOIS tree (overrides the configuration).
+    #[arg(long)]
+    tree: Option<PathBuf>,
+    /// Answer on this address instead (repeatable).
+    #[arg(long)]
+    listen: Vec<std::net::SocketAddr>,
+    /// The update listener's address instead (loopback only).
+    #[arg(long)]
+    update_listen: Option<std::net::SocketAddr>,
+    /// The metrics listener's address instead.
+    #[arg(long)]
+    metrics_listen: Option<std::net::SocketAddr>,
+    /// A TLD served (repeatable; overrides the configuration).
+    #[arg(long = "tld")]
+    tlds: Vec<String>,
+    /// Rebuild the search indexes of the tree, then exit.
+    #[arg(long)]
+    reindex: bool,
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let mut config = match &cli.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    if let Some(tree) = cli.tree {
+        config.tree = tree;
+    }
+    if !cli.listen.is_empty() {
+        config.listen = cli.listen;
+    }
+    if cli.update_listen.is_some() {
+        config.update_listen = cli.update_listen;
+    }
+    if cli.metrics_listen.is_some() {
+        config.metrics_listen = cli.metrics_listen;
+    }
+    if !cli.tlds.is_empty() {
+        config.tlds = cli
+            .tlds
+            .iter()
+            .map(|t| t.trim_matches('.').to_lowercase())
+            .collect();
+    }
+    config.check()?;
+    let tree = Tree::open(&config.tree)?;
+    if cli.reindex {
+        let generation = index::rebuild(&tree)?;
+        println!(
+            "{}: search indexes rebuilt (generation {generation})",
+            config.tree.display()
+        );
+        return Ok(());
+    }
+    if index::generation(tree.root()) == 0 {
+        index::rebuild(&tree).context("building the search indexes")?;
+    }
+    let service = answer::service(
+        tree,
+        config.texts.clone(),
+        config.tlds.clone(),
+        config.max_results,
+    );
+    let limiter = Arc::new(Mutex::new(Limiter::new(config.limits.clone())?));
+    let metrics = Arc::new(Metrics::default());
+    let bounds = Bounds {
+        max_line: config.max_line,
+        timeout: Duration::from_millis(config.timeout_ms),
+        max_connections: config.max_connections,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let mut listeners = Vec::new();
+        for &addr in &config.listen {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding {addr} (port 43 needs root or CAP_NET_BIND_SERVICE)"))?;
+            listeners.push(listener);
+        }
+        let update = match config.update_listen {
+            Some(addr) => Some(tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?),
+            None => None,
+        };
+        let metrics_listener = match config.metrics_listen {
+            Some(addr) => Some(tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?),
+            None => None,
+        };
+        if let Some(user) = &config.user {
+            drop_privileges(user)?;
+        }
+        for listener in listeners {
+            tokio::spawn(server::serve(listener, service.clone(), limiter.clone(), metrics.clone(), bounds));
+        }
+        let reindex = Arc::new(tokio::sync::Notify::new());
+        if let Some(listener) = update {
+            tokio::spawn(server::serve_updates(listener, service.clone(), metrics.clone(), reindex.clone()));
+        }
+        if let Some(listener) = metrics_listener {
+            tokio::spawn(server::serve_metrics(listener, service.clone(), limiter.clone(), metrics.clone()));
+        }
+        tokio::spawn(server::follow_indexes(service.clone(), reindex, Duration::from_millis(500)));
+        tracing::info!(listen = ?config.listen, tree = %config.tree.display(), tlds = ?config.tlds, "answering");
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        anyhow::Ok(())
+    })?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Switches to `user` (its group first), once the privileged sockets are open.
+fn drop_privileges(user: &str) -> Result<()> {
+    let name = std::ffi::CString::new(user).context("user name")?;
+    // SAFETY: getpwnam returns a pointer into static storage or null; it is read at once.
+    let entry = unsafe { libc::getpwnam(name.as_ptr()) };
+    anyhow::ensure!(!entry.is_null(), "no such user: {user}");
+    // SAFETY: checked non-null above.
+    let (uid, gid) = unsafe { ((*entry).pw_uid, (*entry).pw_gid) };
+    // SAFETY: plain system calls; their results are checked.
+    unsafe {
+        anyhow::ensure!(
+            libc::setgroups(0, std::ptr::null()) == 0,
+            "setgroups failed"
+        );
+        anyhow::ensure!(libc::setgid(gid) == 0, "setgid({gid}) failed");
+        anyhow::ensure!(libc::setuid(uid) == 0, "setuid({uid}) failed");
+    }
+    tracing::info!(user, uid, gid, "privileges dropped");
+    Ok(())
+}

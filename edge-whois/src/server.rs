@@ -1,0 +1,394 @@
+//! The listeners: port 43 (RFC 3912: one line in, the answer out, the server closes), the
+//! administrative update listener (the .name plan's `set`/`delete` line protocol, loopback
+//! only) and Prometheus metrics.
+//!
+//! Every connection is bounded: at most `max_line` bytes are read, the line must come within
+//! the read timeout (slowloris), at most `max_connections` are open at once (more are closed on
+//! accept), and the answer must be taken within the same timeout.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, Semaphore};
+use tokio::time::timeout;
+use zonefiles::whois::{Object, ObjectKey, WhoisOp};
+
+use crate::answer::{Outcome, Service};
+use crate::limits::Limiter;
+use crate::render;
+
+/// Connection limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    /// The longest query line.
+    pub max_line: usize,
+    /// Time allowed to send the line, and to take the answer.
+    pub timeout: Duration,
+    /// Connections open at once.
+    pub max_connections: usize,
+}
+
+/// Counters.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    outcomes: [AtomicU64; 4],
+    limited: AtomicU64,
+    too_long: AtomicU64,
+    timed_out: AtomicU64,
+    refused_connections: AtomicU64,
+    updates: AtomicU64,
+}
+
+impl Metrics {
+    fn outcome(&self, outcome: Outcome) {
+        let i = match outcome {
+            Outcome::Found => 0,
+            Outcome::NotFound => 1,
+            Outcome::NotServed => 2,
+            Outcome::Malformed => 3,
+        };
+        self.outcomes[i].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self, generation: u64, tracked: usize) -> String {
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# HELP edge_whois_queries_total Queries answered, by outcome."
+        );
+        let _ = writeln!(out, "# TYPE edge_whois_queries_total counter");
+        for (i, o) in [
+            Outcome::Found,
+            Outcome::NotFound,
+            Outcome::NotServed,
+            Outcome::Malformed,
+        ]
+        .iter()
+        .enumerate()
+        {
+            let _ = writeln!(
+                out,
+                "edge_whois_queries_total{{outcome=\"{}\"}} {}",
+                o.label(),
+                load(&self.outcomes[i])
+            );
+        }
+        for (name, help, value) in [
+            (
+                "edge_whois_limited_total",
+                "Queries refused by the per-client limits.",
+                &self.limited,
+            ),
+            (
+                "edge_whois_too_long_total",
+                "Query lines over the length limit.",
+                &self.too_long,
+            ),
+            (
+                "edge_whois_timed_out_total",
+                "Connections closed for slowness.",
+                &self.timed_out,
+            ),
+            (
+                "edge_whois_refused_connections_total",
+                "Connections closed at once: too many open.",
+                &self.refused_connections,
+            ),
+            (
+                "edge_whois_updates_total",
+                "Records set or deleted through the update listener.",
+                &self.updates,
+            ),
+        ] {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                load(value)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP edge_whois_index_generation The search index generation served.\n\
+             # TYPE edge_whois_index_generation gauge\nedge_whois_index_generation {generation}"
+        );
+        let _ = writeln!(
+            out,
+            "# HELP edge_whois_tracked_clients Client prefixes the limits track.\n\
+             # TYPE edge_whois_tracked_clients gauge\nedge_whois_tracked_clients {tracked}"
+        );
+        out
+    }
+}
+
+/// What a client sent.
+enum Line {
+    /// A line (its end removed), or what came before the client closed its side.
+    Complete(Vec<u8>),
+    /// More than the limit without a line end.
+    TooLong,
+    /// Closed without sending anything.
+    Closed,
+}
+
+/// Reads one line of at most `max` bytes.
+async fn read_line(stream: &mut TcpStream, max: usize) -> std::io::Result<Line> {
+    let mut line = Vec::with_capacity(128);
+    let mut buf = [0u8; 512];
+    loop {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(if line.is_empty() {
+                Line::Closed
+            } else {
+                Line::Complete(line)
+            });
+        }
+        line.extend_from_slice(&buf[..n]);
+        if let Some(end) = line.iter().position(|&b| b == b'\n') {
+            line.truncate(end);
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            return Ok(if line.len() <= max {
+                Line::Complete(line)
+            } else {
+                Line::TooLong
+            });
+        }
+        if line.len() > max {
+            return Ok(Line::TooLong);
+        }
+    }
+}
+
+/// Serves WHOIS on `listener` until the task is dropped.
+pub async fn serve(
+    listener: TcpListener,
+    service: Arc<Service>,
+    limiter: Arc<Mutex<Limiter>>,
+    metrics: Arc<Metrics>,
+    bounds: Bounds,
+) {
+    let slots = Arc::new(Semaphore::new(bounds.max_connections));
+    loop {
+        let Ok((stream, peer)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            metrics.refused_connections.fetch_add(1, Ordering::Relaxed);
+            drop(stream);
+            continue;
+        };
+        let (service, limiter, metrics) = (service.clone(), limiter.clone(), metrics.clone());
+        tokio::spawn(async move {
+            connection(stream, peer, &service, &limiter, &metrics, bounds).await;
+            drop(slot);
+        });
+    }
+}
+
+async fn connection(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    service: &Service,
+    limiter: &Mutex<Limiter>,
+    metrics: &Metrics,
+    bounds: Bounds,
+) {
+    let line = match timeout(bounds.timeout, read_line(&mut stream, bounds.max_line)).await {
+        Ok(Ok(Line::Complete(line))) => line,
+        Ok(Ok(Line::Closed)) => return,
+        Ok(Ok(Line::TooLong)) => {
+            metrics.too_long.fetch_add(1, Ordering::Relaxed);
+            let _ = stream
+                .write_all(b"malformed request: the query is too long\r\n")
+                .await;
+            return;
+        }
+        Ok(Err(_)) => return,
+        Err(_) => {
+            metrics.timed_out.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+    };
+    let now = Instant::now();
+    let day = (crate::unix_time() / 86_400) as u64;
+    let allowed = limiter
+        .lock()
+        .map(|mut l| l.allow(peer.ip(), now, day))
+        .unwrap_or(true);
+    let answer = if allowed {
+        let (text, outcome) = service.answer(&line);
+        metrics.outcome(outcome);
+        text
+    } else {
+        metrics.limited.fetch_add(1, Ordering::Relaxed);
+        render::crlf(&format!("{}\n", service.texts.limited))
+    };
+    match timeout(bounds.timeout, stream.write_all(answer.as_bytes())).await {
+        Ok(_) => {
+            let _ = stream.shutdown().await;
+        }
+        Err(_) => {
+            metrics.timed_out.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Serves the update listener: `set <name>` followed by the record and a line holding a single
+/// `.`, or `delete <name>`; `<name>` is a domain, `host <name>` or `registrar <IANA id>`. The
+/// record is JSON of the shared model, or, for a domain, the `Key: value` lines of its WHOIS
+/// output. Each change is written through the atomic path, then `ok` is sent and the
+/// connection closed; `reindex` is told so the search indexes follow.
+pub async fn serve_updates(
+    listener: TcpListener,
+    service: Arc<Service>,
+    metrics: Arc<Metrics>,
+    reindex: Arc<Notify>,
+) {
+    loop {
+        let Ok((mut stream, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        };
+        let (service, metrics, reindex) = (service.clone(), metrics.clone(), reindex.clone());
+        tokio::spawn(async move {
+            let mut text = Vec::new();
+            let read = timeout(Duration::from_secs(30), async {
+                let mut buf = [0u8; 4096];
+                loop {
+                    let n = stream.read(&mut buf).await?;
+                    if n == 0 {
+                        break;
+                    }
+                    text.extend_from_slice(&buf[..n]);
+                    if text.len() > 1 << 20 {
+                        break;
+                    }
+                    let s = String::from_utf8_lossy(&text);
+                    let first = s.lines().next().unwrap_or("").trim().to_ascii_lowercase();
+                    let done = first.starts_with("delete ") && s.contains('\n')
+                        || s.lines().skip(1).any(|l| l.trim_end() == ".");
+                    if done {
+                        break;
+                    }
+                }
+                std::io::Result::Ok(())
+            })
+            .await;
+            let reply = match read {
+                Ok(Ok(())) => match update(&service, &String::from_utf8_lossy(&text)) {
+                    Ok(what) => {
+                        metrics.updates.fetch_add(1, Ordering::Relaxed);
+                        reindex.notify_one();
+                        tracing::info!(update = what, "WHOIS record changed");
+                        "ok\n".to_owned()
+                    }
+                    Err(error) => format!("error: {error}\n"),
+                },
+                _ => "error: incomplete command\n".to_owned(),
+            };
+            let _ = stream.write_all(reply.as_bytes()).await;
+            let _ = stream.shutdown().await;
+        });
+    }
+}
+
+/// Applies one update command; returns what it did.
+fn update(service: &Service, text: &str) -> anyhow::Result<String> {
+    let mut lines = text.lines();
+    let command = lines.next().unwrap_or("").trim();
+    let (verb, target) = command
+        .split_once(char::is_whitespace)
+        .ok_or_else(|| anyhow::anyhow!("expected `set <name>` or `delete <name>`"))?;
+    let key = match target.trim().split_once(char::is_whitespace) {
+        Some((kind, rest)) if kind.eq_ignore_ascii_case("host") => {
+            ObjectKey::Host(crate::query::a_label(rest)?)
+        }
+        Some((kind, rest)) if kind.eq_ignore_ascii_case("registrar") => {
+            ObjectKey::Registrar(rest.trim().parse()?)
+        }
+        _ => ObjectKey::Domain(crate::query::a_label(target)?),
+    };
+    let op = match verb.to_ascii_lowercase().as_str() {
+        "delete" => WhoisOp::Delete(key.clone()),
+        "set" => {
+            let body: Vec<&str> = lines.take_while(|l| l.trim_end() != ".").collect();
+            let body = body.join("\n");
+            let object: Object = if body.trim_start().starts_with('{') {
+                serde_json::from_str(&body)?
+            } else {
+                Object::Domain(render::parse_domain(&body).map_err(|e| anyhow::anyhow!(e))?)
+            };
+            anyhow::ensure!(
+                object.key() == key,
+                "the record is for {:?}, not {key:?}",
+                object.key()
+            );
+            WhoisOp::Set(object)
+        }
+        other => anyhow::bail!("unknown command {other:?}: use set or delete"),
+    };
+    service.tree.apply(&[op], i64::from(crate::unix_time()))?;
+    Ok(command.to_owned())
+}
+
+/// Rebuilds the search indexes after changes (at most once per `pause`), and swaps in every new
+/// generation, including ones another process wrote.
+pub async fn follow_indexes(service: Arc<Service>, reindex: Arc<Notify>, pause: Duration) {
+    loop {
+        tokio::select! {
+            _ = reindex.notified() => {
+                tokio::time::sleep(pause).await;
+                let tree = service.tree.clone();
+                match tokio::task::spawn_blocking(move || crate::index::rebuild(&tree)).await {
+                    Ok(Ok(generation)) => tracing::debug!(generation, "search indexes rebuilt"),
+                    Ok(Err(error)) => tracing::error!(%error, "rebuilding the search indexes"),
+                    Err(error) => tracing::error!(%error, "rebuilding the search indexes"),
+                }
+            }
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+        let root = service.tree.root().to_owned();
+        if crate::index::generation(&root) != service.index.load().generation() {
+            let index = tokio::task::spawn_blocking(move || crate::index::Index::open(&root)).await;
+            if let Ok(index) = index {
+                service.index.store(Arc::new(index));
+            }
+        }
+    }
+}
+
+/// Serves `/metrics` (one request per connection).
+pub async fn serve_metrics(
+    listener: TcpListener,
+    service: Arc<Service>,
+    limiter: Arc<Mutex<Limiter>>,
+    metrics: Arc<Metrics>,
+) {
+    loop {
+        let Ok((mut stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let tracked = limiter.lock().map(|l| l.tracked()).unwrap_or(0);
+        let body = metrics.render(service.index.load().generation(), tracked);
+        tokio::spawn(async move {
+            let mut buf = [0u8; 1024];
+            let _ = timeout(Duration::from_secs(2), stream.read(&mut buf)).await;
+            let head = format!(
+                "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes()).await;
+            let _ = stream.write_all(body.as_bytes()).await;
+        });
+    }
+}

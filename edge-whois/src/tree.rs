@@ -1,0 +1,369 @@
+//! The WHOIS tree (DESIGN.md contract 5): one file per object, changed only by writing a
+//! temporary file in the same directory, fsyncing it and renaming it into place, so a reader
+//! sees the old record or the new one, never a mix.
+//!
+//! ```text
+//! <root>/domain/<tld>/<h1>/<h2>/<label2>.json            example.tld
+//! <root>/domain/<tld>/<h1>/<h2>/<label2>/<label3>.json   john.smith.name
+//! <root>/host/<tld>/<h1>/<h2>/<label2>/<label3>.json     ns1.example.tld
+//! <root>/registrar/<IANA id>.json
+//! <root>/LAST_UPDATE                                      seconds since 1970 of the last change
+//! ```
+//!
+//! Labels are reversed as in the .name plan (`name/smith/john`), with two levels of 256
+//! directories picked by a hash of the second-level label in between, so ten million domains
+//! make directories of about 150 entries, and every name below one second-level label shares
+//! its directory. Records are JSON of the shared record model ([`zonefiles::whois`]); names are
+//! checked to be A-labels before they become paths.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use zonefiles::whois::{Object, ObjectKey, WhoisOp};
+
+/// Why the tree could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum TreeError {
+    /// A file operation failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// Not a name a record can be kept under.
+    #[error("{0:?} is not a domain name in A-label form")]
+    BadName(String),
+    /// A record file that does not read.
+    #[error("{path}: not a WHOIS record: {reason}")]
+    BadRecord {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TreeError + '_ {
+    move |source| TreeError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// A WHOIS tree.
+#[derive(Debug, Clone)]
+pub struct Tree {
+    root: PathBuf,
+}
+
+/// Distinguishes the temporary files of concurrent writers in one process.
+static TEMP: AtomicU64 = AtomicU64::new(0);
+
+impl Tree {
+    /// The tree at `root` (created if absent).
+    pub fn open(root: &Path) -> Result<Tree, TreeError> {
+        std::fs::create_dir_all(root).map_err(io(root))?;
+        Ok(Tree {
+            root: root.to_owned(),
+        })
+    }
+
+    /// The tree's root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where the record named `key` lives.
+    pub fn path_of(&self, key: &ObjectKey) -> Result<PathBuf, TreeError> {
+        let (kind, name) = match key {
+            ObjectKey::Registrar(id) => {
+                return Ok(self.root.join("registrar").join(format!("{id}.json")));
+            }
+            ObjectKey::Domain(name) => ("domain", name),
+            ObjectKey::Host(name) => ("host", name),
+        };
+        let labels = checked_labels(name)?;
+        let mut path = self.root.join(kind).join(labels[0]);
+        let hash = fnv1a(labels[1].as_bytes());
+        path.push(format!("{:02x}", hash & 0xFF));
+        path.push(format!("{:02x}", (hash >> 8) & 0xFF));
+        for label in &labels[1..labels.len() - 1] {
+            path.push(label);
+        }
+        path.push(format!("{}.json", labels[labels.len() - 1]));
+        Ok(path)
+    }
+
+    /// Reads a record; `None` if there is none.
+    pub fn get(&self, key: &ObjectKey) -> Result<Option<Object>, TreeError> {
+        let path = self.path_of(key)?;
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(TreeError::Io { path, source }),
+        };
+        let object: Object = serde_json::from_slice(&bytes).map_err(|e| TreeError::BadRecord {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        if object.key() != *key {
+            return Err(TreeError::BadRecord {
+                path,
+                reason: "the record names another object".into(),
+            });
+        }
+        Ok(Some(object))
+    }
+
+    /// Creates or replaces a record: temporary file, fsync, rename, directory fsync.
+    pub fn put(&self, object: &Object) -> Result<(), TreeError> {
+        let path = self.path_of(&object.key())?;
+        let bytes = serde_json::to_vec_pretty(object).expect("records serialize");
+        write_atomically(&path, &bytes)
+    }
+
+    /// Writes a record for a bulk load: temporary file and rename, without the fsyncs; call
+    /// [`Tree::sync`] once at the end. For filling a tree nobody reads yet.
+    pub fn put_unsynced(&self, object: &Object) -> Result<(), TreeError> {
+        let path = self.path_of(&object.key())?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let tmp = path.with_extension("json.tmp");
+        let bytes = serde_json::to_vec_pretty(object).expect("records serialize");
+        std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
+        std::fs::rename(&tmp, &path).map_err(io(&path))
+    }
+
+    /// Flushes everything written to the tree's filesystem to disk (after a bulk load).
+    pub fn sync(&self) -> Result<(), TreeError> {
+        let dir = std::fs::File::open(&self.root).map_err(io(&self.root))?;
+        // SAFETY: syncfs on a descriptor this function owns.
+        let done = unsafe { libc::syncfs(std::os::fd::AsRawFd::as_raw_fd(&dir)) };
+        if done != 0 {
+            return Err(TreeError::Io {
+                path: self.root.clone(),
+                source: std::io::Error::last_os_error(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Removes a record (nothing happens if there is none).
+    pub fn delete(&self, key: &ObjectKey) -> Result<(), TreeError> {
+        let path = self.path_of(key)?;
+        match std::fs::remove_file(&path) {
+            Ok(()) => sync_dir(&path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(TreeError::Io { path, source }),
+        }
+    }
+
+    /// Applies the WHOIS operations of a changeset, then records the time of the change.
+    pub fn apply(&self, ops: &[WhoisOp], now: i64) -> Result<(), TreeError> {
+        for op in ops {
+            match op {
+                WhoisOp::Set(object) => self.put(object)?,
+                WhoisOp::Delete(key) => self.delete(key)?,
+            }
+        }
+        self.touch(now)
+    }
+
+    /// Records `now` as the time of the last change (shown as "Last update of WHOIS database").
+    pub fn touch(&self, now: i64) -> Result<(), TreeError> {
+        let path = self.root.join("LAST_UPDATE");
+        write_atomically(&path, format!("{now}\n").as_bytes())
+    }
+
+    /// The time of the last change, if any was recorded.
+    pub fn last_update(&self) -> Option<i64> {
+        std::fs::read_to_string(self.root.join("LAST_UPDATE"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// Every domain name in the tree, read from the paths alone (no record is opened).
+    pub fn domain_names(&self) -> Result<Vec<String>, TreeError> {
+        let mut names = Vec::new();
+        let base = self.root.join("domain");
+        let Ok(tlds) = std::fs::read_dir(&base) else {
+            return Ok(names);
+        };
+        for tld in tlds.flatten() {
+            let tld_name = tld.file_name().to_string_lossy().into_owned();
+            for h1 in read_dir(&tld.path())? {
+                for h2 in read_dir(&h1)? {
+                    collect(&h2, &mut vec![tld_name.clone()], &mut names)?;
+                }
+            }
+        }
+        Ok(names)
+    }
+}
+
+fn read_dir(dir: &Path) -> Result<Vec<PathBuf>, TreeError> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io(dir))?.flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            out.push(entry.path());
+        }
+    }
+    Ok(out)
+}
+
+/// Adds the names below `dir`, whose labels so far (reversed) are `labels`.
+fn collect(dir: &Path, labels: &mut Vec<String>, names: &mut Vec<String>) -> Result<(), TreeError> {
+    for entry in std::fs::read_dir(dir).map_err(io(dir))?.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            labels.push(file);
+            collect(&entry.path(), labels, names)?;
+            labels.pop();
+        } else if let Some(label) = file.strip_suffix(".json")
+            && !file.starts_with('.')
+        {
+            let mut name: Vec<&str> = labels.iter().map(String::as_str).collect();
+            name.push(label);
+            name.reverse();
+            names.push(name.join("."));
+        }
+    }
+    Ok(())
+}
+
+/// The labels of `name`, reversed (TLD first); at least two, each an LDH label.
+fn checked_labels(name: &str) -> Result<Vec<&str>, TreeError> {
+    let bad = || TreeError::BadName(name.to_owned());
+    if name.is_empty() || name.len() > 253 {
+        return Err(bad());
+    }
+    let labels: Vec<&str> = name.split('.').rev().collect();
+    let ldh = |l: &&str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if labels.len() < 2 || !labels.iter().all(ldh) {
+        return Err(bad());
+    }
+    Ok(labels)
+}
+
+/// FNV-1a: spreads second-level labels over the directory levels.
+fn fnv1a(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5u32, |h, &b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), TreeError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(
+        ".{name}.{}.{}.tmp",
+        std::process::id(),
+        TEMP.fetch_add(1, Ordering::Relaxed)
+    ));
+    let written = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(source) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(TreeError::Io {
+            path: path.to_owned(),
+            source,
+        });
+    }
+    sync_dir(path)
+}
+
+fn sync_dir(path: &Path) -> Result<(), TreeError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io(dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zonefiles::whois::{Domain, DomainStatus, Nameserver};
+
+    pub(crate) fn domain(name: &str) -> Domain {
+        Domain {
+            name: name.into(),
+            roid: "D1-TLD".into(),
+            registrar: 9999,
+            statuses: vec![DomainStatus::ClientTransferProhibited],
+            nameservers: vec![Nameserver {
+                name: "ns1.example.net".into(),
+                addresses: vec![],
+            }],
+            ds: vec![],
+            created: 1_600_000_000,
+            updated: 1_700_000_000,
+            expires: 1_800_000_000,
+        }
+    }
+
+    #[test]
+    fn records_live_under_reversed_labels_and_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let tree = Tree::open(dir.path()).unwrap();
+        let key = ObjectKey::Domain("john.smith.name".into());
+        let path = tree.path_of(&key).unwrap();
+        let relative = path
+            .strip_prefix(dir.path())
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(relative.starts_with("domain/name/") && relative.ends_with("/smith/john.json"));
+        let object = Object::Domain(domain("john.smith.name"));
+        tree.put(&object).unwrap();
+        assert_eq!(tree.get(&key).unwrap(), Some(object));
+        tree.put(&Object::Domain(domain("smith.name"))).unwrap();
+        let mut names = tree.domain_names().unwrap();
+        names.sort();
+        assert_eq!(names, ["john.smith.name", "smith.name"]);
+        tree.delete(&key).unwrap();
+        assert_eq!(tree.get(&key).unwrap(), None);
+        tree.delete(&key).unwrap();
+    }
+
+    #[test]
+    fn names_that_are_not_a_labels_never_become_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let tree = Tree::open(dir.path()).unwrap();
+        for bad in [
+            "",
+            "tld",
+            "../etc.tld",
+            "a/b.tld",
+            "UPPER.tld",
+            "a..tld",
+            "-a.tld",
+            "x.\u{e9}",
+        ] {
+            assert!(
+                tree.path_of(&ObjectKey::Domain(bad.into())).is_err(),
+                "{bad}"
+            );
+        }
+    }
+}

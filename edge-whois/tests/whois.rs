@@ -1,0 +1,370 @@
+//! edge-whois end to end: the Debian `whois` client and raw sockets against the binary, over
+//! a tree written through the library API and the update listener.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use edge_whois::index;
+use edge_whois::tree::Tree;
+use zonefiles::whois::{Domain, DomainStatus, Host, Nameserver, Object, Registrar};
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn have_whois() -> bool {
+    let found = Command::new("sh")
+        .args(["-c", "command -v whois"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found || std::env::var_os("CI").is_none(),
+        "whois is required under CI"
+    );
+    found
+}
+
+fn registrar() -> Registrar {
+    Registrar {
+        iana_id: 9999,
+        name: "Example Registrar, Inc.".into(),
+        whois_server: "whois.example-registrar.net".into(),
+        url: "https://example-registrar.net".into(),
+        abuse_email: "abuse@example-registrar.net".into(),
+        abuse_phone: "+1.5555550100".into(),
+        updated: 1_700_000_000,
+    }
+}
+
+fn domain(name: &str, version: u32) -> Domain {
+    Domain {
+        name: name.into(),
+        roid: format!("D{version}-TLD"),
+        registrar: 9999,
+        statuses: vec![DomainStatus::ClientTransferProhibited],
+        nameservers: (0..4)
+            .map(|i| Nameserver {
+                name: format!("ns{i}.v{version}.example.net"),
+                addresses: vec![],
+            })
+            .collect(),
+        ds: vec![],
+        created: 1_600_000_000,
+        updated: 1_700_000_000 + i64::from(version),
+        expires: 1_800_000_000,
+    }
+}
+
+/// A tree with a registrar, some domains, an IDN and a host; indexes built.
+fn populate(root: &Path) -> Tree {
+    let tree = Tree::open(root).unwrap();
+    tree.put(&Object::Registrar(registrar())).unwrap();
+    for name in [
+        "example.tld",
+        "mack.tld",
+        "mackall.tld",
+        "mackay.tld",
+        "xn--bcher-kva.tld",
+    ] {
+        tree.put(&Object::Domain(domain(name, 1))).unwrap();
+    }
+    for i in 0..30 {
+        tree.put(&Object::Domain(domain(&format!("many{i:02}.tld"), 1)))
+            .unwrap();
+    }
+    tree.put(&Object::Host(Host {
+        name: "ns1.example.tld".into(),
+        roid: "H1-TLD".into(),
+        registrar: 9999,
+        addresses: vec![
+            "192.0.2.53".parse().unwrap(),
+            "2001:db8::53".parse().unwrap(),
+        ],
+        created: 1_600_000_000,
+        updated: 1_700_000_000,
+    }))
+    .unwrap();
+    tree.touch(1_795_262_173).unwrap();
+    index::rebuild(&tree).unwrap();
+    tree
+}
+
+struct Running {
+    _server: Server,
+    port: u16,
+    update: u16,
+    metrics: u16,
+}
+
+fn start(root: &Path, extra: &str) -> Running {
+    let (port, update, metrics) = (free_port(), free_port(), free_port());
+    let config = root.join("edge-whois.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = [\"127.0.0.1:{port}\"]\nupdate_listen = \"127.0.0.1:{update}\"\n\
+             metrics_listen = \"127.0.0.1:{metrics}\"\ntree = \"tree\"\ntlds = [\"tld\"]\n\
+             max_results = 20\n{extra}"
+        ),
+    )
+    .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_edge-whois"))
+        .arg("--config")
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server(child);
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "edge-whois did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Running {
+        _server: server,
+        port,
+        update,
+        metrics,
+    }
+}
+
+fn whois(port: u16, query: &str) -> String {
+    let out = Command::new("whois")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), query])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn raw(port: u16, bytes: &[u8]) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream.write_all(bytes).unwrap();
+    let mut out = Vec::new();
+    let _ = stream.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn the_whois_client_gets_what_users_expect() {
+    if !have_whois() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    populate(&dir.path().join("tree"));
+    let server = start(dir.path(), "");
+    let port = server.port;
+
+    let found = whois(port, "domain example.tld");
+    let fields: Vec<&str> = found
+        .lines()
+        .filter_map(|l| l.split_once(':').map(|(k, _)| k))
+        .collect();
+    let order = [
+        "Domain Name",
+        "Registry Domain ID",
+        "Registrar WHOIS Server",
+        "Registrar URL",
+        "Updated Date",
+        "Creation Date",
+        "Registry Expiry Date",
+        "Registrar",
+        "Registrar IANA ID",
+        "Registrar Abuse Contact Email",
+        "Registrar Abuse Contact Phone",
+        "Domain Status",
+        "Name Server",
+    ];
+    let positions: Vec<usize> = order
+        .iter()
+        .map(|f| {
+            fields
+                .iter()
+                .position(|x| x == f)
+                .unwrap_or_else(|| panic!("{f}: {found}"))
+        })
+        .collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "ICANN order: {found}"
+    );
+    assert!(found.contains(
+        "Domain Status: clientTransferProhibited https://icann.org/epp#clientTransferProhibited"
+    ));
+    assert!(found.contains("DNSSEC: unsigned"));
+    assert!(
+        found.contains(">>> Last update of WHOIS database: 2026-11-21T11:56:13Z <<<"),
+        "{found}"
+    );
+    assert!(found.contains("The data in this WHOIS database"));
+
+    assert_eq!(whois(port, "EXAMPLE.tld"), found, "case does not matter");
+    assert!(whois(port, "free.tld").contains("No match for \"free.tld\"."));
+    assert!(whois(port, "example.com").contains("does not serve \"example.com\""));
+    let idn = whois(port, "bücher.tld");
+    assert!(
+        idn.contains("Domain Name: xn--bcher-kva.tld")
+            && idn.contains("Internationalized Domain Name: bücher.tld"),
+        "{idn}"
+    );
+    let ns = whois(port, "ns1.example.tld");
+    assert!(
+        ns.contains("Server Name: ns1.example.tld") && ns.contains("IP Address: 2001:db8::53"),
+        "{ns}"
+    );
+    assert!(whois(port, "192.0.2.53").contains("Server Name: ns1.example.tld"));
+    assert!(whois(port, "nameserver 2001:db8::53").contains("Server Name: ns1.example.tld"));
+    assert!(whois(port, "registrar 9999").contains("Registrar: Example Registrar, Inc."));
+    assert!(whois(port, "registrar Example Registrar, Inc.").contains("Registrar IANA ID: 9999"));
+    let partial = whois(port, "mack*");
+    assert_eq!(partial.matches("Domain Name: mack").count(), 3, "{partial}");
+    let many = whois(port, "many*");
+    assert_eq!(many.matches("Domain Name:").count(), 20);
+    assert!(many.contains("more results omitted"), "{many}");
+    // The protocol itself: a trailing dot asks for a prefix search too.
+    assert_eq!(
+        raw(port, b"mack.\r\n").matches("Domain Name: mack").count(),
+        3
+    );
+}
+
+#[test]
+fn bad_input_gets_a_short_error_or_a_close_and_others_are_served() {
+    let dir = tempfile::tempdir().unwrap();
+    populate(&dir.path().join("tree"));
+    let server = start(dir.path(), "timeout_ms = 500\nmax_connections = 8\n");
+    let port = server.port;
+    assert!(raw(port, &vec![b'a'; 2000]).starts_with("malformed request: the query is too long"));
+    assert!(raw(port, b"\x00\x01\xff binary\r\n").starts_with("malformed request:"));
+    assert!(raw(port, b"\r\n").starts_with("malformed request: empty query"));
+    // No line end within the timeout: closed without an answer.
+    let started = Instant::now();
+    assert_eq!(raw(port, b"example.tl"), "");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    // Idle connections beyond the cap are closed at once; the others time out, and the server
+    // keeps answering.
+    let idle: Vec<TcpStream> = (0..20)
+        .map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(800));
+    drop(idle);
+    assert!(raw(port, b"example.tld\r\n").contains("Domain Name: example.tld"));
+}
+
+#[test]
+fn clients_over_their_limit_are_told_so() {
+    let dir = tempfile::tempdir().unwrap();
+    populate(&dir.path().join("tree"));
+    let server = start(
+        dir.path(),
+        "[limits]\nburst = 3\nper_minute = 1\nallow = []\n",
+    );
+    let answers: Vec<String> = (0..5)
+        .map(|_| raw(server.port, b"example.tld\r\n"))
+        .collect();
+    assert!(
+        answers[..3]
+            .iter()
+            .all(|a| a.contains("Domain Name: example.tld"))
+    );
+    assert!(
+        answers[3..]
+            .iter()
+            .all(|a| a.starts_with("Query limit exceeded.")),
+        "{answers:?}"
+    );
+    let mut metrics = String::new();
+    TcpStream::connect(("127.0.0.1", server.metrics))
+        .and_then(|mut s| {
+            s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n")?;
+            s.read_to_string(&mut metrics)
+        })
+        .unwrap();
+    assert!(metrics.contains("edge_whois_limited_total 2"), "{metrics}");
+}
+
+/// A reader asks for a domain again and again while the update listener replaces its record:
+/// every answer is one whole version, never a mix or a partial record.
+#[test]
+fn readers_never_see_a_partial_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = populate(&dir.path().join("tree"));
+    let server = start(dir.path(), "[limits]\nallow = [\"127.0.0.0/8\"]\n");
+    let port = server.port;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writes = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let writer = {
+        let (stop, writes) = (stop.clone(), writes.clone());
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for version in [2u32, 3] {
+                    tree.put(&Object::Domain(domain("example.tld", version)))
+                        .unwrap();
+                    writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        })
+    };
+    let mut seen = [0u32; 4];
+    let started = Instant::now();
+    let mut reads = 0;
+    // Thousands of replacements, and reads all along.
+    while writes.load(std::sync::atomic::Ordering::Relaxed) < 2000 || reads < 1000 {
+        assert!(started.elapsed() < Duration::from_secs(120));
+        reads += 1;
+        let answer = raw(port, b"domain example.tld\r\n");
+        let version = (1..=3)
+            .find(|v| answer.contains(&format!("Registry Domain ID: D{v}-TLD")))
+            .unwrap_or_else(|| panic!("no whole record: {answer}"));
+        for i in 0..4 {
+            assert!(
+                answer.contains(&format!("Name Server: ns{i}.v{version}.example.net")),
+                "mixed: {answer}"
+            );
+        }
+        assert_eq!(answer.matches("Name Server:").count(), 4);
+        seen[version as usize] += 1;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.join().unwrap();
+    assert!(seen[2] > 0 && seen[3] > 0, "both versions seen: {seen:?}");
+    eprintln!(
+        "{reads} reads during {} replacements: versions seen {seen:?}",
+        writes.load(std::sync::atomic::Ordering::Relaxed)
+    );
+
+    // The update listener: set a domain from its WHOIS lines, then delete it.
+    let update = |text: &str| raw(server.update, text.as_bytes());
+    let body = "set fresh.tld\nDomain Name: fresh.tld\nRegistry Domain ID: D9-TLD\nRegistrar IANA ID: 9999\n\
+                Updated Date: 2026-11-21T00:00:00Z\nCreation Date: 2026-11-21T00:00:00Z\n\
+                Registry Expiry Date: 2027-11-21T00:00:00Z\nDomain Status: ok https://icann.org/epp#ok\n\
+                Name Server: ns1.example.tld\n.\n";
+    assert_eq!(update(body), "ok\n");
+    assert!(raw(port, b"fresh.tld\r\n").contains("Registry Domain ID: D9-TLD"));
+    assert_eq!(update("delete fresh.tld\n"), "ok\n");
+    assert!(raw(port, b"fresh.tld\r\n").contains("No match"));
+    assert!(update("set other.tld\nDomain Name: fresh.tld\n.\n").starts_with("error:"));
+    let _ = SocketAddr::from(([127, 0, 0, 1], port));
+}

@@ -1,0 +1,41 @@
+//! The WHOIS query parser and the answer path on arbitrary lines: no panic, and every answer
+//! is text with CRLF line ends.
+#![no_main]
+
+use std::sync::{Arc, OnceLock};
+
+use edge_whois::answer::{self, Service};
+use edge_whois::render::Texts;
+use edge_whois::tree::Tree;
+use libfuzzer_sys::fuzz_target;
+use zonefiles::whois::{Domain, Object};
+
+fn service() -> &'static (Arc<Service>, tempfile::TempDir) {
+    static SERVICE: OnceLock<(Arc<Service>, tempfile::TempDir)> = OnceLock::new();
+    SERVICE.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let tree = Tree::open(dir.path()).unwrap();
+        tree.put(&Object::Domain(Domain {
+            name: "example.tld".into(),
+            roid: "D1-TLD".into(),
+            registrar: 1,
+            statuses: vec![],
+            nameservers: vec![],
+            ds: vec![],
+            created: 0,
+            updated: 0,
+            expires: 0,
+        }))
+        .unwrap();
+        edge_whois::index::rebuild(&tree).unwrap();
+        let service = answer::service(tree, Texts::default(), vec!["tld".into()], 10);
+        (service, dir)
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let _ = edge_whois::query::parse(data, &["tld".into()]);
+    let (text, _) = service().0.answer(data);
+    assert!(!text.is_empty());
+    assert!(!text.replace("\r\n", "").contains('\n'), "bare LF in an answer");
+});
