@@ -106,7 +106,7 @@ pub fn generate(zone_path: &Path, tree_root: &Path) -> anyhow::Result<Summary> {
             name,
             roid: format!("D{seed:x}-{}", origin_label(&origin)),
             registrar: 1001 + seed % REGISTRARS,
-            statuses: if seed % 3 == 0 {
+            statuses: if seed.is_multiple_of(3) {
                 vec![DomainStatus::ClientTransferProhibited]
             } else {
                 vec![DomainStatus::Ok]
