@@ -5,6 +5,7 @@
 //! - [`queries`]: query files with a TLD's traffic mix, for dnsperf.
 //! - [`axfr`]: a zone transfer client that times one AXFR.
 //! - [`dns`]: an open-loop UDP load generator with latency percentiles.
+//! - [`whoisbench`]: WHOIS clients, a connection per query, and the bare TCP limit to compare.
 //! - [`whoisgen`]: WHOIS records for a generated zone (domains, hosts, registrars).
 //! - [`updates`]: the time from a changeset's append to the answers that carry it.
 //! - [`stalls`]: how much of a core the machine itself takes away (the floor under tails).
@@ -15,5 +16,6 @@ pub mod queries;
 pub mod stalls;
 pub mod tldgen;
 pub mod updates;
+pub mod whoisbench;
 pub mod whoisgen;
 pub mod zonebench;

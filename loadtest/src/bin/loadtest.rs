@@ -100,6 +100,36 @@ enum Command {
         #[arg(long)]
         tree: PathBuf,
     },
+    /// WHOIS load: a connection per query, latency percentiles.
+    Whois {
+        /// The server.
+        #[arg(long)]
+        server: std::net::SocketAddr,
+        /// A file of query lines (e.g. domain names).
+        #[arg(long)]
+        queries: PathBuf,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 32)]
+        clients: usize,
+        /// How long to run, in seconds (after one second of warm-up).
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Queries per second in all (default: as fast as answers come).
+        #[arg(long)]
+        rate: Option<u64>,
+        /// Count answers that do not contain this text.
+        #[arg(long)]
+        expect: Option<String>,
+    },
+    /// The cheapest TCP server (accept, read a line, answer, close): the limit to compare with.
+    TcpLimit {
+        /// Where to listen.
+        #[arg(long)]
+        listen: std::net::SocketAddr,
+        /// Bytes in each answer.
+        #[arg(long, default_value_t = 1200)]
+        answer: usize,
+    },
     /// Spin on this core and report the gaps the machine takes (scheduling, hypervisor).
     Stalls {
         /// How long to spin, in seconds.
@@ -209,6 +239,39 @@ fn main() -> Result<()> {
                 s.hosts
             );
         }
+        Command::Whois {
+            server,
+            queries,
+            clients,
+            seconds,
+            rate,
+            expect,
+        } => {
+            let lines: Vec<String> = std::fs::read_to_string(&queries)
+                .with_context(|| format!("reading {}", queries.display()))?
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_owned)
+                .collect();
+            anyhow::ensure!(!lines.is_empty(), "{} has no queries", queries.display());
+            let r = loadtest::whoisbench::run(
+                server,
+                std::sync::Arc::new(lines),
+                clients,
+                seconds,
+                rate,
+                expect,
+            )?;
+            let [p50, p99, p999, max] = r.latency_us;
+            println!(
+                "{:.0} queries/s ({} answered, {} failed, {} unexpected); latency µs p50 {p50} p99 {p99} p99.9 {p999} max {max}",
+                r.answered as f64 / r.elapsed.as_secs_f64(),
+                r.answered,
+                r.failed,
+                r.wrong
+            );
+        }
+        Command::TcpLimit { listen, answer } => loadtest::whoisbench::serve_limit(listen, answer)?,
         Command::Stalls {
             seconds,
             threshold_us,
