@@ -125,7 +125,24 @@ impl Service {
                     let registrar = self.registrar(h.registrar);
                     (render::host(&h, registrar.as_ref()), Outcome::Found, false)
                 }
-                _ => self.not_found(name),
+                // Not a host object here (a name server of another TLD): the domains it serves.
+                _ => {
+                    let (domains, more) = self.index.load().domains_using(name, self.max_results);
+                    if domains.is_empty() {
+                        return self.not_found(name);
+                    }
+                    let mut out = format!("Server Name: {name}\n");
+                    for d in &domains {
+                        out.push_str(&format!("Domain Name: {d}\n"));
+                    }
+                    if more {
+                        out.push_str(&format!(
+                            "More than {} domains use \"{name}\": more results omitted.\n",
+                            self.max_results
+                        ));
+                    }
+                    (out, Outcome::Found, false)
+                }
             },
             Query::NameserverAddress(address) => {
                 let index = self.index.load();

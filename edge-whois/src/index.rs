@@ -4,6 +4,7 @@
 //! <root>/index/domains.fst      every domain name                       (prefix search)
 //! <root>/index/addresses.fst    "<address>\0<host name>"                (name servers by address)
 //! <root>/index/registrars.fst   lower-case registrar name → IANA id     (registrar by name)
+//! <root>/index/nameservers.fst  "<name server>\0<domain>"               (domains by name server)
 //! <root>/index/GENERATION       bumped (by rename) after the files above are in place
 //! ```
 //!
@@ -26,6 +27,7 @@ pub struct Index {
     generation: u64,
     domains: Option<Set<Mmap>>,
     addresses: Option<Set<Mmap>>,
+    nameservers: Option<Set<Mmap>>,
     registrars: Option<Map<Mmap>>,
 }
 
@@ -59,15 +61,23 @@ pub fn rebuild(tree: &Tree) -> Result<u64, TreeError> {
 
     let mut addresses = Vec::new();
     let mut registrars = Vec::new();
-    for (kind, path) in [
+    let mut nameservers = Vec::new();
+    let kinds = [
+        ("domain", root.join("domain")),
         ("host", root.join("host")),
         ("registrar", root.join("registrar")),
-    ] {
+    ];
+    for (kind, path) in kinds {
         for file in json_files(&path) {
             let Ok(bytes) = std::fs::read(&file) else {
                 continue;
             };
             match (kind, serde_json::from_slice::<Object>(&bytes)) {
+                ("domain", Ok(Object::Domain(d))) => {
+                    for ns in &d.nameservers {
+                        nameservers.push(format!("{}\0{}", ns.name, d.name));
+                    }
+                }
                 ("host", Ok(Object::Host(h))) => {
                     for address in &h.addresses {
                         addresses.push(format!("{address}\0{}", h.name));
@@ -82,16 +92,18 @@ pub fn rebuild(tree: &Tree) -> Result<u64, TreeError> {
             }
         }
     }
-    addresses.sort_unstable();
-    addresses.dedup();
-    let mut set = SetBuilder::memory();
-    for key in &addresses {
-        set.insert(key).expect("sorted, unique");
+    for (file, mut keys) in [
+        ("addresses.fst", addresses),
+        ("nameservers.fst", nameservers),
+    ] {
+        keys.sort_unstable();
+        keys.dedup();
+        let mut set = SetBuilder::memory();
+        for key in &keys {
+            set.insert(key).expect("sorted, unique");
+        }
+        write_atomically(&index.join(file), &set.into_inner().expect("in memory"))?;
     }
-    write_atomically(
-        &index.join("addresses.fst"),
-        &set.into_inner().expect("in memory"),
-    )?;
     registrars.sort_unstable();
     registrars.dedup_by(|a, b| a.0 == b.0);
     let mut map = MapBuilder::memory();
@@ -113,6 +125,24 @@ pub fn rebuild(tree: &Tree) -> Result<u64, TreeError> {
 fn registrar_key(name: &str) -> String {
     let words: Vec<String> = name.split_whitespace().map(str::to_lowercase).collect();
     words.join(" ").trim_end_matches('.').to_owned()
+}
+
+/// The rest of the keys that start with `prefix` (at most `limit`), and whether there are more.
+fn tails(set: Option<&Set<Mmap>>, prefix: &str, limit: usize) -> (Vec<String>, bool) {
+    let Some(set) = set else {
+        return (Vec::new(), false);
+    };
+    let mut upper = prefix.as_bytes().to_vec();
+    upper.push(0xFF);
+    let mut stream = set.range().ge(prefix).lt(&upper).into_stream();
+    let mut out = Vec::new();
+    while let Some(key) = stream.next() {
+        if out.len() == limit {
+            return (out, true);
+        }
+        out.push(String::from_utf8_lossy(&key[prefix.len()..]).into_owned());
+    }
+    (out, false)
 }
 
 /// Every `*.json` file below `dir`, depth first.
@@ -166,6 +196,7 @@ impl Index {
             generation,
             domains: set("domains.fst"),
             addresses: set("addresses.fst"),
+            nameservers: set("nameservers.fst"),
             registrars,
         }
     }
@@ -195,21 +226,12 @@ impl Index {
 
     /// Host names with this address (at most `limit`).
     pub fn hosts_with_address(&self, address: IpAddr, limit: usize) -> Vec<String> {
-        let Some(set) = &self.addresses else {
-            return Vec::new();
-        };
-        let prefix = format!("{address}\0");
-        let mut upper = prefix.as_bytes().to_vec();
-        upper.push(0xFF);
-        let mut stream = set.range().ge(&prefix).lt(&upper).into_stream();
-        let mut names = Vec::new();
-        while let Some(key) = stream.next() {
-            if names.len() == limit {
-                break;
-            }
-            names.push(String::from_utf8_lossy(&key[prefix.len()..]).into_owned());
-        }
-        names
+        tails(self.addresses.as_ref(), &format!("{address}\0"), limit).0
+    }
+
+    /// Domains delegated to this name server (at most `limit`), and whether there are more.
+    pub fn domains_using(&self, nameserver: &str, limit: usize) -> (Vec<String>, bool) {
+        tails(self.nameservers.as_ref(), &format!("{nameserver}\0"), limit)
     }
 
     /// The IANA id of the registrar with this name (case-insensitive).

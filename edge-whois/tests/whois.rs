@@ -237,6 +237,11 @@ fn the_whois_client_gets_what_users_expect() {
     assert!(whois(port, "192.0.2.53").contains("Server Name: ns1.example.tld"));
     assert!(whois(port, "nameserver 2001:db8::53").contains("Server Name: ns1.example.tld"));
     assert!(whois(port, "registrar 9999").contains("Registrar: Example Registrar, Inc."));
+    let external = whois(port, "nameserver ns0.v1.example.net");
+    assert!(
+        external.contains("Domain Name: example.tld") && external.contains("more results omitted"),
+        "{external}"
+    );
     assert!(whois(port, "registrar Example Registrar, Inc.").contains("Registrar IANA ID: 9999"));
     let partial = whois(port, "mack*");
     assert_eq!(partial.matches("Domain Name: mack").count(), 3, "{partial}");

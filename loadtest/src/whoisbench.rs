@@ -45,10 +45,16 @@ pub fn run(
     let wrong = Arc::new(AtomicU64::new(0));
     let mut threads = Vec::new();
     for c in 0..clients {
-        let (queries, stop, failed, wrong, expect) =
-            (queries.clone(), stop.clone(), failed.clone(), wrong.clone(), expect.clone());
+        let (queries, stop, failed, wrong, expect) = (
+            queries.clone(),
+            stop.clone(),
+            failed.clone(),
+            wrong.clone(),
+            expect.clone(),
+        );
         threads.push(std::thread::spawn(move || {
-            let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
+            let mut histogram =
+                Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
             let interval = rate.map(|r| Duration::from_secs_f64(clients as f64 / r.max(1) as f64));
             let mut next = start + Duration::from_micros((c as u64 * 997) % 1000);
             let mut i = c;
