@@ -1,9 +1,11 @@
 //! From a query line to the text sent back: the look-up in the tree (one file for one object,
 //! found by its name) or in the indexes (searches), and the rendering.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
+use rustc_hash::FxHashMap;
 use zonefiles::whois::{Object, ObjectKey};
 
 use crate::index::Index;
@@ -48,6 +50,17 @@ pub struct Service {
     pub tlds: Vec<String>,
     /// Results shown for a search before "more results omitted".
     pub max_results: usize,
+    /// What every answer reads (the last update time, the registrars), kept for a second.
+    cache: Mutex<Cache>,
+}
+
+/// How long the last update time and registrar records are kept before they are read again.
+const CACHE_FOR: Duration = Duration::from_secs(1);
+
+#[derive(Default)]
+struct Cache {
+    last_update: Option<(Instant, Option<i64>)>,
+    registrars: FxHashMap<u32, (Instant, Option<zonefiles::whois::Registrar>)>,
 }
 
 impl Service {
@@ -66,7 +79,7 @@ impl Service {
                 false,
             ),
         };
-        let footer = render::footer(&self.texts, form, self.tree.last_update());
+        let footer = render::footer(&self.texts, form, self.last_update());
         (render::crlf(&format!("{body}{footer}")), outcome)
     }
 
@@ -80,11 +93,43 @@ impl Service {
         }
     }
 
+    /// The time of the last change (read at most once a second).
+    fn last_update(&self) -> Option<i64> {
+        let now = Instant::now();
+        if let Ok(cache) = self.cache.lock()
+            && let Some((read, value)) = cache.last_update
+            && now.duration_since(read) < CACHE_FOR
+        {
+            return value;
+        }
+        let value = self.tree.last_update();
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.last_update = Some((now, value));
+        }
+        value
+    }
+
+    /// A registrar's record (each read at most once a second: every domain shows one).
     fn registrar(&self, id: u32) -> Option<zonefiles::whois::Registrar> {
-        match self.get(ObjectKey::Registrar(id)) {
+        let now = Instant::now();
+        if let Ok(cache) = self.cache.lock()
+            && let Some((read, value)) = cache.registrars.get(&id)
+            && now.duration_since(*read) < CACHE_FOR
+        {
+            return value.clone();
+        }
+        let value = match self.get(ObjectKey::Registrar(id)) {
             Some(Object::Registrar(r)) => Some(r),
             _ => None,
+        };
+        if let Ok(mut cache) = self.cache.lock() {
+            // Bounded: registrars number in the thousands at most; a stranger id clears it.
+            if cache.registrars.len() >= 65_536 {
+                cache.registrars.clear();
+            }
+            cache.registrars.insert(id, (now, value.clone()));
         }
+        value
     }
 
     fn not_found(&self, query: &str) -> (String, Outcome, bool) {
@@ -189,5 +234,6 @@ pub fn service(tree: Tree, texts: Texts, tlds: Vec<String>, max_results: usize) 
         texts,
         tlds,
         max_results,
+        cache: Mutex::new(Cache::default()),
     })
 }

@@ -189,7 +189,7 @@ pub async fn serve(
         };
         let (service, limiter, metrics) = (service.clone(), limiter.clone(), metrics.clone());
         tokio::spawn(async move {
-            connection(stream, peer, &service, &limiter, &metrics, bounds).await;
+            connection(stream, peer, service, &limiter, &metrics, bounds).await;
             drop(slot);
         });
     }
@@ -198,7 +198,7 @@ pub async fn serve(
 async fn connection(
     mut stream: TcpStream,
     peer: SocketAddr,
-    service: &Service,
+    service: Arc<Service>,
     limiter: &Mutex<Limiter>,
     metrics: &Metrics,
     bounds: Bounds,
@@ -226,7 +226,12 @@ async fn connection(
         .map(|mut l| l.allow(peer.ip(), now, day))
         .unwrap_or(true);
     let answer = if allowed {
-        let (text, outcome) = service.answer(&line);
+        // Reading the record may wait for the disk: off the runtime's threads, so one cold
+        // read does not hold up the connections behind it.
+        let Ok((text, outcome)) = tokio::task::spawn_blocking(move || service.answer(&line)).await
+        else {
+            return;
+        };
         metrics.outcome(outcome);
         text
     } else {
