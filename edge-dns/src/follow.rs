@@ -102,7 +102,9 @@ impl Follower {
                     let started = Instant::now();
                     let image = Image::open(path)
                         .with_context(|| format!("opening zone image {}", path.display()))?;
-                    let view = View::plain(Arc::new(image));
+                    let image = Arc::new(image);
+                    index_in_background(&image);
+                    let view = View::plain(image);
                     log_loaded(&view, path, started, 0);
                     Source {
                         state: ZoneState {
@@ -188,6 +190,7 @@ fn open_directory(
         .load()
         .with_context(|| format!("reading zone directory {}", path.display()))?;
     let base = Arc::new(snapshot.image);
+    index_in_background(&base);
     let view = Arc::new(view::build(base.clone(), &snapshot.changesets)?);
     log_loaded(
         &view,
@@ -241,6 +244,35 @@ fn follow(directory: &mut Directory, served: &ZoneState) -> anyhow::Result<Optio
         history: Arc::new(history),
         config: served.config.clone(),
     }))
+}
+
+/// Builds the table of names below the apex of a large image on a thread of its own: the
+/// image answers at once by walking its index, then by one probe once the table is there.
+fn index_in_background(image: &Arc<Image>) {
+    if image.header().nodes < 10_000 {
+        image.build_top_index();
+        return;
+    }
+    let image = image.clone();
+    let spawned = std::thread::Builder::new()
+        .name("top-index".into())
+        .spawn(move || {
+            // Lowest priority: on a busy core, answering comes first.
+            // SAFETY: setpriority on this thread (tid 0 is the caller); the result is ignored.
+            unsafe {
+                libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+            }
+            let started = Instant::now();
+            image.build_top_index();
+            tracing::info!(
+                zone = %image.origin(),
+                ms = started.elapsed().as_millis() as u64,
+                "names below the apex indexed"
+            );
+        });
+    if let Err(error) = spawned {
+        tracing::warn!(%error, "no thread for the top index; look-ups walk the index");
+    }
 }
 
 /// Messages to the follower thread.

@@ -241,3 +241,60 @@ pub(super) fn last_at_most<D: AsRef<[u8]>>(
     };
     search.walk(fst.root(), 0, 0, true, key, &mut budget)
 }
+
+/// Calls `visit` with the key and value of every name one label below the name whose key is
+/// `prefix` (its children: the walk stops at each label's end and never goes deeper).
+pub(super) fn for_each_child<D: AsRef<[u8]>>(
+    fst: &Fst<D>,
+    prefix: &[u8],
+    mut visit: impl FnMut(&[u8], u64),
+) -> Result<(), ()> {
+    struct Frame<'f> {
+        node: fst::raw::Node<'f>,
+        next: usize,
+        output: u64,
+    }
+    let mut node = fst.root();
+    let mut output = 0u64;
+    for &byte in prefix {
+        let t = node.transition(node.find_input(byte).ok_or(())?);
+        output = add(output, t.out);
+        node = fst.node(t.addr);
+    }
+    let mut key = prefix.to_vec();
+    let mut stack = vec![Frame {
+        node,
+        next: 0,
+        output,
+    }];
+    while let Some(frame) = stack.last_mut() {
+        if frame.next == frame.node.len() {
+            stack.pop();
+            key.pop();
+            continue;
+        }
+        let t = frame.node.transition(frame.next);
+        frame.next += 1;
+        let output = add(frame.output, t.out);
+        let child = fst.node(t.addr);
+        if t.inp == 0 {
+            // The end of a child's label (a 0 byte inside a label is escaped in keys).
+            if child.is_final() {
+                key.push(0);
+                visit(&key, add(output, child.final_output()));
+                key.pop();
+            }
+            continue;
+        }
+        if key.len() >= MAX_KEY_LEN {
+            return Err(());
+        }
+        key.push(t.inp);
+        stack.push(Frame {
+            node: child,
+            next: 0,
+            output,
+        });
+    }
+    Ok(())
+}

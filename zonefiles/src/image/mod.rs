@@ -17,6 +17,7 @@ mod build;
 mod dnssec;
 pub mod format;
 mod index;
+mod top;
 
 use std::fs::File;
 use std::path::Path;
@@ -27,6 +28,7 @@ use memmap2::Mmap;
 pub use build::{CompileError, CompileStats, compile, write_atomically};
 pub use dnssec::{MAX_NSEC3_ITERATIONS, NSEC3_HASH_LEN, Nsec3Params, Owned, base32hex};
 use format::{Header, HeaderError};
+pub use top::TopIndex;
 
 use crate::name::{MAX_KEY_LEN, Name, canonical_key_of_wire};
 use crate::rdata;
@@ -88,6 +90,8 @@ pub struct Image {
     index: fst::Map<IndexBytes>,
     /// The apex's index value, looked up once: every negative answer needs its SOA.
     apex: Option<u64>,
+    /// The names right below the apex, for one-probe look-ups (see [`TopIndex`]).
+    top: std::sync::OnceLock<TopIndex>,
 }
 
 impl std::fmt::Debug for Image {
@@ -155,6 +159,7 @@ impl Image {
             header,
             index,
             apex,
+            top: std::sync::OnceLock::new(),
         })
     }
 
@@ -229,6 +234,22 @@ impl Image {
             .ok_or(ImageError::Corrupt(0))
     }
 
+    /// Builds the table of names right below the apex that makes [`Image::find`] one hash
+    /// probe for most names ([`TopIndex`]); a no-op once built. Takes a few hundred
+    /// milliseconds for a million names: call it off the query path.
+    pub fn build_top_index(&self) {
+        if self.top.get().is_none()
+            && let Some(top) = TopIndex::build(self)
+        {
+            let _ = self.top.set(top);
+        }
+    }
+
+    /// True once [`Image::build_top_index`] has run.
+    pub fn has_top_index(&self) -> bool {
+        self.top.get().is_some()
+    }
+
     /// The node of `name`, if the name exists in the zone (empty non-terminals included).
     pub fn node(&self, name: &Name) -> Result<Option<Node<'_>>, ImageError> {
         let mut key = [0u8; MAX_KEY_LEN];
@@ -260,6 +281,9 @@ impl Image {
     pub fn find(&self, qname: &Name) -> Result<Find<'_>, ImageError> {
         if !qname.is_subdomain_of(self.origin()) {
             return Ok(Find::OutOfZone);
+        }
+        if let Some(found) = self.find_by_top(qname)? {
+            return Ok(found);
         }
         let mut key = [0u8; MAX_KEY_LEN];
         let key_len = canonical_key_of_wire(qname.as_wire(), &mut key);
@@ -337,6 +361,55 @@ impl Image {
             closest_encloser: deepest,
             offset,
         })
+    }
+
+    /// The answer of [`Image::find`] from the table of names below the apex, when that table
+    /// decides it: a delegation or DNAME right below the apex, or a label that is not there
+    /// (and no wildcard at the apex). `None`: walk the index.
+    fn find_by_top(&self, qname: &Name) -> Result<Option<Find<'_>>, ImageError> {
+        let Some(top) = self.top.get() else {
+            return Ok(None);
+        };
+        let apex_labels = self.origin().label_count();
+        let qname_labels = qname.label_count();
+        let apex = self.apex()?;
+        // A DNAME at the apex rewrites every name below it: the walk handles that.
+        if qname_labels <= apex_labels || apex.flags() & format::NODE_DNAME != 0 {
+            return Ok(None);
+        }
+        // The label right below the apex.
+        let offset = label_offset(qname, (qname_labels - apex_labels - 1) as u8);
+        let wire = qname.as_wire();
+        let label = &wire[offset + 1..offset + 1 + usize::from(wire[offset])];
+        match top.get(label) {
+            Some(value) => {
+                let flags = value as u8;
+                if flags & (format::NODE_DELEGATION | format::NODE_DNAME) == 0 {
+                    return Ok(None);
+                }
+                let node = self.node_at(value);
+                Ok(Some(if qname_labels == apex_labels + 1 {
+                    Find::Exact(node)
+                } else if flags & format::NODE_DELEGATION != 0 {
+                    Find::Referral { cut: node, offset }
+                } else {
+                    Find::Dname {
+                        owner: node,
+                        offset,
+                    }
+                }))
+            }
+            None => {
+                if apex.has_wildcard_child() {
+                    return Ok(None);
+                }
+                let offset = label_offset(qname, (qname_labels - apex_labels) as u8);
+                Ok(Some(Find::NxDomain {
+                    closest_encloser: apex,
+                    offset,
+                }))
+            }
+        }
     }
 
     /// Calls `visit` with every name and node in canonical order; stops at the first error.

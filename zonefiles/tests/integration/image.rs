@@ -7,7 +7,7 @@ use zonefiles::image::{self, Find, Image};
 use zonefiles::{Class, Name, Record, RecordType, Zone, rdata};
 
 /// What a look-up should find, worked out from first principles over the record list.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Expected {
     Exact(Name),
     Referral(Name),
@@ -159,12 +159,17 @@ proptest! {
     #[test]
     fn image_finds_like_the_naive_model(zone in zone_strategy(), queries in proptest::collection::vec(name_below_tld(6), 1..30)) {
         let (bytes, _) = image::compile(&zone, |_| {}).unwrap();
-        let image = Image::from_bytes(bytes).unwrap();
+        let image = Image::from_bytes(bytes.clone()).unwrap();
         image.verify().unwrap();
         prop_assert_eq!(image.to_zone().unwrap(), zone.clone());
+        // The same image with the table of names below the apex finds the same.
+        let hashed = Image::from_bytes(bytes).unwrap();
+        hashed.build_top_index();
+        prop_assert!(hashed.has_top_index());
         let owners: Vec<Name> = zone.records().iter().map(|r| r.owner.clone()).collect();
         for qname in queries.iter().chain(&owners).chain([&"other.".parse::<Name>().unwrap()]) {
             let expected = naive_find(&zone, qname);
+            prop_assert_eq!(observed(&hashed, qname), expected.clone(), "qname {} (hashed)", qname);
             prop_assert_eq!(observed(&image, qname), expected, "qname {}", qname);
             // The subtree walk gives exactly the names at or below the query name.
             let mut all = Vec::new();
