@@ -262,6 +262,8 @@ fn index_in_background(image: &Arc<Image>) {
             unsafe {
                 libc::setpriority(libc::PRIO_PROCESS, 0, 19);
             }
+            // After the server's own start, which reads the same index from disk.
+            std::thread::sleep(Duration::from_secs(1));
             let started = Instant::now();
             image.build_top_index();
             tracing::info!(

@@ -67,11 +67,23 @@ pub(super) enum Stop<E> {
     Malformed,
 }
 
-/// Calls `visit` with every key and value in order. At most `max_keys` keys are accepted and
-/// the walk takes at most `max_keys × MAX_KEY_LEN` steps.
+/// Which keys below a prefix [`for_each_key`] visits.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Depth {
+    /// Every key that starts with the prefix.
+    All,
+    /// The names one label below the prefix's name (the walk stops at each label's end: a 0
+    /// byte inside a label is escaped in keys, so a 0 byte ends one).
+    Children,
+}
+
+/// Calls `visit` with every key below `prefix` (and `prefix` itself, for [`Depth::All`]) and
+/// its value, in order. At most `max_keys` keys are accepted and the walk takes at most
+/// `max_keys × MAX_KEY_LEN` steps.
 pub(super) fn for_each_key<D: AsRef<[u8]>, E>(
     fst: &Fst<D>,
     prefix: &[u8],
+    depth: Depth,
     max_keys: u64,
     mut visit: impl FnMut(&[u8], u64) -> Result<(), E>,
 ) -> Result<(), Stop<E>> {
@@ -98,7 +110,7 @@ pub(super) fn for_each_key<D: AsRef<[u8]>, E>(
     let budget = max_keys
         .saturating_add(1)
         .saturating_mul(MAX_KEY_LEN as u64);
-    if root.is_final() {
+    if root.is_final() && depth == Depth::All {
         keys += 1;
         visit(&key, add(base, root.final_output())).map_err(Stop::Visit)?;
     }
@@ -131,6 +143,11 @@ pub(super) fn for_each_key<D: AsRef<[u8]>, E>(
                 return Err(Stop::Malformed);
             }
             visit(&key, add(output, node.final_output())).map_err(Stop::Visit)?;
+        }
+        if depth == Depth::Children && t.inp == 0 {
+            // A child's key ends here; its own children are not wanted.
+            key.pop();
+            continue;
         }
         stack.push(Frame {
             node,
@@ -240,61 +257,4 @@ pub(super) fn last_at_most<D: AsRef<[u8]>>(
         inclusive,
     };
     search.walk(fst.root(), 0, 0, true, key, &mut budget)
-}
-
-/// Calls `visit` with the key and value of every name one label below the name whose key is
-/// `prefix` (its children: the walk stops at each label's end and never goes deeper).
-pub(super) fn for_each_child<D: AsRef<[u8]>>(
-    fst: &Fst<D>,
-    prefix: &[u8],
-    mut visit: impl FnMut(&[u8], u64),
-) -> Result<(), ()> {
-    struct Frame<'f> {
-        node: fst::raw::Node<'f>,
-        next: usize,
-        output: u64,
-    }
-    let mut node = fst.root();
-    let mut output = 0u64;
-    for &byte in prefix {
-        let t = node.transition(node.find_input(byte).ok_or(())?);
-        output = add(output, t.out);
-        node = fst.node(t.addr);
-    }
-    let mut key = prefix.to_vec();
-    let mut stack = vec![Frame {
-        node,
-        next: 0,
-        output,
-    }];
-    while let Some(frame) = stack.last_mut() {
-        if frame.next == frame.node.len() {
-            stack.pop();
-            key.pop();
-            continue;
-        }
-        let t = frame.node.transition(frame.next);
-        frame.next += 1;
-        let output = add(frame.output, t.out);
-        let child = fst.node(t.addr);
-        if t.inp == 0 {
-            // The end of a child's label (a 0 byte inside a label is escaped in keys).
-            if child.is_final() {
-                key.push(0);
-                visit(&key, add(output, child.final_output()));
-                key.pop();
-            }
-            continue;
-        }
-        if key.len() >= MAX_KEY_LEN {
-            return Err(());
-        }
-        key.push(t.inp);
-        stack.push(Frame {
-            node: child,
-            next: 0,
-            output,
-        });
-    }
-    Ok(())
 }

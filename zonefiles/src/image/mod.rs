@@ -440,6 +440,7 @@ impl Image {
         index::for_each_key(
             self.index.as_fst(),
             prefix,
+            index::Depth::All,
             self.header.nodes,
             |key, value| {
                 let name = Name::from_canonical_key(key).map_err(|_| ImageError::Corrupt(value))?;

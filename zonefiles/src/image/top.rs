@@ -43,8 +43,14 @@ impl TopIndex {
         let prefix_len = crate::name::canonical_key_of_wire(image.origin().as_wire(), &mut prefix);
         let prefix = &prefix[..prefix_len];
         let fst = image.index.as_fst();
+        let nodes = image.header.nodes;
+        let children = index::Depth::Children;
         let mut count = 0usize;
-        index::for_each_child(fst, prefix, |_, _| count += 1).ok()?;
+        index::for_each_key(fst, prefix, children, nodes, |_, _| {
+            count += 1;
+            Ok::<(), ()>(())
+        })
+        .ok()?;
         let capacity = (count * 2).next_power_of_two().max(16);
         let mut top = TopIndex {
             mask: capacity - 1,
@@ -56,18 +62,18 @@ impl TopIndex {
         };
         let apex_labels = image.origin().label_count();
         let mut failed = false;
-        index::for_each_child(fst, prefix, |key, value| {
+        index::for_each_key(fst, prefix, children, nodes, |key, value| {
             let Ok(name) = Name::from_canonical_key(key) else {
-                return;
+                return Ok(());
             };
             if name.label_count() != apex_labels + 1 {
-                return;
+                return Ok(());
             }
             let wire = name.as_wire();
             let label = &wire[1..1 + usize::from(wire[0])];
             let Ok(start) = u32::try_from(top.arena.len()) else {
                 failed = true;
-                return;
+                return Ok(());
             };
             let h = hash(label);
             let mut slot = h as usize & top.mask;
@@ -79,6 +85,7 @@ impl TopIndex {
             top.lens[slot] = label.len() as u8;
             top.values[slot] = value;
             top.arena.extend_from_slice(label);
+            Ok::<(), ()>(())
         })
         .ok()?;
         (!failed).then_some(top)
