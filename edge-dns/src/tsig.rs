@@ -101,6 +101,8 @@ pub struct Signed {
     pub key: Key,
     mac: Vec<u8>,
     id: u16,
+    /// The request's Time Signed.
+    time: u64,
 }
 
 /// The outcome of checking a request's TSIG.
@@ -142,11 +144,12 @@ impl Keyring {
             return Verdict::Invalid(Failure::BadKey, None);
         };
         match key.signer.verify_message_byte(bytes, None, true) {
-            Ok((mac, _, window)) => {
+            Ok((mac, time, window)) => {
                 let signed = Signed {
                     key: key.clone(),
                     mac,
                     id: message.metadata.id,
+                    time,
                 };
                 if window.start <= now && now <= window.end {
                     Verdict::Valid(signed)
@@ -260,14 +263,37 @@ pub fn error_response(
     }
     let id = request.metadata.id;
     let record = match (failure, signed, request.signature.as_deref()) {
-        (Failure::BadTime, Some(signed), _) => TSigResponseContext::new(
-            id,
-            now,
-            signed.key.signer.clone(),
-            signed.mac.clone(),
-            Some(TsigError::BadTime),
-        )
-        .sign(&bytes),
+        // Signed with the request's key, the client's time as Time Signed and the server's in
+        // Other Data, so the client can tell how far apart the clocks are (RFC 8945 §5.2.3).
+        (Failure::BadTime, Some(signed), _) => {
+            let mut other = Vec::with_capacity(6);
+            other.extend_from_slice(&((now >> 32) as u16).to_be_bytes());
+            other.extend_from_slice(&(now as u32).to_be_bytes());
+            let stub = TSIG::new(
+                signed.key.signer.algorithm().clone(),
+                signed.time,
+                FUDGE,
+                Vec::new(),
+                id,
+                Some(TsigError::BadTime),
+                other,
+            );
+            signed
+                .key
+                .signer
+                .encode_response_tbs(&signed.mac, &bytes, &stub)
+                .and_then(|tbs| {
+                    signed
+                        .key
+                        .signer
+                        .sign(&tbs)
+                        .map_err(|e| hickory_proto::ProtoError::from(e.to_string()))
+                })
+                .map(|mac| {
+                    let name = signed.key.signer.signer_name().clone();
+                    Box::new(make_tsig_record(name, stub.set_mac(mac)))
+                })
+        }
         (Failure::BadSig, _, Some(tsig)) => {
             let tsig_data = TSIG::new(
                 tsig.data.algorithm.clone(),
@@ -358,6 +384,7 @@ mod tests {
             key: good.clone(),
             mac: verifier_mac(&good, &request, now),
             id: 77,
+            time: now,
         };
         let mut first = Message::response(77, OpCode::Query).to_vec().unwrap();
         let mac = signed_again.sign_first(&mut first, now).unwrap();

@@ -420,6 +420,13 @@ fn refused_transfers_are_answered_and_counted() {
         tsig.data.error,
         Some(hickory_proto::rr::rdata::tsig::TsigError::BadTime)
     );
+    // The client's time in Time Signed, the server's in Other Data (RFC 8945 §5.2.3).
+    assert_eq!(tsig.data.time, an_hour_ago);
+    assert_eq!(tsig.data.other.len(), 6);
+    let other = &tsig.data.other;
+    let server_time = (u64::from(u16::from_be_bytes([other[0], other[1]])) << 32)
+        | u64::from(u32::from_be_bytes([other[2], other[3], other[4], other[5]]));
+    assert!(server_time >= an_hour_ago + 3500, "{server_time}");
 
     let count = |m: &str| metric(primary.metrics, m);
     assert_eq!(count("edge_dns_tsig_failures_total{error=\"badsig\"}"), 1);
