@@ -8,9 +8,10 @@
 //! <root>/index/GENERATION       bumped (by rename) after the files above are in place
 //! ```
 //!
-//! [`rebuild`] reads the tree (domain names from paths alone, hosts and registrars from their
-//! records) and writes each file through a temporary and a rename; a reader that mapped the
-//! previous files keeps them until it opens the new generation. Lookups of one object never
+//! [`rebuild`] reads the whole tree and writes each file through a temporary and a rename; a
+//! [`Delta`] merges the keys a batch of writes adds and removes into the files it touches, with
+//! no record read. A reader that mapped the previous files keeps them until it opens the new
+//! generation. Lookups of one object never
 //! need an index: its path comes from its name.
 
 use std::net::IpAddr;
@@ -238,5 +239,238 @@ impl Index {
     pub fn registrar_named(&self, name: &str) -> Option<u32> {
         let id = self.registrars.as_ref()?.get(registrar_key(name))?;
         u32::try_from(id).ok()
+    }
+}
+
+/// The index keys an object contributes: (index file, key, value for maps).
+fn keys_of(object: &Object) -> Vec<(&'static str, String, u64)> {
+    match object {
+        Object::Domain(d) => {
+            let mut keys = vec![("domains.fst", d.name.clone(), 0)];
+            for ns in &d.nameservers {
+                keys.push(("nameservers.fst", format!("{}\0{}", ns.name, d.name), 0));
+            }
+            keys
+        }
+        Object::Host(h) => h
+            .addresses
+            .iter()
+            .map(|a| ("addresses.fst", format!("{a}\0{}", h.name), 0))
+            .collect(),
+        Object::Registrar(r) => vec![(
+            "registrars.fst",
+            registrar_key(&r.name),
+            u64::from(r.iana_id),
+        )],
+    }
+}
+
+/// Changes to apply to the indexes: what records were before and are after a batch of
+/// writes. Applying merges them into each index file that changes (a pass over its keys, no
+/// record is read) and bumps the generation: the way to keep the indexes current as the
+/// update-agent writes, where [`rebuild`] reads the whole tree.
+#[derive(Debug, Default)]
+pub struct Delta {
+    removed: Vec<(&'static str, String)>,
+    added: Vec<(&'static str, String, u64)>,
+}
+
+impl Delta {
+    /// Notes one object's change (`None`: absent before, or deleted).
+    pub fn record(&mut self, before: Option<&Object>, after: Option<&Object>) {
+        let old = before.map(keys_of).unwrap_or_default();
+        let new = after.map(keys_of).unwrap_or_default();
+        for (file, key, _) in &old {
+            if !new.iter().any(|(f, k, _)| f == file && k == key) {
+                self.removed.push((file, key.clone()));
+            }
+        }
+        for (file, key, value) in new {
+            self.removed.retain(|(f, k)| !(*f == file && *k == key));
+            self.added.push((file, key, value));
+        }
+    }
+
+    /// True if nothing changes.
+    pub fn is_empty(&self) -> bool {
+        self.removed.is_empty() && self.added.is_empty()
+    }
+
+    /// Writes the changed index files and bumps the generation; returns it.
+    pub fn apply(mut self, root: &Path) -> Result<u64, TreeError> {
+        let index = dir(root);
+        self.removed.sort_unstable();
+        self.removed.dedup();
+        self.added.sort_unstable();
+        self.added.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+        for file in [
+            "domains.fst",
+            "addresses.fst",
+            "nameservers.fst",
+            "registrars.fst",
+        ] {
+            let removed: Vec<&str> = self
+                .removed
+                .iter()
+                .filter(|(f, _)| *f == file)
+                .map(|(_, k)| k.as_str())
+                .collect();
+            let added: Vec<(&str, u64)> = self
+                .added
+                .iter()
+                .filter(|(f, _, _)| *f == file)
+                .map(|(_, k, v)| (k.as_str(), *v))
+                .collect();
+            if removed.is_empty() && added.is_empty() {
+                continue;
+            }
+            let merged = merge(&index.join(file), &removed, &added);
+            let mut map = MapBuilder::memory();
+            for (key, value) in &merged {
+                map.insert(key, *value).expect("sorted, unique");
+            }
+            write_atomically(&index.join(file), &map.into_inner().expect("in memory"))?;
+        }
+        let next = generation(root) + 1;
+        write_atomically(&index.join("GENERATION"), format!("{next}\n").as_bytes())?;
+        Ok(next)
+    }
+}
+
+/// The keys of an index file (a set or a map: an fst set is a map of zeros) without
+/// `removed`, with `added` (both sorted), in order: one merge pass.
+fn merge(path: &Path, removed: &[&str], added: &[(&str, u64)]) -> Vec<(Vec<u8>, u64)> {
+    let mut out: Vec<(Vec<u8>, u64)> = Vec::new();
+    let mut added = added.iter().peekable();
+    let mut push_added_before = |out: &mut Vec<(Vec<u8>, u64)>, key: Option<&[u8]>| {
+        while let Some((k, v)) = added.next_if(|(k, _)| key.is_none_or(|key| k.as_bytes() <= key)) {
+            match out.last_mut() {
+                Some(last) if last.0 == k.as_bytes() => last.1 = *v,
+                _ => out.push((k.as_bytes().to_vec(), *v)),
+            }
+        }
+    };
+    if let Some(map) = map_file(path).and_then(|m| Map::new(m).ok()) {
+        let mut stream = map.stream();
+        while let Some((key, value)) = stream.next() {
+            push_added_before(&mut out, Some(key));
+            if out.last().is_some_and(|(k, _)| k == key) {
+                continue; // replaced by an added key
+            }
+            let text = std::str::from_utf8(key).unwrap_or("");
+            if removed.binary_search(&text).is_err() {
+                out.push((key.to_vec(), value));
+            }
+        }
+    }
+    push_added_before(&mut out, None);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zonefiles::whois::{Domain, Host, Nameserver, Registrar};
+
+    /// Each index file's name and its keys with their values.
+    type Contents = Vec<(String, Vec<(Vec<u8>, u64)>)>;
+
+    fn contents(root: &Path) -> Contents {
+        [
+            "domains.fst",
+            "addresses.fst",
+            "nameservers.fst",
+            "registrars.fst",
+        ]
+        .iter()
+        .map(|file| {
+            let mut keys = Vec::new();
+            if let Some(map) = map_file(&dir(root).join(file)).and_then(|m| Map::new(m).ok()) {
+                let mut stream = map.stream();
+                while let Some((k, v)) = stream.next() {
+                    keys.push((k.to_vec(), v));
+                }
+            }
+            (file.to_string(), keys)
+        })
+        .collect()
+    }
+
+    fn domain(name: &str, ns: &[&str]) -> Object {
+        Object::Domain(Domain {
+            name: name.into(),
+            roid: "D-TLD".into(),
+            registrar: 7,
+            statuses: vec![],
+            nameservers: ns
+                .iter()
+                .map(|n| Nameserver {
+                    name: (*n).into(),
+                    addresses: vec![],
+                })
+                .collect(),
+            ds: vec![],
+            created: 0,
+            updated: 0,
+            expires: 0,
+        })
+    }
+
+    /// Changes merged into the indexes leave them exactly as a rebuild from the tree would.
+    #[test]
+    fn deltas_match_a_rebuild() {
+        let dir = tempfile::tempdir().unwrap();
+        let tree = Tree::open(dir.path()).unwrap();
+        tree.put(&domain("alpha.tld", &["ns1.x.net", "ns2.x.net"]))
+            .unwrap();
+        tree.put(&domain("beta.tld", &["ns1.x.net"])).unwrap();
+        rebuild(&tree).unwrap();
+        let ops: Vec<(Option<Object>, Option<Object>)> = vec![
+            (None, Some(domain("gamma.tld", &["ns9.y.net"]))),
+            (
+                Some(domain("alpha.tld", &["ns1.x.net", "ns2.x.net"])),
+                Some(domain("alpha.tld", &["ns3.x.net"])),
+            ),
+            (Some(domain("beta.tld", &["ns1.x.net"])), None),
+            (
+                None,
+                Some(Object::Host(Host {
+                    name: "ns1.gamma.tld".into(),
+                    roid: "H-TLD".into(),
+                    registrar: 7,
+                    addresses: vec!["192.0.2.1".parse().unwrap()],
+                    created: 0,
+                    updated: 0,
+                })),
+            ),
+            (
+                None,
+                Some(Object::Registrar(Registrar {
+                    iana_id: 7,
+                    name: "Seven Names, Inc.".into(),
+                    whois_server: String::new(),
+                    url: String::new(),
+                    abuse_email: String::new(),
+                    abuse_phone: String::new(),
+                    updated: 0,
+                })),
+            ),
+        ];
+        let mut delta = Delta::default();
+        for (before, after) in &ops {
+            match after {
+                Some(object) => tree.put(object).unwrap(),
+                None => tree.delete(&before.as_ref().unwrap().key()).unwrap(),
+            }
+            delta.record(before.as_ref(), after.as_ref());
+        }
+        let generation = delta.apply(dir.path()).unwrap();
+        let merged = contents(dir.path());
+        assert!(rebuild(&tree).unwrap() > generation);
+        assert_eq!(merged, contents(dir.path()));
+        let index = Index::open(dir.path());
+        assert_eq!(index.domains_using("ns3.x.net", 10).0, ["alpha.tld"]);
+        assert!(index.domains_using("ns1.x.net", 10).0.is_empty());
+        assert_eq!(index.registrar_named("seven names, inc"), Some(7));
     }
 }

@@ -124,13 +124,25 @@ fn main() -> Result<()> {
             tokio::spawn(server::serve(listener, service.clone(), limiter.clone(), metrics.clone(), bounds));
         }
         let reindex = Arc::new(tokio::sync::Notify::new());
+        let pending = Arc::new(Mutex::new(index::Delta::default()));
         if let Some(listener) = update {
-            tokio::spawn(server::serve_updates(listener, service.clone(), metrics.clone(), reindex.clone()));
+            tokio::spawn(server::serve_updates(
+                listener,
+                service.clone(),
+                metrics.clone(),
+                pending.clone(),
+                reindex.clone(),
+            ));
         }
         if let Some(listener) = metrics_listener {
             tokio::spawn(server::serve_metrics(listener, service.clone(), limiter.clone(), metrics.clone()));
         }
-        tokio::spawn(server::follow_indexes(service.clone(), reindex, Duration::from_millis(500)));
+        tokio::spawn(server::follow_indexes(
+            service.clone(),
+            pending,
+            reindex,
+            Duration::from_millis(200),
+        ));
         tracing::info!(listen = ?config.listen, tree = %config.tree.display(), tlds = ?config.tlds, "answering");
         let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         tokio::select! {

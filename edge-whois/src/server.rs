@@ -19,6 +19,7 @@ use tokio::time::timeout;
 use zonefiles::whois::{Object, ObjectKey, WhoisOp};
 
 use crate::answer::{Outcome, Service};
+use crate::index::Delta;
 use crate::limits::Limiter;
 use crate::render;
 
@@ -252,11 +253,13 @@ async fn connection(
 /// `.`, or `delete <name>`; `<name>` is a domain, `host <name>` or `registrar <IANA id>`. The
 /// record is JSON of the shared model, or, for a domain, the `Key: value` lines of its WHOIS
 /// output. Each change is written through the atomic path, then `ok` is sent and the
-/// connection closed; `reindex` is told so the search indexes follow.
+/// connection closed; the change goes into `pending` and `reindex` is told, so the search
+/// indexes follow.
 pub async fn serve_updates(
     listener: TcpListener,
     service: Arc<Service>,
     metrics: Arc<Metrics>,
+    pending: Arc<Mutex<Delta>>,
     reindex: Arc<Notify>,
 ) {
     loop {
@@ -264,7 +267,12 @@ pub async fn serve_updates(
             tokio::time::sleep(Duration::from_millis(20)).await;
             continue;
         };
-        let (service, metrics, reindex) = (service.clone(), metrics.clone(), reindex.clone());
+        let (service, metrics, reindex, pending) = (
+            service.clone(),
+            metrics.clone(),
+            reindex.clone(),
+            pending.clone(),
+        );
         tokio::spawn(async move {
             let mut text = Vec::new();
             let read = timeout(Duration::from_secs(30), async {
@@ -290,7 +298,7 @@ pub async fn serve_updates(
             })
             .await;
             let reply = match read {
-                Ok(Ok(())) => match update(&service, &String::from_utf8_lossy(&text)) {
+                Ok(Ok(())) => match update(&service, &pending, &String::from_utf8_lossy(&text)) {
                     Ok(what) => {
                         metrics.updates.fetch_add(1, Ordering::Relaxed);
                         reindex.notify_one();
@@ -308,7 +316,7 @@ pub async fn serve_updates(
 }
 
 /// Applies one update command; returns what it did.
-fn update(service: &Service, text: &str) -> anyhow::Result<String> {
+fn update(service: &Service, pending: &Mutex<Delta>, text: &str) -> anyhow::Result<String> {
     let mut lines = text.lines();
     let command = lines.next().unwrap_or("").trim();
     let (verb, target) = command
@@ -342,22 +350,41 @@ fn update(service: &Service, text: &str) -> anyhow::Result<String> {
         }
         other => anyhow::bail!("unknown command {other:?}: use set or delete"),
     };
-    service.tree.apply(&[op], i64::from(crate::unix_time()))?;
+    let before = service.tree.get(&key)?;
+    service
+        .tree
+        .apply(std::slice::from_ref(&op), i64::from(crate::unix_time()))?;
+    let after = match &op {
+        WhoisOp::Set(object) => Some(object),
+        WhoisOp::Delete(_) => None,
+    };
+    if let Ok(mut delta) = pending.lock() {
+        delta.record(before.as_ref(), after);
+    }
     Ok(command.to_owned())
 }
 
-/// Rebuilds the search indexes after changes (at most once per `pause`), and swaps in every new
-/// generation, including ones another process wrote.
-pub async fn follow_indexes(service: Arc<Service>, reindex: Arc<Notify>, pause: Duration) {
+/// Merges the pending changes into the search indexes (gathered for `pause` after the first,
+/// so a burst of updates costs one pass), and swaps in every new generation, including ones
+/// another process wrote.
+pub async fn follow_indexes(
+    service: Arc<Service>,
+    pending: Arc<Mutex<Delta>>,
+    reindex: Arc<Notify>,
+    pause: Duration,
+) {
     loop {
         tokio::select! {
             _ = reindex.notified() => {
                 tokio::time::sleep(pause).await;
-                let tree = service.tree.clone();
-                match tokio::task::spawn_blocking(move || crate::index::rebuild(&tree)).await {
-                    Ok(Ok(generation)) => tracing::debug!(generation, "search indexes rebuilt"),
-                    Ok(Err(error)) => tracing::error!(%error, "rebuilding the search indexes"),
-                    Err(error) => tracing::error!(%error, "rebuilding the search indexes"),
+                let delta = pending.lock().map(|mut d| std::mem::take(&mut *d)).unwrap_or_default();
+                if !delta.is_empty() {
+                    let root = service.tree.root().to_owned();
+                    match tokio::task::spawn_blocking(move || delta.apply(&root)).await {
+                        Ok(Ok(generation)) => tracing::debug!(generation, "search indexes updated"),
+                        Ok(Err(error)) => tracing::error!(%error, "updating the search indexes"),
+                        Err(error) => tracing::error!(%error, "updating the search indexes"),
+                    }
                 }
             }
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
