@@ -6,6 +6,8 @@
 //! listen = ["0.0.0.0:53", "[::]:53"]
 //! # UDP worker threads, each with its own SO_REUSEPORT socket per address (0 = one per core).
 //! workers = 0
+//! # Pin each UDP worker to a core of its own (among those the process may use).
+//! pin_workers = true
 //! # This server's name for NSID and id.server (default: the host name).
 //! identity = "sat-ams-1"
 //! # Receive buffer of each UDP socket, in bytes: a burst beyond it is dropped rather than
@@ -53,6 +55,8 @@ pub struct Config {
     pub listen: Vec<SocketAddr>,
     /// UDP worker threads; 0 means one per core.
     pub workers: usize,
+    /// Pin each UDP worker to its own core (among those the process may use).
+    pub pin_workers: bool,
     /// Identity for NSID and CHAOS `id.server`; the host name when absent.
     pub identity: Option<String>,
     /// Answer to CHAOS `version.bind`; refused when absent.
@@ -204,6 +208,7 @@ impl Default for Config {
         Config {
             listen: vec!["127.0.0.1:5300".parse().expect("valid address")],
             workers: 0,
+            pin_workers: true,
             identity: None,
             version: None,
             udp_receive_buffer: 1 << 20,

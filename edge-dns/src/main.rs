@@ -108,6 +108,7 @@ fn main() -> Result<()> {
             let socket = udp::bind(addr, config.udp_receive_buffer)
                 .with_context(|| format!("binding UDP {addr}"))?;
             let shard = workers.len();
+            let pin = config.pin_workers;
             let (zones, engine, metrics, stop, keyring) = (
                 zones.clone(),
                 engine.clone(),
@@ -119,6 +120,9 @@ fn main() -> Result<()> {
                 std::thread::Builder::new()
                     .name(format!("udp-{addr}-{worker}"))
                     .spawn(move || {
+                        if pin && !udp::pin_to_cpu(worker) {
+                            tracing::warn!(worker, "could not pin the UDP worker to a core");
+                        }
                         udp::serve(socket, zones, engine, keyring, metrics, shard, stop)
                     })?,
             );

@@ -43,6 +43,29 @@ pub fn bind(addr: SocketAddr, receive_buffer: usize) -> io::Result<UdpSocket> {
     Ok(socket.into())
 }
 
+/// Pins the calling thread to the `index`-th CPU (modulo their number) of those the process
+/// may run on, so each UDP worker keeps its core and its caches. Best effort: false if the
+/// kernel refuses.
+pub fn pin_to_cpu(index: usize) -> bool {
+    // SAFETY: cpu_set_t is a plain bit set; the calls read and write only the set passed.
+    unsafe {
+        let mut allowed: libc::cpu_set_t = std::mem::zeroed();
+        let size = std::mem::size_of::<libc::cpu_set_t>();
+        if libc::sched_getaffinity(0, size, &mut allowed) != 0 {
+            return false;
+        }
+        let cpus: Vec<usize> = (0..libc::CPU_SETSIZE as usize)
+            .filter(|&c| libc::CPU_ISSET(c, &allowed))
+            .collect();
+        let Some(&cpu) = cpus.get(index % cpus.len().max(1)) else {
+            return false;
+        };
+        let mut one: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut one);
+        libc::sched_setaffinity(0, size, &one) == 0
+    }
+}
+
 /// Buffers and message headers for one batch, allocated once.
 struct Batch {
     queries: Vec<[u8; QUERY_MAX]>,
