@@ -146,6 +146,16 @@ impl Image {
         let index = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fst::Map::new(bytes)))
             .map_err(|_| ImageError::Corrupt(s.offset))??;
         if check_index {
+            // The check reads the whole index: ask the kernel for it in one sweep rather than
+            // page by page as the random-access advice on the mapping would have it (from a
+            // cold disk, 0.5 s down to the time of one sequential read).
+            #[cfg(unix)]
+            if let Backing::Mapped(map) = &*backing
+                && let (Ok(offset), Ok(len)) = (usize::try_from(s.offset), usize::try_from(s.len))
+                && offset.checked_add(len).is_some_and(|end| end <= map.len())
+            {
+                let _ = map.advise_range(memmap2::Advice::WillNeed, offset, len);
+            }
             index.as_fst().verify()?;
             if !index::check(index.as_fst()) {
                 return Err(ImageError::Corrupt(s.offset));
