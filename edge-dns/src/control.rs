@@ -101,7 +101,7 @@ pub struct Context<'a> {
 pub fn respond(kind: Kind, bytes: &[u8], peer: &Peer, ctx: &Context<'_>, now: u64) -> Reply {
     let Ok(message) = Message::from_vec(bytes) else {
         // Not readable past the header: the engine answers FORMERR (or nothing).
-        return engine_answer(bytes, peer, ctx, 0);
+        return engine_answer(bytes, 512, peer, ctx, 0);
     };
     if message.metadata.message_type != MessageType::Query {
         return Reply::Nothing;
@@ -133,7 +133,9 @@ pub fn respond(kind: Kind, bytes: &[u8], peer: &Peer, ctx: &Context<'_>, now: u6
         _ => {
             // A signed query: answered by the engine, leaving room for the TSIG record.
             let room = signed.as_ref().map_or(0, |_| 256);
-            return sign_reply(engine_answer(bytes, peer, ctx, room), signed.as_ref(), now);
+            let asked = message.max_payload();
+            let reply = engine_answer(bytes, asked, peer, ctx, room);
+            return sign_reply(reply, signed.as_ref(), now);
         }
     };
     sign_reply(reply, signed.as_ref(), now)
@@ -151,13 +153,11 @@ fn sign_reply(reply: Reply, signed: Option<&Signed>, now: u64) -> Reply {
     }
 }
 
-/// The engine's answer, in a buffer `room` bytes short of what the transport allows.
-fn engine_answer(bytes: &[u8], peer: &Peer, ctx: &Context<'_>, room: usize) -> Reply {
+/// The engine's answer, in a buffer `room` bytes short of what the transport allows (`asked`:
+/// the client's EDNS payload size, 512 without EDNS).
+fn engine_answer(bytes: &[u8], asked: u16, peer: &Peer, ctx: &Context<'_>, room: usize) -> Reply {
     let max = match peer.transport {
-        Transport::Udp => {
-            let asked = Message::from_vec(bytes).map_or(512, |m| usize::from(m.max_payload()));
-            asked.clamp(512, usize::from(ctx.engine.max_udp_payload))
-        }
+        Transport::Udp => usize::from(asked).clamp(512, usize::from(ctx.engine.max_udp_payload)),
         Transport::Tcp => 65535,
     };
     let mut out = vec![0u8; max.saturating_sub(room).max(12)];
