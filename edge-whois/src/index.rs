@@ -17,7 +17,7 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use fst::{IntoStreamer, Map, MapBuilder, Set, SetBuilder, Streamer};
+use fst::{IntoStreamer, Map, MapBuilder, Set, Streamer};
 use memmap2::Mmap;
 use zonefiles::whois::Object;
 
@@ -44,80 +44,58 @@ pub fn generation(root: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-/// Rebuilds every index from the tree; returns the new generation.
+/// The index files, each mapping its keys to a value (0 for the sets).
+const FILES: [&str; 4] = [
+    "domains.fst",
+    "addresses.fst",
+    "nameservers.fst",
+    "registrars.fst",
+];
+
+/// Rebuilds every index from the records of the tree; returns the new generation.
 pub fn rebuild(tree: &Tree) -> Result<u64, TreeError> {
     let root = tree.root();
-    let index = dir(root);
-    let mut domains = tree.domain_names()?;
-    domains.sort_unstable();
-    domains.dedup();
-    let mut set = SetBuilder::memory();
-    for name in &domains {
-        set.insert(name).expect("sorted, unique");
-    }
-    write_atomically(
-        &index.join("domains.fst"),
-        &set.into_inner().expect("in memory"),
-    )?;
-
-    let mut addresses = Vec::new();
-    let mut registrars = Vec::new();
-    let mut nameservers = Vec::new();
-    let kinds = [
-        ("domain", root.join("domain")),
-        ("host", root.join("host")),
-        ("registrar", root.join("registrar")),
-    ];
-    for (kind, path) in kinds {
-        for file in json_files(&path) {
+    let mut keys: Vec<(&'static str, String, u64)> = Vec::new();
+    for kind in ["domain", "host", "registrar"] {
+        for file in json_files(&root.join(kind)) {
             let Ok(bytes) = std::fs::read(&file) else {
                 continue;
             };
-            match (kind, serde_json::from_slice::<Object>(&bytes)) {
-                ("domain", Ok(Object::Domain(d))) => {
-                    for ns in &d.nameservers {
-                        nameservers.push(format!("{}\0{}", ns.name, d.name));
-                    }
-                }
-                ("host", Ok(Object::Host(h))) => {
-                    for address in &h.addresses {
-                        addresses.push(format!("{address}\0{}", h.name));
-                    }
-                }
-                ("registrar", Ok(Object::Registrar(r))) => {
-                    registrars.push((registrar_key(&r.name), u64::from(r.iana_id)));
-                }
-                _ => {
-                    tracing::warn!(file = %file.display(), "not a record of its kind; not indexed")
-                }
+            match serde_json::from_slice::<Object>(&bytes) {
+                Ok(object) => keys.extend(keys_of(&object)),
+                Err(_) => tracing::warn!(file = %file.display(), "not a WHOIS record; not indexed"),
             }
         }
     }
-    for (file, mut keys) in [
-        ("addresses.fst", addresses),
-        ("nameservers.fst", nameservers),
-    ] {
-        keys.sort_unstable();
-        keys.dedup();
-        let mut set = SetBuilder::memory();
-        for key in &keys {
-            set.insert(key).expect("sorted, unique");
-        }
-        write_atomically(&index.join(file), &set.into_inner().expect("in memory"))?;
+    keys.sort_unstable();
+    for file in FILES {
+        let mut entries: Vec<(Vec<u8>, u64)> = keys
+            .iter()
+            .filter(|(f, _, _)| *f == file)
+            .map(|(_, k, v)| (k.clone().into_bytes(), *v))
+            .collect();
+        entries.dedup_by(|a, b| a.0 == b.0);
+        write_map(&dir(root).join(file), &entries)?;
     }
-    registrars.sort_unstable();
-    registrars.dedup_by(|a, b| a.0 == b.0);
-    let mut map = MapBuilder::memory();
-    for (name, id) in &registrars {
-        map.insert(name, *id).expect("sorted, unique");
-    }
-    write_atomically(
-        &index.join("registrars.fst"),
-        &map.into_inner().expect("in memory"),
-    )?;
+    bump_generation(root)
+}
 
+/// Writes an index file (through a temporary file and a rename) from keys in order.
+fn write_map(path: &Path, entries: &[(Vec<u8>, u64)]) -> Result<(), TreeError> {
+    let mut map = MapBuilder::memory();
+    for (key, value) in entries {
+        map.insert(key, *value).expect("sorted, unique");
+    }
+    write_atomically(path, &map.into_inner().expect("in memory"))
+}
+
+/// Marks the files written so far as the next generation; returns it.
+fn bump_generation(root: &Path) -> Result<u64, TreeError> {
     let next = generation(root) + 1;
-    write_atomically(&index.join("GENERATION"), format!("{next}\n").as_bytes())?;
+    write_atomically(
+        &dir(root).join("GENERATION"),
+        format!("{next}\n").as_bytes(),
+    )?;
     Ok(next)
 }
 
@@ -303,12 +281,7 @@ impl Delta {
         self.removed.dedup();
         self.added.sort_unstable();
         self.added.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
-        for file in [
-            "domains.fst",
-            "addresses.fst",
-            "nameservers.fst",
-            "registrars.fst",
-        ] {
+        for file in FILES {
             let removed: Vec<&str> = self
                 .removed
                 .iter()
@@ -324,16 +297,12 @@ impl Delta {
             if removed.is_empty() && added.is_empty() {
                 continue;
             }
-            let merged = merge(&index.join(file), &removed, &added);
-            let mut map = MapBuilder::memory();
-            for (key, value) in &merged {
-                map.insert(key, *value).expect("sorted, unique");
-            }
-            write_atomically(&index.join(file), &map.into_inner().expect("in memory"))?;
+            write_map(
+                &index.join(file),
+                &merge(&index.join(file), &removed, &added),
+            )?;
         }
-        let next = generation(root) + 1;
-        write_atomically(&index.join("GENERATION"), format!("{next}\n").as_bytes())?;
-        Ok(next)
+        bump_generation(root)
     }
 }
 
@@ -376,24 +345,19 @@ mod tests {
     type Contents = Vec<(String, Vec<(Vec<u8>, u64)>)>;
 
     fn contents(root: &Path) -> Contents {
-        [
-            "domains.fst",
-            "addresses.fst",
-            "nameservers.fst",
-            "registrars.fst",
-        ]
-        .iter()
-        .map(|file| {
-            let mut keys = Vec::new();
-            if let Some(map) = map_file(&dir(root).join(file)).and_then(|m| Map::new(m).ok()) {
-                let mut stream = map.stream();
-                while let Some((k, v)) = stream.next() {
-                    keys.push((k.to_vec(), v));
+        FILES
+            .iter()
+            .map(|file| {
+                let mut keys = Vec::new();
+                if let Some(map) = map_file(&dir(root).join(file)).and_then(|m| Map::new(m).ok()) {
+                    let mut stream = map.stream();
+                    while let Some((k, v)) = stream.next() {
+                        keys.push((k.to_vec(), v));
+                    }
                 }
-            }
-            (file.to_string(), keys)
-        })
-        .collect()
+                (file.to_string(), keys)
+            })
+            .collect()
     }
 
     fn domain(name: &str, ns: &[&str]) -> Object {
