@@ -8,10 +8,15 @@ use arc_swap::ArcSwap;
 use rustc_hash::FxHashMap;
 use zonefiles::whois::{Object, ObjectKey};
 
+use crate::cached::Wait;
 use crate::index::Index;
 use crate::query::{self, Malformed, Query};
 use crate::render::{self, Texts};
-use crate::tree::Tree;
+use crate::tree::{Tree, TreeError};
+
+/// An answer needed a record the page cache did not hold, and was asked not to wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotCached;
 
 /// What an answer was, for the metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,10 +69,12 @@ struct Cache {
 }
 
 impl Service {
-    /// The answer to one query line (its line end removed), with CRLF line ends.
-    pub fn answer(&self, line: &[u8]) -> (String, Outcome) {
+    /// The answer to one query line (its line end removed), with CRLF line ends. With
+    /// [`Wait::No`] it is [`NotCached`] when a record it needs is not in memory; with
+    /// [`Wait::Allowed`] it is always there.
+    pub fn answer(&self, line: &[u8], wait: Wait) -> Result<(String, Outcome), NotCached> {
         let (body, outcome, form) = match query::parse(line, &self.tlds) {
-            Ok(q) => self.look_up(&q),
+            Ok(q) => self.look_up(&q, wait)?,
             Err(Malformed::Empty) => (
                 "malformed request: empty query\n".into(),
                 Outcome::Malformed,
@@ -79,46 +86,51 @@ impl Service {
                 false,
             ),
         };
-        let footer = render::footer(&self.texts, form, self.last_update());
-        (render::crlf(&format!("{body}{footer}")), outcome)
+        let footer = render::footer(&self.texts, form, self.last_update(wait)?);
+        Ok((render::crlf(&format!("{body}{footer}")), outcome))
     }
 
-    fn get(&self, key: ObjectKey) -> Option<Object> {
-        match self.tree.get(&key) {
-            Ok(object) => object,
+    fn get(&self, key: ObjectKey, wait: Wait) -> Result<Option<Object>, NotCached> {
+        match self.tree.read(&key, wait) {
+            Ok(object) => Ok(object),
+            Err(TreeError::NotCached) => Err(NotCached),
             Err(error) => {
                 tracing::error!(%error, "reading a WHOIS record");
-                None
+                Ok(None)
             }
         }
     }
 
     /// The time of the last change (read at most once a second).
-    fn last_update(&self) -> Option<i64> {
+    fn last_update(&self, wait: Wait) -> Result<Option<i64>, NotCached> {
         let now = Instant::now();
         if let Ok(cache) = self.cache.lock()
             && let Some((read, value)) = cache.last_update
             && now.duration_since(read) < CACHE_FOR
         {
-            return value;
+            return Ok(value);
         }
-        let value = self.tree.last_update();
+        let value = self.tree.last_update(wait).map_err(|_| NotCached)?;
         if let Ok(mut cache) = self.cache.lock() {
             cache.last_update = Some((now, value));
         }
-        value
+        Ok(value)
     }
 
     /// A registrar's record (each read at most once a second: every domain shows one).
-    fn registrar(&self, id: u32) -> Option<zonefiles::whois::Registrar> {
+    fn registrar(
+        &self,
+        id: u32,
+        wait: Wait,
+    ) -> Result<Option<zonefiles::whois::Registrar>, NotCached> {
         let now = Instant::now();
         if let Ok(cache) = self.cache.lock()
             && let Some((read, value)) = cache.registrars.get(&id)
             && now.duration_since(*read) < CACHE_FOR
         {
-            return value.clone();
+            return Ok(value.clone());
         }
-        let value = match self.get(ObjectKey::Registrar(id)) {
+        let value = match self.get(ObjectKey::Registrar(id), wait)? {
             Some(Object::Registrar(r)) => Some(r),
             _ => None,
         };
@@ -129,7 +141,7 @@ impl Service {
             }
             cache.registrars.insert(id, (now, value.clone()));
         }
-        value
+        Ok(value)
     }
 
     fn not_found(&self, query: &str) -> (String, Outcome, bool) {
@@ -137,11 +149,11 @@ impl Service {
         (format!("{text}\n"), Outcome::NotFound, false)
     }
 
-    fn look_up(&self, q: &Query) -> (String, Outcome, bool) {
-        match q {
-            Query::Domain(name) => match self.get(ObjectKey::Domain(name.clone())) {
+    fn look_up(&self, q: &Query, wait: Wait) -> Result<(String, Outcome, bool), NotCached> {
+        Ok(match q {
+            Query::Domain(name) => match self.get(ObjectKey::Domain(name.clone()), wait)? {
                 Some(Object::Domain(d)) => {
-                    let registrar = self.registrar(d.registrar);
+                    let registrar = self.registrar(d.registrar, wait)?;
                     (render::domain(&d, registrar.as_ref()), Outcome::Found, true)
                 }
                 _ => self.not_found(name),
@@ -150,7 +162,7 @@ impl Service {
                 let index = self.index.load();
                 let (names, more) = index.domains_with_prefix(prefix, self.max_results);
                 if names.is_empty() {
-                    return self.not_found(&format!("{prefix}."));
+                    return Ok(self.not_found(&format!("{prefix}.")));
                 }
                 let mut out: String = names
                     .iter()
@@ -165,16 +177,16 @@ impl Service {
                 }
                 (out, Outcome::Found, false)
             }
-            Query::NameserverName(name) => match self.get(ObjectKey::Host(name.clone())) {
+            Query::NameserverName(name) => match self.get(ObjectKey::Host(name.clone()), wait)? {
                 Some(Object::Host(h)) => {
-                    let registrar = self.registrar(h.registrar);
+                    let registrar = self.registrar(h.registrar, wait)?;
                     (render::host(&h, registrar.as_ref()), Outcome::Found, false)
                 }
                 // Not a host object here (a name server of another TLD): the domains it serves.
                 _ => {
                     let (domains, more) = self.index.load().domains_using(name, self.max_results);
                     if domains.is_empty() {
-                        return self.not_found(name);
+                        return Ok(self.not_found(name));
                     }
                     let mut out = format!("Server Name: {name}\n");
                     for d in &domains {
@@ -193,8 +205,8 @@ impl Service {
                 let index = self.index.load();
                 let mut out = String::new();
                 for name in index.hosts_with_address(*address, self.max_results) {
-                    if let Some(Object::Host(h)) = self.get(ObjectKey::Host(name)) {
-                        let registrar = self.registrar(h.registrar);
+                    if let Some(Object::Host(h)) = self.get(ObjectKey::Host(name), wait)? {
+                        let registrar = self.registrar(h.registrar, wait)?;
                         if !out.is_empty() {
                             out.push('\n');
                         }
@@ -202,17 +214,21 @@ impl Service {
                     }
                 }
                 if out.is_empty() {
-                    return self.not_found(&address.to_string());
+                    return Ok(self.not_found(&address.to_string()));
                 }
                 (out, Outcome::Found, false)
             }
-            Query::RegistrarId(id) => match self.registrar(*id) {
+            Query::RegistrarId(id) => match self.registrar(*id, wait)? {
                 Some(r) => (render::registrar(&r), Outcome::Found, false),
                 None => self.not_found(&id.to_string()),
             },
             Query::RegistrarName(name) => {
                 let id = self.index.load().registrar_named(name);
-                match id.and_then(|id| self.registrar(id)) {
+                let registrar = match id {
+                    Some(id) => self.registrar(id, wait)?,
+                    None => None,
+                };
+                match registrar {
                     Some(r) => (render::registrar(&r), Outcome::Found, false),
                     None => self.not_found(name),
                 }
@@ -221,7 +237,7 @@ impl Service {
                 let text = self.texts.not_served.replace("{query}", name);
                 (format!("{text}\n"), Outcome::NotServed, false)
             }
-        }
+        })
     }
 }
 

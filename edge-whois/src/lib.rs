@@ -2,7 +2,8 @@
 //!
 //! - [`tree`]: one file per domain, host and registrar, laid out by reversed labels and changed
 //!   only by temporary file, fsync and rename (DESIGN.md contract 5); the library API the
-//!   update-agent writes through.
+//!   update-agent writes through; [`cached`]: reads that never wait for the disk, so most
+//!   queries are answered without a hand-off to a blocking thread.
 //! - [`index`]: fst search indexes beside the tree (domain prefixes, hosts by address,
 //!   registrars by name), replaced atomically.
 //! - [`query`]: the query grammar; [`render`]: the ICANN field order, the operator's texts and
@@ -14,6 +15,7 @@
 //! lock a reader waits on.
 
 pub mod answer;
+pub mod cached;
 pub mod config;
 pub mod index;
 pub mod limits;

@@ -104,9 +104,14 @@ fn main() -> Result<()> {
     runtime.block_on(async {
         let mut listeners = Vec::new();
         for &addr in &config.listen {
-            let listener = tokio::net::TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("binding {addr} (port 43 needs root or CAP_NET_BIND_SERVICE)"))?;
+            let listener = tokio::net::TcpListener::bind(addr).await.map_err(|error| {
+                let hint = match error.kind() {
+                    std::io::ErrorKind::PermissionDenied => ": ports below 1024 need root or CAP_NET_BIND_SERVICE",
+                    std::io::ErrorKind::AddrInUse => ": another process listens there",
+                    _ => "",
+                };
+                anyhow::anyhow!("binding {addr}{hint}: {error}")
+            })?;
             listeners.push(listener);
         }
         let update = match config.update_listen {

@@ -18,7 +18,8 @@ use tokio::sync::{Notify, Semaphore};
 use tokio::time::timeout;
 use zonefiles::whois::{Object, ObjectKey, WhoisOp};
 
-use crate::answer::{Outcome, Service};
+use crate::answer::{NotCached, Outcome, Service};
+use crate::cached::Wait;
 use crate::index::Delta;
 use crate::limits::Limiter;
 use crate::render;
@@ -43,6 +44,7 @@ pub struct Metrics {
     timed_out: AtomicU64,
     refused_connections: AtomicU64,
     updates: AtomicU64,
+    disk_reads: AtomicU64,
 }
 
 impl Metrics {
@@ -106,6 +108,11 @@ impl Metrics {
                 "edge_whois_updates_total",
                 "Records set or deleted through the update listener.",
                 &self.updates,
+            ),
+            (
+                "edge_whois_disk_reads_total",
+                "Queries that waited for the disk (their records were not in the page cache).",
+                &self.disk_reads,
             ),
         ] {
             let _ = writeln!(
@@ -227,11 +234,19 @@ async fn connection(
         .map(|mut l| l.allow(peer.ip(), now, day))
         .unwrap_or(true);
     let answer = if allowed {
-        // Reading the record may wait for the disk: off the runtime's threads, so one cold
-        // read does not hold up the connections behind it.
-        let Ok((text, outcome)) = tokio::task::spawn_blocking(move || service.answer(&line)).await
-        else {
-            return;
+        // Answered here when the records are in memory; a read that would wait for the disk
+        // moves the query off the runtime's threads, so it does not hold up the connections
+        // behind it.
+        let (text, outcome) = match service.answer(&line, Wait::No) {
+            Ok(done) => done,
+            Err(NotCached) => {
+                metrics.disk_reads.fetch_add(1, Ordering::Relaxed);
+                let blocking = move || service.answer(&line, Wait::Allowed);
+                match tokio::task::spawn_blocking(blocking).await {
+                    Ok(Ok(done)) => done,
+                    _ => return,
+                }
+            }
         };
         metrics.outcome(outcome);
         text

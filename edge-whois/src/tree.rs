@@ -22,6 +22,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use zonefiles::whois::{Object, ObjectKey, WhoisOp};
 
+use crate::cached::{self, Wait};
+
 /// Why the tree could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum TreeError {
@@ -36,6 +38,9 @@ pub enum TreeError {
     /// Not a name a record can be kept under.
     #[error("{0:?} is not a domain name in A-label form")]
     BadName(String),
+    /// A read with [`Wait::No`] that would have waited for the disk.
+    #[error("not in memory")]
+    NotCached,
     /// A record file that does not read.
     #[error("{path}: not a WHOIS record: {reason}")]
     BadRecord {
@@ -99,10 +104,19 @@ impl Tree {
 
     /// Reads a record; `None` if there is none.
     pub fn get(&self, key: &ObjectKey) -> Result<Option<Object>, TreeError> {
+        self.read(key, Wait::Allowed)
+    }
+
+    /// Reads a record, or with [`Wait::No`] fails with [`TreeError::NotCached`] rather than
+    /// wait for the disk.
+    pub fn read(&self, key: &ObjectKey, wait: Wait) -> Result<Option<Object>, TreeError> {
         let path = self.path_of(key)?;
-        let bytes = match std::fs::read(&path) {
+        let bytes = match cached::read(&path, wait) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                return Err(TreeError::NotCached);
+            }
             Err(source) => return Err(TreeError::Io { path, source }),
         };
         let object: Object = serde_json::from_slice(&bytes).map_err(|e| TreeError::BadRecord {
@@ -178,13 +192,16 @@ impl Tree {
         write_atomically(&path, format!("{now}\n").as_bytes())
     }
 
-    /// The time of the last change, if any was recorded.
-    pub fn last_update(&self) -> Option<i64> {
-        std::fs::read_to_string(self.root.join("LAST_UPDATE"))
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
+    /// The time of the last change, if any was recorded; [`TreeError::NotCached`] as for
+    /// [`Tree::read`].
+    pub fn last_update(&self, wait: Wait) -> Result<Option<i64>, TreeError> {
+        match cached::read(&self.root.join("LAST_UPDATE"), wait) {
+            Ok(bytes) => Ok(std::str::from_utf8(&bytes)
+                .ok()
+                .and_then(|s| s.trim().parse().ok())),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Err(TreeError::NotCached),
+            Err(_) => Ok(None),
+        }
     }
 
     /// Every domain name in the tree, read from the paths alone (no record is opened).

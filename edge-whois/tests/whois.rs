@@ -113,7 +113,11 @@ struct Running {
 }
 
 fn start(root: &Path, extra: &str) -> Running {
-    let (port, update, metrics) = (free_port(), free_port(), free_port());
+    start_on(root, free_port(), extra)
+}
+
+fn start_on(root: &Path, port: u16, extra: &str) -> Running {
+    let (update, metrics) = (free_port(), free_port());
     let config = root.join("edge-whois.toml");
     std::fs::write(
         &config,
@@ -372,4 +376,80 @@ fn readers_never_see_a_partial_record() {
     assert!(raw(port, b"fresh.tld\r\n").contains("No match"));
     assert!(update("set other.tld\nDomain Name: fresh.tld\n.\n").starts_with("error:"));
     let _ = SocketAddr::from(([127, 0, 0, 1], port));
+}
+
+/// The `id` of a user's name, from the system's database.
+fn id_of(user: &str) -> Option<u32> {
+    let out = Command::new("id").args(["-u", user]).output().ok()?;
+    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+}
+
+#[test]
+fn binds_the_privileged_port_then_runs_as_the_configured_user() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: binding a port below 1024 and switching user need root");
+        return;
+    }
+    let uid = id_of("nobody").expect("a `nobody` user");
+    let dir = tempfile::tempdir().unwrap();
+    populate(&dir.path().join("tree"));
+    // The service user owns the tree (it writes updates) and can reach it.
+    let chown = Command::new("chown")
+        .args(["-R", "nobody"])
+        .arg(dir.path().join("tree"))
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let port = (1000..1024)
+        .find(|&p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok())
+        .expect("a free port below 1024");
+    let server = start_on(dir.path(), port, "user = \"nobody\"\n");
+
+    let pid = server._server.0.id();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    for field in ["Uid:", "Gid:"] {
+        let ids: Vec<&str> = status
+            .lines()
+            .find(|l| l.starts_with(field))
+            .unwrap()
+            .split_whitespace()
+            .skip(1)
+            .collect();
+        // Real, effective, saved and filesystem ids: no way back to root.
+        assert_eq!(ids.len(), 4, "{status}");
+        if field == "Uid:" {
+            assert!(
+                ids.iter().all(|id| *id == uid.to_string()),
+                "{field} {ids:?}"
+            );
+        } else {
+            assert!(ids.iter().all(|id| *id != "0"), "{field} {ids:?}");
+        }
+    }
+    let groups = status.lines().find(|l| l.starts_with("Groups:")).unwrap();
+    assert_eq!(groups.trim(), "Groups:", "supplementary groups dropped");
+
+    // Still serves, and still writes the tree, as that user.
+    assert!(whois_or_raw(port, "example.tld").contains("Domain Name: example.tld"));
+    let body = "set fresh.tld\nDomain Name: fresh.tld\nRegistry Domain ID: D9-TLD\n\
+                Registrar IANA ID: 9999\nUpdated Date: 2026-11-21T00:00:00Z\n\
+                Creation Date: 2026-11-21T00:00:00Z\nRegistry Expiry Date: 2027-11-21T00:00:00Z\n\
+                Domain Status: ok https://icann.org/epp#ok\n.\n";
+    assert_eq!(raw(server.update, body.as_bytes()), "ok\n");
+    assert!(raw(port, b"fresh.tld\r\n").contains("Registry Domain ID: D9-TLD"));
+}
+
+/// The answer through the `whois` client when there is one, else over a raw socket.
+fn whois_or_raw(port: u16, query: &str) -> String {
+    if have_whois() {
+        whois(port, query)
+    } else {
+        raw(port, format!("{query}\r\n").as_bytes())
+    }
 }

@@ -1,10 +1,11 @@
-//! The WHOIS query parser and the answer path on arbitrary lines: no panic, and every answer
-//! is text with CRLF line ends.
+//! The WHOIS query parser and the answer path on arbitrary lines: no panic, every answer is
+//! text with CRLF line ends, and answering from memory gives the same text as reading.
 #![no_main]
 
 use std::sync::{Arc, OnceLock};
 
 use edge_whois::answer::{self, Service};
+use edge_whois::cached::Wait;
 use edge_whois::render::Texts;
 use edge_whois::tree::Tree;
 use libfuzzer_sys::fuzz_target;
@@ -35,7 +36,12 @@ fn service() -> &'static (Arc<Service>, tempfile::TempDir) {
 
 fuzz_target!(|data: &[u8]| {
     let _ = edge_whois::query::parse(data, &["tld".into()]);
-    let (text, _) = service().0.answer(data);
+    let service = &service().0;
+    let (text, _) = service.answer(data, Wait::Allowed).expect("a read that may wait");
+    // From memory the same text, or nothing when a record was not in the page cache.
+    if let Ok((from_memory, _)) = service.answer(data, Wait::No) {
+        assert_eq!(from_memory, text);
+    }
     assert!(!text.is_empty());
     assert!(!text.replace("\r\n", "").contains('\n'), "bare LF in an answer");
 });

@@ -14,14 +14,8 @@ delegations=${1:-1000000}
 seconds=${2:-20}
 work=${3:-/tmp/dns-bench}
 root=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$root"
-cargo build --release --locked -q -p zonefiles -p loadtest -p edge-dns
-bin=$root/target/release
-mkdir -p "$work"
-cd "$work"
-if [ ! -f tld.zone ] || [ "$(grep -c ' NS' tld.zone)" -lt "$delegations" ]; then
-  "$bin/loadtest" gen-zone -o tld.zone --delegations "$delegations" >/dev/null
-fi
+. "$root/loadtest/scripts/prepare.sh"
+prepare zonefiles loadtest edge-dns || true
 "$bin/zonefiles" compile --quiet tld.zone -o tld.img >/dev/null
 "$bin/loadtest" gen-queries tld.zone -o queries.txt --count 1000000 >/dev/null
 

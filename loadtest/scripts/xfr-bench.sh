@@ -11,14 +11,8 @@ set -euo pipefail
 delegations=${1:-1000000}
 work=${2:-/tmp/xfr-bench}
 root=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$root"
-cargo build --release --locked -q -p zonefiles -p loadtest -p edge-dns
-bin=$root/target/release
-mkdir -p "$work"
-cd "$work"
-if [ ! -f tld.zone ] || [ "$(grep -c ' NS' tld.zone)" -lt "$delegations" ]; then
-  "$bin/loadtest" gen-zone -o tld.zone --delegations "$delegations" >/dev/null
-fi
+. "$root/loadtest/scripts/prepare.sh"
+prepare zonefiles loadtest edge-dns || true
 rm -rf tld-dir
 "$bin/zonefiles" dir init tld-dir tld.zone >/dev/null
 
