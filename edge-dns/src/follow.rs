@@ -11,6 +11,13 @@
 //! overlay on it ([`crate::view`]), served until the update-agent's next compaction makes a
 //! new image current. A change that does not apply is logged once and the zone keeps its last
 //! good version.
+//!
+//! At start the images are opened trusted ([`Open::Trusted`]: the header only, so the server
+//! answers within milliseconds however large the zone) and their index is checked on a
+//! background thread at the lowest priority; queries meanwhile run under `catch_unwind` (see
+//! [`crate::udp`]), and an image that fails the check is withdrawn and logged. Images that
+//! arrive later (compactions, reloads) are checked before they serve, while the previous
+//! version keeps answering.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -79,11 +86,27 @@ struct Directory {
     pending: Vec<Changeset>,
     /// A change failed to apply; wait for the next compaction or journal rewrite.
     stuck: bool,
+    /// An image `CURRENT` named that could not be opened: not tried again.
+    failed: Option<PathBuf>,
 }
 
 struct Source {
     state: ZoneState,
     directory: Option<Directory>,
+    /// The background check of an image opened trusted: set when it ends.
+    check: Arc<Check>,
+}
+
+/// The outcome of a background index check; empty while it runs.
+type Check = std::sync::OnceLock<Result<(), String>>;
+
+/// How the images are opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Open {
+    /// Header only, the index checked in the background: at start, when nothing else serves.
+    Trusted,
+    /// Header and index checked before serving: reloads, while the old zones still answer.
+    Checked,
 }
 
 /// Loads and follows the configured zones.
@@ -93,17 +116,20 @@ pub struct Follower {
 
 impl Follower {
     /// Opens every configured zone.
-    pub fn load(zones: &[ZoneConfig]) -> anyhow::Result<Follower> {
+    pub fn load(zones: &[ZoneConfig], open: Open) -> anyhow::Result<Follower> {
         let mut sources = Vec::new();
         for config in zones {
             let config = Arc::new(config.clone());
             sources.push(match (&config.image, &config.directory) {
                 (Some(path), _) => {
                     let started = Instant::now();
-                    let image = Image::open(path)
-                        .with_context(|| format!("opening zone image {}", path.display()))?;
+                    let image = match open {
+                        Open::Trusted => Image::open_trusted(path),
+                        Open::Checked => Image::open(path),
+                    }
+                    .with_context(|| format!("opening zone image {}", path.display()))?;
                     let image = Arc::new(image);
-                    index_in_background(&image);
+                    let check = check_and_index(&image, path, open)?;
                     let view = View::plain(image);
                     log_loaded(&view, path, started, 0);
                     Source {
@@ -113,13 +139,15 @@ impl Follower {
                             config,
                         },
                         directory: None,
+                        check,
                     }
                 }
                 (None, Some(path)) => {
-                    let (directory, state) = open_directory(path, config.clone())?;
+                    let (directory, state, check) = open_directory(path, config.clone(), open)?;
                     Source {
                         state,
                         directory: Some(directory),
+                        check,
                     }
                 }
                 (None, None) => anyhow::bail!("a zone needs an image or a directory"),
@@ -137,12 +165,24 @@ impl Follower {
     /// serial and whether it is a new one (a compaction changes the image, not the serial).
     pub fn poll(&mut self) -> Vec<(Name, u32, bool)> {
         let mut changed = Vec::new();
-        for source in &mut self.sources {
-            let Some(directory) = &mut source.directory else {
-                continue;
+        self.sources.retain(|source| {
+            let Some(Err(error)) = source.check.get() else {
+                return true;
             };
+            let view = &source.state.view;
+            tracing::error!(
+                zone = %view.origin(),
+                serial = view.serial(),
+                error,
+                "zone image damaged: the zone is withdrawn; compile it again (zonefiles \
+                 compile, or zonefiles dir compact for a directory) and send SIGHUP"
+            );
+            changed.push((view.origin().clone(), view.serial(), false));
+            false
+        });
+        for source in &mut self.sources {
             let before = source.state.view.serial();
-            match follow(directory, &source.state) {
+            match follow(source) {
                 Ok(Some(state)) => {
                     source.state = state;
                     let serial = source.state.view.serial();
@@ -151,6 +191,9 @@ impl Follower {
                 }
                 Ok(None) => {}
                 Err(error) => {
+                    let Some(directory) = &mut source.directory else {
+                        continue;
+                    };
                     if !directory.stuck {
                         tracing::error!(
                             zone = %source.state.view.origin(),
@@ -183,14 +226,17 @@ fn log_loaded(view: &View, path: &std::path::Path, started: Instant, changesets:
 fn open_directory(
     path: &std::path::Path,
     config: Arc<ZoneConfig>,
-) -> anyhow::Result<(Directory, ZoneState)> {
+    open: Open,
+) -> anyhow::Result<(Directory, ZoneState, Arc<Check>)> {
     let started = Instant::now();
     let dir = ZoneDir::open(path)?;
-    let snapshot = dir
-        .load()
-        .with_context(|| format!("reading zone directory {}", path.display()))?;
+    let snapshot = match open {
+        Open::Trusted => dir.load_trusted(),
+        Open::Checked => dir.load(),
+    }
+    .with_context(|| format!("reading zone directory {}", path.display()))?;
     let base = Arc::new(snapshot.image);
-    index_in_background(&base);
+    let check = check_and_index(&base, &snapshot.image_path, open)?;
     let view = Arc::new(view::build(base.clone(), &snapshot.changesets)?);
     log_loaded(
         &view,
@@ -210,12 +256,16 @@ fn open_directory(
         reader: snapshot.reader,
         pending: snapshot.changesets,
         stuck: false,
+        failed: None,
     };
-    Ok((directory, state))
+    Ok((directory, state, check))
 }
 
 /// One look at a directory: the new state if anything changed.
-fn follow(directory: &mut Directory, served: &ZoneState) -> anyhow::Result<Option<ZoneState>> {
+fn follow(source: &mut Source) -> anyhow::Result<Option<ZoneState>> {
+    let (Some(directory), served) = (&mut source.directory, &source.state) else {
+        return Ok(None);
+    };
     let current = directory.dir.current_image()?;
     let appended = match directory.reader.read_new()? {
         _ if current != directory.current => None,
@@ -223,9 +273,15 @@ fn follow(directory: &mut Directory, served: &ZoneState) -> anyhow::Result<Optio
         NewEntries::Appended(new) => Some(new),
     };
     let Some(new) = appended else {
-        // A compaction made a new image current, or the journal was rewritten.
-        let (fresh, state) = open_directory(directory.dir.path(), served.config.clone())?;
+        // A compaction made a new image current, or the journal was rewritten: checked before
+        // it serves.
+        if directory.failed.as_ref() == Some(&current) {
+            return Ok(None);
+        }
+        let opened = open_directory(directory.dir.path(), served.config.clone(), Open::Checked);
+        let (fresh, state, check) = opened.inspect_err(|_| directory.failed = Some(current))?;
         *directory = fresh;
+        source.check = check;
         return Ok(Some(state));
     };
     if new.is_empty() {
@@ -246,35 +302,74 @@ fn follow(directory: &mut Directory, served: &ZoneState) -> anyhow::Result<Optio
     }))
 }
 
-/// Builds the table of names below the apex of a large image on a thread of its own: the
-/// image answers at once by walking its index, then by one probe once the table is there.
-fn index_in_background(image: &Arc<Image>) {
-    if image.header().nodes < 10_000 {
-        image.build_top_index();
-        return;
+/// After an image is opened: its index check, unless [`Image::open`] did it, and the table of
+/// names below the apex. Small images get both at once (a failed check is an error here); a
+/// large one answers at once by walking its index, on a thread of its own at the lowest
+/// priority that checks it, then builds the table so look-ups take one probe. The returned
+/// slot holds the check's outcome when it ends.
+fn check_and_index(
+    image: &Arc<Image>,
+    path: &std::path::Path,
+    open: Open,
+) -> anyhow::Result<Arc<Check>> {
+    let check = Arc::new(Check::new());
+    if open == Open::Checked {
+        let _ = check.set(Ok(()));
     }
-    let image = image.clone();
+    if image.header().nodes < 10_000 {
+        if open == Open::Trusted {
+            image
+                .check_index()
+                .with_context(|| format!("checking zone image {}", path.display()))?;
+            let _ = check.set(Ok(()));
+        }
+        image.build_top_index();
+        return Ok(check);
+    }
+    let (shared, slot, file) = (image.clone(), check.clone(), path.to_owned());
     let spawned = std::thread::Builder::new()
-        .name("top-index".into())
+        .name("check-index".into())
         .spawn(move || {
             // Lowest priority: on a busy core, answering comes first.
             // SAFETY: setpriority on this thread (tid 0 is the caller); the result is ignored.
             unsafe {
                 libc::setpriority(libc::PRIO_PROCESS, 0, 19);
             }
-            // After the server's own start, which reads the same index from disk.
-            std::thread::sleep(Duration::from_secs(1));
+            if slot.get().is_none() {
+                let started = Instant::now();
+                let checked = shared
+                    .check_index()
+                    .map_err(|e| format!("{}: {e}", file.display()));
+                let passed = checked.is_ok();
+                let _ = slot.set(checked);
+                if !passed {
+                    return;
+                }
+                tracing::info!(
+                    zone = %shared.origin(),
+                    ms = started.elapsed().as_millis() as u64,
+                    "zone image index checked"
+                );
+            }
             let started = Instant::now();
-            image.build_top_index();
+            shared.build_top_index();
             tracing::info!(
-                zone = %image.origin(),
+                zone = %shared.origin(),
                 ms = started.elapsed().as_millis() as u64,
                 "names below the apex indexed"
             );
         });
     if let Err(error) = spawned {
-        tracing::warn!(%error, "no thread for the top index; look-ups walk the index");
+        // No thread: check here rather than serve an unchecked index.
+        tracing::warn!(%error, "no thread for the background check; checking now");
+        if open == Open::Trusted {
+            image
+                .check_index()
+                .with_context(|| format!("checking zone image {}", path.display()))?;
+            let _ = check.set(Ok(()));
+        }
     }
+    Ok(check)
 }
 
 /// Messages to the follower thread.
@@ -295,7 +390,7 @@ pub fn run(
 ) {
     while !stop.load(Ordering::Relaxed) {
         match commands.recv_timeout(POLL) {
-            Ok(Command::Reload) => match Follower::load(&zones) {
+            Ok(Command::Reload) => match Follower::load(&zones, Open::Checked) {
                 Ok(new) => {
                     follower = new;
                     state.store(Arc::new(follower.state()));

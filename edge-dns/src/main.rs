@@ -79,7 +79,7 @@ fn main() -> Result<()> {
     config.check()?;
     let started = Instant::now();
     let keyring = Keyring::new(&config.key)?;
-    let follower = Follower::load(&config.zone)?;
+    let follower = Follower::load(&config.zone, follow::Open::Trusted)?;
     if cli.check {
         println!(
             "configuration and {} zone image(s) are fine",

@@ -10,6 +10,7 @@
 //! | `edge_dns_responses_total` | `transport`, `rcode` |
 //! | `edge_dns_queries_by_type_total` | `qtype` |
 //! | `edge_dns_dropped_total` | `transport` (no response: runts, responses) |
+//! | `edge_dns_answer_failures_total` | `transport` (answering panicked; also dropped) |
 //! | `edge_dns_response_bytes` (histogram) | `transport` |
 //! | `edge_dns_answer_seconds` (histogram: time in the answer engine) | `transport` |
 //! | `edge_dns_zone_serial` (gauge) | `zone` |
@@ -58,6 +59,7 @@ pub struct Shard {
     rcodes: [AtomicU64; 16],
     types: [AtomicU64; TYPES.len()],
     dropped: AtomicU64,
+    failed: AtomicU64,
     sizes: [AtomicU64; SIZE_BUCKETS.len() + 1],
     size_sum: AtomicU64,
     latency: [AtomicU64; LATENCY_BUCKETS.len() + 1],
@@ -83,6 +85,11 @@ impl Shard {
     /// Counts a datagram that got no response.
     pub fn dropped(&self) {
         self.dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a query whose answering panicked (it is also dropped).
+    pub fn failed(&self) {
+        self.failed.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -298,6 +305,19 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "edge_dns_dropped_total{{transport=\"{transport}\"}} {n}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP edge_dns_answer_failures_total Queries whose answering panicked (dropped; \
+             a damaged zone image or a bug: see the log)."
+        );
+        let _ = writeln!(out, "# TYPE edge_dns_answer_failures_total counter");
+        for transport in ["udp", "tcp"] {
+            let n = sum(transport, &|s| load(&s.failed));
+            let _ = writeln!(
+                out,
+                "edge_dns_answer_failures_total{{transport=\"{transport}\"}} {n}"
             );
         }
         histogram(

@@ -156,8 +156,14 @@ async fn connection(
             }
             continue;
         }
-        let Some(n) = engine::answer(&query[..len], &state.zones, engine, &peer, &mut answer)
-        else {
+        let answered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            engine::answer(&query[..len], &state.zones, engine, &peer, &mut answer)
+        }))
+        .unwrap_or_else(|_| {
+            shard.failed();
+            None
+        });
+        let Some(n) = answered else {
             shard.dropped();
             break;
         };

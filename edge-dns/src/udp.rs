@@ -168,10 +168,14 @@ pub fn serve(
                 addr: ip_of(&b.addrs[i]),
                 now,
             };
-            let kind = engine::classify(query);
-            let answered = if kind == Kind::Query {
-                engine::answer(query, &state.zones, &config, &peer, &mut b.answers[replies])
-            } else {
+            let answer = &mut b.answers[replies];
+            // A panic (a zone image damaged on disk, read before its background check ends)
+            // costs this query, not the worker: its socket would stop being served.
+            let answered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let kind = engine::classify(query);
+                if kind == Kind::Query {
+                    return engine::answer(query, &state.zones, &config, &peer, answer);
+                }
                 let ctx = control::Context {
                     state: &state,
                     engine: &config,
@@ -179,13 +183,17 @@ pub fn serve(
                     metrics: &metrics,
                 };
                 match control::respond(kind, query, &peer, &ctx, u64::from(now)) {
-                    Reply::Message(m) if m.len() <= b.answers[replies].len() => {
-                        b.answers[replies][..m.len()].copy_from_slice(&m);
+                    Reply::Message(m) if m.len() <= answer.len() => {
+                        answer[..m.len()].copy_from_slice(&m);
                         Some(m.len())
                     }
                     _ => None,
                 }
-            };
+            }))
+            .unwrap_or_else(|_| {
+                shard.failed();
+                None
+            });
             let Some(out_len) = answered else {
                 shard.dropped();
                 continue;

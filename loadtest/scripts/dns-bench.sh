@@ -4,7 +4,8 @@
 #
 #   loadtest/scripts/dns-bench.sh [DELEGATIONS] [SECONDS] [WORKDIR]
 #
-# Reports for each server: time from start to first answer, resident memory once loaded,
+# Reports for each server: time from start to first answer (`loadtest ready`: a SOA query
+# every millisecond), resident memory after the runs,
 # UDP and TCP queries per second at saturation (dnsperf), and latency percentiles at 80% of
 # edge-dns's UDP rate (loadtest dns: open loop, batched, every answer timed; dnsperf reports
 # only an average, and timing each query with its -v slows it below that rate).
@@ -19,67 +20,13 @@ prepare zonefiles loadtest edge-dns || true
 "$bin/zonefiles" compile --quiet tld.zone -o tld.img >/dev/null
 "$bin/loadtest" gen-queries tld.zone -o queries.txt --count 1000000 >/dev/null
 
-ready() { # port: wait until the server answers, print seconds since $2 (epoch ns)
-  for _ in $(seq 1 600); do
-    if dig @127.0.0.1 -p "$1" tld. SOA +short +norec +time=1 +tries=1 2>/dev/null | grep -q .; then
-      echo "scale=3; ($(date +%s%N) - $2) / 1000000000" | bc
-      return
-    fi
-    sleep 0.05
-  done
-  echo timeout
+ready() { # port start-ns: milliseconds from the start to the first SOA answer
+  taskset -c 1 "$bin/loadtest" ready --server "127.0.0.1:$1" --since-ns "$2" || echo timeout
 }
 
-cat > nsd.conf <<CONF
-server:
-  ip-address: 127.0.0.1@5301
-  port: 5301
-  username: ""
-  chroot: ""
-  zonesdir: "$work"
-  database: ""
-  zonelistfile: "$work/zone.list"
-  pidfile: "$work/nsd.pid"
-  xfrdfile: "$work/xfrd.state"
-  xfrdir: "$work"
-  server-count: 1
-  verbosity: 0
-  rrl-ratelimit: 0
-remote-control:
-  control-enable: no
-zone:
-  name: tld
-  zonefile: "$work/tld.zone"
-CONF
-mkdir -p knot
-cat > knot.conf <<CONF
-server:
-    listen: 127.0.0.1@5302
-    rundir: "$work/knot"
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
-database:
-    storage: "$work/knot"
-template:
-  - id: default
-    storage: "$work"
-    semantic-checks: off
-    zonefile-sync: -1
-    zonefile-load: whole
-    journal-content: none
-zone:
-  - domain: tld
-    file: "$work/tld.zone"
-CONF
-
-# The floor under every server's tail: what the machine takes from the server core.
-stalls=$(taskset -c 0 "$bin/loadtest" stalls --seconds 5)
-
-pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
 
-start() { # name port command... : sets pid, started_s, rss_mib
+start() { # name port command... : sets pid, started_ms
   local name=$1 port=$2
   shift 2
   local t0
@@ -87,10 +34,12 @@ start() { # name port command... : sets pid, started_s, rss_mib
   taskset -c 0 "$@" >"$name.log" 2>&1 &
   pid=$!
   pids+=("$pid")
-  started_s=$(ready "$port" "$t0")
+  started_ms=$(ready "$port" "$t0")
   sleep 1
-  # The whole process tree: NSD serves from a forked child.
-  rss_mib=$(( $(ps -o rss= --pid "$pid" --ppid "$pid" | awk '{s += $1} END {print s}') / 1024 ))
+}
+
+rss() { # pid: resident MiB of the whole process tree (NSD serves from a forked child)
+  echo $(( $(ps -o rss= --pid "$1" --ppid "$1" | awk '{s += $1} END {print s}') / 1024 ))
 }
 
 perf() { # port mode [rate]: qps and average latency
@@ -106,14 +55,14 @@ latency() { # port rate: achieved qps and p50/p99/p99.9 latency (ms), from loadt
     | awk '{printf "%.3f %.3f %.3f %d\n", $1 / 1000, $2 / 1000, $3 / 1000, $4}'
 }
 
-declare -A ready_s rss_m udp tcp
+declare -A ready_ms rss_m udp tcp
 run() { # name port command...
   local name=$1 port=$2
   start "$@"
-  ready_s[$name]=$started_s
-  rss_m[$name]=$rss_mib
+  ready_ms[$name]=$started_ms
   udp[$name]=$(perf "$port" udp)
   tcp[$name]=$(perf "$port" tcp)
+  rss_m[$name]=$(rss "$pid")
   kill "$pid"
   wait "$pid" 2>/dev/null || true
 }
@@ -141,13 +90,13 @@ done
 
 echo "## DNS serving: $delegations delegations, one server core, dnsperf on the other, ${seconds}s per run"
 echo
-echo "| server | ready after start | RSS loaded | UDP qps | UDP avg latency | TCP qps | at ${rate} qps (80% of edge-dns UDP): achieved qps, p50 / p99 / p99.9 latency |"
+echo "| server | ready after start | RSS after the runs | UDP qps | UDP avg latency | TCP qps | at ${rate} qps (80% of edge-dns UDP): achieved qps, p50 / p99 / p99.9 latency |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"
 for name in edge-dns nsd knot; do
   read -r uq ul _ <<<"${udp[$name]}"
   read -r tq _ _ <<<"${tcp[$name]}"
   read -r p50 p99 p999 aq <<<"${at80[$name]}"
-  echo "| $name | ${ready_s[$name]} s | ${rss_m[$name]} MiB | $uq | ${ul} s | $tq | $aq, $p50 / $p99 / $p999 ms |"
+  echo "| $name | ${ready_ms[$name]} ms | ${rss_m[$name]} MiB | $uq | ${ul} s | $tq | $aq, $p50 / $p99 / $p999 ms |"
 done
 echo
 echo "Server core while idle (loadtest stalls): $stalls"

@@ -13,6 +13,7 @@
 pub mod axfr;
 pub mod dns;
 pub mod queries;
+pub mod ready;
 pub mod stalls;
 pub mod tldgen;
 pub mod updates;

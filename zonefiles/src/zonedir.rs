@@ -162,13 +162,26 @@ impl ZoneDir {
     /// Reads the directory as a server does: the current image (checked as
     /// [`Image::open`] does) and the journal.
     pub fn load(&self) -> Result<Snapshot, ZoneDirError> {
+        self.load_with(Image::open)
+    }
+
+    /// [`ZoneDir::load`] with the image opened by [`Image::open_trusted`]: for a server that
+    /// answers at once and runs [`Image::check_index`] in the background.
+    pub fn load_trusted(&self) -> Result<Snapshot, ZoneDirError> {
+        self.load_with(Image::open_trusted)
+    }
+
+    fn load_with(
+        &self,
+        open: fn(&Path) -> Result<Image, ImageError>,
+    ) -> Result<Snapshot, ZoneDirError> {
         let image_path = self.current_image()?;
-        let image = Image::open(&image_path)?;
+        let image = open(&image_path)?;
         let mut reader = JournalReader::open(&self.journal_path())?;
         let history = match reader.read_new()? {
             NewEntries::Appended(changesets) => changesets,
             // Replaced between opening and reading: read the new one.
-            NewEntries::Replaced => return self.load(),
+            NewEntries::Replaced => return self.load_with(open),
         };
         let serial = image.serial();
         let first = reader.base_serial();

@@ -154,3 +154,77 @@ fn a_zone_swap_under_load_drops_no_query() {
     assert!(serials.windows(2).all(|w| w[0] <= w[1]));
     assert_eq!(serials.last(), Some(&2));
 }
+
+#[test]
+fn a_damaged_image_is_withdrawn_by_its_background_check_and_the_server_stays_up() {
+    let dir = tempfile::tempdir().unwrap();
+    // Large enough for the check to run in the background (10,000 names and more).
+    let mut text = String::from(
+        "tld. 300 IN SOA a.nic.tld. h.tld. 1 2 3 4 5\ntld. 300 IN NS a.nic.tld.\n\
+         a.nic.tld. 300 IN A 192.0.2.1\n",
+    );
+    for i in 0..12_000 {
+        text.push_str(&format!("d{i}.tld. 300 IN NS ns.d{i}.net.\n"));
+    }
+    let mut image = compile(text.as_bytes());
+    let header = zonefiles::image::Image::from_bytes(image.clone())
+        .unwrap()
+        .header()
+        .index_section;
+    // Bytes in the middle of the index: the header is intact, the index is not.
+    let middle = (header.offset + header.len / 2) as usize;
+    for byte in &mut image[middle..middle + 64] {
+        *byte ^= 0x5A;
+    }
+    assert!(zonefiles::image::Image::from_bytes(image.clone()).is_err());
+    std::fs::write(dir.path().join("tld.img"), &image).unwrap();
+
+    let (port, log) = (free_port(), dir.path().join("edge-dns.log"));
+    let config = dir.path().join("edge-dns.toml");
+    std::fs::write(
+        &config,
+        format!("listen = [\"127.0.0.1:{port}\"]\nworkers = 1\n[[zone]]\nimage = \"tld.img\"\n"),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_edge-dns"))
+        .arg("--config")
+        .arg(&config)
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let rcode = |name: &str| {
+        socket
+            .send_to(&query(7, name, 2), ("127.0.0.1", port))
+            .ok()?;
+        let mut buf = [0u8; 4096];
+        let (len, _) = socket.recv_from(&mut buf).ok()?;
+        Some(buf[3] & 0x0F).filter(|_| len >= 12)
+    };
+    // The server starts on the header alone (the index is read by the first answers, under
+    // catch_unwind); the check finds the damage and the zone is withdrawn (REFUSED, as for any
+    // zone not served); the process stays up.
+    let started = std::time::Instant::now();
+    loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "not withdrawn: {}",
+            std::fs::read_to_string(&log).unwrap()
+        );
+        if rcode("tld.") == Some(5) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    for i in (0..12_000).step_by(997) {
+        assert_eq!(rcode(&format!("d{i}.tld.")), Some(5));
+    }
+    assert!(child.try_wait().unwrap().is_none(), "edge-dns exited");
+    let _ = child.kill();
+    let _ = child.wait();
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(log.contains("zone image damaged"), "{log}");
+}

@@ -130,6 +130,21 @@ enum Command {
         #[arg(long, default_value_t = 1200)]
         answer: usize,
     },
+    /// Wait until a server answers its zone's SOA; print the milliseconds since it started.
+    Ready {
+        /// The server.
+        #[arg(long)]
+        server: std::net::SocketAddr,
+        /// The zone.
+        #[arg(long, default_value = "tld.")]
+        zone: zonefiles::Name,
+        /// When the server was started, in nanoseconds since 1970 (`date +%s%N`).
+        #[arg(long)]
+        since_ns: u64,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 60)]
+        limit: u64,
+    },
     /// Spin on this core and report the gaps the machine takes (scheduling, hypervisor).
     Stalls {
         /// How long to spin, in seconds.
@@ -272,6 +287,17 @@ fn main() -> Result<()> {
             );
         }
         Command::TcpLimit { listen, answer } => loadtest::whoisbench::serve_limit(listen, answer)?,
+        Command::Ready {
+            server,
+            zone,
+            since_ns,
+            limit,
+        } => {
+            let since = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(since_ns);
+            let took =
+                loadtest::ready::wait(server, &zone, since, std::time::Duration::from_secs(limit))?;
+            println!("{:.1}", took.as_secs_f64() * 1e3);
+        }
         Command::Stalls {
             seconds,
             threshold_us,

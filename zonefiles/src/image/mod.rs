@@ -114,7 +114,8 @@ impl Image {
     /// Maps and opens an image that passed [`Image::verify`] when it was installed, checking
     /// only the header: ready in the time of a few page reads, however large the zone. A file
     /// damaged since its verification can make look-ups fail (or, inside the fst index,
-    /// panic); servers open this way to answer at once and run `verify` in the background.
+    /// panic); servers open this way to answer at once (catching a panic per query) and run
+    /// [`Image::check_index`] in the background.
     pub fn open_trusted(path: &Path) -> Result<Image, ImageError> {
         Image::with_backing(Image::map(path)?, false)
     }
@@ -145,32 +146,46 @@ impl Image {
         };
         let index = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fst::Map::new(bytes)))
             .map_err(|_| ImageError::Corrupt(s.offset))??;
-        if check_index {
-            // The check reads the whole index: ask the kernel for it in one sweep rather than
-            // page by page as the random-access advice on the mapping would have it (from a
-            // cold disk, 0.5 s down to the time of one sequential read).
-            #[cfg(unix)]
-            if let Backing::Mapped(map) = &*backing
-                && let (Ok(offset), Ok(len)) = (usize::try_from(s.offset), usize::try_from(s.len))
-                && offset.checked_add(len).is_some_and(|end| end <= map.len())
-            {
-                let _ = map.advise_range(memmap2::Advice::WillNeed, offset, len);
-            }
-            index.as_fst().verify()?;
-            if !index::check(index.as_fst()) {
-                return Err(ImageError::Corrupt(s.offset));
-            }
-        }
-        let mut key = [0u8; MAX_KEY_LEN];
-        let len = canonical_key_of_wire(header.origin.as_wire(), &mut key);
-        let apex = index.get(&key[..len]);
-        Ok(Image {
+        let mut image = Image {
             backing,
             header,
             index,
-            apex,
+            apex: None,
             top: std::sync::OnceLock::new(),
-        })
+        };
+        if check_index {
+            image.check_index()?;
+        }
+        let mut key = [0u8; MAX_KEY_LEN];
+        let len = canonical_key_of_wire(image.header.origin.as_wire(), &mut key);
+        image.apex = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            image.index.get(&key[..len])
+        }))
+        .map_err(|_| ImageError::Corrupt(s.offset))?;
+        Ok(image)
+    }
+
+    /// The index check of [`Image::open`]: the fst checksum, and every node of the index
+    /// decoded once, so that look-ups cannot fail inside it. For an image opened with
+    /// [`Image::open_trusted`], run it before trusting the answers (a server does so in the
+    /// background, answering meanwhile).
+    pub fn check_index(&self) -> Result<(), ImageError> {
+        let s = self.header.index_section;
+        // The check reads the whole index: ask the kernel for it in one sweep rather than
+        // page by page as the random-access advice on the mapping would have it (from a cold
+        // disk, 0.5 s down to the time of one sequential read).
+        #[cfg(unix)]
+        if let Backing::Mapped(map) = &*self.backing
+            && let (Ok(offset), Ok(len)) = (usize::try_from(s.offset), usize::try_from(s.len))
+            && offset.checked_add(len).is_some_and(|end| end <= map.len())
+        {
+            let _ = map.advise_range(memmap2::Advice::WillNeed, offset, len);
+        }
+        self.index.as_fst().verify()?;
+        if !index::check(self.index.as_fst()) {
+            return Err(ImageError::Corrupt(s.offset));
+        }
+        Ok(())
     }
 
     /// The zone's name.
