@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use arc_swap::ArcSwap;
@@ -107,7 +107,11 @@ fn main() -> Result<()> {
         for worker in 0..config.worker_count() {
             let socket = udp::bind(addr, config.udp_receive_buffer)
                 .with_context(|| format!("binding UDP {addr}"))?;
-            let shard = workers.len();
+            let udp_worker = udp::Worker {
+                socket,
+                shard: workers.len(),
+                busy_poll: Duration::from_micros(config.busy_poll_us),
+            };
             let pin = config.pin_workers;
             let (zones, engine, metrics, stop, keyring) = (
                 zones.clone(),
@@ -123,7 +127,7 @@ fn main() -> Result<()> {
                         if pin && !udp::pin_to_cpu(worker) {
                             tracing::warn!(worker, "could not pin the UDP worker to a core");
                         }
-                        udp::serve(socket, zones, engine, keyring, metrics, shard, stop)
+                        udp::serve(udp_worker, zones, engine, keyring, metrics, stop)
                     })?,
             );
         }

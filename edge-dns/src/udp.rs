@@ -115,17 +115,34 @@ unsafe fn zeroed<T>() -> Vec<T> {
     (0..BATCH).map(|_| unsafe { std::mem::zeroed() }).collect()
 }
 
-/// Runs worker `worker` (its metrics shard) until `stop` is set.
+/// One UDP worker.
+#[derive(Debug)]
+pub struct Worker {
+    /// Its socket (from [`bind`]).
+    pub socket: UdpSocket,
+    /// Its metrics shard.
+    pub shard: usize,
+    /// How long it keeps polling its socket once idle before sleeping in the kernel (zero:
+    /// it sleeps at once). A sleeping core, above all a virtual one, takes from tens of
+    /// microseconds to milliseconds to wake; polling trades CPU for those wake-ups.
+    pub busy_poll: Duration,
+}
+
+/// Runs a worker until `stop` is set.
 pub fn serve(
-    socket: UdpSocket,
+    worker: Worker,
     state: Arc<ArcSwap<State>>,
     config: Arc<engine::Config>,
     keyring: Arc<Keyring>,
     metrics: Arc<Metrics>,
-    worker: usize,
     stop: Arc<AtomicBool>,
 ) -> io::Result<()> {
-    let shard = metrics.udp(worker);
+    let Worker {
+        socket,
+        shard,
+        busy_poll,
+    } = worker;
+    let shard = metrics.udp(shard);
     let fd = socket.as_raw_fd();
     let answer_size = usize::from(config.max_udp_payload);
     let mut batch = Batch::new(answer_size);
@@ -135,16 +152,10 @@ pub fn serve(
             b.recv[i].msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as u32;
             b.recv[i].msg_len = 0;
         }
-        // SAFETY: `recv` holds BATCH headers whose buffers and address slots live in `b`
-        // for the whole call.
-        let received = unsafe {
-            libc::recvmmsg(
-                fd,
-                b.recv.as_mut_ptr(),
-                BATCH as u32,
-                libc::MSG_WAITFORONE,
-                std::ptr::null_mut(),
-            )
+        let received = if busy_poll.is_zero() {
+            receive(fd, b, libc::MSG_WAITFORONE)
+        } else {
+            poll_then_receive(fd, b, busy_poll)
         };
         if received < 0 {
             let error = io::Error::last_os_error();
@@ -230,6 +241,39 @@ pub fn serve(
         }
     }
     Ok(())
+}
+
+/// One `recvmmsg` into the batch: what it returned (-1 with errno set on failure).
+fn receive(fd: i32, b: &mut Batch, flags: i32) -> isize {
+    // SAFETY: `recv` holds BATCH headers whose buffers and address slots live in `b` for the
+    // whole call.
+    let n = unsafe {
+        libc::recvmmsg(
+            fd,
+            b.recv.as_mut_ptr(),
+            BATCH as u32,
+            flags,
+            std::ptr::null_mut(),
+        )
+    };
+    n as isize
+}
+
+/// [`receive`] without sleeping until `busy_poll` has passed with nothing to read, then
+/// sleeping until something comes.
+fn poll_then_receive(fd: i32, b: &mut Batch, busy_poll: Duration) -> isize {
+    let until = Instant::now() + busy_poll;
+    loop {
+        let n = receive(fd, b, libc::MSG_DONTWAIT);
+        let empty = n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock;
+        if !empty {
+            return n;
+        }
+        if Instant::now() >= until {
+            return receive(fd, b, libc::MSG_WAITFORONE);
+        }
+        std::hint::spin_loop();
+    }
 }
 
 /// The address in a `sockaddr_storage` filled by the kernel (AF_INET or AF_INET6).

@@ -92,6 +92,9 @@ fn sign(dir: &Path, zone: &Path, nsec3: &[&str]) -> std::path::PathBuf {
     let status = Command::new("dnssec-signzone")
         .args(["-q", "-S", "-K"])
         .arg(dir)
+        // The DS set it writes goes beside the keys, not into the working directory.
+        .arg("-d")
+        .arg(dir)
         .args(nsec3)
         .args(["-o", "tld", "-f"])
         .arg(&signed)

@@ -19,14 +19,16 @@ fn write_zone(serial: u32, path: &Path) {
     zonefiles::image::write_atomically(path, &compile(text.as_bytes())).unwrap();
 }
 
-/// Starts edge-dns on a free port; returns it, its DNS port and its metrics port.
+/// Starts edge-dns on a free port (its UDP workers polling before they sleep; the other tests
+/// run them without); returns it, its DNS port and its metrics port.
 fn start(dir: &Path) -> (Server, u16, u16) {
     let (port, metrics) = (free_port(), free_port());
     let config = dir.join("edge-dns.toml");
     std::fs::write(
         &config,
         format!(
-            "listen = [\"127.0.0.1:{port}\"]\nworkers = 2\nmetrics_listen = \"127.0.0.1:{metrics}\"\n\
+            "listen = [\"127.0.0.1:{port}\"]\nworkers = 2\nbusy_poll_us = 100\n\
+             metrics_listen = \"127.0.0.1:{metrics}\"\n\
              [tcp]\nidle_timeout_ms = 300\n[[zone]]\nimage = \"tld.img\"\n"
         ),
     )
