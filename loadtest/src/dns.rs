@@ -4,6 +4,11 @@
 //!
 //! dnsperf measures throughput well but reports only average latency; this gives the
 //! percentiles at a chosen load (for example 80% of a server's saturation rate).
+//!
+//! An answer's arrival is the kernel's receive timestamp (`SO_TIMESTAMPNS`), not the moment
+//! this thread reads it: when the generator's own core is held up, the answers waiting in its
+//! socket are not counted late. Both ends are read on the real-time clock the kernel stamps
+//! with.
 
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
@@ -80,14 +85,32 @@ pub fn run(
     socket.connect(&server.into())?;
     socket.set_nonblocking(true)?;
     let fd = socket.as_raw_fd();
+    let on: libc::c_int = 1;
+    // SAFETY: setsockopt reads an int from a live local.
+    let stamped = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_TIMESTAMPNS,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    } == 0;
+    anyhow::ensure!(
+        stamped,
+        "SO_TIMESTAMPNS: {}",
+        std::io::Error::last_os_error()
+    );
 
     let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
-    // Send times by message id, in nanoseconds since `start` (0: no query outstanding).
+    // Send times by message id, in nanoseconds since `epoch` (0: no query outstanding).
     let mut sent_at = vec![0u64; 65536];
     let mut out = Batch::new();
     let mut inb = Batch::new();
     let (mut sent, mut counted, mut received) = (0u64, 0u64, 0u64);
     let start = Instant::now();
+    let epoch = realtime_ns();
+    let since_start = || realtime_ns().saturating_sub(epoch);
     let total = duration + Duration::from_nanos(WARM_UP_NS);
     let mut draining_until = None;
     loop {
@@ -112,7 +135,7 @@ pub fn run(
                 out.iov[slot].iov_len = query.len();
             }
             if count > 0 {
-                let stamp = (start.elapsed().as_nanos() as u64).max(1);
+                let stamp = since_start().max(1);
                 let done = out.send(fd, count);
                 for slot in 0..done {
                     let id = ((sent + slot as u64) % 65536) as usize;
@@ -126,16 +149,19 @@ pub fn run(
         }
         let got = inb.recv(fd);
         if got > 0 {
-            let now = start.elapsed().as_nanos() as u64;
+            let read_at = since_start();
             for slot in 0..got {
                 if inb.hdrs[slot].msg_len < 12 {
                     continue;
                 }
+                let arrived = inb
+                    .arrival(slot)
+                    .map_or(read_at, |ns| ns.saturating_sub(epoch));
                 let buf = &inb.bufs[slot];
                 let id = usize::from(u16::from_be_bytes([buf[0], buf[1]]));
                 let at = std::mem::take(&mut sent_at[id]);
                 if at >= WARM_UP_NS {
-                    histogram.saturating_record(now.saturating_sub(at) / 1000);
+                    histogram.saturating_record(arrived.saturating_sub(at) / 1000);
                     received += 1;
                 }
             }
@@ -153,9 +179,20 @@ pub fn run(
 /// Messages moved per system call.
 const BATCH: usize = 64;
 
+/// Nanoseconds since 1970 on the real-time clock (the kernel's receive timestamps use it).
+fn realtime_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// Room for one `SCM_TIMESTAMPNS` control message (a header and a timespec, aligned).
+const CONTROL: usize = 64;
+
 /// Buffers and headers for one `sendmmsg` or `recvmmsg`, allocated once.
 struct Batch {
     bufs: Vec<[u8; 1500]>,
+    control: Vec<[u64; CONTROL / 8]>,
     iov: Vec<libc::iovec>,
     hdrs: Vec<libc::mmsghdr>,
 }
@@ -164,6 +201,7 @@ impl Batch {
     fn new() -> Box<Batch> {
         let mut batch = Box::new(Batch {
             bufs: vec![[0; 1500]; BATCH],
+            control: vec![[0; CONTROL / 8]; BATCH],
             // SAFETY: iovec and mmsghdr are plain C structs; all-zero bytes are valid values.
             iov: (0..BATCH).map(|_| unsafe { std::mem::zeroed() }).collect(),
             hdrs: (0..BATCH).map(|_| unsafe { std::mem::zeroed() }).collect(),
@@ -192,8 +230,10 @@ impl Batch {
         for i in 0..BATCH {
             self.iov[i].iov_len = 1500;
             self.hdrs[i].msg_len = 0;
+            self.hdrs[i].msg_hdr.msg_control = self.control[i].as_mut_ptr().cast();
+            self.hdrs[i].msg_hdr.msg_controllen = CONTROL as _;
         }
-        // SAFETY: every header points at a buffer owned by `self`.
+        // SAFETY: every header points at a buffer and a control buffer owned by `self`.
         let n = unsafe {
             libc::recvmmsg(
                 fd,
@@ -204,5 +244,27 @@ impl Batch {
             )
         };
         n.max(0) as usize
+    }
+
+    /// The kernel's receive time of message `slot` of the last [`Batch::recv`], in
+    /// nanoseconds since 1970.
+    fn arrival(&self, slot: usize) -> Option<u64> {
+        let hdr = &self.hdrs[slot].msg_hdr;
+        // SAFETY: the kernel wrote `msg_controllen` bytes of control messages into the
+        // buffer `msg_control` points at; the CMSG macros stay within that length.
+        unsafe {
+            let mut cmsg = libc::CMSG_FIRSTHDR(hdr);
+            while !cmsg.is_null() {
+                if (*cmsg).cmsg_level == libc::SOL_SOCKET
+                    && (*cmsg).cmsg_type == libc::SCM_TIMESTAMPNS
+                {
+                    let ts =
+                        std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::timespec>());
+                    return Some(ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64);
+                }
+                cmsg = libc::CMSG_NXTHDR(hdr, cmsg);
+            }
+        }
+        None
     }
 }
