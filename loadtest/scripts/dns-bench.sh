@@ -75,9 +75,11 @@ run edge-dns 5303 "$bin/edge-dns" --zone tld.img --listen 127.0.0.1:5303 --worke
 run nsd 5301 nsd -d -c nsd.conf
 run knot 5302 knotd -c knot.conf
 
-# Latency at 80% of edge-dns's UDP saturation rate, for each server at that same rate.
+# Latency at 80% of edge-dns's UDP saturation rate, and at 80% of NSD's (a load every server
+# can carry), for each server at the same rates.
 rate=$(( $(echo "${udp[edge-dns]}" | cut -d' ' -f1) * 8 / 10 ))
-declare -A at80
+rate_nsd=$(( $(echo "${udp[nsd]}" | cut -d' ' -f1) * 8 / 10 ))
+declare -A at80 at80nsd
 # edge-dns also with its UDP worker polling for 200 µs before it sleeps (busy_poll_us).
 cat > busy-poll.toml <<CONF
 listen = ["127.0.0.1:5304"]
@@ -98,6 +100,7 @@ for s in edge-dns:5303 edge-dns-busy-poll:5304 nsd:5301 knot:5302; do
   esac
   start "$name" "$port" "${cmd[@]}"
   at80[$name]=$(latency "$port" "$rate")
+  at80nsd[$name]=$(latency "$port" "$rate_nsd")
   kill "$pid"
   wait "$pid" 2>/dev/null || true
 done
@@ -118,6 +121,15 @@ echo "| server | p50 | p99 | p99.9 | lost |"
 echo "| --- | --- | --- | --- | --- |"
 for name in edge-dns edge-dns-busy-poll nsd knot; do
   read -r p50 p99 p999 lost <<<"${at80[$name]}"
+  echo "| $name | $p50 ms | $p99 ms | $p999 ms | $lost |"
+done
+echo
+echo "At ${rate_nsd} qps (80% of NSD's UDP rate), loadtest dns:"
+echo
+echo "| server | p50 | p99 | p99.9 | lost |"
+echo "| --- | --- | --- | --- | --- |"
+for name in edge-dns edge-dns-busy-poll nsd knot; do
+  read -r p50 p99 p999 lost <<<"${at80nsd[$name]}"
   echo "| $name | $p50 ms | $p99 ms | $p999 ms | $lost |"
 done
 echo
