@@ -334,9 +334,9 @@ impl Metrics {
             "edge_dns_answer_seconds",
             "Time spent answering in the engine.",
             &LATENCY_BUCKETS,
-            1e-9,
+            1e9,
             &|transport, i| sum(transport, &|s| load(&s.latency[i])),
-            &|transport| sum(transport, &|s| load(&s.latency_sum_ns)) as f64 * 1e-9,
+            &|transport| sum(transport, &|s| load(&s.latency_sum_ns)) as f64 / 1e9,
         );
         let _ = writeln!(
             out,
@@ -369,13 +369,16 @@ impl Metrics {
     }
 }
 
+/// A histogram per transport; the bucket bounds and the sum are divided by `divisor` (1e9
+/// turns nanoseconds into the seconds Prometheus expects; a division keeps `0.0000005` exact
+/// in the text where a multiplication would print `5.000000000000001e-7`).
 #[allow(clippy::too_many_arguments)]
 fn histogram(
     out: &mut String,
     name: &str,
     help: &str,
     bounds: &[u64],
-    scale: f64,
+    divisor: f64,
     count: &dyn Fn(&str, usize) -> u64,
     total: &dyn Fn(&str) -> f64,
 ) {
@@ -388,7 +391,7 @@ fn histogram(
             let _ = writeln!(
                 out,
                 "{name}_bucket{{transport=\"{transport}\",le=\"{}\"}} {cumulative}",
-                *bound as f64 * scale
+                *bound as f64 / divisor
             );
         }
         cumulative += count(transport, bounds.len());
