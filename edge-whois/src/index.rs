@@ -55,12 +55,22 @@ const FILES: [&str; 4] = [
 /// Rebuilds every index from the records of the tree; returns the new generation.
 pub fn rebuild(tree: &Tree) -> Result<u64, TreeError> {
     let root = tree.root();
+    let started = std::time::Instant::now();
     let mut keys: Vec<(&'static str, String, u64)> = Vec::new();
+    let mut read = 0u64;
     for kind in ["domain", "host", "registrar"] {
         for file in json_files(&root.join(kind)) {
             let Ok(bytes) = std::fs::read(&file) else {
                 continue;
             };
+            read += 1;
+            if read % 100_000 == 0 {
+                tracing::info!(
+                    records = read,
+                    seconds = started.elapsed().as_secs(),
+                    "indexing the WHOIS tree"
+                );
+            }
             match serde_json::from_slice::<Object>(&bytes) {
                 Ok(object) => keys.extend(keys_of(&object)),
                 Err(_) => tracing::warn!(file = %file.display(), "not a WHOIS record; not indexed"),
@@ -77,7 +87,14 @@ pub fn rebuild(tree: &Tree) -> Result<u64, TreeError> {
         entries.dedup_by(|a, b| a.0 == b.0);
         write_map(&dir(root).join(file), &entries)?;
     }
-    bump_generation(root)
+    let generation = bump_generation(root)?;
+    tracing::info!(
+        records = read,
+        generation,
+        ms = started.elapsed().as_millis() as u64,
+        "search indexes written"
+    );
+    Ok(generation)
 }
 
 /// Writes an index file (through a temporary file and a rename) from keys in order.

@@ -83,6 +83,10 @@ fn main() -> Result<()> {
         return Ok(());
     }
     if index::generation(tree.root()) == 0 {
+        tracing::info!(
+            tree = %config.tree.display(),
+            "no search indexes: reading every record to build them before answering"
+        );
         index::rebuild(&tree).context("building the search indexes")?;
     }
     let service = answer::service(
