@@ -114,23 +114,19 @@ for name in edge-dns nsd knot; do
   read -r tq _ _ <<<"${tcp[$name]}"
   echo "| $name | ${ready_ms[$name]} ms | ${rss_m[$name]} MiB | $uq | ${ul} s | $tq |"
 done
-echo
-echo "At ${rate} qps (80% of edge-dns's UDP rate), loadtest dns:"
-echo
-echo "| server | p50 | p99 | p99.9 | lost |"
-echo "| --- | --- | --- | --- | --- |"
-for name in edge-dns edge-dns-busy-poll nsd knot; do
-  read -r p50 p99 p999 lost <<<"${at80[$name]}"
-  echo "| $name | $p50 ms | $p99 ms | $p999 ms | $lost |"
-done
-echo
-echo "At ${rate_nsd} qps (80% of NSD's UDP rate), loadtest dns:"
-echo
-echo "| server | p50 | p99 | p99.9 | lost |"
-echo "| --- | --- | --- | --- | --- |"
-for name in edge-dns edge-dns-busy-poll nsd knot; do
-  read -r p50 p99 p999 lost <<<"${at80nsd[$name]}"
-  echo "| $name | $p50 ms | $p99 ms | $p999 ms | $lost |"
-done
+latency_table() { # title results-array-name
+  local -n results=$2
+  echo
+  echo "At $1, loadtest dns:"
+  echo
+  echo "| server | p50 | p99 | p99.9 | lost |"
+  echo "| --- | --- | --- | --- | --- |"
+  for name in edge-dns edge-dns-busy-poll nsd knot; do
+    read -r p50 p99 p999 lost <<<"${results[$name]}"
+    echo "| $name | $p50 ms | $p99 ms | $p999 ms | $lost |"
+  done
+}
+latency_table "${rate} qps (80% of edge-dns's UDP rate)" at80
+latency_table "${rate_nsd} qps (80% of NSD's UDP rate)" at80nsd
 echo
 echo "Server core while idle (loadtest stalls): $stalls"
