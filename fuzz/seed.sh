@@ -14,6 +14,9 @@ for f in valid glue_missing cname_and_other_data dname_children; do
   cp "$data/checks/$f.zone" "corpus/master_file/seed-$f"
 done
 "$z" compile --quiet "$data/checks/valid.zone" -o corpus/image_open/seed-valid >/dev/null
+mkdir -p corpus/trusted_image_answer
+cp corpus/image_open/seed-valid corpus/trusted_image_answer/seed-valid
+"$z" compile --quiet "$data/master/rich.zone" -o corpus/trusted_image_answer/seed-rich >/dev/null
 sed 's/ 1 7200/ 2 7200/; s/^www CNAME.*/www A 192.0.2.80/' "$data/checks/valid.zone" > "$tmp/next.zone"
 "$z" compile --quiet "$tmp/next.zone" -o "$tmp/next.img" >/dev/null
 "$z" init-journal corpus/image_open/seed-valid corpus/journal_open/seed-one >/dev/null

@@ -29,7 +29,8 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let records = master::parse_bytes("fuzz", ZONE.as_bytes(), ParseOptions::default()).unwrap();
+        let records =
+            master::parse_bytes("fuzz", ZONE.as_bytes(), ParseOptions::default()).unwrap();
         let (zone, _) = Zone::from_records(None, Class::IN, records);
         let (bytes, _) = image::compile(&zone, |_| {}).unwrap();
         let config = ZoneConfig {

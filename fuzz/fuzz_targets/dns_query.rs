@@ -23,7 +23,8 @@ example.tld. 300 IN RRSIG NS 13 2 300 20300101000000 20200101000000 1 tld. AAAA\
 fn zones() -> &'static Zones {
     static ZONES: OnceLock<Zones> = OnceLock::new();
     ZONES.get_or_init(|| {
-        let records = master::parse_bytes("fuzz", ZONE.as_bytes(), ParseOptions::default()).unwrap();
+        let records =
+            master::parse_bytes("fuzz", ZONE.as_bytes(), ParseOptions::default()).unwrap();
         let (zone, _) = Zone::from_records(None, Class::IN, records);
         let (bytes, _) = image::compile(&zone, |_| {}).unwrap();
         let image = image::Image::from_bytes(bytes).unwrap();

@@ -2,8 +2,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use zonefiles::image::{Find, Image};
 use zonefiles::Name;
+use zonefiles::image::{Find, Image};
 
 fuzz_target!(init: {
     // Image::open decodes the index under catch_unwind; let that unwinding happen instead of

@@ -17,8 +17,14 @@ fuzz_target!(|data: &[u8]| {
         }
     });
     if let Ok((journal, _)) = Journal::open(&path) {
-        let all = journal.changesets_from(journal.base_serial()).expect("kept entries read back");
+        let all = journal
+            .changesets_from(journal.base_serial())
+            .expect("kept entries read back");
         assert_eq!(all.len(), journal.len());
-        assert_eq!(followed, Some(journal.len()), "the follower reads what open keeps");
+        assert_eq!(
+            followed,
+            Some(journal.len()),
+            "the follower reads what open keeps"
+        );
     }
 });

@@ -37,11 +37,16 @@ fn service() -> &'static (Arc<Service>, tempfile::TempDir) {
 fuzz_target!(|data: &[u8]| {
     let _ = edge_whois::query::parse(data, &["tld".into()]);
     let service = &service().0;
-    let (text, _) = service.answer(data, Wait::Allowed).expect("a read that may wait");
+    let (text, _) = service
+        .answer(data, Wait::Allowed)
+        .expect("a read that may wait");
     // From memory the same text, or nothing when a record was not in the page cache.
     if let Ok((from_memory, _)) = service.answer(data, Wait::No) {
         assert_eq!(from_memory, text);
     }
     assert!(!text.is_empty());
-    assert!(!text.replace("\r\n", "").contains('\n'), "bare LF in an answer");
+    assert!(
+        !text.replace("\r\n", "").contains('\n'),
+        "bare LF in an answer"
+    );
 });
