@@ -79,7 +79,14 @@ fn main() -> Result<()> {
     config.check()?;
     let started = Instant::now();
     let keyring = Keyring::new(&config.key)?;
-    let follower = Follower::load(&config.zone, follow::Open::Trusted)?;
+    // Serving answers at once and checks the images' indexes in the background; --check
+    // checks them before it says they are fine.
+    let open = if cli.check {
+        follow::Open::Checked
+    } else {
+        follow::Open::Trusted
+    };
+    let follower = Follower::load(&config.zone, open)?;
     if cli.check {
         println!(
             "configuration and {} zone image(s) are fine",

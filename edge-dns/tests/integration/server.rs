@@ -188,6 +188,15 @@ fn a_damaged_image_is_withdrawn_by_its_background_check_and_the_server_stays_up(
         format!("listen = [\"127.0.0.1:{port}\"]\nworkers = 1\n[[zone]]\nimage = \"tld.img\"\n"),
     )
     .unwrap();
+    // `--check` checks the whole index before it says the images are fine.
+    let check = Command::new(env!("CARGO_BIN_EXE_edge-dns"))
+        .arg("--config")
+        .arg(&config)
+        .arg("--check")
+        .output()
+        .unwrap();
+    assert!(!check.status.success(), "--check passed a damaged image");
+    assert!(String::from_utf8_lossy(&check.stderr).contains("tld.img"));
     let mut child = Command::new(env!("CARGO_BIN_EXE_edge-dns"))
         .arg("--config")
         .arg(&config)
