@@ -64,7 +64,7 @@ pub fn rebuild(tree: &Tree) -> Result<u64, TreeError> {
                 continue;
             };
             read += 1;
-            if read % 100_000 == 0 {
+            if read.is_multiple_of(100_000) {
                 tracing::info!(
                     records = read,
                     seconds = started.elapsed().as_secs(),
