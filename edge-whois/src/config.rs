@@ -5,6 +5,7 @@
 //! tree = "/var/lib/constellation/whois"
 //! tlds = ["tld"]
 //! update_listen = "127.0.0.1:4344"     # the set/delete line protocol; loopback only
+//! update_socket = "/run/edge-whois/update.sock"  # the same on a Unix socket, mode 0600
 //! metrics_listen = "127.0.0.1:9154"
 //! user = "nobody"                      # switch to this user once the sockets are open
 //! max_line = 512
@@ -40,6 +41,9 @@ pub struct Config {
     pub tlds: Vec<String>,
     /// The update listener (loopback addresses only); off when absent.
     pub update_listen: Option<SocketAddr>,
+    /// The update listener on a Unix socket, created with mode 0600 and owned by `user` when
+    /// one is set: only that user (and root) can write. Off when absent.
+    pub update_socket: Option<PathBuf>,
     /// Prometheus metrics; off when absent.
     pub metrics_listen: Option<SocketAddr>,
     /// A user to switch to once the listening sockets are open.
@@ -65,6 +69,7 @@ impl Default for Config {
             tree: PathBuf::from("whois"),
             tlds: vec!["tld".into()],
             update_listen: Some("127.0.0.1:4344".parse().expect("valid")),
+            update_socket: None,
             metrics_listen: Some("127.0.0.1:9154".parse().expect("valid")),
             user: None,
             max_line: 512,

@@ -1,6 +1,6 @@
 //! `edge-whois`: serves port-43 WHOIS from a WHOIS tree.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -118,10 +118,14 @@ fn main() -> Result<()> {
             })?;
             listeners.push(listener);
         }
-        let update = match config.update_listen {
-            Some(addr) => Some(tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?),
-            None => None,
-        };
+        let mut updates = Vec::new();
+        if let Some(addr) = config.update_listen {
+            let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+            updates.push(server::UpdateListener::Tcp(listener));
+        }
+        if let Some(path) = &config.update_socket {
+            updates.push(server::UpdateListener::Unix(bind_update_socket(path, config.user.as_deref())?));
+        }
         let metrics_listener = match config.metrics_listen {
             Some(addr) => Some(tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?),
             None => None,
@@ -134,7 +138,7 @@ fn main() -> Result<()> {
         }
         let reindex = Arc::new(tokio::sync::Notify::new());
         let pending = Arc::new(Mutex::new(index::Delta::default()));
-        if let Some(listener) = update {
+        for listener in updates {
             tokio::spawn(server::serve_updates(
                 listener,
                 service.clone(),
@@ -164,14 +168,44 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// Switches to `user` (its group first), once the privileged sockets are open.
-fn drop_privileges(user: &str) -> Result<()> {
+/// The user and group ids of `user`.
+fn ids_of(user: &str) -> Result<(libc::uid_t, libc::gid_t)> {
     let name = std::ffi::CString::new(user).context("user name")?;
     // SAFETY: getpwnam returns a pointer into static storage or null; it is read at once.
     let entry = unsafe { libc::getpwnam(name.as_ptr()) };
     anyhow::ensure!(!entry.is_null(), "no such user: {user}");
     // SAFETY: checked non-null above.
-    let (uid, gid) = unsafe { ((*entry).pw_uid, (*entry).pw_gid) };
+    Ok(unsafe { ((*entry).pw_uid, (*entry).pw_gid) })
+}
+
+/// Binds the update listener's Unix socket: a stale socket file is replaced (any other file is
+/// an error), the new one gets mode 0600 and, with a `user`, that user as owner.
+fn bind_update_socket(path: &Path, user: Option<&str>) -> Result<tokio::net::UnixListener> {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        anyhow::ensure!(
+            meta.file_type().is_socket(),
+            "update_socket {}: a file that is not a socket is in the way",
+            path.display()
+        );
+        std::fs::remove_file(path)
+            .with_context(|| format!("removing the old {}", path.display()))?;
+    }
+    let listener = tokio::net::UnixListener::bind(path)
+        .with_context(|| format!("binding {}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("setting the mode of {}", path.display()))?;
+    if let Some(user) = user {
+        let (uid, gid) = ids_of(user)?;
+        std::os::unix::fs::chown(path, Some(uid), Some(gid))
+            .with_context(|| format!("giving {} to {user}", path.display()))?;
+    }
+    Ok(listener)
+}
+
+/// Switches to `user` (its group first), once the privileged sockets are open.
+fn drop_privileges(user: &str) -> Result<()> {
+    let (uid, gid) = ids_of(user)?;
     // SAFETY: plain system calls; their results are checked.
     unsafe {
         anyhow::ensure!(

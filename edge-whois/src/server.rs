@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, Semaphore};
 use tokio::time::timeout;
@@ -264,6 +264,14 @@ async fn connection(
     }
 }
 
+/// Where the update listener accepts.
+pub enum UpdateListener {
+    /// A loopback TCP address: any local user can write.
+    Tcp(TcpListener),
+    /// A Unix socket: its file mode says who can write.
+    Unix(tokio::net::UnixListener),
+}
+
 /// Serves the update listener: `set <name>` followed by the record and a line holding a single
 /// `.`, or `delete <name>`; `<name>` is a domain, `host <name>` or `registrar <IANA id>`. The
 /// record is JSON of the shared model, or, for a domain, the `Key: value` lines of its WHOIS
@@ -271,62 +279,91 @@ async fn connection(
 /// connection closed; the change goes into `pending` and `reindex` is told, so the search
 /// indexes follow.
 pub async fn serve_updates(
-    listener: TcpListener,
+    listener: UpdateListener,
     service: Arc<Service>,
     metrics: Arc<Metrics>,
     pending: Arc<Mutex<Delta>>,
     reindex: Arc<Notify>,
 ) {
     loop {
-        let Ok((mut stream, _)) = listener.accept().await else {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            continue;
+        let updates = Updates {
+            service: service.clone(),
+            metrics: metrics.clone(),
+            pending: pending.clone(),
+            reindex: reindex.clone(),
         };
-        let (service, metrics, reindex, pending) = (
-            service.clone(),
-            metrics.clone(),
-            reindex.clone(),
-            pending.clone(),
-        );
-        tokio::spawn(async move {
-            let mut text = Vec::new();
-            let read = timeout(Duration::from_secs(30), async {
-                let mut buf = [0u8; 4096];
-                loop {
-                    let n = stream.read(&mut buf).await?;
-                    if n == 0 {
-                        break;
-                    }
-                    text.extend_from_slice(&buf[..n]);
-                    if text.len() > 1 << 20 {
-                        break;
-                    }
-                    let s = String::from_utf8_lossy(&text);
-                    let first = s.lines().next().unwrap_or("").trim().to_ascii_lowercase();
-                    let done = first.starts_with("delete ") && s.contains('\n')
-                        || s.lines().skip(1).any(|l| l.trim_end() == ".");
-                    if done {
-                        break;
-                    }
+        let accepted = match &listener {
+            UpdateListener::Tcp(l) => l
+                .accept()
+                .await
+                .map(|(stream, _)| drop(tokio::spawn(updates.serve(stream)))),
+            UpdateListener::Unix(l) => l
+                .accept()
+                .await
+                .map(|(stream, _)| drop(tokio::spawn(updates.serve(stream)))),
+        };
+        if accepted.is_err() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// What an update connection needs.
+struct Updates {
+    service: Arc<Service>,
+    metrics: Arc<Metrics>,
+    pending: Arc<Mutex<Delta>>,
+    reindex: Arc<Notify>,
+}
+
+impl Updates {
+    /// Reads one command (within 30 s and 1 MiB), applies it and answers `ok` or `error: …`.
+    async fn serve<S: AsyncRead + AsyncWrite + Unpin>(self, mut stream: S) {
+        let mut text = Vec::new();
+        let read = timeout(Duration::from_secs(30), async {
+            let mut buf = [0u8; 4096];
+            loop {
+                let n = stream.read(&mut buf).await?;
+                if n == 0 {
+                    break;
                 }
-                std::io::Result::Ok(())
-            })
-            .await;
-            let reply = match read {
-                Ok(Ok(())) => match update(&service, &pending, &String::from_utf8_lossy(&text)) {
+                text.extend_from_slice(&buf[..n]);
+                if text.len() > 1 << 20 {
+                    break;
+                }
+                // A command is its first line, and for `set` the record up to a lone `.`.
+                let s = String::from_utf8_lossy(&text);
+                let Some((first, rest)) = s.split_once('\n') else {
+                    continue;
+                };
+                let is_set = first.trim().to_ascii_lowercase().starts_with("set ");
+                if !is_set || rest.lines().any(|l| l.trim_end() == ".") {
+                    break;
+                }
+            }
+            std::io::Result::Ok(())
+        })
+        .await;
+        let reply = match read {
+            Ok(Ok(())) => {
+                match update(
+                    &self.service,
+                    &self.pending,
+                    &String::from_utf8_lossy(&text),
+                ) {
                     Ok(what) => {
-                        metrics.updates.fetch_add(1, Ordering::Relaxed);
-                        reindex.notify_one();
+                        self.metrics.updates.fetch_add(1, Ordering::Relaxed);
+                        self.reindex.notify_one();
                         tracing::info!(update = what, "WHOIS record changed");
                         "ok\n".to_owned()
                     }
                     Err(error) => format!("error: {error}\n"),
-                },
-                _ => "error: incomplete command\n".to_owned(),
-            };
-            let _ = stream.write_all(reply.as_bytes()).await;
-            let _ = stream.shutdown().await;
-        });
+                }
+            }
+            _ => "error: incomplete command\n".to_owned(),
+        };
+        let _ = stream.write_all(reply.as_bytes()).await;
+        let _ = stream.shutdown().await;
     }
 }
 

@@ -453,3 +453,65 @@ fn whois_or_raw(port: u16, query: &str) -> String {
         raw(port, format!("{query}\r\n").as_bytes())
     }
 }
+
+#[test]
+fn updates_through_a_unix_socket_only_its_owner_can_write() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::net::UnixStream;
+
+    let dir = tempfile::tempdir().unwrap();
+    populate(&dir.path().join("tree"));
+    let socket = dir.path().join("update.sock");
+    // A stale socket from an earlier run is replaced.
+    drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
+    let server = start(
+        dir.path(),
+        &format!("update_socket = \"{}\"\n", socket.display()),
+    );
+    let mode = std::fs::metadata(&socket).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    let send = |text: &str| {
+        let mut stream = UnixStream::connect(&socket).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        stream.write_all(text.as_bytes()).unwrap();
+        let mut reply = String::new();
+        stream.read_to_string(&mut reply).unwrap();
+        reply
+    };
+    let body = "set unix.tld\nDomain Name: unix.tld\nRegistry Domain ID: D7-TLD\n\
+                Registrar IANA ID: 9999\nUpdated Date: 2026-11-21T00:00:00Z\n\
+                Creation Date: 2026-11-21T00:00:00Z\nRegistry Expiry Date: 2027-11-21T00:00:00Z\n\
+                Domain Status: ok https://icann.org/epp#ok\n.\n";
+    assert_eq!(send(body), "ok\n");
+    assert!(raw(server.port, b"unix.tld\r\n").contains("Registry Domain ID: D7-TLD"));
+    assert_eq!(send("delete unix.tld\n"), "ok\n");
+    assert!(raw(server.port, b"unix.tld\r\n").contains("No match"));
+    assert!(send("frobnicate\n").starts_with("error:"));
+
+    // Anything else in the socket's place is left alone, and the server says why it stops.
+    let blocker = dir.path().join("blocked.sock");
+    std::fs::write(&blocker, b"not a socket").unwrap();
+    let config = dir.path().join("blocked.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = [\"127.0.0.1:{}\"]\nupdate_listen = \"127.0.0.1:{}\"\ntree = \"tree\"\n\
+             update_socket = \"{}\"\n",
+            free_port(),
+            free_port(),
+            blocker.display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_edge-whois"))
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a socket"));
+    assert_eq!(std::fs::read(&blocker).unwrap(), b"not a socket");
+}
