@@ -35,4 +35,6 @@ printf '\x12\x37\x00\x00\x00\x01\x00\x00\x00\x00\x00\x01\x03tld\x00\x00\xfc\x00\
 mkdir -p corpus/whois_query
 printf 'domain example.tld\r\n' > corpus/whois_query/seed-domain
 printf 'mack.\r\n' > corpus/whois_query/seed-prefix
+mkdir -p corpus/whois_update
+printf 'Domain Name: example.tld\nRegistry Domain ID: D1-TLD\nRegistrar IANA ID: 9999\nUpdated Date: 2026-11-21T00:00:00Z\nCreation Date: 2026-11-21T00:00:00Z\nRegistry Expiry Date: 2027-11-21T00:00:00Z\nDomain Status: ok https://icann.org/epp#ok\nName Server: ns1.example.tld\n' > corpus/whois_update/seed-domain
 printf 'nameserver 2001:db8::1\r\n' > corpus/whois_query/seed-ns
