@@ -236,6 +236,14 @@ fn open_directory(
     }
     .with_context(|| format!("reading zone directory {}", path.display()))?;
     let base = Arc::new(snapshot.image);
+    // Applying changesets reads the image (all of it, for a signed zone): check it first.
+    let open = if open == Open::Trusted && !snapshot.changesets.is_empty() {
+        base.check_index()
+            .with_context(|| format!("checking zone image {}", snapshot.image_path.display()))?;
+        Open::Checked
+    } else {
+        open
+    };
     let check = check_and_index(&base, &snapshot.image_path, open)?;
     let view = Arc::new(view::build(base.clone(), &snapshot.changesets)?);
     log_loaded(
