@@ -238,8 +238,7 @@ fn open_directory(
     let base = Arc::new(snapshot.image);
     // Applying changesets reads the image (all of it, for a signed zone): check it first.
     let open = if open == Open::Trusted && !snapshot.changesets.is_empty() {
-        base.check_index()
-            .with_context(|| format!("checking zone image {}", snapshot.image_path.display()))?;
+        check_now(&base, &snapshot.image_path)?;
         Open::Checked
     } else {
         open
@@ -326,9 +325,7 @@ fn check_and_index(
     }
     if image.header().nodes < 10_000 {
         if open == Open::Trusted {
-            image
-                .check_index()
-                .with_context(|| format!("checking zone image {}", path.display()))?;
+            check_now(image, path)?;
             let _ = check.set(Ok(()));
         }
         image.build_top_index();
@@ -371,13 +368,18 @@ fn check_and_index(
         // No thread: check here rather than serve an unchecked index.
         tracing::warn!(%error, "no thread for the background check; checking now");
         if open == Open::Trusted {
-            image
-                .check_index()
-                .with_context(|| format!("checking zone image {}", path.display()))?;
+            check_now(image, path)?;
             let _ = check.set(Ok(()));
         }
     }
     Ok(check)
+}
+
+/// The index check of an image opened trusted, done before going on.
+fn check_now(image: &Image, path: &std::path::Path) -> anyhow::Result<()> {
+    image
+        .check_index()
+        .with_context(|| format!("checking zone image {}", path.display()))
 }
 
 /// Messages to the follower thread.

@@ -123,8 +123,14 @@ fn registrar_key(name: &str) -> String {
     words.join(" ").trim_end_matches('.').to_owned()
 }
 
-/// The rest of the keys that start with `prefix` (at most `limit`), and whether there are more.
-fn tails(set: Option<&Set<Mmap>>, prefix: &str, limit: usize) -> (Vec<String>, bool) {
+/// The keys that start with `prefix` (at most `limit`), each with the first `skip` bytes left
+/// out, and whether there are more.
+fn with_prefix(
+    set: Option<&Set<Mmap>>,
+    prefix: &str,
+    skip: usize,
+    limit: usize,
+) -> (Vec<String>, bool) {
     let Some(set) = set else {
         return (Vec::new(), false);
     };
@@ -136,9 +142,14 @@ fn tails(set: Option<&Set<Mmap>>, prefix: &str, limit: usize) -> (Vec<String>, b
         if out.len() == limit {
             return (out, true);
         }
-        out.push(String::from_utf8_lossy(&key[prefix.len()..]).into_owned());
+        out.push(String::from_utf8_lossy(&key[skip..]).into_owned());
     }
     (out, false)
+}
+
+/// The rest of the keys that start with `prefix` (at most `limit`), and whether there are more.
+fn tails(set: Option<&Set<Mmap>>, prefix: &str, limit: usize) -> (Vec<String>, bool) {
+    with_prefix(set, prefix, prefix.len(), limit)
 }
 
 /// Every `*.json` file below `dir`, depth first.
@@ -204,20 +215,7 @@ impl Index {
 
     /// Up to `limit` domain names starting with `prefix`, and whether there were more.
     pub fn domains_with_prefix(&self, prefix: &str, limit: usize) -> (Vec<String>, bool) {
-        let Some(set) = &self.domains else {
-            return (Vec::new(), false);
-        };
-        let mut upper = prefix.as_bytes().to_vec();
-        upper.push(0xFF);
-        let mut stream = set.range().ge(prefix).lt(&upper).into_stream();
-        let mut names = Vec::new();
-        while let Some(key) = stream.next() {
-            if names.len() == limit {
-                return (names, true);
-            }
-            names.push(String::from_utf8_lossy(key).into_owned());
-        }
-        (names, false)
+        with_prefix(self.domains.as_ref(), prefix, 0, limit)
     }
 
     /// Host names with this address (at most `limit`).

@@ -296,11 +296,11 @@ pub async fn serve_updates(
             UpdateListener::Tcp(l) => l
                 .accept()
                 .await
-                .map(|(stream, _)| drop(tokio::spawn(updates.serve(stream)))),
+                .map(|(s, _)| tokio::spawn(updates.serve(s))),
             UpdateListener::Unix(l) => l
                 .accept()
                 .await
-                .map(|(stream, _)| drop(tokio::spawn(updates.serve(stream)))),
+                .map(|(s, _)| tokio::spawn(updates.serve(s))),
         };
         if accepted.is_err() {
             tokio::time::sleep(Duration::from_millis(20)).await;

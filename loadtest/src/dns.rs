@@ -68,11 +68,7 @@ pub fn run(
     rate: u64,
     duration: Duration,
 ) -> anyhow::Result<Report> {
-    let bind: SocketAddr = if server.is_ipv6() {
-        "[::1]:0".parse()?
-    } else {
-        "127.0.0.1:0".parse()?
-    };
+    let bind = crate::loopback_for(server);
     let socket = socket2::Socket::new(
         socket2::Domain::for_address(bind),
         socket2::Type::DGRAM,

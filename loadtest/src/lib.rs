@@ -8,6 +8,7 @@
 //! - [`whoisbench`]: WHOIS clients, a connection per query, and the bare TCP limit to compare.
 //! - [`whoisgen`]: WHOIS records for a generated zone (domains, hosts, registrars).
 //! - [`updates`]: the time from a changeset's append to the answers that carry it.
+//! - [`ready`]: the time from a server's start to its first answer.
 //! - [`stalls`]: how much of a core the machine itself takes away (the floor under tails).
 
 pub mod axfr;
@@ -20,3 +21,13 @@ pub mod updates;
 pub mod whoisbench;
 pub mod whoisgen;
 pub mod zonebench;
+
+/// A loopback address with any port, of the family of `server`: where a client binds.
+pub fn loopback_for(server: std::net::SocketAddr) -> std::net::SocketAddr {
+    let ip: std::net::IpAddr = if server.is_ipv4() {
+        std::net::Ipv4Addr::LOCALHOST.into()
+    } else {
+        std::net::Ipv6Addr::LOCALHOST.into()
+    };
+    (ip, 0).into()
+}

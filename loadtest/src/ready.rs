@@ -15,12 +15,7 @@ pub fn wait(
     since: SystemTime,
     limit: Duration,
 ) -> anyhow::Result<Duration> {
-    let bind: SocketAddr = if server.is_ipv4() {
-        "127.0.0.1:0".parse()?
-    } else {
-        "[::1]:0".parse()?
-    };
-    let socket = UdpSocket::bind(bind)?;
+    let socket = UdpSocket::bind(crate::loopback_for(server))?;
     socket.set_read_timeout(Some(Duration::from_millis(1)))?;
     let mut query = vec![0x52, 0x44, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
     query.extend_from_slice(zone.as_wire());

@@ -76,11 +76,7 @@ fn tempfile_dir(dir: &Path) -> anyhow::Result<std::path::PathBuf> {
 
 /// Asks `server` for the SOA of its zone every 200 µs until the serial is `serial`.
 fn wait_for_serial(server: SocketAddr, serial: u32, limit: Duration) -> anyhow::Result<()> {
-    let socket = UdpSocket::bind(if server.is_ipv4() {
-        "127.0.0.1:0"
-    } else {
-        "[::1]:0"
-    })?;
+    let socket = UdpSocket::bind(crate::loopback_for(server))?;
     socket.set_read_timeout(Some(Duration::from_millis(50)))?;
     let query = b"\x00\x07\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03tld\x00\x00\x06\x00\x01";
     let started = Instant::now();
