@@ -219,6 +219,21 @@ async fn connection(
             let _ = stream
                 .write_all(b"malformed request: the query is too long\r\n")
                 .await;
+            // Unread input at close makes the kernel reset the connection, which can destroy
+            // the answer before the client reads it: end our side, then take what the client
+            // is still sending, boundedly.
+            let _ = stream.shutdown().await;
+            let mut discard = [0u8; 4096];
+            let mut left: usize = 64 * 1024;
+            let _ = timeout(bounds.timeout, async {
+                while left > 0 {
+                    match stream.read(&mut discard).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => left = left.saturating_sub(n),
+                    }
+                }
+            })
+            .await;
             return;
         }
         Ok(Err(_)) => return,
