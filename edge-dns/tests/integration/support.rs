@@ -206,3 +206,18 @@ pub fn spawn_edge_dns<S: AsRef<std::ffi::OsStr>>(args: &[S], port: u16) -> Serve
     wait_until_answering(([127, 0, 0, 1], port).into());
     server
 }
+
+/// The value of the first metric line of edge-dns (metrics on 127.0.0.1:`metrics_port`) that
+/// starts with `line_start`; 0 when there is none.
+pub fn metric(metrics_port: u16, line_start: &str) -> u64 {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", metrics_port)).unwrap();
+    use std::io::{Read, Write};
+    stream.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    text.lines()
+        .find(|l| l.starts_with(line_start))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use zonefiles::zonedir::ZoneDir;
 use zonefiles::{ParseOptions, Zone, changeset};
 
-use crate::support::{Server, free_port, have_tool, query};
+use crate::support::{Server, free_port, have_tool, metric, query};
 
 const KEY: &str = "xfr.tld.";
 const SECRET: &str = "dHJhbnNmZXJzIHRvIHNlY29uZGFyaWVzIGFyZSBzaWduZWQ=";
@@ -96,19 +96,6 @@ fn axfr(port: u16, key: bool) -> Vec<String> {
     lines.sort();
     lines.dedup();
     lines
-}
-
-fn metric(metrics_port: u16, line_start: &str) -> u64 {
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", metrics_port)).unwrap();
-    use std::io::{Read, Write};
-    stream.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
-    let mut text = String::new();
-    stream.read_to_string(&mut text).unwrap();
-    text.lines()
-        .find(|l| l.starts_with(line_start))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
 }
 
 struct Primary {
