@@ -29,6 +29,15 @@
 //! secret = "…32 hex digits…"  # the same on every satellite of an anycast set (default: random)
 //! previous_secret = "…"       # still accepted while a new secret rolls out
 //!
+//! [rate_limit]                # response rate limiting on UDP (see the rrl module)
+//! responses_per_second = 200  # per client network and kind of response (0: off)
+//! slip = 2                    # every 2nd limited response goes out truncated (TC): real
+//!                             # clients retry over TCP (1: all of them; 0: drop them all)
+//! ipv4_prefix = 24            # clients counted together: IPv4 /24s
+//! ipv6_prefix = 56            # and IPv6 /56s
+//! exempt = ["127.0.0.0/8", "::1"]  # never limited (monitoring, a resolver on this host)
+//! table_size = 262144         # buckets shared by all flows (8 bytes each)
+//!
 //! [tcp]
 //! max_connections = 1024      # beyond this, new connections are closed at once
 //! idle_timeout_ms = 10000     # a connection with no complete query for this long is closed
@@ -78,6 +87,8 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
     /// DNS cookies.
     pub cookies: Cookies,
+    /// Response rate limiting.
+    pub rate_limit: RateLimit,
     /// TCP limits.
     pub tcp: Tcp,
     /// TSIG keys for zone transfers and NOTIFY.
@@ -97,6 +108,40 @@ pub struct Tcp {
     /// Queries answered on one connection before it is closed; 0 for no limit (RFC 7766 §6.2.1
     /// asks servers not to close connections that are in use).
     pub max_queries: u32,
+}
+
+/// Response rate limiting on UDP (see [`crate::rrl`]); clients with a valid server cookie,
+/// TCP and the `exempt` networks are never limited.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimit {
+    /// Responses per second allowed to one client network for one kind of response (the
+    /// same answer, referral, wildcard, or the same zone's denials); 0 turns limiting off.
+    pub responses_per_second: u32,
+    /// Every `slip`-th limited response goes out truncated, so a real resolver retries over
+    /// TCP; 1 truncates them all, 0 drops them all.
+    pub slip: u32,
+    /// IPv4 clients are counted by networks of this length.
+    pub ipv4_prefix: u8,
+    /// IPv6 clients are counted by networks of this length.
+    pub ipv6_prefix: u8,
+    /// Networks never limited (`192.0.2.0/24`, `2001:db8::/32`, or addresses).
+    pub exempt: Vec<String>,
+    /// Buckets in the table all flows share (rounded up to a power of two; 8 bytes each).
+    pub table_size: usize,
+}
+
+impl Default for RateLimit {
+    fn default() -> RateLimit {
+        RateLimit {
+            responses_per_second: 200,
+            slip: 2,
+            ipv4_prefix: 24,
+            ipv6_prefix: 56,
+            exempt: vec!["127.0.0.0/8".into(), "::1".into()],
+            table_size: 1 << 18,
+        }
+    }
 }
 
 /// DNS cookies (RFC 7873, server cookies as RFC 9018).
@@ -223,6 +268,7 @@ impl Default for Config {
             minimal_responses: false,
             metrics_listen: Some("127.0.0.1:9153".parse().expect("valid address")),
             cookies: Cookies::default(),
+            rate_limit: RateLimit::default(),
             tcp: Tcp::default(),
             key: Vec::new(),
             zone: Vec::new(),
@@ -286,6 +332,19 @@ impl Config {
         }
         for key in &self.key {
             crate::tsig::Key::from_config(key).with_context(|| format!("[[key]] {}", key.name))?;
+        }
+        let limits = &self.rate_limit;
+        if limits.responses_per_second > crate::rrl::MAX_RATE {
+            anyhow::bail!(
+                "rate_limit.responses_per_second is at most {} (0 turns limiting off)",
+                crate::rrl::MAX_RATE
+            );
+        }
+        if limits.ipv4_prefix > 32 || limits.ipv6_prefix > 128 {
+            anyhow::bail!("rate_limit: ipv4_prefix is at most 32 and ipv6_prefix at most 128");
+        }
+        for prefix in &limits.exempt {
+            crate::acl::Prefix::parse(prefix).context("rate_limit.exempt")?;
         }
         Ok(())
     }

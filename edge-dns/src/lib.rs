@@ -8,6 +8,7 @@
 //! - [`view`]: a zone as served, its memory-mapped image plus an overlay of the subtrees
 //!   changed since.
 //! - [`udp`]: one thread per worker, `SO_REUSEPORT` sockets, `recvmmsg`/`sendmmsg` batches.
+//! - [`rrl`]: response rate limiting for UDP, one lock-free table of leaky buckets.
 //! - [`tcp`]: RFC 7766 over tokio, with connection, idle and per-connection limits, and
 //!   streamed zone transfers.
 //!
@@ -30,6 +31,7 @@ pub mod engine;
 pub mod follow;
 pub mod metrics;
 pub mod notify;
+pub mod rrl;
 pub mod tcp;
 pub mod transfer;
 pub mod tsig;

@@ -108,6 +108,7 @@ fn main() -> Result<()> {
         config.listen.len() * config.worker_count(),
     ));
     let stop = Arc::new(AtomicBool::new(false));
+    let limiter = edge_dns::rrl::Limiter::new(&config.rate_limit)?.map(Arc::new);
 
     let mut workers = Vec::new();
     for &addr in &config.listen {
@@ -118,6 +119,7 @@ fn main() -> Result<()> {
                 socket,
                 shard: workers.len(),
                 busy_poll: Duration::from_micros(config.busy_poll_us),
+                limiter: limiter.clone(),
             };
             let pin = config.pin_workers;
             let (zones, engine, metrics, stop, keyring) = (

@@ -11,6 +11,7 @@
 //! | `edge_dns_queries_by_type_total` | `qtype` |
 //! | `edge_dns_dropped_total` | `transport` (no response: runts, responses) |
 //! | `edge_dns_answer_failures_total` | `transport` (answering panicked; also dropped) |
+//! | `edge_dns_rate_limited_total` | `action` (truncated, dropped: UDP responses over the rate) |
 //! | `edge_dns_response_bytes` (histogram) | `transport` |
 //! | `edge_dns_answer_seconds` (histogram: time in the answer engine) | `transport` |
 //! | `edge_dns_zone_serial` (gauge) | `zone` |
@@ -60,6 +61,8 @@ pub struct Shard {
     types: [AtomicU64; TYPES.len()],
     dropped: AtomicU64,
     failed: AtomicU64,
+    /// Responses over the rate: sent truncated, and not sent.
+    limited: [AtomicU64; 2],
     sizes: [AtomicU64; SIZE_BUCKETS.len() + 1],
     size_sum: AtomicU64,
     latency: [AtomicU64; LATENCY_BUCKETS.len() + 1],
@@ -90,6 +93,11 @@ impl Shard {
     /// Counts a query whose answering panicked (it is also dropped).
     pub fn failed(&self) {
         self.failed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a response over its rate, sent truncated or not at all.
+    pub fn limited(&self, truncated: bool) {
+        self.limited[usize::from(!truncated)].fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -318,6 +326,19 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "edge_dns_answer_failures_total{{transport=\"{transport}\"}} {n}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP edge_dns_rate_limited_total UDP responses over their rate (response rate \
+             limiting): sent truncated, or dropped."
+        );
+        let _ = writeln!(out, "# TYPE edge_dns_rate_limited_total counter");
+        for (i, action) in ["truncated", "dropped"].iter().enumerate() {
+            let n = sum("udp", &|s| load(&s.limited[i]));
+            let _ = writeln!(
+                out,
+                "edge_dns_rate_limited_total{{action=\"{action}\"}} {n}"
             );
         }
         histogram(

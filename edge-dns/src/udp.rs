@@ -20,6 +20,7 @@ use crate::control::{self, Reply};
 use crate::engine::{self, Kind, Peer, Transport};
 use crate::follow::State;
 use crate::metrics::Metrics;
+use crate::rrl::Limiter;
 use crate::tsig::Keyring;
 
 /// Queries read per system call.
@@ -126,6 +127,8 @@ pub struct Worker {
     /// it sleeps at once). A sleeping core, above all a virtual one, takes from tens of
     /// microseconds to milliseconds to wake; polling trades CPU for those wake-ups.
     pub busy_poll: Duration,
+    /// Response rate limiting, shared by all workers (none when it is off).
+    pub limiter: Option<Arc<Limiter>>,
 }
 
 /// Runs a worker until `stop` is set.
@@ -141,7 +144,9 @@ pub fn serve(
         socket,
         shard,
         busy_poll,
+        limiter,
     } = worker;
+    let mut slip = limiter.as_ref().map(|l| l.slip());
     let shard = metrics.udp(shard);
     let fd = socket.as_raw_fd();
     let answer_size = usize::from(config.max_udp_payload);
@@ -169,6 +174,7 @@ pub fn serve(
         let received = received as usize;
         let state = state.load();
         let now = crate::unix_time();
+        let now_ms = limiter.as_ref().map_or(0, |l| l.now_ms());
         let mut replies = 0;
         for i in 0..received {
             let len = (b.recv[i].msg_len as usize).min(QUERY_MAX);
@@ -185,7 +191,8 @@ pub fn serve(
             let answered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let kind = engine::classify(query);
                 if kind == Kind::Query {
-                    return engine::answer(query, &state.zones, &config, &peer, answer);
+                    return engine::respond(query, &state.zones, &config, &peer, answer)
+                        .map(|(len, source)| (len, Some(source)));
                 }
                 let ctx = control::Context {
                     state: &state,
@@ -196,7 +203,7 @@ pub fn serve(
                 match control::respond(kind, query, &peer, &ctx, u64::from(now)) {
                     Reply::Message(m) if m.len() <= answer.len() => {
                         answer[..m.len()].copy_from_slice(&m);
-                        Some(m.len())
+                        Some((m.len(), None))
                     }
                     _ => None,
                 }
@@ -205,10 +212,25 @@ pub fn serve(
                 shard.failed();
                 None
             });
-            let Some(out_len) = answered else {
+            let Some((mut out_len, source)) = answered else {
                 shard.dropped();
                 continue;
             };
+            // Answers over their rate slip out truncated or not at all (control messages are
+            // signed or small: not limited).
+            if let (Some(limiter), Some(slip), Some(source)) = (&limiter, &mut slip, &source)
+                && !limiter.allow(peer.addr, source, query, now_ms)
+            {
+                let truncated = slip.truncates();
+                shard.limited(truncated);
+                let cut = truncated
+                    .then(|| engine::truncate(&mut b.answers[replies], out_len))
+                    .flatten();
+                match cut {
+                    Some(len) => out_len = len,
+                    None => continue,
+                }
+            }
             shard.answered(query, &b.answers[replies][..out_len], started.elapsed());
             b.send_iov[replies] = libc::iovec {
                 iov_base: b.answers[replies].as_mut_ptr().cast(),

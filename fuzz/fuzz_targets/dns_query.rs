@@ -1,5 +1,6 @@
 //! The answer engine on arbitrary query bytes: no panic, a response never longer than the
-//! transport allows, and every response a well-formed message with the query's id.
+//! transport allows, every response a well-formed message with the query's id that can be
+//! truncated (as response rate limiting does); truncation of arbitrary bytes.
 #![no_main]
 
 use std::sync::{Arc, OnceLock};
@@ -53,10 +54,24 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut out = [0u8; 65535];
     for (transport, limit) in [(Transport::Udp, 1232), (Transport::Tcp, 65535)] {
-        if let Some(len) = engine::answer(data, zones(), &config, &peer(transport), &mut out) {
+        if let Some((len, source)) =
+            engine::respond(data, zones(), &config, &peer(transport), &mut out)
+        {
             assert!(len <= limit && len >= 12);
             assert_eq!(out[..2], data[..2]);
             assert!(out[2] & 0x80 != 0, "responses have QR set");
+            // What the response is about lies within the query (rate limiting hashes it).
+            assert!(source.name.start <= source.name.end && source.name.end <= data.len());
+            // The form it slips out in when rate limited: never longer, TC set.
+            let cut = engine::truncate(&mut out, len).expect("our responses can be truncated");
+            assert!(cut >= 12 && cut <= len && out[2] & 0x02 != 0);
         }
+    }
+    // Truncation reads anything without running past the end.
+    let mut junk = [0u8; 512];
+    let len = data.len().min(junk.len());
+    junk[..len].copy_from_slice(&data[..len]);
+    if let Some(cut) = engine::truncate(&mut junk, len) {
+        assert!(cut <= len);
     }
 });

@@ -6,7 +6,8 @@
 #
 # Reports for each server: time from start to first answer (`loadtest ready`: a SOA query
 # every millisecond), resident memory after the runs,
-# UDP and TCP queries per second at saturation (dnsperf), and latency percentiles at 80% of
+# UDP and TCP queries per second at saturation (dnsperf), UDP with response rate limiting
+# counting every response (edge-dns and NSD), and latency percentiles at 80% of
 # edge-dns's UDP rate (loadtest dns: open loop, batched, every answer timed; dnsperf reports
 # only an average, and timing each query with its -v slows it below that rate).
 # Needs dnsperf, nsd and knot (Debian packages) and root for nothing else.
@@ -23,6 +24,52 @@ prepare zonefiles loadtest edge-dns || true
 ready() { # port start-ns: milliseconds from the start to the first SOA answer
   taskset -c 1 "$bin/loadtest" ready --server "127.0.0.1:$1" --since-ns "$2" || echo timeout
 }
+
+nsd_conf() { # port rrl-ratelimit
+  cat <<CONF
+server:
+  ip-address: 127.0.0.1@$1
+  port: $1
+  username: ""
+  chroot: ""
+  zonesdir: "$work"
+  database: ""
+  zonelistfile: "$work/zone.list"
+  pidfile: "$work/nsd-$1.pid"
+  xfrdfile: "$work/xfrd-$1.state"
+  xfrdir: "$work"
+  server-count: 1
+  verbosity: 0
+  rrl-ratelimit: $2
+remote-control:
+  control-enable: no
+zone:
+  name: tld
+  zonefile: "$work/tld.zone"
+CONF
+}
+nsd_conf 5301 0 > nsd.conf
+mkdir -p knot
+cat > knot.conf <<CONF
+server:
+    listen: 127.0.0.1@5302
+    rundir: "$work/knot"
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+database:
+    storage: "$work/knot"
+template:
+  - id: default
+    storage: "$work"
+    semantic-checks: off
+    zonefile-sync: -1
+    zonefile-load: whole
+    journal-content: none
+zone:
+  - domain: tld
+    file: "$work/tld.zone"
+CONF
 
 # The floor under every server's tail: what the machine takes from the server core.
 stalls=$(taskset -c 0 "$bin/loadtest" stalls --seconds 5)
@@ -105,6 +152,34 @@ for s in edge-dns:5303 edge-dns-busy-poll:5304 nsd:5301 knot:5302; do
   wait "$pid" 2>/dev/null || true
 done
 
+# The cost of response rate limiting: edge-dns and NSD with it on and every response counted
+# (loopback not exempt, a rate far above the load so that nothing is limited).
+nsd_conf 5305 4000000 > nsd-rrl.conf
+cat > rrl.toml <<CONF
+listen = ["127.0.0.1:5306"]
+workers = 1
+metrics_listen = "127.0.0.1:9306"
+[rate_limit]
+responses_per_second = 4000000
+exempt = []
+[[zone]]
+image = "tld.img"
+CONF
+metric() { # port name-prefix: the sum of an edge-dns metric's lines
+  exec 3<>"/dev/tcp/127.0.0.1/$1"
+  printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3
+  awk -v m="$2" 'index($0, m) == 1 {s += $NF} END {print s + 0}' <&3
+  exec 3<&-
+}
+declare -A rrl_udp
+start edge-dns-rrl 5306 "$bin/edge-dns" --config rrl.toml
+rrl_udp[edge-dns]=$(perf 5306 udp)
+rrl_limited=$(metric 9306 edge_dns_rate_limited_total)
+kill "$pid"; wait "$pid" 2>/dev/null || true
+start nsd-rrl 5305 nsd -d -c nsd-rrl.conf
+rrl_udp[nsd]=$(perf 5305 udp)
+kill "$pid"; wait "$pid" 2>/dev/null || true
+
 echo "## DNS serving: $delegations delegations, one server core, dnsperf on the other, ${seconds}s per run"
 echo
 echo "| server | ready after start | RSS after the runs | UDP qps | UDP avg latency | TCP qps |"
@@ -128,5 +203,15 @@ latency_table() { # title results-array-name
 }
 latency_table "${rate} qps (80% of edge-dns's UDP rate)" at80
 latency_table "${rate_nsd} qps (80% of NSD's UDP rate)" at80nsd
+echo
+echo "Response rate limiting on, every response counted (edge-dns limited $rrl_limited):"
+echo
+echo "| server | UDP qps, limiting off | UDP qps, limiting on | on/off |"
+echo "| --- | --- | --- | --- |"
+for name in edge-dns nsd; do
+  off=$(echo "${udp[$name]}" | cut -d' ' -f1)
+  on=$(echo "${rrl_udp[$name]}" | cut -d' ' -f1)
+  echo "| $name | $off | $on | $(echo "scale=3; $on / $off" | bc) |"
+done
 echo
 echo "Server core while idle (loadtest stalls): $stalls"

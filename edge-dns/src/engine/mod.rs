@@ -66,6 +66,39 @@ pub enum Transport {
     Tcp,
 }
 
+/// What a response was made from, so that responses a client would get alike are counted
+/// together by response rate limiting ([`crate::rrl`]): the same answer, the same referral,
+/// the same zone's denial.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// The kind of response.
+    pub class: Class,
+    /// The query type.
+    pub qtype: u16,
+    /// Where, in the query message, the name the response is about lies: the query name or
+    /// its suffix (a delegation, a wildcard's closest encloser, the zone); empty for errors.
+    pub name: std::ops::Range<usize>,
+    /// The client proved its address with a valid server cookie (RFC 7873 §5.3).
+    pub verified: bool,
+}
+
+/// Kinds of response, as response rate limiting tells them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// Data for the query name and type (CHAOS identity answers too).
+    Answer,
+    /// A referral to a delegation; about the delegation's name.
+    Referral,
+    /// Data synthesized from a wildcard; about its closest encloser.
+    Wildcard,
+    /// The name does not exist; about the zone.
+    Nxdomain,
+    /// The name exists without the type; about the zone.
+    Nodata,
+    /// FORMERR, NOTIMP, REFUSED, BADVERS and the like; about nothing but the client.
+    Error,
+}
+
 /// Engine settings.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -142,6 +175,17 @@ pub fn answer(
     peer: &Peer,
     out: &mut [u8],
 ) -> Option<usize> {
+    respond(msg, zones, config, peer, out).map(|(len, _)| len)
+}
+
+/// [`answer`], also saying what the response was made from.
+pub fn respond(
+    msg: &[u8],
+    zones: &Zones,
+    config: &Config,
+    peer: &Peer,
+    out: &mut [u8],
+) -> Option<(usize, Source)> {
     let query = match query::parse(msg) {
         Ok(query) => query,
         Err((Malformed::NoHeader | Malformed::Response, _, _)) => return None,
@@ -149,15 +193,33 @@ pub fn answer(
             // The header was readable: FORMERR without a question.
             let mut w = Writer::new(out, 512);
             w.header(id, QR | (flags & (0x7800 | RD)) | rcode::FORMERR);
-            return Some(w.finish());
+            let source = Source {
+                class: Class::Error,
+                qtype: 0,
+                name: 12..12,
+                verified: false,
+            };
+            return Some((w.finish(), source));
         }
     };
     // The COOKIE option of the answer: the client cookie and our server cookie.
-    let cookie = match (&config.cookies, query.edns.and_then(|e| e.cookie)) {
+    let (cookie, verified) = match (&config.cookies, query.edns.and_then(|e| e.cookie)) {
         (Some(secrets), Some(cookie)) => {
-            Some((cookie.client, cookie.answer(secrets, peer.addr, peer.now).0))
+            let (server, valid) = cookie.answer(secrets, peer.addr, peer.now);
+            (Some((cookie.client, server)), valid)
         }
-        _ => None,
+        _ => (None, false),
+    };
+    let qname_end = 12 + query.qname.len();
+    let about = |class: Class, name_at: usize| Source {
+        class,
+        qtype: query.qtype,
+        name: if class == Class::Error {
+            12..12
+        } else {
+            12 + name_at..qname_end
+        },
+        verified,
     };
     let limit = match (peer.transport, query.edns) {
         (Transport::Tcp, _) => 65535,
@@ -179,15 +241,16 @@ pub fn answer(
         w.count(Section::Question);
     }
     let flags = w.flags();
-    let done = |mut w: Writer<'_>, rcode: u16, ext: u8| {
+    let done = |mut w: Writer<'_>, rcode: u16, ext: u8, source: Source| {
         w.set_flags((w.flags() & !0x000F) | rcode);
         if let Some(edns) = query.edns {
             // The sections were written under a limit that left room for the OPT record.
             w.set_limit(limit);
             let _ = write_opt(&mut w, config, edns, ext, cookie.as_ref());
         }
-        Some(w.finish())
+        Some((w.finish(), source))
     };
+    let error = || about(Class::Error, 0);
     if query.question.is_empty() {
         // No question: only a request for a server cookie is answered (RFC 7873 §5.4).
         let rcode = if cookie.is_some() {
@@ -195,15 +258,15 @@ pub fn answer(
         } else {
             rcode::FORMERR
         };
-        return done(w, rcode, 0);
+        return done(w, rcode, 0, error());
     }
     if opcode != 0 {
-        return done(w, rcode::NOTIMP, 0);
+        return done(w, rcode::NOTIMP, 0, error());
     }
     if let Some(edns) = query.edns
         && edns.version > 0
     {
-        return done(w, rcode::NOERROR, rcode::BADVERS_HIGH);
+        return done(w, rcode::NOERROR, rcode::BADVERS_HIGH, error());
     }
     // Leave room for the OPT record we will add.
     let opt_room = query.edns.map_or(0, |e| {
@@ -221,21 +284,26 @@ pub fn answer(
     });
     w.set_limit(limit - opt_room);
     match (query.qclass, query.qtype) {
-        (_, 41 | 250) => return done(w, rcode::FORMERR, 0),
+        (_, 41 | 250) => return done(w, rcode::FORMERR, 0, error()),
         (CLASS_CH, _) => {
             let rcode = chaos(&mut w, &query, config);
-            return done(w, rcode, 0);
+            let class = if rcode == rcode::NOERROR {
+                Class::Answer
+            } else {
+                Class::Error
+            };
+            return done(w, rcode, 0, about(class, 0));
         }
         // IXFR, AXFR (transfers are served over TCP by the transfer path), MAILB, MAILA.
-        (CLASS_IN | CLASS_ANY, 251..=254) => return done(w, rcode::NOTIMP, 0),
+        (CLASS_IN | CLASS_ANY, 251..=254) => return done(w, rcode::NOTIMP, 0, error()),
         (CLASS_IN | CLASS_ANY, _) => {}
-        _ => return done(w, rcode::REFUSED, 0),
+        _ => return done(w, rcode::REFUSED, 0, error()),
     }
     let Ok((qname, _)) = Name::from_wire(query.qname) else {
-        return done(w, rcode::FORMERR, 0);
+        return done(w, rcode::FORMERR, 0, error());
     };
     let Some(view) = zones.select(&qname) else {
-        return done(w, rcode::REFUSED, 0);
+        return done(w, rcode::REFUSED, 0, error());
     };
     let zone = view.image_for(qname.as_wire());
     let after_question = w.mark();
@@ -259,6 +327,8 @@ pub fn answer(
         rcode: rcode::NOERROR,
         tc: false,
         positive: false,
+        class: Class::Answer,
+        class_at: 0,
         written: [0; 16],
         written_count: 0,
     };
@@ -291,7 +361,54 @@ pub fn answer(
         flags |= TC;
     }
     w.set_flags(flags);
-    done(w, lookup.rcode, 0)
+    let source = match lookup.class {
+        Class::Nxdomain | Class::Nodata => about(
+            lookup.class,
+            query.qname.len() - view.origin().as_wire().len(),
+        ),
+        _ if lookup.rcode != rcode::NOERROR => error(),
+        class => about(class, lookup.class_at),
+    };
+    done(w, lookup.rcode, 0, source)
+}
+
+/// Cuts a response down to its header, question and OPT record, with TC set: what a client
+/// over its rate gets instead of the whole response ([`crate::rrl`]), so that a real one asks
+/// again over TCP. Returns the new length; `None` if the response cannot be read (a response
+/// [`respond`] wrote always can).
+pub fn truncate(response: &mut [u8], len: usize) -> Option<usize> {
+    let msg = response.get(..len)?;
+    let count = |i: usize| usize::from(u16::from_be_bytes([msg[4 + 2 * i], msg[5 + 2 * i]]));
+    if len < 12 || count(0) > 1 {
+        return None;
+    }
+    let mut at = 12;
+    if count(0) == 1 {
+        at = query::question_name_end(msg)? + 4;
+        if at > len {
+            return None;
+        }
+    }
+    let question_end = at;
+    let mut opt = None;
+    for _ in 0..count(1) + count(2) + count(3) {
+        let (rtype, next) = query::skip_record(msg, at)?;
+        if rtype == 41 {
+            opt = Some(at..next);
+        }
+        at = next;
+    }
+    let mut end = question_end;
+    let mut additional = 0u16;
+    if let Some(opt) = opt {
+        response.copy_within(opt.clone(), question_end);
+        end += opt.len();
+        additional = 1;
+    }
+    response[6..12].copy_from_slice(&[0, 0, 0, 0, 0, 0]);
+    response[10..12].copy_from_slice(&additional.to_be_bytes());
+    response[2] |= (TC >> 8) as u8;
+    Some(end)
 }
 
 /// Answers CHAOS-class identity queries (RFC 4892): `id.server`/`hostname.bind` and
@@ -388,6 +505,10 @@ struct Lookup<'z> {
     tc: bool,
     /// The answer section holds data (not a referral, not a negative answer).
     positive: bool,
+    /// What the response is made from (see [`Source`]), and where in the query name the
+    /// name it is about starts.
+    class: Class,
+    class_at: usize,
     /// Hashes of the owner and type of each RRset written, so a chain that meets the same
     /// RRset twice writes it once.
     written: [u64; 16],
@@ -410,6 +531,7 @@ impl<'z> Lookup<'z> {
                 Find::OutOfZone => return Ok(()),
                 Find::Referral { cut, offset } => {
                     if step == 0 {
+                        (self.class, self.class_at) = (Class::Referral, offset);
                         let cut_name = Name::from_wire(&name.as_wire()[offset..])
                             .map_err(|_| Full)?
                             .0;
@@ -471,6 +593,9 @@ impl<'z> Lookup<'z> {
                 }
                 Find::Wildcard { offset, source, .. } => {
                     self.wildcard = Some(offset);
+                    if step == 0 {
+                        (self.class, self.class_at) = (Class::Wildcard, offset);
+                    }
                     self.at_node(w, owner, &name, source, step, &mut next)?
                 }
                 Find::NxDomain { offset, .. } => {
@@ -525,6 +650,7 @@ impl<'z> Lookup<'z> {
                 };
             }
             if step == 0 {
+                (self.class, self.class_at) = (Class::Referral, 0);
                 self.referral(w, owner, name, node)?;
             }
             return Ok(None);
@@ -632,6 +758,12 @@ impl<'z> Lookup<'z> {
 
     /// The SOA for a negative answer, its TTL capped by the SOA minimum (RFC 2308 §3).
     fn negative(&mut self, w: &mut Writer<'_>) -> Result<(), Full> {
+        self.class = match (self.rcode, self.class) {
+            (rcode::NXDOMAIN, _) => Class::Nxdomain,
+            // A wildcard's NODATA stays about its closest encloser.
+            (_, Class::Wildcard) => Class::Wildcard,
+            _ => Class::Nodata,
+        };
         let apex = self.view.apex_image().apex().map_err(|_| Full)?;
         let soa = apex.rrset(RecordType::SOA).map_err(|_| Full)?.ok_or(Full)?;
         let rdata = soa.records().next().and_then(Result::ok).ok_or(Full)?;

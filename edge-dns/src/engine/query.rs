@@ -176,7 +176,7 @@ pub fn classify(msg: &[u8]) -> Kind {
 
 /// Where the question name ends: plain labels only (a pointer in a question is not accepted),
 /// no longer than a name may be.
-fn question_name_end(msg: &[u8]) -> Option<usize> {
+pub(super) fn question_name_end(msg: &[u8]) -> Option<usize> {
     let mut at = 12;
     loop {
         let len = *msg.get(at)? as usize;
@@ -194,7 +194,7 @@ fn question_name_end(msg: &[u8]) -> Option<usize> {
 }
 
 /// Skips one resource record; returns its type and where the next begins.
-fn skip_record(msg: &[u8], mut at: usize) -> Option<(u16, usize)> {
+pub(super) fn skip_record(msg: &[u8], mut at: usize) -> Option<(u16, usize)> {
     loop {
         let len = *msg.get(at)? as usize;
         match len {

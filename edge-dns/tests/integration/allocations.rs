@@ -1,10 +1,13 @@
-//! The answer path allocates nothing per query (for names up to 30 octets, which are stored
-//! inline): counted with a global allocator that counts this thread's allocations.
+//! The answer path, rate limiting included, allocates nothing per query (for names up to 30
+//! octets, which are stored inline): counted with a global allocator that counts this
+//! thread's allocations.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
+use edge_dns::config::RateLimit;
 use edge_dns::engine::{self, Config, CookieSecrets, Transport};
+use edge_dns::rrl::Limiter;
 
 use crate::support::{peer, query, with_opt};
 
@@ -66,10 +69,23 @@ fn answering_allocates_nothing() {
     queries.push(with_opt(query(9, "tld.", 2), 1232, 0, &full));
     let udp = peer(Transport::Udp);
     let mut out = vec![0u8; 65535];
+    // Rate limiting as the UDP path does it, loopback not exempt: counting, limiting,
+    // truncating.
+    let limiter = Limiter::new(&RateLimit {
+        responses_per_second: 50,
+        exempt: Vec::new(),
+        ..RateLimit::default()
+    })
+    .unwrap()
+    .unwrap();
+    let mut slip = limiter.slip();
     let before = allocations();
     for _ in 0..100 {
         for q in &queries {
-            assert!(engine::answer(q, &zones, &config, &udp, &mut out).is_some());
+            let (len, source) = engine::respond(q, &zones, &config, &udp, &mut out).unwrap();
+            if !limiter.allow(udp.addr, &source, q, limiter.now_ms()) && slip.truncates() {
+                assert!(engine::truncate(&mut out, len).is_some());
+            }
         }
     }
     assert_eq!(

@@ -6,6 +6,7 @@ mod ferret;
 mod overlay;
 mod peers;
 mod protocol;
+mod rate_limit;
 mod server;
 mod support;
 mod transfers;
