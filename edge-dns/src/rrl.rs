@@ -119,23 +119,33 @@ impl Limiter {
         });
     }
 
+    /// The network `client` is counted in: its address with the host bits cleared, and the
+    /// prefix length (IPv4-mapped IPv6 addresses count as IPv4).
+    pub fn network(&self, client: IpAddr) -> (IpAddr, u8) {
+        match client {
+            IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some() => {
+                self.network(v6.to_ipv4_mapped().map_or(client, IpAddr::V4))
+            }
+            IpAddr::V4(v4) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.v4_prefix));
+                let net = u32::from(v4) & mask.unwrap_or(0);
+                (IpAddr::V4(net.into()), self.v4_prefix)
+            }
+            IpAddr::V6(v6) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.v6_prefix));
+                let net = u128::from(v6) & mask.unwrap_or(0);
+                (IpAddr::V6(net.into()), self.v6_prefix)
+            }
+        }
+    }
+
     /// The flow's hash: the client's network, the kind of response, the type for answers,
     /// and the name the response is about, without regard to case.
     fn flow_hash(&self, client: IpAddr, source: &Source, query: &[u8]) -> u64 {
         let mut h = self.hasher.build_hasher();
-        let client = match client {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(client, IpAddr::V4),
-            v4 => v4,
-        };
-        match client {
-            IpAddr::V4(v4) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.v4_prefix));
-                h.write_u32(u32::from(v4) & mask.unwrap_or(0));
-            }
-            IpAddr::V6(v6) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.v6_prefix));
-                h.write_u128(u128::from(v6) & mask.unwrap_or(0));
-            }
+        match self.network(client).0 {
+            IpAddr::V4(v4) => h.write_u32(v4.into()),
+            IpAddr::V6(v6) => h.write_u128(v6.into()),
         }
         h.write_u8(source.class as u8);
         if source.class == Class::Answer {

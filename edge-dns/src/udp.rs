@@ -17,7 +17,7 @@ use arc_swap::ArcSwap;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::control::{self, Reply};
-use crate::engine::{self, Kind, Peer, Transport};
+use crate::engine::{self, Class, Kind, Peer, Transport};
 use crate::follow::State;
 use crate::metrics::Metrics;
 use crate::rrl::Limiter;
@@ -147,6 +147,8 @@ pub fn serve(
         limiter,
     } = worker;
     let mut slip = limiter.as_ref().map(|l| l.slip());
+    let mut limited = LimitedLog::default();
+    let shard_index = shard;
     let shard = metrics.udp(shard);
     let fd = socket.as_raw_fd();
     let answer_size = usize::from(config.max_udp_payload);
@@ -223,6 +225,7 @@ pub fn serve(
             {
                 let truncated = slip.truncates();
                 shard.limited(truncated);
+                limited.count(limiter.network(peer.addr), source.class);
                 let cut = truncated
                     .then(|| engine::truncate(&mut b.answers[replies], out_len))
                     .flatten();
@@ -243,6 +246,7 @@ pub fn serve(
             hdr.msg_namelen = b.recv[i].msg_hdr.msg_namelen;
             replies += 1;
         }
+        limited.report(shard_index);
         let mut sent = 0;
         while sent < replies {
             // SAFETY: the first `replies` send headers point at answer buffers and the
@@ -263,6 +267,44 @@ pub fn serve(
         }
     }
     Ok(())
+}
+
+/// What a worker tells the log of rate limiting: at most a line each [`LimitedLog::EVERY`].
+#[derive(Default)]
+struct LimitedLog {
+    since_report: u64,
+    last: Option<((IpAddr, u8), Class)>,
+    reported: Option<Instant>,
+}
+
+impl LimitedLog {
+    const EVERY: Duration = Duration::from_secs(10);
+
+    fn count(&mut self, network: (IpAddr, u8), class: Class) {
+        self.since_report += 1;
+        self.last = Some((network, class));
+    }
+
+    fn report(&mut self, worker: usize) {
+        let Some(((addr, len), class)) = self.last else {
+            return;
+        };
+        if self.reported.is_some_and(|at| at.elapsed() < Self::EVERY) {
+            return;
+        }
+        tracing::warn!(
+            worker,
+            limited = self.since_report,
+            latest_network = %format_args!("{addr}/{len}"),
+            latest_kind = ?class,
+            "responses over their rate truncated or dropped (edge_dns_rate_limited_total; \
+             [rate_limit] sets the rate)"
+        );
+        *self = LimitedLog {
+            reported: Some(Instant::now()),
+            ..LimitedLog::default()
+        };
+    }
 }
 
 /// One `recvmmsg` into the batch: what it returned (-1 with errno set on failure).
