@@ -31,14 +31,16 @@ fn ask(socket: &UdpSocket, server: SocketAddr, msg: &[u8], resends: &mut usize) 
     None
 }
 
-fn start_nsd(dir: &Path, zone: &Path, port: u16) -> Server {
+/// Starts NSD on 127.0.0.1:`port` serving `zone` as `tld`, its response rate limit at
+/// `rrl_ratelimit` per second (0: off).
+pub fn start_nsd(dir: &Path, zone: &Path, port: u16, rrl_ratelimit: u32) -> Server {
     let conf = dir.join("nsd.conf");
     std::fs::write(
         &conf,
         format!(
             "server:\n  ip-address: 127.0.0.1@{port}\n  port: {port}\n  username: \"\"\n  chroot: \"\"\n  \
              zonesdir: \"{d}\"\n  database: \"\"\n  zonelistfile: \"{d}/zone.list\"\n  pidfile: \"{d}/nsd.pid\"\n  \
-             xfrdfile: \"{d}/xfrd.state\"\n  xfrdir: \"{d}\"\n  server-count: 1\n  verbosity: 0\n  rrl-ratelimit: 0\n\
+             xfrdfile: \"{d}/xfrd.state\"\n  xfrdir: \"{d}\"\n  server-count: 1\n  verbosity: 0\n  rrl-ratelimit: {rrl_ratelimit}\n  rrl-slip: 2\n\
              remote-control:\n  control-enable: no\nzone:\n  name: tld\n  zonefile: \"{z}\"\n",
             d = dir.display(),
             z = zone.display()
@@ -203,7 +205,7 @@ fn compare(dir: &Path, zone_path: &Path, dnssec: bool) -> (usize, Vec<String>) {
         format!("127.0.0.1:{metrics}"),
     ];
     let _edge = spawn_edge_dns(&args, ours);
-    let _nsd = start_nsd(dir, zone_path, theirs);
+    let _nsd = start_nsd(dir, zone_path, theirs, 0);
     let (ours, theirs): (SocketAddr, SocketAddr) = (
         format!("127.0.0.1:{ours}").parse().unwrap(),
         format!("127.0.0.1:{theirs}").parse().unwrap(),

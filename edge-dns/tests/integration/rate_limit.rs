@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use edge_dns::engine::{self, Class, Config, Source, Transport};
 use hickory_proto::op::{Message, ResponseCode};
 
-use crate::support::{free_port, metric, peer, query, spawn_edge_dns, with_opt};
+use crate::support::{
+    free_port, have_tool, metric, peer, query, spawn_edge_dns, wait_until_answering, with_opt,
+};
 
 const ZONE: &str = "tld. 3600 IN SOA a.nic.tld. h.nic.tld. 7 1800 900 604800 300
 tld. 3600 IN NS a.nic.tld.
@@ -237,4 +239,52 @@ fn a_flood_from_one_network_is_limited_and_nobody_else_is() {
     std::thread::sleep(Duration::from_millis(1100));
     let (full, _, _) = flood(&socket, port, &referrals[..10]);
     assert_eq!(full, 10);
+}
+
+#[test]
+fn limiting_behaves_in_kind_as_nsds_does() {
+    if !have_tool("nsd") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let zone = dir.path().join("tld.zone");
+    std::fs::write(&zone, ZONE).unwrap();
+    let image = dir.path().join("tld.img");
+    std::fs::write(&image, crate::support::compile(ZONE.as_bytes())).unwrap();
+    let (ours, theirs) = (free_port(), free_port());
+    let config = dir.path().join("edge-dns.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = [\"127.0.0.1:{ours}\"]\nmetrics_listen = \"127.0.0.1:{}\"\n\
+             [rate_limit]\nresponses_per_second = 20\nslip = 2\nexempt = []\n\
+             [[zone]]\nimage = \"{}\"\n",
+            free_port(),
+            image.display()
+        ),
+    )
+    .unwrap();
+    let _edge = spawn_edge_dns(&["--config".as_ref(), config.as_os_str()], ours);
+    let _nsd = crate::differential::start_nsd(dir.path(), &zone, theirs, 20);
+    wait_until_answering(([127, 0, 0, 1], theirs).into());
+    std::thread::sleep(Duration::from_millis(1100));
+    // The same flood of referral queries, one flow, to each: both answer about the rate in
+    // full and split the rest between truncated answers and silence.
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let referrals: Vec<Vec<u8>> = (0..400u16)
+        .map(|i| query(i, &format!("host{i}.example.tld."), 1))
+        .collect();
+    for (server, port) in [("edge-dns", ours), ("NSD", theirs)] {
+        let (full, truncated, silent) = flood(&socket, port, &referrals);
+        eprintln!("{server}: {full} full, {truncated} truncated, {silent} silent");
+        assert!((10..=60).contains(&full), "{server}: {full} full answers");
+        let limited = (400 - full) as f64;
+        assert!(
+            (0.35..=0.65).contains(&(truncated as f64 / limited)),
+            "{server}: {truncated} truncated of {limited} limited"
+        );
+    }
 }
