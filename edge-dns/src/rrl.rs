@@ -24,7 +24,7 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use crate::acl::Prefix;
+use crate::acl::{self, Prefix};
 use crate::config::RateLimit;
 use crate::engine::{Class, Source};
 
@@ -133,21 +133,13 @@ impl Limiter {
     /// The network `client` is counted in: its address with the host bits cleared, and the
     /// prefix length (IPv4-mapped IPv6 addresses count as IPv4).
     pub fn network(&self, client: IpAddr) -> (IpAddr, u8) {
-        match client {
-            IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some() => {
-                self.network(v6.to_ipv4_mapped().map_or(client, IpAddr::V4))
-            }
-            IpAddr::V4(v4) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.v4_prefix));
-                let net = u32::from(v4) & mask.unwrap_or(0);
-                (IpAddr::V4(net.into()), self.v4_prefix)
-            }
-            IpAddr::V6(v6) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.v6_prefix));
-                let net = u128::from(v6) & mask.unwrap_or(0);
-                (IpAddr::V6(net.into()), self.v6_prefix)
-            }
-        }
+        let client = acl::unmapped(client);
+        let len = if client.is_ipv4() {
+            self.v4_prefix
+        } else {
+            self.v6_prefix
+        };
+        (acl::network(client, len), len)
     }
 
     /// The flow's hash: the client's network, the kind of response, the type for answers,
