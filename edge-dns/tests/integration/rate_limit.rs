@@ -4,13 +4,15 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, UdpSocket};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use edge_dns::engine::{self, Class, Config, Source, Transport};
 use hickory_proto::op::{Message, ResponseCode};
 
 use crate::support::{
-    free_port, have_tool, metric, peer, query, spawn_edge_dns, wait_until_answering, with_opt,
+    Server, free_port, have_tool, metric, peer, query, spawn_edge_dns, wait_until_answering,
+    with_opt,
 };
 
 const ZONE: &str = "tld. 3600 IN SOA a.nic.tld. h.nic.tld. 7 1800 900 604800 300
@@ -143,13 +145,12 @@ fn flood(socket: &UdpSocket, server: u16, queries: &[Vec<u8>]) -> (usize, usize,
     (full, truncated, queries.len() - full - truncated)
 }
 
-#[test]
-fn a_flood_from_one_network_is_limited_and_nobody_else_is() {
-    let dir = tempfile::tempdir().unwrap();
-    let image = dir.path().join("tld.img");
+/// Starts edge-dns serving [`ZONE`] on 127.0.0.1:`port` (metrics on `metrics`), limited to
+/// 20 responses per second with `slip = 2` and nothing exempt.
+fn start_limited(dir: &Path, port: u16, metrics: u16) -> Server {
+    let image = dir.join("tld.img");
     std::fs::write(&image, crate::support::compile(ZONE.as_bytes())).unwrap();
-    let (port, metrics) = (free_port(), free_port());
-    let config = dir.path().join("edge-dns.toml");
+    let config = dir.join("edge-dns.toml");
     std::fs::write(
         &config,
         format!(
@@ -160,20 +161,34 @@ fn a_flood_from_one_network_is_limited_and_nobody_else_is() {
         ),
     )
     .unwrap();
-    let _server = spawn_edge_dns(&["--config".as_ref(), config.as_os_str()], port);
-    // Let the start-up probe's flow drain.
-    std::thread::sleep(Duration::from_millis(1100));
+    spawn_edge_dns(&["--config".as_ref(), config.as_os_str()], port)
+}
 
+/// A client socket that waits 300 ms for each answer, and 400 queries for names below one
+/// delegation: one flow.
+fn referral_flood() -> (UdpSocket, Vec<Vec<u8>>) {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     socket
         .set_read_timeout(Some(Duration::from_millis(300)))
         .unwrap();
-    // 400 queries for names below one delegation: one flow. A burst of one second's worth
-    // (20, and a few more for the time the burst takes) is answered, then every second
-    // limited response slips out truncated and the others are dropped.
-    let referrals: Vec<Vec<u8>> = (0..400u16)
+    let referrals = (0..400u16)
         .map(|i| query(i, &format!("host{i}.example.tld."), 1))
         .collect();
+    (socket, referrals)
+}
+
+#[test]
+fn a_flood_from_one_network_is_limited_and_nobody_else_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, metrics) = (free_port(), free_port());
+    let _server = start_limited(dir.path(), port, metrics);
+    // Let the start-up probe's flow drain.
+    std::thread::sleep(Duration::from_millis(1100));
+
+    // A burst of one second's worth (20, and a few more for the time the burst takes) is
+    // answered, then every second limited response slips out truncated and the others are
+    // dropped.
+    let (socket, referrals) = referral_flood();
     let (full, truncated, silent) = flood(&socket, port, &referrals);
     assert!((20..=30).contains(&full), "{full} full answers");
     let limited = 400 - full;
@@ -249,34 +264,14 @@ fn limiting_behaves_in_kind_as_nsds_does() {
     let dir = tempfile::tempdir().unwrap();
     let zone = dir.path().join("tld.zone");
     std::fs::write(&zone, ZONE).unwrap();
-    let image = dir.path().join("tld.img");
-    std::fs::write(&image, crate::support::compile(ZONE.as_bytes())).unwrap();
     let (ours, theirs) = (free_port(), free_port());
-    let config = dir.path().join("edge-dns.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "listen = [\"127.0.0.1:{ours}\"]\nmetrics_listen = \"127.0.0.1:{}\"\n\
-             [rate_limit]\nresponses_per_second = 20\nslip = 2\nexempt = []\n\
-             [[zone]]\nimage = \"{}\"\n",
-            free_port(),
-            image.display()
-        ),
-    )
-    .unwrap();
-    let _edge = spawn_edge_dns(&["--config".as_ref(), config.as_os_str()], ours);
+    let _edge = start_limited(dir.path(), ours, free_port());
     let _nsd = crate::differential::start_nsd(dir.path(), &zone, theirs, 20);
     wait_until_answering(([127, 0, 0, 1], theirs).into());
     std::thread::sleep(Duration::from_millis(1100));
     // The same flood of referral queries, one flow, to each: both answer about the rate in
     // full and split the rest between truncated answers and silence.
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_millis(300)))
-        .unwrap();
-    let referrals: Vec<Vec<u8>> = (0..400u16)
-        .map(|i| query(i, &format!("host{i}.example.tld."), 1))
-        .collect();
+    let (socket, referrals) = referral_flood();
     for (server, port) in [("edge-dns", ours), ("NSD", theirs)] {
         let (full, truncated, silent) = flood(&socket, port, &referrals);
         eprintln!("{server}: {full} full, {truncated} truncated, {silent} silent");
