@@ -303,44 +303,32 @@ impl Metrics {
                 "edge_dns_queries_by_type_total{{qtype=\"{name}\"}} {n}"
             );
         }
-        let _ = writeln!(
-            out,
-            "# HELP edge_dns_dropped_total Datagrams and messages that got no response."
+        let transports = |f: &dyn Fn(&Shard) -> u64| ["udp", "tcp"].map(|t| (t, sum(t, f)));
+        counter(
+            &mut out,
+            "edge_dns_dropped_total",
+            "Datagrams and messages that got no response.",
+            "transport",
+            transports(&|s| load(&s.dropped)),
         );
-        let _ = writeln!(out, "# TYPE edge_dns_dropped_total counter");
-        for transport in ["udp", "tcp"] {
-            let n = sum(transport, &|s| load(&s.dropped));
-            let _ = writeln!(
-                out,
-                "edge_dns_dropped_total{{transport=\"{transport}\"}} {n}"
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP edge_dns_answer_failures_total Queries whose answering panicked (dropped; \
-             a damaged zone image or a bug: see the log)."
+        counter(
+            &mut out,
+            "edge_dns_answer_failures_total",
+            "Queries whose answering panicked (dropped; a damaged zone image or a bug: see the \
+             log).",
+            "transport",
+            transports(&|s| load(&s.failed)),
         );
-        let _ = writeln!(out, "# TYPE edge_dns_answer_failures_total counter");
-        for transport in ["udp", "tcp"] {
-            let n = sum(transport, &|s| load(&s.failed));
-            let _ = writeln!(
-                out,
-                "edge_dns_answer_failures_total{{transport=\"{transport}\"}} {n}"
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP edge_dns_rate_limited_total UDP responses over their rate (response rate \
-             limiting): sent truncated, or dropped."
+        counter(
+            &mut out,
+            "edge_dns_rate_limited_total",
+            "UDP responses over their rate (response rate limiting): sent truncated, or dropped.",
+            "action",
+            [
+                ("truncated", sum("udp", &|s| load(&s.limited[0]))),
+                ("dropped", sum("udp", &|s| load(&s.limited[1]))),
+            ],
         );
-        let _ = writeln!(out, "# TYPE edge_dns_rate_limited_total counter");
-        for (i, action) in ["truncated", "dropped"].iter().enumerate() {
-            let n = sum("udp", &|s| load(&s.limited[i]));
-            let _ = writeln!(
-                out,
-                "edge_dns_rate_limited_total{{action=\"{action}\"}} {n}"
-            );
-        }
         histogram(
             &mut out,
             "edge_dns_response_bytes",
@@ -394,6 +382,15 @@ impl Metrics {
 /// turns nanoseconds into the seconds Prometheus expects; a division keeps `0.0000005` exact
 /// in the text where a multiplication would print `5.000000000000001e-7`).
 #[allow(clippy::too_many_arguments)]
+/// A counter with one label: its help, its type and a line per label value.
+fn counter(out: &mut String, name: &str, help: &str, label: &str, rows: [(&str, u64); 2]) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} counter");
+    for (value, n) in rows {
+        let _ = writeln!(out, "{name}{{{label}=\"{value}\"}} {n}");
+    }
+}
+
 fn histogram(
     out: &mut String,
     name: &str,
