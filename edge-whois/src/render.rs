@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 
 use serde::Deserialize;
+use zonefiles::calendar;
 use zonefiles::whois::{Domain, DomainStatus, Host, Nameserver, Registrar};
 
 /// The texts an operator sets around the records.
@@ -42,15 +43,7 @@ impl Default for Texts {
 
 /// An ISO 8601 UTC date for seconds since 1970 (`2026-11-21T12:00:00Z`).
 pub fn iso8601(seconds: i64) -> String {
-    let days = seconds.div_euclid(86_400);
-    let secs = seconds.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    calendar::date_time(seconds).replacen(' ', "T", 1) + "Z"
 }
 
 /// Reads what [`iso8601`] writes.
@@ -65,30 +58,7 @@ pub fn parse_iso8601(text: &str) -> Option<i64> {
     if !(1..=12).contains(&m) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 59 {
         return None;
     }
-    Some(days_from_civil(y, m, d) * 86_400 + h * 3600 + mi * 60 + s)
-}
-
-/// Days since 1970-01-01 to a civil date (H. Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    Some(calendar::days_from_civil(y, m as u32, d as u32) * calendar::DAY + h * 3600 + mi * 60 + s)
 }
 
 /// The U-label form of an A-label name, when it has any `xn--` label that decodes.

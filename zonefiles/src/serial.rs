@@ -49,7 +49,7 @@ impl SerialPolicy {
             SerialPolicy::Counter => return increment,
             SerialPolicy::UnixTime => now as u32,
             SerialPolicy::DateCounter => {
-                let (year, month, day) = crate::rdata::text::civil_from_days((now / 86_400) as i64);
+                let (year, month, day) = crate::calendar::civil_from_days((now / 86_400) as i64);
                 let base = (year as u64 * 10_000 + u64::from(month) * 100 + u64::from(day)) * 100;
                 let Ok(base) = u32::try_from(base) else {
                     return increment;

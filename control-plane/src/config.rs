@@ -1,0 +1,184 @@
+//! The configuration file (TOML). Every setting has a default; unknown keys are refused.
+//!
+//! ```toml
+//! database = "/var/lib/constellation/registry.db"   # SQLite, created on first use
+//! signing_key = "/etc/constellation/signing.key"    # `control-plane keygen` writes it
+//! previous_public_keys = []                         # `.pub` files of keys replaced by a rotation
+//! metrics_listen = "127.0.0.1:9155"                 # Prometheus; off when absent
+//!
+//! [srrp]
+//! listen = ["127.0.0.1:1700"]
+//! certificate = "/etc/constellation/srrp.crt"       # PEM chain; `keygen` writes a self-signed one
+//! key = "/etc/constellation/srrp.key"               # PEM private key
+//! timeout_ms = 10000          # to finish the TLS handshake and send the request
+//! max_message_bytes = 65536   # a longer request is dropped
+//! max_connections = 4096      # open at once
+//! max_connections_per_ip = 256
+//! queue_per_registrar = 1000  # commands waiting per registrar before 300 "busy"
+//! max_batch = 1024            # commands per transaction (one fsync)
+//! server_info = ["Constellation SRRP server"]   # STATUS SERVER text lines
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The registry database (SQLite).
+    pub database: PathBuf,
+    /// The Ed25519 key that signs changesets.
+    pub signing_key: PathBuf,
+    /// Public keys (`.pub` files) of signing keys retired by a rotation, whose changesets are
+    /// still in the journal.
+    pub previous_public_keys: Vec<PathBuf>,
+    /// Prometheus metrics listener; off when absent.
+    pub metrics_listen: Option<SocketAddr>,
+    /// The SRRP listener.
+    pub srrp: Srrp,
+}
+
+/// The SRRP listener's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Srrp {
+    /// Addresses to listen on.
+    pub listen: Vec<SocketAddr>,
+    /// The TLS certificate chain (PEM).
+    pub certificate: PathBuf,
+    /// The TLS private key (PEM).
+    pub key: PathBuf,
+    /// Milliseconds to complete the handshake and send the request.
+    pub timeout_ms: u64,
+    /// The largest request, in bytes.
+    pub max_message_bytes: usize,
+    /// Connections open at once.
+    pub max_connections: usize,
+    /// Connections open at once from one address.
+    pub max_connections_per_ip: usize,
+    /// Commands waiting per registrar.
+    pub queue_per_registrar: usize,
+    /// Commands per transaction.
+    pub max_batch: usize,
+    /// STATUS SERVER's text lines.
+    pub server_info: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            database: PathBuf::from("/var/lib/constellation/registry.db"),
+            signing_key: PathBuf::from("/etc/constellation/signing.key"),
+            previous_public_keys: Vec::new(),
+            metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9155))),
+            srrp: Srrp::default(),
+        }
+    }
+}
+
+impl Default for Srrp {
+    fn default() -> Srrp {
+        Srrp {
+            listen: vec![SocketAddr::from(([127, 0, 0, 1], 1700))],
+            certificate: PathBuf::from("/etc/constellation/srrp.crt"),
+            key: PathBuf::from("/etc/constellation/srrp.key"),
+            timeout_ms: 10_000,
+            max_message_bytes: 64 * 1024,
+            max_connections: 4096,
+            max_connections_per_ip: 256,
+            queue_per_registrar: 1000,
+            max_batch: 1024,
+            server_info: vec![format!(
+                "Constellation SRRP server {}",
+                env!("CARGO_PKG_VERSION")
+            )],
+        }
+    }
+}
+
+impl Config {
+    /// Reads a configuration file; relative paths in it are taken from the file's folder.
+    pub fn load(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the configuration {}", path.display()))?;
+        let mut config: Config = toml::from_str(&text)
+            .with_context(|| format!("in the configuration {}", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for p in [
+            &mut config.database,
+            &mut config.signing_key,
+            &mut config.srrp.certificate,
+            &mut config.srrp.key,
+        ]
+        .into_iter()
+        .chain(config.previous_public_keys.iter_mut())
+        {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Every public key changesets may be signed with: the signing key's and the previous ones.
+    pub fn public_keys(&self) -> anyhow::Result<Vec<Vec<u8>>> {
+        let mut keys = vec![
+            crate::signing::Signer::load(&self.signing_key)?
+                .public_key()
+                .to_vec(),
+        ];
+        for path in &self.previous_public_keys {
+            keys.push(crate::signing::load_public_key(path)?);
+        }
+        Ok(keys)
+    }
+
+    /// Refuses settings that cannot work.
+    pub fn check(&self) -> anyhow::Result<()> {
+        let s = &self.srrp;
+        anyhow::ensure!(s.max_batch > 0, "srrp.max_batch must be at least 1");
+        anyhow::ensure!(
+            s.queue_per_registrar > 0,
+            "srrp.queue_per_registrar must be at least 1"
+        );
+        anyhow::ensure!(
+            s.max_message_bytes >= 256,
+            "srrp.max_message_bytes must be at least 256"
+        );
+        anyhow::ensure!(
+            s.max_connections_per_ip > 0 && s.max_connections > 0,
+            "srrp connection limits must be at least 1"
+        );
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_in_the_docs_parses() {
+        let docs = include_str!("config.rs");
+        let example: String = docs
+            .lines()
+            .skip_while(|l| !l.starts_with("//! ```toml"))
+            .skip(1)
+            .take_while(|l| !l.starts_with("//! ```"))
+            .map(|l| format!("{}\n", l.trim_start_matches("//!").trim_start()))
+            .collect();
+        let config: Config = toml::from_str(&example).unwrap();
+        config.check().unwrap();
+        assert_eq!(config.srrp.max_batch, 1024);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert!(toml::from_str::<Config>("databse = \"x\"").is_err());
+    }
+}

@@ -1,0 +1,678 @@
+//! `control-plane`: the registry server (SRRP over TLS) and its operator commands.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use control_plane::config::Config;
+use control_plane::model::{Nameserver, Registrar, ZoneSettings};
+use control_plane::signing::Signer;
+use control_plane::srrp::{Request, VERSION};
+use control_plane::store::Store;
+use control_plane::{auth, client, metrics, operator, server, sqlite, tls, writer};
+
+/// The registry: its database, SRRP for registrars, and the journal of signed changesets that
+/// feeds every satellite. Every subcommand reads the same configuration file.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// The configuration file (TOML; every setting has a default).
+    #[arg(short, long, global = true)]
+    config: Option<PathBuf>,
+    /// The registry database instead of the configuration's.
+    #[arg(long, global = true)]
+    database: Option<PathBuf>,
+    /// Who is acting, for the history (default: $USER).
+    #[arg(long, global = true)]
+    operator: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve SRRP until SIGINT or SIGTERM.
+    Serve {
+        /// Listen on this address instead (repeatable).
+        #[arg(long)]
+        listen: Vec<SocketAddr>,
+        /// Metrics on this address instead.
+        #[arg(long)]
+        metrics_listen: Option<SocketAddr>,
+    },
+    /// Create the changeset signing key and a self-signed TLS certificate for SRRP.
+    Keygen {
+        /// Folder to write signing.key, signing.pub, srrp.crt and srrp.key into.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Names and addresses the certificate is valid for.
+        #[arg(long = "name", default_values_t = ["localhost".to_string(), "127.0.0.1".to_string()])]
+        names: Vec<String>,
+    },
+    /// Zones (TLDs) the registry runs.
+    #[command(subcommand)]
+    Zone(ZoneCommand),
+    /// Registrar accounts.
+    #[command(subcommand)]
+    Registrar(RegistrarCommand),
+    /// Blocked labels and third/second-level combinations.
+    #[command(subcommand)]
+    Block(BlockCommand),
+    /// A domain's state and history.
+    History {
+        /// The domain.
+        domain: String,
+    },
+    /// The journal of signed changesets, with each signature checked.
+    Journal {
+        /// Only this zone.
+        #[arg(long)]
+        zone: Option<String>,
+        /// Entries after this sequence number.
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Check the journal against the database: gapless, signed, and replaying to exactly the
+    /// zones and WHOIS data held now; and every balance against its ledger.
+    Audit,
+    /// Reports.
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// Send one SRRP request and print the response (`attribute=value` arguments).
+    Srrp {
+        /// The server.
+        #[arg(long, default_value = "127.0.0.1:1700")]
+        server: SocketAddr,
+        /// The certificate to trust (PEM).
+        #[arg(long)]
+        ca: PathBuf,
+        /// The name the certificate is checked against.
+        #[arg(long, default_value = "localhost")]
+        server_name: String,
+        /// The command, e.g. CREATE.
+        command: String,
+        /// The object, e.g. DOMAIN.
+        object: String,
+        /// Attributes, e.g. registrar-id=1001 domain-name=example.tld.
+        attributes: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ZoneCommand {
+    /// Add a zone.
+    Add {
+        /// Its name, e.g. `name`.
+        origin: String,
+        /// Registration level: 2 (example.tld) or 3 (john.smith.name).
+        #[arg(long, default_value_t = 2)]
+        level: u8,
+        /// An apex name server, `host` or `host=address,address` (repeatable).
+        #[arg(long = "ns")]
+        nameservers: Vec<String>,
+        /// Price of a registration year, in cents.
+        #[arg(long, default_value_t = 600)]
+        price: i64,
+        /// Serial policy: counter, unix-time or date-counter.
+        #[arg(long, default_value = "counter")]
+        serial_policy: String,
+        /// First serial.
+        #[arg(long, default_value_t = 1)]
+        serial: u32,
+    },
+    /// List zones with their serials.
+    List,
+}
+
+#[derive(Subcommand)]
+enum RegistrarCommand {
+    /// Add a registrar.
+    Add {
+        /// Its registrar-id.
+        #[arg(long)]
+        id: u32,
+        /// Its IANA id.
+        #[arg(long)]
+        iana_id: u32,
+        /// Its name.
+        #[arg(long)]
+        name: String,
+        /// Its password (or give --password-file).
+        #[arg(long)]
+        password: Option<String>,
+        /// A file holding its password.
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+        /// Its WHOIS server.
+        #[arg(long, default_value = "")]
+        whois_server: String,
+        /// Its web site.
+        #[arg(long, default_value = "")]
+        url: String,
+        /// Abuse contact e-mail.
+        #[arg(long, default_value = "")]
+        abuse_email: String,
+        /// Abuse contact telephone.
+        #[arg(long, default_value = "")]
+        abuse_phone: String,
+        /// How far below zero its balance may go, in cents.
+        #[arg(long, default_value_t = 0)]
+        credit_limit: i64,
+    },
+    /// Refuse every command of a registrar.
+    Suspend {
+        /// The registrar-id.
+        id: u32,
+    },
+    /// Accept a suspended registrar's commands again.
+    Resume {
+        /// The registrar-id.
+        id: u32,
+    },
+    /// Set a registrar's password.
+    Password {
+        /// The registrar-id.
+        id: u32,
+        /// The new password (or give --password-file).
+        #[arg(long)]
+        password: Option<String>,
+        /// A file holding it.
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
+    /// Add credit (cents; negative to take it back).
+    Credit {
+        /// The registrar-id.
+        id: u32,
+        /// Amount in cents.
+        #[arg(allow_hyphen_values = true)]
+        amount: i64,
+    },
+    /// List registrars with their balances.
+    List,
+}
+
+#[derive(Subcommand)]
+enum BlockCommand {
+    /// Block a label (`smith`) or a combination (`john.smith`).
+    Add {
+        /// The label or combination.
+        what: String,
+    },
+    /// Unblock it.
+    Remove {
+        /// The label or combination.
+        what: String,
+    },
+    /// List what is blocked.
+    List,
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// The monthly statement per registrar, as CSV.
+    Billing {
+        /// The month, YYYY-MM.
+        #[arg(long)]
+        month: String,
+        /// Write it here instead of standard output.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+}
+
+fn password(given: Option<String>, file: Option<PathBuf>) -> Result<String> {
+    match (given, file) {
+        (Some(p), None) => Ok(p),
+        (None, Some(f)) => Ok(std::fs::read_to_string(&f)
+            .with_context(|| format!("reading {}", f.display()))?
+            .trim_end_matches(['\r', '\n'])
+            .to_string()),
+        _ => anyhow::bail!("give exactly one of --password and --password-file"),
+    }
+}
+
+fn parse_nameserver(text: &str) -> Result<Nameserver> {
+    let (name, addresses) = text.split_once('=').unwrap_or((text, ""));
+    Ok(Nameserver {
+        name: name.trim_end_matches('.').to_ascii_lowercase(),
+        addresses: addresses
+            .split(',')
+            .filter(|a| !a.is_empty())
+            .map(|a| {
+                a.parse()
+                    .with_context(|| format!("{a:?} is not an IP address"))
+            })
+            .collect::<Result<_>>()?,
+    })
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let mut config = match &cli.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    if let Some(database) = cli.database {
+        config.database = database;
+    }
+    let who = cli
+        .operator
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "root".to_string());
+    let open = |config: &Config| -> Result<rusqlite::Connection> {
+        if let Some(parent) = config.database.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        Ok(sqlite::open(&config.database)?)
+    };
+    match cli.command {
+        Command::Serve {
+            listen,
+            metrics_listen,
+        } => {
+            if !listen.is_empty() {
+                config.srrp.listen = listen;
+            }
+            if metrics_listen.is_some() {
+                config.metrics_listen = metrics_listen;
+            }
+            let conn = open(&config)?;
+            serve(config, conn)
+        }
+        Command::Keygen { dir, names } => {
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            let (signer, pkcs8) = Signer::generate()?;
+            Signer::save(&pkcs8, &dir.join("signing.key"))?;
+            tls::write_self_signed(&names, &dir.join("srrp.crt"), &dir.join("srrp.key"))?;
+            println!(
+                "signing key {} (id {}), public key {}; TLS certificate {} for {}",
+                dir.join("signing.key").display(),
+                signer.id(),
+                dir.join("signing.pub").display(),
+                dir.join("srrp.crt").display(),
+                names.join(", ")
+            );
+            Ok(())
+        }
+        Command::Zone(ZoneCommand::Add {
+            origin,
+            level,
+            nameservers,
+            price,
+            serial_policy,
+            serial,
+        }) => {
+            let mut zone = ZoneSettings::new(&origin);
+            zone.level = level;
+            zone.year_price = price;
+            zone.serial = serial;
+            zone.serial_policy = sqlite::parse_policy(&serial_policy).with_context(|| {
+                format!(
+                    "{serial_policy:?}: the serial policy is counter, unix-time or date-counter"
+                )
+            })?;
+            zone.apex_nameservers = nameservers
+                .iter()
+                .map(|n| parse_nameserver(n))
+                .collect::<Result<_>>()?;
+            if let Some(first) = zone.apex_nameservers.first() {
+                zone.mname = first.name.clone();
+            }
+            let signer = Signer::load(&config.signing_key)?;
+            operator::add_zone(&mut open(&config)?, &signer, &zone, &who)?;
+            println!(
+                "zone {} added (level {level}, serial {serial})",
+                zone.origin
+            );
+            Ok(())
+        }
+        Command::Zone(ZoneCommand::List) => {
+            for zone in open(&config)?.zones()? {
+                println!(
+                    "{}\tlevel {}\tserial {}\tprice {}",
+                    zone.origin,
+                    zone.level,
+                    zone.serial,
+                    control_plane::registry::money(zone.year_price)
+                );
+            }
+            Ok(())
+        }
+        Command::Registrar(command) => registrar(command, &config, open(&config)?, &who),
+        Command::Block(command) => {
+            let mut conn = open(&config)?;
+            match command {
+                BlockCommand::Add { what } => {
+                    let changed = operator::block(&mut conn, &what, true, &who)?;
+                    println!(
+                        "{what}: {}",
+                        if changed {
+                            "blocked"
+                        } else {
+                            "was blocked already"
+                        }
+                    );
+                }
+                BlockCommand::Remove { what } => {
+                    let changed = operator::block(&mut conn, &what, false, &who)?;
+                    println!(
+                        "{what}: {}",
+                        if changed {
+                            "unblocked"
+                        } else {
+                            "was not blocked"
+                        }
+                    );
+                }
+                BlockCommand::List => {
+                    for line in sqlite::blocked(&conn)? {
+                        println!("{line}");
+                    }
+                }
+            }
+            Ok(())
+        }
+        Command::History { domain } => {
+            print!("{}", operator::history(&open(&config)?, &domain)?);
+            Ok(())
+        }
+        Command::Journal { zone, after, limit } => {
+            let conn = open(&config)?;
+            let signer = Signer::load(&config.signing_key).ok();
+            for (seq, entry) in
+                sqlite::journal_after(&conn, zone.as_deref().unwrap_or(""), after, limit)?
+            {
+                let checked = match &signer {
+                    Some(s) if s.id() == entry.key_id => {
+                        if control_plane::signing::verify_changeset(
+                            s.public_key(),
+                            &entry.zone,
+                            entry.from_serial,
+                            entry.to_serial,
+                            &entry.changeset,
+                            &entry.signature,
+                        ) {
+                            "signature ok"
+                        } else {
+                            "SIGNATURE BAD"
+                        }
+                    }
+                    _ => "signed by another key",
+                };
+                let summary = match zonefiles::Changeset::decode(&entry.changeset) {
+                    Ok(c) => format!(
+                        "-{} +{} DNS records, {} WHOIS changes",
+                        c.removed.len(),
+                        c.added.len(),
+                        c.whois.len()
+                    ),
+                    Err(e) => format!("UNDECODABLE: {e}"),
+                };
+                println!(
+                    "#{seq} {} {} -> {} at {} UTC: {summary}; key {} {checked}",
+                    entry.zone,
+                    entry.from_serial,
+                    entry.to_serial,
+                    zonefiles::calendar::date_time(entry.committed),
+                    entry.key_id
+                );
+            }
+            Ok(())
+        }
+        Command::Audit => {
+            let conn = open(&config)?;
+            let report = control_plane::audit::run(&conn, &config.public_keys()?)?;
+            for problem in &report.problems {
+                println!("{problem}");
+            }
+            println!(
+                "audit: {} changesets, {} domains, {} problems",
+                report.changesets,
+                report.domains,
+                report.problems.len()
+            );
+            if !report.problems.is_empty() {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Report(ReportCommand::Billing { month, output }) => {
+            let csv = operator::billing(&open(&config)?, &month)?;
+            match output {
+                Some(path) => std::fs::write(&path, csv)
+                    .with_context(|| format!("writing {}", path.display()))?,
+                None => print!("{csv}"),
+            }
+            Ok(())
+        }
+        Command::Srrp {
+            server,
+            ca,
+            server_name,
+            command,
+            object,
+            attributes,
+        } => {
+            let request = Request {
+                command: command.to_ascii_uppercase(),
+                object: object.to_ascii_uppercase(),
+                protocol: VERSION.to_string(),
+                attributes: attributes
+                    .iter()
+                    .map(|a| {
+                        a.split_once('=')
+                            .map(|(n, v)| (n.to_string(), v.to_string()))
+                            .with_context(|| format!("{a:?} is not attribute=value"))
+                    })
+                    .collect::<Result<_>>()?,
+            };
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let response = runtime.block_on(client::send(
+                server,
+                &server_name,
+                tls::client_config(&ca)?,
+                &request,
+            ))?;
+            let wire = response.render();
+            print!("{}", String::from_utf8_lossy(&wire[..wire.len() - 1]));
+            Ok(())
+        }
+    }
+}
+
+fn registrar(
+    command: RegistrarCommand,
+    config: &Config,
+    mut conn: rusqlite::Connection,
+    who: &str,
+) -> Result<()> {
+    let signer = || Signer::load(&config.signing_key);
+    match command {
+        RegistrarCommand::Add {
+            id,
+            iana_id,
+            name,
+            password: given,
+            password_file,
+            whois_server,
+            url,
+            abuse_email,
+            abuse_phone,
+            credit_limit,
+        } => {
+            anyhow::ensure!(
+                conn.registrar(id)?.is_none(),
+                "registrar {id} exists already (change it with suspend, resume, password or credit)"
+            );
+            let registrar = Registrar {
+                id,
+                iana_id,
+                name,
+                whois_server,
+                url,
+                abuse_email,
+                abuse_phone,
+                password_hash: auth::hash(&password(given, password_file)?),
+                active: true,
+                balance: 0,
+                credit_limit,
+                updated: now(),
+            };
+            operator::put_registrar(&mut conn, &signer()?, &registrar, who, "ADD REGISTRAR")?;
+            println!("registrar {id} ({}) added", registrar.name);
+        }
+        RegistrarCommand::Suspend { id } | RegistrarCommand::Resume { id } => {
+            let active = matches!(command, RegistrarCommand::Resume { .. });
+            let mut registrar = operator::registrar(&conn, id)?;
+            registrar.active = active;
+            registrar.updated = now();
+            let change = if active { "RESUME" } else { "SUSPEND" };
+            operator::put_registrar(&mut conn, &signer()?, &registrar, who, change)?;
+            println!(
+                "registrar {id} {}",
+                if active { "resumed" } else { "suspended" }
+            );
+        }
+        RegistrarCommand::Password {
+            id,
+            password: given,
+            password_file,
+        } => {
+            let mut registrar = operator::registrar(&conn, id)?;
+            registrar.password_hash = auth::hash(&password(given, password_file)?);
+            operator::put_registrar(&mut conn, &signer()?, &registrar, who, "SET PASSWORD")?;
+            println!("registrar {id}: password changed");
+        }
+        RegistrarCommand::Credit { id, amount } => {
+            let balance = operator::top_up(&mut conn, id, amount, who)?;
+            println!(
+                "registrar {id}: balance {}",
+                control_plane::registry::money(balance)
+            );
+        }
+        RegistrarCommand::List => {
+            for r in sqlite::registrars(&conn)? {
+                println!(
+                    "{}\tIANA {}\t{}\t{}\tbalance {}\tcredit limit {}",
+                    r.id,
+                    r.iana_id,
+                    if r.active { "active" } else { "suspended" },
+                    r.name,
+                    control_plane::registry::money(r.balance),
+                    control_plane::registry::money(r.credit_limit)
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn serve(config: Config, conn: rusqlite::Connection) -> Result<()> {
+    let signer = Signer::load(&config.signing_key).context(
+        "the control plane signs every changeset: create a key with `control-plane keygen`",
+    )?;
+    let tls = tls::server_config(&config.srrp.certificate, &config.srrp.key)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    runtime.block_on(async move {
+        let mut listeners = Vec::new();
+        for address in &config.srrp.listen {
+            listeners.push(
+                tokio::net::TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("binding SRRP on {address}"))?,
+            );
+        }
+        tracing::info!(key = signer.id(), "changesets are signed with this key");
+        let (commits, commit_thread) = writer::start(
+            conn,
+            signer,
+            writer::Settings {
+                max_batch: config.srrp.max_batch,
+                queue_per_registrar: config.srrp.queue_per_registrar,
+                server_info: config.srrp.server_info.clone(),
+            },
+        );
+        let server = Arc::new(server::Server::new(
+            tls,
+            commits.clone(),
+            config.database.clone(),
+            &server::Settings {
+                max_message_bytes: config.srrp.max_message_bytes,
+                timeout: Duration::from_millis(config.srrp.timeout_ms),
+                max_connections: config.srrp.max_connections,
+                max_connections_per_ip: config.srrp.max_connections_per_ip,
+            },
+        ));
+        for listener in listeners {
+            tracing::info!(address = %listener.local_addr()?, "SRRP listening");
+            tokio::spawn(server.clone().serve(listener));
+        }
+        if let Some(address) = config.metrics_listen {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("binding metrics on {address}"))?;
+            let (server, database) = (server.clone(), config.database.clone());
+            let page = Arc::new(move || {
+                let serials = zone_serials(&database).unwrap_or_default();
+                metrics::render(&server, &serials)
+            });
+            tokio::spawn(metrics::serve(listener, page));
+        }
+        wait_for_stop().await;
+        tracing::info!("stopping: finishing the commands already queued");
+        commits.close();
+        let _ = tokio::task::spawn_blocking(move || commit_thread.join()).await;
+        Ok(())
+    })
+}
+
+fn zone_serials(database: &Path) -> Result<Vec<(String, u32)>> {
+    let conn = rusqlite::Connection::open_with_flags(
+        database,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )?;
+    Ok(conn
+        .zones()?
+        .into_iter()
+        .map(|z| (z.origin, z.serial))
+        .collect())
+}
+
+async fn wait_for_stop() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

@@ -1,0 +1,213 @@
+//! The registry's objects as the core sees them, independent of the database that keeps them.
+//!
+//! Times are seconds since 1970 (UTC); money is in the smallest unit of the registry's
+//! currency (cents); names are lower-case A-labels without the final dot.
+
+use std::net::IpAddr;
+
+use zonefiles::SerialPolicy;
+use zonefiles::whois::DelegationSigner;
+
+/// A zone (TLD) the registry runs, with its policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZoneSettings {
+    /// Database id.
+    pub id: i64,
+    /// The zone's name, e.g. `name`.
+    pub origin: String,
+    /// The level registrations are made at: 2 (`example.tld`) or 3 (`john.smith.name`, under
+    /// shared second-level labels, the .name model).
+    pub level: u8,
+    /// The serial of the last changeset published.
+    pub serial: u32,
+    /// How the next serial is chosen.
+    pub serial_policy: SerialPolicy,
+    /// SOA MNAME.
+    pub mname: String,
+    /// SOA RNAME (mailbox as a name).
+    pub rname: String,
+    /// SOA refresh, retry, expire and minimum (negative TTL), seconds.
+    pub soa_timers: [u32; 4],
+    /// TTL of the SOA and apex records.
+    pub soa_ttl: u32,
+    /// TTL of delegation NS, glue and DS records.
+    pub delegation_ttl: u32,
+    /// The zone's own name servers (apex NS), with glue addresses for those inside the zone.
+    pub apex_nameservers: Vec<Nameserver>,
+    /// Price of one year of registration (create, renew and transfer).
+    pub year_price: i64,
+    /// Fewest name servers a cluster may have.
+    pub min_ns: u32,
+    /// Most name servers a cluster may have.
+    pub max_ns: u32,
+    /// Registration period when the registrar names none, in months.
+    pub default_period_months: u32,
+    /// Longest registration from today, in months.
+    pub max_period_months: u32,
+}
+
+impl ZoneSettings {
+    /// Settings for a new zone with the registry's defaults.
+    pub fn new(origin: &str) -> ZoneSettings {
+        ZoneSettings {
+            id: 0,
+            origin: origin.trim_matches('.').to_ascii_lowercase(),
+            level: 2,
+            serial: 1,
+            serial_policy: SerialPolicy::Counter,
+            mname: format!("ns1.nic.{}", origin.trim_matches('.')),
+            rname: format!("hostmaster.nic.{}", origin.trim_matches('.')),
+            soa_timers: [1800, 900, 604_800, 3600],
+            soa_ttl: 3600,
+            delegation_ttl: 86_400,
+            apex_nameservers: Vec::new(),
+            year_price: 600,
+            min_ns: 2,
+            max_ns: 13,
+            default_period_months: 12,
+            max_period_months: 120,
+        }
+    }
+}
+
+/// A registrar account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registrar {
+    /// The `registrar-id` it signs in with.
+    pub id: u32,
+    /// Its IANA registrar id.
+    pub iana_id: u32,
+    /// Its name.
+    pub name: String,
+    /// Its WHOIS server.
+    pub whois_server: String,
+    /// Its web site.
+    pub url: String,
+    /// Abuse contact e-mail.
+    pub abuse_email: String,
+    /// Abuse contact telephone.
+    pub abuse_phone: String,
+    /// Argon2id hash of its password (PHC string).
+    pub password_hash: String,
+    /// False once suspended: every command is refused.
+    pub active: bool,
+    /// Credit balance (may go below zero down to `-credit_limit`).
+    pub balance: i64,
+    /// How far below zero the balance may go.
+    pub credit_limit: i64,
+    /// Last change.
+    pub updated: i64,
+}
+
+/// A name server of a cluster: a host name and its addresses (glue when the host is inside a
+/// registry zone).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Nameserver {
+    /// Host name.
+    pub name: String,
+    /// Addresses, sorted.
+    pub addresses: Vec<IpAddr>,
+}
+
+/// A cluster: the .name plan's named set of name servers that domains point at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cluster {
+    /// The `cluster-id`.
+    pub id: u64,
+    /// The registrar that owns it.
+    pub registrar: u32,
+    /// Its name servers in order.
+    pub nameservers: Vec<Nameserver>,
+}
+
+/// A registered domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Domain {
+    /// The name, e.g. `john.smith.name`.
+    pub name: String,
+    /// The zone it is registered in.
+    pub zone: i64,
+    /// Registry object id (the number in its ROID).
+    pub id: i64,
+    /// The sponsoring registrar.
+    pub registrar: u32,
+    /// SRRP status: active domains are in the DNS, inactive ones are not.
+    pub active: bool,
+    /// Creation time.
+    pub created: i64,
+    /// Expiry time.
+    pub expires: i64,
+    /// Last change.
+    pub updated: i64,
+    /// The cluster holding its name servers.
+    pub cluster: Option<u64>,
+    /// Argon2id hash of the domain password (transfer authorization).
+    pub auth_hash: Option<String>,
+    /// DS records (RFC 4034 §5).
+    pub ds: Vec<DelegationSigner>,
+}
+
+/// Who did something: a registrar over a protocol, or an operator at the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// A registrar, by registrar-id.
+    Registrar(u32),
+    /// An operator, by login name.
+    Operator(String),
+}
+
+impl std::fmt::Display for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Actor::Registrar(id) => write!(f, "registrar {id}"),
+            Actor::Operator(name) => write!(f, "operator {name}"),
+        }
+    }
+}
+
+/// One entry of an object's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    /// When.
+    pub at: i64,
+    /// Who.
+    pub actor: String,
+    /// What, e.g. `SET STATUS (to inactive)`.
+    pub change: String,
+}
+
+/// A line of the credit ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerEntry {
+    /// When.
+    pub at: i64,
+    /// The registrar.
+    pub registrar: u32,
+    /// `create`, `renew`, `transfer` or `top-up`.
+    pub kind: String,
+    /// The domain charged for, if any.
+    pub domain: Option<String>,
+    /// The amount (negative for a debit).
+    pub amount: i64,
+    /// The balance after it.
+    pub balance: i64,
+}
+
+/// A signed changeset in the journal (the outbox).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalEntry {
+    /// The zone's name.
+    pub zone: String,
+    /// The serial it starts from.
+    pub from_serial: u32,
+    /// The serial it leads to.
+    pub to_serial: u32,
+    /// The changeset's encoding (zonefiles' changeset format).
+    pub changeset: Vec<u8>,
+    /// Ed25519 signature (see [`crate::signing`]).
+    pub signature: Vec<u8>,
+    /// Which key signed it.
+    pub key_id: String,
+    /// Commit time.
+    pub committed: i64,
+}

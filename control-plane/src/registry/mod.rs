@@ -1,0 +1,942 @@
+//! The registry's rules: a command, the state seen through a [`Store`] and the time go in; a
+//! reply (or a refusal) comes out, the state is changed through the store, and every domain the
+//! command touched is noted in a [`Publication`] that turns the batch into one signed changeset
+//! per zone. No I/O, no clock, no protocol: SRRP ([`crate::srrp_front`]) and the operator
+//! commands are thin layers over [`execute`].
+//!
+//! # Rules
+//!
+//! - Names are LDH labels (IDN as A-labels) registered at the zone's level: `example.tld` in a
+//!   level-2 zone, `john.smith.name` in a level-3 zone whose second-level labels are shared.
+//!   A blocked label at a registrable level, or a blocked third/second combination, refuses
+//!   the name.
+//! - A registrar sees and changes only its own domains and clusters; anything else is
+//!   [`Refusal::AccessDenied`].
+//! - Registration, renewal (a later expiry date) and transfer are charged in whole years in
+//!   the same transaction; a balance that would fall below `-credit_limit` refuses the command.
+//! - Commands are idempotent: repeating one changes nothing further (a second create is
+//!   refused as already registered; a second `SET STATUS` to the same value records nothing; a
+//!   transfer to the sponsoring registrar is a no-op; a cluster with the same name servers as
+//!   one the registrar has is that cluster).
+//! - Secrets never reach the rules in clear: the front end verifies presented passwords
+//!   against the stored Argon2 hash off the commit path and passes the hash it verified, which
+//!   the rules compare with the current one (so a password changed meanwhile still counts).
+
+mod publish;
+
+use std::net::IpAddr;
+
+pub use publish::{Publication, PublishError, registrar_object, soa_record, zone_records};
+
+use crate::model::{Actor, Cluster, Domain, HistoryEntry, Nameserver, Registrar, ZoneSettings};
+use crate::store::{Store, StoreError};
+use zonefiles::calendar;
+use zonefiles::whois::DelegationSigner;
+
+/// Where a new domain's name servers come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NameserverSource {
+    /// None yet: the domain is registered but not delegated.
+    None,
+    /// An existing cluster.
+    Cluster(u64),
+    /// These name servers, in a cluster made (or found) for them.
+    Entries(Vec<Nameserver>),
+}
+
+/// A registrar's command, independent of the protocol it came in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Register a domain.
+    CreateDomain {
+        /// The name.
+        name: String,
+        /// Requested expiry (a time), or the zone's default period.
+        expires: Option<i64>,
+        /// Requested status, or active.
+        active: Option<bool>,
+        /// Its name servers.
+        nameservers: NameserverSource,
+        /// Hash of the domain password, if one was given.
+        auth_hash: Option<String>,
+        /// DS records.
+        ds: Vec<DelegationSigner>,
+    },
+    /// Make a cluster.
+    CreateCluster {
+        /// Its name servers.
+        nameservers: Vec<Nameserver>,
+    },
+    /// Change a domain's expiry (a later date is a renewal and is charged).
+    SetExpire {
+        /// The domain.
+        name: String,
+        /// The new expiry.
+        expires: i64,
+    },
+    /// Point a domain at another cluster.
+    SetCluster {
+        /// The domain.
+        name: String,
+        /// The cluster.
+        cluster: u64,
+    },
+    /// Activate or deactivate a domain.
+    SetStatus {
+        /// The domain.
+        name: String,
+        /// Active (in the DNS) or not.
+        active: bool,
+    },
+    /// Replace a cluster's name servers.
+    SetNameservers {
+        /// The cluster.
+        cluster: u64,
+        /// Its new name servers.
+        nameservers: Vec<Nameserver>,
+    },
+    /// Set a domain's password.
+    SetPassword {
+        /// The domain.
+        name: String,
+        /// Hash of the new password.
+        auth_hash: String,
+    },
+    /// Replace a domain's DS records.
+    SetDs {
+        /// The domain.
+        name: String,
+        /// The new DS set.
+        ds: Vec<DelegationSigner>,
+    },
+    /// Delete a domain.
+    DeleteDomain {
+        /// The domain.
+        name: String,
+    },
+    /// Delete a cluster no active domain uses.
+    DeleteCluster {
+        /// The cluster.
+        cluster: u64,
+    },
+    /// Everything about a domain.
+    QueryDomain {
+        /// The domain.
+        name: String,
+    },
+    /// A cluster's name servers.
+    QueryCluster {
+        /// The cluster.
+        cluster: u64,
+    },
+    /// Move a domain to the requesting registrar, authorized by its password.
+    Transfer {
+        /// The domain.
+        name: String,
+        /// The stored password hash the presented password was verified against (`None` if it
+        /// matched none).
+        verified_hash: Option<String>,
+    },
+    /// The registry's defaults and limits.
+    StatusDefaults,
+    /// About the server.
+    StatusServer,
+}
+
+impl Command {
+    /// True for commands that change nothing.
+    pub fn is_query(&self) -> bool {
+        matches!(
+            self,
+            Command::QueryDomain { .. }
+                | Command::QueryCluster { .. }
+                | Command::StatusDefaults
+                | Command::StatusServer
+        )
+    }
+
+    /// A short name for logs and metrics, e.g. `create-domain`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Command::CreateDomain { .. } => "create-domain",
+            Command::CreateCluster { .. } => "create-cluster",
+            Command::SetExpire { .. } => "set-expire",
+            Command::SetCluster { .. } => "set-cluster",
+            Command::SetStatus { .. } => "set-status",
+            Command::SetNameservers { .. } => "set-nameservers",
+            Command::SetPassword { .. } => "set-password",
+            Command::SetDs { .. } => "set-ds",
+            Command::DeleteDomain { .. } => "delete-domain",
+            Command::DeleteCluster { .. } => "delete-cluster",
+            Command::QueryDomain { .. } => "query-domain",
+            Command::QueryCluster { .. } => "query-cluster",
+            Command::Transfer { .. } => "transfer-domain",
+            Command::StatusDefaults => "status-defaults",
+            Command::StatusServer => "status-server",
+        }
+    }
+}
+
+/// The registry's defaults, as STATUS DEFAULTS reports them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Defaults {
+    /// Default period of a registration, months.
+    pub default_period: u32,
+    /// Longest registration, months.
+    pub maximum_period: u32,
+    /// Fewest name servers.
+    pub minimum_ns: u32,
+    /// Most name servers.
+    pub maximum_ns: u32,
+    /// One line per zone with its own values.
+    pub zones: Vec<String>,
+}
+
+/// A successful command's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// Done (or already so).
+    Done,
+    /// A domain was registered.
+    DomainCreated {
+        /// Its cluster, if it has one.
+        cluster: Option<u64>,
+        /// Its expiry.
+        expires: i64,
+        /// Its status.
+        active: bool,
+    },
+    /// A cluster was made (or the registrar's identical one found).
+    ClusterCreated {
+        /// Its id.
+        cluster: u64,
+    },
+    /// A domain and its history, newest first.
+    Domain {
+        /// The domain.
+        domain: Box<Domain>,
+        /// Its history, newest first.
+        history: Vec<HistoryEntry>,
+    },
+    /// A cluster.
+    Cluster(Cluster),
+    /// The defaults.
+    Defaults(Defaults),
+    /// Lines about the server.
+    Server(Vec<String>),
+}
+
+/// Why the rules refused a command. Every variant carries a text for the registrar.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The domain is registered already.
+    #[error("{0}")]
+    AlreadyRegistered(String),
+    /// The domain is not registered.
+    #[error("{0}")]
+    NotRegistered(String),
+    /// The cluster does not exist.
+    #[error("{0}")]
+    ClusterNotRegistered(String),
+    /// A value is not valid.
+    #[error("{0}")]
+    InvalidValue(String),
+    /// An expiry date in the past or too far ahead.
+    #[error("{0}")]
+    InvalidExpiry(String),
+    /// Too few or too many name servers.
+    #[error("{0}")]
+    NameserverCount(String),
+    /// A required value is missing.
+    #[error("{0}")]
+    Missing(String),
+    /// The object is still in use.
+    #[error("{0}")]
+    InUse(String),
+    /// The name is blocked.
+    #[error("{0}")]
+    Blocked(String),
+    /// Not enough credit.
+    #[error("{0}")]
+    Credit(String),
+    /// The object belongs to another registrar.
+    #[error("{0}")]
+    AccessDenied(String),
+    /// The credentials did not match.
+    #[error("{0}")]
+    AuthorizationFailed(String),
+}
+
+/// Why a command could not be carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// The rules refused it; nothing changed.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// The database failed; the command's changes must be rolled back.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a command runs with besides the store.
+#[derive(Debug, Clone)]
+pub struct Context<'a> {
+    /// Now (seconds since 1970, UTC).
+    pub now: i64,
+    /// The registrar issuing it.
+    pub registrar: &'a Registrar,
+    /// Lines for STATUS SERVER.
+    pub server_info: &'a [String],
+}
+
+/// Carries out one command. Changes go through `store`; every domain whose DNS or WHOIS data
+/// may change is noted in `publication` before it changes.
+pub fn execute(
+    store: &mut dyn Store,
+    publication: &mut Publication,
+    context: &Context<'_>,
+    command: &Command,
+) -> Result<Reply, Failure> {
+    let zones = store.zones()?;
+    let mut rules = Rules {
+        store,
+        publication,
+        zones: &zones,
+        now: context.now,
+        registrar: context.registrar,
+    };
+    match command {
+        Command::CreateDomain {
+            name,
+            expires,
+            active,
+            nameservers,
+            auth_hash,
+            ds,
+        } => rules.create_domain(
+            name,
+            *expires,
+            active.unwrap_or(true),
+            nameservers,
+            auth_hash,
+            ds,
+        ),
+        Command::CreateCluster { nameservers } => rules.create_cluster(nameservers),
+        Command::SetExpire { name, expires } => rules.set_expire(name, *expires),
+        Command::SetCluster { name, cluster } => rules.set_cluster(name, *cluster),
+        Command::SetStatus { name, active } => rules.set_status(name, *active),
+        Command::SetNameservers {
+            cluster,
+            nameservers,
+        } => rules.set_nameservers(*cluster, nameservers),
+        Command::SetPassword { name, auth_hash } => rules.set_password(name, auth_hash),
+        Command::SetDs { name, ds } => rules.set_ds(name, ds),
+        Command::DeleteDomain { name } => rules.delete_domain(name),
+        Command::DeleteCluster { cluster } => rules.delete_cluster(*cluster),
+        Command::QueryDomain { name } => rules.query_domain(name),
+        Command::QueryCluster { cluster } => Ok(Reply::Cluster(rules.own_cluster(*cluster)?)),
+        Command::Transfer {
+            name,
+            verified_hash,
+        } => rules.transfer(name, verified_hash.as_deref()),
+        Command::StatusDefaults => Ok(Reply::Defaults(defaults(&zones))),
+        Command::StatusServer => Ok(Reply::Server(context.server_info.to_vec())),
+    }
+}
+
+fn defaults(zones: &[ZoneSettings]) -> Defaults {
+    let first = zones.first();
+    Defaults {
+        default_period: first.map_or(12, |z| z.default_period_months),
+        maximum_period: first.map_or(0, |z| z.max_period_months),
+        minimum_ns: first.map_or(0, |z| z.min_ns),
+        maximum_ns: first.map_or(0, |z| z.max_ns),
+        zones: zones
+            .iter()
+            .map(|z| {
+                format!(
+                    "zone {}: level {}, default-period {}, maximum-period {}, minimum-ns {}, maximum-ns {}, price per year {}",
+                    z.origin,
+                    z.level,
+                    z.default_period_months,
+                    z.max_period_months,
+                    z.min_ns,
+                    z.max_ns,
+                    money(z.year_price)
+                )
+            })
+            .collect(),
+    }
+}
+
+/// Cents as `12.34`.
+pub fn money(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    format!("{sign}{}.{:02}", cents.abs() / 100, cents.abs() % 100)
+}
+
+/// The object key of a domain's history.
+pub fn domain_object(name: &str) -> String {
+    format!("domain:{name}")
+}
+
+struct Rules<'a> {
+    store: &'a mut dyn Store,
+    publication: &'a mut Publication,
+    zones: &'a [ZoneSettings],
+    now: i64,
+    registrar: &'a Registrar,
+}
+
+impl Rules<'_> {
+    fn actor(&self) -> Actor {
+        Actor::Registrar(self.registrar.id)
+    }
+
+    fn record(&mut self, object: &str, change: String) -> Result<(), StoreError> {
+        let entry = HistoryEntry {
+            at: self.now,
+            actor: self.actor().to_string(),
+            change,
+        };
+        self.store.add_history(object, &entry)
+    }
+
+    /// The zone a registrable name belongs to, after checking its syntax and level.
+    fn zone_of(&self, name: &str) -> Result<&ZoneSettings, Refusal> {
+        check_name(name).map_err(Refusal::InvalidValue)?;
+        let labels = name.split('.').count();
+        let zone = self
+            .zones
+            .iter()
+            .filter(|z| name.ends_with(&format!(".{}", z.origin)))
+            .max_by_key(|z| z.origin.len())
+            .ok_or_else(|| {
+                Refusal::InvalidValue(format!("{name} is not in a zone this registry runs"))
+            })?;
+        let wanted = zone.origin.split('.').count() + usize::from(zone.level) - 1;
+        if labels != wanted {
+            return Err(Refusal::InvalidValue(format!(
+                "names in {} are registered at level {} (like {})",
+                zone.origin,
+                zone.level,
+                if zone.level == 3 {
+                    format!("john.smith.{}", zone.origin)
+                } else {
+                    format!("example.{}", zone.origin)
+                }
+            )));
+        }
+        Ok(zone)
+    }
+
+    fn check_blocked(&self, name: &str, zone: &ZoneSettings) -> Result<(), Failure> {
+        let labels: Vec<&str> = name.split('.').collect();
+        let registrable = usize::from(zone.level) - 1;
+        for label in &labels[..registrable] {
+            if self.store.label_blocked(label)? {
+                return Err(Refusal::Blocked(format!("the label {label} is blocked")).into());
+            }
+        }
+        if zone.level == 3 && self.store.combination_blocked(labels[0], labels[1])? {
+            return Err(
+                Refusal::Blocked(format!("{} is blocked under {}", labels[0], labels[1])).into(),
+            );
+        }
+        Ok(())
+    }
+
+    fn own_domain(&self, name: &str) -> Result<Domain, Failure> {
+        let name = name.to_ascii_lowercase();
+        let domain = self
+            .store
+            .domain(&name)?
+            .ok_or_else(|| Refusal::NotRegistered(format!("{name} is not registered")))?;
+        if domain.registrar != self.registrar.id {
+            return Err(
+                Refusal::AccessDenied(format!("{name} is sponsored by another registrar")).into(),
+            );
+        }
+        Ok(domain)
+    }
+
+    fn own_cluster(&self, id: u64) -> Result<Cluster, Failure> {
+        let cluster = self
+            .store
+            .cluster(id)?
+            .ok_or_else(|| Refusal::ClusterNotRegistered(format!("cluster {id} does not exist")))?;
+        if cluster.registrar != self.registrar.id {
+            return Err(Refusal::AccessDenied(format!(
+                "cluster {id} belongs to another registrar"
+            ))
+            .into());
+        }
+        Ok(cluster)
+    }
+
+    fn check_nameservers(&self, nameservers: &[Nameserver]) -> Result<(), Refusal> {
+        let (min, max) = self.zones.iter().fold((0, u32::MAX), |(lo, hi), z| {
+            (lo.max(z.min_ns), hi.min(z.max_ns))
+        });
+        let count = nameservers.len() as u32;
+        if count < min || count > max {
+            return Err(Refusal::NameserverCount(format!(
+                "{count} name servers given; {min} to {max} are allowed"
+            )));
+        }
+        for ns in nameservers {
+            check_name(&ns.name).map_err(Refusal::InvalidValue)?;
+            let inside = self
+                .zones
+                .iter()
+                .any(|z| ns.name.ends_with(&format!(".{}", z.origin)));
+            if inside && ns.addresses.is_empty() {
+                return Err(Refusal::Missing(format!(
+                    "{} is inside a registry zone and needs an address",
+                    ns.name
+                )));
+            }
+            if let Some(bad) = ns.addresses.iter().find(|a| !usable_address(a)) {
+                return Err(Refusal::InvalidValue(format!(
+                    "{bad} is not a usable name server address"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Finds the registrar's cluster with these name servers, or makes one.
+    fn cluster_for(&mut self, nameservers: &[Nameserver]) -> Result<(u64, bool), Failure> {
+        self.check_nameservers(nameservers)?;
+        if let Some(id) = self.store.find_cluster(self.registrar.id, nameservers)? {
+            return Ok((id, false));
+        }
+        let id = self.store.insert_cluster(self.registrar.id, nameservers)?;
+        self.record(
+            &format!("cluster:{id}"),
+            format!("CREATE CLUSTER ({} name servers)", nameservers.len()),
+        )?;
+        Ok((id, true))
+    }
+
+    fn charge(
+        &mut self,
+        kind: &str,
+        domain: &str,
+        years: i64,
+        zone: &ZoneSettings,
+    ) -> Result<(), Failure> {
+        let amount = zone.year_price * years;
+        if amount == 0 {
+            return Ok(());
+        }
+        let registrar = self
+            .store
+            .registrar(self.registrar.id)?
+            .ok_or_else(|| Refusal::AuthorizationFailed("unknown registrar".into()))?;
+        if registrar.balance - amount < -registrar.credit_limit {
+            return Err(Refusal::Credit(format!(
+                "{kind} of {domain} costs {}; balance {} with credit limit {}",
+                money(amount),
+                money(registrar.balance),
+                money(registrar.credit_limit)
+            ))
+            .into());
+        }
+        self.store
+            .charge(self.registrar.id, -amount, kind, Some(domain), self.now)?;
+        Ok(())
+    }
+
+    fn check_expiry(&self, expires: i64, zone: &ZoneSettings) -> Result<(), Refusal> {
+        let limit = calendar::add_months(self.now, i64::from(zone.max_period_months));
+        if expires <= self.now {
+            return Err(Refusal::InvalidExpiry(format!(
+                "{} is not in the future",
+                calendar::date(expires)
+            )));
+        }
+        if zone.max_period_months > 0 && expires > limit {
+            return Err(Refusal::InvalidExpiry(format!(
+                "{} is past the longest registration ({} months, until {})",
+                calendar::date(expires),
+                zone.max_period_months,
+                calendar::date(limit)
+            )));
+        }
+        Ok(())
+    }
+
+    fn create_domain(
+        &mut self,
+        name: &str,
+        expires: Option<i64>,
+        active: bool,
+        source: &NameserverSource,
+        auth_hash: &Option<String>,
+        ds: &[DelegationSigner],
+    ) -> Result<Reply, Failure> {
+        let name = name.to_ascii_lowercase();
+        let zone = self.zone_of(&name)?.clone();
+        if let Some(existing) = self.store.domain(&name)? {
+            let whose = if existing.registrar == self.registrar.id {
+                "by you"
+            } else {
+                "by another registrar"
+            };
+            return Err(Refusal::AlreadyRegistered(format!(
+                "{name} is already registered {whose}"
+            ))
+            .into());
+        }
+        self.check_blocked(&name, &zone)?;
+        let expires = match expires {
+            Some(date) => {
+                // A date names a day; the registration runs to this time of day on it.
+                let at = date + self.now.rem_euclid(calendar::DAY);
+                self.check_expiry(at, &zone)?;
+                at
+            }
+            None => calendar::add_months(self.now, i64::from(zone.default_period_months)),
+        };
+        check_ds(ds)?;
+        let cluster = match source {
+            NameserverSource::None => None,
+            NameserverSource::Cluster(id) => Some(self.own_cluster(*id)?.id),
+            NameserverSource::Entries(entries) => Some(self.cluster_for(entries)?.0),
+        };
+        let years = whole_years(self.now, expires);
+        self.charge("create", &name, years, &zone)?;
+        self.publication.touch(&*self.store, &name)?;
+        let mut domain = Domain {
+            name: name.clone(),
+            zone: zone.id,
+            id: 0,
+            registrar: self.registrar.id,
+            active,
+            created: self.now,
+            expires,
+            updated: self.now,
+            cluster,
+            auth_hash: auth_hash.clone(),
+            ds: ds.to_vec(),
+        };
+        domain.id = self.store.insert_domain(&domain)?;
+        self.record(&domain_object(&name), "CREATE DOMAIN".into())?;
+        Ok(Reply::DomainCreated {
+            cluster,
+            expires,
+            active,
+        })
+    }
+
+    fn create_cluster(&mut self, nameservers: &[Nameserver]) -> Result<Reply, Failure> {
+        let (cluster, _) = self.cluster_for(nameservers)?;
+        Ok(Reply::ClusterCreated { cluster })
+    }
+
+    fn set_expire(&mut self, name: &str, date: i64) -> Result<Reply, Failure> {
+        let mut domain = self.own_domain(name)?;
+        let zone = self.zone_of(&domain.name)?.clone();
+        let expires = date + domain.expires.rem_euclid(calendar::DAY);
+        if expires == domain.expires {
+            return Ok(Reply::Done);
+        }
+        self.check_expiry(expires, &zone)?;
+        if expires > domain.expires {
+            let years = whole_years(domain.expires, expires);
+            self.charge("renew", &domain.name, years, &zone)?;
+        }
+        self.publication.touch(&*self.store, &domain.name)?;
+        let change = format!(
+            "SET EXPIRE (from {} to {})",
+            calendar::date(domain.expires),
+            calendar::date(expires)
+        );
+        domain.expires = expires;
+        domain.updated = self.now;
+        self.store.update_domain(&domain)?;
+        self.record(&domain_object(&domain.name), change)?;
+        Ok(Reply::Done)
+    }
+
+    fn set_cluster(&mut self, name: &str, cluster: u64) -> Result<Reply, Failure> {
+        let mut domain = self.own_domain(name)?;
+        let cluster = self.own_cluster(cluster)?;
+        if domain.cluster == Some(cluster.id) {
+            return Ok(Reply::Done);
+        }
+        self.publication.touch(&*self.store, &domain.name)?;
+        domain.cluster = Some(cluster.id);
+        domain.updated = self.now;
+        self.store.update_domain(&domain)?;
+        self.record(
+            &domain_object(&domain.name),
+            format!("SET CLUSTER (to {})", cluster.id),
+        )?;
+        Ok(Reply::Done)
+    }
+
+    fn set_status(&mut self, name: &str, active: bool) -> Result<Reply, Failure> {
+        let mut domain = self.own_domain(name)?;
+        if domain.active == active {
+            return Ok(Reply::Done);
+        }
+        self.publication.touch(&*self.store, &domain.name)?;
+        domain.active = active;
+        domain.updated = self.now;
+        self.store.update_domain(&domain)?;
+        self.record(
+            &domain_object(&domain.name),
+            format!("SET STATUS (to {})", status_word(active)),
+        )?;
+        Ok(Reply::Done)
+    }
+
+    fn set_nameservers(&mut self, id: u64, nameservers: &[Nameserver]) -> Result<Reply, Failure> {
+        let cluster = self.own_cluster(id)?;
+        self.check_nameservers(nameservers)?;
+        if cluster.nameservers == nameservers {
+            return Ok(Reply::Done);
+        }
+        let users = self.store.domains_using(id)?;
+        for name in &users {
+            self.publication.touch(&*self.store, name)?;
+        }
+        self.store.set_nameservers(id, nameservers)?;
+        self.record(
+            &format!("cluster:{id}"),
+            format!("SET NAMESERVERS ({} name servers)", nameservers.len()),
+        )?;
+        for name in &users {
+            self.record(
+                &domain_object(name),
+                format!("SET NAMESERVERS (cluster {id})"),
+            )?;
+        }
+        Ok(Reply::Done)
+    }
+
+    fn set_password(&mut self, name: &str, auth_hash: &str) -> Result<Reply, Failure> {
+        let mut domain = self.own_domain(name)?;
+        domain.auth_hash = Some(auth_hash.to_string());
+        domain.updated = self.now;
+        self.store.update_domain(&domain)?;
+        self.record(&domain_object(&domain.name), "SET PASSWORD".into())?;
+        Ok(Reply::Done)
+    }
+
+    fn set_ds(&mut self, name: &str, ds: &[DelegationSigner]) -> Result<Reply, Failure> {
+        let mut domain = self.own_domain(name)?;
+        check_ds(ds)?;
+        if domain.ds == ds {
+            return Ok(Reply::Done);
+        }
+        self.publication.touch(&*self.store, &domain.name)?;
+        domain.ds = ds.to_vec();
+        domain.updated = self.now;
+        self.store.update_domain(&domain)?;
+        self.record(
+            &domain_object(&domain.name),
+            format!("SET DS ({} records)", ds.len()),
+        )?;
+        Ok(Reply::Done)
+    }
+
+    fn delete_domain(&mut self, name: &str) -> Result<Reply, Failure> {
+        let domain = self.own_domain(name)?;
+        self.publication.touch(&*self.store, &domain.name)?;
+        self.store.delete_domain(&domain.name)?;
+        self.record(&domain_object(&domain.name), "DELETE DOMAIN".into())?;
+        Ok(Reply::Done)
+    }
+
+    fn delete_cluster(&mut self, id: u64) -> Result<Reply, Failure> {
+        self.own_cluster(id)?;
+        let users = self.store.domains_using(id)?;
+        let mut active = 0;
+        for name in &users {
+            if self.store.domain(name)?.is_some_and(|d| d.active) {
+                active += 1;
+            }
+        }
+        if active > 0 {
+            return Err(Refusal::InUse(format!(
+                "cluster {id} is used by {active} active domains; point them at another cluster or set them inactive"
+            ))
+            .into());
+        }
+        for name in &users {
+            self.publication.touch(&*self.store, name)?;
+            if let Some(mut domain) = self.store.domain(name)? {
+                domain.cluster = None;
+                domain.updated = self.now;
+                self.store.update_domain(&domain)?;
+            }
+        }
+        self.store.delete_cluster(id)?;
+        self.record(&format!("cluster:{id}"), "DELETE CLUSTER".into())?;
+        Ok(Reply::Done)
+    }
+
+    fn query_domain(&mut self, name: &str) -> Result<Reply, Failure> {
+        let domain = self.own_domain(name)?;
+        let history = self.store.history(&domain_object(&domain.name))?;
+        // Only this registration's history: entries since its creation.
+        let history = history
+            .into_iter()
+            .filter(|h| h.at >= domain.created)
+            .collect();
+        Ok(Reply::Domain {
+            domain: Box::new(domain),
+            history,
+        })
+    }
+
+    fn transfer(&mut self, name: &str, verified_hash: Option<&str>) -> Result<Reply, Failure> {
+        let name = name.to_ascii_lowercase();
+        let mut domain = self
+            .store
+            .domain(&name)?
+            .ok_or_else(|| Refusal::NotRegistered(format!("{name} is not registered")))?;
+        if domain.registrar == self.registrar.id {
+            return Ok(Reply::Done);
+        }
+        match (&domain.auth_hash, verified_hash) {
+            (Some(stored), Some(verified)) if stored == verified => {}
+            _ => {
+                return Err(Refusal::AuthorizationFailed(format!(
+                    "the domain password does not authorize a transfer of {name}"
+                ))
+                .into());
+            }
+        }
+        let zone = self.zone_of(&name)?.clone();
+        self.charge("transfer", &name, 1, &zone)?;
+        self.publication.touch(&*self.store, &name)?;
+        let from = domain.registrar;
+        let limit = calendar::add_months(self.now, i64::from(zone.max_period_months));
+        let extended = calendar::add_months(domain.expires, 12);
+        domain.expires = if zone.max_period_months > 0 {
+            extended.min(limit.max(domain.expires))
+        } else {
+            extended
+        };
+        domain.registrar = self.registrar.id;
+        domain.updated = self.now;
+        // The old password authorized this transfer; it must not authorize the next one.
+        domain.auth_hash = None;
+        self.store.update_domain(&domain)?;
+        self.record(
+            &domain_object(&name),
+            format!("TRANSFER DOMAIN (from registrar {from})"),
+        )?;
+        Ok(Reply::Done)
+    }
+}
+
+/// `active` or `inactive`.
+pub fn status_word(active: bool) -> &'static str {
+    if active { "active" } else { "inactive" }
+}
+
+/// Whole years charged for a registration running from `from` to `to` (a started year counts).
+pub fn whole_years(from: i64, to: i64) -> i64 {
+    let mut years = 0;
+    while calendar::add_months(from, 12 * years) < to {
+        years += 1;
+    }
+    years
+}
+
+fn usable_address(address: &IpAddr) -> bool {
+    match address {
+        IpAddr::V4(a) => !(a.is_unspecified() || a.is_broadcast() || a.is_multicast()),
+        IpAddr::V6(a) => !(a.is_unspecified() || a.is_multicast()),
+    }
+}
+
+fn check_ds(ds: &[DelegationSigner]) -> Result<(), Refusal> {
+    for record in ds {
+        let length = match record.digest_type {
+            1 => 20,
+            2 => 32,
+            4 => 48,
+            other => {
+                return Err(Refusal::InvalidValue(format!(
+                    "DS digest type {other} is not supported (1, 2 or 4)"
+                )));
+            }
+        };
+        if record.digest.len() != length {
+            return Err(Refusal::InvalidValue(format!(
+                "a type {} DS digest has {length} octets, not {}",
+                record.digest_type,
+                record.digest.len()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Checks a host or domain name: lower-case LDH labels of 1–63 octets without leading or
+/// trailing hyphen (RFC 1123 §2.1, RFC 5891 for `xn--` A-labels), at least two labels, at most
+/// 253 octets.
+pub fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 253 {
+        return Err(format!("{name:?} is not a domain name of 1 to 253 octets"));
+    }
+    let labels: Vec<&str> = name.split('.').collect();
+    if labels.len() < 2 {
+        return Err(format!("{name} has a single label"));
+    }
+    for label in labels {
+        let ok = !label.is_empty()
+            && label.len() <= 63
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && (label.get(2..4) != Some("--") || label.starts_with("xn--"));
+        if !ok {
+            return Err(format!(
+                "{label:?} in {name} is not a valid label (letters, digits and inner hyphens, 1 to 63)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(check_name("example.tld").is_ok());
+        assert!(check_name("xn--bcher-kva.tld").is_ok());
+        assert!(check_name("ab--c.tld").is_err());
+        assert!(check_name("-a.tld").is_err());
+        assert!(check_name("a-.tld").is_err());
+        assert!(check_name("Example.tld").is_err());
+        assert!(check_name("tld").is_err());
+        assert!(check_name("a..tld").is_err());
+        assert!(check_name(&format!("{}.tld", "a".repeat(64))).is_err());
+    }
+
+    #[test]
+    fn years_charged() {
+        let day = calendar::parse_date("2026-11-29").unwrap();
+        assert_eq!(whole_years(day, calendar::add_months(day, 12)), 1);
+        assert_eq!(whole_years(day, calendar::add_months(day, 13)), 2);
+        assert_eq!(whole_years(day, day + 1), 1);
+        assert_eq!(whole_years(day, calendar::add_months(day, 120)), 10);
+    }
+
+    #[test]
+    fn money_format() {
+        assert_eq!(money(600), "6.00");
+        assert_eq!(money(-1205), "-12.05");
+    }
+}

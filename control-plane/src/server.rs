@@ -1,0 +1,350 @@
+//! The SRRP listener: TLS connections, one request each, answered after the commit.
+//!
+//! # Per connection
+//!
+//! 1. Accept, unless the listener is at `max_connections` or the address at
+//!    `max_connections_per_ip` (then the connection is closed at once).
+//! 2. TLS handshake and the request (up to its `%x00` or the end of the client's stream), both
+//!    within `timeout_ms` and `max_message_bytes`; otherwise the connection is dropped.
+//! 3. Parse ([`crate::srrp`]); a malformed request is dropped without a response.
+//! 4. Decode ([`crate::srrp_front`]); credentials are checked against the stored Argon2 hash
+//!    (read from a read-only database connection; cached after the first success), and a
+//!    domain password is hashed or verified — all on tokio's blocking pool, at most two Argon2
+//!    computations at a time, never on the commit thread.
+//! 5. Queue the command for the commit thread, wait for its durable outcome, send the response
+//!    and its `%x00`, close the TLS session and the connection.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::Connection;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, oneshot};
+use tokio_rustls::TlsAcceptor;
+
+use crate::auth::{self, Verified};
+use crate::registry::Command;
+use crate::srrp::{self, Code, Limits, Response};
+use crate::srrp_front::{self, Secret};
+use crate::store::Store;
+use crate::writer::{Commits, Job, Outcome};
+
+/// Response counts by command kind and code (for metrics).
+#[derive(Debug, Default)]
+pub struct Counters {
+    by_kind: Mutex<HashMap<(&'static str, u16), u64>>,
+    /// Connections dropped: malformed, too long, too slow, or over a limit.
+    pub dropped: AtomicU64,
+}
+
+impl Counters {
+    fn count(&self, kind: &'static str, code: Code) {
+        let mut map = self.by_kind.lock().unwrap_or_else(|e| e.into_inner());
+        *map.entry((kind, code.number())).or_default() += 1;
+    }
+
+    /// Every (kind, code, count), sorted.
+    pub fn snapshot(&self) -> Vec<(&'static str, u16, u64)> {
+        let map = self.by_kind.lock().unwrap_or_else(|e| e.into_inner());
+        let mut rows: Vec<_> = map.iter().map(|(&(k, c), &n)| (k, c, n)).collect();
+        rows.sort_unstable();
+        rows
+    }
+}
+
+/// What every connection shares.
+pub struct Server {
+    acceptor: TlsAcceptor,
+    commits: Commits,
+    readers: Mutex<Vec<Connection>>,
+    database: PathBuf,
+    verified: Verified,
+    argon: Semaphore,
+    limits: Limits,
+    timeout: Duration,
+    max_connections: usize,
+    max_per_ip: usize,
+    open: Mutex<HashMap<IpAddr, usize>>,
+    /// Response counters.
+    pub counters: Counters,
+}
+
+/// Settings of the listener.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The largest request.
+    pub max_message_bytes: usize,
+    /// Time for the handshake and the request.
+    pub timeout: Duration,
+    /// Connections open at once.
+    pub max_connections: usize,
+    /// Connections open at once from one address.
+    pub max_connections_per_ip: usize,
+}
+
+struct Slot<'a> {
+    server: &'a Server,
+    ip: IpAddr,
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        let mut open = self.server.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = open.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
+}
+
+impl Server {
+    /// A server over a TLS configuration, the commit thread and the database path (for
+    /// read-only connections).
+    pub fn new(
+        tls: Arc<rustls::ServerConfig>,
+        commits: Commits,
+        database: PathBuf,
+        settings: &Settings,
+    ) -> Server {
+        Server {
+            acceptor: TlsAcceptor::from(tls),
+            commits,
+            readers: Mutex::new(Vec::new()),
+            database,
+            verified: Verified::new(),
+            argon: Semaphore::new(2),
+            limits: Limits {
+                max_bytes: settings.max_message_bytes,
+                ..Limits::default()
+            },
+            timeout: settings.timeout,
+            max_connections: settings.max_connections,
+            max_per_ip: settings.max_connections_per_ip,
+            open: Mutex::new(HashMap::new()),
+            counters: Counters::default(),
+        }
+    }
+
+    /// The commit thread's handle.
+    pub fn commits(&self) -> &Commits {
+        &self.commits
+    }
+
+    fn admit(&self, ip: IpAddr) -> Option<Slot<'_>> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let total: usize = open.values().sum();
+        let here = open.entry(ip).or_default();
+        if total >= self.max_connections || *here >= self.max_per_ip {
+            if *here == 0 {
+                open.remove(&ip);
+            }
+            return None;
+        }
+        *here += 1;
+        Some(Slot { server: self, ip })
+    }
+
+    /// Runs a read on a pooled read-only connection.
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, crate::store::StoreError>,
+    ) -> Result<T, String> {
+        let pooled = self.readers.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => {
+                let c = Connection::open_with_flags(
+                    &self.database,
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                        | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .map_err(|e| e.to_string())?;
+                c.busy_timeout(Duration::from_secs(5))
+                    .map_err(|e| e.to_string())?;
+                c
+            }
+        };
+        let result = f(&conn).map_err(|e| e.to_string());
+        let mut pool = self.readers.lock().unwrap_or_else(|e| e.into_inner());
+        if pool.len() < 16 {
+            pool.push(conn);
+        }
+        result
+    }
+
+    async fn argon<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+        let _permit = self.argon.acquire().await.ok()?;
+        tokio::task::spawn_blocking(f).await.ok()
+    }
+
+    /// Serves one listener until the task is dropped.
+    pub async fn serve(self: Arc<Self>, listener: TcpListener) {
+        loop {
+            let (stream, peer) = match listener.accept().await {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accepting an SRRP connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let server = self.clone();
+            tokio::spawn(async move {
+                server.connection(stream, peer).await;
+            });
+        }
+    }
+
+    async fn connection(&self, stream: tokio::net::TcpStream, peer: SocketAddr) {
+        let Some(_slot) = self.admit(peer.ip()) else {
+            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let _ = stream.set_nodelay(true);
+        let received = tokio::time::timeout(self.timeout, async {
+            let mut tls = self.acceptor.accept(stream).await.ok()?;
+            let mut buffer = Vec::with_capacity(1024);
+            let mut chunk = [0u8; 4096];
+            loop {
+                if let Some(end) = srrp::find_end(&buffer) {
+                    buffer.truncate(end);
+                    break;
+                }
+                if buffer.len() > self.limits.max_bytes {
+                    return None;
+                }
+                match tls.read(&mut chunk).await {
+                    Ok(0) => break,
+                    Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                    Err(_) if !buffer.is_empty() => break,
+                    Err(_) => return None,
+                }
+            }
+            Some((tls, buffer))
+        })
+        .await;
+        let Ok(Some((mut tls, message))) = received else {
+            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let request = match srrp::parse(&message, self.limits) {
+            Ok(request) => request,
+            Err(e) => {
+                tracing::debug!(%peer, error = %e, "dropping a malformed SRRP request");
+                self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        };
+        let (kind, response) = self.answer(&request).await;
+        self.counters.count(kind, response.code);
+        if response.code == Code::AccessDenied || response.code == Code::AuthorizationFailed {
+            tracing::info!(%peer, command = kind, code = response.code.number(), "refused");
+        }
+        let _ = tokio::time::timeout(self.timeout, async {
+            tls.write_all(&response.render()).await?;
+            tls.shutdown().await
+        })
+        .await;
+    }
+
+    /// The response to a well-formed request, and the command kind for metrics.
+    pub async fn answer(&self, request: &srrp::Request) -> (&'static str, Response) {
+        let mut decoded = match srrp_front::decode(request) {
+            Ok(decoded) => decoded,
+            Err(response) => return ("invalid", response),
+        };
+        let kind = decoded.command.kind();
+        let internal = |e: String| {
+            tracing::error!(error = %e, "reading the registry database failed");
+            Response::error(
+                Code::InternalError,
+                "the registry could not read its database; retry later",
+            )
+        };
+        let denied = || {
+            Response::error(
+                Code::AuthorizationFailed,
+                "unknown registrar-id or wrong registrar-auth",
+            )
+        };
+        let id = decoded.registrar;
+        let stored = match self.read(|c| c.registrar(id)) {
+            Ok(Some(r)) if r.active => r.password_hash,
+            Ok(_) => return (kind, denied()),
+            Err(e) => return (kind, internal(e)),
+        };
+        if !self.verified.contains(id, &decoded.password, &stored) {
+            let (password, hash) = (decoded.password.clone(), stored.clone());
+            if self.argon(move || auth::verify(&password, &hash)).await != Some(true) {
+                return (kind, denied());
+            }
+            self.verified.insert(id, &decoded.password, &stored);
+        }
+        match std::mem::replace(&mut decoded.secret, Secret::None) {
+            Secret::None => {}
+            Secret::Hash(password) => {
+                let Some(hash) = self.argon(move || auth::hash(&password)).await else {
+                    return (kind, internal("hashing a password failed".into()));
+                };
+                match &mut decoded.command {
+                    Command::CreateDomain { auth_hash, .. } => *auth_hash = Some(hash),
+                    Command::SetPassword { auth_hash, .. } => *auth_hash = hash,
+                    _ => {}
+                }
+            }
+            Secret::Verify(password) => {
+                if let Command::Transfer {
+                    name,
+                    verified_hash,
+                } = &mut decoded.command
+                {
+                    let key = name.clone();
+                    let stored = match self.read(|c| c.domain(&key)) {
+                        Ok(domain) => domain.and_then(|d| d.auth_hash),
+                        Err(e) => return (kind, internal(e)),
+                    };
+                    if let Some(stored) = stored {
+                        let candidate = stored.clone();
+                        if self
+                            .argon(move || auth::verify(&password, &candidate))
+                            .await
+                            == Some(true)
+                        {
+                            *verified_hash = Some(stored);
+                        }
+                    }
+                }
+            }
+        }
+        let (reply, outcome) = oneshot::channel();
+        let job = Job {
+            registrar: id,
+            verified_hash: stored,
+            command: decoded.command,
+            reply,
+        };
+        if self.commits.submit(job).is_err() {
+            return (
+                kind,
+                Response::error(
+                    Code::InternalError,
+                    "too many of your commands are waiting; retry in a moment",
+                ),
+            );
+        }
+        let response = match outcome.await {
+            Ok(Outcome::Done(reply)) => srrp_front::reply(request, reply),
+            Ok(Outcome::Refused(refusal)) => srrp_front::refusal(&refusal),
+            Ok(Outcome::Failed(e)) => internal(e),
+            Err(_) => internal("the commit thread stopped".into()),
+        };
+        (kind, response)
+    }
+}

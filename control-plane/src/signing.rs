@@ -1,0 +1,185 @@
+//! Ed25519 signatures over changesets (ring).
+//!
+//! # What is signed
+//!
+//! ```text
+//! "constellation changeset v1" · 0x00 · zone length u8 · zone (ASCII, no final dot)
+//!     · from serial u32 · to serial u32 (big-endian) · changeset bytes
+//! ```
+//!
+//! The zone and serials are inside the signature, so a valid changeset cannot be replayed for
+//! another zone or at another position in the journal. A key is named by its id: the first 8
+//! octets of the SHA-256 of its 32-octet public key, in hex.
+//!
+//! # Key files
+//!
+//! The private key is the PKCS#8 v2 document ring generates, stored as base64 on one line in a
+//! file of mode 0600; the public key is 32 octets in base64 (`control-plane keygen` writes both).
+
+use std::path::Path;
+
+use anyhow::Context;
+use data_encoding::{BASE64, HEXLOWER};
+use ring::rand::SystemRandom;
+use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
+
+const CONTEXT: &[u8] = b"constellation changeset v1\0";
+
+/// A signing key with its id.
+pub struct Signer {
+    key: Ed25519KeyPair,
+    id: String,
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Signer({})", self.id)
+    }
+}
+
+/// The id of a public key.
+pub fn key_id(public_key: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, public_key);
+    HEXLOWER.encode(&digest.as_ref()[..8])
+}
+
+/// The bytes a changeset's signature covers.
+pub fn signed_message(zone: &str, from: u32, to: u32, changeset: &[u8]) -> Vec<u8> {
+    let mut message = Vec::with_capacity(CONTEXT.len() + zone.len() + 9 + changeset.len());
+    message.extend_from_slice(CONTEXT);
+    message.push(zone.len().min(255) as u8);
+    message.extend_from_slice(&zone.as_bytes()[..zone.len().min(255)]);
+    message.extend_from_slice(&from.to_be_bytes());
+    message.extend_from_slice(&to.to_be_bytes());
+    message.extend_from_slice(changeset);
+    message
+}
+
+/// Checks a changeset's signature against a public key.
+pub fn verify_changeset(
+    public_key: &[u8],
+    zone: &str,
+    from: u32,
+    to: u32,
+    changeset: &[u8],
+    signature: &[u8],
+) -> bool {
+    UnparsedPublicKey::new(&ED25519, public_key)
+        .verify(&signed_message(zone, from, to, changeset), signature)
+        .is_ok()
+}
+
+/// Reads a public key file written by [`Signer::save`].
+pub fn load_public_key(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the public key {}", path.display()))?;
+    let key = BASE64
+        .decode(text.trim().as_bytes())
+        .with_context(|| format!("{} is not a base64 public key", path.display()))?;
+    anyhow::ensure!(
+        key.len() == 32,
+        "{} is not an Ed25519 public key",
+        path.display()
+    );
+    Ok(key)
+}
+
+impl Signer {
+    /// A new random key and its PKCS#8 document.
+    pub fn generate() -> anyhow::Result<(Signer, Vec<u8>)> {
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
+            .map_err(|_| anyhow::anyhow!("the system random generator failed"))?;
+        let signer = Signer::from_pkcs8(pkcs8.as_ref())?;
+        Ok((signer, pkcs8.as_ref().to_vec()))
+    }
+
+    /// A key from its PKCS#8 document.
+    pub fn from_pkcs8(pkcs8: &[u8]) -> anyhow::Result<Signer> {
+        let key = Ed25519KeyPair::from_pkcs8(pkcs8)
+            .map_err(|e| anyhow::anyhow!("not an Ed25519 PKCS#8 v2 key: {e}"))?;
+        let id = key_id(key.public_key().as_ref());
+        Ok(Signer { key, id })
+    }
+
+    /// Reads a key file written by [`Signer::save`].
+    pub fn load(path: &Path) -> anyhow::Result<Signer> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the signing key {}", path.display()))?;
+        let pkcs8 = BASE64
+            .decode(text.trim().as_bytes())
+            .with_context(|| format!("{} is not a base64 key file", path.display()))?;
+        Signer::from_pkcs8(&pkcs8)
+            .with_context(|| format!("loading the signing key {}", path.display()))
+    }
+
+    /// Writes the private key (mode 0600) and, beside it with `.pub` added, the public key.
+    pub fn save(pkcs8: &[u8], path: &Path) -> anyhow::Result<()> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let signer = Signer::from_pkcs8(pkcs8)?;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .with_context(|| format!("creating {} (it must not exist yet)", path.display()))?;
+        writeln!(file, "{}", BASE64.encode(pkcs8))?;
+        file.sync_all()?;
+        let public = path.with_extension("pub");
+        std::fs::write(&public, format!("{}\n", BASE64.encode(signer.public_key())))
+            .with_context(|| format!("writing {}", public.display()))?;
+        Ok(())
+    }
+
+    /// The key's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The 32-octet public key.
+    pub fn public_key(&self) -> &[u8] {
+        self.key.public_key().as_ref()
+    }
+
+    /// Signs a changeset; returns the signature and the key id.
+    pub fn sign_changeset(
+        &self,
+        zone: &str,
+        from: u32,
+        to: u32,
+        changeset: &[u8],
+    ) -> (Vec<u8>, String) {
+        let signature = self.key.sign(&signed_message(zone, from, to, changeset));
+        (signature.as_ref().to_vec(), self.id.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_bind_zone_and_serials() {
+        let (signer, _) = Signer::generate().unwrap();
+        let (signature, id) = signer.sign_changeset("name", 7, 8, b"bytes");
+        assert_eq!(id, signer.id());
+        let key = signer.public_key();
+        assert!(verify_changeset(key, "name", 7, 8, b"bytes", &signature));
+        assert!(!verify_changeset(key, "tld", 7, 8, b"bytes", &signature));
+        assert!(!verify_changeset(key, "name", 8, 9, b"bytes", &signature));
+        assert!(!verify_changeset(key, "name", 7, 8, b"bytez", &signature));
+    }
+
+    #[test]
+    fn key_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let (signer, pkcs8) = Signer::generate().unwrap();
+        let path = dir.path().join("signing.key");
+        Signer::save(&pkcs8, &path).unwrap();
+        assert_eq!(Signer::load(&path).unwrap().id(), signer.id());
+        assert!(
+            Signer::save(&pkcs8, &path).is_err(),
+            "never overwrites a key"
+        );
+    }
+}

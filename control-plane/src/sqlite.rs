@@ -1,0 +1,801 @@
+//! The embedded SQLite backend of [`Store`].
+//!
+//! # Durability
+//!
+//! The database runs in WAL mode with `synchronous=FULL`: a commit costs exactly one fsync of
+//! the write-ahead log, and a committed transaction survives a crash or a power cut. Foreign
+//! keys are enforced. The writer opens `BEGIN IMMEDIATE`, runs each command of a batch inside
+//! a savepoint, and commits once (group commit); readers never block it.
+//!
+//! # Schema
+//!
+//! Migrations are compiled in and applied in order at open, each in one transaction with
+//! `PRAGMA user_version` raised to its number; a database newer than the binary is refused.
+//! Tables: `zones`, `registrars`, `clusters` + `cluster_nameservers`, `domains`, `sequences`
+//! (object ids, never reused), `history` (every change of every object, with who made it),
+//! `ledger` (every credit movement, with the balance after it), `blocked_labels`,
+//! `blocked_combinations` and `journal` (the signed changesets: the outbox that satellites are
+//! fed from, written in the same transaction as the change it publishes).
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use zonefiles::SerialPolicy;
+use zonefiles::whois::DelegationSigner;
+
+use crate::model::{
+    Cluster, Domain, HistoryEntry, JournalEntry, LedgerEntry, Nameserver, Registrar, ZoneSettings,
+};
+use crate::store::{Store, StoreError, StoreResult};
+
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE zones (
+    id INTEGER PRIMARY KEY,
+    origin TEXT NOT NULL UNIQUE,
+    level INTEGER NOT NULL CHECK (level IN (2, 3)),
+    serial INTEGER NOT NULL,
+    serial_policy TEXT NOT NULL,
+    mname TEXT NOT NULL,
+    rname TEXT NOT NULL,
+    refresh INTEGER NOT NULL,
+    retry INTEGER NOT NULL,
+    expire INTEGER NOT NULL,
+    minimum INTEGER NOT NULL,
+    soa_ttl INTEGER NOT NULL,
+    delegation_ttl INTEGER NOT NULL,
+    apex_nameservers TEXT NOT NULL,
+    year_price INTEGER NOT NULL,
+    min_ns INTEGER NOT NULL,
+    max_ns INTEGER NOT NULL,
+    default_period INTEGER NOT NULL,
+    max_period INTEGER NOT NULL
+);
+CREATE TABLE registrars (
+    id INTEGER PRIMARY KEY,
+    iana_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    whois_server TEXT NOT NULL,
+    url TEXT NOT NULL,
+    abuse_email TEXT NOT NULL,
+    abuse_phone TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    active INTEGER NOT NULL,
+    balance INTEGER NOT NULL,
+    credit_limit INTEGER NOT NULL,
+    updated INTEGER NOT NULL
+);
+CREATE TABLE clusters (
+    id INTEGER PRIMARY KEY,
+    registrar INTEGER NOT NULL REFERENCES registrars(id),
+    fingerprint TEXT NOT NULL
+);
+CREATE INDEX clusters_by_fingerprint ON clusters(registrar, fingerprint);
+CREATE TABLE cluster_nameservers (
+    cluster INTEGER NOT NULL REFERENCES clusters(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    addresses TEXT NOT NULL,
+    PRIMARY KEY (cluster, position)
+);
+CREATE TABLE domains (
+    name TEXT PRIMARY KEY,
+    id INTEGER NOT NULL UNIQUE,
+    zone INTEGER NOT NULL REFERENCES zones(id),
+    registrar INTEGER NOT NULL REFERENCES registrars(id),
+    active INTEGER NOT NULL,
+    created INTEGER NOT NULL,
+    expires INTEGER NOT NULL,
+    updated INTEGER NOT NULL,
+    cluster INTEGER REFERENCES clusters(id),
+    auth_hash TEXT,
+    ds TEXT NOT NULL
+);
+CREATE INDEX domains_by_cluster ON domains(cluster);
+CREATE INDEX domains_by_zone ON domains(zone, name);
+CREATE TABLE sequences (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT INTO sequences VALUES ('domain', 0);
+CREATE TABLE history (
+    id INTEGER PRIMARY KEY,
+    object TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    change TEXT NOT NULL
+);
+CREATE INDEX history_by_object ON history(object, id);
+CREATE TABLE ledger (
+    id INTEGER PRIMARY KEY,
+    registrar INTEGER NOT NULL REFERENCES registrars(id),
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    domain TEXT,
+    amount INTEGER NOT NULL,
+    balance INTEGER NOT NULL
+);
+CREATE INDEX ledger_by_time ON ledger(at);
+CREATE TABLE blocked_labels (label TEXT PRIMARY KEY);
+CREATE TABLE blocked_combinations (
+    third TEXT NOT NULL,
+    second TEXT NOT NULL,
+    PRIMARY KEY (third, second)
+);
+CREATE TABLE journal (
+    seq INTEGER PRIMARY KEY,
+    zone TEXT NOT NULL,
+    from_serial INTEGER NOT NULL,
+    to_serial INTEGER NOT NULL,
+    changeset BLOB NOT NULL,
+    signature BLOB NOT NULL,
+    key_id TEXT NOT NULL,
+    committed INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX journal_by_zone ON journal(zone, from_serial);
+"#];
+
+/// Why the database could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// SQLite failed.
+    #[error("database {path}: {source}")]
+    Sqlite {
+        /// The database file.
+        path: String,
+        /// What SQLite said.
+        source: rusqlite::Error,
+    },
+    /// The database was written by a newer version of the control plane.
+    #[error(
+        "database {path} has schema version {found}; this binary knows up to {known}: upgrade the control plane"
+    )]
+    TooNew {
+        /// The database file.
+        path: String,
+        /// Its schema version.
+        found: i64,
+        /// The newest this binary knows.
+        known: i64,
+    },
+}
+
+/// Opens (creating if needed) the registry database, sets WAL, `synchronous=FULL` and foreign
+/// keys, and applies the migrations it lacks.
+pub fn open(path: &Path) -> Result<Connection, OpenError> {
+    let err = |source| OpenError::Sqlite {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut conn = Connection::open(path).map_err(err)?;
+    conn.busy_timeout(Duration::from_secs(10)).map_err(err)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(err)?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(err)?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(err)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(err)?;
+    let known = MIGRATIONS.len() as i64;
+    if version > known {
+        return Err(OpenError::TooNew {
+            path: path.display().to_string(),
+            found: version,
+            known,
+        });
+    }
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction().map_err(err)?;
+        tx.execute_batch(migration).map_err(err)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)
+            .map_err(err)?;
+        tx.commit().map_err(err)?;
+    }
+    Ok(conn)
+}
+
+fn corrupt(what: impl Into<String>) -> StoreError {
+    StoreError::Corrupt(what.into())
+}
+
+fn policy_text(policy: SerialPolicy) -> &'static str {
+    match policy {
+        SerialPolicy::Counter => "counter",
+        SerialPolicy::UnixTime => "unix-time",
+        SerialPolicy::DateCounter => "date-counter",
+    }
+}
+
+/// Reads a serial policy's name (`counter`, `unix-time`, `date-counter`).
+pub fn parse_policy(text: &str) -> Option<SerialPolicy> {
+    match text {
+        "counter" => Some(SerialPolicy::Counter),
+        "unix-time" => Some(SerialPolicy::UnixTime),
+        "date-counter" => Some(SerialPolicy::DateCounter),
+        _ => None,
+    }
+}
+
+/// Name servers as stored: `name addr addr` entries separated by `;`.
+fn nameservers_text(nameservers: &[Nameserver]) -> String {
+    nameservers
+        .iter()
+        .map(|ns| {
+            let mut entry = ns.name.clone();
+            for address in &ns.addresses {
+                entry.push(' ');
+                entry.push_str(&address.to_string());
+            }
+            entry
+        })
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+fn parse_addresses(text: &str) -> StoreResult<Vec<IpAddr>> {
+    text.split_whitespace()
+        .map(|a| a.parse().map_err(|_| corrupt(format!("address {a:?}"))))
+        .collect()
+}
+
+fn parse_nameservers(text: &str) -> StoreResult<Vec<Nameserver>> {
+    text.split(';')
+        .filter(|e| !e.is_empty())
+        .map(|entry| {
+            let (name, addresses) = entry.split_once(' ').unwrap_or((entry, ""));
+            Ok(Nameserver {
+                name: name.to_string(),
+                addresses: parse_addresses(addresses)?,
+            })
+        })
+        .collect()
+}
+
+fn ds_text(ds: &[DelegationSigner]) -> String {
+    ds.iter()
+        .map(|d| {
+            format!(
+                "{} {} {} {}",
+                d.key_tag,
+                d.algorithm,
+                d.digest_type,
+                data_encoding::HEXUPPER.encode(&d.digest)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+fn parse_ds(text: &str) -> StoreResult<Vec<DelegationSigner>> {
+    text.split(';')
+        .filter(|e| !e.is_empty())
+        .map(|entry| {
+            crate::srrp_front::parse_ds(entry).map_err(|_| corrupt(format!("DS {entry:?}")))
+        })
+        .collect()
+}
+
+const DOMAIN_COLUMNS: &str =
+    "name, id, zone, registrar, active, created, expires, updated, cluster, auth_hash, ds";
+
+fn domain_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Domain, String)> {
+    Ok((
+        Domain {
+            name: row.get(0)?,
+            id: row.get(1)?,
+            zone: row.get(2)?,
+            registrar: row.get(3)?,
+            active: row.get(4)?,
+            created: row.get(5)?,
+            expires: row.get(6)?,
+            updated: row.get(7)?,
+            cluster: row.get(8)?,
+            auth_hash: row.get(9)?,
+            ds: Vec::new(),
+        },
+        row.get(10)?,
+    ))
+}
+
+fn zone_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(ZoneSettings, String, String)> {
+    Ok((
+        ZoneSettings {
+            id: row.get(0)?,
+            origin: row.get(1)?,
+            level: row.get(2)?,
+            serial: row.get(3)?,
+            serial_policy: SerialPolicy::Counter,
+            mname: row.get(5)?,
+            rname: row.get(6)?,
+            soa_timers: [row.get(7)?, row.get(8)?, row.get(9)?, row.get(10)?],
+            soa_ttl: row.get(11)?,
+            delegation_ttl: row.get(12)?,
+            apex_nameservers: Vec::new(),
+            year_price: row.get(14)?,
+            min_ns: row.get(15)?,
+            max_ns: row.get(16)?,
+            default_period_months: row.get(17)?,
+            max_period_months: row.get(18)?,
+        },
+        row.get(4)?,
+        row.get(13)?,
+    ))
+}
+
+fn registrar_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Registrar> {
+    Ok(Registrar {
+        id: row.get(0)?,
+        iana_id: row.get(1)?,
+        name: row.get(2)?,
+        whois_server: row.get(3)?,
+        url: row.get(4)?,
+        abuse_email: row.get(5)?,
+        abuse_phone: row.get(6)?,
+        password_hash: row.get(7)?,
+        active: row.get(8)?,
+        balance: row.get(9)?,
+        credit_limit: row.get(10)?,
+        updated: row.get(11)?,
+    })
+}
+
+const REGISTRAR_COLUMNS: &str = "id, iana_id, name, whois_server, url, abuse_email, abuse_phone, password_hash, active, balance, credit_limit, updated";
+
+/// Every registrar (operator listings and reports).
+pub fn registrars(conn: &Connection) -> StoreResult<Vec<Registrar>> {
+    let mut statement = conn.prepare_cached(&format!(
+        "SELECT {REGISTRAR_COLUMNS} FROM registrars ORDER BY id"
+    ))?;
+    let rows = statement.query_map([], registrar_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Adds a zone; its id is filled in.
+pub fn insert_zone(conn: &Connection, zone: &ZoneSettings) -> StoreResult<i64> {
+    conn.prepare_cached(
+        "INSERT INTO zones (origin, level, serial, serial_policy, mname, rname, refresh, retry, expire, minimum, soa_ttl, delegation_ttl, apex_nameservers, year_price, min_ns, max_ns, default_period, max_period) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+    )?
+    .execute(params![
+        zone.origin,
+        zone.level,
+        zone.serial,
+        policy_text(zone.serial_policy),
+        zone.mname,
+        zone.rname,
+        zone.soa_timers[0],
+        zone.soa_timers[1],
+        zone.soa_timers[2],
+        zone.soa_timers[3],
+        zone.soa_ttl,
+        zone.delegation_ttl,
+        nameservers_text(&zone.apex_nameservers),
+        zone.year_price,
+        zone.min_ns,
+        zone.max_ns,
+        zone.default_period_months,
+        zone.max_period_months,
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Adds or replaces a registrar.
+pub fn put_registrar(conn: &Connection, r: &Registrar) -> StoreResult<()> {
+    conn.prepare_cached(&format!(
+        "INSERT INTO registrars ({REGISTRAR_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+         ON CONFLICT(id) DO UPDATE SET iana_id = ?2, name = ?3, whois_server = ?4, url = ?5, abuse_email = ?6,
+         abuse_phone = ?7, password_hash = ?8, active = ?9, credit_limit = ?11, updated = ?12"
+    ))?
+    .execute(params![
+        r.id,
+        r.iana_id,
+        r.name,
+        r.whois_server,
+        r.url,
+        r.abuse_email,
+        r.abuse_phone,
+        r.password_hash,
+        r.active,
+        r.balance,
+        r.credit_limit,
+        r.updated
+    ])?;
+    Ok(())
+}
+
+/// Blocks or unblocks a label.
+pub fn set_label_blocked(conn: &Connection, label: &str, blocked: bool) -> StoreResult<bool> {
+    let changed = if blocked {
+        conn.prepare_cached("INSERT OR IGNORE INTO blocked_labels VALUES (?1)")?
+            .execute([label])?
+    } else {
+        conn.prepare_cached("DELETE FROM blocked_labels WHERE label = ?1")?
+            .execute([label])?
+    };
+    Ok(changed > 0)
+}
+
+/// Blocks or unblocks a third-level label under a second-level one.
+pub fn set_combination_blocked(
+    conn: &Connection,
+    third: &str,
+    second: &str,
+    blocked: bool,
+) -> StoreResult<bool> {
+    let changed = if blocked {
+        conn.prepare_cached("INSERT OR IGNORE INTO blocked_combinations VALUES (?1, ?2)")?
+            .execute([third, second])?
+    } else {
+        conn.prepare_cached("DELETE FROM blocked_combinations WHERE third = ?1 AND second = ?2")?
+            .execute([third, second])?
+    };
+    Ok(changed > 0)
+}
+
+/// Every blocked label and combination (`third.second`), sorted.
+pub fn blocked(conn: &Connection) -> StoreResult<Vec<String>> {
+    let mut out = Vec::new();
+    let mut statement = conn.prepare_cached("SELECT label FROM blocked_labels ORDER BY label")?;
+    for row in statement.query_map([], |r| r.get::<_, String>(0))? {
+        out.push(row?);
+    }
+    let mut statement = conn
+        .prepare_cached("SELECT third, second FROM blocked_combinations ORDER BY second, third")?;
+    for row in statement.query_map([], |r| {
+        Ok(format!(
+            "{}.{}",
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?
+        ))
+    })? {
+        out.push(row?);
+    }
+    Ok(out)
+}
+
+/// Journal entries of a zone after a serial, in order (at most `limit`).
+pub fn journal_after(
+    conn: &Connection,
+    zone: &str,
+    after_seq: i64,
+    limit: usize,
+) -> StoreResult<Vec<(i64, JournalEntry)>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT seq, zone, from_serial, to_serial, changeset, signature, key_id, committed FROM journal
+         WHERE (?1 = '' OR zone = ?1) AND seq > ?2 ORDER BY seq LIMIT ?3",
+    )?;
+    let rows = statement.query_map(params![zone, after_seq, limit as i64], |r| {
+        Ok((
+            r.get(0)?,
+            JournalEntry {
+                zone: r.get(1)?,
+                from_serial: r.get(2)?,
+                to_serial: r.get(3)?,
+                changeset: r.get(4)?,
+                signature: r.get(5)?,
+                key_id: r.get(6)?,
+                committed: r.get(7)?,
+            },
+        ))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Every domain of a zone with its cluster and its registrar's IANA id, in name order.
+pub fn zone_domains(
+    conn: &Connection,
+    zone: i64,
+) -> StoreResult<Vec<(Domain, Option<Cluster>, u32)>> {
+    let mut statement = conn.prepare(&format!(
+        "SELECT {DOMAIN_COLUMNS} FROM domains WHERE zone = ?1 ORDER BY name"
+    ))?;
+    let rows: Vec<(Domain, String)> = statement
+        .query_map([zone], domain_row)?
+        .collect::<Result<_, _>>()?;
+    let mut clusters: std::collections::HashMap<u64, Option<Cluster>> =
+        std::collections::HashMap::new();
+    let mut iana = std::collections::HashMap::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for (mut domain, ds) in rows {
+        domain.ds = parse_ds(&ds)?;
+        let cluster = match domain.cluster {
+            Some(id) => match clusters.entry(id) {
+                std::collections::hash_map::Entry::Occupied(e) => e.get().clone(),
+                std::collections::hash_map::Entry::Vacant(e) => e.insert(conn.cluster(id)?).clone(),
+            },
+            None => None,
+        };
+        let registrar = domain.registrar;
+        let iana_id = match iana.entry(registrar) {
+            std::collections::hash_map::Entry::Occupied(e) => *e.get(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                *e.insert(conn.registrar(registrar)?.map_or(0, |r| r.iana_id))
+            }
+        };
+        out.push((domain, cluster, iana_id));
+    }
+    Ok(out)
+}
+
+impl Store for Connection {
+    fn zones(&self) -> StoreResult<Vec<ZoneSettings>> {
+        let mut statement = self.prepare_cached(
+            "SELECT id, origin, level, serial, serial_policy, mname, rname, refresh, retry, expire, minimum, soa_ttl, delegation_ttl, apex_nameservers, year_price, min_ns, max_ns, default_period, max_period FROM zones ORDER BY id",
+        )?;
+        let rows = statement.query_map([], zone_row)?;
+        let mut zones = Vec::new();
+        for row in rows {
+            let (mut zone, policy, apex) = row?;
+            zone.serial_policy = parse_policy(&policy)
+                .ok_or_else(|| corrupt(format!("serial policy {policy:?}")))?;
+            zone.apex_nameservers = parse_nameservers(&apex)?;
+            zones.push(zone);
+        }
+        Ok(zones)
+    }
+
+    fn set_zone_serial(&mut self, zone: i64, serial: u32) -> StoreResult<()> {
+        self.prepare_cached("UPDATE zones SET serial = ?2 WHERE id = ?1")?
+            .execute(params![zone, serial])?;
+        Ok(())
+    }
+
+    fn registrar(&self, id: u32) -> StoreResult<Option<Registrar>> {
+        Ok(self
+            .prepare_cached(&format!(
+                "SELECT {REGISTRAR_COLUMNS} FROM registrars WHERE id = ?1"
+            ))?
+            .query_row([id], registrar_row)
+            .optional()?)
+    }
+
+    fn charge(
+        &mut self,
+        registrar: u32,
+        amount: i64,
+        kind: &str,
+        domain: Option<&str>,
+        at: i64,
+    ) -> StoreResult<i64> {
+        let balance: i64 = self
+            .prepare_cached(
+                "UPDATE registrars SET balance = balance + ?2 WHERE id = ?1 RETURNING balance",
+            )?
+            .query_row(params![registrar, amount], |r| r.get(0))?;
+        self.prepare_cached(
+            "INSERT INTO ledger (registrar, at, kind, domain, amount, balance) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![registrar, at, kind, domain, amount, balance])?;
+        Ok(balance)
+    }
+
+    fn domain(&self, name: &str) -> StoreResult<Option<Domain>> {
+        let row = self
+            .prepare_cached(&format!(
+                "SELECT {DOMAIN_COLUMNS} FROM domains WHERE name = ?1"
+            ))?
+            .query_row([name], domain_row)
+            .optional()?;
+        match row {
+            None => Ok(None),
+            Some((mut domain, ds)) => {
+                domain.ds = parse_ds(&ds)?;
+                Ok(Some(domain))
+            }
+        }
+    }
+
+    fn insert_domain(&mut self, d: &Domain) -> StoreResult<i64> {
+        let id: i64 = self
+            .prepare_cached(
+                "UPDATE sequences SET value = value + 1 WHERE name = 'domain' RETURNING value",
+            )?
+            .query_row([], |r| r.get(0))?;
+        self.prepare_cached(&format!(
+            "INSERT INTO domains ({DOMAIN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        ))?
+        .execute(params![
+            d.name,
+            id,
+            d.zone,
+            d.registrar,
+            d.active,
+            d.created,
+            d.expires,
+            d.updated,
+            d.cluster,
+            d.auth_hash,
+            ds_text(&d.ds)
+        ])?;
+        Ok(id)
+    }
+
+    fn update_domain(&mut self, d: &Domain) -> StoreResult<()> {
+        self.prepare_cached(
+            "UPDATE domains SET registrar = ?2, active = ?3, expires = ?4, updated = ?5, cluster = ?6, auth_hash = ?7, ds = ?8 WHERE name = ?1",
+        )?
+        .execute(params![
+            d.name,
+            d.registrar,
+            d.active,
+            d.expires,
+            d.updated,
+            d.cluster,
+            d.auth_hash,
+            ds_text(&d.ds)
+        ])?;
+        Ok(())
+    }
+
+    fn delete_domain(&mut self, name: &str) -> StoreResult<()> {
+        self.prepare_cached("DELETE FROM domains WHERE name = ?1")?
+            .execute([name])?;
+        Ok(())
+    }
+
+    fn domains_using(&self, cluster: u64) -> StoreResult<Vec<String>> {
+        let mut statement =
+            self.prepare_cached("SELECT name FROM domains WHERE cluster = ?1 ORDER BY name")?;
+        let rows = statement.query_map([cluster], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn cluster(&self, id: u64) -> StoreResult<Option<Cluster>> {
+        let Some(registrar) = self
+            .prepare_cached("SELECT registrar FROM clusters WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        let mut statement = self.prepare_cached(
+            "SELECT name, addresses FROM cluster_nameservers WHERE cluster = ?1 ORDER BY position",
+        )?;
+        let rows = statement.query_map([id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut nameservers = Vec::new();
+        for row in rows {
+            let (name, addresses) = row?;
+            nameservers.push(Nameserver {
+                name,
+                addresses: parse_addresses(&addresses)?,
+            });
+        }
+        Ok(Some(Cluster {
+            id,
+            registrar,
+            nameservers,
+        }))
+    }
+
+    fn find_cluster(&self, registrar: u32, nameservers: &[Nameserver]) -> StoreResult<Option<u64>> {
+        Ok(self
+            .prepare_cached(
+                "SELECT id FROM clusters WHERE registrar = ?1 AND fingerprint = ?2 ORDER BY id LIMIT 1",
+            )?
+            .query_row(params![registrar, nameservers_text(nameservers)], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    fn insert_cluster(&mut self, registrar: u32, nameservers: &[Nameserver]) -> StoreResult<u64> {
+        self.prepare_cached("INSERT INTO clusters (registrar, fingerprint) VALUES (?1, ?2)")?
+            .execute(params![registrar, nameservers_text(nameservers)])?;
+        let id = self.last_insert_rowid() as u64;
+        self.set_nameservers(id, nameservers)?;
+        Ok(id)
+    }
+
+    fn set_nameservers(&mut self, cluster: u64, nameservers: &[Nameserver]) -> StoreResult<()> {
+        self.prepare_cached("DELETE FROM cluster_nameservers WHERE cluster = ?1")?
+            .execute([cluster])?;
+        let mut insert = self.prepare_cached(
+            "INSERT INTO cluster_nameservers (cluster, position, name, addresses) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for (position, ns) in nameservers.iter().enumerate() {
+            let addresses: Vec<String> = ns.addresses.iter().map(|a| a.to_string()).collect();
+            insert.execute(params![
+                cluster,
+                position as i64,
+                ns.name,
+                addresses.join(" ")
+            ])?;
+        }
+        self.prepare_cached("UPDATE clusters SET fingerprint = ?2 WHERE id = ?1")?
+            .execute(params![cluster, nameservers_text(nameservers)])?;
+        Ok(())
+    }
+
+    fn delete_cluster(&mut self, cluster: u64) -> StoreResult<()> {
+        self.prepare_cached("DELETE FROM clusters WHERE id = ?1")?
+            .execute([cluster])?;
+        Ok(())
+    }
+
+    fn label_blocked(&self, label: &str) -> StoreResult<bool> {
+        Ok(self
+            .prepare_cached("SELECT 1 FROM blocked_labels WHERE label = ?1")?
+            .exists([label])?)
+    }
+
+    fn combination_blocked(&self, third: &str, second: &str) -> StoreResult<bool> {
+        Ok(self
+            .prepare_cached("SELECT 1 FROM blocked_combinations WHERE third = ?1 AND second = ?2")?
+            .exists([third, second])?)
+    }
+
+    fn add_history(&mut self, object: &str, entry: &HistoryEntry) -> StoreResult<()> {
+        self.prepare_cached(
+            "INSERT INTO history (object, at, actor, change) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![object, entry.at, entry.actor, entry.change])?;
+        Ok(())
+    }
+
+    fn history(&self, object: &str) -> StoreResult<Vec<HistoryEntry>> {
+        let mut statement = self.prepare_cached(
+            "SELECT at, actor, change FROM history WHERE object = ?1 ORDER BY id DESC",
+        )?;
+        let rows = statement.query_map([object], |r| {
+            Ok(HistoryEntry {
+                at: r.get(0)?,
+                actor: r.get(1)?,
+                change: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn append_journal(&mut self, e: &JournalEntry) -> StoreResult<()> {
+        self.prepare_cached(
+            "INSERT INTO journal (zone, from_serial, to_serial, changeset, signature, key_id, committed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![
+            e.zone,
+            e.from_serial,
+            e.to_serial,
+            e.changeset,
+            e.signature,
+            e.key_id,
+            e.committed
+        ])?;
+        Ok(())
+    }
+
+    fn ledger(&self, from: i64, to: i64) -> StoreResult<Vec<LedgerEntry>> {
+        let mut statement = self.prepare_cached(
+            "SELECT at, registrar, kind, domain, amount, balance FROM ledger WHERE at >= ?1 AND at < ?2 ORDER BY registrar, id",
+        )?;
+        let rows = statement.query_map([from, to], |r| {
+            Ok(LedgerEntry {
+                at: r.get(0)?,
+                registrar: r.get(1)?,
+                kind: r.get(2)?,
+                domain: r.get(3)?,
+                amount: r.get(4)?,
+                balance: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+/// Runs `f` inside `BEGIN IMMEDIATE … COMMIT`, rolling back if it fails.
+pub fn immediate<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&mut Connection) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    match f(conn) {
+        Ok(value) => {
+            conn.execute_batch("COMMIT")?;
+            Ok(value)
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}

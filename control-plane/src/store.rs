@@ -1,0 +1,82 @@
+//! The narrow interface between the registry's rules and the database that keeps its state.
+//!
+//! [`Store`] is one open write transaction: the rules read and change objects through it, and
+//! the caller commits or rolls back. The embedded SQLite backend is [`crate::sqlite`]; a
+//! PostgreSQL backend implements the same trait and leaves the rules untouched.
+
+use crate::model::{
+    Cluster, Domain, HistoryEntry, JournalEntry, LedgerEntry, Nameserver, Registrar, ZoneSettings,
+};
+
+/// A failure of the database itself (not a refusal by the rules).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database reported an error.
+    #[error("database: {0}")]
+    Database(#[from] rusqlite::Error),
+    /// A row holds a value the registry did not write (damaged or edited by hand).
+    #[error("database row is damaged: {0}")]
+    Corrupt(String),
+}
+
+/// Shorthand for store results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// One write transaction over the registry's state.
+pub trait Store {
+    /// Every zone, in the order added.
+    fn zones(&self) -> StoreResult<Vec<ZoneSettings>>;
+    /// Records a zone's new serial.
+    fn set_zone_serial(&mut self, zone: i64, serial: u32) -> StoreResult<()>;
+
+    /// A registrar by registrar-id.
+    fn registrar(&self, id: u32) -> StoreResult<Option<Registrar>>;
+    /// Changes a registrar's balance by `amount` and records it in the ledger; returns the new
+    /// balance.
+    fn charge(
+        &mut self,
+        registrar: u32,
+        amount: i64,
+        kind: &str,
+        domain: Option<&str>,
+        at: i64,
+    ) -> StoreResult<i64>;
+
+    /// A domain by name.
+    fn domain(&self, name: &str) -> StoreResult<Option<Domain>>;
+    /// Inserts a new domain and returns its object id.
+    fn insert_domain(&mut self, domain: &Domain) -> StoreResult<i64>;
+    /// Writes every field of an existing domain.
+    fn update_domain(&mut self, domain: &Domain) -> StoreResult<()>;
+    /// Removes a domain (its history stays).
+    fn delete_domain(&mut self, name: &str) -> StoreResult<()>;
+    /// Names of the domains that use a cluster.
+    fn domains_using(&self, cluster: u64) -> StoreResult<Vec<String>>;
+
+    /// A cluster by id.
+    fn cluster(&self, id: u64) -> StoreResult<Option<Cluster>>;
+    /// A cluster of this registrar with exactly these name servers, if there is one.
+    fn find_cluster(&self, registrar: u32, nameservers: &[Nameserver]) -> StoreResult<Option<u64>>;
+    /// Inserts a new cluster and returns its id.
+    fn insert_cluster(&mut self, registrar: u32, nameservers: &[Nameserver]) -> StoreResult<u64>;
+    /// Replaces a cluster's name servers.
+    fn set_nameservers(&mut self, cluster: u64, nameservers: &[Nameserver]) -> StoreResult<()>;
+    /// Removes a cluster.
+    fn delete_cluster(&mut self, cluster: u64) -> StoreResult<()>;
+
+    /// True if the label is blocked at any level.
+    fn label_blocked(&self, label: &str) -> StoreResult<bool>;
+    /// True if this third-level label is blocked under this second-level label.
+    fn combination_blocked(&self, third: &str, second: &str) -> StoreResult<bool>;
+
+    /// Appends to an object's history (`domain:<name>`, `cluster:<id>`, `registrar:<id>`).
+    fn add_history(&mut self, object: &str, entry: &HistoryEntry) -> StoreResult<()>;
+    /// An object's history, newest first.
+    fn history(&self, object: &str) -> StoreResult<Vec<HistoryEntry>>;
+
+    /// Appends a signed changeset to the journal.
+    fn append_journal(&mut self, entry: &JournalEntry) -> StoreResult<()>;
+
+    /// A ledger's lines for one registrar between two times (billing reports).
+    fn ledger(&self, from: i64, to: i64) -> StoreResult<Vec<LedgerEntry>>;
+}

@@ -1,0 +1,77 @@
+//! TLS for registrar connections (rustls with the ring provider): the server's configuration
+//! from PEM files, a client configuration that trusts one certificate (the command-line client
+//! and tests), and self-signed certificates for `keygen`.
+//!
+//! The server issues stateless session tickets (TLS 1.3 resumption), so a registrar that
+//! reconnects for every SRRP request skips the full handshake.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn certificates(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .with_context(|| format!("reading certificates from {}", path.display()))?
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("{} is not a PEM certificate chain", path.display()))?;
+    anyhow::ensure!(!certs.is_empty(), "{} holds no certificate", path.display());
+    Ok(certs)
+}
+
+/// The server configuration for a certificate chain and key in PEM files.
+pub fn server_config(certificate: &Path, key: &Path) -> anyhow::Result<Arc<ServerConfig>> {
+    let certs = certificates(certificate)?;
+    let key = PrivateKeyDer::from_pem_file(key)
+        .with_context(|| format!("reading the private key {}", key.display()))?;
+    let mut config = ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .context("the certificate and the key do not belong together")?;
+    config.ticketer = rustls::crypto::ring::Ticketer::new()?;
+    Ok(Arc::new(config))
+}
+
+/// A client configuration that trusts the certificates in one PEM file.
+pub fn client_config(trusted: &Path) -> anyhow::Result<Arc<ClientConfig>> {
+    let mut roots = RootCertStore::empty();
+    for cert in certificates(trusted)? {
+        roots
+            .add(cert)
+            .with_context(|| format!("{} is not a usable trust anchor", trusted.display()))?;
+    }
+    Ok(Arc::new(
+        ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    ))
+}
+
+/// Writes a self-signed certificate (ECDSA P-256, valid for `names`, which may be IP
+/// addresses) and its key as PEM files; the key file gets mode 0600.
+pub fn write_self_signed(names: &[String], certificate: &Path, key: &Path) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let generated = rcgen::generate_simple_self_signed(names.to_vec())
+        .context("generating a self-signed certificate")?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(key)
+        .with_context(|| format!("creating {} (it must not exist yet)", key.display()))?;
+    file.write_all(generated.signing_key.serialize_pem().as_bytes())?;
+    file.sync_all()?;
+    std::fs::write(certificate, generated.cert.pem())
+        .with_context(|| format!("writing {}", certificate.display()))?;
+    Ok(())
+}

@@ -1,0 +1,269 @@
+//! The commit thread: the only writer of the registry database.
+//!
+//! Connection tasks push [`Job`]s into the fair queue ([`Commits::submit`]); one thread takes
+//! whatever is waiting (up to `max_batch`, round robin across registrars), runs every command
+//! in its own savepoint inside one `BEGIN IMMEDIATE` transaction, appends the batch's signed
+//! changesets to the journal in that same transaction, commits — one fsync for the whole batch
+//! — and only then answers each job. A command is therefore confirmed only once it is durable,
+//! and a crash before the commit loses only unconfirmed commands.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use crate::queue::{FairQueue, Full};
+use crate::registry::{self, Command, Context, Failure, Publication, Refusal, Reply};
+use crate::signing::Signer;
+use crate::store::Store;
+
+/// A registrar's command waiting to be committed.
+pub struct Job {
+    /// The registrar.
+    pub registrar: u32,
+    /// The stored password hash its `registrar-auth` was verified against.
+    pub verified_hash: String,
+    /// The command.
+    pub command: Command,
+    /// Where the outcome goes.
+    pub reply: oneshot::Sender<Outcome>,
+}
+
+/// How a job ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Carried out and committed.
+    Done(Reply),
+    /// Refused by the rules (or the credentials went stale); nothing changed.
+    Refused(Refusal),
+    /// The database failed; nothing of it was committed.
+    Failed(String),
+}
+
+/// Counters the metrics endpoint reads.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Transactions committed (each one fsync of the WAL).
+    pub commits: AtomicU64,
+    /// Commands carried out in them.
+    pub commands: AtomicU64,
+    /// Changesets appended to the journal.
+    pub changesets: AtomicU64,
+    /// Total commit time in microseconds (begin to fsync returned).
+    pub commit_micros: AtomicU64,
+}
+
+struct Shared {
+    queue: Mutex<Inner>,
+    ready: Condvar,
+}
+
+struct Inner {
+    queue: FairQueue<Job>,
+    closed: bool,
+}
+
+/// The handle connection tasks submit jobs through.
+#[derive(Clone)]
+pub struct Commits {
+    shared: Arc<Shared>,
+    /// Commit counters.
+    pub stats: Arc<Stats>,
+}
+
+/// Settings of the commit thread.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Most commands per transaction.
+    pub max_batch: usize,
+    /// Most commands waiting per registrar.
+    pub queue_per_registrar: usize,
+    /// Lines for STATUS SERVER.
+    pub server_info: Vec<String>,
+}
+
+impl Commits {
+    /// Queues a job; refused at once when the registrar's queue is full.
+    pub fn submit(&self, job: Job) -> Result<(), Full> {
+        let mut inner = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
+        inner.queue.push(job.registrar, job)?;
+        drop(inner);
+        self.shared.ready.notify_one();
+        Ok(())
+    }
+
+    /// Commands waiting per registrar (for metrics).
+    pub fn depths(&self) -> Vec<(u32, usize)> {
+        let inner = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let mut depths: Vec<_> = inner.queue.depths().collect();
+        depths.sort_unstable();
+        depths
+    }
+
+    /// Stops the thread once the queue is empty.
+    pub fn close(&self) {
+        self.shared
+            .queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .closed = true;
+        self.shared.ready.notify_all();
+    }
+}
+
+/// Starts the commit thread over an open database.
+pub fn start(
+    conn: Connection,
+    signer: Signer,
+    settings: Settings,
+) -> (Commits, std::thread::JoinHandle<()>) {
+    let shared = Arc::new(Shared {
+        queue: Mutex::new(Inner {
+            queue: FairQueue::new(settings.queue_per_registrar),
+            closed: false,
+        }),
+        ready: Condvar::new(),
+    });
+    let stats = Arc::new(Stats::default());
+    let commits = Commits {
+        shared: shared.clone(),
+        stats: stats.clone(),
+    };
+    let handle = std::thread::Builder::new()
+        .name("commit".into())
+        .spawn(move || run(conn, signer, settings, shared, stats))
+        .expect("spawning the commit thread");
+    (commits, handle)
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn run(
+    mut conn: Connection,
+    signer: Signer,
+    settings: Settings,
+    shared: Arc<Shared>,
+    stats: Arc<Stats>,
+) {
+    loop {
+        let batch: Vec<Job> = {
+            let mut inner = shared.queue.lock().unwrap_or_else(|e| e.into_inner());
+            while inner.queue.is_empty() && !inner.closed {
+                inner = shared.ready.wait(inner).unwrap_or_else(|e| e.into_inner());
+            }
+            if inner.queue.is_empty() {
+                return;
+            }
+            std::iter::from_fn(|| inner.queue.pop().map(|(_, job)| job))
+                .take(settings.max_batch)
+                .collect()
+        };
+        let started = Instant::now();
+        let count = batch.len() as u64;
+        let (outcomes, changesets) = commit_batch(&mut conn, &signer, &settings, &batch);
+        stats.commits.fetch_add(1, Ordering::Relaxed);
+        stats.commands.fetch_add(count, Ordering::Relaxed);
+        stats.changesets.fetch_add(changesets, Ordering::Relaxed);
+        stats
+            .commit_micros
+            .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        for (job, outcome) in batch.into_iter().zip(outcomes) {
+            let _ = job.reply.send(outcome);
+        }
+    }
+}
+
+/// Runs a batch in one transaction; returns each job's outcome and the changesets written.
+fn commit_batch(
+    conn: &mut Connection,
+    signer: &Signer,
+    settings: &Settings,
+    batch: &[Job],
+) -> (Vec<Outcome>, u64) {
+    let failed = |e: &dyn std::fmt::Display| {
+        tracing::error!(error = %e, "the registry database failed; the batch was rolled back");
+        (0..batch.len())
+            .map(|_| Outcome::Failed(e.to_string()))
+            .collect()
+    };
+    let now = now();
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        return (failed(&e), 0);
+    }
+    let mut publication = Publication::new();
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for job in batch {
+        outcomes.push(run_job(conn, &mut publication, settings, job, now));
+    }
+    let result = publication
+        .finish(conn, now, signer)
+        .map_err(|e| e.to_string())
+        .and_then(|entries| {
+            conn.execute_batch("COMMIT")
+                .map(|()| entries.len() as u64)
+                .map_err(|e| e.to_string())
+        });
+    match result {
+        Ok(changesets) => (outcomes, changesets),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            (failed(&e), 0)
+        }
+    }
+}
+
+fn run_job(
+    conn: &mut Connection,
+    publication: &mut Publication,
+    settings: &Settings,
+    job: &Job,
+    now: i64,
+) -> Outcome {
+    let registrar = match conn.registrar(job.registrar) {
+        Ok(Some(r)) if r.active && r.password_hash == job.verified_hash => r,
+        Ok(_) => {
+            return Outcome::Refused(Refusal::AuthorizationFailed(
+                "unknown registrar-id or wrong registrar-auth".into(),
+            ));
+        }
+        Err(e) => return Outcome::Failed(e.to_string()),
+    };
+    let context = Context {
+        now,
+        registrar: &registrar,
+        server_info: &settings.server_info,
+    };
+    if job.command.is_query() {
+        return match registry::execute(conn, publication, &context, &job.command) {
+            Ok(reply) => Outcome::Done(reply),
+            Err(Failure::Refused(r)) => Outcome::Refused(r),
+            Err(Failure::Store(e)) => Outcome::Failed(e.to_string()),
+        };
+    }
+    if let Err(e) = conn.execute_batch("SAVEPOINT command") {
+        return Outcome::Failed(e.to_string());
+    }
+    let result = registry::execute(conn, publication, &context, &job.command);
+    let end = if result.is_ok() {
+        "RELEASE command"
+    } else {
+        "ROLLBACK TO command; RELEASE command"
+    };
+    if let Err(e) = conn.execute_batch(end) {
+        return Outcome::Failed(e.to_string());
+    }
+    match result {
+        Ok(reply) => Outcome::Done(reply),
+        Err(Failure::Refused(r)) => Outcome::Refused(r),
+        Err(Failure::Store(e)) => {
+            tracing::error!(error = %e, command = job.command.kind(), "command failed in the database");
+            Outcome::Failed(e.to_string())
+        }
+    }
+}
