@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace. Installs the reference tools the tests compare against
+# Runs every test of the workspace. Installs the reference tools the tests compare against or talk to
 # (BIND, Knot and NSD as servers and secondaries, their zone checkers, ldns utilities, dig and kdig,
-# from Debian's packages) when they are missing.
+# and openssl s_client for SRRP, from Debian's packages) when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 need=()
@@ -14,6 +14,7 @@ command -v kdig >/dev/null || need+=(knot-dnsutils)
 command -v named >/dev/null || need+=(bind9)
 command -v knotd >/dev/null || need+=(knot)
 command -v whois >/dev/null || need+=(whois)
+command -v openssl >/dev/null || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive

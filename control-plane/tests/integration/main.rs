@@ -1,1 +1,6 @@
-//! x
+//! Integration tests: the `control-plane` binary set up by its own commands, served on
+//! loopback, and spoken to over real TLS (our client, and `openssl s_client`).
+
+mod crash;
+mod fixture;
+mod srrp;

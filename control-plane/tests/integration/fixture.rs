@@ -1,0 +1,224 @@
+//! A registry in a temporary folder, configured with the binary's own commands.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use control_plane::srrp::{Code, Request, Response, VERSION};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_control-plane");
+
+/// A registry folder and, while started, its server.
+pub struct Registry {
+    pub dir: tempfile::TempDir,
+    pub address: SocketAddr,
+    pub server: Option<Child>,
+    pub client: Arc<rustls::ClientConfig>,
+    runtime: tokio::runtime::Runtime,
+}
+
+pub fn free_port() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+impl Registry {
+    /// Keys, a configuration, zones `name` (level 3) and `tld` (level 2), registrars 1001 and
+    /// 1002 with credit, and 1003 without.
+    pub fn new(extra_config: &str) -> Registry {
+        let dir = tempfile::tempdir().unwrap();
+        let address = free_port();
+        let metrics = free_port();
+        std::fs::write(
+            dir.path().join("cp.toml"),
+            format!(
+                "database = \"registry.db\"\nsigning_key = \"keys/signing.key\"\nmetrics_listen = \"{metrics}\"\n\n[srrp]\nlisten = [\"{address}\"]\ncertificate = \"keys/srrp.crt\"\nkey = \"keys/srrp.key\"\n{extra_config}\n"
+            ),
+        )
+        .unwrap();
+        let status = Command::new(BIN)
+            .current_dir(dir.path())
+            .args(["-c", "cp.toml", "keygen", "--dir", "keys"])
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "keygen failed");
+        let registry = Registry {
+            client: control_plane::tls::client_config(&dir.path().join("keys/srrp.crt")).unwrap(),
+            dir,
+            address,
+            server: None,
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
+        };
+        registry.cli(&[
+            "zone",
+            "add",
+            "name",
+            "--level",
+            "3",
+            "--ns",
+            "ns1.nic.name=192.0.2.1",
+            "--ns",
+            "ns2.example.net",
+        ]);
+        registry.cli(&[
+            "zone",
+            "add",
+            "tld",
+            "--ns",
+            "a.nic.tld=192.0.2.2",
+            "--ns",
+            "b.nic.tld=2001:db8::2",
+        ]);
+        for (id, password) in [
+            ("1001", "pass-one"),
+            ("1002", "pass two = x"),
+            ("1003", "pass-three"),
+        ] {
+            registry.cli(&[
+                "registrar",
+                "add",
+                "--id",
+                id,
+                "--iana-id",
+                &format!("9{id}"),
+                "--name",
+                &format!("Registrar {id}"),
+                "--password",
+                password,
+                "--abuse-email",
+                "abuse@example.net",
+            ]);
+        }
+        registry.cli(&["registrar", "credit", "1001", "1000000"]);
+        registry.cli(&["registrar", "credit", "1002", "1000000"]);
+        registry
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Runs a command of the binary in the folder; panics with its output if it fails.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new(BIN)
+            .current_dir(self.dir.path())
+            .args(["-c", "cp.toml", "--operator", "tester"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "control-plane {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Starts the server and waits until it accepts connections.
+    pub fn start(&mut self) {
+        let log = std::fs::File::create(self.path("serve.log")).unwrap();
+        let child = Command::new(BIN)
+            .current_dir(self.dir.path())
+            .args(["-c", "cp.toml", "serve"])
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.server = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(self.address).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "the server did not start: {}",
+                std::fs::read_to_string(self.path("serve.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Kills the server with SIGKILL.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.server.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Sends a request: header words and attributes.
+    pub fn send(&self, header: &str, attributes: &[(&str, &str)]) -> Response {
+        self.runtime
+            .block_on(send(self.address, self.client.clone(), header, attributes))
+            .unwrap()
+    }
+
+    /// Sends a request as a registrar (1001, 1002 or 1003).
+    pub fn as_registrar(
+        &self,
+        registrar: u32,
+        header: &str,
+        attributes: &[(&str, &str)],
+    ) -> Response {
+        let password = password(registrar);
+        let id = registrar.to_string();
+        let mut all = vec![("registrar-id", id.as_str()), ("registrar-auth", password)];
+        all.extend_from_slice(attributes);
+        self.send(header, &all)
+    }
+
+    pub fn database(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.path("registry.db")).unwrap()
+    }
+
+    pub fn audit(&self) -> String {
+        self.cli(&["audit"])
+    }
+}
+
+pub fn password(registrar: u32) -> &'static str {
+    match registrar {
+        1001 => "pass-one",
+        1002 => "pass two = x",
+        _ => "pass-three",
+    }
+}
+
+pub async fn send(
+    address: SocketAddr,
+    client: Arc<rustls::ClientConfig>,
+    header: &str,
+    attributes: &[(&str, &str)],
+) -> anyhow::Result<Response> {
+    let mut words = header.split_whitespace();
+    let request = Request {
+        command: words.next().unwrap().to_string(),
+        object: words.next().unwrap().to_string(),
+        protocol: words.next().unwrap_or(VERSION).to_string(),
+        attributes: attributes
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect(),
+    };
+    control_plane::client::send(address, "localhost", client, &request).await
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Asserts a response's code, showing its text when it differs.
+#[track_caller]
+pub fn expect(response: &Response, code: Code) {
+    assert_eq!(response.code, code, "response: {response:?}");
+}
