@@ -9,6 +9,11 @@
 //!
 //! # Schema
 //!
+//! Each registration writes one row into one b-tree keyed by name (`domains` is a `WITHOUT
+//! ROWID` table; object ids come from `sequences` and are unique by construction) plus one
+//! entry in the cluster index: every random page a create dirties is one more page in the WAL
+//! at commit.
+//!
 //! Migrations are compiled in and applied in order at open, each in one transaction with
 //! `PRAGMA user_version` raised to its number; a database newer than the binary is refused.
 //! Tables: `zones`, `registrars`, `clusters` + `cluster_nameservers`, `domains`, `sequences`
@@ -81,7 +86,7 @@ CREATE TABLE cluster_nameservers (
 );
 CREATE TABLE domains (
     name TEXT PRIMARY KEY,
-    id INTEGER NOT NULL UNIQUE,
+    id INTEGER NOT NULL,
     zone INTEGER NOT NULL REFERENCES zones(id),
     registrar INTEGER NOT NULL REFERENCES registrars(id),
     active INTEGER NOT NULL,
@@ -91,9 +96,8 @@ CREATE TABLE domains (
     cluster INTEGER REFERENCES clusters(id),
     auth_hash TEXT,
     ds TEXT NOT NULL
-);
+) WITHOUT ROWID;
 CREATE INDEX domains_by_cluster ON domains(cluster);
-CREATE INDEX domains_by_zone ON domains(zone, name);
 CREATE TABLE sequences (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT INTO sequences VALUES ('domain', 0);
 CREATE TABLE history (
@@ -672,7 +676,9 @@ impl Store for Connection {
     fn find_cluster(&self, registrar: u32, nameservers: &[Nameserver]) -> StoreResult<Option<u64>> {
         Ok(self
             .prepare_cached(
-                "SELECT id FROM clusters WHERE registrar = ?1 AND fingerprint = ?2 ORDER BY id LIMIT 1",
+                // No ORDER BY or LIMIT: with them SQLite (STAT4) prepares the statement again
+                // at every call; the index yields the lowest id first anyway.
+                "SELECT id FROM clusters WHERE registrar = ?1 AND fingerprint = ?2",
             )?
             .query_row(params![registrar, nameservers_text(nameservers)], |r| {
                 r.get(0)

@@ -193,7 +193,7 @@ fn commit_batch(
             .collect()
     };
     let now = now();
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+    if let Err(e) = statement(conn, "BEGIN IMMEDIATE") {
         return (failed(&e), 0);
     }
     let mut publication = Publication::new();
@@ -205,7 +205,7 @@ fn commit_batch(
         .finish(conn, now, signer)
         .map_err(|e| e.to_string())
         .and_then(|entries| {
-            conn.execute_batch("COMMIT")
+            statement(conn, "COMMIT")
                 .map(|()| entries.len() as u64)
                 .map_err(|e| e.to_string())
         });
@@ -216,6 +216,11 @@ fn commit_batch(
             (failed(&e), 0)
         }
     }
+}
+
+/// Runs one cached statement (transaction control is parsed once, not per command).
+fn statement(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
 fn run_job(
@@ -246,16 +251,16 @@ fn run_job(
             Err(Failure::Store(e)) => Outcome::Failed(e.to_string()),
         };
     }
-    if let Err(e) = conn.execute_batch("SAVEPOINT command") {
+    if let Err(e) = statement(conn, "SAVEPOINT command") {
         return Outcome::Failed(e.to_string());
     }
     let result = registry::execute(conn, publication, &context, &job.command);
     let end = if result.is_ok() {
-        "RELEASE command"
+        Ok(())
     } else {
-        "ROLLBACK TO command; RELEASE command"
+        statement(conn, "ROLLBACK TO command")
     };
-    if let Err(e) = conn.execute_batch(end) {
+    if let Err(e) = end.and_then(|()| statement(conn, "RELEASE command")) {
         return Outcome::Failed(e.to_string());
     }
     match result {

@@ -7,6 +7,7 @@
 //! - [`dns`]: an open-loop UDP load generator with latency percentiles.
 //! - [`whoisbench`]: WHOIS clients, a connection per query, and the bare TCP limit to compare.
 //! - [`whoisgen`]: WHOIS records for a generated zone (domains, hosts, registrars).
+//! - [`srrpbench`]: durable SRRP creates from many registrar connections.
 //! - [`updates`]: the time from a changeset's append to the answers that carry it.
 //! - [`ready`]: the time from a server's start to its first answer.
 //! - [`stalls`]: how much of a core the machine itself takes away (the floor under tails).
@@ -15,6 +16,7 @@ pub mod axfr;
 pub mod dns;
 pub mod queries;
 pub mod ready;
+pub mod srrpbench;
 pub mod stalls;
 pub mod tldgen;
 pub mod updates;

@@ -297,7 +297,7 @@ pub fn execute(
     context: &Context<'_>,
     command: &Command,
 ) -> Result<Reply, Failure> {
-    let zones = store.zones()?;
+    let zones = publication.zones(&*store)?;
     let mut rules = Rules {
         store,
         publication,

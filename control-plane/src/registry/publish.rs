@@ -11,8 +11,9 @@
 //! changeset per zone whose serial advances once per batch by the zone's serial policy — so
 //! consecutive commands committed together share one changeset and one serial.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
+use std::rc::Rc;
 
 use zonefiles::changeset::Changeset;
 use zonefiles::octets::Octets;
@@ -64,8 +65,13 @@ impl PartialOrd for Rr {
 type ZoneChanges = (Vec<Record>, Vec<Record>, Vec<WhoisOp>);
 
 /// The domains a batch touched, with their output before the batch.
+///
+/// It also keeps what a batch reads again and again: the zones (read once per batch; only a
+/// transaction changes them, and the batch is one) and registrars' IANA ids.
 #[derive(Debug, Default)]
 pub struct Publication {
+    zones: Option<Rc<Vec<ZoneSettings>>>,
+    iana: HashMap<u32, u32>,
     before: BTreeMap<String, Output>,
     /// Registrars to publish, in one zone or (`None`) in every zone.
     registrars: Vec<(Registrar, Option<String>)>,
@@ -77,17 +83,56 @@ impl Publication {
         Publication::default()
     }
 
+    /// The zones, as the batch's transaction sees them.
+    pub fn zones(&mut self, store: &dyn Store) -> Result<Rc<Vec<ZoneSettings>>, StoreError> {
+        if let Some(zones) = &self.zones {
+            return Ok(zones.clone());
+        }
+        let zones = Rc::new(store.zones()?);
+        self.zones = Some(zones.clone());
+        Ok(zones)
+    }
+
     /// Notes a domain about to change (its output now is its output before the batch, unless
     /// an earlier command of the batch noted it already).
     pub fn touch(&mut self, store: &dyn Store, name: &str) -> Result<(), StoreError> {
         if !self.before.contains_key(name) {
-            let output = output(store, name).map_err(|e| match e {
+            let output = self.output(store, name).map_err(|e| match e {
                 PublishError::Store(e) => e,
                 PublishError::Name(n) => StoreError::Corrupt(n),
             })?;
             self.before.insert(name.to_string(), output);
         }
         Ok(())
+    }
+
+    /// What a domain publishes now.
+    fn output(&mut self, store: &dyn Store, name: &str) -> Result<Output, PublishError> {
+        let Some(domain) = store.domain(name)? else {
+            return Ok(Output::default());
+        };
+        let zones = self.zones(store)?;
+        let Some(zone) = zones.iter().find(|z| z.id == domain.zone) else {
+            return Err(StoreError::Corrupt(format!("{name} is in no zone")).into());
+        };
+        let cluster = match domain.cluster {
+            Some(id) => store.cluster(id)?,
+            None => None,
+        };
+        let iana_id = match self.iana.get(&domain.registrar) {
+            Some(id) => *id,
+            None => {
+                let id = store.registrar(domain.registrar)?.map_or(0, |r| r.iana_id);
+                self.iana.insert(domain.registrar, id);
+                id
+            }
+        };
+        let (records, objects) = domain_output(zone, &domain, cluster.as_ref(), iana_id)?;
+        Ok(Output {
+            zone: Some(zone.id),
+            records: records.into_iter().map(Rr).collect(),
+            objects: objects.into_iter().map(|o| (o.key(), o)).collect(),
+        })
     }
 
     /// Publishes a registrar's WHOIS object in every zone (after an operator changed it).
@@ -108,15 +153,16 @@ impl Publication {
     /// Diffs every touched domain and appends one signed changeset per changed zone to the
     /// journal, advancing its serial. Returns what was appended.
     pub fn finish(
-        self,
+        mut self,
         store: &mut dyn Store,
         now: i64,
         signer: &Signer,
     ) -> Result<Vec<JournalEntry>, PublishError> {
-        let zones = store.zones()?;
+        let zones = self.zones(&*store)?;
         let mut per_zone: BTreeMap<i64, ZoneChanges> = BTreeMap::new();
-        for (name, before) in &self.before {
-            let after = output(&*store, name)?;
+        let before = std::mem::take(&mut self.before);
+        for (name, before) in &before {
+            let after = self.output(&*store, name)?;
             let Some(zone) = after.zone.or(before.zone) else {
                 continue;
             };
@@ -154,7 +200,7 @@ impl Publication {
             }
         }
         let mut entries = Vec::new();
-        for zone in &zones {
+        for zone in zones.iter() {
             let Some((mut removed, mut added, whois)) = per_zone.remove(&zone.id) else {
                 continue;
             };
@@ -323,27 +369,6 @@ fn domain_output(
         }
     }
     Ok((records, objects))
-}
-
-fn output(store: &dyn Store, name: &str) -> Result<Output, PublishError> {
-    let Some(domain) = store.domain(name)? else {
-        return Ok(Output::default());
-    };
-    let zones = store.zones()?;
-    let Some(zone) = zones.iter().find(|z| z.id == domain.zone) else {
-        return Err(StoreError::Corrupt(format!("{name} is in no zone")).into());
-    };
-    let cluster = match domain.cluster {
-        Some(id) => store.cluster(id)?,
-        None => None,
-    };
-    let iana_id = store.registrar(domain.registrar)?.map_or(0, |r| r.iana_id);
-    let (records, objects) = domain_output(zone, &domain, cluster.as_ref(), iana_id)?;
-    Ok(Output {
-        zone: Some(zone.id),
-        records: records.into_iter().map(Rr).collect(),
-        objects: objects.into_iter().map(|o| (o.key(), o)).collect(),
-    })
 }
 
 /// Every record of a zone: SOA, apex NS with in-zone glue, and each domain's delegation — the

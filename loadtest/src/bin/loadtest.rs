@@ -53,6 +53,37 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Durable SRRP CREATE DOMAIN from many registrar connections; reports confirmed creates/s
+    /// and latency percentiles.
+    Srrp {
+        /// The control plane's SRRP address.
+        #[arg(long, default_value = "127.0.0.1:1700")]
+        server: std::net::SocketAddr,
+        /// The certificate to trust (PEM).
+        #[arg(long)]
+        ca: PathBuf,
+        /// The zone to register in.
+        #[arg(long, default_value = "tld")]
+        zone: String,
+        /// A prefix making this run's names new.
+        #[arg(long, default_value = "b")]
+        prefix: String,
+        /// Concurrent connections.
+        #[arg(long, default_value_t = 50)]
+        connections: usize,
+        /// The first registrar-id (passwords are `pw-<id>`).
+        #[arg(long, default_value_t = 1000)]
+        first_registrar: u32,
+        /// How many registrars the connections are spread over.
+        #[arg(long, default_value_t = 50)]
+        registrars: u32,
+        /// Seconds to measure (after one of warm-up).
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Offer only TLS 1.2.
+        #[arg(long)]
+        tls12: bool,
+    },
     /// Send DNS queries over UDP at a fixed rate and report latency percentiles.
     Dns {
         /// The server.
@@ -284,6 +315,36 @@ fn main() -> Result<()> {
                 r.answered,
                 r.failed,
                 r.wrong
+            );
+        }
+        Command::Srrp {
+            server,
+            ca,
+            zone,
+            prefix,
+            connections,
+            first_registrar,
+            registrars,
+            seconds,
+            tls12,
+        } => {
+            let r = loadtest::srrpbench::run(
+                server,
+                &ca,
+                &zone,
+                &prefix,
+                connections,
+                first_registrar,
+                registrars,
+                seconds,
+                tls12,
+            )?;
+            let [p50, p99, p999, max] = r.latency_us;
+            println!(
+                "{:.0} confirmed creates/s ({} confirmed, {} failed); latency µs p50 {p50} p99 {p99} p99.9 {p999} max {max}",
+                r.confirmed as f64 / r.elapsed.as_secs_f64(),
+                r.confirmed,
+                r.failed
             );
         }
         Command::TcpLimit { listen, answer } => loadtest::whoisbench::serve_limit(listen, answer)?,
