@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Runs a satellite's DNS server on loopback with a generated TLD zone and prints the dig
-# commands to try. On the way it shows the zone pipeline: check, compile, look-ups in the
-# compiled image, a new version's diff into a journal, and compaction; then edge-dns follows a
-# zone directory, serves AXFR/IXFR with TSIG, and answers a change the moment it is appended.
-# Ctrl-C stops the server.
+# Runs a satellite's DNS and WHOIS servers on loopback with a generated TLD zone, and a control
+# plane (the registry, with SRRP for registrars), and prints the dig, whois and SRRP commands to
+# try. On the way it shows the zone pipeline: check, compile, look-ups in the compiled image, a
+# new version's diff into a journal, and compaction; then edge-dns follows a zone directory,
+# serves AXFR/IXFR with TSIG, and answers a change the moment it is appended. The control plane
+# runs a .name-style zone: a registration over SRRP lands in its journal as a signed changeset.
+# Ctrl-C stops the servers.
 #
 #   ./demo.sh [DELEGATIONS] [PORT]      (defaults: 100000 delegations, port 5300 (5353 is mDNS); work in ./demo)
 set -euo pipefail
@@ -11,7 +13,9 @@ cd "$(dirname "$0")"
 delegations=${1:-100000}
 port=${2:-5300}
 whois_port=4343
-cargo build --release --locked -q -p zonefiles -p loadtest -p edge-dns -p edge-whois
+srrp_port=1700
+echo "== building (the first build on a fresh machine takes several minutes)"
+cargo build --release --locked -p zonefiles -p loadtest -p edge-dns -p edge-whois -p control-plane
 bin=$PWD/target/release
 mkdir -p demo
 cd demo
@@ -65,7 +69,32 @@ echo "== starting edge-whois on 127.0.0.1:$whois_port"
 "$bin/edge-whois" --tree whois --tld tld --listen "127.0.0.1:$whois_port" \
   --update-listen "127.0.0.1:$((whois_port + 1))" --metrics-listen 127.0.0.1:9154 &
 whois_server=$!
-trap 'kill $server $whois_server 2>/dev/null' EXIT
+registry_server=
+trap 'kill $server $whois_server $registry_server 2>/dev/null' EXIT
+
+echo "== a control plane: keys, the registry database, zone name (registrations at the third"
+echo "   level, as john.smith.name), registrar 1001 with credit, SRRP on 127.0.0.1:$srrp_port"
+rm -rf registry
+mkdir registry
+cat > registry/control-plane.toml <<CONF
+database = "registry.db"
+signing_key = "keys/signing.key"
+metrics_listen = "127.0.0.1:9155"
+[srrp]
+listen = ["127.0.0.1:$srrp_port"]
+certificate = "keys/srrp.crt"
+key = "keys/srrp.key"
+CONF
+cp=("$bin/control-plane" -c registry/control-plane.toml --operator demo)
+"${cp[@]}" keygen --dir registry/keys
+"${cp[@]}" registrar add --id 1001 --iana-id 1001 --name "Demo Registrar" --password demo-pass \
+  --url https://registrar.example --abuse-email abuse@registrar.example
+"${cp[@]}" registrar credit 1001 100000
+"${cp[@]}" zone add name --level 3 --ns ns1.nic.name=192.0.2.53 --ns ns2.nic.example
+"${cp[@]}" block add john.doe
+"${cp[@]}" serve 2>registry/control-plane.log &
+registry_server=$!
+trap 'kill $server $whois_server $registry_server 2>/dev/null' EXIT
 sleep 0.5
 
 key="-y hmac-sha256:xfr.tld.:$secret"
@@ -90,5 +119,19 @@ try "whois -h 127.0.0.1 -p $whois_port ns1.${glued%.}" "a name server (host obje
 try "whois -h 127.0.0.1 -p $whois_port 'gri*'" "domains starting with gri"
 try "whois -h 127.0.0.1 -p $whois_port no-such-name.tld" "a free domain"
 try "whois -h 127.0.0.1 -p $whois_port 'registrar 1003'" "a registrar"
+srrp="$bin/control-plane srrp --ca demo/registry/keys/srrp.crt --server 127.0.0.1:$srrp_port"
+auth="registrar-id=1001 registrar-auth=demo-pass"
+ops="$bin/control-plane -c demo/registry/control-plane.toml"
+echo
+echo "The control plane takes SRRP on 127.0.0.1:$srrp_port (TLS). Try:"
+try "$srrp CREATE DOMAIN $auth domain-name=john.smith.name ns1-name=ns1.john.smith.name ns1-address=192.0.2.80 ns2-name=ns.example.net" "register"
+try "$srrp QUERY DOMAIN $auth domain-name=john.smith.name" "with its history"
+try "$srrp SET STATUS $auth domain-name=john.smith.name status=inactive" "out of the DNS"
+try "$srrp CREATE DOMAIN $auth domain-name=john.doe.name" "409: blocked"
+try "$srrp STATUS DEFAULTS $auth" "the registry's limits"
+try "$ops journal" "the signed changesets"
+try "$ops history john.smith.name" "who changed what"
+try "$ops audit" "journal against database"
+try "$ops export name -o demo/registry" "full zone image + WHOIS set"
 echo "Ctrl-C stops the servers."
 wait "$server"

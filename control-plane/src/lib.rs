@@ -28,6 +28,7 @@
 //! - [`signing`]: Ed25519 signatures over changesets; [`tls`]: certificates and TLS
 //!   configurations; [`auth`]: password hashing.
 //! - [`operator`]: the operator commands; [`audit`]: the journal-versus-database check;
+//!   [`snapshot`]: full zones and WHOIS sets at any serial, with the publication checks;
 //!   [`config`]: the TOML file; [`client`]: a one-request SRRP client.
 //!
 //! # Threads
@@ -66,6 +67,7 @@ pub mod queue;
 pub mod registry;
 pub mod server;
 pub mod signing;
+pub mod snapshot;
 pub mod sqlite;
 pub mod srrp;
 pub mod srrp_front;

@@ -81,6 +81,24 @@ enum Command {
     /// Check the journal against the database: gapless, signed, and replaying to exactly the
     /// zones and WHOIS data held now; and every balance against its ledger.
     Audit,
+    /// Write a zone's full image and WHOIS objects at a serial (default: the current one), after
+    /// the publication checks (zone checks; no sudden shrink).
+    Export {
+        /// The zone.
+        zone: String,
+        /// The serial (any serial the journal covers).
+        #[arg(long)]
+        serial: Option<u32>,
+        /// Where to write `<zone>-<serial>.img` and `<zone>-<serial>.whois`.
+        #[arg(short, long, default_value = ".")]
+        output: PathBuf,
+        /// Refuse a zone with fewer records than this share of the last export.
+        #[arg(long, default_value_t = 0.9)]
+        min_ratio: f64,
+        /// Publish even a zone that shrank past the ratio.
+        #[arg(long)]
+        force: bool,
+    },
     /// Reports.
     #[command(subcommand)]
     Report(ReportCommand),
@@ -456,6 +474,27 @@ fn main() -> Result<()> {
             if !report.problems.is_empty() {
                 std::process::exit(1);
             }
+            Ok(())
+        }
+        Command::Export {
+            zone,
+            serial,
+            output,
+            min_ratio,
+            force,
+        } => {
+            let conn = open(&config)?;
+            let e =
+                control_plane::snapshot::export(&conn, &zone, serial, &output, min_ratio, force)?;
+            println!(
+                "{zone} at serial {}: {} records in {}, {} WHOIS objects in {}, image SHA-256 {}",
+                e.serial,
+                e.records,
+                e.image.display(),
+                e.objects,
+                e.whois.display(),
+                e.digest
+            );
             Ok(())
         }
         Command::Report(ReportCommand::Billing { month, output }) => {

@@ -20,7 +20,8 @@
 //! (object ids, never reused), `history` (every change of every object, with who made it),
 //! `ledger` (every credit movement, with the balance after it), `blocked_labels`,
 //! `blocked_combinations` and `journal` (the signed changesets: the outbox that satellites are
-//! fed from, written in the same transaction as the change it publishes).
+//! fed from, written in the same transaction as the change it publishes); migration 2 adds
+//! `snapshots` (each exported full zone's serial, size and digest, for the publication checks).
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -35,7 +36,8 @@ use crate::model::{
 };
 use crate::store::{Store, StoreError, StoreResult};
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE zones (
     id INTEGER PRIMARY KEY,
     origin TEXT NOT NULL UNIQUE,
@@ -135,7 +137,19 @@ CREATE TABLE journal (
     committed INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX journal_by_zone ON journal(zone, from_serial);
-"#];
+"#,
+    r#"
+CREATE TABLE snapshots (
+    id INTEGER PRIMARY KEY,
+    zone TEXT NOT NULL,
+    serial INTEGER NOT NULL,
+    records INTEGER NOT NULL,
+    objects INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+"#,
+];
 
 /// Why the database could not be opened.
 #[derive(Debug, thiserror::Error)]

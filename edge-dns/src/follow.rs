@@ -1,4 +1,4 @@
-//! What is served, and how it follows the zone directories (DESIGN.md contract 4).
+//! What is served, and how it follows the zone directories (`docs/architecture.md`, contract 4).
 //!
 //! [`State`] is everything the query and transfer paths read: the engine's zone set and, per
 //! zone, the journal history that IXFR answers from. It sits behind an `ArcSwap`; a change

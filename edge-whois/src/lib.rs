@@ -1,7 +1,7 @@
 //! Constellation's port-43 WHOIS server (RFC 3912) over an atomically-renamed file tree.
 //!
 //! - [`tree`]: one file per domain, host and registrar, laid out by reversed labels and changed
-//!   only by temporary file, fsync and rename (DESIGN.md contract 5); the library API the
+//!   only by temporary file, fsync and rename (`docs/architecture.md`, contract 5); the library API the
 //!   update-agent writes through; [`cached`]: reads that never wait for the disk, so most
 //!   queries are answered without a hand-off to a blocking thread.
 //! - [`index`]: fst search indexes beside the tree (domain prefixes, hosts by address,

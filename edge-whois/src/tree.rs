@@ -1,4 +1,4 @@
-//! The WHOIS tree (DESIGN.md contract 5): one file per object, changed only by writing a
+//! The WHOIS tree (`docs/architecture.md`, contract 5): one file per object, changed only by writing a
 //! temporary file in the same directory, fsyncing it and renaming it into place, so a reader
 //! sees the old record or the new one, never a mix.
 //!

@@ -1,4 +1,4 @@
-//! Changesets: the unit of change `serial n → n+1` (DESIGN.md contract 2), with IXFR
+//! Changesets: the unit of change `serial n → n+1` (`docs/architecture.md`, contract 2), with IXFR
 //! semantics (RFC 1995 §4): the records removed and the records added, the old and new SOA
 //! apart, plus the WHOIS objects set or deleted.
 //!

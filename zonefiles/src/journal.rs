@@ -1,5 +1,5 @@
 //! The journal: an append-only, checksummed file of the changesets that follow an image's
-//! serial (DESIGN.md contract 3). On a satellite it is the crash-recovery log, the overlay
+//! serial (`docs/architecture.md`, contract 3). On a satellite it is the crash-recovery log, the overlay
 //! edge-dns answers from on top of the image, and the source of IXFR.
 //!
 //! # Layout (integers little-endian)

@@ -229,7 +229,7 @@ pub enum ObjectKey {
     Registrar(u32),
 }
 
-/// A change to the WHOIS data, carried in a changeset (DESIGN.md contract 2).
+/// A change to the WHOIS data, carried in a changeset (`docs/architecture.md`, contract 2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum WhoisOp {
     /// Create or replace an object.

@@ -1,4 +1,4 @@
-//! The zone directory of a satellite (DESIGN.md contract 4): the current image, the journal of
+//! The zone directory of a satellite (`docs/architecture.md`, contract 4): the current image, the journal of
 //! the changesets after it, and a pointer to the current image that changes by atomic rename.
 //!
 //! ```text

@@ -2,5 +2,6 @@
 //! loopback, and spoken to over real TLS (our client, and `openssl s_client`).
 
 mod crash;
+mod export;
 mod fixture;
 mod srrp;

@@ -1,5 +1,5 @@
 //! The compiled zone image: one immutable file per zone version, memory-mapped and ready to
-//! answer without parsing (DESIGN.md contract 1). The byte layout is in [`mod@format`].
+//! answer without parsing (`docs/architecture.md`, contract 1). The byte layout is in [`mod@format`].
 //!
 //! [`Image::open`] reads the header and checks the CRC32C of the fst index (about 1 ms per
 //! 10 MB once cached; the pages it touches are the ones look-ups need) and does not read the
