@@ -113,6 +113,12 @@ enum Command {
         /// The name the certificate is checked against.
         #[arg(long, default_value = "localhost")]
         server_name: String,
+        /// A client certificate to present (PEM), for registrars with a pinned one.
+        #[arg(long, requires = "key")]
+        cert: Option<PathBuf>,
+        /// Its private key (PEM).
+        #[arg(long)]
+        key: Option<PathBuf>,
         /// The command, e.g. CREATE.
         command: String,
         /// The object, e.g. DOMAIN.
@@ -203,6 +209,18 @@ enum RegistrarCommand {
         /// A file holding it.
         #[arg(long)]
         password_file: Option<PathBuf>,
+    },
+    /// Require a registrar to connect with this TLS client certificate (or, with --clear, with
+    /// any or none).
+    Pin {
+        /// The registrar-id.
+        id: u32,
+        /// The certificate (PEM).
+        #[arg(long, required_unless_present = "clear")]
+        certificate: Option<PathBuf>,
+        /// Remove the pin.
+        #[arg(long)]
+        clear: bool,
     },
     /// Add credit (cents; negative to take it back).
     Credit {
@@ -510,6 +528,8 @@ fn main() -> Result<()> {
             server,
             ca,
             server_name,
+            cert,
+            key,
             command,
             object,
             attributes,
@@ -530,12 +550,12 @@ fn main() -> Result<()> {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
-            let response = runtime.block_on(client::send(
-                server,
-                &server_name,
-                tls::client_config(&ca)?,
-                &request,
-            ))?;
+            let config = match (&cert, &key) {
+                (Some(cert), Some(key)) => tls::client_config_with_identity(&ca, cert, key)?,
+                _ => tls::client_config(&ca)?,
+            };
+            let response =
+                runtime.block_on(client::send(server, &server_name, config, &request))?;
             let wire = response.render();
             print!("{}", String::from_utf8_lossy(&wire[..wire.len() - 1]));
             Ok(())
@@ -580,6 +600,7 @@ fn registrar(
                 balance: 0,
                 credit_limit,
                 updated: now(),
+                certificate: None,
             };
             operator::put_registrar(&mut conn, &signer()?, &registrar, who, "ADD REGISTRAR")?;
             println!("registrar {id} ({}) added", registrar.name);
@@ -605,6 +626,23 @@ fn registrar(
             registrar.password_hash = auth::hash(&password(given, password_file)?);
             operator::put_registrar(&mut conn, &signer()?, &registrar, who, "SET PASSWORD")?;
             println!("registrar {id}: password changed");
+        }
+        RegistrarCommand::Pin {
+            id,
+            certificate,
+            clear,
+        } => {
+            let mut registrar = operator::registrar(&conn, id)?;
+            registrar.certificate = match (&certificate, clear) {
+                (Some(path), false) => Some(tls::certificate_pin_file(path)?),
+                _ => None,
+            };
+            let change = match &registrar.certificate {
+                Some(pin) => format!("PIN CERTIFICATE (sha256 {pin})"),
+                None => "UNPIN CERTIFICATE".to_string(),
+            };
+            operator::put_registrar(&mut conn, &signer()?, &registrar, who, &change)?;
+            println!("registrar {id}: {}", change.to_lowercase());
         }
         RegistrarCommand::Credit { id, amount } => {
             let balance = operator::top_up(&mut conn, id, amount, who)?;

@@ -97,6 +97,9 @@ pub struct Registrar {
     pub credit_limit: i64,
     /// Last change.
     pub updated: i64,
+    /// The pin of the TLS client certificate it must present, if any
+    /// ([`crate::tls::certificate_pin`]).
+    pub certificate: Option<String>,
 }
 
 /// A name server of a cluster: a host name and its addresses (glue when the host is inside a

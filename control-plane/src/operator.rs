@@ -11,7 +11,7 @@ use anyhow::{Context, bail};
 use rusqlite::Connection;
 
 use crate::model::{Actor, HistoryEntry, Registrar, ZoneSettings};
-use crate::registry::{Publication, check_name, domain_object, money};
+use crate::registry::{Publication, check_name, domain_object, money, registrar_object};
 use crate::signing::Signer;
 use crate::sqlite::{self, immediate};
 use crate::store::Store;
@@ -74,7 +74,7 @@ pub fn add_zone(
 }
 
 /// Adds a registrar or changes one, records `change`, and publishes its WHOIS object in every
-/// zone.
+/// zone when what WHOIS shows of it changed.
 pub fn put_registrar(
     conn: &mut Connection,
     signer: &Signer,
@@ -83,6 +83,7 @@ pub fn put_registrar(
     change: &str,
 ) -> anyhow::Result<()> {
     immediate(conn, |conn| {
+        let shown_before = conn.registrar(registrar.id)?.map(|r| registrar_object(&r));
         sqlite::put_registrar(conn, registrar)?;
         record(
             conn,
@@ -90,9 +91,11 @@ pub fn put_registrar(
             operator,
             change.to_string(),
         )?;
-        let mut publication = Publication::new();
-        publication.registrar(registrar.clone());
-        publication.finish(conn, now(), signer)?;
+        if shown_before != Some(registrar_object(registrar)) {
+            let mut publication = Publication::new();
+            publication.registrar(registrar.clone());
+            publication.finish(conn, now(), signer)?;
+        }
         Ok(())
     })
 }

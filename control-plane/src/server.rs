@@ -7,7 +7,8 @@
 //! 2. TLS handshake and the request (up to its `%x00` or the end of the client's stream), both
 //!    within `timeout_ms` and `max_message_bytes`; otherwise the connection is dropped.
 //! 3. Parse ([`crate::srrp`]); a malformed request is dropped without a response.
-//! 4. Decode ([`crate::srrp_front`]); credentials are checked against the stored Argon2 hash
+//! 4. Decode ([`crate::srrp_front`]); a registrar with a pinned client certificate must have
+//!    presented exactly it; credentials are checked against the stored Argon2 hash
 //!    (read from a read-only database connection; cached after the first success), and a
 //!    domain password is hashed or verified — all on tokio's blocking pool, at most two Argon2
 //!    computations at a time, never on the commit thread.
@@ -242,7 +243,13 @@ impl Server {
                 return;
             }
         };
-        let (kind, response) = self.answer(&request).await;
+        let pin = tls
+            .get_ref()
+            .1
+            .peer_certificates()
+            .and_then(|chain| chain.first())
+            .map(|certificate| crate::tls::certificate_pin(certificate));
+        let (kind, response) = self.answer(&request, pin.as_deref()).await;
         self.counters.count(kind, response.code);
         if response.code == Code::AccessDenied || response.code == Code::AuthorizationFailed {
             tracing::info!(%peer, command = kind, code = response.code.number(), "refused");
@@ -254,8 +261,13 @@ impl Server {
         .await;
     }
 
-    /// The response to a well-formed request, and the command kind for metrics.
-    pub async fn answer(&self, request: &srrp::Request) -> (&'static str, Response) {
+    /// The response to a well-formed request from a client that presented a certificate with
+    /// this pin (if any), and the command kind for metrics.
+    pub async fn answer(
+        &self,
+        request: &srrp::Request,
+        pin: Option<&str>,
+    ) -> (&'static str, Response) {
         let mut decoded = match srrp_front::decode(request) {
             Ok(decoded) => decoded,
             Err(response) => return ("invalid", response),
@@ -276,6 +288,17 @@ impl Server {
         };
         let id = decoded.registrar;
         let stored = match self.read(|c| c.registrar(id)) {
+            Ok(Some(r))
+                if r.active && r.certificate.is_some() && r.certificate.as_deref() != pin =>
+            {
+                return (
+                    kind,
+                    Response::error(
+                        Code::AuthorizationFailed,
+                        "this registrar must connect with its pinned client certificate",
+                    ),
+                );
+            }
             Ok(Some(r)) if r.active => r.password_hash,
             Ok(_) => return (kind, denied()),
             Err(e) => return (kind, internal(e)),

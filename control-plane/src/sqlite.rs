@@ -21,7 +21,8 @@
 //! `ledger` (every credit movement, with the balance after it), `blocked_labels`,
 //! `blocked_combinations` and `journal` (the signed changesets: the outbox that satellites are
 //! fed from, written in the same transaction as the change it publishes); migration 2 adds
-//! `snapshots` (each exported full zone's serial, size and digest, for the publication checks).
+//! `snapshots` (each exported full zone's serial, size and digest, for the publication checks)
+//! and registrars' pinned client certificates.
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -139,6 +140,7 @@ CREATE TABLE journal (
 CREATE UNIQUE INDEX journal_by_zone ON journal(zone, from_serial);
 "#,
     r#"
+ALTER TABLE registrars ADD COLUMN certificate TEXT;
 CREATE TABLE snapshots (
     id INTEGER PRIMARY KEY,
     zone TEXT NOT NULL,
@@ -355,10 +357,11 @@ fn registrar_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Registrar> {
         balance: row.get(9)?,
         credit_limit: row.get(10)?,
         updated: row.get(11)?,
+        certificate: row.get(12)?,
     })
 }
 
-const REGISTRAR_COLUMNS: &str = "id, iana_id, name, whois_server, url, abuse_email, abuse_phone, password_hash, active, balance, credit_limit, updated";
+const REGISTRAR_COLUMNS: &str = "id, iana_id, name, whois_server, url, abuse_email, abuse_phone, password_hash, active, balance, credit_limit, updated, certificate";
 
 /// Every registrar (operator listings and reports).
 pub fn registrars(conn: &Connection) -> StoreResult<Vec<Registrar>> {
@@ -400,9 +403,9 @@ pub fn insert_zone(conn: &Connection, zone: &ZoneSettings) -> StoreResult<i64> {
 /// Adds or replaces a registrar.
 pub fn put_registrar(conn: &Connection, r: &Registrar) -> StoreResult<()> {
     conn.prepare_cached(&format!(
-        "INSERT INTO registrars ({REGISTRAR_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+        "INSERT INTO registrars ({REGISTRAR_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
          ON CONFLICT(id) DO UPDATE SET iana_id = ?2, name = ?3, whois_server = ?4, url = ?5, abuse_email = ?6,
-         abuse_phone = ?7, password_hash = ?8, active = ?9, credit_limit = ?11, updated = ?12"
+         abuse_phone = ?7, password_hash = ?8, active = ?9, credit_limit = ?11, updated = ?12, certificate = ?13"
     ))?
     .execute(params![
         r.id,
@@ -416,7 +419,8 @@ pub fn put_registrar(conn: &Connection, r: &Registrar) -> StoreResult<()> {
         r.active,
         r.balance,
         r.credit_limit,
-        r.updated
+        r.updated,
+        r.certificate
     ])?;
     Ok(())
 }

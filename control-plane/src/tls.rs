@@ -2,16 +2,25 @@
 //! from PEM files, a client configuration that trusts one certificate (the command-line client
 //! and tests), and self-signed certificates for `keygen`.
 //!
-//! The server issues stateless session tickets (TLS 1.3 resumption), so a registrar that
-//! reconnects for every SRRP request skips the full handshake.
+//! The server issues stateless session tickets, so a registrar that reconnects for every SRRP
+//! request skips the full handshake. It asks for a client certificate without requiring one:
+//! any certificate is accepted at the TLS layer once the client proves it holds its key, and a
+//! registrar whose certificate is pinned ([`certificate_pin`]) is refused at the SRRP layer
+//! unless it presents exactly that certificate.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
+use rustls::client::danger::HandshakeSignatureValid;
+use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::{ClientConfig, RootCertStore, ServerConfig};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::{
+    ClientConfig, DigitallySignedStruct, DistinguishedName, RootCertStore, ServerConfig,
+    SignatureScheme,
+};
 
 /// The ring provider with the TLS 1.3 suites cheapest to key first (AES-128-GCM with
 /// SHA-256: its key schedule hashes with SHA-256 rather than SHA-384).
@@ -32,14 +41,81 @@ fn certificates(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
     Ok(certs)
 }
 
+/// Accepts any client certificate whose key signs the handshake; the pin is checked per
+/// registrar after the handshake.
+#[derive(Debug)]
+struct AnyClientCertificate {
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ClientCertVerifier for AnyClientCertificate {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &[]
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        Ok(ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+/// A certificate's pin: the SHA-256 of its DER encoding, in lower-case hex.
+pub fn certificate_pin(certificate: &[u8]) -> String {
+    data_encoding::HEXLOWER
+        .encode(ring::digest::digest(&ring::digest::SHA256, certificate).as_ref())
+}
+
+/// The pin of the first certificate in a PEM file.
+pub fn certificate_pin_file(path: &Path) -> anyhow::Result<String> {
+    Ok(certificate_pin(&certificates(path)?[0]))
+}
+
 /// The server configuration for a certificate chain and key in PEM files.
 pub fn server_config(certificate: &Path, key: &Path) -> anyhow::Result<Arc<ServerConfig>> {
     let certs = certificates(certificate)?;
     let key = PrivateKeyDer::from_pem_file(key)
         .with_context(|| format!("reading the private key {}", key.display()))?;
-    let mut config = ServerConfig::builder_with_provider(provider())
+    let provider = provider();
+    let verifier = Arc::new(AnyClientCertificate {
+        algorithms: provider.signature_verification_algorithms,
+    });
+    let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
+        .with_client_cert_verifier(verifier)
         .with_single_cert(certs, key)
         .context("the certificate and the key do not belong together")?;
     config.ticketer = rustls::crypto::ring::Ticketer::new()?;
@@ -54,22 +130,45 @@ pub fn client_config(trusted: &Path) -> anyhow::Result<Arc<ClientConfig>> {
     client_config_with(trusted, rustls::DEFAULT_VERSIONS)
 }
 
-/// A client configuration that trusts the certificates in one PEM file and offers only these
-/// protocol versions (benchmarks compare TLS 1.3 and TLS 1.2 resumption).
-pub fn client_config_with(
+/// A client configuration that trusts the certificates in one PEM file and presents a client
+/// certificate (PEM certificate and key files).
+pub fn client_config_with_identity(
     trusted: &Path,
-    versions: &[&'static rustls::SupportedProtocolVersion],
+    certificate: &Path,
+    key: &Path,
 ) -> anyhow::Result<Arc<ClientConfig>> {
+    let builder = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots(trusted)?);
+    let key = PrivateKeyDer::from_pem_file(key)
+        .with_context(|| format!("reading the private key {}", key.display()))?;
+    Ok(Arc::new(
+        builder
+            .with_client_auth_cert(certificates(certificate)?, key)
+            .context("the client certificate and key do not belong together")?,
+    ))
+}
+
+fn roots(trusted: &Path) -> anyhow::Result<RootCertStore> {
     let mut roots = RootCertStore::empty();
     for cert in certificates(trusted)? {
         roots
             .add(cert)
             .with_context(|| format!("{} is not a usable trust anchor", trusted.display()))?;
     }
+    Ok(roots)
+}
+
+/// A client configuration that trusts the certificates in one PEM file and offers only these
+/// protocol versions (benchmarks compare TLS 1.3 and TLS 1.2 resumption).
+pub fn client_config_with(
+    trusted: &Path,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> anyhow::Result<Arc<ClientConfig>> {
     Ok(Arc::new(
         ClientConfig::builder_with_provider(provider())
             .with_protocol_versions(versions)?
-            .with_root_certificates(roots)
+            .with_root_certificates(roots(trusted)?)
             .with_no_client_auth(),
     ))
 }

@@ -727,3 +727,71 @@ fn malformed_requests_are_dropped() {
         Code::Success,
     );
 }
+
+/// A registrar with a pinned client certificate is refused without it, and with another one;
+/// with it, served (and its password still checked).
+#[test]
+fn pinned_client_certificate() {
+    let mut registry = Registry::new("");
+    let write = |name: &str, names: &[&str]| {
+        let generated = rcgen::generate_simple_self_signed(
+            names.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+        )
+        .unwrap();
+        std::fs::write(registry.path(&format!("{name}.crt")), generated.cert.pem()).unwrap();
+        std::fs::write(
+            registry.path(&format!("{name}.key")),
+            generated.signing_key.serialize_pem(),
+        )
+        .unwrap();
+    };
+    write("client", &["registrar-1003.example"]);
+    write("other", &["someone-else.example"]);
+    registry.cli(&["registrar", "pin", "1003", "--certificate", "client.crt"]);
+    registry.start();
+    let ca = registry.path("keys/srrp.crt");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let send = |config, password: &str| {
+        runtime
+            .block_on(crate::fixture::send(
+                registry.address,
+                config,
+                "STATUS SERVER",
+                &[("registrar-id", "1003"), ("registrar-auth", password)],
+            ))
+            .unwrap()
+    };
+    let with = |name: &str| {
+        control_plane::tls::client_config_with_identity(
+            &ca,
+            &registry.path(&format!("{name}.crt")),
+            &registry.path(&format!("{name}.key")),
+        )
+        .unwrap()
+    };
+    expect(
+        &send(registry.client.clone(), password(1003)),
+        Code::AuthorizationFailed,
+    );
+    expect(
+        &send(with("other"), password(1003)),
+        Code::AuthorizationFailed,
+    );
+    expect(&send(with("client"), "wrong"), Code::AuthorizationFailed);
+    expect(&send(with("client"), password(1003)), Code::Success);
+    // Resumed sessions still carry the certificate.
+    let config = with("client");
+    for _ in 0..3 {
+        expect(&send(config.clone(), password(1003)), Code::Success);
+    }
+    // Others are unaffected; the pin can be cleared.
+    expect(
+        &registry.as_registrar(1001, "STATUS SERVER", &[]),
+        Code::Success,
+    );
+    registry.cli(&["registrar", "pin", "1003", "--clear"]);
+    expect(
+        &send(registry.client.clone(), password(1003)),
+        Code::Success,
+    );
+}
