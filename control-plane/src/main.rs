@@ -51,6 +51,9 @@ enum Command {
         /// Names and addresses the certificate is valid for.
         #[arg(long = "name", default_values_t = ["localhost".to_string(), "127.0.0.1".to_string()])]
         names: Vec<String>,
+        /// Only the signing key (a key rotation: see README, "Rotating the signing key").
+        #[arg(long)]
+        signing_only: bool,
     },
     /// Zones (TLDs) the registry runs.
     #[command(subcommand)]
@@ -337,10 +340,23 @@ fn main() -> Result<()> {
             let conn = open(&config)?;
             serve(config, conn)
         }
-        Command::Keygen { dir, names } => {
+        Command::Keygen {
+            dir,
+            names,
+            signing_only,
+        } => {
             std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
             let (signer, pkcs8) = Signer::generate()?;
             Signer::save(&pkcs8, &dir.join("signing.key"))?;
+            if signing_only {
+                println!(
+                    "signing key {} (id {}), public key {}",
+                    dir.join("signing.key").display(),
+                    signer.id(),
+                    dir.join("signing.pub").display()
+                );
+                return Ok(());
+            }
             tls::write_self_signed(&names, &dir.join("srrp.crt"), &dir.join("srrp.key"))?;
             println!(
                 "signing key {} (id {}), public key {}; TLS certificate {} for {}",

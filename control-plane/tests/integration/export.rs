@@ -125,3 +125,48 @@ fn exports_at_any_serial_with_publication_checks() {
     let audit = r.audit();
     assert!(audit.contains(", 0 problems"), "{audit}");
 }
+
+/// A signing-key rotation: changesets signed by the old key stay verifiable through
+/// `previous_public_keys`; without it the audit reports them.
+#[test]
+fn signing_key_rotation() {
+    let mut registry = Registry::new("");
+    registry.start();
+    expect(
+        &registry.as_registrar(1001, "CREATE DOMAIN", &[("domain-name", "before.tld")]),
+        Code::Success,
+    );
+    registry.kill();
+    registry.cli(&["keygen", "--signing-only", "--dir", "keys2"]);
+    let config = std::fs::read_to_string(registry.path("cp.toml")).unwrap();
+    let rotated = config.replace(
+        "signing_key = \"keys/signing.key\"",
+        "signing_key = \"keys2/signing.key\"\nprevious_public_keys = [\"keys/signing.pub\"]",
+    );
+    std::fs::write(registry.path("cp.toml"), &rotated).unwrap();
+    registry.start();
+    expect(
+        &registry.as_registrar(1001, "CREATE DOMAIN", &[("domain-name", "after.tld")]),
+        Code::Success,
+    );
+    let journal = registry.cli(&["journal"]);
+    assert!(journal.contains("signed by another key"), "{journal}");
+    assert!(
+        journal.lines().last().unwrap().contains("signature ok"),
+        "{journal}"
+    );
+    let audit = registry.audit();
+    assert!(audit.contains(", 0 problems"), "{audit}");
+    std::fs::write(
+        registry.path("cp.toml"),
+        rotated.replace("previous_public_keys = [\"keys/signing.pub\"]", ""),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_control-plane"))
+        .current_dir(registry.dir.path())
+        .args(["-c", "cp.toml", "audit"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("not signed by a known key"));
+}
