@@ -11,6 +11,8 @@
 //! max_line = 512
 //! timeout_ms = 10000
 //! max_connections = 4096
+//! update_max_connections = 16          # the update listener's bounds
+//! update_max_bytes = 65536
 //! max_results = 50
 //!
 //! [texts]
@@ -54,6 +56,10 @@ pub struct Config {
     pub timeout_ms: u64,
     /// Connections open at once.
     pub max_connections: usize,
+    /// Update connections open at once (more are closed at once).
+    pub update_max_connections: usize,
+    /// The largest update command, record included, in bytes.
+    pub update_max_bytes: usize,
     /// Results of a search shown before "more results omitted".
     pub max_results: usize,
     /// The operator's texts.
@@ -75,6 +81,8 @@ impl Default for Config {
             max_line: 512,
             timeout_ms: 10_000,
             max_connections: 4096,
+            update_max_connections: 16,
+            update_max_bytes: 64 * 1024,
             max_results: 50,
             texts: Texts::default(),
             limits: Limits::default(),

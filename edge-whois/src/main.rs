@@ -145,6 +145,11 @@ fn main() -> Result<()> {
                 metrics.clone(),
                 pending.clone(),
                 reindex.clone(),
+                server::UpdateBounds {
+                    max_connections: config.update_max_connections,
+                    max_bytes: config.update_max_bytes,
+                    timeout: Duration::from_millis(config.timeout_ms),
+                },
             ));
         }
         if let Some(listener) = metrics_listener {

@@ -159,11 +159,9 @@ async fn read_line(stream: &mut TcpStream, max: usize) -> std::io::Result<Line> 
             });
         }
         line.extend_from_slice(&buf[..n]);
-        if let Some(end) = line.iter().position(|&b| b == b'\n') {
+        // CR, LF and CRLF all end the line (a client that sends CR alone gets its answer).
+        if let Some(end) = line.iter().position(|&b| b == b'\n' || b == b'\r') {
             line.truncate(end);
-            if line.last() == Some(&b'\r') {
-                line.pop();
-            }
             return Ok(if line.len() <= max {
                 Line::Complete(line)
             } else {
@@ -287,40 +285,65 @@ pub enum UpdateListener {
     Unix(tokio::net::UnixListener),
 }
 
+/// Bounds of the update listener.
+#[derive(Debug, Clone, Copy)]
+pub struct UpdateBounds {
+    /// Connections open at once; more are closed at once.
+    pub max_connections: usize,
+    /// The largest command, record included.
+    pub max_bytes: usize,
+    /// Time to send the whole command.
+    pub timeout: Duration,
+}
+
 /// Serves the update listener: `set <name>` followed by the record and a line holding a single
 /// `.`, or `delete <name>`; `<name>` is a domain, `host <name>` or `registrar <IANA id>`. The
 /// record is JSON of the shared model, or, for a domain, the `Key: value` lines of its WHOIS
-/// output. Each change is written through the atomic path, then `ok` is sent and the
-/// connection closed; the change goes into `pending` and `reindex` is told, so the search
-/// indexes follow.
+/// output; it must be a complete registry record of a TLD served here. Each change is written
+/// through the atomic path, then `ok` is sent and the connection closed; the change goes into
+/// `pending` and `reindex` is told, so the search indexes follow.
 pub async fn serve_updates(
     listener: UpdateListener,
     service: Arc<Service>,
     metrics: Arc<Metrics>,
     pending: Arc<Mutex<Delta>>,
     reindex: Arc<Notify>,
+    bounds: UpdateBounds,
 ) {
+    let slots = Arc::new(Semaphore::new(bounds.max_connections));
     loop {
         let updates = Updates {
             service: service.clone(),
             metrics: metrics.clone(),
             pending: pending.clone(),
             reindex: reindex.clone(),
+            bounds,
         };
         let accepted = match &listener {
-            UpdateListener::Tcp(l) => l
-                .accept()
-                .await
-                .map(|(s, _)| tokio::spawn(updates.serve(s))),
-            UpdateListener::Unix(l) => l
-                .accept()
-                .await
-                .map(|(s, _)| tokio::spawn(updates.serve(s))),
+            UpdateListener::Tcp(l) => l.accept().await.map(|(s, _)| Stream::Tcp(s)),
+            UpdateListener::Unix(l) => l.accept().await.map(|(s, _)| Stream::Unix(s)),
         };
-        if accepted.is_err() {
+        let Ok(stream) = accepted else {
             tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+            continue;
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            metrics.refused_connections.fetch_add(1, Ordering::Relaxed);
+            continue;
+        };
+        tokio::spawn(async move {
+            match stream {
+                Stream::Tcp(s) => updates.serve(s).await,
+                Stream::Unix(s) => updates.serve(s).await,
+            }
+            drop(slot);
+        });
     }
+}
+
+enum Stream {
+    Tcp(TcpStream),
+    Unix(tokio::net::UnixStream),
 }
 
 /// What an update connection needs.
@@ -329,13 +352,16 @@ struct Updates {
     metrics: Arc<Metrics>,
     pending: Arc<Mutex<Delta>>,
     reindex: Arc<Notify>,
+    bounds: UpdateBounds,
 }
 
 impl Updates {
-    /// Reads one command (within 30 s and 1 MiB), applies it and answers `ok` or `error: …`.
+    /// Reads one command (within the time and size bounds), applies it and answers `ok` or
+    /// `error: …`.
     async fn serve<S: AsyncRead + AsyncWrite + Unpin>(self, mut stream: S) {
         let mut text = Vec::new();
-        let read = timeout(Duration::from_secs(30), async {
+        let max = self.bounds.max_bytes;
+        let read = timeout(self.bounds.timeout, async {
             let mut buf = [0u8; 4096];
             loop {
                 let n = stream.read(&mut buf).await?;
@@ -343,8 +369,8 @@ impl Updates {
                     break;
                 }
                 text.extend_from_slice(&buf[..n]);
-                if text.len() > 1 << 20 {
-                    break;
+                if text.len() > max {
+                    return Err(std::io::Error::other("too long"));
                 }
                 // A command is its first line, and for `set` the record up to a lone `.`.
                 let s = String::from_utf8_lossy(&text);
@@ -375,7 +401,15 @@ impl Updates {
                     Err(error) => format!("error: {error}\n"),
                 }
             }
-            _ => "error: incomplete command\n".to_owned(),
+            Ok(Err(_)) if text.len() > max => {
+                self.metrics.too_long.fetch_add(1, Ordering::Relaxed);
+                format!("error: the command is longer than {max} bytes\n")
+            }
+            Ok(Err(_)) => "error: incomplete command\n".to_owned(),
+            Err(_) => {
+                self.metrics.timed_out.fetch_add(1, Ordering::Relaxed);
+                "error: incomplete command (timed out)\n".to_owned()
+            }
         };
         let _ = stream.write_all(reply.as_bytes()).await;
         let _ = stream.shutdown().await;
@@ -398,6 +432,14 @@ fn update(service: &Service, pending: &Mutex<Delta>, text: &str) -> anyhow::Resu
         }
         _ => ObjectKey::Domain(crate::query::a_label(target)?),
     };
+    if let ObjectKey::Domain(name) | ObjectKey::Host(name) = &key {
+        let tld = name.rsplit('.').next().unwrap_or("");
+        anyhow::ensure!(
+            service.tlds.iter().any(|t| t == tld),
+            "{name} is not in a TLD this server serves ({})",
+            service.tlds.join(", ")
+        );
+    }
     let op = match verb.to_ascii_lowercase().as_str() {
         "delete" => WhoisOp::Delete(key.clone()),
         "set" => {
@@ -413,6 +455,9 @@ fn update(service: &Service, pending: &Mutex<Delta>, text: &str) -> anyhow::Resu
                 "the record is for {:?}, not {key:?}",
                 object.key()
             );
+            object
+                .check_complete()
+                .map_err(|e| anyhow::anyhow!("{e}; the record was not changed"))?;
             WhoisOp::Set(object)
         }
         other => anyhow::bail!("unknown command {other:?}: use set or delete"),

@@ -515,3 +515,110 @@ fn updates_through_a_unix_socket_only_its_owner_can_write() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a socket"));
     assert_eq!(std::fs::read(&blocker).unwrap(), b"not a socket");
 }
+
+/// The update listener refuses a record missing what a registry record must have (the old one
+/// stays), and names outside the served TLDs (nothing is written).
+#[test]
+fn update_listener_refuses_incomplete_records_and_other_tlds() {
+    let dir = tempfile::tempdir().unwrap();
+    populate(&dir.path().join("tree"));
+    let server = start(dir.path(), "");
+    let update = |text: &str| raw(server.update, text.as_bytes());
+    let before = raw(server.port, b"example.tld\r\n");
+    assert!(
+        before.contains("Name Server: ns0.v1.example.net"),
+        "{before}"
+    );
+    let answer =
+        update("set example.tld\nDomain Name: example.tld\nRegistrar: Nobody We Know\n.\n");
+    assert!(
+        answer.starts_with("error: example.tld: no sponsoring registrar"),
+        "{answer}"
+    );
+    let answer = update(
+        "set example.tld\nDomain Name: example.tld\nRegistrar IANA ID: 9999\nDomain Status: ok https://icann.org/epp#ok\n.\n",
+    );
+    assert!(
+        answer.starts_with("error: example.tld: creation and expiry dates"),
+        "{answer}"
+    );
+    assert_eq!(
+        raw(server.port, b"example.tld\r\n"),
+        before,
+        "the old record is kept"
+    );
+    let answer = update(
+        "set x.com\n{\"Domain\":{\"name\":\"x.com\",\"roid\":\"D1-COM\",\"registrar\":9999,\"statuses\":[\"Ok\"],\"nameservers\":[],\"ds\":[],\"created\":1,\"updated\":1,\"expires\":2}}\n.\n",
+    );
+    assert!(
+        answer.starts_with("error: x.com is not in a TLD this server serves"),
+        "{answer}"
+    );
+    assert!(!dir.path().join("tree/domain/com").exists());
+    assert!(
+        update("delete host ns1.other.org\n").starts_with("error: ns1.other.org is not in a TLD")
+    );
+}
+
+/// The update listener holds at most `update_max_connections` connections and reads at most
+/// `update_max_bytes` of a command; a command that never ends is cut at the timeout.
+#[test]
+fn update_listener_is_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    populate(&dir.path().join("tree"));
+    let server = start(
+        dir.path(),
+        "update_max_connections = 4\nupdate_max_bytes = 8192\ntimeout_ms = 1500\n",
+    );
+    // Too long: refused with an error, not read to the end.
+    let long = format!("set example.tld\n{}\n.\n", "x".repeat(100_000));
+    let mut stream = TcpStream::connect(("127.0.0.1", server.update)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let _ = stream.write_all(long.as_bytes());
+    let mut out = String::new();
+    let _ = stream.read_to_string(&mut out);
+    assert!(
+        out.starts_with("error: the command is longer than 8192 bytes"),
+        "{out:?}"
+    );
+    // Four silent connections take every slot; a fifth is closed at once.
+    let held: Vec<TcpStream> = (0..4)
+        .map(|_| {
+            let mut s = TcpStream::connect(("127.0.0.1", server.update)).unwrap();
+            s.write_all(b"set example.tld\n").unwrap();
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    assert_eq!(raw(server.update, b"delete mack.tld\n"), "");
+    assert!(started.elapsed() < Duration::from_secs(1), "closed at once");
+    // After the timeout the slots are free again and updates are taken.
+    std::thread::sleep(Duration::from_millis(1600));
+    drop(held);
+    assert_eq!(raw(server.update, b"delete mack.tld\n"), "ok\n");
+}
+
+/// A query line ended by CR alone is answered at once, as one ended by LF or CRLF.
+#[test]
+fn cr_lf_and_crlf_end_a_query_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    populate(&dir.path().join("tree"));
+    let server = start(dir.path(), "timeout_ms = 5000\n");
+    for end in [&b"\r"[..], b"\n", b"\r\n"] {
+        let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        let started = Instant::now();
+        stream
+            .write_all(&[&b"example.tld"[..], end].concat())
+            .unwrap();
+        let mut out = String::new();
+        let _ = stream.read_to_string(&mut out);
+        assert!(out.contains("Domain Name: example.tld"), "{end:?}: {out:?}");
+        assert!(started.elapsed() < Duration::from_secs(1), "{end:?} waited");
+    }
+}

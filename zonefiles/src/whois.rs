@@ -207,7 +207,63 @@ pub enum Object {
     Registrar(Registrar),
 }
 
+/// Why a WHOIS object is not a complete registry record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IncompleteRecord {
+    /// The object has no name (or a registrar no IANA id or name).
+    #[error("the record has no name")]
+    Name,
+    /// No sponsoring registrar (IANA id 0).
+    #[error("{0}: no sponsoring registrar (a Registrar IANA ID line or \"registrar\" field)")]
+    Registrar(String),
+    /// A domain without statuses.
+    #[error("{0}: no status")]
+    Status(String),
+    /// Creation or expiry time missing, or expiry not after creation.
+    #[error("{0}: creation and expiry dates are missing or out of order")]
+    Dates(String),
+}
+
 impl Object {
+    /// Checks that the object has what a registry record must have: a name, a sponsoring
+    /// registrar, and for a domain its statuses and creation and expiry dates (expiry after
+    /// creation).
+    pub fn check_complete(&self) -> Result<(), IncompleteRecord> {
+        match self {
+            Object::Domain(d) => {
+                if d.name.is_empty() {
+                    return Err(IncompleteRecord::Name);
+                }
+                if d.registrar == 0 {
+                    return Err(IncompleteRecord::Registrar(d.name.clone()));
+                }
+                if d.statuses.is_empty() {
+                    return Err(IncompleteRecord::Status(d.name.clone()));
+                }
+                if d.created <= 0 || d.expires <= d.created {
+                    return Err(IncompleteRecord::Dates(d.name.clone()));
+                }
+            }
+            Object::Host(h) => {
+                if h.name.is_empty() {
+                    return Err(IncompleteRecord::Name);
+                }
+                if h.registrar == 0 {
+                    return Err(IncompleteRecord::Registrar(h.name.clone()));
+                }
+                if h.created <= 0 {
+                    return Err(IncompleteRecord::Dates(h.name.clone()));
+                }
+            }
+            Object::Registrar(r) => {
+                if r.iana_id == 0 || r.name.is_empty() {
+                    return Err(IncompleteRecord::Name);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The key that names this object.
     pub fn key(&self) -> ObjectKey {
         match self {
