@@ -412,7 +412,18 @@ fn binds_the_privileged_port_then_runs_as_the_configured_user() {
     let server = start_on(dir.path(), port, "user = \"nobody\"\n");
 
     let pid = server._server.0.id();
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    // The port accepts connections once bound, a moment before the switch: wait for it.
+    let started = Instant::now();
+    let status = loop {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let switched = status.lines().any(|l| {
+            l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some(&uid.to_string())
+        });
+        if switched || started.elapsed() > Duration::from_secs(5) {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
     for field in ["Uid:", "Gid:"] {
         let ids: Vec<&str> = status
             .lines()
