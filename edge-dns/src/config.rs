@@ -101,8 +101,11 @@ pub struct Config {
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Tcp {
-    /// Connections open at once; more are closed on accept.
+    /// Connections open at once; when all are open, the one idle the longest is closed to make
+    /// room (or the newcomer, if none is idle).
     pub max_connections: usize,
+    /// Connections one client (an IPv4 address, an IPv6 /64) may hold at once.
+    pub max_connections_per_client: usize,
     /// Idle time before a connection is closed, in milliseconds.
     pub idle_timeout_ms: u64,
     /// Queries answered on one connection before it is closed; 0 for no limit (RFC 7766 §6.2.1
@@ -280,6 +283,7 @@ impl Default for Tcp {
     fn default() -> Tcp {
         Tcp {
             max_connections: 1024,
+            max_connections_per_client: 64,
             idle_timeout_ms: 10_000,
             max_queries: 0,
         }

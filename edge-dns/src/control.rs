@@ -7,8 +7,10 @@
 //! - AXFR/IXFR: the zone must be served here (else NOTAUTH) and a transfer rule must allow
 //!   the client's address and key (else REFUSED). Over UDP, IXFR gets the current SOA alone
 //!   (RFC 1995 §2: the client then comes back over TCP); AXFR over UDP gets NOTIMP.
-//! - NOTIFY for a zone served here is acknowledged (RFC 1996 §4.7); the zone directory is
-//!   followed anyway, so it changes nothing else.
+//! - NOTIFY: this server is no secondary (it follows zone directories), so an unsigned NOTIFY
+//!   is REFUSED, as BIND refuses one for a zone it is not a secondary of; a NOTIFY signed with a
+//!   known key for a zone served here is acknowledged (RFC 1996 §4.7) and changes nothing;
+//!   one for a zone not served here is NOTAUTH.
 
 use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
 
@@ -121,7 +123,7 @@ pub fn respond(kind: Kind, bytes: &[u8], peer: &Peer, ctx: &Context<'_>, now: u6
         }
     };
     let reply = match (message.metadata.op_code, kind) {
-        (OpCode::Notify, _) => notify(&message, ctx),
+        (OpCode::Notify, _) => notify(&message, signed.is_some(), ctx),
         (OpCode::Query, Kind::Transfer) | (OpCode::Query, Kind::Signed)
             if message
                 .queries
@@ -170,19 +172,23 @@ fn engine_answer(bytes: &[u8], asked: u16, peer: &Peer, ctx: &Context<'_>, room:
     }
 }
 
-/// Acknowledges a NOTIFY for a zone served here (RFC 1996 §4.7); NOTAUTH otherwise.
-fn notify(message: &Message, ctx: &Context<'_>) -> Reply {
+/// Answers a NOTIFY (see the module docs): acknowledged only when signed and for a zone
+/// served here.
+fn notify(message: &Message, signed: bool, ctx: &Context<'_>) -> Reply {
     let served = message
         .queries
         .first()
         .and_then(|q| q.name().to_ascii().parse().ok())
         .is_some_and(|zone| ctx.state.zone(&zone).is_some());
-    let code = if served {
+    let code = if !served {
+        ctx.metrics.control.notify("received", "refused");
+        ResponseCode::NotAuth
+    } else if signed {
         ctx.metrics.control.notify("received", "acknowledged");
         ResponseCode::NoError
     } else {
         ctx.metrics.control.notify("received", "refused");
-        ResponseCode::NotAuth
+        ResponseCode::Refused
     };
     let mut response = Message::response(message.metadata.id, OpCode::Notify);
     response.metadata.authoritative = served;

@@ -10,7 +10,8 @@
 //! - [`udp`]: one thread per worker, `SO_REUSEPORT` sockets, `recvmmsg`/`sendmmsg` batches.
 //! - [`rrl`]: response rate limiting for UDP, one lock-free table of leaky buckets.
 //! - [`tcp`]: RFC 7766 over tokio, with connection, idle and per-connection limits, and
-//!   streamed zone transfers.
+//!   streamed zone transfers; [`connections`]: the per-client cap and the eviction of the
+//!   idlest connection when all are taken.
 //!
 //! Zones and secondaries:
 //! - [`follow`]: the served state and the thread that follows zone directories.
@@ -26,6 +27,7 @@
 
 pub mod acl;
 pub mod config;
+pub mod connections;
 pub mod control;
 pub mod engine;
 pub mod follow;

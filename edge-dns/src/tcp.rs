@@ -1,18 +1,24 @@
 //! DNS over TCP (RFC 7766): two-byte length framing, several queries per connection answered
-//! in order, limits on connections, idle time, queries per connection and slow writers; and
-//! zone transfers, streamed from a blocking task through a bounded channel, so a slow
-//! secondary holds back its own transfer and nothing else.
+//! in order, limits on connections (in all and per client, closing the idlest when full: see
+//! [`crate::connections`]), idle time, queries per connection and slow writers; and zone
+//! transfers, streamed from a blocking task through a bounded channel, so a slow secondary
+//! holds back its own transfer and nothing else.
+//!
+//! Memory per connection is small and returned on close: a 4 KiB read buffer, the query (as
+//! long as the longest one received), and answers gathered for one write; the 64 KiB buffer an
+//! answer is built in belongs to the worker thread, not to the connection.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
 use tokio::time::timeout;
 
 use crate::config;
+use crate::connections::{Connections, Slot};
 use crate::control::{self, Reply};
 use crate::engine::{self, Kind, Peer, Transport};
 use crate::follow::State;
@@ -28,7 +34,7 @@ pub async fn serve(
     limits: config::Tcp,
     metrics: Arc<Metrics>,
 ) {
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let table = Connections::new(limits.max_connections, limits.max_connections_per_client);
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -38,10 +44,13 @@ pub async fn serve(
                 continue;
             }
         };
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
-            tracing::debug!(%peer, "TCP connection limit reached; closing");
-            drop(stream);
-            continue;
+        let slot = match table.admit(peer.ip(), Instant::now()) {
+            Ok(slot) => slot,
+            Err(why) => {
+                tracing::debug!(%peer, ?why, "TCP connection refused");
+                drop(stream);
+                continue;
+            }
         };
         let (zones, engine, metrics, keyring) = (
             zones.clone(),
@@ -52,7 +61,7 @@ pub async fn serve(
         tokio::spawn(async move {
             let peer_ip = peer.ip();
             if let Err(error) = connection(
-                stream, peer_ip, &zones, &engine, &keyring, &limits, &metrics,
+                stream, peer_ip, &slot, &zones, &engine, &keyring, &limits, &metrics,
             )
             .await
             {
@@ -63,9 +72,16 @@ pub async fn serve(
     }
 }
 
+thread_local! {
+    /// The buffer answers are built in: one per worker thread, used between two awaits only.
+    static ANSWER: RefCell<Vec<u8>> = RefCell::new(vec![0u8; 65535]);
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn connection(
     mut stream: TcpStream,
     client: std::net::IpAddr,
+    slot: &Slot,
     zones: &ArcSwap<State>,
     engine: &engine::Config,
     keyring: &Keyring,
@@ -78,10 +94,9 @@ async fn connection(
     let (read, mut write) = stream.split();
     // Pipelined queries are read from one buffer, and their answers leave in one write once
     // no complete query is waiting: a client that sends many queries costs few system calls.
-    let mut reader = BufReader::with_capacity(64 * 1024, read);
-    let mut query = vec![0u8; 65535];
-    let mut pending: Vec<u8> = Vec::with_capacity(64 * 1024);
-    let mut answer = vec![0u8; 65535];
+    let mut reader = BufReader::with_capacity(4096, read);
+    let mut query = Vec::with_capacity(512);
+    let mut pending: Vec<u8> = Vec::with_capacity(1024);
     let max_queries = match limits.max_queries {
         0 => u64::MAX,
         n => u64::from(n),
@@ -92,17 +107,27 @@ async fn connection(
                 return Ok(());
             }
             pending.clear();
+            pending.shrink_to(16 * 1024);
         }
+        slot.idle(Instant::now());
         let mut length = [0u8; 2];
-        match timeout(idle, reader.read_exact(&mut length)).await {
-            Ok(Ok(_)) => {}
-            // Idle, closed by the client, or reset: end quietly.
-            _ => break,
+        tokio::select! {
+            read = timeout(idle, reader.read_exact(&mut length)) => match read {
+                Ok(Ok(_)) => {}
+                // Idle, closed by the client, or reset: end quietly.
+                _ => break,
+            },
+            () = slot.closed() => {
+                tracing::debug!(%client, "idle TCP connection closed to make room");
+                break;
+            }
         }
+        slot.busy();
         let len = usize::from(u16::from_be_bytes(length));
         if len < 12 {
             break;
         }
+        query.resize(len, 0);
         // The rest of a query must follow promptly (slow-client protection).
         match timeout(idle, reader.read_exact(&mut query[..len])).await {
             Ok(Ok(_)) => {}
@@ -156,20 +181,23 @@ async fn connection(
             }
             continue;
         }
-        let answered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            engine::answer(&query[..len], &state.zones, engine, &peer, &mut answer)
-        }))
-        .unwrap_or_else(|_| {
-            shard.failed();
-            None
+        let answered = ANSWER.with_borrow_mut(|answer| {
+            let n = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                engine::answer(&query[..len], &state.zones, engine, &peer, answer)
+            }))
+            .unwrap_or_else(|_| {
+                shard.failed();
+                None
+            })?;
+            shard.answered(&query[..len], &answer[..n], started.elapsed());
+            pending.extend_from_slice(&(n as u16).to_be_bytes());
+            pending.extend_from_slice(&answer[..n]);
+            Some(n)
         });
-        let Some(n) = answered else {
+        if answered.is_none() {
             shard.dropped();
             break;
-        };
-        shard.answered(&query[..len], &answer[..n], started.elapsed());
-        pending.extend_from_slice(&(n as u16).to_be_bytes());
-        pending.extend_from_slice(&answer[..n]);
+        }
     }
     if !pending.is_empty() {
         let _ = timeout(idle, write.write_all(&pending)).await;

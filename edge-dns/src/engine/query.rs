@@ -90,6 +90,10 @@ pub fn parse(msg: &[u8]) -> Result<Query<'_>, (Malformed, u16, u16)> {
     }
     for _ in 0..arcount {
         let (rtype, next) = skip_record(msg, at).ok_or(formerr)?;
+        // A TSIG record anywhere but last is FORMERR (RFC 8945 §5.1).
+        if tsig {
+            return Err(formerr);
+        }
         if rtype == 41 {
             // One OPT, owned by the root (RFC 6891 §6.1.1).
             if edns.is_some() || msg[at] != 0 {
@@ -99,6 +103,10 @@ pub fn parse(msg: &[u8]) -> Result<Query<'_>, (Malformed, u16, u16)> {
         }
         tsig = rtype == 250;
         at = next;
+    }
+    // Bytes after the last record are not a DNS message (FORMERR, as NSD and Knot answer).
+    if at != msg.len() {
+        return Err(formerr);
     }
     Ok(Query {
         id,

@@ -3,6 +3,7 @@
 mod allocations;
 mod differential;
 mod ferret;
+mod hostile;
 mod overlay;
 mod peers;
 mod protocol;

@@ -153,13 +153,23 @@ impl Drop for Server {
     }
 }
 
-/// A loopback port that was free a moment ago.
+/// A loopback port that was free for UDP and TCP a moment ago, picked below the kernel's
+/// ephemeral range (32768 and up), so the thousands of client sockets some tests open cannot
+/// take it before the server binds it.
 pub fn free_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    // Start where this test process's id points, so concurrent test binaries spread out.
+    let offset = (std::process::id() % 12_000) as u16;
+    loop {
+        let step = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = 20_000 + (offset + step % 12_000) % 12_000;
+        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok()
+            && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+        {
+            return port;
+        }
+    }
 }
 
 /// Compiles master-file text (origin from its SOA) into image bytes.
