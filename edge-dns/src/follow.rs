@@ -18,6 +18,12 @@
 //! [`crate::udp`]), and an image that fails the check is withdrawn and logged. Images that
 //! arrive later (compactions, reloads) are checked before they serve, while the previous
 //! version keeps answering.
+//!
+//! An image file changed in place under its mapping (an operator's `cp` over it, a truncation)
+//! cannot take the server down — a read past the file's new end is caught
+//! ([`zonefiles::image::guard`]) — and is noticed at the next poll
+//! ([`Image::changed_in_place`]): the zone is withdrawn and answered SERVFAIL until an operator
+//! restores it and sends SIGHUP, and the log says so. Withdrawn zones are in the metrics.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -63,8 +69,16 @@ pub struct State {
 impl State {
     /// The state serving these zones.
     pub fn new(served: Vec<ZoneState>) -> State {
+        State::with_withdrawn(served, Vec::new())
+    }
+
+    /// The state serving these zones, with these withdrawn (answered SERVFAIL).
+    pub fn with_withdrawn(served: Vec<ZoneState>, withdrawn: Vec<Name>) -> State {
         State {
-            zones: Zones::from_views(served.iter().map(|z| z.view.clone()).collect()),
+            zones: Zones::with_withdrawn(
+                served.iter().map(|z| z.view.clone()).collect(),
+                withdrawn,
+            ),
             served,
         }
     }
@@ -112,6 +126,8 @@ pub enum Open {
 /// Loads and follows the configured zones.
 pub struct Follower {
     sources: Vec<Source>,
+    /// Zones withdrawn since the last load: their images were damaged or changed in place.
+    withdrawn: Vec<Name>,
 }
 
 impl Follower {
@@ -153,30 +169,48 @@ impl Follower {
                 (None, None) => anyhow::bail!("a zone needs an image or a directory"),
             });
         }
-        Ok(Follower { sources })
+        Ok(Follower {
+            sources,
+            withdrawn: Vec::new(),
+        })
     }
 
     /// The state to serve now.
     pub fn state(&self) -> State {
-        State::new(self.sources.iter().map(|s| s.state.clone()).collect())
+        State::with_withdrawn(
+            self.sources.iter().map(|s| s.state.clone()).collect(),
+            self.withdrawn.clone(),
+        )
     }
 
     /// Looks at every zone directory; returns the zones whose state changed, with their
     /// serial and whether it is a new one (a compaction changes the image, not the serial).
     pub fn poll(&mut self) -> Vec<(Name, u32, bool)> {
         let mut changed = Vec::new();
+        let withdrawn = &mut self.withdrawn;
         self.sources.retain(|source| {
-            let Some(Err(error)) = source.check.get() else {
-                return true;
-            };
             let view = &source.state.view;
-            tracing::error!(
-                zone = %view.origin(),
-                serial = view.serial(),
-                error,
-                "zone image damaged: the zone is withdrawn; compile it again (zonefiles \
-                 compile, or zonefiles dir compact for a directory) and send SIGHUP"
-            );
+            if let Some(Err(error)) = source.check.get() {
+                tracing::error!(
+                    zone = %view.origin(),
+                    serial = view.serial(),
+                    error,
+                    "zone image damaged: the zone is withdrawn (SERVFAIL); compile it again \
+                     (zonefiles compile, or zonefiles dir compact for a directory) and send SIGHUP"
+                );
+            } else if let Some(how) = view.base().changed_in_place() {
+                tracing::error!(
+                    zone = %view.origin(),
+                    serial = view.serial(),
+                    how,
+                    "zone image changed in place under the server: the zone is withdrawn \
+                     (SERVFAIL); images must be replaced by rename (zonefiles compile -o, \
+                     zonefiles dir): put a good image in place that way and send SIGHUP"
+                );
+            } else {
+                return true;
+            }
+            withdrawn.push(view.origin().clone());
             changed.push((view.origin().clone(), view.serial(), false));
             false
         });

@@ -269,6 +269,13 @@ impl Metrics {
     /// The Prometheus text exposition.
     pub fn render(&self, zones: &Zones) -> String {
         let mut out = String::with_capacity(4096);
+        let _ = writeln!(
+            out,
+            "# HELP edge_dns_zone_withdrawn Zones withdrawn (image damaged or changed in place), answered SERVFAIL.\n# TYPE edge_dns_zone_withdrawn gauge"
+        );
+        for origin in zones.withdrawn() {
+            let _ = writeln!(out, "edge_dns_zone_withdrawn{{zone=\"{origin}\"}} 1");
+        }
         let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let sum = |transport: &str, f: &dyn Fn(&Shard) -> u64| -> u64 {
             self.shards

@@ -27,6 +27,7 @@ use zonefiles::{Name, RecordType, rdata};
 mod rcode {
     pub const NOERROR: u16 = 0;
     pub const FORMERR: u16 = 1;
+    pub const SERVFAIL: u16 = 2;
     pub const NXDOMAIN: u16 = 3;
     pub const NOTIMP: u16 = 4;
     pub const REFUSED: u16 = 5;
@@ -129,10 +130,12 @@ impl Default for Config {
     }
 }
 
-/// The zones served, most specific first.
+/// The zones served, most specific first, and the zones withdrawn (answered SERVFAIL until an
+/// operator restores them).
 #[derive(Debug, Clone, Default)]
 pub struct Zones {
     views: Vec<Arc<View>>,
+    withdrawn: Vec<Name>,
 }
 
 impl Zones {
@@ -147,9 +150,28 @@ impl Zones {
     }
 
     /// A zone set from views (one per origin).
-    pub fn from_views(mut views: Vec<Arc<View>>) -> Zones {
+    pub fn from_views(views: Vec<Arc<View>>) -> Zones {
+        Zones::with_withdrawn(views, Vec::new())
+    }
+
+    /// A zone set from views, and the origins of zones withdrawn (damaged images).
+    pub fn with_withdrawn(mut views: Vec<Arc<View>>, withdrawn: Vec<Name>) -> Zones {
         views.sort_by_key(|v| std::cmp::Reverse(v.origin().label_count()));
-        Zones { views }
+        Zones { views, withdrawn }
+    }
+
+    /// The zones withdrawn.
+    pub fn withdrawn(&self) -> &[Name] {
+        &self.withdrawn
+    }
+
+    /// True if `qname` belongs to a withdrawn zone rather than to `served` (the closest
+    /// served zone, if any).
+    fn in_withdrawn(&self, qname: &Name, served: Option<&View>) -> bool {
+        let depth = served.map_or(0, |v| v.origin().label_count());
+        self.withdrawn
+            .iter()
+            .any(|origin| origin.label_count() > depth && qname.is_subdomain_of(origin))
     }
 
     /// The zones served.
@@ -302,7 +324,11 @@ pub fn respond(
     let Ok((qname, _)) = Name::from_wire(query.qname) else {
         return done(w, rcode::FORMERR, 0, error());
     };
-    let Some(view) = zones.select(&qname) else {
+    let selected = zones.select(&qname);
+    if zones.in_withdrawn(&qname, selected) {
+        return done(w, rcode::SERVFAIL, 0, error());
+    }
+    let Some(view) = selected else {
         return done(w, rcode::REFUSED, 0, error());
     };
     let zone = view.image_for(qname.as_wire());

@@ -269,3 +269,97 @@ fn a_tcp_storm_leaves_little_memory_behind() {
         "{after} KiB after, {before} KiB before"
     );
 }
+
+/// Writes a zone of `delegations` delegations (about 50 bytes of image each).
+fn big_zone(path: &Path, delegations: usize) {
+    let mut text = String::from(
+        "tld. 300 IN SOA a.nic.tld. h.tld. 1 2 3 4 5\ntld. 300 IN NS a.nic.tld.\na.nic.tld. 300 IN A 192.0.2.1\n",
+    );
+    for i in 0..delegations {
+        text.push_str(&format!("d{i}.tld. 300 IN NS ns{}.example.net.\n", i % 97));
+    }
+    zonefiles::image::write_atomically(path, &compile(text.as_bytes())).unwrap();
+}
+
+fn start_image(dir: &Path) -> (Server, u16, u16) {
+    let (port, metrics) = (free_port(), free_port());
+    let server = spawn_edge_dns(
+        &[
+            "--zone".to_string(),
+            dir.join("tld.img").display().to_string(),
+            "--listen".to_string(),
+            format!("127.0.0.1:{port}"),
+            "--metrics-listen".to_string(),
+            format!("127.0.0.1:{metrics}"),
+        ],
+        port,
+    );
+    (server, port, metrics)
+}
+
+/// `cp` of a small file over the served image, under load: the server survives (the reads past
+/// the new end are caught), withdraws the zone, answers SERVFAIL for it and says so in its
+/// metrics.
+#[test]
+fn an_image_cut_short_under_load_is_withdrawn_and_the_server_survives() {
+    let dir = tempfile::tempdir().unwrap();
+    big_zone(&dir.path().join("tld.img"), 40_000);
+    let (mut server, port, metrics) = start_image(dir.path());
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+            socket
+                .set_read_timeout(Some(Duration::from_millis(200)))
+                .unwrap();
+            let mut buf = [0u8; 1500];
+            let mut i = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                i = i.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                let name = format!("www.d{}.tld.", i % 40_000);
+                let _ = socket.send_to(&query(i as u16, &name, 1), ("127.0.0.1", port));
+                let _ = socket.recv_from(&mut buf);
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    // What `cp garbage.img tld.img` does: truncate the file, then write.
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(dir.path().join("tld.img"))
+        .unwrap();
+    file.write_all(&[0x5a; 100]).unwrap();
+    file.sync_all().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    load.join().unwrap();
+    assert!(server.0.try_wait().unwrap().is_none(), "edge-dns died");
+    let answer = udp(port, &query(1, "www.d7.tld.", 1)).expect("an answer");
+    assert_eq!(rcode(&answer), 2, "SERVFAIL for the withdrawn zone");
+    assert_eq!(
+        crate::support::metric(metrics, "edge_dns_zone_withdrawn{zone=\"tld.\"}"),
+        1
+    );
+}
+
+/// The same-size file written over the image (no read past the end): noticed at the next poll.
+#[test]
+fn an_image_written_over_in_place_is_withdrawn() {
+    let dir = tempfile::tempdir().unwrap();
+    big_zone(&dir.path().join("tld.img"), 100);
+    let (_server, port, _metrics) = start_image(dir.path());
+    assert_eq!(rcode(&udp(port, &query(1, "www.d7.tld.", 1)).unwrap()), 0);
+    let path = dir.path().join("tld.img");
+    let len = std::fs::metadata(&path).unwrap().len() as usize;
+    std::thread::sleep(Duration::from_millis(20));
+    let mut file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.write_all(&vec![0x5a; len]).unwrap();
+    file.sync_all().unwrap();
+    let started = Instant::now();
+    while rcode(&udp(port, &query(1, "www.d7.tld.", 1)).unwrap()) != 2 {
+        assert!(started.elapsed() < Duration::from_secs(2), "not withdrawn");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

@@ -16,6 +16,7 @@
 mod build;
 mod dnssec;
 pub mod format;
+pub mod guard;
 mod index;
 mod top;
 
@@ -57,14 +58,24 @@ pub enum ImageError {
 }
 
 enum Backing {
-    Mapped(Mmap),
+    Mapped(Mapped),
     Owned(Vec<u8>),
+}
+
+/// A mapped image file, with what tells whether it was changed in place since.
+struct Mapped {
+    // Field order matters: the guard is unregistered before the mapping goes.
+    guard: Option<guard::Guard>,
+    map: Mmap,
+    file: File,
+    /// Length and modification time when mapped.
+    stamp: (u64, Option<std::time::SystemTime>),
 }
 
 impl AsRef<[u8]> for Backing {
     fn as_ref(&self) -> &[u8] {
         match self {
-            Backing::Mapped(m) => m,
+            Backing::Mapped(m) => &m.map,
             Backing::Owned(v) => v,
         }
     }
@@ -122,12 +133,41 @@ impl Image {
 
     fn map(path: &Path) -> Result<Backing, ImageError> {
         let file = File::open(path)?;
-        // SAFETY: images are never modified in place (they are replaced by rename), so the
-        // mapping cannot change or shrink under us.
+        let metadata = file.metadata()?;
+        // SAFETY: images are replaced by rename, never modified in place; a file changed in
+        // place anyway cannot end the process (a read past its new end is caught by
+        // [`guard`]), and [`Image::changed_in_place`] tells the server to stop using it.
         let map = unsafe { Mmap::map(&file)? };
         #[cfg(unix)]
         let _ = map.advise(memmap2::Advice::Random);
-        Ok(Backing::Mapped(map))
+        let guard = guard::Guard::new(map.as_ptr(), map.len());
+        Ok(Backing::Mapped(Mapped {
+            guard,
+            map,
+            file,
+            stamp: (metadata.len(), metadata.modified().ok()),
+        }))
+    }
+
+    /// Says why the image's file was changed in place since it was mapped (written over,
+    /// truncated), if it was: its answers can no longer be trusted. `None` for an image that is
+    /// as mapped, or held in memory.
+    pub fn changed_in_place(&self) -> Option<String> {
+        let Backing::Mapped(mapped) = &*self.backing else {
+            return None;
+        };
+        if mapped.guard.as_ref().is_some_and(|g| g.damaged()) {
+            return Some("the file was cut short under its mapping".into());
+        }
+        let metadata = mapped.file.metadata().ok()?;
+        let (len, modified) = mapped.stamp;
+        if metadata.len() != len || metadata.modified().ok() != modified {
+            return Some(format!(
+                "the file was written over in place (now {} bytes, was {len})",
+                metadata.len()
+            ));
+        }
+        None
     }
 
     /// Opens an image held in memory, checking it like [`Image::open`].
@@ -175,7 +215,7 @@ impl Image {
         // page by page as the random-access advice on the mapping would have it (from a cold
         // disk, 0.5 s down to the time of one sequential read).
         #[cfg(unix)]
-        if let Backing::Mapped(map) = &*self.backing
+        if let Backing::Mapped(Mapped { map, .. }) = &*self.backing
             && let (Ok(offset), Ok(len)) = (usize::try_from(s.offset), usize::try_from(s.len))
             && offset.checked_add(len).is_some_and(|end| end <= map.len())
         {
