@@ -29,7 +29,7 @@ for target in "${targets[@]}"; do
     failed+=("$target")
     tail -40 "$log"
   fi
-  runs=$(awk -F: '/stat::number_of_executed_units/ { gsub(/ /, "", $2); print $2 }' "$log")
+  runs=$(awk '/stat::number_of_executed_units/ { print $NF }' "$log")
   printf '%-22s %12s %10s %8s %s\n' "$target" "${runs:-?}" "$(( ${runs:-0} / seconds ))" \
     "$(ls "corpus/$target" | wc -l)" "$status"
   rm -f "$log"
