@@ -8,11 +8,11 @@ use arc_swap::ArcSwap;
 use rustc_hash::FxHashMap;
 use zonefiles::whois::{Object, ObjectKey};
 
-use crate::cached::Wait;
-use crate::index::Index;
 use crate::query::{self, Malformed, Query};
 use crate::render::{self, Texts};
-use crate::tree::{Tree, TreeError};
+use zonefiles::whois::cached::Wait;
+use zonefiles::whois::index::Index;
+use zonefiles::whois::tree::{Tree, TreeError};
 
 /// An answer needed a record the page cache did not hold, and was asked not to wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

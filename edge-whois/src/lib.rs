@@ -1,11 +1,12 @@
 //! Constellation's port-43 WHOIS server (RFC 3912) over an atomically-renamed file tree.
 //!
-//! - [`tree`]: one file per domain, host and registrar, laid out by reversed labels and changed
-//!   only by temporary file, fsync and rename (`docs/architecture.md`, contract 5); the library API the
-//!   update-agent writes through; [`cached`]: reads that never wait for the disk, so most
-//!   queries are answered without a hand-off to a blocking thread.
-//! - [`index`]: fst search indexes beside the tree (domain prefixes, hosts by address,
-//!   registrars by name), replaced atomically.
+//! The records come from the WHOIS tree, which lives with the record model in zonefiles
+//! ([`zonefiles::whois::tree`]: one file per domain, host and registrar, changed only by
+//! temporary file, fsync and rename; [`zonefiles::whois::index`]: fst search indexes beside it;
+//! [`zonefiles::whois::cached`]: reads that never wait for the disk, so most queries are
+//! answered without a hand-off to a blocking thread). The update-agent writes the same tree
+//! through the same library, without this crate.
+//!
 //! - [`query`]: the query grammar; [`render`]: the ICANN field order, the operator's texts and
 //!   the parse back; [`answer`]: from a line to the text sent.
 //! - [`limits`]: per-prefix token buckets, daily caps and an allowlist, in bounded memory.
@@ -15,14 +16,11 @@
 //! lock a reader waits on.
 
 pub mod answer;
-pub mod cached;
 pub mod config;
-pub mod index;
 pub mod limits;
 pub mod query;
 pub mod render;
 pub mod server;
-pub mod tree;
 
 /// Seconds since 1970.
 pub fn unix_time() -> u32 {

@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Parser;
+use edge_whois::answer;
 use edge_whois::config::Config;
 use edge_whois::limits::Limiter;
 use edge_whois::server::{self, Bounds, Metrics};
-use edge_whois::tree::Tree;
-use edge_whois::{answer, index};
+use zonefiles::whois::index;
+use zonefiles::whois::tree::Tree;
 
 /// Port-43 WHOIS (RFC 3912) for a registry's domains, name servers and registrars, from a
 /// WHOIS tree written by the update-agent (or through the update listener).

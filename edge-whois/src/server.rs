@@ -19,10 +19,10 @@ use tokio::time::timeout;
 use zonefiles::whois::{Object, ObjectKey, WhoisOp};
 
 use crate::answer::{NotCached, Outcome, Service};
-use crate::cached::Wait;
-use crate::index::Delta;
 use crate::limits::Limiter;
 use crate::render;
+use zonefiles::whois::cached::Wait;
+use zonefiles::whois::index::Delta;
 
 /// Connection limits.
 #[derive(Debug, Clone, Copy)]
@@ -502,8 +502,10 @@ pub async fn follow_indexes(
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
         let root = service.tree.root().to_owned();
-        if crate::index::generation(&root) != service.index.load().generation() {
-            let index = tokio::task::spawn_blocking(move || crate::index::Index::open(&root)).await;
+        if zonefiles::whois::index::generation(&root) != service.index.load().generation() {
+            let index =
+                tokio::task::spawn_blocking(move || zonefiles::whois::index::Index::open(&root))
+                    .await;
             if let Ok(index) = index {
                 service.index.store(Arc::new(index));
             }

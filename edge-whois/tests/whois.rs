@@ -7,8 +7,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use edge_whois::index;
-use edge_whois::tree::Tree;
+use zonefiles::whois::index;
+use zonefiles::whois::tree::Tree;
 use zonefiles::whois::{Domain, DomainStatus, Host, Nameserver, Object, Registrar};
 
 struct Server(Child);

@@ -5,9 +5,9 @@
 use std::sync::{Arc, OnceLock};
 
 use edge_whois::answer::{self, Service};
-use edge_whois::cached::Wait;
+use zonefiles::whois::cached::Wait;
 use edge_whois::render::Texts;
-use edge_whois::tree::Tree;
+use zonefiles::whois::tree::Tree;
 use libfuzzer_sys::fuzz_target;
 use zonefiles::whois::{Domain, Object};
 
@@ -28,7 +28,7 @@ fn service() -> &'static (Arc<Service>, tempfile::TempDir) {
             expires: 0,
         }))
         .unwrap();
-        edge_whois::index::rebuild(&tree).unwrap();
+        zonefiles::whois::index::rebuild(&tree).unwrap();
         let service = answer::service(tree, Texts::default(), vec!["tld".into()], 10);
         (service, dir)
     })

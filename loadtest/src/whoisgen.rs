@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use edge_whois::tree::Tree;
+use zonefiles::whois::tree::Tree;
 use zonefiles::whois::{
     DelegationSigner, Domain, DomainStatus, Host, Nameserver, Object, Registrar,
 };
@@ -121,7 +121,7 @@ pub fn generate(zone_path: &Path, tree_root: &Path) -> anyhow::Result<Summary> {
     }
     tree.touch(1_795_000_000)?;
     tree.sync()?;
-    edge_whois::index::rebuild(&tree)?;
+    zonefiles::whois::index::rebuild(&tree)?;
     Ok(summary)
 }
 

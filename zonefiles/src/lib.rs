@@ -40,6 +40,7 @@
 //! plus a CRC of the index; a look-up walks the fst once along the query name; a diff is one
 //! merge pass; applying a changeset is one merge pass over the zone.
 
+pub mod atomic;
 pub mod calendar;
 pub mod changeset;
 pub mod check;

@@ -5,9 +5,6 @@
 //! addresses. Identical RRsets are stored once. Empty non-terminals are filled in and node flags
 //! worked out from a stack of ancestors, and each name goes into the fst index in order.
 
-use std::io::Write;
-use std::path::Path;
-
 use fst::MapBuilder;
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -381,29 +378,4 @@ fn inherited(path: &[(Name, usize, u8)]) -> u8 {
         }
         _ => 0,
     }
-}
-
-/// Writes `bytes` to `path` crash-safely: a temporary file in the same directory, fsync,
-/// rename over `path`, fsync of the directory. Readers see the old file or the new one.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        std::fs::File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }

@@ -26,7 +26,8 @@ use std::sync::Arc;
 
 use memmap2::Mmap;
 
-pub use build::{CompileError, CompileStats, compile, write_atomically};
+pub use crate::atomic::write_atomically;
+pub use build::{CompileError, CompileStats, compile};
 pub use dnssec::{MAX_NSEC3_ITERATIONS, NSEC3_HASH_LEN, Nsec3Params, Owned, base32hex};
 use format::{Header, HeaderError};
 pub use top::TopIndex;

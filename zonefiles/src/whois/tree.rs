@@ -13,16 +13,14 @@
 //! Labels are reversed as in the .name plan (`name/smith/john`), with two levels of 256
 //! directories picked by a hash of the second-level label in between, so ten million domains
 //! make directories of about 150 entries, and every name below one second-level label shares
-//! its directory. Records are JSON of the shared record model ([`zonefiles::whois`]); names are
+//! its directory. Records are JSON of the shared record model ([`crate::whois`]); names are
 //! checked to be A-labels before they become paths.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use zonefiles::whois::{Object, ObjectKey, WhoisOp};
+use super::{Object, ObjectKey, WhoisOp};
 
-use crate::cached::{self, Wait};
+use super::cached::{self, Wait};
 
 /// Why the tree could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -63,9 +61,6 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TreeError + '_ {
 pub struct Tree {
     root: PathBuf,
 }
-
-/// Distinguishes the temporary files of concurrent writers in one process.
-static TEMP: AtomicU64 = AtomicU64::new(0);
 
 impl Tree {
     /// The tree at `root` (created if absent).
@@ -281,33 +276,13 @@ fn fnv1a(bytes: &[u8]) -> u32 {
     })
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory.
+/// Writes a file of the tree through a temporary file, fsync and rename
+/// ([`crate::atomic::write_atomically`]).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), TreeError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{name}.{}.{}.tmp",
-        std::process::id(),
-        TEMP.fetch_add(1, Ordering::Relaxed)
-    ));
-    let written = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(source) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(TreeError::Io {
-            path: path.to_owned(),
-            source,
-        });
-    }
-    sync_dir(path)
+    crate::atomic::write_atomically(path, bytes).map_err(|source| TreeError::Io {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 fn sync_dir(path: &Path) -> Result<(), TreeError> {
@@ -320,7 +295,7 @@ fn sync_dir(path: &Path) -> Result<(), TreeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use zonefiles::whois::{Domain, DomainStatus, Nameserver};
+    use crate::whois::{Domain, DomainStatus, Nameserver};
 
     pub(crate) fn domain(name: &str) -> Domain {
         Domain {

@@ -17,11 +17,11 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+use super::Object;
 use fst::{IntoStreamer, Map, MapBuilder, Set, Streamer};
 use memmap2::Mmap;
-use zonefiles::whois::Object;
 
-use crate::tree::{Tree, TreeError, write_atomically};
+use super::tree::{Tree, TreeError, write_atomically};
 
 /// The opened indexes of one generation.
 pub struct Index {
@@ -354,7 +354,7 @@ fn merge(path: &Path, removed: &[&str], added: &[(&str, u64)]) -> Vec<(Vec<u8>, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use zonefiles::whois::{Domain, Host, Nameserver, Registrar};
+    use crate::whois::{Domain, Host, Nameserver, Registrar};
 
     /// Each index file's name and its keys with their values.
     type Contents = Vec<(String, Vec<(Vec<u8>, u64)>)>;

@@ -1,9 +1,19 @@
 //! The WHOIS record model shared by the control plane (which produces records), changesets
-//! (which carry them) and edge-whois (which stores and renders them).
+//! (which carry them) and edge-whois (which stores and renders them); and the WHOIS tree those
+//! records live in on a satellite, with its search indexes, written by the update-agent (and the
+//! generators) and read by edge-whois (`docs/architecture.md`, contract 5).
 //!
 //! Objects follow the registry objects of EPP (RFC 5731 domains, RFC 5732 hosts) and the fields
 //! the ICANN registry WHOIS output shows. Names are A-labels in lower case without the final
 //! dot; times are seconds since 1970 (UTC).
+//!
+//! - [`tree`]: one file per object, replaced by rename; the reader and the writer.
+//! - [`index`]: the fst search indexes beside the tree, rebuilt whole or updated by deltas.
+//! - [`cached`]: reads that never wait for the disk (the server's fast path).
+
+pub mod cached;
+pub mod index;
+pub mod tree;
 
 use std::net::IpAddr;
 

@@ -1,0 +1,39 @@
+//! Replacing a file atomically: readers see the old file or the new one, never a mix, and a
+//! crash leaves one of the two (`docs/architecture.md`, contracts 1 and 5).
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+static TEMP: AtomicU64 = AtomicU64::new(0);
+
+/// Writes `bytes` to a temporary file beside `path` (creating the folder if needed), fsyncs it,
+/// renames it over `path`, and fsyncs the folder so the rename is durable. The temporary name
+/// is unique per process and call, so several threads may write into one folder at once.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(
+        ".{name}.{}.{}.tmp",
+        std::process::id(),
+        TEMP.fetch_add(1, Ordering::Relaxed)
+    ));
+    let written = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written?;
+    std::fs::File::open(dir)?.sync_all()
+}
