@@ -292,22 +292,9 @@ fn parse_nameserver(text: &str) -> Result<Nameserver> {
     })
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    ops::init_logging();
     let mut config = match &cli.config {
         Some(path) => Config::load(path)?,
         None => Config::default(),
@@ -615,7 +602,7 @@ fn registrar(
                 active: true,
                 balance: 0,
                 credit_limit,
-                updated: now(),
+                updated: ops::now(),
                 certificate: None,
             };
             operator::put_registrar(&mut conn, &signer()?, &registrar, who, "ADD REGISTRAR")?;
@@ -625,7 +612,7 @@ fn registrar(
             let active = matches!(command, RegistrarCommand::Resume { .. });
             let mut registrar = operator::registrar(&conn, id)?;
             registrar.active = active;
-            registrar.updated = now();
+            registrar.updated = ops::now();
             let change = if active { "RESUME" } else { "SUSPEND" };
             operator::put_registrar(&mut conn, &signer()?, &registrar, who, change)?;
             println!(
@@ -732,13 +719,13 @@ fn serve(config: Config, conn: rusqlite::Connection) -> Result<()> {
                 .await
                 .with_context(|| format!("binding metrics on {address}"))?;
             let (server, database) = (server.clone(), config.database.clone());
-            let page = Arc::new(move || {
+            let page: ops::Page = Arc::new(move || {
                 let serials = zone_serials(&database).unwrap_or_default();
                 metrics::render(&server, &serials)
             });
-            tokio::spawn(metrics::serve(listener, page));
+            tokio::spawn(ops::serve_metrics(listener, page));
         }
-        wait_for_stop().await;
+        ops::stopped().await;
         tracing::info!("stopping: finishing the commands already queued");
         commits.close();
         let _ = tokio::task::spawn_blocking(move || commit_thread.join()).await;
@@ -756,16 +743,4 @@ fn zone_serials(database: &Path) -> Result<Vec<(String, u32)>> {
         .into_iter()
         .map(|z| (z.origin, z.serial))
         .collect())
-}
-
-async fn wait_for_stop() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let Ok(mut term) = signal(SignalKind::terminate()) else {
-        let _ = tokio::signal::ctrl_c().await;
-        return;
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
 }

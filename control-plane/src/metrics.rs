@@ -3,11 +3,7 @@
 //! zone's journal serial.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
-
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::server::Server;
 
@@ -50,37 +46,4 @@ pub fn render(server: &Server, serials: &[(String, u32)]) -> String {
         );
     }
     out
-}
-
-/// Answers `GET /metrics` with `page()` (HTTP/1.1, one request per connection); anything else
-/// gets 404. A failing accept is retried after a pause.
-pub async fn serve(listener: tokio::net::TcpListener, page: Arc<dyn Fn() -> String + Send + Sync>) {
-    loop {
-        let mut stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
-            Err(_) => {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let page = page.clone();
-        tokio::spawn(async move {
-            let mut request = [0u8; 2048];
-            let read =
-                tokio::time::timeout(Duration::from_secs(5), stream.read(&mut request)).await;
-            let Ok(Ok(n)) = read else { return };
-            let head = String::from_utf8_lossy(&request[..n]);
-            let (status, body) = if head.starts_with("GET /metrics ") || head.starts_with("GET / ")
-            {
-                ("200 OK", page())
-            } else {
-                ("404 Not Found", "not found: try /metrics\n".to_owned())
-            };
-            let response = format!(
-                "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = stream.write_all(response.as_bytes()).await;
-        });
-    }
 }

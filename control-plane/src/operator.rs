@@ -17,12 +17,6 @@ use crate::sqlite::{self, immediate};
 use crate::store::Store;
 use zonefiles::calendar;
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 fn record(
     conn: &mut Connection,
     object: &str,
@@ -32,7 +26,7 @@ fn record(
     conn.add_history(
         object,
         &HistoryEntry {
-            at: now(),
+            at: ops::now(),
             actor: Actor::Operator(operator.to_string()).to_string(),
             change,
         },
@@ -68,7 +62,7 @@ pub fn add_zone(
         for registrar in sqlite::registrars(conn)? {
             publication.registrar_in(registrar, &zone.origin);
         }
-        publication.finish(conn, now(), signer)?;
+        publication.finish(conn, ops::now(), signer)?;
         Ok(())
     })
 }
@@ -94,7 +88,7 @@ pub fn put_registrar(
         if shown_before != Some(registrar_object(registrar)) {
             let mut publication = Publication::new();
             publication.registrar(registrar.clone());
-            publication.finish(conn, now(), signer)?;
+            publication.finish(conn, ops::now(), signer)?;
         }
         Ok(())
     })
@@ -110,7 +104,7 @@ pub fn registrar(conn: &Connection, id: u32) -> anyhow::Result<Registrar> {
 pub fn top_up(conn: &mut Connection, id: u32, amount: i64, operator: &str) -> anyhow::Result<i64> {
     immediate(conn, |conn| {
         registrar(conn, id)?;
-        let balance = conn.charge(id, amount, "top-up", None, now())?;
+        let balance = conn.charge(id, amount, "top-up", None, ops::now())?;
         record(
             conn,
             &format!("registrar:{id}"),

@@ -9,7 +9,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use rusqlite::Connection;
 use tokio::sync::oneshot;
@@ -138,12 +138,6 @@ pub fn start(
     (commits, handle)
 }
 
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 fn run(
     mut conn: Connection,
     signer: Signer,
@@ -192,7 +186,7 @@ fn commit_batch(
             .map(|_| Outcome::Failed(e.to_string()))
             .collect()
     };
-    let now = now();
+    let now = ops::now();
     if let Err(e) = statement(conn, "BEGIN IMMEDIATE") {
         return (failed(&e), 0);
     }

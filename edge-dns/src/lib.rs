@@ -19,7 +19,8 @@
 //! - [`transfer`]: AXFR and IXFR messages; [`tsig`]: keys, verification, signing;
 //!   [`acl`]: address prefixes; [`notify`]: NOTIFY to secondaries.
 //!
-//! Operations: [`metrics`] (per-thread counters, the Prometheus listener) and [`config`].
+//! Operations: [`metrics`] (per-thread counters and their Prometheus page, served by
+//! `ops::serve_metrics`) and [`config`].
 //!
 //! The state sits behind an [`arc_swap::ArcSwap`]: a change builds a new state and swaps the
 //! pointer; queries in flight finish on the old one, and no lock is ever taken on the query
@@ -39,10 +40,3 @@ pub mod transfer;
 pub mod tsig;
 pub mod udp;
 pub mod view;
-
-/// Seconds since 1970, as DNS timestamps count them (server cookies, TSIG).
-pub fn unix_time() -> u32 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as u32)
-}

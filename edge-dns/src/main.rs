@@ -44,13 +44,7 @@ struct Cli {
 }
 
 fn main() -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    ops::init_logging();
     let cli = Cli::parse();
     let mut config = match &cli.config {
         Some(path) => Config::load(path)?,
@@ -171,11 +165,9 @@ fn main() -> Result<()> {
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("binding the metrics listener {addr}"))?;
-            tokio::spawn(edge_dns::metrics::serve(
-                listener,
-                metrics.clone(),
-                zones.clone(),
-            ));
+            let (metrics, zones) = (metrics.clone(), zones.clone());
+            let page: ops::Page = std::sync::Arc::new(move || metrics.render(&zones.load().zones));
+            tokio::spawn(ops::serve_metrics(listener, page));
         }
         tokio::spawn(notify::run(
             changes_rx,

@@ -25,7 +25,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::engine::Zones;
-use crate::follow::State;
 
 const RCODES: [&str; 11] = [
     "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN", "YXRRSET",
@@ -433,38 +432,5 @@ fn histogram(
             out,
             "{name}_count{{transport=\"{transport}\"}} {cumulative}"
         );
-    }
-}
-
-/// Serves `/metrics` on `listener` until the task is dropped: one request per connection.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    metrics: std::sync::Arc<Metrics>,
-    zones: std::sync::Arc<arc_swap::ArcSwap<State>>,
-) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    loop {
-        let Ok((mut stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let (metrics, zones) = (metrics.clone(), zones.clone());
-        tokio::spawn(async move {
-            let mut request = [0u8; 2048];
-            let read =
-                tokio::time::timeout(Duration::from_secs(5), stream.read(&mut request)).await;
-            let Ok(Ok(n)) = read else { return };
-            let head = String::from_utf8_lossy(&request[..n]);
-            let (status, body) = if head.starts_with("GET /metrics ") || head.starts_with("GET / ")
-            {
-                ("200 OK", metrics.render(&zones.load().zones))
-            } else {
-                ("404 Not Found", "not found: try /metrics\n".to_owned())
-            };
-            let response = format!(
-                "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = stream.write_all(response.as_bytes()).await;
-        });
     }
 }

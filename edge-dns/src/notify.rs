@@ -100,7 +100,7 @@ fn message(zone: &Name, id: u16, key: Option<&Key>) -> Option<Vec<u8>> {
     message.add_query(Query::query(name, RecordType::SOA));
     let mut bytes = message.to_vec().ok()?;
     if let Some(key) = key {
-        Signed::sign_request(key, &mut bytes, u64::from(crate::unix_time())).ok()?;
+        Signed::sign_request(key, &mut bytes, u64::from(ops::unix_time())).ok()?;
     }
     Some(bytes)
 }

@@ -138,7 +138,7 @@ async fn connection(
         let peer = Peer {
             transport: Transport::Tcp,
             addr: client,
-            now: crate::unix_time(),
+            now: ops::unix_time(),
         };
         let kind = engine::classify(&query[..len]);
         if kind != Kind::Query {

@@ -175,7 +175,7 @@ pub fn serve(
         }
         let received = received as usize;
         let state = state.load();
-        let now = crate::unix_time();
+        let now = ops::unix_time();
         let now_ms = limiter.as_ref().map_or(0, |l| l.now_ms());
         let mut replies = 0;
         for i in 0..received {

@@ -21,10 +21,3 @@ pub mod limits;
 pub mod query;
 pub mod render;
 pub mod server;
-
-/// Seconds since 1970.
-pub fn unix_time() -> u32 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as u32)
-}

@@ -42,13 +42,7 @@ struct Cli {
 }
 
 fn main() -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    ops::init_logging();
     let cli = Cli::parse();
     let mut config = match &cli.config {
         Some(path) => Config::load(path)?,
@@ -154,7 +148,12 @@ fn main() -> Result<()> {
             ));
         }
         if let Some(listener) = metrics_listener {
-            tokio::spawn(server::serve_metrics(listener, service.clone(), limiter.clone(), metrics.clone()));
+            let (service, limiter, metrics) = (service.clone(), limiter.clone(), metrics.clone());
+            let page: ops::Page = Arc::new(move || {
+                let tracked = limiter.lock().map(|l| l.tracked()).unwrap_or(0);
+                metrics.render(service.index.load().generation(), tracked)
+            });
+            tokio::spawn(ops::serve_metrics(listener, page));
         }
         tokio::spawn(server::follow_indexes(
             service.clone(),

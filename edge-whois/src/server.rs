@@ -241,7 +241,7 @@ async fn connection(
         }
     };
     let now = Instant::now();
-    let day = (crate::unix_time() / 86_400) as u64;
+    let day = (ops::unix_time() / 86_400) as u64;
     let allowed = limiter
         .lock()
         .map(|mut l| l.allow(peer.ip(), now, day))
@@ -465,7 +465,7 @@ fn update(service: &Service, pending: &Mutex<Delta>, text: &str) -> anyhow::Resu
     let before = service.tree.get(&key)?;
     service
         .tree
-        .apply(std::slice::from_ref(&op), i64::from(crate::unix_time()))?;
+        .apply(std::slice::from_ref(&op), i64::from(ops::unix_time()))?;
     let after = match &op {
         WhoisOp::Set(object) => Some(object),
         WhoisOp::Delete(_) => None,
@@ -510,31 +510,5 @@ pub async fn follow_indexes(
                 service.index.store(Arc::new(index));
             }
         }
-    }
-}
-
-/// Serves `/metrics` (one request per connection).
-pub async fn serve_metrics(
-    listener: TcpListener,
-    service: Arc<Service>,
-    limiter: Arc<Mutex<Limiter>>,
-    metrics: Arc<Metrics>,
-) {
-    loop {
-        let Ok((mut stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let tracked = limiter.lock().map(|l| l.tracked()).unwrap_or(0);
-        let body = metrics.render(service.index.load().generation(), tracked);
-        tokio::spawn(async move {
-            let mut buf = [0u8; 1024];
-            let _ = timeout(Duration::from_secs(2), stream.read(&mut buf)).await;
-            let head = format!(
-                "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\n\r\n",
-                body.len()
-            );
-            let _ = stream.write_all(head.as_bytes()).await;
-            let _ = stream.write_all(body.as_bytes()).await;
-        });
     }
 }

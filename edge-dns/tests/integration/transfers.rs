@@ -395,7 +395,7 @@ fn refused_transfers_are_answered_and_counted() {
         hickory_proto::rr::RecordType::AXFR,
     ));
     let mut bytes = request.to_vec().unwrap();
-    let an_hour_ago = u64::from(edge_dns::unix_time()) - 3600;
+    let an_hour_ago = u64::from(ops::unix_time()) - 3600;
     edge_dns::tsig::Signed::sign_request(&key, &mut bytes, an_hour_ago).unwrap();
     let response = exchange_tcp(primary.port, &bytes);
     assert_eq!(
