@@ -22,7 +22,6 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use serde::Deserialize;
 
 /// The whole configuration.
@@ -103,11 +102,7 @@ impl Default for Srrp {
 impl Config {
     /// Reads a configuration file; relative paths in it are taken from the file's folder.
     pub fn load(path: &Path) -> anyhow::Result<Config> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading the configuration {}", path.display()))?;
-        let mut config: Config = toml::from_str(&text)
-            .with_context(|| format!("in the configuration {}", path.display()))?;
-        let base = path.parent().unwrap_or(Path::new("."));
+        let mut config: Config = ops::load_config(path)?;
         for p in [
             &mut config.database,
             &mut config.signing_key,
@@ -117,9 +112,7 @@ impl Config {
         .into_iter()
         .chain(config.previous_public_keys.iter_mut())
         {
-            if p.is_relative() {
-                *p = base.join(&*p);
-            }
+            ops::relative_to(path, p);
         }
         config.check()?;
         Ok(config)

@@ -293,16 +293,10 @@ impl Default for Tcp {
 impl Config {
     /// Reads a configuration file; paths in it are taken relative to the file's folder.
     pub fn load(path: &Path) -> anyhow::Result<Config> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading the configuration {}", path.display()))?;
-        let mut config: Config = toml::from_str(&text)
-            .with_context(|| format!("in the configuration {}", path.display()))?;
-        let base = path.parent().unwrap_or(Path::new("."));
+        let mut config: Config = ops::load_config(path)?;
         for zone in &mut config.zone {
-            for path in [&mut zone.image, &mut zone.directory].into_iter().flatten() {
-                if path.is_relative() {
-                    *path = base.join(&*path);
-                }
+            for source in [&mut zone.image, &mut zone.directory].into_iter().flatten() {
+                ops::relative_to(path, source);
             }
         }
         config.check()?;

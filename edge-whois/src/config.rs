@@ -25,7 +25,6 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use serde::Deserialize;
 
 use crate::limits::Limits;
@@ -93,13 +92,8 @@ impl Default for Config {
 impl Config {
     /// Reads a configuration; paths in it are relative to its folder.
     pub fn load(path: &Path) -> anyhow::Result<Config> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading the configuration {}", path.display()))?;
-        let mut config: Config = toml::from_str(&text)
-            .with_context(|| format!("in the configuration {}", path.display()))?;
-        if config.tree.is_relative() {
-            config.tree = path.parent().unwrap_or(Path::new(".")).join(&config.tree);
-        }
+        let mut config: Config = ops::load_config(path)?;
+        ops::relative_to(path, &mut config.tree);
         config.check()?;
         Ok(config)
     }

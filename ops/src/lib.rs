@@ -1,13 +1,30 @@
-//! What every Constellation binary needs, written once: structured logs, the Prometheus
-//! endpoint, the clock, and stopping on a signal. edge-dns, edge-whois and the control plane
+//! What every Constellation binary needs, written once: its configuration file, structured
+//! logs, the Prometheus endpoint, the clock, and stopping on a signal. edge-dns, edge-whois and the control plane
 //! use it; the update-agent and the `constellation` command will too. It depends on no other
 //! crate of the workspace, so every one can depend on it (the command starts the other binaries
 //! as processes).
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Reads a TOML configuration file into `T` (which refuses unknown keys and has a default for
+/// every setting), with errors that name the file and the line.
+pub fn load_config<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the configuration {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("in the configuration {}", path.display()))
+}
+
+/// Makes a path from a configuration file absolute against the file's folder.
+pub fn relative_to(config: &Path, path: &mut PathBuf) {
+    if path.is_relative() {
+        *path = config.parent().unwrap_or(Path::new(".")).join(&*path);
+    }
+}
 
 /// Sets up logging to standard error: `RUST_LOG` filters (default `info`), and colour only
 /// when standard error is a terminal (files and journald get plain text).
