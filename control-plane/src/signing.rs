@@ -1,15 +1,6 @@
-//! Ed25519 signatures over changesets (ring).
-//!
-//! # What is signed
-//!
-//! ```text
-//! "constellation changeset v1" · 0x00 · zone length u8 · zone (ASCII, no final dot)
-//!     · from serial u32 · to serial u32 (big-endian) · changeset bytes
-//! ```
-//!
-//! The zone and serials are inside the signature, so a valid changeset cannot be replayed for
-//! another zone or at another position in the journal. A key is named by its id: the first 8
-//! octets of the SHA-256 of its 32-octet public key, in hex.
+//! The control plane's changeset signing key (Ed25519, ring). What a signature covers is the
+//! satellite protocol's business ([`update_agent::signature`]), shared with the agents that
+//! check it.
 //!
 //! # Key files
 //!
@@ -19,11 +10,11 @@
 use std::path::Path;
 
 use anyhow::Context;
-use data_encoding::{BASE64, HEXLOWER};
+use data_encoding::BASE64;
 use ring::rand::SystemRandom;
-use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
+use ring::signature::{Ed25519KeyPair, KeyPair};
 
-const CONTEXT: &[u8] = b"constellation changeset v1\0";
+pub use update_agent::signature::{key_id, signed_message, verify_changeset};
 
 /// A signing key with its id.
 pub struct Signer {
@@ -35,38 +26,6 @@ impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Signer({})", self.id)
     }
-}
-
-/// The id of a public key.
-pub fn key_id(public_key: &[u8]) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA256, public_key);
-    HEXLOWER.encode(&digest.as_ref()[..8])
-}
-
-/// The bytes a changeset's signature covers.
-pub fn signed_message(zone: &str, from: u32, to: u32, changeset: &[u8]) -> Vec<u8> {
-    let mut message = Vec::with_capacity(CONTEXT.len() + zone.len() + 9 + changeset.len());
-    message.extend_from_slice(CONTEXT);
-    message.push(zone.len().min(255) as u8);
-    message.extend_from_slice(&zone.as_bytes()[..zone.len().min(255)]);
-    message.extend_from_slice(&from.to_be_bytes());
-    message.extend_from_slice(&to.to_be_bytes());
-    message.extend_from_slice(changeset);
-    message
-}
-
-/// Checks a changeset's signature against a public key.
-pub fn verify_changeset(
-    public_key: &[u8],
-    zone: &str,
-    from: u32,
-    to: u32,
-    changeset: &[u8],
-    signature: &[u8],
-) -> bool {
-    UnparsedPublicKey::new(&ED25519, public_key)
-        .verify(&signed_message(zone, from, to, changeset), signature)
-        .is_ok()
 }
 
 /// Reads a public key file written by [`Signer::save`].
