@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs fuzz targets for a bounded time each, on their committed corpora (what a run finds is
-# added to the corpus folder: commit it to keep it), and fails on any crash, leak or timeout.
+# Runs fuzz targets for a bounded time each, on their committed corpora, and fails on any crash,
+# leak or timeout. What a run finds is added to the corpus folder: minimize it
+# (`RUSTC_BOOTSTRAP=1 cargo fuzz cmin -O TARGET corpus/TARGET`) and commit it, so every run after
+# starts where this one stopped.
 # Prints the executions per target. CI runs every target for 20 s; a long run:
 #
 #   fuzz/run.sh 3600                      # an hour per target
