@@ -20,8 +20,6 @@
 //! drops the connection, as the plan requires. A well-formed message in another version gets
 //! `413`.
 
-use std::fmt::Write as _;
-
 /// The only protocol version served.
 pub const VERSION: &str = "SRRP/1.0";
 
@@ -300,6 +298,29 @@ impl Code {
     }
 }
 
+/// A message in wire form: the header line, `name=value` lines, each ended by CRLF, and the
+/// `%x00` that ends the message; ISO-8859-1, with characters SRRP cannot carry (outside its
+/// printable range) sent as `?`.
+fn render_message(header: &str, attributes: &[(String, String)]) -> Vec<u8> {
+    fn push(out: &mut Vec<u8>, text: &str) {
+        out.extend(text.chars().map(|c| match u32::from(c) {
+            0x09 | 0x20..=0x7e | 0xa0..=0xff => c as u8,
+            _ => b'?',
+        }));
+    }
+    let mut out = Vec::with_capacity(64 + attributes.len() * 32);
+    push(&mut out, header);
+    out.extend_from_slice(b"\r\n");
+    for (name, value) in attributes {
+        push(&mut out, name);
+        out.push(b'=');
+        push(&mut out, value);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.push(0);
+    out
+}
+
 /// A response: a code and attribute lines in order (`text` lines keep their order).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
@@ -345,22 +366,8 @@ impl Response {
     /// The wire form: header, CRLF-ended attribute lines, and the `%x00` that ends it.
     /// Characters that SRRP cannot carry (outside ISO-8859-1's printable range) become `?`.
     pub fn render(&self) -> Vec<u8> {
-        let mut text = String::new();
-        let _ = write!(text, "{} {}\r\n", self.code.number(), self.code.text());
-        for (name, value) in &self.attributes {
-            let _ = write!(text, "{name}=");
-            text.extend(value.chars().map(|c| match u32::from(c) {
-                0x09 | 0x20..=0x7e | 0xa0..=0xff => c,
-                _ => '?',
-            }));
-            text.push_str("\r\n");
-        }
-        let mut out: Vec<u8> = text
-            .chars()
-            .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
-            .collect();
-        out.push(0);
-        out
+        let header = format!("{} {}", self.code.number(), self.code.text());
+        render_message(&header, &self.attributes)
     }
 
     /// Parses a response as a client reads it (tests and the command-line client).
@@ -387,16 +394,8 @@ impl Response {
 impl Request {
     /// Renders the request in wire form, ended by `%x00` (the command-line client and tests).
     pub fn render(&self) -> Vec<u8> {
-        let mut text = format!("{} {} {}\r\n", self.command, self.object, self.protocol);
-        for (name, value) in &self.attributes {
-            let _ = write!(text, "{name}={value}\r\n");
-        }
-        let mut out: Vec<u8> = text
-            .chars()
-            .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
-            .collect();
-        out.push(0);
-        out
+        let header = format!("{} {} {}", self.command, self.object, self.protocol);
+        render_message(&header, &self.attributes)
     }
 
     /// Every value of an attribute, in order.
