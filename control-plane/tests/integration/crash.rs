@@ -86,27 +86,18 @@ fn kill_9_under_load_loses_no_confirmed_command() {
             missing.is_empty(),
             "iteration {iteration}: confirmed but lost: {missing:?}"
         );
-        let creates: i64 = db
-            .query_row(
-                "SELECT COUNT(*) FROM history WHERE change = 'CREATE DOMAIN'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let count = |sql: &str| -> usize {
+            db.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap() as usize
+        };
+        let creates = count("SELECT COUNT(*) FROM history WHERE change = 'CREATE DOMAIN'");
         assert_eq!(
-            creates as usize,
+            creates,
             present.len(),
             "iteration {iteration}: one create each"
         );
-        let charged: i64 = db
-            .query_row(
-                "SELECT COUNT(*) FROM ledger WHERE kind = 'create'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let charged = count("SELECT COUNT(*) FROM ledger WHERE kind = 'create'");
         assert_eq!(
-            charged as usize,
+            charged,
             present.len(),
             "iteration {iteration}: one charge each"
         );
