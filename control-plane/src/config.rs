@@ -17,6 +17,10 @@
 //! queue_per_registrar = 1000  # commands waiting per registrar before 300 "busy"
 //! max_batch = 1024            # commands per transaction (one fsync)
 //! server_info = ["Constellation SRRP server"]   # STATUS SERVER text lines
+//!
+//! [push]                      # the satellites' tunnel (QUIC); off when `listen` is absent
+//! listen = "0.0.0.0:4433"
+//! key = "/etc/constellation/tunnel.key"   # this node's tunnel key; `keygen` writes it
 //! ```
 
 use std::net::SocketAddr;
@@ -39,6 +43,27 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
     /// The SRRP listener.
     pub srrp: Srrp,
+    /// The push service.
+    pub push: Push,
+}
+
+/// The push service's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Push {
+    /// The QUIC listener; off when absent.
+    pub listen: Option<SocketAddr>,
+    /// This node's tunnel key (Ed25519, `keygen` writes it).
+    pub key: PathBuf,
+}
+
+impl Default for Push {
+    fn default() -> Push {
+        Push {
+            listen: None,
+            key: PathBuf::from("/etc/constellation/tunnel.key"),
+        }
+    }
 }
 
 /// The SRRP listener's settings.
@@ -75,6 +100,7 @@ impl Default for Config {
             previous_public_keys: Vec::new(),
             metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9155))),
             srrp: Srrp::default(),
+            push: Push::default(),
         }
     }
 }
@@ -108,6 +134,7 @@ impl Config {
             &mut config.signing_key,
             &mut config.srrp.certificate,
             &mut config.srrp.key,
+            &mut config.push.key,
         ]
         .into_iter()
         .chain(config.previous_public_keys.iter_mut())

@@ -12,7 +12,7 @@ use control_plane::model::{Nameserver, Registrar, ZoneSettings};
 use control_plane::signing::Signer;
 use control_plane::srrp::{Request, VERSION};
 use control_plane::store::Store;
-use control_plane::{auth, client, metrics, operator, server, sqlite, tls, writer};
+use control_plane::{auth, client, metrics, operator, push, server, sqlite, tls, writer};
 
 /// The registry: its database, SRRP for registrars, and the journal of signed changesets that
 /// feeds every satellite. Every subcommand reads the same configuration file.
@@ -30,6 +30,25 @@ struct Cli {
     operator: Option<String>,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Subcommand)]
+enum SatelliteCommand {
+    /// Accepts a satellite: its name (as its agent's `id`) and its tunnel public key (base64,
+    /// from `update-agent keygen`, or the path of its `.pub` file).
+    Add {
+        /// The satellite's name.
+        name: String,
+        /// Its public key, or its `.pub` file.
+        key: String,
+    },
+    /// Stops accepting a satellite; its tunnel is closed.
+    Remove {
+        /// The satellite's name.
+        name: String,
+    },
+    /// The satellites accepted.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -64,6 +83,15 @@ enum Command {
     /// Blocked labels and third/second-level combinations.
     #[command(subcommand)]
     Block(BlockCommand),
+    /// Satellites the push service accepts (added and removed while it runs).
+    #[command(subcommand)]
+    Satellite(SatelliteCommand),
+    /// Every satellite's serial, lag and last contact, per zone.
+    Satellites {
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// A domain's state and history.
     History {
         /// The domain.
@@ -345,13 +373,17 @@ fn main() -> Result<()> {
                 return Ok(());
             }
             tls::write_self_signed(&names, &dir.join("srrp.crt"), &dir.join("srrp.key"))?;
+            let tunnel =
+                update_agent::keys::write_new(&dir.join("tunnel.key"), &dir.join("tunnel.pub"))?;
             println!(
-                "signing key {} (id {}), public key {}; TLS certificate {} for {}",
+                "signing key {} (id {}), public key {}; TLS certificate {} for {}; tunnel key {} (public key {})",
                 dir.join("signing.key").display(),
                 signer.id(),
                 dir.join("signing.pub").display(),
                 dir.join("srrp.crt").display(),
-                names.join(", ")
+                names.join(", "),
+                dir.join("tunnel.key").display(),
+                update_agent::keys::public_text(&tunnel)
             );
             Ok(())
         }
@@ -477,6 +509,66 @@ fn main() -> Result<()> {
                     zonefiles::calendar::date_time(entry.committed),
                     entry.key_id
                 );
+            }
+            Ok(())
+        }
+        Command::Satellite(command) => {
+            let conn = open(&config)?;
+            match command {
+                SatelliteCommand::Add { name, key } => {
+                    let text = match std::fs::read_to_string(&key) {
+                        Ok(text) => text,
+                        Err(_) => key.clone(),
+                    };
+                    let public = update_agent::keys::parse_public(&text).with_context(|| {
+                        format!(
+                            "{key} is neither a base64 Ed25519 public key nor a file holding one"
+                        )
+                    })?;
+                    let text = update_agent::keys::public_text(&public);
+                    control_plane::satellites::add(&conn, &name, &text)?;
+                    println!("satellite {name} accepted with key {text}");
+                }
+                SatelliteCommand::Remove { name } => {
+                    if !control_plane::satellites::remove(&conn, &name)? {
+                        anyhow::bail!("no satellite named {name}");
+                    }
+                    println!("satellite {name} removed");
+                }
+                SatelliteCommand::List => {
+                    for member in control_plane::satellites::members(&conn)? {
+                        println!("{}\t{}", member.name, member.public_key);
+                    }
+                }
+            }
+            Ok(())
+        }
+        Command::Satellites { json } => {
+            let conn = open(&config)?;
+            let rows = control_plane::satellites::status(&conn, ops::now())?;
+            if json {
+                for row in &rows {
+                    println!("{}", serde_json::to_string(row)?);
+                }
+            } else {
+                println!("satellite\tzone\tstate\tserial\tnewest\tlag\tlag_s\tlast_contact");
+                for row in &rows {
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}s ago",
+                        row.satellite,
+                        row.zone,
+                        if row.connected {
+                            "connected"
+                        } else {
+                            "disconnected"
+                        },
+                        row.serial.map_or("-".to_string(), |s| s.to_string()),
+                        row.newest,
+                        row.lag_changes,
+                        row.lag_seconds,
+                        (ops::now() - row.last_contact).max(0)
+                    );
+                }
             }
             Ok(())
         }
@@ -690,6 +782,7 @@ fn serve(config: Config, conn: rusqlite::Connection) -> Result<()> {
             );
         }
         tracing::info!(key = signer.id(), "changesets are signed with this key");
+        let snapshot_signer = Signer::load(&config.signing_key)?;
         let (commits, commit_thread) = writer::start(
             conn,
             signer,
@@ -714,6 +807,27 @@ fn serve(config: Config, conn: rusqlite::Connection) -> Result<()> {
             tracing::info!(address = %listener.local_addr()?, "SRRP listening");
             tokio::spawn(server.clone().serve(listener));
         }
+        let push = match config.push.listen {
+            Some(address) => {
+                let node_key = update_agent::keys::load_private(&config.push.key)
+                    .context("the push service needs a tunnel key: `control-plane keygen` writes tunnel.key")?;
+                let push = push::Push::new(
+                    config.database.clone(),
+                    snapshot_signer,
+                    commits.stats.published.clone(),
+                )?;
+                let endpoint = quinn::Endpoint::server(
+                    update_agent::tunnel::server_config(&node_key, push.pins())?,
+                    address,
+                )
+                .with_context(|| format!("binding the push service on {address} (UDP)"))?;
+                tracing::info!(%address, key = update_agent::keys::public_text(
+                    &update_agent::keys::public_of(&node_key).unwrap_or_default()), "push service listening (QUIC)");
+                tokio::spawn(push.clone().serve(endpoint));
+                Some(push)
+            }
+            None => None,
+        };
         if let Some(address) = config.metrics_listen {
             let listener = tokio::net::TcpListener::bind(address)
                 .await
@@ -721,7 +835,11 @@ fn serve(config: Config, conn: rusqlite::Connection) -> Result<()> {
             let (server, database) = (server.clone(), config.database.clone());
             let page: ops::Page = Arc::new(move || {
                 let serials = zone_serials(&database).unwrap_or_default();
-                metrics::render(&server, &serials)
+                let mut page = metrics::render(&server, &serials);
+                if let Some(push) = &push {
+                    page.push_str(&push.metrics());
+                }
+                page
             });
             tokio::spawn(ops::serve_metrics(listener, page));
         }

@@ -14,7 +14,7 @@ use data_encoding::BASE64;
 use ring::rand::SystemRandom;
 use ring::signature::{Ed25519KeyPair, KeyPair};
 
-pub use update_agent::signature::{key_id, signed_message, verify_changeset};
+pub use update_agent::signature::{key_id, signed_message, signed_snapshot, verify_changeset};
 
 /// A signing key with its id.
 pub struct Signer {
@@ -110,6 +110,19 @@ impl Signer {
     ) -> (Vec<u8>, String) {
         let signature = self.key.sign(&signed_message(zone, from, to, changeset));
         (signature.as_ref().to_vec(), self.id.clone())
+    }
+
+    /// Signs a snapshot's header; returns the signature and the key id.
+    pub fn sign_snapshot(
+        &self,
+        zone: &str,
+        serial: u32,
+        image_len: u64,
+        whois_len: u64,
+        digest: &[u8; 32],
+    ) -> (Vec<u8>, String) {
+        let message = signed_snapshot(zone, serial, image_len, whois_len, digest);
+        (self.key.sign(&message).as_ref().to_vec(), self.id.clone())
     }
 }
 

@@ -154,6 +154,17 @@ pub fn current(conn: &Connection, zone: &ZoneSettings) -> Result<Snapshot, Store
     })
 }
 
+/// A snapshot's two files: the compiled image, and the WHOIS objects as JSON lines.
+pub fn files(snapshot: &Snapshot) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
+    let (image, _) = zonefiles::image::compile(&snapshot.zone, |_| {})?;
+    let mut lines = Vec::new();
+    for object in snapshot.whois.values() {
+        serde_json::to_writer(&mut lines, object)?;
+        lines.push(b'\n');
+    }
+    Ok((image, lines))
+}
+
 /// What an export wrote.
 #[derive(Debug)]
 pub struct Exported {
@@ -226,19 +237,13 @@ pub fn export(
             min_ratio * 100.0
         );
     }
-    let (image, _) = zonefiles::image::compile(&snapshot.zone, |_| {})
-        .with_context(|| format!("compiling {origin_name}"))?;
+    let (image, lines) = files(&snapshot).with_context(|| format!("compiling {origin_name}"))?;
     let digest = data_encoding::HEXLOWER
         .encode(ring::digest::digest(&ring::digest::SHA256, &image).as_ref());
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let image_path = dir.join(format!("{origin_name}-{}.img", snapshot.serial));
     zonefiles::image::write_atomically(&image_path, &image)
         .with_context(|| format!("writing {}", image_path.display()))?;
-    let mut lines = Vec::new();
-    for object in snapshot.whois.values() {
-        serde_json::to_writer(&mut lines, object)?;
-        lines.push(b'\n');
-    }
     let whois_path = dir.join(format!("{origin_name}-{}.whois", snapshot.serial));
     zonefiles::image::write_atomically(&whois_path, &lines)
         .with_context(|| format!("writing {}", whois_path.display()))?;

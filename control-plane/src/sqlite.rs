@@ -22,7 +22,9 @@
 //! `blocked_combinations` and `journal` (the signed changesets: the outbox that satellites are
 //! fed from, written in the same transaction as the change it publishes); migration 2 adds
 //! `snapshots` (each exported full zone's serial, size and digest, for the publication checks)
-//! and registrars' pinned client certificates.
+//! and registrars' pinned client certificates; migration 3 adds `satellites` (the satellites
+//! the push service accepts, by tunnel key) and `satellite_status` (each satellite's serial
+//! per zone as it last acknowledged it, written by the push service every second).
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -150,6 +152,24 @@ CREATE TABLE snapshots (
     digest TEXT NOT NULL,
     at INTEGER NOT NULL
 );
+"#,
+    r#"
+CREATE TABLE satellites (
+    name TEXT PRIMARY KEY,
+    public_key TEXT NOT NULL UNIQUE,
+    added INTEGER NOT NULL
+);
+CREATE TABLE satellite_status (
+    satellite TEXT NOT NULL,
+    zone TEXT NOT NULL,
+    serial INTEGER,
+    acked_at INTEGER,
+    last_contact INTEGER NOT NULL,
+    connected INTEGER NOT NULL,
+    address TEXT,
+    refused INTEGER NOT NULL,
+    PRIMARY KEY (satellite, zone)
+) WITHOUT ROWID;
 "#,
 ];
 

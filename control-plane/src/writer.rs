@@ -53,6 +53,8 @@ pub struct Stats {
     pub changesets: AtomicU64,
     /// Total commit time in microseconds (begin to fsync returned).
     pub commit_micros: AtomicU64,
+    /// Woken after every commit that journaled changesets (the push service waits on it).
+    pub published: Arc<tokio::sync::Notify>,
 }
 
 struct Shared {
@@ -164,6 +166,9 @@ fn run(
         stats.commits.fetch_add(1, Ordering::Relaxed);
         stats.commands.fetch_add(count, Ordering::Relaxed);
         stats.changesets.fetch_add(changesets, Ordering::Relaxed);
+        if changesets > 0 {
+            stats.published.notify_waiters();
+        }
         stats
             .commit_micros
             .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);

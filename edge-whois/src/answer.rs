@@ -177,6 +177,15 @@ impl Service {
                 }
                 (out, Outcome::Found, false)
             }
+            Query::DomainOrNameserver(name) => {
+                match self.get(ObjectKey::Domain(name.clone()), wait)? {
+                    Some(Object::Domain(d)) => {
+                        let registrar = self.registrar(d.registrar, wait)?;
+                        (render::domain(&d, registrar.as_ref()), Outcome::Found, true)
+                    }
+                    _ => self.look_up(&Query::NameserverName(name.clone()), wait)?,
+                }
+            }
             Query::NameserverName(name) => match self.get(ObjectKey::Host(name.clone()), wait)? {
                 Some(Object::Host(h)) => {
                     let registrar = self.registrar(h.registrar, wait)?;

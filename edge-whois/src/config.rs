@@ -4,7 +4,8 @@
 //! listen = ["0.0.0.0:43", "[::]:43"]   # port 43 needs root or CAP_NET_BIND_SERVICE
 //! tree = "/var/lib/constellation/whois"
 //! tlds = ["tld"]
-//! update_listen = "127.0.0.1:4344"     # the set/delete line protocol; loopback only
+//! update_listen = "127.0.0.1:4344"     # the set/delete line protocol, loopback only; off when
+//!                                      # absent (the update-agent writes the tree directly)
 //! update_socket = "/run/edge-whois/update.sock"  # the same on a Unix socket, mode 0600
 //! metrics_listen = "127.0.0.1:9154"
 //! user = "nobody"                      # switch to this user once the sockets are open
@@ -73,7 +74,7 @@ impl Default for Config {
             listen: vec!["127.0.0.1:4343".parse().expect("valid")],
             tree: PathBuf::from("whois"),
             tlds: vec!["tld".into()],
-            update_listen: Some("127.0.0.1:4344".parse().expect("valid")),
+            update_listen: None,
             update_socket: None,
             metrics_listen: Some("127.0.0.1:9154".parse().expect("valid")),
             user: None,

@@ -17,6 +17,9 @@ pub enum Query {
     DomainPrefix(String),
     /// A name server by name.
     NameserverName(String),
+    /// A name two or more labels below its TLD: a domain in a zone that registers at the
+    /// third level (`john.smith.name`), else a name server.
+    DomainOrNameserver(String),
     /// Name servers with this address.
     NameserverAddress(IpAddr),
     /// A registrar by IANA id.
@@ -115,12 +118,13 @@ fn bare(text: &str, tlds: &[String]) -> Result<Query, Malformed> {
     if !served(&name, tlds) {
         return Ok(Query::NotServed(name));
     }
-    // One label below the TLD: a domain; deeper: a name server.
+    // One label below the TLD: a domain; deeper: a domain where the TLD registers at the
+    // third level, else a name server.
     let below = name.split('.').count() - 1;
     Ok(if below == 1 {
         Query::Domain(name)
     } else {
-        Query::NameserverName(name)
+        Query::DomainOrNameserver(name)
     })
 }
 
@@ -168,7 +172,7 @@ mod tests {
         assert_eq!(q("example.tld"), Ok(Query::Domain("example.tld".into())));
         assert_eq!(
             q("ns1.example.tld"),
-            Ok(Query::NameserverName("ns1.example.tld".into()))
+            Ok(Query::DomainOrNameserver("ns1.example.tld".into()))
         );
         assert_eq!(
             q("nameserver ns1.example.net"),

@@ -1,7 +1,16 @@
-//! Constellation's update-agent: the satellite's only writer, fed by the control plane. Its
-//! library holds what both ends of the satellite session must agree on
-//! (`docs/architecture.md`, contract 6); the agent itself is not built yet.
+//! Constellation's update-agent: the satellite's only writer, fed by the control plane over
+//! the satellite session (`docs/architecture.md`, contract 6). The library holds what both ends
+//! of the session share, and the satellite's writer.
 //!
-//! - [`signature`]: what an Ed25519 signature over a changeset covers, and its check.
+//! - [`protocol`]: the session's messages and framing (sans-IO).
+//! - [`session`]: what the agent accepts and where an upstream starts a zone (sans-IO).
+//! - [`signature`]: what an Ed25519 signature over a changeset or snapshot covers.
+//! - [`tunnel`]: QUIC with TLS 1.3 and pinned raw public keys (RFC 7250), both ends.
+//! - [`keys`]: key files.
 
+pub mod keys;
+pub mod protocol;
+pub mod satellite;
+pub mod session;
 pub mod signature;
+pub mod tunnel;

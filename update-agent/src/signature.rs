@@ -9,6 +9,13 @@
 //!     · from serial u32 · to serial u32 (big-endian) · changeset bytes
 //! ```
 //!
+//! A snapshot's signature covers its header, and through the SHA-256 every byte of it:
+//!
+//! ```text
+//! "constellation snapshot v1" · 0x00 · zone length u8 · zone · serial u32 · image length u64
+//!     · WHOIS length u64 · SHA-256 of image ‖ WHOIS
+//! ```
+//!
 //! The zone and serials are inside the signature, so a valid changeset cannot be replayed for
 //! another zone or at another position in the journal. A key is named by its id: the first 8
 //! octets of the SHA-256 of its 32-octet public key, in hex.
@@ -16,6 +23,7 @@
 use ring::signature::{ED25519, UnparsedPublicKey};
 
 const CONTEXT: &[u8] = b"constellation changeset v1\0";
+const SNAPSHOT_CONTEXT: &[u8] = b"constellation snapshot v1\0";
 
 /// The id of a public key.
 pub fn key_id(public_key: &[u8]) -> String {
@@ -39,6 +47,33 @@ pub fn signed_message(zone: &str, from: u32, to: u32, changeset: &[u8]) -> Vec<u
     message
 }
 
+/// The bytes a snapshot's signature covers.
+pub fn signed_snapshot(
+    zone: &str,
+    serial: u32,
+    image_len: u64,
+    whois_len: u64,
+    digest: &[u8; 32],
+) -> Vec<u8> {
+    let zone = &zone.as_bytes()[..zone.len().min(255)];
+    let mut message = Vec::with_capacity(SNAPSHOT_CONTEXT.len() + zone.len() + 53);
+    message.extend_from_slice(SNAPSHOT_CONTEXT);
+    message.push(zone.len() as u8);
+    message.extend_from_slice(zone);
+    message.extend_from_slice(&serial.to_be_bytes());
+    message.extend_from_slice(&image_len.to_be_bytes());
+    message.extend_from_slice(&whois_len.to_be_bytes());
+    message.extend_from_slice(digest);
+    message
+}
+
+/// True if `signature` is `public_key`'s signature over `message`.
+pub fn verify(public_key: &[u8], message: &[u8], signature: &[u8]) -> bool {
+    UnparsedPublicKey::new(&ED25519, public_key)
+        .verify(message, signature)
+        .is_ok()
+}
+
 /// True if `signature` is `public_key`'s signature over this changeset of `zone` from serial
 /// `from` to `to`.
 pub fn verify_changeset(
@@ -49,9 +84,11 @@ pub fn verify_changeset(
     changeset: &[u8],
     signature: &[u8],
 ) -> bool {
-    UnparsedPublicKey::new(&ED25519, public_key)
-        .verify(&signed_message(zone, from, to, changeset), signature)
-        .is_ok()
+    verify(
+        public_key,
+        &signed_message(zone, from, to, changeset),
+        signature,
+    )
 }
 
 #[cfg(test)]

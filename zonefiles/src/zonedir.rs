@@ -204,6 +204,35 @@ impl ZoneDir {
         })
     }
 
+    /// Makes a compiled image (a snapshot received whole) the directory's current image,
+    /// creating the directory if needed, with an empty journal after it. The image is written
+    /// and checked ([`Image::open`]) before anything else changes; then the journal is replaced
+    /// and `CURRENT` points at the image. A crash in between leaves a directory whose journal
+    /// starts after its image ([`ZoneDirError::Gap`]): the writer installs again.
+    pub fn install(path: &Path, image_bytes: &[u8]) -> Result<ZoneDir, ZoneDirError> {
+        std::fs::create_dir_all(path).map_err(io(path))?;
+        let dir = ZoneDir {
+            path: path.to_owned(),
+        };
+        let staged = path.join(".install.img");
+        image::write_atomically(&staged, image_bytes).map_err(io(&staged))?;
+        let checked = Image::open(&staged);
+        let image = match checked {
+            Ok(image) => image,
+            Err(e) => {
+                let _ = std::fs::remove_file(&staged);
+                return Err(e.into());
+            }
+        };
+        let name = image_name(image.serial());
+        let image_path = path.join(&name);
+        std::fs::rename(&staged, &image_path).map_err(io(&image_path))?;
+        Journal::create(&dir.journal_path(), image.origin(), image.serial())?;
+        dir.point_at(&name)?;
+        dir.remove_stale_images(&name)?;
+        Ok(dir)
+    }
+
     /// Appends a changeset to the journal (durable when this returns).
     pub fn append(&self, changeset: &Changeset) -> Result<(), ZoneDirError> {
         let (mut journal, _) = Journal::open(&self.journal_path())?;

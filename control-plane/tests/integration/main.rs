@@ -4,4 +4,5 @@
 mod crash;
 mod export;
 mod fixture;
+mod push;
 mod srrp;

@@ -1,0 +1,613 @@
+//! The push service: every satellite's agent dials in over QUIC (`update_agent::tunnel`,
+//! pinned keys), says in HELLO which serial each zone holds, and is fed from the journal —
+//! the changesets after that serial, or a signed snapshot and then the changesets after it —
+//! and then live, as batches commit. Its ACKs give every satellite's serial and lag.
+//!
+//! # Per connection
+//!
+//! ```text
+//! accept (the key must be a member's) → HELLO (its name must be the key's)
+//!   → per zone: update_agent::session::plan → changesets from serial n, or a snapshot
+//!   → loop: journal entries after the cursor (read-only connection, blocking pool)
+//!           → send those that continue each zone; none left → wait for the commit thread
+//!   (meanwhile another task reads ACK / REFUSED and updates the status)
+//! ```
+//!
+//! Entries come from the journal table, so a satellite cut off for a day is fed from the same
+//! place as one that is live; QUIC's flow control paces a slow satellite without holding up the
+//! others. Snapshots are built from one read transaction (zone, WHOIS objects and journal
+//! position agree), signed, kept per zone for reuse by the next satellite (and for resuming)
+//! until the zone has moved on by [`SNAPSHOT_REUSE`] changesets, and sent in 1 MiB chunks.
+//!
+//! Membership is re-read every second; the tunnel of a satellite removed is closed. The
+//! status of every satellite is written to the database every second ([`crate::satellites`]).
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use update_agent::protocol::{self, Deframer, Message, SignedChangeset, SnapshotHeader};
+use update_agent::session::{self, Holding, Start};
+use update_agent::tunnel::{self, Pins};
+
+use crate::satellites::{self, ZoneStatus};
+use crate::signing::Signer;
+use crate::snapshot;
+use crate::store::Store;
+
+/// Changesets after which a kept snapshot is built again rather than reused.
+pub const SNAPSHOT_REUSE: u64 = 10_000;
+/// Journal entries read per query.
+const BATCH: usize = 512;
+
+/// A snapshot ready to send.
+struct Built {
+    header: SnapshotHeader,
+    bytes: Vec<u8>,
+    /// The journal position it reflects: entries after it continue it.
+    seq: i64,
+}
+
+/// What the push service knows of one satellite.
+#[derive(Debug, Clone, Default)]
+struct State {
+    connected: bool,
+    address: Option<SocketAddr>,
+    last_contact: i64,
+    refused: u64,
+    /// Zone → (serial acknowledged, when).
+    zones: BTreeMap<String, (Option<u32>, Option<i64>)>,
+}
+
+/// The push service.
+pub struct Push {
+    database: PathBuf,
+    signer: Signer,
+    pins: Arc<Pins>,
+    /// Woken by the commit thread after every commit that journaled changesets.
+    published: Arc<tokio::sync::Notify>,
+    satellites: Mutex<HashMap<String, State>>,
+    connections: Mutex<HashMap<String, quinn::Connection>>,
+    snapshots: Mutex<HashMap<String, Arc<Built>>>,
+}
+
+impl Push {
+    /// A push service reading `database`, signing snapshots with `signer`, woken by
+    /// `published`.
+    pub fn new(
+        database: PathBuf,
+        signer: Signer,
+        published: Arc<tokio::sync::Notify>,
+    ) -> anyhow::Result<Arc<Push>> {
+        let push = Arc::new(Push {
+            database,
+            signer,
+            pins: Arc::new(Pins::default()),
+            published,
+            satellites: Mutex::new(HashMap::new()),
+            connections: Mutex::new(HashMap::new()),
+            snapshots: Mutex::new(HashMap::new()),
+        });
+        push.refresh_members()?;
+        Ok(push)
+    }
+
+    fn read_only(&self) -> anyhow::Result<Connection> {
+        let conn = Connection::open_with_flags(&self.database, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .with_context(|| format!("opening {}", self.database.display()))?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        Ok(conn)
+    }
+
+    /// The keys members connect with.
+    pub fn pins(&self) -> Arc<Pins> {
+        self.pins.clone()
+    }
+
+    fn refresh_members(&self) -> anyhow::Result<()> {
+        let members = satellites::members(&self.read_only()?)?;
+        let mut pins = HashMap::new();
+        for member in members {
+            match update_agent::keys::parse_public(&member.public_key) {
+                Some(key) => {
+                    pins.insert(key, member.name);
+                }
+                None => tracing::error!(
+                    satellite = member.name,
+                    "its public key is not base64 Ed25519"
+                ),
+            }
+        }
+        let names: Vec<String> = pins.values().cloned().collect();
+        self.pins.replace(pins);
+        let mut connections = self.connections.lock().unwrap_or_else(|e| e.into_inner());
+        connections.retain(|name, connection| {
+            let member = names.contains(name);
+            if !member {
+                tracing::warn!(satellite = name, "removed: closing its tunnel");
+                connection.close(1u32.into(), b"no longer a member");
+            }
+            member
+        });
+        Ok(())
+    }
+
+    /// Serves the endpoint until it closes; also keeps membership and the status table
+    /// current.
+    pub async fn serve(self: Arc<Self>, endpoint: quinn::Endpoint) {
+        let housekeeping = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let push = housekeeping.clone();
+                let _ = tokio::task::spawn_blocking(move || {
+                    if let Err(error) = push.refresh_members() {
+                        tracing::error!(%error, "reading the satellites");
+                    }
+                    if let Err(error) = push.record_status() {
+                        tracing::error!(%error, "recording the satellites' status");
+                    }
+                })
+                .await;
+            }
+        });
+        while let Some(incoming) = endpoint.accept().await {
+            let push = self.clone();
+            tokio::spawn(async move {
+                let remote = incoming.remote_address();
+                let connection = match incoming.await {
+                    Ok(connection) => connection,
+                    Err(error) => {
+                        tracing::debug!(%remote, %error, "tunnel handshake failed");
+                        return;
+                    }
+                };
+                let name = tunnel::peer_key(&connection).and_then(|key| push.pins.name_of(&key));
+                let Some(name) = name else {
+                    connection.close(1u32.into(), b"not a member");
+                    return;
+                };
+                push.connections
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(name.clone(), connection.clone());
+                push.update(&name, |s| {
+                    s.connected = true;
+                    s.address = Some(remote);
+                    s.refused = 0;
+                });
+                tracing::info!(satellite = name, %remote, "satellite connected");
+                let result = push.clone().session(&name, &connection).await;
+                push.update(&name, |s| s.connected = false);
+                match result {
+                    Ok(()) => tracing::info!(satellite = name, "satellite disconnected"),
+                    Err(error) => {
+                        tracing::warn!(satellite = name, %error, "satellite session ended")
+                    }
+                }
+            });
+        }
+    }
+
+    fn update(&self, name: &str, change: impl FnOnce(&mut State)) {
+        let mut satellites = self.satellites.lock().unwrap_or_else(|e| e.into_inner());
+        let state = satellites.entry(name.to_owned()).or_default();
+        state.last_contact = ops::now();
+        change(state);
+    }
+
+    /// The status of every satellite heard from since start.
+    fn rows(&self) -> Vec<ZoneStatus> {
+        let satellites = self.satellites.lock().unwrap_or_else(|e| e.into_inner());
+        let mut rows = Vec::new();
+        for (name, state) in satellites.iter() {
+            for (zone, (serial, acked_at)) in &state.zones {
+                rows.push(ZoneStatus {
+                    satellite: name.clone(),
+                    zone: zone.clone(),
+                    connected: state.connected,
+                    address: state.address.map(|a| a.to_string()),
+                    serial: *serial,
+                    newest: 0,
+                    lag_changes: 0,
+                    lag_seconds: 0,
+                    acked_at: *acked_at,
+                    last_contact: state.last_contact,
+                    refused: state.refused,
+                });
+            }
+        }
+        rows
+    }
+
+    fn record_status(&self) -> anyhow::Result<()> {
+        let rows = self.rows();
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut conn = Connection::open(&self.database)?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        // Status is not precious: no fsync for it (the commit thread's next fsync covers it).
+        conn.pragma_update(None, "synchronous", "OFF")?;
+        satellites::record(&mut conn, &rows)?;
+        Ok(())
+    }
+
+    /// The metrics lines for the satellites: connected, serial and lag per zone.
+    pub fn metrics(&self) -> String {
+        use std::fmt::Write;
+        let rows = self.rows();
+        let conn = self.read_only().ok();
+        let mut out = String::from(
+            "# HELP control_plane_satellite_connected 1 while the satellite's tunnel is up.\n\
+             # TYPE control_plane_satellite_connected gauge\n",
+        );
+        let mut seen = Vec::new();
+        for row in &rows {
+            if !seen.contains(&&row.satellite) {
+                seen.push(&row.satellite);
+                let _ = writeln!(
+                    out,
+                    "control_plane_satellite_connected{{satellite=\"{}\"}} {}",
+                    row.satellite,
+                    u8::from(row.connected)
+                );
+            }
+        }
+        out.push_str(
+            "# HELP control_plane_satellite_serial The serial the satellite acknowledged last.\n\
+             # TYPE control_plane_satellite_serial gauge\n\
+             # HELP control_plane_satellite_lag_changes Journal entries the satellite has not acknowledged (alert above 1).\n\
+             # TYPE control_plane_satellite_lag_changes gauge\n\
+             # HELP control_plane_satellite_lag_seconds Age of the oldest change the satellite has not acknowledged.\n\
+             # TYPE control_plane_satellite_lag_seconds gauge\n",
+        );
+        let now = ops::now();
+        for row in &rows {
+            let labels = format!("satellite=\"{}\",zone=\"{}\"", row.satellite, row.zone);
+            if let Some(serial) = row.serial {
+                let _ = writeln!(out, "control_plane_satellite_serial{{{labels}}} {serial}");
+            }
+            if let Some(conn) = &conn
+                && let Ok((changes, oldest)) = satellites::lag(conn, &row.zone, row.serial)
+            {
+                let seconds = oldest.map_or(0, |at| (now - at).max(0));
+                let _ = writeln!(
+                    out,
+                    "control_plane_satellite_lag_changes{{{labels}}} {changes}"
+                );
+                let _ = writeln!(
+                    out,
+                    "control_plane_satellite_lag_seconds{{{labels}}} {seconds}"
+                );
+            }
+        }
+        out
+    }
+
+    /// One satellite's session.
+    async fn session(
+        self: Arc<Self>,
+        name: &str,
+        connection: &quinn::Connection,
+    ) -> anyhow::Result<()> {
+        let (mut send, mut recv) = tokio::time::timeout(tunnel::IDLE, connection.accept_bi())
+            .await
+            .context("no session stream")??;
+        let mut deframer = Deframer::default();
+        let hello = tokio::time::timeout(tunnel::IDLE, read_message(&mut recv, &mut deframer))
+            .await
+            .context("no HELLO")??;
+        let Some(Message::Hello {
+            version,
+            satellite,
+            zones,
+        }) = hello
+        else {
+            bail!("the session did not start with HELLO");
+        };
+        if version != protocol::VERSION || satellite != name {
+            let reason = format!(
+                "HELLO for {satellite:?} version {version}: this key belongs to {name:?}, version {}",
+                protocol::VERSION
+            );
+            send.write_all(
+                &Message::Goodbye {
+                    reason: reason.clone(),
+                }
+                .encode(),
+            )
+            .await?;
+            let _ = send.finish();
+            bail!(reason);
+        }
+        self.update(name, |s| {
+            s.zones = zones
+                .iter()
+                .map(|z| (z.origin.clone(), (z.serial, None)))
+                .collect();
+        });
+        let feeder = self.clone().feed(name.to_owned(), zones, send);
+        let listener = self.clone().listen(name.to_owned(), recv, deframer);
+        tokio::select! {
+            result = feeder => result,
+            result = listener => result,
+        }
+    }
+
+    /// Reads what the agent sends: ACKs and reports.
+    async fn listen(
+        self: Arc<Self>,
+        name: String,
+        mut recv: quinn::RecvStream,
+        mut deframer: Deframer,
+    ) -> anyhow::Result<()> {
+        loop {
+            match read_message(&mut recv, &mut deframer).await? {
+                None => return Ok(()),
+                Some(Message::Ack { zone, serial }) => self.update(&name, |s| {
+                    if let Some(entry) = s.zones.get_mut(&zone) {
+                        *entry = (Some(serial), Some(ops::now()));
+                    }
+                }),
+                Some(Message::Refused {
+                    zone,
+                    from,
+                    to,
+                    reason,
+                }) => {
+                    tracing::error!(
+                        satellite = name,
+                        zone,
+                        from,
+                        to,
+                        reason,
+                        "the satellite refused what it was sent"
+                    );
+                    self.update(&name, |s| s.refused += 1);
+                }
+                Some(Message::Goodbye { reason }) => {
+                    bail!("the satellite closed the session: {reason}")
+                }
+                Some(other) => bail!("{other} is not sent upstream"),
+            }
+        }
+    }
+
+    /// Sends each zone's starting point, then the journal as it grows.
+    async fn feed(
+        self: Arc<Self>,
+        name: String,
+        zones: Vec<protocol::ZoneHello>,
+        mut send: quinn::SendStream,
+    ) -> anyhow::Result<()> {
+        let push = self.clone();
+        let origins: Vec<String> = zones.iter().map(|z| z.origin.clone()).collect();
+        let plans = tokio::task::spawn_blocking(move || push.plan(&zones)).await??;
+        let mut expected: HashMap<String, u32> = HashMap::new();
+        let mut cursor = i64::MAX;
+        for (zone, plan) in origins.iter().zip(plans) {
+            match plan {
+                Plan::Changesets { serial, after_seq } => {
+                    expected.insert(zone.clone(), serial);
+                    cursor = cursor.min(after_seq);
+                }
+                Plan::Snapshot { built, offset } => {
+                    tracing::info!(
+                        satellite = name,
+                        zone,
+                        serial = built.header.serial,
+                        bytes = built.bytes.len(),
+                        offset,
+                        "sending a snapshot"
+                    );
+                    let header = SnapshotHeader {
+                        offset,
+                        ..built.header.clone()
+                    };
+                    send.write_all(&Message::Snapshot(header).encode()).await?;
+                    let mut at = offset as usize;
+                    while at < built.bytes.len() {
+                        let end = (at + protocol::CHUNK).min(built.bytes.len());
+                        let chunk = Message::Chunk {
+                            zone: zone.clone(),
+                            offset: at as u64,
+                            bytes: built.bytes[at..end].to_vec(),
+                        };
+                        send.write_all(&chunk.encode()).await?;
+                        at = end;
+                    }
+                    expected.insert(zone.clone(), built.header.serial);
+                    cursor = cursor.min(built.seq);
+                }
+            }
+        }
+        loop {
+            let woken = self.published.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            let push = self.clone();
+            let entries = tokio::task::spawn_blocking(move || {
+                crate::sqlite::journal_after(&push.read_only()?, "", cursor, BATCH)
+                    .map_err(anyhow::Error::from)
+            })
+            .await??;
+            if entries.is_empty() {
+                woken.await;
+                continue;
+            }
+            for (seq, entry) in entries {
+                cursor = seq;
+                let Some(next) = expected.get_mut(&entry.zone) else {
+                    continue;
+                };
+                if entry.from_serial != *next {
+                    continue;
+                }
+                *next = entry.to_serial;
+                let message = Message::Changeset(SignedChangeset {
+                    zone: entry.zone,
+                    from: entry.from_serial,
+                    to: entry.to_serial,
+                    committed: entry.committed.max(0) as u64,
+                    key_id: entry.key_id,
+                    signature: entry.signature,
+                    bytes: entry.changeset,
+                });
+                send.write_all(&message.encode()).await?;
+            }
+        }
+    }
+
+    /// Where each zone starts (blocking: reads the database, may build a snapshot).
+    fn plan(&self, zones: &[protocol::ZoneHello]) -> anyhow::Result<Vec<Plan>> {
+        let conn = self.read_only()?;
+        let settings = conn.zones()?;
+        let mut plans = Vec::new();
+        for hello in zones {
+            let Some(zone) = settings.iter().find(|z| z.origin == hello.origin) else {
+                bail!("zone {} is not run by this registry", hello.origin);
+            };
+            let journal_from: Option<u32> = conn
+                .prepare_cached(
+                    "SELECT from_serial FROM journal WHERE zone = ?1 ORDER BY seq LIMIT 1",
+                )?
+                .query_row([&zone.origin], |r| r.get(0))
+                .optional()?;
+            let kept = self.kept_snapshot(&conn, &zone.origin, zone.serial)?;
+            let holding = Holding {
+                journal_from: journal_from.unwrap_or(zone.serial),
+                newest: zone.serial,
+                snapshot: kept.as_ref().map(|b| (b.header.serial, b.header.len())),
+            };
+            match session::plan(hello, holding) {
+                Start::Changesets(serial) => {
+                    let seq: Option<i64> = conn
+                        .prepare_cached(
+                            "SELECT seq FROM journal WHERE zone = ?1 AND from_serial = ?2",
+                        )?
+                        .query_row(params![zone.origin, serial], |r| r.get(0))
+                        .optional()?;
+                    let after_seq = match seq {
+                        Some(seq) => seq - 1,
+                        None => {
+                            conn.query_row("SELECT COALESCE(max(seq), 0) FROM journal", [], |r| {
+                                r.get(0)
+                            })?
+                        }
+                    };
+                    plans.push(Plan::Changesets { serial, after_seq });
+                }
+                Start::Snapshot { offset } => {
+                    let built = match kept {
+                        Some(built) => built,
+                        None => self.build_snapshot(&zone.origin)?,
+                    };
+                    plans.push(Plan::Snapshot { built, offset });
+                }
+            }
+        }
+        Ok(plans)
+    }
+
+    /// The snapshot kept for a zone, if the zone has not moved on too far since.
+    fn kept_snapshot(
+        &self,
+        conn: &Connection,
+        zone: &str,
+        newest: u32,
+    ) -> anyhow::Result<Option<Arc<Built>>> {
+        let kept = self
+            .snapshots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(zone)
+            .cloned();
+        let Some(kept) = kept else { return Ok(None) };
+        if kept.header.serial == newest {
+            return Ok(Some(kept));
+        }
+        let since: i64 = conn
+            .prepare_cached("SELECT count(*) FROM journal WHERE zone = ?1 AND seq > ?2")?
+            .query_row(params![zone, kept.seq], |r| r.get(0))?;
+        Ok(((since as u64) < SNAPSHOT_REUSE).then_some(kept))
+    }
+
+    /// Builds, signs and keeps a snapshot of a zone at its current serial.
+    fn build_snapshot(&self, origin: &str) -> anyhow::Result<Arc<Built>> {
+        let mut conn = self.read_only()?;
+        let tx = conn.transaction()?;
+        let zone = tx
+            .zones()?
+            .into_iter()
+            .find(|z| z.origin == origin)
+            .with_context(|| format!("zone {origin} vanished"))?;
+        let seq: i64 = tx.query_row("SELECT COALESCE(max(seq), 0) FROM journal", [], |r| {
+            r.get(0)
+        })?;
+        let state = snapshot::current(&tx, &zone)?;
+        drop(tx);
+        let (image, whois) = snapshot::files(&state)?;
+        let mut bytes = image;
+        let image_len = bytes.len() as u64;
+        bytes.extend_from_slice(&whois);
+        let digest: [u8; 32] = ring::digest::digest(&ring::digest::SHA256, &bytes)
+            .as_ref()
+            .try_into()
+            .expect("32 octets");
+        let (signature, key_id) =
+            self.signer
+                .sign_snapshot(origin, state.serial, image_len, whois.len() as u64, &digest);
+        let built = Arc::new(Built {
+            header: SnapshotHeader {
+                zone: origin.to_owned(),
+                serial: state.serial,
+                image_len,
+                whois_len: whois.len() as u64,
+                digest,
+                key_id,
+                signature,
+                offset: 0,
+            },
+            bytes,
+            seq,
+        });
+        tracing::info!(
+            zone = origin,
+            serial = state.serial,
+            bytes = built.bytes.len(),
+            "snapshot built"
+        );
+        self.snapshots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(origin.to_owned(), built.clone());
+        Ok(built)
+    }
+}
+
+enum Plan {
+    Changesets { serial: u32, after_seq: i64 },
+    Snapshot { built: Arc<Built>, offset: u64 },
+}
+
+/// Reads the next message; `None` at the end of the stream.
+async fn read_message(
+    recv: &mut quinn::RecvStream,
+    deframer: &mut Deframer,
+) -> anyhow::Result<Option<Message>> {
+    let mut buffer = [0u8; 4096];
+    loop {
+        if let Some(message) = deframer.next_message()? {
+            return Ok(Some(message));
+        }
+        match recv.read(&mut buffer).await? {
+            Some(n) => deframer.push(&buffer[..n]),
+            None => return Ok(None),
+        }
+    }
+}

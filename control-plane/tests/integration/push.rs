@@ -1,0 +1,477 @@
+//! The push pipeline end to end, with the real binaries: a control plane and satellites of
+//! update-agent + edge-dns + edge-whois on loopback, checked with `dig` and the `whois` client.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use zonefiles::zonedir::ZoneDir;
+
+use crate::fixture::{BIN, Registry, free_port};
+
+/// The other binaries the pipeline needs, built once (same profile as this test).
+fn binaries() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = Path::new(BIN).parent().unwrap().to_owned();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut build = Command::new(cargo);
+        build.args([
+            "build",
+            "--locked",
+            "-p",
+            "update-agent",
+            "-p",
+            "edge-dns",
+            "-p",
+            "edge-whois",
+        ]);
+        if dir.ends_with("release") {
+            build.arg("--release");
+        }
+        assert!(
+            build.status().unwrap().success(),
+            "building the satellite binaries"
+        );
+        dir
+    })
+}
+
+struct Satellite {
+    name: String,
+    dir: tempfile::TempDir,
+    dns: std::net::SocketAddr,
+    whois: std::net::SocketAddr,
+    agent_metrics: std::net::SocketAddr,
+    children: Vec<Child>,
+    agent: Option<Child>,
+}
+
+impl Satellite {
+    /// A satellite whose key the registry accepts, with edge-dns and edge-whois running.
+    fn new(registry: &Registry, name: &str, push: std::net::SocketAddr) -> Satellite {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = binaries();
+        let status = Command::new(bin.join("update-agent"))
+            .current_dir(dir.path())
+            .args(["keygen", "--name", "node"])
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        registry.cli(&[
+            "satellite",
+            "add",
+            name,
+            dir.path().join("node.pub").to_str().unwrap(),
+        ]);
+        let read = |p: &str| {
+            std::fs::read_to_string(registry.path(p))
+                .unwrap()
+                .trim()
+                .to_owned()
+        };
+        let (dns, whois, agent_metrics) = (free_port(), free_port(), free_port());
+        std::fs::write(
+            dir.path().join("agent.toml"),
+            format!(
+                "id = \"{name}\"\nupstream = \"{push}\"\nupstream_key = \"{}\"\nsigning_keys = [\"{}\"]\n\
+                 metrics_listen = \"{agent_metrics}\"\ncompact_after = 50\njournal_keep = 20\n\
+                 [[zone]]\norigin = \"name\"\ndirectory = \"zones/name\"\n",
+                read("keys/tunnel.pub"),
+                read("keys/signing.pub")
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("dns.toml"),
+            format!(
+                "listen = [\"{dns}\"]\nmetrics_listen = \"{}\"\n[[zone]]\ndirectory = \"zones/name\"\n",
+                free_port()
+            ),
+        )
+        .unwrap();
+        let mut satellite = Satellite {
+            name: name.to_owned(),
+            dns,
+            whois,
+            agent_metrics,
+            dir,
+            children: Vec::new(),
+            agent: None,
+        };
+        satellite.start_agent();
+        satellite.wait_for(|s| s.serial().is_some(), "its first snapshot");
+        let log = |n: &str| std::fs::File::create(satellite.dir.path().join(n)).unwrap();
+        let dns_server = Command::new(bin.join("edge-dns"))
+            .current_dir(satellite.dir.path())
+            .args(["--config", "dns.toml"])
+            .stderr(log("dns.log"))
+            .spawn()
+            .unwrap();
+        let whois_server = Command::new(bin.join("edge-whois"))
+            .current_dir(satellite.dir.path())
+            .args([
+                "--tree",
+                "whois",
+                "--tld",
+                "name",
+                "--listen",
+                &whois.to_string(),
+            ])
+            .arg("--metrics-listen")
+            .arg(free_port().to_string())
+            .stderr(log("whois.log"))
+            .spawn()
+            .unwrap();
+        satellite.children.extend([dns_server, whois_server]);
+        satellite.wait_for(
+            |s| {
+                std::net::TcpStream::connect(s.dns).is_ok()
+                    && std::net::TcpStream::connect(s.whois).is_ok()
+            },
+            "edge-dns and edge-whois",
+        );
+        satellite
+    }
+
+    fn start_agent(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("agent.log"))
+            .unwrap();
+        self.agent = Some(
+            Command::new(binaries().join("update-agent"))
+                .current_dir(self.dir.path())
+                .args(["-c", "agent.toml"])
+                .env("RUST_LOG", "info")
+                .stderr(log)
+                .spawn()
+                .unwrap(),
+        );
+    }
+
+    fn kill_agent(&mut self) {
+        if let Some(mut agent) = self.agent.take() {
+            let _ = agent.kill();
+            let _ = agent.wait();
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("agent.log")).unwrap_or_default()
+    }
+
+    fn server_logs(&self) -> String {
+        ["dns.log", "whois.log"]
+            .iter()
+            .map(|n| {
+                format!(
+                    "{n}:\n{}",
+                    std::fs::read_to_string(self.dir.path().join(n)).unwrap_or_default()
+                )
+            })
+            .collect()
+    }
+
+    /// The serial the agent reports in its metrics.
+    fn serial(&self) -> Option<u32> {
+        let page = http_get(self.agent_metrics)?;
+        page.lines()
+            .find_map(|l| l.strip_prefix("update_agent_serial{zone=\"name\"} "))
+            .and_then(|v| v.trim().parse().ok())
+    }
+
+    fn metric(&self, name: &str) -> u64 {
+        http_get(self.agent_metrics)
+            .and_then(|page| {
+                page.lines()
+                    .find_map(|l| l.strip_prefix(&format!("{name} ")))
+                    .and_then(|v| v.trim().parse().ok())
+            })
+            .unwrap_or(0)
+    }
+
+    fn wait_for(&self, done: impl Fn(&Satellite) -> bool, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !done(self) {
+            assert!(
+                Instant::now() < deadline,
+                "{}: no {what} within a minute; agent log:\n{}\n{}",
+                self.name,
+                self.log(),
+                self.server_logs()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn dig(&self, name: &str, rtype: &str) -> String {
+        let out = Command::new("dig")
+            .args([
+                &format!("@{}", self.dns.ip()),
+                "-p",
+                &self.dns.port().to_string(),
+                name,
+                rtype,
+                "+norec",
+                "+time=2",
+                "+tries=1",
+            ])
+            .output()
+            .expect("dig (Debian bind9-dnsutils) is installed");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn whois(&self, query: &str) -> String {
+        let out = Command::new("whois")
+            .args([
+                "-h",
+                &self.whois.ip().to_string(),
+                "-p",
+                &self.whois.port().to_string(),
+                query,
+            ])
+            .output()
+            .expect("whois (Debian whois) is installed");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits until both DNS and WHOIS answer `name` as `check` wants.
+    fn wait_answer(&self, name: &str, dns: impl Fn(&str) -> bool, whois: impl Fn(&str) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let domain = name.trim_start_matches("www.").trim_end_matches('.');
+            let (d, w) = (self.dig(name, "A"), self.whois(domain));
+            if dns(&d) && whois(&w) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{}: {name} not answered as expected within 10 s\ndig:\n{d}\nwhois:\n{w}\nagent:\n{}",
+                self.name,
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The zone it serves (image plus journal) and its WHOIS files, for comparing satellites.
+    fn data(&self) -> (zonefiles::Zone, Vec<(PathBuf, Vec<u8>)>) {
+        let snapshot = ZoneDir::open(&self.dir.path().join("zones/name"))
+            .unwrap()
+            .load()
+            .unwrap();
+        let mut zone = snapshot.image.to_zone().unwrap();
+        for changeset in &snapshot.changesets {
+            zone = zonefiles::apply(zone, changeset).unwrap();
+        }
+        let root = self.dir.path().join("whois");
+        let mut files = Vec::new();
+        let mut stack = vec![root.clone()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(dir).unwrap().flatten() {
+                let path = entry.path();
+                let relative = path.strip_prefix(&root).unwrap().to_owned();
+                if path.is_dir() {
+                    if !relative.starts_with("index") {
+                        stack.push(path);
+                    }
+                } else if path.extension().is_some_and(|e| e == "json") {
+                    files.push((relative, std::fs::read(&path).unwrap()));
+                }
+            }
+        }
+        files.sort();
+        (zone, files)
+    }
+}
+
+impl Drop for Satellite {
+    fn drop(&mut self) {
+        self.kill_agent();
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn http_get(address: std::net::SocketAddr) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        .ok()?;
+    let mut page = String::new();
+    stream.read_to_string(&mut page).ok()?;
+    Some(page)
+}
+
+fn newest(registry: &Registry) -> u32 {
+    registry
+        .database()
+        .query_row("SELECT serial FROM zones WHERE origin = 'name'", [], |r| {
+            r.get(0)
+        })
+        .unwrap()
+}
+
+#[test]
+fn changes_reach_every_satellite_and_a_cut_off_one_catches_up_from_the_journal() {
+    let push = free_port();
+    let mut registry = Registry::new(&format!(
+        "\n[push]\nlisten = \"{push}\"\nkey = \"keys/tunnel.key\"\n"
+    ));
+    registry.start();
+    let a = Satellite::new(&registry, "ams-1", push);
+    let mut b = Satellite::new(&registry, "nrt-1", push);
+    let both = [&a, &b];
+
+    // Register: a referral with glue in DNS, the record in WHOIS, on both satellites.
+    let created = registry.as_registrar(
+        1001,
+        "CREATE DOMAIN",
+        &[
+            ("domain-name", "john.smith.name"),
+            ("ns1-name", "ns1.john.smith.name"),
+            ("ns1-address", "192.0.2.80"),
+            ("ns2-name", "ns.example.net"),
+        ],
+    );
+    assert_eq!(created.code.number(), 200, "{created:?}");
+    for s in both {
+        s.wait_answer(
+            "www.john.smith.name.",
+            |d| d.contains("ns1.john.smith.name.") && d.contains("192.0.2.80"),
+            |w| {
+                w.to_ascii_lowercase()
+                    .contains("domain name: john.smith.name")
+            },
+        );
+    }
+    // Update: new name servers for the domain's cluster.
+    let cluster = created
+        .attributes
+        .iter()
+        .find(|(k, _)| k == "cluster-id")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    let updated = registry.as_registrar(
+        1001,
+        "SET NAMESERVERS",
+        &[
+            ("cluster-id", cluster.as_str()),
+            ("ns1-name", "ns.example.org"),
+            ("ns2-name", "ns.example.com"),
+        ],
+    );
+    assert_eq!(updated.code.number(), 200, "{updated:?}");
+    for s in both {
+        s.wait_answer(
+            "www.john.smith.name.",
+            |d| d.contains("ns.example.org.") && !d.contains("192.0.2.80"),
+            |w| w.to_ascii_lowercase().contains("ns.example.org"),
+        );
+    }
+    // Delete: NXDOMAIN, and WHOIS says the name is free.
+    let deleted =
+        registry.as_registrar(1001, "DELETE DOMAIN", &[("domain-name", "john.smith.name")]);
+    assert_eq!(deleted.code.number(), 200, "{deleted:?}");
+    for s in both {
+        s.wait_answer(
+            "www.john.smith.name.",
+            |d| d.contains("NXDOMAIN"),
+            |w| w.contains("No match"),
+        );
+    }
+
+    // Cut one satellite off, change the registry, bring it back: it catches up from the
+    // journal, with no second snapshot, to the same data.
+    b.kill_agent();
+    let changes: usize = std::env::var("PUSH_CUT_OFF_CHANGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    for i in 0..changes {
+        let name = format!("d{i}.smith.name");
+        let response = registry.as_registrar(
+            1002,
+            "CREATE DOMAIN",
+            &[
+                ("domain-name", name.as_str()),
+                ("ns1-name", "ns.example.net"),
+                ("ns2-name", "ns.example.org"),
+            ],
+        );
+        assert_eq!(response.code.number(), 200, "{response:?}");
+    }
+    let target = newest(&registry);
+    a.wait_for(
+        |s| s.serial() == Some(target),
+        "catch-up on the live satellite",
+    );
+    let started = Instant::now();
+    b.start_agent();
+    b.wait_for(|s| s.serial() == Some(target), "catch-up after the cut");
+    eprintln!("{changes} changes caught up in {:?}", started.elapsed());
+    assert_eq!(
+        b.metric("update_agent_snapshots_installed_total"),
+        0,
+        "caught up without a snapshot"
+    );
+    assert_eq!(
+        b.log().matches("receiving a snapshot").count(),
+        1,
+        "one snapshot in all, at the start"
+    );
+    b.wait_answer(
+        "www.d7.smith.name.",
+        |d| d.contains("ns.example.net."),
+        |w| {
+            w.to_ascii_lowercase()
+                .contains("domain name: d7.smith.name")
+        },
+    );
+    // Compactions ran (compact_after = 50) and the data is the same on both.
+    assert!(a.metric("update_agent_compactions_total") > 0);
+    assert!(
+        a.data() == b.data(),
+        "the two satellites hold different data"
+    );
+
+    // A new, empty satellite converges from a snapshot plus the changes after it.
+    let c = Satellite::new(&registry, "gru-1", push);
+    c.wait_for(
+        |s| s.serial() == Some(target),
+        "a new satellite's convergence",
+    );
+    assert!(
+        c.data() == a.data(),
+        "the new satellite holds different data"
+    );
+
+    // The control plane knows where every satellite stands.
+    std::thread::sleep(Duration::from_millis(1500));
+    let status = registry.cli(&["satellites", "--json"]);
+    for name in ["ams-1", "nrt-1", "gru-1"] {
+        let line = status
+            .lines()
+            .find(|l| l.contains(&format!("\"satellite\":\"{name}\"")))
+            .unwrap_or_else(|| panic!("{status}"));
+        let row: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(row["serial"], target, "{line}");
+        assert_eq!(row["lag_changes"], 0, "{line}");
+        assert_eq!(row["connected"], true, "{line}");
+    }
+
+    // A satellite removed is cut off at once.
+    registry.cli(&["satellite", "remove", "gru-1"]);
+    c.wait_for(
+        |s| s.metric("update_agent_connected") == 0,
+        "disconnection after removal",
+    );
+}

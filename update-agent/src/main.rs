@@ -1,0 +1,481 @@
+//! `update-agent`: the satellite's only writer. It dials the control plane (or a relay) over
+//! QUIC, says which serial each zone holds, and applies the signed changesets and snapshots it
+//! receives to the zone directories and the WHOIS tree, acknowledging each serial once it is
+//! durable. See the library's docs for the protocol and the order of writes.
+//!
+//! # Threads
+//!
+//! A two-thread tokio runtime runs the tunnel and the metrics listener. The session is one
+//! task that reads messages in order and applies each one on the spot (`block_in_place`:
+//! writes are fsync-bound and strictly sequential), so nothing is acknowledged before it is
+//! on disk.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use serde::Deserialize;
+use update_agent::protocol::{Deframer, Message};
+use update_agent::satellite::{Layout, Satellite};
+use update_agent::session::{Agent, Step, TrustedKey};
+use update_agent::{keys, tunnel};
+
+/// The satellite's update-agent.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// The configuration file (TOML).
+    #[arg(short, long, default_value = "update-agent.toml", global = true)]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the agent (the default).
+    Run,
+    /// Writes a new node key (`<name>.key`, mode 0600) and its public key (`<name>.pub`):
+    /// the key the control plane pins for this satellite.
+    Keygen {
+        /// Where to write them.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// The files' base name.
+        #[arg(long, default_value = "node")]
+        name: String,
+    },
+    /// Prints the serial each zone holds, from the data on disk.
+    Status,
+}
+
+/// The configuration file. Every setting but `id`, `upstream`, `upstream_key`,
+/// `signing_keys` and the zones has a default.
+///
+/// ```toml
+/// id = "ams-1"                          # this satellite's name, as the control plane lists it
+/// key = "node.key"                      # this node's tunnel key (`update-agent keygen`)
+/// upstream = "cp.example.net:4433"      # the control plane (or a relay), QUIC
+/// upstream_key = "base64…"              # its tunnel public key: the only one accepted
+/// signing_keys = ["base64…"]            # changeset signing keys trusted (old ones too)
+/// state = "/var/lib/update-agent"       # the agent's own state
+/// whois_tree = "/var/lib/whois"         # the WHOIS tree edge-whois reads
+/// metrics_listen = "127.0.0.1:9156"     # Prometheus; off when absent
+/// compact_after = 1000                  # changesets before the journal is folded
+/// journal_keep = 1000                   # changesets kept after a compaction, for IXFR
+///
+/// [[zone]]
+/// origin = "name"
+/// directory = "/var/lib/zones/name"     # the zone directory edge-dns follows
+/// ```
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Config {
+    id: String,
+    #[serde(default = "default_key")]
+    key: PathBuf,
+    upstream: String,
+    upstream_key: String,
+    signing_keys: Vec<String>,
+    #[serde(default = "default_state")]
+    state: PathBuf,
+    #[serde(default = "default_tree")]
+    whois_tree: PathBuf,
+    metrics_listen: Option<std::net::SocketAddr>,
+    #[serde(default = "default_compact")]
+    compact_after: usize,
+    #[serde(default = "default_compact")]
+    journal_keep: usize,
+    #[serde(rename = "zone")]
+    zones: Vec<ZoneConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ZoneConfig {
+    origin: String,
+    directory: PathBuf,
+}
+
+fn default_key() -> PathBuf {
+    "node.key".into()
+}
+fn default_state() -> PathBuf {
+    "state".into()
+}
+fn default_tree() -> PathBuf {
+    "whois".into()
+}
+fn default_compact() -> usize {
+    1000
+}
+
+impl Config {
+    fn load(path: &Path) -> anyhow::Result<Config> {
+        let mut config: Config = ops::load_config(path)?;
+        for p in [&mut config.key, &mut config.state, &mut config.whois_tree] {
+            ops::relative_to(path, p);
+        }
+        for zone in &mut config.zones {
+            ops::relative_to(path, &mut zone.directory);
+            zone.origin = zone.origin.trim_end_matches('.').to_ascii_lowercase();
+        }
+        if config.zones.is_empty() {
+            bail!(
+                "{}: no [[zone]]: name the zones this satellite serves",
+                path.display()
+            );
+        }
+        Ok(config)
+    }
+
+    fn layout(&self) -> Layout {
+        Layout {
+            state: self.state.clone(),
+            whois_tree: self.whois_tree.clone(),
+            zones: self
+                .zones
+                .iter()
+                .map(|z| (z.origin.clone(), z.directory.clone()))
+                .collect(),
+            compact_after: self.compact_after.max(1),
+            journal_keep: self.journal_keep,
+        }
+    }
+}
+
+/// Counters for the metrics page.
+#[derive(Default)]
+struct Stats {
+    connected: AtomicU64,
+    sessions: AtomicU64,
+    applied: AtomicU64,
+    refused: AtomicU64,
+    snapshots: AtomicU64,
+    snapshot_bytes: AtomicU64,
+    compactions: AtomicU64,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    ops::init_logging();
+    match cli.command.unwrap_or(Command::Run) {
+        Command::Keygen { dir, name } => {
+            std::fs::create_dir_all(&dir)?;
+            let key = keys::write_new(
+                &dir.join(format!("{name}.key")),
+                &dir.join(format!("{name}.pub")),
+            )?;
+            println!("{}", keys::public_text(&key));
+            Ok(())
+        }
+        Command::Status => {
+            let config = Config::load(&cli.config)?;
+            let (satellite, notes) = Satellite::open(config.layout())?;
+            for note in notes {
+                println!("recovered: {note}");
+            }
+            for (zone, serial) in satellite.serials() {
+                match serial {
+                    Some(s) => println!("{zone}\t{s}"),
+                    None => println!("{zone}\tno data yet"),
+                }
+            }
+            Ok(())
+        }
+        Command::Run => {
+            let config = Config::load(&cli.config)?;
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?
+                .block_on(run(config))
+        }
+    }
+}
+
+async fn run(config: Config) -> anyhow::Result<()> {
+    let node_key = keys::load_private(&config.key)?;
+    let upstream_key = keys::parse_public(&config.upstream_key)
+        .context("upstream_key is not a base64 Ed25519 public key")?;
+    let trusted: Vec<TrustedKey> = config
+        .signing_keys
+        .iter()
+        .map(|k| keys::parse_public(k).map(TrustedKey::new))
+        .collect::<Option<_>>()
+        .context("signing_keys holds a key that is not a base64 Ed25519 public key")?;
+    let (satellite, notes) = Satellite::open(config.layout())?;
+    for note in notes {
+        tracing::warn!(recovery = note, "recovered from an interrupted write");
+    }
+    for (zone, serial) in satellite.serials() {
+        tracing::info!(zone, serial, "holding");
+    }
+    let satellite = Arc::new(std::sync::Mutex::new(satellite));
+    let stats = Arc::new(Stats::default());
+    if let Some(addr) = config.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding metrics_listen {addr}"))?;
+        let (satellite, stats) = (satellite.clone(), stats.clone());
+        tokio::spawn(ops::serve_metrics(
+            listener,
+            Arc::new(move || metrics(&satellite, &stats)),
+        ));
+    }
+    let client = tunnel::client_config(&node_key, &upstream_key)?;
+    let mut endpoint = quinn::Endpoint::client("[::]:0".parse().expect("an address"))
+        .or_else(|_| quinn::Endpoint::client("0.0.0.0:0".parse().expect("an address")))?;
+    endpoint.set_default_client_config(client);
+    let mut backoff = Duration::from_millis(200);
+    let session = async {
+        loop {
+            let started = Instant::now();
+            let result = session(&config, &endpoint, &trusted, &satellite, &stats).await;
+            stats.connected.store(0, Ordering::Relaxed);
+            match result {
+                Ok(()) => tracing::info!("session ended"),
+                Err(error) => tracing::warn!(%error, "session ended"),
+            }
+            if started.elapsed() > Duration::from_secs(10) {
+                backoff = Duration::from_millis(200);
+            }
+            // Jitter: 50–100% of the back-off, so satellites cut off together do not return
+            // together.
+            let wait = backoff.mul_f64(0.5 + jitter() / 2.0);
+            tokio::time::sleep(wait).await;
+            backoff = (backoff * 2).min(Duration::from_secs(30));
+        }
+    };
+    tokio::select! {
+        () = session => {}
+        () = ops::stopped() => tracing::info!("stopping"),
+    }
+    endpoint.close(0u32.into(), b"stopping");
+    Ok(())
+}
+
+/// A random number in [0, 1).
+fn jitter() -> f64 {
+    let mut bytes = [0u8; 2];
+    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes);
+    f64::from(u16::from_le_bytes(bytes)) / 65536.0
+}
+
+/// One session: connect, HELLO, then apply what arrives until the tunnel breaks.
+async fn session(
+    config: &Config,
+    endpoint: &quinn::Endpoint,
+    trusted: &[TrustedKey],
+    satellite: &std::sync::Mutex<Satellite>,
+    stats: &Stats,
+) -> anyhow::Result<()> {
+    let address = tokio::net::lookup_host(&config.upstream)
+        .await
+        .with_context(|| format!("resolving {}", config.upstream))?
+        .next()
+        .with_context(|| format!("{} has no address", config.upstream))?;
+    let connection =
+        tokio::time::timeout(tunnel::IDLE, endpoint.connect(address, "constellation")?)
+            .await
+            .context("timed out connecting")??;
+    let (mut send, mut recv) = connection.open_bi().await?;
+    let mut agent = {
+        let satellite = satellite.lock().expect("not poisoned");
+        let mut agent = Agent::new(&config.id, trusted.to_vec(), satellite.serials());
+        for (zone, _) in satellite.serials() {
+            if let Some(partial) = satellite.partial(&zone)
+                && !agent.resume(partial.header, &partial.held)
+            {
+                tracing::warn!(zone, "dropping a partial snapshot that no longer checks");
+            }
+        }
+        agent
+    };
+    send.write_all(&agent.hello().encode()).await?;
+    stats.sessions.fetch_add(1, Ordering::Relaxed);
+    let mut deframer = Deframer::default();
+    let mut buffer = vec![0u8; 256 * 1024];
+    let mut announced = false;
+    loop {
+        let read = tokio::select! {
+            read = recv.read(&mut buffer) => read?,
+            () = tokio::time::sleep(Duration::from_millis(200)) => {
+                tokio::task::block_in_place(|| satellite.lock().expect("not poisoned").flush_indexes())?;
+                continue;
+            }
+        };
+        let Some(n) = read else {
+            bail!("upstream closed the stream");
+        };
+        if !announced {
+            announced = true;
+            stats.connected.store(1, Ordering::Relaxed);
+            tracing::info!(upstream = %address, "session up");
+        }
+        deframer.push(&buffer[..n]);
+        while let Some(message) = deframer.next_message()? {
+            let step = match agent.receive(message) {
+                Ok(step) => step,
+                Err(violation) => {
+                    stats.refused.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(reason = %violation.reason, "refused what upstream sent");
+                    if let Some(zone) = &violation.discard_snapshot {
+                        satellite
+                            .lock()
+                            .expect("not poisoned")
+                            .discard_partial(zone);
+                    }
+                    if let Some(report) = violation.report {
+                        send.write_all(&report.encode()).await?;
+                    }
+                    let _ = send.finish();
+                    // Let the report reach upstream before the connection goes.
+                    let _ = tokio::time::timeout(Duration::from_secs(1), send.stopped()).await;
+                    bail!("{}", violation.reason);
+                }
+            };
+            let reply = tokio::task::block_in_place(|| {
+                handle(
+                    step,
+                    &mut agent,
+                    &mut satellite.lock().expect("not poisoned"),
+                    stats,
+                )
+            })?;
+            if let Some(reply) = reply {
+                send.write_all(&reply.encode()).await?;
+            }
+        }
+    }
+}
+
+/// Carries out one accepted step; returns what to send upstream.
+fn handle(
+    step: Step,
+    agent: &mut Agent,
+    satellite: &mut Satellite,
+    stats: &Stats,
+) -> anyhow::Result<Option<Message>> {
+    match step {
+        Step::Apply(changeset) => {
+            let serial = satellite.apply(&changeset.zone, &changeset.bytes)?;
+            stats.applied.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(zone = changeset.zone, serial, "applied");
+            if let Some(compacted) = satellite.compact_if_due(&changeset.zone)? {
+                stats.compactions.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(
+                    zone = changeset.zone,
+                    serial = compacted,
+                    "journal folded into a new image"
+                );
+            }
+            Ok(Some(agent.applied(&changeset.zone, serial)))
+        }
+        Step::SnapshotStart(header) => {
+            tracing::info!(
+                zone = header.zone,
+                serial = header.serial,
+                bytes = header.len(),
+                from = header.offset,
+                "receiving a snapshot"
+            );
+            satellite.snapshot_start(&header)?;
+            Ok(None)
+        }
+        Step::SnapshotBytes {
+            zone,
+            offset,
+            bytes,
+            complete,
+        } => {
+            stats
+                .snapshot_bytes
+                .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            match satellite.snapshot_bytes(&zone, offset, &bytes, complete.as_ref())? {
+                Some(serial) => {
+                    stats.snapshots.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(zone, serial, "snapshot installed");
+                    Ok(Some(agent.applied(&zone, serial)))
+                }
+                None => Ok(None),
+            }
+        }
+        Step::Report(report) => {
+            stats.refused.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(%report, ?report, "refused a replayed changeset");
+            Ok(Some(report))
+        }
+    }
+}
+
+fn metrics(satellite: &std::sync::Mutex<Satellite>, stats: &Stats) -> String {
+    use std::fmt::Write;
+    let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+    let mut out = String::new();
+    let counters = [
+        (
+            "update_agent_connected",
+            "gauge",
+            "1 while a session with the upstream is up.",
+            load(&stats.connected),
+        ),
+        (
+            "update_agent_sessions_total",
+            "counter",
+            "Sessions opened.",
+            load(&stats.sessions),
+        ),
+        (
+            "update_agent_changesets_applied_total",
+            "counter",
+            "Changesets applied and acknowledged.",
+            load(&stats.applied),
+        ),
+        (
+            "update_agent_refused_total",
+            "counter",
+            "Changesets or snapshots refused (bad signature, replay, out of sequence).",
+            load(&stats.refused),
+        ),
+        (
+            "update_agent_snapshots_installed_total",
+            "counter",
+            "Snapshots installed.",
+            load(&stats.snapshots),
+        ),
+        (
+            "update_agent_snapshot_bytes_total",
+            "counter",
+            "Snapshot bytes received.",
+            load(&stats.snapshot_bytes),
+        ),
+        (
+            "update_agent_compactions_total",
+            "counter",
+            "Journals folded into a new image.",
+            load(&stats.compactions),
+        ),
+    ];
+    for (name, kind, help, value) in counters {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP update_agent_serial The serial each zone holds durably.\n# TYPE update_agent_serial gauge"
+    );
+    if let Ok(satellite) = satellite.try_lock() {
+        for (zone, serial) in satellite.serials() {
+            if let Some(serial) = serial {
+                let _ = writeln!(out, "update_agent_serial{{zone=\"{zone}\"}} {serial}");
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,404 @@
+//! The satellite's writer: applies verified changesets and snapshots to the zone directories
+//! (which edge-dns follows) and the WHOIS tree (which edge-whois reads), crash-safely.
+//!
+//! # Order of writes for one changeset
+//!
+//! 1. Append it to the zone directory's journal and fsync: edge-dns answers from it at its
+//!    next poll. The journal's last serial *is* the satellite's DNS serial.
+//! 2. Write its WHOIS objects into the tree (each a temporary file renamed into place), then
+//!    one `syncfs`.
+//! 3. Record the WHOIS serial in `<state>/<zone>.whois` (temporary file, fsync, rename).
+//! 4. Only then is the serial acknowledged upstream.
+//!
+//! The search indexes are merged in batches ([`Satellite::flush_indexes`], a few times a
+//! second): `<state>/indexes.dirty` exists while changes are not merged yet.
+//!
+//! # Recovery (on open)
+//!
+//! - A torn journal tail is cut off (zonefiles' journal does it): that changeset was never
+//!   acknowledged and is asked for again.
+//! - A WHOIS serial behind the journal: the WHOIS objects of the changesets after it are
+//!   written again (setting an object to its latest version, or deleting it, twice is the
+//!   same as once) and the indexes rebuilt.
+//! - `<state>/<zone>.snapshot` (a snapshot received whole and verified, renamed into place
+//!   before installing) is installed again from the start.
+//! - `indexes.dirty`: the indexes are rebuilt from the tree.
+//!
+//! # Snapshots
+//!
+//! A snapshot is received into `<state>/<zone>.partial` (with its signed header in
+//! `<state>/<zone>.partial.header`), so a broken transfer resumes where it stopped. Once
+//! whole and verified it is renamed to `<zone>.snapshot`, then installed: the image becomes the
+//! zone directory's current image with an empty journal ([`ZoneDir::install`]), every WHOIS
+//! object of the zone is written and those of the zone that the snapshot lacks are deleted,
+//! the indexes are rebuilt, the WHOIS serial recorded, and the file removed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use zonefiles::changeset::Changeset;
+use zonefiles::journal::Journal;
+use zonefiles::whois::index::{self, Delta};
+use zonefiles::whois::tree::Tree;
+use zonefiles::whois::{Object, ObjectKey, WhoisOp};
+use zonefiles::zonedir::ZoneDir;
+
+use crate::protocol::SnapshotHeader;
+
+/// Where a satellite keeps its data.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// The agent's own state (WHOIS serials, partial snapshots).
+    pub state: PathBuf,
+    /// The WHOIS tree.
+    pub whois_tree: PathBuf,
+    /// Each zone (name without the final dot) and its zone directory.
+    pub zones: Vec<(String, PathBuf)>,
+    /// Changesets appended before the agent folds the journal into a new image.
+    pub compact_after: usize,
+    /// Changesets the journal keeps after a compaction (for IXFR).
+    pub journal_keep: usize,
+}
+
+struct ZoneWriter {
+    directory: PathBuf,
+    journal: Option<Journal>,
+    appended: usize,
+}
+
+/// The writer of one satellite's data.
+pub struct Satellite {
+    layout: Layout,
+    tree: Tree,
+    zones: BTreeMap<String, ZoneWriter>,
+    delta: Delta,
+}
+
+impl std::fmt::Debug for Satellite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Satellite({:?})", self.serials())
+    }
+}
+
+/// A partial snapshot found on disk: its header and the bytes held.
+#[derive(Debug)]
+pub struct Partial {
+    /// The signed header.
+    pub header: SnapshotHeader,
+    /// The bytes received so far.
+    pub held: Vec<u8>,
+}
+
+fn now() -> i64 {
+    i64::from(ops::unix_time())
+}
+
+impl Satellite {
+    /// Opens the satellite's data and recovers from any crash (see the module docs); returns
+    /// what recovery did, one line per action.
+    pub fn open(layout: Layout) -> anyhow::Result<(Satellite, Vec<String>)> {
+        std::fs::create_dir_all(&layout.state)
+            .with_context(|| format!("creating {}", layout.state.display()))?;
+        let tree = Tree::open(&layout.whois_tree)?;
+        let mut satellite = Satellite {
+            zones: layout
+                .zones
+                .iter()
+                .map(|(zone, directory)| {
+                    (
+                        zone.clone(),
+                        ZoneWriter {
+                            directory: directory.clone(),
+                            journal: None,
+                            appended: 0,
+                        },
+                    )
+                })
+                .collect(),
+            layout,
+            tree,
+            delta: Delta::default(),
+        };
+        let mut notes = Vec::new();
+        let mut rebuild = satellite.dirty_marker().exists();
+        let zones: Vec<String> = satellite.zones.keys().cloned().collect();
+        for zone in &zones {
+            let ready = satellite.state_file(zone, "snapshot");
+            if ready.exists() {
+                let header = read_header(&satellite.state_file(zone, "snapshot.header"))?;
+                satellite.install(zone, &header)?;
+                notes.push(format!(
+                    "{zone}: installed the snapshot at serial {} received before a restart",
+                    header.serial
+                ));
+                continue;
+            }
+            satellite.open_journal(zone)?;
+            let Some(serial) = satellite.serial(zone) else {
+                continue;
+            };
+            let whois = satellite.whois_serial(zone);
+            if whois != Some(serial) {
+                let journal = satellite.zones[zone].journal.as_ref().expect("opened");
+                let from = whois.unwrap_or(journal.base_serial());
+                let changesets = journal.changesets_from(from).unwrap_or_default();
+                for changeset in &changesets {
+                    satellite.write_whois(&changeset.whois)?;
+                }
+                satellite.tree.sync()?;
+                satellite.record_whois_serial(zone, serial)?;
+                rebuild = true;
+                notes.push(format!(
+                    "{zone}: wrote the WHOIS objects of {} changesets again (serials {from} to {serial})",
+                    changesets.len()
+                ));
+            }
+        }
+        if rebuild {
+            index::rebuild(&satellite.tree)?;
+            let _ = std::fs::remove_file(satellite.dirty_marker());
+            satellite.delta = Delta::default();
+            notes.push("rebuilt the WHOIS search indexes".into());
+        }
+        Ok((satellite, notes))
+    }
+
+    fn state_file(&self, zone: &str, what: &str) -> PathBuf {
+        self.layout.state.join(format!("{zone}.{what}"))
+    }
+
+    fn dirty_marker(&self) -> PathBuf {
+        self.layout.state.join("indexes.dirty")
+    }
+
+    fn open_journal(&mut self, zone: &str) -> anyhow::Result<()> {
+        let writer = self.zones.get_mut(zone).expect("a configured zone");
+        writer.journal = None;
+        if !writer.directory.join(zonefiles::zonedir::CURRENT).exists() {
+            return Ok(());
+        }
+        let dir = ZoneDir::open(&writer.directory)?;
+        let (journal, recovery) = Journal::open(&dir.journal_path())?;
+        if recovery.cut_bytes > 0 {
+            tracing::warn!(zone, bytes = recovery.cut_bytes, "cut a torn journal tail");
+        }
+        writer.journal = Some(journal);
+        Ok(())
+    }
+
+    /// The serial each zone holds (`None`: no data yet).
+    pub fn serials(&self) -> Vec<(String, Option<u32>)> {
+        self.zones
+            .keys()
+            .map(|zone| (zone.clone(), self.serial(zone)))
+            .collect()
+    }
+
+    /// The serial a zone holds.
+    pub fn serial(&self, zone: &str) -> Option<u32> {
+        self.zones
+            .get(zone)?
+            .journal
+            .as_ref()
+            .map(Journal::last_serial)
+    }
+
+    fn whois_serial(&self, zone: &str) -> Option<u32> {
+        std::fs::read_to_string(self.state_file(zone, "whois"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    fn record_whois_serial(&self, zone: &str, serial: u32) -> anyhow::Result<()> {
+        let path = self.state_file(zone, "whois");
+        zonefiles::atomic::write_atomically(&path, format!("{serial}\n").as_bytes())
+            .with_context(|| format!("writing {}", path.display()))
+    }
+
+    fn write_whois(&mut self, ops: &[WhoisOp]) -> anyhow::Result<()> {
+        for op in ops {
+            let key = match op {
+                WhoisOp::Set(object) => object.key(),
+                WhoisOp::Delete(key) => key.clone(),
+            };
+            let before = self.tree.get(&key).ok().flatten();
+            match op {
+                WhoisOp::Set(object) => {
+                    self.tree.put_unsynced(object)?;
+                    self.delta.record(before.as_ref(), Some(object));
+                }
+                WhoisOp::Delete(key) => {
+                    self.tree.delete(key)?;
+                    self.delta.record(before.as_ref(), None);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies one verified changeset (see the module docs for the order); returns the
+    /// serial now held.
+    pub fn apply(&mut self, zone: &str, bytes: &[u8]) -> anyhow::Result<u32> {
+        let changeset = Changeset::decode(bytes).context("the changeset does not decode")?;
+        let origin = changeset.origin.to_string();
+        if origin.trim_end_matches('.') != zone {
+            bail!("a changeset of {origin} sent for {zone}");
+        }
+        let writer = self.zones.get_mut(zone).context("a zone not served here")?;
+        let journal = writer.journal.as_mut().context("no data yet")?;
+        journal.append(&changeset)?;
+        writer.appended += 1;
+        let serial = changeset.to_serial();
+        if !changeset.whois.is_empty() {
+            if self.delta.is_empty() {
+                std::fs::write(self.dirty_marker(), b"")?;
+            }
+            self.write_whois(&changeset.whois)?;
+            self.tree.touch(now())?;
+            self.tree.sync()?;
+        }
+        self.record_whois_serial(zone, serial)?;
+        Ok(serial)
+    }
+
+    /// Merges the WHOIS changes applied since the last call into the search indexes.
+    pub fn flush_indexes(&mut self) -> anyhow::Result<()> {
+        if self.delta.is_empty() {
+            return Ok(());
+        }
+        std::mem::take(&mut self.delta).apply(self.tree.root())?;
+        let _ = std::fs::remove_file(self.dirty_marker());
+        Ok(())
+    }
+
+    /// Folds a zone's journal into a new image when enough changesets have been appended;
+    /// returns the new image's serial if it did.
+    pub fn compact_if_due(&mut self, zone: &str) -> anyhow::Result<Option<u32>> {
+        let Some(writer) = self.zones.get(zone) else {
+            return Ok(None);
+        };
+        if writer.appended < self.layout.compact_after || writer.journal.is_none() {
+            return Ok(None);
+        }
+        let dir = ZoneDir::open(&writer.directory)?;
+        let done = dir.compact(self.layout.journal_keep)?;
+        self.open_journal(zone)?;
+        self.zones.get_mut(zone).expect("configured").appended = 0;
+        Ok(done.map(|c| c.serial))
+    }
+
+    /// A partial snapshot held for a zone, to resume.
+    pub fn partial(&self, zone: &str) -> Option<Partial> {
+        let header = read_header(&self.state_file(zone, "partial.header")).ok()?;
+        let held = std::fs::read(self.state_file(zone, "partial")).ok()?;
+        (held.len() as u64 <= header.len()).then_some(Partial { header, held })
+    }
+
+    /// Deletes a partly received snapshot (it failed its digest check).
+    pub fn discard_partial(&self, zone: &str) {
+        let _ = std::fs::remove_file(self.state_file(zone, "partial"));
+        let _ = std::fs::remove_file(self.state_file(zone, "partial.header"));
+    }
+
+    /// Starts (or resumes, at `header.offset`) receiving a snapshot.
+    pub fn snapshot_start(&mut self, header: &SnapshotHeader) -> anyhow::Result<()> {
+        let path = self.state_file(&header.zone, "partial");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(false)
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        file.set_len(header.offset)?;
+        write_header(&self.state_file(&header.zone, "partial.header"), header)
+    }
+
+    /// Writes received snapshot bytes; with `complete`, the snapshot is whole and verified:
+    /// it is made durable and installed.
+    pub fn snapshot_bytes(
+        &mut self,
+        zone: &str,
+        offset: u64,
+        bytes: &[u8],
+        complete: Option<&SnapshotHeader>,
+    ) -> anyhow::Result<Option<u32>> {
+        let path = self.state_file(zone, "partial");
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        file.seek(SeekFrom::Start(offset))?;
+        file.write_all(bytes)?;
+        let Some(header) = complete else {
+            return Ok(None);
+        };
+        file.sync_all()?;
+        write_header(&self.state_file(zone, "snapshot.header"), header)?;
+        std::fs::rename(&path, self.state_file(zone, "snapshot"))?;
+        let _ = std::fs::remove_file(self.state_file(zone, "partial.header"));
+        self.install(zone, header)?;
+        Ok(Some(header.serial))
+    }
+
+    /// Installs the verified snapshot `<state>/<zone>.snapshot`.
+    fn install(&mut self, zone: &str, header: &SnapshotHeader) -> anyhow::Result<()> {
+        let path = self.state_file(zone, "snapshot");
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let image_len = usize::try_from(header.image_len)?;
+        if bytes.len() as u64 != header.len() {
+            bail!("{}: the snapshot file has the wrong length", path.display());
+        }
+        let directory = self.zones[zone].directory.clone();
+        ZoneDir::install(&directory, &bytes[..image_len])?;
+        let mut present: BTreeSet<ObjectKey> = BTreeSet::new();
+        for line in bytes[image_len..]
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+        {
+            let object: Object =
+                serde_json::from_slice(line).context("a WHOIS object in the snapshot")?;
+            present.insert(object.key());
+            self.tree.put_unsynced(&object)?;
+        }
+        let suffix = format!(".{zone}");
+        for name in self.tree.domain_names()? {
+            let key = ObjectKey::Domain(name.clone());
+            if name.ends_with(&suffix) && !present.contains(&key) {
+                self.tree.delete(&key)?;
+            }
+        }
+        self.tree.touch(now())?;
+        self.tree.sync()?;
+        self.record_whois_serial(zone, header.serial)?;
+        index::rebuild(&self.tree)?;
+        self.delta = Delta::default();
+        let _ = std::fs::remove_file(self.dirty_marker());
+        std::fs::remove_file(&path)?;
+        let _ = std::fs::remove_file(self.state_file(zone, "snapshot.header"));
+        self.open_journal(zone)?;
+        self.zones.get_mut(zone).expect("configured").appended = 0;
+        Ok(())
+    }
+}
+
+fn write_header(path: &Path, header: &SnapshotHeader) -> anyhow::Result<()> {
+    let frame = crate::protocol::Message::Snapshot(header.clone()).encode();
+    zonefiles::atomic::write_atomically(path, &frame)
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+fn read_header(path: &Path) -> anyhow::Result<SnapshotHeader> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    match bytes
+        .get(4..)
+        .map(crate::protocol::Message::decode)
+        .transpose()?
+    {
+        Some(crate::protocol::Message::Snapshot(header)) => Ok(header),
+        _ => bail!("{}: not a snapshot header", path.display()),
+    }
+}
