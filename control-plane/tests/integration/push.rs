@@ -475,3 +475,80 @@ fn changes_reach_every_satellite_and_a_cut_off_one_catches_up_from_the_journal()
         "disconnection after removal",
     );
 }
+
+/// kill -9 of the agent at random points (while it installs its first snapshot, while it
+/// applies, while it compacts), with changes arriving all along: after each restart it
+/// resumes from what it holds durably, and in the end it holds exactly what a satellite that
+/// was never killed holds, its search indexes included.
+///
+/// `AGENT_KILL_ITERATIONS` sets the number of kills (default 8).
+#[test]
+fn kill_9_of_the_agent_in_a_loop_leaves_a_consistent_satellite() {
+    let iterations: u64 = std::env::var("AGENT_KILL_ITERATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8);
+    let push = free_port();
+    let mut registry = Registry::new(&format!("\n[push]\nlisten = \"{push}\"\nkey = \"keys/tunnel.key\"\n"));
+    registry.start();
+    let steady = Satellite::new(&registry, "steady", push);
+    let mut victim = Satellite::new(&registry, "victim", push);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (address, client, stop) = (registry.address, registry.client.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let name = format!("k{n}.crash.name");
+                let response = runtime
+                    .block_on(crate::fixture::send(
+                        address,
+                        client.clone(),
+                        "CREATE DOMAIN",
+                        &[
+                            ("registrar-id", "1001"),
+                            ("registrar-auth", crate::fixture::password(1001)),
+                            ("domain-name", &name),
+                            ("ns1-name", &format!("ns1.{name}")),
+                            ("ns1-address", "192.0.2.9"),
+                            ("ns2-name", "ns.example.net"),
+                        ],
+                    ))
+                    .unwrap();
+                assert_eq!(response.code.number(), 200, "{response:?}");
+                n += 1;
+            }
+            n
+        })
+    };
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    for _ in 0..iterations {
+        victim.kill_agent();
+        victim.start_agent();
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        std::thread::sleep(Duration::from_millis(50 + seed % 400));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let created = writer.join().unwrap();
+    let target = newest(&registry);
+    steady.wait_for(|s| s.serial() == Some(target), "the steady satellite's catch-up");
+    victim.wait_for(|s| s.serial() == Some(target), "the killed satellite's catch-up");
+    eprintln!("{created} domains created over {iterations} kills of the agent");
+    assert!(created > 0);
+    assert!(steady.data() == victim.data(), "the killed satellite holds different data");
+    // The search indexes follow the tree: a prefix search finds the last domain created.
+    let last = format!("k{}.crash.name", created - 1);
+    victim.wait_answer(&format!("www.{last}."), |d| d.contains("192.0.2.9"), |w| w.to_ascii_lowercase().contains(&format!("domain name: {last}")));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let found = victim.whois(&format!("k{}*", created - 1));
+        if found.to_ascii_lowercase().contains(&last) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "prefix search:\n{found}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
