@@ -489,7 +489,9 @@ fn kill_9_of_the_agent_in_a_loop_leaves_a_consistent_satellite() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(8);
     let push = free_port();
-    let mut registry = Registry::new(&format!("\n[push]\nlisten = \"{push}\"\nkey = \"keys/tunnel.key\"\n"));
+    let mut registry = Registry::new(&format!(
+        "\n[push]\nlisten = \"{push}\"\nkey = \"keys/tunnel.key\"\n"
+    ));
     registry.start();
     let steady = Satellite::new(&registry, "steady", push);
     let mut victim = Satellite::new(&registry, "victim", push);
@@ -497,7 +499,10 @@ fn kill_9_of_the_agent_in_a_loop_leaves_a_consistent_satellite() {
     let writer = {
         let (address, client, stop) = (registry.address, registry.client.clone(), stop.clone());
         std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             let mut n = 0;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 let name = format!("k{n}.crash.name");
@@ -534,14 +539,30 @@ fn kill_9_of_the_agent_in_a_loop_leaves_a_consistent_satellite() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let created = writer.join().unwrap();
     let target = newest(&registry);
-    steady.wait_for(|s| s.serial() == Some(target), "the steady satellite's catch-up");
-    victim.wait_for(|s| s.serial() == Some(target), "the killed satellite's catch-up");
+    steady.wait_for(
+        |s| s.serial() == Some(target),
+        "the steady satellite's catch-up",
+    );
+    victim.wait_for(
+        |s| s.serial() == Some(target),
+        "the killed satellite's catch-up",
+    );
     eprintln!("{created} domains created over {iterations} kills of the agent");
     assert!(created > 0);
-    assert!(steady.data() == victim.data(), "the killed satellite holds different data");
+    assert!(
+        steady.data() == victim.data(),
+        "the killed satellite holds different data"
+    );
     // The search indexes follow the tree: a prefix search finds the last domain created.
     let last = format!("k{}.crash.name", created - 1);
-    victim.wait_answer(&format!("www.{last}."), |d| d.contains("192.0.2.9"), |w| w.to_ascii_lowercase().contains(&format!("domain name: {last}")));
+    victim.wait_answer(
+        &format!("www.{last}."),
+        |d| d.contains("192.0.2.9"),
+        |w| {
+            w.to_ascii_lowercase()
+                .contains(&format!("domain name: {last}"))
+        },
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let found = victim.whois(&format!("k{}*", created - 1));
