@@ -60,6 +60,7 @@ pub mod audit;
 pub mod auth;
 pub mod client;
 pub mod config;
+pub mod feed;
 pub mod metrics;
 pub mod model;
 pub mod operator;

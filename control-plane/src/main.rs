@@ -12,7 +12,7 @@ use control_plane::model::{Nameserver, Registrar, ZoneSettings};
 use control_plane::signing::Signer;
 use control_plane::srrp::{Request, VERSION};
 use control_plane::store::Store;
-use control_plane::{auth, client, metrics, operator, push, server, sqlite, tls, writer};
+use control_plane::{auth, client, feed, metrics, operator, push, server, sqlite, tls, writer};
 
 /// The registry: its database, SRRP for registrars, and the journal of signed changesets that
 /// feeds every satellite. Every subcommand reads the same configuration file.
@@ -811,11 +811,9 @@ fn serve(config: Config, conn: rusqlite::Connection) -> Result<()> {
             Some(address) => {
                 let node_key = update_agent::keys::load_private(&config.push.key)
                     .context("the push service needs a tunnel key: `control-plane keygen` writes tunnel.key")?;
-                let push = push::Push::new(
-                    config.database.clone(),
-                    snapshot_signer,
-                    commits.stats.published.clone(),
-                )?;
+                let feed = feed::Feed::new(config.database.clone(), 100_000)?;
+                tokio::spawn(feed.clone().follow(commits.stats.published.clone()));
+                let push = push::Push::new(config.database.clone(), snapshot_signer, feed)?;
                 let endpoint = quinn::Endpoint::server(
                     update_agent::tunnel::server_config(&node_key, push.pins())?,
                     address,

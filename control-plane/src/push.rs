@@ -8,13 +8,14 @@
 //! ```text
 //! accept (the key must be a member's) → HELLO (its name must be the key's)
 //!   → per zone: update_agent::session::plan → changesets from serial n, or a snapshot
-//!   → loop: journal entries after the cursor (read-only connection, blocking pool)
-//!           → send those that continue each zone; none left → wait for the commit thread
+//!   → loop: journal entries after the cursor, from the feed's ring ([`crate::feed`]), or
+//!           from the database while further behind than the ring
+//!           → send those that continue each zone; none left → wait for the next entry
 //!   (meanwhile another task reads ACK / REFUSED and updates the status)
 //! ```
 //!
-//! Entries come from the journal table, so a satellite cut off for a day is fed from the same
-//! place as one that is live; QUIC's flow control paces a slow satellite without holding up the
+//! Entries come from the journal, so a satellite cut off for a day is fed from the same
+//! log as one that is live; QUIC's flow control paces a slow satellite without holding up the
 //! others. Snapshots are built from one read transaction (zone, WHOIS objects and journal
 //! position agree), signed, kept per zone for reuse by the next satellite (and for resuming)
 //! until the zone has moved on by [`SNAPSHOT_REUSE`] changesets, and sent in 1 MiB chunks.
@@ -29,11 +30,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
-use update_agent::protocol::{self, Deframer, Message, SignedChangeset, SnapshotHeader};
+use rusqlite::{Connection, OptionalExtension, params};
+use update_agent::protocol::{self, Deframer, Message, SnapshotHeader};
 use update_agent::session::{self, Holding, Start};
 use update_agent::tunnel::{self, Pins};
 
+use crate::feed::{self, After, Feed};
 use crate::satellites::{self, ZoneStatus};
 use crate::signing::Signer;
 use crate::snapshot;
@@ -41,8 +43,6 @@ use crate::store::Store;
 
 /// Changesets after which a kept snapshot is built again rather than reused.
 pub const SNAPSHOT_REUSE: u64 = 10_000;
-/// Journal entries read per query.
-const BATCH: usize = 512;
 
 /// A snapshot ready to send.
 struct Built {
@@ -68,26 +68,21 @@ pub struct Push {
     database: PathBuf,
     signer: Signer,
     pins: Arc<Pins>,
-    /// Woken by the commit thread after every commit that journaled changesets.
-    published: Arc<tokio::sync::Notify>,
+    /// The journal's tail.
+    feed: Arc<Feed>,
     satellites: Mutex<HashMap<String, State>>,
     connections: Mutex<HashMap<String, quinn::Connection>>,
     snapshots: Mutex<HashMap<String, Arc<Built>>>,
 }
 
 impl Push {
-    /// A push service reading `database`, signing snapshots with `signer`, woken by
-    /// `published`.
-    pub fn new(
-        database: PathBuf,
-        signer: Signer,
-        published: Arc<tokio::sync::Notify>,
-    ) -> anyhow::Result<Arc<Push>> {
+    /// A push service reading `database` through `feed`, signing snapshots with `signer`.
+    pub fn new(database: PathBuf, signer: Signer, feed: Arc<Feed>) -> anyhow::Result<Arc<Push>> {
         let push = Arc::new(Push {
             database,
             signer,
             pins: Arc::new(Pins::default()),
-            published,
+            feed,
             satellites: Mutex::new(HashMap::new()),
             connections: Mutex::new(HashMap::new()),
             snapshots: Mutex::new(HashMap::new()),
@@ -97,10 +92,7 @@ impl Push {
     }
 
     fn read_only(&self) -> anyhow::Result<Connection> {
-        let conn = Connection::open_with_flags(&self.database, OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .with_context(|| format!("opening {}", self.database.display()))?;
-        conn.busy_timeout(Duration::from_secs(5))?;
-        Ok(conn)
+        feed::open(&self.database).with_context(|| format!("opening {}", self.database.display()))
     }
 
     /// The keys members connect with.
@@ -426,39 +418,45 @@ impl Push {
                 }
             }
         }
+        let mut conn: Option<Connection> = None;
         loop {
-            let woken = self.published.notified();
-            tokio::pin!(woken);
-            woken.as_mut().enable();
-            let push = self.clone();
-            let entries = tokio::task::spawn_blocking(move || {
-                crate::sqlite::journal_after(&push.read_only()?, "", cursor, BATCH)
-                    .map_err(anyhow::Error::from)
-            })
-            .await??;
-            if entries.is_empty() {
-                woken.await;
-                continue;
-            }
-            for (seq, entry) in entries {
-                cursor = seq;
-                let Some(next) = expected.get_mut(&entry.zone) else {
-                    continue;
-                };
-                if entry.from_serial != *next {
+            let items = match self.feed.after(cursor, feed::BATCH) {
+                After::Items(items) if items.is_empty() => {
+                    self.feed.wait_after(cursor).await;
                     continue;
                 }
-                *next = entry.to_serial;
-                let message = Message::Changeset(SignedChangeset {
-                    zone: entry.zone,
-                    from: entry.from_serial,
-                    to: entry.to_serial,
-                    committed: entry.committed.max(0) as u64,
-                    key_id: entry.key_id,
-                    signature: entry.signature,
-                    bytes: entry.changeset,
-                });
-                send.write_all(&message.encode()).await?;
+                After::Items(items) => items,
+                After::Behind => {
+                    // Catching up: from the database, until the ring reaches.
+                    let database = self.database.clone();
+                    let taken = conn.take();
+                    let (c, items) = tokio::task::spawn_blocking(move || {
+                        let c = match taken {
+                            Some(c) => c,
+                            None => feed::open(&database)?,
+                        };
+                        let items = Feed::read(&c, cursor)?;
+                        anyhow::Ok((c, items))
+                    })
+                    .await??;
+                    conn = Some(c);
+                    if items.is_empty() {
+                        self.feed.wait_after(cursor).await;
+                        continue;
+                    }
+                    items
+                }
+            };
+            for item in items {
+                cursor = item.seq;
+                let Some(next) = expected.get_mut(&item.zone) else {
+                    continue;
+                };
+                if item.from != *next {
+                    continue;
+                }
+                *next = item.to;
+                send.write_all(&item.frame).await?;
             }
         }
     }

@@ -8,12 +8,14 @@
 //! - [`whoisbench`]: WHOIS clients, a connection per query, and the bare TCP limit to compare.
 //! - [`whoisgen`]: WHOIS records for a generated zone (domains, hosts, registrars).
 //! - [`srrpbench`]: durable SRRP creates from many registrar connections.
+//! - [`propagation`]: from a registrar's confirmation to every satellite's DNS and WHOIS answer.
 //! - [`updates`]: the time from a changeset's append to the answers that carry it.
 //! - [`ready`]: the time from a server's start to its first answer.
 //! - [`stalls`]: how much of a core the machine itself takes away (the floor under tails).
 
 pub mod axfr;
 pub mod dns;
+pub mod propagation;
 pub mod queries;
 pub mod ready;
 pub mod srrpbench;

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use serde::Deserialize;
-use update_agent::protocol::{Deframer, Message};
+use update_agent::protocol::{Deframer, Message, SignedChangeset};
 use update_agent::satellite::{Layout, Satellite};
 use update_agent::session::{Agent, Step, TrustedKey};
 use update_agent::{keys, tunnel};
@@ -300,11 +300,13 @@ async fn session(
     let mut deframer = Deframer::default();
     let mut buffer = vec![0u8; 256 * 1024];
     let mut announced = false;
+    let mut checkpointed = Instant::now();
+    let mut batch: Vec<SignedChangeset> = Vec::new();
     loop {
         let read = tokio::select! {
             read = recv.read(&mut buffer) => read?,
-            () = tokio::time::sleep(Duration::from_millis(200)) => {
-                tokio::task::block_in_place(|| satellite.lock().expect("not poisoned").flush_indexes())?;
+            () = tokio::time::sleep(CHECKPOINT_IDLE) => {
+                checkpoint(satellite, &mut checkpointed)?;
                 continue;
             }
         };
@@ -317,10 +319,39 @@ async fn session(
             tracing::info!(upstream = %address, "session up");
         }
         deframer.push(&buffer[..n]);
-        while let Some(message) = deframer.next_message()? {
-            let step = match agent.receive(message) {
-                Ok(step) => step,
+        loop {
+            let message = match deframer.next_message() {
+                Ok(Some(message)) => message,
+                Ok(None) => break,
+                Err(error) => {
+                    apply(&mut batch, &mut agent, satellite, stats, &mut send).await?;
+                    return Err(error.into());
+                }
+            };
+            match agent.receive(message) {
+                Ok(Step::Apply(changeset)) => {
+                    batch.push(changeset);
+                    if batch.len() >= MAX_BATCH {
+                        apply(&mut batch, &mut agent, satellite, stats, &mut send).await?;
+                    }
+                }
+                Ok(step) => {
+                    apply(&mut batch, &mut agent, satellite, stats, &mut send).await?;
+                    let reply = tokio::task::block_in_place(|| {
+                        handle(
+                            step,
+                            &mut agent,
+                            &mut satellite.lock().expect("not poisoned"),
+                            stats,
+                        )
+                    })?;
+                    if let Some(reply) = reply {
+                        send.write_all(&reply.encode()).await?;
+                    }
+                }
                 Err(violation) => {
+                    // What was accepted before it is good: apply and acknowledge it first.
+                    apply(&mut batch, &mut agent, satellite, stats, &mut send).await?;
                     stats.refused.fetch_add(1, Ordering::Relaxed);
                     tracing::error!(reason = %violation.reason, "refused what upstream sent");
                     if let Some(zone) = &violation.discard_snapshot {
@@ -337,20 +368,67 @@ async fn session(
                     let _ = tokio::time::timeout(Duration::from_secs(1), send.stopped()).await;
                     bail!("{}", violation.reason);
                 }
-            };
-            let reply = tokio::task::block_in_place(|| {
-                handle(
-                    step,
-                    &mut agent,
-                    &mut satellite.lock().expect("not poisoned"),
-                    stats,
-                )
-            })?;
-            if let Some(reply) = reply {
-                send.write_all(&reply.encode()).await?;
             }
         }
+        apply(&mut batch, &mut agent, satellite, stats, &mut send).await?;
+        if checkpointed.elapsed() >= CHECKPOINT_EVERY {
+            checkpoint(satellite, &mut checkpointed)?;
+        }
     }
+}
+
+/// Changesets applied with one fsync, at most.
+const MAX_BATCH: usize = 4096;
+/// A checkpoint at least this often while changes keep coming.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// A checkpoint after this long without traffic.
+const CHECKPOINT_IDLE: Duration = Duration::from_millis(200);
+
+fn checkpoint(satellite: &std::sync::Mutex<Satellite>, at: &mut Instant) -> anyhow::Result<()> {
+    *at = Instant::now();
+    tokio::task::block_in_place(|| satellite.lock().expect("not poisoned").checkpoint())
+}
+
+/// Applies the accepted changesets (grouped by zone, in order), compacts when due, and
+/// acknowledges the last serial of each zone.
+async fn apply(
+    batch: &mut Vec<SignedChangeset>,
+    agent: &mut Agent,
+    satellite: &std::sync::Mutex<Satellite>,
+    stats: &Stats,
+    send: &mut quinn::SendStream,
+) -> anyhow::Result<()> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let mut acks = Vec::new();
+    tokio::task::block_in_place(|| -> anyhow::Result<()> {
+        let mut satellite = satellite.lock().expect("not poisoned");
+        let mut rest = &batch[..];
+        while let Some(first) = rest.first() {
+            let run = rest.iter().take_while(|c| c.zone == first.zone).count();
+            let bytes: Vec<&[u8]> = rest[..run].iter().map(|c| &c.bytes[..]).collect();
+            let serial = satellite.apply(&first.zone, &bytes)?;
+            stats.applied.fetch_add(run as u64, Ordering::Relaxed);
+            tracing::debug!(zone = first.zone, serial, changesets = run, "applied");
+            if let Some(compacted) = satellite.compact_if_due(&first.zone)? {
+                stats.compactions.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(
+                    zone = first.zone,
+                    serial = compacted,
+                    "journal folded into a new image"
+                );
+            }
+            acks.push(agent.applied(&first.zone, serial));
+            rest = &rest[run..];
+        }
+        Ok(())
+    })?;
+    batch.clear();
+    for ack in acks {
+        send.write_all(&ack.encode()).await?;
+    }
+    Ok(())
 }
 
 /// Carries out one accepted step; returns what to send upstream.
@@ -361,20 +439,7 @@ fn handle(
     stats: &Stats,
 ) -> anyhow::Result<Option<Message>> {
     match step {
-        Step::Apply(changeset) => {
-            let serial = satellite.apply(&changeset.zone, &changeset.bytes)?;
-            stats.applied.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(zone = changeset.zone, serial, "applied");
-            if let Some(compacted) = satellite.compact_if_due(&changeset.zone)? {
-                stats.compactions.fetch_add(1, Ordering::Relaxed);
-                tracing::info!(
-                    zone = changeset.zone,
-                    serial = compacted,
-                    "journal folded into a new image"
-                );
-            }
-            Ok(Some(agent.applied(&changeset.zone, serial)))
-        }
+        Step::Apply(_) => unreachable!("changesets are applied in batches"),
         Step::SnapshotStart(header) => {
             tracing::info!(
                 zone = header.zone,

@@ -1,28 +1,34 @@
 //! The satellite's writer: applies verified changesets and snapshots to the zone directories
 //! (which edge-dns follows) and the WHOIS tree (which edge-whois reads), crash-safely.
 //!
-//! # Order of writes for one changeset
+//! # Order of writes for a batch of changesets
 //!
-//! 1. Append it to the zone directory's journal and fsync: edge-dns answers from it at its
-//!    next poll. The journal's last serial *is* the satellite's DNS serial.
-//! 2. Write its WHOIS objects into the tree (each a temporary file renamed into place), then
-//!    one `syncfs`.
-//! 3. Record the WHOIS serial in `<state>/<zone>.whois` (temporary file, fsync, rename).
-//! 4. Only then is the serial acknowledged upstream.
+//! Changesets are applied in batches: whatever arrived together (one during steady traffic,
+//! thousands while catching up).
 //!
-//! The search indexes are merged in batches ([`Satellite::flush_indexes`], a few times a
-//! second): `<state>/indexes.dirty` exists while changes are not merged yet.
+//! 1. Append them to the zone directory's journal with one fsync: edge-dns answers from it at
+//!    its next poll. The journal is the satellite's durable log: its last serial *is* the
+//!    satellite's serial, and it is what is acknowledged upstream.
+//! 2. Write their WHOIS objects into the tree (each a temporary file renamed into place, so a
+//!    reader never sees half a record), without waiting for the disk: edge-whois serves them
+//!    at once.
+//! 3. At a checkpoint ([`Satellite::checkpoint`], at most a second after a change): one
+//!    `syncfs` makes the tree durable, the search indexes take the changes since the last
+//!    checkpoint (one merge pass), and `<state>/<zone>.whois` records the serial up to which
+//!    the tree and its indexes are durable (temporary file, fsync, rename).
 //!
 //! # Recovery (on open)
 //!
-//! - A torn journal tail is cut off (zonefiles' journal does it): that changeset was never
+//! - A torn journal tail is cut off (zonefiles' journal does it): that batch was never
 //!   acknowledged and is asked for again.
-//! - A WHOIS serial behind the journal: the WHOIS objects of the changesets after it are
-//!   written again (setting an object to its latest version, or deleting it, twice is the
-//!   same as once) and the indexes rebuilt.
+//! - A WHOIS serial behind the journal (a crash between checkpoints): the WHOIS objects of the
+//!   changesets after it are written again from the journal (setting an object to its latest
+//!   version, or deleting it, twice is the same as once) and the indexes rebuilt.
 //! - `<state>/<zone>.snapshot` (a snapshot received whole and verified, renamed into place
 //!   before installing) is installed again from the start.
-//! - `indexes.dirty`: the indexes are rebuilt from the tree.
+//!
+//! Compaction folds the journal into a new image only after a checkpoint, so the journal
+//! always reaches back to the WHOIS serial.
 //!
 //! # Snapshots
 //!
@@ -74,6 +80,8 @@ pub struct Satellite {
     tree: Tree,
     zones: BTreeMap<String, ZoneWriter>,
     delta: Delta,
+    /// Zones applied since the last checkpoint, with their serials.
+    unsynced: BTreeMap<String, u32>,
 }
 
 impl std::fmt::Debug for Satellite {
@@ -120,9 +128,10 @@ impl Satellite {
             layout,
             tree,
             delta: Delta::default(),
+            unsynced: BTreeMap::new(),
         };
         let mut notes = Vec::new();
-        let mut rebuild = satellite.dirty_marker().exists();
+        let mut rebuild = false;
         let zones: Vec<String> = satellite.zones.keys().cloned().collect();
         for zone in &zones {
             let ready = satellite.state_file(zone, "snapshot");
@@ -158,7 +167,6 @@ impl Satellite {
         }
         if rebuild {
             index::rebuild(&satellite.tree)?;
-            let _ = std::fs::remove_file(satellite.dirty_marker());
             satellite.delta = Delta::default();
             notes.push("rebuilt the WHOIS search indexes".into());
         }
@@ -167,10 +175,6 @@ impl Satellite {
 
     fn state_file(&self, zone: &str, what: &str) -> PathBuf {
         self.layout.state.join(format!("{zone}.{what}"))
-    }
-
-    fn dirty_marker(&self) -> PathBuf {
-        self.layout.state.join("indexes.dirty")
     }
 
     fn open_journal(&mut self, zone: &str) -> anyhow::Result<()> {
@@ -240,38 +244,51 @@ impl Satellite {
         Ok(())
     }
 
-    /// Applies one verified changeset (see the module docs for the order); returns the
-    /// serial now held.
-    pub fn apply(&mut self, zone: &str, bytes: &[u8]) -> anyhow::Result<u32> {
-        let changeset = Changeset::decode(bytes).context("the changeset does not decode")?;
-        let origin = changeset.origin.to_string();
-        if origin.trim_end_matches('.') != zone {
-            bail!("a changeset of {origin} sent for {zone}");
+    /// Applies verified changesets of one zone that follow each other (see the module docs
+    /// for the order); returns the serial now held, durably.
+    pub fn apply(&mut self, zone: &str, changesets: &[&[u8]]) -> anyhow::Result<u32> {
+        let decoded = changesets
+            .iter()
+            .map(|bytes| Changeset::decode(bytes))
+            .collect::<Result<Vec<_>, _>>()
+            .context("a changeset does not decode")?;
+        for changeset in &decoded {
+            let origin = changeset.origin.to_string();
+            if origin.trim_end_matches('.') != zone {
+                bail!("a changeset of {origin} sent for {zone}");
+            }
         }
         let writer = self.zones.get_mut(zone).context("a zone not served here")?;
         let journal = writer.journal.as_mut().context("no data yet")?;
-        journal.append(&changeset)?;
-        writer.appended += 1;
-        let serial = changeset.to_serial();
-        if !changeset.whois.is_empty() {
-            if self.delta.is_empty() {
-                std::fs::write(self.dirty_marker(), b"")?;
-            }
+        journal.append_all(&decoded)?;
+        writer.appended += decoded.len();
+        let serial = journal.last_serial();
+        for changeset in &decoded {
             self.write_whois(&changeset.whois)?;
-            self.tree.touch(now())?;
-            self.tree.sync()?;
         }
-        self.record_whois_serial(zone, serial)?;
+        self.unsynced.insert(zone.to_owned(), serial);
         Ok(serial)
     }
 
-    /// Merges the WHOIS changes applied since the last call into the search indexes.
-    pub fn flush_indexes(&mut self) -> anyhow::Result<()> {
-        if self.delta.is_empty() {
+    /// True if changes were applied since the last checkpoint.
+    pub fn needs_checkpoint(&self) -> bool {
+        !self.unsynced.is_empty()
+    }
+
+    /// Makes the WHOIS tree durable, merges the changes since the last checkpoint into the
+    /// search indexes, and records the serial up to which both are durable.
+    pub fn checkpoint(&mut self) -> anyhow::Result<()> {
+        if self.unsynced.is_empty() {
             return Ok(());
         }
-        std::mem::take(&mut self.delta).apply(self.tree.root())?;
-        let _ = std::fs::remove_file(self.dirty_marker());
+        self.tree.touch(now())?;
+        self.tree.sync()?;
+        if !self.delta.is_empty() {
+            std::mem::take(&mut self.delta).apply(self.tree.root())?;
+        }
+        for (zone, serial) in std::mem::take(&mut self.unsynced) {
+            self.record_whois_serial(&zone, serial)?;
+        }
         Ok(())
     }
 
@@ -284,7 +301,9 @@ impl Satellite {
         if writer.appended < self.layout.compact_after || writer.journal.is_none() {
             return Ok(None);
         }
-        let dir = ZoneDir::open(&writer.directory)?;
+        let directory = writer.directory.clone();
+        self.checkpoint()?;
+        let dir = ZoneDir::open(&directory)?;
         let done = dir.compact(self.layout.journal_keep)?;
         self.open_journal(zone)?;
         self.zones.get_mut(zone).expect("configured").appended = 0;
@@ -346,6 +365,8 @@ impl Satellite {
 
     /// Installs the verified snapshot `<state>/<zone>.snapshot`.
     fn install(&mut self, zone: &str, header: &SnapshotHeader) -> anyhow::Result<()> {
+        // Other zones' changes first: the index rebuild below takes the whole tree.
+        self.checkpoint()?;
         let path = self.state_file(zone, "snapshot");
         let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
         let image_len = usize::try_from(header.image_len)?;
@@ -376,7 +397,6 @@ impl Satellite {
         self.record_whois_serial(zone, header.serial)?;
         index::rebuild(&self.tree)?;
         self.delta = Delta::default();
-        let _ = std::fs::remove_file(self.dirty_marker());
         std::fs::remove_file(&path)?;
         let _ = std::fs::remove_file(self.state_file(zone, "snapshot.header"));
         self.open_journal(zone)?;

@@ -43,7 +43,8 @@ impl TrustedKey {
 /// What the shell does with a message the agent accepted.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Step {
-    /// Apply this changeset durably, then call [`Agent::applied`].
+    /// Apply this changeset durably (the shell may gather several first), then call
+    /// [`Agent::applied`] with the last serial applied.
     Apply(SignedChangeset),
     /// A snapshot starts (or resumes at `header.offset`): keep the header; drop bytes held
     /// past the offset.
@@ -184,7 +185,8 @@ impl Agent {
         true
     }
 
-    /// Records that the shell applied `serial` durably; returns the ACK to send.
+    /// Records that the shell applied everything up to `serial` durably; returns the ACK to
+    /// send (one ACK covers the serials before it).
     pub fn applied(&mut self, zone: &str, serial: u32) -> Message {
         if let Some(state) = self.zones.get_mut(zone) {
             state.serial = Some(serial);
@@ -257,6 +259,9 @@ impl Agent {
                     ));
                 };
                 if c.from == serial && zonefiles_serial_after(c.to, c.from) {
+                    // Accepted: the next one must follow it, whether or not the shell has
+                    // written it yet (it applies in batches; if it fails, the session ends).
+                    self.zones.get_mut(&c.zone).expect("checked above").serial = Some(c.to);
                     return Ok(Step::Apply(c));
                 }
                 if !zonefiles_serial_after(c.to, serial) {
@@ -538,6 +543,7 @@ mod tests {
             match step {
                 Step::Apply(c) => {
                     assert_eq!(Some(c.from), self.serial, "applied out of sequence");
+                    assert_eq!(agent.serial("tld"), Some(c.to), "accepted");
                     self.applied.push((c.from, c.to));
                     self.serial = Some(c.to);
                     agent.applied("tld", c.to);

@@ -217,23 +217,17 @@ async fn tampered_replayed_and_reordered_changesets_are_refused_and_reported() {
     );
     assert_eq!(serial_on_disk(&zone_dir), 1);
 
-    // Session 3: the genuine changesets, in order.
+    // Session 3: the genuine changesets, in order; applied together or one by one, the
+    // acknowledgements end at serial 3.
     let (mut s, _) = Session::accept(&endpoint).await;
     s.send(Message::Changeset(signer.changeset(&v1, &v2))).await;
     s.send(Message::Changeset(signer.changeset(&v2, &v3))).await;
-    assert_eq!(
-        s.next().await,
-        Some(Message::Ack {
-            zone: "tld".into(),
-            serial: 2
-        })
-    );
-    assert_eq!(
-        s.next().await,
-        Some(Message::Ack {
-            zone: "tld".into(),
-            serial: 3
-        })
-    );
+    loop {
+        match s.next().await {
+            Some(Message::Ack { serial: 3, .. }) => break,
+            Some(Message::Ack { serial: 2, .. }) => {}
+            other => panic!("expected acknowledgements up to 3, got {other:?}"),
+        }
+    }
     assert_eq!(serial_on_disk(&zone_dir), 3);
 }

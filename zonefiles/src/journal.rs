@@ -213,32 +213,49 @@ impl Journal {
 
     /// Appends a changeset and fsyncs it; when this returns `Ok` the change is durable.
     pub fn append(&mut self, changeset: &Changeset) -> Result<(), JournalError> {
-        if changeset.origin != self.origin {
-            return Err(JournalError::Origin {
-                expected: self.origin.clone(),
-                found: changeset.origin.clone(),
-            });
+        self.append_all(std::slice::from_ref(changeset))
+    }
+
+    /// Appends changesets that follow each other, with one fsync for all of them; when this
+    /// returns `Ok` they are all durable. On an error none of them is in the journal.
+    pub fn append_all(&mut self, changesets: &[Changeset]) -> Result<(), JournalError> {
+        let mut bytes = Vec::new();
+        let mut entries = Vec::with_capacity(changesets.len());
+        let mut serial = self.last_serial();
+        for changeset in changesets {
+            if changeset.origin != self.origin {
+                return Err(JournalError::Origin {
+                    expected: self.origin.clone(),
+                    found: changeset.origin.clone(),
+                });
+            }
+            if changeset.from_serial() != serial {
+                return Err(JournalError::Serial {
+                    expected: serial,
+                    found: changeset.from_serial(),
+                });
+            }
+            serial = changeset.to_serial();
+            let payload = changeset.encode();
+            if payload.len() > MAX_ENTRY {
+                return Err(JournalError::TooLarge(payload.len()));
+            }
+            let len = payload.len() as u32;
+            entries.push((
+                changeset.from_serial(),
+                changeset.to_serial(),
+                bytes.len() as u64,
+                len,
+            ));
+            bytes.extend_from_slice(&len.to_le_bytes());
+            bytes.extend_from_slice(&entry_crc(len, &payload).to_le_bytes());
+            bytes.extend_from_slice(&payload);
         }
-        if changeset.from_serial() != self.last_serial() {
-            return Err(JournalError::Serial {
-                expected: self.last_serial(),
-                found: changeset.from_serial(),
-            });
-        }
-        let payload = changeset.encode();
-        if payload.len() > MAX_ENTRY {
-            return Err(JournalError::TooLarge(payload.len()));
-        }
-        let len = payload.len() as u32;
-        let mut entry = Vec::with_capacity(ENTRY_HEADER + payload.len());
-        entry.extend_from_slice(&len.to_le_bytes());
-        entry.extend_from_slice(&entry_crc(len, &payload).to_le_bytes());
-        entry.extend_from_slice(&payload);
         let path = self.path.clone();
         let offset = self.end;
         let written = (|| {
             self.file.seek(SeekFrom::Start(offset))?;
-            self.file.write_all(&entry)?;
+            self.file.write_all(&bytes)?;
             self.file.sync_data()
         })();
         if let Err(source) = written {
@@ -246,8 +263,10 @@ impl Journal {
             let _ = self.file.set_len(offset);
             return Err(JournalError::Io { path, source });
         }
-        self.push_entry(changeset.from_serial(), changeset.to_serial(), offset, len);
-        self.end = offset + entry.len() as u64;
+        for (from, to, at, len) in entries {
+            self.push_entry(from, to, offset + at, len);
+        }
+        self.end = offset + bytes.len() as u64;
         Ok(())
     }
 

@@ -84,6 +84,43 @@ enum Command {
         #[arg(long)]
         tls12: bool,
     },
+    /// Propagation: SRRP creates at a fixed rate, and the time from each confirmation until
+    /// every satellite's DNS and WHOIS answer the new name (p50/p99/max).
+    Propagation {
+        /// The control plane's SRRP address.
+        #[arg(long, default_value = "127.0.0.1:1700")]
+        server: std::net::SocketAddr,
+        /// The certificate to trust (PEM).
+        #[arg(long)]
+        ca: PathBuf,
+        /// A satellite as `DNS-ADDRESS,WHOIS-ADDRESS` (repeatable).
+        #[arg(long = "satellite", required = true)]
+        satellites: Vec<String>,
+        /// The zone to register in.
+        #[arg(long, default_value = "tld")]
+        zone: String,
+        /// A prefix making this run's names new.
+        #[arg(long, default_value = "p")]
+        prefix: String,
+        /// Changes per second offered.
+        #[arg(long, default_value_t = 100)]
+        rate: u64,
+        /// Seconds of load.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Concurrent registrar connections.
+        #[arg(long, default_value_t = 50)]
+        connections: usize,
+        /// The first registrar-id (passwords are `pw-<id>`).
+        #[arg(long, default_value_t = 1000)]
+        first_registrar: u32,
+        /// How many registrars the connections are spread over.
+        #[arg(long, default_value_t = 50)]
+        registrars: u32,
+        /// Probe every N-th confirmed change.
+        #[arg(long, default_value_t = 1)]
+        sample: u64,
+    },
     /// Send DNS queries over UDP at a fixed rate and report latency percentiles.
     Dns {
         /// The server.
@@ -346,6 +383,61 @@ fn main() -> Result<()> {
                 r.confirmed,
                 r.failed
             );
+        }
+        Command::Propagation {
+            server,
+            ca,
+            satellites,
+            zone,
+            prefix,
+            rate,
+            seconds,
+            connections,
+            first_registrar,
+            registrars,
+            sample,
+        } => {
+            let satellites = satellites
+                .iter()
+                .map(|s| {
+                    let (dns, whois) = s
+                        .split_once(',')
+                        .context("--satellite takes DNS-ADDRESS,WHOIS-ADDRESS")?;
+                    Ok(loadtest::propagation::Satellite {
+                        dns: dns.parse()?,
+                        whois: whois.parse()?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let load = loadtest::propagation::Load {
+                server,
+                rate,
+                seconds,
+                connections,
+                first_registrar,
+                registrars,
+                zone,
+                prefix,
+                sample,
+            };
+            let r = loadtest::propagation::run(&load, &ca, &satellites)?;
+            let ms = |h: &hdrhistogram::Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1e3;
+            println!(
+                "offered {rate}/s, confirmed {:.0}/s ({} confirmed, {} failed), {} probed, {} lost",
+                r.confirmed as f64 / r.elapsed.as_secs_f64(),
+                r.confirmed,
+                r.failed,
+                r.both.len(),
+                r.lost
+            );
+            for (what, h) in [("DNS", &r.dns), ("WHOIS", &r.whois), ("both", &r.both)] {
+                println!(
+                    "{what:>5} on every satellite: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+                    ms(h, 0.5),
+                    ms(h, 0.99),
+                    h.max() as f64 / 1e3
+                );
+            }
         }
         Command::TcpLimit { listen, answer } => loadtest::whoisbench::serve_limit(listen, answer)?,
         Command::Ready {
