@@ -4,8 +4,9 @@
 # try. On the way it shows the zone pipeline: check, compile, look-ups in the compiled image, a
 # new version's diff into a journal, and compaction; then edge-dns follows a zone directory,
 # serves AXFR/IXFR with TSIG, and answers a change the moment it is appended. The control plane
-# runs a .name-style zone: a registration over SRRP lands in its journal as a signed changeset.
-# Ctrl-C stops the servers.
+# runs a .name-style zone and pushes every change, as a signed changeset over QUIC, to a second
+# satellite (update-agent + edge-dns + edge-whois): a registration over SRRP is answered there
+# by dig and whois a moment later. Ctrl-C stops the servers.
 #
 #   ./demo.sh [DELEGATIONS] [PORT]      (defaults: 100000 delegations, port 5300 (5353 is mDNS); work in ./demo)
 set -euo pipefail
@@ -15,7 +16,7 @@ port=${2:-5300}
 whois_port=4343
 srrp_port=1700
 echo "== building (the first build on a fresh machine takes several minutes)"
-cargo build --release --locked -p zonefiles -p loadtest -p edge-dns -p edge-whois -p control-plane
+cargo build --release --locked -p zonefiles -p loadtest -p edge-dns -p edge-whois -p control-plane -p update-agent
 bin=$PWD/target/release
 mkdir -p demo
 cd demo
@@ -84,6 +85,9 @@ metrics_listen = "127.0.0.1:9155"
 listen = ["127.0.0.1:$srrp_port"]
 certificate = "keys/srrp.crt"
 key = "keys/srrp.key"
+[push]
+listen = "127.0.0.1:4433"
+key = "keys/tunnel.key"
 CONF
 cp=("$bin/control-plane" -c registry/control-plane.toml --operator demo)
 "${cp[@]}" keygen --dir registry/keys
@@ -95,6 +99,39 @@ cp=("$bin/control-plane" -c registry/control-plane.toml --operator demo)
 "${cp[@]}" serve 2>registry/control-plane.log &
 registry_server=$!
 trap 'kill $server $whois_server $registry_server 2>/dev/null' EXIT
+
+echo "== a satellite of the control plane for .name: update-agent (dials the push service over"
+echo "   QUIC, pinned keys), edge-dns on 127.0.0.1:$((port + 1)), edge-whois on 127.0.0.1:$((whois_port + 2))"
+rm -rf satellite
+mkdir satellite
+"$bin/update-agent" keygen --dir satellite --name node >/dev/null
+"${cp[@]}" satellite add demo-sat satellite/node.pub
+cat > satellite/update-agent.toml <<CONF
+id = "demo-sat"
+upstream = "127.0.0.1:4433"
+upstream_key = "$(cat registry/keys/tunnel.pub)"
+signing_keys = ["$(cat registry/keys/signing.pub)"]
+metrics_listen = "127.0.0.1:9156"
+[[zone]]
+origin = "name"
+directory = "zones/name"
+CONF
+cat > satellite/edge-dns.toml <<CONF
+listen = ["127.0.0.1:$((port + 1))"]
+metrics_listen = "127.0.0.1:9163"
+[[zone]]
+directory = "zones/name"
+CONF
+(cd satellite && exec "$bin/update-agent" -c update-agent.toml 2>update-agent.log) &
+agent=$!
+trap 'kill $server $whois_server $registry_server $agent $sat_dns $sat_whois 2>/dev/null' EXIT
+for _ in $(seq 1 100); do [ -f satellite/zones/name/CURRENT ] && break; sleep 0.1; done
+(cd satellite && exec "$bin/edge-dns" --config edge-dns.toml 2>edge-dns.log) &
+sat_dns=$!
+(cd satellite && exec "$bin/edge-whois" --tree whois --tld name --listen "127.0.0.1:$((whois_port + 2))" \
+  --metrics-listen 127.0.0.1:9164 2>edge-whois.log) &
+sat_whois=$!
+trap 'kill $server $whois_server $registry_server $agent $sat_dns $sat_whois 2>/dev/null' EXIT
 sleep 0.5
 
 key="-y hmac-sha256:xfr.tld.:$secret"
@@ -126,10 +163,13 @@ echo
 echo "The control plane takes SRRP on 127.0.0.1:$srrp_port (TLS). Try:"
 try "$srrp CREATE DOMAIN $auth domain-name=john.smith.name ns1-name=ns1.john.smith.name ns1-address=192.0.2.80 ns2-name=ns.example.net" "register"
 try "$srrp QUERY DOMAIN $auth domain-name=john.smith.name" "with its history"
+try "dig @127.0.0.1 -p $((port + 1)) www.john.smith.name A +norec" "on the satellite at once"
+try "whois -h 127.0.0.1 -p $((whois_port + 2)) john.smith.name" "and in its WHOIS"
 try "$srrp SET STATUS $auth domain-name=john.smith.name status=inactive" "out of the DNS"
 try "$srrp CREATE DOMAIN $auth domain-name=john.doe.name" "409: blocked"
 try "$srrp STATUS DEFAULTS $auth" "the registry's limits"
 try "$ops journal" "the signed changesets"
+try "$ops satellites" "each satellite's serial and lag"
 try "$ops history john.smith.name" "who changed what"
 try "$ops audit" "journal against database"
 try "$ops export name -o demo/registry" "full zone image + WHOIS set"

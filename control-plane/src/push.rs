@@ -208,7 +208,12 @@ impl Push {
                     lag_changes: 0,
                     lag_seconds: 0,
                     acked_at: *acked_at,
-                    last_contact: state.last_contact,
+                    // A tunnel that is up is heard from at least every keep-alive.
+                    last_contact: if state.connected {
+                        ops::now()
+                    } else {
+                        state.last_contact
+                    },
                     refused: state.refused,
                 });
             }

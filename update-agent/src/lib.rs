@@ -6,7 +6,13 @@
 //! - [`session`]: what the agent accepts and where an upstream starts a zone (sans-IO).
 //! - [`signature`]: what an Ed25519 signature over a changeset or snapshot covers.
 //! - [`tunnel`]: QUIC with TLS 1.3 and pinned raw public keys (RFC 7250), both ends.
+//! - [`satellite`]: the writer of a satellite's zone directories and WHOIS tree: batches,
+//!   checkpoints, snapshots, recovery.
 //! - [`keys`]: key files.
+//!
+//! The `update-agent` binary is a thin shell over these: a QUIC client that reconnects with
+//! jittered back-off, feeds what arrives to [`session::Agent`] and carries out its steps with
+//! [`satellite::Satellite`].
 
 pub mod keys;
 pub mod protocol;
