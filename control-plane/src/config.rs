@@ -21,6 +21,7 @@
 //! [push]                      # the satellites' tunnel (QUIC); off when `listen` is absent
 //! listen = "0.0.0.0:4433"
 //! key = "/etc/constellation/tunnel.key"   # this node's tunnel key; `keygen` writes it
+//! audit_interval_s = 3600     # every satellite's data is compared with the registry's this often
 //! ```
 
 use std::net::SocketAddr;
@@ -55,6 +56,8 @@ pub struct Push {
     pub listen: Option<SocketAddr>,
     /// This node's tunnel key (Ed25519, `keygen` writes it).
     pub key: PathBuf,
+    /// Seconds between audits of every satellite's data.
+    pub audit_interval_s: u64,
 }
 
 impl Default for Push {
@@ -62,6 +65,7 @@ impl Default for Push {
         Push {
             listen: None,
             key: PathBuf::from("/etc/constellation/tunnel.key"),
+            audit_interval_s: 3600,
         }
     }
 }

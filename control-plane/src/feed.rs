@@ -31,6 +31,10 @@ pub struct Item {
     pub to: u32,
     /// The CHANGESET frame.
     pub frame: Vec<u8>,
+    /// When it was read from the journal: right after its commit for the ring's entries.
+    pub read_at: std::time::Instant,
+    /// Read by the feed as it committed (not by a session catching up).
+    pub live: bool,
 }
 
 impl Item {
@@ -53,6 +57,8 @@ impl Item {
             from,
             to,
             frame,
+            read_at: std::time::Instant::now(),
+            live: true,
         }
     }
 }
@@ -179,7 +185,12 @@ impl Feed {
     pub fn read(conn: &Connection, cursor: i64) -> anyhow::Result<Vec<Arc<Item>>> {
         Ok(crate::sqlite::journal_after(conn, "", cursor, BATCH)?
             .into_iter()
-            .map(|(seq, entry)| Arc::new(Item::new(seq, entry)))
+            .map(|(seq, entry)| {
+                Arc::new(Item {
+                    live: false,
+                    ..Item::new(seq, entry)
+                })
+            })
             .collect())
     }
 }

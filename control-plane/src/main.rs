@@ -551,10 +551,10 @@ fn main() -> Result<()> {
                     println!("{}", serde_json::to_string(row)?);
                 }
             } else {
-                println!("satellite\tzone\tstate\tserial\tnewest\tlag\tlag_s\tlast_contact");
+                println!("satellite\tzone\tstate\tserial\tnewest\tlag\tlag_s\tlast_contact\taudit");
                 for row in &rows {
                     println!(
-                        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}s ago",
+                        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}s ago\t{}",
                         row.satellite,
                         row.zone,
                         if row.connected {
@@ -566,7 +566,8 @@ fn main() -> Result<()> {
                         row.newest,
                         row.lag_changes,
                         row.lag_seconds,
-                        (ops::now() - row.last_contact).max(0)
+                        (ops::now() - row.last_contact).max(0),
+                        row.audit.as_deref().unwrap_or("-")
                     );
                 }
             }
@@ -822,6 +823,7 @@ fn serve(config: Config, conn: rusqlite::Connection) -> Result<()> {
                 tracing::info!(%address, key = update_agent::keys::public_text(
                     &update_agent::keys::public_of(&node_key).unwrap_or_default()), "push service listening (QUIC)");
                 tokio::spawn(push.clone().serve(endpoint));
+                tokio::spawn(push.clone().audit_every(Duration::from_secs(config.push.audit_interval_s.max(1))));
                 Some(push)
             }
             None => None,

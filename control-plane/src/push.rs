@@ -61,10 +61,66 @@ struct State {
     refused: u64,
     /// Zone → (serial acknowledged, when).
     zones: BTreeMap<String, (Option<u32>, Option<i64>)>,
+    /// The last audit: zone, serial, same digest, when.
+    audit: Option<(String, u32, bool, i64)>,
+    audits_matched: u64,
+    audits_differed: u64,
+}
+
+/// Upper bounds (seconds) of the fan-out latency histogram's buckets.
+const LATENCY_BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
+
+/// Time from a changeset's commit to each satellite's ACK of it: a Prometheus histogram.
+#[derive(Debug, Default)]
+struct Latency {
+    buckets: [u64; LATENCY_BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+impl Latency {
+    fn record(&mut self, seconds: f64) {
+        for (bucket, bound) in self.buckets.iter_mut().zip(LATENCY_BUCKETS) {
+            if seconds <= bound {
+                *bucket += 1;
+            }
+        }
+        self.count += 1;
+        self.sum += seconds;
+    }
+}
+
+/// Changesets sent in a session and not acknowledged yet: zone, final serial, when committed.
+type InFlight = Mutex<std::collections::VecDeque<(String, u32, std::time::Instant)>>;
+
+/// How long a session holds a changeset back while the audit digest at its serial is computed.
+const AUDIT_HOLD: Duration = Duration::from_secs(2);
+
+/// The audit in progress, as sessions see it.
+#[derive(Debug, Clone, Default)]
+enum AuditState {
+    /// None.
+    #[default]
+    Idle,
+    /// The digest of `zone` at `serial` is being computed: hold changesets after it.
+    Pending { zone: String, serial: u32 },
+    /// The digest is ready: send it to satellites at `serial`.
+    Ready {
+        /// Which audit this is (each is sent once per session).
+        round: u64,
+        zone: String,
+        serial: u32,
+        digest: [u8; 32],
+    },
 }
 
 /// The push service.
 pub struct Push {
+    audits: tokio::sync::watch::Sender<AuditState>,
+    audit_rounds: std::sync::atomic::AtomicU64,
+    latency: Mutex<Latency>,
     database: PathBuf,
     signer: Signer,
     pins: Arc<Pins>,
@@ -83,6 +139,9 @@ impl Push {
             signer,
             pins: Arc::new(Pins::default()),
             feed,
+            latency: Mutex::new(Latency::default()),
+            audits: tokio::sync::watch::channel(AuditState::Idle).0,
+            audit_rounds: std::sync::atomic::AtomicU64::new(0),
             satellites: Mutex::new(HashMap::new()),
             connections: Mutex::new(HashMap::new()),
             snapshots: Mutex::new(HashMap::new()),
@@ -215,6 +274,12 @@ impl Push {
                         state.last_contact
                     },
                     refused: state.refused,
+                    audit: state.audit.as_ref().filter(|a| a.0 == *zone).map(
+                        |(_, serial, same, at)| {
+                            let verdict = if *same { "same" } else { "DIFFERS" };
+                            format!("{verdict} at serial {serial} ({at})")
+                        },
+                    ),
                 });
             }
         }
@@ -256,6 +321,26 @@ impl Push {
             }
         }
         out.push_str(
+            "# HELP control_plane_satellite_audits_total Audits by outcome: the satellite's digest the same as the registry's, or different (alert).\n\
+             # TYPE control_plane_satellite_audits_total counter\n",
+        );
+        for (name, state) in self
+            .satellites
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            for (result, n) in [
+                ("same", state.audits_matched),
+                ("differs", state.audits_differed),
+            ] {
+                let _ = writeln!(
+                    out,
+                    "control_plane_satellite_audits_total{{satellite=\"{name}\",result=\"{result}\"}} {n}"
+                );
+            }
+        }
+        out.push_str(
             "# HELP control_plane_satellite_serial The serial the satellite acknowledged last.\n\
              # TYPE control_plane_satellite_serial gauge\n\
              # HELP control_plane_satellite_lag_changes Journal entries the satellite has not acknowledged (alert above 1).\n\
@@ -263,6 +348,24 @@ impl Push {
              # HELP control_plane_satellite_lag_seconds Age of the oldest change the satellite has not acknowledged.\n\
              # TYPE control_plane_satellite_lag_seconds gauge\n",
         );
+        {
+            let latency = self.latency.lock().unwrap_or_else(|e| e.into_inner());
+            out.push_str(
+                "# HELP control_plane_push_ack_seconds Time from a changeset's commit to a satellite's acknowledgement of it (applied durably).\n\
+                 # TYPE control_plane_push_ack_seconds histogram\n",
+            );
+            for (bound, n) in LATENCY_BUCKETS.iter().zip(latency.buckets) {
+                let _ = writeln!(
+                    out,
+                    "control_plane_push_ack_seconds_bucket{{le=\"{bound}\"}} {n}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "control_plane_push_ack_seconds_bucket{{le=\"+Inf\"}} {}\ncontrol_plane_push_ack_seconds_sum {}\ncontrol_plane_push_ack_seconds_count {}",
+                latency.count, latency.sum, latency.count
+            );
+        }
         let now = ops::now();
         for row in &rows {
             let labels = format!("satellite=\"{}\",zone=\"{}\"", row.satellite, row.zone);
@@ -328,8 +431,13 @@ impl Push {
                 .map(|z| (z.origin.clone(), (z.serial, None)))
                 .collect();
         });
-        let feeder = self.clone().feed(name.to_owned(), zones, send);
-        let listener = self.clone().listen(name.to_owned(), recv, deframer);
+        let in_flight: Arc<InFlight> = Arc::default();
+        let feeder = self
+            .clone()
+            .feed(name.to_owned(), zones, send, in_flight.clone());
+        let listener = self
+            .clone()
+            .listen(name.to_owned(), recv, deframer, in_flight);
         tokio::select! {
             result = feeder => result,
             result = listener => result,
@@ -342,15 +450,19 @@ impl Push {
         name: String,
         mut recv: quinn::RecvStream,
         mut deframer: Deframer,
+        in_flight: Arc<InFlight>,
     ) -> anyhow::Result<()> {
         loop {
             match read_message(&mut recv, &mut deframer).await? {
                 None => return Ok(()),
-                Some(Message::Ack { zone, serial }) => self.update(&name, |s| {
-                    if let Some(entry) = s.zones.get_mut(&zone) {
-                        *entry = (Some(serial), Some(ops::now()));
-                    }
-                }),
+                Some(Message::Ack { zone, serial }) => {
+                    self.update(&name, |s| {
+                        if let Some(entry) = s.zones.get_mut(&zone) {
+                            *entry = (Some(serial), Some(ops::now()));
+                        }
+                    });
+                    self.acknowledged(&in_flight, &zone, serial);
+                }
                 Some(Message::Refused {
                     zone,
                     from,
@@ -367,6 +479,33 @@ impl Push {
                     );
                     self.update(&name, |s| s.refused += 1);
                 }
+                Some(Message::Audited {
+                    zone, serial, same, ..
+                }) => {
+                    if same {
+                        tracing::info!(
+                            satellite = name,
+                            zone,
+                            serial,
+                            "audit: the satellite's data matches"
+                        );
+                    } else {
+                        tracing::error!(
+                            satellite = name,
+                            zone,
+                            serial,
+                            "audit: the satellite's data differs; it resynchronises from a snapshot"
+                        );
+                    }
+                    self.update(&name, |s| {
+                        s.audit = Some((zone, serial, same, ops::now()));
+                        if same {
+                            s.audits_matched += 1;
+                        } else {
+                            s.audits_differed += 1;
+                        }
+                    });
+                }
                 Some(Message::Goodbye { reason }) => {
                     bail!("the satellite closed the session: {reason}")
                 }
@@ -381,6 +520,7 @@ impl Push {
         name: String,
         zones: Vec<protocol::ZoneHello>,
         mut send: quinn::SendStream,
+        in_flight: Arc<InFlight>,
     ) -> anyhow::Result<()> {
         let push = self.clone();
         let origins: Vec<String> = zones.iter().map(|z| z.origin.clone()).collect();
@@ -424,10 +564,37 @@ impl Push {
             }
         }
         let mut conn: Option<Connection> = None;
+        let mut audits = self.audits.subscribe();
+        let mut audited: Option<u64> = None;
         loop {
+            // An audit ready at the serial this session stands at goes out now.
+            let audit = audits.borrow_and_update().clone();
+            if let AuditState::Ready {
+                round,
+                zone,
+                serial,
+                digest,
+            } = audit
+                && expected.get(&zone) == Some(&serial)
+                && audited != Some(round)
+            {
+                send.write_all(
+                    &Message::Audit {
+                        zone,
+                        serial,
+                        digest,
+                    }
+                    .encode(),
+                )
+                .await?;
+                audited = Some(round);
+            }
             let items = match self.feed.after(cursor, feed::BATCH) {
                 After::Items(items) if items.is_empty() => {
-                    self.feed.wait_after(cursor).await;
+                    tokio::select! {
+                        () = self.feed.wait_after(cursor) => {}
+                        _ = audits.changed() => {}
+                    }
                     continue;
                 }
                 After::Items(items) => items,
@@ -460,10 +627,130 @@ impl Push {
                 if item.from != *next {
                     continue;
                 }
+                // An audit being computed at this serial: wait (briefly) for its digest, so the
+                // satellite compares at exactly that serial.
+                let pending = matches!(&*audits.borrow(), AuditState::Pending { zone, serial } if *zone == item.zone && *serial == item.from);
+                if pending {
+                    let _ = tokio::time::timeout(
+                        AUDIT_HOLD,
+                        audits.wait_for(|a| !matches!(a, AuditState::Pending { .. })),
+                    )
+                    .await;
+                    let ready = audits.borrow_and_update().clone();
+                    if let AuditState::Ready {
+                        round,
+                        zone,
+                        serial,
+                        digest,
+                    } = ready
+                        && zone == item.zone
+                        && serial == item.from
+                        && audited != Some(round)
+                    {
+                        send.write_all(
+                            &Message::Audit {
+                                zone,
+                                serial,
+                                digest,
+                            }
+                            .encode(),
+                        )
+                        .await?;
+                        audited = Some(round);
+                    }
+                }
                 *next = item.to;
+                {
+                    let mut in_flight = in_flight.lock().unwrap_or_else(|e| e.into_inner());
+                    // Bounded: a satellite that never acknowledges is timed out by QUIC first.
+                    if item.live && in_flight.len() < 1 << 20 {
+                        in_flight.push_back((item.zone.clone(), item.to, item.read_at));
+                    }
+                }
                 send.write_all(&item.frame).await?;
             }
         }
+    }
+
+    /// Audits every zone every `interval`: publishes that an audit is pending at the zone's
+    /// serial, computes the digest of the registry's data at that serial (one read
+    /// transaction), then publishes it; each session sends it to its satellite at that serial.
+    pub async fn audit_every(self: Arc<Self>, interval: Duration) {
+        loop {
+            tokio::time::sleep(interval).await;
+            let push = self.clone();
+            let done = tokio::task::spawn_blocking(move || push.audit_all()).await;
+            match done {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::error!(%error, "computing the audit digests"),
+                Err(error) => tracing::error!(%error, "computing the audit digests"),
+            }
+        }
+    }
+
+    fn audit_all(&self) -> anyhow::Result<()> {
+        let zones: Vec<String> = self
+            .read_only()?
+            .zones()?
+            .into_iter()
+            .map(|z| z.origin)
+            .collect();
+        for origin in zones {
+            let mut conn = self.read_only()?;
+            let tx = conn.transaction()?;
+            let Some(zone) = tx.zones()?.into_iter().find(|z| z.origin == origin) else {
+                continue;
+            };
+            self.audits.send_replace(AuditState::Pending {
+                zone: origin.clone(),
+                serial: zone.serial,
+            });
+            let started = std::time::Instant::now();
+            let state = snapshot::current(&tx, &zone)?;
+            drop(tx);
+            let digest = update_agent::digest::of(&origin, &state.zone, state.whois.values());
+            tracing::info!(
+                zone = origin,
+                serial = zone.serial,
+                ms = started.elapsed().as_millis() as u64,
+                "audit digest computed"
+            );
+            let round = self
+                .audit_rounds
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.audits.send_replace(AuditState::Ready {
+                round,
+                zone: origin,
+                serial: zone.serial,
+                digest,
+            });
+            // Leave it up for the sessions to see; the next zone's replaces it.
+            std::thread::sleep(AUDIT_HOLD);
+        }
+        Ok(())
+    }
+
+    /// An ACK covers every changeset of its zone sent before the one it names: each of them
+    /// is recorded in the fan-out latency histogram (live changesets only: those read from
+    /// the journal as they committed).
+    fn acknowledged(&self, in_flight: &InFlight, zone: &str, serial: u32) {
+        let mut in_flight = in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(last) = in_flight
+            .iter()
+            .position(|(z, to, _)| z == zone && *to == serial)
+        else {
+            return;
+        };
+        let mut latency = self.latency.lock().unwrap_or_else(|e| e.into_inner());
+        let mut kept = std::collections::VecDeque::with_capacity(in_flight.len() - last);
+        for (i, entry) in in_flight.drain(..).enumerate() {
+            if i <= last && entry.0 == zone {
+                latency.record(entry.2.elapsed().as_secs_f64());
+            } else {
+                kept.push_back(entry);
+            }
+        }
+        *in_flight = kept;
     }
 
     /// Where each zone starts (blocking: reads the database, may build a snapshot).

@@ -74,12 +74,15 @@ pub struct ZoneStatus {
     pub last_contact: i64,
     /// Changesets or snapshots it refused in its current session.
     pub refused: u64,
+    /// The last audit of this zone on it: "same at serial N" or "DIFFERS at serial N", and
+    /// when (seconds since 1970).
+    pub audit: Option<String>,
 }
 
 /// The state of every satellite in every zone it reported, with its lag.
 pub fn status(conn: &Connection, now: i64) -> StoreResult<Vec<ZoneStatus>> {
     let mut statement = conn.prepare(
-        "SELECT s.satellite, s.zone, s.connected, s.address, s.serial, z.serial, s.acked_at, s.last_contact, s.refused
+        "SELECT s.satellite, s.zone, s.connected, s.address, s.serial, z.serial, s.acked_at, s.last_contact, s.refused, s.audit
          FROM satellite_status s JOIN satellites m ON m.name = s.satellite
          LEFT JOIN zones z ON z.origin = s.zone ORDER BY s.satellite, s.zone",
     )?;
@@ -97,6 +100,7 @@ pub fn status(conn: &Connection, now: i64) -> StoreResult<Vec<ZoneStatus>> {
                 acked_at: r.get(6)?,
                 last_contact: r.get(7)?,
                 refused: r.get::<_, i64>(8)? as u64,
+                audit: r.get(9)?,
             })
         })?
         .collect::<Result<_, _>>()?;
@@ -140,11 +144,11 @@ pub fn record(conn: &mut Connection, rows: &[ZoneStatus]) -> StoreResult<()> {
     let tx = conn.transaction()?;
     {
         let mut statement = tx.prepare_cached(
-            "INSERT INTO satellite_status (satellite, zone, serial, acked_at, last_contact, connected, address, refused)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            "INSERT INTO satellite_status (satellite, zone, serial, acked_at, last_contact, connected, address, refused, audit)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
              ON CONFLICT(satellite, zone) DO UPDATE SET serial = excluded.serial, acked_at = excluded.acked_at,
                last_contact = excluded.last_contact, connected = excluded.connected, address = excluded.address,
-               refused = excluded.refused",
+               refused = excluded.refused, audit = COALESCE(excluded.audit, satellite_status.audit)",
         )?;
         for row in rows {
             statement.execute(params![
@@ -155,7 +159,8 @@ pub fn record(conn: &mut Connection, rows: &[ZoneStatus]) -> StoreResult<()> {
                 row.last_contact,
                 i64::from(row.connected),
                 row.address,
-                row.refused as i64
+                row.refused as i64,
+                row.audit
             ])?;
         }
     }

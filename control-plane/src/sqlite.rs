@@ -168,6 +168,7 @@ CREATE TABLE satellite_status (
     connected INTEGER NOT NULL,
     address TEXT,
     refused INTEGER NOT NULL,
+    audit TEXT,
     PRIMARY KEY (satellite, zone)
 ) WITHOUT ROWID;
 "#,

@@ -5,6 +5,7 @@
 //! - [`protocol`]: the session's messages and framing (sans-IO).
 //! - [`session`]: what the agent accepts and where an upstream starts a zone (sans-IO).
 //! - [`signature`]: what an Ed25519 signature over a changeset or snapshot covers.
+//! - [`digest`]: the state digest both ends compute for the self-audit.
 //! - [`tunnel`]: QUIC with TLS 1.3 and pinned raw public keys (RFC 7250), both ends.
 //! - [`satellite`]: the writer of a satellite's zone directories and WHOIS tree: batches,
 //!   checkpoints, snapshots, recovery.
@@ -14,6 +15,7 @@
 //! jittered back-off, feeds what arrives to [`session::Agent`] and carries out its steps with
 //! [`satellite::Satellite`].
 
+pub mod digest;
 pub mod keys;
 pub mod protocol;
 pub mod satellite;

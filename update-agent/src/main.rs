@@ -10,6 +10,7 @@
 //! writes are fsync-bound and strictly sequential), so nothing is acknowledged before it is
 //! on disk.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -157,6 +158,8 @@ struct Stats {
     snapshots: AtomicU64,
     snapshot_bytes: AtomicU64,
     compactions: AtomicU64,
+    audits: AtomicU64,
+    audit_mismatches: AtomicU64,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -231,16 +234,25 @@ async fn run(config: Config) -> anyhow::Result<()> {
         .or_else(|_| quinn::Endpoint::client("0.0.0.0:0".parse().expect("an address")))?;
     endpoint.set_default_client_config(client);
     let mut backoff = Duration::from_millis(200);
+    let mut resync = BTreeSet::new();
     let session = async {
         loop {
             let started = Instant::now();
-            let result = session(&config, &endpoint, &trusted, &satellite, &stats).await;
+            let result = session(
+                &config,
+                &endpoint,
+                &trusted,
+                &satellite,
+                &stats,
+                &mut resync,
+            )
+            .await;
             stats.connected.store(0, Ordering::Relaxed);
             match result {
                 Ok(()) => tracing::info!("session ended"),
                 Err(error) => tracing::warn!(%error, "session ended"),
             }
-            if started.elapsed() > Duration::from_secs(10) {
+            if started.elapsed() > Duration::from_secs(10) || !resync.is_empty() {
                 backoff = Duration::from_millis(200);
             }
             // Jitter: 50–100% of the back-off, so satellites cut off together do not return
@@ -272,6 +284,7 @@ async fn session(
     trusted: &[TrustedKey],
     satellite: &std::sync::Mutex<Satellite>,
     stats: &Stats,
+    resync: &mut BTreeSet<String>,
 ) -> anyhow::Result<()> {
     let address = tokio::net::lookup_host(&config.upstream)
         .await
@@ -285,7 +298,13 @@ async fn session(
     let (mut send, mut recv) = connection.open_bi().await?;
     let mut agent = {
         let satellite = satellite.lock().expect("not poisoned");
-        let mut agent = Agent::new(&config.id, trusted.to_vec(), satellite.serials());
+        // A zone whose audit failed asks for a snapshot, as if it held nothing (it keeps
+        // serving what it holds until the snapshot is installed).
+        let serials = satellite.serials().into_iter().map(|(zone, serial)| {
+            let serial = if resync.contains(&zone) { None } else { serial };
+            (zone, serial)
+        });
+        let mut agent = Agent::new(&config.id, trusted.to_vec(), serials);
         for (zone, _) in satellite.serials() {
             if let Some(partial) = satellite.partial(&zone)
                 && !agent.resume(partial.header, &partial.held)
@@ -337,16 +356,18 @@ async fn session(
                 }
                 Ok(step) => {
                     apply(&mut batch, &mut agent, satellite, stats, &mut send).await?;
+                    let audit = matches!(step, Step::Audit { .. });
                     let reply = tokio::task::block_in_place(|| {
-                        handle(
-                            step,
-                            &mut agent,
-                            &mut satellite.lock().expect("not poisoned"),
-                            stats,
-                        )
+                        let mut satellite = satellite.lock().expect("not poisoned");
+                        handle(step, &mut agent, &mut satellite, stats, resync)
                     })?;
                     if let Some(reply) = reply {
                         send.write_all(&reply.encode()).await?;
+                    }
+                    if audit && !resync.is_empty() {
+                        let _ = send.finish();
+                        let _ = tokio::time::timeout(Duration::from_secs(1), send.stopped()).await;
+                        bail!("resynchronising {resync:?} from a snapshot");
                     }
                 }
                 Err(violation) => {
@@ -437,6 +458,7 @@ fn handle(
     agent: &mut Agent,
     satellite: &mut Satellite,
     stats: &Stats,
+    resync: &mut BTreeSet<String>,
 ) -> anyhow::Result<Option<Message>> {
     match step {
         Step::Apply(_) => unreachable!("changesets are applied in batches"),
@@ -463,11 +485,38 @@ fn handle(
             match satellite.snapshot_bytes(&zone, offset, &bytes, complete.as_ref())? {
                 Some(serial) => {
                     stats.snapshots.fetch_add(1, Ordering::Relaxed);
+                    resync.remove(&zone);
                     tracing::info!(zone, serial, "snapshot installed");
                     Ok(Some(agent.applied(&zone, serial)))
                 }
                 None => Ok(None),
             }
+        }
+        Step::Audit {
+            zone,
+            serial,
+            digest,
+        } => {
+            let ours = satellite.digest(&zone)?;
+            let same = ours == digest;
+            if same {
+                tracing::info!(zone, serial, "audit: the data matches the control plane's");
+            } else {
+                stats.audit_mismatches.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(
+                    zone,
+                    serial,
+                    "audit: the data differs from the control plane's: resynchronising from a snapshot"
+                );
+                resync.insert(zone.clone());
+            }
+            stats.audits.fetch_add(1, Ordering::Relaxed);
+            Ok(Some(Message::Audited {
+                zone,
+                serial,
+                same,
+                digest: ours,
+            }))
         }
         Step::Report(report) => {
             stats.refused.fetch_add(1, Ordering::Relaxed);
@@ -523,6 +572,18 @@ fn metrics(satellite: &std::sync::Mutex<Satellite>, stats: &Stats) -> String {
             "counter",
             "Journals folded into a new image.",
             load(&stats.compactions),
+        ),
+        (
+            "update_agent_audits_total",
+            "counter",
+            "Audits: the zone's digest compared with the control plane's at the same serial.",
+            load(&stats.audits),
+        ),
+        (
+            "update_agent_audit_mismatches_total",
+            "counter",
+            "Audits whose digests differed (each followed by a resynchronisation from a snapshot).",
+            load(&stats.audit_mismatches),
         ),
     ];
     for (name, kind, help, value) in counters {

@@ -20,6 +20,10 @@
 //! 5 ACK        agent → upstream   str8 zone · u32 serial applied (durably)
 //! 6 REFUSED    agent → upstream   str8 zone · u32 from · u32 to · reason (UTF-8, rest)
 //! 7 GOODBYE    either way         reason (UTF-8, rest); the sender closes next
+//! 8 AUDIT      upstream → agent   str8 zone · u32 serial · 32-octet digest ([`crate::digest`])
+//!                                 sent right after the changeset that reaches `serial`
+//! 9 AUDITED    agent → upstream   str8 zone · u32 serial · u8 1 = same digest, 0 = differs ·
+//!                                 32-octet digest of the satellite's own data
 //! ```
 //!
 //! A frame longer than [`MAX_FRAME`] is refused before it is read, so a peer cannot make the
@@ -160,6 +164,26 @@ pub enum Message {
         /// Why.
         reason: String,
     },
+    /// The upstream's digest of a zone at a serial, for the agent to compare with its own.
+    Audit {
+        /// The zone.
+        zone: String,
+        /// The serial.
+        serial: u32,
+        /// The upstream's digest.
+        digest: [u8; 32],
+    },
+    /// The outcome of an audit.
+    Audited {
+        /// The zone.
+        zone: String,
+        /// The serial.
+        serial: u32,
+        /// True if the digests are the same.
+        same: bool,
+        /// The satellite's digest.
+        digest: [u8; 32],
+    },
 }
 
 /// Why bytes are not a message.
@@ -186,6 +210,8 @@ const CHUNK_TYPE: u8 = 4;
 const ACK: u8 = 5;
 const REFUSED: u8 = 6;
 const GOODBYE: u8 = 7;
+const AUDIT: u8 = 8;
+const AUDITED: u8 = 9;
 
 struct Writer(Vec<u8>);
 
@@ -222,6 +248,8 @@ impl Message {
             Message::Ack { .. } => "ACK",
             Message::Refused { .. } => "REFUSED",
             Message::Goodbye { .. } => "GOODBYE",
+            Message::Audit { .. } => "AUDIT",
+            Message::Audited { .. } => "AUDITED",
         }
     }
 
@@ -303,6 +331,28 @@ impl Message {
             Message::Goodbye { reason } => {
                 w.u8(GOODBYE);
                 w.bytes(reason.as_bytes());
+            }
+            Message::Audit {
+                zone,
+                serial,
+                digest,
+            } => {
+                w.u8(AUDIT);
+                w.str8(zone);
+                w.u32(*serial);
+                w.bytes(digest);
+            }
+            Message::Audited {
+                zone,
+                serial,
+                same,
+                digest,
+            } => {
+                w.u8(AUDITED);
+                w.str8(zone);
+                w.u32(*serial);
+                w.u8(u8::from(*same));
+                w.bytes(digest);
             }
         }
         let len = (w.0.len() - 4) as u32;
@@ -413,6 +463,31 @@ impl Message {
             GOODBYE => {
                 r.what = "GOODBYE";
                 Message::Goodbye { reason: r.text()? }
+            }
+            AUDIT => {
+                r.what = "AUDIT";
+                let message = Message::Audit {
+                    zone: r.str8()?,
+                    serial: r.u32()?,
+                    digest: r.take(32)?.try_into().expect("32 octets"),
+                };
+                r.end()?;
+                message
+            }
+            AUDITED => {
+                r.what = "AUDITED";
+                let message = Message::Audited {
+                    zone: r.str8()?,
+                    serial: r.u32()?,
+                    same: match r.u8()? {
+                        0 => false,
+                        1 => true,
+                        _ => return Err(FrameError::Malformed("AUDITED")),
+                    },
+                    digest: r.take(32)?.try_into().expect("32 octets"),
+                };
+                r.end()?;
+                message
             }
             other => return Err(FrameError::UnknownType(other)),
         };
@@ -562,6 +637,17 @@ mod tests {
             },
             Message::Goodbye {
                 reason: "bye".into(),
+            },
+            Message::Audit {
+                zone: "tld".into(),
+                serial: 9,
+                digest: [4; 32],
+            },
+            Message::Audited {
+                zone: "tld".into(),
+                serial: 9,
+                same: false,
+                digest: [5; 32],
             },
         ]
     }

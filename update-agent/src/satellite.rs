@@ -310,6 +310,23 @@ impl Satellite {
         Ok(done.map(|c| c.serial))
     }
 
+    /// The digest of a zone's data as held now ([`crate::digest`]): the zone directory's image
+    /// and journal, and the zone's WHOIS objects as their files hold them.
+    pub fn digest(&self, zone: &str) -> anyhow::Result<[u8; 32]> {
+        let directory = &self
+            .zones
+            .get(zone)
+            .context("a zone not served here")?
+            .directory;
+        let snapshot = ZoneDir::open(directory)?.load()?;
+        let mut data = snapshot.image.to_zone()?;
+        if let Some(net) = zonefiles::compose(&snapshot.changesets)? {
+            data = zonefiles::apply(data, &net)?;
+        }
+        let objects = self.tree.zone_objects(zone)?;
+        Ok(crate::digest::of(zone, &data, &objects))
+    }
+
     /// A partial snapshot held for a zone, to resume.
     pub fn partial(&self, zone: &str) -> Option<Partial> {
         let header = read_header(&self.state_file(zone, "partial.header")).ok()?;
@@ -385,10 +402,9 @@ impl Satellite {
             present.insert(object.key());
             self.tree.put_unsynced(&object)?;
         }
-        let suffix = format!(".{zone}");
-        for name in self.tree.domain_names()? {
-            let key = ObjectKey::Domain(name.clone());
-            if name.ends_with(&suffix) && !present.contains(&key) {
+        for object in self.tree.zone_objects(zone)? {
+            let key = object.key();
+            if !present.contains(&key) {
                 self.tree.delete(&key)?;
             }
         }

@@ -64,6 +64,16 @@ pub enum Step {
     },
     /// Send this REFUSED upstream; nothing changed.
     Report(Message),
+    /// Apply what was accepted, then compute the zone's digest at `serial` (the serial now
+    /// accepted) and compare it with the upstream's; answer AUDITED.
+    Audit {
+        /// The zone.
+        zone: String,
+        /// The serial.
+        serial: u32,
+        /// The upstream's digest.
+        digest: [u8; 32],
+    },
 }
 
 /// Why the session must end. The shell sends the report, if any, and reconnects.
@@ -383,6 +393,23 @@ impl Agent {
                     complete: Some(h),
                 })
             }
+            Message::Audit {
+                zone,
+                serial,
+                digest,
+            } => {
+                if self.serial(&zone) != Some(serial) {
+                    return Err(end(
+                        format!("audit of {zone} at serial {serial}, which is not the serial held"),
+                        None,
+                    ));
+                }
+                Ok(Step::Audit {
+                    zone,
+                    serial,
+                    digest,
+                })
+            }
             Message::Goodbye { reason } => {
                 Err(end(format!("upstream closed the session: {reason}"), None))
             }
@@ -568,7 +595,7 @@ mod tests {
                         agent.applied("tld", h.serial);
                     }
                 }
-                Step::Report(_) => {}
+                Step::Report(_) | Step::Audit { .. } => {}
             }
         }
 

@@ -573,3 +573,89 @@ fn kill_9_of_the_agent_in_a_loop_leaves_a_consistent_satellite() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// The self-audit: every second here, the control plane computes its digest of the zone and
+/// each satellite compares its own at the same serial. A satellite whose WHOIS tree was changed
+/// behind the agent's back (a record altered, one added) finds out, says so, and resynchronises
+/// from a snapshot: the altered record is restored and the extra one removed.
+#[test]
+fn an_audit_finds_data_changed_behind_the_agent_and_a_snapshot_repairs_it() {
+    let push = free_port();
+    let mut registry = Registry::new(&format!(
+        "\n[push]\nlisten = \"{push}\"\nkey = \"keys/tunnel.key\"\naudit_interval_s = 1\n"
+    ));
+    registry.start();
+    let satellite = Satellite::new(&registry, "ams-1", push);
+    let created = registry.as_registrar(
+        1001,
+        "CREATE DOMAIN",
+        &[
+            ("domain-name", "jane.smith.name"),
+            ("ns1-name", "ns.example.net"),
+            ("ns2-name", "ns.example.org"),
+        ],
+    );
+    assert_eq!(created.code.number(), 200, "{created:?}");
+    satellite.wait_answer(
+        "www.jane.smith.name.",
+        |d| d.contains("ns.example.net."),
+        |w| w.contains("ns.example.net"),
+    );
+    satellite.wait_for(
+        |s| s.metric("update_agent_audits_total") > 0,
+        "a first audit",
+    );
+    assert_eq!(
+        satellite.metric("update_agent_audit_mismatches_total"),
+        0,
+        "{}",
+        satellite.log()
+    );
+
+    // Behind the agent's back: alter the record, and plant one the registry never had.
+    let tree = zonefiles::whois::tree::Tree::open(&satellite.dir.path().join("whois")).unwrap();
+    let key = zonefiles::whois::ObjectKey::Domain("jane.smith.name".into());
+    let Some(zonefiles::whois::Object::Domain(mut domain)) = tree.get(&key).unwrap() else {
+        panic!("no record")
+    };
+    domain.nameservers[0].name = "ns.attacker.example".into();
+    tree.put(&zonefiles::whois::Object::Domain(domain.clone()))
+        .unwrap();
+    domain.name = "planted.smith.name".into();
+    tree.put(&zonefiles::whois::Object::Domain(domain)).unwrap();
+    assert!(
+        satellite
+            .whois("jane.smith.name")
+            .contains("ns.attacker.example")
+    );
+
+    satellite.wait_for(
+        |s| s.metric("update_agent_audit_mismatches_total") > 0,
+        "the audit to find the change",
+    );
+    satellite.wait_answer(
+        "www.jane.smith.name.",
+        |d| d.contains("ns.example.net."),
+        |w| w.contains("ns.example.net") && !w.contains("ns.attacker.example"),
+    );
+    satellite.wait_answer(
+        "www.planted.smith.name.",
+        |d| d.contains("NXDOMAIN"),
+        |w| w.contains("No match"),
+    );
+    assert!(satellite.log().contains("snapshot installed"));
+    // Audits after the repair find the same data again.
+    let audits = satellite.metric("update_agent_audits_total");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while satellite.metric("update_agent_audits_total") <= audits + 1 {
+        assert!(
+            Instant::now() < deadline,
+            "no audits after the repair; control plane:\n{}",
+            std::fs::read_to_string(registry.path("serve.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(satellite.metric("update_agent_audit_mismatches_total"), 1);
+    let status = registry.cli(&["satellites", "--json"]);
+    assert!(status.contains("same at serial"), "{status}");
+}

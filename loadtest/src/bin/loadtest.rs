@@ -93,8 +93,8 @@ enum Command {
         /// The certificate to trust (PEM).
         #[arg(long)]
         ca: PathBuf,
-        /// A satellite as `DNS-ADDRESS,WHOIS-ADDRESS` (repeatable).
-        #[arg(long = "satellite", required = true)]
+        /// A satellite as `DNS-ADDRESS,WHOIS-ADDRESS` (repeatable; none: only the load).
+        #[arg(long = "satellite")]
         satellites: Vec<String>,
         /// The zone to register in.
         #[arg(long, default_value = "tld")]

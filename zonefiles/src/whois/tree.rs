@@ -218,6 +218,61 @@ impl Tree {
     }
 }
 
+impl Tree {
+    /// Every object of a zone — its domains and hosts — and every registrar, read from their
+    /// files (temporary files left by an interrupted write are skipped).
+    pub fn zone_objects(&self, zone: &str) -> Result<Vec<Object>, TreeError> {
+        let zone = zone.trim_end_matches('.').to_ascii_lowercase();
+        let suffix = format!(".{zone}");
+        let tld = zone.rsplit('.').next().unwrap_or("");
+        let mut files = Vec::new();
+        for kind in ["domain", "host"] {
+            json_files(&self.root.join(kind).join(tld), &mut files)?;
+        }
+        json_files(&self.root.join("registrar"), &mut files)?;
+        let mut objects = Vec::with_capacity(files.len());
+        for path in files {
+            let bytes = std::fs::read(&path).map_err(io(&path))?;
+            let object: Object =
+                serde_json::from_slice(&bytes).map_err(|e| TreeError::BadRecord {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                })?;
+            let belongs = match &object.key() {
+                ObjectKey::Domain(name) | ObjectKey::Host(name) => name.ends_with(&suffix),
+                ObjectKey::Registrar(_) => true,
+            };
+            if belongs {
+                objects.push(object);
+            }
+        }
+        Ok(objects)
+    }
+}
+
+/// The `.json` files below `dir` (none if it does not exist).
+fn json_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), TreeError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(TreeError::Io {
+                path: dir.to_owned(),
+                source,
+            });
+        }
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            json_files(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "json") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
 fn read_dir(dir: &Path) -> Result<Vec<PathBuf>, TreeError> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io(dir))?.flatten() {

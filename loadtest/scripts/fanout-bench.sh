@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Fan-out: the control plane's cost of feeding many satellites. A control plane (fresh
+# registry, zone tld, 50 registrars) takes SRRP creates at a fixed rate, first with no
+# satellite, then with AGENTS update-agents (each with its own zone directory and WHOIS tree, no
+# servers) on the same machine. Reported: the control plane's CPU per changeset per satellite
+# (the difference between the two runs, from /proc), and the commit-to-acknowledgement latency
+# over every satellite from the control plane's own histogram (control_plane_push_ack_seconds).
+#
+#   loadtest/scripts/fanout-bench.sh [AGENTS] [RATE] [SECONDS] [WORKDIR]
+#   (defaults: 50, 500, 10, /tmp/fanout-bench)
+set -euo pipefail
+agents=${1:-50}
+rate=${2:-500}
+seconds=${3:-10}
+work=${4:-/tmp/fanout-bench}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+(cd "$root" && cargo build --release --locked -q -p control-plane -p update-agent -p loadtest)
+bin=$root/target/release
+rm -rf "$work" && mkdir -p "$work" && cd "$work"
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+cat > cp.toml <<TOML
+database = "registry.db"
+signing_key = "keys/signing.key"
+metrics_listen = "127.0.0.1:9955"
+[srrp]
+listen = ["127.0.0.1:1955"]
+certificate = "keys/srrp.crt"
+key = "keys/srrp.key"
+[push]
+listen = "127.0.0.1:4955"
+key = "keys/tunnel.key"
+TOML
+cp() { "$bin/control-plane" -c cp.toml --operator bench "$@" >/dev/null; }
+cp keygen --dir keys
+cp zone add tld --ns a.nic.tld=192.0.2.1 --ns b.nic.tld=192.0.2.2
+for i in $(seq 1000 1049); do
+  cp registrar add --id "$i" --iana-id "$i" --name "Registrar $i" --password "pw-$i"
+  cp registrar credit "$i" 100000000000
+done
+"$bin/control-plane" -c cp.toml serve 2>cp.log &
+pids+=($!)
+cp_pid=$!
+sleep 0.5
+metric() { curl -s 127.0.0.1:9955/metrics | awk -v m="$1" '$1 == m { print $2 }'; }
+cpu() { awk '{ print $14 + $15 }' "/proc/$cp_pid/stat"; }
+load() {
+  "$bin/loadtest" propagation --server 127.0.0.1:1955 --ca keys/srrp.crt --prefix "$1" \
+    --rate "$rate" --seconds "$seconds" | head -1
+}
+# Verify every registrar's password once (Argon2), so the measured runs see the steady state.
+"$bin/loadtest" srrp --server 127.0.0.1:1955 --ca keys/srrp.crt --prefix w- --seconds 1 >/dev/null
+run() {
+  local changesets0 cpu0
+  changesets0=$(metric control_plane_changesets_total); cpu0=$(cpu)
+  load "$1" >&2
+  wait_synced
+  echo "$(( $(cpu) - cpu0 )) $(( $(metric control_plane_changesets_total) - changesets0 ))"
+}
+wait_synced() {
+  [ "$started" = 0 ] && return
+  local newest
+  newest=$(metric 'control_plane_journal_serial{zone="tld"}')
+  for _ in $(seq 1 600); do
+    [ "$(curl -s 127.0.0.1:9955/metrics | grep -c "^control_plane_satellite_serial.* $newest\$")" -ge "$agents" ] && return
+    sleep 0.1
+  done
+  echo "not every agent reached serial $newest" >&2
+}
+started=0
+read -r base_cpu base_changesets < <(run none-)
+for i in $(seq 1 "$agents"); do
+  mkdir "a$i"
+  "$bin/update-agent" keygen --dir "a$i" --name node >/dev/null
+  cp satellite add "a$i" "a$i/node.pub"
+  cat > "a$i/agent.toml" <<TOML
+id = "a$i"
+upstream = "127.0.0.1:4955"
+upstream_key = "$(cat keys/tunnel.pub)"
+signing_keys = ["$(cat keys/signing.pub)"]
+[[zone]]
+origin = "tld"
+directory = "zones/tld"
+TOML
+done
+sleep 1.5
+for i in $(seq 1 "$agents"); do
+  (cd "a$i" && exec "$bin/update-agent" -c agent.toml 2>agent.log) & pids+=($!)
+done
+started=1
+wait_synced
+read -r fan_cpu fan_changesets < <(run fan-)
+echo "## Fan-out: $agents satellites (update-agent, no servers), $rate creates/s offered for ${seconds}s"
+echo
+echo "control plane CPU: ${base_cpu}0 ms for $base_changesets changesets with no satellite, ${fan_cpu}0 ms for $fan_changesets with $agents"
+awk -v b="$base_cpu" -v bc="$base_changesets" -v f="$fan_cpu" -v fc="$fan_changesets" -v n="$agents" \
+  'BEGIN { printf "push cost: %.1f µs of control-plane CPU per changeset per satellite\n", ((f / fc) - (b / bc)) * 10000 / n }'
+curl -s 127.0.0.1:9955/metrics | awk '
+  /^control_plane_push_ack_seconds_bucket/ { split($1, a, "\""); le[++n] = a[2]; c[n] = $2 }
+  /^control_plane_push_ack_seconds_count/ { total = $2 }
+  END {
+    for (q = 1; q <= 3; q++) {
+      target = (q == 1 ? 0.5 : q == 2 ? 0.99 : 1.0) * total
+      for (i = 1; i <= n; i++) if (c[i] >= target) { bound[q] = le[i]; break }
+    }
+    printf "commit → acknowledged, over every satellite (%d acknowledgements): p50 ≤ %s s, p99 ≤ %s s, max ≤ %s s (histogram bucket bounds)\n", total, bound[1], bound[2], bound[3]
+  }'
