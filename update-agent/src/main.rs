@@ -423,6 +423,7 @@ async fn apply(
         return Ok(());
     }
     let mut acks = Vec::new();
+    let mut zones = Vec::new();
     tokio::task::block_in_place(|| -> anyhow::Result<()> {
         let mut satellite = satellite.lock().expect("not poisoned");
         let mut rest = &batch[..];
@@ -432,24 +433,29 @@ async fn apply(
             let serial = satellite.apply(&first.zone, &bytes)?;
             stats.applied.fetch_add(run as u64, Ordering::Relaxed);
             tracing::debug!(zone = first.zone, serial, changesets = run, "applied");
-            if let Some(compacted) = satellite.compact_if_due(&first.zone)? {
-                stats.compactions.fetch_add(1, Ordering::Relaxed);
-                tracing::info!(
-                    zone = first.zone,
-                    serial = compacted,
-                    "journal folded into a new image"
-                );
-            }
             acks.push(agent.applied(&first.zone, serial));
+            zones.push(first.zone.clone());
             rest = &rest[run..];
         }
         Ok(())
     })?;
-    batch.clear();
+    // Durable: acknowledge before anything else.
     for ack in acks {
         send.write_all(&ack.encode()).await?;
     }
-    Ok(())
+    batch.clear();
+    // Compaction keeps edge-dns's overlay (the changes since the image) small; it compiles the
+    // whole zone, after the acknowledgement.
+    tokio::task::block_in_place(|| -> anyhow::Result<()> {
+        let mut satellite = satellite.lock().expect("not poisoned");
+        for zone in zones {
+            if let Some(compacted) = satellite.compact_if_due(&zone)? {
+                stats.compactions.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(zone, serial = compacted, "journal folded into a new image");
+            }
+        }
+        Ok(())
+    })
 }
 
 /// Carries out one accepted step; returns what to send upstream.
