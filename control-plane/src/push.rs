@@ -116,6 +116,34 @@ enum AuditState {
     },
 }
 
+impl AuditState {
+    /// The AUDIT for a satellite that stands at `standing(zone)` in the zone audited, if the
+    /// digest is ready at exactly that serial and this round (`sent`) has not gone out yet.
+    fn due(
+        &self,
+        standing: impl Fn(&str) -> Option<u32>,
+        sent: Option<u64>,
+    ) -> Option<(u64, Message)> {
+        let AuditState::Ready {
+            round,
+            zone,
+            serial,
+            digest,
+        } = self
+        else {
+            return None;
+        };
+        (standing(zone) == Some(*serial) && sent != Some(*round)).then(|| {
+            let audit = Message::Audit {
+                zone: zone.clone(),
+                serial: *serial,
+                digest: *digest,
+            };
+            (*round, audit)
+        })
+    }
+}
+
 /// The push service.
 pub struct Push {
     audits: tokio::sync::watch::Sender<AuditState>,
@@ -568,25 +596,11 @@ impl Push {
         let mut audited: Option<u64> = None;
         loop {
             // An audit ready at the serial this session stands at goes out now.
-            let audit = audits.borrow_and_update().clone();
-            if let AuditState::Ready {
-                round,
-                zone,
-                serial,
-                digest,
-            } = audit
-                && expected.get(&zone) == Some(&serial)
-                && audited != Some(round)
-            {
-                send.write_all(
-                    &Message::Audit {
-                        zone,
-                        serial,
-                        digest,
-                    }
-                    .encode(),
-                )
-                .await?;
+            let due = audits
+                .borrow_and_update()
+                .due(|zone| expected.get(zone).copied(), audited);
+            if let Some((round, audit)) = due {
+                send.write_all(&audit.encode()).await?;
                 audited = Some(round);
             }
             let items = match self.feed.after(cursor, feed::BATCH) {
@@ -636,26 +650,11 @@ impl Push {
                         audits.wait_for(|a| !matches!(a, AuditState::Pending { .. })),
                     )
                     .await;
-                    let ready = audits.borrow_and_update().clone();
-                    if let AuditState::Ready {
-                        round,
-                        zone,
-                        serial,
-                        digest,
-                    } = ready
-                        && zone == item.zone
-                        && serial == item.from
-                        && audited != Some(round)
-                    {
-                        send.write_all(
-                            &Message::Audit {
-                                zone,
-                                serial,
-                                digest,
-                            }
-                            .encode(),
-                        )
-                        .await?;
+                    let due = audits
+                        .borrow_and_update()
+                        .due(|zone| (zone == item.zone).then_some(item.from), audited);
+                    if let Some((round, audit)) = due {
+                        send.write_all(&audit.encode()).await?;
                         audited = Some(round);
                     }
                 }

@@ -20,25 +20,8 @@ bin=$root/target/release
 rm -rf "$work" && mkdir -p "$work" && cd "$work"
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
-cat > cp.toml <<TOML
-database = "registry.db"
-signing_key = "keys/signing.key"
-metrics_listen = "127.0.0.1:9855"
-[srrp]
-listen = ["127.0.0.1:1855"]
-certificate = "keys/srrp.crt"
-key = "keys/srrp.key"
-[push]
-listen = "127.0.0.1:4855"
-key = "keys/tunnel.key"
-TOML
-cp() { "$bin/control-plane" -c cp.toml --operator bench "$@" >/dev/null; }
-cp keygen --dir keys
-cp zone add tld --ns a.nic.tld=192.0.2.1 --ns b.nic.tld=192.0.2.2
-for i in $(seq 1000 1049); do
-  cp registrar add --id "$i" --iana-id "$i" --name "Registrar $i" --password "pw-$i"
-  cp registrar credit "$i" 100000000000
-done
+. "$root/loadtest/scripts/registry.sh"
+registry 1855 9855 4855
 "$bin/control-plane" -c cp.toml serve 2>cp.log &
 pids+=($!)
 cp_pid=$!

@@ -15,22 +15,8 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 (cd "$root" && cargo build --release --locked -q -p control-plane -p loadtest)
 bin=$root/target/release
 rm -rf "$work" && mkdir -p "$work" && cd "$work"
-cat > cp.toml <<TOML
-database = "registry.db"
-signing_key = "keys/signing.key"
-metrics_listen = "127.0.0.1:9755"
-[srrp]
-listen = ["127.0.0.1:1755"]
-certificate = "keys/srrp.crt"
-key = "keys/srrp.key"
-TOML
-cp() { "$bin/control-plane" -c cp.toml --operator bench "$@" >/dev/null; }
-cp keygen --dir keys
-cp zone add tld --ns a.nic.tld=192.0.2.1 --ns b.nic.tld=192.0.2.2
-for i in $(seq 1000 1049); do
-  cp registrar add --id "$i" --iana-id "$i" --name "Registrar $i" --password "pw-$i"
-  cp registrar credit "$i" 100000000000
-done
+. "$root/loadtest/scripts/registry.sh"
+registry 1755 9755
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null || true' EXIT
 metric() { curl -s 127.0.0.1:9755/metrics | awk -v m="$1" '$1 == m { print $2 }'; }

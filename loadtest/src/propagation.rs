@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use control_plane::srrp::{Code, Request, VERSION};
+use control_plane::srrp::Code;
 use hdrhistogram::Histogram;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -127,18 +127,7 @@ pub fn run(load: &Load, certificate: &Path, satellites: &[Satellite]) -> anyhow:
                 next += interval;
                 n += 1;
                 let name = format!("{}{client}-{n}.{}", load.prefix, load.zone);
-                let request = Request {
-                    command: "CREATE".into(),
-                    object: "DOMAIN".into(),
-                    protocol: VERSION.into(),
-                    attributes: vec![
-                        ("registrar-id".into(), registrar.to_string()),
-                        ("registrar-auth".into(), format!("pw-{registrar}")),
-                        ("domain-name".into(), name.clone()),
-                        ("ns1-name".into(), "ns1.example.net".into()),
-                        ("ns2-name".into(), "ns2.example.net".into()),
-                    ],
-                };
+                let request = crate::srrpbench::create(registrar, &name);
                 match control_plane::client::send(
                     load.server,
                     "localhost",

@@ -24,6 +24,23 @@ pub struct Report {
     pub latency_us: [u64; 4],
 }
 
+/// CREATE DOMAIN of `name` by `registrar` (password `pw-<id>`), with two name servers outside
+/// the zone: the request both write benchmarks send.
+pub fn create(registrar: u32, name: &str) -> Request {
+    Request {
+        command: "CREATE".into(),
+        object: "DOMAIN".into(),
+        protocol: VERSION.into(),
+        attributes: vec![
+            ("registrar-id".into(), registrar.to_string()),
+            ("registrar-auth".into(), format!("pw-{registrar}")),
+            ("domain-name".into(), name.to_owned()),
+            ("ns1-name".into(), "ns1.example.net".into()),
+            ("ns2-name".into(), "ns2.example.net".into()),
+        ],
+    }
+}
+
 /// Runs `connections` clients for `seconds` after a second of warm-up; client `i` is
 /// registrar `first_registrar + i % registrars` with password `pw-<id>`, and creates
 /// `<prefix><i>-<n>.<zone>`. With `tls12` the clients offer only TLS 1.2 (whose resumption
@@ -68,18 +85,7 @@ pub fn run(
             let mut n = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 n += 1;
-                let request = Request {
-                    command: "CREATE".into(),
-                    object: "DOMAIN".into(),
-                    protocol: VERSION.into(),
-                    attributes: vec![
-                        ("registrar-id".into(), registrar.to_string()),
-                        ("registrar-auth".into(), format!("pw-{registrar}")),
-                        ("domain-name".into(), format!("{prefix}{client}-{n}.{zone}")),
-                        ("ns1-name".into(), "ns1.example.net".into()),
-                        ("ns2-name".into(), "ns2.example.net".into()),
-                    ],
-                };
+                let request = create(registrar, &format!("{prefix}{client}-{n}.{zone}"));
                 let started = Instant::now();
                 let sent =
                     control_plane::client::send(server, "localhost", config.clone(), &request)

@@ -49,7 +49,8 @@ enum Command {
         #[arg(long, default_value = "node")]
         name: String,
     },
-    /// Prints the serial each zone holds, from the data on disk.
+    /// Prints the serial each zone holds, from the data on disk (read only: safe while the
+    /// agent runs).
     Status,
 }
 
@@ -176,15 +177,12 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Status => {
+            // Read only: the agent may be running.
             let config = Config::load(&cli.config)?;
-            let (satellite, notes) = Satellite::open(config.layout())?;
-            for note in notes {
-                println!("recovered: {note}");
-            }
-            for (zone, serial) in satellite.serials() {
-                match serial {
-                    Some(s) => println!("{zone}\t{s}"),
-                    None => println!("{zone}\tno data yet"),
+            for zone in &config.zones {
+                match update_agent::satellite::serial_on_disk(&zone.directory)? {
+                    Some(serial) => println!("{}\t{serial}", zone.origin),
+                    None => println!("{}\tno data yet", zone.origin),
                 }
             }
             Ok(())

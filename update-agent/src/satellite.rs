@@ -76,6 +76,8 @@ struct ZoneWriter {
 
 /// The writer of one satellite's data.
 pub struct Satellite {
+    /// `<state>/lock`, held (flock) while this writer lives: one writer per satellite.
+    _lock: std::fs::File,
     layout: Layout,
     tree: Tree,
     zones: BTreeMap<String, ZoneWriter>,
@@ -109,8 +111,10 @@ impl Satellite {
     pub fn open(layout: Layout) -> anyhow::Result<(Satellite, Vec<String>)> {
         std::fs::create_dir_all(&layout.state)
             .with_context(|| format!("creating {}", layout.state.display()))?;
+        let lock = lock(&layout.state.join("lock"))?;
         let tree = Tree::open(&layout.whois_tree)?;
         let mut satellite = Satellite {
+            _lock: lock,
             zones: layout
                 .zones
                 .iter()
@@ -421,6 +425,41 @@ impl Satellite {
     }
 }
 
+/// Takes the writer's lock, or says who holds it.
+fn lock(path: &Path) -> anyhow::Result<std::fs::File> {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    // SAFETY: flock on a descriptor this function owns.
+    let locked = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if locked != 0 {
+        bail!(
+            "{} is locked: another update-agent writes this satellite's data (stop it first)",
+            path.display()
+        );
+    }
+    Ok(file)
+}
+
+/// The serial a zone directory holds, read without writing anything (for `status` while the
+/// agent runs); `None` if it holds no zone yet.
+pub fn serial_on_disk(directory: &Path) -> anyhow::Result<Option<u32>> {
+    if !directory.join(zonefiles::zonedir::CURRENT).exists() {
+        return Ok(None);
+    }
+    let snapshot = ZoneDir::open(directory)?.load()?;
+    Ok(Some(
+        snapshot
+            .changesets
+            .last()
+            .map_or(snapshot.image.serial(), Changeset::to_serial),
+    ))
+}
+
 fn write_header(path: &Path, header: &SnapshotHeader) -> anyhow::Result<()> {
     let frame = crate::protocol::Message::Snapshot(header.clone()).encode();
     zonefiles::atomic::write_atomically(path, &frame)
@@ -436,5 +475,28 @@ fn read_header(path: &Path) -> anyhow::Result<SnapshotHeader> {
     {
         Some(crate::protocol::Message::Snapshot(header)) => Ok(header),
         _ => bail!("{}: not a snapshot header", path.display()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_writer_per_satellite() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout {
+            state: dir.path().join("state"),
+            whois_tree: dir.path().join("whois"),
+            zones: vec![("tld".into(), dir.path().join("zones/tld"))],
+            compact_after: 10,
+            journal_keep: 10,
+        };
+        let (first, _) = Satellite::open(layout.clone()).unwrap();
+        assert_eq!(first.serials(), [("tld".to_string(), None)]);
+        let second = Satellite::open(layout.clone());
+        assert!(second.is_err_and(|e| e.to_string().contains("another update-agent")));
+        drop(first);
+        assert!(Satellite::open(layout).is_ok(), "the lock goes with its writer");
     }
 }

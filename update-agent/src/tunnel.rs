@@ -112,6 +112,28 @@ fn transport() -> Arc<quinn::TransportConfig> {
     Arc::new(transport)
 }
 
+/// Raw public keys exist only in TLS 1.3 here.
+fn no_tls12() -> Result<HandshakeSignatureValid, rustls::Error> {
+    Err(rustls::Error::PeerIncompatible(
+        rustls::PeerIncompatible::Tls12NotOffered,
+    ))
+}
+
+/// Checks a TLS 1.3 handshake signature against the raw public key the peer presented.
+fn signed_by_raw_key(
+    message: &[u8],
+    key: &CertificateDer<'_>,
+    dss: &DigitallySignedStruct,
+    algorithms: &WebPkiSupportedAlgorithms,
+) -> Result<HandshakeSignatureValid, rustls::Error> {
+    rustls::crypto::verify_tls13_signature_with_raw_key(
+        message,
+        &SubjectPublicKeyInfoDer::from(key.as_ref()),
+        dss,
+        algorithms,
+    )
+}
+
 #[derive(Debug)]
 struct PinnedClients {
     pins: Arc<Pins>,
@@ -143,9 +165,7 @@ impl ClientCertVerifier for PinnedClients {
         _cert: &CertificateDer<'_>,
         _dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Err(rustls::Error::PeerIncompatible(
-            rustls::PeerIncompatible::Tls12NotOffered,
-        ))
+        no_tls12()
     }
 
     fn verify_tls13_signature(
@@ -154,12 +174,7 @@ impl ClientCertVerifier for PinnedClients {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature_with_raw_key(
-            message,
-            &SubjectPublicKeyInfoDer::from(cert.as_ref()),
-            dss,
-            &self.algorithms,
-        )
+        signed_by_raw_key(message, cert, dss, &self.algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -201,9 +216,7 @@ impl ServerCertVerifier for PinnedServer {
         _cert: &CertificateDer<'_>,
         _dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Err(rustls::Error::PeerIncompatible(
-            rustls::PeerIncompatible::Tls12NotOffered,
-        ))
+        no_tls12()
     }
 
     fn verify_tls13_signature(
@@ -212,12 +225,7 @@ impl ServerCertVerifier for PinnedServer {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature_with_raw_key(
-            message,
-            &SubjectPublicKeyInfoDer::from(cert.as_ref()),
-            dss,
-            &self.algorithms,
-        )
+        signed_by_raw_key(message, cert, dss, &self.algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {

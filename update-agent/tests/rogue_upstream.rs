@@ -12,7 +12,6 @@ use ring::signature::{Ed25519KeyPair, KeyPair};
 use update_agent::protocol::{Deframer, Message, SignedChangeset, SnapshotHeader};
 use update_agent::{keys, signature, tunnel};
 use zonefiles::master::ParseOptions;
-use zonefiles::zonedir::ZoneDir;
 use zonefiles::{Class, Zone};
 
 fn zone(serial: u32, extra: &str) -> Zone {
@@ -109,11 +108,9 @@ impl Session {
 }
 
 fn serial_on_disk(dir: &std::path::Path) -> u32 {
-    let snapshot = ZoneDir::open(dir).unwrap().load().unwrap();
-    snapshot
-        .changesets
-        .last()
-        .map_or(snapshot.image.serial(), |c| c.to_serial())
+    update_agent::satellite::serial_on_disk(dir)
+        .unwrap()
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
