@@ -250,10 +250,15 @@ impl Push {
                     connection.close(1u32.into(), b"not a member");
                     return;
                 };
-                push.connections
+                // One tunnel per satellite: a new one replaces the old (a restarted agent).
+                let previous = push
+                    .connections
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .insert(name.clone(), connection.clone());
+                if let Some(previous) = previous {
+                    previous.close(2u32.into(), b"replaced by a newer tunnel");
+                }
                 push.update(&name, |s| {
                     s.connected = true;
                     s.address = Some(remote);
@@ -261,7 +266,22 @@ impl Push {
                 });
                 tracing::info!(satellite = name, %remote, "satellite connected");
                 let result = push.clone().session(&name, &connection).await;
-                push.update(&name, |s| s.connected = false);
+                connection.close(0u32.into(), b"session over");
+                // Disconnected, unless a newer tunnel of the same satellite replaced this one.
+                let current = {
+                    let mut connections =
+                        push.connections.lock().unwrap_or_else(|e| e.into_inner());
+                    let current = connections
+                        .get(&name)
+                        .is_some_and(|c| c.stable_id() == connection.stable_id());
+                    if current {
+                        connections.remove(&name);
+                    }
+                    current
+                };
+                if current {
+                    push.update(&name, |s| s.connected = false);
+                }
                 match result {
                     Ok(()) => tracing::info!(satellite = name, "satellite disconnected"),
                     Err(error) => {
@@ -426,7 +446,8 @@ impl Push {
         let (mut send, mut recv) = tokio::time::timeout(tunnel::IDLE, connection.accept_bi())
             .await
             .context("no session stream")??;
-        let mut deframer = Deframer::default();
+        // Agents send only small frames (HELLO, ACK, REFUSED, AUDITED).
+        let mut deframer = Deframer::with_limit(1 << 20);
         let hello = tokio::time::timeout(tunnel::IDLE, read_message(&mut recv, &mut deframer))
             .await
             .context("no HELLO")??;

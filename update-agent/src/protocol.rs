@@ -543,32 +543,63 @@ impl<'a> Reader<'a> {
 }
 
 /// Splits a byte stream into frames: feed it what arrives, take whole messages out.
-#[derive(Debug, Default)]
+///
+/// Frames are taken from a read position and the consumed bytes dropped in bulk, so a read
+/// holding thousands of small frames (a satellite catching up) costs one pass, not one shift
+/// of the buffer per frame.
+#[derive(Debug)]
 pub struct Deframer {
     buffer: Vec<u8>,
+    start: usize,
+    limit: usize,
+}
+
+impl Default for Deframer {
+    fn default() -> Deframer {
+        Deframer::with_limit(MAX_FRAME)
+    }
 }
 
 impl Deframer {
+    /// A deframer that refuses frames longer than `limit` (at most [`MAX_FRAME`]): the
+    /// upstream reads only small frames from agents.
+    pub fn with_limit(limit: usize) -> Deframer {
+        Deframer {
+            buffer: Vec::new(),
+            start: 0,
+            limit: limit.min(MAX_FRAME),
+        }
+    }
+
     /// Adds received bytes.
     pub fn push(&mut self, bytes: &[u8]) {
+        if self.start > 0 && self.start * 2 >= self.buffer.len() {
+            self.buffer.drain(..self.start);
+            self.start = 0;
+        }
         self.buffer.extend_from_slice(bytes);
     }
 
     /// The next whole message, `Ok(None)` until one has arrived. An error leaves the stream
     /// unusable: the session must end.
     pub fn next_message(&mut self) -> Result<Option<Message>, FrameError> {
-        let Some(len) = self.buffer.get(..4) else {
+        let rest = &self.buffer[self.start..];
+        let Some(len) = rest.get(..4) else {
             return Ok(None);
         };
         let len = u32::from_be_bytes(len.try_into().expect("4")) as usize;
-        if len > MAX_FRAME {
+        if len > self.limit {
             return Err(FrameError::TooLong(len));
         }
-        if self.buffer.len() < 4 + len {
+        if rest.len() < 4 + len {
             return Ok(None);
         }
-        let message = Message::decode(&self.buffer[4..4 + len]);
-        self.buffer.drain(..4 + len);
+        let message = Message::decode(&rest[4..4 + len]);
+        self.start += 4 + len;
+        if self.start == self.buffer.len() {
+            self.buffer.clear();
+            self.start = 0;
+        }
         message.map(Some)
     }
 }

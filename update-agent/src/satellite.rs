@@ -497,6 +497,9 @@ mod tests {
         let second = Satellite::open(layout.clone());
         assert!(second.is_err_and(|e| e.to_string().contains("another update-agent")));
         drop(first);
-        assert!(Satellite::open(layout).is_ok(), "the lock goes with its writer");
+        assert!(
+            Satellite::open(layout).is_ok(),
+            "the lock goes with its writer"
+        );
     }
 }
