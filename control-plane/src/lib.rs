@@ -25,6 +25,9 @@
 //!   migrations, durability settings).
 //! - [`writer`]: the commit thread and its queue ([`queue`]); [`server`]: the TLS listener;
 //!   [`metrics`]: Prometheus.
+//! - [`push`]: the push service feeding every satellite over QUIC (changesets, signed
+//!   snapshots, audits); [`feed`]: the journal's tail in memory, read once for all sessions;
+//!   [`satellites`]: membership (pinned tunnel keys) and every satellite's status and lag.
 //! - [`signing`]: Ed25519 signatures over changesets; [`tls`]: certificates and TLS
 //!   configurations; [`auth`]: password hashing.
 //! - [`operator`]: the operator commands; [`audit`]: the journal-versus-database check;
@@ -33,9 +36,11 @@
 //!
 //! # Threads
 //!
-//! A multi-threaded tokio runtime runs the listeners and one task per connection; Argon2 runs on
-//! its blocking pool, two at a time. One OS thread (`commit`) owns the only writable database
-//! connection. Operator commands are separate processes that open the database themselves;
+//! A multi-threaded tokio runtime runs the listeners, one task per connection and two per
+//! satellite session (feeding and reading ACKs), and the feed's journal reader; Argon2 runs on
+//! its blocking pool, two at a time. One OS thread (`commit`) owns the writable database
+//! connection the registry changes through; the push service writes only the satellites'
+//! status, once a second, on a connection of its own without fsync (it is not precious). Operator commands are separate processes that open the database themselves;
 //! SQLite's locking orders their transactions with the commit thread's.
 //!
 //! # Invariants

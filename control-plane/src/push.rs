@@ -20,8 +20,14 @@
 //! position agree), signed, kept per zone for reuse by the next satellite (and for resuming)
 //! until the zone has moved on by [`SNAPSHOT_REUSE`] changesets, and sent in 1 MiB chunks.
 //!
-//! Membership is re-read every second; the tunnel of a satellite removed is closed. The
-//! status of every satellite is written to the database every second ([`crate::satellites`]).
+//! Membership is re-read every second; the tunnel of a satellite removed is closed, and a
+//! satellite has one tunnel at a time (a newer one replaces the older). The status of every
+//! satellite is written to the database every second ([`crate::satellites`]).
+//!
+//! Audits ([`Push::audit_every`]): per zone, the digest of the registry's data at its current
+//! serial ([`update_agent::digest`]) goes to each satellite right after the changeset that
+//! reaches that serial; sessions hold changesets past it for at most [`AUDIT_HOLD`] while it
+//! is computed. The satellite answers whether its own digest is the same.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -96,7 +102,7 @@ impl Latency {
 type InFlight = Mutex<std::collections::VecDeque<(String, u32, std::time::Instant)>>;
 
 /// How long a session holds a changeset back while the audit digest at its serial is computed.
-const AUDIT_HOLD: Duration = Duration::from_secs(2);
+pub const AUDIT_HOLD: Duration = Duration::from_secs(2);
 
 /// The audit in progress, as sessions see it.
 #[derive(Debug, Clone, Default)]
