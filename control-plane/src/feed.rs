@@ -2,7 +2,7 @@
 //!
 //! One task ([`Feed::follow`]) reads each new journal entry from the database once, right after
 //! the commit thread says it committed, encodes it as the CHANGESET frame satellites receive,
-//! and keeps the newest [`Feed::capacity`] of them in a ring. Every live session takes its
+//! and keeps the newest of them (as many as it was made for) in a ring. Every live session takes its
 //! frames from the ring, so a changeset costs the control plane one read and one encoding
 //! whatever the number of satellites; only a session whose satellite is further behind than
 //! the ring reads the database itself (catch-up), with its own connection, until it reaches
@@ -97,11 +97,6 @@ impl Feed {
             newest: tokio::sync::watch::channel(newest).0,
             capacity: capacity.max(1),
         }))
-    }
-
-    /// The most entries kept.
-    pub fn capacity(&self) -> usize {
-        self.capacity
     }
 
     /// Reads new entries whenever `published` is notified (and every second regardless, for

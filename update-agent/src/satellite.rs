@@ -274,11 +274,6 @@ impl Satellite {
         Ok(serial)
     }
 
-    /// True if changes were applied since the last checkpoint.
-    pub fn needs_checkpoint(&self) -> bool {
-        !self.unsynced.is_empty()
-    }
-
     /// Makes the WHOIS tree durable, merges the changes since the last checkpoint into the
     /// search indexes, and records the serial up to which both are durable.
     pub fn checkpoint(&mut self) -> anyhow::Result<()> {

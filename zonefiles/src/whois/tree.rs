@@ -198,24 +198,6 @@ impl Tree {
             Err(_) => Ok(None),
         }
     }
-
-    /// Every domain name in the tree, read from the paths alone (no record is opened).
-    pub fn domain_names(&self) -> Result<Vec<String>, TreeError> {
-        let mut names = Vec::new();
-        let base = self.root.join("domain");
-        let Ok(tlds) = std::fs::read_dir(&base) else {
-            return Ok(names);
-        };
-        for tld in tlds.flatten() {
-            let tld_name = tld.file_name().to_string_lossy().into_owned();
-            for h1 in read_dir(&tld.path())? {
-                for h2 in read_dir(&h1)? {
-                    collect(&h2, &mut vec![tld_name.clone()], &mut names)?;
-                }
-            }
-        }
-        Ok(names)
-    }
 }
 
 impl Tree {
@@ -268,36 +250,6 @@ fn json_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), TreeError> {
             json_files(&path, out)?;
         } else if path.extension().is_some_and(|e| e == "json") {
             out.push(path);
-        }
-    }
-    Ok(())
-}
-
-fn read_dir(dir: &Path) -> Result<Vec<PathBuf>, TreeError> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(io(dir))?.flatten() {
-        if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            out.push(entry.path());
-        }
-    }
-    Ok(out)
-}
-
-/// Adds the names below `dir`, whose labels so far (reversed) are `labels`.
-fn collect(dir: &Path, labels: &mut Vec<String>, names: &mut Vec<String>) -> Result<(), TreeError> {
-    for entry in std::fs::read_dir(dir).map_err(io(dir))?.flatten() {
-        let file = entry.file_name().to_string_lossy().into_owned();
-        if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            labels.push(file);
-            collect(&entry.path(), labels, names)?;
-            labels.pop();
-        } else if let Some(label) = file.strip_suffix(".json")
-            && !file.starts_with('.')
-        {
-            let mut name: Vec<&str> = labels.iter().map(String::as_str).collect();
-            name.push(label);
-            name.reverse();
-            names.push(name.join("."));
         }
     }
     Ok(())
@@ -385,9 +337,20 @@ mod tests {
         tree.put(&object).unwrap();
         assert_eq!(tree.get(&key).unwrap(), Some(object));
         tree.put(&Object::Domain(domain("smith.name"))).unwrap();
-        let mut names = tree.domain_names().unwrap();
+        let mut names: Vec<ObjectKey> = tree
+            .zone_objects("name")
+            .unwrap()
+            .iter()
+            .map(Object::key)
+            .collect();
         names.sort();
-        assert_eq!(names, ["john.smith.name", "smith.name"]);
+        assert_eq!(
+            names,
+            [
+                ObjectKey::Domain("john.smith.name".into()),
+                ObjectKey::Domain("smith.name".into())
+            ]
+        );
         tree.delete(&key).unwrap();
         assert_eq!(tree.get(&key).unwrap(), None);
         tree.delete(&key).unwrap();
