@@ -701,9 +701,13 @@ impl Push {
     /// Audits every zone every `interval`: publishes that an audit is pending at the zone's
     /// serial, computes the digest of the registry's data at that serial (one read
     /// transaction), then publishes it; each session sends it to its satellite at that serial.
+    /// The first round comes a minute after start (sooner if the interval is shorter), so a
+    /// freshly deployed constellation is checked at once rather than an interval later.
     pub async fn audit_every(self: Arc<Self>, interval: Duration) {
+        let mut wait = interval.min(Duration::from_secs(60));
         loop {
-            tokio::time::sleep(interval).await;
+            tokio::time::sleep(wait).await;
+            wait = interval;
             let push = self.clone();
             let done = tokio::task::spawn_blocking(move || push.audit_all()).await;
             match done {
