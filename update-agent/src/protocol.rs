@@ -217,9 +217,13 @@ struct Writer(Vec<u8>);
 
 impl Writer {
     fn str8(&mut self, s: &str) {
-        let bytes = &s.as_bytes()[..s.len().min(255)];
-        self.0.push(bytes.len() as u8);
-        self.0.extend_from_slice(bytes);
+        self.bytes8(s.as_bytes());
+    }
+    /// At most 255 bytes after their length.
+    fn bytes8(&mut self, b: &[u8]) {
+        let b = &b[..b.len().min(255)];
+        self.0.push(b.len() as u8);
+        self.0.extend_from_slice(b);
     }
     fn u8(&mut self, v: u8) {
         self.0.push(v);
@@ -285,8 +289,7 @@ impl Message {
                 w.u32(c.to);
                 w.u64(c.committed);
                 w.str8(&c.key_id);
-                w.u8(c.signature.len().min(255) as u8);
-                w.bytes(&c.signature[..c.signature.len().min(255)]);
+                w.bytes8(&c.signature);
                 w.bytes(&c.bytes);
             }
             Message::Snapshot(s) => {
@@ -297,8 +300,7 @@ impl Message {
                 w.u64(s.whois_len);
                 w.bytes(&s.digest);
                 w.str8(&s.key_id);
-                w.u8(s.signature.len().min(255) as u8);
-                w.bytes(&s.signature[..s.signature.len().min(255)]);
+                w.bytes8(&s.signature);
                 w.u64(s.offset);
             }
             Message::Chunk {
@@ -409,10 +411,7 @@ impl Message {
                     to: r.u32()?,
                     committed: r.u64()?,
                     key_id: r.str8()?,
-                    signature: {
-                        let n = r.u8()?;
-                        r.take(usize::from(n))?.to_vec()
-                    },
+                    signature: r.bytes8()?,
                     bytes: r.rest().to_vec(),
                 })
             }
@@ -425,10 +424,7 @@ impl Message {
                     whois_len: r.u64()?,
                     digest: r.take(32)?.try_into().expect("32 octets"),
                     key_id: r.str8()?,
-                    signature: {
-                        let n = r.u8()?;
-                        r.take(usize::from(n))?.to_vec()
-                    },
+                    signature: r.bytes8()?,
                     offset: r.u64()?,
                 };
                 r.end()?;
@@ -521,10 +517,13 @@ impl<'a> Reader<'a> {
     fn u64(&mut self) -> Result<u64, FrameError> {
         Ok(u64::from_be_bytes(self.take(8)?.try_into().expect("8")))
     }
-    fn str8(&mut self) -> Result<String, FrameError> {
+    fn bytes8(&mut self) -> Result<Vec<u8>, FrameError> {
         let n = self.u8()?;
-        let bytes = self.take(usize::from(n))?;
-        String::from_utf8(bytes.to_vec()).map_err(|_| FrameError::Text(self.what))
+        Ok(self.take(usize::from(n))?.to_vec())
+    }
+    fn str8(&mut self) -> Result<String, FrameError> {
+        let bytes = self.bytes8()?;
+        String::from_utf8(bytes).map_err(|_| FrameError::Text(self.what))
     }
     fn rest(&mut self) -> &'a [u8] {
         std::mem::take(&mut self.bytes)
