@@ -6,13 +6,16 @@
 //! # Per connection
 //!
 //! ```text
-//! accept (the key must be a member's) → HELLO (its name must be the key's)
+//! accept (the key must be a member's; update_agent::upstream) → HELLO (its name must be the key's)
 //!   → per zone: update_agent::session::plan → changesets from serial n, or a snapshot
 //!   → loop: journal entries after the cursor, from the feed's ring ([`crate::feed`]), or
 //!           from the database while further behind than the ring
 //!           → send those that continue each zone; none left → wait for the next entry
 //!   (meanwhile another task reads ACK / REFUSED and updates the status)
 //! ```
+//!
+//! A relay also opens streams that start with FETCH: each gets the zone's snapshot (kept, or
+//! built now) and ends.
 //!
 //! Entries come from the journal, so a satellite cut off for a day is fed from the same
 //! log as one that is live; QUIC's flow control paces a slow satellite without holding up the
@@ -39,7 +42,8 @@ use anyhow::{Context, bail};
 use rusqlite::{Connection, OptionalExtension, params};
 use update_agent::protocol::{self, Deframer, Message, SnapshotHeader};
 use update_agent::session::{self, Holding, Start};
-use update_agent::tunnel::{self, Pins};
+use update_agent::tunnel::Pins;
+use update_agent::upstream::{self, Session, Tunnels};
 
 use crate::feed::{self, After, Feed};
 use crate::satellites::{self, ZoneStatus};
@@ -157,11 +161,10 @@ pub struct Push {
     latency: Mutex<Latency>,
     database: PathBuf,
     signer: Signer,
-    pins: Arc<Pins>,
+    tunnels: Tunnels,
     /// The journal's tail.
     feed: Arc<Feed>,
     satellites: Mutex<HashMap<String, State>>,
-    connections: Mutex<HashMap<String, quinn::Connection>>,
     snapshots: Mutex<HashMap<String, Arc<Built>>>,
 }
 
@@ -171,13 +174,12 @@ impl Push {
         let push = Arc::new(Push {
             database,
             signer,
-            pins: Arc::new(Pins::default()),
+            tunnels: Tunnels::default(),
             feed,
             latency: Mutex::new(Latency::default()),
             audits: tokio::sync::watch::channel(AuditState::Idle).0,
             audit_rounds: std::sync::atomic::AtomicU64::new(0),
             satellites: Mutex::new(HashMap::new()),
-            connections: Mutex::new(HashMap::new()),
             snapshots: Mutex::new(HashMap::new()),
         });
         push.refresh_members()?;
@@ -190,7 +192,7 @@ impl Push {
 
     /// The keys members connect with.
     pub fn pins(&self) -> Arc<Pins> {
-        self.pins.clone()
+        self.tunnels.pins()
     }
 
     fn refresh_members(&self) -> anyhow::Result<()> {
@@ -207,17 +209,7 @@ impl Push {
                 ),
             }
         }
-        let names: Vec<String> = pins.values().cloned().collect();
-        self.pins.replace(pins);
-        let mut connections = self.connections.lock().unwrap_or_else(|e| e.into_inner());
-        connections.retain(|name, connection| {
-            let member = names.contains(name);
-            if !member {
-                tracing::warn!(satellite = name, "removed: closing its tunnel");
-                connection.close(1u32.into(), b"no longer a member");
-            }
-            member
-        });
+        self.tunnels.set_members(pins);
         Ok(())
     }
 
@@ -243,49 +235,27 @@ impl Push {
         while let Some(incoming) = endpoint.accept().await {
             let push = self.clone();
             tokio::spawn(async move {
-                let remote = incoming.remote_address();
-                let connection = match incoming.await {
-                    Ok(connection) => connection,
-                    Err(error) => {
-                        tracing::debug!(%remote, %error, "tunnel handshake failed");
-                        return;
-                    }
-                };
-                let name = tunnel::peer_key(&connection).and_then(|key| push.pins.name_of(&key));
-                let Some(name) = name else {
-                    connection.close(1u32.into(), b"not a member");
+                let Some((name, connection)) = push.tunnels.accept(incoming).await else {
                     return;
                 };
-                // One tunnel per satellite: a new one replaces the old (a restarted agent).
-                let previous = push
-                    .connections
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(name.clone(), connection.clone());
-                if let Some(previous) = previous {
-                    previous.close(2u32.into(), b"replaced by a newer tunnel");
-                }
+                let remote = connection.remote_address();
                 push.update(&name, |s| {
                     s.connected = true;
                     s.address = Some(remote);
                     s.refused = 0;
                 });
                 tracing::info!(satellite = name, %remote, "satellite connected");
-                let result = push.clone().session(&name, &connection).await;
+                let fetcher = push.clone();
+                let result = upstream::serve_member(
+                    &connection,
+                    &name,
+                    |session| push.clone().session(name.clone(), session),
+                    move |zone, send| fetcher.clone().serve_fetch(zone, send),
+                )
+                .await;
                 connection.close(0u32.into(), b"session over");
                 // Disconnected, unless a newer tunnel of the same satellite replaced this one.
-                let current = {
-                    let mut connections =
-                        push.connections.lock().unwrap_or_else(|e| e.into_inner());
-                    let current = connections
-                        .get(&name)
-                        .is_some_and(|c| c.stable_id() == connection.stable_id());
-                    if current {
-                        connections.remove(&name);
-                    }
-                    current
-                };
-                if current {
+                if push.tunnels.ended(&name, &connection) {
                     push.update(&name, |s| s.connected = false);
                 }
                 match result {
@@ -443,44 +413,15 @@ impl Push {
         out
     }
 
-    /// One satellite's session.
-    async fn session(
-        self: Arc<Self>,
-        name: &str,
-        connection: &quinn::Connection,
-    ) -> anyhow::Result<()> {
-        let (mut send, mut recv) = tokio::time::timeout(tunnel::IDLE, connection.accept_bi())
-            .await
-            .context("no session stream")??;
-        // Agents send only small frames (HELLO, ACK, REFUSED, AUDITED).
-        let mut deframer = Deframer::with_limit(1 << 20);
-        let hello = tokio::time::timeout(tunnel::IDLE, read_message(&mut recv, &mut deframer))
-            .await
-            .context("no HELLO")??;
-        let Some(Message::Hello {
-            version,
-            satellite,
+    /// One satellite's session, opened by its HELLO.
+    async fn session(self: Arc<Self>, name: String, session: Session) -> anyhow::Result<()> {
+        let Session {
             zones,
-        }) = hello
-        else {
-            bail!("the session did not start with HELLO");
-        };
-        if version != protocol::VERSION || satellite != name {
-            let reason = format!(
-                "HELLO for {satellite:?} version {version}: this key belongs to {name:?}, version {}",
-                protocol::VERSION
-            );
-            send.write_all(
-                &Message::Goodbye {
-                    reason: reason.clone(),
-                }
-                .encode(),
-            )
-            .await?;
-            let _ = send.finish();
-            bail!(reason);
-        }
-        self.update(name, |s| {
+            send,
+            recv,
+            deframer,
+        } = session;
+        self.update(&name, |s| {
             s.zones = zones
                 .iter()
                 .map(|z| (z.origin.clone(), (z.serial, None)))
@@ -489,14 +430,45 @@ impl Push {
         let in_flight: Arc<InFlight> = Arc::default();
         let feeder = self
             .clone()
-            .feed(name.to_owned(), zones, send, in_flight.clone());
-        let listener = self
-            .clone()
-            .listen(name.to_owned(), recv, deframer, in_flight);
+            .feed(name.clone(), zones, send, in_flight.clone());
+        let listener = self.clone().listen(name, recv, deframer, in_flight);
         tokio::select! {
             result = feeder => result,
             result = listener => result,
         }
+    }
+
+    /// Answers a relay's FETCH with the zone's snapshot (kept, or built now).
+    async fn serve_fetch(
+        self: Arc<Self>,
+        zone: String,
+        mut send: quinn::SendStream,
+    ) -> anyhow::Result<()> {
+        let push = self.clone();
+        let origin = zone.clone();
+        let built = tokio::task::spawn_blocking(move || {
+            let conn = push.read_only()?;
+            let serial = conn
+                .zones()?
+                .into_iter()
+                .find(|z| z.origin == origin)
+                .with_context(|| format!("zone {origin} is not run by this registry"))?
+                .serial;
+            match push.kept_snapshot(&conn, &origin, serial)? {
+                Some(built) => Ok(built),
+                None => push.build_snapshot(&origin),
+            }
+        })
+        .await??;
+        tracing::info!(
+            zone,
+            serial = built.header.serial,
+            bytes = built.bytes.len(),
+            "sending a snapshot to a relay"
+        );
+        upstream::send_snapshot(&mut send, &built.header, &built.bytes, 0).await?;
+        send.finish()?;
+        Ok(())
     }
 
     /// Reads what the agent sends: ACKs and reports.
@@ -508,7 +480,7 @@ impl Push {
         in_flight: Arc<InFlight>,
     ) -> anyhow::Result<()> {
         loop {
-            match read_message(&mut recv, &mut deframer).await? {
+            match upstream::read_message(&mut recv, &mut deframer).await? {
                 None => return Ok(()),
                 Some(Message::Ack { zone, serial }) => {
                     self.update(&name, |s| {
@@ -597,22 +569,7 @@ impl Push {
                         offset,
                         "sending a snapshot"
                     );
-                    let header = SnapshotHeader {
-                        offset,
-                        ..built.header.clone()
-                    };
-                    send.write_all(&Message::Snapshot(header).encode()).await?;
-                    let mut at = offset as usize;
-                    while at < built.bytes.len() {
-                        let end = (at + protocol::CHUNK).min(built.bytes.len());
-                        let chunk = Message::Chunk {
-                            zone: zone.clone(),
-                            offset: at as u64,
-                            bytes: built.bytes[at..end].to_vec(),
-                        };
-                        send.write_all(&chunk.encode()).await?;
-                        at = end;
-                    }
+                    upstream::send_snapshot(&mut send, &built.header, &built.bytes, offset).await?;
                     expected.insert(zone.clone(), built.header.serial);
                     cursor = cursor.min(built.seq);
                 }
@@ -913,21 +870,4 @@ impl Push {
 enum Plan {
     Changesets { serial: u32, after_seq: i64 },
     Snapshot { built: Arc<Built>, offset: u64 },
-}
-
-/// Reads the next message; `None` at the end of the stream.
-async fn read_message(
-    recv: &mut quinn::RecvStream,
-    deframer: &mut Deframer,
-) -> anyhow::Result<Option<Message>> {
-    let mut buffer = [0u8; 4096];
-    loop {
-        if let Some(message) = deframer.next_message()? {
-            return Ok(Some(message));
-        }
-        match recv.read(&mut buffer).await? {
-            Some(n) => deframer.push(&buffer[..n]),
-            None => return Ok(None),
-        }
-    }
 }

@@ -9,6 +9,9 @@
 //! - [`tunnel`]: QUIC with TLS 1.3 and pinned raw public keys (RFC 7250), both ends.
 //! - [`satellite`]: the writer of a satellite's zone directories and WHOIS tree: batches,
 //!   checkpoints, snapshots, recovery.
+//! - [`upstream`]: what every upstream does on the wire (the control plane's push service
+//!   and a relay): members' tunnels, HELLO or FETCH, snapshots in chunks.
+//! - [`relay`]: an agent that serves agents downstream from the signed changesets it applied.
 //! - [`keys`]: key files.
 //!
 //! The `update-agent` binary is a thin shell over these: a QUIC client that reconnects with
@@ -18,7 +21,9 @@
 pub mod digest;
 pub mod keys;
 pub mod protocol;
+pub mod relay;
 pub mod satellite;
 pub mod session;
 pub mod signature;
 pub mod tunnel;
+pub mod upstream;

@@ -1,16 +1,17 @@
 //! `update-agent`: the satellite's only writer. It dials the control plane (or a relay) over
 //! QUIC, says which serial each zone holds, and applies the signed changesets and snapshots it
 //! receives to the zone directories and the WHOIS tree, acknowledging each serial once it is
-//! durable. See the library's docs for the protocol and the order of writes.
+//! durable. See the library's docs for the protocol and the order of writes. With `[relay]`
+//! it also serves agents downstream (`update_agent::relay`).
 //!
 //! # Threads
 //!
 //! A two-thread tokio runtime runs the tunnel and the metrics listener. The session is one
 //! task that reads messages in order and applies each one on the spot (`block_in_place`:
 //! writes are fsync-bound and strictly sequential), so nothing is acknowledged before it is
-//! on disk.
+//! on disk. A relay's downstream sessions are tasks on the same runtime.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,6 +21,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use serde::Deserialize;
 use update_agent::protocol::{Deframer, Message, SignedChangeset};
+use update_agent::relay::Relay;
 use update_agent::satellite::{Layout, Satellite};
 use update_agent::session::{Agent, Step, TrustedKey};
 use update_agent::{keys, tunnel};
@@ -72,6 +74,14 @@ enum Command {
 /// [[zone]]
 /// origin = "name"
 /// directory = "/var/lib/zones/name"     # the zone directory edge-dns follows
+///
+/// [relay]                               # optional: serve agents downstream
+/// listen = "[::]:4433"                  # QUIC; this node's key is the one they pin
+/// keep = 100000                         # signed changesets kept per zone for them
+///
+/// [[relay.downstream]]                  # re-read within a second when this file changes
+/// id = "ams-2"
+/// key = "base64…"                       # its node public key
 /// ```
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -93,6 +103,42 @@ struct Config {
     journal_keep: usize,
     #[serde(rename = "zone")]
     zones: Vec<ZoneConfig>,
+    relay: Option<RelayConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RelayConfig {
+    listen: std::net::SocketAddr,
+    #[serde(default = "default_keep")]
+    keep: usize,
+    #[serde(default)]
+    downstream: Vec<Downstream>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Downstream {
+    id: String,
+    key: String,
+}
+
+impl RelayConfig {
+    /// The downstream agents' keys, each with its id.
+    fn members(&self) -> anyhow::Result<HashMap<Vec<u8>, String>> {
+        self.downstream
+            .iter()
+            .map(|d| {
+                let key = keys::parse_public(&d.key).with_context(|| {
+                    format!(
+                        "relay.downstream {}: key is not a base64 Ed25519 public key",
+                        d.id
+                    )
+                })?;
+                Ok((key, d.id.clone()))
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -113,6 +159,9 @@ fn default_tree() -> PathBuf {
 }
 fn default_compact() -> usize {
     1000
+}
+fn default_keep() -> usize {
+    update_agent::relay::DEFAULT_KEEP
 }
 
 impl Config {
@@ -193,12 +242,12 @@ fn main() -> anyhow::Result<()> {
                 .worker_threads(2)
                 .enable_all()
                 .build()?
-                .block_on(run(config))
+                .block_on(run(config, &cli.config))
         }
     }
 }
 
-async fn run(config: Config) -> anyhow::Result<()> {
+async fn run(config: Config, path: &Path) -> anyhow::Result<()> {
     let node_key = keys::load_private(&config.key)?;
     let upstream_key = keys::parse_public(&config.upstream_key)
         .context("upstream_key is not a base64 Ed25519 public key")?;
@@ -215,16 +264,28 @@ async fn run(config: Config) -> anyhow::Result<()> {
     for (zone, serial) in satellite.serials() {
         tracing::info!(zone, serial, "holding");
     }
+    let relay = match &config.relay {
+        Some(relay) => Some(start_relay(
+            &config, relay, path, &node_key, &trusted, &satellite,
+        )?),
+        None => None,
+    };
     let satellite = Arc::new(std::sync::Mutex::new(satellite));
     let stats = Arc::new(Stats::default());
     if let Some(addr) = config.metrics_listen {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("binding metrics_listen {addr}"))?;
-        let (satellite, stats) = (satellite.clone(), stats.clone());
+        let (satellite, stats, relay) = (satellite.clone(), stats.clone(), relay.clone());
         tokio::spawn(ops::serve_metrics(
             listener,
-            Arc::new(move || metrics(&satellite, &stats)),
+            Arc::new(move || {
+                let mut page = metrics(&satellite, &stats);
+                if let Some(relay) = &relay {
+                    page.push_str(&relay.metrics());
+                }
+                page
+            }),
         ));
     }
     let client = tunnel::client_config(&node_key, &upstream_key)?;
@@ -241,11 +302,15 @@ async fn run(config: Config) -> anyhow::Result<()> {
                 &endpoint,
                 &trusted,
                 &satellite,
+                relay.as_deref(),
                 &stats,
                 &mut resync,
             )
             .await;
             stats.connected.store(0, Ordering::Relaxed);
+            if let Some(relay) = &relay {
+                relay.upstream(None);
+            }
             match result {
                 Ok(()) => tracing::info!("session ended"),
                 Err(error) => tracing::warn!(%error, "session ended"),
@@ -268,6 +333,61 @@ async fn run(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Opens the relay's logs, serves downstream agents on `[relay] listen`, and re-reads their
+/// keys whenever the configuration file changes.
+fn start_relay(
+    config: &Config,
+    relay: &RelayConfig,
+    path: &Path,
+    node_key: &[u8],
+    trusted: &[TrustedKey],
+    satellite: &Satellite,
+) -> anyhow::Result<Arc<Relay>> {
+    let (server, notes) = Relay::open(
+        &config.id,
+        trusted.to_vec(),
+        &config.state,
+        &satellite.serials(),
+        relay.keep,
+    )?;
+    for note in notes {
+        tracing::warn!(recovery = note, "relay log");
+    }
+    let server = Arc::new(server);
+    server.tunnels().set_members(relay.members()?);
+    let tls = tunnel::server_config(node_key, server.tunnels().pins())?;
+    let endpoint = quinn::Endpoint::server(tls, relay.listen)
+        .with_context(|| format!("binding relay.listen {}", relay.listen))?;
+    tracing::info!(listen = %relay.listen, downstream = relay.downstream.len(), "relaying");
+    tokio::spawn(server.clone().serve(endpoint));
+    let (watched, path) = (server.clone(), path.to_owned());
+    tokio::spawn(async move {
+        let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        let mut seen = modified(&path);
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let now = modified(&path);
+            if now == seen {
+                continue;
+            }
+            seen = now;
+            let members = Config::load(&path).and_then(|c| {
+                c.relay
+                    .context("[relay] was removed: restart to stop relaying")?
+                    .members()
+            });
+            match members {
+                Ok(members) => {
+                    tracing::info!(downstream = members.len(), "downstream agents re-read");
+                    watched.tunnels().set_members(members);
+                }
+                Err(error) => tracing::error!(%error, "re-reading the downstream agents"),
+            }
+        }
+    });
+    Ok(server)
+}
+
 /// A random number in [0, 1).
 fn jitter() -> f64 {
     let mut bytes = [0u8; 2];
@@ -281,6 +401,7 @@ async fn session(
     endpoint: &quinn::Endpoint,
     trusted: &[TrustedKey],
     satellite: &std::sync::Mutex<Satellite>,
+    relay: Option<&Relay>,
     stats: &Stats,
     resync: &mut BTreeSet<String>,
 ) -> anyhow::Result<()> {
@@ -294,6 +415,9 @@ async fn session(
             .await
             .context("timed out connecting")??;
     let (mut send, mut recv) = connection.open_bi().await?;
+    if let Some(relay) = relay {
+        relay.upstream(Some(connection.clone()));
+    }
     let mut agent = {
         let satellite = satellite.lock().expect("not poisoned");
         // A zone whose audit failed asks for a snapshot, as if it held nothing (it keeps
@@ -341,7 +465,7 @@ async fn session(
                 Ok(Some(message)) => message,
                 Ok(None) => break,
                 Err(error) => {
-                    apply(&mut batch, &mut agent, satellite, stats, &mut send).await?;
+                    apply(&mut batch, &mut agent, satellite, relay, stats, &mut send).await?;
                     return Err(error.into());
                 }
             };
@@ -349,15 +473,15 @@ async fn session(
                 Ok(Step::Apply(changeset)) => {
                     batch.push(changeset);
                     if batch.len() >= MAX_BATCH {
-                        apply(&mut batch, &mut agent, satellite, stats, &mut send).await?;
+                        apply(&mut batch, &mut agent, satellite, relay, stats, &mut send).await?;
                     }
                 }
                 Ok(step) => {
-                    apply(&mut batch, &mut agent, satellite, stats, &mut send).await?;
+                    apply(&mut batch, &mut agent, satellite, relay, stats, &mut send).await?;
                     let audit = matches!(step, Step::Audit { .. });
                     let reply = tokio::task::block_in_place(|| {
                         let mut satellite = satellite.lock().expect("not poisoned");
-                        handle(step, &mut agent, &mut satellite, stats, resync)
+                        handle(step, &mut agent, &mut satellite, relay, stats, resync)
                     })?;
                     if let Some(reply) = reply {
                         send.write_all(&reply.encode()).await?;
@@ -370,7 +494,7 @@ async fn session(
                 }
                 Err(violation) => {
                     // What was accepted before it is good: apply and acknowledge it first.
-                    apply(&mut batch, &mut agent, satellite, stats, &mut send).await?;
+                    apply(&mut batch, &mut agent, satellite, relay, stats, &mut send).await?;
                     stats.refused.fetch_add(1, Ordering::Relaxed);
                     tracing::error!(reason = %violation.reason, "refused what upstream sent");
                     if let Some(zone) = &violation.discard_snapshot {
@@ -389,7 +513,7 @@ async fn session(
                 }
             }
         }
-        apply(&mut batch, &mut agent, satellite, stats, &mut send).await?;
+        apply(&mut batch, &mut agent, satellite, relay, stats, &mut send).await?;
         if checkpointed.elapsed() >= CHECKPOINT_EVERY {
             checkpoint(satellite, &mut checkpointed)?;
         }
@@ -414,6 +538,7 @@ async fn apply(
     batch: &mut Vec<SignedChangeset>,
     agent: &mut Agent,
     satellite: &std::sync::Mutex<Satellite>,
+    relay: Option<&Relay>,
     stats: &Stats,
     send: &mut quinn::SendStream,
 ) -> anyhow::Result<()> {
@@ -429,6 +554,10 @@ async fn apply(
             let run = rest.iter().take_while(|c| c.zone == first.zone).count();
             let bytes: Vec<&[u8]> = rest[..run].iter().map(|c| &c.bytes[..]).collect();
             let serial = satellite.apply(&first.zone, &bytes)?;
+            if let Some(relay) = relay {
+                // Durable here: downstream agents may have them now.
+                relay.append(&first.zone, &rest[..run])?;
+            }
             stats.applied.fetch_add(run as u64, Ordering::Relaxed);
             tracing::debug!(zone = first.zone, serial, changesets = run, "applied");
             acks.push(agent.applied(&first.zone, serial));
@@ -461,6 +590,7 @@ fn handle(
     step: Step,
     agent: &mut Agent,
     satellite: &mut Satellite,
+    relay: Option<&Relay>,
     stats: &Stats,
     resync: &mut BTreeSet<String>,
 ) -> anyhow::Result<Option<Message>> {
@@ -491,6 +621,9 @@ fn handle(
                     stats.snapshots.fetch_add(1, Ordering::Relaxed);
                     resync.remove(&zone);
                     tracing::info!(zone, serial, "snapshot installed");
+                    if let Some(relay) = relay {
+                        relay.installed(&zone, serial)?;
+                    }
                     Ok(Some(agent.applied(&zone, serial)))
                 }
                 None => Ok(None),
@@ -503,6 +636,9 @@ fn handle(
         } => {
             let ours = satellite.digest(&zone)?;
             let same = ours == digest;
+            if let Some(relay) = relay {
+                relay.audited(&zone, serial, digest);
+            }
             if same {
                 tracing::info!(zone, serial, "audit: the data matches the control plane's");
             } else {

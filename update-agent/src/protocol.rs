@@ -24,7 +24,14 @@
 //!                                 sent right after the changeset that reaches `serial`
 //! 9 AUDITED    agent → upstream   str8 zone · u32 serial · u8 1 = same digest, 0 = differs ·
 //!                                 32-octet digest of the satellite's own data
+//! 10 FETCH     relay → upstream   str8 zone: opens a stream of its own, answered with the
+//!                                 upstream's snapshot of the zone (SNAPSHOT, CHUNKs from 0),
+//!                                 then the end of the stream; a relay keeps it for the
+//!                                 agents it serves (`crate::relay`)
 //! ```
+//!
+//! An agent's first stream opens with HELLO and is its session; a relay opens one more
+//! stream per FETCH on the same connection.
 //!
 //! A frame longer than [`MAX_FRAME`] is refused before it is read, so a peer cannot make the
 //! other side allocate more than that. Snapshots travel as a SNAPSHOT header followed by
@@ -173,6 +180,11 @@ pub enum Message {
         /// The upstream's digest.
         digest: [u8; 32],
     },
+    /// A relay asks for the upstream's snapshot of a zone, on a stream of its own.
+    Fetch {
+        /// The zone.
+        zone: String,
+    },
     /// The outcome of an audit.
     Audited {
         /// The zone.
@@ -212,6 +224,7 @@ const REFUSED: u8 = 6;
 const GOODBYE: u8 = 7;
 const AUDIT: u8 = 8;
 const AUDITED: u8 = 9;
+const FETCH: u8 = 10;
 
 struct Writer(Vec<u8>);
 
@@ -254,6 +267,7 @@ impl Message {
             Message::Goodbye { .. } => "GOODBYE",
             Message::Audit { .. } => "AUDIT",
             Message::Audited { .. } => "AUDITED",
+            Message::Fetch { .. } => "FETCH",
         }
     }
 
@@ -355,6 +369,10 @@ impl Message {
                 w.u32(*serial);
                 w.u8(u8::from(*same));
                 w.bytes(digest);
+            }
+            Message::Fetch { zone } => {
+                w.u8(FETCH);
+                w.str8(zone);
             }
         }
         let len = (w.0.len() - 4) as u32;
@@ -482,6 +500,12 @@ impl Message {
                     },
                     digest: r.take(32)?.try_into().expect("32 octets"),
                 };
+                r.end()?;
+                message
+            }
+            FETCH => {
+                r.what = "FETCH";
+                let message = Message::Fetch { zone: r.str8()? };
                 r.end()?;
                 message
             }
@@ -679,6 +703,7 @@ mod tests {
                 same: false,
                 digest: [5; 32],
             },
+            Message::Fetch { zone: "tld".into() },
         ]
     }
 
@@ -711,7 +736,10 @@ mod tests {
             // Every strict prefix of a fixed-layout body fails to decode (HELLO, SNAPSHOT, ACK).
             if matches!(
                 message,
-                Message::Hello { .. } | Message::Snapshot(_) | Message::Ack { .. }
+                Message::Hello { .. }
+                    | Message::Snapshot(_)
+                    | Message::Ack { .. }
+                    | Message::Fetch { .. }
             ) {
                 for cut in 5..frame.len() {
                     assert!(

@@ -18,6 +18,8 @@
 
 use std::collections::BTreeMap;
 
+use zonefiles::serial::is_after;
+
 use crate::protocol::{Message, SignedChangeset, SnapshotHeader, VERSION, ZoneHello};
 use crate::signature;
 
@@ -268,13 +270,13 @@ impl Agent {
                         Some(report),
                     ));
                 };
-                if c.from == serial && zonefiles_serial_after(c.to, c.from) {
+                if c.from == serial && is_after(c.to, c.from) {
                     // Accepted: the next one must follow it, whether or not the shell has
                     // written it yet (it applies in batches; if it fails, the session ends).
                     self.zones.get_mut(&c.zone).expect("checked above").serial = Some(c.to);
                     return Ok(Step::Apply(c));
                 }
-                if !zonefiles_serial_after(c.to, serial) {
+                if !is_after(c.to, serial) {
                     // Already applied: a replay or a duplicate.
                     return Ok(Step::Report(refused(
                         &c.zone,
@@ -307,7 +309,7 @@ impl Agent {
                     ));
                 }
                 if let Some(serial) = state.serial
-                    && zonefiles_serial_after(serial, h.serial)
+                    && is_after(serial, h.serial)
                 {
                     let reason = format!(
                         "replayed: serial {serial} is held, the snapshot is at {}",
@@ -418,10 +420,6 @@ impl Agent {
     }
 }
 
-fn zonefiles_serial_after(a: u32, b: u32) -> bool {
-    a != b && a.wrapping_sub(b) < 1 << 31
-}
-
 /// Where an upstream starts a zone for a satellite.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Start {
@@ -449,8 +447,7 @@ pub struct Holding {
 pub fn plan(hello: &ZoneHello, holding: Holding) -> Start {
     if let Some(serial) = hello.serial {
         let reachable = serial == holding.newest
-            || (!zonefiles_serial_after(holding.journal_from, serial)
-                && zonefiles_serial_after(holding.newest, serial));
+            || (!is_after(holding.journal_from, serial) && is_after(holding.newest, serial));
         if reachable {
             return Start::Changesets(serial);
         }

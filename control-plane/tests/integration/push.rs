@@ -44,13 +44,81 @@ struct Satellite {
     dns: std::net::SocketAddr,
     whois: std::net::SocketAddr,
     agent_metrics: std::net::SocketAddr,
+    /// Where it serves agents downstream, if it relays.
+    relay: Option<std::net::SocketAddr>,
+    /// The signing key it trusts (base64), which its downstream agents trust too.
+    signing: String,
     children: Vec<Child>,
     agent: Option<Child>,
+}
+
+/// Where an agent dials, and the keys it trusts.
+struct Upstream {
+    address: std::net::SocketAddr,
+    key: String,
+    signing: String,
+}
+
+impl Upstream {
+    fn registry(registry: &Registry, push: std::net::SocketAddr) -> Upstream {
+        let read = |p: &str| {
+            std::fs::read_to_string(registry.path(p))
+                .unwrap()
+                .trim()
+                .to_owned()
+        };
+        Upstream {
+            address: push,
+            key: read("keys/tunnel.pub"),
+            signing: read("keys/signing.pub"),
+        }
+    }
 }
 
 impl Satellite {
     /// A satellite whose key the registry accepts, with edge-dns and edge-whois running.
     fn new(registry: &Registry, name: &str, push: std::net::SocketAddr) -> Satellite {
+        Satellite::start(name, Upstream::registry(registry, push), false, |key| {
+            registry.cli(&["satellite", "add", name, key.to_str().unwrap()]);
+        })
+    }
+
+    /// A satellite fed by the control plane that also relays to agents downstream.
+    fn relay(registry: &Registry, name: &str, push: std::net::SocketAddr) -> Satellite {
+        Satellite::start(name, Upstream::registry(registry, push), true, |key| {
+            registry.cli(&["satellite", "add", name, key.to_str().unwrap()]);
+        })
+    }
+
+    /// A satellite fed by the relay `upstream` (which pins its key), relaying too if `relays`.
+    fn behind(upstream: &Satellite, name: &str, relays: bool) -> Satellite {
+        let address = upstream.relay.expect("the upstream relays");
+        let key = std::fs::read_to_string(upstream.dir.path().join("node.pub")).unwrap();
+        let via = Upstream {
+            address,
+            key: key.trim().to_owned(),
+            signing: upstream.signing.clone(),
+        };
+        Satellite::start(name, via, relays, |key| upstream.admit(name, key))
+    }
+
+    /// Adds a downstream agent's key to this relay's configuration (re-read within a second).
+    fn admit(&self, name: &str, key: &Path) {
+        use std::io::Write;
+        let key = std::fs::read_to_string(key).unwrap();
+        let mut config = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.dir.path().join("agent.toml"))
+            .unwrap();
+        write!(
+            config,
+            "[[relay.downstream]]\nid = \"{name}\"\nkey = \"{}\"\n",
+            key.trim()
+        )
+        .unwrap();
+    }
+
+    fn start(name: &str, upstream: Upstream, relays: bool, admit: impl FnOnce(&Path)) -> Satellite {
         let dir = tempfile::tempdir().unwrap();
         let bin = binaries();
         let status = Command::new(bin.join("update-agent"))
@@ -60,27 +128,19 @@ impl Satellite {
             .status()
             .unwrap();
         assert!(status.success());
-        registry.cli(&[
-            "satellite",
-            "add",
-            name,
-            dir.path().join("node.pub").to_str().unwrap(),
-        ]);
-        let read = |p: &str| {
-            std::fs::read_to_string(registry.path(p))
-                .unwrap()
-                .trim()
-                .to_owned()
-        };
+        admit(&dir.path().join("node.pub"));
         let (dns, whois, agent_metrics) = (free_port(), free_port(), free_port());
+        let relay = relays.then(free_port);
+        let relay_section = relay
+            .map(|listen| format!("[relay]\nlisten = \"{listen}\"\n"))
+            .unwrap_or_default();
         std::fs::write(
             dir.path().join("agent.toml"),
             format!(
-                "id = \"{name}\"\nupstream = \"{push}\"\nupstream_key = \"{}\"\nsigning_keys = [\"{}\"]\n\
+                "id = \"{name}\"\nupstream = \"{}\"\nupstream_key = \"{}\"\nsigning_keys = [\"{}\"]\n\
                  metrics_listen = \"{agent_metrics}\"\ncompact_after = 50\njournal_keep = 20\n\
-                 [[zone]]\norigin = \"name\"\ndirectory = \"zones/name\"\n",
-                read("keys/tunnel.pub"),
-                read("keys/signing.pub")
+                 [[zone]]\norigin = \"name\"\ndirectory = \"zones/name\"\n{relay_section}",
+                upstream.address, upstream.key, upstream.signing
             ),
         )
         .unwrap();
@@ -97,6 +157,8 @@ impl Satellite {
             dns,
             whois,
             agent_metrics,
+            relay,
+            signing: upstream.signing,
             dir,
             children: Vec::new(),
             agent: None,
@@ -658,4 +720,136 @@ fn an_audit_finds_data_changed_behind_the_agent_and_a_snapshot_repairs_it() {
     assert_eq!(satellite.metric("update_agent_audit_mismatches_total"), 1);
     let status = registry.cli(&["satellites", "--json"]);
     assert!(status.contains("same at serial"), "{status}");
+}
+
+/// Relays, two levels deep: the control plane feeds relay `r1`, which feeds relay `r2`, which
+/// feeds the satellite `leaf`. Each empty node starts from a snapshot its relay fetched from
+/// upstream (signed by the control plane: a relay cannot make one), changes reach the leaf's
+/// DNS and WHOIS through both relays, a leaf cut off catches up from its relay's log without a
+/// snapshot (also after a kill -9 of the relay in the middle), the control plane's audits reach
+/// the leaf, and every node holds the same data.
+#[test]
+fn relays_two_levels_deep_carry_changes_snapshots_and_audits() {
+    let push = free_port();
+    let mut registry = Registry::new(&format!(
+        "\n[push]\nlisten = \"{push}\"\nkey = \"keys/tunnel.key\"\naudit_interval_s = 2\n"
+    ));
+    registry.start();
+    let r1 = Satellite::relay(&registry, "r1", push);
+    let mut r2 = Satellite::behind(&r1, "r2", true);
+    let mut leaf = Satellite::behind(&r2, "leaf", false);
+    assert!(
+        r1.log().contains("snapshot fetched from upstream"),
+        "{}",
+        r1.log()
+    );
+    assert!(
+        r2.log().contains("snapshot fetched from upstream"),
+        "{}",
+        r2.log()
+    );
+
+    let created = registry.as_registrar(
+        1001,
+        "CREATE DOMAIN",
+        &[
+            ("domain-name", "relayed.smith.name"),
+            ("ns1-name", "ns1.relayed.smith.name"),
+            ("ns1-address", "192.0.2.44"),
+            ("ns2-name", "ns.example.net"),
+        ],
+    );
+    assert_eq!(created.code.number(), 200, "{created:?}");
+    leaf.wait_answer(
+        "www.relayed.smith.name.",
+        |d| d.contains("192.0.2.44"),
+        |w| {
+            w.to_ascii_lowercase()
+                .contains("domain name: relayed.smith.name")
+        },
+    );
+
+    // Cut the leaf off; changes go on; back, it catches up from r2's log.
+    leaf.kill_agent();
+    for i in 0..150 {
+        let name = format!("r{i}.smith.name");
+        let response = registry.as_registrar(
+            1002,
+            "CREATE DOMAIN",
+            &[
+                ("domain-name", name.as_str()),
+                ("ns1-name", "ns.example.net"),
+                ("ns2-name", "ns.example.org"),
+            ],
+        );
+        assert_eq!(response.code.number(), 200, "{response:?}");
+    }
+    let target = newest(&registry);
+    leaf.start_agent();
+    for node in [&r1, &r2, &leaf] {
+        node.wait_for(|s| s.serial() == Some(target), "the newest serial");
+    }
+    assert_eq!(
+        leaf.log().matches("receiving a snapshot").count(),
+        1,
+        "one snapshot in all, at the start:\n{}",
+        leaf.log()
+    );
+    assert!(r1.data() == leaf.data(), "the leaf holds different data");
+    assert!(r2.data() == leaf.data(), "r2 holds different data");
+
+    // kill -9 of the middle relay: its log survives, and the leaf resumes from it (again with
+    // no snapshot) once r2 is back and has caught up.
+    r2.kill_agent();
+    for i in 0..50 {
+        let name = format!("k{i}.smith.name");
+        let response = registry.as_registrar(
+            1002,
+            "CREATE DOMAIN",
+            &[
+                ("domain-name", name.as_str()),
+                ("ns1-name", "ns.example.net"),
+                ("ns2-name", "ns.example.org"),
+            ],
+        );
+        assert_eq!(response.code.number(), 200, "{response:?}");
+    }
+    let target = newest(&registry);
+    r2.start_agent();
+    for node in [&r1, &r2, &leaf] {
+        node.wait_for(
+            |s| s.serial() == Some(target),
+            "the newest serial after r2's restart",
+        );
+    }
+    assert_eq!(leaf.log().matches("receiving a snapshot").count(), 1);
+    assert!(r1.data() == leaf.data(), "the leaf holds different data");
+
+    // Each relay knows where its downstream agent stands.
+    let serial_of = |relay: &Satellite, name: &str| {
+        relay.metric(&format!(
+            "update_agent_downstream_serial{{satellite=\"{name}\",zone=\"name\"}}"
+        ))
+    };
+    r1.wait_for(|r| serial_of(r, "r2") == u64::from(target), "r2's ACK");
+    r2.wait_for(
+        |r| serial_of(r, "leaf") == u64::from(target),
+        "the leaf's ACK",
+    );
+
+    // The control plane's audits reach the leaf through both relays, and match.
+    leaf.wait_for(
+        |s| s.metric("update_agent_audits_total") > 0,
+        "an audit passed on by the relays",
+    );
+    assert_eq!(leaf.metric("update_agent_audit_mismatches_total"), 0);
+    r2.wait_for(
+        |r| {
+            r.metric("update_agent_downstream_audits_total{satellite=\"leaf\",result=\"same\"}") > 0
+        },
+        "the leaf's audit result",
+    );
+    // The control plane sees only r1: one long-haul tunnel.
+    let status = registry.cli(&["satellites", "--json"]);
+    assert_eq!(status.lines().count(), 1, "{status}");
 }
