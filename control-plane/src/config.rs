@@ -22,6 +22,8 @@
 //! listen = "0.0.0.0:4433"
 //! key = "/etc/constellation/tunnel.key"   # this node's tunnel key; `keygen` writes it
 //! audit_interval_s = 3600     # every satellite's data is compared with the registry's this often
+//! replay_limit = 100000       # a satellite further behind (in changesets, and than the zone
+//!                             # has domains) gets a snapshot rather than the journal
 //! ```
 
 use std::net::SocketAddr;
@@ -58,6 +60,9 @@ pub struct Push {
     pub key: PathBuf,
     /// Seconds between audits of every satellite's data.
     pub audit_interval_s: u64,
+    /// Changesets behind beyond which a satellite is sent a snapshot (when the zone also has
+    /// fewer domains than that) rather than the journal.
+    pub replay_limit: u64,
 }
 
 impl Default for Push {
@@ -66,6 +71,7 @@ impl Default for Push {
             listen: None,
             key: PathBuf::from("/etc/constellation/tunnel.key"),
             audit_interval_s: 3600,
+            replay_limit: 100_000,
         }
     }
 }

@@ -814,7 +814,12 @@ fn serve(config: Config, conn: rusqlite::Connection) -> Result<()> {
                     .context("the push service needs a tunnel key: `control-plane keygen` writes tunnel.key")?;
                 let feed = feed::Feed::new(config.database.clone(), 100_000)?;
                 tokio::spawn(feed.clone().follow(commits.stats.published.clone()));
-                let push = push::Push::new(config.database.clone(), snapshot_signer, feed)?;
+                let push = push::Push::new(
+                    config.database.clone(),
+                    snapshot_signer,
+                    feed,
+                    config.push.replay_limit,
+                )?;
                 let endpoint = quinn::Endpoint::server(
                     update_agent::tunnel::server_config(&node_key, push.pins())?,
                     address,

@@ -8,6 +8,8 @@
 //! ```text
 //! accept (the key must be a member's; update_agent::upstream) → HELLO (its name must be the key's)
 //!   → per zone: update_agent::session::plan → changesets from serial n, or a snapshot
+//!     (when the journal no longer reaches n, or n is further behind than is worth replaying:
+//!     [`Push::new`]'s `replay_limit`)
 //!   → loop: journal entries after the cursor, from the feed's ring ([`crate::feed`]), or
 //!           from the database while further behind than the ring
 //!           → send those that continue each zone; none left → wait for the next entry
@@ -161,6 +163,7 @@ pub struct Push {
     latency: Mutex<Latency>,
     database: PathBuf,
     signer: Signer,
+    replay_limit: u64,
     tunnels: Tunnels,
     /// The journal's tail.
     feed: Arc<Feed>,
@@ -169,11 +172,19 @@ pub struct Push {
 }
 
 impl Push {
-    /// A push service reading `database` through `feed`, signing snapshots with `signer`.
-    pub fn new(database: PathBuf, signer: Signer, feed: Arc<Feed>) -> anyhow::Result<Arc<Push>> {
+    /// A push service reading `database` through `feed`, signing snapshots with `signer`,
+    /// sending a snapshot to a satellite more than `replay_limit` changesets behind (and more
+    /// than the zone has domains).
+    pub fn new(
+        database: PathBuf,
+        signer: Signer,
+        feed: Arc<Feed>,
+        replay_limit: u64,
+    ) -> anyhow::Result<Arc<Push>> {
         let push = Arc::new(Push {
             database,
             signer,
+            replay_limit,
             tunnels: Tunnels::default(),
             feed,
             latency: Mutex::new(Latency::default()),
@@ -760,6 +771,7 @@ impl Push {
                 journal_from: journal_from.unwrap_or(zone.serial),
                 newest: zone.serial,
                 snapshot: kept.as_ref().map(|b| (b.header.serial, b.header.len())),
+                replay: self.replay(&conn, &zone.origin, hello.serial)?,
             };
             match session::plan(hello, holding) {
                 Start::Changesets(serial) => {
@@ -789,6 +801,37 @@ impl Push {
             }
         }
         Ok(plans)
+    }
+
+    /// How far behind a satellite at `serial` is (changesets) and the most worth replaying:
+    /// [`Push::replay_limit`], or the zone's domain count if larger (a snapshot costs about
+    /// one object per domain to install, a changeset about one signature check and an object
+    /// or two to apply).
+    fn replay(
+        &self,
+        conn: &Connection,
+        zone: &str,
+        serial: Option<u32>,
+    ) -> anyhow::Result<Option<(u64, u64)>> {
+        let Some(serial) = serial else {
+            return Ok(None);
+        };
+        let behind: i64 = conn
+            .prepare_cached(
+                "SELECT count(*) FROM journal WHERE zone = ?1 AND seq >= \
+                 (SELECT seq FROM journal WHERE zone = ?1 AND from_serial = ?2)",
+            )?
+            .query_row(params![zone, serial], |r| r.get(0))?;
+        let behind = behind as u64;
+        if behind <= self.replay_limit {
+            return Ok(Some((behind, self.replay_limit)));
+        }
+        let domains: i64 = conn
+            .prepare_cached(
+                "SELECT count(*) FROM domains WHERE zone = (SELECT id FROM zones WHERE origin = ?1)",
+            )?
+            .query_row([zone], |r| r.get(0))?;
+        Ok(Some((behind, self.replay_limit.max(domains as u64))))
     }
 
     /// The snapshot kept for a zone, if the zone has not moved on too far since.

@@ -455,12 +455,14 @@ impl Relay {
     /// (kept, or fetched now) from an offset.
     async fn start(&self, hello: &ZoneHello) -> anyhow::Result<(u32, Option<(Arc<Kept>, u64)>)> {
         let zone = &hello.origin;
-        let (from, newest) = self.holding(zone)?;
+        let (from, newest) = self.wait_for_data(zone).await?;
         let kept = self.kept(zone, from, newest);
         let holding = Holding {
             journal_from: from,
             newest,
             snapshot: kept.as_ref().map(|k| (k.header.serial, k.header.len())),
+            // The log holds at most `keep` changesets: replay whatever it reaches.
+            replay: None,
         };
         match session::plan(hello, holding) {
             Start::Changesets(serial) => Ok((serial, None)),
@@ -471,6 +473,23 @@ impl Relay {
                     Ok((kept.header.serial, Some((kept, 0))))
                 }
             },
+        }
+    }
+
+    /// Where the zone's log stands, once the relay holds data of the zone (a relay that
+    /// starts empty gets its own snapshot first).
+    async fn wait_for_data(&self, zone: &str) -> anyhow::Result<(u32, u32)> {
+        let mut appended = self.appended.subscribe();
+        loop {
+            appended.borrow_and_update();
+            match self.holding(zone) {
+                Ok(holding) => return Ok(holding),
+                Err(error) if lock(&self.logs).contains_key(zone) => {
+                    tracing::debug!(%error, "waiting");
+                    appended.changed().await?;
+                }
+                Err(error) => return Err(error),
+            }
         }
     }
 

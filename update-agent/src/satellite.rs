@@ -36,7 +36,8 @@
 //! `<state>/<zone>.partial.header`), so a broken transfer resumes where it stopped. Once
 //! whole and verified it is renamed to `<zone>.snapshot`, then installed: the image becomes the
 //! zone directory's current image with an empty journal ([`ZoneDir::install`]), every WHOIS
-//! object of the zone is written and those of the zone that the snapshot lacks are deleted,
+//! object of the zone that differs from the file held is written (a satellite far behind
+//! holds most of them already) and those of the zone that the snapshot lacks are deleted,
 //! the indexes are rebuilt, the WHOIS serial recorded, and the file removed.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -399,7 +400,7 @@ impl Satellite {
             let object: Object =
                 serde_json::from_slice(line).context("a WHOIS object in the snapshot")?;
             present.insert(object.key());
-            self.tree.put_unsynced(&object)?;
+            self.tree.put_if_changed(&object)?;
         }
         for object in self.tree.zone_objects(zone)? {
             let key = object.key();

@@ -441,6 +441,11 @@ pub struct Holding {
     pub newest: u32,
     /// The snapshot it has ready, if any: its serial and length.
     pub snapshot: Option<(u32, u64)>,
+    /// How many changesets the satellite is behind, and the most worth replaying: further
+    /// behind, a snapshot is sent even though the journal reaches (as a DNS server answers
+    /// IXFR with the whole zone when that is smaller). `None`: replay whatever the journal
+    /// reaches.
+    pub replay: Option<(u64, u64)>,
 }
 
 /// Where to start a zone for a satellite that says `hello`.
@@ -448,7 +453,8 @@ pub fn plan(hello: &ZoneHello, holding: Holding) -> Start {
     if let Some(serial) = hello.serial {
         let reachable = serial == holding.newest
             || (!is_after(holding.journal_from, serial) && is_after(holding.newest, serial));
-        if reachable {
+        let worth = holding.replay.is_none_or(|(behind, limit)| behind <= limit);
+        if reachable && worth {
             return Start::Changesets(serial);
         }
     }
@@ -532,6 +538,7 @@ mod tests {
                 journal_from: 1,
                 newest: self.newest,
                 snapshot: Some((self.snapshot_serial, self.snapshot.len() as u64)),
+                replay: None,
             };
             let (mut out, from) = match plan(&zones[0], holding) {
                 Start::Changesets(serial) => (Vec::new(), serial),
@@ -736,6 +743,7 @@ mod tests {
             journal_from: 10,
             newest: 20,
             snapshot: Some((15, 100)),
+            replay: None,
         };
         let hello = |serial, partial| ZoneHello {
             origin: "tld".into(),
@@ -765,5 +773,19 @@ mod tests {
             plan(&hello(Some(25), None), holding),
             Start::Snapshot { offset: 0 }
         );
+        // Further behind than is worth replaying: a snapshot, though the journal reaches.
+        let far = Holding {
+            replay: Some((8, 5)),
+            ..holding
+        };
+        assert_eq!(
+            plan(&hello(Some(12), None), far),
+            Start::Snapshot { offset: 0 }
+        );
+        let near = Holding {
+            replay: Some((5, 5)),
+            ..holding
+        };
+        assert_eq!(plan(&hello(Some(15), None), near), Start::Changesets(15));
     }
 }

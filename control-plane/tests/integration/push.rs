@@ -853,3 +853,47 @@ fn relays_two_levels_deep_carry_changes_snapshots_and_audits() {
     let status = registry.cli(&["satellites", "--json"]);
     assert_eq!(status.lines().count(), 1, "{status}");
 }
+
+/// A satellite further behind than is worth replaying (`replay_limit`, and more changesets
+/// than the zone has domains) gets a snapshot though the journal reaches it, and then holds
+/// the same data as one that followed every change.
+#[test]
+fn a_satellite_far_behind_gets_a_snapshot_rather_than_the_journal() {
+    let push = free_port();
+    let mut registry = Registry::new(&format!(
+        "\n[push]\nlisten = \"{push}\"\nkey = \"keys/tunnel.key\"\nreplay_limit = 20\n"
+    ));
+    registry.start();
+    let live = Satellite::new(&registry, "live", push);
+    let mut far = Satellite::new(&registry, "far", push);
+    far.kill_agent();
+    // 60 changesets, and no more domains at the end than at the start.
+    for i in 0..30 {
+        let name = format!("churn{i}.smith.name");
+        let created = registry.as_registrar(
+            1001,
+            "CREATE DOMAIN",
+            &[
+                ("domain-name", name.as_str()),
+                ("ns1-name", "ns.example.net"),
+                ("ns2-name", "ns.example.org"),
+            ],
+        );
+        assert_eq!(created.code.number(), 200, "{created:?}");
+        let deleted = registry.as_registrar(1001, "DELETE DOMAIN", &[("domain-name", &name)]);
+        assert_eq!(deleted.code.number(), 200, "{deleted:?}");
+    }
+    let target = newest(&registry);
+    far.start_agent();
+    for s in [&live, &far] {
+        s.wait_for(|s| s.serial() == Some(target), "the newest serial");
+    }
+    assert_eq!(
+        far.log().matches("snapshot installed").count(),
+        2,
+        "{}",
+        far.log()
+    );
+    assert_eq!(live.log().matches("snapshot installed").count(), 1);
+    assert!(far.data() == live.data(), "different data");
+}

@@ -138,12 +138,20 @@ impl Tree {
     /// [`Tree::sync`] once at the end. For filling a tree nobody reads yet.
     pub fn put_unsynced(&self, object: &Object) -> Result<(), TreeError> {
         let path = self.path_of(&object.key())?;
-        let dir = path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
-        let tmp = path.with_extension("json.tmp");
         let bytes = serde_json::to_vec_pretty(object).expect("records serialize");
-        std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
-        std::fs::rename(&tmp, &path).map_err(io(&path))
+        replace_unsynced(&path, &bytes)
+    }
+
+    /// Like [`Tree::put_unsynced`], but leaves the file alone when it already holds exactly
+    /// this record (reading a small file costs far less than creating one). True if written.
+    pub fn put_if_changed(&self, object: &Object) -> Result<bool, TreeError> {
+        let path = self.path_of(&object.key())?;
+        let bytes = serde_json::to_vec_pretty(object).expect("records serialize");
+        if std::fs::read(&path).is_ok_and(|held| held == bytes) {
+            return Ok(false);
+        }
+        replace_unsynced(&path, &bytes)?;
+        Ok(true)
     }
 
     /// Flushes everything written to the tree's filesystem to disk (after a bulk load).
@@ -283,6 +291,15 @@ fn fnv1a(bytes: &[u8]) -> u32 {
     })
 }
 
+/// Temporary file and rename, without fsyncs.
+fn replace_unsynced(path: &Path, bytes: &[u8]) -> Result<(), TreeError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))
+}
+
 /// Writes a file of the tree through a temporary file, fsync and rename
 /// ([`crate::atomic::write_atomically`]).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), TreeError> {
@@ -354,6 +371,35 @@ mod tests {
         tree.delete(&key).unwrap();
         assert_eq!(tree.get(&key).unwrap(), None);
         tree.delete(&key).unwrap();
+    }
+
+    #[test]
+    fn a_record_already_held_is_not_written_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let tree = Tree::open(dir.path()).unwrap();
+        let mut record = domain("john.smith.name");
+        assert!(
+            tree.put_if_changed(&Object::Domain(record.clone()))
+                .unwrap()
+        );
+        let path = tree
+            .path_of(&ObjectKey::Domain(record.name.clone()))
+            .unwrap();
+        let inode = |p: &Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(p).unwrap());
+        let before = inode(&path);
+        assert!(
+            !tree
+                .put_if_changed(&Object::Domain(record.clone()))
+                .unwrap()
+        );
+        assert_eq!(inode(&path), before, "the file was left alone");
+        record.expires += 1;
+        assert!(
+            tree.put_if_changed(&Object::Domain(record.clone()))
+                .unwrap()
+        );
+        let object = Object::Domain(record);
+        assert_eq!(tree.get(&object.key()).unwrap(), Some(object));
     }
 
     #[test]
