@@ -6,6 +6,8 @@
 # agent is stopped while the registry takes CATCHUP_SECONDS of changes at CATCHUP_RATE, and
 # restarted: the time until it holds the newest serial again is the catch-up time.
 #
+# With CATCHUP_PERF=1 the catching-up agent is profiled (perf record -g into WORKDIR/catchup.perf).
+#
 #   loadtest/scripts/propagation-bench.sh [RATES] [SECONDS] [CATCHUP_RATE] [CATCHUP_SECONDS] [WORKDIR]
 #   (defaults: "100 1000 3000", 10, 1000, 60, /tmp/propagation-bench)
 set -euo pipefail
@@ -87,8 +89,13 @@ until [ "$(agent_serial 1)" = "$target" ]; do sleep 0.05; done
 changes=$(curl -s 127.0.0.1:9861/metrics | awk '$1 == "update_agent_changesets_applied_total" { print $2 }')
 start=$(date +%s.%N)
 start_agent 2
+if [ -n "${CATCHUP_PERF:-}" ]; then
+  perf record -F 499 -g -o "$work/catchup.perf" -p "$agent2" 2>/dev/null & perf_pid=$!
+fi
 until [ "$(agent_serial 2)" = "$target" ]; do sleep 0.01; done
 end=$(date +%s.%N)
-echo "caught up to serial $target in $(echo "$end - $start" | bc) s (process start included); satellite 1 applied $changes changesets in all"
+agent2_cpu=$(cpu "$agent2")
+if [ -n "${perf_pid:-}" ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
+echo "caught up to serial $target in $(echo "$end - $start" | bc) s (process start included), agent CPU ${agent2_cpu}0 ms; satellite 1 applied $changes changesets in all"
 cpu=$(awk '{ print ($14 + $15) / 100 }' "/proc/$cp_pid/stat")
 echo "control plane CPU over the whole run: ${cpu} s"
