@@ -66,6 +66,7 @@ pub mod auth;
 pub mod client;
 pub mod config;
 pub mod feed;
+pub mod import;
 pub mod metrics;
 pub mod model;
 pub mod operator;

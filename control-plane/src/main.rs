@@ -112,6 +112,17 @@ enum Command {
     /// Check the journal against the database: gapless, signed, and replaying to exactly the
     /// zones and WHOIS data held now; and every balance against its ledger.
     Audit,
+    /// Carry out SRRP commands from a file as the registrars they name (bringing domains in
+    /// from another system, or sample data): one `<registrar-id> <COMMAND> <OBJECT>
+    /// attribute=value …` per line, through the same rules as SRRP, many to a transaction,
+    /// journaled for the satellites. Run it while `serve` is stopped.
+    Import {
+        /// The file (`-`: standard input).
+        file: PathBuf,
+        /// Commands per transaction.
+        #[arg(long, default_value_t = 10_000)]
+        batch: usize,
+    },
     /// Write a zone's full image and WHOIS objects at a serial (default: the current one), after
     /// the publication checks (zone checks; no sudden shrink).
     Export {
@@ -570,6 +581,37 @@ fn main() -> Result<()> {
                         row.audit.as_deref().unwrap_or("-")
                     );
                 }
+            }
+            Ok(())
+        }
+        Command::Import { file, batch } => {
+            let mut conn = open(&config)?;
+            let signer = Signer::load(&config.signing_key)?;
+            let input: Box<dyn std::io::BufRead> = if file.as_os_str() == "-" {
+                Box::new(std::io::stdin().lock())
+            } else {
+                let opened = std::fs::File::open(&file)
+                    .with_context(|| format!("opening {}", file.display()))?;
+                Box::new(std::io::BufReader::new(opened))
+            };
+            let started = std::time::Instant::now();
+            let imported = control_plane::import::run(&mut conn, &signer, input, batch, |lines| {
+                eprint!("\r{lines} lines read");
+            })?;
+            eprintln!();
+            for (line, why) in imported.refused.iter().take(20) {
+                println!("line {line}: {why}");
+            }
+            println!(
+                "import: {} commands carried out in {} transaction(s) ({} changesets) in {:.1} s, {} refused",
+                imported.done,
+                imported.transactions,
+                imported.changesets,
+                started.elapsed().as_secs_f64(),
+                imported.refused.len()
+            );
+            if !imported.refused.is_empty() {
+                std::process::exit(1);
             }
             Ok(())
         }

@@ -218,7 +218,7 @@ fn commit_batch(
 }
 
 /// Runs one cached statement (transaction control is parsed once, not per command).
-fn statement(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+pub(crate) fn statement(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
@@ -243,8 +243,19 @@ fn run_job(
         registrar: &registrar,
         server_info: &settings.server_info,
     };
-    if job.command.is_query() {
-        return match registry::execute(conn, publication, &context, &job.command) {
+    carry_out(conn, publication, &context, &job.command)
+}
+
+/// Carries out one command inside the open transaction: a query as it is, a change in its own
+/// savepoint, rolled back if the rules refuse it. Also used by `control-plane import`.
+pub fn carry_out(
+    conn: &mut Connection,
+    publication: &mut Publication,
+    context: &Context<'_>,
+    command: &Command,
+) -> Outcome {
+    if command.is_query() {
+        return match registry::execute(conn, publication, context, command) {
             Ok(reply) => Outcome::Done(reply),
             Err(Failure::Refused(r)) => Outcome::Refused(r),
             Err(Failure::Store(e)) => Outcome::Failed(e.to_string()),
@@ -253,7 +264,7 @@ fn run_job(
     if let Err(e) = statement(conn, "SAVEPOINT command") {
         return Outcome::Failed(e.to_string());
     }
-    let result = registry::execute(conn, publication, &context, &job.command);
+    let result = registry::execute(conn, publication, context, command);
     let end = if result.is_ok() {
         Ok(())
     } else {
@@ -266,7 +277,7 @@ fn run_job(
         Ok(reply) => Outcome::Done(reply),
         Err(Failure::Refused(r)) => Outcome::Refused(r),
         Err(Failure::Store(e)) => {
-            tracing::error!(error = %e, command = job.command.kind(), "command failed in the database");
+            tracing::error!(error = %e, command = command.kind(), "command failed in the database");
             Outcome::Failed(e.to_string())
         }
     }

@@ -4,5 +4,6 @@
 mod crash;
 mod export;
 mod fixture;
+mod import;
 mod push;
 mod srrp;
