@@ -1,8 +1,8 @@
 //! What every Constellation binary needs, written once: its configuration file, structured
-//! logs, the Prometheus endpoint, the clock, and stopping on a signal. edge-dns, edge-whois and the control plane
-//! use it; the update-agent and the `constellation` command will too. It depends on no other
-//! crate of the workspace, so every one can depend on it (the command starts the other binaries
-//! as processes).
+//! logs, the Prometheus endpoint, the clock, and stopping on a signal. Every server and the
+//! update-agent use it. It depends on no other crate of the workspace, so every one can depend
+//! on it; the `constellation` command (`src/bin/constellation`) starts the other binaries as
+//! processes rather than linking them.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -1,0 +1,123 @@
+//! `constellation up` as a newcomer runs it: the whole constellation on loopback, answered by
+//! `dig` and the `whois` client, with a registration over SRRP reaching both satellites, and
+//! nothing left running once `up` is gone — even after a kill -9.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn run(program: &str, args: &[&str]) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn up_runs_a_constellation_that_answers_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("constellation");
+    let offset = 20_000 + (std::process::id() % 20_000) as u16;
+    let mut up = Command::new(env!("CARGO_BIN_EXE_constellation"))
+        .args(["up", "--domains", "500", "--dir"])
+        .arg(&home)
+        .args(["--port-offset", &offset.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut printed = String::new();
+    let mut lines = BufReader::new(up.stdout.take().unwrap()).lines();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        printed.push_str(&line);
+        printed.push('\n');
+        if line.contains("Ctrl-C stops everything") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "up is not up:\n{printed}");
+    }
+    assert!(printed.contains("Try:"), "{printed}");
+    // Every command printed is one that works: run the ones for satellite 1 and the SRRP ones.
+    let commands: Vec<&str> = printed
+        .lines()
+        .filter_map(|l| l.trim().split(" # ").next())
+        .filter(|c| c.starts_with("dig ") || c.starts_with("whois ") || c.contains(" srrp "))
+        .collect();
+    let dig = |command: &str| run("sh", &["-c", command]);
+    let referral = commands
+        .iter()
+        .find(|c| c.contains("referral"))
+        .unwrap_or(&commands[0]);
+    assert!(
+        dig(referral).contains("AUTHORITY: 2"),
+        "{referral}: {}",
+        dig(referral)
+    );
+    let whois = commands.iter().find(|c| c.starts_with("whois ")).unwrap();
+    assert!(
+        dig(whois).contains("Domain Name:"),
+        "{whois}: {}",
+        dig(whois)
+    );
+    let create = commands
+        .iter()
+        .find(|c| c.contains("CREATE DOMAIN"))
+        .unwrap();
+    assert!(dig(create).starts_with("200"), "{create}: {}", dig(create));
+    for answered in commands
+        .iter()
+        .filter(|c| c.contains("www.john.smith.name"))
+    {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !dig(answered).contains("192.0.2.80") {
+            assert!(Instant::now() < deadline, "{answered}: {}", dig(answered));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    let status = run(
+        env!("CARGO_BIN_EXE_constellation"),
+        &[
+            "status",
+            "--manifest",
+            home.join("constellation.toml").to_str().unwrap(),
+            "--json",
+            "--interval",
+            "0.5",
+        ],
+    );
+    assert_eq!(status.lines().count(), 2, "{status}");
+    assert!(
+        status.lines().all(|l| l.contains("\"health\":\"ok\"")),
+        "{status}"
+    );
+
+    // kill -9 of up: its servers go with it.
+    up.kill().unwrap();
+    up.wait().unwrap();
+    let dns = std::net::SocketAddr::from(([127, 0, 0, 1], 5301 + offset));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(dns).is_ok() {
+        assert!(Instant::now() < deadline, "edge-dns outlived up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // No process works in the constellation's folders any more.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left: Vec<_> = std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter(|p| {
+                std::fs::read_link(p.path().join("cwd")).is_ok_and(|cwd| cwd.starts_with(&home))
+            })
+            .map(|p| p.file_name())
+            .collect();
+        if left.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still running: {left:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
