@@ -245,21 +245,6 @@ pub fn run(options: Options) -> anyhow::Result<()> {
     {
         bail!("the sample import failed");
     }
-    children.spawn(
-        "control-plane",
-        {
-            let mut serve = control(&["serve"]);
-            serve.env("RUST_LOG", "info");
-            serve
-        },
-        &registry,
-        &registry.join("control-plane.log"),
-    )?;
-    wait_until(
-        "the control plane's metrics",
-        Duration::from_secs(30),
-        || Page::fetch(ports.control_metrics()).is_some(),
-    )?;
     let read = |p: &str| -> anyhow::Result<String> {
         Ok(std::fs::read_to_string(registry.join(p))?.trim().to_owned())
     };
@@ -308,20 +293,39 @@ pub fn run(options: Options) -> anyhow::Result<()> {
                 ports.whois_metrics(n)
             ),
         )?;
-        let mut agent = Command::new(bin.join("update-agent"));
-        agent.args(["-c", "update-agent.toml"]);
-        children.spawn(
-            &format!("{name} update-agent"),
-            agent,
-            &home,
-            &home.join("update-agent.log"),
-        )?;
         satellites.push(manifest::Satellite {
             name,
             agent_metrics: ports.agent_metrics(n),
             dns_metrics: ports.dns_metrics(n),
             whois_metrics: ports.whois_metrics(n),
         });
+    }
+    // Serve once every satellite is a member, so no agent is turned away at first.
+    children.spawn(
+        "control-plane",
+        {
+            let mut serve = control(&["serve"]);
+            serve.env("RUST_LOG", "info");
+            serve
+        },
+        &registry,
+        &registry.join("control-plane.log"),
+    )?;
+    wait_until(
+        "the control plane's metrics",
+        Duration::from_secs(30),
+        || Page::fetch(ports.control_metrics()).is_some(),
+    )?;
+    for satellite in &satellites {
+        let home = dir.join(&satellite.name);
+        let mut agent = Command::new(bin.join("update-agent"));
+        agent.args(["-c", "update-agent.toml"]);
+        children.spawn(
+            &format!("{} update-agent", satellite.name),
+            agent,
+            &home,
+            &home.join("update-agent.log"),
+        )?;
     }
     wait_for_sync(&ports, &satellites, &mut children)?;
     for (satellite, n) in satellites.iter().zip(1..) {
