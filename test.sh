@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace. Installs the reference tools the tests compare against or talk to
 # (BIND, Knot and NSD as servers and secondaries, their zone checkers, ldns utilities, dig and kdig,
-# and openssl s_client for SRRP, from Debian's packages) when they are missing.
+# openssl s_client for SRRP, promtool for the alert rules and systemd-analyze for the units, from
+# Debian's packages) when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 need=()
@@ -15,6 +16,8 @@ command -v named >/dev/null || need+=(bind9)
 command -v knotd >/dev/null || need+=(knot)
 command -v whois >/dev/null || need+=(whois)
 command -v openssl >/dev/null || need+=(openssl)
+command -v promtool >/dev/null || need+=(prometheus)
+command -v systemd-analyze >/dev/null || need+=(systemd)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive

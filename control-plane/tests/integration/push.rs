@@ -897,3 +897,110 @@ fn a_satellite_far_behind_gets_a_snapshot_rather_than_the_journal() {
     assert_eq!(live.log().matches("snapshot installed").count(), 1);
     assert!(far.data() == live.data(), "different data");
 }
+
+/// The signing-key rotation runbook (docs/ops/rotate-signing-key.md), step by step with a live
+/// satellite: it trusts the new key beside the old, the control plane signs with the new one,
+/// the satellite keeps applying, the old key is withdrawn, and nothing needs a snapshot.
+#[test]
+fn the_signing_key_rotates_without_a_satellite_missing_a_change() {
+    let push = free_port();
+    let mut registry = Registry::new(&format!(
+        "\n[push]\nlisten = \"{push}\"\nkey = \"keys/tunnel.key\"\n"
+    ));
+    registry.start();
+    let mut satellite = Satellite::new(&registry, "ams-1", push);
+    let create = |registry: &Registry, name: &str| {
+        let response = registry.as_registrar(
+            1001,
+            "CREATE DOMAIN",
+            &[
+                ("domain-name", name),
+                ("ns1-name", "ns.example.net"),
+                ("ns2-name", "ns.example.org"),
+            ],
+        );
+        assert_eq!(response.code.number(), 200, "{response:?}");
+    };
+    let answered = |satellite: &Satellite, name: &str| {
+        satellite.wait_answer(
+            &format!("www.{name}."),
+            |d| d.contains("ns.example.net."),
+            |w| {
+                w.to_ascii_lowercase()
+                    .contains(&format!("domain name: {name}"))
+            },
+        );
+    };
+    create(&registry, "before.smith.name");
+    answered(&satellite, "before.smith.name");
+
+    // 1. The next key; the satellite trusts it beside the current one.
+    registry.cli(&["keygen", "--signing-only", "--dir", "new"]);
+    let read = |p: &str| {
+        std::fs::read_to_string(registry.path(p))
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let (old, new) = (read("keys/signing.pub"), read("new/signing.pub"));
+    let config = satellite.dir.path().join("agent.toml");
+    let trust = |keys: &str| {
+        let text = std::fs::read_to_string(&config).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("signing_keys"))
+            .unwrap()
+            .to_owned();
+        std::fs::write(
+            &config,
+            text.replace(&line, &format!("signing_keys = [{keys}]")),
+        )
+        .unwrap();
+    };
+    trust(&format!("\"{old}\", \"{new}\""));
+    satellite.kill_agent();
+    satellite.start_agent();
+    // 2. The control plane signs with the new key; the old one stays for the journal's audit.
+    let cp = std::fs::read_to_string(registry.path("cp.toml")).unwrap();
+    std::fs::write(
+        registry.path("cp.toml"),
+        cp.replace(
+            "signing_key = \"keys/signing.key\"",
+            "signing_key = \"new/signing.key\"\nprevious_public_keys = [\"keys/signing.pub\"]",
+        ),
+    )
+    .unwrap();
+    registry.kill();
+    registry.start();
+    create(&registry, "during.smith.name");
+    answered(&satellite, "during.smith.name");
+    // 3. Every satellite has applied a change signed by the new key: withdraw the old one.
+    trust(&format!("\"{new}\""));
+    satellite.kill_agent();
+    satellite.start_agent();
+    create(&registry, "after.smith.name");
+    answered(&satellite, "after.smith.name");
+    assert_eq!(
+        satellite.metric("update_agent_refused_total"),
+        0,
+        "{}",
+        satellite.log()
+    );
+    assert_eq!(
+        satellite.log().matches("snapshot installed").count(),
+        1,
+        "no snapshot after the first: {}",
+        satellite.log()
+    );
+    assert!(registry.audit().contains(" 0 problems"));
+    // The old key alone no longer makes an acceptable upstream: an agent that trusts only it
+    // refuses what the control plane now signs.
+    trust(&format!("\"{old}\""));
+    satellite.kill_agent();
+    satellite.start_agent();
+    create(&registry, "refused.smith.name");
+    satellite.wait_for(
+        |s| s.log().contains("not signed by a trusted key"),
+        "a refusal of changesets signed by an untrusted key",
+    );
+}
