@@ -94,6 +94,26 @@ fn up_runs_a_constellation_that_answers_and_leaves_nothing_behind() {
         "{status}"
     );
 
+    let manifest = home.join("constellation.toml");
+    let verified = Command::new(env!("CARGO_BIN_EXE_constellation"))
+        .args(["verify", "--manifest", manifest.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&verified.stdout);
+    assert!(
+        verified.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    assert!(
+        report.contains("every satellite holds exactly the registry's data"),
+        "{report}"
+    );
+    assert!(
+        report.contains("missing 0, extra 0, different 0"),
+        "{report}"
+    );
+
     // kill -9 of up: its servers go with it.
     up.kill().unwrap();
     up.wait().unwrap();

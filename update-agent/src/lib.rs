@@ -12,6 +12,7 @@
 //! - [`upstream`]: what every upstream does on the wire (the control plane's push service
 //!   and a relay): members' tunnels, HELLO or FETCH, snapshots in chunks.
 //! - [`relay`]: an agent that serves agents downstream from the signed changesets it applied.
+//! - [`verify`]: a satellite's data compared item by item with the registry's export.
 //! - [`keys`]: key files.
 //!
 //! The `update-agent` binary is a thin shell over these: a QUIC client that reconnects with
@@ -27,3 +28,4 @@ pub mod session;
 pub mod signature;
 pub mod tunnel;
 pub mod upstream;
+pub mod verify;

@@ -54,6 +54,14 @@ enum Command {
     /// Prints the serial each zone holds, from the data on disk (read only: safe while the
     /// agent runs).
     Status,
+    /// Compares this satellite's DNS and WHOIS data, item by item, with the registry's export
+    /// at the serial it holds (`control-plane export <zone> --serial <serial> -o DIR`): what
+    /// is missing, extra or different. Read only; exits 1 on any difference.
+    Verify {
+        /// The folder holding `<zone>-<serial>.img` and `<zone>-<serial>.whois`.
+        #[arg(long)]
+        export: PathBuf,
+    },
 }
 
 /// The configuration file. Every setting but `id`, `upstream`, `upstream_key`,
@@ -236,6 +244,17 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Verify { export } => {
+            let config = Config::load(&cli.config)?;
+            let mut same = true;
+            for zone in &config.zones {
+                same &= verify(zone, &config.whois_tree, &export)?;
+            }
+            if !same {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Command::Run => {
             let config = Config::load(&cli.config)?;
             tokio::runtime::Builder::new_multi_thread()
@@ -386,6 +405,53 @@ fn start_relay(
         }
     });
     Ok(server)
+}
+
+/// Compares one zone with the registry's export at the serial held; prints the report.
+fn verify(zone: &ZoneConfig, tree: &Path, export: &Path) -> anyhow::Result<bool> {
+    use update_agent::verify;
+    let held = verify::served(&zone.directory)?;
+    let serial = held.serial().context("the zone has no SOA")?;
+    let image = export.join(format!("{}-{serial}.img", zone.origin));
+    let whois = export.join(format!("{}-{serial}.whois", zone.origin));
+    if !image.exists() || !whois.exists() {
+        bail!(
+            "{} holds serial {serial}: export the registry at it first (control-plane export {} --serial {serial} -o {})",
+            zone.origin,
+            zone.origin,
+            export.display()
+        );
+    }
+    let expected = zonefiles::image::Image::open(&image)?.to_zone()?;
+    let lines = std::fs::read(&whois).with_context(|| format!("reading {}", whois.display()))?;
+    let expected_objects = lines
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(serde_json::from_slice)
+        .collect::<Result<Vec<zonefiles::whois::Object>, _>>()
+        .with_context(|| format!("reading {}", whois.display()))?;
+    let held_objects = zonefiles::whois::tree::Tree::open(tree)?.zone_objects(&zone.origin)?;
+    let report = verify::compare(
+        &zone.origin,
+        (&held, &held_objects),
+        (&expected, &expected_objects),
+    );
+    for (what, d) in [("DNS names", &report.dns), ("WHOIS objects", &report.whois)] {
+        println!(
+            "{} at serial {serial}: {what}: registry {}, satellite {}; missing {}, extra {}, different {}",
+            zone.origin, d.expected, d.held, d.missing.0, d.extra.0, d.different.0
+        );
+        for (kind, list) in [
+            ("missing", &d.missing.1),
+            ("extra", &d.extra.1),
+            ("different", &d.different.1),
+        ] {
+            for item in list {
+                println!("  {kind}: {item}");
+            }
+        }
+    }
+    Ok(report.same())
 }
 
 /// A random number in [0, 1).

@@ -318,11 +318,7 @@ impl Satellite {
             .get(zone)
             .context("a zone not served here")?
             .directory;
-        let snapshot = ZoneDir::open(directory)?.load()?;
-        let mut data = snapshot.image.to_zone()?;
-        if let Some(net) = zonefiles::compose(&snapshot.changesets)? {
-            data = zonefiles::apply(data, &net)?;
-        }
+        let data = crate::verify::served(directory)?;
         let objects = self.tree.zone_objects(zone)?;
         Ok(crate::digest::of(zone, &data, &objects))
     }

@@ -215,6 +215,23 @@ impl Satellite {
         );
     }
 
+    /// `update-agent verify` against a registry export: whether the data is the same, and
+    /// the report.
+    fn verify(&self, export: &Path) -> (bool, String) {
+        let out = Command::new(binaries().join("update-agent"))
+            .current_dir(self.dir.path())
+            .args(["-c", "agent.toml", "verify", "--export"])
+            .arg(export)
+            .output()
+            .unwrap();
+        let report = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), report)
+    }
+
     fn kill_agent(&mut self) {
         if let Some(mut agent) = self.agent.take() {
             let _ = agent.kill();
@@ -867,7 +884,7 @@ fn a_satellite_far_behind_gets_a_snapshot_rather_than_the_journal() {
     let live = Satellite::new(&registry, "live", push);
     let mut far = Satellite::new(&registry, "far", push);
     far.kill_agent();
-    // 60 changesets, and no more domains at the end than at the start.
+    // 61 changesets, and one domain more at the end than at the start.
     for i in 0..30 {
         let name = format!("churn{i}.smith.name");
         let created = registry.as_registrar(
@@ -883,6 +900,16 @@ fn a_satellite_far_behind_gets_a_snapshot_rather_than_the_journal() {
         let deleted = registry.as_registrar(1001, "DELETE DOMAIN", &[("domain-name", &name)]);
         assert_eq!(deleted.code.number(), 200, "{deleted:?}");
     }
+    let kept = registry.as_registrar(
+        1001,
+        "CREATE DOMAIN",
+        &[
+            ("domain-name", "kept.smith.name"),
+            ("ns1-name", "ns.example.net"),
+            ("ns2-name", "ns.example.org"),
+        ],
+    );
+    assert_eq!(kept.code.number(), 200, "{kept:?}");
     let target = newest(&registry);
     far.start_agent();
     for s in [&live, &far] {
@@ -896,6 +923,42 @@ fn a_satellite_far_behind_gets_a_snapshot_rather_than_the_journal() {
     );
     assert_eq!(live.log().matches("snapshot installed").count(), 1);
     assert!(far.data() == live.data(), "different data");
+
+    // Item by item against the registry's export at that serial: the same; then a record
+    // planted behind the agent's back is found.
+    registry.cli(&[
+        "export",
+        "name",
+        "--serial",
+        &target.to_string(),
+        "-o",
+        "export",
+    ]);
+    let export = registry.path("export");
+    let (same, report) = far.verify(&export);
+    assert!(same, "{report}");
+    assert!(
+        report.contains("missing 0, extra 0, different 0"),
+        "{report}"
+    );
+    let tree = zonefiles::whois::tree::Tree::open(&far.dir.path().join("whois")).unwrap();
+    let Some(zonefiles::whois::Object::Domain(mut planted)) = tree
+        .zone_objects("name")
+        .unwrap()
+        .into_iter()
+        .find(|o| matches!(o, zonefiles::whois::Object::Domain(_)))
+    else {
+        panic!("no domain in the tree")
+    };
+    planted.name = "planted.smith.name".into();
+    tree.put(&zonefiles::whois::Object::Domain(planted))
+        .unwrap();
+    let (same, report) = far.verify(&export);
+    assert!(!same, "{report}");
+    assert!(
+        report.contains("extra: Domain(\"planted.smith.name\")"),
+        "{report}"
+    );
 }
 
 /// The signing-key rotation runbook (docs/ops/rotate-signing-key.md), step by step with a live

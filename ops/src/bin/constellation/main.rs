@@ -7,6 +7,9 @@
 //! - `status` shows every satellite's serial, lag, health and query rates, refreshed like
 //!   `top`, from the metrics endpoints listed in the constellation's manifest
 //!   (`constellation.toml`, which `up` writes; see [`manifest`]).
+//! - `verify` checks the .name plan's invariant on every satellite: every registered active
+//!   domain is in its DNS and WHOIS, and nothing else is (`update-agent verify` against the
+//!   registry's export at the satellite's serial).
 //!
 //! It starts the other binaries as processes and reads their metrics over HTTP; it links none
 //! of them. Children get `PR_SET_PDEATHSIG`, so nothing outlives it, even a `kill -9`.
@@ -17,6 +20,7 @@ mod metrics;
 mod sample;
 mod status;
 mod up;
+mod verify;
 
 use std::path::PathBuf;
 
@@ -35,6 +39,14 @@ enum Command {
     /// Starts a control plane and two satellites on loopback with sample data, waits until
     /// both are in sync, prints the dig, whois and SRRP commands to try; Ctrl-C stops it all.
     Up(up::Options),
+    /// Checks every satellite's DNS and WHOIS data, item by item, against the registry's
+    /// export at the satellite's serial: counts and the first differences.
+    Verify {
+        /// The constellation's manifest (with the control plane's and agents' configuration
+        /// files: those of a constellation on this host).
+        #[arg(long, default_value = "constellation-up/constellation.toml")]
+        manifest: PathBuf,
+    },
     /// Every satellite's serial, lag, health and DNS and WHOIS query rates.
     Status {
         /// The constellation's manifest.
@@ -56,6 +68,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Up(options) => up::run(options),
+        Command::Verify { manifest } => verify::run(&manifest),
         Command::Status {
             manifest,
             json,

@@ -11,9 +11,13 @@
 //! dns_metrics = "10.1.0.1:9153"        # edge-dns
 //! whois_metrics = "10.1.0.1:9154"      # edge-whois
 //! ```
+//!
+//! `verify` also needs, where the control plane and the satellites share a host (as `up`'s do),
+//! `control_plane_config` and each satellite's `agent_config`; across hosts, run
+//! `update-agent verify` on each satellite with a copy of the registry's export.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
@@ -26,6 +30,9 @@ pub struct Manifest {
     pub control_plane_metrics: SocketAddr,
     /// The zones the constellation serves.
     pub zones: Vec<String>,
+    /// The control plane's configuration file, when it is on this host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control_plane_config: Option<PathBuf>,
     /// The satellites.
     #[serde(rename = "satellite", default)]
     pub satellites: Vec<Satellite>,
@@ -43,6 +50,9 @@ pub struct Satellite {
     pub dns_metrics: SocketAddr,
     /// edge-whois's metrics.
     pub whois_metrics: SocketAddr,
+    /// The update-agent's configuration file, when it is on this host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_config: Option<PathBuf>,
 }
 
 impl Manifest {

@@ -294,6 +294,7 @@ pub fn run(options: Options) -> anyhow::Result<()> {
             ),
         )?;
         satellites.push(manifest::Satellite {
+            agent_config: Some(home.join("update-agent.toml")),
             name,
             agent_metrics: ports.agent_metrics(n),
             dns_metrics: ports.dns_metrics(n),
@@ -355,6 +356,7 @@ pub fn run(options: Options) -> anyhow::Result<()> {
     Manifest {
         control_plane_metrics: ports.control_metrics(),
         zones: vec![ZONE.into()],
+        control_plane_config: Some(registry.join("control-plane.toml")),
         satellites: satellites.clone(),
     }
     .save(&manifest_path)?;
@@ -521,6 +523,15 @@ fn print_try(
             manifest.display()
         ),
         "every satellite's serial, lag and query rates",
+    );
+    try_(
+        format!(
+            "{} verify --manifest {}",
+            std::env::current_exe()
+                .map_or_else(|_| "constellation".into(), |p| p.display().to_string()),
+            manifest.display()
+        ),
+        "every satellite's data against the registry's, item by item",
     );
     try_(
         format!(
