@@ -356,6 +356,21 @@ impl Push {
             }
         }
         out.push_str(
+            "# HELP control_plane_satellite_last_contact_seconds When the satellite was last heard from (Unix time; now while its tunnel is up).\n\
+             # TYPE control_plane_satellite_last_contact_seconds gauge\n",
+        );
+        let mut seen = Vec::new();
+        for row in &rows {
+            if !seen.contains(&&row.satellite) {
+                seen.push(&row.satellite);
+                let _ = writeln!(
+                    out,
+                    "control_plane_satellite_last_contact_seconds{{satellite=\"{}\"}} {}",
+                    row.satellite, row.last_contact
+                );
+            }
+        }
+        out.push_str(
             "# HELP control_plane_satellite_audits_total Audits by outcome: the satellite's digest the same as the registry's, or different (alert).\n\
              # TYPE control_plane_satellite_audits_total counter\n",
         );

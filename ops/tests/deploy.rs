@@ -67,3 +67,38 @@ fn every_systemd_unit_is_sandboxed() {
     }
     assert_eq!(units, 4);
 }
+
+/// `constellation keygen tsig` prints a key that BIND, NSD and Knot each accept as written.
+#[test]
+fn a_tsig_key_is_configuration_the_partners_servers_accept() {
+    let out = Command::new(env!("CARGO_BIN_EXE_constellation"))
+        .args(["keygen", "tsig", "xfr.name"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let section = |title: &str| -> String {
+        text.split("\n# ")
+            .find(|s| s.starts_with(title))
+            .unwrap_or_else(|| panic!("no {title} section in\n{text}"))
+            .split_once('\n')
+            .unwrap()
+            .1
+            .to_owned()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for (title, file, program, args) in [
+        ("BIND", "named.conf", "named-checkconf", vec!["named.conf"]),
+        ("NSD", "nsd.conf", "nsd-checkconf", vec!["nsd.conf"]),
+        (
+            "Knot",
+            "knot.conf",
+            "knotc",
+            vec!["-c", "knot.conf", "conf-check"],
+        ),
+    ] {
+        std::fs::write(dir.path().join(file), section(title)).unwrap();
+        passes(program, &args, dir.path());
+    }
+    assert!(text.starts_with("# edge-dns.toml"), "{text}");
+}

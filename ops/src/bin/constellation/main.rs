@@ -7,6 +7,8 @@
 //! - `status` shows every satellite's serial, lag, health and query rates, refreshed like
 //!   `top`, from the metrics endpoints listed in the constellation's manifest
 //!   (`constellation.toml`, which `up` writes; see [`manifest`]).
+//! - `keygen` makes every key a constellation needs (TSIG secrets printed for edge-dns and the
+//!   secondary partner's BIND, NSD or Knot).
 //! - `verify` checks the .name plan's invariant on every satellite: every registered active
 //!   domain is in its DNS and WHOIS, and nothing else is (`update-agent verify` against the
 //!   registry's export at the satellite's serial).
@@ -15,6 +17,7 @@
 //! of them. Children get `PR_SET_PDEATHSIG`, so nothing outlives it, even a `kill -9`.
 
 mod children;
+mod keygen;
 mod manifest;
 mod metrics;
 mod sample;
@@ -47,6 +50,9 @@ enum Command {
         #[arg(long, default_value = "constellation-up/constellation.toml")]
         manifest: PathBuf,
     },
+    /// Makes a key: the control plane's, a node's, or a TSIG secret for a secondary partner.
+    #[command(subcommand)]
+    Keygen(keygen::Key),
     /// Every satellite's serial, lag, health and DNS and WHOIS query rates.
     Status {
         /// The constellation's manifest.
@@ -69,6 +75,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Up(options) => up::run(options),
         Command::Verify { manifest } => verify::run(&manifest),
+        Command::Keygen(key) => keygen::run(key),
         Command::Status {
             manifest,
             json,

@@ -29,6 +29,8 @@ pub struct Row {
     pub lag_changes: Option<u64>,
     /// Age of the oldest change it has not acknowledged.
     pub lag_seconds: Option<u64>,
+    /// Seconds since the control plane last heard from it.
+    pub last_contact_ago: Option<u64>,
     /// Audits whose digests differed.
     pub audit_mismatches: Option<u64>,
     /// DNS responses per second.
@@ -82,6 +84,15 @@ fn rows(manifest: &Manifest, previous: &[Sample]) -> (Vec<Row>, Vec<Sample>) {
                     .and_then(|p| p.get(&format!("{metric}{labels}")))
                     .map(|v| v as u64)
             };
+            let last_contact_ago = control
+                .as_ref()
+                .and_then(|p| {
+                    p.get(&format!(
+                        "control_plane_satellite_last_contact_seconds{{satellite=\"{}\"}}",
+                        satellite.name
+                    ))
+                })
+                .map(|at| (ops::now() as f64 - at).max(0.0) as u64);
             let connected = control.as_ref().and_then(|p| {
                 p.get(&format!(
                     "control_plane_satellite_connected{{satellite=\"{}\"}}",
@@ -132,6 +143,7 @@ fn rows(manifest: &Manifest, previous: &[Sample]) -> (Vec<Row>, Vec<Sample>) {
                 newest,
                 lag_changes,
                 lag_seconds: at_control("control_plane_satellite_lag_seconds"),
+                last_contact_ago,
                 audit_mismatches,
                 dns_qps,
                 whois_qps,
@@ -151,9 +163,27 @@ fn show<T: std::fmt::Display>(value: Option<T>) -> String {
     value.map_or_else(|| "-".into(), |v| v.to_string())
 }
 
+fn line(cells: [&str; 11]) -> String {
+    let [
+        satellite,
+        zone,
+        serial,
+        newest,
+        lag,
+        lag_s,
+        tunnel,
+        contact,
+        dns,
+        whois,
+        health,
+    ] = cells;
+    format!(
+        "{satellite:<12} {zone:<8} {serial:>10} {newest:>10} {lag:>6} {lag_s:>6} {tunnel:>7} {contact:>8} {dns:>9} {whois:>9}  {health}\n"
+    )
+}
+
 fn table(rows: &[Row]) -> String {
-    let mut out = format!(
-        "{:<12} {:<8} {:>10} {:>10} {:>6} {:>6} {:>7} {:>9} {:>9}  {}\n",
+    let mut out = line([
         "SATELLITE",
         "ZONE",
         "SERIAL",
@@ -161,29 +191,30 @@ fn table(rows: &[Row]) -> String {
         "LAG",
         "LAG s",
         "TUNNEL",
+        "CONTACT",
         "DNS q/s",
         "WHOIS q/s",
-        "HEALTH"
-    );
+        "HEALTH",
+    ]);
     for r in rows {
         let tunnel = match r.connected {
             Some(true) => "up",
             Some(false) => "down",
             None => "-",
         };
-        out.push_str(&format!(
-            "{:<12} {:<8} {:>10} {:>10} {:>6} {:>6} {:>7} {:>9} {:>9}  {}\n",
-            r.satellite,
-            r.zone,
-            show(r.serial),
-            show(r.newest),
-            show(r.lag_changes),
-            show(r.lag_seconds),
+        out.push_str(&line([
+            &r.satellite,
+            &r.zone,
+            &show(r.serial),
+            &show(r.newest),
+            &show(r.lag_changes),
+            &show(r.lag_seconds),
             tunnel,
-            show(r.dns_qps.map(|q| format!("{q:.0}"))),
-            show(r.whois_qps.map(|q| format!("{q:.0}"))),
-            r.health
-        ));
+            &show(r.last_contact_ago.map(|s| format!("{s}s ago"))),
+            &show(r.dns_qps.map(|q| format!("{q:.0}"))),
+            &show(r.whois_qps.map(|q| format!("{q:.0}"))),
+            &r.health,
+        ]));
     }
     out
 }
