@@ -175,6 +175,37 @@ impl Registry {
         self.send(header, &all)
     }
 
+    /// The registry moved to another host, as the runbook does it (docs/ops/move-the-control-plane.md):
+    /// its folder (database, keys, configuration) copied while its server is stopped, served on
+    /// new addresses: SRRP on a new port, and `push` (the old push address) replaced by `new_push`.
+    pub fn moved(&self, push: SocketAddr, new_push: SocketAddr) -> Registry {
+        assert!(self.server.is_none(), "stop the server first");
+        let dir = tempfile::tempdir().unwrap();
+        let copied = Command::new("cp")
+            .arg("-a")
+            .arg(format!("{}/.", self.dir.path().display()))
+            .arg(dir.path())
+            .status()
+            .unwrap();
+        assert!(copied.success());
+        let address = free_port();
+        let config = std::fs::read_to_string(dir.path().join("cp.toml"))
+            .unwrap()
+            .replace(&self.address.to_string(), &address.to_string())
+            .replace(&push.to_string(), &new_push.to_string());
+        std::fs::write(dir.path().join("cp.toml"), config).unwrap();
+        Registry {
+            client: control_plane::tls::client_config(&dir.path().join("keys/srrp.crt")).unwrap(),
+            dir,
+            address,
+            server: None,
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
+        }
+    }
+
     pub fn database(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(self.path("registry.db")).unwrap()
     }

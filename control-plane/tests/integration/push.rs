@@ -1067,3 +1067,68 @@ fn the_signing_key_rotates_without_a_satellite_missing_a_change() {
         "a refusal of changesets signed by an untrusted key",
     );
 }
+
+/// Moving the control plane to another host (docs/ops/move-the-control-plane.md): stopped, its
+/// folder copied, started on new addresses; the satellite keeps answering throughout, and once
+/// its agent points at the new address it resumes from its serial, with no snapshot, and
+/// receives what the moved registry commits.
+#[test]
+fn the_control_plane_moves_while_satellites_keep_serving() {
+    let push = free_port();
+    let mut registry = Registry::new(&format!(
+        "\n[push]\nlisten = \"{push}\"\nkey = \"keys/tunnel.key\"\n"
+    ));
+    registry.start();
+    let mut satellite = Satellite::new(&registry, "ams-1", push);
+    let create = |registry: &Registry, name: &str| {
+        let response = registry.as_registrar(
+            1001,
+            "CREATE DOMAIN",
+            &[
+                ("domain-name", name),
+                ("ns1-name", "ns.example.net"),
+                ("ns2-name", "ns.example.org"),
+            ],
+        );
+        assert_eq!(response.code.number(), 200, "{response:?}");
+    };
+    let answered = |satellite: &Satellite, name: &str| {
+        satellite.wait_answer(
+            &format!("www.{name}."),
+            |d| d.contains("ns.example.net."),
+            |w| {
+                w.to_ascii_lowercase()
+                    .contains(&format!("domain name: {name}"))
+            },
+        );
+    };
+    create(&registry, "before.smith.name");
+    answered(&satellite, "before.smith.name");
+
+    // The old host stops (here abruptly: the database's write-ahead log travels with it).
+    registry.kill();
+    answered(&satellite, "before.smith.name");
+    let new_push = free_port();
+    let mut moved = registry.moved(push, new_push);
+    moved.start();
+    // The agent follows the new address (in production: the name it dials, repointed).
+    let config = satellite.dir.path().join("agent.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace(&push.to_string(), &new_push.to_string()),
+    )
+    .unwrap();
+    satellite.kill_agent();
+    satellite.start_agent();
+    create(&moved, "after.smith.name");
+    answered(&satellite, "after.smith.name");
+    answered(&satellite, "before.smith.name");
+    assert_eq!(
+        satellite.log().matches("snapshot installed").count(),
+        1,
+        "resumed without a snapshot: {}",
+        satellite.log()
+    );
+    assert!(moved.audit().contains(" 0 problems"));
+}
