@@ -1068,62 +1068,174 @@ fn the_signing_key_rotates_without_a_satellite_missing_a_change() {
     );
 }
 
-/// Moving the control plane to another host (docs/ops/move-the-control-plane.md): stopped, its
-/// folder copied, started on new addresses; the satellite keeps answering throughout, and once
-/// its agent points at the new address it resumes from its serial, with no snapshot, and
-/// receives what the moved registry commits.
+/// Moving the control plane to another host (docs/ops/move-the-control-plane.md) under a
+/// steady stream of registrations: stopped (kill -9), its folder copied, started on new
+/// addresses while a registrar keeps sending and a prober keeps asking the satellite's DNS and
+/// WHOIS. Every confirmed registration is in the moved registry and on the satellite, no probe
+/// fails, and the satellite resumes from its serial without a snapshot.
 #[test]
 fn the_control_plane_moves_while_satellites_keep_serving() {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     let push = free_port();
     let mut registry = Registry::new(&format!(
         "\n[push]\nlisten = \"{push}\"\nkey = \"keys/tunnel.key\"\n"
     ));
     registry.start();
     let mut satellite = Satellite::new(&registry, "ams-1", push);
-    let create = |registry: &Registry, name: &str| {
-        let response = registry.as_registrar(
-            1001,
-            "CREATE DOMAIN",
-            &[
-                ("domain-name", name),
-                ("ns1-name", "ns.example.net"),
-                ("ns2-name", "ns.example.org"),
-            ],
-        );
-        assert_eq!(response.code.number(), 200, "{response:?}");
-    };
-    let answered = |satellite: &Satellite, name: &str| {
-        satellite.wait_answer(
-            &format!("www.{name}."),
-            |d| d.contains("ns.example.net."),
-            |w| {
-                w.to_ascii_lowercase()
-                    .contains(&format!("domain name: {name}"))
-            },
-        );
-    };
-    create(&registry, "before.smith.name");
-    answered(&satellite, "before.smith.name");
+    let first = registry.as_registrar(
+        1001,
+        "CREATE DOMAIN",
+        &[
+            ("domain-name", "before.smith.name"),
+            ("ns1-name", "ns.example.net"),
+            ("ns2-name", "ns.example.org"),
+        ],
+    );
+    assert_eq!(first.code.number(), 200, "{first:?}");
+    satellite.wait_answer(
+        "www.before.smith.name.",
+        |d| d.contains("ns.example.net."),
+        |w| w.contains("Domain Name:"),
+    );
 
-    // The old host stops (here abruptly: the database's write-ahead log travels with it).
-    registry.kill();
-    answered(&satellite, "before.smith.name");
+    let target = Mutex::new((registry.address, registry.client.clone()));
+    let stop = AtomicBool::new(false);
+    let confirmed = Mutex::new(Vec::new());
+    let (probes, failed) = (AtomicU64::new(0), AtomicU64::new(0));
+    let (dns, whois) = (satellite.dns, satellite.whois);
     let new_push = free_port();
-    let mut moved = registry.moved(push, new_push);
-    moved.start();
-    // The agent follows the new address (in production: the name it dials, repointed).
-    let config = satellite.dir.path().join("agent.toml");
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        text.replace(&push.to_string(), &new_push.to_string()),
-    )
-    .unwrap();
-    satellite.kill_agent();
-    satellite.start_agent();
-    create(&moved, "after.smith.name");
-    answered(&satellite, "after.smith.name");
-    answered(&satellite, "before.smith.name");
+    let moved = std::thread::scope(|scope| {
+        // A registrar: creates one after another, against whichever address is current.
+        scope.spawn(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let name = format!("m{n}.smith.name");
+                n += 1;
+                let (address, client) = target.lock().unwrap().clone();
+                let sent = runtime.block_on(crate::fixture::send(
+                    address,
+                    client,
+                    "CREATE DOMAIN",
+                    &[
+                        ("registrar-id", "1001"),
+                        ("registrar-auth", crate::fixture::password(1001)),
+                        ("domain-name", &name),
+                        ("ns1-name", "ns.example.net"),
+                        ("ns2-name", "ns.example.org"),
+                    ],
+                ));
+                match sent {
+                    Ok(response) if response.code.number() == 200 => {
+                        confirmed.lock().unwrap().push(name)
+                    }
+                    // Unconfirmed (the old host gone, the new one not up yet): not counted.
+                    _ => std::thread::sleep(Duration::from_millis(50)),
+                }
+            }
+        });
+        // Resolvers and WHOIS clients: the satellite must answer throughout.
+        scope.spawn(|| {
+            while !stop.load(Ordering::Relaxed) {
+                let dig = Command::new("dig")
+                    .args([
+                        &format!("@{}", dns.ip()),
+                        "-p",
+                        &dns.port().to_string(),
+                        "www.before.smith.name",
+                        "A",
+                        "+norec",
+                        "+time=1",
+                        "+tries=1",
+                    ])
+                    .output()
+                    .unwrap();
+                let whois = Command::new("whois")
+                    .args([
+                        "-h",
+                        &whois.ip().to_string(),
+                        "-p",
+                        &whois.port().to_string(),
+                    ])
+                    .arg("before.smith.name")
+                    .output()
+                    .unwrap();
+                let good = String::from_utf8_lossy(&dig.stdout).contains("ns.example.net.")
+                    && String::from_utf8_lossy(&whois.stdout).contains("Domain Name:");
+                probes.fetch_add(1, Ordering::Relaxed);
+                if !good {
+                    failed.fetch_add(1, Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        std::thread::sleep(Duration::from_secs(1));
+        // The old host stops (abruptly: the database's write-ahead log travels with it).
+        registry.kill();
+        let mut moved = registry.moved(push, new_push);
+        moved.start();
+        *target.lock().unwrap() = (moved.address, moved.client.clone());
+        // The agent follows the new address (in production: the name it dials, repointed).
+        let config = satellite.dir.path().join("agent.toml");
+        let text = std::fs::read_to_string(&config).unwrap();
+        std::fs::write(
+            &config,
+            text.replace(&push.to_string(), &new_push.to_string()),
+        )
+        .unwrap();
+        satellite.kill_agent();
+        satellite.start_agent();
+        std::thread::sleep(Duration::from_secs(2));
+        stop.store(true, Ordering::Relaxed);
+        moved
+    });
+    let confirmed = confirmed.into_inner().unwrap();
+    let (probes, failed) = (probes.into_inner(), failed.into_inner());
+    eprintln!(
+        "{} registrations confirmed across the move; {probes} probes",
+        confirmed.len()
+    );
+    assert!(confirmed.len() > 10, "the registrar kept registering");
+    assert_eq!(
+        failed, 0,
+        "of {probes} DNS and WHOIS probes of the satellite"
+    );
+    // No confirmation lost: every confirmed name is registered after the move, and the
+    // satellite holds exactly the moved registry's data.
+    let db = moved.database();
+    for name in &confirmed {
+        let found: i64 = db
+            .query_row(
+                "SELECT count(*) FROM domains WHERE name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(found, 1, "{name} was confirmed but is not registered");
+    }
+    let newest: u32 = db
+        .query_row("SELECT serial FROM zones WHERE origin = 'name'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    satellite.wait_for(
+        |s| s.serial() == Some(newest),
+        "the moved registry's newest serial",
+    );
+    moved.cli(&[
+        "export",
+        "name",
+        "--serial",
+        &newest.to_string(),
+        "-o",
+        "export",
+    ]);
+    let (same, report) = satellite.verify(&moved.path("export"));
+    assert!(same, "{report}");
     assert_eq!(
         satellite.log().matches("snapshot installed").count(),
         1,
