@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace. Installs the reference tools the tests compare against or talk to
 # (BIND, Knot and NSD as servers and secondaries, their zone checkers, ldns utilities, dig and kdig,
-# openssl s_client for SRRP, promtool for the alert rules and systemd-analyze for the units, from
-# Debian's packages) when they are missing.
+# openssl s_client for SRRP, promtool for the alert rules, systemd-analyze for the units and ip
+# for network namespaces, from Debian's packages) when they are missing. Run it as root: the
+# multi-host test puts the control plane and satellites in network namespaces of their own.
 set -euo pipefail
 cd "$(dirname "$0")"
 need=()
@@ -18,6 +19,7 @@ command -v whois >/dev/null || need+=(whois)
 command -v openssl >/dev/null || need+=(openssl)
 command -v promtool >/dev/null || need+=(prometheus)
 command -v systemd-analyze >/dev/null || need+=(systemd)
+command -v ip >/dev/null || need+=(iproute2)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive

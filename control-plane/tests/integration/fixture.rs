@@ -17,6 +17,8 @@ pub struct Registry {
     pub server: Option<Child>,
     pub client: Arc<rustls::ClientConfig>,
     runtime: tokio::runtime::Runtime,
+    /// The network namespace the server runs in, if not the test's own.
+    pub netns: Option<String>,
 }
 
 pub fn free_port() -> SocketAddr {
@@ -56,6 +58,7 @@ impl Registry {
                 .enable_all()
                 .build()
                 .unwrap(),
+            netns: None,
         };
         registry.cli(&[
             "zone",
@@ -126,7 +129,15 @@ impl Registry {
     /// Starts the server and waits until it accepts connections.
     pub fn start(&mut self) {
         let log = std::fs::File::create(self.path("serve.log")).unwrap();
-        let child = Command::new(BIN)
+        let mut command = match &self.netns {
+            Some(netns) => {
+                let mut command = Command::new("ip");
+                command.args(["netns", "exec", netns, BIN]);
+                command
+            }
+            None => Command::new(BIN),
+        };
+        let child = command
             .current_dir(self.dir.path())
             .args(["-c", "cp.toml", "serve"])
             .env("RUST_LOG", "info")
@@ -203,7 +214,19 @@ impl Registry {
                 .enable_all()
                 .build()
                 .unwrap(),
+            netns: None,
         }
+    }
+
+    /// Runs the server in network namespace `netns`, listening on `ip` there: every
+    /// loopback address in its configuration moves to `ip`.
+    pub fn place(&mut self, netns: &str, ip: std::net::IpAddr) {
+        let config = std::fs::read_to_string(self.path("cp.toml"))
+            .unwrap()
+            .replace("127.0.0.1:", &format!("{ip}:"));
+        std::fs::write(self.path("cp.toml"), config).unwrap();
+        self.address = SocketAddr::new(ip, self.address.port());
+        self.netns = Some(netns.to_owned());
     }
 
     pub fn database(&self) -> rusqlite::Connection {

@@ -5,5 +5,7 @@ mod crash;
 mod export;
 mod fixture;
 mod import;
+mod netns;
 mod push;
+mod satellite;
 mod srrp;
