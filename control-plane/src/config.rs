@@ -1,29 +1,7 @@
 //! The configuration file (TOML). Every setting has a default; unknown keys are refused.
 //!
 //! ```toml
-//! database = "/var/lib/constellation/registry.db"   # SQLite, created on first use
-//! signing_key = "/etc/constellation/signing.key"    # `control-plane keygen` writes it
-//! previous_public_keys = []                         # `.pub` files of keys replaced by a rotation
-//! metrics_listen = "127.0.0.1:9155"                 # Prometheus; off when absent
-//!
-//! [srrp]
-//! listen = ["127.0.0.1:1700"]
-//! certificate = "/etc/constellation/srrp.crt"       # PEM chain; `keygen` writes a self-signed one
-//! key = "/etc/constellation/srrp.key"               # PEM private key
-//! timeout_ms = 10000          # to finish the TLS handshake and send the request
-//! max_message_bytes = 65536   # a longer request is dropped
-//! max_connections = 4096      # open at once
-//! max_connections_per_ip = 256
-//! queue_per_registrar = 1000  # commands waiting per registrar before 300 "busy"
-//! max_batch = 1024            # commands per transaction (one fsync)
-//! server_info = ["Constellation SRRP server"]   # STATUS SERVER text lines
-//!
-//! [push]                      # the satellites' tunnel (QUIC); off when `listen` is absent
-//! listen = "0.0.0.0:4433"
-//! key = "/etc/constellation/tunnel.key"   # this node's tunnel key; `keygen` writes it
-//! audit_interval_s = 3600     # every satellite's data is compared with the registry's this often
-//! replay_limit = 100000       # a satellite further behind (in changesets, and than the zone
-//!                             # has domains) gets a snapshot rather than the journal
+#![doc = include_str!("../../ops/deploy/config/control-plane.toml")]
 //! ```
 
 use std::net::SocketAddr;
@@ -191,6 +169,15 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_deployment_example_is_a_valid_configuration() {
+        let example = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../ops/deploy/config/control-plane.toml"
+        ));
+        Config::load(example).unwrap();
+    }
 
     #[test]
     fn example_in_the_docs_parses() {

@@ -2,56 +2,7 @@
 //! and says so.
 //!
 //! ```toml
-//! # Addresses to answer on, UDP and TCP alike.
-//! listen = ["0.0.0.0:53", "[::]:53"]
-//! # UDP worker threads, each with its own SO_REUSEPORT socket per address (0 = one per core).
-//! workers = 0
-//! # Pin each UDP worker to a core of its own (among those the process may use).
-//! pin_workers = true
-//! # This server's name for NSID and id.server (default: the host name).
-//! identity = "sat-ams-1"
-//! # Receive buffer of each UDP socket, in bytes: a burst beyond it is dropped rather than
-//! # queued (the kernel caps it at net.core.rmem_max).
-//! udp_receive_buffer = 1048576
-//! # Microseconds a UDP worker keeps polling its socket once idle before it sleeps: fewer
-//! # wake-ups (each costs tens of microseconds to milliseconds on a virtual machine) for a
-//! # core kept busy; 0 sleeps at once.
-//! busy_poll_us = 0
-//! # The largest UDP response and the payload size announced in EDNS.
-//! max_udp_payload = 1232
-//! # Omit the zone's NS RRset from the authority section of positive answers.
-//! minimal_responses = false
-//! # Prometheus metrics at http://ADDRESS/metrics (remove the line to turn them off).
-//! metrics_listen = "127.0.0.1:9153"
-//!
-//! [cookies]
-//! enabled = true              # answer DNS cookies (RFC 7873) with RFC 9018 server cookies
-//! secret = "…32 hex digits…"  # the same on every satellite of an anycast set (default: random)
-//! previous_secret = "…"       # still accepted while a new secret rolls out
-//!
-//! [rate_limit]                # response rate limiting on UDP (see the rrl module)
-//! responses_per_second = 200  # per client network and kind of response (0: off)
-//! slip = 2                    # every 2nd limited response goes out truncated (TC): real
-//!                             # clients retry over TCP (1: all of them; 0: drop them all)
-//! ipv4_prefix = 24            # clients counted together: IPv4 /24s
-//! ipv6_prefix = 56            # and IPv6 /56s
-//! exempt = ["127.0.0.0/8", "::1"]  # never limited (monitoring, a resolver on this host)
-//! table_size = 262144         # buckets shared by all flows (8 bytes each)
-//!
-//! [tcp]
-//! max_connections = 1024      # beyond this, new connections are closed at once
-//! idle_timeout_ms = 10000     # a connection with no complete query for this long is closed
-//! max_queries = 0             # queries answered on one connection before it is closed (0: no limit)
-//!
-//! [[key]]                    # TSIG keys for transfers and NOTIFY
-//! name = "xfr.example."
-//! algorithm = "hmac-sha256"
-//! secret = "…base64…"
-//!
-//! [[zone]]
-//! image = "/var/lib/constellation/tld.img"        # or: directory = "…" (followed live)
-//! allow_transfer = [ { key = "xfr.example.", from = ["192.0.2.0/24"] } ]
-//! notify = [ { address = "192.0.2.53:53", key = "xfr.example." } ]
+#![doc = include_str!("../../ops/deploy/config/edge-dns.toml")]
 //! ```
 
 use std::net::SocketAddr;
@@ -359,6 +310,15 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_deployment_example_is_a_valid_configuration() {
+        let example = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../ops/deploy/config/edge-dns.toml"
+        ));
+        Config::load(example).unwrap();
+    }
 
     /// The example shipped with the crate stays a valid configuration.
     #[test]

@@ -1,26 +1,7 @@
 //! The configuration file (TOML). Every field has a default.
 //!
 //! ```toml
-//! listen = ["0.0.0.0:43", "[::]:43"]   # port 43 needs root or CAP_NET_BIND_SERVICE
-//! tree = "/var/lib/constellation/whois"
-//! tlds = ["tld"]
-//! update_listen = "127.0.0.1:4344"     # the set/delete line protocol, loopback only; off when
-//!                                      # absent (the update-agent writes the tree directly)
-//! update_socket = "/run/edge-whois/update.sock"  # the same on a Unix socket, mode 0600
-//! metrics_listen = "127.0.0.1:9154"
-//! user = "nobody"                      # switch to this user once the sockets are open
-//! max_line = 512
-//! timeout_ms = 10000
-//! max_connections = 4096
-//! update_max_connections = 16          # the update listener's bounds
-//! update_max_bytes = 65536
-//! max_results = 50
-//!
-//! [texts]
-//! terms = "…"
-//! [limits]
-//! burst = 60
-//! per_minute = 60
+#![doc = include_str!("../../ops/deploy/config/edge-whois.toml")]
 //! ```
 
 use std::net::SocketAddr;
@@ -125,6 +106,15 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_deployment_example_is_a_valid_configuration() {
+        let example = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../ops/deploy/config/edge-whois.toml"
+        ));
+        Config::load(example).unwrap();
+    }
 
     /// The example shipped with the crate stays a valid configuration.
     #[test]

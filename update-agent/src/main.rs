@@ -68,28 +68,7 @@ enum Command {
 /// `signing_keys` and the zones has a default.
 ///
 /// ```toml
-/// id = "ams-1"                          # this satellite's name, as the control plane lists it
-/// key = "node.key"                      # this node's tunnel key (`update-agent keygen`)
-/// upstream = "cp.example.net:4433"      # the control plane (or a relay), QUIC
-/// upstream_key = "base64…"              # its tunnel public key: the only one accepted
-/// signing_keys = ["base64…"]            # changeset signing keys trusted (old ones too)
-/// state = "/var/lib/update-agent"       # the agent's own state
-/// whois_tree = "/var/lib/whois"         # the WHOIS tree edge-whois reads
-/// metrics_listen = "127.0.0.1:9156"     # Prometheus; off when absent
-/// compact_after = 1000                  # changesets before the journal is folded
-/// journal_keep = 1000                   # changesets kept after a compaction, for IXFR
-///
-/// [[zone]]
-/// origin = "name"
-/// directory = "/var/lib/zones/name"     # the zone directory edge-dns follows
-///
-/// [relay]                               # optional: serve agents downstream
-/// listen = "[::]:4433"                  # QUIC; this node's key is the one they pin
-/// keep = 100000                         # signed changesets kept per zone for them
-///
-/// [[relay.downstream]]                  # re-read within a second when this file changes
-/// id = "ams-2"
-/// key = "base64…"                       # its node public key
+#[doc = include_str!("../../ops/deploy/config/update-agent.toml")]
 /// ```
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -810,4 +789,20 @@ fn metrics(satellite: &std::sync::Mutex<Satellite>, stats: &Stats) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_deployment_example_is_a_valid_configuration() {
+        let example = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../ops/deploy/config/update-agent.toml"
+        ));
+        let config = Config::load(example).unwrap();
+        let relay = config.relay.as_ref().unwrap();
+        assert_eq!(relay.members().unwrap().len(), 1);
+    }
 }
