@@ -880,9 +880,15 @@ fn serve(config: Config, conn: rusqlite::Connection) -> Result<()> {
                 .await
                 .with_context(|| format!("binding metrics on {address}"))?;
             let (server, database) = (server.clone(), config.database.clone());
+            let expiry = control_plane::tls::expiry(&config.srrp.certificate)?;
             let page: ops::Page = Arc::new(move || {
                 let serials = zone_serials(&database).unwrap_or_default();
                 let mut page = metrics::render(&server, &serials);
+                page.push_str(&format!(
+                    "# HELP control_plane_srrp_certificate_expiry_seconds When the SRRP certificate expires (Unix time; read at start).\n\
+                     # TYPE control_plane_srrp_certificate_expiry_seconds gauge\n\
+                     control_plane_srrp_certificate_expiry_seconds {expiry}\n"
+                ));
                 if let Some(push) = &push {
                     page.push_str(&push.metrics());
                 }

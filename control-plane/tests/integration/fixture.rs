@@ -229,6 +229,18 @@ impl Registry {
         self.netns = Some(netns.to_owned());
     }
 
+    /// The metrics page of the running server.
+    pub fn metrics(&self) -> String {
+        let config = std::fs::read_to_string(self.path("cp.toml")).unwrap();
+        let address = config
+            .lines()
+            .find_map(|l| l.strip_prefix("metrics_listen = "))
+            .unwrap()
+            .trim_matches('"')
+            .to_owned();
+        crate::satellite::http_get(address.parse().unwrap()).unwrap_or_default()
+    }
+
     pub fn database(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(self.path("registry.db")).unwrap()
     }

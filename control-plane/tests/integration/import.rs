@@ -42,6 +42,15 @@ fn an_import_goes_through_the_rules_and_the_journal() {
     assert!(registry.audit().contains(" 0 problems"));
     // The domains are the registrars' as if created over SRRP, passwords included.
     registry.start();
+    // (The metrics tell when the SRRP certificate expires, for the expiry alert.)
+    let expiry: i64 = registry
+        .metrics()
+        .lines()
+        .find_map(|l| l.strip_prefix("control_plane_srrp_certificate_expiry_seconds "))
+        .expect("the certificate's expiry in the metrics")
+        .parse()
+        .unwrap();
+    assert!(expiry > ops::now(), "{expiry}");
     let queried =
         registry.as_registrar(1001, "QUERY DOMAIN", &[("domain-name", "imp42.smith.name")]);
     assert_eq!(queried.code.number(), 200, "{queried:?}");
