@@ -339,36 +339,35 @@ impl Push {
         use std::fmt::Write;
         let rows = self.rows();
         let conn = self.read_only().ok();
+        // One row per satellite (the rows are per satellite and zone).
+        let mut satellites: Vec<&ZoneStatus> = Vec::new();
+        for row in &rows {
+            if !satellites.iter().any(|s| s.satellite == row.satellite) {
+                satellites.push(row);
+            }
+        }
         let mut out = String::from(
             "# HELP control_plane_satellite_connected 1 while the satellite's tunnel is up.\n\
              # TYPE control_plane_satellite_connected gauge\n",
         );
-        let mut seen = Vec::new();
-        for row in &rows {
-            if !seen.contains(&&row.satellite) {
-                seen.push(&row.satellite);
-                let _ = writeln!(
-                    out,
-                    "control_plane_satellite_connected{{satellite=\"{}\"}} {}",
-                    row.satellite,
-                    u8::from(row.connected)
-                );
-            }
+        for s in &satellites {
+            let _ = writeln!(
+                out,
+                "control_plane_satellite_connected{{satellite=\"{}\"}} {}",
+                s.satellite,
+                u8::from(s.connected)
+            );
         }
         out.push_str(
             "# HELP control_plane_satellite_last_contact_seconds When the satellite was last heard from (Unix time; now while its tunnel is up).\n\
              # TYPE control_plane_satellite_last_contact_seconds gauge\n",
         );
-        let mut seen = Vec::new();
-        for row in &rows {
-            if !seen.contains(&&row.satellite) {
-                seen.push(&row.satellite);
-                let _ = writeln!(
-                    out,
-                    "control_plane_satellite_last_contact_seconds{{satellite=\"{}\"}} {}",
-                    row.satellite, row.last_contact
-                );
-            }
+        for s in &satellites {
+            let _ = writeln!(
+                out,
+                "control_plane_satellite_last_contact_seconds{{satellite=\"{}\"}} {}",
+                s.satellite, s.last_contact
+            );
         }
         out.push_str(
             "# HELP control_plane_satellite_audits_total Audits by outcome: the satellite's digest the same as the registry's, or different (alert).\n\

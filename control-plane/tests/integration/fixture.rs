@@ -49,17 +49,7 @@ impl Registry {
             .status()
             .unwrap();
         assert!(status.success(), "keygen failed");
-        let registry = Registry {
-            client: control_plane::tls::client_config(&dir.path().join("keys/srrp.crt")).unwrap(),
-            dir,
-            address,
-            server: None,
-            runtime: tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap(),
-            netns: None,
-        };
+        let registry = Registry::at(dir, address);
         registry.cli(&[
             "zone",
             "add",
@@ -205,6 +195,11 @@ impl Registry {
             .replace(&self.address.to_string(), &address.to_string())
             .replace(&push.to_string(), &new_push.to_string());
         std::fs::write(dir.path().join("cp.toml"), config).unwrap();
+        Registry::at(dir, address)
+    }
+
+    /// The registry in `dir` (keys made), served on `address`, not started.
+    fn at(dir: tempfile::TempDir, address: SocketAddr) -> Registry {
         Registry {
             client: control_plane::tls::client_config(&dir.path().join("keys/srrp.crt")).unwrap(),
             dir,
@@ -227,6 +222,21 @@ impl Registry {
         std::fs::write(self.path("cp.toml"), config).unwrap();
         self.address = SocketAddr::new(ip, self.address.port());
         self.netns = Some(netns.to_owned());
+    }
+
+    /// Registers `name` for `registrar`, delegated to ns.example.net and ns.example.org;
+    /// panics unless it is confirmed.
+    pub fn register(&self, registrar: u32, name: &str) {
+        let response = self.as_registrar(
+            registrar,
+            "CREATE DOMAIN",
+            &[
+                ("domain-name", name),
+                ("ns1-name", "ns.example.net"),
+                ("ns2-name", "ns.example.org"),
+            ],
+        );
+        assert_eq!(response.code.number(), 200, "{name}: {response:?}");
     }
 
     /// The metrics page of the running server.

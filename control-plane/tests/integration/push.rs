@@ -85,16 +85,7 @@ fn changes_reach_every_satellite_and_a_cut_off_one_catches_up_from_the_journal()
         .unwrap_or(200);
     for i in 0..changes {
         let name = format!("d{i}.smith.name");
-        let response = registry.as_registrar(
-            1002,
-            "CREATE DOMAIN",
-            &[
-                ("domain-name", name.as_str()),
-                ("ns1-name", "ns.example.net"),
-                ("ns2-name", "ns.example.org"),
-            ],
-        );
-        assert_eq!(response.code.number(), 200, "{response:?}");
+        registry.register(1002, &name);
     }
     let target = newest(&registry);
     a.wait_for(
@@ -273,16 +264,7 @@ fn an_audit_finds_data_changed_behind_the_agent_and_a_snapshot_repairs_it() {
     ));
     registry.start();
     let satellite = Satellite::new(&registry, "ams-1", push);
-    let created = registry.as_registrar(
-        1001,
-        "CREATE DOMAIN",
-        &[
-            ("domain-name", "jane.smith.name"),
-            ("ns1-name", "ns.example.net"),
-            ("ns2-name", "ns.example.org"),
-        ],
-    );
-    assert_eq!(created.code.number(), 200, "{created:?}");
+    registry.register(1001, "jane.smith.name");
     satellite.wait_answer(
         "www.jane.smith.name.",
         |d| d.contains("ns.example.net."),
@@ -398,16 +380,7 @@ fn relays_two_levels_deep_carry_changes_snapshots_and_audits() {
     leaf.kill_agent();
     for i in 0..150 {
         let name = format!("r{i}.smith.name");
-        let response = registry.as_registrar(
-            1002,
-            "CREATE DOMAIN",
-            &[
-                ("domain-name", name.as_str()),
-                ("ns1-name", "ns.example.net"),
-                ("ns2-name", "ns.example.org"),
-            ],
-        );
-        assert_eq!(response.code.number(), 200, "{response:?}");
+        registry.register(1002, &name);
     }
     let target = newest(&registry);
     leaf.start_agent();
@@ -428,16 +401,7 @@ fn relays_two_levels_deep_carry_changes_snapshots_and_audits() {
     r2.kill_agent();
     for i in 0..50 {
         let name = format!("k{i}.smith.name");
-        let response = registry.as_registrar(
-            1002,
-            "CREATE DOMAIN",
-            &[
-                ("domain-name", name.as_str()),
-                ("ns1-name", "ns.example.net"),
-                ("ns2-name", "ns.example.org"),
-            ],
-        );
-        assert_eq!(response.code.number(), 200, "{response:?}");
+        registry.register(1002, &name);
     }
     let target = newest(&registry);
     r2.start_agent();
@@ -495,29 +459,11 @@ fn a_satellite_far_behind_gets_a_snapshot_rather_than_the_journal() {
     // 61 changesets, and one domain more at the end than at the start.
     for i in 0..30 {
         let name = format!("churn{i}.smith.name");
-        let created = registry.as_registrar(
-            1001,
-            "CREATE DOMAIN",
-            &[
-                ("domain-name", name.as_str()),
-                ("ns1-name", "ns.example.net"),
-                ("ns2-name", "ns.example.org"),
-            ],
-        );
-        assert_eq!(created.code.number(), 200, "{created:?}");
+        registry.register(1001, &name);
         let deleted = registry.as_registrar(1001, "DELETE DOMAIN", &[("domain-name", &name)]);
         assert_eq!(deleted.code.number(), 200, "{deleted:?}");
     }
-    let kept = registry.as_registrar(
-        1001,
-        "CREATE DOMAIN",
-        &[
-            ("domain-name", "kept.smith.name"),
-            ("ns1-name", "ns.example.net"),
-            ("ns2-name", "ns.example.org"),
-        ],
-    );
-    assert_eq!(kept.code.number(), 200, "{kept:?}");
+    registry.register(1001, "kept.smith.name");
     let target = newest(&registry);
     far.start_agent();
     for s in [&live, &far] {
@@ -580,30 +526,8 @@ fn the_signing_key_rotates_without_a_satellite_missing_a_change() {
     ));
     registry.start();
     let mut satellite = Satellite::new(&registry, "ams-1", push);
-    let create = |registry: &Registry, name: &str| {
-        let response = registry.as_registrar(
-            1001,
-            "CREATE DOMAIN",
-            &[
-                ("domain-name", name),
-                ("ns1-name", "ns.example.net"),
-                ("ns2-name", "ns.example.org"),
-            ],
-        );
-        assert_eq!(response.code.number(), 200, "{response:?}");
-    };
-    let answered = |satellite: &Satellite, name: &str| {
-        satellite.wait_answer(
-            &format!("www.{name}."),
-            |d| d.contains("ns.example.net."),
-            |w| {
-                w.to_ascii_lowercase()
-                    .contains(&format!("domain name: {name}"))
-            },
-        );
-    };
-    create(&registry, "before.smith.name");
-    answered(&satellite, "before.smith.name");
+    registry.register(1001, "before.smith.name");
+    satellite.wait_registered("before.smith.name");
 
     // 1. The next key; the satellite trusts it beside the current one.
     registry.cli(&["keygen", "--signing-only", "--dir", "new"]);
@@ -643,14 +567,14 @@ fn the_signing_key_rotates_without_a_satellite_missing_a_change() {
     .unwrap();
     registry.kill();
     registry.start();
-    create(&registry, "during.smith.name");
-    answered(&satellite, "during.smith.name");
+    registry.register(1001, "during.smith.name");
+    satellite.wait_registered("during.smith.name");
     // 3. Every satellite has applied a change signed by the new key: withdraw the old one.
     trust(&format!("\"{new}\""));
     satellite.kill_agent();
     satellite.start_agent();
-    create(&registry, "after.smith.name");
-    answered(&satellite, "after.smith.name");
+    registry.register(1001, "after.smith.name");
+    satellite.wait_registered("after.smith.name");
     assert_eq!(
         satellite.metric("update_agent_refused_total"),
         0,
@@ -669,7 +593,7 @@ fn the_signing_key_rotates_without_a_satellite_missing_a_change() {
     trust(&format!("\"{old}\""));
     satellite.kill_agent();
     satellite.start_agent();
-    create(&registry, "refused.smith.name");
+    registry.register(1001, "refused.smith.name");
     satellite.wait_for(
         |s| s.log().contains("not signed by a trusted key"),
         "a refusal of changesets signed by an untrusted key",
@@ -691,16 +615,7 @@ fn the_control_plane_moves_while_satellites_keep_serving() {
     ));
     registry.start();
     let mut satellite = Satellite::new(&registry, "ams-1", push);
-    let first = registry.as_registrar(
-        1001,
-        "CREATE DOMAIN",
-        &[
-            ("domain-name", "before.smith.name"),
-            ("ns1-name", "ns.example.net"),
-            ("ns2-name", "ns.example.org"),
-        ],
-    );
-    assert_eq!(first.code.number(), 200, "{first:?}");
+    registry.register(1001, "before.smith.name");
     satellite.wait_answer(
         "www.before.smith.name.",
         |d| d.contains("ns.example.net."),

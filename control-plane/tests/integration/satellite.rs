@@ -358,6 +358,18 @@ impl Satellite {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Waits until DNS and WHOIS both answer a domain [`Registry::register`] registered.
+    pub fn wait_registered(&self, name: &str) {
+        self.wait_answer(
+            &format!("www.{name}."),
+            |d| d.contains("ns.example.net."),
+            |w| {
+                w.to_ascii_lowercase()
+                    .contains(&format!("domain name: {name}"))
+            },
+        );
+    }
+
     /// Waits until both DNS and WHOIS answer `name` as `check` wants.
     pub fn wait_answer(
         &self,
