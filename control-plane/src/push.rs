@@ -35,6 +35,7 @@
 //! is computed. The satellite answers whether its own digest is the same.
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -243,40 +244,7 @@ impl Push {
                 .await;
             }
         });
-        while let Some(incoming) = endpoint.accept().await {
-            let push = self.clone();
-            tokio::spawn(async move {
-                let Some((name, connection)) = push.tunnels.accept(incoming).await else {
-                    return;
-                };
-                let remote = connection.remote_address();
-                push.update(&name, |s| {
-                    s.connected = true;
-                    s.address = Some(remote);
-                    s.refused = 0;
-                });
-                tracing::info!(satellite = name, %remote, "satellite connected");
-                let fetcher = push.clone();
-                let result = upstream::serve_member(
-                    &connection,
-                    &name,
-                    |session| push.clone().session(name.clone(), session),
-                    move |zone, send| fetcher.clone().serve_fetch(zone, send),
-                )
-                .await;
-                connection.close(0u32.into(), b"session over");
-                // Disconnected, unless a newer tunnel of the same satellite replaced this one.
-                if push.tunnels.ended(&name, &connection) {
-                    push.update(&name, |s| s.connected = false);
-                }
-                match result {
-                    Ok(()) => tracing::info!(satellite = name, "satellite disconnected"),
-                    Err(error) => {
-                        tracing::warn!(satellite = name, %error, "satellite session ended")
-                    }
-                }
-            });
-        }
+        upstream::serve(self, endpoint).await;
     }
 
     fn update(&self, name: &str, change: impl FnOnce(&mut State)) {
@@ -439,7 +407,7 @@ impl Push {
     }
 
     /// One satellite's session, opened by its HELLO.
-    async fn session(self: Arc<Self>, name: String, session: Session) -> anyhow::Result<()> {
+    async fn serve_session(self: Arc<Self>, name: String, session: Session) -> anyhow::Result<()> {
         let Session {
             zones,
             send,
@@ -921,6 +889,38 @@ impl Push {
             .unwrap_or_else(|e| e.into_inner())
             .insert(origin.to_owned(), built.clone());
         Ok(built)
+    }
+}
+
+impl upstream::Upstream for Push {
+    fn tunnels(&self) -> &Tunnels {
+        &self.tunnels
+    }
+
+    fn tunnel(&self, name: &str, remote: SocketAddr, up: bool) {
+        self.update(name, |s| {
+            s.connected = up;
+            if up {
+                s.address = Some(remote);
+                s.refused = 0;
+            }
+        });
+    }
+
+    fn session(
+        self: Arc<Self>,
+        name: String,
+        session: Session,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send {
+        self.serve_session(name, session)
+    }
+
+    fn fetch(
+        self: Arc<Self>,
+        zone: String,
+        send: quinn::SendStream,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send + 'static {
+        self.serve_fetch(zone, send)
     }
 }
 

@@ -367,35 +367,7 @@ impl Relay {
 
     /// Serves downstream agents on `endpoint` until it closes.
     pub async fn serve(self: Arc<Self>, endpoint: quinn::Endpoint) {
-        while let Some(incoming) = endpoint.accept().await {
-            let relay = self.clone();
-            tokio::spawn(async move {
-                let Some((name, connection)) = relay.tunnels.accept(incoming).await else {
-                    return;
-                };
-                let remote = connection.remote_address();
-                relay.update(&name, |d| d.connected = true);
-                tracing::info!(satellite = name, %remote, "downstream agent connected");
-                let fetcher = relay.clone();
-                let result = upstream::serve_member(
-                    &connection,
-                    &name,
-                    |session| relay.clone().session(name.clone(), session),
-                    move |zone, send| fetcher.clone().serve_fetch(zone, send),
-                )
-                .await;
-                connection.close(0u32.into(), b"session over");
-                if relay.tunnels.ended(&name, &connection) {
-                    relay.update(&name, |d| d.connected = false);
-                }
-                match result {
-                    Ok(()) => tracing::info!(satellite = name, "downstream agent disconnected"),
-                    Err(error) => {
-                        tracing::warn!(satellite = name, %error, "downstream session ended")
-                    }
-                }
-            });
-        }
+        upstream::serve(self, endpoint).await;
     }
 
     fn update(&self, name: &str, change: impl FnOnce(&mut Downstream)) {
@@ -403,7 +375,7 @@ impl Relay {
     }
 
     /// A downstream agent's session: each zone's start, then the logs as they grow.
-    async fn session(self: Arc<Self>, name: String, session: Session) -> anyhow::Result<()> {
+    async fn serve_session(self: Arc<Self>, name: String, session: Session) -> anyhow::Result<()> {
         let Session {
             zones,
             mut send,
@@ -740,6 +712,32 @@ impl Relay {
             }
         }
         out
+    }
+}
+
+impl upstream::Upstream for Relay {
+    fn tunnels(&self) -> &Tunnels {
+        &self.tunnels
+    }
+
+    fn tunnel(&self, name: &str, _remote: std::net::SocketAddr, up: bool) {
+        self.update(name, |d| d.connected = up);
+    }
+
+    fn session(
+        self: Arc<Self>,
+        name: String,
+        session: Session,
+    ) -> impl std::future::Future<Output = anyhow::Result<()>> + Send {
+        self.serve_session(name, session)
+    }
+
+    fn fetch(
+        self: Arc<Self>,
+        zone: String,
+        send: quinn::SendStream,
+    ) -> impl std::future::Future<Output = anyhow::Result<()>> + Send + 'static {
+        self.serve_fetch(zone, send)
     }
 }
 

@@ -93,6 +93,61 @@ impl Tunnels {
     }
 }
 
+/// An upstream: what it does when a member's tunnel comes and goes, with a session, and with
+/// a FETCH. [`serve`] runs the accept loop for it.
+pub trait Upstream: Send + Sync + 'static {
+    /// The members' tunnels.
+    fn tunnels(&self) -> &Tunnels;
+    /// A member's tunnel came up (`up`), or went without a newer one replacing it.
+    fn tunnel(&self, name: &str, remote: std::net::SocketAddr, up: bool);
+    /// A member's session, until it ends.
+    fn session(
+        self: Arc<Self>,
+        name: String,
+        session: Session,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
+    /// Answers a FETCH: the zone's snapshot, then the end of the stream.
+    fn fetch(
+        self: Arc<Self>,
+        zone: String,
+        send: quinn::SendStream,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send + 'static;
+}
+
+/// Accepts members on `endpoint` until it closes, each on a task of its own: handshake and
+/// membership ([`Tunnels::accept`]), then [`serve_member`] with the upstream's session and
+/// fetch, then the tunnel closed.
+pub async fn serve<U: Upstream>(upstream: Arc<U>, endpoint: quinn::Endpoint) {
+    while let Some(incoming) = endpoint.accept().await {
+        let upstream = upstream.clone();
+        tokio::spawn(async move {
+            let Some((name, connection)) = upstream.tunnels().accept(incoming).await else {
+                return;
+            };
+            let remote = connection.remote_address();
+            upstream.tunnel(&name, remote, true);
+            tracing::info!(satellite = name, %remote, "tunnel up");
+            let fetcher = upstream.clone();
+            let result = serve_member(
+                &connection,
+                &name,
+                |session| upstream.clone().session(name.clone(), session),
+                move |zone, send| fetcher.clone().fetch(zone, send),
+            )
+            .await;
+            connection.close(0u32.into(), b"session over");
+            // Down, unless a newer tunnel of the same member replaced this one.
+            if upstream.tunnels().ended(&name, &connection) {
+                upstream.tunnel(&name, remote, false);
+            }
+            match result {
+                Ok(()) => tracing::info!(satellite = name, "tunnel closed"),
+                Err(error) => tracing::warn!(satellite = name, %error, "session ended"),
+            }
+        });
+    }
+}
+
 /// An agent's session, opened by its HELLO.
 pub struct Session {
     /// The zones and what the agent holds of each.
