@@ -5,10 +5,10 @@
 use std::sync::{Arc, OnceLock};
 
 use edge_whois::answer::{self, Service};
-use zonefiles::whois::cached::Wait;
 use edge_whois::render::Texts;
-use zonefiles::whois::tree::Tree;
 use libfuzzer_sys::fuzz_target;
+use zonefiles::whois::cached::Wait;
+use zonefiles::whois::tree::Tree;
 use zonefiles::whois::{Domain, Object};
 
 fn service() -> &'static (Arc<Service>, tempfile::TempDir) {

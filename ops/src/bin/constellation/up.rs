@@ -515,22 +515,14 @@ fn print_try(
         format!("{srrp} DELETE DOMAIN {auth} domain-name=john.smith.name"),
         "gone from every satellite",
     );
+    let me = std::env::current_exe()
+        .map_or_else(|_| "constellation".into(), |p| p.display().to_string());
     try_(
-        format!(
-            "{} status --manifest {}",
-            std::env::current_exe()
-                .map_or_else(|_| "constellation".into(), |p| p.display().to_string()),
-            manifest.display()
-        ),
+        format!("{me} status --manifest {}", manifest.display()),
         "every satellite's serial, lag and query rates",
     );
     try_(
-        format!(
-            "{} verify --manifest {}",
-            std::env::current_exe()
-                .map_or_else(|_| "constellation".into(), |p| p.display().to_string()),
-            manifest.display()
-        ),
+        format!("{me} verify --manifest {}", manifest.display()),
         "every satellite's data against the registry's, item by item",
     );
     try_(

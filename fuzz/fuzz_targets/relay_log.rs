@@ -1,0 +1,30 @@
+//! A relay's log opened on arbitrary bytes (a torn or damaged file after a crash): no panic;
+//! what is kept is one chain of changesets that ends exactly at the serial held, and it reads
+//! back the same after a second open.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use update_agent::relay::{After, Log};
+
+fuzz_target!(|data: &[u8]| {
+    let Some((held, bytes)) = data.split_first_chunk::<4>() else {
+        return;
+    };
+    let held = Some(u32::from_be_bytes(*held));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tld.relay");
+    std::fs::write(&path, bytes).unwrap();
+    let (log, _) = Log::open(&path, held, 1000).expect("a readable file opens");
+    let (from, newest) = log.holding().expect("a serial is held");
+    assert_eq!(Some(newest), held);
+    let kept = log.behind(from).expect("the log reaches its first serial");
+    if kept > 0 {
+        assert!(
+            matches!(log.after(from, usize::MAX, None), After::Frames(ref f, to) if f.len() as u64 == kept && Some(to) == held)
+        );
+    }
+    drop(log);
+    let (again, note) = Log::open(&path, held, 1000).unwrap();
+    assert_eq!(note, None, "a rewritten log opens as it was");
+    assert_eq!(again.holding(), Some((from, newest)));
+});
