@@ -60,16 +60,7 @@ pub fn run(conn: &Connection, keys: &[Vec<u8>]) -> Result<Report, StoreError> {
             changesets,
             problems,
         } = snapshot::replay(conn, &zone, None, |e| {
-            known.get(&e.key_id).is_some_and(|key| {
-                signing::verify_changeset(
-                    key,
-                    &e.zone,
-                    e.from_serial,
-                    e.to_serial,
-                    &e.changeset,
-                    &e.signature,
-                )
-            })
+            known.get(&e.key_id).is_some_and(|key| e.signed_by(key))
         })?;
         report.changesets += changesets;
         report.problems.extend(problems);

@@ -20,6 +20,10 @@ pub struct Config {
     /// Public keys (`.pub` files) of signing keys retired by a rotation, whose changesets are
     /// still in the journal.
     pub previous_public_keys: Vec<PathBuf>,
+    /// The recovery public key (`recovery.pub`) registry records are sealed to; without it
+    /// satellites carry no record and the registry cannot be rebuilt from them
+    /// ([`crate::recovery`]).
+    pub recovery_key: Option<PathBuf>,
     /// Prometheus metrics listener; off when absent.
     pub metrics_listen: Option<SocketAddr>,
     /// The SRRP listener.
@@ -86,6 +90,7 @@ impl Default for Config {
             database: PathBuf::from("/var/lib/constellation/registry.db"),
             signing_key: PathBuf::from("/etc/constellation/signing.key"),
             previous_public_keys: Vec::new(),
+            recovery_key: None,
             metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9155))),
             srrp: Srrp::default(),
             push: Push::default(),
@@ -126,11 +131,22 @@ impl Config {
         ]
         .into_iter()
         .chain(config.previous_public_keys.iter_mut())
+        .chain(config.recovery_key.as_mut())
         {
             ops::relative_to(path, p);
         }
         config.check()?;
         Ok(config)
+    }
+
+    /// The signer changesets are published with: the signing key, sealing registry records to
+    /// the recovery key when there is one.
+    pub fn signer(&self) -> anyhow::Result<crate::signing::Signer> {
+        let signer = crate::signing::Signer::load(&self.signing_key)?;
+        Ok(match &self.recovery_key {
+            Some(path) => signer.with_recovery(crate::recovery::RecoveryKey::load(path)?),
+            None => signer,
+        })
     }
 
     /// Every public key changesets may be signed with: the signing key's and the previous ones.

@@ -14,7 +14,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
-use update_agent::protocol::{Message, SignedChangeset};
+use update_agent::protocol::Message;
 
 use crate::model::JournalEntry;
 
@@ -41,16 +41,7 @@ impl Item {
     /// The frame for a journal entry.
     pub fn new(seq: i64, entry: JournalEntry) -> Item {
         let (zone, from, to) = (entry.zone.clone(), entry.from_serial, entry.to_serial);
-        let frame = Message::Changeset(SignedChangeset {
-            zone: entry.zone,
-            from: entry.from_serial,
-            to: entry.to_serial,
-            committed: entry.committed.max(0) as u64,
-            key_id: entry.key_id,
-            signature: entry.signature,
-            bytes: entry.changeset,
-        })
-        .encode();
+        let frame = Message::Changeset(entry.into_signed()).encode();
         Item {
             seq,
             zone,

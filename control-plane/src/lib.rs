@@ -30,6 +30,9 @@
 //!   [`satellites`]: membership (pinned tunnel keys) and every satellite's status and lag.
 //! - [`signing`]: Ed25519 signatures over changesets; [`tls`]: certificates and TLS
 //!   configurations; [`auth`]: password hashing.
+//! - [`recovery`]: the registry record every changeset carries (the rows its transaction
+//!   wrote, sealed to the offline recovery key) and `control-plane recover`, which rebuilds
+//!   the registry from a backup and the changeset logs satellites keep.
 //! - [`operator`]: the operator commands; [`audit`]: the journal-versus-database check;
 //!   [`snapshot`]: full zones and WHOIS sets at any serial, with the publication checks;
 //!   [`config`]: the TOML file; [`client`]: a one-request SRRP client.
@@ -72,6 +75,7 @@ pub mod model;
 pub mod operator;
 pub mod push;
 pub mod queue;
+pub mod recovery;
 pub mod registry;
 pub mod satellites;
 pub mod server;

@@ -112,6 +112,29 @@ enum Command {
     /// Check the journal against the database: gapless, signed, and replaying to exactly the
     /// zones and WHOIS data held now; and every balance against its ledger.
     Audit,
+    /// Copy the database, consistent and online (the registry keeps serving), to a new file:
+    /// the backup `recover` starts from.
+    Backup {
+        /// The file to write (it must not exist), or a folder to write
+        /// `registry-<UTC time>.db` into.
+        target: PathBuf,
+        /// In a folder, keep only this many backups (the oldest go).
+        #[arg(long)]
+        keep: Option<usize>,
+    },
+    /// Rebuild the registry after its disk was lost: run on the database restored from the
+    /// newest backup, with the control plane stopped. Replays the changesets (and their sealed
+    /// registry records) from satellites' changeset logs, so that the registry is again where
+    /// the newest satellite is; prints what registrars must re-send.
+    Recover {
+        /// The recovery private key (`recovery.key` from `keygen`, kept offline).
+        #[arg(long)]
+        recovery_key: PathBuf,
+        /// A changeset log copied from a satellite (`<state>/<zone>.relay`; repeatable: give
+        /// every satellite's, the newest wins).
+        #[arg(required = true)]
+        logs: Vec<PathBuf>,
+    },
     /// Carry out SRRP commands from a file as the registrars they name (bringing domains in
     /// from another system, or sample data): one `<registrar-id> <COMMAND> <OBJECT>
     /// attribute=value …` per line, through the same rules as SRRP, many to a transaction,
@@ -386,6 +409,7 @@ fn main() -> Result<()> {
             tls::write_self_signed(&names, &dir.join("srrp.crt"), &dir.join("srrp.key"))?;
             let tunnel =
                 update_agent::keys::write_new(&dir.join("tunnel.key"), &dir.join("tunnel.pub"))?;
+            let recovery = control_plane::recovery::generate(&dir.join("recovery.key"))?;
             println!(
                 "signing key {} (id {}), public key {}; TLS certificate {} for {}; tunnel key {} (public key {})",
                 dir.join("signing.key").display(),
@@ -395,6 +419,11 @@ fn main() -> Result<()> {
                 names.join(", "),
                 dir.join("tunnel.key").display(),
                 update_agent::keys::public_text(&tunnel)
+            );
+            println!(
+                "recovery key {} (id {recovery}): keep it offline with the backups and remove it from this host; the control plane needs only {} (recovery_key)",
+                dir.join("recovery.key").display(),
+                dir.join("recovery.pub").display()
             );
             Ok(())
         }
@@ -422,7 +451,7 @@ fn main() -> Result<()> {
             if let Some(first) = zone.apex_nameservers.first() {
                 zone.mname = first.name.clone();
             }
-            let signer = Signer::load(&config.signing_key)?;
+            let signer = config.signer()?;
             operator::add_zone(&mut open(&config)?, &signer, &zone, &who)?;
             println!(
                 "zone {} added (level {level}, serial {serial})",
@@ -488,14 +517,7 @@ fn main() -> Result<()> {
             {
                 let checked = match &signer {
                     Some(s) if s.id() == entry.key_id => {
-                        if control_plane::signing::verify_changeset(
-                            s.public_key(),
-                            &entry.zone,
-                            entry.from_serial,
-                            entry.to_serial,
-                            &entry.changeset,
-                            &entry.signature,
-                        ) {
+                        if entry.signed_by(s.public_key()) {
                             "signature ok"
                         } else {
                             "SIGNATURE BAD"
@@ -586,7 +608,7 @@ fn main() -> Result<()> {
         }
         Command::Import { file, batch } => {
             let mut conn = open(&config)?;
-            let signer = Signer::load(&config.signing_key)?;
+            let signer = config.signer()?;
             let input: Box<dyn std::io::BufRead> = if file.as_os_str() == "-" {
                 Box::new(std::io::stdin().lock())
             } else {
@@ -617,20 +639,33 @@ fn main() -> Result<()> {
         }
         Command::Audit => {
             let conn = open(&config)?;
-            let report = control_plane::audit::run(&conn, &config.public_keys()?)?;
-            for problem in &report.problems {
-                println!("{problem}");
-            }
-            println!(
-                "audit: {} changesets, {} domains, {} problems",
-                report.changesets,
-                report.domains,
-                report.problems.len()
-            );
-            if !report.problems.is_empty() {
-                std::process::exit(1);
+            audit(&conn, &config)
+        }
+        Command::Backup { target, keep } => {
+            let conn = open(&config)?;
+            let (file, pruned) = control_plane::recovery::backup(&conn, &target, keep)?;
+            let backup = rusqlite::Connection::open_with_flags(
+                &file,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+            )?;
+            let serials: Vec<String> = backup
+                .zones()?
+                .iter()
+                .map(|z| format!("{} at serial {}", z.origin, z.serial))
+                .collect();
+            println!("backup {}: {}", file.display(), serials.join(", "));
+            for old in pruned {
+                println!("removed the older backup {}", old.display());
             }
             Ok(())
+        }
+        Command::Recover { recovery_key, logs } => {
+            let key = control_plane::recovery::RecoveryPrivateKey::load(&recovery_key)?;
+            let mut conn = open(&config)?;
+            let recovery =
+                control_plane::recovery::recover(&mut conn, &logs, &config.public_keys()?, &key)?;
+            print!("{}", recovery.report());
+            audit(&conn, &config)
         }
         Command::Export {
             zone,
@@ -707,7 +742,7 @@ fn registrar(
     mut conn: rusqlite::Connection,
     who: &str,
 ) -> Result<()> {
-    let signer = || Signer::load(&config.signing_key);
+    let signer = || config.signer();
     match command {
         RegistrarCommand::Add {
             id,
@@ -806,10 +841,37 @@ fn registrar(
     Ok(())
 }
 
+/// Runs the audit and prints it; exits 1 on a problem.
+fn audit(conn: &rusqlite::Connection, config: &Config) -> Result<()> {
+    let report = control_plane::audit::run(conn, &config.public_keys()?)?;
+    for problem in &report.problems {
+        println!("{problem}");
+    }
+    println!(
+        "audit: {} changesets, {} domains, {} problems",
+        report.changesets,
+        report.domains,
+        report.problems.len()
+    );
+    if !report.problems.is_empty() {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
 fn serve(config: Config, conn: rusqlite::Connection) -> Result<()> {
-    let signer = Signer::load(&config.signing_key).context(
+    let signer = config.signer().context(
         "the control plane signs every changeset: create a key with `control-plane keygen`",
     )?;
+    match signer.recovery() {
+        Some(key) => tracing::info!(
+            key = key.id(),
+            "registry records are sealed to this recovery key"
+        ),
+        None => tracing::warn!(
+            "no recovery_key: satellites carry no registry record, and the registry cannot be rebuilt from them after a loss of its disk (docs/ops/disaster-recovery.md)"
+        ),
+    }
     let tls = tls::server_config(&config.srrp.certificate, &config.srrp.key)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

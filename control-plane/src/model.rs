@@ -5,6 +5,7 @@
 
 use std::net::IpAddr;
 
+use update_agent::protocol::SignedChangeset;
 use zonefiles::SerialPolicy;
 use zonefiles::whois::DelegationSigner;
 
@@ -213,4 +214,50 @@ pub struct JournalEntry {
     pub key_id: String,
     /// Commit time.
     pub committed: i64,
+    /// The registry record of the transaction, sealed ([`crate::recovery`]); empty when the
+    /// control plane has no recovery key.
+    pub record: Vec<u8>,
+}
+
+impl JournalEntry {
+    /// True if `public_key` signed it (zone, serials, changeset and record).
+    pub fn signed_by(&self, public_key: &[u8]) -> bool {
+        let message = update_agent::signature::signed_message(
+            &self.zone,
+            self.from_serial,
+            self.to_serial,
+            &self.changeset,
+            &self.record,
+        );
+        update_agent::signature::verify(public_key, &message, &self.signature)
+    }
+
+    /// The entry as it travels to satellites.
+    pub fn into_signed(self) -> SignedChangeset {
+        SignedChangeset {
+            zone: self.zone,
+            from: self.from_serial,
+            to: self.to_serial,
+            committed: self.committed.max(0) as u64,
+            key_id: self.key_id,
+            signature: self.signature,
+            bytes: self.changeset,
+            record: self.record,
+        }
+    }
+}
+
+impl From<SignedChangeset> for JournalEntry {
+    fn from(c: SignedChangeset) -> JournalEntry {
+        JournalEntry {
+            zone: c.zone,
+            from_serial: c.from,
+            to_serial: c.to,
+            changeset: c.bytes,
+            signature: c.signature,
+            key_id: c.key_id,
+            committed: i64::try_from(c.committed).unwrap_or(i64::MAX),
+            record: c.record,
+        }
+    }
 }

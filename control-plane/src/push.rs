@@ -544,7 +544,14 @@ impl Push {
     ) -> anyhow::Result<()> {
         let push = self.clone();
         let origins: Vec<String> = zones.iter().map(|z| z.origin.clone()).collect();
-        let plans = tokio::task::spawn_blocking(move || push.plan(&zones)).await??;
+        let plans = match tokio::task::spawn_blocking(move || push.plan(&zones)).await? {
+            Ok(plans) => plans,
+            Err(error) => {
+                tracing::error!(satellite = name, %error, "session refused");
+                update_agent::upstream::goodbye(&mut send, format!("{error:#}")).await;
+                return Err(error);
+            }
+        };
         let mut expected: HashMap<String, u32> = HashMap::new();
         let mut cursor = i64::MAX;
         for (zone, plan) in origins.iter().zip(plans) {
@@ -755,6 +762,18 @@ impl Push {
                 snapshot: kept.as_ref().map(|b| (b.header.serial, b.header.len())),
                 replay: self.replay(&conn, &zone.origin, hello.serial)?,
             };
+            if let Some(serial) = hello.serial
+                && zonefiles::serial::is_after(serial, zone.serial)
+            {
+                // Its changes are confirmed changes this registry lost (restored from a backup
+                // without this satellite's log): it keeps them, and serving them, rather than
+                // being rolled back to a snapshot, until an operator recovers them or resets it.
+                bail!(
+                    "zone {}: the satellite holds serial {serial}, newer than the registry's {}: it has changes the registry lacks; recover them from its changeset log (docs/ops/disaster-recovery.md), or reset the satellite to take a snapshot",
+                    zone.origin,
+                    zone.serial
+                );
+            }
             match session::plan(hello, holding) {
                 Start::Changesets(serial) => {
                     let seq: Option<i64> = conn

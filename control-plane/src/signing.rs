@@ -14,12 +14,14 @@ use data_encoding::BASE64;
 use ring::rand::SystemRandom;
 use ring::signature::{Ed25519KeyPair, KeyPair};
 
-pub use update_agent::signature::{key_id, signed_message, signed_snapshot, verify_changeset};
+pub use update_agent::signature::{key_id, signed_message, signed_snapshot};
 
-/// A signing key with its id.
+/// A signing key with its id, and the recovery key registry records are sealed to, if the
+/// registry has one ([`crate::recovery`]).
 pub struct Signer {
     key: Ed25519KeyPair,
     id: String,
+    recovery: Option<crate::recovery::RecoveryKey>,
 }
 
 impl std::fmt::Debug for Signer {
@@ -57,7 +59,11 @@ impl Signer {
         let key = Ed25519KeyPair::from_pkcs8(pkcs8)
             .map_err(|e| anyhow::anyhow!("not an Ed25519 PKCS#8 v2 key: {e}"))?;
         let id = key_id(key.public_key().as_ref());
-        Ok(Signer { key, id })
+        Ok(Signer {
+            key,
+            id,
+            recovery: None,
+        })
     }
 
     /// Reads a key file written by [`Signer::save`].
@@ -90,6 +96,19 @@ impl Signer {
         Ok(())
     }
 
+    /// The same signer, sealing registry records to `recovery`.
+    pub fn with_recovery(self, recovery: crate::recovery::RecoveryKey) -> Signer {
+        Signer {
+            recovery: Some(recovery),
+            ..self
+        }
+    }
+
+    /// The recovery key registry records are sealed to.
+    pub fn recovery(&self) -> Option<&crate::recovery::RecoveryKey> {
+        self.recovery.as_ref()
+    }
+
     /// The key's id.
     pub fn id(&self) -> &str {
         &self.id
@@ -100,15 +119,18 @@ impl Signer {
         self.key.public_key().as_ref()
     }
 
-    /// Signs a changeset; returns the signature and the key id.
+    /// Signs a changeset with its registry record; returns the signature and the key id.
     pub fn sign_changeset(
         &self,
         zone: &str,
         from: u32,
         to: u32,
         changeset: &[u8],
+        record: &[u8],
     ) -> (Vec<u8>, String) {
-        let signature = self.key.sign(&signed_message(zone, from, to, changeset));
+        let signature = self
+            .key
+            .sign(&signed_message(zone, from, to, changeset, record));
         (signature.as_ref().to_vec(), self.id.clone())
     }
 
@@ -129,17 +151,47 @@ impl Signer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::JournalEntry;
 
     #[test]
     fn signatures_bind_zone_and_serials() {
         let (signer, _) = Signer::generate().unwrap();
-        let (signature, id) = signer.sign_changeset("name", 7, 8, b"bytes");
-        assert_eq!(id, signer.id());
+        let (signature, key_id) = signer.sign_changeset("name", 7, 8, b"bytes", b"record");
+        assert_eq!(key_id, signer.id());
+        let entry = JournalEntry {
+            zone: "name".into(),
+            from_serial: 7,
+            to_serial: 8,
+            changeset: b"bytes".to_vec(),
+            signature,
+            key_id,
+            committed: 0,
+            record: b"record".to_vec(),
+        };
         let key = signer.public_key();
-        assert!(verify_changeset(key, "name", 7, 8, b"bytes", &signature));
-        assert!(!verify_changeset(key, "tld", 7, 8, b"bytes", &signature));
-        assert!(!verify_changeset(key, "name", 8, 9, b"bytes", &signature));
-        assert!(!verify_changeset(key, "name", 7, 8, b"bytez", &signature));
+        assert!(entry.signed_by(key));
+        let altered = [
+            JournalEntry {
+                zone: "tld".into(),
+                ..entry.clone()
+            },
+            JournalEntry {
+                from_serial: 8,
+                to_serial: 9,
+                ..entry.clone()
+            },
+            JournalEntry {
+                changeset: b"bytez".to_vec(),
+                ..entry.clone()
+            },
+            JournalEntry {
+                record: b"forged".to_vec(),
+                ..entry.clone()
+            },
+        ];
+        for e in altered {
+            assert!(!e.signed_by(key), "{e:?}");
+        }
     }
 
     #[test]

@@ -24,7 +24,10 @@
 //! `snapshots` (each exported full zone's serial, size and digest, for the publication checks)
 //! and registrars' pinned client certificates; migration 3 adds `satellites` (the satellites
 //! the push service accepts, by tunnel key) and `satellite_status` (each satellite's serial
-//! per zone as it last acknowledged it, written by the push service every second).
+//! per zone as it last acknowledged it, written by the push service every second); migration 4
+//! adds the registry record: `journal.record`, `recorded` (row images written by triggers on
+//! every registry table, until a transaction publishes them) and `record_chain` (the number of
+//! the last record sealed) — see [`crate::recovery`].
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -37,7 +40,11 @@ use zonefiles::whois::DelegationSigner;
 use crate::model::{
     Cluster, Domain, HistoryEntry, JournalEntry, LedgerEntry, Nameserver, Registrar, ZoneSettings,
 };
+use crate::recovery::RecoveryKey;
 use crate::store::{Store, StoreError, StoreResult};
+
+/// The first migration whose schema the registry record covers ([`crate::recovery`]).
+const RECORDING_SINCE: usize = 4;
 
 const MIGRATIONS: &[&str] = &[
     r#"
@@ -172,6 +179,21 @@ CREATE TABLE satellite_status (
     PRIMARY KEY (satellite, zone)
 ) WITHOUT ROWID;
 "#,
+    r#"
+ALTER TABLE journal ADD COLUMN record BLOB NOT NULL DEFAULT x'';
+CREATE TABLE recorded (
+    id INTEGER PRIMARY KEY,
+    tbl TEXT NOT NULL,
+    key TEXT NOT NULL,
+    op TEXT NOT NULL,
+    row TEXT NOT NULL
+);
+CREATE TABLE record_chain (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    last INTEGER NOT NULL
+);
+INSERT INTO record_chain VALUES (1, 0);
+"#,
 ];
 
 /// Why the database could not be opened.
@@ -229,6 +251,10 @@ pub fn open(path: &Path) -> Result<Connection, OpenError> {
     for (index, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         let tx = conn.transaction().map_err(err)?;
         tx.execute_batch(migration).map_err(err)?;
+        if index + 1 >= RECORDING_SINCE {
+            // The schema changed: the recording triggers follow it.
+            crate::recovery::install_triggers(&tx).map_err(err)?;
+        }
         tx.pragma_update(None, "user_version", index as i64 + 1)
             .map_err(err)?;
         tx.commit().map_err(err)?;
@@ -504,7 +530,7 @@ pub fn journal_after(
     limit: usize,
 ) -> StoreResult<Vec<(i64, JournalEntry)>> {
     let mut statement = conn.prepare_cached(
-        "SELECT seq, zone, from_serial, to_serial, changeset, signature, key_id, committed FROM journal
+        "SELECT seq, zone, from_serial, to_serial, changeset, signature, key_id, committed, record FROM journal
          WHERE (?1 = '' OR zone = ?1) AND seq > ?2 ORDER BY seq LIMIT ?3",
     )?;
     let rows = statement.query_map(params![zone, after_seq, limit as i64], |r| {
@@ -518,6 +544,7 @@ pub fn journal_after(
                 signature: r.get(5)?,
                 key_id: r.get(6)?,
                 committed: r.get(7)?,
+                record: r.get(8)?,
             },
         ))
     })?;
@@ -577,7 +604,7 @@ impl Store for Connection {
         Ok(zones)
     }
 
-    fn set_zone_serial(&mut self, zone: i64, serial: u32) -> StoreResult<()> {
+    fn set_zone_serial(&self, zone: i64, serial: u32) -> StoreResult<()> {
         self.prepare_cached("UPDATE zones SET serial = ?2 WHERE id = ?1")?
             .execute(params![zone, serial])?;
         Ok(())
@@ -593,7 +620,7 @@ impl Store for Connection {
     }
 
     fn charge(
-        &mut self,
+        &self,
         registrar: u32,
         amount: i64,
         kind: &str,
@@ -628,7 +655,7 @@ impl Store for Connection {
         }
     }
 
-    fn insert_domain(&mut self, d: &Domain) -> StoreResult<i64> {
+    fn insert_domain(&self, d: &Domain) -> StoreResult<i64> {
         let id: i64 = self
             .prepare_cached(
                 "UPDATE sequences SET value = value + 1 WHERE name = 'domain' RETURNING value",
@@ -653,7 +680,7 @@ impl Store for Connection {
         Ok(id)
     }
 
-    fn update_domain(&mut self, d: &Domain) -> StoreResult<()> {
+    fn update_domain(&self, d: &Domain) -> StoreResult<()> {
         self.prepare_cached(
             "UPDATE domains SET registrar = ?2, active = ?3, expires = ?4, updated = ?5, cluster = ?6, auth_hash = ?7, ds = ?8 WHERE name = ?1",
         )?
@@ -670,7 +697,7 @@ impl Store for Connection {
         Ok(())
     }
 
-    fn delete_domain(&mut self, name: &str) -> StoreResult<()> {
+    fn delete_domain(&self, name: &str) -> StoreResult<()> {
         self.prepare_cached("DELETE FROM domains WHERE name = ?1")?
             .execute([name])?;
         Ok(())
@@ -725,7 +752,7 @@ impl Store for Connection {
             .optional()?)
     }
 
-    fn insert_cluster(&mut self, registrar: u32, nameservers: &[Nameserver]) -> StoreResult<u64> {
+    fn insert_cluster(&self, registrar: u32, nameservers: &[Nameserver]) -> StoreResult<u64> {
         self.prepare_cached("INSERT INTO clusters (registrar, fingerprint) VALUES (?1, ?2)")?
             .execute(params![registrar, nameservers_text(nameservers)])?;
         let id = self.last_insert_rowid() as u64;
@@ -733,7 +760,7 @@ impl Store for Connection {
         Ok(id)
     }
 
-    fn set_nameservers(&mut self, cluster: u64, nameservers: &[Nameserver]) -> StoreResult<()> {
+    fn set_nameservers(&self, cluster: u64, nameservers: &[Nameserver]) -> StoreResult<()> {
         self.prepare_cached("DELETE FROM cluster_nameservers WHERE cluster = ?1")?
             .execute([cluster])?;
         let mut insert = self.prepare_cached(
@@ -753,7 +780,7 @@ impl Store for Connection {
         Ok(())
     }
 
-    fn delete_cluster(&mut self, cluster: u64) -> StoreResult<()> {
+    fn delete_cluster(&self, cluster: u64) -> StoreResult<()> {
         self.prepare_cached("DELETE FROM clusters WHERE id = ?1")?
             .execute([cluster])?;
         Ok(())
@@ -771,7 +798,7 @@ impl Store for Connection {
             .exists([third, second])?)
     }
 
-    fn add_history(&mut self, object: &str, entry: &HistoryEntry) -> StoreResult<()> {
+    fn add_history(&self, object: &str, entry: &HistoryEntry) -> StoreResult<()> {
         self.prepare_cached(
             "INSERT INTO history (object, at, actor, change) VALUES (?1, ?2, ?3, ?4)",
         )?
@@ -793,9 +820,13 @@ impl Store for Connection {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn append_journal(&mut self, e: &JournalEntry) -> StoreResult<()> {
+    fn take_record(&self, key: Option<&RecoveryKey>) -> StoreResult<Vec<u8>> {
+        crate::recovery::take(self, key)
+    }
+
+    fn append_journal(&self, e: &JournalEntry) -> StoreResult<()> {
         self.prepare_cached(
-            "INSERT INTO journal (zone, from_serial, to_serial, changeset, signature, key_id, committed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO journal (zone, from_serial, to_serial, changeset, signature, key_id, committed, record) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?
         .execute(params![
             e.zone,
@@ -804,7 +835,8 @@ impl Store for Connection {
             e.changeset,
             e.signature,
             e.key_id,
-            e.committed
+            e.committed,
+            e.record
         ])?;
         Ok(())
     }

@@ -7,6 +7,7 @@
 use crate::model::{
     Cluster, Domain, HistoryEntry, JournalEntry, LedgerEntry, Nameserver, Registrar, ZoneSettings,
 };
+use crate::recovery::RecoveryKey;
 
 /// A failure of the database itself (not a refusal by the rules).
 #[derive(Debug, thiserror::Error)]
@@ -22,19 +23,21 @@ pub enum StoreError {
 /// Shorthand for store results.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// One write transaction over the registry's state.
+/// One write transaction over the registry's state. Every method takes `&self`: a transaction is
+/// used through shared references, so that a change recorder (`crate::recovery`) can watch the
+/// same connection while the rules write through it.
 pub trait Store {
     /// Every zone, in the order added.
     fn zones(&self) -> StoreResult<Vec<ZoneSettings>>;
     /// Records a zone's new serial.
-    fn set_zone_serial(&mut self, zone: i64, serial: u32) -> StoreResult<()>;
+    fn set_zone_serial(&self, zone: i64, serial: u32) -> StoreResult<()>;
 
     /// A registrar by registrar-id.
     fn registrar(&self, id: u32) -> StoreResult<Option<Registrar>>;
     /// Changes a registrar's balance by `amount` and records it in the ledger; returns the new
     /// balance.
     fn charge(
-        &mut self,
+        &self,
         registrar: u32,
         amount: i64,
         kind: &str,
@@ -45,11 +48,11 @@ pub trait Store {
     /// A domain by name.
     fn domain(&self, name: &str) -> StoreResult<Option<Domain>>;
     /// Inserts a new domain and returns its object id.
-    fn insert_domain(&mut self, domain: &Domain) -> StoreResult<i64>;
+    fn insert_domain(&self, domain: &Domain) -> StoreResult<i64>;
     /// Writes every field of an existing domain.
-    fn update_domain(&mut self, domain: &Domain) -> StoreResult<()>;
+    fn update_domain(&self, domain: &Domain) -> StoreResult<()>;
     /// Removes a domain (its history stays).
-    fn delete_domain(&mut self, name: &str) -> StoreResult<()>;
+    fn delete_domain(&self, name: &str) -> StoreResult<()>;
     /// Names of the domains that use a cluster.
     fn domains_using(&self, cluster: u64) -> StoreResult<Vec<String>>;
 
@@ -58,11 +61,11 @@ pub trait Store {
     /// A cluster of this registrar with exactly these name servers, if there is one.
     fn find_cluster(&self, registrar: u32, nameservers: &[Nameserver]) -> StoreResult<Option<u64>>;
     /// Inserts a new cluster and returns its id.
-    fn insert_cluster(&mut self, registrar: u32, nameservers: &[Nameserver]) -> StoreResult<u64>;
+    fn insert_cluster(&self, registrar: u32, nameservers: &[Nameserver]) -> StoreResult<u64>;
     /// Replaces a cluster's name servers.
-    fn set_nameservers(&mut self, cluster: u64, nameservers: &[Nameserver]) -> StoreResult<()>;
+    fn set_nameservers(&self, cluster: u64, nameservers: &[Nameserver]) -> StoreResult<()>;
     /// Removes a cluster.
-    fn delete_cluster(&mut self, cluster: u64) -> StoreResult<()>;
+    fn delete_cluster(&self, cluster: u64) -> StoreResult<()>;
 
     /// True if the label is blocked at any level.
     fn label_blocked(&self, label: &str) -> StoreResult<bool>;
@@ -70,12 +73,16 @@ pub trait Store {
     fn combination_blocked(&self, third: &str, second: &str) -> StoreResult<bool>;
 
     /// Appends to an object's history (`domain:<name>`, `cluster:<id>`, `registrar:<id>`).
-    fn add_history(&mut self, object: &str, entry: &HistoryEntry) -> StoreResult<()>;
+    fn add_history(&self, object: &str, entry: &HistoryEntry) -> StoreResult<()>;
     /// An object's history, newest first.
     fn history(&self, object: &str) -> StoreResult<Vec<HistoryEntry>>;
 
+    /// The registry record of every row written since the last record, sealed to `key` (empty
+    /// without one); see [`crate::recovery`].
+    fn take_record(&self, key: Option<&RecoveryKey>) -> StoreResult<Vec<u8>>;
+
     /// Appends a signed changeset to the journal.
-    fn append_journal(&mut self, entry: &JournalEntry) -> StoreResult<()>;
+    fn append_journal(&self, entry: &JournalEntry) -> StoreResult<()>;
 
     /// A ledger's lines for one registrar between two times (billing reports).
     fn ledger(&self, from: i64, to: i64) -> StoreResult<Vec<LedgerEntry>>;

@@ -6,6 +6,7 @@ registry() {
   cat > cp.toml <<TOML
 database = "registry.db"
 signing_key = "keys/signing.key"
+recovery_key = "keys/recovery.pub"
 metrics_listen = "127.0.0.1:$2"
 [srrp]
 listen = ["127.0.0.1:$1"]

@@ -1,8 +1,10 @@
 //! `update-agent`: the satellite's only writer. It dials the control plane (or a relay) over
 //! QUIC, says which serial each zone holds, and applies the signed changesets and snapshots it
 //! receives to the zone directories and the WHOIS tree, acknowledging each serial once it is
-//! durable. See the library's docs for the protocol and the order of writes. With `[relay]`
-//! it also serves agents downstream (`update_agent::relay`).
+//! durable. See the library's docs for the protocol and the order of writes. Every agent keeps
+//! the newest signed changesets it applied (`keep_changesets`, with their sealed registry
+//! records: the registry's disaster recovery replays them); with `[relay]` it also serves
+//! agents downstream from them (`update_agent::relay`).
 //!
 //! # Threads
 //!
@@ -88,6 +90,8 @@ struct Config {
     compact_after: usize,
     #[serde(default = "default_compact")]
     journal_keep: usize,
+    #[serde(default = "default_keep")]
+    keep_changesets: usize,
     #[serde(rename = "zone")]
     zones: Vec<ZoneConfig>,
     relay: Option<RelayConfig>,
@@ -97,8 +101,6 @@ struct Config {
 #[serde(deny_unknown_fields)]
 struct RelayConfig {
     listen: std::net::SocketAddr,
-    #[serde(default = "default_keep")]
-    keep: usize,
     #[serde(default)]
     downstream: Vec<Downstream>,
 }
@@ -262,12 +264,20 @@ async fn run(config: Config, path: &Path) -> anyhow::Result<()> {
     for (zone, serial) in satellite.serials() {
         tracing::info!(zone, serial, "holding");
     }
-    let relay = match &config.relay {
-        Some(relay) => Some(start_relay(
-            &config, relay, path, &node_key, &trusted, &satellite,
-        )?),
-        None => None,
-    };
+    let (relay, notes) = Relay::open(
+        &config.id,
+        trusted.clone(),
+        &config.state,
+        &satellite.serials(),
+        config.keep_changesets,
+    )?;
+    for note in notes {
+        tracing::warn!(recovery = note, "changeset log");
+    }
+    let relay = Arc::new(relay);
+    if let Some(relaying) = &config.relay {
+        serve_downstream(&relay, relaying, path, &node_key)?;
+    }
     let satellite = Arc::new(std::sync::Mutex::new(satellite));
     let stats = Arc::new(Stats::default());
     if let Some(addr) = config.metrics_listen {
@@ -279,9 +289,7 @@ async fn run(config: Config, path: &Path) -> anyhow::Result<()> {
             listener,
             Arc::new(move || {
                 let mut page = metrics(&satellite, &stats);
-                if let Some(relay) = &relay {
-                    page.push_str(&relay.metrics());
-                }
+                page.push_str(&relay.metrics());
                 page
             }),
         ));
@@ -300,15 +308,13 @@ async fn run(config: Config, path: &Path) -> anyhow::Result<()> {
                 &endpoint,
                 &trusted,
                 &satellite,
-                relay.as_deref(),
+                &relay,
                 &stats,
                 &mut resync,
             )
             .await;
             stats.connected.store(0, Ordering::Relaxed);
-            if let Some(relay) = &relay {
-                relay.upstream(None);
-            }
+            relay.upstream(None);
             match result {
                 Ok(()) => tracing::info!("session ended"),
                 Err(error) => tracing::warn!(%error, "session ended"),
@@ -331,27 +337,14 @@ async fn run(config: Config, path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Opens the relay's logs, serves downstream agents on `[relay] listen`, and re-reads their
+/// Serves downstream agents on `[relay] listen` from the changeset logs, and re-reads their
 /// keys whenever the configuration file changes.
-fn start_relay(
-    config: &Config,
+fn serve_downstream(
+    server: &Arc<Relay>,
     relay: &RelayConfig,
     path: &Path,
     node_key: &[u8],
-    trusted: &[TrustedKey],
-    satellite: &Satellite,
-) -> anyhow::Result<Arc<Relay>> {
-    let (server, notes) = Relay::open(
-        &config.id,
-        trusted.to_vec(),
-        &config.state,
-        &satellite.serials(),
-        relay.keep,
-    )?;
-    for note in notes {
-        tracing::warn!(recovery = note, "relay log");
-    }
-    let server = Arc::new(server);
+) -> anyhow::Result<()> {
     server.tunnels().set_members(relay.members()?);
     let tls = tunnel::server_config(node_key, server.tunnels().pins())?;
     let endpoint = quinn::Endpoint::server(tls, relay.listen)
@@ -383,7 +376,7 @@ fn start_relay(
             }
         }
     });
-    Ok(server)
+    Ok(())
 }
 
 /// Compares one zone with the registry's export at the serial held; prints the report.
@@ -446,7 +439,7 @@ async fn session(
     endpoint: &quinn::Endpoint,
     trusted: &[TrustedKey],
     satellite: &std::sync::Mutex<Satellite>,
-    relay: Option<&Relay>,
+    relay: &Relay,
     stats: &Stats,
     resync: &mut BTreeSet<String>,
 ) -> anyhow::Result<()> {
@@ -460,9 +453,7 @@ async fn session(
             .await
             .context("timed out connecting")??;
     let (mut send, mut recv) = connection.open_bi().await?;
-    if let Some(relay) = relay {
-        relay.upstream(Some(connection.clone()));
-    }
+    relay.upstream(Some(connection.clone()));
     let mut agent = {
         let satellite = satellite.lock().expect("not poisoned");
         // A zone whose audit failed asks for a snapshot, as if it held nothing (it keeps
@@ -583,7 +574,7 @@ async fn apply(
     batch: &mut Vec<SignedChangeset>,
     agent: &mut Agent,
     satellite: &std::sync::Mutex<Satellite>,
-    relay: Option<&Relay>,
+    relay: &Relay,
     stats: &Stats,
     send: &mut quinn::SendStream,
 ) -> anyhow::Result<()> {
@@ -599,10 +590,8 @@ async fn apply(
             let run = rest.iter().take_while(|c| c.zone == first.zone).count();
             let bytes: Vec<&[u8]> = rest[..run].iter().map(|c| &c.bytes[..]).collect();
             let serial = satellite.apply(&first.zone, &bytes)?;
-            if let Some(relay) = relay {
-                // Durable here: downstream agents may have them now.
-                relay.append(&first.zone, &rest[..run])?;
-            }
+            // Durable here: downstream agents may have them now.
+            relay.append(&first.zone, &rest[..run])?;
             stats.applied.fetch_add(run as u64, Ordering::Relaxed);
             tracing::debug!(zone = first.zone, serial, changesets = run, "applied");
             acks.push(agent.applied(&first.zone, serial));
@@ -635,7 +624,7 @@ fn handle(
     step: Step,
     agent: &mut Agent,
     satellite: &mut Satellite,
-    relay: Option<&Relay>,
+    relay: &Relay,
     stats: &Stats,
     resync: &mut BTreeSet<String>,
 ) -> anyhow::Result<Option<Message>> {
@@ -666,9 +655,7 @@ fn handle(
                     stats.snapshots.fetch_add(1, Ordering::Relaxed);
                     resync.remove(&zone);
                     tracing::info!(zone, serial, "snapshot installed");
-                    if let Some(relay) = relay {
-                        relay.installed(&zone, serial)?;
-                    }
+                    relay.installed(&zone, serial)?;
                     Ok(Some(agent.applied(&zone, serial)))
                 }
                 None => Ok(None),
@@ -681,9 +668,7 @@ fn handle(
         } => {
             let ours = satellite.digest(&zone)?;
             let same = ours == digest;
-            if let Some(relay) = relay {
-                relay.audited(&zone, serial, digest);
-            }
+            relay.audited(&zone, serial, digest);
             if same {
                 tracing::info!(zone, serial, "audit: the data matches the control plane's");
             } else {

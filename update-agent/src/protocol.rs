@@ -7,12 +7,13 @@
 //! frame    u32 length of what follows · u8 type · body          (integers big-endian)
 //! str8     u8 length · UTF-8 bytes
 //!
-//! 1 HELLO      agent → upstream   u16 version = 1 · str8 satellite id · u16 zone count ·
+//! 1 HELLO      agent → upstream   u16 version = 2 · str8 satellite id · u16 zone count ·
 //!                                 zones: str8 origin · u8 flags · u32 serial ·
 //!                                        (flags & 2) u32 partial snapshot serial · u64 bytes held
 //!                                 flags: 1 = has data at `serial`, 2 = holds a partial snapshot
 //! 2 CHANGESET  upstream → agent   str8 zone · u32 from · u32 to · u64 committed (unix s) ·
-//!                                 str8 key id · u8 signature length · signature · changeset bytes
+//!                                 str8 key id · u8 signature length · signature ·
+//!                                 u32 record length · sealed registry record · changeset bytes
 //! 3 SNAPSHOT   upstream → agent   str8 zone · u32 serial · u64 image length · u64 WHOIS length ·
 //!                                 32-octet SHA-256 of image ‖ WHOIS · str8 key id ·
 //!                                 u8 signature length · signature · u64 offset sent from
@@ -40,7 +41,7 @@
 use std::fmt;
 
 /// The protocol version HELLO carries.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
 /// The largest frame accepted, type and body included.
 pub const MAX_FRAME: usize = 64 << 20;
 /// The size of snapshot chunks.
@@ -74,6 +75,9 @@ pub struct SignedChangeset {
     pub signature: Vec<u8>,
     /// The changeset (zonefiles' encoding).
     pub bytes: Vec<u8>,
+    /// The registry's record of the rows the change wrote, sealed to the control plane's
+    /// recovery key (empty when it has none): kept, never read, by satellites.
+    pub record: Vec<u8>,
 }
 
 impl fmt::Debug for SignedChangeset {
@@ -250,6 +254,10 @@ impl Writer {
     fn u64(&mut self, v: u64) {
         self.0.extend_from_slice(&v.to_be_bytes());
     }
+    fn bytes32(&mut self, b: &[u8]) {
+        self.u32(b.len() as u32);
+        self.0.extend_from_slice(b);
+    }
     fn bytes(&mut self, b: &[u8]) {
         self.0.extend_from_slice(b);
     }
@@ -304,6 +312,7 @@ impl Message {
                 w.u64(c.committed);
                 w.str8(&c.key_id);
                 w.bytes8(&c.signature);
+                w.bytes32(&c.record);
                 w.bytes(&c.bytes);
             }
             Message::Snapshot(s) => {
@@ -430,6 +439,7 @@ impl Message {
                     committed: r.u64()?,
                     key_id: r.str8()?,
                     signature: r.bytes8()?,
+                    record: r.bytes32()?,
                     bytes: r.rest().to_vec(),
                 })
             }
@@ -544,6 +554,10 @@ impl<'a> Reader<'a> {
     fn bytes8(&mut self) -> Result<Vec<u8>, FrameError> {
         let n = self.u8()?;
         Ok(self.take(usize::from(n))?.to_vec())
+    }
+    fn bytes32(&mut self) -> Result<Vec<u8>, FrameError> {
+        let n = self.u32()?;
+        Ok(self.take(n as usize)?.to_vec())
     }
     fn str8(&mut self) -> Result<String, FrameError> {
         let bytes = self.bytes8()?;
@@ -663,6 +677,7 @@ mod tests {
                 key_id: "0011223344556677".into(),
                 signature: vec![5; 64],
                 bytes: vec![1, 2, 3],
+                record: vec![9; 300],
             }),
             Message::Snapshot(SnapshotHeader {
                 zone: "tld".into(),

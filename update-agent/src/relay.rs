@@ -8,7 +8,9 @@
 //!
 //! - Per zone, a [`Log`] of the signed CHANGESET frames it applied, as they arrived, in
 //!   `<state>/<zone>.relay`: the last `keep` of them (100,000 by default), in memory and on
-//!   disk. It is written after the changesets are durable in the zone directory, without an
+//!   disk. Every agent keeps it, relay or not: the frames carry the registry's sealed records,
+//!   and the registry is rebuilt from the newest log any satellite holds after a loss of its
+//!   disk ([`read`]; `control-plane recover`). It is written after the changesets are durable in the zone directory, without an
 //!   fsync of its own: on open, records are checked (CRC-32C, one chain of serials) and cut
 //!   back to the serial the satellite holds; a log that does not reach that serial is started
 //!   again, empty, from it (agents behind it then take a snapshot).
@@ -99,6 +101,25 @@ fn read_record(bytes: &[u8]) -> Option<(Entry, usize)> {
         frame: frame.into(),
     };
     Some((entry, 8 + len))
+}
+
+/// The signed changesets a log file holds, in order, up to the first torn or damaged record
+/// or break in the chain of serials (a copy of a satellite's log, read for a recovery).
+pub fn read(path: &Path) -> io::Result<Vec<SignedChangeset>> {
+    let bytes = fs::read(path)?;
+    let mut changesets: Vec<SignedChangeset> = Vec::new();
+    let mut at = 0;
+    while let Some((entry, len)) = read_record(&bytes[at..]) {
+        let Ok(Message::Changeset(c)) = Message::decode(&entry.frame[4..]) else {
+            break;
+        };
+        if changesets.last().is_some_and(|last| last.to != c.from) {
+            break;
+        }
+        changesets.push(c);
+        at += len;
+    }
+    Ok(changesets)
 }
 
 impl Log {
@@ -687,9 +708,26 @@ impl Relay {
              # HELP update_agent_downstream_refused_total What the downstream agent refused.\n\
              # TYPE update_agent_downstream_refused_total counter\n\
              # HELP update_agent_downstream_audits_total Audits passed on, by outcome.\n\
-             # TYPE update_agent_downstream_audits_total counter\n",
+             # TYPE update_agent_downstream_audits_total counter\n\
+             # HELP update_agent_changeset_log_changesets Signed changesets kept in the zone's log (for agents downstream and the registry's recovery).\n\
+             # TYPE update_agent_changeset_log_changesets gauge\n\
+             # HELP update_agent_changeset_log_oldest_serial The serial the log reaches back to: a registry backup older than this cannot be brought forward from this node.\n\
+             # TYPE update_agent_changeset_log_oldest_serial gauge\n",
         );
         let logs = lock(&self.logs);
+        for (zone, log) in logs.iter() {
+            let _ = writeln!(
+                out,
+                "update_agent_changeset_log_changesets{{zone=\"{zone}\"}} {}",
+                log.entries.len()
+            );
+            if let Some((oldest, _)) = log.holding() {
+                let _ = writeln!(
+                    out,
+                    "update_agent_changeset_log_oldest_serial{{zone=\"{zone}\"}} {oldest}"
+                );
+            }
+        }
         for (name, d) in lock(&self.downstream).iter() {
             let _ = writeln!(
                 out,
@@ -754,6 +792,7 @@ mod tests {
             key_id: "k".into(),
             signature: vec![1; 64],
             bytes: vec![from as u8; 40],
+            record: vec![from as u8; 10],
         }
     }
 
@@ -797,6 +836,12 @@ mod tests {
         assert_eq!(note, None);
         assert_eq!(log.holding(), Some((10, 30)));
         assert_eq!(frames_of(log.after(10, 100, None)), (20, 30));
+        // A copy of the file reads back as the changesets, records included.
+        assert_eq!(read(&path).unwrap(), changesets(10, 20));
+        let mut torn = fs::read(&path).unwrap();
+        torn.truncate(torn.len() - 3);
+        fs::write(&path, torn).unwrap();
+        assert_eq!(read(&path).unwrap(), changesets(10, 19));
     }
 
     #[test]

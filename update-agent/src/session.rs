@@ -240,16 +240,9 @@ impl Agent {
                         None,
                     ));
                 };
-                let good = self.trusted(&c.key_id).is_some_and(|k| {
-                    signature::verify_changeset(
-                        &k.key,
-                        &c.zone,
-                        c.from,
-                        c.to,
-                        &c.bytes,
-                        &c.signature,
-                    )
-                });
+                let good = self
+                    .trusted(&c.key_id)
+                    .is_some_and(|k| signature::verify_changeset(&k.key, &c));
                 if !good {
                     let reason = format!(
                         "changeset {} {}→{}: not signed by a trusted key (key id {:?})",
@@ -495,9 +488,14 @@ mod tests {
 
         fn changeset(&self, from: u32) -> Message {
             let bytes = format!("changeset {from}").into_bytes();
-            let signature =
-                self.key
-                    .sign(&signature::signed_message("tld", from, from + 1, &bytes));
+            let record = format!("record {from}").into_bytes();
+            let signature = self.key.sign(&signature::signed_message(
+                "tld",
+                from,
+                from + 1,
+                &bytes,
+                &record,
+            ));
             Message::Changeset(SignedChangeset {
                 zone: "tld".into(),
                 from,
@@ -506,6 +504,7 @@ mod tests {
                 key_id: self.trusted().id,
                 signature: signature.as_ref().to_vec(),
                 bytes,
+                record,
             })
         }
 

@@ -5,9 +5,14 @@
 //! # What is signed
 //!
 //! ```text
-//! "constellation changeset v1" · 0x00 · zone length u8 · zone (ASCII, no final dot)
-//!     · from serial u32 · to serial u32 (big-endian) · changeset bytes
+//! "constellation changeset v2" · 0x00 · zone length u8 · zone (ASCII, no final dot)
+//!     · from serial u32 · to serial u32 · changeset length u32 (big-endian) · changeset bytes
+//!     · registry record bytes
 //! ```
+//!
+//! The registry record is the control plane's own account of the rows the change wrote,
+//! sealed to its offline recovery key (`control_plane::recovery`): satellites keep it with the
+//! changeset and cannot read it; it is signed so that a recovery replays nothing forged.
 //!
 //! A snapshot's signature covers its header, and through the SHA-256 every byte of it:
 //!
@@ -22,7 +27,9 @@
 
 use ring::signature::{ED25519, UnparsedPublicKey};
 
-const CONTEXT: &[u8] = b"constellation changeset v1\0";
+use crate::protocol::SignedChangeset;
+
+const CONTEXT: &[u8] = b"constellation changeset v2\0";
 const SNAPSHOT_CONTEXT: &[u8] = b"constellation snapshot v1\0";
 
 /// The id of a public key.
@@ -35,15 +42,18 @@ pub fn key_id(public_key: &[u8]) -> String {
 }
 
 /// The bytes a changeset's signature covers.
-pub fn signed_message(zone: &str, from: u32, to: u32, changeset: &[u8]) -> Vec<u8> {
+pub fn signed_message(zone: &str, from: u32, to: u32, changeset: &[u8], record: &[u8]) -> Vec<u8> {
     let zone = &zone.as_bytes()[..zone.len().min(255)];
-    let mut message = Vec::with_capacity(CONTEXT.len() + zone.len() + 9 + changeset.len());
+    let mut message =
+        Vec::with_capacity(CONTEXT.len() + zone.len() + 13 + changeset.len() + record.len());
     message.extend_from_slice(CONTEXT);
     message.push(zone.len() as u8);
     message.extend_from_slice(zone);
     message.extend_from_slice(&from.to_be_bytes());
     message.extend_from_slice(&to.to_be_bytes());
+    message.extend_from_slice(&(changeset.len() as u32).to_be_bytes());
     message.extend_from_slice(changeset);
+    message.extend_from_slice(record);
     message
 }
 
@@ -74,20 +84,13 @@ pub fn verify(public_key: &[u8], message: &[u8], signature: &[u8]) -> bool {
         .is_ok()
 }
 
-/// True if `signature` is `public_key`'s signature over this changeset of `zone` from serial
-/// `from` to `to`.
-pub fn verify_changeset(
-    public_key: &[u8],
-    zone: &str,
-    from: u32,
-    to: u32,
-    changeset: &[u8],
-    signature: &[u8],
-) -> bool {
+/// True if the changeset's signature is `public_key`'s over its zone, serials, bytes and
+/// record.
+pub fn verify_changeset(public_key: &[u8], c: &SignedChangeset) -> bool {
     verify(
         public_key,
-        &signed_message(zone, from, to, changeset),
-        signature,
+        &signed_message(&c.zone, c.from, c.to, &c.bytes, &c.record),
+        &c.signature,
     )
 }
 
@@ -105,13 +108,18 @@ mod tests {
     #[test]
     fn the_message_binds_zone_and_serials() {
         assert_ne!(
-            signed_message("a", 1, 2, b"x"),
-            signed_message("b", 1, 2, b"x")
+            signed_message("a", 1, 2, b"x", b""),
+            signed_message("b", 1, 2, b"x", b"")
         );
         assert_ne!(
-            signed_message("a", 1, 2, b"x"),
-            signed_message("a", 2, 3, b"x")
+            signed_message("a", 1, 2, b"x", b""),
+            signed_message("a", 2, 3, b"x", b"")
         );
-        assert!(signed_message("tld", 1, 2, b"x").starts_with(CONTEXT));
+        assert!(signed_message("tld", 1, 2, b"x", b"").starts_with(CONTEXT));
+        // Where the changeset ends and the record starts is part of what is signed.
+        assert_ne!(
+            signed_message("a", 1, 2, b"xy", b""),
+            signed_message("a", 1, 2, b"x", b"y")
+        );
     }
 }

@@ -195,14 +195,19 @@ where
                 Some(session) => running = Some(Box::pin(session(opened))),
                 None => {
                     let mut send = opened.send;
-                    let goodbye = Message::Goodbye {
-                        reason: "one session per tunnel".into(),
-                    };
-                    let _ = send.write_all(&goodbye.encode()).await;
-                    let _ = send.finish();
+                    goodbye(&mut send, "one session per tunnel".into()).await;
                 }
             },
         }
+    }
+}
+
+/// Ends a stream with GOODBYE and waits (up to 2 s) until the peer has it, so that closing
+/// the connection next does not lose the reason.
+pub async fn goodbye(send: &mut quinn::SendStream, reason: String) {
+    let goodbye = Message::Goodbye { reason };
+    if send.write_all(&goodbye.encode()).await.is_ok() && send.finish().is_ok() {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), send.stopped()).await;
     }
 }
 
@@ -229,11 +234,7 @@ async fn next_stream(connection: &quinn::Connection, name: &str) -> anyhow::Resu
                     "HELLO for {satellite:?} version {version}: this key belongs to {name:?}, version {}",
                     protocol::VERSION
                 );
-                let goodbye = Message::Goodbye {
-                    reason: reason.clone(),
-                };
-                send.write_all(&goodbye.encode()).await?;
-                let _ = send.finish();
+                goodbye(&mut send, reason.clone()).await;
                 bail!(reason);
             }
             Ok(Opened::Hello(Session {

@@ -31,6 +31,7 @@ impl Signer {
         let changeset = zonefiles::diff(old, new).unwrap();
         let bytes = changeset.encode();
         let (from, to) = (changeset.from_serial(), changeset.to_serial());
+        let record = b"sealed registry record".to_vec();
         SignedChangeset {
             zone: "tld".into(),
             from,
@@ -39,10 +40,11 @@ impl Signer {
             key_id: signature::key_id(self.0.public_key().as_ref()),
             signature: self
                 .0
-                .sign(&signature::signed_message("tld", from, to, &bytes))
+                .sign(&signature::signed_message("tld", from, to, &bytes, &record))
                 .as_ref()
                 .to_vec(),
             bytes,
+            record,
         }
     }
 
@@ -190,6 +192,18 @@ async fn tampered_replayed_and_reordered_changesets_are_refused_and_reported() {
     assert!(
         matches!(s.next().await, Some(Message::Refused { reason, from: 1, to: 2, .. }) if reason == "bad signature"),
         "a tampered changeset is reported"
+    );
+    assert_eq!(serial_on_disk(&zone_dir), 1, "nothing of it was applied");
+
+    // The agent reconnects by itself: the same changeset with another registry record (which
+    // a recovery would replay into the registry) is refused as well.
+    let (mut s, _) = Session::accept(&endpoint).await;
+    let mut swapped = signer.changeset(&v1, &v2);
+    swapped.record = b"forged registry rows".to_vec();
+    s.send(Message::Changeset(swapped)).await;
+    assert!(
+        matches!(s.next().await, Some(Message::Refused { reason, from: 1, to: 2, .. }) if reason == "bad signature"),
+        "a changeset with a swapped record is reported"
     );
     assert_eq!(serial_on_disk(&zone_dir), 1, "nothing of it was applied");
 

@@ -292,12 +292,12 @@ pub struct Context<'a> {
 /// Carries out one command. Changes go through `store`; every domain whose DNS or WHOIS data
 /// may change is noted in `publication` before it changes.
 pub fn execute(
-    store: &mut dyn Store,
+    store: &dyn Store,
     publication: &mut Publication,
     context: &Context<'_>,
     command: &Command,
 ) -> Result<Reply, Failure> {
-    let zones = publication.zones(&*store)?;
+    let zones = publication.zones(store)?;
     let mut rules = Rules {
         store,
         publication,
@@ -381,7 +381,7 @@ pub fn domain_object(name: &str) -> String {
 }
 
 struct Rules<'a> {
-    store: &'a mut dyn Store,
+    store: &'a dyn Store,
     publication: &'a mut Publication,
     zones: &'a [ZoneSettings],
     now: i64,
@@ -607,7 +607,7 @@ impl Rules<'_> {
         };
         let years = whole_years(self.now, expires);
         self.charge("create", &name, years, &zone)?;
-        self.publication.touch(&*self.store, &name)?;
+        self.publication.touch(self.store, &name)?;
         let mut domain = Domain {
             name: name.clone(),
             zone: zone.id,
@@ -647,7 +647,7 @@ impl Rules<'_> {
             let years = whole_years(domain.expires, expires);
             self.charge("renew", &domain.name, years, &zone)?;
         }
-        self.publication.touch(&*self.store, &domain.name)?;
+        self.publication.touch(self.store, &domain.name)?;
         let change = format!(
             "SET EXPIRE (from {} to {})",
             calendar::date(domain.expires),
@@ -666,7 +666,7 @@ impl Rules<'_> {
         if domain.cluster == Some(cluster.id) {
             return Ok(Reply::Done);
         }
-        self.publication.touch(&*self.store, &domain.name)?;
+        self.publication.touch(self.store, &domain.name)?;
         domain.cluster = Some(cluster.id);
         domain.updated = self.now;
         self.store.update_domain(&domain)?;
@@ -682,7 +682,7 @@ impl Rules<'_> {
         if domain.active == active {
             return Ok(Reply::Done);
         }
-        self.publication.touch(&*self.store, &domain.name)?;
+        self.publication.touch(self.store, &domain.name)?;
         domain.active = active;
         domain.updated = self.now;
         self.store.update_domain(&domain)?;
@@ -701,7 +701,7 @@ impl Rules<'_> {
         }
         let users = self.store.domains_using(id)?;
         for name in &users {
-            self.publication.touch(&*self.store, name)?;
+            self.publication.touch(self.store, name)?;
         }
         self.store.set_nameservers(id, nameservers)?;
         self.record(
@@ -732,7 +732,7 @@ impl Rules<'_> {
         if domain.ds == ds {
             return Ok(Reply::Done);
         }
-        self.publication.touch(&*self.store, &domain.name)?;
+        self.publication.touch(self.store, &domain.name)?;
         domain.ds = ds.to_vec();
         domain.updated = self.now;
         self.store.update_domain(&domain)?;
@@ -745,7 +745,7 @@ impl Rules<'_> {
 
     fn delete_domain(&mut self, name: &str) -> Result<Reply, Failure> {
         let domain = self.own_domain(name)?;
-        self.publication.touch(&*self.store, &domain.name)?;
+        self.publication.touch(self.store, &domain.name)?;
         self.store.delete_domain(&domain.name)?;
         self.record(&domain_object(&domain.name), "DELETE DOMAIN".into())?;
         Ok(Reply::Done)
@@ -767,7 +767,7 @@ impl Rules<'_> {
             .into());
         }
         for name in &users {
-            self.publication.touch(&*self.store, name)?;
+            self.publication.touch(self.store, name)?;
             if let Some(mut domain) = self.store.domain(name)? {
                 domain.cluster = None;
                 domain.updated = self.now;
@@ -813,7 +813,7 @@ impl Rules<'_> {
         }
         let zone = self.zone_of(&name)?.clone();
         self.charge("transfer", &name, 1, &zone)?;
-        self.publication.touch(&*self.store, &name)?;
+        self.publication.touch(self.store, &name)?;
         let from = domain.registrar;
         let limit = calendar::add_months(self.now, i64::from(zone.max_period_months));
         let extended = calendar::add_months(domain.expires, 12);

@@ -154,15 +154,15 @@ impl Publication {
     /// journal, advancing its serial. Returns what was appended.
     pub fn finish(
         mut self,
-        store: &mut dyn Store,
+        store: &dyn Store,
         now: i64,
         signer: &Signer,
     ) -> Result<Vec<JournalEntry>, PublishError> {
-        let zones = self.zones(&*store)?;
+        let zones = self.zones(store)?;
         let mut per_zone: BTreeMap<i64, ZoneChanges> = BTreeMap::new();
         let before = std::mem::take(&mut self.before);
         for (name, before) in &before {
-            let after = self.output(&*store, name)?;
+            let after = self.output(store, name)?;
             let Some(zone) = after.zone.or(before.zone) else {
                 continue;
             };
@@ -200,6 +200,8 @@ impl Publication {
             }
         }
         let mut entries = Vec::new();
+        // The transaction's registry record, taken once and carried by each zone's changeset.
+        let mut record = None;
         for zone in zones.iter() {
             let Some((mut removed, mut added, whois)) = per_zone.remove(&zone.id) else {
                 continue;
@@ -207,6 +209,10 @@ impl Publication {
             if removed.is_empty() && added.is_empty() && whois.is_empty() {
                 continue;
             }
+            let record: &Vec<u8> = match &mut record {
+                Some(record) => record,
+                None => record.insert(store.take_record(signer.recovery())?),
+            };
             removed.sort_by(|a, b| a.canonical_cmp(b));
             added.sort_by(|a, b| a.canonical_cmp(b));
             let next = zone.serial_policy.next(zone.serial, now.max(0) as u64);
@@ -220,7 +226,7 @@ impl Publication {
             };
             let bytes = changeset.encode();
             let (signature, key_id) =
-                signer.sign_changeset(&zone.origin, zone.serial, next, &bytes);
+                signer.sign_changeset(&zone.origin, zone.serial, next, &bytes, record);
             let entry = JournalEntry {
                 zone: zone.origin.clone(),
                 from_serial: zone.serial,
@@ -229,6 +235,7 @@ impl Publication {
                 signature,
                 key_id,
                 committed: now,
+                record: record.clone(),
             };
             store.append_journal(&entry)?;
             store.set_zone_serial(zone.id, next)?;

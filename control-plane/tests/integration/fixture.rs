@@ -38,7 +38,7 @@ impl Registry {
         std::fs::write(
             dir.path().join("cp.toml"),
             format!(
-                "database = \"registry.db\"\nsigning_key = \"keys/signing.key\"\nmetrics_listen = \"{metrics}\"\n\n[srrp]\nlisten = [\"{address}\"]\ncertificate = \"keys/srrp.crt\"\nkey = \"keys/srrp.key\"\n{extra_config}\n"
+                "database = \"registry.db\"\nsigning_key = \"keys/signing.key\"\nrecovery_key = \"keys/recovery.pub\"\nmetrics_listen = \"{metrics}\"\n\n[srrp]\nlisten = [\"{address}\"]\ncertificate = \"keys/srrp.crt\"\nkey = \"keys/srrp.key\"\n{extra_config}\n"
             ),
         )
         .unwrap();

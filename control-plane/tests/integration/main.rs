@@ -7,5 +7,6 @@ mod fixture;
 mod import;
 mod netns;
 mod push;
+mod recovery;
 mod satellite;
 mod srrp;

@@ -164,7 +164,8 @@ pub fn run(options: Options) -> anyhow::Result<()> {
     std::fs::write(
         registry.join("control-plane.toml"),
         format!(
-            "database = \"registry.db\"\nsigning_key = \"keys/signing.key\"\nmetrics_listen = \"{}\"\n\
+            "database = \"registry.db\"\nsigning_key = \"keys/signing.key\"\nrecovery_key = \"keys/recovery.pub\"\n\
+             metrics_listen = \"{}\"\n\
              [srrp]\nlisten = [\"{}\"]\ncertificate = \"keys/srrp.crt\"\nkey = \"keys/srrp.key\"\n\
              [push]\nlisten = \"{}\"\nkey = \"keys/tunnel.key\"\n",
             ports.control_metrics(),
