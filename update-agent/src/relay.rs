@@ -7,12 +7,13 @@
 //! # What a relay keeps
 //!
 //! - Per zone, a [`Log`] of the signed CHANGESET frames it applied, as they arrived, in
-//!   `<state>/<zone>.relay`: the last `keep` of them (100,000 by default), in memory and on
-//!   disk. Every agent keeps it, relay or not: the frames carry the registry's sealed records,
-//!   and the registry is rebuilt from the newest log any satellite holds after a loss of its
-//!   disk ([`read`]; `control-plane recover`). It is written after the changesets are durable in the zone directory, without an
-//!   fsync of its own: on open, records are checked (CRC-32C, one chain of serials) and cut
-//!   back to the serial the satellite holds; a log that does not reach that serial is started
+//!   `<state>/<zone>.relay`: the last `keep` of them (100,000 by default) on disk, with only
+//!   where each one is in memory. Every agent keeps it, relay or not: the frames carry the
+//!   registry's sealed records, and the registry is rebuilt from the newest log any satellite
+//!   holds after a loss of its disk ([`read`]; `control-plane recover`). It is written after
+//!   the changesets are durable in the zone directory, without an fsync of its own: on open,
+//!   records are checked (CRC-32C, one chain of serials) and cut back to the serial the
+//!   satellite holds; a log that does not reach that serial is started
 //!   again, empty, from it (agents behind it then take a snapshot).
 //! - Per zone, the last signed snapshot fetched from upstream (in memory). A downstream agent
 //!   whose serial the log does not reach gets it, then the log from its serial; when the log
@@ -32,6 +33,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -47,17 +49,27 @@ pub const DEFAULT_KEEP: usize = 100_000;
 /// Frames sent to a downstream agent per read of the log.
 const BATCH: usize = 1024;
 
+/// Where one changeset's frame is in the log file.
 struct Entry {
     from: u32,
     to: u32,
-    frame: Arc<[u8]>,
+    /// The offset of its record (CRC, then the frame).
+    at: u64,
+    /// The frame's length, length prefix included.
+    len: u32,
+}
+
+impl Entry {
+    fn end(&self) -> u64 {
+        self.at + 4 + u64::from(self.len)
+    }
 }
 
 /// What a log holds after a serial.
 #[derive(Debug, PartialEq, Eq)]
 pub enum After {
-    /// These frames, which lead to this serial.
-    Frames(Vec<Arc<[u8]>>, u32),
+    /// These CHANGESET frames, back to back, and the serial they lead to.
+    Frames(Vec<u8>, u32),
     /// Nothing yet: the serial is the newest, or ahead of it.
     Wait,
     /// The log no longer reaches back to the serial.
@@ -65,7 +77,9 @@ pub enum After {
 }
 
 /// One zone's signed changesets, as received: a file of records
-/// `u32 CRC-32C of the frame · frame` (the CHANGESET frame with its length prefix).
+/// `u32 CRC-32C of the frame · frame` (the CHANGESET frame with its length prefix). Only
+/// where each record is stays in memory (24 octets a changeset); frames are read back from the
+/// file (the page cache, in practice) when an agent downstream asks for them.
 pub struct Log {
     path: PathBuf,
     file: File,
@@ -84,23 +98,18 @@ fn record(frame: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(frame);
 }
 
-/// The first record of `bytes`: the entry and the bytes it takes, if whole and intact.
-fn read_record(bytes: &[u8]) -> Option<(Entry, usize)> {
+/// The first record of `bytes`, if whole and intact: its changeset and its frame's length.
+fn read_record(bytes: &[u8]) -> Option<(SignedChangeset, u32)> {
     let crc = u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?);
-    let len = u32::from_be_bytes(bytes.get(4..8)?.try_into().ok()?) as usize;
-    let frame = bytes.get(4..8 + len)?;
+    let len = u32::from_be_bytes(bytes.get(4..8)?.try_into().ok()?);
+    let frame = bytes.get(4..8 + len as usize)?;
     if crc32c::crc32c(frame) != crc {
         return None;
     }
     let Ok(Message::Changeset(c)) = Message::decode(&frame[4..]) else {
         return None;
     };
-    let entry = Entry {
-        from: c.from,
-        to: c.to,
-        frame: frame.into(),
-    };
-    Some((entry, 8 + len))
+    Some((c, len + 4))
 }
 
 /// The signed changesets a log file holds, in order, up to the first torn or damaged record
@@ -109,15 +118,12 @@ pub fn read(path: &Path) -> io::Result<Vec<SignedChangeset>> {
     let bytes = fs::read(path)?;
     let mut changesets: Vec<SignedChangeset> = Vec::new();
     let mut at = 0;
-    while let Some((entry, len)) = read_record(&bytes[at..]) {
-        let Ok(Message::Changeset(c)) = Message::decode(&entry.frame[4..]) else {
-            break;
-        };
+    while let Some((c, len)) = read_record(&bytes[at..]) {
         if changesets.last().is_some_and(|last| last.to != c.from) {
             break;
         }
         changesets.push(c);
-        at += len;
+        at += 4 + len as usize;
     }
     Ok(changesets)
 }
@@ -133,28 +139,41 @@ impl Log {
         };
         let mut entries: Vec<Entry> = Vec::new();
         let mut at = 0;
-        while let Some((entry, len)) = read_record(&bytes[at..]) {
-            if entries.last().is_some_and(|last| last.to != entry.from) {
+        while let Some((c, len)) = read_record(&bytes[at..]) {
+            if entries.last().is_some_and(|last| last.to != c.from) {
                 break;
             }
-            entries.push(entry);
-            at += len;
+            entries.push(Entry {
+                from: c.from,
+                to: c.to,
+                at: at as u64,
+                len,
+            });
+            at += 4 + len as usize;
         }
+        drop(bytes);
         let read = entries.len();
         match held.and_then(|h| entries.iter().rposition(|e| e.to == h)) {
             Some(last) => entries.truncate(last + 1),
             None => entries.clear(),
         }
-        let note = (at != bytes.len() || entries.len() != read).then(|| {
+        let kept_end = entries.last().map_or(0, Entry::end);
+        let note = (kept_end != at as u64 || entries.len() != read).then(|| {
             format!(
-                "relay log {}: kept {} of {read} changesets (serial held: {held:?})",
+                "changeset log {}: kept {} of {read} changesets (serial held: {held:?})",
                 path.display(),
                 entries.len()
             )
         });
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)?;
+        file.set_len(kept_end)?;
         let mut log = Log {
             path: path.to_owned(),
-            file: File::create(path.with_extension("relay.tmp"))?,
+            file,
             newest: held,
             entries: VecDeque::new(),
             first: 0,
@@ -165,21 +184,26 @@ impl Log {
             log.index.insert(entry.from, log.entries.len() as u64);
             log.entries.push_back(entry);
         }
-        log.rewrite()?;
         Ok((log, note))
     }
 
-    /// Writes the entries held to a new file that replaces the old one.
+    /// Moves the records held to the start of a new file that replaces the old one (after
+    /// the oldest were dropped).
     fn rewrite(&mut self) -> io::Result<()> {
+        let start = self.entries.front().map_or(0, |e| e.at);
+        let end = self.entries.back().map_or(0, Entry::end);
+        let mut kept = vec![0; (end - start) as usize];
+        self.file.read_exact_at(&mut kept, start)?;
         let temporary = self.path.with_extension("relay.tmp");
-        let mut out = Vec::new();
-        for entry in &self.entries {
-            record(&entry.frame, &mut out);
-        }
-        let mut file = File::create(&temporary)?;
-        file.write_all(&out)?;
+        fs::write(&temporary, &kept)?;
         fs::rename(&temporary, &self.path)?;
-        self.file = OpenOptions::new().append(true).open(&self.path)?;
+        self.file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .open(&self.path)?;
+        for entry in &mut self.entries {
+            entry.at -= start;
+        }
         Ok(())
     }
 
@@ -189,24 +213,38 @@ impl Log {
         Some((self.entries.front().map_or(newest, |e| e.from), newest))
     }
 
+    /// How many changesets it holds.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True if it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     /// Appends changesets applied after the newest serial. One that does not continue it
     /// starts the log again from its own serial.
     pub fn append(&mut self, changesets: &[SignedChangeset]) -> io::Result<()> {
         let mut out = Vec::new();
+        let mut at = self.entries.back().map_or(0, Entry::end);
         for c in changesets {
             if self.newest != Some(c.from) {
                 self.reset(c.from)?;
                 out.clear();
+                at = 0;
             }
-            let frame: Arc<[u8]> = Message::Changeset(c.clone()).encode().into();
+            let frame = Message::Changeset(c.clone()).encode();
             record(&frame, &mut out);
             self.index
                 .insert(c.from, self.first + self.entries.len() as u64);
             self.entries.push_back(Entry {
                 from: c.from,
                 to: c.to,
-                frame,
+                at,
+                len: frame.len() as u32,
             });
+            at += 4 + frame.len() as u64;
             self.newest = Some(c.to);
         }
         self.file.write_all(&out)?;
@@ -231,30 +269,39 @@ impl Log {
     }
 
     /// Up to `max` frames after `serial`, stopping after the one that reaches `stop` (an
-    /// audit point).
-    pub fn after(&self, serial: u32, max: usize, stop: Option<u32>) -> After {
+    /// audit point), read back from the file.
+    pub fn after(&self, serial: u32, max: usize, stop: Option<u32>) -> io::Result<After> {
         let Some(newest) = self.newest else {
-            return After::Wait;
+            return Ok(After::Wait);
         };
         if serial == newest || is_after(serial, newest) {
-            return After::Wait;
+            return Ok(After::Wait);
         }
         let Some(&position) = self.index.get(&serial) else {
-            return After::Gone;
+            return Ok(After::Gone);
         };
-        let mut frames = Vec::new();
+        let skip = (position - self.first) as usize;
+        let mut taken = 0;
         let mut to = serial;
-        for entry in self.entries.iter().skip((position - self.first) as usize) {
-            if frames.len() == max {
-                break;
-            }
-            frames.push(entry.frame.clone());
+        for entry in self.entries.iter().skip(skip) {
+            taken += 1;
             to = entry.to;
-            if Some(to) == stop {
+            if taken == max || Some(to) == stop {
                 break;
             }
         }
-        After::Frames(frames, to)
+        let span = self.entries.range(skip..skip + taken);
+        let (Some(first), Some(last)) = (span.clone().next(), span.clone().last()) else {
+            return Ok(After::Wait);
+        };
+        let mut records = vec![0; (last.end() - first.at) as usize];
+        self.file.read_exact_at(&mut records, first.at)?;
+        let mut frames = Vec::with_capacity(records.len());
+        for entry in span {
+            let at = (entry.at - first.at) as usize + 4;
+            frames.extend_from_slice(&records[at..at + entry.len as usize]);
+        }
+        Ok(After::Frames(frames, to))
     }
 
     /// How many changesets after `serial` the log holds; `None` if it does not reach it.
@@ -609,12 +656,13 @@ impl Relay {
                 let logs = lock(&self.logs);
                 for (zone, next) in expected.iter_mut() {
                     let stop = audit.as_ref().filter(|a| a.zone == *zone).map(|a| a.serial);
-                    let after = logs.get(zone).map(|log| log.after(*next, BATCH, stop));
+                    let after = logs
+                        .get(zone)
+                        .map(|log| log.after(*next, BATCH, stop))
+                        .transpose()?;
                     match after {
                         Some(After::Frames(frames, to)) => {
-                            for frame in frames {
-                                out.extend_from_slice(&frame);
-                            }
+                            out.extend_from_slice(&frames);
                             *next = to;
                         }
                         Some(After::Wait) => {}
@@ -719,7 +767,7 @@ impl Relay {
             let _ = writeln!(
                 out,
                 "update_agent_changeset_log_changesets{{zone=\"{zone}\"}} {}",
-                log.entries.len()
+                log.len()
             );
             if let Some((oldest, _)) = log.holding() {
                 let _ = writeln!(
@@ -800,11 +848,28 @@ mod tests {
         (from..from + n).map(changeset).collect()
     }
 
-    fn frames_of(after: After) -> (usize, u32) {
-        match after {
-            After::Frames(frames, to) => (frames.len(), to),
+    /// The changesets of what `after` returned, and the serial they lead to.
+    fn changesets_of(after: io::Result<After>) -> (Vec<SignedChangeset>, u32) {
+        match after.unwrap() {
+            After::Frames(frames, to) => {
+                let mut deframer = Deframer::with_limit(crate::protocol::MAX_FRAME);
+                deframer.push(&frames);
+                let mut out = Vec::new();
+                while let Some(message) = deframer.next_message().unwrap() {
+                    let Message::Changeset(c) = message else {
+                        panic!("{message:?}")
+                    };
+                    out.push(c);
+                }
+                (out, to)
+            }
             other => panic!("{other:?}"),
         }
+    }
+
+    fn frames_of(after: io::Result<After>) -> (usize, u32) {
+        let (changesets, to) = changesets_of(after);
+        (changesets.len(), to)
     }
 
     #[test]
@@ -813,23 +878,21 @@ mod tests {
         let path = dir.path().join("tld.relay");
         let (mut log, note) = Log::open(&path, Some(10), 100).unwrap();
         assert_eq!(note, None);
-        assert_eq!(log.after(10, 10, None), After::Wait);
+        assert_eq!(log.after(10, 10, None).unwrap(), After::Wait);
         log.append(&changesets(10, 20)).unwrap();
         assert_eq!(log.holding(), Some((10, 30)));
         assert_eq!(frames_of(log.after(10, 5, None)), (5, 15));
         assert_eq!(frames_of(log.after(15, 100, Some(20))), (5, 20));
         assert_eq!(frames_of(log.after(29, 100, None)), (1, 30));
-        assert_eq!(log.after(30, 100, None), After::Wait);
-        assert_eq!(log.after(31, 100, None), After::Wait);
-        assert_eq!(log.after(9, 100, None), After::Gone);
+        assert_eq!(log.after(30, 100, None).unwrap(), After::Wait);
+        assert_eq!(log.after(31, 100, None).unwrap(), After::Wait);
+        assert_eq!(log.after(9, 100, None).unwrap(), After::Gone);
         assert_eq!(log.behind(25), Some(5));
         // The frames are the changesets as they were signed.
-        let After::Frames(frames, _) = log.after(12, 1, None) else {
-            panic!()
-        };
+        assert_eq!(changesets_of(log.after(12, 1, None)).0, vec![changeset(12)]);
         assert_eq!(
-            Message::decode(&frames[0][4..]).unwrap(),
-            Message::Changeset(changeset(12))
+            changesets_of(log.after(10, 100, None)).0,
+            changesets(10, 20)
         );
         drop(log);
         let (log, note) = Log::open(&path, Some(30), 100).unwrap();
@@ -868,7 +931,7 @@ mod tests {
         let (log, note) = Log::open(&path, Some(8), 100).unwrap();
         assert!(note.is_some());
         assert_eq!(log.holding(), Some((8, 8)));
-        assert_eq!(log.after(5, 10, None), After::Gone);
+        assert_eq!(log.after(5, 10, None).unwrap(), After::Gone);
         // A corrupted byte in the middle: the records after it go too.
         drop(log);
         let (mut log, _) = Log::open(&path, Some(8), 100).unwrap();
@@ -893,16 +956,26 @@ mod tests {
         let (from, newest) = log.holding().unwrap();
         assert_eq!(newest, 50);
         assert!((35..=40).contains(&from), "{from}");
-        assert_eq!(log.after(10, 100, None), After::Gone);
+        assert_eq!(log.after(10, 100, None).unwrap(), After::Gone);
         assert!(fs::metadata(&path).unwrap().len() < 15 * 200);
+        // What is kept reads back whole after the file was rewritten.
+        assert_eq!(
+            changesets_of(log.after(from, 100, None)),
+            (changesets(from, 50 - from), 50)
+        );
+        assert_eq!(read(&path).unwrap(), changesets(from, 50 - from));
         log.reset(70).unwrap();
         assert_eq!(log.holding(), Some((70, 70)));
-        assert_eq!(log.after(45, 100, None), After::Gone);
+        assert_eq!(log.after(45, 100, None).unwrap(), After::Gone);
         // A changeset that does not continue the log starts it again from its own serial.
         log.append(&changesets(100, 2)).unwrap();
         assert_eq!(log.holding(), Some((100, 102)));
         drop(log);
         let (log, _) = Log::open(&path, Some(102), 10).unwrap();
         assert_eq!(log.holding(), Some((100, 102)));
+        assert_eq!(
+            changesets_of(log.after(100, 100, None)),
+            (changesets(100, 2), 102)
+        );
     }
 }
