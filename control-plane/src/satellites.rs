@@ -35,18 +35,25 @@ pub fn members(conn: &Connection) -> StoreResult<Vec<Member>> {
 
 /// Adds (or re-keys) a satellite.
 pub fn add(conn: &Connection, name: &str, public_key: &str) -> StoreResult<()> {
-    conn.execute(
+    let tx = conn.unchecked_transaction()?;
+    tx.execute(
         "INSERT INTO satellites (name, public_key, added) VALUES (?1, ?2, strftime('%s', 'now'))
          ON CONFLICT(name) DO UPDATE SET public_key = excluded.public_key",
         params![name, public_key],
     )?;
+    crate::recovery::keep(&tx)?;
+    tx.commit()?;
     Ok(())
 }
 
 /// Removes a satellite and its status; false if there was none.
 pub fn remove(conn: &Connection, name: &str) -> StoreResult<bool> {
-    conn.execute("DELETE FROM satellite_status WHERE satellite = ?1", [name])?;
-    Ok(conn.execute("DELETE FROM satellites WHERE name = ?1", [name])? > 0)
+    let tx = conn.unchecked_transaction()?;
+    tx.execute("DELETE FROM satellite_status WHERE satellite = ?1", [name])?;
+    let removed = tx.execute("DELETE FROM satellites WHERE name = ?1", [name])? > 0;
+    crate::recovery::keep(&tx)?;
+    tx.commit()?;
+    Ok(removed)
 }
 
 /// One satellite's state in one zone.

@@ -25,8 +25,8 @@
 //! and registrars' pinned client certificates; migration 3 adds `satellites` (the satellites
 //! the push service accepts, by tunnel key) and `satellite_status` (each satellite's serial
 //! per zone as it last acknowledged it, written by the push service every second); migration 4
-//! adds the registry record: `journal.record`, `recorded` (row images written by triggers on
-//! every registry table, until a transaction publishes them) and `record_chain` (the number of
+//! adds the registry record: `journal.record`, `recorded` (the rows written by transactions
+//! that published nothing, until one publishes) and `record_chain` (the number of
 //! the last record sealed) — see [`crate::recovery`].
 
 use std::net::IpAddr;
@@ -42,9 +42,6 @@ use crate::model::{
 };
 use crate::recovery::RecoveryKey;
 use crate::store::{Store, StoreError, StoreResult};
-
-/// The first migration whose schema the registry record covers ([`crate::recovery`]).
-const RECORDING_SINCE: usize = 4;
 
 const MIGRATIONS: &[&str] = &[
     r#"
@@ -182,12 +179,10 @@ CREATE TABLE satellite_status (
     r#"
 ALTER TABLE journal ADD COLUMN record BLOB NOT NULL DEFAULT x'';
 CREATE TABLE recorded (
-    id INTEGER PRIMARY KEY,
     tbl TEXT NOT NULL,
     key TEXT NOT NULL,
-    op TEXT NOT NULL,
-    row TEXT NOT NULL
-);
+    PRIMARY KEY (tbl, key)
+) WITHOUT ROWID;
 CREATE TABLE record_chain (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     last INTEGER NOT NULL
@@ -251,14 +246,11 @@ pub fn open(path: &Path) -> Result<Connection, OpenError> {
     for (index, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         let tx = conn.transaction().map_err(err)?;
         tx.execute_batch(migration).map_err(err)?;
-        if index + 1 >= RECORDING_SINCE {
-            // The schema changed: the recording triggers follow it.
-            crate::recovery::install_triggers(&tx).map_err(err)?;
-        }
         tx.pragma_update(None, "user_version", index as i64 + 1)
             .map_err(err)?;
         tx.commit().map_err(err)?;
     }
+    crate::recovery::attach(&conn).map_err(err)?;
     Ok(conn)
 }
 
@@ -824,6 +816,10 @@ impl Store for Connection {
         crate::recovery::take(self, key)
     }
 
+    fn keep_unpublished(&self) -> StoreResult<()> {
+        crate::recovery::keep(self)
+    }
+
     fn append_journal(&self, e: &JournalEntry) -> StoreResult<()> {
         self.prepare_cached(
             "INSERT INTO journal (zone, from_serial, to_serial, changeset, signature, key_id, committed, record) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -859,13 +855,17 @@ impl Store for Connection {
     }
 }
 
-/// Runs `f` inside `BEGIN IMMEDIATE … COMMIT`, rolling back if it fails.
+/// Runs `f` inside `BEGIN IMMEDIATE … COMMIT`, rolling back if it fails. What it wrote and did
+/// not publish is kept for the next registry record ([`crate::recovery::keep`]).
 pub fn immediate<T>(
     conn: &mut Connection,
     f: impl FnOnce(&mut Connection) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     conn.execute_batch("BEGIN IMMEDIATE")?;
-    match f(conn) {
+    match f(conn).and_then(|value| {
+        conn.keep_unpublished()?;
+        Ok(value)
+    }) {
         Ok(value) => {
             conn.execute_batch("COMMIT")?;
             Ok(value)

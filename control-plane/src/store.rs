@@ -80,6 +80,8 @@ pub trait Store {
     /// The registry record of every row written since the last record, sealed to `key` (empty
     /// without one); see [`crate::recovery`].
     fn take_record(&self, key: Option<&RecoveryKey>) -> StoreResult<Vec<u8>>;
+    /// Keeps what this transaction wrote for the next record: it publishes nothing.
+    fn keep_unpublished(&self) -> StoreResult<()>;
 
     /// Appends a signed changeset to the journal.
     fn append_journal(&self, entry: &JournalEntry) -> StoreResult<()>;

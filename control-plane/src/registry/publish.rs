@@ -241,6 +241,9 @@ impl Publication {
             store.set_zone_serial(zone.id, next)?;
             entries.push(entry);
         }
+        if record.is_none() {
+            store.keep_unpublished()?;
+        }
         Ok(entries)
     }
 }
