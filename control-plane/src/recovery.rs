@@ -317,17 +317,12 @@ impl RecoveryPrivateKey {
 /// Writes a new key pair: `path` (the private key, mode 0600, to keep offline) and `path`
 /// with `.pub` (for the control plane's `recovery_key`). Returns the public key's id.
 pub fn generate(path: &Path) -> anyhow::Result<String> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     let (private, public) = Kem::gen_keypair();
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("creating {} (it must not exist yet)", path.display()))?;
-    writeln!(file, "{}", BASE64.encode(&private.to_bytes()))?;
-    file.sync_all()?;
+    ops::write_secret(
+        path,
+        format!("{}\n", BASE64.encode(&private.to_bytes())).as_bytes(),
+    )
+    .with_context(|| format!("creating {} (it must not exist yet)", path.display()))?;
     let public = public.to_bytes();
     let pub_path = path.with_extension("pub");
     std::fs::write(&pub_path, format!("{}\n", BASE64.encode(&public)))

@@ -79,17 +79,9 @@ impl Signer {
 
     /// Writes the private key (mode 0600) and, beside it with `.pub` added, the public key.
     pub fn save(pkcs8: &[u8], path: &Path) -> anyhow::Result<()> {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
         let signer = Signer::from_pkcs8(pkcs8)?;
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)
+        ops::write_secret(path, format!("{}\n", BASE64.encode(pkcs8)).as_bytes())
             .with_context(|| format!("creating {} (it must not exist yet)", path.display()))?;
-        writeln!(file, "{}", BASE64.encode(pkcs8))?;
-        file.sync_all()?;
         let public = path.with_extension("pub");
         std::fs::write(&public, format!("{}\n", BASE64.encode(signer.public_key())))
             .with_context(|| format!("writing {}", public.display()))?;

@@ -184,18 +184,10 @@ pub fn client_config_with(
 /// Writes a self-signed certificate (ECDSA P-256, valid for `names`, which may be IP
 /// addresses) and its key as PEM files; the key file gets mode 0600.
 pub fn write_self_signed(names: &[String], certificate: &Path, key: &Path) -> anyhow::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     let generated = rcgen::generate_simple_self_signed(names.to_vec())
         .context("generating a self-signed certificate")?;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(key)
+    ops::write_secret(key, generated.signing_key.serialize_pem().as_bytes())
         .with_context(|| format!("creating {} (it must not exist yet)", key.display()))?;
-    file.write_all(generated.signing_key.serialize_pem().as_bytes())?;
-    file.sync_all()?;
     std::fs::write(certificate, generated.cert.pem())
         .with_context(|| format!("writing {}", certificate.display()))?;
     Ok(())

@@ -1,5 +1,5 @@
 //! What every Constellation binary needs, written once: its configuration file, structured
-//! logs, the Prometheus endpoint, the clock, and stopping on a signal. Every server and the
+//! logs, the Prometheus endpoint, the clock, stopping on a signal, and writing its keys. Every server and the
 //! update-agent use it. It depends on no other crate of the workspace, so every one can depend
 //! on it; the `constellation` command (`src/bin/constellation`) starts the other binaries as
 //! processes rather than linking them.
@@ -24,6 +24,20 @@ pub fn relative_to(config: &Path, path: &mut PathBuf) {
     if path.is_relative() {
         *path = config.parent().unwrap_or(Path::new(".")).join(&*path);
     }
+}
+
+/// Writes a secret (a private key) to a new file of mode 0600, durably; refuses a file that
+/// exists, so a key is never overwritten.
+pub fn write_secret(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents)?;
+    file.sync_all()
 }
 
 /// Sets up logging to standard error: `RUST_LOG` filters (default `info`), and colour only

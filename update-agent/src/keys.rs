@@ -5,8 +5,6 @@
 //! - Public key: its 32 octets in base64 on one line (`.pub`), short enough to paste into a
 //!   configuration, as WireGuard keys are.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use data_encoding::BASE64;
@@ -93,14 +91,7 @@ pub fn write_new(private: &Path, public: &Path) -> Result<Vec<u8>, KeyError> {
         let path = path.display().to_string();
         move |source| KeyError::Io { path, source }
     };
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(private)
-        .map_err(io(private))?;
-    file.write_all(format!("{}\n", BASE64.encode(&pkcs8)).as_bytes())
-        .and_then(|()| file.sync_all())
+    ops::write_secret(private, format!("{}\n", BASE64.encode(&pkcs8)).as_bytes())
         .map_err(io(private))?;
     let key = public_of(&pkcs8).expect("a key just generated");
     std::fs::write(public, format!("{}\n", BASE64.encode(&key))).map_err(io(public))?;

@@ -205,7 +205,7 @@ fn recovery_refuses_logs_it_cannot_trust_or_chain() {
     satellite.wait_for(|s| s.serial() == Some(serial), "the newest serial");
     registry.kill();
     let log = satellite.dir.path().join("state/name.relay");
-    let recover = |registry: &Registry| {
+    let recover = |registry: &Registry, log: &Path| {
         Command::new(BIN)
             .current_dir(registry.dir.path())
             .args([
@@ -215,7 +215,7 @@ fn recovery_refuses_logs_it_cannot_trust_or_chain() {
                 "--recovery-key",
                 "keys/recovery.key",
             ])
-            .arg(&log)
+            .arg(log)
             .output()
             .unwrap()
     };
@@ -226,7 +226,7 @@ fn recovery_refuses_logs_it_cannot_trust_or_chain() {
         let _ = std::fs::remove_file(other.path(&format!("registry.db{suffix}")));
     }
     std::fs::copy(registry.path("newer.db"), other.path("registry.db")).unwrap();
-    let out = recover(&other);
+    let out = recover(&other, &log);
     assert!(!out.status.success());
     let error = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -265,18 +265,7 @@ fn recovery_refuses_logs_it_cannot_trust_or_chain() {
     }
     std::fs::copy(registry.path("old.db"), registry.path("registry.db")).unwrap();
     let before = dump(&registry.path("registry.db"));
-    let out = Command::new(BIN)
-        .current_dir(registry.dir.path())
-        .args([
-            "-c",
-            "cp.toml",
-            "recover",
-            "--recovery-key",
-            "keys/recovery.key",
-        ])
-        .arg(&short)
-        .output()
-        .unwrap();
+    let out = recover(&registry, &short);
     assert!(!out.status.success());
     let error = String::from_utf8_lossy(&out.stderr);
     assert!(error.contains("reaches back to the backup"), "{error}");
@@ -287,7 +276,7 @@ fn recovery_refuses_logs_it_cannot_trust_or_chain() {
     );
 
     // The whole log from the older backup works.
-    let out = recover(&registry);
+    let out = recover(&registry, &log);
     assert!(
         out.status.success(),
         "{}{}",
