@@ -18,7 +18,9 @@ fn run(program: &str, args: &[&str]) -> String {
 fn up_runs_a_constellation_that_answers_and_leaves_nothing_behind() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("constellation");
-    let offset = 20_000 + (std::process::id() % 20_000) as u16;
+    // Every port (offset + 1700 … offset + 9182) below the kernel's ephemeral range (32768 on),
+    // where outgoing connections of other tests could hold one.
+    let offset = 10_000 + (std::process::id() % 13_000) as u16;
     let mut up = Command::new(env!("CARGO_BIN_EXE_constellation"))
         .args(["up", "--domains", "500", "--dir"])
         .arg(&home)
