@@ -579,7 +579,7 @@ fn update_listener_is_bounded() {
     populate(&dir.path().join("tree"));
     let server = start(
         dir.path(),
-        "update_max_connections = 4\nupdate_max_bytes = 8192\ntimeout_ms = 1500\n",
+        "update_max_connections = 4\nupdate_max_bytes = 8192\ntimeout_ms = 5000\n",
     );
     // Too long: refused with an error, not read to the end.
     let long = format!("set example.tld\n{}\n.\n", "x".repeat(100_000));
@@ -594,20 +594,33 @@ fn update_listener_is_bounded() {
         out.starts_with("error: the command is longer than 8192 bytes"),
         "{out:?}"
     );
-    // Four silent connections take every slot; a fifth is closed at once.
-    let held: Vec<TcpStream> = (0..4)
-        .map(|_| {
-            let mut s = TcpStream::connect(("127.0.0.1", server.update)).unwrap();
-            s.write_all(b"set example.tld\n").unwrap();
-            s
-        })
-        .collect();
-    std::thread::sleep(Duration::from_millis(200));
+    // Four silent connections take every slot; a fifth is closed at once. The server frees the
+    // refused command's slot just after closing it, so a connection that raced it and was
+    // closed is opened again. The timeout is long enough for a loaded machine.
+    let held_at = Instant::now();
+    let mut held: Vec<TcpStream> = Vec::new();
+    while held.len() < 4 {
+        assert!(
+            held_at.elapsed() < Duration::from_secs(2),
+            "slots stay taken"
+        );
+        let mut s = TcpStream::connect(("127.0.0.1", server.update)).unwrap();
+        s.write_all(b"set example.tld\n").unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let open =
+            matches!(s.read(&mut [0u8; 64]), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock);
+        if open {
+            held.push(s);
+        }
+    }
     let started = Instant::now();
     assert_eq!(raw(server.update, b"delete mack.tld\n"), "");
     assert!(started.elapsed() < Duration::from_secs(1), "closed at once");
     // After the timeout the slots are free again and updates are taken.
-    std::thread::sleep(Duration::from_millis(1600));
+    std::thread::sleep(
+        (held_at + Duration::from_millis(5200)).saturating_duration_since(Instant::now()),
+    );
     drop(held);
     assert_eq!(raw(server.update, b"delete mack.tld\n"), "ok\n");
 }
