@@ -2,10 +2,13 @@
 # Runs every test of the workspace. Installs the reference tools the tests compare against or talk to
 # (BIND, Knot and NSD as servers and secondaries, their zone checkers, ldns utilities, dig and kdig,
 # openssl s_client for SRRP, promtool for the alert rules, systemd-analyze for the units and ip
-# for network namespaces, from Debian's packages) when they are missing. Run it as root: the
+# for network namespaces, curl for RDAP, from Debian's packages) and ICANN's RDAP client and
+# conformance checker (`rdap`, `rdap-test`, from crates.io: about 11 minutes to build once) when
+# they are missing. Run it as root: the
 # multi-host test puts the control plane and satellites in network namespaces of their own.
 set -euo pipefail
 cd "$(dirname "$0")"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 need=()
 command -v named-checkzone >/dev/null || need+=(bind9-utils)
 command -v kzonecheck >/dev/null || need+=(knot-dnssecutils)
@@ -20,6 +23,7 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v promtool >/dev/null || need+=(prometheus)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v ip >/dev/null || need+=(iproute2)
+command -v curl >/dev/null || need+=(curl)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
@@ -28,6 +32,11 @@ if [ ${#need[@]} -gt 0 ]; then
   else
     echo "test.sh: install ${need[*]} (Debian packages) for the tests against BIND, Knot and ldns" >&2
   fi
+fi
+# icann-rdap-cli 0.0.30 is the newest release that builds with rustc 1.95 (later ones need 1.97).
+if ! command -v rdap-test >/dev/null; then
+  echo "test.sh: building ICANN's rdap and rdap-test (icann-rdap-cli 0.0.30)" >&2
+  cargo install --locked --quiet icann-rdap-cli@0.0.30
 fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -14,8 +14,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::WebPkiSupportedAlgorithms;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
+use rustls::pki_types::{CertificateDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{
     ClientConfig, DigitallySignedStruct, DistinguishedName, RootCertStore, ServerConfig,
@@ -32,18 +31,9 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(provider)
 }
 
-fn certificates(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
-    let certs = CertificateDer::pem_file_iter(path)
-        .with_context(|| format!("reading certificates from {}", path.display()))?
-        .collect::<Result<Vec<_>, _>>()
-        .with_context(|| format!("{} is not a PEM certificate chain", path.display()))?;
-    anyhow::ensure!(!certs.is_empty(), "{} holds no certificate", path.display());
-    Ok(certs)
-}
-
 /// When the first certificate of a PEM chain expires (Unix time), for the metrics and alerts.
 pub fn expiry(path: &Path) -> anyhow::Result<i64> {
-    let certs = certificates(path)?;
+    let certs = ops::tls::certificates(path)?;
     let (_, certificate) = x509_parser::parse_x509_certificate(&certs[0])
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     Ok(certificate.validity().not_after.timestamp())
@@ -109,14 +99,13 @@ pub fn certificate_pin(certificate: &[u8]) -> String {
 
 /// The pin of the first certificate in a PEM file.
 pub fn certificate_pin_file(path: &Path) -> anyhow::Result<String> {
-    Ok(certificate_pin(&certificates(path)?[0]))
+    Ok(certificate_pin(&ops::tls::certificates(path)?[0]))
 }
 
 /// The server configuration for a certificate chain and key in PEM files.
 pub fn server_config(certificate: &Path, key: &Path) -> anyhow::Result<Arc<ServerConfig>> {
-    let certs = certificates(certificate)?;
-    let key = PrivateKeyDer::from_pem_file(key)
-        .with_context(|| format!("reading the private key {}", key.display()))?;
+    let certs = ops::tls::certificates(certificate)?;
+    let key = ops::tls::private_key(key)?;
     let provider = provider();
     let verifier = Arc::new(AnyClientCertificate {
         algorithms: provider.signature_verification_algorithms,
@@ -148,18 +137,17 @@ pub fn client_config_with_identity(
     let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()?
         .with_root_certificates(roots(trusted)?);
-    let key = PrivateKeyDer::from_pem_file(key)
-        .with_context(|| format!("reading the private key {}", key.display()))?;
+    let key = ops::tls::private_key(key)?;
     Ok(Arc::new(
         builder
-            .with_client_auth_cert(certificates(certificate)?, key)
+            .with_client_auth_cert(ops::tls::certificates(certificate)?, key)
             .context("the client certificate and key do not belong together")?,
     ))
 }
 
 fn roots(trusted: &Path) -> anyhow::Result<RootCertStore> {
     let mut roots = RootCertStore::empty();
-    for cert in certificates(trusted)? {
+    for cert in ops::tls::certificates(trusted)? {
         roots
             .add(cert)
             .with_context(|| format!("{} is not a usable trust anchor", trusted.display()))?;

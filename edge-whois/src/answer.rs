@@ -90,7 +90,7 @@ impl Service {
         Ok((render::crlf(&format!("{body}{footer}")), outcome))
     }
 
-    fn get(&self, key: ObjectKey, wait: Wait) -> Result<Option<Object>, NotCached> {
+    pub(crate) fn get(&self, key: ObjectKey, wait: Wait) -> Result<Option<Object>, NotCached> {
         match self.tree.read(&key, wait) {
             Ok(object) => Ok(object),
             Err(TreeError::NotCached) => Err(NotCached),
@@ -102,7 +102,7 @@ impl Service {
     }
 
     /// The time of the last change (read at most once a second).
-    fn last_update(&self, wait: Wait) -> Result<Option<i64>, NotCached> {
+    pub(crate) fn last_update(&self, wait: Wait) -> Result<Option<i64>, NotCached> {
         let now = Instant::now();
         if let Ok(cache) = self.cache.lock()
             && let Some((read, value)) = cache.last_update
@@ -118,7 +118,7 @@ impl Service {
     }
 
     /// A registrar's record (each read at most once a second: every domain shows one).
-    fn registrar(
+    pub(crate) fn registrar(
         &self,
         id: u32,
         wait: Wait,

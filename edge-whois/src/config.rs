@@ -45,8 +45,10 @@ pub struct Config {
     pub max_results: usize,
     /// The operator's texts.
     pub texts: Texts,
-    /// Per-client limits.
+    /// Per-client limits (port 43 and RDAP share them).
     pub limits: Limits,
+    /// RDAP over HTTP(S); off unless it has a listener.
+    pub rdap: crate::rdap::Config,
 }
 
 impl Default for Config {
@@ -67,6 +69,7 @@ impl Default for Config {
             max_results: 50,
             texts: Texts::default(),
             limits: Limits::default(),
+            rdap: crate::rdap::Config::default(),
         }
     }
 }
@@ -76,6 +79,12 @@ impl Config {
     pub fn load(path: &Path) -> anyhow::Result<Config> {
         let mut config: Config = ops::load_config(path)?;
         ops::relative_to(path, &mut config.tree);
+        for file in [&mut config.rdap.certificate, &mut config.rdap.key]
+            .into_iter()
+            .flatten()
+        {
+            ops::relative_to(path, file);
+        }
         config.check()?;
         Ok(config)
     }
@@ -99,7 +108,7 @@ impl Config {
             "max_line must be 16 to 4096"
         );
         crate::limits::Limiter::new(self.limits.clone())?;
-        Ok(())
+        self.rdap.check()
     }
 }
 

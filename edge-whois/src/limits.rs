@@ -161,6 +161,22 @@ impl Limiter {
         true
     }
 
+    /// How long a client refused by [`Limiter::allow`] should wait before asking again: until
+    /// its bucket holds a query again, or until the next UTC day (`next_day`, from `now`)
+    /// when its daily cap is spent; whole seconds, at least one (HTTP's `Retry-After`).
+    pub fn retry_after(&self, addr: IpAddr, now: Instant, next_day: u64) -> u64 {
+        let (bits, len) = key(addr, self.limits.ipv4_prefix, self.limits.ipv6_prefix);
+        let Some(bucket) = self.clients.get(&masked(bits, len)) else {
+            return 1;
+        };
+        if self.limits.per_day > 0 && bucket.today >= self.limits.per_day {
+            return next_day.max(1);
+        }
+        let rate = f64::from(self.limits.per_minute.max(1)) / 60.0;
+        let tokens = bucket.tokens + now.duration_since(bucket.last).as_secs_f64() * rate;
+        ((1.0 - tokens).max(0.0) / rate).ceil().max(1.0) as u64
+    }
+
     /// Prefixes tracked now.
     pub fn tracked(&self) -> usize {
         self.clients.len()
@@ -188,6 +204,7 @@ mod tests {
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         assert!((0..3).all(|_| l.allow(a, t, 0)));
         assert!(!l.allow(a, t, 0));
+        assert_eq!(l.retry_after(a, t, 5000), 1, "a query a second comes back");
         assert!(
             l.allow(a, t + Duration::from_secs(1), 0),
             "one token a second"
@@ -211,6 +228,7 @@ mod tests {
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         assert!(l.allow(a, t, 5) && l.allow(a, t, 5));
         assert!(!l.allow(a, t, 5));
+        assert_eq!(l.retry_after(a, t, 3600), 3600, "the cap lasts the day");
         assert!(l.allow(a, t, 6), "a new day");
         let registrar: IpAddr = "198.51.100.77".parse().unwrap();
         assert!((0..1000).all(|_| l.allow(registrar, t, 5)));

@@ -1,4 +1,4 @@
-//! `edge-whois`: serves port-43 WHOIS from a WHOIS tree.
+//! `edge-whois`: serves port-43 WHOIS and RDAP from a WHOIS tree.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -6,15 +6,16 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use edge_whois::answer;
 use edge_whois::config::Config;
 use edge_whois::limits::Limiter;
 use edge_whois::server::{self, Bounds, Metrics};
+use edge_whois::{answer, rdap};
 use zonefiles::whois::index;
 use zonefiles::whois::tree::Tree;
 
-/// Port-43 WHOIS (RFC 3912) for a registry's domains, name servers and registrars, from a
-/// WHOIS tree written by the update-agent (or through the update listener).
+/// Port-43 WHOIS (RFC 3912) and RDAP (RFC 9082/9083) for a registry's domains, name servers
+/// and registrars, from a WHOIS tree written by the update-agent (or through the update
+/// listener).
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
@@ -33,6 +34,9 @@ struct Cli {
     /// The metrics listener's address instead.
     #[arg(long)]
     metrics_listen: Option<std::net::SocketAddr>,
+    /// Serve RDAP over plain HTTP on this address (repeatable; overrides the configuration).
+    #[arg(long)]
+    rdap_listen: Vec<std::net::SocketAddr>,
     /// A TLD served (repeatable; overrides the configuration).
     #[arg(long = "tld")]
     tlds: Vec<String>,
@@ -56,6 +60,9 @@ fn main() -> Result<()> {
     }
     if cli.update_listen.is_some() {
         config.update_listen = cli.update_listen;
+    }
+    if !cli.rdap_listen.is_empty() {
+        config.rdap.listen = cli.rdap_listen;
     }
     if cli.metrics_listen.is_some() {
         config.metrics_listen = cli.metrics_listen;
@@ -103,33 +110,76 @@ fn main() -> Result<()> {
     runtime.block_on(async {
         let mut listeners = Vec::new();
         for &addr in &config.listen {
-            let listener = tokio::net::TcpListener::bind(addr).await.map_err(|error| {
-                let hint = match error.kind() {
-                    std::io::ErrorKind::PermissionDenied => ": ports below 1024 need root or CAP_NET_BIND_SERVICE",
-                    std::io::ErrorKind::AddrInUse => ": another process listens there",
-                    _ => "",
-                };
-                anyhow::anyhow!("binding {addr}{hint}: {error}")
-            })?;
-            listeners.push(listener);
+            listeners.push(bind(addr).await?);
+        }
+        let mut rdap_listeners = Vec::new();
+        for &addr in &config.rdap.listen {
+            rdap_listeners.push((bind(addr).await?, None));
+        }
+        if !config.rdap.tls_listen.is_empty() {
+            let (Some(certificate), Some(key)) = (&config.rdap.certificate, &config.rdap.key)
+            else {
+                anyhow::bail!("rdap.tls_listen needs rdap.certificate and rdap.key");
+            };
+            let tls = Arc::new(arc_swap::ArcSwap::new(rdap::http::tls_config(
+                certificate,
+                key,
+            )?));
+            for &addr in &config.rdap.tls_listen {
+                rdap_listeners.push((bind(addr).await?, Some(tls.clone())));
+            }
+            tokio::spawn(rdap::http::reload_on_sighup(
+                tls,
+                certificate.clone(),
+                key.clone(),
+            ));
         }
         let mut updates = Vec::new();
         if let Some(addr) = config.update_listen {
-            let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding {addr}"))?;
             updates.push(server::UpdateListener::Tcp(listener));
         }
         if let Some(path) = &config.update_socket {
-            updates.push(server::UpdateListener::Unix(bind_update_socket(path, config.user.as_deref())?));
+            updates.push(server::UpdateListener::Unix(bind_update_socket(
+                path,
+                config.user.as_deref(),
+            )?));
         }
         let metrics_listener = match config.metrics_listen {
-            Some(addr) => Some(tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?),
+            Some(addr) => Some(
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("binding {addr}"))?,
+            ),
             None => None,
         };
         if let Some(user) = &config.user {
             drop_privileges(user)?;
         }
         for listener in listeners {
-            tokio::spawn(server::serve(listener, service.clone(), limiter.clone(), metrics.clone(), bounds));
+            tokio::spawn(server::serve(
+                listener,
+                service.clone(),
+                limiter.clone(),
+                metrics.clone(),
+                bounds,
+            ));
+        }
+        let rdap = Arc::new(rdap::http::Rdap {
+            service: service.clone(),
+            config: config.rdap.clone(),
+            limiter: limiter.clone(),
+            metrics: metrics.clone(),
+        });
+        for (listener, tls) in rdap_listeners {
+            tokio::spawn(rdap::http::serve(
+                listener,
+                tls,
+                config.rdap.clone(),
+                rdap.clone(),
+            ));
         }
         let reindex = Arc::new(tokio::sync::Notify::new());
         let pending = Arc::new(Mutex::new(index::Delta::default()));
@@ -161,8 +211,16 @@ fn main() -> Result<()> {
             reindex,
             Duration::from_millis(200),
         ));
-        tracing::info!(listen = ?config.listen, tree = %config.tree.display(), tlds = ?config.tlds, "answering");
-        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tracing::info!(
+            listen = ?config.listen,
+            rdap = ?config.rdap.listen,
+            rdap_tls = ?config.rdap.tls_listen,
+            tree = %config.tree.display(),
+            tlds = ?config.tlds,
+            "answering"
+        );
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         tokio::select! {
             _ = terminate.recv() => {}
             _ = tokio::signal::ctrl_c() => {}
@@ -181,6 +239,20 @@ fn ids_of(user: &str) -> Result<(libc::uid_t, libc::gid_t)> {
     anyhow::ensure!(!entry.is_null(), "no such user: {user}");
     // SAFETY: checked non-null above.
     Ok(unsafe { ((*entry).pw_uid, (*entry).pw_gid) })
+}
+
+/// Binds a TCP listener, with a hint when the error is a common one.
+async fn bind(addr: std::net::SocketAddr) -> Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await.map_err(|error| {
+        let hint = match error.kind() {
+            std::io::ErrorKind::PermissionDenied => {
+                ": ports below 1024 need root or CAP_NET_BIND_SERVICE"
+            }
+            std::io::ErrorKind::AddrInUse => ": another process listens there",
+            _ => "",
+        };
+        anyhow::anyhow!("binding {addr}{hint}: {error}")
+    })
 }
 
 /// Binds the update listener's Unix socket: a stale socket file is replaced (any other file is

@@ -225,7 +225,7 @@ pub fn parse_domain(text: &str) -> Result<Domain, String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
@@ -238,7 +238,8 @@ mod tests {
         assert_eq!(parse_iso8601("2026-13-01T00:00:00Z"), None);
     }
 
-    fn domains() -> impl Strategy<Value = Domain> {
+    /// Domain records as registries hold them (no DS, no glue).
+    pub(crate) fn domains() -> impl Strategy<Value = Domain> {
         (
             "[a-z][a-z0-9]{0,20}",
             "[A-Z0-9]{1,10}-TLD",

@@ -45,17 +45,47 @@ pub struct Metrics {
     refused_connections: AtomicU64,
     updates: AtomicU64,
     disk_reads: AtomicU64,
+    rdap_outcomes: [AtomicU64; 4],
+    rdap_limited: AtomicU64,
+    rdap_refused_connections: AtomicU64,
+    rdap_disk_reads: AtomicU64,
+}
+
+const OUTCOMES: [Outcome; 4] = [
+    Outcome::Found,
+    Outcome::NotFound,
+    Outcome::NotServed,
+    Outcome::Malformed,
+];
+
+fn slot(outcome: Outcome) -> usize {
+    OUTCOMES.iter().position(|&o| o == outcome).unwrap_or(3)
 }
 
 impl Metrics {
     fn outcome(&self, outcome: Outcome) {
-        let i = match outcome {
-            Outcome::Found => 0,
-            Outcome::NotFound => 1,
-            Outcome::NotServed => 2,
-            Outcome::Malformed => 3,
-        };
-        self.outcomes[i].fetch_add(1, Ordering::Relaxed);
+        self.outcomes[slot(outcome)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts an RDAP answer.
+    pub fn rdap_outcome(&self, outcome: Outcome) {
+        self.rdap_outcomes[slot(outcome)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts an RDAP request refused by the limits.
+    pub fn rdap_limited(&self) {
+        self.rdap_limited.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts an RDAP connection closed on accept (too many open).
+    pub fn rdap_refused_connection(&self) {
+        self.rdap_refused_connections
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts an RDAP request that waited for the disk.
+    pub fn rdap_disk_read(&self) {
+        self.rdap_disk_reads.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition.
@@ -67,20 +97,25 @@ impl Metrics {
             "# HELP edge_whois_queries_total Queries answered, by outcome."
         );
         let _ = writeln!(out, "# TYPE edge_whois_queries_total counter");
-        for (i, o) in [
-            Outcome::Found,
-            Outcome::NotFound,
-            Outcome::NotServed,
-            Outcome::Malformed,
-        ]
-        .iter()
-        .enumerate()
-        {
+        for (i, o) in OUTCOMES.iter().enumerate() {
             let _ = writeln!(
                 out,
                 "edge_whois_queries_total{{outcome=\"{}\"}} {}",
                 o.label(),
                 load(&self.outcomes[i])
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP edge_whois_rdap_requests_total RDAP requests answered, by outcome.\n\
+             # TYPE edge_whois_rdap_requests_total counter"
+        );
+        for (i, o) in OUTCOMES.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "edge_whois_rdap_requests_total{{outcome=\"{}\"}} {}",
+                o.label(),
+                load(&self.rdap_outcomes[i])
             );
         }
         for (name, help, value) in [
@@ -113,6 +148,21 @@ impl Metrics {
                 "edge_whois_disk_reads_total",
                 "Queries that waited for the disk (their records were not in the page cache).",
                 &self.disk_reads,
+            ),
+            (
+                "edge_whois_rdap_limited_total",
+                "RDAP requests refused by the per-client limits (429).",
+                &self.rdap_limited,
+            ),
+            (
+                "edge_whois_rdap_refused_connections_total",
+                "RDAP connections closed at once: too many open.",
+                &self.rdap_refused_connections,
+            ),
+            (
+                "edge_whois_rdap_disk_reads_total",
+                "RDAP requests that waited for the disk.",
+                &self.rdap_disk_reads,
             ),
         ] {
             let _ = writeln!(

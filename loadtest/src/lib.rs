@@ -5,7 +5,8 @@
 //! - [`queries`]: query files with a TLD's traffic mix, for dnsperf.
 //! - [`axfr`]: a zone transfer client that times one AXFR.
 //! - [`dns`]: an open-loop UDP load generator with latency percentiles.
-//! - [`whoisbench`]: WHOIS clients, a connection per query, and the bare TCP limit to compare.
+//! - [`whoisbench`]: timed query clients; WHOIS's a connection per query, and the bare TCP limit.
+//! - [`rdapbench`]: keep-alive RDAP clients and the bare limit of edge-whois's HTTP stack.
 //! - [`whoisgen`]: WHOIS records for a generated zone (domains, hosts, registrars).
 //! - [`srrpbench`]: durable SRRP creates from many registrar connections.
 //! - [`propagation`]: from a registrar's confirmation to every satellite's DNS and WHOIS answer.
@@ -17,6 +18,7 @@ pub mod axfr;
 pub mod dns;
 pub mod propagation;
 pub mod queries;
+pub mod rdapbench;
 pub mod ready;
 pub mod srrpbench;
 pub mod stalls;

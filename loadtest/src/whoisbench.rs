@@ -1,7 +1,9 @@
-//! WHOIS load: clients that each open a connection per query, as real WHOIS clients do, send
-//! one line, read to the close and time it; and, for comparison, the cheapest server possible
-//! on the same machine (accept, read a line, write a fixed answer, close), which is the
-//! practical limit for a connection-per-query protocol.
+//! Query load for WHOIS and RDAP: client threads that each ask queries in turn and time them
+//! ([`run`]), asking the way the protocol's clients do ([`Ask`]: a connection per WHOIS query,
+//! as real WHOIS clients do; a keep-alive HTTP/1.1 connection for RDAP, in
+//! [`crate::rdapbench`]); and, for comparison, the cheapest WHOIS server possible on the same
+//! machine (accept, read a line, write a fixed answer, close), which is the practical limit for
+//! a connection-per-query protocol.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -26,11 +28,50 @@ pub struct Report {
     pub latency_us: [u64; 4],
 }
 
-/// Runs `clients` threads for `seconds` (after one second of warm-up), each sending the
-/// queries round-robin, one connection each; with `rate`, the clients together send at most
-/// that many queries a second (open loop per client), else as fast as answers come.
-pub fn run(
+/// How a client asks one query and reads its whole answer.
+pub trait Ask: Send + 'static {
+    /// Sends `query`, returns the answer's bytes.
+    fn ask(&mut self, query: &str) -> std::io::Result<Vec<u8>>;
+}
+
+/// A WHOIS client: a connection per query, the line sent, the answer read to the close.
+pub struct ConnectionPerQuery {
     server: SocketAddr,
+    buf: Vec<u8>,
+}
+
+impl ConnectionPerQuery {
+    /// A client of `server`.
+    pub fn new(server: SocketAddr) -> ConnectionPerQuery {
+        ConnectionPerQuery {
+            server,
+            buf: vec![0u8; 16 * 1024],
+        }
+    }
+}
+
+impl Ask for ConnectionPerQuery {
+    fn ask(&mut self, query: &str) -> std::io::Result<Vec<u8>> {
+        let mut stream = TcpStream::connect(self.server)?;
+        stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+        stream.write_all(query.as_bytes())?;
+        stream.write_all(b"\r\n")?;
+        let mut answer = Vec::new();
+        loop {
+            let n = stream.read(&mut self.buf)?;
+            if n == 0 {
+                return Ok(answer);
+            }
+            answer.extend_from_slice(&self.buf[..n]);
+        }
+    }
+}
+
+/// Runs `clients` threads for `seconds` (after one second of warm-up), each made by
+/// `client` and sending the queries round-robin; with `rate`, the clients together send at
+/// most that many queries a second (open loop per client), else as fast as answers come.
+pub fn run<A: Ask>(
+    client: impl Fn() -> A,
     queries: Arc<Vec<String>>,
     clients: usize,
     seconds: u64,
@@ -52,13 +93,13 @@ pub fn run(
             wrong.clone(),
             expect.clone(),
         );
+        let mut asker = client();
         threads.push(std::thread::spawn(move || {
             let mut histogram =
                 Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
             let interval = rate.map(|r| Duration::from_secs_f64(clients as f64 / r.max(1) as f64));
             let mut next = start + Duration::from_micros((c as u64 * 997) % 1000);
             let mut i = c;
-            let mut buf = vec![0u8; 16 * 1024];
             while !stop.load(Ordering::Relaxed) {
                 if let Some(interval) = interval {
                     let now = Instant::now();
@@ -70,20 +111,7 @@ pub fn run(
                 let query = &queries[i % queries.len()];
                 i += clients;
                 let sent = Instant::now();
-                let answer = (|| -> std::io::Result<Vec<u8>> {
-                    let mut stream = TcpStream::connect(server)?;
-                    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-                    stream.write_all(query.as_bytes())?;
-                    stream.write_all(b"\r\n")?;
-                    let mut answer = Vec::new();
-                    loop {
-                        let n = stream.read(&mut buf)?;
-                        if n == 0 {
-                            return Ok(answer);
-                        }
-                        answer.extend_from_slice(&buf[..n]);
-                    }
-                })();
+                let answer = asker.ask(query);
                 let counted = sent.duration_since(start) >= warm_up;
                 match answer {
                     Ok(answer) if counted => {

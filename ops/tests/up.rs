@@ -1,5 +1,5 @@
 //! `constellation up` as a newcomer runs it: the whole constellation on loopback, answered by
-//! `dig` and the `whois` client, with a registration over SRRP reaching both satellites, and
+//! `dig`, the `whois` client and curl (RDAP), with a registration over SRRP reaching both satellites, and
 //! nothing left running once `up` is gone — even after a kill -9.
 
 use std::io::{BufRead, BufReader};
@@ -46,7 +46,9 @@ fn up_runs_a_constellation_that_answers_and_leaves_nothing_behind() {
     let commands: Vec<&str> = printed
         .lines()
         .filter_map(|l| l.trim().split(" # ").next())
-        .filter(|c| c.starts_with("dig ") || c.starts_with("whois ") || c.contains(" srrp "))
+        .filter(|c| {
+            ["dig ", "whois ", "curl "].iter().any(|p| c.starts_with(p)) || c.contains(" srrp ")
+        })
         .collect();
     let dig = |command: &str| run("sh", &["-c", command]);
     let referral = commands
@@ -63,6 +65,12 @@ fn up_runs_a_constellation_that_answers_and_leaves_nothing_behind() {
         dig(whois).contains("Domain Name:"),
         "{whois}: {}",
         dig(whois)
+    );
+    let rdap = commands.iter().find(|c| c.starts_with("curl ")).unwrap();
+    assert!(
+        dig(rdap).contains("\"objectClassName\":\"domain\""),
+        "{rdap}: {}",
+        dig(rdap)
     );
     let create = commands
         .iter()

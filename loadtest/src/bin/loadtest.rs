@@ -189,6 +189,34 @@ enum Command {
         #[arg(long)]
         expect: Option<String>,
     },
+    /// RDAP load: keep-alive HTTP/1.1 connections, one per client, asking paths in turn.
+    Rdap {
+        /// The server.
+        #[arg(long)]
+        server: std::net::SocketAddr,
+        /// A file of request paths (e.g. `/domain/example.tld`).
+        #[arg(long)]
+        paths: PathBuf,
+        /// Concurrent connections.
+        #[arg(long, default_value_t = 32)]
+        clients: usize,
+        /// How long to run, in seconds (after one second of warm-up).
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Requests per second in all (default: as fast as answers come).
+        #[arg(long)]
+        rate: Option<u64>,
+    },
+    /// edge-whois's HTTP stack answering every request with a fixed body: the limit RDAP is
+    /// compared with.
+    HttpLimit {
+        /// Where to listen.
+        #[arg(long)]
+        listen: std::net::SocketAddr,
+        /// Bytes in each answer.
+        #[arg(long, default_value_t = 2000)]
+        answer: usize,
+    },
     /// The cheapest TCP server (accept, read a line, answer, close): the limit to compare with.
     TcpLimit {
         /// Where to listen.
@@ -330,15 +358,9 @@ fn main() -> Result<()> {
             rate,
             expect,
         } => {
-            let lines: Vec<String> = std::fs::read_to_string(&queries)
-                .with_context(|| format!("reading {}", queries.display()))?
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .map(str::to_owned)
-                .collect();
-            anyhow::ensure!(!lines.is_empty(), "{} has no queries", queries.display());
+            let lines = query_lines(&queries)?;
             let r = loadtest::whoisbench::run(
-                server,
+                || loadtest::whoisbench::ConnectionPerQuery::new(server),
                 std::sync::Arc::new(lines),
                 clients,
                 seconds,
@@ -440,6 +462,31 @@ fn main() -> Result<()> {
             }
         }
         Command::TcpLimit { listen, answer } => loadtest::whoisbench::serve_limit(listen, answer)?,
+        Command::HttpLimit { listen, answer } => loadtest::rdapbench::serve_limit(listen, answer)?,
+        Command::Rdap {
+            server,
+            paths,
+            clients,
+            seconds,
+            rate,
+        } => {
+            let lines = query_lines(&paths)?;
+            let r = loadtest::whoisbench::run(
+                || loadtest::rdapbench::KeepAlive::new(server),
+                std::sync::Arc::new(lines),
+                clients,
+                seconds,
+                rate,
+                None,
+            )?;
+            let [p50, p99, p999, max] = r.latency_us;
+            println!(
+                "{:.0} requests/s ({} answered, {} failed); latency µs p50 {p50} p99 {p99} p99.9 {p999} max {max}",
+                r.answered as f64 / r.elapsed.as_secs_f64(),
+                r.answered,
+                r.failed,
+            );
+        }
         Command::Ready {
             server,
             zone,
@@ -501,4 +548,16 @@ fn main() -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The non-empty lines of a query file.
+fn query_lines(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
+    let lines: Vec<String> = std::fs::read_to_string(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect();
+    anyhow::ensure!(!lines.is_empty(), "{} has no queries", path.display());
+    Ok(lines)
 }

@@ -228,6 +228,53 @@ impl Index {
         tails(self.nameservers.as_ref(), &format!("{nameserver}\0"), limit)
     }
 
+    /// Up to `limit` distinct name servers (used by some domain) whose names start with
+    /// `prefix`, and whether there were more. Each name costs one range of the index, however
+    /// many domains use it.
+    pub fn nameservers_with_prefix(&self, prefix: &str, limit: usize) -> (Vec<String>, bool) {
+        let Some(set) = self.nameservers.as_ref() else {
+            return (Vec::new(), false);
+        };
+        let mut upper = prefix.as_bytes().to_vec();
+        upper.push(0xFF);
+        let mut from = prefix.as_bytes().to_vec();
+        let mut out = Vec::new();
+        loop {
+            let mut stream = set.range().ge(&from).lt(&upper).into_stream();
+            let Some(key) = stream.next() else {
+                return (out, false);
+            };
+            let name = key.split(|&b| b == 0).next().unwrap_or(key);
+            if out.len() == limit {
+                return (out, true);
+            }
+            out.push(String::from_utf8_lossy(name).into_owned());
+            // The next name server: past every "<name>\0…" key.
+            from = name.to_vec();
+            from.push(1);
+        }
+    }
+
+    /// Up to `limit` IANA ids of registrars whose names start with `prefix`
+    /// (case-insensitive), and whether there were more.
+    pub fn registrars_with_prefix(&self, prefix: &str, limit: usize) -> (Vec<u32>, bool) {
+        let Some(map) = self.registrars.as_ref() else {
+            return (Vec::new(), false);
+        };
+        let prefix = registrar_key(prefix);
+        let mut upper = prefix.as_bytes().to_vec();
+        upper.push(0xFF);
+        let mut stream = map.range().ge(&prefix).lt(&upper).into_stream();
+        let mut out = Vec::new();
+        while let Some((_, id)) = stream.next() {
+            if out.len() == limit {
+                return (out, true);
+            }
+            out.extend(u32::try_from(id).ok());
+        }
+        (out, false)
+    }
+
     /// The IANA id of the registrar with this name (case-insensitive).
     pub fn registrar_named(&self, name: &str) -> Option<u32> {
         let id = self.registrars.as_ref()?.get(registrar_key(name))?;

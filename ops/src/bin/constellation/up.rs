@@ -71,6 +71,9 @@ impl Ports {
     fn whois(&self, n: u16) -> SocketAddr {
         self.at(4340 + n)
     }
+    fn rdap(&self, n: u16) -> SocketAddr {
+        self.at(8080 + n)
+    }
     fn agent_metrics(&self, n: u16) -> SocketAddr {
         self.at(9180 + n)
     }
@@ -289,9 +292,11 @@ pub fn run(options: Options) -> anyhow::Result<()> {
         std::fs::write(
             home.join("edge-whois.toml"),
             format!(
-                "listen = [\"{}\"]\ntree = \"whois\"\ntlds = [\"{ZONE}\"]\nmetrics_listen = \"{}\"\n",
+                "listen = [\"{}\"]\ntree = \"whois\"\ntlds = [\"{ZONE}\"]\nmetrics_listen = \"{}\"\n\
+                 [rdap]\nlisten = [\"{}\"]\n",
                 ports.whois(n),
-                ports.whois_metrics(n)
+                ports.whois_metrics(n),
+                ports.rdap(n)
             ),
         )?;
         satellites.push(manifest::Satellite {
@@ -473,10 +478,11 @@ fn print_try(
     let (dns1, whois1) = (ports.dns(1), ports.whois(1));
     println!();
     println!(
-        "A constellation is up: a control plane (zone .{ZONE}, {domains} sample domains, SRRP on {}) and {satellites} satellites (edge-dns on {}…, edge-whois on {}…), in {}.",
+        "A constellation is up: a control plane (zone .{ZONE}, {domains} sample domains, SRRP on {}) and {satellites} satellites (edge-dns on {}…, edge-whois on {}… and RDAP on {}…), in {}.",
         ports.srrp(),
         dns1,
         whois1,
+        ports.rdap(1),
         dir.display()
     );
     println!("Try:");
@@ -492,6 +498,10 @@ fn print_try(
     try_(dig(1, &format!("www.{glued} A")), "a referral with glue");
     try_(whois(1, &sample), "WHOIS for a domain");
     try_(whois(1, &format!("ns1.{glued}")), "a name server");
+    try_(
+        format!("curl -s http://{}/domain/{sample}", ports.rdap(1)),
+        "the same over RDAP (also /nameserver/, /entity/, /domains?name=, /help)",
+    );
     let srrp = format!(
         "{} srrp --ca {} --server {}",
         bin.join("control-plane").display(),
@@ -512,6 +522,13 @@ fn print_try(
         );
     }
     try_(whois(satellites, "john.smith.name"), "and in its WHOIS");
+    try_(
+        format!(
+            "curl -s http://{}/domain/john.smith.name",
+            ports.rdap(satellites)
+        ),
+        "and its RDAP",
+    );
     try_(
         format!("{srrp} DELETE DOMAIN {auth} domain-name=john.smith.name"),
         "gone from every satellite",
