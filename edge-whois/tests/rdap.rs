@@ -427,16 +427,58 @@ fn https_with_http2_and_certificates_read_again_on_sighup() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    // ICANN's conformance tool over TLS, trusting the test CA.
+    // ICANN's conformance tool over TLS, trusting the test CA, with every check it has (the
+    // gTLD profile's included).
     if required("rdap-test") {
-        let out = Command::new("rdap-test")
-            .env("SSL_CERT_FILE", dir.path().join("second-ca.pem"))
-            .args(["--skip-v6", &url])
-            .output()
-            .unwrap();
-        let report = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "rdap-test over TLS: {report}");
+        for path in [
+            "domain/example.tld",
+            "nameserver/ns1.example.tld",
+            "entity/9999",
+            "help",
+            "domains?name=mack*",
+            "domain/free.tld",
+        ] {
+            rdap_test(
+                &format!("https://127.0.0.1:{tls}/{path}"),
+                Some(&dir.path().join("second-ca.pem")),
+            );
+        }
     }
+}
+
+/// Runs `rdap-test` on a URL and requires a clean report: no error and no warning. Over plain
+/// HTTP the gTLD profile's first rule (HTTPS only) cannot hold, so only the STD 95 checks run;
+/// over HTTPS, all of them.
+///
+/// One finding of rdap-test 0.0.30 is its own mistake and is let through: under a top-level
+/// entity (`/entity/<id>`), it asks for `rdapConformance` on the nested abuse entity too (it
+/// compares each object's type with the root's), where RFC 9083 §4.1 allows it only in the
+/// topmost object.
+fn rdap_test(url: &str, ca: Option<&Path>) {
+    let mut command = Command::new("rdap-test");
+    command.args(["--skip-v6", "-O", "markdown", "-L", "off"]);
+    match ca {
+        Some(ca) => {
+            command.env("SSL_CERT_FILE", ca);
+        }
+        None => {
+            command.args(["-T", "-C", "std95-error", "-C", "std95-warn"]);
+        }
+    }
+    let out = command.arg(url).output().unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    let mistaken = |l: &str| l.contains("[ROOT]/entity/entity/") && l.contains("Err:(0100)");
+    let findings: Vec<&str> = report
+        .lines()
+        .filter(|l| (l.contains("Err:") || l.contains("Warn:")) && !mistaken(l))
+        .collect();
+    let known_only = out.status.code() == Some(3) && report.lines().any(mistaken);
+    assert!(
+        findings.is_empty() && (out.status.success() || known_only),
+        "rdap-test {url}: exit {:?}\n{report}{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -458,17 +500,7 @@ fn icann_rdap_clients_accept_every_answer() {
         "entities?fn=Example*",
         "domain/free.tld",
     ] {
-        let out = Command::new("rdap-test")
-            .args(["-T", "--skip-v6", &format!("{base}/{path}")])
-            .output()
-            .unwrap();
-        let report = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "rdap-test {path}: exit {:?}\n{report}{}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        rdap_test(&format!("{base}/{path}"), None);
     }
     let out = Command::new("rdap")
         .args(["-T", "-B", &format!("{base}/"), "example.tld"])

@@ -28,6 +28,20 @@ pub struct Report {
     pub latency_us: [u64; 4],
 }
 
+impl Report {
+    /// One line: the rate (of `what`: queries, requests), the counts and the percentiles.
+    pub fn summary(&self, what: &str) -> String {
+        let [p50, p99, p999, max] = self.latency_us;
+        format!(
+            "{:.0} {what}/s ({} answered, {} failed, {} unexpected); latency µs p50 {p50} p99 {p99} p99.9 {p999} max {max}",
+            self.answered as f64 / self.elapsed.as_secs_f64(),
+            self.answered,
+            self.failed,
+            self.wrong
+        )
+    }
+}
+
 /// How a client asks one query and reads its whole answer.
 pub trait Ask: Send + 'static {
     /// Sends `query`, returns the answer's bytes.

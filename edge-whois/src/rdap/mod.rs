@@ -239,6 +239,28 @@ pub fn answer(
     })
 }
 
+/// Up to `cap` domains delegated to any of these name servers (sorted), and whether there
+/// were more.
+fn delegated_to(
+    index: &zonefiles::whois::index::Index,
+    servers: Vec<String>,
+    cap: usize,
+) -> (Vec<String>, bool) {
+    let mut names = Vec::new();
+    let mut more = false;
+    for ns in servers {
+        let (used, cut) = index.domains_using(&ns, cap - names.len().min(cap));
+        names.extend(used);
+        more |= cut;
+        if names.len() >= cap {
+            break;
+        }
+    }
+    names.sort_unstable();
+    names.dedup();
+    (names, more)
+}
+
 fn served(service: &Service, name: &str) -> bool {
     name.rsplit_once('.')
         .is_some_and(|(_, tld)| service.tlds.iter().any(|t| t == tld))
@@ -289,33 +311,12 @@ fn run_search(
             ("domainSearchResults", domains(names)?, more)
         }
         Search::DomainsByNameserver(Pattern::Prefix(prefix)) => {
-            let (servers, mut more) = index.nameservers_with_prefix(prefix, cap);
-            let mut names = Vec::new();
-            for ns in servers {
-                let (used, cut) = index.domains_using(&ns, cap - names.len().min(cap));
-                names.extend(used);
-                more |= cut;
-                if names.len() >= cap {
-                    break;
-                }
-            }
-            names.sort_unstable();
-            names.dedup();
-            ("domainSearchResults", domains(names)?, more)
+            let (servers, more) = index.nameservers_with_prefix(prefix, cap);
+            let (names, cut) = delegated_to(&index, servers, cap);
+            ("domainSearchResults", domains(names)?, more || cut)
         }
         Search::DomainsByNameserverIp(ip) => {
-            let mut names = Vec::new();
-            let mut more = false;
-            for ns in index.hosts_with_address(*ip, cap) {
-                let (used, cut) = index.domains_using(&ns, cap - names.len().min(cap));
-                names.extend(used);
-                more |= cut;
-                if names.len() >= cap {
-                    break;
-                }
-            }
-            names.sort_unstable();
-            names.dedup();
+            let (names, more) = delegated_to(&index, index.hosts_with_address(*ip, cap), cap);
             ("domainSearchResults", domains(names)?, more)
         }
         Search::NameserversByName(Pattern::Exact(name)) => {

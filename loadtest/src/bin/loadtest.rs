@@ -367,14 +367,7 @@ fn main() -> Result<()> {
                 rate,
                 expect,
             )?;
-            let [p50, p99, p999, max] = r.latency_us;
-            println!(
-                "{:.0} queries/s ({} answered, {} failed, {} unexpected); latency µs p50 {p50} p99 {p99} p99.9 {p999} max {max}",
-                r.answered as f64 / r.elapsed.as_secs_f64(),
-                r.answered,
-                r.failed,
-                r.wrong
-            );
+            println!("{}", r.summary("queries"));
         }
         Command::Srrp {
             server,
@@ -479,13 +472,7 @@ fn main() -> Result<()> {
                 rate,
                 None,
             )?;
-            let [p50, p99, p999, max] = r.latency_us;
-            println!(
-                "{:.0} requests/s ({} answered, {} failed); latency µs p50 {p50} p99 {p99} p99.9 {p999} max {max}",
-                r.answered as f64 / r.elapsed.as_secs_f64(),
-                r.answered,
-                r.failed,
-            );
+            println!("{}", r.summary("requests"));
         }
         Command::Ready {
             server,
