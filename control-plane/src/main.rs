@@ -942,7 +942,7 @@ fn serve(config: Config, conn: rusqlite::Connection) -> Result<()> {
                 .await
                 .with_context(|| format!("binding metrics on {address}"))?;
             let (server, database) = (server.clone(), config.database.clone());
-            let expiry = control_plane::tls::expiry(&config.srrp.certificate)?;
+            let expiry = ops::tls::expiry(&config.srrp.certificate)?;
             let page: ops::Page = Arc::new(move || {
                 let serials = zone_serials(&database).unwrap_or_default();
                 let mut page = metrics::render(&server, &serials);

@@ -31,14 +31,6 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(provider)
 }
 
-/// When the first certificate of a PEM chain expires (Unix time), for the metrics and alerts.
-pub fn expiry(path: &Path) -> anyhow::Result<i64> {
-    let certs = ops::tls::certificates(path)?;
-    let (_, certificate) = x509_parser::parse_x509_certificate(&certs[0])
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    Ok(certificate.validity().not_after.timestamp())
-}
-
 /// Accepts any client certificate whose key signs the handshake; the pin is checked per
 /// registrar after the handshake.
 #[derive(Debug)]

@@ -128,10 +128,12 @@ fn main() -> Result<()> {
             for &addr in &config.rdap.tls_listen {
                 rdap_listeners.push((bind(addr).await?, Some(tls.clone())));
             }
+            metrics.rdap_certificate_expires(ops::tls::expiry(certificate)?);
             tokio::spawn(rdap::http::reload_on_sighup(
                 tls,
                 certificate.clone(),
                 key.clone(),
+                metrics.clone(),
             ));
         }
         let mut updates = Vec::new();

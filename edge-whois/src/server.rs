@@ -49,6 +49,7 @@ pub struct Metrics {
     rdap_limited: AtomicU64,
     rdap_refused_connections: AtomicU64,
     rdap_disk_reads: AtomicU64,
+    rdap_certificate_expiry: std::sync::atomic::AtomicI64,
 }
 
 const OUTCOMES: [Outcome; 4] = [
@@ -81,6 +82,11 @@ impl Metrics {
     pub fn rdap_refused_connection(&self) {
         self.rdap_refused_connections
             .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Notes when the RDAP certificate being served expires (Unix time).
+    pub fn rdap_certificate_expires(&self, at: i64) {
+        self.rdap_certificate_expiry.store(at, Ordering::Relaxed);
     }
 
     /// Counts an RDAP request that waited for the disk.
@@ -169,6 +175,16 @@ impl Metrics {
                 out,
                 "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
                 load(value)
+            );
+        }
+        let expiry = self.rdap_certificate_expiry.load(Ordering::Relaxed);
+        if expiry != 0 {
+            let _ = writeln!(
+                out,
+                "# HELP edge_whois_rdap_certificate_expiry_seconds When the RDAP certificate \
+                 served expires (Unix time).\n\
+                 # TYPE edge_whois_rdap_certificate_expiry_seconds gauge\n\
+                 edge_whois_rdap_certificate_expiry_seconds {expiry}"
             );
         }
         let _ = writeln!(

@@ -403,6 +403,11 @@ fn https_with_http2_and_certificates_read_again_on_sighup() {
         (200, true),
         "{headers}"
     );
+    let (_, _, metrics) = curl(&[&format!("http://127.0.0.1:{}/metrics", server.metrics)]);
+    assert!(
+        metrics.contains("edge_whois_rdap_certificate_expiry_seconds 1"),
+        "{metrics}"
+    );
     // A new certificate from another CA: served after SIGHUP, not before.
     certificate(dir.path(), "second");
     let (before, _, _) = curl(&["--cacert", second, &url]);

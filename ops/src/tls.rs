@@ -1,4 +1,5 @@
-//! PEM files for rustls: certificate chains and private keys, with errors that name the file.
+//! PEM files for rustls: certificate chains and private keys, with errors that name the file,
+//! and when a certificate expires.
 
 use std::path::Path;
 
@@ -20,4 +21,12 @@ pub fn certificates(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>>
 pub fn private_key(path: &Path) -> anyhow::Result<PrivateKeyDer<'static>> {
     PrivateKeyDer::from_pem_file(path)
         .with_context(|| format!("reading the private key {}", path.display()))
+}
+
+/// When the first certificate of a PEM chain expires (Unix time), for the metrics and alerts.
+pub fn expiry(path: &Path) -> anyhow::Result<i64> {
+    let certs = certificates(path)?;
+    let (_, certificate) = x509_parser::parse_x509_certificate(&certs[0])
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(certificate.validity().not_after.timestamp())
 }

@@ -66,11 +66,12 @@ pub fn tls_config(
 }
 
 /// Reads the certificate and key again at every SIGHUP; a failed read keeps the previous
-/// ones and says why.
+/// ones and says why. The certificate's expiry goes to the metrics.
 pub async fn reload_on_sighup(
     tls: Arc<ArcSwap<rustls::ServerConfig>>,
     certificate: std::path::PathBuf,
     key: std::path::PathBuf,
+    metrics: Arc<Metrics>,
 ) {
     use tokio::signal::unix::{SignalKind, signal};
     let Ok(mut hangups) = signal(SignalKind::hangup()) else {
@@ -80,6 +81,9 @@ pub async fn reload_on_sighup(
         match tls_config(&certificate, &key) {
             Ok(config) => {
                 tls.store(config);
+                if let Ok(at) = ops::tls::expiry(&certificate) {
+                    metrics.rdap_certificate_expires(at);
+                }
                 tracing::info!(certificate = %certificate.display(), "RDAP certificate read again");
             }
             Err(error) => tracing::error!(
