@@ -56,12 +56,12 @@ fuzz_target!(|data: &[u8]| {
     let reply = rdap::answer(service, &config, base, url, parsed.clone(), Wait::Allowed)
         .expect("a read that may wait");
     assert!([200, 400, 404, 422, 501].contains(&reply.status));
-    assert!(reply.body["rdapConformance"].is_array());
+    let body: serde_json::Value = serde_json::from_slice(&reply.body).expect("JSON");
+    assert!(body["rdapConformance"].is_array());
     if reply.status != 200 {
-        assert_eq!(reply.body["errorCode"], reply.status);
+        assert_eq!(body["errorCode"], reply.status);
     }
     if let Ok(from_memory) = rdap::answer(service, &config, base, url, parsed, Wait::No) {
         assert_eq!(from_memory.body, reply.body);
     }
-    assert!(serde_json::to_vec(&reply.body).is_ok());
 });

@@ -324,7 +324,7 @@ async fn handle(
     let Some(parsed) = parsed else {
         let ctx = context(rdap, &base, &url);
         let body = response::error(&ctx, 405, "Method Not Allowed", "RDAP answers GET and HEAD");
-        let mut response = respond(405, to_bytes(&body), head_only);
+        let mut response = respond(405, response::to_bytes(&body), head_only);
         response.headers_mut().insert(
             header::ALLOW,
             HeaderValue::from_static("GET, HEAD, OPTIONS"),
@@ -343,7 +343,7 @@ async fn handle(
         rdap.metrics.rdap_limited();
         let ctx = context(rdap, &base, &url);
         let body = response::error(&ctx, 429, "Too Many Requests", &rdap.service.texts.limited);
-        let mut response = respond(429, to_bytes(&body), head_only);
+        let mut response = respond(429, response::to_bytes(&body), head_only);
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
@@ -362,7 +362,7 @@ async fn handle(
         }
     };
     rdap.metrics.rdap_outcome(reply.outcome);
-    let mut response = respond(reply.status, to_bytes(&reply.body), head_only);
+    let mut response = respond(reply.status, reply.body, head_only);
     if let Some(location) = reply.location.and_then(|l| HeaderValue::try_from(l).ok()) {
         response.headers_mut().insert(header::LOCATION, location);
     }
@@ -387,8 +387,4 @@ fn answer(
     wait: Wait,
 ) -> Result<Reply, NotCached> {
     super::answer(&rdap.service, &rdap.config, base, url, request, wait)
-}
-
-fn to_bytes(body: &serde_json::Value) -> Vec<u8> {
-    serde_json::to_vec(body).unwrap_or_default()
 }

@@ -16,13 +16,12 @@ pub mod request;
 pub mod response;
 
 use serde::Deserialize;
-use serde_json::Value;
 use zonefiles::whois::cached::Wait;
-use zonefiles::whois::{Object, ObjectKey};
+use zonefiles::whois::{Object, ObjectKey, Registrar};
 
 use crate::answer::{NotCached, Outcome, Service};
 use request::{Pattern, Refused, Request, Search};
-use response::Context;
+use response::{Context, to_bytes};
 
 /// The RDAP section of the configuration.
 #[derive(Debug, Clone, Deserialize)]
@@ -114,11 +113,22 @@ pub struct Reply {
     /// The HTTP status.
     pub status: u16,
     /// The JSON body.
-    pub body: Value,
+    pub body: Vec<u8>,
     /// The outcome counted.
     pub outcome: Outcome,
     /// Where a redirect points (`Location`).
     pub location: Option<String>,
+}
+
+impl Reply {
+    fn new(status: u16, body: Vec<u8>, outcome: Outcome) -> Reply {
+        Reply {
+            status,
+            body,
+            outcome,
+            location: None,
+        }
+    }
 }
 
 /// The answer to a request. `base` ends in `/`; `url` is the URL asked for.
@@ -137,6 +147,15 @@ pub fn answer(
         port43: config.port43.as_deref(),
         last_update: service.last_update(wait)?,
     };
+    let error = |status: u16, title: &str, description: &str, outcome: Outcome| {
+        let body = to_bytes(&response::error(&ctx, status, title, description));
+        Reply::new(status, body, outcome)
+    };
+    let not_found = |what: &str| {
+        let description = format!("{what} is not registered here");
+        error(404, "Not Found", &description, Outcome::NotFound)
+    };
+    let found = |body| Reply::new(200, body, Outcome::Found);
     let request = match request {
         Ok(request) => request,
         Err(refused) => {
@@ -146,97 +165,104 @@ pub fn answer(
                 422 => "Unprocessable Search",
                 _ => "Not Implemented",
             };
-            return Ok(Reply {
-                status: refused.status(),
-                body: response::error(&ctx, refused.status(), title, &refused.to_string()),
-                outcome: Outcome::Malformed,
-                location: None,
-            });
+            let description = refused.to_string();
+            return Ok(error(
+                refused.status(),
+                title,
+                &description,
+                Outcome::Malformed,
+            ));
         }
-    };
-    let found = |body| Reply {
-        status: 200,
-        body,
-        outcome: Outcome::Found,
-        location: None,
-    };
-    let not_found = |what: &str| Reply {
-        status: 404,
-        body: response::error(
-            &ctx,
-            404,
-            "Not Found",
-            &format!("{what} is not registered here"),
-        ),
-        outcome: Outcome::NotFound,
-        location: None,
     };
     Ok(match request {
-        Request::Help => found(response::help(&ctx)),
-        Request::Domain(name) => {
-            if !served(service, &name) {
-                if let Some(elsewhere) = &config.redirect_other_tlds {
-                    let location = format!("{elsewhere}domain/{name}");
-                    return Ok(Reply {
-                        status: 301,
-                        body: response::error(&ctx, 301, "Moved Permanently", &location),
-                        outcome: Outcome::NotServed,
-                        location: Some(location),
-                    });
+        Request::Help => found(to_bytes(&response::help(&ctx))),
+        Request::Domain(name) if !served(service, &name) => match &config.redirect_other_tlds {
+            Some(elsewhere) => {
+                let location = format!("{elsewhere}domain/{name}");
+                Reply {
+                    location: Some(location.clone()),
+                    ..error(301, "Moved Permanently", &location, Outcome::NotServed)
                 }
-                return Ok(Reply {
-                    status: 404,
-                    body: response::error(
-                        &ctx,
-                        404,
-                        "Not Found",
-                        &service.texts.not_served.replace("{query}", &name),
-                    ),
-                    outcome: Outcome::NotServed,
-                    location: None,
-                });
             }
-            match service.get(ObjectKey::Domain(name.clone()), wait)? {
-                Some(Object::Domain(d)) => {
-                    let r = service.registrar(d.registrar, wait)?;
-                    found(response::top(
-                        &ctx,
-                        response::domain(&ctx, &d, r.as_ref()),
-                        true,
-                    ))
-                }
-                _ => not_found(&name),
+            None => {
+                let text = service.texts.not_served.replace("{query}", &name);
+                error(404, "Not Found", &text, Outcome::NotServed)
             }
-        }
+        },
+        Request::Domain(name) => match service.get(ObjectKey::Domain(name.clone()), wait)? {
+            Some(Object::Domain(d)) => {
+                let r = service.registrar(d.registrar, wait)?;
+                let object = response::domain(&ctx, &d, r.as_ref());
+                found(to_bytes(&response::top(&ctx, object, true)))
+            }
+            _ => not_found(&name),
+        },
         Request::Nameserver(name) => match service.get(ObjectKey::Host(name.clone()), wait)? {
             Some(Object::Host(h)) => {
                 let r = service.registrar(h.registrar, wait)?;
-                found(response::top(
-                    &ctx,
-                    response::nameserver(&ctx, &h, r.as_ref()),
-                    false,
-                ))
+                let object = response::nameserver(&ctx, &h, r.as_ref());
+                found(to_bytes(&response::top(&ctx, object, false)))
             }
             _ => not_found(&name),
         },
         Request::Entity(id) => match service.registrar(id, wait)? {
-            Some(r) => found(response::top(&ctx, response::registrar(&ctx, &r), false)),
+            Some(r) => found(to_bytes(&response::top(
+                &ctx,
+                response::registrar(&ctx, &r),
+                false,
+            ))),
             None => not_found(&format!("registrar {id}")),
         },
         Request::Search(search) => {
-            let (member, results, truncated) = run_search(service, &ctx, &search, wait)?;
-            if results.is_empty() {
-                Reply {
-                    status: 404,
-                    body: response::error(&ctx, 404, "Not Found", "no object matches the search"),
-                    outcome: Outcome::NotFound,
-                    location: None,
+            let (matched, truncated) = run_search(service, &search, wait)?;
+            let body = match &matched {
+                Matched::Domains(names) if !names.is_empty() => {
+                    let objects = names
+                        .iter()
+                        .map(|name| response::domain_summary(&ctx, name))
+                        .collect();
+                    to_bytes(&response::search(
+                        &ctx,
+                        "domainSearchResults",
+                        objects,
+                        truncated,
+                    ))
                 }
-            } else {
-                found(response::search(&ctx, member, results, truncated))
-            }
+                Matched::Nameservers(names) if !names.is_empty() => {
+                    let objects = names
+                        .iter()
+                        .map(|name| response::nameserver_summary(&ctx, name))
+                        .collect();
+                    let member = "nameserverSearchResults";
+                    to_bytes(&response::search(&ctx, member, objects, truncated))
+                }
+                Matched::Entities(list) if !list.is_empty() => {
+                    let objects = list.iter().map(|r| response::registrar(&ctx, r)).collect();
+                    to_bytes(&response::search(
+                        &ctx,
+                        "entitySearchResults",
+                        objects,
+                        truncated,
+                    ))
+                }
+                _ => {
+                    let nothing = "no object matches the search";
+                    return Ok(error(404, "Not Found", nothing, Outcome::NotFound));
+                }
+            };
+            found(body)
         }
     })
+}
+
+/// What a search found. Domains and name servers come from the search indexes alone and are
+/// answered as summaries (a name and its link; RFC 9083 §4.3's truncation remark says so),
+/// so a search costs an index range, not a read per result; registrars are few and held in
+/// memory, and are answered whole.
+enum Matched {
+    Domains(Vec<String>),
+    Nameservers(Vec<String>),
+    Entities(Vec<Registrar>),
 }
 
 /// Up to `cap` domains delegated to any of these name servers (sorted), and whether there
@@ -266,80 +292,61 @@ fn served(service: &Service, name: &str) -> bool {
         .is_some_and(|(_, tld)| service.tlds.iter().any(|t| t == tld))
 }
 
-/// Runs a search: the results member, the objects, and whether the cap cut them.
+/// Runs a search: what it found, and whether the cap cut it.
 fn run_search(
     service: &Service,
-    ctx: &Context,
     search: &Search,
     wait: Wait,
-) -> Result<(&'static str, Vec<Value>, bool), NotCached> {
+) -> Result<(Matched, bool), NotCached> {
     let cap = service.max_results;
     let index = service.index.load();
-    let domains = |names: Vec<String>| -> Result<Vec<Value>, NotCached> {
-        let mut out = Vec::with_capacity(names.len());
-        for name in names {
-            if let Some(Object::Domain(d)) = service.get(ObjectKey::Domain(name), wait)? {
-                let r = service.registrar(d.registrar, wait)?;
-                out.push(response::domain(ctx, &d, r.as_ref()));
-            }
-        }
-        Ok(out)
-    };
-    let hosts = |names: Vec<String>| -> Result<Vec<Value>, NotCached> {
-        let mut out = Vec::with_capacity(names.len());
-        for name in names {
-            match service.get(ObjectKey::Host(name.clone()), wait)? {
-                Some(Object::Host(h)) => {
-                    let r = service.registrar(h.registrar, wait)?;
-                    out.push(response::nameserver(ctx, &h, r.as_ref()));
-                }
-                _ => out.push(response::external_nameserver(ctx, &name)),
-            }
-        }
-        Ok(out)
+    let exact = |names: (Vec<String>, bool), name: &str| -> Vec<String> {
+        names.0.into_iter().filter(|n| n == name).collect()
     };
     Ok(match search {
-        Search::DomainsByName(Pattern::Exact(name)) => {
-            ("domainSearchResults", domains(vec![name.clone()])?, false)
-        }
+        Search::DomainsByName(Pattern::Exact(name)) => (
+            Matched::Domains(exact(index.domains_with_prefix(name, 1), name)),
+            false,
+        ),
         Search::DomainsByName(Pattern::Prefix(prefix)) => {
             let (names, more) = index.domains_with_prefix(prefix, cap);
-            ("domainSearchResults", domains(names)?, more)
+            (Matched::Domains(names), more)
         }
         Search::DomainsByNameserver(Pattern::Exact(ns)) => {
             let (names, more) = index.domains_using(ns, cap);
-            ("domainSearchResults", domains(names)?, more)
+            (Matched::Domains(names), more)
         }
         Search::DomainsByNameserver(Pattern::Prefix(prefix)) => {
             let (servers, more) = index.nameservers_with_prefix(prefix, cap);
             let (names, cut) = delegated_to(&index, servers, cap);
-            ("domainSearchResults", domains(names)?, more || cut)
+            (Matched::Domains(names), more || cut)
         }
         Search::DomainsByNameserverIp(ip) => {
             let (names, more) = delegated_to(&index, index.hosts_with_address(*ip, cap), cap);
-            ("domainSearchResults", domains(names)?, more)
+            (Matched::Domains(names), more)
         }
         Search::NameserversByName(Pattern::Exact(name)) => {
-            let known = matches!(
+            let host = matches!(
                 service.get(ObjectKey::Host(name.clone()), wait)?,
                 Some(Object::Host(_))
-            ) || !index.domains_using(name, 1).0.is_empty();
-            let names = if known {
+            );
+            let used = !index.domains_using(name, 1).0.is_empty();
+            let names = if host || used {
                 vec![name.clone()]
             } else {
                 Vec::new()
             };
-            ("nameserverSearchResults", hosts(names)?, false)
+            (Matched::Nameservers(names), false)
         }
         Search::NameserversByName(Pattern::Prefix(prefix)) => {
             let (names, more) = index.nameservers_with_prefix(prefix, cap);
-            ("nameserverSearchResults", hosts(names)?, more)
+            (Matched::Nameservers(names), more)
         }
         Search::NameserversByIp(ip) => {
-            let names = index.hosts_with_address(*ip, cap + 1);
+            let mut names = index.hosts_with_address(*ip, cap + 1);
             let more = names.len() > cap;
-            let names = names.into_iter().take(cap).collect();
-            ("nameserverSearchResults", hosts(names)?, more)
+            names.truncate(cap);
+            (Matched::Nameservers(names), more)
         }
         Search::EntitiesByName(pattern) => {
             let (ids, more) = match pattern {
@@ -348,19 +355,13 @@ fn run_search(
             };
             let mut out = Vec::new();
             for id in ids {
-                if let Some(r) = service.registrar(id, wait)? {
-                    out.push(response::registrar(ctx, &r));
-                }
+                out.extend(service.registrar(id, wait)?);
             }
-            ("entitySearchResults", out, more)
+            (Matched::Entities(out), more)
         }
         Search::EntitiesByHandle(id) => {
-            let out = service
-                .registrar(*id, wait)?
-                .map(|r| response::registrar(ctx, &r))
-                .into_iter()
-                .collect();
-            ("entitySearchResults", out, false)
+            let out = service.registrar(*id, wait)?.into_iter().collect();
+            (Matched::Entities(out), false)
         }
     })
 }
@@ -370,7 +371,8 @@ mod tests {
     use super::*;
     use crate::render::{self, Texts, parse_iso8601};
     use proptest::prelude::*;
-    use zonefiles::whois::{DelegationSigner, Domain, DomainStatus, Nameserver, Registrar};
+    use serde_json::Value;
+    use zonefiles::whois::{DelegationSigner, Domain, DomainStatus, Nameserver};
 
     /// Reads back from an RDAP domain what the port-43 parse reads from its text.
     fn read_back(d: &Value) -> Domain {
@@ -455,7 +457,8 @@ mod tests {
                 port43: None,
                 last_update: Some(1),
             };
-            let json = response::domain(&ctx, &d, Some(&registrar));
+            let object = response::domain(&ctx, &d, Some(&registrar));
+            let json: Value = serde_json::from_slice(&to_bytes(&object)).unwrap();
             let text = render::domain(&d, Some(&registrar));
             let mut from_text = render::parse_domain(&text).unwrap();
             from_text.ds = d.ds.clone();
