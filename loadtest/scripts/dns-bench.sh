@@ -3,6 +3,8 @@
 # mix, each server pinned to core 0 with one worker, dnsperf pinned to core 1.
 #
 #   loadtest/scripts/dns-bench.sh [DELEGATIONS] [SECONDS] [WORKDIR]
+#   SHAPE=pairs for the zone whose domains each draw their NS pair from 5,000 hosts (default:
+#   providers, whose NS sets a few hosting providers share)
 #
 # Reports for each server: time from start to first answer (`loadtest ready`: a SOA query
 # every millisecond), resident memory after the runs,

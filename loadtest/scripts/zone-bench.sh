@@ -2,9 +2,11 @@
 # The zone-tooling benchmark, side by side with NSD, Knot and BIND on the same zone.
 #
 #   loadtest/scripts/zone-bench.sh [DELEGATIONS] [WORKDIR]
+#   SHAPES="providers pairs" (default: both): the generator's zone shapes to run, in turn
 #
-# Generates a TLD-shaped zone (default 1,000,000 delegations) and a copy with 1,000 changed
-# delegations, then reports: load time (parse + check) and peak memory of nsd-checkzone,
+# For each shape (`loadtest gen-zone --shape`: NS sets shared by hosting providers, or drawn
+# per domain from a pool of 5,000 hosts), generates a TLD-shaped zone (default 1,000,000
+# delegations) and a copy with 1,000 changed delegations, then reports: load time (parse + check) and peak memory of nsd-checkzone,
 # kzonecheck and named-checkzone; our parse + check + compile time and memory; image size
 # against text size; open + first look-up (cold cache when this runs as root, and warm);
 # warm look-up cost; and the diff of the two zones. Prints a Markdown table.
@@ -17,11 +19,6 @@ cargo build --release --locked -q -p zonefiles -p loadtest
 bin=$root/target/release
 mkdir -p "$work"
 cd "$work"
-
-"$bin/loadtest" gen-zone -o tld.zone --delegations "$delegations" >/dev/null
-"$bin/loadtest" gen-zone -o tld2.zone --delegations "$delegations" --serial 2026112102 --changed $((delegations / 1000)) >/dev/null
-text_bytes=$(stat -c %s tld.zone)
-records=$(wc -l < tld.zone)
 
 # Median wall time (s) and peak RSS (MiB) of three runs of a command.
 measure() {
@@ -40,16 +37,21 @@ measure() {
 
 row() { printf '| %s | %s s | %s MiB |\n' "$1" "$2" "$3"; }
 
-echo "## Zone tooling: $delegations delegations, $records records, $((text_bytes / 1000000)) MB of text"
-echo
-echo "| load (parse + check) | median of 3 | peak RSS |"
-echo "| --- | --- | --- |"
-for tool in "nsd-checkzone tld tld.zone" "kzonecheck -o tld tld.zone" "named-checkzone -i local -q tld tld.zone"; do
-  name=${tool%% *}
-  if command -v "$name" >/dev/null; then
-    read -r secs mib < <(measure $tool)
-    row "$name" "$secs" "$mib"
-  fi
+for shape in ${SHAPES:-providers pairs}; do
+  "$bin/loadtest" gen-zone -o tld.zone --delegations "$delegations" --shape "$shape" >/dev/null
+  "$bin/loadtest" gen-zone -o tld2.zone --delegations "$delegations" --shape "$shape" --serial 2026112102 --changed $((delegations / 1000)) >/dev/null
+  text_bytes=$(stat -c %s tld.zone)
+  records=$(wc -l < tld.zone)
+  echo "## Zone tooling, shape \`$shape\`: $delegations delegations, $records records, $((text_bytes / 1000000)) MB of text"
+  echo
+  echo "| load (parse + check) | median of 3 | peak RSS |"
+  echo "| --- | --- | --- |"
+  for tool in "nsd-checkzone tld tld.zone" "kzonecheck -o tld tld.zone" "named-checkzone -i local -q tld tld.zone"; do
+    name=${tool%% *}
+    if command -v "$name" >/dev/null; then
+      read -r secs mib < <(measure $tool)
+      row "$name" "$secs" "$mib"
+    fi
 done
 read -r secs mib < <(measure "$bin/zonefiles" check tld.zone)
 row "zonefiles check" "$secs" "$mib"
@@ -70,3 +72,5 @@ echo "Warm:"
 echo '```'
 "$bin/loadtest" zone-bench tld.img --changed tld2.img --rounds 5
 echo '```'
+echo
+done

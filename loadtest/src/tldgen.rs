@@ -1,12 +1,18 @@
-//! A deterministic generator of TLD-shaped zones for tests and benchmarks.
+//! A deterministic generator of TLD-shaped zones for tests and benchmarks, in two shapes
+//! ([`Shape`]) that a real registry zone mixes:
 //!
-//! The shape follows a real registry zone: most delegations point at the name servers of a
-//! hosting provider (a few large providers serve many domains, as in .com), some domains run
-//! their own name servers inside the TLD (with A and often AAAA glue), a few mix both, and a
-//! few percent are signed (one DS each). Providers whose servers live inside the TLD are
-//! delegated too, with their glue. The same seed always gives the same zone, and
-//! [`Options::changed`] rewrites the delegations of a fixed set of domains so two zones
-//! differ in a known number of delegations.
+//! - [`Shape::Providers`]: most delegations point at the name servers of a hosting provider
+//!   (a few large providers serve many domains, as in .com), so many domains share one NS
+//!   set; some domains run their own name servers inside the TLD (with A and often AAAA
+//!   glue), a few mix both, and 3% are signed (one DS each). Providers whose servers live
+//!   inside the TLD are delegated too, with their glue.
+//! - [`Shape::Pairs`]: the long tail: each domain's two name servers are drawn at random from
+//!   a pool of 5,000 hosts, so almost no two domains share an NS set; one domain in ten runs
+//!   its own server inside the TLD (A glue, AAAA for half of them) beside one pool host, and
+//!   5% are signed.
+//!
+//! The same seed always gives the same zone, and [`Options::changed`] rewrites the delegations
+//! of a fixed set of domains so two zones differ in a known number of delegations.
 
 use std::io::{self, Write};
 
@@ -26,6 +32,29 @@ pub struct Options {
     pub changed: u64,
     /// The random seed.
     pub seed: u64,
+    /// How name servers are shared.
+    pub shape: Shape,
+}
+
+/// How delegations share name servers (see the module docs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Shape {
+    /// A few large hosting providers' NS sets serve most domains.
+    #[default]
+    Providers,
+    /// Two name servers drawn at random from a pool of 5,000 hosts per domain.
+    Pairs,
+}
+
+impl std::str::FromStr for Shape {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Shape, String> {
+        match text {
+            "providers" => Ok(Shape::Providers),
+            "pairs" => Ok(Shape::Pairs),
+            _ => Err(format!("{text:?}: the shapes are `providers` and `pairs`")),
+        }
+    }
 }
 
 impl Default for Options {
@@ -36,6 +65,7 @@ impl Default for Options {
             serial: 2026112101,
             changed: 0,
             seed: 1,
+            shape: Shape::Providers,
         }
     }
 }
@@ -50,6 +80,8 @@ pub struct Summary {
 }
 
 const PROVIDERS: u64 = 4_000;
+/// The name server pool of [`Shape::Pairs`].
+const POOL: u64 = 5_000;
 const SYLLABLES: [&str; 32] = [
     "ka", "lo", "mi", "ra", "zen", "tor", "vel", "an", "bri", "co", "du", "el", "fa", "gri", "ho",
     "is", "ju", "ke", "lu", "mo", "ne", "ox", "pa", "qui", "ro", "sa", "ti", "ul", "vo", "wy",
@@ -140,7 +172,12 @@ pub fn generate(options: &Options, w: impl Write) -> io::Result<Summary> {
 
     // Providers inside the TLD: delegated, with glue.
     let mut rng = SmallRng::seed_from_u64(options.seed);
-    for p in (0..PROVIDERS).filter(|p| p % 5 == 0) {
+    let providers = if options.shape == Shape::Providers {
+        PROVIDERS
+    } else {
+        0
+    };
+    for p in (0..providers).filter(|p| p % 5 == 0) {
         let owner = format!("dnsprov{p}.{origin}.");
         for n in 1..=2 {
             out.record(&owner, "NS", &provider_host(origin, p, n))?;
@@ -152,6 +189,13 @@ pub fn generate(options: &Options, w: impl Write) -> io::Result<Summary> {
         }
     }
 
+    if options.shape == Shape::Pairs {
+        // The pool's hosts inside the TLD (one in five), delegated with their glue.
+        for h in (0..POOL).filter(|h| h % 5 == 0) {
+            out.record(&format!("nshost{h}.{origin}."), "NS", &pool_host(origin, h))?;
+            out.record(&pool_host(origin, h), "A", &ipv4(&mut rng))?;
+        }
+    }
     let mut name = String::with_capacity(64);
     for i in 0..options.delegations {
         // Each domain has its own stream, so a changed domain changes nothing else.
@@ -164,6 +208,11 @@ pub fn generate(options: &Options, w: impl Write) -> io::Result<Summary> {
         let changed = options.changed > 0
             && i % (options.delegations / options.changed).max(1) == 0
             && i / (options.delegations / options.changed).max(1) < options.changed;
+        let own = |n: u8| format!("ns{n}.{name}.{origin}.");
+        if options.shape == Shape::Pairs {
+            pair(&mut out, &mut rng, origin, &owner, &own(1), changed)?;
+            continue;
+        }
         let mut kind: u32 = rng.random_range(0..100);
         let mut p = provider(&mut rng);
         if changed {
@@ -171,7 +220,6 @@ pub fn generate(options: &Options, w: impl Write) -> io::Result<Summary> {
             p = (p + 1) % PROVIDERS;
             kind = 0;
         }
-        let own = |n: u8| format!("ns{n}.{name}.{origin}.");
         match kind {
             0..93 => {
                 out.record(&owner, "NS", &provider_host(origin, p, 1))?;
@@ -187,14 +235,7 @@ pub fn generate(options: &Options, w: impl Write) -> io::Result<Summary> {
             }
         }
         if rng.random_range(0..100) < 3 {
-            let digest: String = (0..32)
-                .map(|_| format!("{:02X}", rng.random::<u8>()))
-                .collect();
-            out.record(
-                &owner,
-                "DS",
-                &format!("{} 13 2 {digest}", rng.random::<u16>()),
-            )?;
+            ds(&mut out, &mut rng, &owner)?;
         }
         if kind >= 93 {
             let hosts = if kind < 98 { 2 } else { 1 };
@@ -208,4 +249,116 @@ pub fn generate(options: &Options, w: impl Write) -> io::Result<Summary> {
     }
     out.w.flush()?;
     Ok(out.summary)
+}
+
+fn ds<W: Write>(out: &mut Out<W>, rng: &mut SmallRng, owner: &str) -> io::Result<()> {
+    let digest: String = (0..32)
+        .map(|_| format!("{:02X}", rng.random::<u8>()))
+        .collect();
+    out.record(
+        owner,
+        "DS",
+        &format!("{} 13 2 {digest}", rng.random::<u16>()),
+    )
+}
+
+fn pool_host(origin: &str, h: u64) -> String {
+    // One pool host in five lives inside the TLD; the rest under .net.
+    if h % 5 == 0 {
+        format!("ns.nshost{h}.{origin}.")
+    } else {
+        format!("ns{}.dnspool{h}.net.", h % 3 + 1)
+    }
+}
+
+/// One delegation of [`Shape::Pairs`]: two pool hosts drawn at random, or (one domain in ten)
+/// its own server with glue beside one pool host; 5% signed. A changed domain draws again.
+fn pair<W: Write>(
+    out: &mut Out<W>,
+    rng: &mut SmallRng,
+    origin: &str,
+    owner: &str,
+    own: &str,
+    changed: bool,
+) -> io::Result<()> {
+    let (mut a, mut b) = (rng.random_range(0..POOL), rng.random_range(0..POOL - 1));
+    if b >= a {
+        b += 1; // two different hosts
+    }
+    if changed {
+        (a, b) = ((a + 1) % POOL, (b + 1) % POOL);
+    }
+    let runs_own = rng.random_range(0..10) == 0;
+    if runs_own {
+        out.record(owner, "NS", own)?;
+    } else {
+        out.record(owner, "NS", &pool_host(origin, a))?;
+    }
+    out.record(owner, "NS", &pool_host(origin, b))?;
+    if rng.random_range(0..100) < 5 {
+        ds(out, rng, owner)?;
+    }
+    if runs_own {
+        out.record(own, "A", &ipv4(rng))?;
+        if rng.random_range(0..2) == 0 {
+            out.record(own, "AAAA", &ipv6(rng))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn zone(shape: Shape, changed: u64) -> String {
+        let options = Options {
+            delegations: 20_000,
+            changed,
+            shape,
+            ..Options::default()
+        };
+        let mut text = Vec::new();
+        generate(&options, &mut text).unwrap();
+        String::from_utf8(text).unwrap()
+    }
+
+    /// How many domains share their NS set with another domain.
+    fn sharing(text: &str) -> usize {
+        let mut sets: HashMap<&str, Vec<&str>> = HashMap::new();
+        for line in text.lines() {
+            let fields: Vec<&str> = line.split('\t').collect();
+            if fields[3] == "NS" && fields[0] != "tld." {
+                sets.entry(fields[0]).or_default().push(fields[4]);
+            }
+        }
+        let mut count: HashMap<Vec<&str>, usize> = HashMap::new();
+        for (_, mut set) in sets {
+            set.sort_unstable();
+            *count.entry(set).or_default() += 1;
+        }
+        count.values().filter(|&&n| n > 1).sum()
+    }
+
+    #[test]
+    fn the_shapes_share_name_servers_as_documented() {
+        let providers = zone(Shape::Providers, 0);
+        let pairs = zone(Shape::Pairs, 0);
+        // Providers: most domains share an NS set; pairs: almost none do.
+        assert!(sharing(&providers) > 15_000, "{}", sharing(&providers));
+        assert!(sharing(&pairs) < 400, "{}", sharing(&pairs));
+        // Pairs: about 2.27 records per delegation (the 1M zone: 2.27M records).
+        let records = pairs.lines().count();
+        assert!((45_000..48_000).contains(&records), "{records}");
+        // The same seed, the same zone; `changed` changes that many delegations.
+        assert_eq!(pairs, zone(Shape::Pairs, 0));
+        let moved = zone(Shape::Pairs, 100);
+        let differ = pairs
+            .lines()
+            .zip(moved.lines())
+            .filter(|(a, b)| a != b)
+            .count();
+        assert!((100..=300).contains(&differ), "{differ}");
+    }
 }

@@ -38,6 +38,11 @@ enum Command {
         /// Random seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// How delegations share name servers: `providers` (a few hosting providers' NS sets
+        /// serve most domains) or `pairs` (two of 5,000 hosts drawn per domain: almost no two
+        /// domains share an NS set).
+        #[arg(long, default_value = "providers")]
+        shape: tldgen::Shape,
     },
     /// Write a query file (dnsperf format) with a TLD's traffic mix drawn from a zone.
     GenQueries {
@@ -272,6 +277,7 @@ fn main() -> Result<()> {
             serial,
             changed,
             seed,
+            shape,
         } => {
             let options = tldgen::Options {
                 origin,
@@ -279,6 +285,7 @@ fn main() -> Result<()> {
                 serial,
                 changed,
                 seed,
+                shape,
             };
             let file =
                 File::create(&output).with_context(|| format!("creating {}", output.display()))?;
