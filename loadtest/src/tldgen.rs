@@ -264,7 +264,7 @@ fn ds<W: Write>(out: &mut Out<W>, rng: &mut SmallRng, owner: &str) -> io::Result
 
 fn pool_host(origin: &str, h: u64) -> String {
     // One pool host in five lives inside the TLD; the rest under .net.
-    if h % 5 == 0 {
+    if h.is_multiple_of(5) {
         format!("ns.nshost{h}.{origin}.")
     } else {
         format!("ns{}.dnspool{h}.net.", h % 3 + 1)
