@@ -141,6 +141,45 @@ pub fn has_errors(findings: &[Finding]) -> bool {
     findings.iter().any(|f| f.severity == Severity::Error)
 }
 
+/// The lines to show an operator for `findings`: the first `first` findings of each rule (in
+/// the order the rules first occur), then one line per rule saying how many more there are.
+/// A large registry's zone can break one rule thousands of times (hosts no delegation uses
+/// are common): one line per finding would bury the rest.
+pub fn summary(findings: &[Finding], first: usize) -> Vec<String> {
+    let mut rules: Vec<(Severity, Rule, usize)> = Vec::new();
+    let mut lines = Vec::new();
+    for finding in findings {
+        let seen = match rules
+            .iter_mut()
+            .find(|(s, r, _)| *s == finding.severity && *r == finding.rule)
+        {
+            Some((_, _, count)) => count,
+            None => {
+                rules.push((finding.severity, finding.rule, 0));
+                &mut rules.last_mut().expect("just pushed").2
+            }
+        };
+        *seen += 1;
+        if *seen <= first {
+            lines.push(finding.to_string());
+        }
+    }
+    for (severity, rule, count) in rules {
+        if count > first {
+            let kind = match severity {
+                Severity::Error => "errors",
+                Severity::Warning => "warnings",
+            };
+            lines.push(format!(
+                "… {} more {kind} of rule {} ({count} in all; --all-findings shows every one)",
+                count - first,
+                rule.slug()
+            ));
+        }
+    }
+    lines
+}
+
 /// What kind of zone cut a name is.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Cut {

@@ -33,6 +33,9 @@ enum Command {
         /// The zone's name (default: the owner of the first SOA).
         #[arg(long)]
         origin: Option<Name>,
+        /// Print every finding (by default the first few of each rule, then a count).
+        #[arg(long)]
+        all_findings: bool,
     },
     /// Check and compile a master file into a zone image.
     Compile {
@@ -47,6 +50,9 @@ enum Command {
         /// Do not draw progress bars.
         #[arg(long)]
         quiet: bool,
+        /// Print every finding (by default the first few of each rule, then a count).
+        #[arg(long)]
+        all_findings: bool,
     },
     /// Write a zone image back as a master file.
     Dump {
@@ -142,6 +148,18 @@ enum DirAction {
     },
 }
 
+/// Findings shown by default for each rule broken.
+const FIRST_FINDINGS: usize = 5;
+
+/// The lines to print for the findings: every one, or a summary by rule.
+fn shown(findings: &[check::Finding], every: bool) -> Vec<String> {
+    if every {
+        findings.iter().map(ToString::to_string).collect()
+    } else {
+        check::summary(findings, FIRST_FINDINGS)
+    }
+}
+
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(code) => code,
@@ -154,12 +172,16 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Check { zone, origin } => {
+        Command::Check {
+            zone,
+            origin,
+            all_findings: every,
+        } => {
             let started = Instant::now();
             let (zone, findings) = read_zone(&zone, origin, None)?;
             let findings = all_findings(&zone, findings);
-            for finding in &findings {
-                println!("{finding}");
+            for line in shown(&findings, every) {
+                println!("{line}");
             }
             let errors = findings
                 .iter()
@@ -185,6 +207,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             output,
             origin,
             quiet,
+            all_findings: every,
         } => {
             let started = Instant::now();
             let bar = (!quiet).then(|| {
@@ -207,8 +230,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if let Some(bar) = bar {
                 bar.finish_and_clear();
             }
-            for finding in &findings {
-                eprintln!("{finding}");
+            for line in shown(&findings, every) {
+                eprintln!("{line}");
             }
             if has_errors(&findings) {
                 bail!("{} has errors; fix them and compile again", path.display());

@@ -76,3 +76,41 @@ fn findings_read_well() {
         "error: example.tld./NS: name server ns1.example.tld. is in the zone but has no A or AAAA record (glue_missing)"
     );
 }
+
+/// A registry zone holding thousands of hosts no delegation uses gets one line per rule, not
+/// one per record, unless every finding is asked for.
+#[test]
+fn the_command_line_summarizes_findings_by_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tld.zone");
+    let mut text = String::from(
+        "tld. 3600 IN SOA a.nic.tld. h.nic.tld. 1 1800 900 604800 3600\n\
+         tld. 3600 IN NS a.nic.tld.\na.nic.tld. 3600 IN A 192.0.2.53\n",
+    );
+    for i in 0..2000 {
+        text.push_str(&format!("d{i}.tld. 3600 IN NS ns.example.net.\n"));
+        // Glue for hosts no delegation uses (orphans left behind in the registry).
+        text.push_str(&format!("ns1.d{i}.tld. 3600 IN A 192.0.2.1\n"));
+        text.push_str(&format!("ns2.d{i}.tld. 3600 IN A 192.0.2.2\n"));
+    }
+    std::fs::write(&path, text).unwrap();
+    let run = |extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_zonefiles"))
+            .arg("check")
+            .arg(&path)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "warnings only");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let summary = run(&[]);
+    assert_eq!(summary.lines().count(), 7, "{summary}");
+    assert!(
+        summary.contains("… 3995 more warnings of rule glue_unused (4000 in all"),
+        "{summary}"
+    );
+    assert!(summary.contains("0 errors, 4000 warnings ("), "{summary}");
+    let every = run(&["--all-findings"]);
+    assert_eq!(every.lines().count(), 4001);
+}
