@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The RDAP benchmark: edge-whois's RDAP over the WHOIS tree of a generated TLD, and the bare
+# The RDAP benchmark: edge-whois's RDAP over the WHOIS tree of a generated TLD, the bare
 # limit of the same HTTP stack (`loadtest http-limit`: edge-whois's listener and hyper settings
-# answering a fixed body of an RDAP domain's size), each alone on core 0; the clients
+# answering a fixed body of an RDAP domain's size), and that limit reading each domain's
+# record from the tree first (`--read-tree`: the floor of any answer made from the tree),
+# each alone on core 0; the clients
 # (`loadtest rdap`, keep-alive HTTP/1.1 connections) on core 1. Requests: 80% registered
 # domains, 10% free names, 5% name-prefix searches, 5% name servers by address. Server CPU per
 # request comes from the server's own /proc accounting over each run.
@@ -36,7 +38,12 @@ size=$(curl -s "http://127.0.0.1:4480$(grep -m1 '^/domain/' paths.txt)" | wc -c)
 taskset -c 0 "$bin/loadtest" http-limit --listen 127.0.0.1:4481 --answer "$size" &
 pids+=("$!")
 limit_pid=$!
-for _ in $(seq 1 600); do (exec 3<>/dev/tcp/127.0.0.1/4481) 2>/dev/null && break; sleep 0.1; done
+taskset -c 0 "$bin/loadtest" http-limit --listen 127.0.0.1:4482 --answer "$size" --read-tree tree &
+pids+=("$!")
+reading_pid=$!
+for port in 4481 4482; do
+  for _ in $(seq 1 600); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+done
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # One run: the client's line, then the server's CPU µs per request (CPU ticks are 10 ms).
 run() {
@@ -52,6 +59,8 @@ cold=$(run "$ours_pid" 4480)
 limit=$(run "$limit_pid" 4481)
 ours=$(run "$ours_pid" 4480)
 limit2=$(run "$limit_pid" 4481)
+reading=$(run "$reading_pid" 4482)
+reading2=$(run "$reading_pid" 4482)
 ours2=$(run "$ours_pid" 4480)
 best=$(printf '%s\n%s\n' "$ours" "$ours2" | cut -d' ' -f1 | sort -n | tail -1 | cut -d. -f1)
 rate=$(( best * 8 / 10 ))
@@ -61,6 +70,7 @@ echo "## RDAP: $delegations domains, 32 keep-alive HTTP/1.1 connections, one ser
 echo
 echo "- edge-whois RDAP, first pass over the paths: $cold"
 echo "- bare limit of the same HTTP stack ($size-byte answers): $limit / $limit2"
+echo "- the same limit reading each domain's record from the tree: $reading / $reading2"
 echo "- edge-whois RDAP: $ours / $ours2"
 echo "- at $rate requests/s (80% of edge-whois's best): edge-whois: $ours80"
 echo "- at $rate requests/s: bare limit: $limit80"

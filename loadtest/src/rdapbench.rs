@@ -2,7 +2,8 @@
 //! asking paths in turn, timed by [`crate::whoisbench::run`]; and, for comparison, the bare
 //! limit of edge-whois's own HTTP stack on the same core: the same listener, connection bounds
 //! and hyper settings ([`edge_whois::rdap::http::serve`]) answering every request with a fixed
-//! body.
+//! body, and the same with the WHOIS tree's record read added (the floor of any answer made
+//! from the tree).
 //!
 //! The client is written on std sockets rather than an HTTP client crate so that its own cost
 //! per request (one write, one or two reads) stays small beside the server's.
@@ -14,6 +15,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use edge_whois::rdap::http::{self, Handler, Response};
+use zonefiles::whois::ObjectKey;
+use zonefiles::whois::cached::Wait;
+use zonefiles::whois::tree::{Tree, TreeError};
 
 use crate::whoisbench::Ask;
 
@@ -86,29 +90,61 @@ impl Ask for KeepAlive {
     }
 }
 
-/// Answers every request with the same body.
-struct Fixed(Bytes);
+/// Answers every request with the same body; with a tree, after reading the record a
+/// `/domain/<name>` path names, as edge-whois reads it (from memory, else on a blocking
+/// thread), so the cost of the tree's one-file-per-object read is measured apart from
+/// everything RDAP adds.
+struct Fixed {
+    body: Bytes,
+    tree: Option<Tree>,
+}
 
 impl Handler for Fixed {
     async fn handle(
         self: Arc<Self>,
-        _request: hyper::Request<hyper::body::Incoming>,
+        request: hyper::Request<hyper::body::Incoming>,
         _peer: SocketAddr,
         _scheme: &'static str,
     ) -> Response {
-        http::respond(200, self.0.to_vec(), false)
+        let name = request
+            .uri()
+            .path()
+            .strip_prefix("/domain/")
+            .map(str::to_owned);
+        if let (Some(tree), Some(name)) = (&self.tree, name) {
+            let key = ObjectKey::Domain(name);
+            if let Err(TreeError::NotCached) = tree.read(&key, Wait::No) {
+                let this = self.clone();
+                let _ = tokio::task::spawn_blocking(move || {
+                    this.tree
+                        .as_ref()
+                        .map(|t| t.read(&key, Wait::Allowed).is_ok())
+                })
+                .await;
+            }
+        }
+        http::respond(200, self.body.to_vec(), false)
     }
 }
 
 /// Serves `answer_len` bytes to every request on `listen`, on edge-whois's HTTP stack with its
-/// default bounds and a runtime built as edge-whois builds its own. Runs until the process ends.
-pub fn serve_limit(listen: SocketAddr, answer_len: usize) -> anyhow::Result<()> {
+/// default bounds and a runtime built as edge-whois builds its own; with `tree`, reading the
+/// record each `/domain/<name>` request names first. Runs until the process ends.
+pub fn serve_limit(
+    listen: SocketAddr,
+    answer_len: usize,
+    tree: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let tree = tree.map(Tree::open).transpose()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen).await?;
-        let fixed = Arc::new(Fixed(Bytes::from(vec![b'x'; answer_len])));
+        let fixed = Arc::new(Fixed {
+            body: Bytes::from(vec![b'x'; answer_len]),
+            tree,
+        });
         http::serve(listener, None, edge_whois::rdap::Config::default(), fixed).await;
         anyhow::Ok(())
     })

@@ -221,6 +221,9 @@ enum Command {
         /// Bytes in each answer.
         #[arg(long, default_value_t = 2000)]
         answer: usize,
+        /// Read the record of each `/domain/<name>` request from this WHOIS tree first.
+        #[arg(long)]
+        read_tree: Option<PathBuf>,
     },
     /// The cheapest TCP server (accept, read a line, answer, close): the limit to compare with.
     TcpLimit {
@@ -462,7 +465,11 @@ fn main() -> Result<()> {
             }
         }
         Command::TcpLimit { listen, answer } => loadtest::whoisbench::serve_limit(listen, answer)?,
-        Command::HttpLimit { listen, answer } => loadtest::rdapbench::serve_limit(listen, answer)?,
+        Command::HttpLimit {
+            listen,
+            answer,
+            read_tree,
+        } => loadtest::rdapbench::serve_limit(listen, answer, read_tree.as_deref())?,
         Command::Rdap {
             server,
             paths,
