@@ -24,6 +24,11 @@ command -v promtool >/dev/null || need+=(prometheus)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v ip >/dev/null || need+=(iproute2)
 command -v curl >/dev/null || need+=(curl)
+# Building icann-rdap-cli compiles OpenSSL from source: it needs perl and make.
+if ! command -v rdap-test >/dev/null; then
+  command -v perl >/dev/null || need+=(perl)
+  command -v make >/dev/null || need+=(make)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
