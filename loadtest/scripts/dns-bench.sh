@@ -3,12 +3,15 @@
 # mix, each server pinned to core 0 with one worker, dnsperf pinned to core 1.
 #
 #   loadtest/scripts/dns-bench.sh [DELEGATIONS] [SECONDS] [WORKDIR]
-#   SHAPE=pairs for the zone whose domains each draw their NS pair from 5,000 hosts (default:
-#   providers, whose NS sets a few hosting providers share)
+#   SHAPES="providers pairs" (the default: both, one after the other, each in WORKDIR/<shape>):
+#   the zone's shape (`loadtest gen-zone --shape`: NS sets a few hosting providers share, or
+#   each domain's NS pair drawn from 5,000 hosts)
 #
 # Reports for each server: time from start to first answer (`loadtest ready`: a SOA query
 # every millisecond), resident memory after the runs,
-# UDP and TCP queries per second at saturation (dnsperf), UDP with response rate limiting
+# UDP and TCP queries per second at saturation (dnsperf) and the server's CPU time per query
+# from its own accounting (/proc, the process and its children: a slow or saturated load
+# generator cannot flatter it), UDP with response rate limiting
 # counting every response (edge-dns and NSD), and latency percentiles at 80% of
 # edge-dns's UDP rate (loadtest dns: open loop, batched, every answer timed; dnsperf reports
 # only an average, and timing each query with its -v slows it below that rate).
@@ -18,6 +21,16 @@ delegations=${1:-1000000}
 seconds=${2:-20}
 work=${3:-/tmp/dns-bench}
 root=$(cd "$(dirname "$0")/../.." && pwd)
+for tool in dnsperf nsd knotd; do
+  command -v "$tool" >/dev/null || { echo "dns-bench: needs $tool (apt-get install dnsperf nsd knot)" >&2; exit 1; }
+done
+if [ -z "${SHAPE:-}" ]; then
+  for shape in ${SHAPES:-providers pairs}; do
+    SHAPE=$shape "$0" "$delegations" "$seconds" "$work/$shape"
+    echo
+  done
+  exit 0
+fi
 . "$root/loadtest/scripts/prepare.sh"
 prepare zonefiles loadtest edge-dns || true
 "$bin/zonefiles" compile --quiet tld.zone -o tld.img >/dev/null
@@ -95,11 +108,25 @@ rss() { # pid: resident MiB of the whole process tree (NSD serves from a forked 
   echo $(( $(ps -o rss= --pid "$1" --ppid "$1" | awk '{s += $1} END {print s}') / 1024 ))
 }
 
-perf() { # port mode [rate]: qps and average latency
-  local extra=()
+ticks() { # pid: CPU ticks (user + system, 10 ms each) of the process and all its descendants
+  # (NSD serves from a grandchild). The name in /proc/PID/stat may hold spaces ("nsd: main"):
+  # the fields are counted after its closing parenthesis.
+  local t p
+  t=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }')
+  for p in $(ps -o pid= --ppid "$1"); do
+    t=$(( ${t:-0} + $(ticks "$p") ))
+  done
+  echo "${t:-0}"
+}
+
+perf() { # port mode [rate]: qps, average latency, its deviation, server CPU µs per query
+  local extra=() before out
   [ -n "${3:-}" ] && extra=(-Q "$3")
-  taskset -c 1 dnsperf -s 127.0.0.1 -p "$1" -m "$2" -d queries.txt -l "$seconds" -c 16 -q 512 "${extra[@]}" 2>/dev/null \
-    | awk '/Queries per second/ {qps=$4} /Average Latency/ {lat=$4; sd=$6} END {printf "%d %s %s\n", qps, lat, sd}'
+  before=$(ticks "$pid")
+  out=$(taskset -c 1 dnsperf -s 127.0.0.1 -p "$1" -m "$2" -d queries.txt -l "$seconds" -c 16 -q 512 "${extra[@]}" 2>/dev/null)
+  echo "$out" | awk -v ticks=$(( $(ticks "$pid") - before )) '
+    /Queries completed/ {done=$3} /Queries per second/ {qps=$4} /Average Latency/ {lat=$4; sd=$6}
+    END {printf "%d %s %s %.2f\n", qps, lat, sd, (done > 0 ? ticks * 10000 / done : 0)}'
 }
 
 latency() { # port rate: p50/p99/p99.9 latency (ms) and the share of queries lost, from loadtest dns
@@ -182,14 +209,14 @@ start nsd-rrl 5305 nsd -d -c nsd-rrl.conf
 rrl_udp[nsd]=$(perf 5305 udp)
 kill "$pid"; wait "$pid" 2>/dev/null || true
 
-echo "## DNS serving: $delegations delegations, one server core, dnsperf on the other, ${seconds}s per run"
+echo "## DNS serving, shape \`$SHAPE\`: $delegations delegations, one server core, dnsperf on the other, ${seconds}s per run"
 echo
-echo "| server | ready after start | RSS after the runs | UDP qps | UDP avg latency | TCP qps |"
-echo "| --- | --- | --- | --- | --- | --- |"
+echo "| server | ready after start | RSS after the runs | UDP qps | UDP server CPU per query | UDP avg latency | TCP qps | TCP server CPU per query |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 for name in edge-dns nsd knot; do
-  read -r uq ul _ <<<"${udp[$name]}"
-  read -r tq _ _ <<<"${tcp[$name]}"
-  echo "| $name | ${ready_ms[$name]} ms | ${rss_m[$name]} MiB | $uq | ${ul} s | $tq |"
+  read -r uq ul _ uc <<<"${udp[$name]}"
+  read -r tq _ _ tc <<<"${tcp[$name]}"
+  echo "| $name | ${ready_ms[$name]} ms | ${rss_m[$name]} MiB | $uq | $uc µs | ${ul} s | $tq | $tc µs |"
 done
 latency_table() { # title results-array-name
   local -n results=$2
