@@ -1,4 +1,11 @@
-//! Passwords: Argon2id hashes (never plain text) and a cache of verified credentials.
+//! Passwords: hashes (never plain text) and a cache of verified credentials.
+//!
+//! A registrar's password is an Argon2id hash ([`hash`]): a person chose it, so guessing must
+//! be slow. A domain's password (EPP authInfo, SRRP `domain-auth`) is a transfer code that the
+//! registrar generates with at least 128 bits of randomness (RFC 9154 §4.1): it is kept as
+//! SHA-256 over a random 16-byte salt and the password ([`hash_domain`], RFC 9154 §4.2), which
+//! costs a microsecond rather than 30 ms, so registrations that carry one are not bounded by
+//! Argon2. [`verify`] reads both forms.
 //!
 //! SRRP carries `registrar-auth` on every request, and an Argon2id verification costs about
 //! 30 ms of CPU. [`Verified`] remembers, per registrar, the stored hash a password was last
@@ -23,8 +30,47 @@ pub fn hash(password: &str) -> String {
         .unwrap_or_default()
 }
 
-/// True if the password matches the PHC hash.
+const DOMAIN_PREFIX: &str = "$sha256$";
+
+/// Hashes a domain password (transfer code) as RFC 9154 asks: `$sha256$<salt>$<digest>`, both
+/// in unpadded base64, the digest over the salt and then the password.
+pub fn hash_domain(password: &str) -> String {
+    let mut salt = [0u8; 16];
+    ring::rand::SecureRandom::fill(&SystemRandom::new(), &mut salt)
+        .expect("the system random generator works");
+    salted(&salt, password)
+}
+
+fn salted(salt: &[u8], password: &str) -> String {
+    let mut context = ring::digest::Context::new(&ring::digest::SHA256);
+    context.update(salt);
+    context.update(password.as_bytes());
+    let b64 = data_encoding::BASE64_NOPAD;
+    format!(
+        "{DOMAIN_PREFIX}{}${}",
+        b64.encode(salt),
+        b64.encode(context.finish().as_ref())
+    )
+}
+
+/// True if the password matches the hash (an Argon2id PHC string or a [`hash_domain`] one).
 pub fn verify(password: &str, hash: &str) -> bool {
+    if let Some(rest) = hash.strip_prefix(DOMAIN_PREFIX) {
+        let Some(salt) = rest
+            .split_once('$')
+            .and_then(|(salt, _)| data_encoding::BASE64_NOPAD.decode(salt.as_bytes()).ok())
+        else {
+            return false;
+        };
+        let expected = salted(&salt, password);
+        // Every byte is compared, whatever the first difference.
+        return expected.len() == hash.len()
+            && expected
+                .bytes()
+                .zip(hash.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+    }
     PasswordHash::new(hash).is_ok_and(|h| {
         Argon2::default()
             .verify_password(password.as_bytes(), &h)
@@ -82,6 +128,16 @@ mod tests {
         assert!(verify("pass-phrase", &stored));
         assert!(!verify("pass-phrasf", &stored));
         assert!(!verify("pass-phrase", "not a hash"));
+    }
+
+    #[test]
+    fn domain_passwords_are_salted_sha256() {
+        let stored = hash_domain("2fooBAR$x-1");
+        assert!(stored.starts_with("$sha256$"));
+        assert_ne!(stored, hash_domain("2fooBAR$x-1"), "a fresh salt each time");
+        assert!(verify("2fooBAR$x-1", &stored));
+        assert!(!verify("2fooBAR$x-2", &stored));
+        assert!(!verify("2fooBAR$x-1", "$sha256$not base64$x"));
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
     /// The SRRP listener.
     pub srrp: Srrp,
+    /// The EPP listener.
+    pub epp: Epp,
     /// The push service.
     pub push: Push,
 }
@@ -54,6 +56,52 @@ impl Default for Push {
             key: PathBuf::from("/etc/constellation/tunnel.key"),
             audit_interval_s: 3600,
             replay_limit: 100_000,
+        }
+    }
+}
+
+/// The EPP listener's settings (RFC 5734 sessions; see [`crate::epp::server`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Epp {
+    /// Addresses to listen on (EPP's port is 700); off when empty.
+    pub listen: Vec<SocketAddr>,
+    /// The TLS certificate chain (PEM); SRRP's when absent.
+    pub certificate: Option<PathBuf>,
+    /// The TLS private key (PEM); SRRP's when absent.
+    pub key: Option<PathBuf>,
+    /// `<svID>` in the greeting.
+    pub server_id: String,
+    /// The largest frame accepted, its 4-byte header included.
+    pub max_frame_bytes: usize,
+    /// Seconds to complete the TLS handshake.
+    pub handshake_timeout_s: u64,
+    /// Seconds a session may stay silent before it is closed.
+    pub idle_timeout_s: u64,
+    /// Seconds after which a session is closed (with 2502), whatever it does.
+    pub max_session_s: u64,
+    /// Failed logins before a session is closed (with 2501).
+    pub max_failed_logins: u32,
+    /// Sessions open at once.
+    pub max_connections: usize,
+    /// Sessions open at once from one address.
+    pub max_connections_per_ip: usize,
+}
+
+impl Default for Epp {
+    fn default() -> Epp {
+        Epp {
+            listen: Vec::new(),
+            certificate: None,
+            key: None,
+            server_id: "Constellation EPP".into(),
+            max_frame_bytes: 64 * 1024,
+            handshake_timeout_s: 10,
+            idle_timeout_s: 600,
+            max_session_s: 86_400,
+            max_failed_logins: 3,
+            max_connections: 4096,
+            max_connections_per_ip: 64,
         }
     }
 }
@@ -93,6 +141,7 @@ impl Default for Config {
             recovery_key: None,
             metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9155))),
             srrp: Srrp::default(),
+            epp: Epp::default(),
             push: Push::default(),
         }
     }
@@ -131,6 +180,8 @@ impl Config {
         ]
         .into_iter()
         .chain(config.previous_public_keys.iter_mut())
+        .chain(config.epp.certificate.as_mut())
+        .chain(config.epp.key.as_mut())
         .chain(config.recovery_key.as_mut())
         {
             ops::relative_to(path, p);
@@ -177,6 +228,23 @@ impl Config {
         anyhow::ensure!(
             s.max_connections_per_ip > 0 && s.max_connections > 0,
             "srrp connection limits must be at least 1"
+        );
+        let e = &self.epp;
+        anyhow::ensure!(
+            e.max_frame_bytes >= 1024,
+            "epp.max_frame_bytes must be at least 1024"
+        );
+        anyhow::ensure!(
+            e.max_connections_per_ip > 0 && e.max_connections > 0 && e.max_failed_logins > 0,
+            "epp connection and login limits must be at least 1"
+        );
+        anyhow::ensure!(
+            e.idle_timeout_s > 0 && e.max_session_s > 0 && e.handshake_timeout_s > 0,
+            "epp timeouts must be at least 1 second"
+        );
+        anyhow::ensure!(
+            e.certificate.is_some() == e.key.is_some(),
+            "epp.certificate and epp.key go together (or neither, for SRRP's)"
         );
         Ok(())
     }

@@ -80,9 +80,11 @@ pub fn parse(line: &str) -> Result<(u32, Command), String> {
         Secret::None => {}
         Secret::Hash(password) => match &mut decoded.command {
             Command::CreateDomain { auth_hash, .. } => {
-                *auth_hash = Some(crate::auth::hash(&password))
+                *auth_hash = Some(crate::auth::hash_domain(&password))
             }
-            Command::SetPassword { auth_hash, .. } => *auth_hash = crate::auth::hash(&password),
+            Command::SetPassword { auth_hash, .. } => {
+                *auth_hash = crate::auth::hash_domain(&password)
+            }
             _ => {}
         },
         Secret::Verify(_) => return Err("transfers cannot be imported".into()),

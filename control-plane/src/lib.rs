@@ -68,6 +68,7 @@ pub mod audit;
 pub mod auth;
 pub mod client;
 pub mod config;
+pub mod epp;
 pub mod feed;
 pub mod import;
 pub mod metrics;

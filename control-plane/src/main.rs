@@ -55,9 +55,12 @@ enum SatelliteCommand {
 enum Command {
     /// Serve SRRP until SIGINT or SIGTERM.
     Serve {
-        /// Listen on this address instead (repeatable).
+        /// Serve SRRP on this address instead (repeatable).
         #[arg(long)]
         listen: Vec<SocketAddr>,
+        /// Serve EPP on this address instead (repeatable).
+        #[arg(long)]
+        epp_listen: Vec<SocketAddr>,
         /// Metrics on this address instead.
         #[arg(long)]
         metrics_listen: Option<SocketAddr>,
@@ -378,10 +381,14 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Serve {
             listen,
+            epp_listen,
             metrics_listen,
         } => {
             if !listen.is_empty() {
                 config.srrp.listen = listen;
+            }
+            if !epp_listen.is_empty() {
+                config.epp.listen = epp_listen;
             }
             if metrics_listen.is_some() {
                 config.metrics_listen = metrics_listen;
@@ -912,6 +919,37 @@ fn serve(config: Config, conn: rusqlite::Connection) -> Result<()> {
             tracing::info!(address = %listener.local_addr()?, "SRRP listening");
             tokio::spawn(server.clone().serve(listener));
         }
+        let epp = if config.epp.listen.is_empty() {
+            None
+        } else {
+            let e = &config.epp;
+            let tls = match (&e.certificate, &e.key) {
+                (Some(certificate), Some(key)) => tls::server_config(certificate, key)?,
+                _ => tls::server_config(&config.srrp.certificate, &config.srrp.key)?,
+            };
+            let epp = Arc::new(control_plane::epp::server::Epp::new(
+                tls,
+                server.clone(),
+                control_plane::epp::server::Settings {
+                    server_id: e.server_id.clone(),
+                    max_frame_bytes: e.max_frame_bytes,
+                    handshake_timeout: Duration::from_secs(e.handshake_timeout_s),
+                    idle_timeout: Duration::from_secs(e.idle_timeout_s),
+                    max_session: Duration::from_secs(e.max_session_s),
+                    max_failed_logins: e.max_failed_logins,
+                    max_connections: e.max_connections,
+                    max_connections_per_ip: e.max_connections_per_ip,
+                },
+            ));
+            for address in &e.listen {
+                let listener = tokio::net::TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("binding EPP on {address}"))?;
+                tracing::info!(address = %listener.local_addr()?, "EPP listening");
+                tokio::spawn(epp.clone().serve(listener));
+            }
+            Some(epp)
+        };
         let push = match config.push.listen {
             Some(address) => {
                 let node_key = update_agent::keys::load_private(&config.push.key)
@@ -946,6 +984,9 @@ fn serve(config: Config, conn: rusqlite::Connection) -> Result<()> {
             let page: ops::Page = Arc::new(move || {
                 let serials = zone_serials(&database).unwrap_or_default();
                 let mut page = metrics::render(&server, &serials);
+                if let Some(epp) = &epp {
+                    page.push_str(&metrics::render_epp(epp));
+                }
                 page.push_str(&format!(
                     "# HELP control_plane_srrp_certificate_expiry_seconds When the SRRP certificate expires (Unix time; read at start).\n\
                      # TYPE control_plane_srrp_certificate_expiry_seconds gauge\n\

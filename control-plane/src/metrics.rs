@@ -1,4 +1,5 @@
-//! Prometheus metrics: SRRP responses by command and code, connections dropped, commands
+//! Prometheus metrics: SRRP and EPP responses by command and code, connections dropped, EPP
+//! sessions open, commands
 //! waiting per registrar, commits (one fsync each) and commands in them, commit time, and each
 //! zone's journal serial.
 
@@ -45,5 +46,24 @@ pub fn render(server: &Server, serials: &[(String, u32)]) -> String {
             "control_plane_journal_serial{{zone=\"{zone}\"}} {serial}"
         );
     }
+    out
+}
+
+/// The EPP part of the metrics page.
+pub fn render_epp(epp: &crate::epp::server::Epp) -> String {
+    let mut out = String::new();
+    out.push_str("# HELP control_plane_epp_responses_total EPP responses by command and result code.\n# TYPE control_plane_epp_responses_total counter\n");
+    for (kind, code, n) in epp.counters.snapshot() {
+        let _ = writeln!(
+            out,
+            "control_plane_epp_responses_total{{command=\"{kind}\",code=\"{code}\"}} {n}"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP control_plane_epp_sessions EPP sessions open.\n# TYPE control_plane_epp_sessions gauge\ncontrol_plane_epp_sessions {}\n# HELP control_plane_epp_dropped_total EPP connections refused or ended early: over a limit, failed handshake, bad frame, idle.\n# TYPE control_plane_epp_dropped_total counter\ncontrol_plane_epp_dropped_total {}",
+        epp.counters.open.load(Ordering::Relaxed),
+        epp.counters.dropped.load(Ordering::Relaxed)
+    );
     out
 }

@@ -287,10 +287,10 @@ impl Server {
             )
         };
         let id = decoded.registrar;
-        let stored = match self.read(|c| c.registrar(id)) {
-            Ok(Some(r))
-                if r.active && r.certificate.is_some() && r.certificate.as_deref() != pin =>
-            {
+        let stored = match self.authenticate(id, &decoded.password, pin).await {
+            Ok(stored) => stored,
+            Err(Denied::Internal(e)) => return (kind, internal(e)),
+            Err(Denied::Certificate) => {
                 return (
                     kind,
                     Response::error(
@@ -299,23 +299,12 @@ impl Server {
                     ),
                 );
             }
-            Ok(Some(r)) if r.active => r.password_hash,
-            Ok(_) => return (kind, denied()),
-            Err(e) => return (kind, internal(e)),
+            Err(Denied::Credentials) => return (kind, denied()),
         };
-        if !self.verified.contains(id, &decoded.password, &stored) {
-            let (password, hash) = (decoded.password.clone(), stored.clone());
-            if self.argon(move || auth::verify(&password, &hash)).await != Some(true) {
-                return (kind, denied());
-            }
-            self.verified.insert(id, &decoded.password, &stored);
-        }
         match std::mem::replace(&mut decoded.secret, Secret::None) {
             Secret::None => {}
             Secret::Hash(password) => {
-                let Some(hash) = self.argon(move || auth::hash(&password)).await else {
-                    return (kind, internal("hashing a password failed".into()));
-                };
+                let hash = auth::hash_domain(&password);
                 match &mut decoded.command {
                     Command::CreateDomain { auth_hash, .. } => *auth_hash = Some(hash),
                     Command::SetPassword { auth_hash, .. } => *auth_hash = hash,
@@ -328,46 +317,101 @@ impl Server {
                     verified_hash,
                 } = &mut decoded.command
                 {
-                    let key = name.clone();
-                    let stored = match self.read(|c| c.domain(&key)) {
-                        Ok(domain) => domain.and_then(|d| d.auth_hash),
+                    match self.verify_domain_password(name, password).await {
+                        Ok(hash) => *verified_hash = hash,
                         Err(e) => return (kind, internal(e)),
-                    };
-                    if let Some(stored) = stored {
-                        let candidate = stored.clone();
-                        if self
-                            .argon(move || auth::verify(&password, &candidate))
-                            .await
-                            == Some(true)
-                        {
-                            *verified_hash = Some(stored);
-                        }
                     }
                 }
             }
         }
-        let (reply, outcome) = oneshot::channel();
-        let job = Job {
-            registrar: id,
-            verified_hash: stored,
-            command: decoded.command,
-            reply,
-        };
-        if self.commits.submit(job).is_err() {
-            return (
-                kind,
-                Response::error(
-                    Code::InternalError,
-                    "too many of your commands are waiting; retry in a moment",
-                ),
-            );
-        }
-        let response = match outcome.await {
-            Ok(Outcome::Done(reply)) => srrp_front::reply(request, reply),
-            Ok(Outcome::Refused(refusal)) => srrp_front::refusal(&refusal),
-            Ok(Outcome::Failed(e)) => internal(e),
-            Err(_) => internal("the commit thread stopped".into()),
+        let response = match self.commit(id, stored, decoded.command).await {
+            Outcome::Done(reply) => srrp_front::reply(request, reply),
+            Outcome::Refused(refusal) => srrp_front::refusal(&refusal),
+            Outcome::Failed(e) if e == QUEUE_FULL => {
+                Response::error(Code::InternalError, QUEUE_FULL)
+            }
+            Outcome::Failed(e) => internal(e),
         };
         (kind, response)
     }
+
+    /// Checks a registrar's credentials (and its pinned certificate, if it has one) against the
+    /// database; returns the stored hash they were verified against. Argon2 runs on the
+    /// blocking pool, and only the first time a password is presented.
+    pub async fn authenticate(
+        &self,
+        registrar: u32,
+        password: &str,
+        pin: Option<&str>,
+    ) -> Result<String, Denied> {
+        let stored = match self.read(|c| c.registrar(registrar)) {
+            Ok(Some(r))
+                if r.active && r.certificate.is_some() && r.certificate.as_deref() != pin =>
+            {
+                return Err(Denied::Certificate);
+            }
+            Ok(Some(r)) if r.active => r.password_hash,
+            Ok(_) => return Err(Denied::Credentials),
+            Err(e) => return Err(Denied::Internal(e)),
+        };
+        if !self.verified.contains(registrar, password, &stored) {
+            let (presented, hash) = (password.to_string(), stored.clone());
+            if self.argon(move || auth::verify(&presented, &hash)).await != Some(true) {
+                return Err(Denied::Credentials);
+            }
+            self.verified.insert(registrar, password, &stored);
+        }
+        Ok(stored)
+    }
+
+    /// The stored password hash of a domain that `password` matches, if any (for transfers).
+    pub async fn verify_domain_password(
+        &self,
+        name: &str,
+        password: String,
+    ) -> Result<Option<String>, String> {
+        let key = name.to_string();
+        let stored = self.read(|c| c.domain(&key))?.and_then(|d| d.auth_hash);
+        let Some(stored) = stored else {
+            return Ok(None);
+        };
+        let candidate = stored.clone();
+        let matches = self
+            .argon(move || auth::verify(&password, &candidate))
+            .await
+            == Some(true);
+        Ok(matches.then_some(stored))
+    }
+
+    /// Queues a command for the commit thread and waits for its durable outcome. A full queue
+    /// is [`Outcome::Failed`] with [`QUEUE_FULL`].
+    pub async fn commit(&self, registrar: u32, verified_hash: String, command: Command) -> Outcome {
+        let (reply, outcome) = oneshot::channel();
+        let job = Job {
+            registrar,
+            verified_hash,
+            command,
+            reply,
+        };
+        if self.commits.submit(job).is_err() {
+            return Outcome::Failed(QUEUE_FULL.into());
+        }
+        outcome
+            .await
+            .unwrap_or_else(|_| Outcome::Failed("the commit thread stopped".into()))
+    }
 }
+
+/// Why credentials were refused.
+#[derive(Debug)]
+pub enum Denied {
+    /// Unknown registrar, suspended, or wrong password.
+    Credentials,
+    /// The registrar must present its pinned client certificate.
+    Certificate,
+    /// The database could not be read.
+    Internal(String),
+}
+
+/// The outcome text of a command refused because the registrar's queue is full.
+pub const QUEUE_FULL: &str = "too many of your commands are waiting; retry in a moment";

@@ -292,6 +292,7 @@ pub fn decode(request: &Request) -> Result<Decoded, Response> {
             Command::CreateDomain {
                 name,
                 expires: a.one("expiry-date")?.map(date).transpose()?,
+                period_months: None,
                 active: a.one("status")?.map(status).transpose()?,
                 nameservers: source,
                 auth_hash: None,
@@ -457,6 +458,7 @@ pub fn reply(request: &Request, reply: Reply) -> Response {
     match reply {
         Reply::Done => {}
         Reply::DomainCreated {
+            created: _,
             cluster,
             expires,
             active,
@@ -468,7 +470,9 @@ pub fn reply(request: &Request, reply: Reply) -> Response {
             response.push("status", status_word(active));
         }
         Reply::ClusterCreated { cluster } => response.push("cluster-id", cluster.to_string()),
-        Reply::Domain { domain, history } => {
+        Reply::Domain {
+            domain, history, ..
+        } => {
             let mut all = vec![
                 ("domain-name", domain.name.clone()),
                 ("registrar-id", domain.registrar.to_string()),
@@ -536,6 +540,9 @@ pub fn reply(request: &Request, reply: Reply) -> Response {
                 response.push("text", line);
             }
         }
+        // Answers to commands SRRP does not send, and a transfer's details (SRRP confirms it
+        // with the code alone).
+        Reply::Availability(_) | Reply::Expires(_) | Reply::Transferred { .. } => {}
     }
     response
 }

@@ -22,11 +22,14 @@
 //!   against the stored Argon2 hash off the commit path and passes the hash it verified, which
 //!   the rules compare with the current one (so a password changed meanwhile still counts).
 
+mod edit;
 mod publish;
 
 use std::net::IpAddr;
 
-pub use publish::{Publication, PublishError, registrar_object, soa_record, zone_records};
+pub use publish::{
+    Publication, PublishError, domain_roid, registrar_object, soa_record, zone_records,
+};
 
 use crate::model::{Actor, Cluster, Domain, HistoryEntry, Nameserver, Registrar, ZoneSettings};
 use crate::store::{Store, StoreError};
@@ -51,8 +54,10 @@ pub enum Command {
     CreateDomain {
         /// The name.
         name: String,
-        /// Requested expiry (a time), or the zone's default period.
+        /// Requested expiry (a day), or the period below.
         expires: Option<i64>,
+        /// Registration period in months when no expiry is given, or the zone's default.
+        period_months: Option<u32>,
         /// Requested status, or active.
         active: Option<bool>,
         /// Its name servers.
@@ -137,6 +142,44 @@ pub enum Command {
         /// matched none).
         verified_hash: Option<String>,
     },
+    /// Whether names could be registered now, each with the reason when not.
+    CheckDomains {
+        /// The names.
+        names: Vec<String>,
+    },
+    /// Extend a registration by a period from its current expiry, which the registrar states
+    /// (so that a repeated renewal is refused rather than charged twice).
+    Renew {
+        /// The domain.
+        name: String,
+        /// The day the registrar believes it expires.
+        current_expiry: i64,
+        /// The period to add, in months.
+        months: u32,
+    },
+    /// Change one domain's name servers by adding and removing hosts (the domain moves to the
+    /// registrar's cluster holding the result, made if need be; none left: not delegated).
+    EditNameservers {
+        /// The domain.
+        name: String,
+        /// Hosts to add.
+        add: Vec<Nameserver>,
+        /// Host names to remove.
+        remove: Vec<String>,
+    },
+    /// Change a domain's DS set by removing (some or all) and adding records.
+    EditDs {
+        /// The domain.
+        name: String,
+        /// Records to add.
+        add: Vec<DelegationSigner>,
+        /// Records to remove.
+        remove: Vec<DelegationSigner>,
+        /// Remove every record first.
+        remove_all: bool,
+    },
+    /// Several changes carried out together: all of them or, if one is refused, none.
+    All(Vec<Command>),
     /// The registry's defaults and limits.
     StatusDefaults,
     /// About the server.
@@ -150,6 +193,7 @@ impl Command {
             self,
             Command::QueryDomain { .. }
                 | Command::QueryCluster { .. }
+                | Command::CheckDomains { .. }
                 | Command::StatusDefaults
                 | Command::StatusServer
         )
@@ -171,6 +215,11 @@ impl Command {
             Command::QueryDomain { .. } => "query-domain",
             Command::QueryCluster { .. } => "query-cluster",
             Command::Transfer { .. } => "transfer-domain",
+            Command::CheckDomains { .. } => "check-domains",
+            Command::Renew { .. } => "renew-domain",
+            Command::EditNameservers { .. } => "edit-nameservers",
+            Command::EditDs { .. } => "edit-ds",
+            Command::All(_) => "several",
             Command::StatusDefaults => "status-defaults",
             Command::StatusServer => "status-server",
         }
@@ -199,6 +248,8 @@ pub enum Reply {
     Done,
     /// A domain was registered.
     DomainCreated {
+        /// When.
+        created: i64,
         /// Its cluster, if it has one.
         cluster: Option<u64>,
         /// Its expiry.
@@ -217,6 +268,21 @@ pub enum Reply {
         domain: Box<Domain>,
         /// Its history, newest first.
         history: Vec<HistoryEntry>,
+        /// Its name servers (those of its cluster).
+        nameservers: Vec<Nameserver>,
+        /// Its registry object id.
+        roid: String,
+    },
+    /// Per name asked: `Ok` if it could be registered now, else why not.
+    Availability(Vec<(String, Result<(), String>)>),
+    /// A registration's new expiry.
+    Expires(i64),
+    /// A domain moved to the requesting registrar.
+    Transferred {
+        /// The registrar it came from.
+        from: u32,
+        /// Its expiry after the transfer.
+        expires: i64,
     },
     /// A cluster.
     Cluster(Cluster),
@@ -309,13 +375,18 @@ pub fn execute(
         Command::CreateDomain {
             name,
             expires,
+            period_months,
             active,
             nameservers,
             auth_hash,
             ds,
         } => rules.create_domain(
             name,
-            *expires,
+            match (expires, period_months) {
+                (Some(day), _) => Term::Until(*day),
+                (None, Some(months)) => Term::Months(*months),
+                (None, None) => Term::Default,
+            },
             active.unwrap_or(true),
             nameservers,
             auth_hash,
@@ -339,6 +410,31 @@ pub fn execute(
             name,
             verified_hash,
         } => rules.transfer(name, verified_hash.as_deref()),
+        Command::CheckDomains { names } => rules.check_domains(names),
+        Command::Renew {
+            name,
+            current_expiry,
+            months,
+        } => rules.renew(name, *current_expiry, *months),
+        Command::EditNameservers { name, add, remove } => rules.edit_nameservers(name, add, remove),
+        Command::EditDs {
+            name,
+            add,
+            remove,
+            remove_all,
+        } => rules.edit_ds(name, add, remove, *remove_all),
+        Command::All(commands) => {
+            let mut reply = Reply::Done;
+            for command in commands {
+                let context = Context {
+                    now: rules.now,
+                    registrar: rules.registrar,
+                    server_info: context.server_info,
+                };
+                reply = execute(store, rules.publication, &context, command)?;
+            }
+            Ok(reply)
+        }
         Command::StatusDefaults => Ok(Reply::Defaults(defaults(&zones))),
         Command::StatusServer => Ok(Reply::Server(context.server_info.to_vec())),
     }
@@ -378,6 +474,16 @@ pub fn money(cents: i64) -> String {
 /// The object key of a domain's history.
 pub fn domain_object(name: &str) -> String {
     format!("domain:{name}")
+}
+
+/// How long a new registration runs.
+enum Term {
+    /// To this day.
+    Until(i64),
+    /// This many months from now.
+    Months(u32),
+    /// The zone's default period.
+    Default,
 }
 
 struct Rules<'a> {
@@ -570,7 +676,7 @@ impl Rules<'_> {
     fn create_domain(
         &mut self,
         name: &str,
-        expires: Option<i64>,
+        term: Term,
         active: bool,
         source: &NameserverSource,
         auth_hash: &Option<String>,
@@ -590,15 +696,15 @@ impl Rules<'_> {
             .into());
         }
         self.check_blocked(&name, &zone)?;
-        let expires = match expires {
-            Some(date) => {
-                // A date names a day; the registration runs to this time of day on it.
-                let at = date + self.now.rem_euclid(calendar::DAY);
-                self.check_expiry(at, &zone)?;
-                at
+        let expires = match term {
+            // A date names a day; the registration runs to this time of day on it.
+            Term::Until(day) => day + self.now.rem_euclid(calendar::DAY),
+            Term::Months(months) => calendar::add_months(self.now, i64::from(months)),
+            Term::Default => {
+                calendar::add_months(self.now, i64::from(zone.default_period_months))
             }
-            None => calendar::add_months(self.now, i64::from(zone.default_period_months)),
         };
+        self.check_expiry(expires, &zone)?;
         check_ds(ds)?;
         let cluster = match source {
             NameserverSource::None => None,
@@ -624,6 +730,7 @@ impl Rules<'_> {
         domain.id = self.store.insert_domain(&domain)?;
         self.record(&domain_object(&name), "CREATE DOMAIN".into())?;
         Ok(Reply::DomainCreated {
+            created: self.now,
             cluster,
             expires,
             active,
@@ -787,9 +894,16 @@ impl Rules<'_> {
             .into_iter()
             .filter(|h| h.at >= domain.created)
             .collect();
+        let nameservers = match domain.cluster {
+            Some(id) => self.store.cluster(id)?.map(|c| c.nameservers),
+            None => None,
+        };
+        let roid = domain_roid(domain.id, &self.zone_of(&domain.name)?.origin);
         Ok(Reply::Domain {
             domain: Box::new(domain),
             history,
+            nameservers: nameservers.unwrap_or_default(),
+            roid,
         })
     }
 
@@ -831,7 +945,10 @@ impl Rules<'_> {
             &domain_object(&name),
             format!("TRANSFER DOMAIN (from registrar {from})"),
         )?;
-        Ok(Reply::Done)
+        Ok(Reply::Transferred {
+            from,
+            expires: domain.expires,
+        })
     }
 }
 

@@ -340,10 +340,10 @@ fn domain_output(
             records.push(record(&owner, RecordType::DS, ttl, &rdata));
         }
     }
-    let suffix = zone.origin.to_ascii_uppercase().replace('.', "_");
+    let suffix = roid_suffix(&zone.origin);
     objects.push(Object::Domain(whois::Domain {
         name: domain.name.clone(),
-        roid: format!("D{}-{suffix}", domain.id),
+        roid: domain_roid(domain.id, &zone.origin),
         registrar: iana_id,
         statuses: vec![if domain.active {
             DomainStatus::Ok
@@ -412,4 +412,15 @@ pub fn zone_records<'a>(
         objects.extend(o);
     }
     Ok((records, objects))
+}
+
+/// The suffix of the registry object ids of a zone's objects: its name in capitals, dots as
+/// underscores (`NAME`, `CO_UK`).
+fn roid_suffix(origin: &str) -> String {
+    origin.to_ascii_uppercase().replace('.', "_")
+}
+
+/// A domain's registry object id (WHOIS "Registry Domain ID", EPP `<domain:roid>`).
+pub fn domain_roid(id: i64, origin: &str) -> String {
+    format!("D{id}-{}", roid_suffix(origin))
 }

@@ -2,6 +2,7 @@
 //! loopback, and spoken to over real TLS (our client, and `openssl s_client`).
 
 mod crash;
+mod epp;
 mod export;
 mod fixture;
 mod import;

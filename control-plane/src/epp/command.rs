@@ -1,0 +1,773 @@
+//! EPP documents to typed requests (sans-IO), checked element by element against RFC 5730,
+//! 5731 and 5910: a misplaced, unknown or repeated element is 2001, a bad value 2005 (or 2004
+//! when out of range), a missing one 2003, an object or extension this server does not offer
+//! 2307 or 2103, a command it does not carry out 2101.
+
+use std::net::IpAddr;
+
+use zonefiles::calendar;
+use zonefiles::whois::DelegationSigner;
+
+use super::xml::Element;
+use super::{CONTACT, Code, DOMAIN, EPP, Failure, HOST, SECDNS};
+use crate::model::Nameserver;
+
+/// Most names in one `<check>`.
+pub const MAX_CHECK: usize = 100;
+
+/// One EPP frame from a client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frame {
+    /// `<hello/>`: answered with the greeting.
+    Hello,
+    /// A `<command>` with its client transaction id.
+    Command {
+        /// `<clTRID>`, if given.
+        client_transaction: Option<String>,
+        /// What it asks.
+        command: Request,
+    },
+}
+
+/// A registration period in months.
+pub type Months = u32;
+
+/// What a command asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// `<login>`.
+    Login {
+        /// `<clID>`.
+        client: String,
+        /// `<pw>`.
+        password: String,
+        /// `<newPW>`.
+        new_password: Option<String>,
+        /// `<objURI>`s.
+        objects: Vec<String>,
+        /// `<extURI>`s.
+        extensions: Vec<String>,
+    },
+    /// `<logout/>`.
+    Logout,
+    /// `<poll op="req"/>` or `<poll op="ack" msgID="…"/>`.
+    Poll {
+        /// The message acknowledged, for `ack`.
+        ack: Option<String>,
+    },
+    /// `<domain:check>`.
+    DomainCheck(Vec<String>),
+    /// `<domain:info>`.
+    DomainInfo {
+        /// The name.
+        name: String,
+    },
+    /// `<domain:create>`.
+    DomainCreate {
+        /// The name.
+        name: String,
+        /// `<domain:period>`.
+        period: Option<Months>,
+        /// `<domain:ns>` (host attributes, or host objects outside the registry's zones).
+        nameservers: Vec<Nameserver>,
+        /// `<domain:authInfo><domain:pw>` (empty: none, RFC 9154).
+        password: String,
+        /// `<secDNS:create>` DS data.
+        ds: Vec<DelegationSigner>,
+    },
+    /// `<domain:delete>`.
+    DomainDelete {
+        /// The name.
+        name: String,
+    },
+    /// `<domain:renew>`.
+    DomainRenew {
+        /// The name.
+        name: String,
+        /// `<domain:curExpDate>` (a day).
+        current_expiry: i64,
+        /// `<domain:period>`.
+        period: Option<Months>,
+    },
+    /// `<transfer op="…"><domain:transfer>`.
+    DomainTransfer {
+        /// `op`.
+        operation: TransferOp,
+        /// The name.
+        name: String,
+        /// `<domain:authInfo><domain:pw>`.
+        password: Option<String>,
+    },
+    /// `<domain:update>` with its secDNS extension.
+    DomainUpdate(Box<DomainUpdate>),
+}
+
+/// A transfer operation (RFC 5730 §2.9.3.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferOp {
+    /// `request`.
+    Request,
+    /// `query`.
+    Query,
+    /// `approve`, `reject` or `cancel`: act on a pending transfer.
+    Decide,
+}
+
+/// The parts of a `<domain:update>`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DomainUpdate {
+    /// The name.
+    pub name: String,
+    /// Hosts added.
+    pub add_ns: Vec<Nameserver>,
+    /// Host names removed.
+    pub remove_ns: Vec<String>,
+    /// `clientHold` added (`Some(true)`) or removed (`Some(false)`).
+    pub hold: Option<bool>,
+    /// A new password (`<domain:chg><domain:authInfo>`).
+    pub password: Option<String>,
+    /// DS records added.
+    pub add_ds: Vec<DelegationSigner>,
+    /// DS records removed.
+    pub remove_ds: Vec<DelegationSigner>,
+    /// `<secDNS:rem><secDNS:all>true`.
+    pub remove_all_ds: bool,
+}
+
+fn syntax(text: impl Into<String>) -> Failure {
+    Failure::new(Code::SyntaxError, text)
+}
+
+fn value(text: impl Into<String>) -> Failure {
+    Failure::new(Code::ParameterValueSyntax, text)
+}
+
+/// Checks that `element` has only children from `allowed` (namespace, name, may repeat), each
+/// required one present.
+fn shape(element: &Element, allowed: &[(&str, &str, Occurs)]) -> Result<(), Failure> {
+    for child in &element.children {
+        if !allowed.iter().any(|(ns, name, _)| child.is(ns, name)) {
+            return Err(syntax(format!(
+                "<{}> is not allowed in <{}>",
+                child.name, element.name
+            )));
+        }
+    }
+    for (ns, name, occurs) in allowed {
+        let count = element.all(ns, name).count();
+        match occurs {
+            Occurs::One if count != 1 => {
+                return Err(if count == 0 {
+                    Failure::new(
+                        Code::MissingParameter,
+                        format!("<{name}> is missing from <{}>", element.name),
+                    )
+                } else {
+                    syntax(format!(
+                        "<{name}> appears more than once in <{}>",
+                        element.name
+                    ))
+                });
+            }
+            Occurs::Optional if count > 1 => {
+                return Err(syntax(format!(
+                    "<{name}> appears more than once in <{}>",
+                    element.name
+                )));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+enum Occurs {
+    One,
+    Optional,
+    Many,
+}
+
+use Occurs::{Many, One, Optional};
+
+fn required<'a>(element: &'a Element, ns: &str, name: &str) -> Result<&'a Element, Failure> {
+    element.child(ns, name).ok_or_else(|| {
+        Failure::new(
+            Code::MissingParameter,
+            format!("<{name}> is missing from <{}>", element.name),
+        )
+    })
+}
+
+/// Reads a frame's root element.
+pub fn read(root: &Element, extensions: &[&str]) -> Result<Frame, Failure> {
+    if !root.is(EPP, "epp") {
+        return Err(syntax(format!(
+            "the root element must be <epp> in {EPP}, not <{}> in {:?}",
+            root.name, root.namespace
+        )));
+    }
+    let [body] = &root.children[..] else {
+        return Err(syntax("<epp> must hold exactly one element"));
+    };
+    if body.is(EPP, "hello") {
+        if !body.children.is_empty() {
+            return Err(syntax("<hello> is empty"));
+        }
+        return Ok(Frame::Hello);
+    }
+    if !body.is(EPP, "command") {
+        return Err(syntax(format!(
+            "<{}> is not something a client sends",
+            body.name
+        )));
+    }
+    let client_transaction = match body.child(EPP, "clTRID") {
+        Some(id) => {
+            let id = id.token();
+            if !(3..=64).contains(&id.chars().count()) {
+                return Err(value("<clTRID> has 3 to 64 characters"));
+            }
+            Some(id.to_string())
+        }
+        None => None,
+    };
+    let mut verb: Option<&Element> = None;
+    let mut extension: Option<&Element> = None;
+    for child in &body.children {
+        if child.is(EPP, "clTRID") {
+            continue;
+        }
+        if child.is(EPP, "extension") {
+            if extension.replace(child).is_some() {
+                return Err(syntax("<extension> appears more than once"));
+            }
+            continue;
+        }
+        if child.namespace != EPP || verb.replace(child).is_some() {
+            return Err(syntax("<command> holds one command"));
+        }
+    }
+    let verb = verb.ok_or_else(|| syntax("<command> holds no command"))?;
+    let extension = extension.map(|e| &e.children[..]).unwrap_or(&[]);
+    for ext in extension {
+        if !extensions.contains(&ext.namespace.as_str()) {
+            return Err(Failure::new(
+                Code::UnimplementedExtension,
+                format!("the extension {} is not offered here", ext.namespace),
+            ));
+        }
+    }
+    let command = command(verb, extension)?;
+    Ok(Frame::Command {
+        client_transaction,
+        command,
+    })
+}
+
+fn command(verb: &Element, extension: &[Element]) -> Result<Request, Failure> {
+    match verb.name.as_str() {
+        "login" => return login(verb),
+        "logout" => {
+            if !verb.children.is_empty() {
+                return Err(syntax("<logout> is empty"));
+            }
+            return Ok(Request::Logout);
+        }
+        "poll" => {
+            return match verb.attribute("op") {
+                Some("req") => Ok(Request::Poll { ack: None }),
+                Some("ack") => Ok(Request::Poll {
+                    ack: Some(
+                        verb.attribute("msgID")
+                            .ok_or_else(|| {
+                                Failure::new(Code::MissingParameter, "poll ack needs a msgID")
+                            })?
+                            .to_string(),
+                    ),
+                }),
+                _ => Err(syntax("<poll> needs op=\"req\" or op=\"ack\"")),
+            };
+        }
+        "check" | "info" | "create" | "delete" | "renew" | "transfer" | "update" => {}
+        other => return Err(syntax(format!("<{other}> is not an EPP command"))),
+    }
+    let [object] = &verb.children[..] else {
+        return Err(syntax(format!("<{}> holds exactly one object", verb.name)));
+    };
+    if object.namespace == HOST || object.namespace == CONTACT {
+        return Err(Failure::new(
+            Code::UnimplementedObject,
+            format!(
+                "{} objects are not offered by this registry (see its greeting)",
+                object.namespace
+            ),
+        ));
+    }
+    if object.namespace != DOMAIN || object.name != verb.name {
+        return Err(syntax(format!(
+            "<{}> holds <{}> in {}",
+            verb.name, object.name, object.namespace
+        )));
+    }
+    let secdns = |name: &str| -> Result<Option<&Element>, Failure> {
+        let mut found = None;
+        for ext in extension {
+            if ext.is(SECDNS, name) {
+                found = Some(ext);
+            } else {
+                return Err(syntax(format!(
+                    "<{}> does not extend <domain:{}>",
+                    ext.name, verb.name
+                )));
+            }
+        }
+        Ok(found)
+    };
+    match verb.name.as_str() {
+        "check" => {
+            secdns("")?;
+            shape(object, &[(DOMAIN, "name", Many)])?;
+            let names: Vec<String> = object
+                .all(DOMAIN, "name")
+                .map(|n| domain_name(n.token()))
+                .collect::<Result<_, _>>()?;
+            if names.is_empty() {
+                return Err(Failure::new(Code::MissingParameter, "no <domain:name>"));
+            }
+            if names.len() > MAX_CHECK {
+                return Err(Failure::new(
+                    Code::ParameterPolicy,
+                    format!("at most {MAX_CHECK} names per check"),
+                ));
+            }
+            Ok(Request::DomainCheck(names))
+        }
+        "info" => {
+            secdns("")?;
+            shape(
+                object,
+                &[(DOMAIN, "name", One), (DOMAIN, "authInfo", Optional)],
+            )?;
+            let name = required(object, DOMAIN, "name")?;
+            if let Some(hosts) = name.attribute("hosts")
+                && !["all", "del", "sub", "none"].contains(&hosts)
+            {
+                return Err(value("hosts is all, del, sub or none"));
+            }
+            Ok(Request::DomainInfo {
+                name: domain_name(name.token())?,
+            })
+        }
+        "create" => {
+            let ext = secdns("create")?;
+            shape(
+                object,
+                &[
+                    (DOMAIN, "name", One),
+                    (DOMAIN, "period", Optional),
+                    (DOMAIN, "ns", Optional),
+                    (DOMAIN, "registrant", Optional),
+                    (DOMAIN, "contact", Many),
+                    (DOMAIN, "authInfo", One),
+                ],
+            )?;
+            refuse_contacts(object)?;
+            let ds = match ext {
+                Some(ext) => {
+                    shape(
+                        ext,
+                        &[(SECDNS, "maxSigLife", Optional), (SECDNS, "dsData", Many)],
+                    )?;
+                    no_max_sig_life(ext)?;
+                    ds_list(ext)?
+                }
+                None => Vec::new(),
+            };
+            Ok(Request::DomainCreate {
+                name: domain_name(required(object, DOMAIN, "name")?.token())?,
+                period: period(object)?,
+                nameservers: match object.child(DOMAIN, "ns") {
+                    Some(ns) => hosts(ns)?,
+                    None => Vec::new(),
+                },
+                password: auth_info(required(object, DOMAIN, "authInfo")?)?,
+                ds,
+            })
+        }
+        "delete" => {
+            secdns("")?;
+            shape(object, &[(DOMAIN, "name", One)])?;
+            Ok(Request::DomainDelete {
+                name: domain_name(required(object, DOMAIN, "name")?.token())?,
+            })
+        }
+        "renew" => {
+            secdns("")?;
+            shape(
+                object,
+                &[
+                    (DOMAIN, "name", One),
+                    (DOMAIN, "curExpDate", One),
+                    (DOMAIN, "period", Optional),
+                ],
+            )?;
+            let date = required(object, DOMAIN, "curExpDate")?.token();
+            Ok(Request::DomainRenew {
+                name: domain_name(required(object, DOMAIN, "name")?.token())?,
+                current_expiry: calendar::parse_date(date)
+                    .ok_or_else(|| value(format!("curExpDate {date:?} is not a date")))?,
+                period: period(object)?,
+            })
+        }
+        "transfer" => {
+            secdns("")?;
+            shape(
+                object,
+                &[
+                    (DOMAIN, "name", One),
+                    (DOMAIN, "period", Optional),
+                    (DOMAIN, "authInfo", Optional),
+                ],
+            )?;
+            let operation = match verb.attribute("op") {
+                Some("request") => TransferOp::Request,
+                Some("query") => TransferOp::Query,
+                Some("approve" | "reject" | "cancel") => TransferOp::Decide,
+                _ => {
+                    return Err(syntax(
+                        "<transfer> needs op=request|query|approve|reject|cancel",
+                    ));
+                }
+            };
+            if period(object)?.is_some_and(|months| months != 12) {
+                return Err(Failure::new(
+                    Code::ParameterPolicy,
+                    "a transfer here adds one year; leave <domain:period> out or make it 1 y",
+                ));
+            }
+            Ok(Request::DomainTransfer {
+                operation,
+                name: domain_name(required(object, DOMAIN, "name")?.token())?,
+                password: object
+                    .child(DOMAIN, "authInfo")
+                    .map(auth_info)
+                    .transpose()?,
+            })
+        }
+        "update" => update(object, secdns("update")?),
+        _ => unreachable!("the verbs are matched above"),
+    }
+}
+
+fn login(verb: &Element) -> Result<Request, Failure> {
+    shape(
+        verb,
+        &[
+            (EPP, "clID", One),
+            (EPP, "pw", One),
+            (EPP, "newPW", Optional),
+            (EPP, "options", One),
+            (EPP, "svcs", One),
+        ],
+    )?;
+    let options = required(verb, EPP, "options")?;
+    shape(options, &[(EPP, "version", One), (EPP, "lang", One)])?;
+    let version = required(options, EPP, "version")?.token();
+    if version != "1.0" {
+        return Err(Failure::new(
+            Code::UnimplementedVersion,
+            format!("EPP version {version} is not spoken here (1.0 is)"),
+        ));
+    }
+    let lang = required(options, EPP, "lang")?.token();
+    if lang != "en" {
+        return Err(Failure::new(
+            Code::UnimplementedOption,
+            format!("responses are in en only, not {lang}"),
+        ));
+    }
+    let svcs = required(verb, EPP, "svcs")?;
+    shape(
+        svcs,
+        &[(EPP, "objURI", Many), (EPP, "svcExtension", Optional)],
+    )?;
+    let extensions = match svcs.child(EPP, "svcExtension") {
+        Some(ext) => {
+            shape(ext, &[(EPP, "extURI", Many)])?;
+            ext.all(EPP, "extURI")
+                .map(|e| e.token().to_string())
+                .collect()
+        }
+        None => Vec::new(),
+    };
+    let text = |name: &str| required(verb, EPP, name).map(|e| e.text.clone());
+    Ok(Request::Login {
+        client: required(verb, EPP, "clID")?.token().to_string(),
+        password: text("pw")?,
+        new_password: verb
+            .child(EPP, "newPW")
+            .map(|_| text("newPW"))
+            .transpose()?,
+        objects: svcs
+            .all(EPP, "objURI")
+            .map(|o| o.token().to_string())
+            .collect(),
+        extensions,
+    })
+}
+
+fn update(object: &Element, ext: Option<&Element>) -> Result<Request, Failure> {
+    shape(
+        object,
+        &[
+            (DOMAIN, "name", One),
+            (DOMAIN, "add", Optional),
+            (DOMAIN, "rem", Optional),
+            (DOMAIN, "chg", Optional),
+        ],
+    )?;
+    let mut update = DomainUpdate {
+        name: domain_name(required(object, DOMAIN, "name")?.token())?,
+        ..DomainUpdate::default()
+    };
+    let part = [
+        (DOMAIN, "ns", Optional),
+        (DOMAIN, "contact", Many),
+        (DOMAIN, "status", Many),
+    ];
+    for (which, adding) in [("add", true), ("rem", false)] {
+        let Some(edit) = object.child(DOMAIN, which) else {
+            continue;
+        };
+        shape(edit, &part)?;
+        refuse_contacts(edit)?;
+        if let Some(ns) = edit.child(DOMAIN, "ns") {
+            let hosts = hosts(ns)?;
+            if adding {
+                update.add_ns = hosts;
+            } else {
+                update.remove_ns = hosts.into_iter().map(|h| h.name).collect();
+            }
+        }
+        for status in edit.all(DOMAIN, "status") {
+            match status.attribute("s") {
+                Some("clientHold") => {
+                    if update.hold.replace(adding).is_some() {
+                        return Err(Failure::new(
+                            Code::ParameterPolicy,
+                            "clientHold is both added and removed",
+                        ));
+                    }
+                }
+                Some(other) if other.starts_with("client") => {
+                    return Err(Failure::new(
+                        Code::ParameterPolicy,
+                        format!("{other} is not kept by this registry; clientHold is"),
+                    ));
+                }
+                Some(other) => {
+                    return Err(Failure::new(
+                        Code::ParameterPolicy,
+                        format!("{other} is not a status a client may set"),
+                    ));
+                }
+                None => return Err(syntax("<domain:status> needs s=\"…\"")),
+            }
+        }
+    }
+    if let Some(chg) = object.child(DOMAIN, "chg") {
+        shape(
+            chg,
+            &[
+                (DOMAIN, "registrant", Optional),
+                (DOMAIN, "authInfo", Optional),
+            ],
+        )?;
+        refuse_contacts(chg)?;
+        update.password = chg.child(DOMAIN, "authInfo").map(auth_info).transpose()?;
+    }
+    if let Some(ext) = ext {
+        shape(
+            ext,
+            &[
+                (SECDNS, "rem", Optional),
+                (SECDNS, "add", Optional),
+                (SECDNS, "chg", Optional),
+            ],
+        )?;
+        if ext
+            .attribute("urgent")
+            .is_some_and(|u| u == "true" || u == "1")
+        {
+            return Err(Failure::new(
+                Code::UnimplementedOption,
+                "urgent DS changes are not offered; every change is published at once anyway",
+            ));
+        }
+        if let Some(rem) = ext.child(SECDNS, "rem") {
+            shape(rem, &[(SECDNS, "all", Optional), (SECDNS, "dsData", Many)])?;
+            match rem.child(SECDNS, "all").map(Element::token) {
+                Some("true" | "1") => update.remove_all_ds = true,
+                Some("false" | "0") | None => {}
+                Some(other) => {
+                    return Err(value(format!("<secDNS:all> {other:?} is not a boolean")));
+                }
+            }
+            update.remove_ds = ds_list(rem)?;
+        }
+        if let Some(add) = ext.child(SECDNS, "add") {
+            shape(add, &[(SECDNS, "dsData", Many)])?;
+            update.add_ds = ds_list(add)?;
+        }
+        if let Some(chg) = ext.child(SECDNS, "chg") {
+            shape(chg, &[(SECDNS, "maxSigLife", Optional)])?;
+            no_max_sig_life(chg)?;
+        }
+    }
+    Ok(Request::DomainUpdate(Box::new(update)))
+}
+
+fn refuse_contacts(element: &Element) -> Result<(), Failure> {
+    if element.child(DOMAIN, "registrant").is_some() || element.child(DOMAIN, "contact").is_some() {
+        return Err(Failure::new(
+            Code::DataPolicy,
+            "this registry keeps no contact data (minimum data set): leave out <domain:registrant> and <domain:contact>",
+        ));
+    }
+    Ok(())
+}
+
+fn no_max_sig_life(element: &Element) -> Result<(), Failure> {
+    if element.child(SECDNS, "maxSigLife").is_some() {
+        return Err(Failure::new(
+            Code::UnimplementedOption,
+            "<secDNS:maxSigLife> is not offered",
+        ));
+    }
+    Ok(())
+}
+
+/// A name as the registry keeps it: lower case, no final dot.
+fn domain_name(text: &str) -> Result<String, Failure> {
+    let name = text.trim_end_matches('.').to_ascii_lowercase();
+    crate::registry::check_name(&name).map_err(value)?;
+    Ok(name)
+}
+
+fn period(object: &Element) -> Result<Option<Months>, Failure> {
+    let Some(period) = object.child(DOMAIN, "period") else {
+        return Ok(None);
+    };
+    let count: u32 = period
+        .token()
+        .parse()
+        .map_err(|_| value(format!("period {:?} is not a number", period.token())))?;
+    if !(1..=99).contains(&count) {
+        return Err(Failure::new(Code::ParameterRange, "a period is 1 to 99"));
+    }
+    match period.attribute("unit") {
+        Some("y") => Ok(Some(count * 12)),
+        Some("m") => Ok(Some(count)),
+        _ => Err(value("a period's unit is y or m")),
+    }
+}
+
+fn auth_info(element: &Element) -> Result<String, Failure> {
+    shape(
+        element,
+        &[(DOMAIN, "pw", Optional), (DOMAIN, "ext", Optional)],
+    )?;
+    if element.child(DOMAIN, "ext").is_some() {
+        return Err(Failure::new(
+            Code::UnimplementedOption,
+            "only password authorization (<domain:pw>) is offered",
+        ));
+    }
+    let pw = element
+        .child(DOMAIN, "pw")
+        .ok_or_else(|| Failure::new(Code::MissingParameter, "<domain:pw> is missing"))?;
+    if pw.attribute("roid").is_some() {
+        return Err(Failure::new(
+            Code::UnimplementedOption,
+            "authorization by a registrant's roid is not offered",
+        ));
+    }
+    Ok(pw.text.clone())
+}
+
+/// `<domain:ns>`: host attributes with their addresses, or host objects (names alone).
+fn hosts(ns: &Element) -> Result<Vec<Nameserver>, Failure> {
+    shape(ns, &[(DOMAIN, "hostObj", Many), (DOMAIN, "hostAttr", Many)])?;
+    let mut out: Vec<Nameserver> = Vec::new();
+    for host in &ns.children {
+        let (name, addresses) = if host.name == "hostObj" {
+            (domain_name(host.token())?, Vec::new())
+        } else {
+            shape(
+                host,
+                &[(DOMAIN, "hostName", One), (DOMAIN, "hostAddr", Many)],
+            )?;
+            let mut addresses = Vec::new();
+            for address in host.all(DOMAIN, "hostAddr") {
+                let ip: IpAddr = address
+                    .token()
+                    .parse()
+                    .map_err(|_| value(format!("{:?} is not an IP address", address.token())))?;
+                let family = address.attribute("ip").unwrap_or("v4");
+                if (family == "v4") != ip.is_ipv4() || !["v4", "v6"].contains(&family) {
+                    return Err(value(format!("{ip} is not an ip=\"{family}\" address")));
+                }
+                addresses.push(ip);
+            }
+            addresses.sort();
+            addresses.dedup();
+            (
+                domain_name(required(host, DOMAIN, "hostName")?.token())?,
+                addresses,
+            )
+        };
+        if out.iter().any(|h| h.name == name) {
+            return Err(Failure::new(
+                Code::ParameterPolicy,
+                format!("{name} is named twice"),
+            ));
+        }
+        out.push(Nameserver { name, addresses });
+    }
+    Ok(out)
+}
+
+fn ds_list(parent: &Element) -> Result<Vec<DelegationSigner>, Failure> {
+    parent
+        .all(SECDNS, "dsData")
+        .map(|data| {
+            shape(
+                data,
+                &[
+                    (SECDNS, "keyTag", One),
+                    (SECDNS, "alg", One),
+                    (SECDNS, "digestType", One),
+                    (SECDNS, "digest", One),
+                    (SECDNS, "keyData", Optional),
+                ],
+            )?;
+            let field = |name: &str| required(data, SECDNS, name).map(Element::token);
+            let number = |name: &str, max: u32| -> Result<u32, Failure> {
+                let text = field(name)?;
+                text.parse::<u32>()
+                    .ok()
+                    .filter(|n| *n <= max)
+                    .ok_or_else(|| value(format!("<secDNS:{name}> {text:?} is not 0 to {max}")))
+            };
+            Ok(DelegationSigner {
+                key_tag: number("keyTag", 65_535)? as u16,
+                algorithm: number("alg", 255)? as u8,
+                digest_type: number("digestType", 255)? as u8,
+                digest: data_encoding::HEXLOWER_PERMISSIVE
+                    .decode(field("digest")?.as_bytes())
+                    .map_err(|_| value("<secDNS:digest> is not hexadecimal"))?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,304 @@
+//! EPP domain commands as registry [`Command`]s, and the registry's replies and refusals as EPP
+//! responses. No I/O; the mapping is documented in `docs/epp.md`.
+
+use std::fmt::Write;
+
+use zonefiles::whois::DelegationSigner;
+
+use super::command::{Request, TransferOp};
+use super::response::{Response, date_time};
+use super::xml::escape;
+use super::{Code, DOMAIN, SECDNS};
+use crate::auth;
+use crate::model::Nameserver;
+use crate::registry::{Command, NameserverSource, Refusal, Reply};
+
+/// What to do with a domain command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// Carry out this registry command; for a transfer, first verify this password against
+    /// the domain's and put the hash it matched into the command.
+    Run {
+        /// The command.
+        command: Command,
+        /// A transfer's password.
+        verify: Option<String>,
+    },
+    /// Answer at once.
+    Answer(Response),
+}
+
+/// The plan for a domain command (login, logout, poll and hello are the session's).
+pub fn plan(request: &Request) -> Plan {
+    let run = |command| Plan::Run {
+        command,
+        verify: None,
+    };
+    match request {
+        Request::DomainCheck(names) => run(Command::CheckDomains {
+            names: names.clone(),
+        }),
+        Request::DomainInfo { name } => run(Command::QueryDomain { name: name.clone() }),
+        Request::DomainCreate {
+            name,
+            period,
+            nameservers,
+            password,
+            ds,
+        } => run(Command::CreateDomain {
+            name: name.clone(),
+            expires: None,
+            period_months: *period,
+            active: None,
+            nameservers: if nameservers.is_empty() {
+                NameserverSource::None
+            } else {
+                NameserverSource::Entries(nameservers.clone())
+            },
+            // An empty password is none (RFC 9154 §4.1): the domain cannot be transferred
+            // until one is set.
+            auth_hash: (!password.is_empty()).then(|| auth::hash_domain(password)),
+            ds: ds.clone(),
+        }),
+        Request::DomainDelete { name } => run(Command::DeleteDomain { name: name.clone() }),
+        Request::DomainRenew {
+            name,
+            current_expiry,
+            period,
+        } => run(Command::Renew {
+            name: name.clone(),
+            current_expiry: *current_expiry,
+            months: period.unwrap_or(12),
+        }),
+        Request::DomainTransfer {
+            operation: TransferOp::Request,
+            name,
+            password,
+        } => match password {
+            Some(password) if !password.is_empty() => Plan::Run {
+                command: Command::Transfer {
+                    name: name.clone(),
+                    verified_hash: None,
+                },
+                verify: Some(password.clone()),
+            },
+            _ => Plan::Answer(Response::with_message(
+                Code::MissingParameter,
+                "a transfer request needs the domain's <domain:authInfo>",
+            )),
+        },
+        Request::DomainTransfer { name, .. } => Plan::Answer(Response::with_message(
+            Code::NotPendingTransfer,
+            format!(
+                "no transfer of {name} is pending: a request with the right authInfo completes at once here"
+            ),
+        )),
+        Request::DomainUpdate(update) => {
+            // First a read, so that an update naming nothing to change is still refused for
+            // a domain that is not the registrar's.
+            let mut commands = vec![Command::QueryDomain {
+                name: update.name.clone(),
+            }];
+            if !update.add_ns.is_empty() || !update.remove_ns.is_empty() {
+                commands.push(Command::EditNameservers {
+                    name: update.name.clone(),
+                    add: update.add_ns.clone(),
+                    remove: update.remove_ns.clone(),
+                });
+            }
+            if let Some(hold) = update.hold {
+                commands.push(Command::SetStatus {
+                    name: update.name.clone(),
+                    active: !hold,
+                });
+            }
+            if let Some(password) = &update.password {
+                commands.push(Command::SetPassword {
+                    name: update.name.clone(),
+                    auth_hash: auth::hash_domain(password),
+                });
+            }
+            if update.remove_all_ds || !update.remove_ds.is_empty() || !update.add_ds.is_empty() {
+                commands.push(Command::EditDs {
+                    name: update.name.clone(),
+                    add: update.add_ds.clone(),
+                    remove: update.remove_ds.clone(),
+                    remove_all: update.remove_all_ds,
+                });
+            }
+            run(Command::All(commands))
+        }
+        Request::Login { .. } | Request::Logout | Request::Poll { .. } => Plan::Answer(
+            Response::with_message(Code::UseError, "not a domain command"),
+        ),
+    }
+}
+
+/// The response to a refusal.
+pub fn refusal(refusal: &Refusal) -> Response {
+    let code = match refusal {
+        Refusal::AlreadyRegistered(_) => Code::Exists,
+        Refusal::NotRegistered(_) | Refusal::ClusterNotRegistered(_) => Code::DoesNotExist,
+        Refusal::InvalidValue(_) | Refusal::InvalidExpiry(_) | Refusal::NameserverCount(_) => {
+            Code::ParameterPolicy
+        }
+        Refusal::Missing(_) => Code::MissingParameter,
+        Refusal::InUse(_) => Code::AssociationProhibits,
+        Refusal::Blocked(_) => Code::DataPolicy,
+        Refusal::Credit(_) => Code::Billing,
+        Refusal::AccessDenied(_) => Code::Authorization,
+        Refusal::AuthorizationFailed(_) => Code::InvalidAuthInfo,
+    };
+    Response::with_message(code, refusal.to_string())
+}
+
+/// The response to a carried-out command, from the registrar `me`.
+pub fn reply(request: &Request, reply: Reply, me: u32, now: i64) -> Response {
+    let mut response = Response::new(Code::Success);
+    let ns = format!(r#"xmlns:domain="{DOMAIN}""#);
+    match (request, reply) {
+        (Request::DomainCheck(_), Reply::Availability(answers)) => {
+            let mut data = format!("<domain:chkData {ns}>");
+            for (name, verdict) in answers {
+                let _ = write!(
+                    data,
+                    r#"<domain:cd><domain:name avail="{}">{}</domain:name>"#,
+                    u8::from(verdict.is_ok()),
+                    escape(&name)
+                );
+                if let Err(reason) = verdict {
+                    let reason = if reason == "registered" {
+                        "In use".to_string()
+                    } else {
+                        reason
+                    };
+                    let _ = write!(data, "<domain:reason>{}</domain:reason>", escape(&reason));
+                }
+                data.push_str("</domain:cd>");
+            }
+            data.push_str("</domain:chkData>");
+            response.data = Some(data);
+        }
+        (
+            Request::DomainInfo { .. },
+            Reply::Domain {
+                domain,
+                nameservers,
+                roid,
+                ..
+            },
+        ) => {
+            let mut data = format!(
+                "<domain:infData {ns}><domain:name>{}</domain:name><domain:roid>{}</domain:roid>",
+                escape(&domain.name),
+                escape(&roid)
+            );
+            for status in statuses(domain.active, !nameservers.is_empty()) {
+                let _ = write!(data, r#"<domain:status s="{status}"/>"#);
+            }
+            if !nameservers.is_empty() {
+                data.push_str("<domain:ns>");
+                hosts(&mut data, &nameservers);
+                data.push_str("</domain:ns>");
+            }
+            let _ = write!(
+                data,
+                "<domain:clID>{}</domain:clID><domain:crDate>{}</domain:crDate><domain:upDate>{}</domain:upDate><domain:exDate>{}</domain:exDate></domain:infData>",
+                domain.registrar,
+                date_time(domain.created),
+                date_time(domain.updated),
+                date_time(domain.expires)
+            );
+            response.data = Some(data);
+            if !domain.ds.is_empty() {
+                let mut ext = format!(r#"<secDNS:infData xmlns:secDNS="{SECDNS}">"#);
+                ds_data(&mut ext, &domain.ds);
+                ext.push_str("</secDNS:infData>");
+                response.extension = Some(ext);
+            }
+        }
+        (
+            Request::DomainCreate { name, .. },
+            Reply::DomainCreated {
+                created, expires, ..
+            },
+        ) => {
+            response.data = Some(format!(
+                "<domain:creData {ns}><domain:name>{}</domain:name><domain:crDate>{}</domain:crDate><domain:exDate>{}</domain:exDate></domain:creData>",
+                escape(name),
+                date_time(created),
+                date_time(expires)
+            ));
+        }
+        (Request::DomainRenew { name, .. }, Reply::Expires(expires)) => {
+            response.data = Some(format!(
+                "<domain:renData {ns}><domain:name>{}</domain:name><domain:exDate>{}</domain:exDate></domain:renData>",
+                escape(name),
+                date_time(expires)
+            ));
+        }
+        (Request::DomainTransfer { name, .. }, Reply::Transferred { from, expires }) => {
+            response.data = Some(format!(
+                "<domain:trnData {ns}><domain:name>{}</domain:name><domain:trStatus>serverApproved</domain:trStatus><domain:reID>{me}</domain:reID><domain:reDate>{now}</domain:reDate><domain:acID>{from}</domain:acID><domain:acDate>{now}</domain:acDate><domain:exDate>{}</domain:exDate></domain:trnData>",
+                escape(name),
+                date_time(expires),
+                now = date_time(now),
+            ));
+        }
+        (Request::DomainTransfer { name, .. }, _) => {
+            return Response::with_message(
+                Code::NotTransferable,
+                format!("{name} is already sponsored by you"),
+            );
+        }
+        _ => {}
+    }
+    response
+}
+
+/// A domain's EPP statuses: `ok` alone, or `clientHold` (the SRRP `inactive`: not published in
+/// the DNS) and `inactive` (no name servers).
+pub fn statuses(active: bool, delegated: bool) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if !active {
+        out.push("clientHold");
+    }
+    if !delegated {
+        out.push("inactive");
+    }
+    if out.is_empty() {
+        out.push("ok");
+    }
+    out
+}
+
+fn hosts(out: &mut String, nameservers: &[Nameserver]) {
+    for host in nameservers {
+        let _ = write!(
+            out,
+            "<domain:hostAttr><domain:hostName>{}</domain:hostName>",
+            escape(&host.name)
+        );
+        for address in &host.addresses {
+            let family = if address.is_ipv4() { "v4" } else { "v6" };
+            let _ = write!(
+                out,
+                r#"<domain:hostAddr ip="{family}">{address}</domain:hostAddr>"#
+            );
+        }
+        out.push_str("</domain:hostAttr>");
+    }
+}
+
+fn ds_data(out: &mut String, ds: &[DelegationSigner]) {
+    for record in ds {
+        let _ = write!(
+            out,
+            "<secDNS:dsData><secDNS:keyTag>{}</secDNS:keyTag><secDNS:alg>{}</secDNS:alg><secDNS:digestType>{}</secDNS:digestType><secDNS:digest>{}</secDNS:digest></secDNS:dsData>",
+            record.key_tag,
+            record.algorithm,
+            record.digest_type,
+            data_encoding::HEXUPPER.encode(&record.digest)
+        );
+    }
+}

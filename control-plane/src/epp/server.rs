@@ -1,0 +1,478 @@
+//! The EPP listener (RFC 5734): TLS on port 700, one session per connection, many commands
+//! per session, each answered after its commit.
+//!
+//! # A session
+//!
+//! 1. Accept, unless the listener is at `max_connections` or the address at
+//!    `max_connections_per_ip` (then the connection is closed at once).
+//! 2. TLS handshake within `handshake_timeout_s`; send the greeting.
+//! 3. Read frames (4-byte length, at most `max_frame_bytes`). A client silent for
+//!    `idle_timeout_s`, a session older than `max_session_s`, or a frame over the limit ends
+//!    the session (the last with 2500 first).
+//! 4. Before `<login>` only `<hello>`, `<login>` and `<logout>` are served (2002 otherwise).
+//!    Credentials are the SRRP ones (registrar id as `<clID>`, its password, and its pinned
+//!    client certificate if it has one), checked by the same [`crate::server::Server`]; after
+//!    `max_failed_logins` failures the session ends with 2501. Objects and extensions the
+//!    client names but this server does not offer are let through (clients commonly name
+//!    them all); using one is answered 2307 or 2103.
+//! 5. Domain commands go through [`super::front`] to the commit thread; `<logout>` answers
+//!    1500 and closes.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+use super::command::{self, Frame, Request};
+use super::front::{self, Plan};
+use super::response::{self, Response};
+use super::{Code, DOMAIN, EXTENSIONS, SECDNS, frame, xml};
+use crate::server::{Denied, QUEUE_FULL, Server};
+use crate::writer::Outcome;
+
+/// Settings of the listener.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `<svID>` in the greeting.
+    pub server_id: String,
+    /// The largest frame accepted, header included.
+    pub max_frame_bytes: usize,
+    /// Time for the TLS handshake.
+    pub handshake_timeout: Duration,
+    /// A session with no frame for this long is closed.
+    pub idle_timeout: Duration,
+    /// A session is closed after this long, whatever it does.
+    pub max_session: Duration,
+    /// Failed logins before the session is closed.
+    pub max_failed_logins: u32,
+    /// Sessions open at once.
+    pub max_connections: usize,
+    /// Sessions open at once from one address.
+    pub max_connections_per_ip: usize,
+}
+
+/// Response counts by command and code, and sessions ended early (for metrics).
+#[derive(Debug, Default)]
+pub struct Counters {
+    by_kind: Mutex<HashMap<(&'static str, u16), u64>>,
+    /// Connections refused or dropped: over a limit, failed handshake, bad frame, timeout.
+    pub dropped: AtomicU64,
+    /// Sessions open now.
+    pub open: AtomicU64,
+}
+
+impl Counters {
+    fn count(&self, kind: &'static str, code: Code) {
+        let mut map = self.by_kind.lock().unwrap_or_else(|e| e.into_inner());
+        *map.entry((kind, code.number())).or_default() += 1;
+    }
+
+    /// Every (command, code, count), sorted.
+    pub fn snapshot(&self) -> Vec<(&'static str, u16, u64)> {
+        let map = self.by_kind.lock().unwrap_or_else(|e| e.into_inner());
+        let mut rows: Vec<_> = map.iter().map(|(&(k, c), &n)| (k, c, n)).collect();
+        rows.sort_unstable();
+        rows
+    }
+}
+
+/// The EPP service: its settings, the registry's shared front-end core, and counters.
+pub struct Epp {
+    core: Arc<Server>,
+    acceptor: TlsAcceptor,
+    settings: Settings,
+    open: Mutex<HashMap<IpAddr, usize>>,
+    transactions: AtomicU64,
+    started: i64,
+    /// Response counters.
+    pub counters: Counters,
+}
+
+struct Slot<'a> {
+    epp: &'a Epp,
+    ip: IpAddr,
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        let mut open = self.epp.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = open.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.ip);
+            }
+        }
+        self.epp.counters.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Who is logged in.
+struct Login {
+    registrar: u32,
+    verified_hash: String,
+    domains: bool,
+    /// The client named secDNS at login: DS data may be sent in responses.
+    secdns: bool,
+}
+
+enum Next {
+    Continue,
+    Close,
+}
+
+fn kind(request: &Request) -> &'static str {
+    match request {
+        Request::Login { .. } => "login",
+        Request::Logout => "logout",
+        Request::Poll { .. } => "poll",
+        Request::DomainCheck(_) => "domain-check",
+        Request::DomainInfo { .. } => "domain-info",
+        Request::DomainCreate { .. } => "domain-create",
+        Request::DomainDelete { .. } => "domain-delete",
+        Request::DomainRenew { .. } => "domain-renew",
+        Request::DomainTransfer { .. } => "domain-transfer",
+        Request::DomainUpdate(_) => "domain-update",
+    }
+}
+
+impl Epp {
+    /// The service over a TLS configuration and the registry's front-end core.
+    pub fn new(tls: Arc<rustls::ServerConfig>, core: Arc<Server>, settings: Settings) -> Epp {
+        Epp {
+            core,
+            acceptor: TlsAcceptor::from(tls),
+            settings,
+            open: Mutex::new(HashMap::new()),
+            transactions: AtomicU64::new(0),
+            started: ops::now(),
+            counters: Counters::default(),
+        }
+    }
+
+    fn admit(&self, ip: IpAddr) -> Option<Slot<'_>> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let total: usize = open.values().sum();
+        let here = open.entry(ip).or_default();
+        if total >= self.settings.max_connections || *here >= self.settings.max_connections_per_ip {
+            if *here == 0 {
+                open.remove(&ip);
+            }
+            return None;
+        }
+        *here += 1;
+        self.counters.open.fetch_add(1, Ordering::Relaxed);
+        Some(Slot { epp: self, ip })
+    }
+
+    /// A server transaction id: unique across restarts (the start time) and within a run.
+    fn server_transaction(&self) -> String {
+        format!(
+            "{:x}-{}",
+            self.started,
+            self.transactions.fetch_add(1, Ordering::Relaxed) + 1
+        )
+    }
+
+    /// Serves one listener until the task is dropped.
+    pub async fn serve(self: Arc<Self>, listener: TcpListener) {
+        loop {
+            let (stream, peer) = match listener.accept().await {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accepting an EPP connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let epp = self.clone();
+            tokio::spawn(async move {
+                epp.connection(stream, peer).await;
+            });
+        }
+    }
+
+    async fn connection(&self, stream: tokio::net::TcpStream, peer: SocketAddr) {
+        let Some(_slot) = self.admit(peer.ip()) else {
+            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let _ = stream.set_nodelay(true);
+        let Ok(Ok(tls)) = tokio::time::timeout(
+            self.settings.handshake_timeout,
+            self.acceptor.accept(stream),
+        )
+        .await
+        else {
+            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let pin = tls
+            .get_ref()
+            .1
+            .peer_certificates()
+            .and_then(|chain| chain.first())
+            .map(|certificate| crate::tls::certificate_pin(certificate));
+        let ended = self.session(tls, pin.as_deref()).await;
+        if let Err(reason) = ended {
+            tracing::debug!(%peer, reason, "EPP session ended");
+            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    async fn session<S: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        mut stream: S,
+        pin: Option<&str>,
+    ) -> Result<(), &'static str> {
+        let deadline = Instant::now() + self.settings.max_session;
+        send(
+            &mut stream,
+            &response::greeting(&self.settings.server_id, ops::now()),
+        )
+        .await?;
+        let mut login: Option<Login> = None;
+        let mut failures = 0u32;
+        loop {
+            let wait = self
+                .settings
+                .idle_timeout
+                .min(deadline.saturating_duration_since(Instant::now()));
+            let payload = match tokio::time::timeout(wait, self.read_frame(&mut stream)).await {
+                Err(_) if Instant::now() >= deadline => {
+                    let closing = Response::with_message(
+                        Code::SessionLimitClosing,
+                        "the session reached its longest life; log in again",
+                    );
+                    send(
+                        &mut stream,
+                        &closing.render(None, &self.server_transaction()),
+                    )
+                    .await?;
+                    return Ok(());
+                }
+                Err(_) => return Err("idle"),
+                Ok(Err(FrameEnd::Closed)) => return Ok(()),
+                Ok(Err(FrameEnd::Io)) => return Err("read failed"),
+                Ok(Err(FrameEnd::TooLarge(e))) => {
+                    let closing = Response::with_message(Code::FailedClosing, e.to_string());
+                    let _ = send(
+                        &mut stream,
+                        &closing.render(None, &self.server_transaction()),
+                    )
+                    .await;
+                    return Err("frame too large");
+                }
+                Ok(Ok(payload)) => payload,
+            };
+            let parsed = xml::parse(&payload)
+                .map_err(|e| super::Failure::new(Code::SyntaxError, e.0))
+                .and_then(|root| command::read(&root, &EXTENSIONS));
+            let (client_transaction, request) = match parsed {
+                Ok(Frame::Hello) => {
+                    send(
+                        &mut stream,
+                        &response::greeting(&self.settings.server_id, ops::now()),
+                    )
+                    .await?;
+                    continue;
+                }
+                Ok(Frame::Command {
+                    client_transaction,
+                    command,
+                }) => (client_transaction, command),
+                Err(failure) => {
+                    self.counters.count("invalid", failure.code);
+                    let answer = Response::with_message(failure.code, failure.text);
+                    send(
+                        &mut stream,
+                        &answer.render(None, &self.server_transaction()),
+                    )
+                    .await?;
+                    continue;
+                }
+            };
+            let (answer, next) = self.answer(&request, &mut login, &mut failures, pin).await;
+            self.counters.count(kind(&request), answer.code);
+            let text = answer.render(client_transaction.as_deref(), &self.server_transaction());
+            send(&mut stream, &text).await?;
+            if let Next::Close = next {
+                let _ = stream.shutdown().await;
+                return Ok(());
+            }
+        }
+    }
+
+    async fn read_frame<S: AsyncRead + Unpin>(&self, stream: &mut S) -> Result<Vec<u8>, FrameEnd> {
+        let mut header = [0u8; frame::HEADER];
+        match stream.read_exact(&mut header).await {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                return Err(FrameEnd::Closed);
+            }
+            Err(_) => return Err(FrameEnd::Io),
+        }
+        let length =
+            frame::length(header, self.settings.max_frame_bytes).map_err(FrameEnd::TooLarge)?;
+        let mut payload = vec![0u8; length];
+        stream
+            .read_exact(&mut payload)
+            .await
+            .map_err(|_| FrameEnd::Io)?;
+        Ok(payload)
+    }
+
+    async fn answer(
+        &self,
+        request: &Request,
+        login: &mut Option<Login>,
+        failures: &mut u32,
+        pin: Option<&str>,
+    ) -> (Response, Next) {
+        let plain = |code, text: &str| (Response::with_message(code, text), Next::Continue);
+        match (request, &*login) {
+            (Request::Logout, _) => (Response::new(Code::EndingSession), Next::Close),
+            (Request::Login { .. }, Some(_)) => {
+                plain(Code::UseError, "this session is logged in already")
+            }
+            (
+                Request::Login {
+                    client,
+                    password,
+                    new_password,
+                    objects,
+                    extensions,
+                },
+                None,
+            ) => {
+                // Objects and extensions this server does not offer are let through at login
+                // (common clients always name host and contact): a command that uses one is
+                // answered 2307 or 2103.
+                if new_password.is_some() {
+                    return plain(
+                        Code::UnimplementedOption,
+                        "registrar passwords are changed by the registry operator, not over EPP",
+                    );
+                }
+                let denied = match client.parse::<u32>() {
+                    Err(_) => Denied::Credentials,
+                    Ok(id) => match self.core.authenticate(id, password, pin).await {
+                        Ok(verified_hash) => {
+                            *login = Some(Login {
+                                registrar: id,
+                                verified_hash,
+                                domains: objects.iter().any(|o| o == DOMAIN),
+                                secdns: extensions.iter().any(|e| e == SECDNS),
+                            });
+                            return (Response::new(Code::Success), Next::Continue);
+                        }
+                        Err(denied) => denied,
+                    },
+                };
+                if let Denied::Internal(e) = &denied {
+                    tracing::error!(error = %e, "reading the registry database failed");
+                    return plain(
+                        Code::Failed,
+                        "the registry could not read its database; retry later",
+                    );
+                }
+                *failures += 1;
+                tracing::info!(client, failures = *failures, "EPP login refused");
+                let text = match denied {
+                    Denied::Certificate => {
+                        "this registrar must connect with its pinned client certificate"
+                    }
+                    _ => "unknown clID or wrong password",
+                };
+                if *failures >= self.settings.max_failed_logins {
+                    return (
+                        Response::with_message(Code::AuthenticationClosing, text),
+                        Next::Close,
+                    );
+                }
+                plain(Code::Authentication, text)
+            }
+            (_, None) => plain(Code::UseError, "log in first"),
+            (Request::Poll { ack: None }, Some(_)) => {
+                (Response::new(Code::NoMessages), Next::Continue)
+            }
+            (Request::Poll { ack: Some(id) }, Some(_)) => plain(
+                Code::DoesNotExist,
+                &format!("no message {id} is queued for you"),
+            ),
+            (_, Some(session)) if !session.domains => plain(
+                Code::UnimplementedObject,
+                "this session did not ask for the domain service at login",
+            ),
+            (_, Some(session)) => (self.domain_command(request, session).await, Next::Continue),
+        }
+    }
+
+    async fn domain_command(&self, request: &Request, session: &Login) -> Response {
+        let (mut command, verify) = match front::plan(request) {
+            Plan::Answer(response) => return response,
+            Plan::Run { command, verify } => (command, verify),
+        };
+        if let (
+            Some(password),
+            crate::registry::Command::Transfer {
+                name,
+                verified_hash,
+            },
+        ) = (verify, &mut command)
+        {
+            match self.core.verify_domain_password(name, password).await {
+                Ok(hash) => *verified_hash = hash,
+                Err(e) => {
+                    tracing::error!(error = %e, "reading the registry database failed");
+                    return Response::with_message(
+                        Code::Failed,
+                        "the registry could not read its database; retry later",
+                    );
+                }
+            }
+        }
+        let outcome = self
+            .core
+            .commit(session.registrar, session.verified_hash.clone(), command)
+            .await;
+        match outcome {
+            Outcome::Done(reply) => {
+                let mut response = front::reply(request, reply, session.registrar, ops::now());
+                // Only extensions the client named at login appear in responses (RFC 5730
+                // §2.9.1.1).
+                if !session.secdns {
+                    response.extension = None;
+                }
+                response
+            }
+            Outcome::Refused(refusal) => front::refusal(&refusal),
+            Outcome::Failed(e) if e == QUEUE_FULL => Response::with_message(Code::Failed, e),
+            Outcome::Failed(e) => {
+                tracing::error!(error = %e, "a command failed in the database");
+                Response::with_message(
+                    Code::Failed,
+                    "the registry could not carry out the command; nothing changed; retry later",
+                )
+            }
+        }
+    }
+}
+
+enum FrameEnd {
+    Closed,
+    Io,
+    TooLarge(frame::FrameError),
+}
+
+async fn send<S: AsyncWrite + Unpin>(stream: &mut S, text: &str) -> Result<(), &'static str> {
+    stream
+        .write_all(&frame::encode(text.as_bytes()))
+        .await
+        .map_err(|_| "write failed")?;
+    stream.flush().await.map_err(|_| "write failed")
+}

@@ -1,0 +1,136 @@
+//! Rules that change part of an object — a renewal from the stated expiry, name servers and DS
+//! records added and removed — and the availability check. EPP speaks in these terms; they
+//! are written here once, over the same checks and charges as the whole-object commands.
+
+use zonefiles::calendar;
+use zonefiles::whois::DelegationSigner;
+
+use super::{Failure, Refusal, Reply, Rules, check_ds, domain_object};
+use crate::model::Nameserver;
+
+impl Rules<'_> {
+    pub(super) fn check_domains(&mut self, names: &[String]) -> Result<Reply, Failure> {
+        let mut answers = Vec::with_capacity(names.len());
+        for name in names {
+            let name = name.to_ascii_lowercase();
+            let verdict = match self.zone_of(&name) {
+                Err(refusal) => Err(refusal.to_string()),
+                Ok(zone) => {
+                    let zone = zone.clone();
+                    if self.store.domain(&name)?.is_some() {
+                        Err("registered".to_string())
+                    } else {
+                        match self.check_blocked(&name, &zone) {
+                            Ok(()) => Ok(()),
+                            Err(Failure::Refused(refusal)) => Err(refusal.to_string()),
+                            Err(store) => return Err(store),
+                        }
+                    }
+                }
+            };
+            answers.push((name, verdict));
+        }
+        Ok(Reply::Availability(answers))
+    }
+
+    pub(super) fn renew(
+        &mut self,
+        name: &str,
+        current_expiry: i64,
+        months: u32,
+    ) -> Result<Reply, Failure> {
+        let domain = self.own_domain(name)?;
+        let day = domain.expires - domain.expires.rem_euclid(calendar::DAY);
+        if day != current_expiry {
+            return Err(Refusal::InvalidExpiry(format!(
+                "{} expires on {}, not {}",
+                domain.name,
+                calendar::date(domain.expires),
+                calendar::date(current_expiry)
+            ))
+            .into());
+        }
+        if months == 0 {
+            return Err(Refusal::InvalidExpiry("a renewal adds at least a month".into()).into());
+        }
+        let new = calendar::add_months(domain.expires, i64::from(months));
+        self.set_expire(&domain.name, new - new.rem_euclid(calendar::DAY))?;
+        Ok(Reply::Expires(new))
+    }
+
+    pub(super) fn edit_nameservers(
+        &mut self,
+        name: &str,
+        add: &[Nameserver],
+        remove: &[String],
+    ) -> Result<Reply, Failure> {
+        let mut domain = self.own_domain(name)?;
+        let mut hosts = match domain.cluster {
+            Some(id) => self.own_cluster(id)?.nameservers,
+            None => Vec::new(),
+        };
+        for gone in remove {
+            let before = hosts.len();
+            hosts.retain(|ns| &ns.name != gone);
+            if hosts.len() == before {
+                return Err(Refusal::InvalidValue(format!(
+                    "{gone} is not a name server of {}",
+                    domain.name
+                ))
+                .into());
+            }
+        }
+        for new in add {
+            if hosts.iter().any(|ns| ns.name == new.name) {
+                return Err(Refusal::AlreadyRegistered(format!(
+                    "{} is already a name server of {}",
+                    new.name, domain.name
+                ))
+                .into());
+            }
+            hosts.push(new.clone());
+        }
+        if hosts.is_empty() {
+            if domain.cluster.is_none() {
+                return Ok(Reply::Done);
+            }
+            self.publication.touch(self.store, &domain.name)?;
+            domain.cluster = None;
+            domain.updated = self.now;
+            self.store.update_domain(&domain)?;
+            self.record(&domain_object(&domain.name), "SET CLUSTER (none)".into())?;
+            return Ok(Reply::Done);
+        }
+        let (cluster, _) = self.cluster_for(&hosts)?;
+        self.set_cluster(&domain.name, cluster)
+    }
+
+    pub(super) fn edit_ds(
+        &mut self,
+        name: &str,
+        add: &[DelegationSigner],
+        remove: &[DelegationSigner],
+        remove_all: bool,
+    ) -> Result<Reply, Failure> {
+        let domain = self.own_domain(name)?;
+        let mut ds = if remove_all { Vec::new() } else { domain.ds };
+        for gone in remove {
+            let before = ds.len();
+            ds.retain(|record| record != gone);
+            if ds.len() == before {
+                return Err(Refusal::InvalidValue(format!(
+                    "{} has no DS record with key tag {}",
+                    domain.name, gone.key_tag
+                ))
+                .into());
+            }
+        }
+        check_ds(add)?;
+        for record in add {
+            if !ds.contains(record) {
+                ds.push(record.clone());
+            }
+        }
+        self.set_ds(&domain.name, &ds)
+    }
+}

@@ -1,0 +1,342 @@
+//! EPP over real TLS, driven by instant-epp (a Rust EPP client nobody here wrote) and by raw
+//! frames for what a client library would never send.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use instant_epp::EppClient;
+use instant_epp::client::RustlsConnector;
+use instant_epp::domain::update::{DomainAdd, DomainChangeInfo, DomainRemove};
+use instant_epp::domain::{
+    DomainAuthInfo, DomainCheck, DomainCreate, DomainDelete, DomainInfo, DomainRenew,
+    DomainTransfer, DomainUpdate, HostAttr, HostInfo, HostObj, NameServers, Period, PeriodLength,
+    Status,
+};
+use instant_epp::extensions::secdns::{self, Algorithm, DigestAlgorithm, DsDataType};
+use instant_epp::login::Login;
+use instant_epp::logout::Logout;
+use instant_epp::poll::Poll;
+use instant_epp::response::ResultCode;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::fixture::{Registry, free_port, password};
+
+const DIGEST: &str = "49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE1E2B4A7B3E3F5A2D9C4B6E81";
+
+fn registry() -> (Registry, SocketAddr) {
+    let epp = free_port();
+    let mut registry = Registry::new(&format!(
+        "\n[epp]\nlisten = [\"{epp}\"]\nidle_timeout_s = 3\n"
+    ));
+    registry.start();
+    (registry, epp)
+}
+
+async fn client(epp: SocketAddr, tls: Arc<rustls::ClientConfig>) -> EppClient<RustlsConnector> {
+    let connector = RustlsConnector::builder(("localhost".to_string(), epp.port()))
+        .unwrap()
+        .build_with_config(tls);
+    // instant-epp resolves the host name; "localhost" is 127.0.0.1 here.
+    EppClient::new(connector, "test".into(), Duration::from_secs(10))
+        .await
+        .unwrap()
+}
+
+/// Logs in, naming secDNS or not (a client that does not is sent no DS data).
+async fn login(client: &mut EppClient<RustlsConnector>, registrar: u32, dnssec: bool) {
+    let id = registrar.to_string();
+    let extensions: &[&str] = if dnssec { &[secdns::XMLNS] } else { &[] };
+    let login = Login::new(&id, password(registrar), None, Some(extensions));
+    client.transact(&login, "login-1").await.unwrap();
+}
+
+fn code<T: std::fmt::Debug>(result: Result<T, instant_epp::Error>) -> u16 {
+    match result {
+        Ok(_) => 1000,
+        Err(instant_epp::Error::Command(status)) => status.result.code as u16,
+        Err(other) => panic!("not an EPP answer: {other}"),
+    }
+}
+
+/// The code of a raw response.
+fn raw_code(xml: &str) -> u16 {
+    let at = xml.find("code=\"").expect("a result code") + 6;
+    xml[at..at + 4].parse().unwrap()
+}
+
+#[test]
+fn a_registrar_runs_every_domain_command_over_epp() {
+    let (registry, epp) = registry();
+    let tls = registry.client.clone();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let mut one = client(epp, tls.clone()).await;
+        let greeting = one.greeting().unwrap();
+        assert_eq!(greeting.service_id, "Constellation EPP");
+        assert!(one.xml_greeting().contains("urn:ietf:params:xml:ns:secDNS-1.1"));
+
+        // Before login, and with a wrong password.
+        assert_eq!(code(one.transact(&DomainCheck { domains: &["a.tld"] }, "t-0001").await), 2002);
+        let wrong = Login::new("1001", "not-the-password", None, None);
+        assert_eq!(code(one.transact(&wrong, "t-0002").await), 2200);
+        login(&mut one, 1001, false).await;
+
+        // Create with host attributes (glue for the in-zone host), DS data and a period.
+        let hosts = [
+            HostInfo::Attr(HostAttr {
+                name: "ns1.first.tld".into(),
+                addresses: Some(vec!["192.0.2.53".parse().unwrap(), "2001:db8::53".parse().unwrap()]),
+            }),
+            HostInfo::Attr(HostAttr {
+                name: "ns.example.net".into(),
+                addresses: None,
+            }),
+        ];
+        let create = DomainCreate::new(
+            "first.tld",
+            Period::Years(PeriodLength::new(2).unwrap()),
+            Some(&hosts),
+            None,
+            "2BARfoo$x-first",
+            None,
+        );
+        let ds = [DsDataType::new(12345, Algorithm::RsaSha256, DigestAlgorithm::Sha256, DIGEST, None)];
+        let with_ds = secdns::CreateData::from(&ds[..]);
+        let created = one.transact((&create, &with_ds), "t-0003").await.unwrap();
+        let data = created.res_data().unwrap();
+        assert_eq!(data.name, "first.tld");
+        let expires = data.expiring_at.unwrap();
+        assert_eq!(
+            (expires - data.created_at).num_days() / 365,
+            2,
+            "a two-year registration"
+        );
+        assert_eq!(code(one.transact(&create, "t-0004").await), 2302, "registered already");
+
+        // Host objects outside the registry's zones are name servers without addresses.
+        let objects = [
+            HostInfo::Obj(HostObj { name: "ns1.example.com".into() }),
+            HostInfo::Obj(HostObj { name: "ns2.example.com".into() }),
+        ];
+        let second = DomainCreate::new(
+            "second.tld",
+            Period::Years(PeriodLength::new(1).unwrap()),
+            Some(&objects),
+            None,
+            "",
+            None,
+        );
+        one.transact(&second, "t-0005").await.unwrap();
+        let inside = [HostInfo::Obj(HostObj { name: "ns.first.tld".into() }), objects[0].clone()];
+        let glueless = DomainCreate::new(
+            "third.tld",
+            Period::Years(PeriodLength::new(1).unwrap()),
+            Some(&inside),
+            None,
+            "x",
+            None,
+        );
+        assert_eq!(code(one.transact(&glueless, "t-0006").await), 2003, "an in-zone host needs an address");
+
+        // Check: registered, free, outside the registry, not a name.
+        let checked = one
+            .transact(&DomainCheck { domains: &["first.tld", "free.tld", "x.example"] }, "t-0007")
+            .await
+            .unwrap();
+        let list = &checked.res_data().unwrap().list;
+        assert!(!list[0].name.available);
+        assert_eq!(list[0].reason.as_ref().unwrap().value, "In use");
+        assert!(list[1].name.available);
+        assert!(!list[2].name.available);
+        assert_eq!(code(one.transact(&DomainCheck { domains: &["-bad-.tld"] }, "t-0008").await), 2005);
+
+        // Info: status, host attributes with glue, DS in secDNS:infData.
+        let info = one.transact(&DomainInfo::new("first.tld", None), "t-0009").await.unwrap();
+        let data = info.res_data().unwrap();
+        assert_eq!(data.client_id, "1001");
+        assert!(data.roid.starts_with('D') && data.roid.ends_with("-TLD"), "{}", data.roid);
+        assert_eq!(data.statuses.as_deref(), Some(&[Status::Ok][..]));
+        let ns = data.ns.as_ref().unwrap();
+        assert_eq!(ns.ns.len(), 2);
+        let info_xml = command("<info><domain:info xmlns:domain=\"urn:ietf:params:xml:ns:domain-1.0\"><domain:name>first.tld</domain:name></domain:info></info>");
+        assert!(!one.transact_xml(&info_xml).await.unwrap().contains("secDNS"));
+        let mut dnssec = client(epp, tls.clone()).await;
+        login(&mut dnssec, 1001, true).await;
+        let raw = dnssec.transact_xml(&info_xml).await.unwrap();
+        assert!(raw.contains("<secDNS:keyTag>12345</secDNS:keyTag>"), "{raw}");
+        assert!(raw.contains(&format!("<secDNS:digest>{DIGEST}</secDNS:digest>")), "{raw}");
+
+        // Update: hold, name servers, password, and DS through secDNS:update.
+        let mut update = DomainUpdate::new("first.tld");
+        let gone = [HostInfo::Attr(HostAttr { name: "ns.example.net".into(), addresses: None })];
+        let added = [HostInfo::Obj(HostObj { name: "ns.example.org".into() })];
+        update.add(DomainAdd {
+            ns: Some(NameServers { ns: added[..].into() }),
+            contacts: None,
+            statuses: Some(&[Status::ClientHold]),
+        });
+        update.remove(DomainRemove {
+            ns: Some(NameServers { ns: gone[..].into() }),
+            contacts: None,
+            statuses: None,
+        });
+        update.info(DomainChangeInfo {
+            registrant: None,
+            auth_info: Some(DomainAuthInfo::new("new-Code-9x")),
+        });
+        one.transact(&update, "t-0010").await.unwrap();
+        let info = one.transact(&DomainInfo::new("first.tld", None), "t-0011").await.unwrap();
+        let data = info.res_data().unwrap();
+        assert_eq!(data.statuses.as_deref(), Some(&[Status::ClientHold][..]));
+        let names: Vec<String> = data
+            .ns
+            .as_ref()
+            .unwrap()
+            .ns
+            .iter()
+            .map(|h| match h {
+                HostInfo::Attr(a) => a.name.to_string(),
+                HostInfo::Obj(o) => o.name.to_string(),
+            })
+            .collect();
+        assert_eq!(names, ["ns1.first.tld", "ns.example.org"]);
+        let ds_rem = command(&format!(
+            "<update><domain:update xmlns:domain=\"urn:ietf:params:xml:ns:domain-1.0\"><domain:name>first.tld</domain:name></domain:update></update><extension><secDNS:update xmlns:secDNS=\"urn:ietf:params:xml:ns:secDNS-1.1\"><secDNS:rem><secDNS:all>true</secDNS:all></secDNS:rem><secDNS:add><secDNS:dsData><secDNS:keyTag>4242</secDNS:keyTag><secDNS:alg>13</secDNS:alg><secDNS:digestType>2</secDNS:digestType><secDNS:digest>{}</secDNS:digest></secDNS:dsData></secDNS:add></secDNS:update></extension>",
+            DIGEST.to_lowercase()
+        ));
+        assert_eq!(raw_code(&one.transact_xml(&ds_rem).await.unwrap()), 1000);
+        let raw = dnssec.transact_xml(&info_xml).await.unwrap();
+        assert!(raw.contains("<secDNS:keyTag>4242</secDNS:keyTag>") && !raw.contains(">12345<"), "{raw}");
+        // Removing a name server it does not have refuses the whole update.
+        let mut bad = DomainUpdate::new("first.tld");
+        let absent = [HostInfo::Obj(HostObj { name: "ns.nowhere.net".into() })];
+        bad.remove(DomainRemove {
+            ns: Some(NameServers { ns: absent[..].into() }),
+            contacts: None,
+            statuses: Some(&[Status::ClientHold]),
+        });
+        assert_eq!(code(one.transact(&bad, "t-0012").await), 2306);
+        let info = one.transact(&DomainInfo::new("first.tld", None), "t-0013").await.unwrap();
+        assert_eq!(info.res_data().unwrap().statuses.as_deref(), Some(&[Status::ClientHold][..]), "nothing of it changed");
+
+        // Renew: the stated expiry must be the current one.
+        let day = expires.date_naive();
+        let renew = DomainRenew::new("first.tld", day, Period::Years(PeriodLength::new(1).unwrap()));
+        let renewed = one.transact(&renew, "t-0014").await.unwrap();
+        let new_expiry = renewed.res_data().unwrap().expiring_at.unwrap();
+        assert_eq!((new_expiry - expires).num_days() / 365, 1);
+        assert_eq!(code(one.transact(&renew, "t-0015").await), 2306, "a replayed renewal is refused");
+
+        // Another registrar: no access; transfer with the wrong and the right authInfo.
+        let mut two = client(epp, tls.clone()).await;
+        login(&mut two, 1002, false).await;
+        assert_eq!(code(two.transact(&DomainInfo::new("first.tld", None), "t-0016").await), 2201);
+        let wrong = DomainTransfer::new("first.tld", None, "2BARfoo$x-first");
+        assert_eq!(code(two.transact(&wrong, "t-0017").await), 2202);
+        let transfer = DomainTransfer::new("first.tld", None, "new-Code-9x");
+        let moved = two.transact(&transfer, "t-0018").await.unwrap();
+        let data = moved.res_data().unwrap();
+        assert_eq!(data.transfer_status, "serverApproved");
+        assert_eq!((data.requester_id.as_str(), data.ack_id.as_str()), ("1002", "1001"));
+        assert_eq!(code(two.transact(&transfer, "t-0019").await), 2106, "sponsored by it already");
+        assert_eq!(code(one.transact(&DomainDelete::new("first.tld"), "t-0020").await), 2201);
+
+        // Poll, delete, and the end of the session.
+        let polled = two.transact(&Poll, "t-0021").await.unwrap();
+        assert_eq!(polled.result.code, ResultCode::CommandCompletedSuccessfullyNoMessages);
+        two.transact(&DomainDelete::new("first.tld"), "t-0022").await.unwrap();
+        assert_eq!(code(two.transact(&DomainInfo::new("first.tld", None), "t-0023").await), 2303);
+        let bye = two.transact(&Logout, "t-0024").await.unwrap();
+        assert_eq!(bye.result.code, ResultCode::CommandCompletedSuccessfullyEndingSession);
+    });
+    let audit = registry.audit();
+    assert!(audit.contains("0 problems"), "{audit}");
+    let metrics = registry.metrics();
+    assert!(
+        metrics.contains(
+            "control_plane_epp_responses_total{command=\"domain-create\",code=\"1000\"} 2"
+        ),
+        "{metrics}"
+    );
+}
+
+/// A command document around `inner` (the command element and any extension).
+fn command(inner: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><epp xmlns=\"urn:ietf:params:xml:ns:epp-1.0\"><command>{inner}<clTRID>raw-1</clTRID></command></epp>"
+    )
+}
+
+#[test]
+fn hostile_and_malformed_frames_get_epp_errors_or_a_closed_session() {
+    let (registry, epp) = registry();
+    let tls = registry.client.clone();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let mut one = client(epp, tls.clone()).await;
+        login(&mut one, 1001, false).await;
+        let cases = [
+            (
+                "<?xml version=\"1.0\"?><!DOCTYPE epp [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">]><epp xmlns=\"urn:ietf:params:xml:ns:epp-1.0\"><hello/></epp>".to_string(),
+                2001,
+            ),
+            ("<epp xmlns=\"urn:ietf:params:xml:ns:epp-1.0\"><command><check>".to_string(), 2001),
+            ("not xml at all".to_string(), 2001),
+            (command("<create><contact:create xmlns:contact=\"urn:ietf:params:xml:ns:contact-1.0\"><contact:id>c1</contact:id></contact:create></create>"), 2307),
+            (command("<check><domain:check xmlns:domain=\"urn:ietf:params:xml:ns:domain-1.0\"><domain:name>a.tld</domain:name></domain:check></check><extension><x:y xmlns:x=\"urn:example:unknown\"/></extension>"), 2103),
+            (command("<check><domain:check xmlns:domain=\"urn:ietf:params:xml:ns:domain-1.0\"><domain:nom>a.tld</domain:nom></domain:check></check>"), 2001),
+            (command("<renew><domain:renew xmlns:domain=\"urn:ietf:params:xml:ns:domain-1.0\"><domain:name>a.tld</domain:name></domain:renew></renew>"), 2003),
+            (command("<create><domain:create xmlns:domain=\"urn:ietf:params:xml:ns:domain-1.0\"><domain:name>c.tld</domain:name><domain:registrant>jd1</domain:registrant><domain:authInfo><domain:pw>x</domain:pw></domain:authInfo></domain:create></create>"), 2308),
+            (command("<create><domain:create xmlns:domain=\"urn:ietf:params:xml:ns:domain-1.0\"><domain:name>c.tld</domain:name><domain:period unit=\"y\">0</domain:period><domain:authInfo><domain:pw>x</domain:pw></domain:authInfo></domain:create></create>"), 2004),
+            (command("<transfer op=\"approve\"><domain:transfer xmlns:domain=\"urn:ietf:params:xml:ns:domain-1.0\"><domain:name>c.tld</domain:name></domain:transfer></transfer>"), 2301),
+        ];
+        for (xml, expected) in cases {
+            let answer = one.transact_xml(&xml).await.unwrap();
+            assert_eq!(raw_code(&answer), expected, "{xml}\n→ {answer}");
+        }
+    });
+
+    // A frame larger than the limit: 2500, then the session is closed. A silent client is
+    // dropped after the idle timeout.
+    runtime.block_on(async {
+        let connector = tokio_rustls::TlsConnector::from(tls.clone());
+        let tcp = tokio::net::TcpStream::connect(epp).await.unwrap();
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let mut stream = connector.connect(name, tcp).await.unwrap();
+        let greeting = read_frame(&mut stream).await.unwrap();
+        assert!(greeting.contains("<greeting>"));
+        stream.write_all(&[0x7f, 0, 0, 0]).await.unwrap();
+        let closing = read_frame(&mut stream).await.unwrap();
+        assert_eq!(raw_code(&closing), 2500, "{closing}");
+        assert!(read_frame(&mut stream).await.is_none(), "closed");
+
+        let tcp = tokio::net::TcpStream::connect(epp).await.unwrap();
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let mut idle = connector.connect(name, tcp).await.unwrap();
+        read_frame(&mut idle).await.unwrap();
+        let started = std::time::Instant::now();
+        assert!(read_frame(&mut idle).await.is_none());
+        assert!(
+            started.elapsed() >= Duration::from_secs(2),
+            "closed only once idle"
+        );
+    });
+
+    // Three failed logins end the session with 2501.
+    runtime.block_on(async {
+        let mut three = client(epp, tls.clone()).await;
+        for expected in [2200, 2200, 2501] {
+            let wrong = Login::new("1001", "wrong-password", None, None);
+            assert_eq!(code(three.transact(&wrong, "t-0100").await), expected);
+        }
+    });
+}
+
+async fn read_frame<S: tokio::io::AsyncRead + Unpin>(stream: &mut S) -> Option<String> {
+    let mut header = [0u8; 4];
+    stream.read_exact(&mut header).await.ok()?;
+    let mut payload = vec![0u8; u32::from_be_bytes(header) as usize - 4];
+    stream.read_exact(&mut payload).await.ok()?;
+    String::from_utf8(payload).ok()
+}
