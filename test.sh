@@ -3,8 +3,9 @@
 # (BIND, Knot and NSD as servers and secondaries, their zone checkers, ldns utilities, dig and kdig,
 # openssl s_client for SRRP, promtool for the alert rules, systemd-analyze for the units and ip
 # for network namespaces, curl for RDAP, from Debian's packages) and ICANN's RDAP client and
-# conformance checker (`rdap`, `rdap-test`, from crates.io: about 11 minutes to build once) when
-# they are missing. Run it as root: the
+# conformance checker (`rdap`, `rdap-test`, from crates.io: about 11 minutes to build once) and the
+# Python EPP client epptools (from PyPI, in a virtual environment under target/) when they are
+# missing. Run it as root: the
 # multi-host test puts the control plane and satellites in network namespaces of their own.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -24,6 +25,8 @@ command -v promtool >/dev/null || need+=(prometheus)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v ip >/dev/null || need+=(iproute2)
 command -v curl >/dev/null || need+=(curl)
+command -v python3 >/dev/null || need+=(python3)
+python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 # Building icann-rdap-cli compiles OpenSSL from source: it needs perl and make.
 if ! command -v rdap-test >/dev/null; then
   command -v perl >/dev/null || need+=(perl)
@@ -43,6 +46,13 @@ if ! command -v rdap-test >/dev/null; then
   echo "test.sh: building ICANN's rdap and rdap-test (icann-rdap-cli 0.0.30)" >&2
   cargo install --locked --quiet icann-rdap-cli@0.0.30
 fi
+# epptools 1.1.2 (standard library only) drives the EPP tests as a registrar's client would.
+venv=target/epptools-venv
+if ! "$venv/bin/python" -c 'import epptools' 2>/dev/null; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet epptools==1.1.2
+fi
+export EPP_PYTHON="$PWD/$venv/bin/python"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0

@@ -380,7 +380,13 @@ fn command(verb: &Element, extension: &[Element]) -> Result<Request, Failure> {
                         &[(SECDNS, "maxSigLife", Optional), (SECDNS, "dsData", Many)],
                     )?;
                     no_max_sig_life(ext)?;
-                    ds_list(ext)?
+                    let ds = ds_list(ext)?;
+                    if ds.is_empty() {
+                        return Err(syntax(
+                            "<secDNS:create> holds at least one <secDNS:dsData> (<secDNS:keyData> is not offered)",
+                        ));
+                    }
+                    ds
                 }
                 None => Vec::new(),
             };
@@ -607,6 +613,13 @@ fn update(object: &Element, ext: Option<&Element>) -> Result<Request, Failure> {
         }
         if let Some(rem) = ext.child(SECDNS, "rem") {
             shape(rem, &[(SECDNS, "all", Optional), (SECDNS, "dsData", Many)])?;
+            if rem.children.is_empty()
+                || (rem.child(SECDNS, "all").is_some() && rem.children.len() > 1)
+            {
+                return Err(syntax(
+                    "<secDNS:rem> holds either <secDNS:all> or <secDNS:dsData> records",
+                ));
+            }
             match rem.child(SECDNS, "all").map(Element::token) {
                 Some("true" | "1") => update.remove_all_ds = true,
                 Some("false" | "0") | None => {}
@@ -619,6 +632,9 @@ fn update(object: &Element, ext: Option<&Element>) -> Result<Request, Failure> {
         if let Some(add) = ext.child(SECDNS, "add") {
             shape(add, &[(SECDNS, "dsData", Many)])?;
             update.add_ds = ds_list(add)?;
+            if update.add_ds.is_empty() {
+                return Err(syntax("<secDNS:add> holds at least one <secDNS:dsData>"));
+            }
         }
         if let Some(chg) = ext.child(SECDNS, "chg") {
             shape(chg, &[(SECDNS, "maxSigLife", Optional)])?;

@@ -700,9 +700,7 @@ impl Rules<'_> {
             // A date names a day; the registration runs to this time of day on it.
             Term::Until(day) => day + self.now.rem_euclid(calendar::DAY),
             Term::Months(months) => calendar::add_months(self.now, i64::from(months)),
-            Term::Default => {
-                calendar::add_months(self.now, i64::from(zone.default_period_months))
-            }
+            Term::Default => calendar::add_months(self.now, i64::from(zone.default_period_months)),
         };
         self.check_expiry(expires, &zone)?;
         check_ds(ds)?;

@@ -340,3 +340,237 @@ async fn read_frame<S: tokio::io::AsyncRead + Unpin>(stream: &mut S) -> Option<S
     stream.read_exact(&mut payload).await.ok()?;
     String::from_utf8(payload).ok()
 }
+
+/// The Python interpreter with epptools (test.sh makes a virtual environment for it).
+fn epptools_python() -> String {
+    std::env::var("EPP_PYTHON").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../target/epptools-venv/bin/python"
+        )
+        .to_string()
+    })
+}
+
+#[test]
+fn srrp_and_epp_leave_the_same_registry() {
+    // The scenario over EPP, by epptools from PyPI.
+    let (through_epp, epp) = registry();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/integration/epp_scenario.py"
+    );
+    let out = std::process::Command::new(epptools_python())
+        .arg(script)
+        .arg(epp.port().to_string())
+        .arg(through_epp.path("keys/srrp.crt"))
+        .output()
+        .expect("Python with epptools: run test.sh, or `pip install epptools==1.1.2` and set EPP_PYTHON");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The same scenario over SRRP, on a registry of its own.
+    let mut through_srrp = Registry::new("");
+    through_srrp.start();
+    let r = &through_srrp;
+    let srrp = |registrar, header: &str, attributes: &[(&str, &str)], code: u16| {
+        let response = r.as_registrar(registrar, header, attributes);
+        assert_eq!(
+            response.code.number(),
+            code,
+            "{header} {attributes:?}: {response:?}"
+        );
+        response
+    };
+    let years =
+        |n: i64| zonefiles::calendar::date(zonefiles::calendar::add_months(ops::now(), 12 * n));
+    let ds = |tag: &str, alg: &str| format!("{tag} {alg} 2 {DIGEST}");
+    srrp(
+        1001,
+        "CREATE DOMAIN",
+        &[
+            ("domain-name", "alpha.tld"),
+            ("expiry-date", &years(2)),
+            ("ns1-name", "ns1.alpha.tld"),
+            ("ns1-address", "192.0.2.53 2001:db8::53"),
+            ("ns2-name", "ns.example.net"),
+            ("domain-auth", "Alpha-Code-1"),
+            ("ds", &ds("12345", "8")),
+        ],
+        200,
+    );
+    srrp(
+        1001,
+        "CREATE DOMAIN",
+        &[
+            ("domain-name", "beta.tld"),
+            ("expiry-date", &years(1)),
+            ("ns1-name", "ns1.example.com"),
+            ("ns2-name", "ns2.example.com"),
+        ],
+        200,
+    );
+    let cluster = srrp(
+        1001,
+        "CREATE CLUSTER",
+        &[
+            ("ns1-name", "ns1.alpha.tld"),
+            ("ns1-address", "192.0.2.53 2001:db8::53"),
+            ("ns2-name", "ns.example.org"),
+        ],
+        200,
+    );
+    let cluster = cluster.get("cluster-id").unwrap().to_string();
+    srrp(
+        1001,
+        "SET CLUSTER",
+        &[("domain-name", "alpha.tld"), ("cluster-id", &cluster)],
+        200,
+    );
+    srrp(
+        1001,
+        "SET STATUS",
+        &[("domain-name", "alpha.tld"), ("status", "inactive")],
+        200,
+    );
+    srrp(
+        1001,
+        "SET STATUS",
+        &[("domain-name", "alpha.tld"), ("status", "active")],
+        200,
+    );
+    srrp(
+        1001,
+        "SET DS",
+        &[("domain-name", "alpha.tld"), ("ds", &ds("4242", "13"))],
+        200,
+    );
+    srrp(
+        1001,
+        "SET EXPIRE",
+        &[("domain-name", "beta.tld"), ("expiry-date", &years(2))],
+        200,
+    );
+    srrp(
+        1002,
+        "TRANSFER DOMAIN",
+        &[("domain-name", "alpha.tld"), ("domain-auth", "wrong-code")],
+        412,
+    );
+    srrp(
+        1002,
+        "TRANSFER DOMAIN",
+        &[
+            ("domain-name", "alpha.tld"),
+            ("domain-auth", "Alpha-Code-1"),
+        ],
+        200,
+    );
+    srrp(1001, "DELETE DOMAIN", &[("domain-name", "beta.tld")], 200);
+    srrp(
+        1001,
+        "CREATE DOMAIN",
+        &[("domain-name", "gamma.tld"), ("expiry-date", &years(1))],
+        200,
+    );
+
+    // The registries hold the same: domains (times to the day), name servers, DS, the ledger,
+    // balances, the history, and the zone and WHOIS data their journals replay to.
+    let state = |registry: &Registry| -> Vec<String> {
+        let db = registry.database();
+        let day = "date(%s, 'unixepoch')";
+        let queries = [
+            format!(
+                "SELECT name, id, registrar, active, {}, {}, auth_hash IS NOT NULL, ds, \
+                 (SELECT group_concat(name || '=' || addresses, ' ') FROM cluster_nameservers WHERE cluster = domains.cluster) \
+                 FROM domains ORDER BY name",
+                day.replace("%s", "created"),
+                day.replace("%s", "expires")
+            ),
+            "SELECT registrar, kind, domain, amount, balance FROM ledger ORDER BY id".into(),
+            "SELECT id, balance FROM registrars ORDER BY id".into(),
+            "SELECT object, actor, change FROM history ORDER BY id".into(),
+        ];
+        let mut rows = Vec::new();
+        for sql in queries {
+            let mut statement = db.prepare(&sql).unwrap();
+            let columns = statement.column_count();
+            let mut result = statement.query([]).unwrap();
+            while let Some(row) = result.next().unwrap() {
+                let fields: Vec<String> = (0..columns)
+                    .map(|i| match row.get_ref(i).unwrap() {
+                        rusqlite::types::ValueRef::Null => "NULL".into(),
+                        rusqlite::types::ValueRef::Integer(n) => n.to_string(),
+                        rusqlite::types::ValueRef::Real(x) => x.to_string(),
+                        rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => {
+                            String::from_utf8_lossy(t).into_owned()
+                        }
+                    })
+                    .collect();
+                rows.push(fields.join(" | "));
+            }
+        }
+        registry.cli(&["export", "tld", "-o", "exports"]);
+        let exports = std::fs::read_dir(registry.path("exports")).unwrap();
+        for entry in exports {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "img") {
+                let image = zonefiles::Image::open(&path).unwrap();
+                let mut text = Vec::new();
+                zonefiles::master::write_zone(&image.to_zone().unwrap(), &mut text).unwrap();
+                // Everything but the SOA, whose serial counts batches, not changes.
+                rows.extend(
+                    String::from_utf8(text)
+                        .unwrap()
+                        .lines()
+                        .filter(|l| !l.contains("SOA"))
+                        .map(String::from),
+                );
+            } else {
+                // WHOIS objects, with times cut to the day.
+                let text = std::fs::read_to_string(&path).unwrap();
+                rows.extend(text.lines().map(|l| {
+                    let mut object: serde_json::Value = serde_json::from_str(l).unwrap();
+                    to_days(&mut object);
+                    object.to_string()
+                }));
+            }
+        }
+        rows
+    };
+    let (a, b) = (state(&through_epp), state(&through_srrp));
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x, y, "EPP's registry (left) and SRRP's (right) differ");
+    }
+    assert_eq!(a.len(), b.len());
+    assert!(
+        a.iter()
+            .any(|l| l.contains("alpha.tld") && l.contains("transfer"))
+    );
+    for registry in [&through_epp, &through_srrp] {
+        let audit = registry.audit();
+        assert!(audit.contains("0 problems"), "{audit}");
+    }
+}
+
+/// Times (seconds since 1970) in `created`, `updated` and `expires` fields as days.
+fn to_days(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(fields) => {
+            for (key, field) in fields.iter_mut() {
+                match field.as_i64() {
+                    Some(time) if ["created", "updated", "expires"].contains(&key.as_str()) => {
+                        *field = (time / 86_400).into();
+                    }
+                    _ => to_days(field),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(to_days),
+        _ => {}
+    }
+}
