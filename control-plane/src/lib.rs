@@ -1,11 +1,12 @@
-//! Constellation's control plane: the registry database, the registrar protocol SRRP, and the
-//! journal of signed changesets that feeds every satellite. The system around it is described
+//! Constellation's control plane: the registry database, the registrar protocols SRRP and EPP,
+//! and the journal of signed changesets that feeds every satellite. The system around it is described
 //! in `docs/architecture.md`.
 //!
 //! # Parts
 //!
 //! ```text
 //! registrar ──TLS──▶ server (tokio) ──srrp::parse──▶ srrp_front::decode ──▶ Command
+//! registrar ──TLS──▶ epp::server (sessions) ──epp::xml, epp::command──▶ epp::front ──▶ Command
 //!                       │  credentials: auth (Argon2id, verified-credential cache), read-only
 //!                       │  database connections, tokio's blocking pool
 //!                       ▼
@@ -18,6 +19,8 @@
 //!
 //! - [`srrp`]: the SRRP/1.0 grammar, framing and response codes (sans-IO).
 //! - [`srrp_front`]: SRRP requests to registry [`registry::Command`]s and replies back.
+//! - [`epp`]: EPP (RFC 5730–5734) as a second front end: framing, a bounded XML reader,
+//!   RFC-checked commands, the mapping onto registry commands (`docs/epp.md`), TLS sessions.
 //! - [`registry`]: the rules (sans-IO: command + state + time → reply + changes), and
 //!   [`registry::Publication`], which turns a batch into DNS records removed/added and WHOIS
 //!   objects set/deleted per zone.

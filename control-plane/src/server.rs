@@ -9,9 +9,12 @@
 //! 3. Parse ([`crate::srrp`]); a malformed request is dropped without a response.
 //! 4. Decode ([`crate::srrp_front`]); a registrar with a pinned client certificate must have
 //!    presented exactly it; credentials are checked against the stored Argon2 hash
-//!    (read from a read-only database connection; cached after the first success), and a
-//!    domain password is hashed or verified — all on tokio's blocking pool, at most two Argon2
-//!    computations at a time, never on the commit thread.
+//!    (read from a read-only database connection; cached after the first success) on tokio's
+//!    blocking pool, at most two Argon2 computations at a time, never on the commit thread; a
+//!    domain password is hashed or verified ([`crate::auth::hash_domain`]).
+//!
+//! The credential check and the queue ([`Server::authenticate`], [`Server::commit`]) serve EPP
+//! sessions too ([`crate::epp::server`]).
 //! 5. Queue the command for the commit thread, wait for its durable outcome, send the response
 //!    and its `%x00`, close the TLS session and the connection.
 

@@ -8,7 +8,7 @@
 //! - [`whoisbench`]: timed query clients; WHOIS's a connection per query, and the bare TCP limit.
 //! - [`rdapbench`]: keep-alive RDAP clients and the bare limit of edge-whois's HTTP stack.
 //! - [`whoisgen`]: WHOIS records for a generated zone (domains, hosts, registrars).
-//! - [`srrpbench`]: durable SRRP creates from many registrar connections.
+//! - [`writebench`]: durable creates from many registrars, over SRRP or EPP.
 //! - [`propagation`]: from a registrar's confirmation to every satellite's DNS and WHOIS answer.
 //! - [`updates`]: the time from a changeset's append to the answers that carry it.
 //! - [`ready`]: the time from a server's start to its first answer.
@@ -20,12 +20,12 @@ pub mod propagation;
 pub mod queries;
 pub mod rdapbench;
 pub mod ready;
-pub mod srrpbench;
 pub mod stalls;
 pub mod tldgen;
 pub mod updates;
 pub mod whoisbench;
 pub mod whoisgen;
+pub mod writebench;
 pub mod zonebench;
 
 /// A loopback address with any port, of the family of `server`: where a client binds.

@@ -127,7 +127,7 @@ pub fn run(load: &Load, certificate: &Path, satellites: &[Satellite]) -> anyhow:
                 next += interval;
                 n += 1;
                 let name = format!("{}{client}-{n}.{}", load.prefix, load.zone);
-                let request = crate::srrpbench::create(registrar, &name);
+                let request = crate::writebench::create(registrar, &name);
                 match control_plane::client::send(
                     load.server,
                     "localhost",

@@ -58,8 +58,8 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
-    /// Durable SRRP CREATE DOMAIN from many registrar connections; reports confirmed creates/s
-    /// and latency percentiles.
+    /// Durable CREATE DOMAIN (SRRP) or `<domain:create>` (EPP, `--epp`) from many registrar
+    /// connections; reports confirmed creates/s and latency percentiles.
     Srrp {
         /// The control plane's SRRP address.
         #[arg(long, default_value = "127.0.0.1:1700")]
@@ -88,6 +88,9 @@ enum Command {
         /// Offer only TLS 1.2.
         #[arg(long)]
         tls12: bool,
+        /// Speak EPP (one session per connection) to this address instead of SRRP.
+        #[arg(long)]
+        epp: bool,
     },
     /// Propagation: SRRP creates at a fixed rate, and the time from each confirmation until
     /// every satellite's DNS and WHOIS answer the new name (p50/p99/max).
@@ -389,8 +392,9 @@ fn main() -> Result<()> {
             registrars,
             seconds,
             tls12,
+            epp,
         } => {
-            let r = loadtest::srrpbench::run(
+            let r = loadtest::writebench::run(
                 server,
                 &ca,
                 &zone,
@@ -399,7 +403,11 @@ fn main() -> Result<()> {
                 first_registrar,
                 registrars,
                 seconds,
-                tls12,
+                if epp {
+                    loadtest::writebench::Protocol::Epp
+                } else {
+                    loadtest::writebench::Protocol::Srrp { tls12 }
+                },
             )?;
             let [p50, p99, p999, max] = r.latency_us;
             println!(
