@@ -124,6 +124,29 @@ pub struct Cluster {
     pub nameservers: Vec<Nameserver>,
 }
 
+/// A host object (EPP, RFC 5732): a name server known by name, with its addresses when it is
+/// inside a registry zone. Domains name it among their name servers; its addresses are copied
+/// into every cluster that lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Host {
+    /// The host name.
+    pub name: String,
+    /// Registry object id (the number in its ROID).
+    pub id: i64,
+    /// The sponsoring registrar (for a host inside a registry zone, its domain's).
+    pub registrar: u32,
+    /// The registrar that created it.
+    pub creator: u32,
+    /// The registered domain it is beneath (its superordinate domain), if inside a zone.
+    pub parent: Option<String>,
+    /// Creation time.
+    pub created: i64,
+    /// Last change.
+    pub updated: i64,
+    /// Addresses, sorted (none for hosts outside the registry's zones).
+    pub addresses: Vec<IpAddr>,
+}
+
 /// A registered domain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Domain {

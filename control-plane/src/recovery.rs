@@ -84,6 +84,7 @@ pub const RECORDED: &[&str] = &[
     "clusters",
     "cluster_nameservers",
     "domains",
+    "hosts",
     "sequences",
     "history",
     "ledger",

@@ -27,7 +27,9 @@
 //! per zone as it last acknowledged it, written by the push service every second); migration 4
 //! adds the registry record: `journal.record`, `recorded` (the rows written by transactions
 //! that published nothing, until one publishes) and `record_chain` (the number of
-//! the last record sealed) — see [`crate::recovery`].
+//! the last record sealed) — see [`crate::recovery`]; migration 5 adds `hosts` (EPP host
+//! objects, indexed by their superordinate domain) and an index of cluster entries by host
+//! name (a host's new addresses reach every cluster that lists it).
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -38,8 +40,40 @@ use zonefiles::SerialPolicy;
 use zonefiles::whois::DelegationSigner;
 
 use crate::model::{
-    Cluster, Domain, HistoryEntry, JournalEntry, LedgerEntry, Nameserver, Registrar, ZoneSettings,
+    Cluster, Domain, HistoryEntry, Host, JournalEntry, LedgerEntry, Nameserver, Registrar,
+    ZoneSettings,
 };
+
+const HOST_COLUMNS: &str = "name, id, registrar, creator, parent, created, updated, addresses";
+
+fn host_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Host, String)> {
+    Ok((
+        Host {
+            name: r.get(0)?,
+            id: r.get(1)?,
+            registrar: r.get(2)?,
+            creator: r.get(3)?,
+            parent: r.get(4)?,
+            created: r.get(5)?,
+            updated: r.get(6)?,
+            addresses: Vec::new(),
+        },
+        r.get(7)?,
+    ))
+}
+
+fn with_addresses(mut host: Host, addresses: &str) -> StoreResult<Host> {
+    host.addresses = parse_addresses(addresses)?;
+    Ok(host)
+}
+
+fn addresses_text(addresses: &[IpAddr]) -> String {
+    addresses
+        .iter()
+        .map(|a| a.to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
 use crate::recovery::RecoveryKey;
 use crate::store::{Store, StoreError, StoreResult};
 
@@ -188,6 +222,21 @@ CREATE TABLE record_chain (
     last INTEGER NOT NULL
 );
 INSERT INTO record_chain VALUES (1, 0);
+"#,
+    r#"
+CREATE TABLE hosts (
+    name TEXT PRIMARY KEY,
+    id INTEGER NOT NULL,
+    registrar INTEGER NOT NULL REFERENCES registrars(id),
+    creator INTEGER NOT NULL,
+    parent TEXT,
+    created INTEGER NOT NULL,
+    updated INTEGER NOT NULL,
+    addresses TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX hosts_by_parent ON hosts(parent) WHERE parent IS NOT NULL;
+INSERT INTO sequences VALUES ('host', 0);
+CREATE INDEX cluster_nameservers_by_name ON cluster_nameservers(name);
 "#,
 ];
 
@@ -759,12 +808,11 @@ impl Store for Connection {
             "INSERT INTO cluster_nameservers (cluster, position, name, addresses) VALUES (?1, ?2, ?3, ?4)",
         )?;
         for (position, ns) in nameservers.iter().enumerate() {
-            let addresses: Vec<String> = ns.addresses.iter().map(|a| a.to_string()).collect();
             insert.execute(params![
                 cluster,
                 position as i64,
                 ns.name,
-                addresses.join(" ")
+                addresses_text(&ns.addresses)
             ])?;
         }
         self.prepare_cached("UPDATE clusters SET fingerprint = ?2 WHERE id = ?1")?
@@ -776,6 +824,77 @@ impl Store for Connection {
         self.prepare_cached("DELETE FROM clusters WHERE id = ?1")?
             .execute([cluster])?;
         Ok(())
+    }
+
+    fn clusters_with(&self, host: &str) -> StoreResult<Vec<u64>> {
+        let mut statement = self.prepare_cached(
+            "SELECT DISTINCT cluster FROM cluster_nameservers WHERE name = ?1 ORDER BY cluster",
+        )?;
+        let rows = statement.query_map([host], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn host(&self, name: &str) -> StoreResult<Option<Host>> {
+        let row = self
+            .prepare_cached(&format!("SELECT {HOST_COLUMNS} FROM hosts WHERE name = ?1"))?
+            .query_row([name], host_row)
+            .optional()?;
+        row.map(|(host, addresses)| with_addresses(host, &addresses))
+            .transpose()
+    }
+
+    fn insert_host(&self, h: &Host) -> StoreResult<i64> {
+        let id: i64 = self
+            .prepare_cached(
+                "UPDATE sequences SET value = value + 1 WHERE name = 'host' RETURNING value",
+            )?
+            .query_row([], |r| r.get(0))?;
+        self.prepare_cached(&format!(
+            "INSERT INTO hosts ({HOST_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+        ))?
+        .execute(params![
+            h.name,
+            id,
+            h.registrar,
+            h.creator,
+            h.parent,
+            h.created,
+            h.updated,
+            addresses_text(&h.addresses)
+        ])?;
+        Ok(id)
+    }
+
+    fn update_host(&self, h: &Host) -> StoreResult<()> {
+        self.prepare_cached(
+            "UPDATE hosts SET registrar = ?2, updated = ?3, addresses = ?4 WHERE name = ?1",
+        )?
+        .execute(params![
+            h.name,
+            h.registrar,
+            h.updated,
+            addresses_text(&h.addresses)
+        ])?;
+        Ok(())
+    }
+
+    fn delete_host(&self, name: &str) -> StoreResult<()> {
+        self.prepare_cached("DELETE FROM hosts WHERE name = ?1")?
+            .execute([name])?;
+        Ok(())
+    }
+
+    fn hosts_beneath(&self, domain: &str) -> StoreResult<Vec<Host>> {
+        let mut statement = self.prepare_cached(&format!(
+            "SELECT {HOST_COLUMNS} FROM hosts WHERE parent = ?1 ORDER BY name"
+        ))?;
+        let rows = statement.query_map([domain], host_row)?;
+        let mut hosts = Vec::new();
+        for row in rows {
+            let (host, addresses) = row?;
+            hosts.push(with_addresses(host, &addresses)?);
+        }
+        Ok(hosts)
     }
 
     fn label_blocked(&self, label: &str) -> StoreResult<bool> {

@@ -542,7 +542,11 @@ pub fn reply(request: &Request, reply: Reply) -> Response {
         }
         // Answers to commands SRRP does not send, and a transfer's details (SRRP confirms it
         // with the code alone).
-        Reply::Availability(_) | Reply::Expires(_) | Reply::Transferred { .. } => {}
+        Reply::Availability(_)
+        | Reply::Expires(_)
+        | Reply::Transferred { .. }
+        | Reply::HostCreated { .. }
+        | Reply::Host { .. } => {}
     }
     response
 }

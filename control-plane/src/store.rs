@@ -5,7 +5,8 @@
 //! PostgreSQL backend implements the same trait and leaves the rules untouched.
 
 use crate::model::{
-    Cluster, Domain, HistoryEntry, JournalEntry, LedgerEntry, Nameserver, Registrar, ZoneSettings,
+    Cluster, Domain, HistoryEntry, Host, JournalEntry, LedgerEntry, Nameserver, Registrar,
+    ZoneSettings,
 };
 use crate::recovery::RecoveryKey;
 
@@ -66,6 +67,19 @@ pub trait Store {
     fn set_nameservers(&self, cluster: u64, nameservers: &[Nameserver]) -> StoreResult<()>;
     /// Removes a cluster.
     fn delete_cluster(&self, cluster: u64) -> StoreResult<()>;
+    /// Clusters that list a host name.
+    fn clusters_with(&self, host: &str) -> StoreResult<Vec<u64>>;
+
+    /// A host object.
+    fn host(&self, name: &str) -> StoreResult<Option<Host>>;
+    /// Adds a host object (its id is assigned); returns the id.
+    fn insert_host(&self, host: &Host) -> StoreResult<i64>;
+    /// Rewrites a host object's sponsor, addresses and update time.
+    fn update_host(&self, host: &Host) -> StoreResult<()>;
+    /// Removes a host object.
+    fn delete_host(&self, name: &str) -> StoreResult<()>;
+    /// The host objects beneath a domain.
+    fn hosts_beneath(&self, domain: &str) -> StoreResult<Vec<Host>>;
 
     /// True if the label is blocked at any level.
     fn label_blocked(&self, label: &str) -> StoreResult<bool>;

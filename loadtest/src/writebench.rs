@@ -62,7 +62,7 @@ pub fn create(registrar: u32, name: &str) -> Request {
 /// EPP's `<domain:create>` of `name`, with the same name servers as [`create`] and no password.
 fn epp_create(name: &str, n: u64) -> String {
     format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?><epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><command><create><domain:create xmlns:domain="urn:ietf:params:xml:ns:domain-1.0"><domain:name>{name}</domain:name><domain:ns><domain:hostObj>ns1.example.net</domain:hostObj><domain:hostObj>ns2.example.net</domain:hostObj></domain:ns><domain:authInfo><domain:pw/></domain:authInfo></domain:create></create><clTRID>bench-{n}</clTRID></command></epp>"#
+        r#"<?xml version="1.0" encoding="UTF-8"?><epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><command><create><domain:create xmlns:domain="urn:ietf:params:xml:ns:domain-1.0"><domain:name>{name}</domain:name><domain:ns><domain:hostAttr><domain:hostName>ns1.example.net</domain:hostName></domain:hostAttr><domain:hostAttr><domain:hostName>ns2.example.net</domain:hostName></domain:hostAttr></domain:ns><domain:authInfo><domain:pw/></domain:authInfo></domain:create></create><clTRID>bench-{n}</clTRID></command></epp>"#
     )
 }
 

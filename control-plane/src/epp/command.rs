@@ -68,8 +68,8 @@ pub enum Request {
         name: String,
         /// `<domain:period>`.
         period: Option<Months>,
-        /// `<domain:ns>` (host attributes, or host objects outside the registry's zones).
-        nameservers: Vec<Nameserver>,
+        /// `<domain:ns>`.
+        nameservers: NameServers,
         /// `<domain:authInfo><domain:pw>` (empty: none, RFC 9154).
         password: String,
         /// `<secDNS:create>` DS data.
@@ -100,6 +100,57 @@ pub enum Request {
     },
     /// `<domain:update>` with its secDNS extension.
     DomainUpdate(Box<DomainUpdate>),
+    /// `<host:check>`.
+    HostCheck(Vec<String>),
+    /// `<host:info>`.
+    HostInfo {
+        /// The name.
+        name: String,
+    },
+    /// `<host:create>`.
+    HostCreate {
+        /// The name.
+        name: String,
+        /// `<host:addr>`s.
+        addresses: Vec<IpAddr>,
+    },
+    /// `<host:update>` (addresses; statuses and renaming are not offered).
+    HostUpdate {
+        /// The name.
+        name: String,
+        /// Addresses added.
+        add: Vec<IpAddr>,
+        /// Addresses removed.
+        remove: Vec<IpAddr>,
+    },
+    /// `<host:delete>`.
+    HostDelete {
+        /// The name.
+        name: String,
+    },
+}
+
+/// A `<domain:ns>`: host objects by name, or host attributes (RFC 5731 §1.1: one or the other).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum NameServers {
+    /// None given.
+    #[default]
+    None,
+    /// `<domain:hostObj>`s.
+    Objects(Vec<String>),
+    /// `<domain:hostAttr>`s.
+    Attributes(Vec<Nameserver>),
+}
+
+impl NameServers {
+    /// The host names, in order.
+    pub fn names(&self) -> Vec<String> {
+        match self {
+            NameServers::None => Vec::new(),
+            NameServers::Objects(names) => names.clone(),
+            NameServers::Attributes(hosts) => hosts.iter().map(|h| h.name.clone()).collect(),
+        }
+    }
 }
 
 /// A transfer operation (RFC 5730 §2.9.3.4).
@@ -119,7 +170,7 @@ pub struct DomainUpdate {
     /// The name.
     pub name: String,
     /// Hosts added.
-    pub add_ns: Vec<Nameserver>,
+    pub add_ns: NameServers,
     /// Host names removed.
     pub remove_ns: Vec<String>,
     /// `clientHold` added (`Some(true)`) or removed (`Some(false)`).
@@ -295,7 +346,13 @@ fn command(verb: &Element, extension: &[Element]) -> Result<Request, Failure> {
     let [object] = &verb.children[..] else {
         return Err(syntax(format!("<{}> holds exactly one object", verb.name)));
     };
-    if object.namespace == HOST || object.namespace == CONTACT {
+    if object.namespace == HOST && object.name == verb.name {
+        if !extension.is_empty() {
+            return Err(syntax("host commands take no extension here"));
+        }
+        return host(verb, object);
+    }
+    if object.namespace == CONTACT {
         return Err(Failure::new(
             Code::UnimplementedObject,
             format!(
@@ -395,7 +452,7 @@ fn command(verb: &Element, extension: &[Element]) -> Result<Request, Failure> {
                 period: period(object)?,
                 nameservers: match object.child(DOMAIN, "ns") {
                     Some(ns) => hosts(ns)?,
-                    None => Vec::new(),
+                    None => NameServers::None,
                 },
                 password: auth_info(required(object, DOMAIN, "authInfo")?)?,
                 ds,
@@ -553,7 +610,7 @@ fn update(object: &Element, ext: Option<&Element>) -> Result<Request, Failure> {
             if adding {
                 update.add_ns = hosts;
             } else {
-                update.remove_ns = hosts.into_iter().map(|h| h.name).collect();
+                update.remove_ns = hosts.names();
             }
         }
         for status in edit.all(DOMAIN, "status") {
@@ -712,9 +769,15 @@ fn auth_info(element: &Element) -> Result<String, Failure> {
     Ok(pw.text.clone())
 }
 
-/// `<domain:ns>`: host attributes with their addresses, or host objects (names alone).
-fn hosts(ns: &Element) -> Result<Vec<Nameserver>, Failure> {
+/// `<domain:ns>`: host objects (names alone) or host attributes with their addresses.
+fn hosts(ns: &Element) -> Result<NameServers, Failure> {
     shape(ns, &[(DOMAIN, "hostObj", Many), (DOMAIN, "hostAttr", Many)])?;
+    let objects = ns.all(DOMAIN, "hostObj").count();
+    if objects > 0 && objects < ns.children.len() {
+        return Err(syntax(
+            "<domain:ns> holds host objects or host attributes, not both",
+        ));
+    }
     let mut out: Vec<Nameserver> = Vec::new();
     for host in &ns.children {
         let (name, addresses) = if host.name == "hostObj" {
@@ -724,20 +787,7 @@ fn hosts(ns: &Element) -> Result<Vec<Nameserver>, Failure> {
                 host,
                 &[(DOMAIN, "hostName", One), (DOMAIN, "hostAddr", Many)],
             )?;
-            let mut addresses = Vec::new();
-            for address in host.all(DOMAIN, "hostAddr") {
-                let ip: IpAddr = address
-                    .token()
-                    .parse()
-                    .map_err(|_| value(format!("{:?} is not an IP address", address.token())))?;
-                let family = address.attribute("ip").unwrap_or("v4");
-                if (family == "v4") != ip.is_ipv4() || !["v4", "v6"].contains(&family) {
-                    return Err(value(format!("{ip} is not an ip=\"{family}\" address")));
-                }
-                addresses.push(ip);
-            }
-            addresses.sort();
-            addresses.dedup();
+            let addresses = addresses(host.all(DOMAIN, "hostAddr"))?;
             (
                 domain_name(required(host, DOMAIN, "hostName")?.token())?,
                 addresses,
@@ -751,7 +801,118 @@ fn hosts(ns: &Element) -> Result<Vec<Nameserver>, Failure> {
         }
         out.push(Nameserver { name, addresses });
     }
+    Ok(match (objects, out.is_empty()) {
+        (_, true) => NameServers::None,
+        (0, false) => NameServers::Attributes(out),
+        _ => NameServers::Objects(out.into_iter().map(|h| h.name).collect()),
+    })
+}
+
+/// `<domain:hostAddr>` or `<host:addr>` elements: addresses of the family their `ip` names
+/// (v4 when absent), sorted.
+fn addresses<'a>(elements: impl Iterator<Item = &'a Element>) -> Result<Vec<IpAddr>, Failure> {
+    let mut out = Vec::new();
+    for address in elements {
+        let ip: IpAddr = address
+            .token()
+            .parse()
+            .map_err(|_| value(format!("{:?} is not an IP address", address.token())))?;
+        let family = address.attribute("ip").unwrap_or("v4");
+        if (family == "v4") != ip.is_ipv4() || !["v4", "v6"].contains(&family) {
+            return Err(value(format!("{ip} is not an ip=\"{family}\" address")));
+        }
+        out.push(ip);
+    }
+    out.sort();
+    out.dedup();
     Ok(out)
+}
+
+/// A command on a host object (RFC 5732).
+fn host(verb: &Element, object: &Element) -> Result<Request, Failure> {
+    let name = |object: &Element| domain_name(required(object, HOST, "name")?.token());
+    match verb.name.as_str() {
+        "check" => {
+            shape(object, &[(HOST, "name", Many)])?;
+            let names: Vec<String> = object
+                .all(HOST, "name")
+                .map(|n| domain_name(n.token()))
+                .collect::<Result<_, _>>()?;
+            if names.is_empty() || names.len() > MAX_CHECK {
+                return Err(Failure::new(
+                    Code::ParameterPolicy,
+                    format!("1 to {MAX_CHECK} names per check"),
+                ));
+            }
+            Ok(Request::HostCheck(names))
+        }
+        "info" => {
+            shape(object, &[(HOST, "name", One)])?;
+            Ok(Request::HostInfo {
+                name: name(object)?,
+            })
+        }
+        "create" => {
+            shape(object, &[(HOST, "name", One), (HOST, "addr", Many)])?;
+            Ok(Request::HostCreate {
+                name: name(object)?,
+                addresses: addresses(object.all(HOST, "addr"))?,
+            })
+        }
+        "delete" => {
+            shape(object, &[(HOST, "name", One)])?;
+            Ok(Request::HostDelete {
+                name: name(object)?,
+            })
+        }
+        "update" => {
+            shape(
+                object,
+                &[
+                    (HOST, "name", One),
+                    (HOST, "add", Optional),
+                    (HOST, "rem", Optional),
+                    (HOST, "chg", Optional),
+                ],
+            )?;
+            if object.child(HOST, "chg").is_some() {
+                return Err(Failure::new(
+                    Code::UnimplementedOption,
+                    "renaming a host is not offered: create the new one, move domains to it, delete the old one",
+                ));
+            }
+            let mut edits = [Vec::new(), Vec::new()];
+            for (which, list) in ["add", "rem"].into_iter().zip(edits.iter_mut()) {
+                if let Some(edit) = object.child(HOST, which) {
+                    shape(edit, &[(HOST, "addr", Many), (HOST, "status", Many)])?;
+                    if edit.child(HOST, "status").is_some() {
+                        return Err(Failure::new(
+                            Code::ParameterPolicy,
+                            "host statuses are not kept by this registry",
+                        ));
+                    }
+                    *list = addresses(edit.all(HOST, "addr"))?;
+                }
+            }
+            let [add, remove] = edits;
+            if add.is_empty() && remove.is_empty() {
+                return Err(Failure::new(
+                    Code::MissingParameter,
+                    "a host update names no address to add or remove",
+                ));
+            }
+            Ok(Request::HostUpdate {
+                name: name(object)?,
+                add,
+                remove,
+            })
+        }
+        "renew" | "transfer" => Err(Failure::new(
+            Code::UnimplementedCommand,
+            format!("hosts are not {}ed (RFC 5732)", verb.name),
+        )),
+        _ => unreachable!("the verbs are matched before"),
+    }
 }
 
 fn ds_list(parent: &Element) -> Result<Vec<DelegationSigner>, Failure> {

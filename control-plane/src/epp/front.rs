@@ -5,10 +5,10 @@ use std::fmt::Write;
 
 use zonefiles::whois::DelegationSigner;
 
-use super::command::{Request, TransferOp};
+use super::command::{NameServers, Request, TransferOp};
 use super::response::{Response, date_time};
 use super::xml::escape;
-use super::{Code, DOMAIN, SECDNS};
+use super::{Code, DOMAIN, HOST, SECDNS};
 use crate::auth;
 use crate::model::Nameserver;
 use crate::registry::{Command, NameserverSource, Refusal, Reply};
@@ -28,7 +28,7 @@ pub enum Plan {
     Answer(Response),
 }
 
-/// The plan for a domain command (login, logout, poll and hello are the session's).
+/// The plan for a domain or host command (login, logout, poll and hello are the session's).
 pub fn plan(request: &Request) -> Plan {
     let run = |command| Plan::Run {
         command,
@@ -50,10 +50,10 @@ pub fn plan(request: &Request) -> Plan {
             expires: None,
             period_months: *period,
             active: None,
-            nameservers: if nameservers.is_empty() {
-                NameserverSource::None
-            } else {
-                NameserverSource::Entries(nameservers.clone())
+            nameservers: match nameservers {
+                NameServers::None => NameserverSource::None,
+                NameServers::Objects(names) => NameserverSource::Hosts(names.clone()),
+                NameServers::Attributes(hosts) => NameserverSource::Entries(hosts.clone()),
             },
             // An empty password is none (RFC 9154 §4.1): the domain cannot be transferred
             // until one is set.
@@ -99,10 +99,16 @@ pub fn plan(request: &Request) -> Plan {
             let mut commands = vec![Command::QueryDomain {
                 name: update.name.clone(),
             }];
-            if !update.add_ns.is_empty() || !update.remove_ns.is_empty() {
+            if update.add_ns != NameServers::None || !update.remove_ns.is_empty() {
+                let (add, add_hosts) = match &update.add_ns {
+                    NameServers::None => (Vec::new(), Vec::new()),
+                    NameServers::Objects(names) => (Vec::new(), names.clone()),
+                    NameServers::Attributes(hosts) => (hosts.clone(), Vec::new()),
+                };
                 commands.push(Command::EditNameservers {
                     name: update.name.clone(),
-                    add: update.add_ns.clone(),
+                    add,
+                    add_hosts,
                     remove: update.remove_ns.clone(),
                 });
             }
@@ -128,6 +134,20 @@ pub fn plan(request: &Request) -> Plan {
             }
             run(Command::All(commands))
         }
+        Request::HostCheck(names) => run(Command::CheckHosts {
+            names: names.clone(),
+        }),
+        Request::HostInfo { name } => run(Command::QueryHost { name: name.clone() }),
+        Request::HostCreate { name, addresses } => run(Command::CreateHost {
+            name: name.clone(),
+            addresses: addresses.clone(),
+        }),
+        Request::HostUpdate { name, add, remove } => run(Command::UpdateHost {
+            name: name.clone(),
+            add: add.clone(),
+            remove: remove.clone(),
+        }),
+        Request::HostDelete { name } => run(Command::DeleteHost { name: name.clone() }),
         Request::Login { .. } | Request::Logout | Request::Poll { .. } => Plan::Answer(
             Response::with_message(Code::UseError, "not a domain command"),
         ),
@@ -185,6 +205,7 @@ pub fn reply(request: &Request, reply: Reply, me: u32, now: i64) -> Response {
                 domain,
                 nameservers,
                 roid,
+                host_objects,
                 ..
             },
         ) => {
@@ -198,7 +219,17 @@ pub fn reply(request: &Request, reply: Reply, me: u32, now: i64) -> Response {
             }
             if !nameservers.is_empty() {
                 data.push_str("<domain:ns>");
-                hosts(&mut data, &nameservers);
+                if host_objects {
+                    for host in &nameservers {
+                        let _ = write!(
+                            data,
+                            "<domain:hostObj>{}</domain:hostObj>",
+                            escape(&host.name)
+                        );
+                    }
+                } else {
+                    hosts(&mut data, &nameservers);
+                }
                 data.push_str("</domain:ns>");
             }
             let _ = write!(
@@ -245,6 +276,58 @@ pub fn reply(request: &Request, reply: Reply, me: u32, now: i64) -> Response {
                 now = date_time(now),
             ));
         }
+        (Request::HostCheck(_), Reply::Availability(answers)) => {
+            let mut data = format!(r#"<host:chkData xmlns:host="{HOST}">"#);
+            for (name, verdict) in answers {
+                let _ = write!(
+                    data,
+                    r#"<host:cd><host:name avail="{}">{}</host:name>"#,
+                    u8::from(verdict.is_ok()),
+                    escape(&name)
+                );
+                if let Err(reason) = verdict {
+                    let reason = if reason == "registered" {
+                        "In use".to_string()
+                    } else {
+                        reason
+                    };
+                    let _ = write!(data, "<host:reason>{}</host:reason>", escape(&reason));
+                }
+                data.push_str("</host:cd>");
+            }
+            data.push_str("</host:chkData>");
+            response.data = Some(data);
+        }
+        (Request::HostCreate { name, .. }, Reply::HostCreated { created }) => {
+            response.data = Some(format!(
+                r#"<host:creData xmlns:host="{HOST}"><host:name>{}</host:name><host:crDate>{}</host:crDate></host:creData>"#,
+                escape(name),
+                date_time(created)
+            ));
+        }
+        (Request::HostInfo { .. }, Reply::Host { host, linked }) => {
+            let mut data = format!(
+                r#"<host:infData xmlns:host="{HOST}"><host:name>{}</host:name><host:roid>{}</host:roid><host:status s="ok"/>"#,
+                escape(&host.name),
+                host_roid(host.id)
+            );
+            if linked {
+                data.push_str(r#"<host:status s="linked"/>"#);
+            }
+            for address in &host.addresses {
+                let family = if address.is_ipv4() { "v4" } else { "v6" };
+                let _ = write!(data, r#"<host:addr ip="{family}">{address}</host:addr>"#);
+            }
+            let _ = write!(
+                data,
+                "<host:clID>{}</host:clID><host:crID>{}</host:crID><host:crDate>{}</host:crDate><host:upDate>{}</host:upDate></host:infData>",
+                host.registrar,
+                host.creator,
+                date_time(host.created),
+                date_time(host.updated)
+            );
+            response.data = Some(data);
+        }
         (Request::DomainTransfer { name, .. }, _) => {
             return Response::with_message(
                 Code::NotTransferable,
@@ -254,6 +337,11 @@ pub fn reply(request: &Request, reply: Reply, me: u32, now: i64) -> Response {
         _ => {}
     }
     response
+}
+
+/// A host object's registry object id.
+pub fn host_roid(id: i64) -> String {
+    format!("H{id}-HOST")
 }
 
 /// A domain's EPP statuses: `ok` alone, or `clientHold` (the SRRP `inactive`: not published in

@@ -20,8 +20,8 @@
 //!
 //! # What this registry offers over EPP
 //!
-//! The greeting announces the domain mapping (RFC 5731) and DNSSEC's secDNS-1.1 (RFC 5910,
-//! DS data only). How the SRRP model maps onto EPP objects — clusters, `inactive`, passwords,
+//! The greeting announces the domain and host mappings (RFC 5731, 5732) and DNSSEC's
+//! secDNS-1.1 (RFC 5910, DS data only). How the SRRP model maps onto EPP objects — clusters, `inactive`, passwords,
 //! transfers, contacts — is written down in `docs/epp.md`.
 
 pub mod command;
@@ -35,7 +35,7 @@ pub mod xml;
 pub const EPP: &str = "urn:ietf:params:xml:ns:epp-1.0";
 /// RFC 5731 domain mapping.
 pub const DOMAIN: &str = "urn:ietf:params:xml:ns:domain-1.0";
-/// RFC 5732 host mapping (not offered).
+/// RFC 5732 host mapping.
 pub const HOST: &str = "urn:ietf:params:xml:ns:host-1.0";
 /// RFC 5733 contact mapping (not offered: no contact data is kept).
 pub const CONTACT: &str = "urn:ietf:params:xml:ns:contact-1.0";
@@ -43,7 +43,7 @@ pub const CONTACT: &str = "urn:ietf:params:xml:ns:contact-1.0";
 pub const SECDNS: &str = "urn:ietf:params:xml:ns:secDNS-1.1";
 
 /// The objects this server offers (`<objURI>`).
-pub const OBJECTS: [&str; 1] = [DOMAIN];
+pub const OBJECTS: [&str; 2] = [DOMAIN, HOST];
 /// The extensions this server offers (`<extURI>`).
 pub const EXTENSIONS: [&str; 1] = [SECDNS];
 

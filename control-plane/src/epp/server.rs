@@ -15,7 +15,7 @@
 //!    `max_failed_logins` failures the session ends with 2501. Objects and extensions the
 //!    client names but this server does not offer are let through (clients commonly name
 //!    them all); using one is answered 2307 or 2103.
-//! 5. Domain commands go through [`super::front`] to the commit thread; `<logout>` answers
+//! 5. Domain and host commands go through [`super::front`] to the commit thread; `<logout>` answers
 //!    1500 and closes.
 
 use std::collections::HashMap;
@@ -31,7 +31,7 @@ use tokio_rustls::TlsAcceptor;
 use super::command::{self, Frame, Request};
 use super::front::{self, Plan};
 use super::response::{self, Response};
-use super::{Code, DOMAIN, EXTENSIONS, SECDNS, frame, xml};
+use super::{Code, DOMAIN, EXTENSIONS, HOST, SECDNS, frame, xml};
 use crate::server::{Denied, QUEUE_FULL, Server};
 use crate::writer::Outcome;
 
@@ -115,7 +115,8 @@ impl Drop for Slot<'_> {
 struct Login {
     registrar: u32,
     verified_hash: String,
-    domains: bool,
+    /// The object services the client named at login.
+    objects: Vec<String>,
     /// The client named secDNS at login: DS data may be sent in responses.
     secdns: bool,
 }
@@ -137,6 +138,11 @@ fn kind(request: &Request) -> &'static str {
         Request::DomainRenew { .. } => "domain-renew",
         Request::DomainTransfer { .. } => "domain-transfer",
         Request::DomainUpdate(_) => "domain-update",
+        Request::HostCheck(_) => "host-check",
+        Request::HostInfo { .. } => "host-info",
+        Request::HostCreate { .. } => "host-create",
+        Request::HostUpdate { .. } => "host-update",
+        Request::HostDelete { .. } => "host-delete",
     }
 }
 
@@ -365,7 +371,7 @@ impl Epp {
                             *login = Some(Login {
                                 registrar: id,
                                 verified_hash,
-                                domains: objects.iter().any(|o| o == DOMAIN),
+                                objects: objects.clone(),
                                 secdns: extensions.iter().any(|e| e == SECDNS),
                             });
                             return (Response::new(Code::Success), Next::Continue);
@@ -404,15 +410,15 @@ impl Epp {
                 Code::DoesNotExist,
                 &format!("no message {id} is queued for you"),
             ),
-            (_, Some(session)) if !session.domains => plain(
+            (_, Some(session)) if !session.objects.iter().any(|o| o == object(request)) => plain(
                 Code::UnimplementedObject,
-                "this session did not ask for the domain service at login",
+                &format!("this session did not name {} at login", object(request)),
             ),
-            (_, Some(session)) => (self.domain_command(request, session).await, Next::Continue),
+            (_, Some(session)) => (self.object_command(request, session).await, Next::Continue),
         }
     }
 
-    async fn domain_command(&self, request: &Request, session: &Login) -> Response {
+    async fn object_command(&self, request: &Request, session: &Login) -> Response {
         let (mut command, verify) = match front::plan(request) {
             Plan::Answer(response) => return response,
             Plan::Run { command, verify } => (command, verify),
@@ -460,6 +466,18 @@ impl Epp {
                 )
             }
         }
+    }
+}
+
+/// The object service a command uses.
+fn object(request: &Request) -> &'static str {
+    match request {
+        Request::HostCheck(_)
+        | Request::HostInfo { .. }
+        | Request::HostCreate { .. }
+        | Request::HostUpdate { .. }
+        | Request::HostDelete { .. } => HOST,
+        _ => DOMAIN,
     }
 }
 

@@ -23,15 +23,19 @@
 //!   the rules compare with the current one (so a password changed meanwhile still counts).
 
 mod edit;
+mod hosts;
 mod publish;
 
 use std::net::IpAddr;
 
+pub use hosts::host_object;
 pub use publish::{
     Publication, PublishError, domain_roid, registrar_object, soa_record, zone_records,
 };
 
-use crate::model::{Actor, Cluster, Domain, HistoryEntry, Nameserver, Registrar, ZoneSettings};
+use crate::model::{
+    Actor, Cluster, Domain, HistoryEntry, Host, Nameserver, Registrar, ZoneSettings,
+};
 use crate::store::{Store, StoreError};
 use zonefiles::calendar;
 use zonefiles::whois::DelegationSigner;
@@ -45,6 +49,8 @@ pub enum NameserverSource {
     Cluster(u64),
     /// These name servers, in a cluster made (or found) for them.
     Entries(Vec<Nameserver>),
+    /// These host objects, with their addresses, in a cluster made (or found) for them.
+    Hosts(Vec<String>),
 }
 
 /// A registrar's command, independent of the protocol it came in.
@@ -162,8 +168,10 @@ pub enum Command {
     EditNameservers {
         /// The domain.
         name: String,
-        /// Hosts to add.
+        /// Hosts to add, with their addresses.
         add: Vec<Nameserver>,
+        /// Host objects to add (their addresses are theirs).
+        add_hosts: Vec<String>,
         /// Host names to remove.
         remove: Vec<String>,
     },
@@ -180,6 +188,37 @@ pub enum Command {
     },
     /// Several changes carried out together: all of them or, if one is refused, none.
     All(Vec<Command>),
+    /// Whether host objects could be created now.
+    CheckHosts {
+        /// The names.
+        names: Vec<String>,
+    },
+    /// Create a host object.
+    CreateHost {
+        /// Its name.
+        name: String,
+        /// Its addresses (required inside a registry zone, refused outside).
+        addresses: Vec<IpAddr>,
+    },
+    /// A host object.
+    QueryHost {
+        /// Its name.
+        name: String,
+    },
+    /// Change a host object's addresses (every cluster listing it follows).
+    UpdateHost {
+        /// Its name.
+        name: String,
+        /// Addresses to add.
+        add: Vec<IpAddr>,
+        /// Addresses to remove.
+        remove: Vec<IpAddr>,
+    },
+    /// Delete a host object no domain uses.
+    DeleteHost {
+        /// Its name.
+        name: String,
+    },
     /// The registry's defaults and limits.
     StatusDefaults,
     /// About the server.
@@ -194,6 +233,8 @@ impl Command {
             Command::QueryDomain { .. }
                 | Command::QueryCluster { .. }
                 | Command::CheckDomains { .. }
+                | Command::CheckHosts { .. }
+                | Command::QueryHost { .. }
                 | Command::StatusDefaults
                 | Command::StatusServer
         )
@@ -220,6 +261,11 @@ impl Command {
             Command::EditNameservers { .. } => "edit-nameservers",
             Command::EditDs { .. } => "edit-ds",
             Command::All(_) => "several",
+            Command::CheckHosts { .. } => "check-hosts",
+            Command::CreateHost { .. } => "create-host",
+            Command::QueryHost { .. } => "query-host",
+            Command::UpdateHost { .. } => "update-host",
+            Command::DeleteHost { .. } => "delete-host",
             Command::StatusDefaults => "status-defaults",
             Command::StatusServer => "status-server",
         }
@@ -272,6 +318,20 @@ pub enum Reply {
         nameservers: Vec<Nameserver>,
         /// Its registry object id.
         roid: String,
+        /// Every name server is a host object (EPP lists them as `hostObj`).
+        host_objects: bool,
+    },
+    /// A host object was created.
+    HostCreated {
+        /// When.
+        created: i64,
+    },
+    /// A host object.
+    Host {
+        /// The host.
+        host: Box<Host>,
+        /// A domain names it among its name servers.
+        linked: bool,
     },
     /// Per name asked: `Ok` if it could be registered now, else why not.
     Availability(Vec<(String, Result<(), String>)>),
@@ -416,7 +476,21 @@ pub fn execute(
             current_expiry,
             months,
         } => rules.renew(name, *current_expiry, *months),
-        Command::EditNameservers { name, add, remove } => rules.edit_nameservers(name, add, remove),
+        Command::EditNameservers {
+            name,
+            add,
+            add_hosts,
+            remove,
+        } => {
+            let mut add = add.clone();
+            add.extend(rules.resolve_hosts(add_hosts)?);
+            rules.edit_nameservers(name, &add, remove)
+        }
+        Command::CheckHosts { names } => rules.check_hosts(names),
+        Command::CreateHost { name, addresses } => rules.create_host(name, addresses),
+        Command::QueryHost { name } => rules.query_host(name),
+        Command::UpdateHost { name, add, remove } => rules.update_host(name, add, remove),
+        Command::DeleteHost { name } => rules.delete_host(name),
         Command::EditDs {
             name,
             add,
@@ -614,6 +688,7 @@ impl Rules<'_> {
     /// Finds the registrar's cluster with these name servers, or makes one.
     fn cluster_for(&mut self, nameservers: &[Nameserver]) -> Result<(u64, bool), Failure> {
         self.check_nameservers(nameservers)?;
+        self.check_host_addresses(nameservers)?;
         if let Some(id) = self.store.find_cluster(self.registrar.id, nameservers)? {
             return Ok((id, false));
         }
@@ -708,6 +783,10 @@ impl Rules<'_> {
             NameserverSource::None => None,
             NameserverSource::Cluster(id) => Some(self.own_cluster(*id)?.id),
             NameserverSource::Entries(entries) => Some(self.cluster_for(entries)?.0),
+            NameserverSource::Hosts(names) => {
+                let entries = self.resolve_hosts(names)?;
+                Some(self.cluster_for(&entries)?.0)
+            }
         };
         let years = whole_years(self.now, expires);
         self.charge("create", &name, years, &zone)?;
@@ -801,6 +880,7 @@ impl Rules<'_> {
     fn set_nameservers(&mut self, id: u64, nameservers: &[Nameserver]) -> Result<Reply, Failure> {
         let cluster = self.own_cluster(id)?;
         self.check_nameservers(nameservers)?;
+        self.check_host_addresses(nameservers)?;
         if cluster.nameservers == nameservers {
             return Ok(Reply::Done);
         }
@@ -850,6 +930,16 @@ impl Rules<'_> {
 
     fn delete_domain(&mut self, name: &str) -> Result<Reply, Failure> {
         let domain = self.own_domain(name)?;
+        let hosts = self.store.hosts_beneath(&domain.name)?;
+        if !hosts.is_empty() {
+            let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
+            return Err(Refusal::InUse(format!(
+                "{} has host objects beneath it; delete them first: {}",
+                domain.name,
+                names.join(", ")
+            ))
+            .into());
+        }
         self.publication.touch(self.store, &domain.name)?;
         self.store.delete_domain(&domain.name)?;
         self.record(&domain_object(&domain.name), "DELETE DOMAIN".into())?;
@@ -895,13 +985,19 @@ impl Rules<'_> {
         let nameservers = match domain.cluster {
             Some(id) => self.store.cluster(id)?.map(|c| c.nameservers),
             None => None,
-        };
+        }
+        .unwrap_or_default();
+        let mut host_objects = !nameservers.is_empty();
+        for ns in &nameservers {
+            host_objects &= self.store.host(&ns.name)?.is_some();
+        }
         let roid = domain_roid(domain.id, &self.zone_of(&domain.name)?.origin);
         Ok(Reply::Domain {
             domain: Box::new(domain),
             history,
-            nameservers: nameservers.unwrap_or_default(),
+            nameservers,
             roid,
+            host_objects,
         })
     }
 
@@ -936,6 +1032,7 @@ impl Rules<'_> {
         };
         domain.registrar = self.registrar.id;
         domain.updated = self.now;
+        self.move_hosts(&name, self.registrar.id)?;
         // The old password authorized this transfer; it must not authorize the next one.
         domain.auth_hash = None;
         self.store.update_domain(&domain)?;

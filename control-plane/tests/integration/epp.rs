@@ -1,7 +1,7 @@
 //! EPP over real TLS, driven by instant-epp (a Rust EPP client nobody here wrote) and by raw
 //! frames for what a client library would never send.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +14,10 @@ use instant_epp::domain::{
     Status,
 };
 use instant_epp::extensions::secdns::{self, Algorithm, DigestAlgorithm, DsDataType};
+use instant_epp::host::update::{HostAdd, HostRemove};
+use instant_epp::host::{
+    HostCheck, HostCreate, HostDelete, HostInfo as HostQuery, HostUpdate, Status as HostStatus,
+};
 use instant_epp::login::Login;
 use instant_epp::logout::Logout;
 use instant_epp::poll::Poll;
@@ -114,7 +118,38 @@ fn a_registrar_runs_every_domain_command_over_epp() {
         );
         assert_eq!(code(one.transact(&create, "t-0004").await), 2302, "registered already");
 
-        // Host objects outside the registry's zones are name servers without addresses.
+        // Host objects: outside the registry's zones without addresses, inside with them.
+        for name in ["ns1.example.com", "ns2.example.com", "ns.example.org"] {
+            one.transact(&HostCreate::new(name, None), "t-h001").await.unwrap();
+        }
+        let glue: [IpAddr; 1] = ["192.0.2.99".parse().unwrap()];
+        assert_eq!(
+            code(one.transact(&HostCreate::new("ns.example.org", None), "t-h002").await),
+            2302
+        );
+        assert_eq!(
+            code(one.transact(&HostCreate::new("ns9.first.tld", None), "t-h003").await),
+            2003,
+            "a host inside the zone needs an address"
+        );
+        assert_eq!(
+            code(one.transact(&HostCreate::new("ns1.example.com", Some(&glue)), "t-h004").await),
+            2302
+        );
+        assert_eq!(
+            code(one.transact(&HostCreate::new("ns.nowhere.tld", Some(&glue)), "t-h005").await),
+            2303,
+            "its domain must be registered"
+        );
+        one.transact(&HostCreate::new("ns9.first.tld", Some(&glue)), "t-h006")
+            .await
+            .unwrap();
+        let checked = one
+            .transact(&HostCheck { hosts: &["ns9.first.tld", "ns8.first.tld"] }, "t-h007")
+            .await
+            .unwrap();
+        let list = &checked.res_data().unwrap().list;
+        assert!(!list[0].name.available && list[1].name.available);
         let objects = [
             HostInfo::Obj(HostObj { name: "ns1.example.com".into() }),
             HostInfo::Obj(HostObj { name: "ns2.example.com".into() }),
@@ -129,6 +164,33 @@ fn a_registrar_runs_every_domain_command_over_epp() {
         );
         one.transact(&second, "t-0005").await.unwrap();
         let inside = [HostInfo::Obj(HostObj { name: "ns.first.tld".into() }), objects[0].clone()];
+        let subordinate = [HostInfo::Obj(HostObj { name: "ns9.first.tld".into() }), objects[1].clone()];
+        let fourth = DomainCreate::new(
+            "fourth.tld",
+            Period::Years(PeriodLength::new(1).unwrap()),
+            Some(&subordinate),
+            None,
+            "x",
+            None,
+        );
+        one.transact(&fourth, "t-h008").await.unwrap();
+        let info = one.transact(&HostQuery::new("ns9.first.tld"), "t-h009").await.unwrap();
+        let host = info.res_data().unwrap();
+        assert_eq!(host.addresses, glue);
+        assert!(host.statuses.contains(&HostStatus::Linked), "{:?}", host.statuses);
+        assert_eq!(
+            code(one.transact(&HostDelete::new("ns9.first.tld"), "t-h010").await),
+            2305,
+            "a linked host stays"
+        );
+        // A host's new address reaches the domains that name it.
+        let mut moved = HostUpdate::new("ns9.first.tld");
+        let new_glue: [IpAddr; 1] = ["198.51.100.9".parse().unwrap()];
+        moved.add(HostAdd { addresses: Some(&new_glue), statuses: None });
+        moved.remove(HostRemove { addresses: Some(&glue), statuses: None });
+        one.transact(&moved, "t-h011").await.unwrap();
+        let host = one.transact(&HostQuery::new("ns9.first.tld"), "t-h012").await.unwrap();
+        assert_eq!(host.res_data().unwrap().addresses, new_glue);
         let glueless = DomainCreate::new(
             "third.tld",
             Period::Years(PeriodLength::new(1).unwrap()),
@@ -137,7 +199,7 @@ fn a_registrar_runs_every_domain_command_over_epp() {
             "x",
             None,
         );
-        assert_eq!(code(one.transact(&glueless, "t-0006").await), 2003, "an in-zone host needs an address");
+        assert_eq!(code(one.transact(&glueless, "t-0006").await), 2303, "no such host object");
 
         // Check: registered, free, outside the registry, not a name.
         let checked = one
@@ -241,6 +303,17 @@ fn a_registrar_runs_every_domain_command_over_epp() {
         assert_eq!((data.requester_id.as_str(), data.ack_id.as_str()), ("1002", "1001"));
         assert_eq!(code(two.transact(&transfer, "t-0019").await), 2106, "sponsored by it already");
         assert_eq!(code(one.transact(&DomainDelete::new("first.tld"), "t-0020").await), 2201);
+        // The subordinate host moved with its domain.
+        let host = two.transact(&HostQuery::new("ns9.first.tld"), "t-h013").await.unwrap();
+        let host = host.res_data().unwrap();
+        assert_eq!((host.client_id.as_str(), host.creator_id.as_str()), ("1002", "1001"));
+        assert_eq!(
+            code(two.transact(&DomainDelete::new("first.tld"), "t-h014").await),
+            2305,
+            "hosts beneath it go first"
+        );
+        one.transact(&DomainDelete::new("fourth.tld"), "t-h015").await.unwrap();
+        two.transact(&HostDelete::new("ns9.first.tld"), "t-h016").await.unwrap();
 
         // Poll, delete, and the end of the session.
         let polled = two.transact(&Poll, "t-0021").await.unwrap();
@@ -255,7 +328,7 @@ fn a_registrar_runs_every_domain_command_over_epp() {
     let metrics = registry.metrics();
     assert!(
         metrics.contains(
-            "control_plane_epp_responses_total{command=\"domain-create\",code=\"1000\"} 2"
+            "control_plane_epp_responses_total{command=\"domain-create\",code=\"1000\"} 3"
         ),
         "{metrics}"
     );

@@ -47,7 +47,7 @@ def main():
         "create alpha.tld",
     )
     expect(
-        one.domain.create("beta.tld", years=1, nameservers=["ns1.example.com", "ns2.example.com"]),
+        one.domain.create("beta.tld", years=1, nameservers=[{"name": "ns1.example.com"}, {"name": "ns2.example.com"}]),
         1000,
         "create beta.tld",
     )
@@ -55,8 +55,8 @@ def main():
     expect(
         one.domain.update(
             "alpha.tld",
-            add={"ns": ["ns.example.org"], "statuses": ["clientHold"]},
-            remove={"ns": ["ns.example.net"]},
+            add={"ns": [{"name": "ns.example.org"}], "statuses": ["clientHold"]},
+            remove={"ns": [{"name": "ns.example.net"}]},
         ),
         1000,
         "update alpha.tld: name servers, hold",
