@@ -203,6 +203,35 @@ pub struct HistoryEntry {
     pub change: String,
 }
 
+/// A service message waiting for a registrar (EPP's `<poll>` queue).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Its id (increasing).
+    pub id: i64,
+    /// The registrar it is for.
+    pub registrar: u32,
+    /// When it was queued.
+    pub at: i64,
+    /// What happened, in words.
+    pub text: String,
+    /// What it is about.
+    pub about: Notice,
+}
+
+/// What a service message reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// A domain of the registrar was transferred to another.
+    TransferredAway {
+        /// The domain.
+        domain: String,
+        /// The registrar that gained it.
+        to: u32,
+        /// Its expiry after the transfer.
+        expires: i64,
+    },
+}
+
 /// A line of the credit ledger.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedgerEntry {

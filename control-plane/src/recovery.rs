@@ -88,6 +88,7 @@ pub const RECORDED: &[&str] = &[
     "sequences",
     "history",
     "ledger",
+    "messages",
     "blocked_labels",
     "blocked_combinations",
     "satellites",

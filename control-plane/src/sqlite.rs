@@ -28,8 +28,9 @@
 //! adds the registry record: `journal.record`, `recorded` (the rows written by transactions
 //! that published nothing, until one publishes) and `record_chain` (the number of
 //! the last record sealed) — see [`crate::recovery`]; migration 5 adds `hosts` (EPP host
-//! objects, indexed by their superordinate domain) and an index of cluster entries by host
-//! name (a host's new addresses reach every cluster that lists it).
+//! objects, indexed by their superordinate domain), an index of cluster entries by host name (a
+//! host's new addresses reach every cluster that lists it) and `messages` (registrars' service
+//! messages, EPP's poll queue).
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -40,8 +41,8 @@ use zonefiles::SerialPolicy;
 use zonefiles::whois::DelegationSigner;
 
 use crate::model::{
-    Cluster, Domain, HistoryEntry, Host, JournalEntry, LedgerEntry, Nameserver, Registrar,
-    ZoneSettings,
+    Cluster, Domain, HistoryEntry, Host, JournalEntry, LedgerEntry, Message, Nameserver, Notice,
+    Registrar, ZoneSettings,
 };
 
 const HOST_COLUMNS: &str = "name, id, registrar, creator, parent, created, updated, addresses";
@@ -237,6 +238,17 @@ CREATE TABLE hosts (
 CREATE INDEX hosts_by_parent ON hosts(parent) WHERE parent IS NOT NULL;
 INSERT INTO sequences VALUES ('host', 0);
 CREATE INDEX cluster_nameservers_by_name ON cluster_nameservers(name);
+CREATE TABLE messages (
+    id INTEGER PRIMARY KEY,
+    registrar INTEGER NOT NULL REFERENCES registrars(id),
+    at INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    domain TEXT,
+    other INTEGER,
+    expires INTEGER
+);
+CREATE INDEX messages_by_registrar ON messages(registrar, id);
 "#,
 ];
 
@@ -954,6 +966,77 @@ impl Store for Connection {
             e.record
         ])?;
         Ok(())
+    }
+
+    fn queue_message(&self, m: &Message) -> StoreResult<()> {
+        let (kind, domain, other, expires) = match &m.about {
+            Notice::TransferredAway {
+                domain,
+                to,
+                expires,
+            } => ("transferred-away", domain, to, expires),
+        };
+        self.prepare_cached(
+            "INSERT INTO messages (registrar, at, text, kind, domain, other, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![m.registrar, m.at, m.text, kind, domain, other, expires])?;
+        Ok(())
+    }
+
+    fn first_message(&self, registrar: u32) -> StoreResult<Option<(Message, u64)>> {
+        let count: u64 = self
+            .prepare_cached("SELECT count(*) FROM messages WHERE registrar = ?1")?
+            .query_row([registrar], |r| r.get(0))?;
+        let row = self
+            .prepare_cached(
+                "SELECT id, at, text, kind, domain, other, expires FROM messages WHERE registrar = ?1 ORDER BY id LIMIT 1",
+            )?
+            .query_row([registrar], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<u32>>(5)?,
+                    r.get::<_, Option<i64>>(6)?,
+                ))
+            })
+            .optional()?;
+        let Some((id, at, text, kind, domain, other, expires)) = row else {
+            return Ok(None);
+        };
+        let about = match (kind.as_str(), domain, other, expires) {
+            ("transferred-away", Some(domain), Some(to), Some(expires)) => {
+                Notice::TransferredAway {
+                    domain,
+                    to,
+                    expires,
+                }
+            }
+            _ => {
+                return Err(StoreError::Corrupt(format!(
+                    "message {id} of kind {kind:?}"
+                )));
+            }
+        };
+        Ok(Some((
+            Message {
+                id,
+                registrar,
+                at,
+                text,
+                about,
+            },
+            count,
+        )))
+    }
+
+    fn delete_message(&self, registrar: u32, id: i64) -> StoreResult<bool> {
+        Ok(self
+            .prepare_cached("DELETE FROM messages WHERE registrar = ?1 AND id = ?2")?
+            .execute(params![registrar, id])?
+            > 0)
     }
 
     fn ledger(&self, from: i64, to: i64) -> StoreResult<Vec<LedgerEntry>> {

@@ -546,7 +546,9 @@ pub fn reply(request: &Request, reply: Reply) -> Response {
         | Reply::Expires(_)
         | Reply::Transferred { .. }
         | Reply::HostCreated { .. }
-        | Reply::Host { .. } => {}
+        | Reply::Host { .. }
+        | Reply::Message(_)
+        | Reply::Acknowledged { .. } => {}
     }
     response
 }

@@ -5,7 +5,7 @@
 //! PostgreSQL backend implements the same trait and leaves the rules untouched.
 
 use crate::model::{
-    Cluster, Domain, HistoryEntry, Host, JournalEntry, LedgerEntry, Nameserver, Registrar,
+    Cluster, Domain, HistoryEntry, Host, JournalEntry, LedgerEntry, Message, Nameserver, Registrar,
     ZoneSettings,
 };
 use crate::recovery::RecoveryKey;
@@ -80,6 +80,13 @@ pub trait Store {
     fn delete_host(&self, name: &str) -> StoreResult<()>;
     /// The host objects beneath a domain.
     fn hosts_beneath(&self, domain: &str) -> StoreResult<Vec<Host>>;
+
+    /// Queues a service message (its id is assigned).
+    fn queue_message(&self, message: &Message) -> StoreResult<()>;
+    /// A registrar's oldest message and how many it has.
+    fn first_message(&self, registrar: u32) -> StoreResult<Option<(Message, u64)>>;
+    /// Removes a registrar's message; false if it has none with that id.
+    fn delete_message(&self, registrar: u32, id: i64) -> StoreResult<bool>;
 
     /// True if the label is blocked at any level.
     fn label_blocked(&self, label: &str) -> StoreResult<bool>;

@@ -6,11 +6,11 @@ use std::fmt::Write;
 use zonefiles::whois::DelegationSigner;
 
 use super::command::{NameServers, Request, TransferOp};
-use super::response::{Response, date_time};
+use super::response::{Queue, Response, date_time};
 use super::xml::escape;
 use super::{Code, DOMAIN, HOST, SECDNS};
 use crate::auth;
-use crate::model::Nameserver;
+use crate::model::{Nameserver, Notice};
 use crate::registry::{Command, NameserverSource, Refusal, Reply};
 
 /// What to do with a domain command.
@@ -148,9 +148,18 @@ pub fn plan(request: &Request) -> Plan {
             remove: remove.clone(),
         }),
         Request::HostDelete { name } => run(Command::DeleteHost { name: name.clone() }),
-        Request::Login { .. } | Request::Logout | Request::Poll { .. } => Plan::Answer(
-            Response::with_message(Code::UseError, "not a domain command"),
-        ),
+        Request::Poll { ack: None } => run(Command::Poll),
+        Request::Poll { ack: Some(id) } => match id.parse() {
+            Ok(id) => run(Command::Acknowledge { id }),
+            Err(_) => Plan::Answer(Response::with_message(
+                Code::DoesNotExist,
+                format!("no message {id} is queued for you"),
+            )),
+        },
+        Request::Login { .. } | Request::Logout => Plan::Answer(Response::with_message(
+            Code::UseError,
+            "not a domain command",
+        )),
     }
 }
 
@@ -327,6 +336,34 @@ pub fn reply(request: &Request, reply: Reply, me: u32, now: i64) -> Response {
                 date_time(host.updated)
             );
             response.data = Some(data);
+        }
+        (Request::Poll { .. }, Reply::Message(None)) => return Response::new(Code::NoMessages),
+        (Request::Poll { .. }, Reply::Message(Some((message, count)))) => {
+            let mut response = Response::new(Code::Ack);
+            let Notice::TransferredAway {
+                domain,
+                to,
+                expires,
+            } = &message.about;
+            response.data = Some(format!(
+                "<domain:trnData {ns}><domain:name>{}</domain:name><domain:trStatus>serverApproved</domain:trStatus><domain:reID>{to}</domain:reID><domain:reDate>{at}</domain:reDate><domain:acID>{me}</domain:acID><domain:acDate>{at}</domain:acDate><domain:exDate>{}</domain:exDate></domain:trnData>",
+                escape(domain),
+                date_time(*expires),
+                at = date_time(message.at),
+            ));
+            response.queue = Some(Queue {
+                count,
+                id: message.id,
+                message: Some((message.at, message.text.clone())),
+            });
+            return response;
+        }
+        (Request::Poll { ack: Some(id) }, Reply::Acknowledged { remaining }) => {
+            response.queue = id.parse().ok().map(|id| Queue {
+                count: remaining,
+                id,
+                message: None,
+            });
         }
         (Request::DomainTransfer { name, .. }, _) => {
             return Response::with_message(

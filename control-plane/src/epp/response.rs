@@ -49,8 +49,19 @@ pub struct Response {
     pub data: Option<String>,
     /// The inside of `<extension>`, if any.
     pub extension: Option<String>,
-    /// `<msgQ count="…"/>`: messages waiting.
-    pub queue: Option<u64>,
+    /// `<msgQ>`: the poll queue.
+    pub queue: Option<Queue>,
+}
+
+/// `<msgQ>` (RFC 5730 §2.6): how many messages wait, and the one presented or acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Queue {
+    /// Messages waiting.
+    pub count: u64,
+    /// The message's id.
+    pub id: i64,
+    /// When it was queued and what it says (for the message presented by a poll request).
+    pub message: Option<(i64, String)>,
 }
 
 impl Response {
@@ -80,8 +91,19 @@ impl Response {
             self.code.number(),
             escape(&self.message)
         );
-        if let Some(count) = self.queue {
-            let _ = write!(out, r#"<msgQ count="{count}"/>"#);
+        if let Some(queue) = &self.queue {
+            let _ = write!(out, r#"<msgQ count="{}" id="{}""#, queue.count, queue.id);
+            match &queue.message {
+                Some((at, text)) => {
+                    let _ = write!(
+                        out,
+                        "><qDate>{}</qDate><msg>{}</msg></msgQ>",
+                        date_time(*at),
+                        escape(text)
+                    );
+                }
+                None => out.push_str("/>"),
+            }
         }
         if let Some(data) = &self.data {
             let _ = write!(out, "<resData>{data}</resData>");

@@ -403,13 +403,9 @@ impl Epp {
                 plain(Code::Authentication, text)
             }
             (_, None) => plain(Code::UseError, "log in first"),
-            (Request::Poll { ack: None }, Some(_)) => {
-                (Response::new(Code::NoMessages), Next::Continue)
+            (Request::Poll { .. }, Some(session)) => {
+                (self.object_command(request, session).await, Next::Continue)
             }
-            (Request::Poll { ack: Some(id) }, Some(_)) => plain(
-                Code::DoesNotExist,
-                &format!("no message {id} is queued for you"),
-            ),
             (_, Some(session)) if !session.objects.iter().any(|o| o == object(request)) => plain(
                 Code::UnimplementedObject,
                 &format!("this session did not name {} at login", object(request)),

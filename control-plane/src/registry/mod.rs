@@ -34,7 +34,8 @@ pub use publish::{
 };
 
 use crate::model::{
-    Actor, Cluster, Domain, HistoryEntry, Host, Nameserver, Registrar, ZoneSettings,
+    Actor, Cluster, Domain, HistoryEntry, Host, Message, Nameserver, Notice, Registrar,
+    ZoneSettings,
 };
 use crate::store::{Store, StoreError};
 use zonefiles::calendar;
@@ -219,6 +220,13 @@ pub enum Command {
         /// Its name.
         name: String,
     },
+    /// The registrar's oldest service message and how many are waiting.
+    Poll,
+    /// Remove a service message the registrar has read.
+    Acknowledge {
+        /// Its id.
+        id: i64,
+    },
     /// The registry's defaults and limits.
     StatusDefaults,
     /// About the server.
@@ -235,6 +243,7 @@ impl Command {
                 | Command::CheckDomains { .. }
                 | Command::CheckHosts { .. }
                 | Command::QueryHost { .. }
+                | Command::Poll
                 | Command::StatusDefaults
                 | Command::StatusServer
         )
@@ -266,6 +275,8 @@ impl Command {
             Command::QueryHost { .. } => "query-host",
             Command::UpdateHost { .. } => "update-host",
             Command::DeleteHost { .. } => "delete-host",
+            Command::Poll => "poll",
+            Command::Acknowledge { .. } => "acknowledge",
             Command::StatusDefaults => "status-defaults",
             Command::StatusServer => "status-server",
         }
@@ -332,6 +343,13 @@ pub enum Reply {
         host: Box<Host>,
         /// A domain names it among its name servers.
         linked: bool,
+    },
+    /// The oldest service message, if any, and how many are waiting.
+    Message(Option<(Box<Message>, u64)>),
+    /// A message was removed; this many remain.
+    Acknowledged {
+        /// Messages still waiting.
+        remaining: u64,
     },
     /// Per name asked: `Ok` if it could be registered now, else why not.
     Availability(Vec<(String, Result<(), String>)>),
@@ -491,6 +509,22 @@ pub fn execute(
         Command::QueryHost { name } => rules.query_host(name),
         Command::UpdateHost { name, add, remove } => rules.update_host(name, add, remove),
         Command::DeleteHost { name } => rules.delete_host(name),
+        Command::Poll => Ok(Reply::Message(
+            store
+                .first_message(context.registrar.id)?
+                .map(|(message, count)| (Box::new(message), count)),
+        )),
+        Command::Acknowledge { id } => {
+            if !store.delete_message(context.registrar.id, *id)? {
+                return Err(
+                    Refusal::NotRegistered(format!("no message {id} is queued for you")).into(),
+                );
+            }
+            let remaining = store
+                .first_message(context.registrar.id)?
+                .map_or(0, |(_, n)| n);
+            Ok(Reply::Acknowledged { remaining })
+        }
         Command::EditDs {
             name,
             add,
@@ -1040,6 +1074,20 @@ impl Rules<'_> {
             &domain_object(&name),
             format!("TRANSFER DOMAIN (from registrar {from})"),
         )?;
+        self.store.queue_message(&Message {
+            id: 0,
+            registrar: from,
+            at: self.now,
+            text: format!(
+                "Transfer of {name} to registrar {} completed",
+                self.registrar.id
+            ),
+            about: Notice::TransferredAway {
+                domain: name.clone(),
+                to: self.registrar.id,
+                expires: domain.expires,
+            },
+        })?;
         Ok(Reply::Transferred {
             from,
             expires: domain.expires,

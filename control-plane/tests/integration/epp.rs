@@ -20,7 +20,7 @@ use instant_epp::host::{
 };
 use instant_epp::login::Login;
 use instant_epp::logout::Logout;
-use instant_epp::poll::Poll;
+use instant_epp::poll::{Ack, Poll, PollData};
 use instant_epp::response::ResultCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -315,9 +315,24 @@ fn a_registrar_runs_every_domain_command_over_epp() {
         one.transact(&DomainDelete::new("fourth.tld"), "t-h015").await.unwrap();
         two.transact(&HostDelete::new("ns9.first.tld"), "t-h016").await.unwrap();
 
-        // Poll, delete, and the end of the session.
-        let polled = two.transact(&Poll, "t-0021").await.unwrap();
+        // The losing registrar finds the transfer in its poll queue, and acknowledges it.
+        let polled = one.transact(&Poll, "t-p001").await.unwrap();
+        assert_eq!(polled.result.code, ResultCode::CommandCompletedSuccessfullyAckToDequeue);
+        let queue = polled.message_queue().unwrap();
+        assert_eq!(queue.count, 1);
+        assert!(queue.message.as_ref().unwrap().text.contains("first.tld"), "{queue:?}");
+        let Some(PollData::DomainTransfer(notice)) = polled.res_data() else {
+            panic!("a transfer notice: {:?}", polled.res_data());
+        };
+        assert_eq!((notice.name.as_str(), notice.requester_id.as_str(), notice.ack_id.as_str()), ("first.tld", "1002", "1001"));
+        let id = queue.id.clone();
+        assert_eq!(code(two.transact(&Ack { message_id: &id }, "t-p002").await), 2303, "not its message");
+        let acked = one.transact(&Ack { message_id: &id }, "t-p003").await.unwrap();
+        assert_eq!(acked.message_queue().unwrap().count, 0);
+        let polled = one.transact(&Poll, "t-p004").await.unwrap();
         assert_eq!(polled.result.code, ResultCode::CommandCompletedSuccessfullyNoMessages);
+
+        // Delete, and the end of the session.
         two.transact(&DomainDelete::new("first.tld"), "t-0022").await.unwrap();
         assert_eq!(code(two.transact(&DomainInfo::new("first.tld", None), "t-0023").await), 2303);
         let bye = two.transact(&Logout, "t-0024").await.unwrap();

@@ -83,7 +83,11 @@ def main():
     expect(two.domain.transfer("request", "alpha.tld", auth_info="Alpha-Code-1"), 1000, "transfer alpha.tld")
     expect(one.domain.delete("beta.tld"), 1000, "delete beta.tld")
     expect(one.domain.create("gamma.tld", years=1), 1000, "create gamma.tld")
-    expect(one.poll.request(), 1300, "poll")
+    notice = expect(one.poll.request(), 1301, "poll: the transfer notice")
+    if "alpha.tld" not in (notice.queue_message() or "") or notice.transfer_status() != "serverApproved":
+        sys.exit("poll: not the notice of alpha.tld's transfer\n" + notice.raw)
+    expect(one.poll.ack(notice.message_id()), 1000, "poll ack")
+    expect(one.poll.request(), 1300, "poll: empty")
     for client in (one, two):
         expect(client.logout(), 1500, "logout")
         client.disconnect()
