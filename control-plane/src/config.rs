@@ -26,6 +26,8 @@ pub struct Config {
     pub recovery_key: Option<PathBuf>,
     /// Prometheus metrics listener; off when absent.
     pub metrics_listen: Option<SocketAddr>,
+    /// Seconds between sweeps that move deleted domains on (redemption period over, purge).
+    pub sweep_interval_s: u64,
     /// The SRRP listener.
     pub srrp: Srrp,
     /// The EPP listener.
@@ -140,6 +142,7 @@ impl Default for Config {
             previous_public_keys: Vec::new(),
             recovery_key: None,
             metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9155))),
+            sweep_interval_s: 60,
             srrp: Srrp::default(),
             epp: Epp::default(),
             push: Push::default(),
@@ -215,6 +218,10 @@ impl Config {
 
     /// Refuses settings that cannot work.
     pub fn check(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.sweep_interval_s > 0,
+            "sweep_interval_s must be at least 1"
+        );
         let s = &self.srrp;
         anyhow::ensure!(s.max_batch > 0, "srrp.max_batch must be at least 1");
         anyhow::ensure!(

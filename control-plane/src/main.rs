@@ -217,6 +217,30 @@ enum ZoneCommand {
         /// First serial.
         #[arg(long, default_value_t = 1)]
         serial: u32,
+        /// Days after a registration in which deleting it refunds it (RFC 3915 add grace).
+        #[arg(long, default_value_t = 0)]
+        add_grace_days: u32,
+        /// Days a deleted domain stays restorable (RFC 3915 redemption; 0: a deletion frees the
+        /// name at once). gTLDs use 30.
+        #[arg(long, default_value_t = 0)]
+        redemption_days: u32,
+        /// Days after the redemption period before the name is free.
+        #[arg(long, default_value_t = 5)]
+        pending_delete_days: u32,
+    },
+    /// Set a zone's grace periods (RFC 3915); gTLDs use 5, 30 and 5.
+    Grace {
+        /// The zone.
+        origin: String,
+        /// Days after a registration in which deleting it refunds it.
+        #[arg(long)]
+        add_grace_days: u32,
+        /// Days a deleted domain stays restorable (0: a deletion frees the name at once).
+        #[arg(long)]
+        redemption_days: u32,
+        /// Days after the redemption period before the name is free.
+        #[arg(long, default_value_t = 5)]
+        pending_delete_days: u32,
     },
     /// List zones with their serials.
     List,
@@ -441,8 +465,14 @@ fn main() -> Result<()> {
             price,
             serial_policy,
             serial,
+            add_grace_days,
+            redemption_days,
+            pending_delete_days,
         }) => {
             let mut zone = ZoneSettings::new(&origin);
+            zone.add_grace_days = add_grace_days;
+            zone.redemption_days = redemption_days;
+            zone.pending_delete_days = pending_delete_days;
             zone.level = level;
             zone.year_price = price;
             zone.serial = serial;
@@ -463,6 +493,23 @@ fn main() -> Result<()> {
             println!(
                 "zone {} added (level {level}, serial {serial})",
                 zone.origin
+            );
+            Ok(())
+        }
+        Command::Zone(ZoneCommand::Grace {
+            origin,
+            add_grace_days,
+            redemption_days,
+            pending_delete_days,
+        }) => {
+            operator::set_grace(
+                &mut open(&config)?,
+                &origin,
+                [add_grace_days, redemption_days, pending_delete_days],
+                &who,
+            )?;
+            println!(
+                "zone {origin}: add grace {add_grace_days} days, redemption {redemption_days} days, pending delete {pending_delete_days} days"
             );
             Ok(())
         }
@@ -902,6 +949,7 @@ fn serve(config: Config, conn: rusqlite::Connection) -> Result<()> {
                 max_batch: config.srrp.max_batch,
                 queue_per_registrar: config.srrp.queue_per_registrar,
                 server_info: config.srrp.server_info.clone(),
+                sweep_interval: Duration::from_secs(config.sweep_interval_s),
             },
         );
         let server = Arc::new(server::Server::new(

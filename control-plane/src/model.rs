@@ -45,6 +45,14 @@ pub struct ZoneSettings {
     pub default_period_months: u32,
     /// Longest registration from today, in months.
     pub max_period_months: u32,
+    /// Days after a registration in which deleting it refunds it and frees the name at once
+    /// (RFC 3915's add grace period; 0: none).
+    pub add_grace_days: u32,
+    /// Days a deleted domain stays restorable, out of the DNS (RFC 3915's redemption period;
+    /// 0: a deletion frees the name at once, as in the .name plan).
+    pub redemption_days: u32,
+    /// Days after the redemption period before the name is free (RFC 3915's pending delete).
+    pub pending_delete_days: u32,
 }
 
 impl ZoneSettings {
@@ -67,6 +75,9 @@ impl ZoneSettings {
             max_ns: 13,
             default_period_months: 12,
             max_period_months: 120,
+            add_grace_days: 0,
+            redemption_days: 0,
+            pending_delete_days: 5,
         }
     }
 }
@@ -172,6 +183,18 @@ pub struct Domain {
     pub auth_hash: Option<String>,
     /// DS records (RFC 4034 §5).
     pub ds: Vec<DelegationSigner>,
+    /// Set once the domain is deleted and waits to be purged.
+    pub deletion: Option<Deletion>,
+}
+
+/// A deleted domain's place in RFC 3915's life cycle: out of the DNS, in WHOIS as
+/// `pendingDelete`, restorable by its registrar while `redeemable`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deletion {
+    /// When it was deleted.
+    pub at: i64,
+    /// Still in the redemption period (a restore brings it back).
+    pub redeemable: bool,
 }
 
 /// Who did something: a registrar over a protocol, or an operator at the command line.

@@ -67,6 +67,35 @@ pub fn add_zone(
     })
 }
 
+/// Sets a zone's grace periods (RFC 3915; see [`crate::registry::sweep`]): days of add grace,
+/// of redemption and of pending delete. Domains already deleted follow the new periods.
+pub fn set_grace(
+    conn: &mut Connection,
+    origin: &str,
+    days: [u32; 3],
+    operator: &str,
+) -> anyhow::Result<()> {
+    immediate(conn, |conn| {
+        let changed = conn.execute(
+            "UPDATE zones SET add_grace_days = ?2, redemption_days = ?3, pending_delete_days = ?4 WHERE origin = ?1",
+            rusqlite::params![origin, days[0], days[1], days[2]],
+        )?;
+        if changed == 0 {
+            bail!("the registry does not run {origin} (see `zone list`)");
+        }
+        record(
+            conn,
+            &format!("zone:{origin}"),
+            operator,
+            format!(
+                "SET GRACE (add grace {} days, redemption {} days, pending delete {} days)",
+                days[0], days[1], days[2]
+            ),
+        )?;
+        Ok(())
+    })
+}
+
 /// Adds a registrar or changes one, records `change`, and publishes its WHOIS object in every
 /// zone when what WHOIS shows of it changed.
 pub fn put_registrar(

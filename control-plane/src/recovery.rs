@@ -873,6 +873,7 @@ mod tests {
             cluster: Some(cluster),
             auth_hash: Some("$argon2id$y".into()),
             ds: vec![],
+            deletion: None,
         };
         conn.insert_domain(&domain).unwrap();
         conn.charge(1001, -500, "create", Some("a.tld"), 10)

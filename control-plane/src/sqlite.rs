@@ -29,8 +29,9 @@
 //! that published nothing, until one publishes) and `record_chain` (the number of
 //! the last record sealed) — see [`crate::recovery`]; migration 5 adds `hosts` (EPP host
 //! objects, indexed by their superordinate domain), an index of cluster entries by host name (a
-//! host's new addresses reach every cluster that lists it) and `messages` (registrars' service
-//! messages, EPP's poll queue).
+//! host's new addresses reach every cluster that lists it), `messages` (registrars' service
+//! messages, EPP's poll queue), each zone's grace periods and each domain's deletion (RFC 3915:
+//! when it was deleted, whether it is still redeemable).
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -41,8 +42,8 @@ use zonefiles::SerialPolicy;
 use zonefiles::whois::DelegationSigner;
 
 use crate::model::{
-    Cluster, Domain, HistoryEntry, Host, JournalEntry, LedgerEntry, Message, Nameserver, Notice,
-    Registrar, ZoneSettings,
+    Cluster, Deletion, Domain, HistoryEntry, Host, JournalEntry, LedgerEntry, Message, Nameserver,
+    Notice, Registrar, ZoneSettings,
 };
 
 const HOST_COLUMNS: &str = "name, id, registrar, creator, parent, created, updated, addresses";
@@ -249,6 +250,12 @@ CREATE TABLE messages (
     expires INTEGER
 );
 CREATE INDEX messages_by_registrar ON messages(registrar, id);
+ALTER TABLE zones ADD COLUMN add_grace_days INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE zones ADD COLUMN redemption_days INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE zones ADD COLUMN pending_delete_days INTEGER NOT NULL DEFAULT 5;
+ALTER TABLE domains ADD COLUMN deleted INTEGER;
+ALTER TABLE domains ADD COLUMN redeemable INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX domains_deleted ON domains(deleted) WHERE deleted IS NOT NULL;
 "#,
 ];
 
@@ -396,8 +403,7 @@ fn parse_ds(text: &str) -> StoreResult<Vec<DelegationSigner>> {
         .collect()
 }
 
-const DOMAIN_COLUMNS: &str =
-    "name, id, zone, registrar, active, created, expires, updated, cluster, auth_hash, ds";
+const DOMAIN_COLUMNS: &str = "name, id, zone, registrar, active, created, expires, updated, cluster, auth_hash, ds, deleted, redeemable";
 
 fn domain_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Domain, String)> {
     Ok((
@@ -413,6 +419,10 @@ fn domain_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Domain, String)> {
             cluster: row.get(8)?,
             auth_hash: row.get(9)?,
             ds: Vec::new(),
+            deletion: row.get::<_, Option<i64>>(11)?.map(|at| Deletion {
+                at,
+                redeemable: row.get(12).unwrap_or(false),
+            }),
         },
         row.get(10)?,
     ))
@@ -437,6 +447,9 @@ fn zone_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(ZoneSettings, String, 
             max_ns: row.get(16)?,
             default_period_months: row.get(17)?,
             max_period_months: row.get(18)?,
+            add_grace_days: row.get(19)?,
+            redemption_days: row.get(20)?,
+            pending_delete_days: row.get(21)?,
         },
         row.get(4)?,
         row.get(13)?,
@@ -475,7 +488,7 @@ pub fn registrars(conn: &Connection) -> StoreResult<Vec<Registrar>> {
 /// Adds a zone; its id is filled in.
 pub fn insert_zone(conn: &Connection, zone: &ZoneSettings) -> StoreResult<i64> {
     conn.prepare_cached(
-        "INSERT INTO zones (origin, level, serial, serial_policy, mname, rname, refresh, retry, expire, minimum, soa_ttl, delegation_ttl, apex_nameservers, year_price, min_ns, max_ns, default_period, max_period) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+        "INSERT INTO zones (origin, level, serial, serial_policy, mname, rname, refresh, retry, expire, minimum, soa_ttl, delegation_ttl, apex_nameservers, year_price, min_ns, max_ns, default_period, max_period, add_grace_days, redemption_days, pending_delete_days) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
     )?
     .execute(params![
         zone.origin,
@@ -496,6 +509,9 @@ pub fn insert_zone(conn: &Connection, zone: &ZoneSettings) -> StoreResult<i64> {
         zone.max_ns,
         zone.default_period_months,
         zone.max_period_months,
+        zone.add_grace_days,
+        zone.redemption_days,
+        zone.pending_delete_days,
     ])?;
     Ok(conn.last_insert_rowid())
 }
@@ -643,7 +659,7 @@ pub fn zone_domains(
 impl Store for Connection {
     fn zones(&self) -> StoreResult<Vec<ZoneSettings>> {
         let mut statement = self.prepare_cached(
-            "SELECT id, origin, level, serial, serial_policy, mname, rname, refresh, retry, expire, minimum, soa_ttl, delegation_ttl, apex_nameservers, year_price, min_ns, max_ns, default_period, max_period FROM zones ORDER BY id",
+            "SELECT id, origin, level, serial, serial_policy, mname, rname, refresh, retry, expire, minimum, soa_ttl, delegation_ttl, apex_nameservers, year_price, min_ns, max_ns, default_period, max_period, add_grace_days, redemption_days, pending_delete_days FROM zones ORDER BY id",
         )?;
         let rows = statement.query_map([], zone_row)?;
         let mut zones = Vec::new();
@@ -715,7 +731,7 @@ impl Store for Connection {
             )?
             .query_row([], |r| r.get(0))?;
         self.prepare_cached(&format!(
-            "INSERT INTO domains ({DOMAIN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+            "INSERT INTO domains ({DOMAIN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
         ))?
         .execute(params![
             d.name,
@@ -728,14 +744,16 @@ impl Store for Connection {
             d.updated,
             d.cluster,
             d.auth_hash,
-            ds_text(&d.ds)
+            ds_text(&d.ds),
+            d.deletion.map(|x| x.at),
+            d.deletion.is_some_and(|x| x.redeemable)
         ])?;
         Ok(id)
     }
 
     fn update_domain(&self, d: &Domain) -> StoreResult<()> {
         self.prepare_cached(
-            "UPDATE domains SET registrar = ?2, active = ?3, expires = ?4, updated = ?5, cluster = ?6, auth_hash = ?7, ds = ?8 WHERE name = ?1",
+            "UPDATE domains SET registrar = ?2, active = ?3, expires = ?4, updated = ?5, cluster = ?6, auth_hash = ?7, ds = ?8, deleted = ?9, redeemable = ?10 WHERE name = ?1",
         )?
         .execute(params![
             d.name,
@@ -745,7 +763,9 @@ impl Store for Connection {
             d.updated,
             d.cluster,
             d.auth_hash,
-            ds_text(&d.ds)
+            ds_text(&d.ds),
+            d.deletion.map(|x| x.at),
+            d.deletion.is_some_and(|x| x.redeemable)
         ])?;
         Ok(())
     }
@@ -1030,6 +1050,22 @@ impl Store for Connection {
             },
             count,
         )))
+    }
+
+    fn deleted_before(&self, zone: i64, redeemable: bool, before: i64) -> StoreResult<Vec<String>> {
+        let mut statement = self.prepare_cached(
+            "SELECT name FROM domains WHERE deleted IS NOT NULL AND deleted < ?3 AND zone = ?1 AND redeemable = ?2 ORDER BY deleted",
+        )?;
+        let rows = statement.query_map(params![zone, redeemable, before], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn charged(&self, registrar: u32, domain: &str, kind: &str, since: i64) -> StoreResult<i64> {
+        Ok(self
+            .prepare_cached(
+                "SELECT coalesce(sum(amount), 0) FROM ledger WHERE registrar = ?1 AND domain = ?2 AND kind = ?3 AND at >= ?4",
+            )?
+            .query_row(params![registrar, domain, kind, since], |r| r.get(0))?)
     }
 
     fn delete_message(&self, registrar: u32, id: i64) -> StoreResult<bool> {

@@ -448,6 +448,7 @@ pub fn refusal(refusal: &Refusal) -> Response {
         Refusal::Credit(_) => Code::CreditFailure,
         Refusal::AccessDenied(_) => Code::AccessDenied,
         Refusal::AuthorizationFailed(_) => Code::AuthorizationFailed,
+        Refusal::StatusProhibits(_) => Code::DomainNotRegistered,
     };
     Response::error(code, refusal.to_string())
 }
@@ -548,6 +549,7 @@ pub fn reply(request: &Request, reply: Reply) -> Response {
         | Reply::HostCreated { .. }
         | Reply::Host { .. }
         | Reply::Message(_)
+        | Reply::Deleted { .. }
         | Reply::Acknowledged { .. } => {}
     }
     response

@@ -87,6 +87,11 @@ pub trait Store {
     fn first_message(&self, registrar: u32) -> StoreResult<Option<(Message, u64)>>;
     /// Removes a registrar's message; false if it has none with that id.
     fn delete_message(&self, registrar: u32, id: i64) -> StoreResult<bool>;
+    /// Deleted domains of a zone, still redeemable or not, deleted before a time (oldest first).
+    fn deleted_before(&self, zone: i64, redeemable: bool, before: i64) -> StoreResult<Vec<String>>;
+    /// What a registrar was charged (a negative sum) for a domain under a ledger kind since a
+    /// time.
+    fn charged(&self, registrar: u32, domain: &str, kind: &str, since: i64) -> StoreResult<i64>;
 
     /// True if the label is blocked at any level.
     fn label_blocked(&self, label: &str) -> StoreResult<bool>;

@@ -9,7 +9,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use tokio::sync::oneshot;
@@ -84,6 +84,8 @@ pub struct Settings {
     pub queue_per_registrar: usize,
     /// Lines for STATUS SERVER.
     pub server_info: Vec<String>,
+    /// How often deleted domains are moved on ([`registry::sweep`]).
+    pub sweep_interval: Duration,
 }
 
 impl Commits {
@@ -147,19 +149,38 @@ fn run(
     shared: Arc<Shared>,
     stats: Arc<Stats>,
 ) {
+    let mut last_sweep = Instant::now();
     loop {
         let batch: Vec<Job> = {
             let mut inner = shared.queue.lock().unwrap_or_else(|e| e.into_inner());
             while inner.queue.is_empty() && !inner.closed {
-                inner = shared.ready.wait(inner).unwrap_or_else(|e| e.into_inner());
+                let wait = settings.sweep_interval.saturating_sub(last_sweep.elapsed());
+                if wait.is_zero() {
+                    break;
+                }
+                inner = shared
+                    .ready
+                    .wait_timeout(inner, wait)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
             }
-            if inner.queue.is_empty() {
+            if inner.queue.is_empty() && inner.closed {
                 return;
             }
             std::iter::from_fn(|| inner.queue.pop().map(|(_, job)| job))
                 .take(settings.max_batch)
                 .collect()
         };
+        if last_sweep.elapsed() >= settings.sweep_interval {
+            last_sweep = Instant::now();
+            if sweep(&mut conn, &signer, &stats) == registry::SWEEP_LIMIT {
+                // More are due: sweep again at the next turn.
+                last_sweep -= settings.sweep_interval;
+            }
+        }
+        if batch.is_empty() {
+            continue;
+        }
         let started = Instant::now();
         let count = batch.len() as u64;
         let (outcomes, changesets) = commit_batch(&mut conn, &signer, &settings, &batch);
@@ -174,6 +195,50 @@ fn run(
             .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
         for (job, outcome) in batch.into_iter().zip(outcomes) {
             let _ = job.reply.send(outcome);
+        }
+    }
+}
+
+/// Moves deleted domains on ([`registry::sweep`]) in a transaction of its own, journaled and
+/// published like any change; returns how many it moved.
+fn sweep(conn: &mut Connection, signer: &Signer, stats: &Stats) -> usize {
+    let now = ops::now();
+    let run = |conn: &mut Connection| -> Result<(usize, usize), String> {
+        statement(conn, "BEGIN IMMEDIATE").map_err(|e| e.to_string())?;
+        let mut publication = Publication::new();
+        let moved = match registry::sweep(conn, &mut publication, now) {
+            Ok(moved) => moved,
+            Err(e) => return Err(e.to_string()),
+        };
+        if moved == 0 {
+            statement(conn, "ROLLBACK").map_err(|e| e.to_string())?;
+            return Ok((0, 0));
+        }
+        let entries = publication
+            .finish(conn, now, signer)
+            .map_err(|e| e.to_string())?;
+        statement(conn, "COMMIT").map_err(|e| e.to_string())?;
+        Ok((moved, entries.len()))
+    };
+    match run(conn) {
+        Ok((moved, changesets)) => {
+            if changesets > 0 {
+                stats.commits.fetch_add(1, Ordering::Relaxed);
+                stats
+                    .changesets
+                    .fetch_add(changesets as u64, Ordering::Relaxed);
+                stats.published.notify_waiters();
+                tracing::info!(
+                    moved,
+                    "deleted domains moved on (redemption over, or purged)"
+                );
+            }
+            moved
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            tracing::error!(error = %e, "sweeping deleted domains failed; retrying later");
+            0
         }
     }
 }

@@ -9,7 +9,7 @@ use zonefiles::calendar;
 use zonefiles::whois::DelegationSigner;
 
 use super::xml::Element;
-use super::{CONTACT, Code, DOMAIN, EPP, Failure, HOST, SECDNS};
+use super::{CONTACT, Code, DOMAIN, EPP, Failure, HOST, RGP, SECDNS};
 use crate::model::Nameserver;
 
 /// Most names in one `<check>`.
@@ -183,6 +183,8 @@ pub struct DomainUpdate {
     pub remove_ds: Vec<DelegationSigner>,
     /// `<secDNS:rem><secDNS:all>true`.
     pub remove_all_ds: bool,
+    /// `<rgp:update><rgp:restore op="request"/>` (RFC 3915).
+    pub restore: bool,
 }
 
 fn syntax(text: impl Into<String>) -> Failure {
@@ -518,7 +520,7 @@ fn command(verb: &Element, extension: &[Element]) -> Result<Request, Failure> {
                     .transpose()?,
             })
         }
-        "update" => update(object, secdns("update")?),
+        "update" => update(object, extension),
         _ => unreachable!("the verbs are matched above"),
     }
 }
@@ -580,7 +582,37 @@ fn login(verb: &Element) -> Result<Request, Failure> {
     })
 }
 
-fn update(object: &Element, ext: Option<&Element>) -> Result<Request, Failure> {
+fn update(object: &Element, extension: &[Element]) -> Result<Request, Failure> {
+    let mut ext: Option<&Element> = None;
+    let mut restore = false;
+    for element in extension {
+        if element.is(SECDNS, "update") && ext.is_none() {
+            ext = Some(element);
+        } else if element.is(RGP, "update") && !restore {
+            shape(element, &[(RGP, "restore", One)])?;
+            match required(element, RGP, "restore")?.attribute("op") {
+                Some("request") => restore = true,
+                Some("report") => {
+                    return Err(Failure::new(
+                        Code::UnimplementedOption,
+                        "restore reports are not needed here: a restore request restores the domain at once",
+                    ));
+                }
+                _ => return Err(syntax("<rgp:restore> needs op=\"request\"")),
+            }
+        } else {
+            return Err(syntax(format!(
+                "<{}> in {} does not extend <domain:update>",
+                element.name, element.namespace
+            )));
+        }
+    }
+    if object.children.len() == 1 && extension.is_empty() {
+        return Err(Failure::new(
+            Code::MissingParameter,
+            "an update names no change: give <domain:add>, <domain:rem> or <domain:chg> (RFC 5731 §3.2.5)",
+        ));
+    }
     shape(
         object,
         &[
@@ -592,6 +624,7 @@ fn update(object: &Element, ext: Option<&Element>) -> Result<Request, Failure> {
     )?;
     let mut update = DomainUpdate {
         name: domain_name(required(object, DOMAIN, "name")?.token())?,
+        restore,
         ..DomainUpdate::default()
     };
     let part = [
@@ -659,6 +692,11 @@ fn update(object: &Element, ext: Option<&Element>) -> Result<Request, Failure> {
                 (SECDNS, "chg", Optional),
             ],
         )?;
+        if ext.children.is_empty() {
+            return Err(syntax(
+                "<secDNS:update> holds <secDNS:rem>, <secDNS:add> or <secDNS:chg>",
+            ));
+        }
         if ext
             .attribute("urgent")
             .is_some_and(|u| u == "true" || u == "1")

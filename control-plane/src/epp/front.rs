@@ -5,10 +5,10 @@ use std::fmt::Write;
 
 use zonefiles::whois::DelegationSigner;
 
-use super::command::{NameServers, Request, TransferOp};
+use super::command::{DomainUpdate, NameServers, Request, TransferOp};
 use super::response::{Queue, Response, date_time};
 use super::xml::escape;
-use super::{Code, DOMAIN, HOST, SECDNS};
+use super::{Code, DOMAIN, HOST, RGP, SECDNS};
 use crate::auth;
 use crate::model::{Nameserver, Notice};
 use crate::registry::{Command, NameserverSource, Refusal, Reply};
@@ -93,6 +93,22 @@ pub fn plan(request: &Request) -> Plan {
                 "no transfer of {name} is pending: a request with the right authInfo completes at once here"
             ),
         )),
+        Request::DomainUpdate(update) if update.restore => {
+            let only = DomainUpdate {
+                name: update.name.clone(),
+                restore: true,
+                ..DomainUpdate::default()
+            };
+            if **update != only {
+                return Plan::Answer(Response::with_message(
+                    Code::ParameterPolicy,
+                    "a restore request changes nothing else; send other changes once it is restored",
+                ));
+            }
+            run(Command::Restore {
+                name: update.name.clone(),
+            })
+        }
         Request::DomainUpdate(update) => {
             // First a read, so that an update naming nothing to change is still refused for
             // a domain that is not the registrar's.
@@ -177,6 +193,7 @@ pub fn refusal(refusal: &Refusal) -> Response {
         Refusal::Credit(_) => Code::Billing,
         Refusal::AccessDenied(_) => Code::Authorization,
         Refusal::AuthorizationFailed(_) => Code::InvalidAuthInfo,
+        Refusal::StatusProhibits(_) => Code::StatusProhibits,
     };
     Response::with_message(code, refusal.to_string())
 }
@@ -215,6 +232,7 @@ pub fn reply(request: &Request, reply: Reply, me: u32, now: i64) -> Response {
                 nameservers,
                 roid,
                 host_objects,
+                grace,
                 ..
             },
         ) => {
@@ -223,7 +241,11 @@ pub fn reply(request: &Request, reply: Reply, me: u32, now: i64) -> Response {
                 escape(&domain.name),
                 escape(&roid)
             );
-            for status in statuses(domain.active, !nameservers.is_empty()) {
+            for status in statuses(
+                domain.active,
+                !nameservers.is_empty(),
+                domain.deletion.is_some(),
+            ) {
                 let _ = write!(data, r#"<domain:status s="{status}"/>"#);
             }
             if !nameservers.is_empty() {
@@ -254,8 +276,20 @@ pub fn reply(request: &Request, reply: Reply, me: u32, now: i64) -> Response {
                 let mut ext = format!(r#"<secDNS:infData xmlns:secDNS="{SECDNS}">"#);
                 ds_data(&mut ext, &domain.ds);
                 ext.push_str("</secDNS:infData>");
-                response.extension = Some(ext);
+                response.extension.push((SECDNS, ext));
             }
+            if let Some(status) = grace {
+                response.extension.push((
+                    RGP,
+                    format!(r#"<rgp:infData xmlns:rgp="{RGP}"><rgp:rgpStatus s="{status}"/></rgp:infData>"#),
+                ));
+            }
+        }
+        (Request::DomainDelete { .. }, Reply::Deleted { pending: true }) => {
+            return Response::with_message(
+                Code::Pending,
+                "deleted: out of the DNS; restorable in its redemption period, then purged",
+            );
         }
         (
             Request::DomainCreate { name, .. },
@@ -382,9 +416,12 @@ pub fn host_roid(id: i64) -> String {
 }
 
 /// A domain's EPP statuses: `ok` alone, or `clientHold` (the SRRP `inactive`: not published in
-/// the DNS) and `inactive` (no name servers).
-pub fn statuses(active: bool, delegated: bool) -> Vec<&'static str> {
+/// the DNS), `inactive` (no name servers) and `pendingDelete` (deleted, waiting to be purged).
+pub fn statuses(active: bool, delegated: bool, deleted: bool) -> Vec<&'static str> {
     let mut out = Vec::new();
+    if deleted {
+        out.push("pendingDelete");
+    }
     if !active {
         out.push("clientHold");
     }

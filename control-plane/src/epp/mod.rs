@@ -20,8 +20,8 @@
 //!
 //! # What this registry offers over EPP
 //!
-//! The greeting announces the domain and host mappings (RFC 5731, 5732) and DNSSEC's
-//! secDNS-1.1 (RFC 5910, DS data only). How the SRRP model maps onto EPP objects — clusters, `inactive`, passwords,
+//! The greeting announces the domain and host mappings (RFC 5731, 5732), DNSSEC's secDNS-1.1
+//! (RFC 5910, DS data only) and the grace period mapping (RFC 3915). How the SRRP model maps onto EPP objects — clusters, `inactive`, passwords,
 //! transfers, contacts — is written down in `docs/epp.md`.
 
 pub mod command;
@@ -44,14 +44,18 @@ pub const SECDNS: &str = "urn:ietf:params:xml:ns:secDNS-1.1";
 
 /// The objects this server offers (`<objURI>`).
 pub const OBJECTS: [&str; 2] = [DOMAIN, HOST];
+/// RFC 3915 grace periods and restores.
+pub const RGP: &str = "urn:ietf:params:xml:ns:rgp-1.0";
+
 /// The extensions this server offers (`<extURI>`).
-pub const EXTENSIONS: [&str; 1] = [SECDNS];
+pub const EXTENSIONS: [&str; 2] = [SECDNS, RGP];
 
 /// RFC 5730 §3 result codes used here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[allow(missing_docs)]
 pub enum Code {
     Success = 1000,
+    Pending = 1001,
     NoMessages = 1300,
     Ack = 1301,
     EndingSession = 1500,
@@ -96,6 +100,7 @@ impl Code {
     pub fn text(self) -> &'static str {
         match self {
             Code::Success => "Command completed successfully",
+            Code::Pending => "Command completed successfully; action pending",
             Code::NoMessages => "Command completed successfully; no messages",
             Code::Ack => "Command completed successfully; ack to dequeue",
             Code::EndingSession => "Command completed successfully; ending session",

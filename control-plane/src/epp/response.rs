@@ -47,8 +47,9 @@ pub struct Response {
     pub message: String,
     /// The inside of `<resData>`, if any.
     pub data: Option<String>,
-    /// The inside of `<extension>`, if any.
-    pub extension: Option<String>,
+    /// The elements of `<extension>`, each with the extension's namespace (a session is sent
+    /// only those of extensions it named at login).
+    pub extension: Vec<(&'static str, String)>,
     /// `<msgQ>`: the poll queue.
     pub queue: Option<Queue>,
 }
@@ -71,7 +72,7 @@ impl Response {
             code,
             message: code.text().to_string(),
             data: None,
-            extension: None,
+            extension: Vec::new(),
             queue: None,
         }
     }
@@ -108,8 +109,12 @@ impl Response {
         if let Some(data) = &self.data {
             let _ = write!(out, "<resData>{data}</resData>");
         }
-        if let Some(extension) = &self.extension {
-            let _ = write!(out, "<extension>{extension}</extension>");
+        if !self.extension.is_empty() {
+            out.push_str("<extension>");
+            for (_, element) in &self.extension {
+                out.push_str(element);
+            }
+            out.push_str("</extension>");
         }
         out.push_str("<trID>");
         if let Some(id) = client_transaction {

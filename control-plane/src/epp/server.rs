@@ -31,7 +31,7 @@ use tokio_rustls::TlsAcceptor;
 use super::command::{self, Frame, Request};
 use super::front::{self, Plan};
 use super::response::{self, Response};
-use super::{Code, DOMAIN, EXTENSIONS, HOST, SECDNS, frame, xml};
+use super::{Code, DOMAIN, EXTENSIONS, HOST, frame, xml};
 use crate::server::{Denied, QUEUE_FULL, Server};
 use crate::writer::Outcome;
 
@@ -117,8 +117,8 @@ struct Login {
     verified_hash: String,
     /// The object services the client named at login.
     objects: Vec<String>,
-    /// The client named secDNS at login: DS data may be sent in responses.
-    secdns: bool,
+    /// The extensions the client named at login (only theirs appear in responses).
+    extensions: Vec<String>,
 }
 
 enum Next {
@@ -372,7 +372,7 @@ impl Epp {
                                 registrar: id,
                                 verified_hash,
                                 objects: objects.clone(),
-                                secdns: extensions.iter().any(|e| e == SECDNS),
+                                extensions: extensions.clone(),
                             });
                             return (Response::new(Code::Success), Next::Continue);
                         }
@@ -447,9 +447,9 @@ impl Epp {
                 let mut response = front::reply(request, reply, session.registrar, ops::now());
                 // Only extensions the client named at login appear in responses (RFC 5730
                 // §2.9.1.1).
-                if !session.secdns {
-                    response.extension = None;
-                }
+                response
+                    .extension
+                    .retain(|(namespace, _)| session.extensions.iter().any(|e| e == namespace));
                 response
             }
             Outcome::Refused(refusal) => front::refusal(&refusal),

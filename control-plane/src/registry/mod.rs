@@ -22,12 +22,14 @@
 //!   against the stored Argon2 hash off the commit path and passes the hash it verified, which
 //!   the rules compare with the current one (so a password changed meanwhile still counts).
 
+mod deletion;
 mod edit;
 mod hosts;
 mod publish;
 
 use std::net::IpAddr;
 
+pub use deletion::{SWEEP_LIMIT, grace_status, sweep};
 pub use hosts::host_object;
 pub use publish::{
     Publication, PublishError, domain_roid, registrar_object, soa_record, zone_records,
@@ -189,6 +191,11 @@ pub enum Command {
     },
     /// Several changes carried out together: all of them or, if one is refused, none.
     All(Vec<Command>),
+    /// Bring back a deleted domain in its redemption period (charged one year).
+    Restore {
+        /// The domain.
+        name: String,
+    },
     /// Whether host objects could be created now.
     CheckHosts {
         /// The names.
@@ -270,6 +277,7 @@ impl Command {
             Command::EditNameservers { .. } => "edit-nameservers",
             Command::EditDs { .. } => "edit-ds",
             Command::All(_) => "several",
+            Command::Restore { .. } => "restore-domain",
             Command::CheckHosts { .. } => "check-hosts",
             Command::CreateHost { .. } => "create-host",
             Command::QueryHost { .. } => "query-host",
@@ -331,6 +339,13 @@ pub enum Reply {
         roid: String,
         /// Every name server is a host object (EPP lists them as `hostObj`).
         host_objects: bool,
+        /// Its RFC 3915 status ([`grace_status`]), if any.
+        grace: Option<&'static str>,
+    },
+    /// A domain was deleted: out of the registry (`pending` false), or waiting to be purged.
+    Deleted {
+        /// It waits to be purged (redemption period, then pending delete).
+        pending: bool,
     },
     /// A host object was created.
     HostCreated {
@@ -409,6 +424,9 @@ pub enum Refusal {
     /// The credentials did not match.
     #[error("{0}")]
     AuthorizationFailed(String),
+    /// The object's status forbids it (a deleted domain waiting to be purged).
+    #[error("{0}")]
+    StatusProhibits(String),
 }
 
 /// Why a command could not be carried out.
@@ -504,6 +522,7 @@ pub fn execute(
             add.extend(rules.resolve_hosts(add_hosts)?);
             rules.edit_nameservers(name, &add, remove)
         }
+        Command::Restore { name } => rules.restore(name),
         Command::CheckHosts { names } => rules.check_hosts(names),
         Command::CreateHost { name, addresses } => rules.create_host(name, addresses),
         Command::QueryHost { name } => rules.query_host(name),
@@ -660,7 +679,21 @@ impl Rules<'_> {
         Ok(())
     }
 
+    /// A live domain of the requesting registrar (not one deleted and waiting to be purged).
     fn own_domain(&self, name: &str) -> Result<Domain, Failure> {
+        let domain = self.sponsored(name)?;
+        if domain.deletion.is_some() {
+            return Err(Refusal::StatusProhibits(format!(
+                "{} is deleted and waits to be purged; restore it first",
+                domain.name
+            ))
+            .into());
+        }
+        Ok(domain)
+    }
+
+    /// A domain of the requesting registrar, deleted or not.
+    fn sponsored(&self, name: &str) -> Result<Domain, Failure> {
         let name = name.to_ascii_lowercase();
         let domain = self
             .store
@@ -837,6 +870,7 @@ impl Rules<'_> {
             cluster,
             auth_hash: auth_hash.clone(),
             ds: ds.to_vec(),
+            deletion: None,
         };
         domain.id = self.store.insert_domain(&domain)?;
         self.record(&domain_object(&name), "CREATE DOMAIN".into())?;
@@ -962,24 +996,6 @@ impl Rules<'_> {
         Ok(Reply::Done)
     }
 
-    fn delete_domain(&mut self, name: &str) -> Result<Reply, Failure> {
-        let domain = self.own_domain(name)?;
-        let hosts = self.store.hosts_beneath(&domain.name)?;
-        if !hosts.is_empty() {
-            let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
-            return Err(Refusal::InUse(format!(
-                "{} has host objects beneath it; delete them first: {}",
-                domain.name,
-                names.join(", ")
-            ))
-            .into());
-        }
-        self.publication.touch(self.store, &domain.name)?;
-        self.store.delete_domain(&domain.name)?;
-        self.record(&domain_object(&domain.name), "DELETE DOMAIN".into())?;
-        Ok(Reply::Done)
-    }
-
     fn delete_cluster(&mut self, id: u64) -> Result<Reply, Failure> {
         self.own_cluster(id)?;
         let users = self.store.domains_using(id)?;
@@ -1009,7 +1025,7 @@ impl Rules<'_> {
     }
 
     fn query_domain(&mut self, name: &str) -> Result<Reply, Failure> {
-        let domain = self.own_domain(name)?;
+        let domain = self.sponsored(name)?;
         let history = self.store.history(&domain_object(&domain.name))?;
         // Only this registration's history: entries since its creation.
         let history = history
@@ -1025,8 +1041,16 @@ impl Rules<'_> {
         for ns in &nameservers {
             host_objects &= self.store.host(&ns.name)?.is_some();
         }
-        let roid = domain_roid(domain.id, &self.zone_of(&domain.name)?.origin);
+        let zone = self.zone_of(&domain.name)?;
+        let roid = domain_roid(domain.id, &zone.origin);
+        let grace = grace_status(
+            domain.deletion,
+            domain.created,
+            zone.add_grace_days,
+            self.now,
+        );
         Ok(Reply::Domain {
+            grace,
             domain: Box::new(domain),
             history,
             nameservers,
@@ -1041,6 +1065,12 @@ impl Rules<'_> {
             .store
             .domain(&name)?
             .ok_or_else(|| Refusal::NotRegistered(format!("{name} is not registered")))?;
+        if domain.deletion.is_some() {
+            return Err(Refusal::StatusProhibits(format!(
+                "{name} is deleted and waits to be purged"
+            ))
+            .into());
+        }
         if domain.registrar == self.registrar.id {
             return Ok(Reply::Done);
         }

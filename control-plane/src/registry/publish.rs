@@ -320,7 +320,8 @@ fn domain_output(
     let nameservers = cluster.map_or(&[][..], |c| &c.nameservers[..]);
     let mut records = Vec::new();
     let mut objects = Vec::new();
-    if domain.active && !nameservers.is_empty() {
+    // A deleted domain waiting to be purged is out of the DNS; its WHOIS says so.
+    if domain.active && !nameservers.is_empty() && domain.deletion.is_none() {
         for ns in nameservers {
             records.push(record(
                 &owner,
@@ -345,11 +346,14 @@ fn domain_output(
         name: domain.name.clone(),
         roid: domain_roid(domain.id, &zone.origin),
         registrar: iana_id,
-        statuses: vec![if domain.active {
-            DomainStatus::Ok
-        } else {
-            DomainStatus::Inactive
-        }],
+        statuses: match domain.deletion {
+            Some(deletion) if deletion.redeemable => {
+                vec![DomainStatus::PendingDelete, DomainStatus::RedemptionPeriod]
+            }
+            Some(_) => vec![DomainStatus::PendingDelete],
+            None if domain.active => vec![DomainStatus::Ok],
+            None => vec![DomainStatus::Inactive],
+        },
         nameservers: nameservers
             .iter()
             .map(|ns| whois::Nameserver {

@@ -662,3 +662,175 @@ fn to_days(value: &mut serde_json::Value) {
         _ => {}
     }
 }
+
+#[test]
+fn grace_periods_refund_restore_and_purge_deleted_domains() {
+    let epp = free_port();
+    let mut registry = Registry::new(&format!("\n[epp]\nlisten = [\"{epp}\"]\n"));
+    // The sweep runs every second here (sweep_interval_s belongs before the tables).
+    let config = std::fs::read_to_string(registry.path("cp.toml")).unwrap();
+    std::fs::write(
+        registry.path("cp.toml"),
+        format!("sweep_interval_s = 1\n{config}"),
+    )
+    .unwrap();
+    registry.cli(&[
+        "zone",
+        "grace",
+        "tld",
+        "--add-grace-days",
+        "5",
+        "--redemption-days",
+        "30",
+    ]);
+    registry.start();
+    let tls = registry.client.clone();
+    let balance = |registry: &Registry| -> i64 {
+        registry
+            .database()
+            .query_row("SELECT balance FROM registrars WHERE id = 1001", [], |r| {
+                r.get(0)
+            })
+            .unwrap()
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let info_xml = |name: &str| {
+        command(&format!(
+            "<info><domain:info xmlns:domain=\"urn:ietf:params:xml:ns:domain-1.0\"><domain:name>{name}</domain:name></domain:info></info>"
+        ))
+    };
+    let restore_xml = |name: &str| {
+        command(&format!(
+            "<update><domain:update xmlns:domain=\"urn:ietf:params:xml:ns:domain-1.0\"><domain:name>{name}</domain:name><domain:chg/></domain:update></update><extension><rgp:update xmlns:rgp=\"urn:ietf:params:xml:ns:rgp-1.0\"><rgp:restore op=\"request\"/></rgp:update></extension>"
+        ))
+    };
+    let before = balance(&registry);
+    runtime.block_on(async {
+        let mut one = client(epp, tls.clone()).await;
+        let id = "1001".to_string();
+        let login = Login::new(&id, password(1001), None, Some(&["urn:ietf:params:xml:ns:rgp-1.0"]));
+        one.transact(&login, "g-0001").await.unwrap();
+        let create = |name| DomainCreate::new(name, Period::Years(PeriodLength::new(1).unwrap()), None, None, "", None);
+
+        // Deleted in its add grace period: refunded, and the name is free at once.
+        one.transact(&create("early.tld"), "g-0002").await.unwrap();
+        let raw = one.transact_xml(&info_xml("early.tld")).await.unwrap();
+        assert!(raw.contains(r#"<rgp:rgpStatus s="addPeriod"/>"#), "{raw}");
+        let deleted = one.transact_xml(&command("<delete><domain:delete xmlns:domain=\"urn:ietf:params:xml:ns:domain-1.0\"><domain:name>early.tld</domain:name></domain:delete></delete>")).await.unwrap();
+        assert_eq!(raw_code(&deleted), 1000, "{deleted}");
+        let checked = one.transact(&DomainCheck { domains: &["early.tld"] }, "g-0003").await.unwrap();
+        assert!(checked.res_data().unwrap().list[0].name.available);
+    });
+    assert_eq!(balance(&registry), before, "the registration was refunded");
+    registry.cli(&[
+        "zone",
+        "grace",
+        "tld",
+        "--add-grace-days",
+        "0",
+        "--redemption-days",
+        "30",
+    ]);
+    runtime.block_on(async {
+        let mut one = client(epp, tls.clone()).await;
+        let id = "1001".to_string();
+        let login = Login::new(&id, password(1001), None, Some(&["urn:ietf:params:xml:ns:rgp-1.0"]));
+        one.transact(&login, "g-0004").await.unwrap();
+        let hosts = [
+            HostInfo::Attr(HostAttr { name: "ns.example.net".into(), addresses: None }),
+            HostInfo::Attr(HostAttr { name: "ns.example.org".into(), addresses: None }),
+        ];
+        let create = DomainCreate::new("late.tld", Period::Years(PeriodLength::new(1).unwrap()), Some(&hosts), None, "", None);
+        one.transact(&create, "g-0005").await.unwrap();
+        // Deleted later: pending, out of the DNS, restorable.
+        let deleted = one.transact_xml(&command("<delete><domain:delete xmlns:domain=\"urn:ietf:params:xml:ns:domain-1.0\"><domain:name>late.tld</domain:name></domain:delete></delete>")).await.unwrap();
+        assert_eq!(raw_code(&deleted), 1001, "{deleted}");
+        let raw = one.transact_xml(&info_xml("late.tld")).await.unwrap();
+        assert!(raw.contains(r#"<domain:status s="pendingDelete"/>"#) && raw.contains(r#"<rgp:rgpStatus s="redemptionPeriod"/>"#), "{raw}");
+        let checked = one.transact(&DomainCheck { domains: &["late.tld"] }, "g-0006").await.unwrap();
+        assert!(!checked.res_data().unwrap().list[0].name.available);
+        let renew = command("<renew><domain:renew xmlns:domain=\"urn:ietf:params:xml:ns:domain-1.0\"><domain:name>late.tld</domain:name><domain:curExpDate>2030-01-01</domain:curExpDate></domain:renew></renew>");
+        assert_eq!(raw_code(&one.transact_xml(&renew).await.unwrap()), 2304);
+        assert_eq!(raw_code(&one.transact_xml(&restore_xml("late.tld")).await.unwrap()), 1000);
+        let raw = one.transact_xml(&info_xml("late.tld")).await.unwrap();
+        assert!(raw.contains(r#"<domain:status s="ok"/>"#) && !raw.contains("rgpStatus"), "{raw}");
+        let deleted = one.transact_xml(&command("<delete><domain:delete xmlns:domain=\"urn:ietf:params:xml:ns:domain-1.0\"><domain:name>late.tld</domain:name></domain:delete></delete>")).await.unwrap();
+        assert_eq!(raw_code(&deleted), 1001);
+    });
+    // 31 days later (the deletion moved back in time, the server stopped meanwhile): the sweep
+    // ends its redemption period; 5 more days, and it is purged.
+    for (days, expected) in [(31, "pendingDelete"), (6, "purged")] {
+        registry.kill();
+        registry
+            .database()
+            .execute(
+                "UPDATE domains SET deleted = deleted - ?1 WHERE name = 'late.tld'",
+                [days * 86_400],
+            )
+            .unwrap();
+        registry.start();
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let state: Option<(i64, bool)> = registry
+                .database()
+                .query_row(
+                    "SELECT deleted, redeemable FROM domains WHERE name = 'late.tld'",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .ok();
+            let done = match expected {
+                "pendingDelete" => state.is_some_and(|(_, redeemable)| !redeemable),
+                _ => state.is_none(),
+            };
+            if done {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the sweep did not reach {expected}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        runtime.block_on(async {
+            let mut one = client(epp, tls.clone()).await;
+            let id = "1001".to_string();
+            let login = Login::new(
+                &id,
+                password(1001),
+                None,
+                Some(&["urn:ietf:params:xml:ns:rgp-1.0"]),
+            );
+            one.transact(&login, "g-0008").await.unwrap();
+            let raw = one.transact_xml(&info_xml("late.tld")).await.unwrap();
+            if expected == "pendingDelete" {
+                assert!(
+                    raw.contains(r#"<rgp:rgpStatus s="pendingDelete"/>"#),
+                    "{raw}"
+                );
+                assert_eq!(
+                    raw_code(&one.transact_xml(&restore_xml("late.tld")).await.unwrap()),
+                    2304
+                );
+            } else {
+                assert_eq!(raw_code(&raw), 2303, "{raw}");
+                let checked = one
+                    .transact(
+                        &DomainCheck {
+                            domains: &["late.tld"],
+                        },
+                        "g-0009",
+                    )
+                    .await
+                    .unwrap();
+                assert!(checked.res_data().unwrap().list[0].name.available);
+            }
+        });
+    }
+    let history = registry.cli(&["history", "late.tld"]);
+    for step in ["RESTORE DOMAIN", "REDEMPTION PERIOD ENDED", "PURGE DOMAIN"] {
+        assert!(history.contains(step), "{history}");
+    }
+    let audit = registry.audit();
+    assert!(audit.contains("0 problems"), "{audit}");
+}
