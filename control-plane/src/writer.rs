@@ -6,6 +6,9 @@
 //! changesets to the journal in that same transaction, commits — one fsync for the whole batch
 //! — and only then answers each job. A command is therefore confirmed only once it is durable,
 //! and a crash before the commit loses only unconfirmed commands.
+//!
+//! Between batches, every `sweep_interval` the thread also moves deleted domains on (the end
+//! of a redemption period, a purge: [`registry::sweep`]) in a transaction of its own.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
