@@ -194,6 +194,36 @@ enum Command {
         /// Attributes, e.g. registrar-id=1001 domain-name=example.tld.
         attributes: Vec<String>,
     },
+    /// Log in over EPP, send EPP documents (files, or `-` for standard input), print each
+    /// response, log out
+    Epp {
+        /// The server.
+        #[arg(long, default_value = "127.0.0.1:700")]
+        server: SocketAddr,
+        /// The certificate to trust (PEM).
+        #[arg(long)]
+        ca: PathBuf,
+        /// The name the certificate is checked against.
+        #[arg(long, default_value = "localhost")]
+        server_name: String,
+        /// A client certificate to present (PEM), for registrars with a pinned one.
+        #[arg(long, requires = "key")]
+        cert: Option<PathBuf>,
+        /// Its private key (PEM).
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// The registrar id to log in as (`<clID>`).
+        #[arg(long)]
+        client: String,
+        /// Its password.
+        #[arg(long)]
+        password: String,
+        /// Also print the greeting.
+        #[arg(long)]
+        greeting: bool,
+        /// Documents to send, each a whole `<epp>` document (`-`: standard input).
+        documents: Vec<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -785,6 +815,48 @@ fn main() -> Result<()> {
                 runtime.block_on(client::send(server, &server_name, config, &request))?;
             let wire = response.render();
             print!("{}", String::from_utf8_lossy(&wire[..wire.len() - 1]));
+            Ok(())
+        }
+        Command::Epp {
+            server,
+            ca,
+            server_name,
+            cert,
+            key,
+            client: id,
+            password,
+            greeting,
+            documents,
+        } => {
+            let documents = documents
+                .iter()
+                .map(|path| {
+                    if path.as_os_str() == "-" {
+                        std::io::read_to_string(std::io::stdin()).context("reading standard input")
+                    } else {
+                        std::fs::read_to_string(path)
+                            .with_context(|| format!("reading {}", path.display()))
+                    }
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let config = match (&cert, &key) {
+                (Some(cert), Some(key)) => tls::client_config_with_identity(&ca, cert, key)?,
+                _ => tls::client_config(&ca)?,
+            };
+            let responses = runtime.block_on(client::epp_session(
+                server,
+                &server_name,
+                config,
+                &id,
+                &password,
+                &documents,
+            ))?;
+            for response in &responses[usize::from(!greeting)..] {
+                println!("{response}");
+            }
             Ok(())
         }
     }

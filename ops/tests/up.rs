@@ -47,7 +47,10 @@ fn up_runs_a_constellation_that_answers_and_leaves_nothing_behind() {
         .lines()
         .filter_map(|l| l.trim().split(" # ").next())
         .filter(|c| {
-            ["dig ", "whois ", "curl "].iter().any(|p| c.starts_with(p)) || c.contains(" srrp ")
+            ["dig ", "whois ", "curl ", "echo "]
+                .iter()
+                .any(|p| c.starts_with(p))
+                || c.contains(" srrp ")
         })
         .collect();
     let dig = |command: &str| run("sh", &["-c", command]);
@@ -77,6 +80,12 @@ fn up_runs_a_constellation_that_answers_and_leaves_nothing_behind() {
         .find(|c| c.contains("CREATE DOMAIN"))
         .unwrap();
     assert!(dig(create).starts_with("200"), "{create}: {}", dig(create));
+    let epp = commands.iter().find(|c| c.contains(" epp ")).unwrap();
+    assert!(
+        dig(epp).contains("<domain:name>john.smith.name</domain:name>"),
+        "{epp}: {}",
+        dig(epp)
+    );
     for answered in commands
         .iter()
         .filter(|c| c.contains("www.john.smith.name"))

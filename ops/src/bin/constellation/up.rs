@@ -32,7 +32,7 @@ pub struct Options {
     /// Where everything goes (made afresh; an existing one is replaced only if `up` made it).
     #[arg(long, default_value = "constellation-up")]
     dir: PathBuf,
-    /// Added to every port (DNS 5301…, WHOIS 4341…, SRRP 1700, push 4433, metrics 91xx), to
+    /// Added to every port (DNS 5301…, WHOIS 4341…, SRRP 1700, EPP 7000, push 4433, metrics 91xx), to
     /// run beside something that holds them.
     #[arg(long, default_value_t = 0)]
     port_offset: u16,
@@ -58,6 +58,9 @@ impl Ports {
     }
     fn srrp(&self) -> SocketAddr {
         self.at(1700)
+    }
+    fn epp(&self) -> SocketAddr {
+        self.at(7000)
     }
     fn push(&self) -> SocketAddr {
         self.at(4433)
@@ -156,7 +159,7 @@ pub fn run(options: Options) -> anyhow::Result<()> {
     let bin = binaries(!options.no_build)?;
     let dir = fresh(&options.dir)?;
     let ports = Ports(options.port_offset);
-    for port in [ports.srrp(), ports.control_metrics()] {
+    for port in [ports.srrp(), ports.epp(), ports.control_metrics()] {
         if std::net::TcpListener::bind(port).is_err() {
             bail!("{port} is taken: stop what holds it, or pass --port-offset");
         }
@@ -170,9 +173,11 @@ pub fn run(options: Options) -> anyhow::Result<()> {
             "database = \"registry.db\"\nsigning_key = \"keys/signing.key\"\nrecovery_key = \"keys/recovery.pub\"\n\
              metrics_listen = \"{}\"\n\
              [srrp]\nlisten = [\"{}\"]\ncertificate = \"keys/srrp.crt\"\nkey = \"keys/srrp.key\"\n\
+             [epp]\nlisten = [\"{}\"]\n\
              [push]\nlisten = \"{}\"\nkey = \"keys/tunnel.key\"\n",
             ports.control_metrics(),
             ports.srrp(),
+            ports.epp(),
             ports.push()
         ),
     )?;
@@ -478,8 +483,9 @@ fn print_try(
     let (dns1, whois1) = (ports.dns(1), ports.whois(1));
     println!();
     println!(
-        "A constellation is up: a control plane (zone .{ZONE}, {domains} sample domains, SRRP on {}) and {satellites} satellites (edge-dns on {}…, edge-whois on {}… and RDAP on {}…), in {}.",
+        "A constellation is up: a control plane (zone .{ZONE}, {domains} sample domains, SRRP on {}, EPP on {}) and {satellites} satellites (edge-dns on {}…, edge-whois on {}… and RDAP on {}…), in {}.",
         ports.srrp(),
+        ports.epp(),
         dns1,
         whois1,
         ports.rdap(1),
@@ -514,6 +520,16 @@ fn print_try(
             "{srrp} CREATE DOMAIN {auth} domain-name=john.smith.name ns1-name=ns1.john.smith.name ns1-address=192.0.2.80 ns2-name=ns.example.net"
         ),
         "register over SRRP",
+    );
+    try_(
+        format!(
+            "echo '<epp xmlns=\"urn:ietf:params:xml:ns:epp-1.0\"><command><info><domain:info xmlns:domain=\"urn:ietf:params:xml:ns:domain-1.0\"><domain:name>john.smith.name</domain:name></domain:info></info></command></epp>' | {} epp --ca {} --server {} --client 1001 --password {} -",
+            bin.join("control-plane").display(),
+            dir.join("registry/keys/srrp.crt").display(),
+            ports.epp(),
+            password(1001)
+        ),
+        "the same registry over EPP",
     );
     for n in 1..=satellites {
         try_(
