@@ -26,6 +26,8 @@ mod deletion;
 mod edit;
 mod hosts;
 mod publish;
+#[cfg(test)]
+mod scenarios;
 
 use std::net::IpAddr;
 
