@@ -257,8 +257,12 @@ enum ZoneCommand {
         /// Days after the redemption period before the name is free.
         #[arg(long, default_value_t = 5)]
         pending_delete_days: u32,
+        /// Renew domains at their expiry (charged), refunded if deleted within this many days
+        /// (RFC 3915 auto-renew grace; 0: no renewal at expiry). gTLDs use 45.
+        #[arg(long, default_value_t = 0)]
+        auto_renew_grace_days: u32,
     },
-    /// Set a zone's grace periods (RFC 3915); gTLDs use 5, 30 and 5.
+    /// Set a zone's grace periods (RFC 3915); gTLDs use 5, 30, 5 and 45.
     Grace {
         /// The zone.
         origin: String,
@@ -271,6 +275,10 @@ enum ZoneCommand {
         /// Days after the redemption period before the name is free.
         #[arg(long, default_value_t = 5)]
         pending_delete_days: u32,
+        /// Renew domains at their expiry, refunded if deleted within this many days (0: no
+        /// renewal at expiry).
+        #[arg(long, default_value_t = 0)]
+        auto_renew_grace_days: u32,
     },
     /// List zones with their serials.
     List,
@@ -498,8 +506,10 @@ fn main() -> Result<()> {
             add_grace_days,
             redemption_days,
             pending_delete_days,
+            auto_renew_grace_days,
         }) => {
             let mut zone = ZoneSettings::new(&origin);
+            zone.auto_renew_grace_days = auto_renew_grace_days;
             zone.add_grace_days = add_grace_days;
             zone.redemption_days = redemption_days;
             zone.pending_delete_days = pending_delete_days;
@@ -531,15 +541,21 @@ fn main() -> Result<()> {
             add_grace_days,
             redemption_days,
             pending_delete_days,
+            auto_renew_grace_days,
         }) => {
             operator::set_grace(
                 &mut open(&config)?,
                 &origin,
-                [add_grace_days, redemption_days, pending_delete_days],
+                [
+                    add_grace_days,
+                    redemption_days,
+                    pending_delete_days,
+                    auto_renew_grace_days,
+                ],
                 &who,
             )?;
             println!(
-                "zone {origin}: add grace {add_grace_days} days, redemption {redemption_days} days, pending delete {pending_delete_days} days"
+                "zone {origin}: add grace {add_grace_days} days, redemption {redemption_days} days, pending delete {pending_delete_days} days, auto-renew grace {auto_renew_grace_days} days"
             );
             Ok(())
         }

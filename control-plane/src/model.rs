@@ -53,6 +53,10 @@ pub struct ZoneSettings {
     pub redemption_days: u32,
     /// Days after the redemption period before the name is free (RFC 3915's pending delete).
     pub pending_delete_days: u32,
+    /// When above 0, a domain reaching its expiry is renewed for a year and charged, and a
+    /// deletion within this many days after refunds that renewal (RFC 3915's auto-renew grace
+    /// period); 0: expired domains stay as they are until renewed or deleted.
+    pub auto_renew_grace_days: u32,
 }
 
 impl ZoneSettings {
@@ -78,6 +82,7 @@ impl ZoneSettings {
             add_grace_days: 0,
             redemption_days: 0,
             pending_delete_days: 5,
+            auto_renew_grace_days: 0,
         }
     }
 }
@@ -185,6 +190,8 @@ pub struct Domain {
     pub ds: Vec<DelegationSigner>,
     /// Set once the domain is deleted and waits to be purged.
     pub deletion: Option<Deletion>,
+    /// When the registry last renewed it at its expiry.
+    pub auto_renewed: Option<i64>,
 }
 
 /// A deleted domain's place in RFC 3915's life cycle: out of the DNS, in WHOIS as

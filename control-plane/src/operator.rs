@@ -68,17 +68,18 @@ pub fn add_zone(
 }
 
 /// Sets a zone's grace periods (RFC 3915; see [`crate::registry::sweep`]): days of add grace,
-/// of redemption and of pending delete. Domains already deleted follow the new periods.
+/// of redemption, of pending delete and of auto-renew grace (0: no renewal at expiry). Domains
+/// already deleted follow the new periods.
 pub fn set_grace(
     conn: &mut Connection,
     origin: &str,
-    days: [u32; 3],
+    days: [u32; 4],
     operator: &str,
 ) -> anyhow::Result<()> {
     immediate(conn, |conn| {
         let changed = conn.execute(
-            "UPDATE zones SET add_grace_days = ?2, redemption_days = ?3, pending_delete_days = ?4 WHERE origin = ?1",
-            rusqlite::params![origin, days[0], days[1], days[2]],
+            "UPDATE zones SET add_grace_days = ?2, redemption_days = ?3, pending_delete_days = ?4, auto_renew_grace_days = ?5 WHERE origin = ?1",
+            rusqlite::params![origin, days[0], days[1], days[2], days[3]],
         )?;
         if changed == 0 {
             bail!("the registry does not run {origin} (see `zone list`)");
@@ -88,8 +89,8 @@ pub fn set_grace(
             &format!("zone:{origin}"),
             operator,
             format!(
-                "SET GRACE (add grace {} days, redemption {} days, pending delete {} days)",
-                days[0], days[1], days[2]
+                "SET GRACE (add grace {} days, redemption {} days, pending delete {} days, auto-renew grace {} days)",
+                days[0], days[1], days[2], days[3]
             ),
         )?;
         Ok(())

@@ -874,6 +874,7 @@ mod tests {
             auth_hash: Some("$argon2id$y".into()),
             ds: vec![],
             deletion: None,
+            auto_renewed: None,
         };
         conn.insert_domain(&domain).unwrap();
         conn.charge(1001, -500, "create", Some("a.tld"), 10)

@@ -31,7 +31,8 @@
 //! objects, indexed by their superordinate domain), an index of cluster entries by host name (a
 //! host's new addresses reach every cluster that lists it), `messages` (registrars' service
 //! messages, EPP's poll queue), each zone's grace periods and each domain's deletion (RFC 3915:
-//! when it was deleted, whether it is still redeemable).
+//! when it was deleted, whether it is still redeemable) and last renewal at expiry, with an
+//! index of domains by expiry for the sweep.
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -256,6 +257,9 @@ ALTER TABLE zones ADD COLUMN pending_delete_days INTEGER NOT NULL DEFAULT 5;
 ALTER TABLE domains ADD COLUMN deleted INTEGER;
 ALTER TABLE domains ADD COLUMN redeemable INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX domains_deleted ON domains(deleted) WHERE deleted IS NOT NULL;
+ALTER TABLE zones ADD COLUMN auto_renew_grace_days INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE domains ADD COLUMN auto_renewed INTEGER;
+CREATE INDEX domains_by_expiry ON domains(zone, expires);
 "#,
 ];
 
@@ -403,7 +407,7 @@ fn parse_ds(text: &str) -> StoreResult<Vec<DelegationSigner>> {
         .collect()
 }
 
-const DOMAIN_COLUMNS: &str = "name, id, zone, registrar, active, created, expires, updated, cluster, auth_hash, ds, deleted, redeemable";
+const DOMAIN_COLUMNS: &str = "name, id, zone, registrar, active, created, expires, updated, cluster, auth_hash, ds, deleted, redeemable, auto_renewed";
 
 fn domain_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Domain, String)> {
     Ok((
@@ -423,6 +427,7 @@ fn domain_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Domain, String)> {
                 at,
                 redeemable: row.get(12).unwrap_or(false),
             }),
+            auto_renewed: row.get(13)?,
         },
         row.get(10)?,
     ))
@@ -450,6 +455,7 @@ fn zone_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(ZoneSettings, String, 
             add_grace_days: row.get(19)?,
             redemption_days: row.get(20)?,
             pending_delete_days: row.get(21)?,
+            auto_renew_grace_days: row.get(22)?,
         },
         row.get(4)?,
         row.get(13)?,
@@ -488,7 +494,7 @@ pub fn registrars(conn: &Connection) -> StoreResult<Vec<Registrar>> {
 /// Adds a zone; its id is filled in.
 pub fn insert_zone(conn: &Connection, zone: &ZoneSettings) -> StoreResult<i64> {
     conn.prepare_cached(
-        "INSERT INTO zones (origin, level, serial, serial_policy, mname, rname, refresh, retry, expire, minimum, soa_ttl, delegation_ttl, apex_nameservers, year_price, min_ns, max_ns, default_period, max_period, add_grace_days, redemption_days, pending_delete_days) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+        "INSERT INTO zones (origin, level, serial, serial_policy, mname, rname, refresh, retry, expire, minimum, soa_ttl, delegation_ttl, apex_nameservers, year_price, min_ns, max_ns, default_period, max_period, add_grace_days, redemption_days, pending_delete_days, auto_renew_grace_days) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
     )?
     .execute(params![
         zone.origin,
@@ -512,6 +518,7 @@ pub fn insert_zone(conn: &Connection, zone: &ZoneSettings) -> StoreResult<i64> {
         zone.add_grace_days,
         zone.redemption_days,
         zone.pending_delete_days,
+        zone.auto_renew_grace_days,
     ])?;
     Ok(conn.last_insert_rowid())
 }
@@ -659,7 +666,7 @@ pub fn zone_domains(
 impl Store for Connection {
     fn zones(&self) -> StoreResult<Vec<ZoneSettings>> {
         let mut statement = self.prepare_cached(
-            "SELECT id, origin, level, serial, serial_policy, mname, rname, refresh, retry, expire, minimum, soa_ttl, delegation_ttl, apex_nameservers, year_price, min_ns, max_ns, default_period, max_period, add_grace_days, redemption_days, pending_delete_days FROM zones ORDER BY id",
+            "SELECT id, origin, level, serial, serial_policy, mname, rname, refresh, retry, expire, minimum, soa_ttl, delegation_ttl, apex_nameservers, year_price, min_ns, max_ns, default_period, max_period, add_grace_days, redemption_days, pending_delete_days, auto_renew_grace_days FROM zones ORDER BY id",
         )?;
         let rows = statement.query_map([], zone_row)?;
         let mut zones = Vec::new();
@@ -731,7 +738,7 @@ impl Store for Connection {
             )?
             .query_row([], |r| r.get(0))?;
         self.prepare_cached(&format!(
-            "INSERT INTO domains ({DOMAIN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+            "INSERT INTO domains ({DOMAIN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
         ))?
         .execute(params![
             d.name,
@@ -746,14 +753,15 @@ impl Store for Connection {
             d.auth_hash,
             ds_text(&d.ds),
             d.deletion.map(|x| x.at),
-            d.deletion.is_some_and(|x| x.redeemable)
+            d.deletion.is_some_and(|x| x.redeemable),
+            d.auto_renewed
         ])?;
         Ok(id)
     }
 
     fn update_domain(&self, d: &Domain) -> StoreResult<()> {
         self.prepare_cached(
-            "UPDATE domains SET registrar = ?2, active = ?3, expires = ?4, updated = ?5, cluster = ?6, auth_hash = ?7, ds = ?8, deleted = ?9, redeemable = ?10 WHERE name = ?1",
+            "UPDATE domains SET registrar = ?2, active = ?3, expires = ?4, updated = ?5, cluster = ?6, auth_hash = ?7, ds = ?8, deleted = ?9, redeemable = ?10, auto_renewed = ?11 WHERE name = ?1",
         )?
         .execute(params![
             d.name,
@@ -765,7 +773,8 @@ impl Store for Connection {
             d.auth_hash,
             ds_text(&d.ds),
             d.deletion.map(|x| x.at),
-            d.deletion.is_some_and(|x| x.redeemable)
+            d.deletion.is_some_and(|x| x.redeemable),
+            d.auto_renewed
         ])?;
         Ok(())
     }
@@ -1057,6 +1066,14 @@ impl Store for Connection {
             "SELECT name FROM domains WHERE deleted IS NOT NULL AND deleted < ?3 AND zone = ?1 AND redeemable = ?2 ORDER BY deleted",
         )?;
         let rows = statement.query_map(params![zone, redeemable, before], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn expired(&self, zone: i64, now: i64, limit: usize) -> StoreResult<Vec<String>> {
+        let mut statement = self.prepare_cached(
+            "SELECT name FROM domains WHERE zone = ?1 AND expires <= ?2 AND deleted IS NULL ORDER BY expires LIMIT ?3",
+        )?;
+        let rows = statement.query_map(params![zone, now, limit as i64], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

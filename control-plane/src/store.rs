@@ -89,6 +89,8 @@ pub trait Store {
     fn delete_message(&self, registrar: u32, id: i64) -> StoreResult<bool>;
     /// Deleted domains of a zone, still redeemable or not, deleted before a time (oldest first).
     fn deleted_before(&self, zone: i64, redeemable: bool, before: i64) -> StoreResult<Vec<String>>;
+    /// Live domains of a zone expired by a time, soonest first, at most `limit`.
+    fn expired(&self, zone: i64, now: i64, limit: usize) -> StoreResult<Vec<String>>;
     /// What a registrar was charged (a negative sum) for a domain under a ledger kind since a
     /// time.
     fn charged(&self, registrar: u32, domain: &str, kind: &str, since: i64) -> StoreResult<i64>;

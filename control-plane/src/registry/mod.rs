@@ -22,17 +22,17 @@
 //!   against the stored Argon2 hash off the commit path and passes the hash it verified, which
 //!   the rules compare with the current one (so a password changed meanwhile still counts).
 
-mod deletion;
 mod edit;
 mod hosts;
+mod lifecycle;
 mod publish;
 #[cfg(test)]
 mod scenarios;
 
 use std::net::IpAddr;
 
-pub use deletion::{SWEEP_LIMIT, grace_status, sweep};
 pub use hosts::host_object;
+pub use lifecycle::{SWEEP_LIMIT, grace_status, sweep};
 pub use publish::{
     Publication, PublishError, domain_roid, registrar_object, soa_record, zone_records,
 };
@@ -873,6 +873,7 @@ impl Rules<'_> {
             auth_hash: auth_hash.clone(),
             ds: ds.to_vec(),
             deletion: None,
+            auto_renewed: None,
         };
         domain.id = self.store.insert_domain(&domain)?;
         self.record(&domain_object(&name), "CREATE DOMAIN".into())?;
@@ -1045,12 +1046,7 @@ impl Rules<'_> {
         }
         let zone = self.zone_of(&domain.name)?;
         let roid = domain_roid(domain.id, &zone.origin);
-        let grace = grace_status(
-            domain.deletion,
-            domain.created,
-            zone.add_grace_days,
-            self.now,
-        );
+        let grace = grace_status(&domain, zone, self.now);
         Ok(Reply::Domain {
             grace,
             domain: Box::new(domain),

@@ -17,14 +17,16 @@ struct Registry {
 }
 
 impl Registry {
-    /// Zone `tld` with the given grace periods (days), registrars 1 and 2 with credit.
-    fn new(grace: [u32; 3]) -> Registry {
+    /// Zone `tld` with the given grace periods (days: add, redemption, pending delete,
+    /// auto-renew), registrars 1 and 2 with credit.
+    fn new(grace: [u32; 4]) -> Registry {
         let conn = sqlite::open(std::path::Path::new(":memory:")).unwrap();
         let mut zone = ZoneSettings::new("tld");
         [
             zone.add_grace_days,
             zone.redemption_days,
             zone.pending_delete_days,
+            zone.auto_renew_grace_days,
         ] = grace;
         sqlite::insert_zone(&conn, &zone).unwrap();
         for id in [1, 2] {
@@ -116,7 +118,7 @@ fn external() -> NameserverSource {
 
 #[test]
 fn host_objects_follow_their_rules_and_carry_their_addresses_everywhere() {
-    let r = Registry::new([0, 0, 5]);
+    let r = Registry::new([0, 0, 5, 0]);
     r.create(1, START, "one.tld", external());
     let host = |name: &str, addresses: &[&str]| Command::CreateHost {
         name: name.into(),
@@ -250,7 +252,7 @@ fn host_objects_follow_their_rules_and_carry_their_addresses_everywhere() {
 
 #[test]
 fn partial_edits_and_renewals() {
-    let r = Registry::new([0, 0, 5]);
+    let r = Registry::new([0, 0, 5, 0]);
     r.create(1, START, "one.tld", external());
     let edit = |add: Vec<Nameserver>, remove: Vec<&str>| Command::EditNameservers {
         name: "one.tld".into(),
@@ -316,7 +318,7 @@ fn partial_edits_and_renewals() {
 
 #[test]
 fn a_deleted_domain_is_refunded_restored_or_purged_as_its_zone_says() {
-    let r = Registry::new([5, 30, 5]);
+    let r = Registry::new([5, 30, 5, 0]);
     // In the add grace period: refunded, and the name is free at once.
     let before = r.balance(1);
     r.create(1, START, "early.tld", external());
@@ -447,4 +449,54 @@ impl Registry {
             },
         )
     }
+}
+
+#[test]
+fn expired_domains_are_renewed_refunded_or_deleted_when_the_zone_auto_renews() {
+    let r = Registry::new([0, 30, 5, 45]);
+    r.create(1, START, "kept.tld", external());
+    r.create(2, START, "broke.tld", external());
+    let expires = r.domain("kept.tld").unwrap().expires;
+    let sweep_at = |now: i64| {
+        let mut publication = Publication::new();
+        sweep(&r.conn, &mut publication, now).unwrap()
+    };
+    assert_eq!(sweep_at(expires - DAY), 0, "not expired yet");
+    // Registrar 2 cannot pay for another year.
+    let balance = r.balance(2);
+    r.conn.charge(2, -balance, "top-up", None, START).unwrap();
+    let before = r.balance(1);
+    assert_eq!(sweep_at(expires + 60), 2);
+    let kept = r.domain("kept.tld").unwrap();
+    assert_eq!(kept.expires, calendar::add_months(expires, 12));
+    assert_eq!(before - r.balance(1), 600, "a year charged");
+    assert!(
+        r.domain("broke.tld").unwrap().deletion.is_some(),
+        "deleted, restorable"
+    );
+    assert_eq!(sweep_at(expires + 120), 0, "renewed once");
+    // Deleted within the auto-renew grace period: the renewal is refunded and undone.
+    let Reply::Domain { grace, .. } = r
+        .run(
+            1,
+            expires + DAY,
+            Command::QueryDomain {
+                name: "kept.tld".into(),
+            },
+        )
+        .unwrap()
+    else {
+        panic!("a domain");
+    };
+    assert_eq!(grace, Some("autoRenewPeriod"));
+    r.run(
+        1,
+        expires + DAY,
+        Command::DeleteDomain {
+            name: "kept.tld".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(r.balance(1), before);
+    assert_eq!(r.domain("kept.tld").unwrap().expires, expires);
 }

@@ -1,7 +1,10 @@
-//! Deleting, restoring and purging domains: RFC 3915's grace periods, as each zone sets them.
+//! A domain's life after its registration: expiry, deletion, restore and purge, with RFC 3915's
+//! grace periods as each zone sets them.
 //!
 //! ```text
 //! create ──(add grace: delete refunds the registration, the name is free at once)──▶
+//! expiry ──(auto-renew grace days > 0: renewed a year and charged; a delete within the
+//!           grace refunds it; no credit left: deleted)──▶
 //! delete ──▶ redemption period (out of the DNS; WHOIS pendingDelete + redemptionPeriod;
 //!            its registrar may restore it, charged one year)
 //!        ──▶ pending delete (WHOIS pendingDelete; nothing brings it back)
@@ -9,34 +12,37 @@
 //! ```
 //!
 //! A zone with no redemption period (the .name plan's policy, the default) frees the name at
-//! the deletion. The two later steps are taken by [`sweep`], which the commit thread runs
-//! every `sweep_interval_s`: each is a change of the registry like any other, journaled and
-//! published in its own transaction.
+//! the deletion, and one without auto-renewal leaves expired domains to their registrars. The
+//! timed steps are taken by [`sweep`], which the commit thread runs every `sweep_interval_s`:
+//! each is a change of the registry like any other, journaled and published in its own
+//! transaction.
 
 use zonefiles::calendar::DAY;
 
 use super::{Failure, Refusal, Reply, Rules, domain_object, money};
-use crate::model::{Deletion, HistoryEntry};
+use crate::model::{Deletion, Domain, HistoryEntry, ZoneSettings};
 use crate::registry::Publication;
 use crate::store::Store;
 
 /// Most domains one sweep moves on (the rest wait for the next).
 pub const SWEEP_LIMIT: usize = 1000;
 
-/// The RFC 3915 status a domain is in, if any: `addPeriod`, `redemptionPeriod` or
-/// `pendingDelete`.
-pub fn grace_status(
-    deletion: Option<Deletion>,
-    created: i64,
-    add_grace_days: u32,
-    now: i64,
-) -> Option<&'static str> {
-    match deletion {
+/// The RFC 3915 status a domain is in, if any: `addPeriod`, `autoRenewPeriod`,
+/// `redemptionPeriod` or `pendingDelete`.
+pub fn grace_status(domain: &Domain, zone: &ZoneSettings, now: i64) -> Option<&'static str> {
+    let within = |since: i64, days: u32| now < since + i64::from(days) * DAY;
+    match domain.deletion {
         Some(Deletion {
             redeemable: true, ..
         }) => Some("redemptionPeriod"),
         Some(_) => Some("pendingDelete"),
-        None if now < created + i64::from(add_grace_days) * DAY => Some("addPeriod"),
+        None if within(domain.created, zone.add_grace_days) => Some("addPeriod"),
+        None if domain
+            .auto_renewed
+            .is_some_and(|at| within(at, zone.auto_renew_grace_days)) =>
+        {
+            Some("autoRenewPeriod")
+        }
         None => None,
     }
 }
@@ -56,6 +62,33 @@ impl Rules<'_> {
         }
         let zone = self.zone_of(&domain.name)?.clone();
         self.publication.touch(self.store, &domain.name)?;
+        // Deleted within the grace of a renewal at expiry: that renewal is refunded.
+        if let Some(at) = domain.auto_renewed
+            && self.now < at + i64::from(zone.auto_renew_grace_days) * DAY
+        {
+            let charged = -self
+                .store
+                .charged(self.registrar.id, &domain.name, "auto-renew", at)?;
+            if charged > 0 {
+                self.store.charge(
+                    self.registrar.id,
+                    charged,
+                    "refund",
+                    Some(&domain.name),
+                    self.now,
+                )?;
+            }
+            domain.expires = zonefiles::calendar::add_months(domain.expires, -12);
+            domain.auto_renewed = None;
+            self.record(
+                &domain_object(&domain.name),
+                format!(
+                    "REFUND AUTO-RENEW ({} refunded, expiry back to {})",
+                    money(charged.max(0)),
+                    zonefiles::calendar::date(domain.expires)
+                ),
+            )?;
+        }
         let in_add_grace = self.now < domain.created + i64::from(zone.add_grace_days) * DAY;
         if in_add_grace {
             let charged =
@@ -129,12 +162,71 @@ impl Rules<'_> {
     }
 }
 
-/// Moves deleted domains on: those whose redemption period is over to pending delete, those
-/// whose pending delete is over out of the registry. Returns how many it moved (at most
-/// [`SWEEP_LIMIT`]).
+/// Renews an expired domain for a year, charging its registrar; one whose registrar lacks the
+/// credit is deleted instead (into the redemption period when the zone has one).
+fn auto_renew(
+    store: &dyn Store,
+    publication: &mut Publication,
+    zone: &ZoneSettings,
+    name: &str,
+    now: i64,
+) -> Result<(), Failure> {
+    let Some(mut domain) = store.domain(name)? else {
+        return Ok(());
+    };
+    let registrar = store.registrar(domain.registrar)?;
+    publication.touch(store, name)?;
+    let note = |change: String| {
+        store.add_history(
+            &domain_object(name),
+            &HistoryEntry {
+                at: now,
+                actor: "registry".into(),
+                change,
+            },
+        )
+    };
+    domain.updated = now;
+    match registrar {
+        Some(r) if r.balance - zone.year_price >= -r.credit_limit => {
+            store.charge(r.id, -zone.year_price, "auto-renew", Some(name), now)?;
+            domain.expires = zonefiles::calendar::add_months(domain.expires, 12);
+            domain.auto_renewed = Some(now);
+            store.update_domain(&domain)?;
+            note(format!(
+                "AUTO-RENEW (to {}, {} charged)",
+                zonefiles::calendar::date(domain.expires),
+                money(zone.year_price)
+            ))?;
+        }
+        _ if zone.redemption_days > 0 => {
+            domain.deletion = Some(Deletion {
+                at: now,
+                redeemable: true,
+            });
+            store.update_domain(&domain)?;
+            note("EXPIRED (no credit to renew it): deleted, restorable".into())?;
+        }
+        _ => {
+            store.delete_domain(name)?;
+            note("EXPIRED (no credit to renew it): deleted".into())?;
+        }
+    }
+    Ok(())
+}
+
+/// Renews expired domains (in zones that auto-renew) and moves deleted domains on: those whose
+/// redemption period is over to pending delete, those whose pending delete is over out of the
+/// registry. Returns how many it moved (at most [`SWEEP_LIMIT`]).
 pub fn sweep(store: &dyn Store, publication: &mut Publication, now: i64) -> Result<usize, Failure> {
     let mut moved = 0;
     for zone in publication.zones(store)?.iter() {
+        if zone.auto_renew_grace_days > 0 {
+            for name in store.expired(zone.id, now, SWEEP_LIMIT - moved)? {
+                auto_renew(store, publication, zone, &name, now)?;
+                moved += 1;
+            }
+        }
         if zone.redemption_days == 0 {
             continue;
         }
