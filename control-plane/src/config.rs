@@ -88,6 +88,8 @@ pub struct Epp {
     pub max_connections: usize,
     /// Sessions open at once from one address.
     pub max_connections_per_ip: usize,
+    /// Sessions logged in at once as one registrar (more are answered 2502).
+    pub max_sessions_per_registrar: usize,
 }
 
 impl Default for Epp {
@@ -104,6 +106,7 @@ impl Default for Epp {
             max_failed_logins: 3,
             max_connections: 4096,
             max_connections_per_ip: 64,
+            max_sessions_per_registrar: 64,
         }
     }
 }
@@ -242,7 +245,10 @@ impl Config {
             "epp.max_frame_bytes must be at least 1024"
         );
         anyhow::ensure!(
-            e.max_connections_per_ip > 0 && e.max_connections > 0 && e.max_failed_logins > 0,
+            e.max_connections_per_ip > 0
+                && e.max_connections > 0
+                && e.max_failed_logins > 0
+                && e.max_sessions_per_registrar > 0,
             "epp connection and login limits must be at least 1"
         );
         anyhow::ensure!(

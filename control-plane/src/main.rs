@@ -1075,6 +1075,7 @@ fn serve(config: Config, conn: rusqlite::Connection) -> Result<()> {
                     max_failed_logins: e.max_failed_logins,
                     max_connections: e.max_connections,
                     max_connections_per_ip: e.max_connections_per_ip,
+                    max_sessions_per_registrar: e.max_sessions_per_registrar,
                 },
             ));
             for address in &e.listen {

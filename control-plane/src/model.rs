@@ -260,6 +260,18 @@ pub enum Notice {
         /// Its expiry after the transfer.
         expires: i64,
     },
+    /// The registry renewed a domain at its expiry (and charged the registrar).
+    Renewed {
+        /// The domain.
+        domain: String,
+        /// Its new expiry.
+        expires: i64,
+    },
+    /// The registry deleted an expired domain (its registrar lacked the credit to renew it).
+    Expired {
+        /// The domain.
+        domain: String,
+    },
 }
 
 /// A line of the credit ledger.

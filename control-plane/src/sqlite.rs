@@ -1003,7 +1003,9 @@ impl Store for Connection {
                 domain,
                 to,
                 expires,
-            } => ("transferred-away", domain, to, expires),
+            } => ("transferred-away", domain, Some(*to), Some(*expires)),
+            Notice::Renewed { domain, expires } => ("renewed", domain, None, Some(*expires)),
+            Notice::Expired { domain } => ("expired", domain, None, None),
         };
         self.prepare_cached(
             "INSERT INTO messages (registrar, at, text, kind, domain, other, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -1043,6 +1045,8 @@ impl Store for Connection {
                     expires,
                 }
             }
+            ("renewed", Some(domain), _, Some(expires)) => Notice::Renewed { domain, expires },
+            ("expired", Some(domain), _, _) => Notice::Expired { domain },
             _ => {
                 return Err(StoreError::Corrupt(format!(
                     "message {id} of kind {kind:?}"

@@ -374,17 +374,21 @@ pub fn reply(request: &Request, reply: Reply, me: u32, now: i64) -> Response {
         (Request::Poll { .. }, Reply::Message(None)) => return Response::new(Code::NoMessages),
         (Request::Poll { .. }, Reply::Message(Some((message, count)))) => {
             let mut response = Response::new(Code::Ack);
-            let Notice::TransferredAway {
+            // A transfer notice carries the transfer's data (RFC 5731 §3.3); the registry's
+            // own notices are their text.
+            if let Notice::TransferredAway {
                 domain,
                 to,
                 expires,
-            } = &message.about;
-            response.data = Some(format!(
-                "<domain:trnData {ns}><domain:name>{}</domain:name><domain:trStatus>serverApproved</domain:trStatus><domain:reID>{to}</domain:reID><domain:reDate>{at}</domain:reDate><domain:acID>{me}</domain:acID><domain:acDate>{at}</domain:acDate><domain:exDate>{}</domain:exDate></domain:trnData>",
-                escape(domain),
-                date_time(*expires),
-                at = date_time(message.at),
-            ));
+            } = &message.about
+            {
+                response.data = Some(format!(
+                    "<domain:trnData {ns}><domain:name>{}</domain:name><domain:trStatus>serverApproved</domain:trStatus><domain:reID>{to}</domain:reID><domain:reDate>{at}</domain:reDate><domain:acID>{me}</domain:acID><domain:acDate>{at}</domain:acDate><domain:exDate>{}</domain:exDate></domain:trnData>",
+                    escape(domain),
+                    date_time(*expires),
+                    at = date_time(message.at),
+                ));
+            }
             response.queue = Some(Queue {
                 count,
                 id: message.id,

@@ -12,7 +12,8 @@
 //! 4. Before `<login>` only `<hello>`, `<login>` and `<logout>` are served (2002 otherwise).
 //!    Credentials are the SRRP ones (registrar id as `<clID>`, its password, and its pinned
 //!    client certificate if it has one), checked by the same [`crate::server::Server`]; after
-//!    `max_failed_logins` failures the session ends with 2501. Objects and extensions the
+//!    `max_failed_logins` failures the session ends with 2501, and a registrar already at
+//!    `max_sessions_per_registrar` sessions is answered 2502 and closed. Objects and extensions the
 //!    client names but this server does not offer are let through (clients commonly name
 //!    them all); using one is answered 2307 or 2103.
 //! 5. Domain and host commands go through [`super::front`] to the commit thread; `<logout>` answers
@@ -54,6 +55,8 @@ pub struct Settings {
     pub max_connections: usize,
     /// Sessions open at once from one address.
     pub max_connections_per_ip: usize,
+    /// Sessions logged in at once as one registrar.
+    pub max_sessions_per_registrar: usize,
 }
 
 /// Response counts by command and code, and sessions ended early (for metrics).
@@ -87,6 +90,7 @@ pub struct Epp {
     acceptor: TlsAcceptor,
     settings: Settings,
     open: Mutex<HashMap<IpAddr, usize>>,
+    sessions: Mutex<HashMap<u32, usize>>,
     transactions: AtomicU64,
     started: i64,
     /// Response counters.
@@ -111,14 +115,33 @@ impl Drop for Slot<'_> {
     }
 }
 
-/// Who is logged in.
-struct Login {
+/// Who is logged in (holding one of its registrar's sessions).
+struct Login<'a> {
+    _session: RegistrarSession<'a>,
     registrar: u32,
     verified_hash: String,
     /// The object services the client named at login.
     objects: Vec<String>,
     /// The extensions the client named at login (only theirs appear in responses).
     extensions: Vec<String>,
+}
+
+/// One of a registrar's sessions, released when dropped.
+struct RegistrarSession<'a> {
+    epp: &'a Epp,
+    registrar: u32,
+}
+
+impl Drop for RegistrarSession<'_> {
+    fn drop(&mut self) {
+        let mut sessions = self.epp.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = sessions.get_mut(&self.registrar) {
+            *n -= 1;
+            if *n == 0 {
+                sessions.remove(&self.registrar);
+            }
+        }
+    }
 }
 
 enum Next {
@@ -154,6 +177,7 @@ impl Epp {
             acceptor: TlsAcceptor::from(tls),
             settings,
             open: Mutex::new(HashMap::new()),
+            sessions: Mutex::new(HashMap::new()),
             transactions: AtomicU64::new(0),
             started: ops::now(),
             counters: Counters::default(),
@@ -173,6 +197,20 @@ impl Epp {
         *here += 1;
         self.counters.open.fetch_add(1, Ordering::Relaxed);
         Some(Slot { epp: self, ip })
+    }
+
+    /// One more session for a registrar, unless it has `max_sessions_per_registrar` open.
+    fn registrar_session(&self, registrar: u32) -> Option<RegistrarSession<'_>> {
+        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        let open = sessions.entry(registrar).or_default();
+        if *open >= self.settings.max_sessions_per_registrar {
+            return None;
+        }
+        *open += 1;
+        Some(RegistrarSession {
+            epp: self,
+            registrar,
+        })
     }
 
     /// A server transaction id: unique across restarts (the start time) and within a run.
@@ -241,7 +279,7 @@ impl Epp {
             &response::greeting(&self.settings.server_id, ops::now()),
         )
         .await?;
-        let mut login: Option<Login> = None;
+        let mut login: Option<Login<'_>> = None;
         let mut failures = 0u32;
         loop {
             let wait = self
@@ -332,10 +370,10 @@ impl Epp {
         Ok(payload)
     }
 
-    async fn answer(
-        &self,
+    async fn answer<'a>(
+        &'a self,
         request: &Request,
-        login: &mut Option<Login>,
+        login: &mut Option<Login<'a>>,
         failures: &mut u32,
         pin: Option<&str>,
     ) -> (Response, Next) {
@@ -368,7 +406,20 @@ impl Epp {
                     Err(_) => Denied::Credentials,
                     Ok(id) => match self.core.authenticate(id, password, pin).await {
                         Ok(verified_hash) => {
+                            let Some(session) = self.registrar_session(id) else {
+                                return (
+                                    Response::with_message(
+                                        Code::SessionLimitClosing,
+                                        format!(
+                                            "registrar {id} has {} sessions open already; close one first",
+                                            self.settings.max_sessions_per_registrar
+                                        ),
+                                    ),
+                                    Next::Close,
+                                );
+                            };
                             *login = Some(Login {
+                                _session: session,
                                 registrar: id,
                                 verified_hash,
                                 objects: objects.clone(),
@@ -414,7 +465,7 @@ impl Epp {
         }
     }
 
-    async fn object_command(&self, request: &Request, session: &Login) -> Response {
+    async fn object_command(&self, request: &Request, session: &Login<'_>) -> Response {
         let (mut command, verify) = match front::plan(request) {
             Plan::Answer(response) => return response,
             Plan::Run { command, verify } => (command, verify),

@@ -20,7 +20,7 @@
 use zonefiles::calendar::DAY;
 
 use super::{Failure, Refusal, Reply, Rules, domain_object, money};
-use crate::model::{Deletion, Domain, HistoryEntry, ZoneSettings};
+use crate::model::{Deletion, Domain, HistoryEntry, Message, Notice, ZoneSettings};
 use crate::registry::Publication;
 use crate::store::Store;
 
@@ -198,6 +198,21 @@ fn auto_renew(
                 zonefiles::calendar::date(domain.expires),
                 money(zone.year_price)
             ))?;
+            store.queue_message(&Message {
+                id: 0,
+                registrar: r.id,
+                at: now,
+                text: format!(
+                    "{name} was renewed at its expiry, to {} ({} charged)",
+                    zonefiles::calendar::date(domain.expires),
+                    money(zone.year_price)
+                ),
+                about: Notice::Renewed {
+                    domain: name.to_string(),
+                    expires: domain.expires,
+                },
+            })?;
+            return Ok(());
         }
         _ if zone.redemption_days > 0 => {
             domain.deletion = Some(Deletion {
@@ -212,6 +227,15 @@ fn auto_renew(
             note("EXPIRED (no credit to renew it): deleted".into())?;
         }
     }
+    store.queue_message(&Message {
+        id: 0,
+        registrar: domain.registrar,
+        at: now,
+        text: format!("{name} expired and was deleted: there was no credit to renew it"),
+        about: Notice::Expired {
+            domain: name.to_string(),
+        },
+    })?;
     Ok(())
 }
 

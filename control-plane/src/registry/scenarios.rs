@@ -475,6 +475,14 @@ fn expired_domains_are_renewed_refunded_or_deleted_when_the_zone_auto_renews() {
         "deleted, restorable"
     );
     assert_eq!(sweep_at(expires + 120), 0, "renewed once");
+    for registrar in [1, 2] {
+        let Reply::Message(Some((message, 1))) =
+            r.run(registrar, expires + 120, Command::Poll).unwrap()
+        else {
+            panic!("a notice for registrar {registrar}");
+        };
+        assert!(message.text.contains("expir"), "{}", message.text);
+    }
     // Deleted within the auto-renew grace period: the renewal is refunded and undone.
     let Reply::Domain { grace, .. } = r
         .run(

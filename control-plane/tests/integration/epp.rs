@@ -31,7 +31,7 @@ const DIGEST: &str = "49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE1E2B4A7B3E3F5A2D9C
 fn registry() -> (Registry, SocketAddr) {
     let epp = free_port();
     let mut registry = Registry::new(&format!(
-        "\n[epp]\nlisten = [\"{epp}\"]\nidle_timeout_s = 3\n"
+        "\n[epp]\nlisten = [\"{epp}\"]\nidle_timeout_s = 3\nmax_sessions_per_registrar = 2\n"
     ));
     registry.start();
     (registry, epp)
@@ -409,6 +409,27 @@ fn hostile_and_malformed_frames_get_epp_errors_or_a_closed_session() {
             started.elapsed() >= Duration::from_secs(2),
             "closed only once idle"
         );
+    });
+
+    // A registrar at its session limit: the next login is 2502, and that session is closed.
+    runtime.block_on(async {
+        let mut held = Vec::new();
+        for _ in 0..2 {
+            let mut session = client(epp, tls.clone()).await;
+            login(&mut session, 1002, false).await;
+            held.push(session);
+        }
+        let mut third = client(epp, tls.clone()).await;
+        let refused = Login::new("1002", password(1002), None, None);
+        assert_eq!(code(third.transact(&refused, "t-0200").await), 2502);
+        // Once one of them logs out, a session is free again.
+        held.pop()
+            .unwrap()
+            .transact(&Logout, "t-0201")
+            .await
+            .unwrap();
+        let mut again = client(epp, tls.clone()).await;
+        login(&mut again, 1002, false).await;
     });
 
     // Three failed logins end the session with 2501.
