@@ -27,6 +27,7 @@
 //! - [`store`]: the narrow trait the rules use; [`sqlite`]: the embedded backend (schema,
 //!   migrations, durability settings).
 //! - [`writer`]: the commit thread and its queue ([`queue`]); [`server`]: the TLS listener;
+//!   [`slots`]: connection and session limits;
 //!   [`metrics`]: Prometheus.
 //! - [`push`]: the push service feeding every satellite over QUIC (changesets, signed
 //!   snapshots, audits); [`feed`]: the journal's tail in memory, read once for all sessions;
@@ -84,6 +85,7 @@ pub mod registry;
 pub mod satellites;
 pub mod server;
 pub mod signing;
+pub mod slots;
 pub mod snapshot;
 pub mod sqlite;
 pub mod srrp;

@@ -62,7 +62,7 @@ pub fn render_epp(epp: &crate::epp::server::Epp) -> String {
     let _ = writeln!(
         out,
         "# HELP control_plane_epp_sessions EPP sessions open.\n# TYPE control_plane_epp_sessions gauge\ncontrol_plane_epp_sessions {}\n# HELP control_plane_epp_dropped_total EPP connections refused or ended early: over a limit, failed handshake, bad frame, idle.\n# TYPE control_plane_epp_dropped_total counter\ncontrol_plane_epp_dropped_total {}",
-        epp.counters.open.load(Ordering::Relaxed),
+        epp.open(),
         epp.counters.dropped.load(Ordering::Relaxed)
     );
     out

@@ -33,6 +33,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::auth::{self, Verified};
 use crate::registry::Command;
+use crate::slots::Slots;
 use crate::srrp::{self, Code, Limits, Response};
 use crate::srrp_front::{self, Secret};
 use crate::store::Store;
@@ -71,9 +72,7 @@ pub struct Server {
     argon: Semaphore,
     limits: Limits,
     timeout: Duration,
-    max_connections: usize,
-    max_per_ip: usize,
-    open: Mutex<HashMap<IpAddr, usize>>,
+    connections: Slots<IpAddr>,
     /// Response counters.
     pub counters: Counters,
 }
@@ -89,23 +88,6 @@ pub struct Settings {
     pub max_connections: usize,
     /// Connections open at once from one address.
     pub max_connections_per_ip: usize,
-}
-
-struct Slot<'a> {
-    server: &'a Server,
-    ip: IpAddr,
-}
-
-impl Drop for Slot<'_> {
-    fn drop(&mut self) {
-        let mut open = self.server.open.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = open.get_mut(&self.ip) {
-            *n -= 1;
-            if *n == 0 {
-                open.remove(&self.ip);
-            }
-        }
-    }
 }
 
 impl Server {
@@ -129,9 +111,7 @@ impl Server {
                 ..Limits::default()
             },
             timeout: settings.timeout,
-            max_connections: settings.max_connections,
-            max_per_ip: settings.max_connections_per_ip,
-            open: Mutex::new(HashMap::new()),
+            connections: Slots::new(settings.max_connections_per_ip, settings.max_connections),
             counters: Counters::default(),
         }
     }
@@ -139,20 +119,6 @@ impl Server {
     /// The commit thread's handle.
     pub fn commits(&self) -> &Commits {
         &self.commits
-    }
-
-    fn admit(&self, ip: IpAddr) -> Option<Slot<'_>> {
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        let total: usize = open.values().sum();
-        let here = open.entry(ip).or_default();
-        if total >= self.max_connections || *here >= self.max_per_ip {
-            if *here == 0 {
-                open.remove(&ip);
-            }
-            return None;
-        }
-        *here += 1;
-        Some(Slot { server: self, ip })
     }
 
     /// Runs a read on a pooled read-only connection.
@@ -207,7 +173,7 @@ impl Server {
     }
 
     async fn connection(&self, stream: tokio::net::TcpStream, peer: SocketAddr) {
-        let Some(_slot) = self.admit(peer.ip()) else {
+        let Some(_slot) = self.connections.take(peer.ip()) else {
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         };

@@ -204,26 +204,7 @@ pub fn reply(request: &Request, reply: Reply, me: u32, now: i64) -> Response {
     let ns = format!(r#"xmlns:domain="{DOMAIN}""#);
     match (request, reply) {
         (Request::DomainCheck(_), Reply::Availability(answers)) => {
-            let mut data = format!("<domain:chkData {ns}>");
-            for (name, verdict) in answers {
-                let _ = write!(
-                    data,
-                    r#"<domain:cd><domain:name avail="{}">{}</domain:name>"#,
-                    u8::from(verdict.is_ok()),
-                    escape(&name)
-                );
-                if let Err(reason) = verdict {
-                    let reason = if reason == "registered" {
-                        "In use".to_string()
-                    } else {
-                        reason
-                    };
-                    let _ = write!(data, "<domain:reason>{}</domain:reason>", escape(&reason));
-                }
-                data.push_str("</domain:cd>");
-            }
-            data.push_str("</domain:chkData>");
-            response.data = Some(data);
+            response.data = Some(check_data("domain", DOMAIN, answers));
         }
         (
             Request::DomainInfo { .. },
@@ -320,26 +301,7 @@ pub fn reply(request: &Request, reply: Reply, me: u32, now: i64) -> Response {
             ));
         }
         (Request::HostCheck(_), Reply::Availability(answers)) => {
-            let mut data = format!(r#"<host:chkData xmlns:host="{HOST}">"#);
-            for (name, verdict) in answers {
-                let _ = write!(
-                    data,
-                    r#"<host:cd><host:name avail="{}">{}</host:name>"#,
-                    u8::from(verdict.is_ok()),
-                    escape(&name)
-                );
-                if let Err(reason) = verdict {
-                    let reason = if reason == "registered" {
-                        "In use".to_string()
-                    } else {
-                        reason
-                    };
-                    let _ = write!(data, "<host:reason>{}</host:reason>", escape(&reason));
-                }
-                data.push_str("</host:cd>");
-            }
-            data.push_str("</host:chkData>");
-            response.data = Some(data);
+            response.data = Some(check_data("host", HOST, answers));
         }
         (Request::HostCreate { name, .. }, Reply::HostCreated { created }) => {
             response.data = Some(format!(
@@ -412,6 +374,35 @@ pub fn reply(request: &Request, reply: Reply, me: u32, now: i64) -> Response {
         _ => {}
     }
     response
+}
+
+/// `<domain:chkData>` or `<host:chkData>` (`prefix` and its namespace): each name, whether it
+/// is available and, when not, why.
+fn check_data(prefix: &str, namespace: &str, answers: Vec<(String, Result<(), String>)>) -> String {
+    let mut data = format!(r#"<{prefix}:chkData xmlns:{prefix}="{namespace}">"#);
+    for (name, verdict) in answers {
+        let _ = write!(
+            data,
+            r#"<{prefix}:cd><{prefix}:name avail="{}">{}</{prefix}:name>"#,
+            u8::from(verdict.is_ok()),
+            escape(&name)
+        );
+        if let Err(reason) = verdict {
+            let reason = if reason == "registered" {
+                "In use"
+            } else {
+                &reason
+            };
+            let _ = write!(
+                data,
+                "<{prefix}:reason>{}</{prefix}:reason>",
+                escape(reason)
+            );
+        }
+        let _ = write!(data, "</{prefix}:cd>");
+    }
+    let _ = write!(data, "</{prefix}:chkData>");
+    data
 }
 
 /// A host object's registry object id.

@@ -34,6 +34,7 @@ use super::front::{self, Plan};
 use super::response::{self, Response};
 use super::{Code, DOMAIN, EXTENSIONS, HOST, frame, xml};
 use crate::server::{Denied, QUEUE_FULL, Server};
+use crate::slots::{Slot, Slots};
 use crate::writer::Outcome;
 
 /// Settings of the listener.
@@ -65,8 +66,6 @@ pub struct Counters {
     by_kind: Mutex<HashMap<(&'static str, u16), u64>>,
     /// Connections refused or dropped: over a limit, failed handshake, bad frame, timeout.
     pub dropped: AtomicU64,
-    /// Sessions open now.
-    pub open: AtomicU64,
 }
 
 impl Counters {
@@ -89,59 +88,23 @@ pub struct Epp {
     core: Arc<Server>,
     acceptor: TlsAcceptor,
     settings: Settings,
-    open: Mutex<HashMap<IpAddr, usize>>,
-    sessions: Mutex<HashMap<u32, usize>>,
+    connections: Slots<IpAddr>,
+    sessions: Slots<u32>,
     transactions: AtomicU64,
     started: i64,
     /// Response counters.
     pub counters: Counters,
 }
 
-struct Slot<'a> {
-    epp: &'a Epp,
-    ip: IpAddr,
-}
-
-impl Drop for Slot<'_> {
-    fn drop(&mut self) {
-        let mut open = self.epp.open.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = open.get_mut(&self.ip) {
-            *n -= 1;
-            if *n == 0 {
-                open.remove(&self.ip);
-            }
-        }
-        self.epp.counters.open.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
 /// Who is logged in (holding one of its registrar's sessions).
 struct Login<'a> {
-    _session: RegistrarSession<'a>,
+    _session: Slot<'a, u32>,
     registrar: u32,
     verified_hash: String,
     /// The object services the client named at login.
     objects: Vec<String>,
     /// The extensions the client named at login (only theirs appear in responses).
     extensions: Vec<String>,
-}
-
-/// One of a registrar's sessions, released when dropped.
-struct RegistrarSession<'a> {
-    epp: &'a Epp,
-    registrar: u32,
-}
-
-impl Drop for RegistrarSession<'_> {
-    fn drop(&mut self) {
-        let mut sessions = self.epp.sessions.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = sessions.get_mut(&self.registrar) {
-            *n -= 1;
-            if *n == 0 {
-                sessions.remove(&self.registrar);
-            }
-        }
-    }
 }
 
 enum Next {
@@ -175,42 +138,18 @@ impl Epp {
         Epp {
             core,
             acceptor: TlsAcceptor::from(tls),
+            connections: Slots::new(settings.max_connections_per_ip, settings.max_connections),
+            sessions: Slots::new(settings.max_sessions_per_registrar, usize::MAX),
             settings,
-            open: Mutex::new(HashMap::new()),
-            sessions: Mutex::new(HashMap::new()),
             transactions: AtomicU64::new(0),
             started: ops::now(),
             counters: Counters::default(),
         }
     }
 
-    fn admit(&self, ip: IpAddr) -> Option<Slot<'_>> {
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        let total: usize = open.values().sum();
-        let here = open.entry(ip).or_default();
-        if total >= self.settings.max_connections || *here >= self.settings.max_connections_per_ip {
-            if *here == 0 {
-                open.remove(&ip);
-            }
-            return None;
-        }
-        *here += 1;
-        self.counters.open.fetch_add(1, Ordering::Relaxed);
-        Some(Slot { epp: self, ip })
-    }
-
-    /// One more session for a registrar, unless it has `max_sessions_per_registrar` open.
-    fn registrar_session(&self, registrar: u32) -> Option<RegistrarSession<'_>> {
-        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
-        let open = sessions.entry(registrar).or_default();
-        if *open >= self.settings.max_sessions_per_registrar {
-            return None;
-        }
-        *open += 1;
-        Some(RegistrarSession {
-            epp: self,
-            registrar,
-        })
+    /// Sessions open now.
+    pub fn open(&self) -> usize {
+        self.connections.held()
     }
 
     /// A server transaction id: unique across restarts (the start time) and within a run.
@@ -241,7 +180,7 @@ impl Epp {
     }
 
     async fn connection(&self, stream: tokio::net::TcpStream, peer: SocketAddr) {
-        let Some(_slot) = self.admit(peer.ip()) else {
+        let Some(_slot) = self.connections.take(peer.ip()) else {
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         };
@@ -406,7 +345,7 @@ impl Epp {
                     Err(_) => Denied::Credentials,
                     Ok(id) => match self.core.authenticate(id, password, pin).await {
                         Ok(verified_hash) => {
-                            let Some(session) = self.registrar_session(id) else {
+                            let Some(session) = self.sessions.take(id) else {
                                 return (
                                     Response::with_message(
                                         Code::SessionLimitClosing,

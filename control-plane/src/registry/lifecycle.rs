@@ -66,50 +66,27 @@ impl Rules<'_> {
         if let Some(at) = domain.auto_renewed
             && self.now < at + i64::from(zone.auto_renew_grace_days) * DAY
         {
-            let charged = -self
-                .store
-                .charged(self.registrar.id, &domain.name, "auto-renew", at)?;
-            if charged > 0 {
-                self.store.charge(
-                    self.registrar.id,
-                    charged,
-                    "refund",
-                    Some(&domain.name),
-                    self.now,
-                )?;
-            }
+            let charged = self.refund(&domain.name, "auto-renew", at)?;
             domain.expires = zonefiles::calendar::add_months(domain.expires, -12);
             domain.auto_renewed = None;
             self.record(
                 &domain_object(&domain.name),
                 format!(
                     "REFUND AUTO-RENEW ({} refunded, expiry back to {})",
-                    money(charged.max(0)),
+                    money(charged),
                     zonefiles::calendar::date(domain.expires)
                 ),
             )?;
         }
         let in_add_grace = self.now < domain.created + i64::from(zone.add_grace_days) * DAY;
         if in_add_grace {
-            let charged =
-                -self
-                    .store
-                    .charged(self.registrar.id, &domain.name, "create", domain.created)?;
-            if charged > 0 {
-                self.store.charge(
-                    self.registrar.id,
-                    charged,
-                    "refund",
-                    Some(&domain.name),
-                    self.now,
-                )?;
-            }
+            let charged = self.refund(&domain.name, "create", domain.created)?;
             self.store.delete_domain(&domain.name)?;
             self.record(
                 &domain_object(&domain.name),
                 format!(
                     "DELETE DOMAIN (in its add grace period: {} refunded)",
-                    money(charged.max(0))
+                    money(charged)
                 ),
             )?;
             return Ok(Reply::Deleted { pending: false });
@@ -133,6 +110,17 @@ impl Rules<'_> {
             ),
         )?;
         Ok(Reply::Deleted { pending: true })
+    }
+
+    /// Credits back what the registrar was charged for a domain under a ledger kind since a
+    /// time; returns the amount.
+    fn refund(&mut self, domain: &str, kind: &str, since: i64) -> Result<i64, Failure> {
+        let charged = -self.store.charged(self.registrar.id, domain, kind, since)?;
+        if charged > 0 {
+            self.store
+                .charge(self.registrar.id, charged, "refund", Some(domain), self.now)?;
+        }
+        Ok(charged.max(0))
     }
 
     pub(super) fn restore(&mut self, name: &str) -> Result<Reply, Failure> {
