@@ -175,18 +175,8 @@ enum Command {
         /// The server.
         #[arg(long, default_value = "127.0.0.1:1700")]
         server: SocketAddr,
-        /// The certificate to trust (PEM).
-        #[arg(long)]
-        ca: PathBuf,
-        /// The name the certificate is checked against.
-        #[arg(long, default_value = "localhost")]
-        server_name: String,
-        /// A client certificate to present (PEM), for registrars with a pinned one.
-        #[arg(long, requires = "key")]
-        cert: Option<PathBuf>,
-        /// Its private key (PEM).
-        #[arg(long)]
-        key: Option<PathBuf>,
+        #[command(flatten)]
+        tls: ClientTls,
         /// The command, e.g. CREATE.
         command: String,
         /// The object, e.g. DOMAIN.
@@ -200,18 +190,8 @@ enum Command {
         /// The server.
         #[arg(long, default_value = "127.0.0.1:700")]
         server: SocketAddr,
-        /// The certificate to trust (PEM).
-        #[arg(long)]
-        ca: PathBuf,
-        /// The name the certificate is checked against.
-        #[arg(long, default_value = "localhost")]
-        server_name: String,
-        /// A client certificate to present (PEM), for registrars with a pinned one.
-        #[arg(long, requires = "key")]
-        cert: Option<PathBuf>,
-        /// Its private key (PEM).
-        #[arg(long)]
-        key: Option<PathBuf>,
+        #[command(flatten)]
+        tls: ClientTls,
         /// The registrar id to log in as (`<clID>`).
         #[arg(long)]
         client: String,
@@ -224,6 +204,32 @@ enum Command {
         /// Documents to send, each a whole `<epp>` document (`-`: standard input).
         documents: Vec<PathBuf>,
     },
+}
+
+/// How a registrar client reaches the server over TLS.
+#[derive(clap::Args)]
+struct ClientTls {
+    /// The certificate to trust (PEM).
+    #[arg(long)]
+    ca: PathBuf,
+    /// The name the certificate is checked against.
+    #[arg(long, default_value = "localhost")]
+    server_name: String,
+    /// A client certificate to present (PEM), for registrars with a pinned one.
+    #[arg(long, requires = "key")]
+    cert: Option<PathBuf>,
+    /// Its private key (PEM).
+    #[arg(long)]
+    key: Option<PathBuf>,
+}
+
+impl ClientTls {
+    fn config(&self) -> Result<Arc<rustls::ClientConfig>> {
+        Ok(match (&self.cert, &self.key) {
+            (Some(cert), Some(key)) => tls::client_config_with_identity(&self.ca, cert, key)?,
+            _ => tls::client_config(&self.ca)?,
+        })
+    }
 }
 
 #[derive(Subcommand)]
@@ -799,10 +805,7 @@ fn main() -> Result<()> {
         }
         Command::Srrp {
             server,
-            ca,
-            server_name,
-            cert,
-            key,
+            tls,
             command,
             object,
             attributes,
@@ -823,22 +826,16 @@ fn main() -> Result<()> {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
-            let config = match (&cert, &key) {
-                (Some(cert), Some(key)) => tls::client_config_with_identity(&ca, cert, key)?,
-                _ => tls::client_config(&ca)?,
-            };
+            let config = tls.config()?;
             let response =
-                runtime.block_on(client::send(server, &server_name, config, &request))?;
+                runtime.block_on(client::send(server, &tls.server_name, config, &request))?;
             let wire = response.render();
             print!("{}", String::from_utf8_lossy(&wire[..wire.len() - 1]));
             Ok(())
         }
         Command::Epp {
             server,
-            ca,
-            server_name,
-            cert,
-            key,
+            tls,
             client: id,
             password,
             greeting,
@@ -858,13 +855,10 @@ fn main() -> Result<()> {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
-            let config = match (&cert, &key) {
-                (Some(cert), Some(key)) => tls::client_config_with_identity(&ca, cert, key)?,
-                _ => tls::client_config(&ca)?,
-            };
+            let config = tls.config()?;
             let responses = runtime.block_on(client::epp_session(
                 server,
-                &server_name,
+                &tls.server_name,
                 config,
                 &id,
                 &password,
