@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use control_plane::config::Config;
-use control_plane::model::{Nameserver, Registrar, ZoneSettings};
+use control_plane::model::{Lifecycle, Nameserver, Registrar, TransferDefault, ZoneSettings};
 use control_plane::signing::Signer;
 use control_plane::srrp::{Request, VERSION};
 use control_plane::store::Store;
@@ -232,6 +232,71 @@ impl ClientTls {
     }
 }
 
+/// A zone's grace periods and transfer policy; a value not given keeps the zone's (for a new
+/// zone, the default).
+#[derive(clap::Args)]
+struct LifecycleArgs {
+    /// Days after a registration in which deleting it refunds it (add grace) [default: 0]
+    #[arg(long)]
+    add_grace_days: Option<u32>,
+    /// Days after a renewal in which deleting the domain refunds the renewal [default: 0]
+    #[arg(long)]
+    renew_grace_days: Option<u32>,
+    /// Days after a transfer in which deleting the domain refunds the transfer [default: 0]
+    #[arg(long)]
+    transfer_grace_days: Option<u32>,
+    /// Renew domains at their expiry (charged), refunded if deleted or transferred within this
+    /// many days (0: no renewal at expiry) [default: 0]
+    #[arg(long)]
+    auto_renew_grace_days: Option<u32>,
+    /// Days a deleted domain stays restorable (redemption; 0: a deletion frees the name at
+    /// once) [default: 0]
+    #[arg(long)]
+    redemption_days: Option<u32>,
+    /// Days after the redemption period before the name is free [default: 5]
+    #[arg(long)]
+    pending_delete_days: Option<u32>,
+    /// Days the sponsoring registrar has to answer a transfer request (0: a request with the
+    /// domain password completes at once) [default: 0]
+    #[arg(long)]
+    transfer_timeout_days: Option<u32>,
+    /// What an unanswered transfer request becomes: approve or reject [default: approve]
+    #[arg(long, value_parser = parse_transfer_default)]
+    transfer_default: Option<TransferDefault>,
+}
+
+impl LifecycleArgs {
+    fn apply(&self, policy: &mut Lifecycle) {
+        let days = [
+            (self.add_grace_days, &mut policy.add_grace_days),
+            (self.renew_grace_days, &mut policy.renew_grace_days),
+            (self.transfer_grace_days, &mut policy.transfer_grace_days),
+            (
+                self.auto_renew_grace_days,
+                &mut policy.auto_renew_grace_days,
+            ),
+            (self.redemption_days, &mut policy.redemption_days),
+            (self.pending_delete_days, &mut policy.pending_delete_days),
+            (
+                self.transfer_timeout_days,
+                &mut policy.transfer_timeout_days,
+            ),
+        ];
+        for (given, field) in days {
+            if let Some(value) = given {
+                *field = value;
+            }
+        }
+        if let Some(default) = self.transfer_default {
+            policy.transfer_default = default;
+        }
+    }
+}
+
+fn parse_transfer_default(text: &str) -> Result<TransferDefault, String> {
+    TransferDefault::parse(text).ok_or_else(|| format!("{text:?}: approve or reject"))
+}
+
 #[derive(Subcommand)]
 enum ZoneCommand {
     /// Add a zone.
@@ -253,38 +318,17 @@ enum ZoneCommand {
         /// First serial.
         #[arg(long, default_value_t = 1)]
         serial: u32,
-        /// Days after a registration in which deleting it refunds it (RFC 3915 add grace).
-        #[arg(long, default_value_t = 0)]
-        add_grace_days: u32,
-        /// Days a deleted domain stays restorable (RFC 3915 redemption; 0: a deletion frees the
-        /// name at once). gTLDs use 30.
-        #[arg(long, default_value_t = 0)]
-        redemption_days: u32,
-        /// Days after the redemption period before the name is free.
-        #[arg(long, default_value_t = 5)]
-        pending_delete_days: u32,
-        /// Renew domains at their expiry (charged), refunded if deleted within this many days
-        /// (RFC 3915 auto-renew grace; 0: no renewal at expiry). gTLDs use 45.
-        #[arg(long, default_value_t = 0)]
-        auto_renew_grace_days: u32,
+        #[command(flatten)]
+        lifecycle: LifecycleArgs,
     },
-    /// Set a zone's grace periods (RFC 3915); gTLDs use 5, 30, 5 and 45.
+    /// Set a zone's grace periods and transfer policy (RFC 3915), changing only the values given; gTLDs
+    /// use add, renew and transfer grace 5, auto-renew grace 45, redemption 30, pending delete 5
+    /// and a transfer timeout of 5 days, approved by default.
     Grace {
         /// The zone.
         origin: String,
-        /// Days after a registration in which deleting it refunds it.
-        #[arg(long)]
-        add_grace_days: u32,
-        /// Days a deleted domain stays restorable (0: a deletion frees the name at once).
-        #[arg(long)]
-        redemption_days: u32,
-        /// Days after the redemption period before the name is free.
-        #[arg(long, default_value_t = 5)]
-        pending_delete_days: u32,
-        /// Renew domains at their expiry, refunded if deleted within this many days (0: no
-        /// renewal at expiry).
-        #[arg(long, default_value_t = 0)]
-        auto_renew_grace_days: u32,
+        #[command(flatten)]
+        lifecycle: LifecycleArgs,
     },
     /// List zones with their serials.
     List,
@@ -509,16 +553,10 @@ fn main() -> Result<()> {
             price,
             serial_policy,
             serial,
-            add_grace_days,
-            redemption_days,
-            pending_delete_days,
-            auto_renew_grace_days,
+            lifecycle,
         }) => {
             let mut zone = ZoneSettings::new(&origin);
-            zone.auto_renew_grace_days = auto_renew_grace_days;
-            zone.add_grace_days = add_grace_days;
-            zone.redemption_days = redemption_days;
-            zone.pending_delete_days = pending_delete_days;
+            lifecycle.apply(&mut zone.lifecycle);
             zone.level = level;
             zone.year_price = price;
             zone.serial = serial;
@@ -542,27 +580,17 @@ fn main() -> Result<()> {
             );
             Ok(())
         }
-        Command::Zone(ZoneCommand::Grace {
-            origin,
-            add_grace_days,
-            redemption_days,
-            pending_delete_days,
-            auto_renew_grace_days,
-        }) => {
-            operator::set_grace(
-                &mut open(&config)?,
-                &origin,
-                [
-                    add_grace_days,
-                    redemption_days,
-                    pending_delete_days,
-                    auto_renew_grace_days,
-                ],
-                &who,
-            )?;
-            println!(
-                "zone {origin}: add grace {add_grace_days} days, redemption {redemption_days} days, pending delete {pending_delete_days} days, auto-renew grace {auto_renew_grace_days} days"
-            );
+        Command::Zone(ZoneCommand::Grace { origin, lifecycle }) => {
+            let mut conn = open(&config)?;
+            let mut policy = conn
+                .zones()?
+                .into_iter()
+                .find(|z| z.origin == origin.trim_matches('.').to_ascii_lowercase())
+                .with_context(|| format!("the registry does not run {origin} (see `zone list`)"))?
+                .lifecycle;
+            lifecycle.apply(&mut policy);
+            operator::set_lifecycle(&mut conn, &origin, &policy, &who)?;
+            println!("zone {origin}: {}", operator::describe_lifecycle(&policy));
             Ok(())
         }
         Command::Zone(ZoneCommand::List) => {

@@ -45,18 +45,81 @@ pub struct ZoneSettings {
     pub default_period_months: u32,
     /// Longest registration from today, in months.
     pub max_period_months: u32,
+    /// Grace periods, deletion and transfer policy.
+    pub lifecycle: Lifecycle,
+}
+
+/// A zone's life-cycle policy: RFC 3915's grace periods and the transfer rules. The default is
+/// the .name plan's: no grace periods, a deletion frees the name at once, a transfer with the
+/// domain's password completes at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifecycle {
     /// Days after a registration in which deleting it refunds it and frees the name at once
-    /// (RFC 3915's add grace period; 0: none).
+    /// (the add grace period; 0: none).
     pub add_grace_days: u32,
-    /// Days a deleted domain stays restorable, out of the DNS (RFC 3915's redemption period;
-    /// 0: a deletion frees the name at once, as in the .name plan).
-    pub redemption_days: u32,
-    /// Days after the redemption period before the name is free (RFC 3915's pending delete).
-    pub pending_delete_days: u32,
+    /// Days after a renewal in which deleting the domain refunds the renewal (0: none).
+    pub renew_grace_days: u32,
+    /// Days after a completed transfer in which deleting the domain refunds the transfer to the
+    /// registrar that gained it (0: none).
+    pub transfer_grace_days: u32,
     /// When above 0, a domain reaching its expiry is renewed for a year and charged, and a
-    /// deletion within this many days after refunds that renewal (RFC 3915's auto-renew grace
-    /// period); 0: expired domains stay as they are until renewed or deleted.
+    /// deletion (or a transfer away) within this many days after refunds that renewal (the
+    /// auto-renew grace period); 0: expired domains stay as they are until renewed or deleted.
     pub auto_renew_grace_days: u32,
+    /// Days a deleted domain stays restorable, out of the DNS (the redemption period; 0: a
+    /// deletion frees the name at once, as in the .name plan).
+    pub redemption_days: u32,
+    /// Days after the redemption period before the name is free (pending delete).
+    pub pending_delete_days: u32,
+    /// Days the sponsoring registrar has to approve or reject a transfer request before
+    /// [`Lifecycle::transfer_default`] decides it (SRRP's `transfer-timeout`; 0: a request with
+    /// the right password completes at once, as in the .name plan).
+    pub transfer_timeout_days: u32,
+    /// What a transfer request left unanswered becomes (SRRP's `transfer-default`).
+    pub transfer_default: TransferDefault,
+}
+
+impl Default for Lifecycle {
+    fn default() -> Lifecycle {
+        Lifecycle {
+            add_grace_days: 0,
+            renew_grace_days: 0,
+            transfer_grace_days: 0,
+            auto_renew_grace_days: 0,
+            redemption_days: 0,
+            pending_delete_days: 5,
+            transfer_timeout_days: 0,
+            transfer_default: TransferDefault::Approve,
+        }
+    }
+}
+
+/// What an unanswered transfer request becomes when its time is up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferDefault {
+    /// It completes (ICANN's transfer policy: `serverApproved`).
+    Approve,
+    /// It lapses (`serverCancelled`).
+    Reject,
+}
+
+impl TransferDefault {
+    /// `approve` or `reject`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransferDefault::Approve => "approve",
+            TransferDefault::Reject => "reject",
+        }
+    }
+
+    /// The inverse of [`TransferDefault::as_str`].
+    pub fn parse(text: &str) -> Option<TransferDefault> {
+        match text {
+            "approve" => Some(TransferDefault::Approve),
+            "reject" => Some(TransferDefault::Reject),
+            _ => None,
+        }
+    }
 }
 
 impl ZoneSettings {
@@ -79,10 +142,7 @@ impl ZoneSettings {
             max_ns: 13,
             default_period_months: 12,
             max_period_months: 120,
-            add_grace_days: 0,
-            redemption_days: 0,
-            pending_delete_days: 5,
-            auto_renew_grace_days: 0,
+            lifecycle: Lifecycle::default(),
         }
     }
 }
@@ -190,8 +250,145 @@ pub struct Domain {
     pub ds: Vec<DelegationSigner>,
     /// Set once the domain is deleted and waits to be purged.
     pub deletion: Option<Deletion>,
-    /// When the registry last renewed it at its expiry.
-    pub auto_renewed: Option<i64>,
+    /// Its latest charged change that a deletion within the zone's grace period refunds.
+    pub billed: Option<Billed>,
+}
+
+/// A charged change of a domain that its grace period may still undo (RFC 3915): a deletion
+/// within the period refunds the charge and puts the expiry back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Billed {
+    /// What was charged.
+    pub kind: BilledKind,
+    /// When.
+    pub at: i64,
+    /// The expiry before it.
+    pub expires_before: i64,
+}
+
+/// The changes [`Billed`] tracks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BilledKind {
+    /// The registry's renewal at expiry.
+    AutoRenew,
+    /// A renewal by the registrar.
+    Renew,
+    /// A completed transfer (charged to the registrar that gained the domain).
+    Transfer,
+}
+
+impl BilledKind {
+    /// The ledger kind of its charge (`auto-renew`, `renew`, `transfer`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BilledKind::AutoRenew => "auto-renew",
+            BilledKind::Renew => "renew",
+            BilledKind::Transfer => "transfer",
+        }
+    }
+
+    /// The inverse of [`BilledKind::as_str`].
+    pub fn parse(text: &str) -> Option<BilledKind> {
+        match text {
+            "auto-renew" => Some(BilledKind::AutoRenew),
+            "renew" => Some(BilledKind::Renew),
+            "transfer" => Some(BilledKind::Transfer),
+            _ => None,
+        }
+    }
+
+    /// RFC 3915's name of its grace period.
+    pub fn grace_period(self) -> &'static str {
+        match self {
+            BilledKind::AutoRenew => "autoRenewPeriod",
+            BilledKind::Renew => "renewPeriod",
+            BilledKind::Transfer => "transferPeriod",
+        }
+    }
+
+    /// Its grace period in a zone, days.
+    pub fn grace_days(self, lifecycle: &Lifecycle) -> u32 {
+        match self {
+            BilledKind::AutoRenew => lifecycle.auto_renew_grace_days,
+            BilledKind::Renew => lifecycle.renew_grace_days,
+            BilledKind::Transfer => lifecycle.transfer_grace_days,
+        }
+    }
+}
+
+/// A domain's latest transfer: pending, or how it ended (RFC 5730 §2.9.3.4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transfer {
+    /// The domain.
+    pub domain: String,
+    /// Its state.
+    pub status: TransferStatus,
+    /// The registrar that asked for it (`reID`).
+    pub gaining: u32,
+    /// The registrar sponsoring the domain at the request, which answers it (`acID`).
+    pub losing: u32,
+    /// When it was asked for (`reDate`).
+    pub requested: i64,
+    /// When it was answered or, while pending, when the zone's default answers it (`acDate`).
+    pub acted: i64,
+    /// The domain's expiry once transferred (`exDate`).
+    pub expires: i64,
+    /// What the gaining registrar was charged at the request (refunded if the transfer does
+    /// not complete, or if the domain is deleted in the transfer grace period).
+    pub fee: i64,
+}
+
+/// The states of a transfer (RFC 5730's `trStatus`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferStatus {
+    /// Waiting for the sponsoring registrar or the timeout.
+    Pending,
+    /// Approved by the sponsoring registrar.
+    ClientApproved,
+    /// Rejected by the sponsoring registrar.
+    ClientRejected,
+    /// Withdrawn by the registrar that asked.
+    ClientCancelled,
+    /// Completed by the registry (at once, or at the timeout).
+    ServerApproved,
+    /// Lapsed at the timeout.
+    ServerCancelled,
+}
+
+impl TransferStatus {
+    /// RFC 5730's name for it, e.g. `clientApproved`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransferStatus::Pending => "pending",
+            TransferStatus::ClientApproved => "clientApproved",
+            TransferStatus::ClientRejected => "clientRejected",
+            TransferStatus::ClientCancelled => "clientCancelled",
+            TransferStatus::ServerApproved => "serverApproved",
+            TransferStatus::ServerCancelled => "serverCancelled",
+        }
+    }
+
+    /// The inverse of [`TransferStatus::as_str`].
+    pub fn parse(text: &str) -> Option<TransferStatus> {
+        [
+            TransferStatus::Pending,
+            TransferStatus::ClientApproved,
+            TransferStatus::ClientRejected,
+            TransferStatus::ClientCancelled,
+            TransferStatus::ServerApproved,
+            TransferStatus::ServerCancelled,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+
+    /// The domain changed hands.
+    pub fn completed(self) -> bool {
+        matches!(
+            self,
+            TransferStatus::ClientApproved | TransferStatus::ServerApproved
+        )
+    }
 }
 
 /// A deleted domain's place in RFC 3915's life cycle: out of the DNS, in WHOIS as
@@ -211,6 +408,8 @@ pub enum Actor {
     Registrar(u32),
     /// An operator, by login name.
     Operator(String),
+    /// The registry itself, on a timer (expiry, the end of a grace period or transfer wait).
+    Registry,
 }
 
 impl std::fmt::Display for Actor {
@@ -218,6 +417,7 @@ impl std::fmt::Display for Actor {
         match self {
             Actor::Registrar(id) => write!(f, "registrar {id}"),
             Actor::Operator(name) => write!(f, "operator {name}"),
+            Actor::Registry => f.write_str("registry"),
         }
     }
 }
@@ -251,15 +451,9 @@ pub struct Message {
 /// What a service message reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {
-    /// A domain of the registrar was transferred to another.
-    TransferredAway {
-        /// The domain.
-        domain: String,
-        /// The registrar that gained it.
-        to: u32,
-        /// Its expiry after the transfer.
-        expires: i64,
-    },
+    /// A transfer of a domain was asked for, answered, withdrawn or timed out (to the registrar
+    /// that did not act).
+    Transfer(Transfer),
     /// The registry renewed a domain at its expiry (and charged the registrar).
     Renewed {
         /// The domain.

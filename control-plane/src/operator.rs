@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use anyhow::{Context, bail};
 use rusqlite::Connection;
 
-use crate::model::{Actor, HistoryEntry, Registrar, ZoneSettings};
+use crate::model::{Actor, HistoryEntry, Lifecycle, Registrar, ZoneSettings};
 use crate::registry::{Publication, check_name, domain_object, money, registrar_object};
 use crate::signing::Signer;
 use crate::sqlite::{self, immediate};
@@ -67,19 +67,29 @@ pub fn add_zone(
     })
 }
 
-/// Sets a zone's grace periods (RFC 3915; see [`crate::registry::sweep`]): days of add grace,
-/// of redemption, of pending delete and of auto-renew grace (0: no renewal at expiry). Domains
-/// already deleted follow the new periods.
-pub fn set_grace(
+/// Sets a zone's grace periods and transfer policy (RFC 3915; see [`crate::registry::sweep`]).
+/// Domains already deleted, and transfers already pending, follow the new periods.
+pub fn set_lifecycle(
     conn: &mut Connection,
     origin: &str,
-    days: [u32; 4],
+    policy: &Lifecycle,
     operator: &str,
 ) -> anyhow::Result<()> {
+    let origin = origin.trim_matches('.').to_ascii_lowercase();
     immediate(conn, |conn| {
         let changed = conn.execute(
-            "UPDATE zones SET add_grace_days = ?2, redemption_days = ?3, pending_delete_days = ?4, auto_renew_grace_days = ?5 WHERE origin = ?1",
-            rusqlite::params![origin, days[0], days[1], days[2], days[3]],
+            "UPDATE zones SET add_grace_days = ?2, redemption_days = ?3, pending_delete_days = ?4, auto_renew_grace_days = ?5, renew_grace_days = ?6, transfer_grace_days = ?7, transfer_timeout_days = ?8, transfer_default = ?9 WHERE origin = ?1",
+            rusqlite::params![
+                origin,
+                policy.add_grace_days,
+                policy.redemption_days,
+                policy.pending_delete_days,
+                policy.auto_renew_grace_days,
+                policy.renew_grace_days,
+                policy.transfer_grace_days,
+                policy.transfer_timeout_days,
+                policy.transfer_default.as_str()
+            ],
         )?;
         if changed == 0 {
             bail!("the registry does not run {origin} (see `zone list`)");
@@ -88,13 +98,25 @@ pub fn set_grace(
             conn,
             &format!("zone:{origin}"),
             operator,
-            format!(
-                "SET GRACE (add grace {} days, redemption {} days, pending delete {} days, auto-renew grace {} days)",
-                days[0], days[1], days[2], days[3]
-            ),
+            format!("SET LIFECYCLE ({})", describe_lifecycle(policy)),
         )?;
         Ok(())
     })
+}
+
+/// A zone's grace periods and transfer policy in words.
+pub fn describe_lifecycle(p: &Lifecycle) -> String {
+    format!(
+        "add grace {} days, renew grace {} days, transfer grace {} days, auto-renew grace {} days, redemption {} days, pending delete {} days, transfer timeout {} days (then {})",
+        p.add_grace_days,
+        p.renew_grace_days,
+        p.transfer_grace_days,
+        p.auto_renew_grace_days,
+        p.redemption_days,
+        p.pending_delete_days,
+        p.transfer_timeout_days,
+        p.transfer_default.as_str()
+    )
 }
 
 /// Adds a registrar or changes one, records `change`, and publishes its WHOIS object in every

@@ -89,6 +89,7 @@ pub const RECORDED: &[&str] = &[
     "history",
     "ledger",
     "messages",
+    "transfers",
     "blocked_labels",
     "blocked_combinations",
     "satellites",
@@ -874,7 +875,7 @@ mod tests {
             auth_hash: Some("$argon2id$y".into()),
             ds: vec![],
             deletion: None,
-            auto_renewed: None,
+            billed: None,
         };
         conn.insert_domain(&domain).unwrap();
         conn.charge(1001, -500, "create", Some("a.tld"), 10)

@@ -32,7 +32,11 @@
 //! host's new addresses reach every cluster that lists it), `messages` (registrars' service
 //! messages, EPP's poll queue), each zone's grace periods and each domain's deletion (RFC 3915:
 //! when it was deleted, whether it is still redeemable) and last renewal at expiry, with an
-//! index of domains by expiry for the sweep.
+//! index of domains by expiry for the sweep; migration 6 adds each zone's renew and transfer
+//! grace periods and transfer policy (timeout and default answer), `transfers` (each domain's
+//! latest transfer, pending ones indexed by when they time out), the transfer data of poll
+//! messages, and replaces a domain's last renewal at expiry by its latest charge still in a
+//! grace period (`billed`: what, when, the expiry before it).
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -43,8 +47,9 @@ use zonefiles::SerialPolicy;
 use zonefiles::whois::DelegationSigner;
 
 use crate::model::{
-    Cluster, Deletion, Domain, HistoryEntry, Host, JournalEntry, LedgerEntry, Message, Nameserver,
-    Notice, Registrar, ZoneSettings,
+    Billed, BilledKind, Cluster, Deletion, Domain, HistoryEntry, Host, JournalEntry, LedgerEntry,
+    Lifecycle, Message, Nameserver, Notice, Registrar, Transfer, TransferDefault, TransferStatus,
+    ZoneSettings,
 };
 
 const HOST_COLUMNS: &str = "name, id, registrar, creator, parent, created, updated, addresses";
@@ -261,6 +266,37 @@ ALTER TABLE zones ADD COLUMN auto_renew_grace_days INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE domains ADD COLUMN auto_renewed INTEGER;
 CREATE INDEX domains_by_expiry ON domains(zone, expires);
 "#,
+    r#"
+ALTER TABLE zones ADD COLUMN renew_grace_days INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE zones ADD COLUMN transfer_grace_days INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE zones ADD COLUMN transfer_timeout_days INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE zones ADD COLUMN transfer_default TEXT NOT NULL DEFAULT 'approve';
+ALTER TABLE domains ADD COLUMN billed TEXT;
+ALTER TABLE domains ADD COLUMN billed_at INTEGER;
+ALTER TABLE domains ADD COLUMN billed_expires INTEGER;
+UPDATE domains SET billed = 'auto-renew', billed_at = auto_renewed,
+    billed_expires = CAST(strftime('%s', expires, 'unixepoch', '-12 months') AS INTEGER)
+    WHERE auto_renewed IS NOT NULL;
+ALTER TABLE domains DROP COLUMN auto_renewed;
+CREATE TABLE transfers (
+    name TEXT PRIMARY KEY,
+    zone INTEGER NOT NULL REFERENCES zones(id),
+    status TEXT NOT NULL,
+    gaining INTEGER NOT NULL REFERENCES registrars(id),
+    losing INTEGER NOT NULL REFERENCES registrars(id),
+    requested INTEGER NOT NULL,
+    acted INTEGER NOT NULL,
+    expires INTEGER NOT NULL,
+    fee INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX transfers_pending ON transfers(zone, acted) WHERE status = 'pending';
+ALTER TABLE messages ADD COLUMN tr_status TEXT;
+ALTER TABLE messages ADD COLUMN tr_losing INTEGER;
+ALTER TABLE messages ADD COLUMN tr_requested INTEGER;
+ALTER TABLE messages ADD COLUMN tr_acted INTEGER;
+UPDATE messages SET kind = 'transfer', tr_status = 'serverApproved', tr_losing = registrar,
+    tr_requested = at, tr_acted = at WHERE kind = 'transferred-away';
+"#,
 ];
 
 /// Why the database could not be opened.
@@ -407,7 +443,7 @@ fn parse_ds(text: &str) -> StoreResult<Vec<DelegationSigner>> {
         .collect()
 }
 
-const DOMAIN_COLUMNS: &str = "name, id, zone, registrar, active, created, expires, updated, cluster, auth_hash, ds, deleted, redeemable, auto_renewed";
+const DOMAIN_COLUMNS: &str = "name, id, zone, registrar, active, created, expires, updated, cluster, auth_hash, ds, deleted, redeemable, billed, billed_at, billed_expires";
 
 fn domain_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Domain, String)> {
     Ok((
@@ -427,7 +463,24 @@ fn domain_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Domain, String)> {
                 at,
                 redeemable: row.get(12).unwrap_or(false),
             }),
-            auto_renewed: row.get(13)?,
+            billed: match (
+                row.get::<_, Option<String>>(13)?,
+                row.get::<_, Option<i64>>(14)?,
+                row.get::<_, Option<i64>>(15)?,
+            ) {
+                (Some(kind), Some(at), Some(expires_before)) => Some(Billed {
+                    kind: BilledKind::parse(&kind).ok_or_else(|| {
+                        rusqlite::Error::InvalidColumnType(
+                            13,
+                            format!("billed {kind:?}"),
+                            rusqlite::types::Type::Text,
+                        )
+                    })?,
+                    at,
+                    expires_before,
+                }),
+                _ => None,
+            },
         },
         row.get(10)?,
     ))
@@ -452,10 +505,25 @@ fn zone_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(ZoneSettings, String, 
             max_ns: row.get(16)?,
             default_period_months: row.get(17)?,
             max_period_months: row.get(18)?,
-            add_grace_days: row.get(19)?,
-            redemption_days: row.get(20)?,
-            pending_delete_days: row.get(21)?,
-            auto_renew_grace_days: row.get(22)?,
+            lifecycle: Lifecycle {
+                add_grace_days: row.get(19)?,
+                redemption_days: row.get(20)?,
+                pending_delete_days: row.get(21)?,
+                auto_renew_grace_days: row.get(22)?,
+                renew_grace_days: row.get(23)?,
+                transfer_grace_days: row.get(24)?,
+                transfer_timeout_days: row.get(25)?,
+                transfer_default: {
+                    let text: String = row.get(26)?;
+                    TransferDefault::parse(&text).ok_or_else(|| {
+                        rusqlite::Error::InvalidColumnType(
+                            26,
+                            format!("transfer_default {text:?}"),
+                            rusqlite::types::Type::Text,
+                        )
+                    })?
+                },
+            },
         },
         row.get(4)?,
         row.get(13)?,
@@ -494,7 +562,7 @@ pub fn registrars(conn: &Connection) -> StoreResult<Vec<Registrar>> {
 /// Adds a zone; its id is filled in.
 pub fn insert_zone(conn: &Connection, zone: &ZoneSettings) -> StoreResult<i64> {
     conn.prepare_cached(
-        "INSERT INTO zones (origin, level, serial, serial_policy, mname, rname, refresh, retry, expire, minimum, soa_ttl, delegation_ttl, apex_nameservers, year_price, min_ns, max_ns, default_period, max_period, add_grace_days, redemption_days, pending_delete_days, auto_renew_grace_days) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+        "INSERT INTO zones (origin, level, serial, serial_policy, mname, rname, refresh, retry, expire, minimum, soa_ttl, delegation_ttl, apex_nameservers, year_price, min_ns, max_ns, default_period, max_period, add_grace_days, redemption_days, pending_delete_days, auto_renew_grace_days, renew_grace_days, transfer_grace_days, transfer_timeout_days, transfer_default) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
     )?
     .execute(params![
         zone.origin,
@@ -515,10 +583,14 @@ pub fn insert_zone(conn: &Connection, zone: &ZoneSettings) -> StoreResult<i64> {
         zone.max_ns,
         zone.default_period_months,
         zone.max_period_months,
-        zone.add_grace_days,
-        zone.redemption_days,
-        zone.pending_delete_days,
-        zone.auto_renew_grace_days,
+        zone.lifecycle.add_grace_days,
+        zone.lifecycle.redemption_days,
+        zone.lifecycle.pending_delete_days,
+        zone.lifecycle.auto_renew_grace_days,
+        zone.lifecycle.renew_grace_days,
+        zone.lifecycle.transfer_grace_days,
+        zone.lifecycle.transfer_timeout_days,
+        zone.lifecycle.transfer_default.as_str(),
     ])?;
     Ok(conn.last_insert_rowid())
 }
@@ -666,7 +738,7 @@ pub fn zone_domains(
 impl Store for Connection {
     fn zones(&self) -> StoreResult<Vec<ZoneSettings>> {
         let mut statement = self.prepare_cached(
-            "SELECT id, origin, level, serial, serial_policy, mname, rname, refresh, retry, expire, minimum, soa_ttl, delegation_ttl, apex_nameservers, year_price, min_ns, max_ns, default_period, max_period, add_grace_days, redemption_days, pending_delete_days, auto_renew_grace_days FROM zones ORDER BY id",
+            "SELECT id, origin, level, serial, serial_policy, mname, rname, refresh, retry, expire, minimum, soa_ttl, delegation_ttl, apex_nameservers, year_price, min_ns, max_ns, default_period, max_period, add_grace_days, redemption_days, pending_delete_days, auto_renew_grace_days, renew_grace_days, transfer_grace_days, transfer_timeout_days, transfer_default FROM zones ORDER BY id",
         )?;
         let rows = statement.query_map([], zone_row)?;
         let mut zones = Vec::new();
@@ -738,7 +810,7 @@ impl Store for Connection {
             )?
             .query_row([], |r| r.get(0))?;
         self.prepare_cached(&format!(
-            "INSERT INTO domains ({DOMAIN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+            "INSERT INTO domains ({DOMAIN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
         ))?
         .execute(params![
             d.name,
@@ -754,14 +826,16 @@ impl Store for Connection {
             ds_text(&d.ds),
             d.deletion.map(|x| x.at),
             d.deletion.is_some_and(|x| x.redeemable),
-            d.auto_renewed
+            d.billed.map(|b| b.kind.as_str()),
+            d.billed.map(|b| b.at),
+            d.billed.map(|b| b.expires_before)
         ])?;
         Ok(id)
     }
 
     fn update_domain(&self, d: &Domain) -> StoreResult<()> {
         self.prepare_cached(
-            "UPDATE domains SET registrar = ?2, active = ?3, expires = ?4, updated = ?5, cluster = ?6, auth_hash = ?7, ds = ?8, deleted = ?9, redeemable = ?10, auto_renewed = ?11 WHERE name = ?1",
+            "UPDATE domains SET registrar = ?2, active = ?3, expires = ?4, updated = ?5, cluster = ?6, auth_hash = ?7, ds = ?8, deleted = ?9, redeemable = ?10, billed = ?11, billed_at = ?12, billed_expires = ?13 WHERE name = ?1",
         )?
         .execute(params![
             d.name,
@@ -774,13 +848,17 @@ impl Store for Connection {
             ds_text(&d.ds),
             d.deletion.map(|x| x.at),
             d.deletion.is_some_and(|x| x.redeemable),
-            d.auto_renewed
+            d.billed.map(|b| b.kind.as_str()),
+            d.billed.map(|b| b.at),
+            d.billed.map(|b| b.expires_before)
         ])?;
         Ok(())
     }
 
     fn delete_domain(&self, name: &str) -> StoreResult<()> {
         self.prepare_cached("DELETE FROM domains WHERE name = ?1")?
+            .execute([name])?;
+        self.prepare_cached("DELETE FROM transfers WHERE name = ?1")?
             .execute([name])?;
         Ok(())
     }
@@ -999,18 +1077,30 @@ impl Store for Connection {
 
     fn queue_message(&self, m: &Message) -> StoreResult<()> {
         let (kind, domain, other, expires) = match &m.about {
-            Notice::TransferredAway {
-                domain,
-                to,
-                expires,
-            } => ("transferred-away", domain, Some(*to), Some(*expires)),
+            Notice::Transfer(t) => ("transfer", &t.domain, Some(t.gaining), Some(t.expires)),
             Notice::Renewed { domain, expires } => ("renewed", domain, None, Some(*expires)),
             Notice::Expired { domain } => ("expired", domain, None, None),
         };
+        let transfer = match &m.about {
+            Notice::Transfer(t) => Some(t),
+            _ => None,
+        };
         self.prepare_cached(
-            "INSERT INTO messages (registrar, at, text, kind, domain, other, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO messages (registrar, at, text, kind, domain, other, expires, tr_status, tr_losing, tr_requested, tr_acted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )?
-        .execute(params![m.registrar, m.at, m.text, kind, domain, other, expires])?;
+        .execute(params![
+            m.registrar,
+            m.at,
+            m.text,
+            kind,
+            domain,
+            other,
+            expires,
+            transfer.map(|t| t.status.as_str()),
+            transfer.map(|t| t.losing),
+            transfer.map(|t| t.requested),
+            transfer.map(|t| t.acted)
+        ])?;
         Ok(())
     }
 
@@ -1020,7 +1110,7 @@ impl Store for Connection {
             .query_row([registrar], |r| r.get(0))?;
         let row = self
             .prepare_cached(
-                "SELECT id, at, text, kind, domain, other, expires FROM messages WHERE registrar = ?1 ORDER BY id LIMIT 1",
+                "SELECT id, at, text, kind, domain, other, expires, tr_status, tr_losing, tr_requested, tr_acted FROM messages WHERE registrar = ?1 ORDER BY id LIMIT 1",
             )?
             .query_row([registrar], |r| {
                 Ok((
@@ -1031,22 +1121,39 @@ impl Store for Connection {
                     r.get::<_, Option<String>>(4)?,
                     r.get::<_, Option<u32>>(5)?,
                     r.get::<_, Option<i64>>(6)?,
+                    (
+                        r.get::<_, Option<String>>(7)?
+                            .as_deref()
+                            .and_then(TransferStatus::parse),
+                        r.get::<_, Option<u32>>(8)?,
+                        r.get::<_, Option<i64>>(9)?,
+                        r.get::<_, Option<i64>>(10)?,
+                    ),
                 ))
             })
             .optional()?;
-        let Some((id, at, text, kind, domain, other, expires)) = row else {
+        let Some((id, at, text, kind, domain, other, expires, transfer)) = row else {
             return Ok(None);
         };
-        let about = match (kind.as_str(), domain, other, expires) {
-            ("transferred-away", Some(domain), Some(to), Some(expires)) => {
-                Notice::TransferredAway {
-                    domain,
-                    to,
-                    expires,
-                }
-            }
-            ("renewed", Some(domain), _, Some(expires)) => Notice::Renewed { domain, expires },
-            ("expired", Some(domain), _, _) => Notice::Expired { domain },
+        let about = match (kind.as_str(), domain, other, expires, transfer) {
+            (
+                "transfer",
+                Some(domain),
+                Some(gaining),
+                Some(expires),
+                (Some(status), Some(losing), Some(requested), Some(acted)),
+            ) => Notice::Transfer(Transfer {
+                domain,
+                status,
+                gaining,
+                losing,
+                requested,
+                acted,
+                expires,
+                fee: 0,
+            }),
+            ("renewed", Some(domain), _, Some(expires), _) => Notice::Renewed { domain, expires },
+            ("expired", Some(domain), _, _, _) => Notice::Expired { domain },
             _ => {
                 return Err(StoreError::Corrupt(format!(
                     "message {id} of kind {kind:?}"
@@ -1087,6 +1194,61 @@ impl Store for Connection {
                 "SELECT coalesce(sum(amount), 0) FROM ledger WHERE registrar = ?1 AND domain = ?2 AND kind = ?3 AND at >= ?4",
             )?
             .query_row(params![registrar, domain, kind, since], |r| r.get(0))?)
+    }
+
+    fn transfer(&self, name: &str) -> StoreResult<Option<Transfer>> {
+        let row = self
+            .prepare_cached(
+                "SELECT status, gaining, losing, requested, acted, expires, fee FROM transfers WHERE name = ?1",
+            )?
+            .query_row([name], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    Transfer {
+                        domain: name.to_string(),
+                        status: TransferStatus::Pending,
+                        gaining: r.get(1)?,
+                        losing: r.get(2)?,
+                        requested: r.get(3)?,
+                        acted: r.get(4)?,
+                        expires: r.get(5)?,
+                        fee: r.get(6)?,
+                    },
+                ))
+            })
+            .optional()?;
+        let Some((status, mut transfer)) = row else {
+            return Ok(None);
+        };
+        transfer.status = TransferStatus::parse(&status)
+            .ok_or_else(|| corrupt(format!("transfer status {status:?} of {name}")))?;
+        Ok(Some(transfer))
+    }
+
+    fn save_transfer(&self, zone: i64, t: &Transfer) -> StoreResult<()> {
+        self.prepare_cached(
+            "INSERT OR REPLACE INTO transfers (name, zone, status, gaining, losing, requested, acted, expires, fee) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?
+        .execute(params![
+            t.domain,
+            zone,
+            t.status.as_str(),
+            t.gaining,
+            t.losing,
+            t.requested,
+            t.acted,
+            t.expires,
+            t.fee
+        ])?;
+        Ok(())
+    }
+
+    fn transfers_due(&self, zone: i64, now: i64, limit: usize) -> StoreResult<Vec<String>> {
+        let mut statement = self.prepare_cached(
+            "SELECT name FROM transfers WHERE zone = ?1 AND status = 'pending' AND acted <= ?2 ORDER BY acted LIMIT ?3",
+        )?;
+        let rows = statement.query_map(params![zone, now, limit as i64], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn delete_message(&self, registrar: u32, id: i64) -> StoreResult<bool> {

@@ -19,7 +19,7 @@
 //! | DELETE CLUSTER | cluster-id | |
 //! | QUERY DOMAIN | domain-name | get-specific (repeatable) |
 //! | QUERY CLUSTER | cluster-id | |
-//! | TRANSFER DOMAIN (or TRANSFER REQUEST, as the grammar spells it) | domain-name, domain-auth | |
+//! | TRANSFER DOMAIN (or TRANSFER REQUEST, as the grammar spells it) | domain-name, and domain-auth or transfer-response | |
 //! | STATUS DEFAULTS, STATUS SERVER | | |
 //!
 //! Two extensions of this registry, both optional: `SET DS` with `ds=<key tag> <algorithm>
@@ -27,6 +27,13 @@
 //! entries without `nsN-address` for hosts outside the registry's zones (an address is
 //! required inside them). An entry may list several addresses separated by spaces or commas,
 //! and the same `nsN-name` in two entries gives one host both addresses (IPv4 and IPv6).
+//!
+//! A transfer completes at once, as the .name plan describes, unless the zone has a transfer
+//! timeout (STATUS DEFAULTS shows `transfer-timeout` in days and `transfer-default`, the answer
+//! the timeout gives). Then the request waits for the sponsoring registrar, which answers with
+//! `TRANSFER DOMAIN` and `transfer-response=yes` or `no` instead of `domain-auth`; the registrar
+//! that asked may withdraw it with `transfer-response=cancel`. A pending transfer shows in QUERY
+//! DOMAIN as a `text` line, and refuses other changes of the domain with `411`.
 //!
 //! An unknown command or attribute is `403`, a value of the wrong form `404`, a missing
 //! attribute `407`, a version other than 1.0 `413`.
@@ -38,7 +45,8 @@ use zonefiles::calendar;
 use zonefiles::whois::DelegationSigner;
 
 use crate::model::Nameserver;
-use crate::registry::{Command, NameserverSource, Refusal, Reply, status_word};
+use crate::model::TransferStatus;
+use crate::registry::{Command, NameserverSource, Refusal, Reply, TransferAction, status_word};
 use crate::srrp::{Code, Request, Response, VERSION};
 
 /// A decoded request: who sends it, and the command with any secret still to be handled off
@@ -393,11 +401,40 @@ pub fn decode(request: &Request) -> Result<Decoded, Response> {
             }
         }
         ("TRANSFER", "DOMAIN" | "REQUEST") => {
-            allowed(request, &["domain-name", "domain-auth"], false)?;
-            secret = Secret::Verify(a.required("domain-auth")?.to_string());
-            Command::Transfer {
-                name: domain_name(a.required("domain-name")?)?,
-                verified_hash: None,
+            allowed(
+                request,
+                &["domain-name", "domain-auth", "transfer-response"],
+                false,
+            )?;
+            let name = domain_name(a.required("domain-name")?)?;
+            match (a.one("domain-auth")?, a.one("transfer-response")?) {
+                (Some(_), Some(_)) => {
+                    return Err(Response::error(
+                        Code::InvalidAttribute,
+                        "a transfer request carries domain-auth, an answer transfer-response: not both",
+                    ));
+                }
+                (_, Some(answer)) => Command::DecideTransfer {
+                    name,
+                    action: match answer {
+                        "yes" => TransferAction::Approve,
+                        "no" => TransferAction::Reject,
+                        "cancel" => TransferAction::Cancel,
+                        other => {
+                            return Err(Response::error(
+                                Code::InvalidValue,
+                                format!("transfer-response={other}: yes, no or cancel"),
+                            ));
+                        }
+                    },
+                },
+                (_, None) => {
+                    secret = Secret::Verify(a.required("domain-auth")?.to_string());
+                    Command::Transfer {
+                        name,
+                        verified_hash: None,
+                    }
+                }
             }
         }
         ("STATUS", "DEFAULTS") => {
@@ -449,6 +486,7 @@ pub fn refusal(refusal: &Refusal) -> Response {
         Refusal::AccessDenied(_) => Code::AccessDenied,
         Refusal::AuthorizationFailed(_) => Code::AuthorizationFailed,
         Refusal::StatusProhibits(_) => Code::DomainNotRegistered,
+        Refusal::PendingTransfer(_) | Refusal::NotPendingTransfer(_) => Code::AccessDenied,
     };
     Response::error(code, refusal.to_string())
 }
@@ -472,7 +510,10 @@ pub fn reply(request: &Request, reply: Reply) -> Response {
         }
         Reply::ClusterCreated { cluster } => response.push("cluster-id", cluster.to_string()),
         Reply::Domain {
-            domain, history, ..
+            domain,
+            history,
+            transfer,
+            ..
         } => {
             let mut all = vec![
                 ("domain-name", domain.name.clone()),
@@ -484,6 +525,16 @@ pub fn reply(request: &Request, reply: Reply) -> Response {
                 all.push(("cluster-id", cluster.to_string()));
             }
             all.push(("status", status_word(domain.active).to_string()));
+            if let Some(t) = transfer {
+                all.push((
+                    "text",
+                    format!(
+                        "Transfer: pending to registrar {} until {}",
+                        t.gaining,
+                        calendar::date(t.acted)
+                    ),
+                ));
+            }
             for entry in &history {
                 all.push(("text", format!("Change: {}", entry.change)));
                 all.push((
@@ -528,8 +579,15 @@ pub fn reply(request: &Request, reply: Reply) -> Response {
             response.push("default-status", "active");
             response.push("default-period", d.default_period.to_string());
             response.push("maximum-period", d.maximum_period.to_string());
-            response.push("transfer-default", "unset");
-            response.push("transfer-timeout", "0");
+            response.push(
+                "transfer-default",
+                match d.transfer_default {
+                    None => "unset",
+                    Some(crate::model::TransferDefault::Approve) => "yes",
+                    Some(crate::model::TransferDefault::Reject) => "no",
+                },
+            );
+            response.push("transfer-timeout", d.transfer_timeout.to_string());
             response.push("minimum-ns", d.minimum_ns.to_string());
             response.push("maximum-ns", d.maximum_ns.to_string());
             for zone in d.zones {
@@ -541,11 +599,24 @@ pub fn reply(request: &Request, reply: Reply) -> Response {
                 response.push("text", line);
             }
         }
-        // Answers to commands SRRP does not send, and a transfer's details (SRRP confirms it
-        // with the code alone).
+        // A completed transfer is confirmed by the code alone, as the .name plan has it.
+        Reply::Transfer(t) if t.status.completed() => {}
+        Reply::Transfer(t) => {
+            response.push(
+                "text",
+                match t.status {
+                    TransferStatus::Pending => format!(
+                        "Transfer: pending to registrar {} until {}",
+                        t.gaining,
+                        calendar::date(t.acted)
+                    ),
+                    status => format!("Transfer: {}", status.as_str()),
+                },
+            );
+        }
+        // Answers to commands SRRP does not send.
         Reply::Availability(_)
         | Reply::Expires(_)
-        | Reply::Transferred { .. }
         | Reply::HostCreated { .. }
         | Reply::Host { .. }
         | Reply::Message(_)

@@ -6,7 +6,7 @@
 
 use crate::model::{
     Cluster, Domain, HistoryEntry, Host, JournalEntry, LedgerEntry, Message, Nameserver, Registrar,
-    ZoneSettings,
+    Transfer, ZoneSettings,
 };
 use crate::recovery::RecoveryKey;
 
@@ -94,6 +94,13 @@ pub trait Store {
     /// What a registrar was charged (a negative sum) for a domain under a ledger kind since a
     /// time.
     fn charged(&self, registrar: u32, domain: &str, kind: &str, since: i64) -> StoreResult<i64>;
+    /// A domain's latest transfer, pending or ended.
+    fn transfer(&self, name: &str) -> StoreResult<Option<Transfer>>;
+    /// Records a domain's latest transfer (replacing the one before).
+    fn save_transfer(&self, zone: i64, transfer: &Transfer) -> StoreResult<()>;
+    /// Domains of a zone whose pending transfer is due by a time, soonest first, at most
+    /// `limit`.
+    fn transfers_due(&self, zone: i64, now: i64, limit: usize) -> StoreResult<Vec<String>>;
 
     /// True if the label is blocked at any level.
     fn label_blocked(&self, label: &str) -> StoreResult<bool>;

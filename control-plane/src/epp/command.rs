@@ -11,6 +11,7 @@ use zonefiles::whois::DelegationSigner;
 use super::xml::Element;
 use super::{CONTACT, Code, DOMAIN, EPP, Failure, HOST, RGP, SECDNS};
 use crate::model::Nameserver;
+use crate::registry::TransferAction;
 
 /// Most names in one `<check>`.
 pub const MAX_CHECK: usize = 100;
@@ -161,7 +162,7 @@ pub enum TransferOp {
     /// `query`.
     Query,
     /// `approve`, `reject` or `cancel`: act on a pending transfer.
-    Decide,
+    Decide(TransferAction),
 }
 
 /// The parts of a `<domain:update>`.
@@ -498,7 +499,9 @@ fn command(verb: &Element, extension: &[Element]) -> Result<Request, Failure> {
             let operation = match verb.attribute("op") {
                 Some("request") => TransferOp::Request,
                 Some("query") => TransferOp::Query,
-                Some("approve" | "reject" | "cancel") => TransferOp::Decide,
+                Some("approve") => TransferOp::Decide(TransferAction::Approve),
+                Some("reject") => TransferOp::Decide(TransferAction::Reject),
+                Some("cancel") => TransferOp::Decide(TransferAction::Cancel),
                 _ => {
                     return Err(syntax(
                         "<transfer> needs op=request|query|approve|reject|cancel",

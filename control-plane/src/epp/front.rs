@@ -10,7 +10,7 @@ use super::response::{Queue, Response, date_time};
 use super::xml::escape;
 use super::{Code, DOMAIN, HOST, RGP, SECDNS};
 use crate::auth;
-use crate::model::{Nameserver, Notice};
+use crate::model::{Nameserver, Notice, Transfer, TransferStatus};
 use crate::registry::{Command, NameserverSource, Refusal, Reply};
 
 /// What to do with a domain command.
@@ -87,12 +87,25 @@ pub fn plan(request: &Request) -> Plan {
                 "a transfer request needs the domain's <domain:authInfo>",
             )),
         },
-        Request::DomainTransfer { name, .. } => Plan::Answer(Response::with_message(
-            Code::NotPendingTransfer,
-            format!(
-                "no transfer of {name} is pending: a request with the right authInfo completes at once here"
-            ),
-        )),
+        Request::DomainTransfer {
+            operation: TransferOp::Query,
+            name,
+            password,
+        } => Plan::Run {
+            command: Command::QueryTransfer {
+                name: name.clone(),
+                verified_hash: None,
+            },
+            verify: password.clone().filter(|p| !p.is_empty()),
+        },
+        Request::DomainTransfer {
+            operation: TransferOp::Decide(action),
+            name,
+            ..
+        } => run(Command::DecideTransfer {
+            name: name.clone(),
+            action: *action,
+        }),
         Request::DomainUpdate(update) if update.restore => {
             let only = DomainUpdate {
                 name: update.name.clone(),
@@ -194,12 +207,14 @@ pub fn refusal(refusal: &Refusal) -> Response {
         Refusal::AccessDenied(_) => Code::Authorization,
         Refusal::AuthorizationFailed(_) => Code::InvalidAuthInfo,
         Refusal::StatusProhibits(_) => Code::StatusProhibits,
+        Refusal::PendingTransfer(_) => Code::PendingTransfer,
+        Refusal::NotPendingTransfer(_) => Code::NotPendingTransfer,
     };
     Response::with_message(code, refusal.to_string())
 }
 
-/// The response to a carried-out command, from the registrar `me`.
-pub fn reply(request: &Request, reply: Reply, me: u32, now: i64) -> Response {
+/// The response to a carried-out command.
+pub fn reply(request: &Request, reply: Reply) -> Response {
     let mut response = Response::new(Code::Success);
     let ns = format!(r#"xmlns:domain="{DOMAIN}""#);
     match (request, reply) {
@@ -214,6 +229,7 @@ pub fn reply(request: &Request, reply: Reply, me: u32, now: i64) -> Response {
                 roid,
                 host_objects,
                 grace,
+                transfer,
                 ..
             },
         ) => {
@@ -226,6 +242,7 @@ pub fn reply(request: &Request, reply: Reply, me: u32, now: i64) -> Response {
                 domain.active,
                 !nameservers.is_empty(),
                 domain.deletion.is_some(),
+                transfer.is_some(),
             ) {
                 let _ = write!(data, r#"<domain:status s="{status}"/>"#);
             }
@@ -292,13 +309,12 @@ pub fn reply(request: &Request, reply: Reply, me: u32, now: i64) -> Response {
                 date_time(expires)
             ));
         }
-        (Request::DomainTransfer { name, .. }, Reply::Transferred { from, expires }) => {
-            response.data = Some(format!(
-                "<domain:trnData {ns}><domain:name>{}</domain:name><domain:trStatus>serverApproved</domain:trStatus><domain:reID>{me}</domain:reID><domain:reDate>{now}</domain:reDate><domain:acID>{from}</domain:acID><domain:acDate>{now}</domain:acDate><domain:exDate>{}</domain:exDate></domain:trnData>",
-                escape(name),
-                date_time(expires),
-                now = date_time(now),
-            ));
+        (Request::DomainTransfer { operation, .. }, Reply::Transfer(transfer)) => {
+            // A request left waiting for the sponsor is 1001 (RFC 5731 §3.2.4).
+            if *operation == TransferOp::Request && transfer.status == TransferStatus::Pending {
+                response = Response::new(Code::Pending);
+            }
+            response.data = Some(transfer_data(&transfer));
         }
         (Request::HostCheck(_), Reply::Availability(answers)) => {
             response.data = Some(check_data("host", HOST, answers));
@@ -338,18 +354,8 @@ pub fn reply(request: &Request, reply: Reply, me: u32, now: i64) -> Response {
             let mut response = Response::new(Code::Ack);
             // A transfer notice carries the transfer's data (RFC 5731 §3.3); the registry's
             // own notices are their text.
-            if let Notice::TransferredAway {
-                domain,
-                to,
-                expires,
-            } = &message.about
-            {
-                response.data = Some(format!(
-                    "<domain:trnData {ns}><domain:name>{}</domain:name><domain:trStatus>serverApproved</domain:trStatus><domain:reID>{to}</domain:reID><domain:reDate>{at}</domain:reDate><domain:acID>{me}</domain:acID><domain:acDate>{at}</domain:acDate><domain:exDate>{}</domain:exDate></domain:trnData>",
-                    escape(domain),
-                    date_time(*expires),
-                    at = date_time(message.at),
-                ));
+            if let Notice::Transfer(transfer) = &message.about {
+                response.data = Some(transfer_data(transfer));
             }
             response.queue = Some(Queue {
                 count,
@@ -410,12 +416,35 @@ pub fn host_roid(id: i64) -> String {
     format!("H{id}-HOST")
 }
 
+/// A transfer's `<domain:trnData>` (RFC 5731 §3.2.4).
+fn transfer_data(t: &Transfer) -> String {
+    format!(
+        r#"<domain:trnData xmlns:domain="{DOMAIN}"><domain:name>{}</domain:name><domain:trStatus>{}</domain:trStatus><domain:reID>{}</domain:reID><domain:reDate>{}</domain:reDate><domain:acID>{}</domain:acID><domain:acDate>{}</domain:acDate><domain:exDate>{}</domain:exDate></domain:trnData>"#,
+        escape(&t.domain),
+        t.status.as_str(),
+        t.gaining,
+        date_time(t.requested),
+        t.losing,
+        date_time(t.acted),
+        date_time(t.expires)
+    )
+}
+
 /// A domain's EPP statuses: `ok` alone, or `clientHold` (the SRRP `inactive`: not published in
-/// the DNS), `inactive` (no name servers) and `pendingDelete` (deleted, waiting to be purged).
-pub fn statuses(active: bool, delegated: bool, deleted: bool) -> Vec<&'static str> {
+/// the DNS), `inactive` (no name servers), `pendingDelete` (deleted, waiting to be purged) and
+/// `pendingTransfer` (waiting for its sponsor's answer to a transfer request).
+pub fn statuses(
+    active: bool,
+    delegated: bool,
+    deleted: bool,
+    transferring: bool,
+) -> Vec<&'static str> {
     let mut out = Vec::new();
     if deleted {
         out.push("pendingDelete");
+    }
+    if transferring {
+        out.push("pendingTransfer");
     }
     if !active {
         out.push("clientHold");

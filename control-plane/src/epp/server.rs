@@ -414,6 +414,10 @@ impl Epp {
             crate::registry::Command::Transfer {
                 name,
                 verified_hash,
+            }
+            | crate::registry::Command::QueryTransfer {
+                name,
+                verified_hash,
             },
         ) = (verify, &mut command)
         {
@@ -434,7 +438,7 @@ impl Epp {
             .await;
         match outcome {
             Outcome::Done(reply) => {
-                let mut response = front::reply(request, reply, session.registrar, ops::now());
+                let mut response = front::reply(request, reply);
                 // Only extensions the client named at login appear in responses (RFC 5730
                 // §2.9.1.1).
                 response

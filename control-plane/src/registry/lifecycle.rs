@@ -3,8 +3,9 @@
 //!
 //! ```text
 //! create ──(add grace: delete refunds the registration, the name is free at once)──▶
-//! expiry ──(auto-renew grace days > 0: renewed a year and charged; a delete within the
-//!           grace refunds it; no credit left: deleted)──▶
+//! renewal, transfer ──(renew / transfer grace: delete refunds it, expiry back)──▶
+//! expiry ──(auto-renew grace days > 0: renewed a year and charged; a delete or a transfer
+//!           within the grace refunds it; no credit left: deleted)──▶
 //! delete ──▶ redemption period (out of the DNS; WHOIS pendingDelete + redemptionPeriod;
 //!            its registrar may restore it, charged one year)
 //!        ──▶ pending delete (WHOIS pendingDelete; nothing brings it back)
@@ -13,38 +14,43 @@
 //!
 //! A zone with no redemption period (the .name plan's policy, the default) frees the name at
 //! the deletion, and one without auto-renewal leaves expired domains to their registrars. The
-//! timed steps are taken by [`sweep`], which the commit thread runs every `sweep_interval_s`:
-//! each is a change of the registry like any other, journaled and published in its own
-//! transaction.
+//! timed steps — these and the default answer to a transfer its sponsor left unanswered
+//! ([`super::transfer`]) — are taken by [`sweep`], which the commit thread runs every
+//! `sweep_interval_s`: each is a change of the registry like any other, journaled and published
+//! in its own transaction.
 
 use zonefiles::calendar::DAY;
 
-use super::{Failure, Refusal, Reply, Rules, domain_object, money};
-use crate::model::{Deletion, Domain, HistoryEntry, Message, Notice, ZoneSettings};
+use super::{Failure, Refusal, Reply, Rules, domain_object, money, transfer};
+use crate::model::{
+    Billed, BilledKind, Deletion, Domain, HistoryEntry, Message, Notice, ZoneSettings,
+};
 use crate::registry::Publication;
 use crate::store::Store;
 
 /// Most domains one sweep moves on (the rest wait for the next).
 pub const SWEEP_LIMIT: usize = 1000;
 
-/// The RFC 3915 status a domain is in, if any: `addPeriod`, `autoRenewPeriod`,
-/// `redemptionPeriod` or `pendingDelete`.
+/// The RFC 3915 status a domain is in, if any: `addPeriod`, `autoRenewPeriod`, `renewPeriod`,
+/// `transferPeriod`, `redemptionPeriod` or `pendingDelete`.
 pub fn grace_status(domain: &Domain, zone: &ZoneSettings, now: i64) -> Option<&'static str> {
-    let within = |since: i64, days: u32| now < since + i64::from(days) * DAY;
     match domain.deletion {
         Some(Deletion {
             redeemable: true, ..
         }) => Some("redemptionPeriod"),
         Some(_) => Some("pendingDelete"),
-        None if within(domain.created, zone.add_grace_days) => Some("addPeriod"),
-        None if domain
-            .auto_renewed
-            .is_some_and(|at| within(at, zone.auto_renew_grace_days)) =>
-        {
-            Some("autoRenewPeriod")
+        None if now < domain.created + i64::from(zone.lifecycle.add_grace_days) * DAY => {
+            Some("addPeriod")
         }
-        None => None,
+        None => in_grace(domain, zone, now).map(|b| b.kind.grace_period()),
     }
+}
+
+/// The domain's latest charged change if its grace period is still running.
+fn in_grace(domain: &Domain, zone: &ZoneSettings, now: i64) -> Option<Billed> {
+    domain
+        .billed
+        .filter(|b| now < b.at + i64::from(b.kind.grace_days(&zone.lifecycle)) * DAY)
 }
 
 impl Rules<'_> {
@@ -62,25 +68,40 @@ impl Rules<'_> {
         }
         let zone = self.zone_of(&domain.name)?.clone();
         self.publication.touch(self.store, &domain.name)?;
-        // Deleted within the grace of a renewal at expiry: that renewal is refunded.
-        if let Some(at) = domain.auto_renewed
-            && self.now < at + i64::from(zone.auto_renew_grace_days) * DAY
-        {
-            let charged = self.refund(&domain.name, "auto-renew", at)?;
-            domain.expires = zonefiles::calendar::add_months(domain.expires, -12);
-            domain.auto_renewed = None;
+        // Deleted within the grace of a renewal or a transfer: that charge is refunded.
+        if let Some(billed) = in_grace(&domain, &zone, self.now) {
+            let charged = match billed.kind {
+                BilledKind::Transfer => {
+                    let fee = self.store.transfer(&domain.name)?.map_or(0, |t| t.fee);
+                    if fee > 0 {
+                        self.store.charge(
+                            self.registrar.id,
+                            fee,
+                            "refund",
+                            Some(&domain.name),
+                            self.now,
+                        )?;
+                    }
+                    fee
+                }
+                kind => self.refund(self.registrar.id, &domain.name, kind.as_str(), billed.at)?,
+            };
+            domain.expires = billed.expires_before;
+            domain.billed = None;
             self.record(
                 &domain_object(&domain.name),
                 format!(
-                    "REFUND AUTO-RENEW ({} refunded, expiry back to {})",
+                    "REFUND {} ({} refunded, expiry back to {})",
+                    billed.kind.as_str().to_ascii_uppercase(),
                     money(charged),
                     zonefiles::calendar::date(domain.expires)
                 ),
             )?;
         }
-        let in_add_grace = self.now < domain.created + i64::from(zone.add_grace_days) * DAY;
+        let in_add_grace =
+            self.now < domain.created + i64::from(zone.lifecycle.add_grace_days) * DAY;
         if in_add_grace {
-            let charged = self.refund(&domain.name, "create", domain.created)?;
+            let charged = self.refund(self.registrar.id, &domain.name, "create", domain.created)?;
             self.store.delete_domain(&domain.name)?;
             self.record(
                 &domain_object(&domain.name),
@@ -91,7 +112,7 @@ impl Rules<'_> {
             )?;
             return Ok(Reply::Deleted { pending: false });
         }
-        if zone.redemption_days == 0 {
+        if zone.lifecycle.redemption_days == 0 {
             self.store.delete_domain(&domain.name)?;
             self.record(&domain_object(&domain.name), "DELETE DOMAIN".into())?;
             return Ok(Reply::Deleted { pending: false });
@@ -106,19 +127,27 @@ impl Rules<'_> {
             &domain_object(&domain.name),
             format!(
                 "DELETE DOMAIN (restorable until {})",
-                zonefiles::calendar::date(self.now + i64::from(zone.redemption_days) * DAY)
+                zonefiles::calendar::date(
+                    self.now + i64::from(zone.lifecycle.redemption_days) * DAY
+                )
             ),
         )?;
         Ok(Reply::Deleted { pending: true })
     }
 
-    /// Credits back what the registrar was charged for a domain under a ledger kind since a
+    /// Credits back what a registrar was charged for a domain under a ledger kind since a
     /// time; returns the amount.
-    fn refund(&mut self, domain: &str, kind: &str, since: i64) -> Result<i64, Failure> {
-        let charged = -self.store.charged(self.registrar.id, domain, kind, since)?;
+    pub(super) fn refund(
+        &mut self,
+        registrar: u32,
+        domain: &str,
+        kind: &str,
+        since: i64,
+    ) -> Result<i64, Failure> {
+        let charged = -self.store.charged(registrar, domain, kind, since)?;
         if charged > 0 {
             self.store
-                .charge(self.registrar.id, charged, "refund", Some(domain), self.now)?;
+                .charge(registrar, charged, "refund", Some(domain), self.now)?;
         }
         Ok(charged.max(0))
     }
@@ -178,8 +207,12 @@ fn auto_renew(
     match registrar {
         Some(r) if r.balance - zone.year_price >= -r.credit_limit => {
             store.charge(r.id, -zone.year_price, "auto-renew", Some(name), now)?;
+            domain.billed = Some(Billed {
+                kind: BilledKind::AutoRenew,
+                at: now,
+                expires_before: domain.expires,
+            });
             domain.expires = zonefiles::calendar::add_months(domain.expires, 12);
-            domain.auto_renewed = Some(now);
             store.update_domain(&domain)?;
             note(format!(
                 "AUTO-RENEW (to {}, {} charged)",
@@ -202,7 +235,7 @@ fn auto_renew(
             })?;
             return Ok(());
         }
-        _ if zone.redemption_days > 0 => {
+        _ if zone.lifecycle.redemption_days > 0 => {
             domain.deletion = Some(Deletion {
                 at: now,
                 redeemable: true,
@@ -227,23 +260,28 @@ fn auto_renew(
     Ok(())
 }
 
-/// Renews expired domains (in zones that auto-renew) and moves deleted domains on: those whose
-/// redemption period is over to pending delete, those whose pending delete is over out of the
-/// registry. Returns how many it moved (at most [`SWEEP_LIMIT`]).
+/// Answers transfers left unanswered past their zone's timeout, renews expired domains (in zones
+/// that auto-renew) and moves deleted domains on: those whose redemption period is over to
+/// pending delete, those whose pending delete is over out of the registry. Returns how many it
+/// moved (at most [`SWEEP_LIMIT`]).
 pub fn sweep(store: &dyn Store, publication: &mut Publication, now: i64) -> Result<usize, Failure> {
-    let mut moved = 0;
-    for zone in publication.zones(store)?.iter() {
-        if zone.auto_renew_grace_days > 0 {
+    let zones = publication.zones(store)?;
+    let mut moved = transfer::answer_due(store, publication, &zones, now, SWEEP_LIMIT)?;
+    for zone in zones.iter() {
+        if moved == SWEEP_LIMIT {
+            return Ok(moved);
+        }
+        if zone.lifecycle.auto_renew_grace_days > 0 {
             for name in store.expired(zone.id, now, SWEEP_LIMIT - moved)? {
                 auto_renew(store, publication, zone, &name, now)?;
                 moved += 1;
             }
         }
-        if zone.redemption_days == 0 {
+        if zone.lifecycle.redemption_days == 0 {
             continue;
         }
-        let redemption = i64::from(zone.redemption_days) * DAY;
-        let pending = i64::from(zone.pending_delete_days) * DAY;
+        let redemption = i64::from(zone.lifecycle.redemption_days) * DAY;
+        let pending = i64::from(zone.lifecycle.pending_delete_days) * DAY;
         let note = |store: &dyn Store, name: &str, change: &str| {
             store.add_history(
                 &domain_object(name),

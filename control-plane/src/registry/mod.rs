@@ -28,6 +28,7 @@ mod lifecycle;
 mod publish;
 #[cfg(test)]
 mod scenarios;
+mod transfer;
 
 use std::net::IpAddr;
 
@@ -36,10 +37,11 @@ pub use lifecycle::{SWEEP_LIMIT, grace_status, sweep};
 pub use publish::{
     Publication, PublishError, domain_roid, registrar_object, soa_record, zone_records,
 };
+pub use transfer::TransferAction;
 
 use crate::model::{
-    Actor, Cluster, Domain, HistoryEntry, Host, Message, Nameserver, Notice, Registrar,
-    ZoneSettings,
+    Actor, Billed, BilledKind, Cluster, Domain, HistoryEntry, Host, Message, Nameserver, Registrar,
+    Transfer, TransferDefault, ZoneSettings,
 };
 use crate::store::{Store, StoreError};
 use zonefiles::calendar;
@@ -145,12 +147,27 @@ pub enum Command {
         /// The cluster.
         cluster: u64,
     },
-    /// Move a domain to the requesting registrar, authorized by its password.
+    /// Move a domain to the requesting registrar, authorized by its password: at once, or
+    /// pending its sponsor's answer in a zone with a transfer timeout.
     Transfer {
         /// The domain.
         name: String,
         /// The stored password hash the presented password was verified against (`None` if it
         /// matched none).
+        verified_hash: Option<String>,
+    },
+    /// Answer (the sponsor) or withdraw (the registrar that asked) a pending transfer.
+    DecideTransfer {
+        /// The domain.
+        name: String,
+        /// What to do.
+        action: TransferAction,
+    },
+    /// A domain's latest transfer, for its two registrars or one holding the domain password.
+    QueryTransfer {
+        /// The domain.
+        name: String,
+        /// As for [`Command::Transfer`].
         verified_hash: Option<String>,
     },
     /// Whether names could be registered now, each with the reason when not.
@@ -252,6 +269,7 @@ impl Command {
                 | Command::CheckDomains { .. }
                 | Command::CheckHosts { .. }
                 | Command::QueryHost { .. }
+                | Command::QueryTransfer { .. }
                 | Command::Poll
                 | Command::StatusDefaults
                 | Command::StatusServer
@@ -274,6 +292,8 @@ impl Command {
             Command::QueryDomain { .. } => "query-domain",
             Command::QueryCluster { .. } => "query-cluster",
             Command::Transfer { .. } => "transfer-domain",
+            Command::DecideTransfer { .. } => "decide-transfer",
+            Command::QueryTransfer { .. } => "query-transfer",
             Command::CheckDomains { .. } => "check-domains",
             Command::Renew { .. } => "renew-domain",
             Command::EditNameservers { .. } => "edit-nameservers",
@@ -304,6 +324,10 @@ pub struct Defaults {
     pub minimum_ns: u32,
     /// Most name servers.
     pub maximum_ns: u32,
+    /// Days a transfer waits for the sponsor's answer (0: transfers complete at once).
+    pub transfer_timeout: u32,
+    /// The answer the timeout gives, if transfers wait.
+    pub transfer_default: Option<TransferDefault>,
     /// One line per zone with its own values.
     pub zones: Vec<String>,
 }
@@ -343,6 +367,8 @@ pub enum Reply {
         host_objects: bool,
         /// Its RFC 3915 status ([`grace_status`]), if any.
         grace: Option<&'static str>,
+        /// Its transfer, if one is pending.
+        transfer: Option<Box<Transfer>>,
     },
     /// A domain was deleted: out of the registry (`pending` false), or waiting to be purged.
     Deleted {
@@ -372,13 +398,8 @@ pub enum Reply {
     Availability(Vec<(String, Result<(), String>)>),
     /// A registration's new expiry.
     Expires(i64),
-    /// A domain moved to the requesting registrar.
-    Transferred {
-        /// The registrar it came from.
-        from: u32,
-        /// Its expiry after the transfer.
-        expires: i64,
-    },
+    /// A domain's transfer as it stands: completed, pending, or how it ended.
+    Transfer(Box<Transfer>),
     /// A cluster.
     Cluster(Cluster),
     /// The defaults.
@@ -426,9 +447,16 @@ pub enum Refusal {
     /// The credentials did not match.
     #[error("{0}")]
     AuthorizationFailed(String),
-    /// The object's status forbids it (a deleted domain waiting to be purged).
+    /// The object's status forbids it (a deleted domain waiting to be purged, a domain with a
+    /// transfer pending).
     #[error("{0}")]
     StatusProhibits(String),
+    /// A transfer of the domain is pending already.
+    #[error("{0}")]
+    PendingTransfer(String),
+    /// No transfer of the domain is pending (or, for a query, ever happened).
+    #[error("{0}")]
+    NotPendingTransfer(String),
 }
 
 /// Why a command could not be carried out.
@@ -468,6 +496,7 @@ pub fn execute(
         zones: &zones,
         now: context.now,
         registrar: context.registrar,
+        actor: Actor::Registrar(context.registrar.id),
     };
     match command {
         Command::CreateDomain {
@@ -508,6 +537,11 @@ pub fn execute(
             name,
             verified_hash,
         } => rules.transfer(name, verified_hash.as_deref()),
+        Command::DecideTransfer { name, action } => rules.decide_transfer(name, *action),
+        Command::QueryTransfer {
+            name,
+            verified_hash,
+        } => rules.query_transfer(name, verified_hash.as_deref()),
         Command::CheckDomains { names } => rules.check_domains(names),
         Command::Renew {
             name,
@@ -576,18 +610,24 @@ fn defaults(zones: &[ZoneSettings]) -> Defaults {
         maximum_period: first.map_or(0, |z| z.max_period_months),
         minimum_ns: first.map_or(0, |z| z.min_ns),
         maximum_ns: first.map_or(0, |z| z.max_ns),
+        transfer_timeout: first.map_or(0, |z| z.lifecycle.transfer_timeout_days),
+        transfer_default: first
+            .filter(|z| z.lifecycle.transfer_timeout_days > 0)
+            .map(|z| z.lifecycle.transfer_default),
         zones: zones
             .iter()
             .map(|z| {
                 format!(
-                    "zone {}: level {}, default-period {}, maximum-period {}, minimum-ns {}, maximum-ns {}, price per year {}",
+                    "zone {}: level {}, default-period {}, maximum-period {}, minimum-ns {}, maximum-ns {}, price per year {}, transfer-timeout {} days (then {})",
                     z.origin,
                     z.level,
                     z.default_period_months,
                     z.max_period_months,
                     z.min_ns,
                     z.max_ns,
-                    money(z.year_price)
+                    money(z.year_price),
+                    z.lifecycle.transfer_timeout_days,
+                    z.lifecycle.transfer_default.as_str()
                 )
             })
             .collect(),
@@ -620,18 +660,18 @@ struct Rules<'a> {
     publication: &'a mut Publication,
     zones: &'a [ZoneSettings],
     now: i64,
+    /// The registrar the command is for (the gaining one, when the registry answers a
+    /// transfer).
     registrar: &'a Registrar,
+    /// Who the history names: the registrar, or the registry on a timer.
+    actor: Actor,
 }
 
 impl Rules<'_> {
-    fn actor(&self) -> Actor {
-        Actor::Registrar(self.registrar.id)
-    }
-
     fn record(&mut self, object: &str, change: String) -> Result<(), StoreError> {
         let entry = HistoryEntry {
             at: self.now,
-            actor: self.actor().to_string(),
+            actor: self.actor.to_string(),
             change,
         };
         self.store.add_history(object, &entry)
@@ -688,6 +728,15 @@ impl Rules<'_> {
             return Err(Refusal::StatusProhibits(format!(
                 "{} is deleted and waits to be purged; restore it first",
                 domain.name
+            ))
+            .into());
+        }
+        if let Some(transfer) = self.pending_transfer(&domain.name)? {
+            return Err(Refusal::PendingTransfer(format!(
+                "a transfer of {} to registrar {} is pending until {}; approve or reject it first",
+                domain.name,
+                transfer.gaining,
+                calendar::date(transfer.acted)
             ))
             .into());
         }
@@ -775,10 +824,10 @@ impl Rules<'_> {
         domain: &str,
         years: i64,
         zone: &ZoneSettings,
-    ) -> Result<(), Failure> {
+    ) -> Result<i64, Failure> {
         let amount = zone.year_price * years;
         if amount == 0 {
-            return Ok(());
+            return Ok(0);
         }
         let registrar = self
             .store
@@ -795,7 +844,7 @@ impl Rules<'_> {
         }
         self.store
             .charge(self.registrar.id, -amount, kind, Some(domain), self.now)?;
-        Ok(())
+        Ok(amount)
     }
 
     fn check_expiry(&self, expires: i64, zone: &ZoneSettings) -> Result<(), Refusal> {
@@ -873,7 +922,7 @@ impl Rules<'_> {
             auth_hash: auth_hash.clone(),
             ds: ds.to_vec(),
             deletion: None,
-            auto_renewed: None,
+            billed: None,
         };
         domain.id = self.store.insert_domain(&domain)?;
         self.record(&domain_object(&name), "CREATE DOMAIN".into())?;
@@ -901,6 +950,11 @@ impl Rules<'_> {
         if expires > domain.expires {
             let years = whole_years(domain.expires, expires);
             self.charge("renew", &domain.name, years, &zone)?;
+            domain.billed = Some(Billed {
+                kind: BilledKind::Renew,
+                at: self.now,
+                expires_before: domain.expires,
+            });
         }
         self.publication.touch(self.store, &domain.name)?;
         let change = format!(
@@ -1047,6 +1101,7 @@ impl Rules<'_> {
         let zone = self.zone_of(&domain.name)?;
         let roid = domain_roid(domain.id, &zone.origin);
         let grace = grace_status(&domain, zone, self.now);
+        let domain_name = domain.name.clone();
         Ok(Reply::Domain {
             grace,
             domain: Box::new(domain),
@@ -1054,71 +1109,7 @@ impl Rules<'_> {
             nameservers,
             roid,
             host_objects,
-        })
-    }
-
-    fn transfer(&mut self, name: &str, verified_hash: Option<&str>) -> Result<Reply, Failure> {
-        let name = name.to_ascii_lowercase();
-        let mut domain = self
-            .store
-            .domain(&name)?
-            .ok_or_else(|| Refusal::NotRegistered(format!("{name} is not registered")))?;
-        if domain.deletion.is_some() {
-            return Err(Refusal::StatusProhibits(format!(
-                "{name} is deleted and waits to be purged"
-            ))
-            .into());
-        }
-        if domain.registrar == self.registrar.id {
-            return Ok(Reply::Done);
-        }
-        match (&domain.auth_hash, verified_hash) {
-            (Some(stored), Some(verified)) if stored == verified => {}
-            _ => {
-                return Err(Refusal::AuthorizationFailed(format!(
-                    "the domain password does not authorize a transfer of {name}"
-                ))
-                .into());
-            }
-        }
-        let zone = self.zone_of(&name)?.clone();
-        self.charge("transfer", &name, 1, &zone)?;
-        self.publication.touch(self.store, &name)?;
-        let from = domain.registrar;
-        let limit = calendar::add_months(self.now, i64::from(zone.max_period_months));
-        let extended = calendar::add_months(domain.expires, 12);
-        domain.expires = if zone.max_period_months > 0 {
-            extended.min(limit.max(domain.expires))
-        } else {
-            extended
-        };
-        domain.registrar = self.registrar.id;
-        domain.updated = self.now;
-        self.move_hosts(&name, self.registrar.id)?;
-        // The old password authorized this transfer; it must not authorize the next one.
-        domain.auth_hash = None;
-        self.store.update_domain(&domain)?;
-        self.record(
-            &domain_object(&name),
-            format!("TRANSFER DOMAIN (from registrar {from})"),
-        )?;
-        self.store.queue_message(&Message {
-            id: 0,
-            registrar: from,
-            at: self.now,
-            text: format!(
-                "Transfer of {name} to registrar {} completed",
-                self.registrar.id
-            ),
-            about: Notice::TransferredAway {
-                domain: name.clone(),
-                to: self.registrar.id,
-                expires: domain.expires,
-            },
-        })?;
-        Ok(Reply::Transferred {
-            from,
-            expires: domain.expires,
+            transfer: self.pending_transfer(&domain_name)?.map(Box::new),
         })
     }
 }

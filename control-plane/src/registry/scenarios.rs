@@ -7,7 +7,7 @@ use rusqlite::Connection;
 use zonefiles::calendar::{self, DAY};
 
 use super::*;
-use crate::model::{Deletion, Registrar};
+use crate::model::{Deletion, Lifecycle, Notice, Registrar, TransferStatus};
 use crate::sqlite;
 
 const START: i64 = 1_800_000_000;
@@ -19,17 +19,23 @@ struct Registry {
 impl Registry {
     /// Zone `tld` with the given grace periods (days: add, redemption, pending delete,
     /// auto-renew), registrars 1 and 2 with credit.
-    fn new(grace: [u32; 4]) -> Registry {
+    fn new([add, redemption, pending_delete, auto_renew]: [u32; 4]) -> Registry {
+        Registry::with(Lifecycle {
+            add_grace_days: add,
+            redemption_days: redemption,
+            pending_delete_days: pending_delete,
+            auto_renew_grace_days: auto_renew,
+            ..Lifecycle::default()
+        })
+    }
+
+    /// Zone `tld` with this life-cycle policy, registrars 1, 2 and 3 with credit.
+    fn with(lifecycle: Lifecycle) -> Registry {
         let conn = sqlite::open(std::path::Path::new(":memory:")).unwrap();
         let mut zone = ZoneSettings::new("tld");
-        [
-            zone.add_grace_days,
-            zone.redemption_days,
-            zone.pending_delete_days,
-            zone.auto_renew_grace_days,
-        ] = grace;
+        zone.lifecycle = lifecycle;
         sqlite::insert_zone(&conn, &zone).unwrap();
-        for id in [1, 2] {
+        for id in [1, 2, 3] {
             sqlite::put_registrar(
                 &conn,
                 &Registrar {
@@ -507,4 +513,311 @@ fn expired_domains_are_renewed_refunded_or_deleted_when_the_zone_auto_renews() {
     .unwrap();
     assert_eq!(r.balance(1), before);
     assert_eq!(r.domain("kept.tld").unwrap().expires, expires);
+}
+
+impl Registry {
+    /// Registrar `to` asks for `name` with the right password (set here).
+    fn request_transfer(&self, to: u32, now: i64, name: &str) -> Result<Reply, Refusal> {
+        self.conn
+            .execute("UPDATE domains SET auth_hash = 'h' WHERE name = ?1", [name])
+            .unwrap();
+        self.run(
+            to,
+            now,
+            Command::Transfer {
+                name: name.into(),
+                verified_hash: Some("h".into()),
+            },
+        )
+    }
+
+    fn decide(
+        &self,
+        registrar: u32,
+        now: i64,
+        name: &str,
+        action: TransferAction,
+    ) -> Result<Transfer, Refusal> {
+        match self.run(
+            registrar,
+            now,
+            Command::DecideTransfer {
+                name: name.into(),
+                action,
+            },
+        )? {
+            Reply::Transfer(t) => Ok(*t),
+            other => panic!("a transfer, not {other:?}"),
+        }
+    }
+
+    /// The registrar's queued notices, read and acknowledged.
+    fn notices(&self, registrar: u32, now: i64) -> Vec<Notice> {
+        let mut out = Vec::new();
+        while let Reply::Message(Some((message, _))) =
+            self.run(registrar, now, Command::Poll).unwrap()
+        {
+            self.run(registrar, now, Command::Acknowledge { id: message.id })
+                .unwrap();
+            out.push(message.about);
+        }
+        out
+    }
+
+    fn sweep(&self, now: i64) -> usize {
+        sweep(&self.conn, &mut Publication::new(), now).unwrap()
+    }
+}
+
+/// The statuses of the transfer notices among `notices`.
+fn transfer_statuses(notices: &[Notice]) -> Vec<(String, TransferStatus)> {
+    notices
+        .iter()
+        .filter_map(|n| match n {
+            Notice::Transfer(t) => Some((t.domain.clone(), t.status)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_transfer_waits_for_its_sponsor_or_the_timeout_in_a_zone_with_one() {
+    let r = Registry::with(Lifecycle {
+        transfer_timeout_days: 5,
+        transfer_grace_days: 5,
+        ..Lifecycle::default()
+    });
+    for name in ["a.tld", "b.tld", "c.tld", "d.tld"] {
+        r.create(1, START, name, external());
+    }
+    let before = (r.balance(1), r.balance(2));
+    let expires = r.domain("a.tld").unwrap().expires;
+
+    // Asked for: pending, charged at once, the sponsor told.
+    let Reply::Transfer(t) = r.request_transfer(2, START, "a.tld").unwrap() else {
+        panic!("a transfer");
+    };
+    assert_eq!(
+        (t.status, t.gaining, t.losing, t.acted),
+        (TransferStatus::Pending, 2, 1, START + 5 * DAY)
+    );
+    assert_eq!(r.balance(2), before.1 - 600);
+    assert_eq!(
+        transfer_statuses(&r.notices(1, START)),
+        [("a.tld".to_string(), TransferStatus::Pending)]
+    );
+    // Meanwhile nobody changes the domain, and nobody else asks for it.
+    assert!(matches!(
+        r.run(
+            1,
+            START,
+            Command::SetStatus {
+                name: "a.tld".into(),
+                active: false
+            }
+        ),
+        Err(Refusal::PendingTransfer(_))
+    ));
+    assert!(matches!(
+        r.request_transfer(3, START, "a.tld"),
+        Err(Refusal::PendingTransfer(_))
+    ));
+    let Reply::Domain { transfer, .. } = r
+        .run(
+            1,
+            START,
+            Command::QueryDomain {
+                name: "a.tld".into(),
+            },
+        )
+        .unwrap()
+    else {
+        panic!("a domain");
+    };
+    assert_eq!(transfer.map(|t| t.gaining), Some(2));
+    // Only the sponsor answers; it approves.
+    assert!(matches!(
+        r.decide(2, START, "a.tld", TransferAction::Approve),
+        Err(Refusal::AccessDenied(_))
+    ));
+    let t = r
+        .decide(1, START + DAY, "a.tld", TransferAction::Approve)
+        .unwrap();
+    assert_eq!(t.status, TransferStatus::ClientApproved);
+    let a = r.domain("a.tld").unwrap();
+    assert_eq!(
+        (a.registrar, a.expires),
+        (2, calendar::add_months(expires, 12))
+    );
+    assert_eq!(
+        transfer_statuses(&r.notices(2, START + DAY)),
+        [("a.tld".to_string(), TransferStatus::ClientApproved)]
+    );
+    assert!(matches!(
+        r.decide(1, START + DAY, "a.tld", TransferAction::Reject),
+        Err(Refusal::NotPendingTransfer(_))
+    ));
+    // How it ended: for its two registrars, or one holding the password.
+    let query = |registrar, verified_hash: Option<&str>| {
+        r.run(
+            registrar,
+            START + DAY,
+            Command::QueryTransfer {
+                name: "a.tld".into(),
+                verified_hash: verified_hash.map(String::from),
+            },
+        )
+    };
+    assert!(
+        matches!(query(1, None), Ok(Reply::Transfer(t)) if t.status == TransferStatus::ClientApproved)
+    );
+    assert!(matches!(
+        query(3, None),
+        Err(Refusal::AuthorizationFailed(_))
+    ));
+
+    // Rejected by the sponsor, or withdrawn: refunded, the other registrar told.
+    r.request_transfer(2, START, "b.tld").unwrap();
+    r.request_transfer(2, START, "c.tld").unwrap();
+    r.notices(1, START);
+    let t = r.decide(1, START, "b.tld", TransferAction::Reject).unwrap();
+    assert_eq!(t.status, TransferStatus::ClientRejected);
+    let t = r.decide(2, START, "c.tld", TransferAction::Cancel).unwrap();
+    assert_eq!(t.status, TransferStatus::ClientCancelled);
+    assert_eq!(r.balance(2), before.1 - 600, "only a.tld is paid for");
+    assert_eq!(r.domain("b.tld").unwrap().registrar, 1);
+    assert_eq!(
+        transfer_statuses(&r.notices(2, START)),
+        [("b.tld".to_string(), TransferStatus::ClientRejected)]
+    );
+    assert_eq!(
+        transfer_statuses(&r.notices(1, START)),
+        [("c.tld".to_string(), TransferStatus::ClientCancelled)]
+    );
+
+    // Left unanswered: the zone's default (approve) at the timeout, both registrars told.
+    r.request_transfer(2, START, "d.tld").unwrap();
+    r.notices(1, START);
+    assert_eq!(r.sweep(START + 5 * DAY - 1), 0);
+    assert_eq!(r.sweep(START + 5 * DAY), 1);
+    assert_eq!(r.domain("d.tld").unwrap().registrar, 2);
+    for registrar in [1, 2] {
+        assert_eq!(
+            transfer_statuses(&r.notices(registrar, START + 5 * DAY)),
+            [("d.tld".to_string(), TransferStatus::ServerApproved)]
+        );
+    }
+
+    // Deleted in the transfer grace period: the transfer is refunded, the expiry put back.
+    let paid = r.balance(2);
+    r.run(
+        2,
+        START + 3 * DAY,
+        Command::DeleteDomain {
+            name: "a.tld".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(r.balance(2), paid + 600);
+    assert!(r.domain("a.tld").is_none());
+    // After it, a deletion refunds nothing.
+    r.run(
+        2,
+        START + 11 * DAY,
+        Command::DeleteDomain {
+            name: "d.tld".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(r.balance(2), paid + 600);
+    assert_eq!(r.balance(1), before.0, "the losing registrar paid nothing");
+}
+
+#[test]
+fn an_unanswered_transfer_lapses_where_the_zone_rejects_by_default() {
+    let r = Registry::with(Lifecycle {
+        transfer_timeout_days: 5,
+        transfer_default: crate::model::TransferDefault::Reject,
+        ..Lifecycle::default()
+    });
+    r.create(1, START, "a.tld", external());
+    let before = r.balance(2);
+    r.request_transfer(2, START, "a.tld").unwrap();
+    assert_eq!(r.sweep(START + 5 * DAY), 1);
+    assert_eq!(r.domain("a.tld").unwrap().registrar, 1);
+    assert_eq!(r.balance(2), before, "refunded");
+    assert_eq!(
+        transfer_statuses(&r.notices(2, START + 5 * DAY)),
+        [("a.tld".to_string(), TransferStatus::ServerCancelled)]
+    );
+    // Then the domain is its sponsor's to change again, and transferable anew.
+    r.run(
+        1,
+        START + 5 * DAY,
+        Command::SetStatus {
+            name: "a.tld".into(),
+            active: false,
+        },
+    )
+    .unwrap();
+    assert!(r.request_transfer(2, START + 5 * DAY, "a.tld").is_ok());
+}
+
+#[test]
+fn renewals_are_refunded_in_their_grace_and_a_transfer_replaces_an_auto_renewal() {
+    let r = Registry::with(Lifecycle {
+        renew_grace_days: 5,
+        auto_renew_grace_days: 45,
+        ..Lifecycle::default()
+    });
+    r.create(1, START, "renewed.tld", external());
+    r.create(1, START, "moved.tld", external());
+    let expires = r.domain("renewed.tld").unwrap().expires;
+    let before = r.balance(1);
+    let day = expires - expires.rem_euclid(DAY);
+    r.run(
+        1,
+        START + DAY,
+        Command::Renew {
+            name: "renewed.tld".into(),
+            current_expiry: day,
+            months: 24,
+        },
+    )
+    .unwrap();
+    assert_eq!(before - r.balance(1), 1200);
+    let Reply::Domain { grace, .. } = r
+        .run(
+            1,
+            START + 2 * DAY,
+            Command::QueryDomain {
+                name: "renewed.tld".into(),
+            },
+        )
+        .unwrap()
+    else {
+        panic!("a domain");
+    };
+    assert_eq!(grace, Some("renewPeriod"));
+    r.run(
+        1,
+        START + 2 * DAY,
+        Command::DeleteDomain {
+            name: "renewed.tld".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(r.balance(1), before, "the renewal refunded");
+
+    // Renewed by the registry at expiry, then transferred within the grace: the losing
+    // registrar gets the renewal back, and the transfer's year replaces it.
+    assert_eq!(r.sweep(expires + 60), 1);
+    assert_eq!(before - r.balance(1), 600);
+    r.request_transfer(2, expires + DAY, "moved.tld").unwrap();
+    assert_eq!(r.balance(1), before);
+    let moved = r.domain("moved.tld").unwrap();
+    assert_eq!(
+        (moved.registrar, moved.expires),
+        (2, calendar::add_months(expires, 12))
+    );
 }

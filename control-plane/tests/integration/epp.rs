@@ -377,7 +377,7 @@ fn hostile_and_malformed_frames_get_epp_errors_or_a_closed_session() {
             (command("<renew><domain:renew xmlns:domain=\"urn:ietf:params:xml:ns:domain-1.0\"><domain:name>a.tld</domain:name></domain:renew></renew>"), 2003),
             (command("<create><domain:create xmlns:domain=\"urn:ietf:params:xml:ns:domain-1.0\"><domain:name>c.tld</domain:name><domain:registrant>jd1</domain:registrant><domain:authInfo><domain:pw>x</domain:pw></domain:authInfo></domain:create></create>"), 2308),
             (command("<create><domain:create xmlns:domain=\"urn:ietf:params:xml:ns:domain-1.0\"><domain:name>c.tld</domain:name><domain:period unit=\"y\">0</domain:period><domain:authInfo><domain:pw>x</domain:pw></domain:authInfo></domain:create></create>"), 2004),
-            (command("<transfer op=\"approve\"><domain:transfer xmlns:domain=\"urn:ietf:params:xml:ns:domain-1.0\"><domain:name>c.tld</domain:name></domain:transfer></transfer>"), 2301),
+            (command("<transfer op=\"approve\"><domain:transfer xmlns:domain=\"urn:ietf:params:xml:ns:domain-1.0\"><domain:name>c.tld</domain:name></domain:transfer></transfer>"), 2303),
         ];
         for (xml, expected) in cases {
             let answer = one.transact_xml(&xml).await.unwrap();
@@ -852,6 +852,289 @@ fn grace_periods_refund_restore_and_purge_deleted_domains() {
     for step in ["RESTORE DOMAIN", "REDEMPTION PERIOD ENDED", "PURGE DOMAIN"] {
         assert!(history.contains(step), "{history}");
     }
+    let audit = registry.audit();
+    assert!(audit.contains("0 problems"), "{audit}");
+}
+
+#[test]
+fn a_transfer_waits_for_its_sponsor_over_epp_and_srrp() {
+    let epp = free_port();
+    let mut registry = Registry::new(&format!("\n[epp]\nlisten = [\"{epp}\"]\n"));
+    let config = std::fs::read_to_string(registry.path("cp.toml")).unwrap();
+    std::fs::write(
+        registry.path("cp.toml"),
+        format!("sweep_interval_s = 1\n{config}"),
+    )
+    .unwrap();
+    registry.cli(&["zone", "grace", "tld", "--transfer-timeout-days", "5"]);
+    registry.start();
+    for name in ["a.tld", "b.tld", "c.tld", "d.tld"] {
+        registry.register(1001, name);
+        let set = registry.as_registrar(
+            1001,
+            "SET PASSWORD",
+            &[("domain-name", name), ("domain-auth", "move-it-42")],
+        );
+        assert_eq!(set.code.number(), 200, "{set:?}");
+    }
+    // STATUS DEFAULTS speaks for the first zone (name: at once), and has a line per zone.
+    let defaults = registry.as_registrar(1001, "STATUS DEFAULTS", &[]);
+    assert_eq!(
+        (
+            defaults.get("transfer-timeout"),
+            defaults.get("transfer-default")
+        ),
+        (Some("0"), Some("unset"))
+    );
+    assert!(
+        defaults.attributes.iter().any(|(n, v)| n == "text"
+            && v.starts_with("zone tld:")
+            && v.ends_with("transfer-timeout 5 days (then approve)")),
+        "{defaults:?}"
+    );
+    let tls = registry.client.clone();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let mut one = client(epp, tls.clone()).await;
+        login(&mut one, 1001, false).await;
+        let mut two = client(epp, tls.clone()).await;
+        login(&mut two, 1002, false).await;
+        let mut three = client(epp, tls.clone()).await;
+        login(&mut three, 1003, false).await;
+
+        // Asked for: 1001 pending, and the sponsor is told.
+        let asked = two
+            .transact(&DomainTransfer::new("a.tld", None, "move-it-42"), "x-0001")
+            .await
+            .unwrap();
+        assert_eq!(
+            asked.result.code,
+            ResultCode::CommandCompletedSuccessfullyActionPending
+        );
+        let data = asked.res_data().unwrap();
+        assert_eq!(data.transfer_status, "pending");
+        assert_eq!(
+            (data.requester_id.as_str(), data.ack_id.as_str()),
+            ("1002", "1001")
+        );
+        assert_eq!((data.ack_by - data.requested_at).num_days(), 5);
+        let info = one
+            .transact(&DomainInfo::new("a.tld", None), "x-0002")
+            .await
+            .unwrap();
+        let statuses = info
+            .res_data()
+            .unwrap()
+            .statuses
+            .clone()
+            .unwrap_or_default();
+        assert!(statuses.contains(&Status::PendingTransfer), "{statuses:?}");
+        let polled = one.transact(&Poll, "x-0003").await.unwrap();
+        let Some(PollData::DomainTransfer(notice)) = polled.res_data() else {
+            panic!("a transfer notice: {:?}", polled.res_data());
+        };
+        assert_eq!(
+            (notice.name.as_str(), notice.transfer_status.as_str()),
+            ("a.tld", "pending")
+        );
+        let id = polled.message_queue().unwrap().id.clone();
+        one.transact(&Ack { message_id: &id }, "x-0004")
+            .await
+            .unwrap();
+        // Meanwhile: no changes by the sponsor, no second request, no answer but the sponsor's.
+        assert_eq!(
+            code(one.transact(&DomainDelete::new("a.tld"), "x-0005").await),
+            2300
+        );
+        assert_eq!(
+            code(
+                three
+                    .transact(&DomainTransfer::new("a.tld", None, "move-it-42"), "x-0006")
+                    .await
+            ),
+            2300
+        );
+        assert_eq!(
+            code(
+                two.transact(&DomainTransfer::approve("a.tld"), "x-0007")
+                    .await
+            ),
+            2201
+        );
+        assert_eq!(
+            code(
+                three
+                    .transact(&DomainTransfer::query("a.tld", "wrong"), "x-0008")
+                    .await
+            ),
+            2202
+        );
+        let queried = three
+            .transact(&DomainTransfer::query("a.tld", "move-it-42"), "x-0009")
+            .await
+            .unwrap();
+        assert_eq!(queried.res_data().unwrap().transfer_status, "pending");
+        // Approved: the domain moves, and the registrar that asked is told.
+        let approved = one
+            .transact(&DomainTransfer::approve("a.tld"), "x-0010")
+            .await
+            .unwrap();
+        assert_eq!(
+            approved.res_data().unwrap().transfer_status,
+            "clientApproved"
+        );
+        let info = two
+            .transact(&DomainInfo::new("a.tld", None), "x-0011")
+            .await
+            .unwrap();
+        assert_eq!(info.res_data().unwrap().client_id, "1002");
+        let polled = two.transact(&Poll, "x-0012").await.unwrap();
+        let Some(PollData::DomainTransfer(notice)) = polled.res_data() else {
+            panic!("a transfer notice: {:?}", polled.res_data());
+        };
+        assert_eq!(notice.transfer_status, "clientApproved");
+        let id = polled.message_queue().unwrap().id.clone();
+        two.transact(&Ack { message_id: &id }, "x-0013")
+            .await
+            .unwrap();
+        assert_eq!(
+            code(
+                one.transact(&DomainTransfer::reject("a.tld"), "x-0014")
+                    .await
+            ),
+            2301
+        );
+
+        // Withdrawn by the registrar that asked; queried afterwards by the sponsor.
+        two.transact(&DomainTransfer::new("c.tld", None, "move-it-42"), "x-0015")
+            .await
+            .unwrap();
+        let cancelled = two
+            .transact(&DomainTransfer::cancel("c.tld"), "x-0016")
+            .await
+            .unwrap();
+        assert_eq!(
+            cancelled.res_data().unwrap().transfer_status,
+            "clientCancelled"
+        );
+        let queried = one
+            .transact(&DomainTransfer::query("c.tld", ""), "x-0017")
+            .await
+            .unwrap();
+        assert_eq!(
+            queried.res_data().unwrap().transfer_status,
+            "clientCancelled"
+        );
+    });
+
+    // Over SRRP: asked for, refused changes meanwhile, rejected by the sponsor.
+    let asked = registry.as_registrar(
+        1002,
+        "TRANSFER DOMAIN",
+        &[("domain-name", "b.tld"), ("domain-auth", "move-it-42")],
+    );
+    assert_eq!(asked.code.number(), 200, "{asked:?}");
+    assert!(
+        asked
+            .get("text")
+            .unwrap()
+            .starts_with("Transfer: pending to registrar 1002"),
+        "{asked:?}"
+    );
+    let refused = registry.as_registrar(
+        1001,
+        "SET STATUS",
+        &[("domain-name", "b.tld"), ("status", "inactive")],
+    );
+    assert_eq!(refused.code.number(), 411, "{refused:?}");
+    let query = registry.as_registrar(1001, "QUERY DOMAIN", &[("domain-name", "b.tld")]);
+    assert!(
+        query
+            .attributes
+            .iter()
+            .any(|(n, v)| n == "text" && v.starts_with("Transfer: pending")),
+        "{query:?}"
+    );
+    let not_yours = registry.as_registrar(
+        1002,
+        "TRANSFER DOMAIN",
+        &[("domain-name", "b.tld"), ("transfer-response", "yes")],
+    );
+    assert_eq!(not_yours.code.number(), 411, "{not_yours:?}");
+    let rejected = registry.as_registrar(
+        1001,
+        "TRANSFER DOMAIN",
+        &[("domain-name", "b.tld"), ("transfer-response", "no")],
+    );
+    assert_eq!(rejected.code.number(), 200, "{rejected:?}");
+    assert_eq!(rejected.get("text"), Some("Transfer: clientRejected"));
+
+    // Left unanswered: approved at the timeout (the request moved 5 days back in time).
+    let asked = registry.as_registrar(
+        1002,
+        "TRANSFER DOMAIN",
+        &[("domain-name", "d.tld"), ("domain-auth", "move-it-42")],
+    );
+    assert_eq!(asked.code.number(), 200, "{asked:?}");
+    registry.kill();
+    registry
+        .database()
+        .execute(
+            "UPDATE transfers SET requested = requested - 432000, acted = acted - 432000 WHERE name = 'd.tld'",
+            [],
+        )
+        .unwrap();
+    registry.start();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let sponsor = || -> u32 {
+        registry
+            .database()
+            .query_row(
+                "SELECT registrar FROM domains WHERE name = 'd.tld'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    while sponsor() != 1002 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the timeout did not approve the transfer"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status: String = registry
+        .database()
+        .query_row(
+            "SELECT status FROM transfers WHERE name = 'd.tld'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(status, "serverApproved");
+    let balance = |id: u32| -> i64 {
+        registry
+            .database()
+            .query_row("SELECT balance FROM registrars WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .unwrap()
+    };
+    // 1002 paid for a.tld and d.tld; b.tld and c.tld were refunded.
+    let ledger: i64 = registry
+        .database()
+        .query_row(
+            "SELECT sum(amount) FROM ledger WHERE registrar = 1002 AND kind IN ('transfer', 'refund')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(ledger, -1200, "balance now {}", balance(1002));
+    let history = registry.cli(&["history", "d.tld"]);
+    assert!(
+        history.contains("TRANSFER DOMAIN (from registrar 1001, serverApproved)"),
+        "{history}"
+    );
     let audit = registry.audit();
     assert!(audit.contains("0 problems"), "{audit}");
 }
