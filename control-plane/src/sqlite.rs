@@ -997,6 +997,21 @@ impl Store for Connection {
         Ok(())
     }
 
+    fn rename_host(&self, from: &str, h: &Host) -> StoreResult<()> {
+        self.prepare_cached(
+            "UPDATE hosts SET name = ?2, parent = ?3, registrar = ?4, updated = ?5, addresses = ?6 WHERE name = ?1",
+        )?
+        .execute(params![
+            from,
+            h.name,
+            h.parent,
+            h.registrar,
+            h.updated,
+            addresses_text(&h.addresses)
+        ])?;
+        Ok(())
+    }
+
     fn delete_host(&self, name: &str) -> StoreResult<()> {
         self.prepare_cached("DELETE FROM hosts WHERE name = ?1")?
             .execute([name])?;

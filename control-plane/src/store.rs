@@ -76,6 +76,8 @@ pub trait Store {
     fn insert_host(&self, host: &Host) -> StoreResult<i64>;
     /// Rewrites a host object's sponsor, addresses and update time.
     fn update_host(&self, host: &Host) -> StoreResult<()>;
+    /// Gives the host `from` the name, superordinate domain and the rest of `host`.
+    fn rename_host(&self, from: &str, host: &Host) -> StoreResult<()>;
     /// Removes a host object.
     fn delete_host(&self, name: &str) -> StoreResult<()>;
     /// The host objects beneath a domain.

@@ -115,7 +115,7 @@ pub enum Request {
         /// `<host:addr>`s.
         addresses: Vec<IpAddr>,
     },
-    /// `<host:update>` (addresses; statuses and renaming are not offered).
+    /// `<host:update>` (addresses and the name; statuses are not kept).
     HostUpdate {
         /// The name.
         name: String,
@@ -123,6 +123,8 @@ pub enum Request {
         add: Vec<IpAddr>,
         /// Addresses removed.
         remove: Vec<IpAddr>,
+        /// `<host:chg><host:name>`: the new name.
+        rename: Option<String>,
     },
     /// `<host:delete>`.
     HostDelete {
@@ -916,12 +918,13 @@ fn host(verb: &Element, object: &Element) -> Result<Request, Failure> {
                     (HOST, "chg", Optional),
                 ],
             )?;
-            if object.child(HOST, "chg").is_some() {
-                return Err(Failure::new(
-                    Code::UnimplementedOption,
-                    "renaming a host is not offered: create the new one, move domains to it, delete the old one",
-                ));
-            }
+            let rename = match object.child(HOST, "chg") {
+                Some(chg) => {
+                    shape(chg, &[(HOST, "name", One)])?;
+                    Some(name(chg)?)
+                }
+                None => None,
+            };
             let mut edits = [Vec::new(), Vec::new()];
             for (which, list) in ["add", "rem"].into_iter().zip(edits.iter_mut()) {
                 if let Some(edit) = object.child(HOST, which) {
@@ -936,16 +939,17 @@ fn host(verb: &Element, object: &Element) -> Result<Request, Failure> {
                 }
             }
             let [add, remove] = edits;
-            if add.is_empty() && remove.is_empty() {
+            if add.is_empty() && remove.is_empty() && rename.is_none() {
                 return Err(Failure::new(
                     Code::MissingParameter,
-                    "a host update names no address to add or remove",
+                    "a host update names no address to add or remove and no new name",
                 ));
             }
             Ok(Request::HostUpdate {
                 name: name(object)?,
                 add,
                 remove,
+                rename,
             })
         }
         "renew" | "transfer" => Err(Failure::new(

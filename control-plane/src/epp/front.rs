@@ -171,10 +171,16 @@ pub fn plan(request: &Request) -> Plan {
             name: name.clone(),
             addresses: addresses.clone(),
         }),
-        Request::HostUpdate { name, add, remove } => run(Command::UpdateHost {
+        Request::HostUpdate {
+            name,
+            add,
+            remove,
+            rename,
+        } => run(Command::UpdateHost {
             name: name.clone(),
             add: add.clone(),
             remove: remove.clone(),
+            rename: rename.clone(),
         }),
         Request::HostDelete { name } => run(Command::DeleteHost { name: name.clone() }),
         Request::Poll { ack: None } => run(Command::Poll),

@@ -12,6 +12,10 @@
 //!   addresses everywhere: a cluster entry with other addresses for it is refused.
 //! - A host is *linked* while a cluster some domain uses lists it; a linked host cannot be
 //!   deleted.
+//! - A host may be renamed (RFC 5732 §3.2.5) to a name that is no host and that no cluster
+//!   lists; inside a registry zone only beneath a domain of its registrar, and keeping an
+//!   address; outside them, without addresses. Every cluster entry follows, and every domain
+//!   using one of those clusters is republished in the same changeset.
 
 use std::net::IpAddr;
 
@@ -119,6 +123,7 @@ impl Rules<'_> {
         name: &str,
         add: &[IpAddr],
         remove: &[IpAddr],
+        rename: Option<&str>,
     ) -> Result<Reply, Failure> {
         let mut host = self.own_host(name)?;
         let mut addresses = host.addresses.clone();
@@ -139,39 +144,59 @@ impl Rules<'_> {
             }
             addresses.push(*new);
         }
-        match (&host.parent, addresses.is_empty()) {
+        let new_name = rename
+            .map(str::to_ascii_lowercase)
+            .filter(|new| new != name);
+        let parent = match &new_name {
+            Some(new) => self.rename_target(new)?,
+            None => host.parent.clone(),
+        };
+        let shown = new_name.as_deref().unwrap_or(name);
+        match (&parent, addresses.is_empty()) {
             (Some(_), true) => {
                 return Err(Refusal::Missing(format!(
-                    "{name} is inside a registry zone and keeps at least one address"
+                    "{shown} is inside a registry zone and keeps at least one address"
                 ))
                 .into());
             }
             (None, false) => {
                 return Err(Refusal::InvalidValue(format!(
-                    "{name} is outside the registry's zones and takes no address"
+                    "{shown} is outside the registry's zones and takes no address; remove its addresses in the same update"
                 ))
                 .into());
             }
             _ => {}
         }
         let addresses = sorted(&addresses);
-        if addresses == host.addresses {
+        if addresses == host.addresses && new_name.is_none() {
             return Ok(Reply::Done);
         }
         host.addresses = addresses;
+        host.parent = parent;
         host.updated = self.now;
-        self.store.update_host(&host)?;
-        self.record(
-            &host_object(name),
-            format!("UPDATE HOST ({} addresses)", host.addresses.len()),
-        )?;
-        // Every cluster listing the host gets its new addresses; every domain using one is
-        // published again.
+        match &new_name {
+            Some(new) => {
+                host.name = new.clone();
+                self.store.rename_host(name, &host)?;
+                self.record(&host_object(name), format!("RENAME HOST (to {new})"))?;
+                self.record(&host_object(new), format!("RENAME HOST (from {name})"))?;
+            }
+            None => {
+                self.store.update_host(&host)?;
+                self.record(
+                    &host_object(name),
+                    format!("UPDATE HOST ({} addresses)", host.addresses.len()),
+                )?;
+            }
+        }
+        // Every cluster listing the host gets its new name and addresses; every domain using
+        // one is published again.
         for id in self.store.clusters_with(name)? {
             let Some(mut cluster) = self.store.cluster(id)? else {
                 continue;
             };
             for entry in cluster.nameservers.iter_mut().filter(|ns| ns.name == name) {
+                entry.name = host.name.clone();
                 entry.addresses = host.addresses.clone();
             }
             for domain in self.store.domains_using(id)? {
@@ -184,6 +209,29 @@ impl Rules<'_> {
             )?;
         }
         Ok(Reply::Done)
+    }
+
+    /// The superordinate domain of a host's new name, after checking the name is free: not a
+    /// host object, not named by any cluster (so no cluster ends up listing it twice or with
+    /// two sets of addresses), and inside the registry only beneath the registrar's own domain.
+    fn rename_target(&self, new: &str) -> Result<Option<String>, Failure> {
+        check_name(new).map_err(Refusal::InvalidValue)?;
+        if self.store.host(new)?.is_some() {
+            return Err(
+                Refusal::AlreadyRegistered(format!("the host {new} exists already")).into(),
+            );
+        }
+        if let Some(id) = self.store.clusters_with(new)?.first() {
+            return Err(Refusal::InUse(format!(
+                "{new} is a name server of cluster {id} already; rename to a name no cluster lists"
+            ))
+            .into());
+        }
+        let parent = self.superordinate(new)?;
+        if let Some(domain) = &parent {
+            self.own_domain(domain)?;
+        }
+        Ok(parent)
     }
 
     pub(super) fn delete_host(&mut self, name: &str) -> Result<Reply, Failure> {

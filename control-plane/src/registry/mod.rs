@@ -232,7 +232,7 @@ pub enum Command {
         /// Its name.
         name: String,
     },
-    /// Change a host object's addresses (every cluster listing it follows).
+    /// Change a host object's addresses or name (every cluster listing it follows).
     UpdateHost {
         /// Its name.
         name: String,
@@ -240,6 +240,8 @@ pub enum Command {
         add: Vec<IpAddr>,
         /// Addresses to remove.
         remove: Vec<IpAddr>,
+        /// Its new name.
+        rename: Option<String>,
     },
     /// Delete a host object no domain uses.
     DeleteHost {
@@ -562,7 +564,12 @@ pub fn execute(
         Command::CheckHosts { names } => rules.check_hosts(names),
         Command::CreateHost { name, addresses } => rules.create_host(name, addresses),
         Command::QueryHost { name } => rules.query_host(name),
-        Command::UpdateHost { name, add, remove } => rules.update_host(name, add, remove),
+        Command::UpdateHost {
+            name,
+            add,
+            remove,
+            rename,
+        } => rules.update_host(name, add, remove, rename.as_deref()),
         Command::DeleteHost { name } => rules.delete_host(name),
         Command::Poll => Ok(Reply::Message(
             store

@@ -194,6 +194,7 @@ fn host_objects_follow_their_rules_and_carry_their_addresses_everywhere() {
             name: "ns.one.tld".into(),
             add: vec![ip("2001:db8::1")],
             remove: vec![ip("192.0.2.1")],
+            rename: None,
         },
     )
     .unwrap();
@@ -819,5 +820,119 @@ fn renewals_are_refunded_in_their_grace_and_a_transfer_replaces_an_auto_renewal(
     assert_eq!(
         (moved.registrar, moved.expires),
         (2, calendar::add_months(expires, 12))
+    );
+}
+
+#[test]
+fn a_renamed_host_takes_every_cluster_entry_with_it() {
+    let r = Registry::new([0, 0, 5, 0]);
+    r.create(1, START, "one.tld", external());
+    r.create(1, START, "two.tld", external());
+    r.create(2, START, "other.tld", external());
+    for (name, addresses) in [
+        ("ns.one.tld", vec![ip("192.0.2.1")]),
+        ("ns.example.com", vec![]),
+    ] {
+        r.run(
+            1,
+            START,
+            Command::CreateHost {
+                name: name.into(),
+                addresses,
+            },
+        )
+        .unwrap();
+    }
+    r.run(
+        2,
+        START,
+        Command::CreateHost {
+            name: "ns.example.org".into(),
+            addresses: vec![],
+        },
+    )
+    .unwrap();
+    // Registrar 2's domain names registrar 1's in-zone host.
+    let hosts = NameserverSource::Hosts(vec!["ns.one.tld".into(), "ns.example.org".into()]);
+    r.create(2, START, "user.tld", hosts);
+    let rename = |to: &str, remove: &[&str]| Command::UpdateHost {
+        name: "ns.one.tld".into(),
+        add: vec![],
+        remove: remove.iter().map(|a| ip(a)).collect(),
+        rename: Some(to.into()),
+    };
+    let cases = [
+        // Beneath another registrar's domain, an existing host, a name clusters list, beneath
+        // no registered domain, outside the registry with an address.
+        ("ns.other.tld", Refusal::AccessDenied(String::new())),
+        ("ns.example.com", Refusal::AlreadyRegistered(String::new())),
+        ("a.example.net", Refusal::InUse(String::new())),
+        ("ns.none.tld", Refusal::NotRegistered(String::new())),
+        ("ns.example.info", Refusal::InvalidValue(String::new())),
+    ];
+    for (to, expected) in cases {
+        let refused = r.run(1, START, rename(to, &[])).unwrap_err();
+        assert_eq!(
+            std::mem::discriminant(&refused),
+            std::mem::discriminant(&expected),
+            "{to}: {refused:?}"
+        );
+    }
+    let entries = |domain: &str| {
+        let cluster = r.domain(domain).unwrap().cluster.unwrap();
+        r.conn.cluster(cluster).unwrap().unwrap().nameservers
+    };
+    // Beneath another of its domains: the cluster entry follows, with the address.
+    r.run(1, START, rename("ns.two.tld", &[])).unwrap();
+    assert!(r.conn.host("ns.one.tld").unwrap().is_none());
+    let host = r.conn.host("ns.two.tld").unwrap().unwrap();
+    assert_eq!(host.parent.as_deref(), Some("two.tld"));
+    assert_eq!(entries("user.tld")[0], ns("ns.two.tld", &["192.0.2.1"]));
+    // one.tld has no host beneath it any more: it may go; two.tld may not.
+    r.run(
+        1,
+        START,
+        Command::DeleteDomain {
+            name: "one.tld".into(),
+        },
+    )
+    .unwrap();
+    assert!(matches!(
+        r.run(
+            1,
+            START,
+            Command::DeleteDomain {
+                name: "two.tld".into()
+            }
+        ),
+        Err(Refusal::InUse(_))
+    ));
+    // Outside the registry, without its address.
+    r.run(
+        1,
+        START,
+        Command::UpdateHost {
+            name: "ns.two.tld".into(),
+            add: vec![],
+            remove: vec![ip("192.0.2.1")],
+            rename: Some("ns.example.info".into()),
+        },
+    )
+    .unwrap();
+    assert_eq!(entries("user.tld")[0], ns("ns.example.info", &[]));
+    assert!(
+        r.conn
+            .host("ns.example.info")
+            .unwrap()
+            .unwrap()
+            .parent
+            .is_none()
+    );
+    let history = r.conn.history(&host_object("ns.example.info")).unwrap();
+    assert!(
+        history
+            .iter()
+            .any(|h| h.change == "RENAME HOST (from ns.two.tld)"),
+        "{history:?}"
     );
 }

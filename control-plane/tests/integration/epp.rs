@@ -14,7 +14,7 @@ use instant_epp::domain::{
     Status,
 };
 use instant_epp::extensions::secdns::{self, Algorithm, DigestAlgorithm, DsDataType};
-use instant_epp::host::update::{HostAdd, HostRemove};
+use instant_epp::host::update::{HostAdd, HostChangeInfo, HostRemove};
 use instant_epp::host::{
     HostCheck, HostCreate, HostDelete, HostInfo as HostQuery, HostUpdate, Status as HostStatus,
 };
@@ -191,6 +191,27 @@ fn a_registrar_runs_every_domain_command_over_epp() {
         one.transact(&moved, "t-h011").await.unwrap();
         let host = one.transact(&HostQuery::new("ns9.first.tld"), "t-h012").await.unwrap();
         assert_eq!(host.res_data().unwrap().addresses, new_glue);
+        // Renamed: the domain naming it follows; and back again.
+        for (from, to) in [("ns9.first.tld", "ns8.first.tld"), ("ns8.first.tld", "ns9.first.tld")] {
+            let mut renamed = HostUpdate::new(from);
+            renamed.info(HostChangeInfo { name: to });
+            one.transact(&renamed, "t-h017").await.unwrap();
+            let info = one.transact(&DomainInfo::new("fourth.tld", None), "t-h018").await.unwrap();
+            let servers = info.res_data().unwrap().ns.as_ref().unwrap();
+            let names: Vec<String> = servers
+                .ns
+                .iter()
+                .map(|h| match h {
+                    HostInfo::Obj(o) => o.name.to_string(),
+                    HostInfo::Attr(a) => a.name.to_string(),
+                })
+                .collect();
+            assert!(names.contains(&to.to_string()), "{names:?}");
+            assert_eq!(code(one.transact(&HostQuery::new(from), "t-h019").await), 2303);
+        }
+        let mut taken = HostUpdate::new("ns9.first.tld");
+        taken.info(HostChangeInfo { name: "ns1.example.com" });
+        assert_eq!(code(one.transact(&taken, "t-h020").await), 2302, "an existing host's name");
         let glueless = DomainCreate::new(
             "third.tld",
             Period::Years(PeriodLength::new(1).unwrap()),
