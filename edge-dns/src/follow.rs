@@ -15,7 +15,9 @@
 //! At start the images are opened trusted ([`Open::Trusted`]: the header only, so the server
 //! answers within milliseconds however large the zone) and their index is checked on a
 //! background thread at the lowest priority; queries meanwhile run under `catch_unwind` (see
-//! [`crate::udp`]), and an image that fails the check is withdrawn and logged. Images that
+//! [`crate::udp`]), a query that meets bytes that do not read is answered SERVFAIL and marks
+//! the zone ([`View::mark_damaged`]), and an image that fails the check or was so marked is
+//! withdrawn and logged. Images that
 //! arrive later (compactions, reloads) are checked before they serve, while the previous
 //! version keeps answering.
 //!
@@ -197,6 +199,14 @@ impl Follower {
                     error,
                     "zone image damaged: the zone is withdrawn (SERVFAIL); compile it again \
                      (zonefiles compile, or zonefiles dir compact for a directory) and send SIGHUP"
+                );
+            } else if view.is_damaged() {
+                tracing::error!(
+                    zone = %view.origin(),
+                    serial = view.serial(),
+                    "zone image damaged: a query could not read it; the zone is withdrawn \
+                     (SERVFAIL); compile it again (zonefiles compile, or zonefiles dir compact \
+                     for a directory) and send SIGHUP"
                 );
             } else if let Some(how) = view.base().changed_in_place() {
                 tracing::error!(

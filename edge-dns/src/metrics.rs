@@ -11,6 +11,7 @@
 //! | `edge_dns_queries_by_type_total` | `qtype` |
 //! | `edge_dns_dropped_total` | `transport` (no response: runts, responses) |
 //! | `edge_dns_answer_failures_total` | `transport` (answering panicked; also dropped) |
+//! | `edge_dns_damaged_reads_total` | `transport` (a zone image did not read: SERVFAIL, zone withdrawn) |
 //! | `edge_dns_rate_limited_total` | `action` (truncated, dropped: UDP responses over the rate) |
 //! | `edge_dns_response_bytes` (histogram) | `transport` |
 //! | `edge_dns_answer_seconds` (histogram: time in the answer engine) | `transport` |
@@ -60,6 +61,7 @@ pub struct Shard {
     types: [AtomicU64; TYPES.len()],
     dropped: AtomicU64,
     failed: AtomicU64,
+    damaged: AtomicU64,
     /// Responses over the rate: sent truncated, and not sent.
     limited: [AtomicU64; 2],
     sizes: [AtomicU64; SIZE_BUCKETS.len() + 1],
@@ -92,6 +94,11 @@ impl Shard {
     /// Counts a query whose answering panicked (it is also dropped).
     pub fn failed(&self) {
         self.failed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a query answered SERVFAIL because its zone's image did not read.
+    pub fn damaged(&self) {
+        self.damaged.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts a response over its rate, sent truncated or not at all.
@@ -324,6 +331,14 @@ impl Metrics {
              log).",
             "transport",
             transports(&|s| load(&s.failed)),
+        );
+        counter(
+            &mut out,
+            "edge_dns_damaged_reads_total",
+            "Queries answered SERVFAIL because their zone's image did not read (the zone is \
+             withdrawn: compile it again).",
+            "transport",
+            transports(&|s| load(&s.damaged)),
         );
         counter(
             &mut out,

@@ -26,7 +26,7 @@ use std::time::Instant;
 
 use crate::acl::{self, Prefix};
 use crate::config::RateLimit;
-use crate::engine::{Class, Source};
+use crate::engine::{ResponseKind, Source};
 
 /// The level one response adds to a bucket.
 const UNIT: u64 = 1024;
@@ -150,8 +150,8 @@ impl Limiter {
             IpAddr::V4(v4) => h.write_u32(v4.into()),
             IpAddr::V6(v6) => h.write_u128(v6.into()),
         }
-        h.write_u8(source.class as u8);
-        if source.class == Class::Answer {
+        h.write_u8(source.kind as u8);
+        if source.kind == ResponseKind::Answer {
             h.write_u16(source.qtype);
         }
         let mut name = [0u8; 255];
@@ -230,9 +230,9 @@ mod tests {
         (msg, 12..end)
     }
 
-    fn source(class: Class, name: std::ops::Range<usize>) -> Source {
+    fn source(kind: ResponseKind, name: std::ops::Range<usize>) -> Source {
         Source {
-            class,
+            kind,
             qtype: 1,
             name,
             verified: false,
@@ -243,7 +243,7 @@ mod tests {
     fn a_flow_gets_its_rate_and_no_more() {
         let limiter = Limiter::new(&settings(100)).unwrap().unwrap();
         let (query, name) = asked("www.example.tld");
-        let answer = source(Class::Answer, name);
+        let answer = source(ResponseKind::Answer, name);
         let client: IpAddr = "203.0.113.9".parse().unwrap();
         // A burst of one second's worth, then nothing until the bucket drains.
         let allowed = (0..1000)
@@ -266,13 +266,13 @@ mod tests {
         let (query, name) = asked("www.example.tld");
         let (upper, upper_name) = asked("WWW.EXAMPLE.TLD");
         let client: IpAddr = "203.0.113.9".parse().unwrap();
-        let answer = source(Class::Answer, name.clone());
+        let answer = source(ResponseKind::Answer, name.clone());
         for _ in 0..10 {
             assert!(limiter.allow(client, &answer, &query, 0));
         }
         assert!(!limiter.allow(client, &answer, &query, 0));
         // The same name in capitals, and a neighbour in the same /24: the same flow.
-        let shouting = source(Class::Answer, upper_name);
+        let shouting = source(ResponseKind::Answer, upper_name);
         assert!(!limiter.allow(client, &shouting, &upper, 0));
         assert!(!limiter.allow("203.0.113.200".parse().unwrap(), &answer, &query, 0));
         // Another network, another type, another kind, another name: other flows.
@@ -282,8 +282,13 @@ mod tests {
             ..answer.clone()
         };
         assert!(limiter.allow(client, &aaaa, &query, 0));
-        assert!(limiter.allow(client, &source(Class::Nxdomain, name.clone()), &query, 0));
-        let parent = source(Class::Referral, name.start + 4..name.end);
+        assert!(limiter.allow(
+            client,
+            &source(ResponseKind::Nxdomain, name.clone()),
+            &query,
+            0
+        ));
+        let parent = source(ResponseKind::Referral, name.start + 4..name.end);
         assert!(limiter.allow(client, &parent, &query, 0));
         // IPv6 networks are /56s; an IPv4-mapped address is its IPv4 address.
         let v6: IpAddr = "2001:db8:0:100::1".parse().unwrap();
@@ -299,7 +304,7 @@ mod tests {
     fn proved_and_exempt_clients_are_never_limited() {
         let limiter = Limiter::new(&settings(1)).unwrap().unwrap();
         let (query, name) = asked("example.tld");
-        let plain = source(Class::Referral, name);
+        let plain = source(ResponseKind::Referral, name);
         let proved = Source {
             verified: true,
             ..plain.clone()
@@ -323,7 +328,7 @@ mod tests {
         .unwrap()
         .unwrap();
         let (query, name) = asked("example.tld");
-        let answer = source(Class::Answer, name);
+        let answer = source(ResponseKind::Answer, name);
         // A million sources, each once: the table does not grow.
         for i in 0..1_000_000u32 {
             limiter.allow(IpAddr::V4((i << 8).into()), &answer, &query, 0);

@@ -20,7 +20,7 @@ use tokio::time::timeout;
 use crate::config;
 use crate::connections::{Connections, Slot};
 use crate::control::{self, Reply};
-use crate::engine::{self, Kind, Peer, Transport};
+use crate::engine::{self, Kind, Peer, ResponseKind, Transport};
 use crate::follow::State;
 use crate::metrics::Metrics;
 use crate::tsig::Keyring;
@@ -183,7 +183,14 @@ async fn connection(
         }
         let answered = ANSWER.with_borrow_mut(|answer| {
             let n = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                engine::answer(&query[..len], &state.zones, engine, &peer, answer)
+                engine::respond(&query[..len], &state.zones, engine, &peer, answer).map(
+                    |(n, source)| {
+                        if source.kind == ResponseKind::Damaged {
+                            shard.damaged();
+                        }
+                        n
+                    },
+                )
             }))
             .unwrap_or_else(|_| {
                 shard.failed();

@@ -19,8 +19,8 @@ use zonefiles::{Name, RecordType, serial};
 
 use crate::acl::Prefix;
 use crate::config::ZoneConfig;
-use crate::engine::message::{Full, Section, Writer};
-use crate::engine::write_record;
+use crate::engine::message::{Section, Writer};
+use crate::engine::{Stop, write_record};
 use crate::view::View;
 
 /// The largest transfer message.
@@ -133,6 +133,9 @@ pub enum TransferError {
     /// The image could not be read.
     #[error(transparent)]
     Image(#[from] ImageError),
+    /// A record in the image does not read.
+    #[error("the zone image holds a record that does not read")]
+    Damaged,
     /// A record larger than a message.
     #[error("a record does not fit in a transfer message")]
     TooLarge,
@@ -221,7 +224,8 @@ impl Messages<'_, '_> {
                     self.w.count(Section::Answer);
                     return Ok(());
                 }
-                Err(Full) => {
+                Err(Stop::Damaged) => return Err(TransferError::Damaged),
+                Err(Stop::Full) => {
                     self.w.rewind(mark);
                     if self.w.counted(Section::Answer) == 0 {
                         return Err(TransferError::TooLarge);

@@ -17,7 +17,7 @@ use arc_swap::ArcSwap;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::control::{self, Reply};
-use crate::engine::{self, Class, Kind, Peer, Transport};
+use crate::engine::{self, Kind, Peer, ResponseKind, Transport};
 use crate::follow::State;
 use crate::metrics::Metrics;
 use crate::rrl::Limiter;
@@ -218,6 +218,12 @@ pub fn serve(
                 shard.dropped();
                 continue;
             };
+            if source
+                .as_ref()
+                .is_some_and(|s| s.kind == ResponseKind::Damaged)
+            {
+                shard.damaged();
+            }
             // Answers over their rate slip out truncated or not at all (control messages are
             // signed or small: not limited).
             if let (Some(limiter), Some(slip), Some(source)) = (&limiter, &mut slip, &source)
@@ -225,7 +231,7 @@ pub fn serve(
             {
                 let truncated = slip.truncates();
                 shard.limited(truncated);
-                limited.count(limiter.network(peer.addr), source.class);
+                limited.count(limiter.network(peer.addr), source.kind);
                 let cut = truncated
                     .then(|| engine::truncate(&mut b.answers[replies], out_len))
                     .flatten();
@@ -273,14 +279,14 @@ pub fn serve(
 #[derive(Default)]
 struct LimitedLog {
     since_report: u64,
-    last: Option<((IpAddr, u8), Class)>,
+    last: Option<((IpAddr, u8), ResponseKind)>,
     reported: Option<Instant>,
 }
 
 impl LimitedLog {
     const EVERY: Duration = Duration::from_secs(10);
 
-    fn count(&mut self, network: (IpAddr, u8), class: Class) {
+    fn count(&mut self, network: (IpAddr, u8), class: ResponseKind) {
         self.since_report += 1;
         self.last = Some((network, class));
     }

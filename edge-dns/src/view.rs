@@ -16,6 +16,7 @@
 //! NSEC chains cross subtrees), or more than [`MAX_OVERLAY_LABELS`] changed labels.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rustc_hash::FxHashSet;
 use zonefiles::changeset::{self, Changeset};
@@ -32,6 +33,8 @@ pub const MAX_OVERLAY_LABELS: usize = 100_000;
 pub struct View {
     base: Arc<Image>,
     overlay: Option<Overlay>,
+    /// A query found bytes of the base image that do not read ([`View::mark_damaged`]).
+    damaged: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -47,7 +50,19 @@ impl View {
         View {
             base: image,
             overlay: None,
+            damaged: AtomicBool::new(false),
         }
+    }
+
+    /// Notes that a query could not read the image (the engine answered SERVFAIL); the
+    /// follower withdraws the zone at its next poll.
+    pub fn mark_damaged(&self) {
+        self.damaged.store(true, Ordering::Relaxed);
+    }
+
+    /// True once a query could not read the image.
+    pub fn is_damaged(&self) -> bool {
+        self.damaged.load(Ordering::Relaxed)
     }
 
     /// The base image.
@@ -261,6 +276,7 @@ pub fn build(base: Arc<Image>, changesets: &[Changeset]) -> Result<View, ViewErr
             image: Image::from_bytes(bytes)?,
             labels,
         }),
+        damaged: AtomicBool::new(false),
     })
 }
 

@@ -7,7 +7,7 @@ use std::net::{TcpStream, UdpSocket};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use edge_dns::engine::{self, Class, Config, Source, Transport};
+use edge_dns::engine::{self, Config, ResponseKind, Source, Transport};
 use hickory_proto::op::{Message, ResponseCode};
 
 use crate::support::{
@@ -23,8 +23,8 @@ ns1.example.tld. 86400 IN A 198.51.100.1
 *.wild.tld. 3600 IN TXT \"anything\"
 ";
 
-/// What the engine says the response to `name`/`qtype` is about: its class and the name.
-fn about(name: &str, qtype: u16, qclass: u16) -> (Class, String) {
+/// What the engine says the response to `name`/`qtype` is about: its kind and the name.
+fn about(name: &str, qtype: u16, qclass: u16) -> (ResponseKind, String) {
     let zones = crate::support::zones(ZONE.as_bytes());
     let mut msg = query(1, name, qtype);
     let at = msg.len() - 2;
@@ -38,7 +38,7 @@ fn about(name: &str, qtype: u16, qclass: u16) -> (Class, String) {
         &mut out,
     )
     .unwrap();
-    let Source { class, name, .. } = source;
+    let Source { kind, name, .. } = source;
     let wire = &msg[name];
     let mut text = String::new();
     let mut at = 0;
@@ -48,41 +48,47 @@ fn about(name: &str, qtype: u16, qclass: u16) -> (Class, String) {
         text.push('.');
         at += 1 + len;
     }
-    (class, text)
+    (kind, text)
 }
 
 #[test]
 fn each_response_says_what_it_is_about() {
     let case = |name: &str, qtype, qclass| about(name, qtype, qclass);
-    let expect = |class, name: &str| (class, name.to_owned());
+    let expect = |kind, name: &str| (kind, name.to_owned());
     assert_eq!(
         case("a.nic.tld.", 1, 1),
-        expect(Class::Answer, "a.nic.tld.")
+        expect(ResponseKind::Answer, "a.nic.tld.")
     );
     // Referrals are about the delegation, whatever is asked below it.
     assert_eq!(
         case("www.example.tld.", 1, 1),
-        expect(Class::Referral, "example.tld.")
+        expect(ResponseKind::Referral, "example.tld.")
     );
     assert_eq!(
         case("example.tld.", 2, 1),
-        expect(Class::Referral, "example.tld.")
+        expect(ResponseKind::Referral, "example.tld.")
     );
     // Wildcard answers are about the closest encloser; denials about the zone.
     assert_eq!(
         case("x.y.wild.tld.", 16, 1),
-        expect(Class::Wildcard, "wild.tld.")
+        expect(ResponseKind::Wildcard, "wild.tld.")
     );
-    assert_eq!(case("nothere.tld.", 1, 1), expect(Class::Nxdomain, "tld."));
+    assert_eq!(
+        case("nothere.tld.", 1, 1),
+        expect(ResponseKind::Nxdomain, "tld.")
+    );
     assert_eq!(
         case("a.b.nothere.tld.", 1, 1),
-        expect(Class::Nxdomain, "tld.")
+        expect(ResponseKind::Nxdomain, "tld.")
     );
-    assert_eq!(case("a.nic.tld.", 28, 1), expect(Class::Nodata, "tld."));
+    assert_eq!(
+        case("a.nic.tld.", 28, 1),
+        expect(ResponseKind::Nodata, "tld.")
+    );
     // Errors are about nothing but the client.
-    assert_eq!(case("example.com.", 1, 1), expect(Class::Error, ""));
-    assert_eq!(case("tld.", 252, 1), expect(Class::Error, ""));
-    assert_eq!(case("tld.", 1, 4), expect(Class::Error, ""));
+    assert_eq!(case("example.com.", 1, 1), expect(ResponseKind::Error, ""));
+    assert_eq!(case("tld.", 252, 1), expect(ResponseKind::Error, ""));
+    assert_eq!(case("tld.", 1, 4), expect(ResponseKind::Error, ""));
 }
 
 #[test]
