@@ -19,12 +19,12 @@ const QUERIES: usize = 10_000;
 
 /// A generated TLD of 100,000 delegations, and queries for names below its delegations.
 fn setup() -> (Zones, Vec<Vec<u8>>) {
-    let options = loadtest::tldgen::Options {
+    let options = zonefiles::generate::Options {
         delegations: 100_000,
         ..Default::default()
     };
     let mut text = Vec::new();
-    loadtest::tldgen::generate(&options, &mut text).unwrap();
+    zonefiles::generate::generate(&options, &mut text).unwrap();
     let records =
         zonefiles::master::parse_bytes("bench", &text, zonefiles::ParseOptions::default()).unwrap();
     let (zone, _) = zonefiles::Zone::from_records(None, zonefiles::Class::IN, records);

@@ -19,10 +19,10 @@ use tokio::time::timeout;
 
 use crate::config;
 use crate::connections::{Connections, Slot};
-use crate::control::{self, Reply};
 use crate::engine::{self, Kind, Peer, ResponseKind, Transport};
 use crate::follow::State;
 use crate::metrics::Metrics;
+use crate::requests::{self, Reply};
 use crate::tsig::Keyring;
 
 /// Accepts connections on `listener` until the task is dropped.
@@ -142,14 +142,14 @@ async fn connection(
         };
         let kind = engine::classify(&query[..len]);
         if kind != Kind::Query {
-            let ctx = control::Context {
+            let ctx = requests::Context {
                 state: &state,
                 engine,
                 keyring,
                 metrics,
             };
             let now = u64::from(peer.now);
-            match control::respond(kind, &query[..len], &peer, &ctx, now) {
+            match requests::respond(kind, &query[..len], &peer, &ctx, now) {
                 Reply::Message(m) => {
                     pending.extend_from_slice(&(m.len() as u16).to_be_bytes());
                     pending.extend_from_slice(&m);
@@ -215,7 +215,7 @@ async fn connection(
 /// Sends a transfer's messages as the producer makes them; at most a few messages wait in
 /// memory, whatever the zone's size.
 async fn stream_transfer(
-    transfer: control::Transfer,
+    transfer: requests::Transfer,
     now: u64,
     write: &mut (impl AsyncWriteExt + Unpin),
     idle: Duration,

@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::control::{self, Reply};
 use crate::engine::{self, Kind, Peer, ResponseKind, Transport};
 use crate::follow::State;
 use crate::metrics::Metrics;
+use crate::requests::{self, Reply};
 use crate::rrl::Limiter;
 use crate::tsig::Keyring;
 
@@ -196,13 +196,13 @@ pub fn serve(
                     return engine::respond(query, &state.zones, &config, &peer, answer)
                         .map(|(len, source)| (len, Some(source)));
                 }
-                let ctx = control::Context {
+                let ctx = requests::Context {
                     state: &state,
                     engine: &config,
                     keyring: &keyring,
                     metrics: &metrics,
                 };
-                match control::respond(kind, query, &peer, &ctx, u64::from(now)) {
+                match requests::respond(kind, query, &peer, &ctx, u64::from(now)) {
                     Reply::Message(m) if m.len() <= answer.len() => {
                         answer[..m.len()].copy_from_slice(&m);
                         Some((m.len(), None))

@@ -1,11 +1,11 @@
-//! The control path on arbitrary requests: TSIG verification, transfer requests, NOTIFY and
+//! The path of requests that are not plain queries, on arbitrary bytes: TSIG verification, transfer requests, NOTIFY and
 //! signed queries never panic, and whatever goes out is a response with the request's id.
 #![no_main]
 
 use std::sync::{Arc, OnceLock};
 
 use edge_dns::config::{KeyConfig, TransferRule, ZoneConfig};
-use edge_dns::control::{self, Context, Reply};
+use edge_dns::requests::{self, Context, Reply};
 use edge_dns::engine::{self, Kind, Peer, Transport};
 use edge_dns::follow::{State, ZoneState};
 use edge_dns::metrics::Metrics;
@@ -78,7 +78,7 @@ fuzz_target!(|data: &[u8]| {
             Kind::Query => Kind::Signed,
             kind => kind,
         };
-        match control::respond(kind, data, &peer, &ctx, 1_700_000_000) {
+        match requests::respond(kind, data, &peer, &ctx, 1_700_000_000) {
             Reply::Message(m) => {
                 assert!(m.len() >= 12);
                 assert_eq!(m[..2], data[..2]);

@@ -1,6 +1,7 @@
 //! Load generators, test-data generators and side-by-side benchmark reports.
 //!
-//! - [`tldgen`]: deterministic TLD-shaped zones (the benchmark and demo data).
+//! The zones they load come from [`zonefiles::generate`].
+//!
 //! - [`zonebench`]: the zone-tooling benchmark (compile, open, look-up, diff).
 //! - [`queries`]: query files with a TLD's traffic mix, for dnsperf.
 //! - [`axfr`]: a zone transfer client that times one AXFR.
@@ -21,7 +22,6 @@ pub mod queries;
 pub mod rdapbench;
 pub mod ready;
 pub mod stalls;
-pub mod tldgen;
 pub mod updates;
 pub mod whoisbench;
 pub mod whoisgen;

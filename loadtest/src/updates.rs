@@ -2,7 +2,7 @@
 //! update-agent does) and times, for each, the wait until the server answers with its serial.
 //!
 //! The changesets rewrite the name servers of a growing number of delegations of the
-//! generated TLD (see [`crate::tldgen`]); the server is whatever listens at `server`.
+//! generated TLD (see [`zonefiles::generate`]); the server is whatever listens at `server`.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
@@ -12,7 +12,7 @@ use anyhow::Context;
 use zonefiles::zonedir::ZoneDir;
 use zonefiles::{ParseOptions, Zone, changeset};
 
-use crate::tldgen;
+use zonefiles::generate;
 
 /// One change: its size and the time from durable append to the first answer carrying it.
 #[derive(Debug, Clone, Copy)]
@@ -41,14 +41,14 @@ pub fn run(
     let mut samples = Vec::new();
     for round in 1..=rounds {
         let serial = current.serial().unwrap_or(0).wrapping_add(1);
-        let options = tldgen::Options {
+        let options = generate::Options {
             delegations,
             serial,
             changed: u64::from(round) * 100,
-            ..tldgen::Options::default()
+            ..generate::Options::default()
         };
         let path = work.join("next.zone");
-        tldgen::generate(
+        generate::generate(
             &options,
             std::io::BufWriter::new(std::fs::File::create(&path)?),
         )?;

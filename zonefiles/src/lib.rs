@@ -25,6 +25,8 @@
 //! - [`changeset::Changeset`] and [`journal::Journal`]: the units of change and their log.
 //! - [`zonedir::ZoneDir`]: a satellite's zone directory (image, journal, `CURRENT` pointer).
 //! - [`whois`]: the registry objects the WHOIS service shows.
+//! - [`generate`]: deterministic TLD-shaped zones for tests, benchmarks and the demo, below
+//!   every crate that serves or loads them.
 //!
 //! # Invariants
 //!
@@ -44,6 +46,7 @@ pub mod atomic;
 pub mod calendar;
 pub mod changeset;
 pub mod check;
+pub mod generate;
 pub mod image;
 pub mod journal;
 pub mod master;

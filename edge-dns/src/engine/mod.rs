@@ -11,18 +11,18 @@
 //!
 //! [`respond`] parses the query ([`classify`] has already sent transfers, NOTIFY and signed
 //! requests elsewhere), writes the header and question, answers what needs no zone (errors,
-//! BADVERS, CHAOS identity: [`chaos`]) and selects the zone. A [`Lookup`] then writes the
+//! BADVERS, CHAOS identity: `chaos`) and selects the zone. A `Lookup` then writes the
 //! sections in order: the answer while resolving the name through CNAMEs and DNAMEs
-//! ([`lookup`]), negative answers' SOA and denial proofs ([`denial`]), the zone's NS in
-//! authority, and additional data ([`additional`]); every record goes through
-//! [`records`], which writes an RRset whole or not at all. The look-up's outcome (RCODE, AA,
-//! TC, what the response is about) is one [`lookup::AnswerState`]; finally the OPT record
+//! (`lookup`), negative answers' SOA and denial proofs (`denial`), the zone's NS in
+//! authority, and additional data (`additional`); every record goes through
+//! `records`, which writes an RRset whole or not at all. The look-up's outcome (RCODE, AA,
+//! TC, what the response is about) is one `lookup::AnswerState`; finally the OPT record
 //! goes in, in room reserved for it from the start.
 //!
 //! # Damaged images
 //!
 //! An image opened trusted (header only, index checked in the background) may hold bytes that
-//! do not read. Such a read stops the look-up with [`lookup::Stop::Damaged`]: the response is
+//! do not read. Such a read stops the look-up with `lookup::Stop::Damaged`: the response is
 //! SERVFAIL (never a truncated or partial answer), its [`Source`] says
 //! [`ResponseKind::Damaged`] (the servers count it), and the zone is marked damaged so that
 //! the follower withdraws it at its next poll ([`crate::follow`]).

@@ -77,11 +77,11 @@ ns1.secure-x.tld. 86400 IN A 198.51.100.1
 /// Writes the generated TLD (3,000 delegations) to `dir/tld.zone`, with `extra` records.
 fn generated_zone(dir: &Path, extra: &str) -> std::path::PathBuf {
     let zone_path = dir.join("tld.zone");
-    let options = loadtest::tldgen::Options {
+    let options = zonefiles::generate::Options {
         delegations: 3000,
-        ..loadtest::tldgen::Options::default()
+        ..zonefiles::generate::Options::default()
     };
-    loadtest::tldgen::generate(&options, std::fs::File::create(&zone_path).unwrap()).unwrap();
+    zonefiles::generate::generate(&options, std::fs::File::create(&zone_path).unwrap()).unwrap();
     let mut text = std::fs::read_to_string(&zone_path).unwrap();
     text.push_str(extra);
     std::fs::write(&zone_path, text).unwrap();

@@ -19,13 +19,13 @@ const SECRET: &str = "dHJhbnNmZXJzIHRvIHNlY29uZGFyaWVzIGFyZSBzaWduZWQ=";
 /// A generated TLD of `delegations` delegations at `serial`, with `changed` of them rewritten.
 fn tld(dir: &Path, serial: u32, changed: u64) -> Zone {
     let path = dir.join(format!("tld-{serial}.zone"));
-    let options = loadtest::tldgen::Options {
+    let options = zonefiles::generate::Options {
         delegations: 400,
         serial,
         changed,
-        ..loadtest::tldgen::Options::default()
+        ..zonefiles::generate::Options::default()
     };
-    loadtest::tldgen::generate(&options, std::fs::File::create(&path).unwrap()).unwrap();
+    zonefiles::generate::generate(&options, std::fs::File::create(&path).unwrap()).unwrap();
     Zone::read(&path, ParseOptions::default()).unwrap().0
 }
 

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use loadtest::{tldgen, zonebench};
+use loadtest::zonebench;
+use zonefiles::generate;
 
 /// Test-data generators and benchmarks for Constellation.
 #[derive(Parser)]
@@ -42,7 +43,7 @@ enum Command {
         /// serve most domains) or `pairs` (two of 5,000 hosts drawn per domain: almost no two
         /// domains share an NS set).
         #[arg(long, default_value = "providers")]
-        shape: tldgen::Shape,
+        shape: generate::Shape,
     },
     /// Write a query file (dnsperf format) with a TLD's traffic mix drawn from a zone.
     GenQueries {
@@ -285,7 +286,7 @@ fn main() -> Result<()> {
             seed,
             shape,
         } => {
-            let options = tldgen::Options {
+            let options = generate::Options {
                 origin,
                 delegations,
                 serial,
@@ -295,7 +296,7 @@ fn main() -> Result<()> {
             };
             let file =
                 File::create(&output).with_context(|| format!("creating {}", output.display()))?;
-            let summary = tldgen::generate(&options, BufWriter::with_capacity(1 << 20, file))?;
+            let summary = generate::generate(&options, BufWriter::with_capacity(1 << 20, file))?;
             println!(
                 "{}: {} records, {} bytes",
                 output.display(),

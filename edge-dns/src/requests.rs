@@ -20,7 +20,7 @@ use crate::metrics::Metrics;
 use crate::transfer::{self, Plan, TransferError};
 use crate::tsig::{self, Keyring, Signed, Verdict};
 
-/// What a control request gets.
+/// What a request that is not a plain query gets.
 pub enum Reply {
     /// One response message.
     Message(Vec<u8>),
@@ -87,7 +87,7 @@ impl Transfer {
     }
 }
 
-/// What the control path needs.
+/// What this path needs.
 pub struct Context<'a> {
     /// The zones as served now.
     pub state: &'a State,
