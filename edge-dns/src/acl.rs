@@ -2,6 +2,11 @@
 
 use std::net::IpAddr;
 
+/// A prefix that does not read, with the text and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct PrefixError(String);
+
 /// An address prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Prefix {
@@ -11,7 +16,7 @@ pub struct Prefix {
 
 impl Prefix {
     /// Reads `address/length`, or a bare address (a /32 or /128).
-    pub fn parse(text: &str) -> anyhow::Result<Prefix> {
+    pub fn parse(text: &str) -> Result<Prefix, PrefixError> {
         let (addr, len) = match text.split_once('/') {
             Some((addr, len)) => (addr, Some(len)),
             None => (text, None),
@@ -19,7 +24,7 @@ impl Prefix {
         let addr: IpAddr = addr
             .trim()
             .parse()
-            .map_err(|_| anyhow::anyhow!("{text:?} is not an address or prefix"))?;
+            .map_err(|_| PrefixError(format!("{text:?} is not an address or prefix")))?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let len = match len {
             Some(len) => len
@@ -27,7 +32,9 @@ impl Prefix {
                 .parse::<u8>()
                 .ok()
                 .filter(|&l| l <= max)
-                .ok_or_else(|| anyhow::anyhow!("{text:?}: prefix length must be 0 to {max}"))?,
+                .ok_or_else(|| {
+                    PrefixError(format!("{text:?}: prefix length must be 0 to {max}"))
+                })?,
             None => max,
         };
         Ok(Prefix { addr, len })

@@ -8,8 +8,35 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use serde::Deserialize;
+
+use crate::acl::{Prefix, PrefixError};
+use crate::tsig::KeyError;
+
+/// Why a configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read or does not parse.
+    #[error(transparent)]
+    File(#[from] ops::ConfigFileError),
+    /// A setting has a value it cannot have.
+    #[error("{0}")]
+    Invalid(String),
+    /// An address prefix does not read.
+    #[error("{setting}: {source}")]
+    Prefix {
+        /// Where it is.
+        setting: String,
+        /// What is wrong with it.
+        source: PrefixError,
+    },
+    /// A TSIG key cannot be used.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// The system gave no randomness for a cookie secret.
+    #[error("no system randomness for the cookie secret")]
+    Randomness,
+}
 
 /// The whole configuration.
 #[derive(Debug, Clone, Deserialize)]
@@ -123,36 +150,42 @@ impl Default for Cookies {
 
 impl Cookies {
     /// The secrets the engine uses, or `None` when cookies are off.
-    pub fn secrets(&self) -> anyhow::Result<Option<crate::engine::CookieSecrets>> {
+    pub fn secrets(&self) -> Result<Option<crate::engine::CookieSecrets>, ConfigError> {
         if !self.enabled {
             return Ok(None);
         }
         let current = match &self.secret {
-            Some(text) => secret(text).context("cookies.secret")?,
+            Some(text) => secret(text, "cookies.secret")?,
             None => {
                 let mut bytes = [0u8; 16];
                 ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
-                    .map_err(|_| anyhow::anyhow!("no system randomness for the cookie secret"))?;
+                    .map_err(|_| ConfigError::Randomness)?;
                 bytes
             }
         };
         let previous = match &self.previous_secret {
-            Some(text) => Some(secret(text).context("cookies.previous_secret")?),
+            Some(text) => Some(secret(text, "cookies.previous_secret")?),
             None => None,
         };
         Ok(Some(crate::engine::CookieSecrets { current, previous }))
     }
 }
 
-/// A 128-bit secret written as 32 hex digits.
-fn secret(text: &str) -> anyhow::Result<[u8; 16]> {
+/// A 128-bit secret written as 32 hex digits (the setting named `setting`).
+fn secret(text: &str, setting: &str) -> Result<[u8; 16], ConfigError> {
     let digits = text.trim().as_bytes();
-    if digits.len() != 32 || !digits.iter().all(u8::is_ascii_hexdigit) {
-        anyhow::bail!("a secret is 32 hex digits (try: openssl rand -hex 16)");
+    let bad = || {
+        ConfigError::Invalid(format!(
+            "{setting}: a secret is 32 hex digits (try: openssl rand -hex 16)"
+        ))
+    };
+    if digits.len() != 32 {
+        return Err(bad());
     }
     let mut bytes = [0u8; 16];
     for (byte, pair) in bytes.iter_mut().zip(digits.chunks(2)) {
-        *byte = u8::from_str_radix(std::str::from_utf8(pair)?, 16)?;
+        let text = std::str::from_utf8(pair).map_err(|_| bad())?;
+        *byte = u8::from_str_radix(text, 16).map_err(|_| bad())?;
     }
     Ok(bytes)
 }
@@ -243,7 +276,7 @@ impl Default for Tcp {
 
 impl Config {
     /// Reads a configuration file; paths in it are taken relative to the file's folder.
-    pub fn load(path: &Path) -> anyhow::Result<Config> {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let mut config: Config = ops::load_config(path)?;
         for zone in &mut config.zone {
             for source in [&mut zone.image, &mut zone.directory].into_iter().flatten() {
@@ -252,17 +285,23 @@ impl Config {
         }
         config.check()?;
         if !(512..=65535).contains(&config.max_udp_payload) {
-            anyhow::bail!("max_udp_payload must be between 512 and 65535");
+            return Err(ConfigError::Invalid(
+                "max_udp_payload must be between 512 and 65535".into(),
+            ));
         }
         config.cookies.secrets()?;
         Ok(config)
     }
 
     /// Checks what serde cannot: one source per zone, known key names, valid prefixes.
-    pub fn check(&self) -> anyhow::Result<()> {
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let invalid = |text: String| Err(ConfigError::Invalid(text));
+        let prefix = |text: &str, setting: String| {
+            Prefix::parse(text).map_err(|source| ConfigError::Prefix { setting, source })
+        };
         for (i, zone) in self.zone.iter().enumerate() {
             if zone.image.is_some() == zone.directory.is_some() {
-                anyhow::bail!("zone {}: give either image or directory", i + 1);
+                return invalid(format!("zone {}: give either image or directory", i + 1));
             }
             let keys = zone
                 .allow_transfer
@@ -271,29 +310,33 @@ impl Config {
                 .chain(zone.notify.iter().filter_map(|n| n.key.as_ref()));
             for key in keys {
                 if !self.key.iter().any(|k| &k.name == key) {
-                    anyhow::bail!("zone {}: key {key:?} is not defined in a [[key]]", i + 1);
+                    return invalid(format!(
+                        "zone {}: key {key:?} is not defined in a [[key]]",
+                        i + 1
+                    ));
                 }
             }
-            for prefix in zone.allow_transfer.iter().flat_map(|r| &r.from) {
-                crate::acl::Prefix::parse(prefix)
-                    .with_context(|| format!("zone {}: allow_transfer", i + 1))?;
+            for text in zone.allow_transfer.iter().flat_map(|r| &r.from) {
+                prefix(text, format!("zone {}: allow_transfer", i + 1))?;
             }
         }
         for key in &self.key {
-            crate::tsig::Key::from_config(key).with_context(|| format!("[[key]] {}", key.name))?;
+            crate::tsig::Key::from_config(key)?;
         }
         let limits = &self.rate_limit;
         if limits.responses_per_second > crate::rrl::MAX_RATE {
-            anyhow::bail!(
+            return invalid(format!(
                 "rate_limit.responses_per_second is at most {} (0 turns limiting off)",
                 crate::rrl::MAX_RATE
-            );
+            ));
         }
         if limits.ipv4_prefix > 32 || limits.ipv6_prefix > 128 {
-            anyhow::bail!("rate_limit: ipv4_prefix is at most 32 and ipv6_prefix at most 128");
+            return invalid(
+                "rate_limit: ipv4_prefix is at most 32 and ipv6_prefix at most 128".into(),
+            );
         }
-        for prefix in &limits.exempt {
-            crate::acl::Prefix::parse(prefix).context("rate_limit.exempt")?;
+        for text in &limits.exempt {
+            prefix(text, "rate_limit.exempt".into())?;
         }
         Ok(())
     }

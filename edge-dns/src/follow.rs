@@ -33,13 +33,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use arc_swap::ArcSwap;
 use zonefiles::Name;
 use zonefiles::changeset::Changeset;
-use zonefiles::image::Image;
-use zonefiles::journal::{JournalReader, NewEntries};
-use zonefiles::zonedir::ZoneDir;
+use zonefiles::image::{Image, ImageError};
+use zonefiles::journal::{JournalError, JournalReader, NewEntries};
+use zonefiles::zonedir::{ZoneDir, ZoneDirError};
 
 use crate::config::ZoneConfig;
 use crate::engine::Zones;
@@ -47,6 +46,39 @@ use crate::view::{self, View};
 
 /// How often zone directories are looked at.
 pub const POLL: Duration = Duration::from_millis(10);
+
+/// Why a zone could not be loaded, or a change of it not followed.
+#[derive(Debug, thiserror::Error)]
+pub enum FollowError {
+    /// A zone is configured with neither an image nor a directory (or both).
+    #[error("a zone needs an image or a directory")]
+    NoSource,
+    /// An image does not open or fails its check.
+    #[error("zone image {path}: {source}")]
+    Image {
+        /// The image file.
+        path: PathBuf,
+        /// Why.
+        source: ImageError,
+    },
+    /// A zone directory cannot be read.
+    #[error("zone directory {path}: {source}")]
+    Directory {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: ZoneDirError,
+    },
+    /// The journal cannot be read.
+    #[error("journal: {0}")]
+    Journal(#[from] JournalError),
+    /// The changesets do not apply to the image.
+    #[error("the changes do not apply: {0}")]
+    Changes(#[from] view::ViewError),
+    /// An earlier change did not apply, so later ones cannot either.
+    #[error("an earlier change did not apply")]
+    Stuck,
+}
 
 /// One zone as served.
 #[derive(Debug, Clone)]
@@ -134,7 +166,7 @@ pub struct Follower {
 
 impl Follower {
     /// Opens every configured zone.
-    pub fn load(zones: &[ZoneConfig], open: Open) -> anyhow::Result<Follower> {
+    pub fn load(zones: &[ZoneConfig], open: Open) -> Result<Follower, FollowError> {
         let mut sources = Vec::new();
         for config in zones {
             let config = Arc::new(config.clone());
@@ -145,7 +177,10 @@ impl Follower {
                         Open::Trusted => Image::open_trusted(path),
                         Open::Checked => Image::open(path),
                     }
-                    .with_context(|| format!("opening zone image {}", path.display()))?;
+                    .map_err(|source| FollowError::Image {
+                        path: path.clone(),
+                        source,
+                    })?;
                     let image = Arc::new(image);
                     let check = check_and_index(&image, path, open)?;
                     let view = View::plain(image);
@@ -168,7 +203,7 @@ impl Follower {
                         check,
                     }
                 }
-                (None, None) => anyhow::bail!("a zone needs an image or a directory"),
+                (None, None) => return Err(FollowError::NoSource),
             });
         }
         Ok(Follower {
@@ -271,14 +306,18 @@ fn open_directory(
     path: &std::path::Path,
     config: Arc<ZoneConfig>,
     open: Open,
-) -> anyhow::Result<(Directory, ZoneState, Arc<Check>)> {
+) -> Result<(Directory, ZoneState, Arc<Check>), FollowError> {
     let started = Instant::now();
-    let dir = ZoneDir::open(path)?;
+    let directory_error = |source| FollowError::Directory {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = ZoneDir::open(path).map_err(directory_error)?;
     let snapshot = match open {
         Open::Trusted => dir.load_trusted(),
         Open::Checked => dir.load(),
     }
-    .with_context(|| format!("reading zone directory {}", path.display()))?;
+    .map_err(directory_error)?;
     let base = Arc::new(snapshot.image);
     // Applying changesets reads the image (all of it, for a signed zone): check it first.
     let open = if open == Open::Trusted && !snapshot.changesets.is_empty() {
@@ -313,11 +352,17 @@ fn open_directory(
 }
 
 /// One look at a directory: the new state if anything changed.
-fn follow(source: &mut Source) -> anyhow::Result<Option<ZoneState>> {
+fn follow(source: &mut Source) -> Result<Option<ZoneState>, FollowError> {
     let (Some(directory), served) = (&mut source.directory, &source.state) else {
         return Ok(None);
     };
-    let current = directory.dir.current_image()?;
+    let current = directory
+        .dir
+        .current_image()
+        .map_err(|source| FollowError::Directory {
+            path: directory.dir.path().to_path_buf(),
+            source,
+        })?;
     let appended = match directory.reader.read_new()? {
         _ if current != directory.current => None,
         NewEntries::Replaced => None,
@@ -339,7 +384,7 @@ fn follow(source: &mut Source) -> anyhow::Result<Option<ZoneState>> {
         return Ok(None);
     }
     if directory.stuck {
-        anyhow::bail!("an earlier change did not apply");
+        return Err(FollowError::Stuck);
     }
     directory.pending.extend(new.iter().cloned());
     let view = Arc::new(view::build(directory.base.clone(), &directory.pending)?);
@@ -362,7 +407,7 @@ fn check_and_index(
     image: &Arc<Image>,
     path: &std::path::Path,
     open: Open,
-) -> anyhow::Result<Arc<Check>> {
+) -> Result<Arc<Check>, FollowError> {
     let check = Arc::new(Check::new());
     if open == Open::Checked {
         let _ = check.set(Ok(()));
@@ -420,10 +465,11 @@ fn check_and_index(
 }
 
 /// The index check of an image opened trusted, done before going on.
-fn check_now(image: &Image, path: &std::path::Path) -> anyhow::Result<()> {
-    image
-        .check_index()
-        .with_context(|| format!("checking zone image {}", path.display()))
+fn check_now(image: &Image, path: &std::path::Path) -> Result<(), FollowError> {
+    image.check_index().map_err(|source| FollowError::Image {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Messages to the follower thread.

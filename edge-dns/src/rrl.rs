@@ -24,7 +24,7 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use crate::acl::{self, Prefix};
+use crate::acl::{self, Prefix, PrefixError};
 use crate::config::RateLimit;
 use crate::engine::{ResponseKind, Source};
 
@@ -57,7 +57,7 @@ pub struct Limiter {
 
 impl Limiter {
     /// A limiter for `settings`, or `None` when rate limiting is off.
-    pub fn new(settings: &RateLimit) -> anyhow::Result<Option<Limiter>> {
+    pub fn new(settings: &RateLimit) -> Result<Option<Limiter>, PrefixError> {
         if settings.responses_per_second == 0 {
             return Ok(None);
         }
@@ -65,7 +65,7 @@ impl Limiter {
             .exempt
             .iter()
             .map(|text| Prefix::parse(text))
-            .collect::<anyhow::Result<_>>()?;
+            .collect::<Result<_, _>>()?;
         let lines = (settings.table_size / 8).max(128).next_power_of_two();
         Ok(Some(Limiter {
             lines: (0..lines).map(|_| Line::default()).collect(),

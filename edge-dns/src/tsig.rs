@@ -7,7 +7,6 @@
 
 use std::sync::Arc;
 
-use anyhow::Context;
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::rdata::tsig::{TSIG, TsigAlgorithm, TsigError, make_tsig_record};
 use hickory_proto::rr::{Name as HName, Record};
@@ -28,6 +27,25 @@ pub struct Key {
     signer: TSigner,
 }
 
+/// A `[[key]]` that cannot be used, and why.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("[[key]] {key}: {why}")]
+pub struct KeyError {
+    /// The key's name as configured.
+    pub key: String,
+    /// What is wrong.
+    pub why: String,
+}
+
+/// Signing a message failed (hickory-proto could not read or encode it, or its TSIG record).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("signing a message with TSIG: {0}")]
+pub struct SignError(String);
+
+fn sign_error(e: impl std::fmt::Display) -> SignError {
+    SignError(e.to_string())
+}
+
 impl std::fmt::Debug for Key {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Key").field("name", &self.name).finish()
@@ -36,23 +54,32 @@ impl std::fmt::Debug for Key {
 
 impl Key {
     /// A key from its configuration.
-    pub fn from_config(config: &KeyConfig) -> anyhow::Result<Key> {
+    pub fn from_config(config: &KeyConfig) -> Result<Key, KeyError> {
+        let bad = |why: String| KeyError {
+            key: config.name.clone(),
+            why,
+        };
         let algorithm = match config.algorithm.to_ascii_lowercase().as_str() {
             "hmac-sha256" => TsigAlgorithm::HmacSha256,
             "hmac-sha384" => TsigAlgorithm::HmacSha384,
             "hmac-sha512" => TsigAlgorithm::HmacSha512,
             other => {
-                anyhow::bail!("algorithm {other:?}: use hmac-sha256, hmac-sha384 or hmac-sha512")
+                return Err(bad(format!(
+                    "algorithm {other:?}: use hmac-sha256, hmac-sha384 or hmac-sha512"
+                )));
             }
         };
         let secret = data_encoding::BASE64
             .decode(config.secret.trim().as_bytes())
-            .context("the secret is not base64 (tsig-keygen prints one)")?;
-        anyhow::ensure!(!secret.is_empty(), "the secret is empty");
+            .map_err(|_| bad("the secret is not base64 (tsig-keygen prints one)".into()))?;
+        if secret.is_empty() {
+            return Err(bad("the secret is empty".into()));
+        }
         let name = absolute(&config.name);
-        let key_name = HName::from_ascii(&name).context("the key name is not a domain name")?;
+        let key_name = HName::from_ascii(&name)
+            .map_err(|_| bad("the key name is not a domain name".into()))?;
         let signer =
-            TSigner::new(secret, algorithm, key_name, FUDGE).map_err(|e| anyhow::anyhow!("{e}"))?;
+            TSigner::new(secret, algorithm, key_name, FUDGE).map_err(|e| bad(e.to_string()))?;
         Ok(Key { name, signer })
     }
 }
@@ -118,11 +145,11 @@ pub enum Verdict {
 
 impl Keyring {
     /// The keyring of a configuration.
-    pub fn new(keys: &[KeyConfig]) -> anyhow::Result<Keyring> {
+    pub fn new(keys: &[KeyConfig]) -> Result<Keyring, KeyError> {
         let keys = keys
             .iter()
-            .map(|k| Key::from_config(k).with_context(|| format!("[[key]] {}", k.name)))
-            .collect::<anyhow::Result<Vec<_>>>()?;
+            .map(Key::from_config)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Keyring {
             keys: Arc::new(keys),
         })
@@ -168,7 +195,7 @@ impl Keyring {
 impl Signed {
     /// Signs the first (or only) message of the response in place: appends the TSIG record
     /// and counts it. Returns the MAC, which the next message's signature chains from.
-    pub fn sign_first(&self, response: &mut Vec<u8>, now: u64) -> anyhow::Result<Vec<u8>> {
+    pub fn sign_first(&self, response: &mut Vec<u8>, now: u64) -> Result<Vec<u8>, SignError> {
         let context = TSigResponseContext::new(
             self.id,
             now,
@@ -176,7 +203,7 @@ impl Signed {
             self.mac.clone(),
             None,
         );
-        let record = context.sign(response).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let record = context.sign(response).map_err(sign_error)?;
         let mac = record.data.mac.clone();
         append(response, &record)?;
         Ok(mac)
@@ -189,7 +216,7 @@ impl Signed {
         response: &mut Vec<u8>,
         previous_mac: &[u8],
         now: u64,
-    ) -> anyhow::Result<Vec<u8>> {
+    ) -> Result<Vec<u8>, SignError> {
         let mut tbs = Vec::with_capacity(response.len() + previous_mac.len() + 10);
         tbs.extend_from_slice(&(previous_mac.len() as u16).to_be_bytes());
         tbs.extend_from_slice(previous_mac);
@@ -197,11 +224,7 @@ impl Signed {
         tbs.extend_from_slice(&((now >> 32) as u16).to_be_bytes());
         tbs.extend_from_slice(&(now as u32).to_be_bytes());
         tbs.extend_from_slice(&FUDGE.to_be_bytes());
-        let mac = self
-            .key
-            .signer
-            .sign(&tbs)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mac = self.key.signer.sign(&tbs).map_err(sign_error)?;
         let tsig = TSIG::new(
             self.key.signer.algorithm().clone(),
             now,
@@ -217,26 +240,21 @@ impl Signed {
     }
 
     /// Signs an outgoing request (NOTIFY) in place; returns its MAC.
-    pub fn sign_request(key: &Key, request: &mut Vec<u8>, now: u64) -> anyhow::Result<Vec<u8>> {
-        let mut message = Message::from_vec(request).context("re-reading our own request")?;
-        let (record, _) = key
-            .signer
-            .sign_message(&message, now)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    pub fn sign_request(key: &Key, request: &mut Vec<u8>, now: u64) -> Result<Vec<u8>, SignError> {
+        let mut message = Message::from_vec(request).map_err(sign_error)?;
+        let (record, _) = key.signer.sign_message(&message, now).map_err(sign_error)?;
         let mac = record.data.mac.clone();
         message.set_signature(record);
-        *request = message.to_vec().context("encoding a signed request")?;
+        *request = message.to_vec().map_err(sign_error)?;
         Ok(mac)
     }
 }
 
 /// Appends a TSIG record to a message and counts it in ARCOUNT.
-fn append(message: &mut Vec<u8>, record: &Record<TSIG>) -> anyhow::Result<()> {
+fn append(message: &mut Vec<u8>, record: &Record<TSIG>) -> Result<(), SignError> {
     let mut bytes = Vec::with_capacity(128);
     let mut encoder = BinEncoder::new(&mut bytes);
-    record
-        .emit(&mut encoder)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    record.emit(&mut encoder).map_err(sign_error)?;
     message.extend_from_slice(&bytes);
     let count = u16::from_be_bytes([message[10], message[11]]).wrapping_add(1);
     message[10..12].copy_from_slice(&count.to_be_bytes());

@@ -11,15 +11,40 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A configuration file that cannot be read, or does not parse.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigFileError {
+    /// The file cannot be read.
+    #[error("reading the configuration {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TOML does not parse, or names a setting that does not exist.
+    #[error("in the configuration {path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Where and why (line, column, the setting).
+        source: toml::de::Error,
+    },
+}
 
 /// Reads a TOML configuration file into `T` (which refuses unknown keys and has a default for
 /// every setting), with errors that name the file and the line.
-pub fn load_config<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading the configuration {}", path.display()))?;
-    toml::from_str(&text).with_context(|| format!("in the configuration {}", path.display()))
+pub fn load_config<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ConfigFileError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigFileError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|source| ConfigFileError::Parse {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Makes a path from a configuration file absolute against the file's folder.
