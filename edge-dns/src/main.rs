@@ -41,6 +41,11 @@ struct Cli {
     /// Check the configuration and the zone images, then exit.
     #[arg(long)]
     check: bool,
+    /// Benchmark mode: UDP workers answer every query with its own bytes (QR set) without
+    /// looking at any zone — the floor of the socket loop, which `loadtest/scripts/dns-bench.sh`
+    /// sets beside the real answers. Never for service.
+    #[arg(long)]
+    reflect: bool,
 }
 
 fn main() -> Result<()> {
@@ -114,6 +119,7 @@ fn main() -> Result<()> {
                 shard: workers.len(),
                 busy_poll: Duration::from_micros(config.busy_poll_us),
                 limiter: limiter.clone(),
+                reflect: cli.reflect,
             };
             let pin = config.pin_workers;
             let (zones, engine, metrics, stop, keyring) = (

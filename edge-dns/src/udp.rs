@@ -129,6 +129,9 @@ pub struct Worker {
     pub busy_poll: Duration,
     /// Response rate limiting, shared by all workers (none when it is off).
     pub limiter: Option<Arc<Limiter>>,
+    /// Benchmark mode: answer each query with its own bytes, QR set, skipping the engine and
+    /// rate limiting — what the loop and the kernel cost alone.
+    pub reflect: bool,
 }
 
 /// Runs a worker until `stop` is set.
@@ -145,6 +148,7 @@ pub fn serve(
         shard,
         busy_poll,
         limiter,
+        reflect,
     } = worker;
     let mut slip = limiter.as_ref().map(|l| l.slip());
     let mut limited = LimitedLog::default();
@@ -191,6 +195,14 @@ pub fn serve(
             // A panic (a zone image damaged on disk, read before its background check ends)
             // costs this query, not the worker: its socket would stop being served.
             let answered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                if reflect {
+                    let len = query.len().min(answer.len());
+                    answer[..len].copy_from_slice(&query[..len]);
+                    if len > 2 {
+                        answer[2] |= 0x80;
+                    }
+                    return Some((len, None));
+                }
                 let kind = engine::classify(query);
                 if kind == Kind::Query {
                     return engine::respond(query, &state.zones, &config, &peer, answer)

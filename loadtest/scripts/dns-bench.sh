@@ -11,7 +11,8 @@
 # every millisecond), resident memory after the runs,
 # UDP and TCP queries per second at saturation (dnsperf) and the server's CPU time per query
 # from its own accounting (/proc, the process and its children: a slow or saturated load
-# generator cannot flatter it), UDP with response rate limiting
+# generator cannot flatter it) beside the floor of the same UDP loop answering each query with
+# itself (`edge-dns --reflect`), UDP with response rate limiting
 # counting every response (edge-dns and NSD), and latency percentiles at 80% of
 # edge-dns's UDP rate (loadtest dns: open loop, batched, every answer timed; dnsperf reports
 # only an average, and timing each query with its -v slows it below that rate).
@@ -148,6 +149,10 @@ run() { # name port command...
 }
 
 run edge-dns 5303 "$bin/edge-dns" --zone tld.img --listen 127.0.0.1:5303 --workers 1
+# The floor: the same UDP socket loop answering every query with itself (no engine, no zone).
+start reflector 5307 "$bin/edge-dns" --reflect --zone tld.img --listen 127.0.0.1:5307 --workers 1
+reflect=$(perf 5307 udp)
+kill "$pid"; wait "$pid" 2>/dev/null || true
 run nsd 5301 nsd -d -c nsd.conf
 run knot 5302 knotd -c knot.conf
 
@@ -242,5 +247,13 @@ for name in edge-dns nsd; do
   on=$(echo "${rrl_udp[$name]}" | cut -d' ' -f1)
   echo "| $name | $off | $on | $(echo "scale=3; $on / $off" | bc) |"
 done
+read -r rq _ _ rc <<<"$reflect"
+read -r _ _ _ ec <<<"${udp[edge-dns]}"
+read -r _ _ _ nc <<<"${udp[nsd]}"
+echo
+echo "The floor: edge-dns's UDP loop answering each query with itself (\`--reflect\`, no engine):"
+echo "$rq qps, $rc µs of server CPU per query. Of edge-dns's $ec µs per query, the answer engine"
+echo "and what it touches take $(echo "scale=2; $ec - $rc" | bc) µs ($(echo "scale=1; 100 * ($ec - $rc) / $ec" | bc)%);"
+echo "1.5x NSD's rate would need $(echo "scale=2; $nc / 1.5" | bc) µs per query, $(echo "scale=2; $nc / 1.5 - $rc" | bc) µs above the floor."
 echo
 echo "Server core while idle (loadtest stalls): $stalls"
