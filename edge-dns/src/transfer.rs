@@ -20,7 +20,7 @@ use zonefiles::{Name, RecordType, serial};
 use crate::acl::Prefix;
 use crate::config::ZoneConfig;
 use crate::engine::message::{Section, Writer};
-use crate::engine::{Stop, write_record};
+use crate::engine::{Stop, write_after_owner, write_record};
 use crate::view::View;
 
 /// The largest transfer message.
@@ -156,6 +156,7 @@ pub fn produce(
     let mut out = Messages {
         w: Writer::new(&mut buf, MESSAGE_MAX),
         emit,
+        owner_at: None,
     };
     // QR, AA, opcode QUERY.
     out.w.header(request.id, 0x8400);
@@ -206,6 +207,10 @@ pub fn produce(
 struct Messages<'a, 'e> {
     w: Writer<'a>,
     emit: &'e mut dyn FnMut(Vec<u8>) -> Result<(), TransferError>,
+    /// Where the owner of the node being written starts in the current message: its other
+    /// records point there without hashing the name again (most of a TLD's records share an
+    /// owner with the one before).
+    owner_at: Option<u16>,
 }
 
 impl Messages<'_, '_> {
@@ -217,10 +222,34 @@ impl Messages<'_, '_> {
         ttl: u32,
         rdata: &[u8],
     ) -> Result<(), TransferError> {
+        self.owner_at = None;
+        self.node_record(owner, rtype, ttl, rdata)
+    }
+
+    /// Adds one record of the node being written (see [`Messages::owner_at`]).
+    fn node_record(
+        &mut self,
+        owner: &[u8],
+        rtype: RecordType,
+        ttl: u32,
+        rdata: &[u8],
+    ) -> Result<(), TransferError> {
         for _ in 0..2 {
             let mark = self.w.mark();
-            match write_record(&mut self.w, owner, rtype, ttl, rdata) {
+            let start = self.w.len();
+            let written = match self.owner_at {
+                Some(at) => self
+                    .w
+                    .u16(0xC000 | at)
+                    .map_err(Stop::from)
+                    .and_then(|()| write_after_owner(&mut self.w, rtype, ttl, rdata)),
+                None => write_record(&mut self.w, owner, rtype, ttl, rdata),
+            };
+            match written {
                 Ok(()) => {
+                    if self.owner_at.is_none() && start < 0x4000 {
+                        self.owner_at = Some(start as u16);
+                    }
                     self.w.count(Section::Answer);
                     return Ok(());
                 }
@@ -231,6 +260,7 @@ impl Messages<'_, '_> {
                         return Err(TransferError::TooLarge);
                     }
                     self.flush()?;
+                    self.owner_at = None;
                 }
             }
         }
@@ -240,6 +270,7 @@ impl Messages<'_, '_> {
     /// Every record of a node but the SOA (which opens and closes the transfer). An RRSIG
     /// goes out with the TTL of the RRset it covers (RFC 4034 §3).
     fn node(&mut self, name: &Name, node: Node<'_>) -> Result<(), TransferError> {
+        self.owner_at = None;
         for rrset in node.rrsets() {
             let (rtype, rrset) = rrset?;
             if rtype == RecordType::SOA && node.is_apex() {
@@ -254,7 +285,7 @@ impl Messages<'_, '_> {
                 {
                     ttl = covered.ttl();
                 }
-                self.record(name.as_wire(), rtype, ttl, rdata)?;
+                self.node_record(name.as_wire(), rtype, ttl, rdata)?;
             }
         }
         Ok(())

@@ -101,5 +101,5 @@ echo "- Knot: $(axfr 5402)"
 echo
 echo "Append to answer (edge-dns, changesets of growing size, overlay on the image):"
 taskset -c 1 "$bin/loadtest" update-latency --dir tld-dir --server 127.0.0.1:5403 \
-  --delegations "$delegations" --rounds 5 | sed 's/^/- /'
+  --delegations "$delegations" --shape "${SHAPE:-providers}" --rounds 5 | sed 's/^/- /'
 echo "- edge-dns resident memory after the updates: $(( $(ps -o rss= --pid "${pids[0]}") / 1024 )) MiB"

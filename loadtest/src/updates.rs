@@ -23,12 +23,13 @@ pub struct Sample {
     pub latency: Duration,
 }
 
-/// Appends `rounds` changesets to the zone directory at `dir` (created from a generated zone
-/// of `delegations` delegations if absent) and times each against `server`.
+/// Appends `rounds` changesets to the zone directory at `dir` (made from a generated zone of
+/// `delegations` delegations of `shape`) and times each against `server`.
 pub fn run(
     dir: &Path,
     server: SocketAddr,
     delegations: u64,
+    shape: generate::Shape,
     rounds: u32,
 ) -> anyhow::Result<Vec<Sample>> {
     let work = tempfile_dir(dir)?;
@@ -45,6 +46,7 @@ pub fn run(
             delegations,
             serial,
             changed: u64::from(round) * 100,
+            shape,
             ..generate::Options::default()
         };
         let path = work.join("next.zone");

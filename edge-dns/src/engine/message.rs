@@ -18,6 +18,10 @@ const KEEP: usize = 8;
 /// Hash buckets for the targets (a power of two).
 const BUCKETS: usize = 256;
 
+/// Labels of a name whose suffixes are compression targets (the last ones: a TLD's names
+/// have a handful).
+const TRACKED: usize = 16;
+
 /// Names already written, for compression: where each suffix starts and its lower-case wire
 /// form, one fixed slot each, found through a direct-mapped table of suffix hashes. When the
 /// slots are full the oldest after the first [`KEEP`] is reused, so a long message (a zone
@@ -162,28 +166,43 @@ impl<'a> Writer<'a> {
 
     /// Writes a name as given (`wire` uncompressed, any case), compressing against the names
     /// written before; `compress` false writes it whole but still offers it as a target.
+    ///
+    /// Only the last [`TRACKED`] labels' suffixes are looked up and remembered (a name with
+    /// more has its first labels written out): the per-call state stays a few cache lines,
+    /// which matters on a path taken several times per response.
     pub fn name(&mut self, wire: &[u8], compress: bool) -> Result<(), Full> {
         let wire = &wire[..name_len(wire)];
-        // Each suffix's hash, from the root up, so each label is hashed once.
-        let mut starts = [0usize; 128];
+        // Where each label starts (offsets fit a byte: a name is at most 255).
+        let mut starts = [0u8; TRACKED];
         let mut labels = 0;
         let mut at = 0;
-        while at < wire.len() && wire[at] != 0 && labels < starts.len() {
-            starts[labels] = at;
+        let mut skip = 0;
+        while at < wire.len() && wire[at] != 0 {
+            if labels == TRACKED {
+                // Keep the last TRACKED labels: drop the first one kept so far.
+                starts.copy_within(1.., 0);
+                labels -= 1;
+                skip = usize::from(starts[0]);
+            }
+            starts[labels] = at as u8;
             labels += 1;
             at += 1 + usize::from(wire[at]);
         }
-        let mut hashes = [0u32; 128];
+        if skip > 0 {
+            self.bytes(&wire[..skip])?;
+        }
+        // Each suffix's hash, from the root up, so each label is hashed once.
+        let mut hashes = [0u32; TRACKED];
         let mut hash = 0x811c_9dc5u32;
         for i in (0..labels).rev() {
-            let start = starts[i];
+            let start = usize::from(starts[i]);
             for &b in &wire[start..start + 1 + usize::from(wire[start])] {
                 hash = (hash ^ u32::from(b.to_ascii_lowercase())).wrapping_mul(0x0100_0193);
             }
             hashes[i] = hash;
         }
         for i in 0..labels {
-            let suffix = &wire[starts[i]..];
+            let suffix = &wire[usize::from(starts[i])..];
             if compress && let Some(target) = self.find(suffix, hashes[i]) {
                 return self.u16(0xC000 | target);
             }
@@ -265,4 +284,51 @@ fn name_len(wire: &[u8]) -> usize {
 
 fn eq_ignore_case(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).all(|(x, y)| x.eq_ignore_ascii_case(y))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads the name at `at`, following compression pointers.
+    fn read_name(msg: &[u8], mut at: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        loop {
+            let len = msg[at];
+            if len & 0xC0 == 0xC0 {
+                at = usize::from(u16::from_be_bytes([len & 0x3F, msg[at + 1]]));
+                continue;
+            }
+            out.push(len);
+            if len == 0 {
+                return out;
+            }
+            out.extend_from_slice(&msg[at + 1..at + 1 + usize::from(len)]);
+            at += 1 + usize::from(len);
+        }
+    }
+
+    #[test]
+    fn names_of_any_length_read_back_and_compress() {
+        let long: Vec<u8> = (0..40u8)
+            .flat_map(|i| [1, b'a' + i % 26])
+            .chain([3, b't', b'l', b'd', 0])
+            .collect();
+        for wire in [&b"\x03www\x07example\x03tld\x00"[..], &long] {
+            let mut buf = [0u8; 512];
+            let mut w = Writer::new(&mut buf, 512);
+            let first = w.len();
+            w.name(wire, true).unwrap();
+            let second = w.len();
+            w.name(wire, true).unwrap();
+            let third = w.len();
+            w.name(&wire[wire.len() - 5..], true).unwrap();
+            let end = w.finish();
+            assert_eq!(read_name(&buf[..end], first), wire);
+            assert_eq!(read_name(&buf[..end], second), wire);
+            assert_eq!(read_name(&buf[..end], third), &wire[wire.len() - 5..]);
+            assert!(third - second < wire.len(), "the repeat is compressed");
+            assert_eq!(end - third, 2, "the zone's name is a pointer");
+        }
+    }
 }

@@ -49,7 +49,7 @@ use lookup::{AnswerState, Lookup};
 use message::{Full, Section, Writer};
 pub use query::{Edns, Kind, Malformed, Query, classify};
 pub(crate) use records::Stop;
-pub(crate) use records::write_record;
+pub(crate) use records::{write_after_owner, write_record};
 use zonefiles::image::Image;
 use zonefiles::{Name, RecordType};
 

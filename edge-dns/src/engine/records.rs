@@ -179,6 +179,16 @@ pub(crate) fn write_record(
     rdata: &[u8],
 ) -> Result<(), Stop> {
     w.name(owner, true)?;
+    write_after_owner(w, rtype, ttl, rdata)
+}
+
+/// Writes a record's type, class, TTL and rdata, its owner being written already.
+pub(crate) fn write_after_owner(
+    w: &mut Writer<'_>,
+    rtype: RecordType,
+    ttl: u32,
+    rdata: &[u8],
+) -> Result<(), Stop> {
     w.u16(rtype.0)?;
     w.u16(CLASS_IN)?;
     w.u32(ttl)?;

@@ -156,6 +156,9 @@ enum Command {
         /// Delegations of the generated zone in the directory.
         #[arg(long)]
         delegations: u64,
+        /// The shape the zone in the directory was generated with (`gen-zone --shape`).
+        #[arg(long, default_value = "providers")]
+        shape: generate::Shape,
         /// Changesets to append.
         #[arg(long, default_value_t = 5)]
         rounds: u32,
@@ -330,9 +333,10 @@ fn main() -> Result<()> {
             dir,
             server,
             delegations,
+            shape,
             rounds,
         } => {
-            let samples = loadtest::updates::run(&dir, server, delegations, rounds)?;
+            let samples = loadtest::updates::run(&dir, server, delegations, shape, rounds)?;
             for s in &samples {
                 println!(
                     "{} records changed: answered {:.1?} after the append",
