@@ -150,7 +150,11 @@ run() { # name port command...
 
 run edge-dns 5303 "$bin/edge-dns" --zone tld.img --listen 127.0.0.1:5303 --workers 1
 # The floor: the same UDP socket loop answering every query with itself (no engine, no zone).
-start reflector 5307 "$bin/edge-dns" --reflect --zone tld.img --listen 127.0.0.1:5307 --workers 1
+# (No readiness probe: it answers no SOA. One second is plenty for a server that maps its image.)
+taskset -c 0 "$bin/edge-dns" --reflect --zone tld.img --listen 127.0.0.1:5307 --workers 1 >reflector.log 2>&1 &
+pid=$!
+pids+=("$pid")
+sleep 1
 reflect=$(perf 5307 udp)
 kill "$pid"; wait "$pid" 2>/dev/null || true
 run nsd 5301 nsd -d -c nsd.conf
