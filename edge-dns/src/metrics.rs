@@ -147,15 +147,16 @@ pub const NOTIFY: [(&str, &str); 4] = [
     ("sent", "gave_up"),
 ];
 
-/// Counters of the control paths (transfers, TSIG, NOTIFY): rare events, shared.
+/// Counters of the requests that are not plain queries (transfers, TSIG, NOTIFY): rare
+/// events, shared.
 #[derive(Default)]
-pub struct Control {
+pub struct Requests {
     transfers: [[AtomicU64; 4]; 4],
     tsig: [AtomicU64; 3],
     notify: [AtomicU64; 4],
 }
 
-impl Control {
+impl Requests {
     /// Counts a transfer request by kind and result (indexes into the constants above).
     pub fn transfer(&self, kind: &str, result: &str) {
         let k = TRANSFER_KINDS.iter().position(|x| *x == kind).unwrap_or(0);
@@ -236,8 +237,8 @@ impl Control {
 /// All shards of a server, labelled by transport.
 pub struct Metrics {
     shards: Vec<(&'static str, Shard)>,
-    /// The control paths.
-    pub control: Control,
+    /// The requests that are not plain queries.
+    pub requests: Requests,
 }
 
 impl Metrics {
@@ -249,7 +250,7 @@ impl Metrics {
         shards.push(("tcp", Shard::default()));
         Metrics {
             shards,
-            control: Control::default(),
+            requests: Requests::default(),
         }
     }
 
@@ -394,7 +395,7 @@ impl Metrics {
                 view.overlay_labels()
             );
         }
-        self.control.render(&mut out);
+        self.requests.render(&mut out);
         out
     }
 }

@@ -43,7 +43,7 @@ pub async fn run(
                 } else {
                     "gave_up"
                 };
-                metrics.control.notify("sent", result);
+                metrics.requests.notify("sent", result);
                 tracing::info!(%zone, serial, secondary = %target.address, result, "NOTIFY");
             });
         }

@@ -112,7 +112,7 @@ pub fn respond(kind: Kind, bytes: &[u8], peer: &Peer, ctx: &Context<'_>, now: u6
         Verdict::Unsigned => None,
         Verdict::Valid(signed) => Some(signed),
         Verdict::Invalid(failure, signed) => {
-            ctx.metrics.control.tsig_failure(failure.label());
+            ctx.metrics.requests.tsig_failure(failure.label());
             tracing::info!(client = %peer.addr, error = failure.label(), "TSIG check failed");
             return Reply::Message(tsig::error_response(
                 &message,
@@ -181,13 +181,13 @@ fn notify(message: &Message, signed: bool, ctx: &Context<'_>) -> Reply {
         .and_then(|q| q.name().to_ascii().parse().ok())
         .is_some_and(|zone| ctx.state.zone(&zone).is_some());
     let code = if !served {
-        ctx.metrics.control.notify("received", "refused");
+        ctx.metrics.requests.notify("received", "refused");
         ResponseCode::NotAuth
     } else if signed {
-        ctx.metrics.control.notify("received", "acknowledged");
+        ctx.metrics.requests.notify("received", "acknowledged");
         ResponseCode::NoError
     } else {
-        ctx.metrics.control.notify("received", "refused");
+        ctx.metrics.requests.notify("received", "refused");
         ResponseCode::Refused
     };
     let mut response = Message::response(message.metadata.id, OpCode::Notify);
@@ -207,7 +207,7 @@ fn transfer(
     now: u64,
 ) -> Reply {
     let refuse = |code: ResponseCode, result: &str, kind: &str| {
-        ctx.metrics.control.transfer(kind, result);
+        ctx.metrics.requests.transfer(kind, result);
         let mut response = Message::error_msg(message.metadata.id, OpCode::Query, code);
         response.queries = message.queries.clone();
         sign_reply(
@@ -248,7 +248,7 @@ fn transfer(
         signed,
     };
     if peer.transport == Transport::Udp {
-        ctx.metrics.control.transfer("up_to_date", "served");
+        ctx.metrics.requests.transfer("up_to_date", "served");
         let mut single = None;
         let _ = transfer.run(now, &mut |m| {
             single = Some(m);

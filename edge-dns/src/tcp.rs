@@ -168,7 +168,7 @@ async fn connection(
                     let started = Instant::now();
                     let result = stream_transfer(*transfer, now, &mut write, idle).await;
                     let outcome = if result.is_ok() { "served" } else { "failed" };
-                    metrics.control.transfer(kind, outcome);
+                    metrics.requests.transfer(kind, outcome);
                     tracing::info!(
                         client = %client,
                         transfer = what,
