@@ -18,9 +18,13 @@
 //!   refused as already registered; a second `SET STATUS` to the same value records nothing; a
 //!   transfer to the sponsoring registrar is a no-op; a cluster with the same name servers as
 //!   one the registrar has is that cluster).
-//! - Secrets never reach the rules in clear: the front end verifies presented passwords
-//!   against the stored Argon2 hash off the commit path and passes the hash it verified, which
-//!   the rules compare with the current one (so a password changed meanwhile still counts).
+//! - Secrets never reach the rules in clear: the front end verifies a presented domain password
+//!   against the stored hash (salted SHA-256, RFC 9154) off the commit path and passes the
+//!   hash it verified, which the rules compare with the current one (so a password changed
+//!   meanwhile no longer counts).
+//! - A domain's life after registration — grace periods, deletion, restore, purge — is in
+//!   `lifecycle`; transfers, at once or waiting for the sponsor's answer, in `transfer`; host
+//!   objects in `hosts`; partial edits in `edit`.
 
 mod edit;
 mod hosts;
