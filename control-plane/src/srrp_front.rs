@@ -45,7 +45,7 @@ use zonefiles::calendar;
 use zonefiles::whois::DelegationSigner;
 
 use crate::model::Nameserver;
-use crate::model::TransferStatus;
+use crate::model::{Transfer, TransferStatus};
 use crate::registry::{Command, NameserverSource, Refusal, Reply, TransferAction, status_word};
 use crate::srrp::{Code, Request, Response, VERSION};
 
@@ -460,6 +460,15 @@ pub fn decode(request: &Request) -> Result<Decoded, Response> {
     })
 }
 
+/// The `text` line SRRP shows for a pending transfer.
+fn pending_text(t: &Transfer) -> String {
+    format!(
+        "Transfer: pending to registrar {} until {}",
+        t.gaining,
+        calendar::date(t.acted)
+    )
+}
+
 const QUERY_ATTRIBUTES: [&str; 7] = [
     "domain-name",
     "registrar-id",
@@ -526,14 +535,7 @@ pub fn reply(request: &Request, reply: Reply) -> Response {
             }
             all.push(("status", status_word(domain.active).to_string()));
             if let Some(t) = transfer {
-                all.push((
-                    "text",
-                    format!(
-                        "Transfer: pending to registrar {} until {}",
-                        t.gaining,
-                        calendar::date(t.acted)
-                    ),
-                ));
+                all.push(("text", pending_text(&t)));
             }
             for entry in &history {
                 all.push(("text", format!("Change: {}", entry.change)));
@@ -605,11 +607,7 @@ pub fn reply(request: &Request, reply: Reply) -> Response {
             response.push(
                 "text",
                 match t.status {
-                    TransferStatus::Pending => format!(
-                        "Transfer: pending to registrar {} until {}",
-                        t.gaining,
-                        calendar::date(t.acted)
-                    ),
+                    TransferStatus::Pending => pending_text(&t),
                     status => format!("Transfer: {}", status.as_str()),
                 },
             );

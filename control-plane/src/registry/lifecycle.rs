@@ -73,15 +73,7 @@ impl Rules<'_> {
             let charged = match billed.kind {
                 BilledKind::Transfer => {
                     let fee = self.store.transfer(&domain.name)?.map_or(0, |t| t.fee);
-                    if fee > 0 {
-                        self.store.charge(
-                            self.registrar.id,
-                            fee,
-                            "refund",
-                            Some(&domain.name),
-                            self.now,
-                        )?;
-                    }
+                    self.credit(self.registrar.id, &domain.name, fee)?;
                     fee
                 }
                 kind => self.refund(self.registrar.id, &domain.name, kind.as_str(), billed.at)?,
@@ -144,12 +136,23 @@ impl Rules<'_> {
         kind: &str,
         since: i64,
     ) -> Result<i64, Failure> {
-        let charged = -self.store.charged(registrar, domain, kind, since)?;
-        if charged > 0 {
+        let charged = (-self.store.charged(registrar, domain, kind, since)?).max(0);
+        self.credit(registrar, domain, charged)?;
+        Ok(charged)
+    }
+
+    /// Credits a registrar `amount` for a domain (a `refund` in the ledger; nothing for 0).
+    pub(super) fn credit(
+        &mut self,
+        registrar: u32,
+        domain: &str,
+        amount: i64,
+    ) -> Result<(), Failure> {
+        if amount > 0 {
             self.store
-                .charge(registrar, charged, "refund", Some(domain), self.now)?;
+                .charge(registrar, amount, "refund", Some(domain), self.now)?;
         }
-        Ok(charged.max(0))
+        Ok(())
     }
 
     pub(super) fn restore(&mut self, name: &str) -> Result<Reply, Failure> {

@@ -743,13 +743,7 @@ impl Rules<'_> {
             .into());
         }
         if let Some(transfer) = self.pending_transfer(&domain.name)? {
-            return Err(Refusal::PendingTransfer(format!(
-                "a transfer of {} to registrar {} is pending until {}; approve or reject it first",
-                domain.name,
-                transfer.gaining,
-                calendar::date(transfer.acted)
-            ))
-            .into());
+            return Err(transfer::pending_refusal(&transfer).into());
         }
         Ok(domain)
     }

@@ -45,11 +45,7 @@ impl Rules<'_> {
         name: &str,
         verified_hash: Option<&str>,
     ) -> Result<Reply, Failure> {
-        let name = name.to_ascii_lowercase();
-        let domain = self
-            .store
-            .domain(&name)?
-            .ok_or_else(|| Refusal::NotRegistered(format!("{name} is not registered")))?;
+        let (name, domain) = self.registered(name)?;
         if domain.deletion.is_some() {
             return Err(Refusal::StatusProhibits(format!(
                 "{name} is deleted and waits to be purged"
@@ -60,21 +56,13 @@ impl Rules<'_> {
             return Ok(Reply::Done);
         }
         if let Some(pending) = self.pending_transfer(&name)? {
-            return Err(Refusal::PendingTransfer(format!(
-                "a transfer of {name} to registrar {} is pending until {}",
-                pending.gaining,
-                calendar::date(pending.acted)
+            return Err(pending_refusal(&pending).into());
+        }
+        if !authorizes(&domain, verified_hash) {
+            return Err(Refusal::AuthorizationFailed(format!(
+                "the domain password does not authorize a transfer of {name}"
             ))
             .into());
-        }
-        match (&domain.auth_hash, verified_hash) {
-            (Some(stored), Some(verified)) if stored == verified => {}
-            _ => {
-                return Err(Refusal::AuthorizationFailed(format!(
-                    "the domain password does not authorize a transfer of {name}"
-                ))
-                .into());
-            }
         }
         let zone = self.zone_of(&name)?.clone();
         let fee = self.charge("transfer", &name, 1, &zone)?;
@@ -123,11 +111,7 @@ impl Rules<'_> {
         name: &str,
         action: TransferAction,
     ) -> Result<Reply, Failure> {
-        let name = name.to_ascii_lowercase();
-        let domain = self
-            .store
-            .domain(&name)?
-            .ok_or_else(|| Refusal::NotRegistered(format!("{name} is not registered")))?;
+        let (name, domain) = self.registered(name)?;
         let mut transfer = self.pending_transfer(&name)?.ok_or_else(|| {
             Refusal::NotPendingTransfer(format!("no transfer of {name} is pending"))
         })?;
@@ -159,27 +143,29 @@ impl Rules<'_> {
         name: &str,
         verified_hash: Option<&str>,
     ) -> Result<Reply, Failure> {
-        let name = name.to_ascii_lowercase();
-        let domain = self
-            .store
-            .domain(&name)?
-            .ok_or_else(|| Refusal::NotRegistered(format!("{name} is not registered")))?;
+        let (name, domain) = self.registered(name)?;
         let transfer = self
             .store
             .transfer(&name)?
             .ok_or_else(|| Refusal::NotPendingTransfer(format!("{name} was never transferred")))?;
         let party = [transfer.gaining, transfer.losing].contains(&self.registrar.id);
-        let authorized = matches!(
-            (&domain.auth_hash, verified_hash),
-            (Some(stored), Some(verified)) if stored == verified
-        );
-        if !party && !authorized {
+        if !party && !authorizes(&domain, verified_hash) {
             return Err(Refusal::AuthorizationFailed(format!(
                 "only the registrars of the transfer, or one with the domain password, see the transfer of {name}"
             ))
             .into());
         }
         Ok(Reply::Transfer(Box::new(transfer)))
+    }
+
+    /// A registered domain by name (lower-cased), whoever sponsors it.
+    fn registered(&self, name: &str) -> Result<(String, Domain), Failure> {
+        let name = name.to_ascii_lowercase();
+        let domain = self
+            .store
+            .domain(&name)?
+            .ok_or_else(|| Refusal::NotRegistered(format!("{name} is not registered")))?;
+        Ok((name, domain))
     }
 
     /// The domain's transfer if one is pending.
@@ -264,15 +250,7 @@ impl Rules<'_> {
         status: TransferStatus,
     ) -> Result<(), Failure> {
         let name = transfer.domain.clone();
-        if transfer.fee > 0 {
-            self.store.charge(
-                transfer.gaining,
-                transfer.fee,
-                "refund",
-                Some(&name),
-                self.now,
-            )?;
-        }
+        self.credit(transfer.gaining, &name, transfer.fee)?;
         transfer.status = status;
         transfer.acted = self.now;
         self.store.save_transfer(zone.id, transfer)?;
@@ -314,6 +292,21 @@ impl Rules<'_> {
         })?;
         Ok(())
     }
+}
+
+/// True if the password the front end verified is the domain's current one.
+fn authorizes(domain: &Domain, verified_hash: Option<&str>) -> bool {
+    domain.auth_hash.is_some() && domain.auth_hash.as_deref() == verified_hash
+}
+
+/// The refusal of a change while a transfer is pending.
+pub(super) fn pending_refusal(transfer: &Transfer) -> Refusal {
+    Refusal::PendingTransfer(format!(
+        "a transfer of {} to registrar {} is pending until {}; its sponsor answers it first",
+        transfer.domain,
+        transfer.gaining,
+        calendar::date(transfer.acted)
+    ))
 }
 
 /// A domain's expiry once transferred at `now`: a year later, within the zone's longest
