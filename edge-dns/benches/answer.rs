@@ -30,7 +30,6 @@ fn setup() -> (Zones, Vec<Vec<u8>>) {
     let (zone, _) = zonefiles::Zone::from_records(None, zonefiles::Class::IN, records);
     let (bytes, _) = zonefiles::image::compile(&zone, |_| {}).unwrap();
     let image = zonefiles::image::Image::from_bytes(bytes).unwrap();
-    image.build_top_index();
     let delegations: Vec<String> = zone
         .records()
         .iter()

@@ -182,7 +182,7 @@ impl Follower {
                         source,
                     })?;
                     let image = Arc::new(image);
-                    let check = check_and_index(&image, path, open)?;
+                    let check = check_image(&image, path, open)?;
                     let view = View::plain(image);
                     log_loaded(&view, path, started, 0);
                     Source {
@@ -326,7 +326,7 @@ fn open_directory(
     } else {
         open
     };
-    let check = check_and_index(&base, &snapshot.image_path, open)?;
+    let check = check_image(&base, &snapshot.image_path, open)?;
     let view = Arc::new(view::build(base.clone(), &snapshot.changesets)?);
     log_loaded(
         &view,
@@ -398,12 +398,11 @@ fn follow(source: &mut Source) -> Result<Option<ZoneState>, FollowError> {
     }))
 }
 
-/// After an image is opened: its index check, unless [`Image::open`] did it, and the table of
-/// names below the apex. Small images get both at once (a failed check is an error here); a
-/// large one answers at once by walking its index, on a thread of its own at the lowest
-/// priority that checks it, then builds the table so look-ups take one probe. The returned
+/// After an image is opened: its index check, unless [`Image::open`] did it. A small image is
+/// checked at once (a failed check is an error here); a large one answers at once, its look-ups
+/// bounds-checked, while a thread of its own at the lowest priority checks it. The returned
 /// slot holds the check's outcome when it ends.
-fn check_and_index(
+fn check_image(
     image: &Arc<Image>,
     path: &std::path::Path,
     open: Open,
@@ -411,13 +410,11 @@ fn check_and_index(
     let check = Arc::new(Check::new());
     if open == Open::Checked {
         let _ = check.set(Ok(()));
+        return Ok(check);
     }
     if image.header().nodes < 10_000 {
-        if open == Open::Trusted {
-            check_now(image, path)?;
-            let _ = check.set(Ok(()));
-        }
-        image.build_top_index();
+        check_now(image, path)?;
+        let _ = check.set(Ok(()));
         return Ok(check);
     }
     let (shared, slot, file) = (image.clone(), check.clone(), path.to_owned());
@@ -429,37 +426,25 @@ fn check_and_index(
             unsafe {
                 libc::setpriority(libc::PRIO_PROCESS, 0, 19);
             }
-            if slot.get().is_none() {
-                let started = Instant::now();
-                let checked = shared
-                    .check_index()
-                    .map_err(|e| format!("{}: {e}", file.display()));
-                let passed = checked.is_ok();
-                let _ = slot.set(checked);
-                if !passed {
-                    return;
-                }
+            let started = Instant::now();
+            let checked = shared
+                .check_index()
+                .map_err(|e| format!("{}: {e}", file.display()));
+            let passed = checked.is_ok();
+            let _ = slot.set(checked);
+            if passed {
                 tracing::info!(
                     zone = %shared.origin(),
                     ms = started.elapsed().as_millis() as u64,
                     "zone image index checked"
                 );
             }
-            let started = Instant::now();
-            shared.build_top_index();
-            tracing::info!(
-                zone = %shared.origin(),
-                ms = started.elapsed().as_millis() as u64,
-                "names below the apex indexed"
-            );
         });
     if let Err(error) = spawned {
         // No thread: check here rather than serve an unchecked index.
         tracing::warn!(%error, "no thread for the background check; checking now");
-        if open == Open::Trusted {
-            check_now(image, path)?;
-            let _ = check.set(Ok(()));
-        }
+        check_now(image, path)?;
+        let _ = check.set(Ok(()));
     }
     Ok(check)
 }

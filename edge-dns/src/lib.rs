@@ -63,8 +63,8 @@
 //! Answering a query costs about 3 µs of engine time (the `edge_dns_answer_seconds`
 //! histogram) and, with the kernel's share of receiving and sending, about 5.7 µs of server
 //! CPU per UDP query and 2.7 µs per query over a kept-open TCP connection on the reference
-//! machine (`docs/benchmarks.md`). Memory is the mapped image (the page cache's, shared) plus
-//! the table of names below the apex and the overlays of changes not yet compacted.
+//! machine (`docs/benchmarks.md`). Memory is the mapped image (the page cache's, shared; its
+//! table of the names below the apex included) plus the overlays of changes not yet compacted.
 
 pub mod acl;
 pub mod config;

@@ -18,6 +18,7 @@ fuzz_target!(init: {
     for label in [&b"www"[..], b"*", b"a", b"ns1"] {
         let Ok(name) = origin.child(label) else { continue };
         for qname in [name.clone(), name.child(b"x").unwrap_or(name)] {
+            let _ = image.find_walking(&qname);
             if let Ok(Find::Exact(node) | Find::Referral { cut: node, .. }) = image.find(&qname) {
                 for rrset in node.rrsets().flatten() {
                     let _ = rrset.1.records().count();

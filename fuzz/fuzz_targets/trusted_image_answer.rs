@@ -53,25 +53,14 @@ fuzz_target!(init: {
             names.push(child);
         }
     }
-    // Through the index walk, then through the table of names below the apex.
-    for round in 0..2 {
-        if round == 1 {
-            let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                image.build_top_index()
+    for name in &names {
+        for rtype in [6u16, 2, 1, 43, 48, 255] {
+            let q = query(name, rtype);
+            let answered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                engine::answer(&q, &zones, &config, &peer, &mut out)
             }));
-            if built.is_err() {
-                return;
-            }
-        }
-        for name in &names {
-            for rtype in [6u16, 2, 1, 43, 48, 255] {
-                let q = query(name, rtype);
-                let answered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    engine::answer(&q, &zones, &config, &peer, &mut out)
-                }));
-                if let Ok(Some(len)) = answered {
-                    assert!((12..=1232).contains(&len));
-                }
+            if let Ok(Some(len)) = answered {
+                assert!((12..=1232).contains(&len));
             }
         }
     }

@@ -3,12 +3,14 @@
 //! Two steps, all in memory: (1) address RRsets are written first, so that (2), writing the
 //! nodes in canonical order, every NS, MX and SRV RRset can carry the offsets of its targets'
 //! addresses. Identical RRsets are stored once. Empty non-terminals are filled in and node flags
-//! worked out from a stack of ancestors, and each name goes into the fst index in order.
+//! worked out from a stack of ancestors, and each name goes into the fst index in order; the
+//! names right below the apex also go into the perfect hash of the `top` section.
 
 use fst::MapBuilder;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::format::{self, Header, Section};
+use super::top::TopWriter;
 use crate::name::{Name, wire_is_subdomain, wire_suffixes};
 use crate::rdata::{self, schema};
 use crate::record::Record;
@@ -33,6 +35,10 @@ pub enum CompileError {
     /// The RRset section would pass 4 GiB.
     #[error("zone too large for image format 1: RRset data over 4 GiB")]
     TooLarge,
+    /// No seed gave a table of the names below the apex (two labels whose 64-bit hashes
+    /// agree, or a run of thousands of slots, under every seed tried: not seen in practice).
+    #[error("no seed gives a table of the names below the apex")]
+    TopTable,
     /// Writing the index failed.
     #[error("building the name index: {0}")]
     Index(#[from] fst::Error),
@@ -188,6 +194,8 @@ pub fn compile(
         // The path from the apex to the last node written: name, node offset, flags.
         let mut path: Vec<(Name, usize, u8)> = Vec::new();
         let mut node_count = 0u64;
+        let mut top = TopWriter::default();
+        let top_labels = origin.label_count() + 1;
         let mut write_node = |name: &Name,
                               flags: u8,
                               rrsets: &[(RecordType, u32)],
@@ -206,6 +214,10 @@ pub fn compile(
             let before = batch.keys.len();
             name.canonical_key(&mut batch.keys);
             let value = (at as u64) << 8 | u64::from(flags);
+            if name.label_count() == top_labels {
+                let wire = name.as_wire();
+                top.add(&wire[1..1 + usize::from(wire[0])], value)?;
+            }
             batch
                 .entries
                 .push(((batch.keys.len() - before) as u16, value));
@@ -299,10 +311,11 @@ pub fn compile(
         progress(done);
         let _ = sender.send(batch);
         drop(sender);
+        let top = top.finish();
         let index = builder.join().expect("the index builder does not panic")?;
-        Ok((index, (nodes, node_count)))
+        Ok((index, (nodes, node_count, top?)))
     })?;
-    let (nodes, node_count) = built;
+    let (nodes, node_count, top) = built;
 
     let mut header = Header {
         len: Header::len_for(origin),
@@ -324,6 +337,7 @@ pub fn compile(
         rrsets_section: Section::default(),
         nodes_section: Section::default(),
         index_section: Section::default(),
+        top_section: Section::default(),
         digest: [0; 32],
         origin: origin.clone(),
     };
@@ -332,6 +346,7 @@ pub fn compile(
         (&mut header.rrsets_section, heap.bytes.len()),
         (&mut header.nodes_section, nodes.len()),
         (&mut header.index_section, index.len()),
+        (&mut header.top_section, top.len()),
     ] {
         *section = Section {
             offset: at,
@@ -341,7 +356,7 @@ pub fn compile(
     }
     let mut image = Vec::with_capacity(at as usize);
     header.write(&mut image);
-    for bytes in [&heap.bytes, &nodes, &index] {
+    for bytes in [&heap.bytes, &nodes, &index, &top] {
         image.extend_from_slice(bytes);
         image.resize(image.len().next_multiple_of(8), 0);
     }

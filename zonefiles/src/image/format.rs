@@ -1,5 +1,5 @@
-//! The byte layout of a compiled zone image, version 2 (version 1, never released, had plain
-//! node offsets as index values).
+//! The byte layout of a compiled zone image, version 3 (versions 1 and 2, never released, had
+//! plain node offsets as index values, and no table of the names below the apex).
 //!
 //! ```text
 //! header (little-endian integers)
@@ -15,8 +15,9 @@
 //!  48  16  rrsets section: offset, length
 //!  64  16  nodes section: offset, length
 //!  80  16  index section: offset, length
-//!  96  32  SHA-256 of the whole file with these 32 bytes zeroed
-//! 128   1  origin length, then the origin in wire format
+//!  96  16  top section: offset, length
+//! 112  32  SHA-256 of the whole file with these 32 bytes zeroed
+//! 144   1  origin length, then the origin in wire format
 //!
 //! rrsets section: RRsets, each shared by every node that has identical data
 //!   ttl u32 BE · record count u16 BE · additional count u16 BE
@@ -30,6 +31,9 @@
 //!
 //! index section: an fst map from each name's canonical key (see `name`) to its node offset
 //!   × 256 + its node flags, so look-ups learn every flag without reading the node
+//!
+//! top section: a perfect hash from each label right below the apex to the same index value
+//!   as the fst's (layout in `top`), so most TLD look-ups skip the fst walk
 //! ```
 //!
 //! Big-endian fields inside the sections are copied straight into DNS messages.
@@ -39,11 +43,11 @@ use crate::name::{MAX_NAME_LEN, Name};
 /// The file magic.
 pub const MAGIC: &[u8; 8] = b"CSTLZIMG";
 /// The format version this crate reads and writes.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 /// Length of the fixed part of the header.
-pub const FIXED_HEADER: usize = 128;
+pub const FIXED_HEADER: usize = 144;
 /// Offset of the digest in the header.
-pub const DIGEST_AT: usize = 96;
+pub const DIGEST_AT: usize = 112;
 /// "No RRset" in an additional entry.
 pub const NONE: u32 = u32::MAX;
 /// Image flag: the zone carries RRSIG, NSEC or NSEC3 records.
@@ -94,6 +98,8 @@ pub struct Header {
     pub nodes_section: Section,
     /// The index section.
     pub index_section: Section,
+    /// The table of names right below the apex.
+    pub top_section: Section,
     /// SHA-256 of the file with the digest zeroed.
     pub digest: [u8; 32],
     /// The zone's name.
@@ -107,7 +113,7 @@ pub enum HeaderError {
     #[error("not a zone image: bad magic")]
     Magic,
     /// An image of another version.
-    #[error("zone image format version {0}; this build reads version 2")]
+    #[error("zone image format version {0}; this build reads version 3: compile the zone again")]
     Version(u32),
     /// Too short, or a length that does not fit the file.
     #[error("zone image header is truncated or inconsistent")]
@@ -172,9 +178,9 @@ impl Header {
             }
             Ok(s)
         };
-        let (rrsets_section, nodes_section, index_section) =
-            (section(48)?, section(64)?, section(80)?);
-        let end = [rrsets_section, nodes_section, index_section]
+        let (rrsets_section, nodes_section, index_section, top_section) =
+            (section(48)?, section(64)?, section(80)?, section(96)?);
+        let end = [rrsets_section, nodes_section, index_section, top_section]
             .iter()
             .map(|s| s.offset + s.len)
             .max()
@@ -194,6 +200,7 @@ impl Header {
             rrsets_section,
             nodes_section,
             index_section,
+            top_section,
             digest: file[DIGEST_AT..DIGEST_AT + 32]
                 .try_into()
                 .expect("32 bytes"),
@@ -212,7 +219,12 @@ impl Header {
         out.extend_from_slice(&self.nodes.to_le_bytes());
         out.extend_from_slice(&self.rrsets.to_le_bytes());
         out.extend_from_slice(&self.records.to_le_bytes());
-        for s in [self.rrsets_section, self.nodes_section, self.index_section] {
+        for s in [
+            self.rrsets_section,
+            self.nodes_section,
+            self.index_section,
+            self.top_section,
+        ] {
             out.extend_from_slice(&s.offset.to_le_bytes());
             out.extend_from_slice(&s.len.to_le_bytes());
         }

@@ -30,7 +30,7 @@ pub use crate::atomic::write_atomically;
 pub use build::{CompileError, CompileStats, compile};
 pub use dnssec::{MAX_NSEC3_ITERATIONS, NSEC3_HASH_LEN, Nsec3Params, Owned, base32hex};
 use format::{Header, HeaderError};
-pub use top::TopIndex;
+use top::TopTable;
 
 use crate::name::{MAX_KEY_LEN, Name, canonical_key_of_wire};
 use crate::rdata;
@@ -102,8 +102,8 @@ pub struct Image {
     index: fst::Map<IndexBytes>,
     /// The apex's index value, looked up once: every negative answer needs its SOA.
     apex: Option<u64>,
-    /// The names right below the apex, for one-probe look-ups (see [`TopIndex`]).
-    top: std::sync::OnceLock<TopIndex>,
+    /// The perfect hash of the names right below the apex (see [`mod@top`]).
+    top: TopTable,
 }
 
 impl std::fmt::Debug for Image {
@@ -192,8 +192,9 @@ impl Image {
             header,
             index,
             apex: None,
-            top: std::sync::OnceLock::new(),
+            top: TopTable::default(),
         };
+        image.top = TopTable::read(image.section(image.header.top_section))?;
         if check_index {
             image.check_index()?;
         }
@@ -226,7 +227,7 @@ impl Image {
         if !index::check(self.index.as_fst()) {
             return Err(ImageError::Corrupt(s.offset));
         }
-        Ok(())
+        TopTable::check(self.section(self.header.top_section))
     }
 
     /// The zone's name.
@@ -290,7 +291,47 @@ impl Image {
             Ok(())
         })
         .unwrap_or_else(|e| result = Err(e));
-        result
+        result?;
+        self.verify_top()
+    }
+
+    /// Checks that the table of names below the apex holds exactly the index's names one
+    /// label below the apex, with the same values: each is found in the table, and the table
+    /// holds no more names than that.
+    fn verify_top(&self) -> Result<(), ImageError> {
+        let section = self.section(self.header.top_section);
+        let damaged = || ImageError::Corrupt(self.header.top_section.offset);
+        let mut prefix = [0u8; MAX_KEY_LEN];
+        let prefix_len = canonical_key_of_wire(self.origin().as_wire(), &mut prefix);
+        let top_labels = self.origin().label_count() + 1;
+        let mut children = 0usize;
+        index::for_each_key(
+            self.index.as_fst(),
+            &prefix[..prefix_len],
+            index::Depth::Children,
+            self.header.nodes,
+            |key, value| {
+                let name = Name::from_canonical_key(key)
+                    .map_err(|_| ImageError::Corrupt(self.header.index_section.offset))?;
+                if name.label_count() == top_labels {
+                    let wire = name.as_wire();
+                    let label = &wire[1..1 + usize::from(wire[0])];
+                    if self.top.get(section, label)? != Some(value) {
+                        return Err(damaged());
+                    }
+                    children += 1;
+                }
+                Ok(())
+            },
+        )
+        .map_err(|stop| match stop {
+            index::Stop::Visit(error) => error,
+            index::Stop::Malformed => ImageError::Corrupt(self.header.index_section.offset),
+        })?;
+        if children != self.top.len() || self.top.filled(section) != children {
+            return Err(damaged());
+        }
+        Ok(())
     }
 
     /// The apex node, without a look-up.
@@ -298,22 +339,6 @@ impl Image {
         self.apex
             .map(|value| self.node_at(value))
             .ok_or(ImageError::Corrupt(0))
-    }
-
-    /// Builds the table of names right below the apex that makes [`Image::find`] one hash
-    /// probe for most names ([`TopIndex`]); a no-op once built. Takes a few hundred
-    /// milliseconds for a million names: call it off the query path.
-    pub fn build_top_index(&self) {
-        if self.top.get().is_none()
-            && let Some(top) = TopIndex::build(self)
-        {
-            let _ = self.top.set(top);
-        }
-    }
-
-    /// True once [`Image::build_top_index`] has run.
-    pub fn has_top_index(&self) -> bool {
-        self.top.get().is_some()
     }
 
     /// The node of `name`, if the name exists in the zone (empty non-terminals included).
@@ -350,6 +375,16 @@ impl Image {
         }
         if let Some(found) = self.find_by_top(qname)? {
             return Ok(found);
+        }
+        self.find_walking(qname)
+    }
+
+    /// [`Image::find`] from the walk of the fst alone, without the table of names below the
+    /// apex: the same answer, at the cost of a walk. Checks hold the two paths against each
+    /// other.
+    pub fn find_walking(&self, qname: &Name) -> Result<Find<'_>, ImageError> {
+        if !qname.is_subdomain_of(self.origin()) {
+            return Ok(Find::OutOfZone);
         }
         let mut key = [0u8; MAX_KEY_LEN];
         let key_len = canonical_key_of_wire(qname.as_wire(), &mut key);
@@ -433,9 +468,6 @@ impl Image {
     /// decides it: a delegation or DNAME right below the apex, or a label that is not there
     /// (and no wildcard at the apex). `None`: walk the index.
     fn find_by_top(&self, qname: &Name) -> Result<Option<Find<'_>>, ImageError> {
-        let Some(top) = self.top.get() else {
-            return Ok(None);
-        };
         let apex_labels = self.origin().label_count();
         let qname_labels = qname.label_count();
         let apex = self.apex()?;
@@ -447,7 +479,7 @@ impl Image {
         let offset = label_offset(qname, (qname_labels - apex_labels - 1) as u8);
         let wire = qname.as_wire();
         let label = &wire[offset + 1..offset + 1 + usize::from(wire[offset])];
-        match top.get(label) {
+        match self.top.get(self.section(self.header.top_section), label)? {
             Some(value) => {
                 let flags = value as u8;
                 if flags & (format::NODE_DELEGATION | format::NODE_DNAME) == 0 {
