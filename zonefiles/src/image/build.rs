@@ -6,8 +6,11 @@
 //! worked out from a stack of ancestors, and each name goes into the fst index in order; the
 //! names right below the apex also go into the perfect hash of the `top` section.
 
+use std::hash::Hasher;
+
 use fst::MapBuilder;
-use rustc_hash::{FxHashMap, FxHashSet};
+use hashbrown::HashTable;
+use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 
 use super::format::{self, Header, Section};
 use super::top::TopWriter;
@@ -62,23 +65,44 @@ pub struct CompileStats {
 
 struct RrsetHeap {
     bytes: Vec<u8>,
-    shared: FxHashMap<Box<[u8]>, u32>,
+    /// Each distinct RRset once, as its offset and length in `bytes`, found by the hash of
+    /// its bytes: no copy of an RRset outside the heap.
+    shared: HashTable<(u32, u32)>,
     scratch: Vec<u8>,
     count: u64,
 }
 
+fn hash_bytes(bytes: &[u8]) -> u64 {
+    let mut h = FxHasher::default();
+    h.write(bytes);
+    h.finish()
+}
+
 impl RrsetHeap {
+    fn stored(bytes: &[u8], (offset, len): (u32, u32)) -> &[u8] {
+        &bytes[offset as usize..offset as usize + len as usize]
+    }
+
     /// Stores the RRset in `self.scratch`, or finds the identical one stored before.
     fn intern(&mut self) -> Result<u32, CompileError> {
-        if let Some(&offset) = self.shared.get(self.scratch.as_slice()) {
+        let hash = hash_bytes(&self.scratch);
+        let (bytes, scratch) = (&self.bytes, self.scratch.as_slice());
+        if let Some(&(offset, _)) = self
+            .shared
+            .find(hash, |&entry| Self::stored(bytes, entry) == scratch)
+        {
             return Ok(offset);
         }
         let offset = u32::try_from(self.bytes.len()).map_err(|_| CompileError::TooLarge)?;
-        if offset == format::NONE {
+        let len = u32::try_from(self.scratch.len()).map_err(|_| CompileError::TooLarge)?;
+        if offset == format::NONE || offset.checked_add(len).is_none() {
             return Err(CompileError::TooLarge);
         }
         self.bytes.extend_from_slice(&self.scratch);
-        self.shared.insert(self.scratch.as_slice().into(), offset);
+        let bytes = &self.bytes;
+        self.shared.insert_unique(hash, (offset, len), |&entry| {
+            hash_bytes(Self::stored(bytes, entry))
+        });
         self.count += 1;
         Ok(offset)
     }
@@ -124,18 +148,23 @@ pub fn compile(
     {
         return Err(CompileError::OutOfZone(r.owner.clone()));
     }
-    let cuts: FxHashSet<&[u8]> = zone
-        .nodes()
-        .filter(|node| {
-            let owner = &node[0].owner;
-            node.iter().any(|r| {
-                r.rtype == RecordType::DNAME || (r.rtype == RecordType::NS && owner != origin)
-            })
-        })
-        .map(|node| node[0].owner.as_wire())
-        .collect();
+    // The zone cuts, gathered the first time an MX or SRV target inside the zone asks (a TLD
+    // rarely has one; NS targets need no such check).
+    let cuts: std::cell::OnceCell<FxHashSet<&[u8]>> = std::cell::OnceCell::new();
     // True if a zone cut lies strictly above `name` (inside the zone).
     let below_cut = |name: &[u8]| {
+        let cuts = cuts.get_or_init(|| {
+            zone.nodes()
+                .filter(|node| {
+                    let owner = &node[0].owner;
+                    node.iter().any(|r| {
+                        r.rtype == RecordType::DNAME
+                            || (r.rtype == RecordType::NS && owner != origin)
+                    })
+                })
+                .map(|node| node[0].owner.as_wire())
+                .collect()
+        });
         wire_suffixes(name)
             .skip(1)
             .take_while(|s| s.len() > apex.len())
@@ -152,7 +181,7 @@ pub fn compile(
 
     let mut heap = RrsetHeap {
         bytes: Vec::with_capacity(zone.records().len() * 16),
-        shared: FxHashMap::default(),
+        shared: HashTable::new(),
         scratch: Vec::new(),
         count: 0,
     };
