@@ -103,7 +103,9 @@ pub(crate) fn read_text(
             .collect()
     });
 
-    let mut records = Vec::with_capacity(text.len() / 45);
+    // The first chunk's list grows to hold the others (a large allocation grows in place,
+    // by remapping), so the records are never held twice.
+    let mut records = Vec::new();
     let mut previous: Option<Reader> = None;
     for (i, (result, reader)) in chunks.into_iter().enumerate() {
         if let Some(before) = &previous {
@@ -124,7 +126,12 @@ pub(crate) fn read_text(
                 return Ok(records);
             }
         }
-        records.extend(result?);
+        let chunk = result?;
+        if records.is_empty() {
+            records = chunk;
+        } else {
+            records.extend(chunk);
+        }
         previous = Some(reader);
     }
     Ok(records)
