@@ -12,6 +12,13 @@
 # and server CPU per query under dnsperf on core 1 (`-c 16 -q 512`, SECONDS, default 10) with
 # `loadtest gen-queries`' mix, and its resident memory after that load.
 # The 10M run needs about 5 GB of disk in WORKDIR (default /tmp/scale-bench) and 5 GB of memory.
+#
+# UPDATES=1 adds, for each size, the zone directory's update path as a satellite runs it:
+# edge-dns following a zone directory (`zonefiles dir init`), five changesets of 200 to 1,000
+# changed delegations appended and timed until edge-dns answers with each (`loadtest
+# update-latency --step 200`), then one changeset of 100,000 changed delegations
+# (`zonefiles dir update`) and a compaction of the directory (`zonefiles dir compact`: wall
+# time, peak RSS) while dnsperf keeps querying edge-dns, with the queries it lost.
 set -euo pipefail
 sizes=${1:-1000000 3000000 10000000}
 seconds=${2:-10}
@@ -56,4 +63,46 @@ for size in $sizes; do
   printf '| %s | %s | %d MB | %s s (%s) | %d MiB | %d MB (%d%%) | %s ms | %s MiB | %s | %s µs | %s MiB |\n' \
     "$size" "$records" $((text / 1000000)) "$wall" "$breakdown" $((kb / 1024)) $((image / 1000000)) \
     $((image * 100 / text)) "$ready" "$idle" "$qps" "$cpu" "$after"
+done
+
+[ "${UPDATES:-}" = 1 ] || exit 0
+echo
+echo "| delegations | append to answer: 200, 400, 600, 800, 1,000 delegations changed | append of 100,000 | compaction while serving | its peak RSS | queries lost meanwhile |"
+echo "| --- | --- | --- | --- | --- | --- |"
+for size in $sizes; do
+  zone=tld-$shape-$size.zone
+  rm -rf tld-dir
+  "$bin/zonefiles" dir init tld-dir "$zone" >/dev/null
+  cat > edge-dns.toml <<CONF
+listen = ["127.0.0.1:5396"]
+metrics_listen = "127.0.0.1:9396"
+workers = 1
+[[zone]]
+directory = "tld-dir"
+CONF
+  taskset -c 0 "$bin/edge-dns" --config edge-dns.toml >edge-dns.log 2>&1 &
+  pid=$!
+  taskset -c 1 "$bin/loadtest" ready --server 127.0.0.1:5396 --since-ns "$(date +%s%N)" >/dev/null
+  latencies=$("$bin/loadtest" update-latency --dir tld-dir --server 127.0.0.1:5396 \
+    --delegations "$size" --shape "$shape" --rounds 5 --step 200 \
+    | sed -nE 's/.*answered ([0-9.]+[a-zµ]+) after.*/\1/p' | paste -sd' ')
+  serial=$("$bin/zonefiles" dir status tld-dir | sed -nE 's/.*serial ([0-9]+).*/\1/p' | tail -1)
+  "$bin/loadtest" gen-zone -o next.zone --delegations "$size" --shape "$shape" \
+    --serial $((serial + 1)) --changed 100000 >/dev/null
+  /usr/bin/time -f "%e" -o time.out "$bin/zonefiles" dir update tld-dir next.zone >/dev/null
+  append=$(cat time.out)
+  taskset -c 1 dnsperf -s 127.0.0.1 -p 5396 -m udp -d "$zone.queries" -l 600 -c 16 -q 512 -Q 20000 \
+    >dnsperf.out 2>&1 &
+  perf_pid=$!
+  sleep 1
+  /usr/bin/time -f "%e %M" -o time.out "$bin/zonefiles" dir compact tld-dir >/dev/null
+  read -r compact kb <time.out
+  sleep 1
+  kill -INT "$perf_pid"
+  wait "$perf_pid" 2>/dev/null || true
+  lost=$(sed -nE 's/.*Queries lost: +([0-9]+ \([0-9.]+%\)).*/\1/p' dnsperf.out)
+  kill "$pid"
+  wait "$pid" 2>/dev/null || true
+  printf '| %s | %s | %s s | %s s | %d MiB | %s |\n' "$size" "$latencies" "$append" "$compact" \
+    $((kb / 1024)) "${lost:-?}"
 done

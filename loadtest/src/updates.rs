@@ -24,13 +24,15 @@ pub struct Sample {
 }
 
 /// Appends `rounds` changesets to the zone directory at `dir` (made from a generated zone of
-/// `delegations` delegations of `shape`) and times each against `server`.
+/// `delegations` delegations of `shape`), the n-th changing n × `step` delegations, and times
+/// each against `server`.
 pub fn run(
     dir: &Path,
     server: SocketAddr,
     delegations: u64,
     shape: generate::Shape,
     rounds: u32,
+    step: u64,
 ) -> anyhow::Result<Vec<Sample>> {
     let work = tempfile_dir(dir)?;
     let zone_dir = ZoneDir::open(dir).context("open the zone directory (zonefiles dir init)")?;
@@ -45,7 +47,7 @@ pub fn run(
         let options = generate::Options {
             delegations,
             serial,
-            changed: u64::from(round) * 100,
+            changed: u64::from(round) * step,
             shape,
             ..generate::Options::default()
         };

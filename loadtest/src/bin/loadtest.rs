@@ -162,6 +162,9 @@ enum Command {
         /// Changesets to append.
         #[arg(long, default_value_t = 5)]
         rounds: u32,
+        /// Delegations changed by the first changeset; the n-th changes n times as many.
+        #[arg(long, default_value_t = 100)]
+        step: u64,
     },
     /// Transfer a zone once (AXFR over TCP) and report the time, messages and records.
     Axfr {
@@ -335,8 +338,9 @@ fn main() -> Result<()> {
             delegations,
             shape,
             rounds,
+            step,
         } => {
-            let samples = loadtest::updates::run(&dir, server, delegations, shape, rounds)?;
+            let samples = loadtest::updates::run(&dir, server, delegations, shape, rounds, step)?;
             for s in &samples {
                 println!(
                     "{} records changed: answered {:.1?} after the append",
