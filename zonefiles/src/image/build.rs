@@ -4,7 +4,7 @@
 //! nodes in canonical order, every NS, MX and SRV RRset can carry the offsets of its targets'
 //! addresses. Identical RRsets are stored once. Empty non-terminals are filled in and node flags
 //! worked out from a stack of ancestors, and each name goes into the fst index in order; the
-//! names right below the apex also go into the perfect hash of the `top` section.
+//! names right below the apex also go into the hash table of the `top` section.
 
 use std::hash::Hasher;
 

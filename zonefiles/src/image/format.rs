@@ -32,7 +32,7 @@
 //! index section: an fst map from each name's canonical key (see `name`) to its node offset
 //!   × 256 + its node flags, so look-ups learn every flag without reading the node
 //!
-//! top section: a perfect hash from each label right below the apex to the same index value
+//! top section: a hash table from each label right below the apex to the same index value
 //!   as the fst's (layout in `top`), so most TLD look-ups skip the fst walk
 //! ```
 //!

@@ -102,7 +102,7 @@ pub struct Image {
     index: fst::Map<IndexBytes>,
     /// The apex's index value, looked up once: every negative answer needs its SOA.
     apex: Option<u64>,
-    /// The perfect hash of the names right below the apex (see [`mod@top`]).
+    /// The hash table of the names right below the apex (see [`mod@top`]).
     top: TopTable,
 }
 

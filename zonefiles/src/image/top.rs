@@ -1,6 +1,6 @@
-//! The table of names right below the apex: a perfect hash written into the image at compile
-//! time, so that [`Image::find`](super::Image::find) answers most TLD queries with two memory
-//! reads instead of a walk of the fst, from the first query after the file is mapped.
+//! The table of names right below the apex: a hash table written into the image at compile
+//! time, so that [`Image::find`](super::Image::find) answers most TLD queries with one probe
+//! instead of a walk of the fst, from the first query after the file is mapped.
 //!
 //! Nearly every query to a TLD names something at or below a delegation (`www.example.tld`):
 //! the label right below the apex decides the answer, and the fst walk to it costs a cache
@@ -56,8 +56,8 @@ const SLOT: usize = 13;
 /// Seeds tried before giving up: a seed fails when two labels of the zone hash alike, or
 /// when a run grows longer than [`MAX_RUN`].
 const SEEDS: u64 = 16;
-/// The longest run a table may have; at this load the longest in ten million names is
-/// under a hundred.
+/// The longest run a table may have; at this load the longest is 29 slots in a million names
+/// and 33 in ten million.
 const MAX_RUN: u32 = 4096;
 /// The second SipHash key: constant, so the seed alone makes a table.
 const KEY1: u64 = 0x636f_6e73_7465_6c6c;
