@@ -305,14 +305,10 @@ impl Image {
         let prefix_len = canonical_key_of_wire(self.origin().as_wire(), &mut prefix);
         let top_labels = self.origin().label_count() + 1;
         let mut children = 0usize;
-        index::for_each_key(
-            self.index.as_fst(),
+        self.for_each_key(
             &prefix[..prefix_len],
             index::Depth::Children,
-            self.header.nodes,
-            |key, value| {
-                let name = Name::from_canonical_key(key)
-                    .map_err(|_| ImageError::Corrupt(self.header.index_section.offset))?;
+            |name, value| {
                 if name.label_count() == top_labels {
                     let wire = name.as_wire();
                     let label = &wire[1..1 + usize::from(wire[0])];
@@ -323,11 +319,7 @@ impl Image {
                 }
                 Ok(())
             },
-        )
-        .map_err(|stop| match stop {
-            index::Stop::Visit(error) => error,
-            index::Stop::Malformed => ImageError::Corrupt(self.header.index_section.offset),
-        })?;
+        )?;
         if children != self.top.len() || self.top.filled(section) != children {
             return Err(damaged());
         }
@@ -376,7 +368,7 @@ impl Image {
         if let Some(found) = self.find_by_top(qname)? {
             return Ok(found);
         }
-        self.find_walking(qname)
+        self.walk(qname)
     }
 
     /// [`Image::find`] from the walk of the fst alone, without the table of names below the
@@ -386,6 +378,11 @@ impl Image {
         if !qname.is_subdomain_of(self.origin()) {
             return Ok(Find::OutOfZone);
         }
+        self.walk(qname)
+    }
+
+    /// The walk of [`Image::find_walking`], for a name inside the zone.
+    fn walk(&self, qname: &Name) -> Result<Find<'_>, ImageError> {
         let mut key = [0u8; MAX_KEY_LEN];
         let key_len = canonical_key_of_wire(qname.as_wire(), &mut key);
         let key = &key[..key_len];
@@ -535,14 +532,27 @@ impl Image {
         prefix: &[u8],
         mut visit: impl FnMut(&Name, Node<'_>) -> Result<(), ImageError>,
     ) -> Result<(), ImageError> {
+        self.for_each_key(prefix, index::Depth::All, |name, value| {
+            visit(name, self.node_at(value))
+        })
+    }
+
+    /// Calls `visit` with each name of the index below `prefix` (as [`index::for_each_key`]
+    /// selects them) and its index value.
+    fn for_each_key(
+        &self,
+        prefix: &[u8],
+        depth: index::Depth,
+        mut visit: impl FnMut(&Name, u64) -> Result<(), ImageError>,
+    ) -> Result<(), ImageError> {
         index::for_each_key(
             self.index.as_fst(),
             prefix,
-            index::Depth::All,
+            depth,
             self.header.nodes,
             |key, value| {
                 let name = Name::from_canonical_key(key).map_err(|_| ImageError::Corrupt(value))?;
-                visit(&name, self.node_at(value))
+                visit(&name, value)
             },
         )
         .map_err(|stop| match stop {
