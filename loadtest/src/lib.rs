@@ -12,6 +12,7 @@
 //! - [`writebench`]: durable creates from many registrars, over SRRP or EPP.
 //! - [`propagation`]: from a registrar's confirmation to every satellite's DNS and WHOIS answer.
 //! - [`updates`]: the time from a changeset's append to the answers that carry it.
+//! - [`report`]: the benchmarks as one instrument: repeated runs, JSON, a Markdown report, plots.
 //! - [`ready`]: the time from a server's start to its first answer.
 //! - [`stalls`]: how much of a core the machine itself takes away (the floor under tails).
 
@@ -21,6 +22,7 @@ pub mod propagation;
 pub mod queries;
 pub mod rdapbench;
 pub mod ready;
+pub mod report;
 pub mod stalls;
 pub mod updates;
 pub mod whoisbench;

@@ -268,6 +268,61 @@ enum Command {
         #[arg(long, default_value_t = 300)]
         threshold_us: u64,
     },
+    /// Run the benchmarks side by side with NSD and Knot, repeated, and write one report:
+    /// a JSON file per run, a Markdown report (medians and ranges, machine, versions) and SVG
+    /// plots. Needs dnsperf, nsd and knot (Debian packages) and our release binaries
+    /// (cargo build --release -p edge-dns -p zonefiles -p loadtest).
+    Report {
+        /// Where the report goes: report.json, runs/*.json, report.md, plots/*.svg.
+        #[arg(short, long, default_value = "target/report")]
+        out: PathBuf,
+        /// Where the zones, query files and servers' files go (about 0.3 GB per shape at 1M).
+        #[arg(long, default_value = "/tmp/loadtest-report")]
+        work: PathBuf,
+        /// Delegations in each generated zone.
+        #[arg(long, default_value_t = 1_000_000)]
+        delegations: u64,
+        /// Zone shapes (`providers`, `pairs`), comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "providers,pairs")]
+        shapes: Vec<String>,
+        /// Suites (`zone`, `dns`, `xfr`), comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "zone,dns,xfr")]
+        suites: Vec<loadtest::report::Suite>,
+        /// Servers to compare (`edge-dns`, `nsd`, `knot`), comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "edge-dns,nsd,knot")]
+        servers: Vec<String>,
+        /// Repetitions of everything (the servers' order turns each time).
+        #[arg(long, default_value_t = 3)]
+        repetitions: u32,
+        /// Seconds of each saturation run (dnsperf).
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Seconds at each offered load of the latency curve.
+        #[arg(long, default_value_t = 5)]
+        latency_seconds: u64,
+        /// Offered loads of the latency curve, queries per second, comma-separated.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "25000,50000,100000,150000,200000"
+        )]
+        rates: Vec<u64>,
+        /// Only render the report already in --out again from its JSON; run nothing.
+        #[arg(long)]
+        render_only: bool,
+        /// Also put the report into this Markdown file, between the lines
+        /// `<!-- report:begin -->` and `<!-- report:end -->`, its plots in `benchmarks/` beside it.
+        #[arg(long)]
+        docs: Option<PathBuf>,
+    },
+    /// Run a command and print what it cost, from the kernel's accounting (wait4): wall
+    /// seconds, CPU seconds (user + system), peak resident bytes and exit status, on one line.
+    /// Its output is discarded.
+    Measure {
+        /// The command and its arguments.
+        #[arg(required = true, trailing_var_arg = true)]
+        command: Vec<std::ffi::OsString>,
+    },
     /// Benchmark opening a zone image, look-ups, and a diff against a changed image.
     ZoneBench {
         /// The zone image.
@@ -542,6 +597,63 @@ fn main() -> Result<()> {
                 File::create(&output).with_context(|| format!("creating {}", output.display()))?;
             loadtest::queries::generate(&zone, count, seed, BufWriter::new(file))?;
             println!("{}: {count} queries", output.display());
+        }
+        Command::Report {
+            out,
+            work,
+            delegations,
+            shapes,
+            suites,
+            servers,
+            repetitions,
+            seconds,
+            latency_seconds,
+            rates,
+            render_only,
+            docs,
+        } => {
+            if !render_only {
+                let options = loadtest::report::Options {
+                    delegations,
+                    shapes,
+                    suites,
+                    servers,
+                    repetitions: repetitions.max(1),
+                    seconds,
+                    latency_seconds,
+                    rates,
+                };
+                let command = std::env::args()
+                    .map(|a| {
+                        if a.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "-_=,./:".contains(c))
+                        {
+                            a
+                        } else {
+                            format!("'{a}'")
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let exe = std::env::current_exe().context("finding our own binary")?;
+                let bin = exe.parent().context("our binary has a directory")?;
+                loadtest::report::run(&options, command, bin, &work, &out)?;
+            }
+            loadtest::report::render(&out, docs.as_deref())?;
+            println!("{}", out.join("report.md").display());
+        }
+        Command::Measure { command } => {
+            let cost = loadtest::report::process::measure(
+                std::process::Command::new(&command[0]).args(&command[1..]),
+            )
+            .with_context(|| format!("running {:?}", command[0]))?;
+            println!(
+                "{:.6} {:.6} {} {}",
+                cost.wall.as_secs_f64(),
+                cost.cpu.as_secs_f64(),
+                cost.peak_rss,
+                if cost.success { 0 } else { 1 }
+            );
         }
         Command::ZoneBench {
             image,

@@ -1,0 +1,521 @@
+//! `loadtest report`: the benchmarks as one instrument. It runs the suites asked for on each
+//! zone shape, several repetitions with the servers' order turning, writes one JSON file per
+//! run, and renders a Markdown report with the median and range of every figure, the machine,
+//! the versions of every program measured, the exact command, and SVG plots.
+//!
+//! Call order: [`run`] prepares each shape's data once (zone, query file, zone directory,
+//! servers' configurations), then for each repetition and shape runs the suites — [`zone`]
+//! (compile against the zone checkers) and [`serving`] (DNS and zone transfers against NSD and
+//! Knot) — writing `runs/<repetition>-<shape>-<suite>.json` after each; [`render`] reads every
+//! JSON file back and writes `report.md` and `plots/*.svg`, so a report can be rendered again,
+//! or spliced into `docs/benchmarks.md`, without running anything.
+//!
+//! Throughput is always reported with the server's CPU per operation, read from the kernel's
+//! accounting of the server's processes ([`process`]): a slow or saturated load generator can
+//! lower operations per second but not the cost of each. The load generator's own ceiling on
+//! the same core (dnsperf against a bare reflector) is in every DNS table.
+//!
+//! The process pins itself to the client core (core 1) and starts servers on the server core
+//! (core 0), when the machine has two cores or more.
+
+pub mod env;
+mod markdown;
+mod plot;
+pub mod process;
+pub mod serving;
+pub mod stats;
+pub mod zone;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+/// dnsperf's load at saturation: clients and outstanding queries (the same for every server).
+pub const DNSPERF_LOAD: [&str; 4] = ["-c", "16", "-q", "512"];
+
+/// A benchmark suite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Suite {
+    /// Zone compile against the zone checkers.
+    Zone,
+    /// DNS over UDP and TCP, latency against load, memory.
+    Dns,
+    /// Full zone transfers.
+    Xfr,
+}
+
+impl std::str::FromStr for Suite {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "zone" => Ok(Suite::Zone),
+            "dns" => Ok(Suite::Dns),
+            "xfr" => Ok(Suite::Xfr),
+            _ => Err(format!("{text:?}: the suites are zone, dns and xfr")),
+        }
+    }
+}
+
+/// Which way a figure is better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Better {
+    /// Smaller is better (time, CPU, memory).
+    Lower,
+    /// Larger is better (throughput).
+    Higher,
+    /// A count, not a score.
+    Neither,
+}
+
+/// One figure from one run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Measurement {
+    /// The server or tool measured.
+    pub server: String,
+    /// What was measured.
+    pub metric: String,
+    /// Its unit (empty for counts and rates).
+    pub unit: String,
+    /// The value.
+    pub value: f64,
+    /// Which way is better.
+    pub better: Better,
+}
+
+/// Points for a plot: one line of one server.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Series {
+    /// Which plot (`latency-p99`, `memory`, …).
+    pub plot: String,
+    /// The server.
+    pub server: String,
+    /// (x, y) points.
+    pub points: Vec<[f64; 2]>,
+}
+
+/// One repetition of one suite on one shape: the unit written to one JSON file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Run {
+    /// The suite.
+    pub suite: String,
+    /// The zone shape.
+    pub shape: String,
+    /// Which repetition, from 1.
+    pub repetition: u32,
+    /// The order the servers ran in.
+    pub order: Vec<String>,
+    /// When it started, seconds since 1970.
+    pub started: u64,
+    /// The server core's stalls just before: gaps over 300 µs in 2 s (count, total ms,
+    /// longest ms), when measured.
+    pub stalls: Option<[f64; 3]>,
+    /// The figures.
+    pub measurements: Vec<Measurement>,
+    /// The plotted points.
+    pub series: Vec<Series>,
+}
+
+impl Run {
+    fn new(suite: &str, shape: &str, repetition: u32, order: Vec<String>) -> Self {
+        Self {
+            suite: suite.to_owned(),
+            shape: shape.to_owned(),
+            repetition,
+            order,
+            started: unix_now(),
+            stalls: None,
+            measurements: Vec::new(),
+            series: Vec::new(),
+        }
+    }
+
+    /// Adds one figure.
+    pub fn add(&mut self, server: &str, metric: &str, unit: &str, value: f64, better: Better) {
+        self.measurements.push(Measurement {
+            server: server.to_owned(),
+            metric: metric.to_owned(),
+            unit: unit.to_owned(),
+            value,
+            better,
+        });
+    }
+}
+
+/// What to run: the settings of a report, kept in its header.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Options {
+    /// Delegations in each generated zone.
+    pub delegations: u64,
+    /// The zone shapes (`providers`, `pairs`).
+    pub shapes: Vec<String>,
+    /// The suites.
+    pub suites: Vec<Suite>,
+    /// The servers to compare (edge-dns, nsd, knot).
+    pub servers: Vec<String>,
+    /// Repetitions of everything.
+    pub repetitions: u32,
+    /// Seconds of each saturation run (dnsperf).
+    pub seconds: u64,
+    /// Seconds at each offered load of the latency curve.
+    pub latency_seconds: u64,
+    /// The offered loads of the latency curve, queries per second.
+    pub rates: Vec<u64>,
+}
+
+/// A report's header: `report.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Header {
+    /// The command line that made it.
+    pub command: String,
+    /// When it started and ended, seconds since 1970.
+    pub started: u64,
+    /// When it ended (0 while running).
+    pub finished: u64,
+    /// The machine.
+    pub machine: env::Machine,
+    /// Versions of every program measured.
+    pub versions: BTreeMap<String, String>,
+    /// The settings.
+    pub options: Options,
+    /// The server core and the client core (none on a single-core machine).
+    pub cores: (Option<usize>, Option<usize>),
+}
+
+/// What every suite needs while it runs.
+pub struct Context {
+    /// Where our binaries are (edge-dns, zonefiles).
+    pub bin: PathBuf,
+    /// The work directory (one subdirectory per shape).
+    pub work: PathBuf,
+    /// Delegations per zone.
+    pub delegations: u64,
+    /// Seconds per saturation run.
+    pub seconds: u64,
+    /// Seconds per point of the latency curve.
+    pub latency_seconds: u64,
+    /// Offered loads of the latency curve.
+    pub rates: Vec<u64>,
+    /// Servers compared.
+    pub servers: Vec<String>,
+    /// Where servers run.
+    pub server_core: Option<usize>,
+    /// Where clients run.
+    pub client_core: Option<usize>,
+    /// The progress display.
+    pub progress: Progress,
+}
+
+impl Context {
+    /// The server core's stalls over 2 seconds (see [`crate::stalls`]).
+    fn stalls(&self) -> [f64; 3] {
+        let core = self.server_core;
+        let s = std::thread::spawn(move || {
+            if let Some(core) = core {
+                let _ = process::pin_current(core);
+            }
+            crate::stalls::probe(Duration::from_secs(2), Duration::from_micros(300))
+        })
+        .join()
+        .expect("the probe does not panic");
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        [s.count as f64, ms(s.total), ms(s.longest)]
+    }
+}
+
+/// Progress of a long run: which shape, repetition, server and step, and the time left
+/// (estimated from each step's expected length). A bar on a terminal; one line per step
+/// otherwise.
+pub struct Progress {
+    bar: indicatif::ProgressBar,
+    terminal: bool,
+    started: std::time::Instant,
+}
+
+impl Progress {
+    fn new(estimated_seconds: f64) -> Self {
+        let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        let bar = indicatif::ProgressBar::new((estimated_seconds * 10.0) as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:30}] {msg} · about {eta} left",
+            )
+            .expect("a valid template")
+            .progress_chars("=> "),
+        );
+        Self {
+            bar,
+            terminal,
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// Shows the step starting now.
+    pub fn step(&self, what: &str) {
+        if self.terminal {
+            self.bar.set_message(what.to_owned());
+        } else {
+            eprintln!("[{:>6.0} s] {what}", self.started.elapsed().as_secs_f64());
+        }
+    }
+
+    /// Counts `seconds` of the estimate as done.
+    pub fn advance(&self, seconds: f64) {
+        self.bar.inc((seconds * 10.0) as u64);
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Whether `program` is on the PATH.
+pub fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+}
+
+fn write_json(path: &Path, value: &impl Serialize) -> anyhow::Result<()> {
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(value)?)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+/// Runs the benchmarks `options` asks for, writing into `out` (JSON, report, plots), with the
+/// zones and servers' files in `work` and our binaries in `bin`.
+pub fn run(
+    options: &Options,
+    command: String,
+    bin: &Path,
+    work: &Path,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let serving = options
+        .suites
+        .iter()
+        .any(|s| matches!(s, Suite::Dns | Suite::Xfr));
+    for program in ["edge-dns", "zonefiles"] {
+        anyhow::ensure!(
+            bin.join(program).is_file(),
+            "{} is missing: build it first (cargo build --release -p edge-dns -p zonefiles -p loadtest)",
+            bin.join(program).display()
+        );
+    }
+    let mut needed: Vec<&str> = Vec::new();
+    if serving {
+        for server in &options.servers {
+            match server.as_str() {
+                "nsd" => needed.push("nsd"),
+                "knot" => needed.push("knotd"),
+                "edge-dns" => {}
+                other => anyhow::bail!("{other:?}: the servers are edge-dns, nsd and knot"),
+            }
+        }
+        if options.suites.contains(&Suite::Dns) {
+            needed.push("dnsperf");
+        }
+    }
+    let missing: Vec<&str> = needed.into_iter().filter(|p| !on_path(p)).collect();
+    anyhow::ensure!(
+        missing.is_empty(),
+        "{} not installed (Debian: apt-get install dnsperf nsd knot)",
+        missing.join(", ")
+    );
+    let shapes: Vec<zonefiles::generate::Shape> = options
+        .shapes
+        .iter()
+        .map(|s| s.parse().map_err(anyhow::Error::msg))
+        .collect::<anyhow::Result<_>>()?;
+
+    // Before this process pins itself, which would hide the other cores.
+    let machine = env::Machine::detect();
+    let cores = machine.cores;
+    let (server_core, client_core) = if cores >= 2 {
+        (Some(0), Some(1))
+    } else {
+        (None, None)
+    };
+    if let Some(core) = client_core {
+        process::pin_current(core)?;
+    }
+    std::fs::create_dir_all(out.join("runs"))?;
+    let mut header = Header {
+        command,
+        started: unix_now(),
+        finished: 0,
+        machine,
+        versions: env::versions(bin),
+        options: options.clone(),
+        cores: (server_core, client_core),
+    };
+    write_json(&out.join("report.json"), &header)?;
+
+    let mut ctx = Context {
+        bin: bin.to_owned(),
+        work: work.to_owned(),
+        delegations: options.delegations,
+        seconds: options.seconds,
+        latency_seconds: options.latency_seconds,
+        rates: options.rates.clone(),
+        servers: options.servers.clone(),
+        server_core,
+        client_core,
+        progress: Progress::new(0.0),
+    };
+    let steps = serving::Steps {
+        dns: options.suites.contains(&Suite::Dns),
+        xfr: options.suites.contains(&Suite::Xfr),
+    };
+    let per_shape = options.delegations as f64 * 12e-6
+        + if options.suites.contains(&Suite::Zone) {
+            zone::estimate(&ctx)
+        } else {
+            0.0
+        } * options.repetitions as f64
+        + if serving {
+            serving::estimate(&ctx, steps)
+        } else {
+            0.0
+        } * options.repetitions as f64;
+    ctx.progress = Progress::new(per_shape * shapes.len() as f64);
+
+    let mut queries = BTreeMap::new();
+    for (name, &shape) in options.shapes.iter().zip(&shapes) {
+        ctx.progress
+            .step(&format!("{name} · preparing the zone and queries"));
+        prepare(&ctx, name, shape, serving)?;
+        if steps.dns {
+            queries.insert(
+                name.clone(),
+                crate::dns::load_queries(&work.join(name).join("queries.txt"))?,
+            );
+        }
+        ctx.progress.advance(options.delegations as f64 * 12e-6);
+    }
+    for repetition in 1..=options.repetitions {
+        for name in &options.shapes {
+            let mut runs = Vec::new();
+            if options.suites.contains(&Suite::Zone) {
+                runs.push(zone::run(&ctx, name, repetition)?);
+            }
+            if serving {
+                let q = queries.get(name).map_or(&[][..], |q| &q[..]);
+                runs.extend(serving::run(&ctx, name, repetition, steps, q)?);
+            }
+            for run in runs {
+                let file = format!("{:02}-{}-{}.json", run.repetition, run.shape, run.suite);
+                write_json(&out.join("runs").join(file), &run)?;
+            }
+        }
+    }
+    ctx.progress.finish();
+    header.finished = unix_now();
+    write_json(&out.join("report.json"), &header)?;
+    render(out, None)
+}
+
+/// Generates `shape`'s zone and query file in its work directory unless they are there for
+/// this size (a marker records what they were made for); makes the zone directory edge-dns
+/// serves from and the servers' configurations.
+fn prepare(
+    ctx: &Context,
+    name: &str,
+    shape: zonefiles::generate::Shape,
+    serving: bool,
+) -> anyhow::Result<()> {
+    let dir = ctx.work.join(name);
+    std::fs::create_dir_all(&dir)?;
+    let marker = dir.join("tld.zone.made-for");
+    let made_for = format!("{} {name}\n", ctx.delegations);
+    let zone = dir.join("tld.zone");
+    if std::fs::read_to_string(&marker).ok().as_deref() != Some(made_for.as_str()) || !zone.exists()
+    {
+        let _ = std::fs::remove_file(&marker);
+        let options = zonefiles::generate::Options {
+            delegations: ctx.delegations,
+            shape,
+            ..Default::default()
+        };
+        let file = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&zone)?);
+        zonefiles::generate::generate(&options, file)?;
+        let file = std::io::BufWriter::new(std::fs::File::create(dir.join("queries.txt"))?);
+        crate::queries::generate(&zone, 1_000_000, 1, file)?;
+        std::fs::write(&marker, made_for)?;
+    }
+    if serving {
+        let zone_dir = dir.join("tld-dir");
+        if zone_dir.exists() {
+            std::fs::remove_dir_all(&zone_dir)?;
+        }
+        let status = std::process::Command::new(ctx.bin.join("zonefiles"))
+            .args(["dir", "init"])
+            .arg(&zone_dir)
+            .arg(&zone)
+            .stdout(std::process::Stdio::null())
+            .status()?;
+        anyhow::ensure!(
+            status.success(),
+            "zonefiles dir init {} failed",
+            zone_dir.display()
+        );
+        serving::configure(&dir)?;
+    }
+    Ok(())
+}
+
+/// Reads the report in `out` (header and runs) and writes `report.md` and `plots/`; with
+/// `docs`, also splices the report into that Markdown file between the lines
+/// `<!-- report:begin -->` and `<!-- report:end -->`, its plots copied beside it.
+pub fn render(out: &Path, docs: Option<&Path>) -> anyhow::Result<()> {
+    let header: Header = serde_json::from_slice(&std::fs::read(out.join("report.json"))?)?;
+    let mut runs = Vec::new();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(out.join("runs"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    for file in files {
+        let run: Run = serde_json::from_slice(&std::fs::read(&file)?)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+        runs.push(run);
+    }
+    let plots = plot::draw_all(&runs, &out.join("plots"))?;
+    std::fs::write(
+        out.join("report.md"),
+        markdown::render(&header, &runs, &plots, "plots/"),
+    )?;
+    if let Some(docs) = docs {
+        let dir = docs.parent().unwrap_or(Path::new(".")).join("benchmarks");
+        std::fs::create_dir_all(&dir)?;
+        for plot in &plots {
+            std::fs::copy(out.join("plots").join(&plot.file), dir.join(&plot.file))?;
+        }
+        let text = std::fs::read_to_string(docs)?;
+        let (begin, end) = ("<!-- report:begin -->", "<!-- report:end -->");
+        let (Some(b), Some(e)) = (text.find(begin), text.find(end)) else {
+            anyhow::bail!(
+                "{} has no {begin} … {end} lines to put the report between",
+                docs.display()
+            );
+        };
+        anyhow::ensure!(b < e, "{}: {end} comes before {begin}", docs.display());
+        let spliced = format!(
+            "{}{begin}\n{}{}",
+            &text[..b],
+            markdown::render(&header, &runs, &plots, "benchmarks/"),
+            &text[e..]
+        );
+        std::fs::write(docs, spliced)?;
+    }
+    Ok(())
+}

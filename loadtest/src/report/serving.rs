@@ -1,0 +1,357 @@
+//! The serving benchmarks: DNS over UDP and TCP at saturation (dnsperf), latency against
+//! offered load (`loadtest dns`), full zone transfers, memory over time — edge-dns, NSD and
+//! Knot on the same zone and query file, each in turn on the server core with one worker,
+//! every client on the other core.
+//!
+//! Each server is started once per repetition and shape and runs every step asked for; the
+//! order of the servers turns with each repetition, so no server always runs first (on a
+//! warmer or colder machine). Before them, a bare reflector (edge-dns `--reflect`: the same UDP
+//! socket loop answering each query with its own bytes, no engine, no zone) measures the floor
+//! of the server's cost per query and the ceiling of what the load generator can drive.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use super::process::{self, Server};
+use super::{Better, Context, Run, Series};
+
+/// The servers, in the order of the first repetition.
+pub const SERVERS: [&str; 3] = ["edge-dns", "nsd", "knot"];
+const REFLECTOR: &str = "reflector";
+
+/// What to run against each server.
+#[derive(Debug, Clone, Copy)]
+pub struct Steps {
+    /// UDP and TCP at saturation, latency against load, memory.
+    pub dns: bool,
+    /// Full zone transfers.
+    pub xfr: bool,
+}
+
+fn port(server: &str) -> u16 {
+    match server {
+        "nsd" => 5601,
+        "knot" => 5602,
+        "edge-dns" => 5603,
+        _ => 5607,
+    }
+}
+
+/// Writes the servers' configurations into `dir` (the shape's work directory).
+pub fn configure(dir: &Path) -> anyhow::Result<()> {
+    let d = dir.display();
+    let edge = |port: u16| {
+        format!(
+            "listen = [\"127.0.0.1:{port}\"]\nworkers = 1\n[[zone]]\ndirectory = \"{d}/tld-dir\"\n\
+             allow_transfer = [ {{ from = [\"127.0.0.1\"] }} ]\n"
+        )
+    };
+    std::fs::write(dir.join("edge-dns.toml"), edge(port("edge-dns")))?;
+    std::fs::write(dir.join("reflector.toml"), edge(port(REFLECTOR)))?;
+    let p = port("nsd");
+    std::fs::write(
+        dir.join("nsd.conf"),
+        format!(
+            "server:\n  ip-address: 127.0.0.1@{p}\n  port: {p}\n  username: \"\"\n  chroot: \"\"\n  \
+             zonesdir: \"{d}\"\n  database: \"\"\n  zonelistfile: \"{d}/nsd-zone.list\"\n  \
+             pidfile: \"{d}/nsd.pid\"\n  xfrdfile: \"{d}/nsd-xfrd.state\"\n  xfrdir: \"{d}\"\n  \
+             server-count: 1\n  verbosity: 0\n  rrl-ratelimit: 0\nremote-control:\n  control-enable: no\n\
+             zone:\n  name: tld\n  zonefile: \"{d}/tld.zone\"\n  provide-xfr: 127.0.0.1 NOKEY\n"
+        ),
+    )?;
+    let p = port("knot");
+    std::fs::create_dir_all(dir.join("knot"))?;
+    std::fs::write(
+        dir.join("knot.conf"),
+        format!(
+            "server:\n    listen: 127.0.0.1@{p}\n    rundir: \"{d}/knot\"\n    udp-workers: 1\n    \
+             tcp-workers: 1\n    background-workers: 1\ndatabase:\n    storage: \"{d}/knot\"\n\
+             acl:\n  - id: local\n    address: 127.0.0.1\n    action: transfer\n\
+             template:\n  - id: default\n    storage: \"{d}\"\n    semantic-checks: off\n    \
+             zonefile-sync: -1\n    zonefile-load: whole\n    journal-content: none\n\
+             zone:\n  - domain: tld\n    file: \"{d}/tld.zone\"\n    acl: local\n"
+        ),
+    )?;
+    Ok(())
+}
+
+fn command(ctx: &Context, dir: &Path, server: &str) -> Command {
+    let config = |name: &str| dir.join(name);
+    match server {
+        "nsd" => {
+            let mut c = Command::new("nsd");
+            c.arg("-d").arg("-c").arg(config("nsd.conf"));
+            c
+        }
+        "knot" => {
+            let mut c = Command::new("knotd");
+            c.arg("-c").arg(config("knot.conf"));
+            c
+        }
+        "edge-dns" => {
+            let mut c = Command::new(ctx.bin.join("edge-dns"));
+            c.arg("--config").arg(config("edge-dns.toml"));
+            c
+        }
+        _ => {
+            let mut c = Command::new(ctx.bin.join("edge-dns"));
+            c.arg("--reflect")
+                .arg("--config")
+                .arg(config("reflector.toml"));
+            c
+        }
+    }
+}
+
+/// Estimated seconds for one repetition on one shape (for the time left).
+pub fn estimate(ctx: &Context, steps: Steps) -> f64 {
+    let per_server = 4.0
+        + ctx.delegations as f64 * 10e-6
+        + if steps.dns {
+            2.0 * (ctx.seconds as f64 + 1.0)
+                + ctx.rates.len() as f64 * (ctx.latency_seconds as f64 + 1.5)
+        } else {
+            0.0
+        }
+        + if steps.xfr {
+            3.0 * (0.5 + ctx.delegations as f64 * 1e-6)
+        } else {
+            0.0
+        };
+    let reflector = if steps.dns {
+        ctx.seconds as f64 + 3.0
+    } else {
+        0.0
+    };
+    reflector + per_server * ctx.servers.len() as f64
+}
+
+/// Runs the steps on every server for one repetition of one shape; returns the `dns` and
+/// `xfr` runs asked for.
+pub fn run(
+    ctx: &Context,
+    shape: &str,
+    repetition: u32,
+    steps: Steps,
+    queries: &[Vec<u8>],
+) -> anyhow::Result<Vec<Run>> {
+    let dir = ctx.work.join(shape);
+    let mut order = ctx.servers.clone();
+    let len = order.len().max(1);
+    order.rotate_left((repetition as usize - 1) % len);
+    let mut dns = Run::new("dns", shape, repetition, order.clone());
+    let mut xfr = Run::new("xfr", shape, repetition, order.clone());
+    if steps.dns {
+        dns.stalls = Some(ctx.stalls());
+        ctx.progress
+            .step(&format!("{shape} · rep {repetition} · reflector · UDP"));
+        let mut reflector = Server::start(
+            &mut command(ctx, &dir, REFLECTOR),
+            ctx.server_core,
+            &dir.join("reflector.log"),
+        )?;
+        std::thread::sleep(Duration::from_secs(1));
+        dnsperf(ctx, &dir, &reflector, REFLECTOR, "udp", &mut dns)?;
+        anyhow::ensure!(
+            reflector.running(),
+            "the reflector stopped: see {}/reflector.log",
+            dir.display()
+        );
+        reflector.stop();
+        ctx.progress.advance(ctx.seconds as f64 + 3.0);
+    }
+    for name in &order {
+        let at = |step: &str| format!("{shape} · rep {repetition} · {name} · {step}");
+        ctx.progress.step(&at("start"));
+        let log = dir.join(format!("{name}.log"));
+        let mut server = Server::start(&mut command(ctx, &dir, name), ctx.server_core, &log)?;
+        let addr = SocketAddr::from(([127, 0, 0, 1], port(name)));
+        let ready = crate::ready::wait(
+            addr,
+            &"tld.".parse()?,
+            server.started(),
+            Duration::from_secs(900),
+        )
+        .map_err(|e| anyhow::anyhow!("{name}: {e}; see {}", log.display()))?;
+        let ready_ms = ready.as_secs_f64() * 1000.0;
+        dns.add(name, "ready after start", "ms", ready_ms, Better::Lower);
+        std::thread::sleep(Duration::from_secs(1));
+        ctx.progress.advance(4.0 + ctx.delegations as f64 * 10e-6);
+        if steps.dns {
+            for mode in ["udp", "tcp"] {
+                ctx.progress.step(&at(&mode.to_uppercase()));
+                dnsperf(ctx, &dir, &server, name, mode, &mut dns)?;
+                ctx.progress.advance(ctx.seconds as f64 + 1.0);
+            }
+            let mut curves: [Vec<[f64; 2]>; 4] = Default::default();
+            for &rate in &ctx.rates {
+                ctx.progress
+                    .step(&at(&format!("latency at {rate} queries/s")));
+                let r = crate::dns::run(
+                    addr,
+                    queries,
+                    rate,
+                    Duration::from_secs(ctx.latency_seconds),
+                )?;
+                let [p50, _, p99, p999, _] = r.latency_us;
+                let lost = 100.0 * r.sent.saturating_sub(r.received) as f64 / r.sent.max(1) as f64;
+                for (curve, value) in curves.iter_mut().zip(
+                    [p50, p99, p999]
+                        .map(|us| us as f64 / 1000.0)
+                        .into_iter()
+                        .chain([lost]),
+                ) {
+                    curve.push([rate as f64, value]);
+                }
+                ctx.progress.advance(ctx.latency_seconds as f64 + 1.5);
+            }
+            for (plot, points) in ["latency-p50", "latency-p99", "latency-p99.9", "lost"]
+                .into_iter()
+                .zip(curves)
+            {
+                dns.series.push(Series {
+                    plot: plot.into(),
+                    server: name.clone(),
+                    points,
+                });
+            }
+        }
+        if steps.xfr {
+            ctx.progress.step(&at("AXFR"));
+            let before = process::cpu_seconds(server.pid());
+            let mut times = Vec::new();
+            let mut records = 0;
+            for _ in 0..3 {
+                let t = crate::axfr::run(addr, &"tld.".parse()?)?;
+                times.push(t.elapsed.as_secs_f64());
+                records = t.records;
+            }
+            let cpu = (process::cpu_seconds(server.pid()) - before) / 3.0;
+            let median = super::stats::Summary::of(&times).map_or(0.0, |s| s.median);
+            xfr.add(
+                name,
+                "AXFR, connect to last record (median of 3)",
+                "s",
+                median,
+                Better::Lower,
+            );
+            xfr.add(
+                name,
+                "AXFR, server CPU per transfer",
+                "s",
+                cpu,
+                Better::Lower,
+            );
+            xfr.add(
+                name,
+                "records transferred",
+                "",
+                records as f64,
+                Better::Neither,
+            );
+            ctx.progress
+                .advance(3.0 * (0.5 + ctx.delegations as f64 * 1e-6));
+        }
+        anyhow::ensure!(
+            server.running(),
+            "{name} stopped during the run: see {}",
+            log.display()
+        );
+        let memory = process::memory_bytes(server.pid()) as f64 / (1 << 20) as f64;
+        dns.add(
+            name,
+            "memory after the runs (PSS)",
+            "MiB",
+            memory,
+            Better::Lower,
+        );
+        let samples = server.stop();
+        dns.series.push(Series {
+            plot: "memory".into(),
+            server: name.clone(),
+            points: samples,
+        });
+    }
+    let mut runs = Vec::new();
+    if steps.dns {
+        runs.push(dns);
+    }
+    if steps.xfr {
+        runs.push(xfr);
+    }
+    Ok(runs)
+}
+
+/// One dnsperf run at saturation against `server`, with the server's CPU per query.
+fn dnsperf(
+    ctx: &Context,
+    dir: &Path,
+    server: &Server,
+    name: &str,
+    mode: &str,
+    run: &mut Run,
+) -> anyhow::Result<()> {
+    let before = process::cpu_seconds(server.pid());
+    let mut command = Command::new("dnsperf");
+    command
+        .args([
+            "-s",
+            "127.0.0.1",
+            "-p",
+            &port(name).to_string(),
+            "-m",
+            mode,
+            "-d",
+        ])
+        .arg(dir.join("queries.txt"))
+        .args(["-l", &ctx.seconds.to_string()])
+        .args(super::DNSPERF_LOAD);
+    let out = process::pin(&mut command, ctx.client_core)
+        .output()
+        .map_err(|e| anyhow::anyhow!("running dnsperf: {e} (apt-get install dnsperf)"))?;
+    let cpu = process::cpu_seconds(server.pid()) - before;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let field = |label: &str| -> Option<f64> {
+        let line = text.lines().find(|l| l.trim_start().starts_with(label))?;
+        line.split(':')
+            .nth(1)?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    };
+    let (Some(completed), Some(qps)) = (field("Queries completed"), field("Queries per second"))
+    else {
+        anyhow::bail!(
+            "dnsperf against {name} ({mode}) printed no result:\n{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let m = mode.to_uppercase();
+    run.add(
+        name,
+        &format!("{m} queries per second"),
+        "",
+        qps,
+        Better::Higher,
+    );
+    run.add(
+        name,
+        &format!("{m} server CPU per query"),
+        "µs",
+        cpu * 1e6 / completed.max(1.0),
+        Better::Lower,
+    );
+    if let Some(latency) = field("Average Latency (s)") {
+        run.add(
+            name,
+            &format!("{m} average latency (dnsperf)"),
+            "ms",
+            latency * 1000.0,
+            Better::Lower,
+        );
+    }
+    Ok(())
+}
