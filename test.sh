@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace. Installs the reference tools the tests compare against or talk to
 # (BIND, Knot and NSD as servers and secondaries, their zone checkers, ldns utilities, dig and kdig,
+# dnsperf for the benchmark report's test,
 # openssl s_client for SRRP, promtool for the alert rules, systemd-analyze for the units and ip
 # for network namespaces, curl for RDAP, from Debian's packages) and ICANN's RDAP client and
 # conformance checker (`rdap`, `rdap-test`, from crates.io: about 11 minutes to build once) and the
@@ -17,6 +18,7 @@ command -v ldns-compare-zones >/dev/null || need+=(ldnsutils)
 command -v nsd-checkzone >/dev/null || need+=(nsd)
 command -v dig >/dev/null || need+=(bind9-dnsutils)
 command -v kdig >/dev/null || need+=(knot-dnsutils)
+command -v dnsperf >/dev/null || need+=(dnsperf)
 command -v named >/dev/null || need+=(bind9)
 command -v knotd >/dev/null || need+=(knot)
 command -v whois >/dev/null || need+=(whois)

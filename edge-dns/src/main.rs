@@ -42,7 +42,7 @@ struct Cli {
     #[arg(long)]
     check: bool,
     /// Benchmark mode: UDP workers answer every query with its own bytes (QR set) without
-    /// looking at any zone — the floor of the socket loop, which `loadtest/scripts/dns-bench.sh`
+    /// looking at any zone — the floor of the socket loop, which `loadtest report`
     /// sets beside the real answers. Never for service.
     #[arg(long)]
     reflect: bool,

@@ -60,3 +60,65 @@ pub fn generate(zone: &Path, count: usize, seed: u64, mut out: impl Write) -> an
     out.flush()?;
     Ok(())
 }
+
+/// WHOIS queries and RDAP request paths for a zone's registry, drawn from its delegations and
+/// glue: WHOIS 90% registered domains and 10% free names; RDAP 80% domains, 10% free names, 5%
+/// name-prefix searches and 5% name servers by address. Deterministic for a given seed.
+pub fn registry_mix(
+    zone: &Path,
+    count: usize,
+    seed: u64,
+) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+    let mut origin = None;
+    let mut domains: Vec<String> = Vec::new();
+    let mut addresses: Vec<std::net::Ipv4Addr> = Vec::new();
+    for record in Reader::open(zone, ParseOptions::default())? {
+        let record = record?;
+        if record.rtype == RecordType::SOA {
+            origin = Some(record.owner.clone());
+        } else if record.rtype == RecordType::NS && Some(&record.owner) != origin.as_ref() {
+            let owner = record.owner.to_string();
+            let owner = owner.trim_end_matches('.');
+            if domains.last().is_none_or(|last| last != owner) {
+                domains.push(owner.to_owned());
+            }
+        } else if let (RecordType::A, Ok(octets)) =
+            (record.rtype, <[u8; 4]>::try_from(&record.rdata[..]))
+        {
+            addresses.push(octets.into());
+        }
+    }
+    let origin = origin.ok_or_else(|| anyhow::anyhow!("{} has no SOA", zone.display()))?;
+    let origin = origin.to_string();
+    let origin = origin.trim_end_matches('.');
+    anyhow::ensure!(
+        !domains.is_empty() && !addresses.is_empty(),
+        "{} has no delegations with glue",
+        zone.display()
+    );
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let mut whois = Vec::with_capacity(count);
+    let mut rdap = Vec::with_capacity(count);
+    for _ in 0..count {
+        let domain = &domains[rng.random_range(0..domains.len())];
+        let free = format!("free-name-{:08x}.{origin}", rng.random::<u32>());
+        whois.push(if rng.random_range(0..10) == 0 {
+            free.clone()
+        } else {
+            domain.clone()
+        });
+        rdap.push(match rng.random_range(0..100) {
+            0..80 => format!("/domain/{domain}"),
+            80..90 => format!("/domain/{free}"),
+            90..95 => format!(
+                "/domains?name={}*",
+                domain.chars().take(4).collect::<String>()
+            ),
+            _ => format!(
+                "/nameservers?ip={}",
+                addresses[rng.random_range(0..addresses.len())]
+            ),
+        });
+    }
+    Ok((whois, rdap))
+}

@@ -271,12 +271,13 @@ enum Command {
     /// Run the benchmarks side by side with NSD and Knot, repeated, and write one report:
     /// a JSON file per run, a Markdown report (medians and ranges, machine, versions) and SVG
     /// plots. Needs dnsperf, nsd and knot (Debian packages) and our release binaries
-    /// (cargo build --release -p edge-dns -p zonefiles -p loadtest).
+    /// (cargo build --release -p edge-dns -p edge-whois -p zonefiles -p loadtest).
     Report {
         /// Where the report goes: report.json, runs/*.json, report.md, plots/*.svg.
         #[arg(short, long, default_value = "target/report")]
         out: PathBuf,
-        /// Where the zones, query files and servers' files go (about 0.3 GB per shape at 1M).
+        /// Where the zones, query files, WHOIS tree and servers' files go (about 0.3 GB per shape
+        /// at 1M, and 4 GB for the WHOIS tree, written once per size in about ten minutes).
         #[arg(long, default_value = "/tmp/loadtest-report")]
         work: PathBuf,
         /// Delegations in each generated zone.
@@ -285,8 +286,10 @@ enum Command {
         /// Zone shapes (`providers`, `pairs`), comma-separated.
         #[arg(long, value_delimiter = ',', default_value = "providers,pairs")]
         shapes: Vec<String>,
-        /// Suites (`zone`, `dns`, `xfr`), comma-separated.
-        #[arg(long, value_delimiter = ',', default_value = "zone,dns,xfr")]
+        /// Suites, comma-separated: `zone` (compile beside the zone checkers), `dns` (UDP, TCP,
+        /// latency against load, memory), `xfr` (AXFR), `whois` (port 43 and RDAP, on the first
+        /// shape, beside the bare limits of the same machine).
+        #[arg(long, value_delimiter = ',', default_value = "zone,dns,xfr,whois")]
         suites: Vec<loadtest::report::Suite>,
         /// Servers to compare (`edge-dns`, `nsd`, `knot`), comma-separated.
         #[arg(long, value_delimiter = ',', default_value = "edge-dns,nsd,knot")]
@@ -307,6 +310,9 @@ enum Command {
             default_value = "25000,50000,100000,150000,200000"
         )]
         rates: Vec<u64>,
+        /// Where edge-dns, edge-whois and zonefiles are (default: beside this loadtest).
+        #[arg(long)]
+        bin: Option<PathBuf>,
         /// Only render the report already in --out again from its JSON; run nothing.
         #[arg(long)]
         render_only: bool,
@@ -609,6 +615,7 @@ fn main() -> Result<()> {
             seconds,
             latency_seconds,
             rates,
+            bin,
             render_only,
             docs,
         } => {
@@ -635,9 +642,16 @@ fn main() -> Result<()> {
                     })
                     .collect::<Vec<_>>()
                     .join(" ");
-                let exe = std::env::current_exe().context("finding our own binary")?;
-                let bin = exe.parent().context("our binary has a directory")?;
-                loadtest::report::run(&options, command, bin, &work, &out)?;
+                let bin = match bin {
+                    Some(bin) => bin,
+                    None => {
+                        let exe = std::env::current_exe().context("finding our own binary")?;
+                        exe.parent()
+                            .context("our binary has a directory")?
+                            .to_owned()
+                    }
+                };
+                loadtest::report::run(&options, command, &bin, &work, &out)?;
             }
             loadtest::report::render(&out, docs.as_deref())?;
             println!("{}", out.join("report.md").display());

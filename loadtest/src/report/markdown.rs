@@ -16,6 +16,10 @@ fn sides(suite: &str) -> (&'static str, &'static [&'static str]) {
             "zonefiles",
             &["nsd-checkzone", "kzonecheck", "named-checkzone"],
         ),
+        "whois" | "rdap" => (
+            "edge-whois",
+            &["bare limit", "bare limit, reading the tree"],
+        ),
         _ => ("edge-dns", &["nsd", "knot"]),
     }
 }
@@ -26,6 +30,12 @@ fn title(suite: &str) -> &'static str {
             "Zone tooling: our compile (parse, check, compile, write) beside the checkers' load (parse, check)"
         }
         "dns" => "DNS serving: one server core, one worker, every client on the other core",
+        "whois" => {
+            "WHOIS on port 43, a connection per query, 32 clients, beside the cheapest server possible (accept, read a line, answer the same bytes, close)"
+        }
+        "rdap" => {
+            "RDAP over 32 keep-alive HTTP/1.1 connections, beside edge-whois's own HTTP stack answering a fixed body (and reading the record from the tree first)"
+        }
         _ => "Full zone transfers (AXFR), the client counting records without decoding them",
     }
 }
@@ -37,6 +47,9 @@ fn column_rank(server: &str) -> usize {
         "nsd" | "nsd-checkzone" => 1,
         "knot" | "kzonecheck" => 2,
         "named-checkzone" => 3,
+        "edge-whois" => 0,
+        "bare limit" => 1,
+        "bare limit, reading the tree" => 2,
         "reflector" => 9,
         _ => 5,
     }
@@ -146,7 +159,7 @@ pub fn render(header: &Header, runs: &[Run], plots: &[Plot], plot_prefix: &str) 
 
     let mut groups: BTreeMap<(usize, &str), Vec<&Run>> = BTreeMap::new();
     for run in runs {
-        let rank = ["zone", "dns", "xfr"]
+        let rank = ["zone", "dns", "xfr", "whois", "rdap"]
             .iter()
             .position(|s| *s == run.suite)
             .unwrap_or(9);

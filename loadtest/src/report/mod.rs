@@ -22,6 +22,7 @@ pub mod env;
 mod markdown;
 mod plot;
 pub mod process;
+pub mod registry;
 pub mod serving;
 pub mod stats;
 pub mod zone;
@@ -45,6 +46,8 @@ pub enum Suite {
     Dns,
     /// Full zone transfers.
     Xfr,
+    /// WHOIS (port 43) and RDAP.
+    Whois,
 }
 
 impl std::str::FromStr for Suite {
@@ -54,7 +57,8 @@ impl std::str::FromStr for Suite {
             "zone" => Ok(Suite::Zone),
             "dns" => Ok(Suite::Dns),
             "xfr" => Ok(Suite::Xfr),
-            _ => Err(format!("{text:?}: the suites are zone, dns and xfr")),
+            "whois" => Ok(Suite::Whois),
+            _ => Err(format!("{text:?}: the suites are zone, dns, xfr and whois")),
         }
     }
 }
@@ -131,6 +135,11 @@ impl Run {
             measurements: Vec::new(),
             series: Vec::new(),
         }
+    }
+
+    /// The name of its JSON file: `<repetition>-<shape>-<suite>.json`.
+    pub fn file_name(&self) -> String {
+        format!("{:02}-{}-{}.json", self.repetition, self.shape, self.suite)
     }
 
     /// Adds one figure.
@@ -304,10 +313,10 @@ pub fn run(
         .suites
         .iter()
         .any(|s| matches!(s, Suite::Dns | Suite::Xfr));
-    for program in ["edge-dns", "zonefiles"] {
+    for program in ["edge-dns", "zonefiles", "edge-whois"] {
         anyhow::ensure!(
             bin.join(program).is_file(),
-            "{} is missing: build it first (cargo build --release -p edge-dns -p zonefiles -p loadtest)",
+            "{} is missing: build it first (cargo build --release -p edge-dns -p edge-whois -p zonefiles -p loadtest)",
             bin.join(program).display()
         );
     }
@@ -376,24 +385,30 @@ pub fn run(
         dns: options.suites.contains(&Suite::Dns),
         xfr: options.suites.contains(&Suite::Xfr),
     };
-    let per_shape = options.delegations as f64 * 12e-6
-        + if options.suites.contains(&Suite::Zone) {
-            zone::estimate(&ctx)
-        } else {
-            0.0
-        } * options.repetitions as f64
-        + if serving {
-            serving::estimate(&ctx, steps)
-        } else {
-            0.0
-        } * options.repetitions as f64;
-    ctx.progress = Progress::new(per_shape * shapes.len() as f64);
+    let wants = |suite| options.suites.contains(&suite);
+    let reps = options.repetitions as f64;
+    let mut estimate = shapes.len() as f64 * options.delegations as f64 * 12e-6;
+    if wants(Suite::Zone) {
+        estimate += zone::estimate(&ctx) * reps * shapes.len() as f64;
+    }
+    if serving {
+        estimate += serving::estimate(&ctx, steps) * reps * shapes.len() as f64;
+    }
+    if wants(Suite::Whois) {
+        estimate += registry::estimate(&ctx) * reps;
+    }
+    ctx.progress = Progress::new(estimate);
 
+    // WHOIS and RDAP do not depend on the shape: they run on the first only.
+    let registry_shape = options.shapes.first().filter(|_| wants(Suite::Whois));
     let mut queries = BTreeMap::new();
     for (name, &shape) in options.shapes.iter().zip(&shapes) {
         ctx.progress
             .step(&format!("{name} · preparing the zone and queries"));
-        prepare(&ctx, name, shape, serving)?;
+        let fresh = prepare(&ctx, name, shape, serving)?;
+        if registry_shape == Some(name) {
+            registry::prepare(&ctx, &work.join(name), fresh)?;
+        }
         if steps.dns {
             queries.insert(
                 name.clone(),
@@ -405,16 +420,18 @@ pub fn run(
     for repetition in 1..=options.repetitions {
         for name in &options.shapes {
             let mut runs = Vec::new();
-            if options.suites.contains(&Suite::Zone) {
+            if wants(Suite::Zone) {
                 runs.push(zone::run(&ctx, name, repetition)?);
             }
             if serving {
                 let q = queries.get(name).map_or(&[][..], |q| &q[..]);
                 runs.extend(serving::run(&ctx, name, repetition, steps, q)?);
             }
+            if registry_shape == Some(name) {
+                runs.extend(registry::run(&ctx, name, repetition)?);
+            }
             for run in runs {
-                let file = format!("{:02}-{}-{}.json", run.repetition, run.shape, run.suite);
-                write_json(&out.join("runs").join(file), &run)?;
+                write_json(&out.join("runs").join(run.file_name()), &run)?;
             }
         }
     }
@@ -425,21 +442,22 @@ pub fn run(
 }
 
 /// Generates `shape`'s zone and query file in its work directory unless they are there for
-/// this size (a marker records what they were made for); makes the zone directory edge-dns
-/// serves from and the servers' configurations.
+/// this size (a marker records what they were made for; returns whether they were made now);
+/// makes the zone directory edge-dns serves from and the servers' configurations.
 fn prepare(
     ctx: &Context,
     name: &str,
     shape: zonefiles::generate::Shape,
     serving: bool,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<bool> {
     let dir = ctx.work.join(name);
     std::fs::create_dir_all(&dir)?;
     let marker = dir.join("tld.zone.made-for");
     let made_for = format!("{} {name}\n", ctx.delegations);
     let zone = dir.join("tld.zone");
-    if std::fs::read_to_string(&marker).ok().as_deref() != Some(made_for.as_str()) || !zone.exists()
-    {
+    let fresh = std::fs::read_to_string(&marker).ok().as_deref() != Some(made_for.as_str())
+        || !zone.exists();
+    if fresh {
         let _ = std::fs::remove_file(&marker);
         let options = zonefiles::generate::Options {
             delegations: ctx.delegations,
@@ -470,12 +488,13 @@ fn prepare(
         );
         serving::configure(&dir)?;
     }
-    Ok(())
+    Ok(fresh)
 }
 
 /// Reads the report in `out` (header and runs) and writes `report.md` and `plots/`; with
 /// `docs`, also splices the report into that Markdown file between the lines
-/// `<!-- report:begin -->` and `<!-- report:end -->`, its plots copied beside it.
+/// `<!-- report:begin -->` and `<!-- report:end -->`, its plots and JSON copied to
+/// `benchmarks/` beside it.
 pub fn render(out: &Path, docs: Option<&Path>) -> anyhow::Result<()> {
     let header: Header = serde_json::from_slice(&std::fs::read(out.join("report.json"))?)?;
     let mut runs = Vec::new();
@@ -499,6 +518,13 @@ pub fn render(out: &Path, docs: Option<&Path>) -> anyhow::Result<()> {
         std::fs::create_dir_all(&dir)?;
         for plot in &plots {
             std::fs::copy(out.join("plots").join(&plot.file), dir.join(&plot.file))?;
+        }
+        // The figures themselves, so that the page can be rendered again and checked.
+        std::fs::create_dir_all(dir.join("runs"))?;
+        std::fs::copy(out.join("report.json"), dir.join("report.json"))?;
+        for run in &runs {
+            let file = run.file_name();
+            std::fs::copy(out.join("runs").join(&file), dir.join("runs").join(&file))?;
         }
         let text = std::fs::read_to_string(docs)?;
         let (begin, end) = ("<!-- report:begin -->", "<!-- report:end -->");

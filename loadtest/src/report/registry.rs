@@ -1,0 +1,344 @@
+//! The registry's public answers: WHOIS on port 43 (a connection per query, as WHOIS clients
+//! ask) and RDAP (keep-alive HTTP/1.1), edge-whois over the WHOIS tree of the generated zone,
+//! each beside the bare limit of the same machine: for WHOIS the cheapest server possible
+//! (accept, read a line, write a fixed answer of the same size, close: `loadtest tcp-limit`),
+//! for RDAP edge-whois's own HTTP stack answering a fixed body of a domain answer's size
+//! (`loadtest http-limit`), and that stack reading each domain's record from the tree first.
+//! Servers on the server core, 32 client threads on the other; CPU per answer from `/proc`.
+//! Each server gets a first pass, not counted, that brings its pages into the cache.
+//!
+//! WHOIS and RDAP do not depend on how name servers are shared, so this suite runs on the
+//! first shape only.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::process::{self, Server};
+use super::{Better, Context, Run};
+use crate::rdapbench::KeepAlive;
+use crate::whoisbench::{Ask, ConnectionPerQuery};
+
+const CLIENTS: usize = 32;
+
+/// Estimated seconds for one repetition.
+pub fn estimate(ctx: &Context) -> f64 {
+    3.0 + 7.0 * (ctx.seconds as f64 + 1.0)
+}
+
+/// Writes the WHOIS tree (unless it is there for this zone) and the query files.
+pub fn prepare(ctx: &Context, dir: &Path, fresh_zone: bool) -> anyhow::Result<()> {
+    let tree = dir.join("tree");
+    let marker = dir.join("tree.made");
+    if fresh_zone || !marker.exists() {
+        if tree.exists() {
+            std::fs::remove_dir_all(&tree)?;
+        }
+        ctx.progress
+            .step("writing the WHOIS tree of the zone (once per size)");
+        crate::whoisgen::generate(&dir.join("tld.zone"), &tree)?;
+        std::fs::write(&marker, "")?;
+    }
+    let (whois, rdap) = crate::queries::registry_mix(&dir.join("tld.zone"), 100_000, 1)?;
+    std::fs::write(dir.join("whois-queries.txt"), whois.join("\n") + "\n")?;
+    std::fs::write(dir.join("rdap-paths.txt"), rdap.join("\n") + "\n")?;
+    Ok(())
+}
+
+fn lines(path: &Path) -> anyhow::Result<Arc<Vec<String>>> {
+    Ok(Arc::new(
+        std::fs::read_to_string(path)?
+            .lines()
+            .map(str::to_owned)
+            .collect(),
+    ))
+}
+
+/// Waits until something accepts connections on `addr`.
+fn accepting(addr: SocketAddr, log: &Path) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while std::net::TcpStream::connect(addr).is_err() {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "nothing listens on {addr}: see {}",
+            log.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}
+
+/// Runs WHOIS and RDAP for one repetition; returns the `whois` and `rdap` runs.
+pub fn run(ctx: &Context, shape: &str, repetition: u32) -> anyhow::Result<Vec<Run>> {
+    let dir = ctx.work.join(shape);
+    let tree = dir.join("tree");
+    let whois_queries = lines(&dir.join("whois-queries.txt"))?;
+    let rdap_paths = lines(&dir.join("rdap-paths.txt"))?;
+    let at = |port: u16| SocketAddr::from(([127, 0, 0, 1], port));
+    let (whois_addr, rdap_addr) = (at(4643), at(4680));
+
+    let log = dir.join("edge-whois.log");
+    let mut command = Command::new(ctx.bin.join("edge-whois"));
+    command.arg("--tree").arg(&tree).args([
+        "--tld",
+        "tld",
+        "--listen",
+        &whois_addr.to_string(),
+        "--rdap-listen",
+        &rdap_addr.to_string(),
+    ]);
+    let step = |what: &str| {
+        ctx.progress
+            .step(&format!("{shape} · rep {repetition} · {what}"))
+    };
+    step("edge-whois · start");
+    let mut ours = Server::start(&mut command, ctx.server_core, &log)?;
+    accepting(whois_addr, &log)?;
+    accepting(rdap_addr, &log)?;
+    ctx.progress.advance(3.0);
+    // The limits answer with as many bytes as a real answer.
+    let whois_size = ConnectionPerQuery::new(whois_addr)
+        .ask(&whois_queries[0])?
+        .len();
+    let rdap_size = KeepAlive::new(rdap_addr).ask(&rdap_paths[0])?.len();
+
+    let exe = std::env::current_exe()?;
+    let limit = |what: &str, args: &[&str], port: u16| -> anyhow::Result<Server> {
+        let log = dir.join(format!("{what}.log"));
+        let server = Server::start(Command::new(&exe).args(args), ctx.server_core, &log)?;
+        accepting(at(port), &log)?;
+        Ok(server)
+    };
+
+    let mut whois = Run::new(
+        "whois",
+        shape,
+        repetition,
+        vec!["edge-whois".into(), "bare limit".into()],
+    );
+    step("WHOIS · edge-whois");
+    measure(
+        ctx,
+        &ours,
+        "edge-whois",
+        "WHOIS",
+        || ConnectionPerQuery::new(whois_addr),
+        &whois_queries,
+        None,
+    )?;
+    let tcp_limit = limit(
+        "tcp-limit",
+        &[
+            "tcp-limit",
+            "--listen",
+            "127.0.0.1:4645",
+            "--answer",
+            &whois_size.to_string(),
+        ],
+        4645,
+    )?;
+    step("WHOIS · bare limit");
+    measure(
+        ctx,
+        &tcp_limit,
+        "bare limit",
+        "WHOIS",
+        || ConnectionPerQuery::new(at(4645)),
+        &whois_queries,
+        Some(&mut whois),
+    )?;
+    tcp_limit.stop();
+    step("WHOIS · edge-whois");
+    measure(
+        ctx,
+        &ours,
+        "edge-whois",
+        "WHOIS",
+        || ConnectionPerQuery::new(whois_addr),
+        &whois_queries,
+        Some(&mut whois),
+    )?;
+
+    let mut rdap = Run::new(
+        "rdap",
+        shape,
+        repetition,
+        vec![
+            "edge-whois".into(),
+            "bare limit".into(),
+            "bare limit, reading the tree".into(),
+        ],
+    );
+    step("RDAP · edge-whois");
+    measure(
+        ctx,
+        &ours,
+        "edge-whois",
+        "RDAP",
+        || KeepAlive::new(rdap_addr),
+        &rdap_paths,
+        None,
+    )?;
+    let size = rdap_size.to_string();
+    let http_limit = limit(
+        "http-limit",
+        &[
+            "http-limit",
+            "--listen",
+            "127.0.0.1:4681",
+            "--answer",
+            &size,
+        ],
+        4681,
+    )?;
+    step("RDAP · bare limit");
+    measure(
+        ctx,
+        &http_limit,
+        "bare limit",
+        "RDAP",
+        || KeepAlive::new(at(4681)),
+        &rdap_paths,
+        Some(&mut rdap),
+    )?;
+    http_limit.stop();
+    let tree_arg = tree.to_string_lossy().into_owned();
+    let reading = limit(
+        "http-limit-tree",
+        &[
+            "http-limit",
+            "--listen",
+            "127.0.0.1:4682",
+            "--answer",
+            &size,
+            "--read-tree",
+            &tree_arg,
+        ],
+        4682,
+    )?;
+    step("RDAP · bare limit reading the tree");
+    measure(
+        ctx,
+        &reading,
+        "bare limit, reading the tree",
+        "RDAP",
+        || KeepAlive::new(at(4682)),
+        &rdap_paths,
+        Some(&mut rdap),
+    )?;
+    reading.stop();
+    step("RDAP · edge-whois");
+    measure(
+        ctx,
+        &ours,
+        "edge-whois",
+        "RDAP",
+        || KeepAlive::new(rdap_addr),
+        &rdap_paths,
+        Some(&mut rdap),
+    )?;
+
+    anyhow::ensure!(
+        ours.running(),
+        "edge-whois stopped during the run: see {}",
+        log.display()
+    );
+    let memory = process::memory_bytes(ours.pid()) as f64 / (1 << 20) as f64;
+    whois.add(
+        "edge-whois",
+        "memory after the runs (PSS)",
+        "MiB",
+        memory,
+        Better::Lower,
+    );
+    whois.add(
+        "edge-whois",
+        "answer size",
+        "bytes",
+        whois_size as f64,
+        Better::Neither,
+    );
+    rdap.add(
+        "edge-whois",
+        "answer size (a domain)",
+        "bytes",
+        rdap_size as f64,
+        Better::Neither,
+    );
+    ours.stop();
+    Ok(vec![whois, rdap])
+}
+
+/// One run of `CLIENTS` clients for `ctx.seconds` against `server`; its figures go into `run`
+/// (none for a warming pass).
+fn measure<A: Ask>(
+    ctx: &Context,
+    server: &Server,
+    name: &str,
+    protocol: &str,
+    client: impl Fn() -> A,
+    queries: &Arc<Vec<String>>,
+    run: Option<&mut Run>,
+) -> anyhow::Result<()> {
+    let before = process::cpu_seconds(server.pid());
+    let report = crate::whoisbench::run(client, queries.clone(), CLIENTS, ctx.seconds, None, None)?;
+    // The server's CPU over the warm-up second too: counted against the answers of the
+    // measured seconds only, it would overstate the cost by (seconds + 1) / seconds.
+    let cpu = process::cpu_seconds(server.pid()) - before;
+    ctx.progress.advance(ctx.seconds as f64 + 1.0);
+    let Some(run) = run else {
+        return Ok(());
+    };
+    let secs = report.elapsed.as_secs_f64();
+    let rate = report.answered as f64 / secs;
+    let [p50, p99, ..] = report.latency_us;
+    let unit = if protocol == "WHOIS" {
+        "queries"
+    } else {
+        "requests"
+    };
+    let per = if protocol == "WHOIS" {
+        "query"
+    } else {
+        "request"
+    };
+    run.add(
+        name,
+        &format!("{protocol} {unit} per second"),
+        "",
+        rate,
+        Better::Higher,
+    );
+    let answers_in_cpu_window = rate * (secs + 1.0);
+    run.add(
+        name,
+        &format!("{protocol} server CPU per {per}"),
+        "µs",
+        cpu * 1e6 / answers_in_cpu_window.max(1.0),
+        Better::Lower,
+    );
+    run.add(
+        name,
+        &format!("{protocol} latency p50"),
+        "ms",
+        p50 as f64 / 1e3,
+        Better::Lower,
+    );
+    run.add(
+        name,
+        &format!("{protocol} latency p99"),
+        "ms",
+        p99 as f64 / 1e3,
+        Better::Lower,
+    );
+    run.add(
+        name,
+        &format!("{protocol} failed"),
+        "",
+        report.failed as f64,
+        Better::Lower,
+    );
+    Ok(())
+}
