@@ -148,6 +148,11 @@ fn report_runs_renders_again_and_splices_into_docs() {
         assert!(edge > 4000.0, "{edge}");
         assert_eq!(figure(run, "nsd", "records transferred"), edge);
         assert_eq!(figure(run, "knot", "records transferred"), edge);
+        // Live updates: changesets of 2, 4 and 6 delegations (a thousandth of the zone, and more).
+        for n in [2, 4, 6] {
+            let metric = format!("a changeset of {n} delegations, append to answer");
+            assert!(figure(run, "edge-dns", &metric) > 0.0);
+        }
     }
     for run in runs.iter().filter(|r| r.suite == "whois") {
         for server in ["edge-whois", "bare limit"] {
@@ -174,6 +179,12 @@ fn report_runs_renders_again_and_splices_into_docs() {
             assert!(peak > 0.5 && peak < 200.0, "{tool}: {peak} MiB");
         }
         assert!(figure(run, "zonefiles", "image size, share of the text") > 10.0);
+        assert!(
+            run.measurements
+                .iter()
+                .any(|m| m.metric.starts_with("diff against") && m.value > 0.0),
+            "the diff is measured"
+        );
     }
 
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();

@@ -443,7 +443,7 @@ pub fn run(
 
 /// Generates `shape`'s zone and query file in its work directory unless they are there for
 /// this size (a marker records what they were made for; returns whether they were made now);
-/// makes the zone directory edge-dns serves from and the servers' configurations.
+/// writes the servers' configurations.
 fn prepare(
     ctx: &Context,
     name: &str,
@@ -456,7 +456,8 @@ fn prepare(
     let made_for = format!("{} {name}\n", ctx.delegations);
     let zone = dir.join("tld.zone");
     let fresh = std::fs::read_to_string(&marker).ok().as_deref() != Some(made_for.as_str())
-        || !zone.exists();
+        || !zone.exists()
+        || !dir.join("changed.zone").exists();
     if fresh {
         let _ = std::fs::remove_file(&marker);
         let options = zonefiles::generate::Options {
@@ -468,24 +469,17 @@ fn prepare(
         zonefiles::generate::generate(&options, file)?;
         let file = std::io::BufWriter::new(std::fs::File::create(dir.join("queries.txt"))?);
         crate::queries::generate(&zone, 1_000_000, 1, file)?;
+        // The same zone with a thousandth of its delegations changed, for the diff.
+        let changed = zonefiles::generate::Options {
+            serial: options.serial + 1,
+            changed: (ctx.delegations / 1000).max(1),
+            ..options
+        };
+        let file = std::io::BufWriter::new(std::fs::File::create(dir.join("changed.zone"))?);
+        zonefiles::generate::generate(&changed, file)?;
         std::fs::write(&marker, made_for)?;
     }
     if serving {
-        let zone_dir = dir.join("tld-dir");
-        if zone_dir.exists() {
-            std::fs::remove_dir_all(&zone_dir)?;
-        }
-        let status = std::process::Command::new(ctx.bin.join("zonefiles"))
-            .args(["dir", "init"])
-            .arg(&zone_dir)
-            .arg(&zone)
-            .stdout(std::process::Stdio::null())
-            .status()?;
-        anyhow::ensure!(
-            status.success(),
-            "zonefiles dir init {} failed",
-            zone_dir.display()
-        );
         serving::configure(&dir)?;
     }
     Ok(fresh)

@@ -8,6 +8,9 @@
 //! warmer or colder machine). Before them, a bare reflector (edge-dns `--reflect`: the same UDP
 //! socket loop answering each query with its own bytes, no engine, no zone) measures the floor
 //! of the server's cost per query and the ceiling of what the load generator can drive.
+//! After them, edge-dns and NSD run once more with response rate limiting on and every
+//! response counted (at a rate far above the load, so nothing is limited): the cost of the
+//! accounting itself.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -35,6 +38,8 @@ fn port(server: &str) -> u16 {
         "nsd" => 5601,
         "knot" => 5602,
         "edge-dns" => 5603,
+        "nsd-rrl" => 5605,
+        "edge-dns-rrl" => 5606,
         _ => 5607,
     }
 }
@@ -50,17 +55,24 @@ pub fn configure(dir: &Path) -> anyhow::Result<()> {
     };
     std::fs::write(dir.join("edge-dns.toml"), edge(port("edge-dns")))?;
     std::fs::write(dir.join("reflector.toml"), edge(port(REFLECTOR)))?;
-    let p = port("nsd");
+    // With response rate limiting on and every response counted (loopback is not exempt), at a
+    // rate far above the load, so that nothing is limited: the cost of the accounting alone.
     std::fs::write(
-        dir.join("nsd.conf"),
+        dir.join("edge-dns-rrl.toml"),
+        edge(port("edge-dns-rrl")) + "[rate_limit]\nresponses_per_second = 4000000\nexempt = []\n",
+    )?;
+    let nsd = |name: &str, ratelimit: u32| {
+        let p = port(name);
         format!(
             "server:\n  ip-address: 127.0.0.1@{p}\n  port: {p}\n  username: \"\"\n  chroot: \"\"\n  \
-             zonesdir: \"{d}\"\n  database: \"\"\n  zonelistfile: \"{d}/nsd-zone.list\"\n  \
-             pidfile: \"{d}/nsd.pid\"\n  xfrdfile: \"{d}/nsd-xfrd.state\"\n  xfrdir: \"{d}\"\n  \
-             server-count: 1\n  verbosity: 0\n  rrl-ratelimit: 0\nremote-control:\n  control-enable: no\n\
+             zonesdir: \"{d}\"\n  database: \"\"\n  zonelistfile: \"{d}/{name}-zone.list\"\n  \
+             pidfile: \"{d}/{name}.pid\"\n  xfrdfile: \"{d}/{name}-xfrd.state\"\n  xfrdir: \"{d}\"\n  \
+             server-count: 1\n  verbosity: 0\n  rrl-ratelimit: {ratelimit}\nremote-control:\n  control-enable: no\n\
              zone:\n  name: tld\n  zonefile: \"{d}/tld.zone\"\n  provide-xfr: 127.0.0.1 NOKEY\n"
-        ),
-    )?;
+        )
+    };
+    std::fs::write(dir.join("nsd.conf"), nsd("nsd", 0))?;
+    std::fs::write(dir.join("nsd-rrl.conf"), nsd("nsd-rrl", 4_000_000))?;
     let p = port("knot");
     std::fs::create_dir_all(dir.join("knot"))?;
     std::fs::write(
@@ -80,9 +92,9 @@ pub fn configure(dir: &Path) -> anyhow::Result<()> {
 fn command(ctx: &Context, dir: &Path, server: &str) -> Command {
     let config = |name: &str| dir.join(name);
     match server {
-        "nsd" => {
+        "nsd" | "nsd-rrl" => {
             let mut c = Command::new("nsd");
-            c.arg("-d").arg("-c").arg(config("nsd.conf"));
+            c.arg("-d").arg("-c").arg(config(&format!("{server}.conf")));
             c
         }
         "knot" => {
@@ -90,9 +102,9 @@ fn command(ctx: &Context, dir: &Path, server: &str) -> Command {
             c.arg("-c").arg(config("knot.conf"));
             c
         }
-        "edge-dns" => {
+        "edge-dns" | "edge-dns-rrl" => {
             let mut c = Command::new(ctx.bin.join("edge-dns"));
-            c.arg("--config").arg(config("edge-dns.toml"));
+            c.arg("--config").arg(config(&format!("{server}.toml")));
             c
         }
         _ => {
@@ -120,12 +132,14 @@ pub fn estimate(ctx: &Context, steps: Steps) -> f64 {
         } else {
             0.0
         };
-    let reflector = if steps.dns {
-        ctx.seconds as f64 + 3.0
+    let updates = if steps.xfr { update_estimate(ctx) } else { 0.0 };
+    // The reflector, and edge-dns and NSD with rate limiting on.
+    let apart = if steps.dns {
+        ctx.seconds as f64 + 3.0 + 2.0 * (ctx.seconds as f64 + 3.0 + ctx.delegations as f64 * 10e-6)
     } else {
         0.0
     };
-    reflector + per_server * ctx.servers.len() as f64
+    apart + updates + per_server * ctx.servers.len() as f64
 }
 
 /// Runs the steps on every server for one repetition of one shape; returns the `dns` and
@@ -141,6 +155,22 @@ pub fn run(
     let mut order = ctx.servers.clone();
     let len = order.len().max(1);
     order.rotate_left((repetition as usize - 1) % len);
+    // The zone directory edge-dns follows, made again each time (live updates change it).
+    let zone_dir = dir.join("tld-dir");
+    if zone_dir.exists() {
+        std::fs::remove_dir_all(&zone_dir)?;
+    }
+    let status = Command::new(ctx.bin.join("zonefiles"))
+        .args(["dir", "init"])
+        .arg(&zone_dir)
+        .arg(dir.join("tld.zone"))
+        .stdout(std::process::Stdio::null())
+        .status()?;
+    anyhow::ensure!(
+        status.success(),
+        "zonefiles dir init {} failed",
+        zone_dir.display()
+    );
     let mut dns = Run::new("dns", shape, repetition, order.clone());
     let mut xfr = Run::new("xfr", shape, repetition, order.clone());
     if steps.dns {
@@ -153,7 +183,9 @@ pub fn run(
             &dir.join("reflector.log"),
         )?;
         std::thread::sleep(Duration::from_secs(1));
-        dnsperf(ctx, &dir, &reflector, REFLECTOR, "udp", &mut dns)?;
+        dnsperf(
+            ctx, &dir, &reflector, REFLECTOR, REFLECTOR, "udp", "", &mut dns,
+        )?;
         anyhow::ensure!(
             reflector.running(),
             "the reflector stopped: see {}/reflector.log",
@@ -165,24 +197,16 @@ pub fn run(
     for name in &order {
         let at = |step: &str| format!("{shape} · rep {repetition} · {name} · {step}");
         ctx.progress.step(&at("start"));
-        let log = dir.join(format!("{name}.log"));
-        let mut server = Server::start(&mut command(ctx, &dir, name), ctx.server_core, &log)?;
+        let (mut server, ready) = start_ready(ctx, &dir, name)?;
         let addr = SocketAddr::from(([127, 0, 0, 1], port(name)));
-        let ready = crate::ready::wait(
-            addr,
-            &"tld.".parse()?,
-            server.started(),
-            Duration::from_secs(900),
-        )
-        .map_err(|e| anyhow::anyhow!("{name}: {e}; see {}", log.display()))?;
+        let log = dir.join(format!("{name}.log"));
         let ready_ms = ready.as_secs_f64() * 1000.0;
         dns.add(name, "ready after start", "ms", ready_ms, Better::Lower);
-        std::thread::sleep(Duration::from_secs(1));
         ctx.progress.advance(4.0 + ctx.delegations as f64 * 10e-6);
         if steps.dns {
             for mode in ["udp", "tcp"] {
                 ctx.progress.step(&at(&mode.to_uppercase()));
-                dnsperf(ctx, &dir, &server, name, mode, &mut dns)?;
+                dnsperf(ctx, &dir, &server, name, name, mode, "", &mut dns)?;
                 ctx.progress.advance(ctx.seconds as f64 + 1.0);
             }
             let mut curves: [Vec<[f64; 2]>; 4] = Default::default();
@@ -253,6 +277,9 @@ pub fn run(
             );
             ctx.progress
                 .advance(3.0 * (0.5 + ctx.delegations as f64 * 1e-6));
+            if name == "edge-dns" {
+                updates(ctx, &dir, shape, addr, &mut xfr)?;
+            }
         }
         anyhow::ensure!(
             server.running(),
@@ -274,6 +301,21 @@ pub fn run(
             points: samples,
         });
     }
+    if steps.dns {
+        // The cost of response rate limiting, where the server has it.
+        for name in order.iter().filter(|n| *n == "edge-dns" || *n == "nsd") {
+            let config = format!("{name}-rrl");
+            ctx.progress.step(&format!(
+                "{shape} · rep {repetition} · {name} · UDP, rate limiting on"
+            ));
+            let (server, _) = start_ready(ctx, &dir, &config)?;
+            let suffix = ", rate limiting on";
+            dnsperf(ctx, &dir, &server, &config, name, "udp", suffix, &mut dns)?;
+            server.stop();
+            ctx.progress
+                .advance(ctx.seconds as f64 + 3.0 + ctx.delegations as f64 * 10e-6);
+        }
+    }
     let mut runs = Vec::new();
     if steps.dns {
         runs.push(dns);
@@ -285,12 +327,74 @@ pub fn run(
 }
 
 /// One dnsperf run at saturation against `server`, with the server's CPU per query.
+/// Live updates: changesets of one, two and three thousandths of the delegations appended to
+/// the zone directory edge-dns follows, each timed from the durable append to the first answer
+/// with its serial. The directory is made again at the next repetition, so every server
+/// transfers the same zone.
+fn updates(
+    ctx: &Context,
+    dir: &Path,
+    shape: &str,
+    addr: SocketAddr,
+    run: &mut Run,
+) -> anyhow::Result<()> {
+    let step = (ctx.delegations / 1000).max(1);
+    ctx.progress
+        .step(&format!("{shape} · edge-dns · append to answer"));
+    let samples = crate::updates::run(
+        &dir.join("tld-dir"),
+        addr,
+        ctx.delegations,
+        shape.parse().map_err(anyhow::Error::msg)?,
+        3,
+        step,
+    )?;
+    for (i, sample) in samples.iter().enumerate() {
+        let delegations = (i as u64 + 1) * step;
+        run.add(
+            "edge-dns",
+            &format!("a changeset of {delegations} delegations, append to answer"),
+            "ms",
+            sample.latency.as_secs_f64() * 1e3,
+            Better::Lower,
+        );
+    }
+    ctx.progress.advance(update_estimate(ctx));
+    Ok(())
+}
+
+fn update_estimate(ctx: &Context) -> f64 {
+    3.0 * (0.5 + ctx.delegations as f64 * 2e-6)
+}
+
+/// Starts the server `config` names on the server core and waits until it answers its SOA,
+/// then one more second; returns it and the time from its start to the first answer.
+fn start_ready(ctx: &Context, dir: &Path, config: &str) -> anyhow::Result<(Server, Duration)> {
+    let log = dir.join(format!("{config}.log"));
+    let server = Server::start(&mut command(ctx, dir, config), ctx.server_core, &log)?;
+    let addr = SocketAddr::from(([127, 0, 0, 1], port(config)));
+    let ready = crate::ready::wait(
+        addr,
+        &"tld.".parse()?,
+        server.started(),
+        Duration::from_secs(900),
+    )
+    .map_err(|e| anyhow::anyhow!("{config}: {e}; see {}", log.display()))?;
+    std::thread::sleep(Duration::from_secs(1));
+    Ok((server, ready))
+}
+
+/// `config` names the server's configuration (and port), `name` its column; `suffix` ends
+/// the figures' names (`, rate limiting on`).
+#[allow(clippy::too_many_arguments)]
 fn dnsperf(
     ctx: &Context,
     dir: &Path,
     server: &Server,
+    config: &str,
     name: &str,
     mode: &str,
+    suffix: &str,
     run: &mut Run,
 ) -> anyhow::Result<()> {
     let before = process::cpu_seconds(server.pid());
@@ -300,7 +404,7 @@ fn dnsperf(
             "-s",
             "127.0.0.1",
             "-p",
-            &port(name).to_string(),
+            &port(config).to_string(),
             "-m",
             mode,
             "-d",
@@ -332,14 +436,14 @@ fn dnsperf(
     let m = mode.to_uppercase();
     run.add(
         name,
-        &format!("{m} queries per second"),
+        &format!("{m} queries per second{suffix}"),
         "",
         qps,
         Better::Higher,
     );
     run.add(
         name,
-        &format!("{m} server CPU per query"),
+        &format!("{m} server CPU per query{suffix}"),
         "µs",
         cpu * 1e6 / completed.max(1.0),
         Better::Lower,
@@ -347,7 +451,7 @@ fn dnsperf(
     if let Some(latency) = field("Average Latency (s)") {
         run.add(
             name,
-            &format!("{m} average latency (dnsperf)"),
+            &format!("{m} average latency (dnsperf){suffix}"),
             "ms",
             latency * 1000.0,
             Better::Lower,
