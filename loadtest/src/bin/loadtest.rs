@@ -277,7 +277,7 @@ enum Command {
         #[arg(short, long, default_value = "target/report")]
         out: PathBuf,
         /// Where the zones, query files, WHOIS tree and servers' files go (about 0.3 GB per shape
-        /// at 1M, and 4 GB for the WHOIS tree, written once per size in about ten minutes).
+        /// at 1M, and 5 GB for the WHOIS tree, written once per size in about three minutes).
         #[arg(long, default_value = "/tmp/loadtest-report")]
         work: PathBuf,
         /// Delegations in each generated zone.
