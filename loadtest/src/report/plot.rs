@@ -55,14 +55,13 @@ pub fn draw_all(runs: &[Run], dir: &Path) -> anyhow::Result<Vec<Plot>> {
             if lines.iter().any(|(_, points)| !points.is_empty()) {
                 let file = format!("{series}-{shape}.svg");
                 let title = format!("UDP latency {label} against offered load, shape {shape}");
-                chart(
-                    &dir.join(&file),
-                    &title,
-                    "offered load (thousand queries/s)",
-                    &format!("{label} latency (ms, log)"),
-                    &scale_x(lines, 1e-3),
-                    true,
-                )?;
+                let axes = Axes {
+                    x: "offered load (thousand queries/s)",
+                    y: &format!("{label} latency (ms, log)"),
+                    log_y: true,
+                    whole_x: false,
+                };
+                chart(&dir.join(&file), &title, &axes, &scale_x(lines, 1e-3))?;
                 plots.push(Plot {
                     file,
                     title,
@@ -94,14 +93,13 @@ pub fn draw_all(runs: &[Run], dir: &Path) -> anyhow::Result<Vec<Plot>> {
                     (s, p)
                 })
                 .collect();
-            chart(
-                &dir.join(&file),
-                &title,
-                "repetition",
-                "thousand queries/s (dnsperf)",
-                &lines,
-                false,
-            )?;
+            let axes = Axes {
+                x: "repetition",
+                y: "thousand queries/s (dnsperf)",
+                log_y: false,
+                whole_x: true,
+            };
+            chart(&dir.join(&file), &title, &axes, &lines)?;
             plots.push(Plot {
                 file,
                 title,
@@ -127,14 +125,13 @@ pub fn draw_all(runs: &[Run], dir: &Path) -> anyhow::Result<Vec<Plot>> {
                     "Server memory (PSS) from start to stop, repetition {}, shape {shape}",
                     first.repetition
                 );
-                chart(
-                    &dir.join(&file),
-                    &title,
-                    "seconds since start",
-                    "MiB",
-                    &lines,
-                    false,
-                )?;
+                let axes = Axes {
+                    x: "seconds since start",
+                    y: "MiB",
+                    log_y: false,
+                    whole_x: false,
+                };
+                chart(&dir.join(&file), &title, &axes, &lines)?;
                 plots.push(Plot {
                     file,
                     title,
@@ -178,14 +175,19 @@ fn scale_x(lines: Vec<Line>, factor: f64) -> Vec<Line> {
         .collect()
 }
 
-fn chart(
-    path: &Path,
-    title: &str,
-    x_desc: &str,
-    y_desc: &str,
-    lines: &[Line],
+/// A chart's axes.
+struct Axes<'a> {
+    x: &'a str,
+    y: &'a str,
+    /// A logarithmic y axis (latencies over orders of magnitude).
     log_y: bool,
-) -> anyhow::Result<()> {
+    /// x takes whole values only (repetitions).
+    whole_x: bool,
+}
+
+/// Draws one line per server, with a marker at each point when there are few, and room above
+/// the lines for the legend.
+fn chart(path: &Path, title: &str, axes: &Axes, lines: &[Line]) -> anyhow::Result<()> {
     let points = lines.iter().flat_map(|(_, p)| p.iter());
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
     for &(x, y) in points {
@@ -197,9 +199,12 @@ fn chart(
     if x0 > x1 {
         return Ok(());
     }
-    if x0 == x1 {
+    if axes.whole_x {
+        (x0, x1) = (x0 - 0.25, x1 + 0.25);
+    } else if x0 == x1 {
         (x0, x1) = (x0 - 1.0, x1 + 1.0);
     }
+    let markers = lines.iter().all(|(_, p)| p.len() <= 30);
     let root = SVGBackend::new(path, (720, 420)).into_drawing_area();
     let err = |e: DrawingAreaErrorKind<_>| anyhow::anyhow!("drawing {}: {e}", path.display());
     root.fill(&WHITE).map_err(err)?;
@@ -212,12 +217,16 @@ fn chart(
     macro_rules! finish {
         ($chart:expr) => {{
             let mut chart = $chart;
-            chart
-                .configure_mesh()
-                .x_desc(x_desc)
-                .y_desc(y_desc)
-                .draw()
-                .map_err(err)?;
+            let mut mesh = chart.configure_mesh();
+            mesh.x_desc(axes.x)
+                .y_desc(axes.y)
+                .light_line_style(BLACK.mix(0.04));
+            let whole = |x: &f64| format!("{x:.0}");
+            if axes.whole_x {
+                mesh.x_labels((x1 - x0).round() as usize + 1)
+                    .x_label_formatter(&whole);
+            }
+            mesh.draw().map_err(err)?;
             for (server, line) in lines {
                 let c = colour(server);
                 chart
@@ -227,9 +236,11 @@ fn chart(
                     .legend(move |(x, y)| {
                         PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
                     });
-                chart
-                    .draw_series(line.iter().map(|&p| Circle::new(p, 3, c.filled())))
-                    .map_err(err)?;
+                if markers {
+                    chart
+                        .draw_series(line.iter().map(|&p| Circle::new(p, 3, c.filled())))
+                        .map_err(err)?;
+                }
             }
             chart
                 .configure_series_labels()
@@ -240,16 +251,16 @@ fn chart(
                 .map_err(err)?;
         }};
     }
-    if log_y {
+    if axes.log_y {
         let low = (y0.max(1e-3) / 2.0).max(1e-3);
-        let high = (y1 * 2.0).max(low * 10.0);
+        let high = (y1 * 5.0).max(low * 10.0);
         finish!(
             builder
                 .build_cartesian_2d(x0..x1, (low..high).log_scale())
                 .map_err(err)?
         );
     } else {
-        let high = if y1 > 0.0 { y1 * 1.1 } else { 1.0 };
+        let high = if y1 > 0.0 { y1 * 1.6 } else { 1.0 };
         finish!(builder.build_cartesian_2d(x0..x1, 0.0..high).map_err(err)?);
     }
     root.present().map_err(err)?;
