@@ -155,128 +155,39 @@ pub fn run(
     let mut order = ctx.servers.clone();
     let len = order.len().max(1);
     order.rotate_left((repetition as usize - 1) % len);
-    // The zone directory edge-dns follows, made again each time (live updates change it).
-    let zone_dir = dir.join("tld-dir");
-    if zone_dir.exists() {
-        std::fs::remove_dir_all(&zone_dir)?;
-    }
-    let status = Command::new(ctx.bin.join("zonefiles"))
-        .args(["dir", "init"])
-        .arg(&zone_dir)
-        .arg(dir.join("tld.zone"))
-        .stdout(std::process::Stdio::null())
-        .status()?;
-    anyhow::ensure!(
-        status.success(),
-        "zonefiles dir init {} failed",
-        zone_dir.display()
-    );
+    init_zone_dir(ctx, &dir)?;
     let mut dns = Run::new("dns", shape, repetition, order.clone());
     let mut xfr = Run::new("xfr", shape, repetition, order.clone());
     if steps.dns {
         dns.stalls = Some(ctx.stalls());
         ctx.progress
             .step(&format!("{shape} · rep {repetition} · reflector · UDP"));
-        let mut reflector = Server::start(
-            &mut command(ctx, &dir, REFLECTOR),
-            ctx.server_core,
-            &dir.join("reflector.log"),
-        )?;
-        std::thread::sleep(Duration::from_secs(1));
-        dnsperf(
-            ctx, &dir, &reflector, REFLECTOR, REFLECTOR, "udp", "", &mut dns,
-        )?;
-        anyhow::ensure!(
-            reflector.running(),
-            "the reflector stopped: see {}/reflector.log",
-            dir.display()
-        );
-        reflector.stop();
-        ctx.progress.advance(ctx.seconds as f64 + 3.0);
+        floor(ctx, &dir, &mut dns)?;
     }
     for name in &order {
         let at = |step: &str| format!("{shape} · rep {repetition} · {name} · {step}");
         ctx.progress.step(&at("start"));
         let (mut server, ready) = start_ready(ctx, &dir, name)?;
         let addr = SocketAddr::from(([127, 0, 0, 1], port(name)));
-        let log = dir.join(format!("{name}.log"));
-        let ready_ms = ready.as_secs_f64() * 1000.0;
-        dns.add(name, "ready after start", "ms", ready_ms, Better::Lower);
+        dns.add(
+            name,
+            "ready after start",
+            "ms",
+            ready.as_secs_f64() * 1e3,
+            Better::Lower,
+        );
         ctx.progress.advance(4.0 + ctx.delegations as f64 * 10e-6);
         if steps.dns {
             for mode in ["udp", "tcp"] {
                 ctx.progress.step(&at(&mode.to_uppercase()));
-                dnsperf(ctx, &dir, &server, name, name, mode, "", &mut dns)?;
+                dnsperf(ctx, &server, name, name, mode, "", &mut dns)?;
                 ctx.progress.advance(ctx.seconds as f64 + 1.0);
             }
-            let mut curves: [Vec<[f64; 2]>; 4] = Default::default();
-            for &rate in &ctx.rates {
-                ctx.progress
-                    .step(&at(&format!("latency at {rate} queries/s")));
-                let r = crate::dns::run(
-                    addr,
-                    queries,
-                    rate,
-                    Duration::from_secs(ctx.latency_seconds),
-                )?;
-                let [p50, _, p99, p999, _] = r.latency_us;
-                let lost = 100.0 * r.sent.saturating_sub(r.received) as f64 / r.sent.max(1) as f64;
-                for (curve, value) in curves.iter_mut().zip(
-                    [p50, p99, p999]
-                        .map(|us| us as f64 / 1000.0)
-                        .into_iter()
-                        .chain([lost]),
-                ) {
-                    curve.push([rate as f64, value]);
-                }
-                ctx.progress.advance(ctx.latency_seconds as f64 + 1.5);
-            }
-            for (plot, points) in ["latency-p50", "latency-p99", "latency-p99.9", "lost"]
-                .into_iter()
-                .zip(curves)
-            {
-                dns.series.push(Series {
-                    plot: plot.into(),
-                    server: name.clone(),
-                    points,
-                });
-            }
+            latency_curve(ctx, addr, name, queries, &at, &mut dns)?;
         }
         if steps.xfr {
             ctx.progress.step(&at("AXFR"));
-            let before = process::cpu_seconds(server.pid());
-            let mut times = Vec::new();
-            let mut records = 0;
-            for _ in 0..3 {
-                let t = crate::axfr::run(addr, &"tld.".parse()?)?;
-                times.push(t.elapsed.as_secs_f64());
-                records = t.records;
-            }
-            let cpu = (process::cpu_seconds(server.pid()) - before) / 3.0;
-            let median = super::stats::Summary::of(&times).map_or(0.0, |s| s.median);
-            xfr.add(
-                name,
-                "AXFR, connect to last record (median of 3)",
-                "s",
-                median,
-                Better::Lower,
-            );
-            xfr.add(
-                name,
-                "AXFR, server CPU per transfer",
-                "s",
-                cpu,
-                Better::Lower,
-            );
-            xfr.add(
-                name,
-                "records transferred",
-                "",
-                records as f64,
-                Better::Neither,
-            );
-            ctx.progress
-                .advance(3.0 * (0.5 + ctx.delegations as f64 * 1e-6));
+            transfers(ctx, &server, addr, name, &mut xfr)?;
             if name == "edge-dns" {
                 updates(ctx, &dir, shape, addr, &mut xfr)?;
             }
@@ -284,7 +195,7 @@ pub fn run(
         anyhow::ensure!(
             server.running(),
             "{name} stopped during the run: see {}",
-            log.display()
+            dir.join(format!("{name}.log")).display()
         );
         let memory = process::memory_bytes(server.pid()) as f64 / (1 << 20) as f64;
         dns.add(
@@ -294,11 +205,12 @@ pub fn run(
             memory,
             Better::Lower,
         );
-        let samples = server.stop();
+        let points = server.stop();
+        let (plot, server) = ("memory".into(), name.clone());
         dns.series.push(Series {
-            plot: "memory".into(),
-            server: name.clone(),
-            points: samples,
+            plot,
+            server,
+            points,
         });
     }
     if steps.dns {
@@ -310,7 +222,7 @@ pub fn run(
             ));
             let (server, _) = start_ready(ctx, &dir, &config)?;
             let suffix = ", rate limiting on";
-            dnsperf(ctx, &dir, &server, &config, name, "udp", suffix, &mut dns)?;
+            dnsperf(ctx, &server, &config, name, "udp", suffix, &mut dns)?;
             server.stop();
             ctx.progress
                 .advance(ctx.seconds as f64 + 3.0 + ctx.delegations as f64 * 10e-6);
@@ -326,7 +238,125 @@ pub fn run(
     Ok(runs)
 }
 
-/// One dnsperf run at saturation against `server`, with the server's CPU per query.
+/// Makes the zone directory edge-dns follows again from the zone (live updates change it, and
+/// every server must transfer the same zone).
+fn init_zone_dir(ctx: &Context, dir: &Path) -> anyhow::Result<()> {
+    let zone_dir = dir.join("tld-dir");
+    if zone_dir.exists() {
+        std::fs::remove_dir_all(&zone_dir)?;
+    }
+    let status = Command::new(ctx.bin.join("zonefiles"))
+        .args(["dir", "init"])
+        .arg(&zone_dir)
+        .arg(dir.join("tld.zone"))
+        .stdout(std::process::Stdio::null())
+        .status()?;
+    anyhow::ensure!(
+        status.success(),
+        "zonefiles dir init {} failed",
+        zone_dir.display()
+    );
+    Ok(())
+}
+
+/// The reflector at saturation: the floor of a server's cost per query, and the ceiling of
+/// the load generator.
+fn floor(ctx: &Context, dir: &Path, dns: &mut Run) -> anyhow::Result<()> {
+    let log = dir.join("reflector.log");
+    let mut reflector = Server::start(&mut command(ctx, dir, REFLECTOR), ctx.server_core, &log)?;
+    // It answers no SOA (it answers every query with itself): a second is plenty for a server
+    // that maps its image.
+    std::thread::sleep(Duration::from_secs(1));
+    dnsperf(ctx, &reflector, REFLECTOR, REFLECTOR, "udp", "", dns)?;
+    anyhow::ensure!(
+        reflector.running(),
+        "the reflector stopped: see {}",
+        log.display()
+    );
+    reflector.stop();
+    ctx.progress.advance(ctx.seconds as f64 + 3.0);
+    Ok(())
+}
+
+/// p50, p99, p99.9 and the share lost at each offered load (`loadtest dns`, open loop).
+fn latency_curve(
+    ctx: &Context,
+    addr: SocketAddr,
+    name: &str,
+    queries: &[Vec<u8>],
+    at: &dyn Fn(&str) -> String,
+    dns: &mut Run,
+) -> anyhow::Result<()> {
+    let mut curves: [Vec<[f64; 2]>; 4] = Default::default();
+    for &rate in &ctx.rates {
+        ctx.progress
+            .step(&at(&format!("latency at {rate} queries/s")));
+        let seconds = Duration::from_secs(ctx.latency_seconds);
+        let r = crate::dns::run(addr, queries, rate, seconds)?;
+        let [p50, _, p99, p999, _] = r.latency_us;
+        let lost = 100.0 * r.sent.saturating_sub(r.received) as f64 / r.sent.max(1) as f64;
+        let ms = |us: u64| us as f64 / 1000.0;
+        for (curve, value) in curves.iter_mut().zip([ms(p50), ms(p99), ms(p999), lost]) {
+            curve.push([rate as f64, value]);
+        }
+        ctx.progress.advance(ctx.latency_seconds as f64 + 1.5);
+    }
+    let plots = ["latency-p50", "latency-p99", "latency-p99.9", "lost"];
+    for (plot, points) in plots.into_iter().zip(curves) {
+        let (plot, server) = (plot.into(), name.to_owned());
+        dns.series.push(Series {
+            plot,
+            server,
+            points,
+        });
+    }
+    Ok(())
+}
+
+/// Three full transfers: the median time and the server's CPU per transfer.
+fn transfers(
+    ctx: &Context,
+    server: &Server,
+    addr: SocketAddr,
+    name: &str,
+    xfr: &mut Run,
+) -> anyhow::Result<()> {
+    let before = process::cpu_seconds(server.pid());
+    let mut times = Vec::new();
+    let mut records = 0;
+    for _ in 0..3 {
+        let t = crate::axfr::run(addr, &"tld.".parse()?)?;
+        times.push(t.elapsed.as_secs_f64());
+        records = t.records;
+    }
+    let cpu = (process::cpu_seconds(server.pid()) - before) / 3.0;
+    let median = super::stats::Summary::of(&times).map_or(0.0, |s| s.median);
+    xfr.add(
+        name,
+        "AXFR, connect to last record (median of 3)",
+        "s",
+        median,
+        Better::Lower,
+    );
+    xfr.add(
+        name,
+        "AXFR, server CPU per transfer",
+        "s",
+        cpu,
+        Better::Lower,
+    );
+    xfr.add(
+        name,
+        "records transferred",
+        "",
+        records as f64,
+        Better::Neither,
+    );
+    ctx.progress
+        .advance(3.0 * (0.5 + ctx.delegations as f64 * 1e-6));
+    Ok(())
+}
+
 /// Live updates: changesets of one, two and three thousandths of the delegations appended to
 /// the zone directory edge-dns follows, each timed from the durable append to the first answer
 /// with its serial. The directory is made again at the next repetition, so every server
@@ -384,12 +414,11 @@ fn start_ready(ctx: &Context, dir: &Path, config: &str) -> anyhow::Result<(Serve
     Ok((server, ready))
 }
 
+/// One dnsperf run at saturation against `server`, with the server's CPU per query.
 /// `config` names the server's configuration (and port), `name` its column; `suffix` ends
-/// the figures' names (`, rate limiting on`).
-#[allow(clippy::too_many_arguments)]
+/// the figures' names (`, rate limiting on`). The queries are the shape's query file.
 fn dnsperf(
     ctx: &Context,
-    dir: &Path,
     server: &Server,
     config: &str,
     name: &str,
@@ -409,7 +438,7 @@ fn dnsperf(
             mode,
             "-d",
         ])
-        .arg(dir.join("queries.txt"))
+        .arg(ctx.work.join(&run.shape).join("queries.txt"))
         .args(["-l", &ctx.seconds.to_string()])
         .args(super::DNSPERF_LOAD);
     let out = process::pin(&mut command, ctx.client_core)
