@@ -57,25 +57,10 @@ fn column_rank(server: &str) -> usize {
     }
 }
 
-/// A date and time, UTC, from seconds since 1970.
+/// A date and time to the minute, UTC, from seconds since 1970.
 pub fn utc(seconds: u64) -> String {
-    let days = (seconds / 86_400) as i64;
-    let rem = seconds % 86_400;
-    // Civil from days (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        rem / 3600,
-        rem / 60 % 60
-    )
+    let full = zonefiles::calendar::date_time(seconds as i64);
+    format!("{} UTC", &full[..16])
 }
 
 fn cell(summary: Option<Summary>) -> String {

@@ -34,6 +34,25 @@ fn colour(server: &str) -> RGBColor {
     }
 }
 
+/// Draws one plot of the DNS suite into `dir` and lists it.
+fn emit(
+    plots: &mut Vec<Plot>,
+    dir: &Path,
+    shape: &str,
+    (file, title): (String, String),
+    axes: &Axes,
+    lines: &[Line],
+) -> anyhow::Result<()> {
+    chart(&dir.join(&file), &title, axes, lines)?;
+    plots.push(Plot {
+        file,
+        title,
+        shape: shape.into(),
+        suite: "dns".into(),
+    });
+    Ok(())
+}
+
 /// Draws every plot the runs have data for into `dir`.
 pub fn draw_all(runs: &[Run], dir: &Path) -> anyhow::Result<Vec<Plot>> {
     std::fs::create_dir_all(dir)?;
@@ -61,13 +80,14 @@ pub fn draw_all(runs: &[Run], dir: &Path) -> anyhow::Result<Vec<Plot>> {
                     log_y: true,
                     whole_x: false,
                 };
-                chart(&dir.join(&file), &title, &axes, &scale_x(lines, 1e-3))?;
-                plots.push(Plot {
-                    file,
-                    title,
-                    shape: shape.into(),
-                    suite: "dns".into(),
-                });
+                emit(
+                    &mut plots,
+                    dir,
+                    shape,
+                    (file, title),
+                    &axes,
+                    &scale_x(lines, 1e-3),
+                )?;
             }
         }
         let mut per_rep: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
@@ -99,13 +119,7 @@ pub fn draw_all(runs: &[Run], dir: &Path) -> anyhow::Result<Vec<Plot>> {
                 log_y: false,
                 whole_x: true,
             };
-            chart(&dir.join(&file), &title, &axes, &lines)?;
-            plots.push(Plot {
-                file,
-                title,
-                shape: shape.into(),
-                suite: "dns".into(),
-            });
+            emit(&mut plots, dir, shape, (file, title), &axes, &lines)?;
         }
         if let Some(first) = dns.iter().min_by_key(|r| r.repetition) {
             let lines: Vec<Line> = first
@@ -131,13 +145,7 @@ pub fn draw_all(runs: &[Run], dir: &Path) -> anyhow::Result<Vec<Plot>> {
                     log_y: false,
                     whole_x: false,
                 };
-                chart(&dir.join(&file), &title, &axes, &lines)?;
-                plots.push(Plot {
-                    file,
-                    title,
-                    shape: shape.into(),
-                    suite: "dns".into(),
-                });
+                emit(&mut plots, dir, shape, (file, title), &axes, &lines)?;
             }
         }
     }

@@ -104,141 +104,60 @@ pub fn run(ctx: &Context, shape: &str, repetition: u32) -> anyhow::Result<Vec<Ru
         .len();
     let rdap_size = KeepAlive::new(rdap_addr).ask(&rdap_paths[0])?.len();
 
+    // The limits, one at a time on the server core: `loadtest tcp-limit` or `http-limit`.
     let exe = std::env::current_exe()?;
-    let limit = |what: &str, args: &[&str], port: u16| -> anyhow::Result<Server> {
+    let limit = |what: &str, port: u16, extra: &[&str]| -> anyhow::Result<Server> {
         let log = dir.join(format!("{what}.log"));
-        let server = Server::start(Command::new(&exe).args(args), ctx.server_core, &log)?;
+        let mut command = Command::new(&exe);
+        command
+            .arg(what)
+            .args(["--listen", &at(port).to_string()])
+            .args(extra);
+        let server = Server::start(&mut command, ctx.server_core, &log)?;
         accepting(at(port), &log)?;
         Ok(server)
     };
+    let whois_pass = |server: &Server, name: &str, addr, run: Option<&mut Run>| {
+        step(&format!("WHOIS · {name}"));
+        let client = || ConnectionPerQuery::new(addr);
+        measure(ctx, server, name, "WHOIS", client, &whois_queries, run)
+    };
+    let rdap_pass = |server: &Server, name: &str, addr, run: Option<&mut Run>| {
+        step(&format!("RDAP · {name}"));
+        let client = || KeepAlive::new(addr);
+        measure(ctx, server, name, "RDAP", client, &rdap_paths, run)
+    };
+    let (bare, reading) = ("bare limit", "bare limit, reading the tree");
 
     let mut whois = Run::new(
         "whois",
         shape,
         repetition,
-        vec!["edge-whois".into(), "bare limit".into()],
+        vec!["edge-whois".into(), bare.into()],
     );
-    step("WHOIS · edge-whois");
-    measure(
-        ctx,
-        &ours,
-        "edge-whois",
-        "WHOIS",
-        || ConnectionPerQuery::new(whois_addr),
-        &whois_queries,
-        None,
-    )?;
-    let tcp_limit = limit(
-        "tcp-limit",
-        &[
-            "tcp-limit",
-            "--listen",
-            "127.0.0.1:4645",
-            "--answer",
-            &whois_size.to_string(),
-        ],
-        4645,
-    )?;
-    step("WHOIS · bare limit");
-    measure(
-        ctx,
-        &tcp_limit,
-        "bare limit",
-        "WHOIS",
-        || ConnectionPerQuery::new(at(4645)),
-        &whois_queries,
-        Some(&mut whois),
-    )?;
-    tcp_limit.stop();
-    step("WHOIS · edge-whois");
-    measure(
-        ctx,
-        &ours,
-        "edge-whois",
-        "WHOIS",
-        || ConnectionPerQuery::new(whois_addr),
-        &whois_queries,
-        Some(&mut whois),
-    )?;
+    whois_pass(&ours, "edge-whois", whois_addr, None)?;
+    let size = whois_size.to_string();
+    let server = limit("tcp-limit", 4645, &["--answer", &size])?;
+    whois_pass(&server, bare, at(4645), Some(&mut whois))?;
+    server.stop();
+    whois_pass(&ours, "edge-whois", whois_addr, Some(&mut whois))?;
 
-    let mut rdap = Run::new(
-        "rdap",
-        shape,
-        repetition,
-        vec![
-            "edge-whois".into(),
-            "bare limit".into(),
-            "bare limit, reading the tree".into(),
-        ],
-    );
-    step("RDAP · edge-whois");
-    measure(
-        ctx,
-        &ours,
-        "edge-whois",
-        "RDAP",
-        || KeepAlive::new(rdap_addr),
-        &rdap_paths,
-        None,
-    )?;
+    let order = vec!["edge-whois".into(), bare.into(), reading.into()];
+    let mut rdap = Run::new("rdap", shape, repetition, order);
+    rdap_pass(&ours, "edge-whois", rdap_addr, None)?;
     let size = rdap_size.to_string();
-    let http_limit = limit(
-        "http-limit",
-        &[
-            "http-limit",
-            "--listen",
-            "127.0.0.1:4681",
-            "--answer",
-            &size,
-        ],
-        4681,
-    )?;
-    step("RDAP · bare limit");
-    measure(
-        ctx,
-        &http_limit,
-        "bare limit",
-        "RDAP",
-        || KeepAlive::new(at(4681)),
-        &rdap_paths,
-        Some(&mut rdap),
-    )?;
-    http_limit.stop();
+    let server = limit("http-limit", 4681, &["--answer", &size])?;
+    rdap_pass(&server, bare, at(4681), Some(&mut rdap))?;
+    server.stop();
     let tree_arg = tree.to_string_lossy().into_owned();
-    let reading = limit(
-        "http-limit-tree",
-        &[
-            "http-limit",
-            "--listen",
-            "127.0.0.1:4682",
-            "--answer",
-            &size,
-            "--read-tree",
-            &tree_arg,
-        ],
+    let server = limit(
+        "http-limit",
         4682,
+        &["--answer", &size, "--read-tree", &tree_arg],
     )?;
-    step("RDAP · bare limit reading the tree");
-    measure(
-        ctx,
-        &reading,
-        "bare limit, reading the tree",
-        "RDAP",
-        || KeepAlive::new(at(4682)),
-        &rdap_paths,
-        Some(&mut rdap),
-    )?;
-    reading.stop();
-    step("RDAP · edge-whois");
-    measure(
-        ctx,
-        &ours,
-        "edge-whois",
-        "RDAP",
-        || KeepAlive::new(rdap_addr),
-        &rdap_paths,
-        Some(&mut rdap),
-    )?;
+    rdap_pass(&server, reading, at(4682), Some(&mut rdap))?;
+    server.stop();
+    rdap_pass(&ours, "edge-whois", rdap_addr, Some(&mut rdap))?;
 
     anyhow::ensure!(
         ours.running(),
