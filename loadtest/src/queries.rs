@@ -11,22 +11,31 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use zonefiles::{ParseOptions, Reader, RecordType};
 
-/// Writes `count` queries, one `name type` per line (dnsperf's format).
-pub fn generate(zone: &Path, count: usize, seed: u64, mut out: impl Write) -> anyhow::Result<()> {
+/// What the query mixes draw from: the zone's origin, its delegations in file order (with
+/// the trailing dot) and its glue addresses.
+struct Drawn {
+    origin: String,
+    delegations: Vec<String>,
+    addresses: Vec<std::net::Ipv4Addr>,
+}
+
+fn read_zone(zone: &Path) -> anyhow::Result<Drawn> {
     let mut origin = None;
     let mut delegations: Vec<String> = Vec::new();
-    let mut last = String::new();
+    let mut addresses = Vec::new();
     for record in Reader::open(zone, ParseOptions::default())? {
         let record = record?;
         if record.rtype == RecordType::SOA {
             origin = Some(record.owner.clone());
-        }
-        if record.rtype == RecordType::NS && Some(&record.owner) != origin.as_ref() {
+        } else if record.rtype == RecordType::NS && Some(&record.owner) != origin.as_ref() {
             let owner = record.owner.to_string();
-            if owner != last {
-                delegations.push(owner.clone());
-                last = owner;
+            if delegations.last() != Some(&owner) {
+                delegations.push(owner);
             }
+        } else if let (RecordType::A, Ok(octets)) =
+            (record.rtype, <[u8; 4]>::try_from(&record.rdata[..]))
+        {
+            addresses.push(octets.into());
         }
     }
     let origin = origin.ok_or_else(|| anyhow::anyhow!("{} has no SOA", zone.display()))?;
@@ -35,6 +44,20 @@ pub fn generate(zone: &Path, count: usize, seed: u64, mut out: impl Write) -> an
         "{} has no delegations",
         zone.display()
     );
+    Ok(Drawn {
+        origin: origin.to_string(),
+        delegations,
+        addresses,
+    })
+}
+
+/// Writes `count` queries, one `name type` per line (dnsperf's format).
+pub fn generate(zone: &Path, count: usize, seed: u64, mut out: impl Write) -> anyhow::Result<()> {
+    let Drawn {
+        origin,
+        delegations,
+        ..
+    } = read_zone(zone)?;
     let mut rng = SmallRng::seed_from_u64(seed);
     let mut line = String::with_capacity(96);
     for _ in 0..count {
@@ -69,43 +92,25 @@ pub fn registry_mix(
     count: usize,
     seed: u64,
 ) -> anyhow::Result<(Vec<String>, Vec<String>)> {
-    let mut origin = None;
-    let mut domains: Vec<String> = Vec::new();
-    let mut addresses: Vec<std::net::Ipv4Addr> = Vec::new();
-    for record in Reader::open(zone, ParseOptions::default())? {
-        let record = record?;
-        if record.rtype == RecordType::SOA {
-            origin = Some(record.owner.clone());
-        } else if record.rtype == RecordType::NS && Some(&record.owner) != origin.as_ref() {
-            let owner = record.owner.to_string();
-            let owner = owner.trim_end_matches('.');
-            if domains.last().is_none_or(|last| last != owner) {
-                domains.push(owner.to_owned());
-            }
-        } else if let (RecordType::A, Ok(octets)) =
-            (record.rtype, <[u8; 4]>::try_from(&record.rdata[..]))
-        {
-            addresses.push(octets.into());
-        }
-    }
-    let origin = origin.ok_or_else(|| anyhow::anyhow!("{} has no SOA", zone.display()))?;
-    let origin = origin.to_string();
-    let origin = origin.trim_end_matches('.');
-    anyhow::ensure!(
-        !domains.is_empty() && !addresses.is_empty(),
-        "{} has no delegations with glue",
-        zone.display()
-    );
+    let drawn = read_zone(zone)?;
+    let origin = drawn.origin.trim_end_matches('.');
+    let domains: Vec<&str> = drawn
+        .delegations
+        .iter()
+        .map(|d| d.trim_end_matches('.'))
+        .collect();
+    let addresses = &drawn.addresses;
+    anyhow::ensure!(!addresses.is_empty(), "{} has no glue", zone.display());
     let mut rng = SmallRng::seed_from_u64(seed);
     let mut whois = Vec::with_capacity(count);
     let mut rdap = Vec::with_capacity(count);
     for _ in 0..count {
-        let domain = &domains[rng.random_range(0..domains.len())];
+        let domain = domains[rng.random_range(0..domains.len())];
         let free = format!("free-name-{:08x}.{origin}", rng.random::<u32>());
         whois.push(if rng.random_range(0..10) == 0 {
             free.clone()
         } else {
-            domain.clone()
+            domain.to_owned()
         });
         rdap.push(match rng.random_range(0..100) {
             0..80 => format!("/domain/{domain}"),
@@ -121,4 +126,17 @@ pub fn registry_mix(
         });
     }
     Ok((whois, rdap))
+}
+
+/// The lines of a query or path file that are not blank.
+pub fn read_lines(path: &Path) -> anyhow::Result<Vec<String>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+    let lines: Vec<String> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect();
+    anyhow::ensure!(!lines.is_empty(), "{} has no queries", path.display());
+    Ok(lines)
 }

@@ -441,7 +441,7 @@ fn main() -> Result<()> {
             rate,
             expect,
         } => {
-            let lines = query_lines(&queries)?;
+            let lines = loadtest::queries::read_lines(&queries)?;
             let r = loadtest::whoisbench::run(
                 || loadtest::whoisbench::ConnectionPerQuery::new(server),
                 std::sync::Arc::new(lines),
@@ -555,7 +555,7 @@ fn main() -> Result<()> {
             seconds,
             rate,
         } => {
-            let lines = query_lines(&paths)?;
+            let lines = loadtest::queries::read_lines(&paths)?;
             let r = loadtest::whoisbench::run(
                 || loadtest::rdapbench::KeepAlive::new(server),
                 std::sync::Arc::new(lines),
@@ -692,16 +692,4 @@ fn main() -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The non-empty lines of a query file.
-fn query_lines(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
-    let lines: Vec<String> = std::fs::read_to_string(path)
-        .with_context(|| format!("reading {}", path.display()))?
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(str::to_owned)
-        .collect();
-    anyhow::ensure!(!lines.is_empty(), "{} has no queries", path.display());
-    Ok(lines)
 }

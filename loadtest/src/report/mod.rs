@@ -294,9 +294,7 @@ pub fn on_path(program: &str) -> bool {
 }
 
 fn write_json(path: &Path, value: &impl Serialize) -> anyhow::Result<()> {
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(value)?)?;
-    std::fs::rename(&tmp, path)?;
+    zonefiles::atomic::write_atomically(path, &serde_json::to_vec_pretty(value)?)?;
     Ok(())
 }
 

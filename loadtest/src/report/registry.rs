@@ -47,15 +47,6 @@ pub fn prepare(ctx: &Context, dir: &Path, fresh_zone: bool) -> anyhow::Result<()
     Ok(())
 }
 
-fn lines(path: &Path) -> anyhow::Result<Arc<Vec<String>>> {
-    Ok(Arc::new(
-        std::fs::read_to_string(path)?
-            .lines()
-            .map(str::to_owned)
-            .collect(),
-    ))
-}
-
 /// Waits until something accepts connections on `addr`.
 fn accepting(addr: SocketAddr, log: &Path) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -74,8 +65,8 @@ fn accepting(addr: SocketAddr, log: &Path) -> anyhow::Result<()> {
 pub fn run(ctx: &Context, shape: &str, repetition: u32) -> anyhow::Result<Vec<Run>> {
     let dir = ctx.work.join(shape);
     let tree = dir.join("tree");
-    let whois_queries = lines(&dir.join("whois-queries.txt"))?;
-    let rdap_paths = lines(&dir.join("rdap-paths.txt"))?;
+    let whois_queries = Arc::new(crate::queries::read_lines(&dir.join("whois-queries.txt"))?);
+    let rdap_paths = Arc::new(crate::queries::read_lines(&dir.join("rdap-paths.txt"))?);
     let at = |port: u16| SocketAddr::from(([127, 0, 0, 1], port));
     let (whois_addr, rdap_addr) = (at(4643), at(4680));
 
