@@ -1,10 +1,11 @@
 //! What every Constellation binary needs, written once: its configuration file, structured
 //! logs, the Prometheus endpoint, the clock, stopping on a signal, writing its keys and
-//! reading its TLS certificates ([`tls`]). Every server and the
+//! reading its TLS certificates ([`tls`]), and reading another's metrics ([`scrape`]). Every server and the
 //! update-agent use it. It depends on no other crate of the workspace, so every one can depend
 //! on it; the `constellation` command (`src/bin/constellation`) starts the other binaries as
 //! processes rather than linking them.
 
+pub mod scrape;
 pub mod tls;
 
 use std::path::{Path, PathBuf};

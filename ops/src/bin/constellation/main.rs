@@ -19,7 +19,6 @@
 mod children;
 mod keygen;
 mod manifest;
-mod metrics;
 mod sample;
 mod status;
 mod up;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::manifest::{Manifest, Satellite};
-use crate::metrics::Page;
+use ops::scrape::Samples;
 
 /// One satellite's state in one zone.
 #[derive(Debug, Serialize)]
@@ -50,8 +50,8 @@ struct Sample {
 fn sample(satellite: &Satellite) -> Sample {
     Sample {
         at: Instant::now(),
-        dns: Page::fetch(satellite.dns_metrics).map(|p| p.sum("edge_dns_responses_total")),
-        whois: Page::fetch(satellite.whois_metrics).map(|p| p.sum("edge_whois_queries_total")),
+        dns: Samples::fetch(satellite.dns_metrics).map(|p| p.sum("edge_dns_responses_total")),
+        whois: Samples::fetch(satellite.whois_metrics).map(|p| p.sum("edge_whois_queries_total")),
     }
 }
 
@@ -61,11 +61,11 @@ fn rate(now: Option<f64>, then: Option<f64>, seconds: f64) -> Option<f64> {
 
 /// Every satellite's rows, with rates since `previous` (one sample per satellite).
 fn rows(manifest: &Manifest, previous: &[Sample]) -> (Vec<Row>, Vec<Sample>) {
-    let control = Page::fetch(manifest.control_plane_metrics);
+    let control = Samples::fetch(manifest.control_plane_metrics);
     let mut rows = Vec::new();
     let mut samples = Vec::new();
     for (i, satellite) in manifest.satellites.iter().enumerate() {
-        let agent = Page::fetch(satellite.agent_metrics);
+        let agent = Samples::fetch(satellite.agent_metrics);
         let now = sample(satellite);
         let then = previous.get(i);
         let seconds = then.map_or(0.0, |t| now.at.duration_since(t.at).as_secs_f64());

@@ -17,8 +17,8 @@ use anyhow::{Context, bail};
 
 use crate::children::Children;
 use crate::manifest::{self, Manifest};
-use crate::metrics::Page;
 use crate::sample;
+use ops::scrape::Samples;
 
 /// `up`'s options.
 #[derive(clap::Args)]
@@ -326,7 +326,7 @@ pub fn run(options: Options) -> anyhow::Result<()> {
     wait_until(
         "the control plane's metrics",
         Duration::from_secs(30),
-        || Page::fetch(ports.control_metrics()).is_some(),
+        || Samples::fetch(ports.control_metrics()).is_some(),
     )?;
     for satellite in &satellites {
         let home = dir.join(&satellite.name);
@@ -440,11 +440,11 @@ fn wait_for_sync(
             bar.abandon();
             bail!("{name} stopped ({status}) before the satellites were in sync: see its log");
         }
-        let newest = Page::fetch(ports.control_metrics()).and_then(|p| p.get(&newest_series));
+        let newest = Samples::fetch(ports.control_metrics()).and_then(|p| p.get(&newest_series));
         let mut synced = 0;
         let mut states = Vec::new();
         for satellite in satellites {
-            let serial = Page::fetch(satellite.agent_metrics).and_then(|p| p.get(&series));
+            let serial = Samples::fetch(satellite.agent_metrics).and_then(|p| p.get(&series));
             let state = match (serial, newest) {
                 (Some(s), Some(n)) if s == n => {
                     synced += 1;

@@ -9,7 +9,7 @@ use std::process::Command;
 use anyhow::{Context, bail};
 
 use crate::manifest::Manifest;
-use crate::metrics::Page;
+use ops::scrape::Samples;
 
 /// Runs `verify`; an error names the satellites whose data differs.
 pub fn run(path: &Path) -> anyhow::Result<()> {
@@ -31,7 +31,7 @@ pub fn run(path: &Path) -> anyhow::Result<()> {
             );
             continue;
         };
-        let page = Page::fetch(satellite.agent_metrics)
+        let page = Samples::fetch(satellite.agent_metrics)
             .with_context(|| format!("{}: its agent's metrics do not answer", satellite.name))?;
         for zone in &manifest.zones {
             let serial = page
