@@ -41,9 +41,9 @@ struct Cli {
     /// Check the configuration and the zone images, then exit.
     #[arg(long)]
     check: bool,
-    /// Benchmark mode: UDP workers answer every query with its own bytes (QR set) without
-    /// looking at any zone — the floor of the socket loop, which `loadtest report`
-    /// sets beside the real answers. Never for service.
+    /// Benchmark mode: UDP workers and TCP connections answer every query with its own bytes
+    /// (QR set) without looking at any zone — the floor of the socket loops, which `loadtest
+    /// report` sets beside the real answers. Never for service.
     #[arg(long)]
     reflect: bool,
 }
@@ -100,6 +100,7 @@ fn main() -> Result<()> {
         version: config.version.clone().map(String::into_bytes),
         minimal_responses: config.minimal_responses,
         cookies: config.cookies.secrets()?,
+        reflect: cli.reflect,
     });
     let zones = Arc::new(ArcSwap::from_pointee(follower.state()));
     let keyring_arc = Arc::new(keyring.clone());
@@ -119,7 +120,6 @@ fn main() -> Result<()> {
                 shard: workers.len(),
                 busy_poll: Duration::from_micros(config.busy_poll_us),
                 limiter: limiter.clone(),
-                reflect: cli.reflect,
             };
             let pin = config.pin_workers;
             let (zones, engine, metrics, stop, keyring) = (

@@ -133,6 +133,13 @@ async fn connection(
             Ok(Ok(_)) => {}
             _ => break,
         }
+        if engine.reflect {
+            let at = pending.len() + 2;
+            pending.extend_from_slice(&length);
+            pending.extend_from_slice(&query[..len]);
+            pending[at + 2] |= 0x80;
+            continue;
+        }
         let state = zones.load();
         let started = Instant::now();
         let peer = Peer {

@@ -129,9 +129,6 @@ pub struct Worker {
     pub busy_poll: Duration,
     /// Response rate limiting, shared by all workers (none when it is off).
     pub limiter: Option<Arc<Limiter>>,
-    /// Benchmark mode: answer each query with its own bytes, QR set, skipping the engine and
-    /// rate limiting — what the loop and the kernel cost alone.
-    pub reflect: bool,
 }
 
 /// Runs a worker until `stop` is set.
@@ -148,8 +145,8 @@ pub fn serve(
         shard,
         busy_poll,
         limiter,
-        reflect,
     } = worker;
+    let reflect = config.reflect;
     let mut slip = limiter.as_ref().map(|l| l.slip());
     let mut limited = LimitedLog::default();
     let shard_index = shard;
