@@ -1,7 +1,8 @@
 //! `loadtest report` end to end with the real servers and tools (NSD, Knot, dnsperf, the zone
 //! checkers) on a small zone: a JSON file per run with figures for every server, the servers'
 //! order turning between repetitions, the Markdown report and its plots, rendering again from
-//! the JSON alone, and splicing into a documentation file.
+//! the JSON alone, and splicing into a documentation file; and the registry's suites (writes,
+//! propagation with catch-up, fan-out) with our control plane, agents and servers.
 
 use std::path::Path;
 use std::process::Command;
@@ -19,6 +20,18 @@ fn have_tool(tool: &str) -> bool {
         eprintln!("skipping: {tool} is not installed");
     }
     found
+}
+
+/// Builds our binaries beside this test's loadtest (where cargo test puts them); returns
+/// their directory.
+fn build(packages: &[&str]) -> &'static Path {
+    let mut command = Command::new(env!("CARGO"));
+    command.args(["build", "--locked", "-q"]);
+    for package in packages {
+        command.args(["-p", package]);
+    }
+    assert!(command.status().expect("cargo runs").success());
+    Path::new(env!("CARGO_BIN_EXE_loadtest")).parent().unwrap()
 }
 
 fn loadtest(args: &[&str]) {
@@ -60,23 +73,7 @@ fn report_runs_renders_again_and_splices_into_docs() {
     if !tools.iter().all(|t| have_tool(t)) {
         return;
     }
-    // Our other binaries, beside this test's loadtest (cargo test builds them there).
-    let bin = Path::new(env!("CARGO_BIN_EXE_loadtest")).parent().unwrap();
-    let built = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--locked",
-            "-q",
-            "-p",
-            "edge-dns",
-            "-p",
-            "edge-whois",
-            "-p",
-            "zonefiles",
-        ])
-        .status()
-        .expect("cargo runs");
-    assert!(built.success());
+    let bin = build(&["edge-dns", "edge-whois", "zonefiles"]);
     let tmp = tempfile::tempdir().unwrap();
     let (out, work) = (tmp.path().join("out"), tmp.path().join("work"));
     let (out_s, work_s) = (out.to_str().unwrap(), work.to_str().unwrap());
@@ -86,6 +83,8 @@ fn report_runs_renders_again_and_splices_into_docs() {
         "2000",
         "--shapes",
         "pairs",
+        "--suites",
+        "zone,dns,xfr,whois",
         "--repetitions",
         "2",
         "--seconds",
@@ -258,4 +257,108 @@ fn report_runs_renders_again_and_splices_into_docs() {
         .count();
     assert_eq!(kept, runs.len(), "the runs' JSON is kept beside the page");
     assert!(tmp.path().join("docs/benchmarks/report.json").is_file());
+}
+
+#[test]
+fn registry_suites_measure_writes_propagation_and_fan_out() {
+    let bin = build(&["control-plane", "update-agent", "edge-dns", "edge-whois"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    loadtest(&[
+        "report",
+        "--suites",
+        "writes,propagation,fanout",
+        "--repetitions",
+        "1",
+        "--seconds",
+        "1",
+        "--change-rates",
+        "20,100",
+        "--agents",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+        "--work",
+        tmp.path().join("work").to_str().unwrap(),
+        "--bin",
+        bin.to_str().unwrap(),
+    ]);
+    let read = |name: &str| -> Run {
+        serde_json::from_slice(&std::fs::read(out.join("runs").join(name)).unwrap()).unwrap()
+    };
+    let writes = read("01-registry-writes.json");
+    for variant in [
+        "SRRP, TLS 1.3 resumption",
+        "SRRP, TLS 1.2 resumption",
+        "EPP, one session per connection",
+    ] {
+        assert!(figure(&writes, variant, "confirmed creates per second") > 0.0);
+        assert!(figure(&writes, variant, "control plane CPU per create") > 0.0);
+        assert!(figure(&writes, variant, "commands per commit") >= 1.0);
+        assert_eq!(figure(&writes, variant, "failed"), 0.0);
+    }
+    let propagation = read("01-registry-propagation.json");
+    for rate in ["20 changes/s", "100 changes/s"] {
+        let p99 = figure(
+            &propagation,
+            rate,
+            "answered by every satellite's DNS and WHOIS: p99",
+        );
+        assert!(p99 > 0.0 && p99 < 10_000.0, "{rate}: {p99} ms");
+        assert!(figure(&propagation, rate, "changes probed") > 0.0);
+        assert_eq!(
+            figure(&propagation, rate, "probes that gave up (10 s)"),
+            0.0
+        );
+        assert!(figure(&propagation, rate, "CPU per change, each agent") > 0.0);
+        let curve = propagation
+            .series
+            .iter()
+            .find(|s| s.plot == "propagation" && s.server == rate)
+            .expect("a distribution per rate");
+        assert!(curve.points.windows(2).all(|w| w[0][1] <= w[1][1]));
+    }
+    let catch_up = read("01-registry-catch-up.json");
+    assert!(figure(&catch_up, "satellite 2", "changesets while cut off") > 0.0);
+    assert!(
+        figure(
+            &catch_up,
+            "satellite 2",
+            "caught up in (agent start included)"
+        ) > 0.0
+    );
+    let fanout = read("01-registry-fanout.json");
+    assert_eq!(
+        fanout.order,
+        ["3 satellites, directly", "1 relay + 2 satellites behind it"]
+    );
+    assert!(
+        figure(
+            &fanout,
+            "3 satellites, directly",
+            "push cost per changeset per satellite"
+        )
+        .is_finite()
+    );
+    assert!(
+        figure(
+            &fanout,
+            "1 relay + 2 satellites behind it",
+            "relay CPU per changeset per agent it feeds"
+        ) > 0.0
+    );
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    for expected in [
+        "| figure | SRRP, TLS 1.3 resumption | SRRP, TLS 1.2 resumption | EPP, one session per connection |",
+        "| figure | 20 changes/s | 100 changes/s |",
+        "| figure | satellite 2 |",
+        "| figure | 3 satellites, directly | 1 relay + 2 satellites behind it |",
+        "](plots/propagation.svg)",
+    ] {
+        assert!(
+            report.contains(expected),
+            "{expected:?} missing from:\n{report}"
+        );
+    }
+    assert!(out.join("plots/propagation.svg").is_file());
 }

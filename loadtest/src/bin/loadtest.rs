@@ -271,7 +271,7 @@ enum Command {
     /// Run the benchmarks side by side with NSD and Knot, repeated, and write one report:
     /// a JSON file per run, a Markdown report (medians and ranges, machine, versions) and SVG
     /// plots. Needs dnsperf, nsd and knot (Debian packages) and our release binaries
-    /// (cargo build --release -p edge-dns -p edge-whois -p zonefiles -p loadtest).
+    /// (cargo build --release --workspace).
     Report {
         /// Where the report goes: report.json, runs/*.json, report.md, plots/*.svg.
         #[arg(short, long, default_value = "target/report")]
@@ -288,8 +288,15 @@ enum Command {
         shapes: Vec<String>,
         /// Suites, comma-separated: `zone` (compile beside the zone checkers), `dns` (UDP, TCP,
         /// latency against load, memory), `xfr` (AXFR), `whois` (port 43 and RDAP, on the first
-        /// shape, beside the bare limits of the same machine).
-        #[arg(long, value_delimiter = ',', default_value = "zone,dns,xfr,whois")]
+        /// shape, beside the bare limits of the same machine), `writes` (SRRP and EPP creates
+        /// on a fresh registry), `propagation` (registrar to two full satellites, and a cut-off
+        /// satellite's catch-up), `fanout` (the control plane feeding 50 agents, directly and
+        /// through a relay).
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "zone,dns,xfr,whois,writes,propagation,fanout"
+        )]
         suites: Vec<loadtest::report::Suite>,
         /// Servers to compare (`edge-dns`, `nsd`, `knot`), comma-separated.
         #[arg(long, value_delimiter = ',', default_value = "edge-dns,nsd,knot")]
@@ -310,7 +317,14 @@ enum Command {
             default_value = "25000,50000,100000,150000,200000"
         )]
         rates: Vec<u64>,
-        /// Where edge-dns, edge-whois and zonefiles are (default: beside this loadtest).
+        /// Offered registrar changes per second of the propagation suite, comma-separated
+        /// (the highest is also the catch-up's load, for 3 × --seconds).
+        #[arg(long, value_delimiter = ',', default_value = "100,1000")]
+        change_rates: Vec<u64>,
+        /// Update-agents of the fan-out suite (at least 2: a relay and one behind it).
+        #[arg(long, default_value_t = 50)]
+        agents: u16,
+        /// Where our binaries are (default: beside this loadtest).
         #[arg(long)]
         bin: Option<PathBuf>,
         /// Only render the report already in --out again from its JSON; run nothing.
@@ -615,6 +629,8 @@ fn main() -> Result<()> {
             seconds,
             latency_seconds,
             rates,
+            change_rates,
+            agents,
             bin,
             render_only,
             docs,
@@ -629,6 +645,8 @@ fn main() -> Result<()> {
                     seconds,
                     latency_seconds,
                     rates,
+                    change_rates,
+                    agents,
                 };
                 let command = std::env::args()
                     .map(|a| {

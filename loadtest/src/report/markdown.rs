@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::plot::{Plot, median_curves};
-use super::stats::{Summary, format};
-use super::{Better, Header, Run};
+use super::stats::{Summary, format, whole};
+use super::{Better, Header, Run, Suite};
 
 /// Ours and the servers it is compared with, per suite.
 fn sides(suite: &str) -> (&'static str, &'static [&'static str]) {
@@ -20,6 +20,7 @@ fn sides(suite: &str) -> (&'static str, &'static [&'static str]) {
             "edge-whois",
             &["bare limit", "bare limit, reading the tree"],
         ),
+        "writes" | "propagation" | "catch-up" | "fanout" => ("", &[]),
         _ => ("edge-dns", &["nsd", "knot"]),
     }
 }
@@ -35,6 +36,18 @@ fn title(suite: &str) -> &'static str {
         }
         "rdap" => {
             "RDAP over 32 keep-alive HTTP/1.1 connections, beside edge-whois's own HTTP stack answering a fixed body (and reading the record from the tree first)"
+        }
+        "writes" => {
+            "Registrar writes: durable creates on a fresh registry from 50 connections over 50 registrars, the control plane on the server core"
+        }
+        "propagation" => {
+            "Propagation: registrar confirmation to answered by both satellites' DNS and WHOIS (a control plane and two full satellites sharing both cores)"
+        }
+        "catch-up" => {
+            "Catch-up: satellite 2's agent stopped while the registry takes changes at the highest offered rate, then started again"
+        }
+        "fanout" => {
+            "Fan-out: the control plane feeding update-agents (no servers) at 100 creates/s, directly or through one relay, beside the same load with no satellite; nothing pinned"
         }
         _ => {
             "Zone transfers (AXFR, the client counting records without decoding them) and live updates"
@@ -53,7 +66,17 @@ fn column_rank(server: &str) -> usize {
         "bare limit" => 1,
         "bare limit, reading the tree" => 2,
         "reflector" => 9,
-        _ => 5,
+        label if label.starts_with("SRRP, TLS 1.3") => 0,
+        label if label.starts_with("SRRP, TLS 1.2") => 1,
+        label if label.starts_with("EPP") => 2,
+        label if label.ends_with("satellites, directly") => 0,
+        label if label.starts_with("1 relay + ") => 1,
+        // Offered rates ("1,000 changes/s"), in increasing order.
+        label => label
+            .split(' ')
+            .next()
+            .and_then(|n| n.replace(',', "").parse::<usize>().ok())
+            .map_or(5, |n| 10 + n),
     }
 }
 
@@ -115,7 +138,7 @@ pub fn render(header: &Header, runs: &[Run], plots: &[Plot], plot_prefix: &str) 
         o.latency_seconds,
         o.rates
             .iter()
-            .map(|r| format(*r as f64))
+            .map(|&r| whole(r))
             .collect::<Vec<_>>()
             .join(", "),
     );
@@ -125,10 +148,26 @@ pub fn render(header: &Header, runs: &[Run], plots: &[Plot], plot_prefix: &str) 
          A column \"× vs X\" says how many times better ours is than X on that line (above 1: ours is better; \
          below 1: X is). Server CPU per operation comes from the kernel's accounting of the server's processes \
          (`/proc/PID/stat`, the whole process tree), so a saturated load generator cannot flatter it; \
-         the `reflector` column is the same UDP socket loop answering each query with its own bytes: \
+         the `reflector` column is edge-dns's own socket loops (UDP workers, TCP connections) answering each query with its own bytes: \
          its CPU per query is the floor under any server on this machine, and its queries per second \
          are the ceiling of what dnsperf can drive here. Memory is the proportional set size (PSS) of the process tree.\n"
     );
+    if o.suites.contains(&Suite::Writes) || o.suites.contains(&Suite::Propagation) {
+        let _ = writeln!(
+            md,
+            "The registry's suites: each write load runs {} s after a second of warm-up; propagation is offered {} \
+             changes/s for {} s each, every `rate/100`-th confirmed change probed on every satellite, and the \
+             catch-up cuts satellite 2 off for {} s at the highest of those rates.\n",
+            o.seconds,
+            o.change_rates
+                .iter()
+                .map(|&r| whole(r))
+                .collect::<Vec<_>>()
+                .join(" and "),
+            o.seconds,
+            3 * o.seconds
+        );
+    }
     let stalls: Vec<[f64; 3]> = runs.iter().filter_map(|r| r.stalls).collect();
     if !stalls.is_empty() {
         let pick = |i: usize| {
@@ -146,10 +185,20 @@ pub fn render(header: &Header, runs: &[Run], plots: &[Plot], plot_prefix: &str) 
 
     let mut groups: BTreeMap<(usize, &str), Vec<&Run>> = BTreeMap::new();
     for run in runs {
-        let rank = ["zone", "dns", "xfr", "whois", "rdap"]
-            .iter()
-            .position(|s| *s == run.suite)
-            .unwrap_or(9);
+        let rank = [
+            "zone",
+            "dns",
+            "xfr",
+            "whois",
+            "rdap",
+            "writes",
+            "propagation",
+            "catch-up",
+            "fanout",
+        ]
+        .iter()
+        .position(|s| *s == run.suite)
+        .unwrap_or(9);
         groups
             .entry((rank, run.suite.as_str()))
             .or_default()
@@ -168,7 +217,12 @@ pub fn render(header: &Header, runs: &[Run], plots: &[Plot], plot_prefix: &str) 
                 .copied()
                 .filter(|r| r.shape == shape)
                 .collect();
-            let _ = writeln!(md, "### {}; shape `{shape}`\n", title(suite));
+            // The registry's suites make their own data: no zone shape.
+            if shape == "registry" {
+                let _ = writeln!(md, "### {}\n", title(suite));
+            } else {
+                let _ = writeln!(md, "### {}; shape `{shape}`\n", title(suite));
+            }
             table(&mut md, suite, &group);
             if suite == "dns" {
                 floor(&mut md, &group);
@@ -396,9 +450,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn medians_ranges_and_ratios() {
-        let header = Header {
+    fn test_header() -> Header {
+        Header {
             command: "loadtest report".into(),
             started: 1_796_300_000,
             finished: 1_796_300_600,
@@ -420,9 +473,16 @@ mod tests {
                 seconds: 1,
                 latency_seconds: 1,
                 rates: vec![1000],
+                change_rates: vec![100, 1000],
+                agents: 50,
             },
             cores: (Some(0), Some(1)),
-        };
+        }
+    }
+
+    #[test]
+    fn medians_ranges_and_ratios() {
+        let header = test_header();
         let runs = [
             run(1, 150_000.0, 100_000.0),
             run(2, 160_000.0, 90_000.0),
@@ -442,6 +502,48 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("| 1,000 | "), "{md}");
+    }
+
+    #[test]
+    fn registry_suites_have_no_shape_and_keep_their_columns_in_order() {
+        let mut header = test_header();
+        header.options.suites = vec![Suite::Writes, Suite::Propagation];
+        let mut writes = Run::new("writes", "registry", 1, vec![]);
+        for (label, rate) in [
+            ("EPP, one session per connection", 3.0),
+            ("SRRP, TLS 1.2 resumption", 2.0),
+            ("SRRP, TLS 1.3 resumption", 1.0),
+        ] {
+            writes.add(
+                label,
+                "confirmed creates per second",
+                "",
+                rate,
+                Better::Higher,
+            );
+        }
+        let mut propagation = Run::new("propagation", "registry", 1, vec![]);
+        for label in ["1,000 changes/s", "100 changes/s"] {
+            propagation.add(
+                label,
+                "control plane CPU per change",
+                "µs",
+                500.0,
+                Better::Lower,
+            );
+        }
+        let md = render(&header, &[writes, propagation], &[], "plots/");
+        assert!(md.contains("### Registrar writes: durable creates"), "{md}");
+        assert!(!md.contains("shape `registry`"), "{md}");
+        assert!(md.contains("| figure | SRRP, TLS 1.3 resumption | SRRP, TLS 1.2 resumption | EPP, one session per connection |\n"), "{md}");
+        assert!(
+            md.contains("| figure | 100 changes/s | 1,000 changes/s |\n"),
+            "{md}"
+        );
+        assert!(
+            md.contains("propagation is offered 100 and 1,000 changes/s"),
+            "{md}"
+        );
     }
 
     #[test]

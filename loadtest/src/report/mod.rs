@@ -4,9 +4,13 @@
 //! the versions of every program measured, the exact command, and SVG plots.
 //!
 //! Call order: [`run`] prepares each shape's data once (zone, query file, zone directory,
-//! servers' configurations), then for each repetition and shape runs the suites — [`zone`]
-//! (compile against the zone checkers) and [`serving`] (DNS and zone transfers against NSD and
-//! Knot) — writing `runs/<repetition>-<shape>-<suite>.json` after each; [`render`] reads every
+//! servers' configurations, WHOIS tree), then for each repetition and shape runs the suites —
+//! [`zone`] (compile against the zone checkers), [`serving`] (DNS and zone transfers against NSD
+//! and Knot) and [`whois`] (WHOIS and RDAP beside the bare limits, first shape only) — and
+//! once per repetition the registry's, which do not depend on a zone shape: [`registrar`]
+//! (SRRP and EPP writes), [`propagation`] (registrar to every satellite, and catch-up) and
+//! [`fanout`] (the control plane feeding fifty satellites),
+//! writing `runs/<repetition>-<shape>-<suite>.json` after each; [`render`] reads every
 //! JSON file back and writes `report.md` and `plots/*.svg`, so a report can be rendered again,
 //! or spliced into `docs/benchmarks.md`, without running anything.
 //!
@@ -19,12 +23,15 @@
 //! (core 0), when the machine has two cores or more.
 
 pub mod env;
+pub mod fanout;
 mod markdown;
 mod plot;
 pub mod process;
-pub mod registry;
+pub mod propagation;
+pub mod registrar;
 pub mod serving;
 pub mod stats;
+pub mod whois;
 pub mod zone;
 
 use std::collections::BTreeMap;
@@ -48,6 +55,26 @@ pub enum Suite {
     Xfr,
     /// WHOIS (port 43) and RDAP.
     Whois,
+    /// Registrar writes over SRRP and EPP.
+    Writes,
+    /// Registrar confirmation to every satellite, and catch-up.
+    Propagation,
+    /// The control plane feeding fifty satellites, directly and through a relay.
+    Fanout,
+}
+
+impl Suite {
+    /// Our programs it runs.
+    fn programs(self) -> &'static [&'static str] {
+        match self {
+            Suite::Zone => &["zonefiles"],
+            Suite::Dns | Suite::Xfr => &["edge-dns", "zonefiles"],
+            Suite::Whois => &["edge-whois"],
+            Suite::Writes => &["control-plane"],
+            Suite::Propagation => &["control-plane", "update-agent", "edge-dns", "edge-whois"],
+            Suite::Fanout => &["control-plane", "update-agent"],
+        }
+    }
 }
 
 impl std::str::FromStr for Suite {
@@ -58,7 +85,12 @@ impl std::str::FromStr for Suite {
             "dns" => Ok(Suite::Dns),
             "xfr" => Ok(Suite::Xfr),
             "whois" => Ok(Suite::Whois),
-            _ => Err(format!("{text:?}: the suites are zone, dns, xfr and whois")),
+            "writes" => Ok(Suite::Writes),
+            "propagation" => Ok(Suite::Propagation),
+            "fanout" => Ok(Suite::Fanout),
+            _ => Err(format!(
+                "{text:?}: the suites are zone, dns, xfr, whois, writes, propagation and fanout"
+            )),
         }
     }
 }
@@ -173,6 +205,12 @@ pub struct Options {
     pub latency_seconds: u64,
     /// The offered loads of the latency curve, queries per second.
     pub rates: Vec<u64>,
+    /// The offered registrar changes per second of the propagation suite.
+    #[serde(default)]
+    pub change_rates: Vec<u64>,
+    /// Agents of the fan-out suite.
+    #[serde(default)]
+    pub agents: u16,
 }
 
 /// A report's header: `report.json`.
@@ -208,6 +246,10 @@ pub struct Context {
     pub latency_seconds: u64,
     /// Offered loads of the latency curve.
     pub rates: Vec<u64>,
+    /// Offered changes per second of the propagation suite.
+    pub change_rates: Vec<u64>,
+    /// Agents of the fan-out suite.
+    pub agents: u16,
     /// Servers compared.
     pub servers: Vec<String>,
     /// Where servers run.
@@ -311,12 +353,14 @@ pub fn run(
         .suites
         .iter()
         .any(|s| matches!(s, Suite::Dns | Suite::Xfr));
-    for program in ["edge-dns", "zonefiles", "edge-whois"] {
-        anyhow::ensure!(
-            bin.join(program).is_file(),
-            "{} is missing: build it first (cargo build --release -p edge-dns -p edge-whois -p zonefiles -p loadtest)",
-            bin.join(program).display()
-        );
+    for suite in &options.suites {
+        for program in suite.programs() {
+            anyhow::ensure!(
+                bin.join(program).is_file(),
+                "{} is missing: build it first (cargo build --release --workspace)",
+                bin.join(program).display()
+            );
+        }
     }
     let mut needed: Vec<&str> = Vec::new();
     if serving {
@@ -374,6 +418,8 @@ pub fn run(
         seconds: options.seconds,
         latency_seconds: options.latency_seconds,
         rates: options.rates.clone(),
+        change_rates: options.change_rates.clone(),
+        agents: options.agents.max(2),
         servers: options.servers.clone(),
         server_core,
         client_core,
@@ -385,7 +431,14 @@ pub fn run(
     };
     let wants = |suite| options.suites.contains(&suite);
     let reps = options.repetitions as f64;
-    let mut estimate = shapes.len() as f64 * options.delegations as f64 * 12e-6;
+    // The suites that need a generated zone; the registry's make their own data.
+    let shaped: &[zonefiles::generate::Shape] =
+        if serving || wants(Suite::Zone) || wants(Suite::Whois) {
+            &shapes
+        } else {
+            &[]
+        };
+    let mut estimate = shaped.len() as f64 * options.delegations as f64 * 12e-6;
     if wants(Suite::Zone) {
         estimate += zone::estimate(&ctx) * reps * shapes.len() as f64;
     }
@@ -393,19 +446,28 @@ pub fn run(
         estimate += serving::estimate(&ctx, steps) * reps * shapes.len() as f64;
     }
     if wants(Suite::Whois) {
-        estimate += registry::estimate(&ctx) * reps;
+        estimate += whois::estimate(&ctx) * reps;
+    }
+    if wants(Suite::Writes) {
+        estimate += registrar::estimate(&ctx) * reps;
+    }
+    if wants(Suite::Propagation) {
+        estimate += propagation::estimate(&ctx) * reps;
+    }
+    if wants(Suite::Fanout) {
+        estimate += fanout::estimate(&ctx) * reps;
     }
     ctx.progress = Progress::new(estimate);
 
     // WHOIS and RDAP do not depend on the shape: they run on the first only.
-    let registry_shape = options.shapes.first().filter(|_| wants(Suite::Whois));
+    let whois_shape = options.shapes.first().filter(|_| wants(Suite::Whois));
     let mut queries = BTreeMap::new();
-    for (name, &shape) in options.shapes.iter().zip(&shapes) {
+    for (name, &shape) in options.shapes.iter().zip(shaped) {
         ctx.progress
             .step(&format!("{name} · preparing the zone and queries"));
         let fresh = prepare(&ctx, name, shape, serving)?;
-        if registry_shape == Some(name) {
-            registry::prepare(&ctx, &work.join(name), fresh)?;
+        if whois_shape == Some(name) {
+            whois::prepare(&ctx, &work.join(name), fresh)?;
         }
         if steps.dns {
             queries.insert(
@@ -416,7 +478,7 @@ pub fn run(
         ctx.progress.advance(options.delegations as f64 * 12e-6);
     }
     for repetition in 1..=options.repetitions {
-        for name in &options.shapes {
+        for name in options.shapes.iter().take(shaped.len()) {
             let mut runs = Vec::new();
             if wants(Suite::Zone) {
                 runs.push(zone::run(&ctx, name, repetition)?);
@@ -425,12 +487,25 @@ pub fn run(
                 let q = queries.get(name).map_or(&[][..], |q| &q[..]);
                 runs.extend(serving::run(&ctx, name, repetition, steps, q)?);
             }
-            if registry_shape == Some(name) {
-                runs.extend(registry::run(&ctx, name, repetition)?);
+            if whois_shape == Some(name) {
+                runs.extend(whois::run(&ctx, name, repetition)?);
             }
             for run in runs {
                 write_json(&out.join("runs").join(run.file_name()), &run)?;
             }
+        }
+        let mut runs = Vec::new();
+        if wants(Suite::Writes) {
+            runs.push(registrar::run(&ctx, repetition)?);
+        }
+        if wants(Suite::Propagation) {
+            runs.extend(propagation::run(&ctx, repetition)?);
+        }
+        if wants(Suite::Fanout) {
+            runs.push(fanout::run(&ctx, repetition)?);
+        }
+        for run in runs {
+            write_json(&out.join("runs").join(run.file_name()), &run)?;
         }
     }
     ctx.progress.finish();

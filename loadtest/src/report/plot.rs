@@ -1,5 +1,6 @@
 //! SVG plots of a report (plotters): latency against offered load, throughput per repetition
-//! and memory over time, one line per server, for each zone shape.
+//! and memory over time, one line per server, for each zone shape; the distribution of
+//! propagation latency, one line per offered rate.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -24,21 +25,29 @@ pub struct Plot {
 
 type Line = (String, Vec<(f64, f64)>);
 
-fn colour(server: &str) -> RGBColor {
+/// A server's colour, the same in every plot; lines of anything else (offered rates) take the
+/// next colour of a palette by their place in the plot.
+fn colour(server: &str, place: usize) -> RGBColor {
+    const PALETTE: [RGBColor; 4] = [
+        RGBColor(0x94, 0x67, 0xbd),
+        RGBColor(0xff, 0x7f, 0x0e),
+        RGBColor(0x8c, 0x56, 0x4b),
+        RGBColor(0x17, 0xbe, 0xcf),
+    ];
     match server {
         "edge-dns" => RGBColor(0xd6, 0x27, 0x28),
         "nsd" => RGBColor(0x1f, 0x77, 0xb4),
         "knot" => RGBColor(0x2c, 0xa0, 0x2c),
         "reflector" => RGBColor(0x7f, 0x7f, 0x7f),
-        _ => RGBColor(0x94, 0x67, 0xbd),
+        _ => PALETTE[place % PALETTE.len()],
     }
 }
 
-/// Draws one plot of the DNS suite into `dir` and lists it.
+/// Draws one plot of `suite` into `dir` and lists it.
 fn emit(
     plots: &mut Vec<Plot>,
     dir: &Path,
-    shape: &str,
+    (suite, shape): (&str, &str),
     (file, title): (String, String),
     axes: &Axes,
     lines: &[Line],
@@ -48,7 +57,7 @@ fn emit(
         file,
         title,
         shape: shape.into(),
-        suite: "dns".into(),
+        suite: suite.into(),
     });
     Ok(())
 }
@@ -83,7 +92,7 @@ pub fn draw_all(runs: &[Run], dir: &Path) -> anyhow::Result<Vec<Plot>> {
                 emit(
                     &mut plots,
                     dir,
-                    shape,
+                    ("dns", shape),
                     (file, title),
                     &axes,
                     &scale_x(lines, 1e-3),
@@ -119,7 +128,14 @@ pub fn draw_all(runs: &[Run], dir: &Path) -> anyhow::Result<Vec<Plot>> {
                 log_y: false,
                 whole_x: true,
             };
-            emit(&mut plots, dir, shape, (file, title), &axes, &lines)?;
+            emit(
+                &mut plots,
+                dir,
+                ("dns", shape),
+                (file, title),
+                &axes,
+                &lines,
+            )?;
         }
         if let Some(first) = dns.iter().min_by_key(|r| r.repetition) {
             let lines: Vec<Line> = first
@@ -145,9 +161,35 @@ pub fn draw_all(runs: &[Run], dir: &Path) -> anyhow::Result<Vec<Plot>> {
                     log_y: false,
                     whole_x: false,
                 };
-                emit(&mut plots, dir, shape, (file, title), &axes, &lines)?;
+                emit(
+                    &mut plots,
+                    dir,
+                    ("dns", shape),
+                    (file, title),
+                    &axes,
+                    &lines,
+                )?;
             }
         }
+    }
+    let propagation: Vec<&Run> = runs.iter().filter(|r| r.suite == "propagation").collect();
+    let mut lines = median_curves(&propagation, "propagation");
+    lines.retain(|(_, points)| !points.is_empty());
+    if let Some(first) = propagation.first() {
+        // In the order the rates ran, not alphabetically.
+        lines.sort_by_key(|(rate, _)| first.order.iter().position(|o| o == rate));
+        let title = "Registrar confirmation to answered by every satellite's DNS and WHOIS: \
+                     the distribution over the changes probed"
+            .to_owned();
+        let axes = Axes {
+            x: "share of the changes answered (%)",
+            y: "latency (ms, log)",
+            log_y: true,
+            whole_x: false,
+        };
+        let place = ("propagation", first.shape.as_str());
+        let file = "propagation.svg".to_owned();
+        emit(&mut plots, dir, place, (file, title), &axes, &lines)?;
     }
     Ok(plots)
 }
@@ -235,8 +277,8 @@ fn chart(path: &Path, title: &str, axes: &Axes, lines: &[Line]) -> anyhow::Resul
                     .x_label_formatter(&whole);
             }
             mesh.draw().map_err(err)?;
-            for (server, line) in lines {
-                let c = colour(server);
+            for (place, (server, line)) in lines.iter().enumerate() {
+                let c = colour(server, place);
                 chart
                     .draw_series(LineSeries::new(line.iter().copied(), c.stroke_width(2)))
                     .map_err(err)?

@@ -15,18 +15,23 @@ use std::time::{Duration, Instant, SystemTime};
 
 /// Restricts the calling thread (and whatever it starts later) to one core.
 pub fn pin_current(cpu: usize) -> std::io::Result<()> {
-    set_affinity(cpu)
+    set_affinity(Some(cpu))
 }
 
-fn set_affinity(cpu: usize) -> std::io::Result<()> {
+/// Restricts the calling thread to `cpu`, or lets it run on every core (`None`).
+fn set_affinity(cpu: Option<usize>) -> std::io::Result<()> {
+    const BITS: usize = 8 * std::mem::size_of::<libc::cpu_set_t>();
     // SAFETY: cpu_set_t is plain data; the zeroed set is valid and CPU_SET stays within it
-    // (cpus beyond its 1,024 bits are refused before).
+    // (cpus beyond its 1,024 bits are refused or left out before).
     unsafe {
-        if cpu >= 8 * std::mem::size_of::<libc::cpu_set_t>() {
-            return Err(std::io::Error::from_raw_os_error(libc::EINVAL));
-        }
         let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
+        match cpu {
+            Some(cpu) if cpu >= BITS => {
+                return Err(std::io::Error::from_raw_os_error(libc::EINVAL));
+            }
+            Some(cpu) => libc::CPU_SET(cpu, &mut set),
+            None => (0..BITS).for_each(|cpu| libc::CPU_SET(cpu, &mut set)),
+        }
         if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
             return Err(std::io::Error::last_os_error());
         }
@@ -34,13 +39,12 @@ fn set_affinity(cpu: usize) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Makes `command` start on `cpu` only (when given).
+/// Makes `command` start on `cpu` only, or on any core with `None` (not on the core this
+/// process is pinned to, which it would otherwise inherit).
 pub fn pin(command: &mut Command, cpu: Option<usize>) -> &mut Command {
-    if let Some(cpu) = cpu {
-        // SAFETY: sched_setaffinity is async-signal-safe and touches no memory of the parent.
-        unsafe {
-            command.pre_exec(move || set_affinity(cpu));
-        }
+    // SAFETY: sched_setaffinity is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        command.pre_exec(move || set_affinity(cpu));
     }
     command
 }
@@ -230,7 +234,8 @@ impl Server {
                         bytes as f64 / (1 << 20) as f64,
                     ];
                     samples.lock().expect("no panic while held").push(point);
-                    std::thread::sleep(Duration::from_millis(500));
+                    // Woken early when the server stops.
+                    std::thread::park_timeout(Duration::from_millis(500));
                 }
             })
         };
@@ -267,6 +272,7 @@ impl Server {
     fn halt(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(sampler) = self.sampler.take() {
+            sampler.thread().unpark();
             let _ = sampler.join();
         }
         // SIGTERM first, so that a server which forks (NSD) takes its children down.

@@ -6,8 +6,9 @@
 //! Each server is started once per repetition and shape and runs every step asked for; the
 //! order of the servers turns with each repetition, so no server always runs first (on a
 //! warmer or colder machine). Before them, a bare reflector (edge-dns `--reflect`: the same UDP
-//! socket loop answering each query with its own bytes, no engine, no zone) measures the floor
-//! of the server's cost per query and the ceiling of what the load generator can drive.
+//! socket loop and TCP connections answering each query with its own bytes, no engine, no
+//! zone) measures the floor of the server's cost per query and the ceiling of what the load
+//! generator can drive, over UDP and over TCP.
 //! After them, edge-dns and NSD run once more with response rate limiting on and every
 //! response counted (at a rate far above the load, so nothing is limited): the cost of the
 //! accounting itself.
@@ -135,7 +136,9 @@ pub fn estimate(ctx: &Context, steps: Steps) -> f64 {
     let updates = if steps.xfr { update_estimate(ctx) } else { 0.0 };
     // The reflector, and edge-dns and NSD with rate limiting on.
     let apart = if steps.dns {
-        ctx.seconds as f64 + 3.0 + 2.0 * (ctx.seconds as f64 + 3.0 + ctx.delegations as f64 * 10e-6)
+        2.0 * ctx.seconds as f64
+            + 3.0
+            + 2.0 * (ctx.seconds as f64 + 3.0 + ctx.delegations as f64 * 10e-6)
     } else {
         0.0
     };
@@ -268,13 +271,14 @@ fn floor(ctx: &Context, dir: &Path, dns: &mut Run) -> anyhow::Result<()> {
     // that maps its image.
     std::thread::sleep(Duration::from_secs(1));
     dnsperf(ctx, &reflector, REFLECTOR, REFLECTOR, "udp", "", dns)?;
+    dnsperf(ctx, &reflector, REFLECTOR, REFLECTOR, "tcp", "", dns)?;
     anyhow::ensure!(
         reflector.running(),
         "the reflector stopped: see {}",
         log.display()
     );
     reflector.stop();
-    ctx.progress.advance(ctx.seconds as f64 + 3.0);
+    ctx.progress.advance(2.0 * ctx.seconds as f64 + 3.0);
     Ok(())
 }
 

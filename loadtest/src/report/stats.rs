@@ -49,13 +49,8 @@ impl Summary {
 pub fn format(value: f64) -> String {
     let abs = value.abs();
     if abs >= 1000.0 {
-        let mut digits = format!("{:.0}", abs);
-        let mut grouped = String::new();
-        while digits.len() > 3 {
-            let tail = digits.split_off(digits.len() - 3);
-            grouped = format!(",{tail}{grouped}");
-        }
-        format!("{}{digits}{grouped}", if value < 0.0 { "-" } else { "" })
+        let sign = if value < 0.0 { "-" } else { "" };
+        format!("{sign}{}", whole(abs.round() as u64))
     } else if abs >= 100.0 {
         format!("{value:.0}")
     } else if abs >= 10.0 {
@@ -65,6 +60,17 @@ pub fn format(value: f64) -> String {
     } else {
         format!("{value:.3}")
     }
+}
+
+/// A whole number with its thousands grouped: `1,000`, `50`.
+pub fn whole(n: u64) -> String {
+    let mut digits = n.to_string();
+    let mut grouped = String::new();
+    while digits.len() > 3 {
+        let tail = digits.split_off(digits.len() - 3);
+        grouped = format!(",{tail}{grouped}");
+    }
+    digits + &grouped
 }
 
 #[cfg(test)]
@@ -90,5 +96,7 @@ mod tests {
         assert_eq!(format(5.678), "5.68");
         assert_eq!(format(0.0123), "0.012");
         assert_eq!(format(0.0), "0.00");
+        assert_eq!(whole(50), "50");
+        assert_eq!(whole(1_000), "1,000");
     }
 }

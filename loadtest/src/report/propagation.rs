@@ -1,0 +1,416 @@
+//! Propagation: the time from a registrar's confirmation to the change being answered by every
+//! satellite's DNS and WHOIS, and a cut-off satellite's catch-up.
+//!
+//! A fresh registry ([`Registry`]) and two full satellites (update-agent, edge-dns and
+//! edge-whois each, the agents compacting every 1,000 changesets) on loopback. Unlike the other
+//! suites, the constellation's seven processes are not pinned: they share both cores, as they
+//! would share a small machine, while the load ([`crate::propagation`]: SRRP creates at a
+//! fixed rate, a new TLS connection each, and probes that ask each satellite for every
+//! `rate/100`-th name until it is answered) runs on the client core.
+//!
+//! For each offered rate: the confirmed rate, the latency to DNS, to WHOIS and to both on
+//! every satellite (p50, p99, max), probes that gave up, and the CPU per change of the control
+//! plane (SRRP, commit, push to both satellites) and of each agent, from `/proc`. The
+//! distribution of the latency to both is plotted. Then satellite 2's agent is stopped while
+//! the registry takes `3 × seconds` of changes at the highest rate, and started again: the time
+//! until it holds the newest serial (process start included), from the journal, is the
+//! catch-up.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use ops::scrape::Samples;
+
+use super::process::{self, Server};
+use super::registrar::{self, Ports, Registry, local, wait_until};
+use super::stats::whole;
+use super::{Better, Context, Run, Series};
+use crate::propagation::{Load, Satellite};
+
+const SATELLITES: u16 = 2;
+/// Quantiles of the plotted distribution.
+const QUANTILES: [f64; 15] = [
+    0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999, 1.0,
+];
+
+/// Estimated seconds for one repetition.
+pub fn estimate(ctx: &Context) -> f64 {
+    let s = ctx.seconds as f64;
+    20.0 + ctx.change_rates.len() as f64 * (s + 2.0) + 3.0 * s * 1.3
+}
+
+/// One satellite's three processes and their addresses.
+struct Node {
+    dir: std::path::PathBuf,
+    agent: Option<Server>,
+    servers: Vec<Server>,
+    agent_metrics: u16,
+    service: Satellite,
+}
+
+impl Node {
+    /// Makes satellite `n`'s directory, keys and configurations, and lists it in the registry.
+    fn create(registry: &Registry, bin: &Path, n: u16) -> anyhow::Result<Self> {
+        let dir = registry.dir.join(format!("sat{n}"));
+        std::fs::create_dir_all(&dir)?;
+        let out = Command::new(bin.join("update-agent"))
+            .args(["keygen", "--name", "node", "--dir"])
+            .arg(&dir)
+            .output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "update-agent keygen: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let public = dir.join("node.pub");
+        registry.operator(&[
+            "satellite",
+            "add",
+            &format!("sat{n}"),
+            public
+                .to_str()
+                .ok_or_else(|| anyhow::anyhow!("a UTF-8 path"))?,
+        ])?;
+        // Metrics of edge-dns and edge-whois on their service port + 5.
+        let ports = [4860, 4870, 4875, 4880].map(|p| p + n);
+        let [agent_metrics, dns, dns_metrics, whois] = ports;
+        let push = registry
+            .ports
+            .push
+            .expect("a registry with satellites has push");
+        std::fs::write(
+            dir.join("agent.toml"),
+            format!(
+                "id = \"sat{n}\"\nupstream = \"{}\"\nupstream_key = \"{}\"\nsigning_keys = [\"{}\"]\n\
+                 metrics_listen = \"{}\"\ncompact_after = 1000\n\
+                 [[zone]]\norigin = \"{}\"\ndirectory = \"zones/tld\"\n",
+                local(push),
+                registry.key("tunnel.pub")?,
+                registry.key("signing.pub")?,
+                local(agent_metrics),
+                registrar::ZONE,
+            ),
+        )?;
+        std::fs::write(
+            dir.join("dns.toml"),
+            format!(
+                "listen = [\"{}\"]\nmetrics_listen = \"{}\"\n[[zone]]\ndirectory = \"zones/tld\"\n",
+                local(dns),
+                local(dns_metrics)
+            ),
+        )?;
+        Ok(Self {
+            dir,
+            agent: None,
+            servers: Vec::new(),
+            agent_metrics,
+            service: Satellite {
+                dns: local(dns),
+                whois: local(whois),
+            },
+        })
+    }
+
+    /// Starts the agent, on any core.
+    fn start_agent(&mut self, bin: &Path) -> anyhow::Result<()> {
+        let mut command = Command::new(bin.join("update-agent"));
+        command.current_dir(&self.dir).args(["-c", "agent.toml"]);
+        self.agent = Some(Server::start(
+            &mut command,
+            None,
+            &self.dir.join("agent.log"),
+        )?);
+        Ok(())
+    }
+
+    /// Starts edge-dns and edge-whois once the agent has written a first serial, and waits
+    /// until both answer.
+    fn start_servers(&mut self, bin: &Path) -> anyhow::Result<()> {
+        wait_until("the agent's first serial", &|| Ok(self.serial().is_some()))?;
+        let mut dns = Command::new(bin.join("edge-dns"));
+        dns.current_dir(&self.dir).args(["--config", "dns.toml"]);
+        self.servers
+            .push(Server::start(&mut dns, None, &self.dir.join("dns.log"))?);
+        let mut whois = Command::new(bin.join("edge-whois"));
+        whois.current_dir(&self.dir).args([
+            "--tree",
+            "whois",
+            "--tld",
+            registrar::ZONE,
+            "--listen",
+            &self.service.whois.to_string(),
+            "--metrics-listen",
+            &local(self.service.whois.port() + 5).to_string(),
+        ]);
+        self.servers.push(Server::start(
+            &mut whois,
+            None,
+            &self.dir.join("whois.log"),
+        )?);
+        registrar::accepting(self.service.whois, &self.dir.join("whois.log"))?;
+        let dns_metrics = self.service.dns.port() + 5;
+        wait_until("edge-dns", &|| {
+            Ok(Samples::fetch(local(dns_metrics)).is_some())
+        })
+    }
+
+    /// The serial the agent holds, from its metrics.
+    fn serial(&self) -> Option<f64> {
+        Samples::fetch(local(self.agent_metrics))?.get(&format!(
+            "update_agent_serial{{zone=\"{}\"}}",
+            registrar::ZONE
+        ))
+    }
+
+    fn agent_cpu(&self) -> f64 {
+        self.agent
+            .as_ref()
+            .map_or(0.0, |a| process::cpu_seconds(a.pid()))
+    }
+
+    fn check(&mut self) -> anyhow::Result<()> {
+        let running = self.agent.as_mut().is_some_and(Server::running)
+            && self.servers.iter_mut().all(Server::running);
+        anyhow::ensure!(
+            running,
+            "a process of satellite {} stopped: see its logs",
+            self.dir.display()
+        );
+        Ok(())
+    }
+}
+
+/// Runs propagation at each rate, then the catch-up; returns the `propagation` and `catch-up`
+/// runs.
+pub fn run(ctx: &Context, repetition: u32) -> anyhow::Result<Vec<Run>> {
+    let step = |what: &str| ctx.progress.step(&format!("rep {repetition} · {what}"));
+    step("propagation · a fresh registry and two satellites");
+    let ports = Ports {
+        srrp: 4855,
+        epp: 4856,
+        metrics: 4857,
+        push: Some(4858),
+    };
+    let registry = Registry::create(&ctx.bin, &ctx.work.join("constellation"), ports)?;
+    let mut control = registry.serve(None)?;
+    let mut nodes = (1..=SATELLITES)
+        .map(|n| Node::create(&registry, &ctx.bin, n))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    for node in &mut nodes {
+        node.start_agent(&ctx.bin)?;
+        node.start_servers(&ctx.bin)?;
+    }
+    registry.warm()?;
+    ctx.progress.advance(20.0);
+
+    let labels: Vec<String> = ctx
+        .change_rates
+        .iter()
+        .map(|&r| format!("{} changes/s", whole(r)))
+        .collect();
+    let mut propagation = Run::new("propagation", "registry", repetition, labels.clone());
+    let services: Vec<Satellite> = nodes.iter().map(|n| n.service).collect();
+    let ms = |h: &hdrhistogram::Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1e3;
+    for (&rate, label) in ctx.change_rates.iter().zip(&labels) {
+        step(&format!("propagation · {label} offered"));
+        let cpu = |nodes: &[Node]| -> Vec<f64> {
+            std::iter::once(process::cpu_seconds(control.pid()))
+                .chain(nodes.iter().map(Node::agent_cpu))
+                .collect()
+        };
+        let before = cpu(&nodes);
+        let applied = |nodes: &[Node]| {
+            Samples::fetch(local(nodes[0].agent_metrics))
+                .map_or(0.0, |s| s.sum("update_agent_changesets_applied_total"))
+        };
+        let applied_before = applied(&nodes);
+        let load = load(
+            &registry,
+            rate,
+            ctx.seconds,
+            &format!("p{rate}-"),
+            rate / 100,
+        );
+        let report = crate::propagation::run(&load, &registry.certificate(), &services)?;
+        let after = cpu(&nodes);
+        ctx.progress.advance(ctx.seconds as f64 + 2.0);
+        let confirmed = report.confirmed.max(1) as f64;
+        let agents =
+            (after[1..].iter().sum::<f64>() - before[1..].iter().sum::<f64>()) / nodes.len() as f64;
+        let add = |run: &mut Run, metric: &str, unit: &str, value: f64, better: Better| {
+            run.add(label, metric, unit, value, better);
+        };
+        add(
+            &mut propagation,
+            "confirmed changes per second",
+            "",
+            report.confirmed as f64 / report.elapsed.as_secs_f64(),
+            Better::Higher,
+        );
+        for (what, histogram) in [
+            ("DNS and WHOIS", &report.both),
+            ("DNS", &report.dns),
+            ("WHOIS", &report.whois),
+        ] {
+            for (q, name) in [(0.5, "p50"), (0.99, "p99"), (1.0, "max")] {
+                add(
+                    &mut propagation,
+                    &format!("answered by every satellite's {what}: {name}"),
+                    "ms",
+                    ms(histogram, q),
+                    Better::Lower,
+                );
+            }
+        }
+        add(
+            &mut propagation,
+            "changes probed",
+            "",
+            report.both.len() as f64,
+            Better::Neither,
+        );
+        add(
+            &mut propagation,
+            "probes that gave up (10 s)",
+            "",
+            report.lost as f64,
+            Better::Lower,
+        );
+        add(
+            &mut propagation,
+            "control plane CPU per change",
+            "µs",
+            (after[0] - before[0]) * 1e6 / confirmed,
+            Better::Lower,
+        );
+        add(
+            &mut propagation,
+            "CPU per change, each agent",
+            "µs",
+            agents * 1e6 / confirmed,
+            Better::Lower,
+        );
+        add(
+            &mut propagation,
+            "changesets per satellite (one per commit batch)",
+            "",
+            applied(&nodes) - applied_before,
+            Better::Neither,
+        );
+        propagation.series.push(Series {
+            plot: "propagation".into(),
+            server: label.clone(),
+            points: QUANTILES
+                .iter()
+                .map(|&q| [q * 100.0, ms(&report.both, q)])
+                .collect(),
+        });
+        for node in &mut nodes {
+            node.check()?;
+        }
+    }
+
+    let rate = ctx.change_rates.iter().copied().max().unwrap_or(1000);
+    let cut_off = 3 * ctx.seconds;
+    step(&format!(
+        "catch-up · satellite 2 cut off for {cut_off} s at {} changes/s",
+        whole(rate)
+    ));
+    let mut catch_up = Run::new(
+        "catch-up",
+        "registry",
+        repetition,
+        vec!["satellite 2".into()],
+    );
+    let newest = || -> anyhow::Result<f64> {
+        let series = format!(
+            "control_plane_journal_serial{{zone=\"{}\"}}",
+            registrar::ZONE
+        );
+        registry
+            .metrics()?
+            .get(&series)
+            .ok_or_else(|| anyhow::anyhow!("the control plane has no {series}"))
+    };
+    let held = nodes[1].serial().unwrap_or(0.0);
+    if let Some(agent) = nodes[1].agent.take() {
+        agent.stop();
+    }
+    let load = load(&registry, rate, cut_off, "c-", u64::MAX);
+    let report = crate::propagation::run(&load, &registry.certificate(), &[])?;
+    let target = newest()?;
+    wait_until("satellite 1 to hold the newest serial", &|| {
+        Ok(nodes[0].serial() == Some(target))
+    })?;
+    let started = Instant::now();
+    nodes[1].start_agent(&ctx.bin)?;
+    wait_until("satellite 2 to catch up", &|| {
+        Ok(nodes[1].serial() == Some(target))
+    })?;
+    let took = started.elapsed().as_secs_f64();
+    ctx.progress.advance(3.0 * ctx.seconds as f64 * 1.3);
+    let name = "satellite 2";
+    catch_up.add(name, "cut off for", "s", cut_off as f64, Better::Neither);
+    catch_up.add(
+        name,
+        "changes while cut off",
+        "",
+        report.confirmed as f64,
+        Better::Neither,
+    );
+    catch_up.add(
+        name,
+        "changesets while cut off",
+        "",
+        target - held,
+        Better::Neither,
+    );
+    catch_up.add(
+        name,
+        "caught up in (agent start included)",
+        "s",
+        took,
+        Better::Lower,
+    );
+    catch_up.add(
+        name,
+        "catch-up time as a share of the time cut off",
+        "%",
+        100.0 * took / cut_off as f64,
+        Better::Lower,
+    );
+    catch_up.add(
+        name,
+        "agent CPU to catch up",
+        "s",
+        nodes[1].agent_cpu(),
+        Better::Lower,
+    );
+    for node in &mut nodes {
+        node.check()?;
+    }
+    anyhow::ensure!(
+        control.running(),
+        "the control plane stopped: see {}",
+        registry.dir.join("serve.log").display()
+    );
+    drop(nodes);
+    control.stop();
+    Ok(vec![propagation, catch_up])
+}
+
+/// Creates at `rate` for `seconds` from every registrar connection, every `sample`-th probed.
+fn load(registry: &Registry, rate: u64, seconds: u64, prefix: &str, sample: u64) -> Load {
+    Load {
+        server: registry.srrp(),
+        rate,
+        seconds,
+        connections: registrar::CONNECTIONS,
+        first_registrar: registrar::FIRST_REGISTRAR,
+        registrars: registrar::REGISTRARS,
+        zone: registrar::ZONE.into(),
+        prefix: prefix.into(),
+        sample: sample.max(1),
+    }
+}
