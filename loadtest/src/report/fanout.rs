@@ -18,8 +18,8 @@ use std::process::Command;
 
 use ops::scrape::Samples;
 
-use super::process::{self, Server};
-use super::registrar::{self, Ports, Registry, local, wait_until};
+use super::process::{self, Server, local, wait_until};
+use super::registrar::{self, Ports, Registry};
 use super::{Better, Context, Run};
 
 /// Creates offered per second.
@@ -86,23 +86,16 @@ fn layout(ctx: &Context, repetition: u32, relay: bool, run: &mut Run) -> anyhow:
 
     step(&format!("starting {agents_n} agents"));
     let agents = start_agents(ctx, &registry, relay)?;
-    let newest = |registry: &Registry| -> anyhow::Result<f64> {
-        let series = format!(
-            "control_plane_journal_serial{{zone=\"{}\"}}",
-            registrar::ZONE
-        );
-        Ok(registry.metrics()?.get(&series).unwrap_or(0.0))
-    };
+    // Every agent at the newest serial: those the control plane feeds by its metrics, those
+    // behind the relay by the relay's.
     let synced = || -> anyhow::Result<bool> {
-        let newest = newest(&registry)?;
-        let at_newest =
-            |page: Option<Samples>, metric: &str| page.map_or(0, |p| p.count(metric, newest));
-        let direct = at_newest(Some(registry.metrics()?), "control_plane_satellite_serial");
+        let newest = registry.newest()?;
+        let direct = registry
+            .metrics()?
+            .count("control_plane_satellite_serial", newest);
         Ok(if relay {
-            let behind = at_newest(
-                Samples::fetch(local(RELAY_METRICS)),
-                "update_agent_downstream_serial",
-            );
+            let behind = Samples::fetch(local(RELAY_METRICS))
+                .map_or(0, |p| p.count("update_agent_downstream_serial", newest));
             direct >= 1 && behind >= usize::from(agents_n - 1)
         } else {
             direct >= usize::from(agents_n)

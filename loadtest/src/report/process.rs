@@ -6,6 +6,7 @@
 //! server that forks helpers pays for them too. Memory is the proportional set size (PSS): pages
 //! a parent shares with its forked children are counted once, not once per process.
 
+use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -298,4 +299,33 @@ impl Drop for Server {
             self.halt();
         }
     }
+}
+
+/// A port on 127.0.0.1.
+pub fn local(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+/// Waits until something accepts connections on `addr`.
+pub fn accepting(addr: SocketAddr, log: &Path) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while std::net::TcpStream::connect(addr).is_err() {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "nothing listens on {addr}: see {}",
+            log.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}
+
+/// Polls `done` every 10 ms until it holds, for up to two minutes.
+pub fn wait_until(what: &str, done: &dyn Fn() -> anyhow::Result<bool>) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !done()? {
+        anyhow::ensure!(Instant::now() < deadline, "waited 2 minutes for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(())
 }

@@ -2,8 +2,8 @@
 //! satellite's DNS and WHOIS, and a cut-off satellite's catch-up.
 //!
 //! A fresh registry ([`Registry`]) and two full satellites (update-agent, edge-dns and
-//! edge-whois each, the agents compacting every 1,000 changesets) on loopback. Unlike the other
-//! suites, the constellation's seven processes are not pinned: they share both cores, as they
+//! edge-whois each, the agents compacting every 1,000 changesets) on loopback. As in the fan-out
+//! suite, and unlike the others, the constellation's seven processes are not pinned: they share both cores, as they
 //! would share a small machine, while the load ([`crate::propagation`]: SRRP creates at a
 //! fixed rate, a new TLS connection each, and probes that ask each satellite for every
 //! `rate/100`-th name until it is answered) runs on the client core.
@@ -22,8 +22,8 @@ use std::time::Instant;
 
 use ops::scrape::Samples;
 
-use super::process::{self, Server};
-use super::registrar::{self, Ports, Registry, local, wait_until};
+use super::process::{self, Server, local, wait_until};
+use super::registrar::{self, Ports, Registry};
 use super::stats::whole;
 use super::{Better, Context, Run, Series};
 use crate::propagation::{Load, Satellite};
@@ -148,7 +148,7 @@ impl Node {
             None,
             &self.dir.join("whois.log"),
         )?);
-        registrar::accepting(self.service.whois, &self.dir.join("whois.log"))?;
+        process::accepting(self.service.whois, &self.dir.join("whois.log"))?;
         let dns_metrics = self.service.dns.port() + 5;
         wait_until("edge-dns", &|| {
             Ok(Samples::fetch(local(dns_metrics)).is_some())
@@ -233,6 +233,11 @@ pub fn run(ctx: &Context, repetition: u32) -> anyhow::Result<Vec<Run>> {
             rate / 100,
         );
         let report = crate::propagation::run(&load, &registry.certificate(), &services)?;
+        // The CPU of applying every change: until both satellites hold the newest serial.
+        let newest = registry.newest()?;
+        wait_until("both satellites to hold the newest serial", &|| {
+            Ok(nodes.iter().all(|n| n.serial() == Some(newest)))
+        })?;
         let after = cpu(&nodes);
         ctx.progress.advance(ctx.seconds as f64 + 2.0);
         let confirmed = report.confirmed.max(1) as f64;
@@ -323,23 +328,14 @@ pub fn run(ctx: &Context, repetition: u32) -> anyhow::Result<Vec<Run>> {
         repetition,
         vec!["satellite 2".into()],
     );
-    let newest = || -> anyhow::Result<f64> {
-        let series = format!(
-            "control_plane_journal_serial{{zone=\"{}\"}}",
-            registrar::ZONE
-        );
-        registry
-            .metrics()?
-            .get(&series)
-            .ok_or_else(|| anyhow::anyhow!("the control plane has no {series}"))
-    };
-    let held = nodes[1].serial().unwrap_or(0.0);
+    // Both satellites hold the newest serial (the last rate waited for them).
+    let held = registry.newest()?;
     if let Some(agent) = nodes[1].agent.take() {
         agent.stop();
     }
     let load = load(&registry, rate, cut_off, "c-", u64::MAX);
     let report = crate::propagation::run(&load, &registry.certificate(), &[])?;
-    let target = newest()?;
+    let target = registry.newest()?;
     wait_until("satellite 1 to hold the newest serial", &|| {
         Ok(nodes[0].serial() == Some(target))
     })?;

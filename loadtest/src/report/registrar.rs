@@ -11,11 +11,10 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use ops::scrape::Samples;
 
-use super::process::{self, Server};
+use super::process::{self, Server, accepting, local};
 use super::{Better, Context, Run};
 use crate::writebench::Protocol;
 
@@ -60,11 +59,6 @@ pub struct Registry {
     control_plane: PathBuf,
     /// Its services.
     pub ports: Ports,
-}
-
-/// A port on 127.0.0.1.
-pub fn local(port: u16) -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], port))
 }
 
 impl Registry {
@@ -182,6 +176,14 @@ impl Registry {
             .ok_or_else(|| anyhow::anyhow!("the control plane's metrics page does not answer"))
     }
 
+    /// The newest serial of the zone's journal.
+    pub fn newest(&self) -> anyhow::Result<f64> {
+        let series = format!("control_plane_journal_serial{{zone=\"{ZONE}\"}}");
+        self.metrics()?
+            .get(&series)
+            .ok_or_else(|| anyhow::anyhow!("the control plane has no {series}"))
+    }
+
     /// Sends a second of creates from every registrar, each checking its password once
     /// (Argon2), so that measured runs see the steady state.
     pub fn warm(&self) -> anyhow::Result<()> {
@@ -198,30 +200,6 @@ impl Registry {
         )?;
         Ok(())
     }
-}
-
-/// Waits until something accepts connections on `addr`.
-pub fn accepting(addr: SocketAddr, log: &Path) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while std::net::TcpStream::connect(addr).is_err() {
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "nothing listens on {addr}: see {}",
-            log.display()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Ok(())
-}
-
-/// Polls `done` every 10 ms until it holds, for up to two minutes.
-pub fn wait_until(what: &str, done: &dyn Fn() -> anyhow::Result<bool>) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !done()? {
-        anyhow::ensure!(Instant::now() < deadline, "waited 2 minutes for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    Ok(())
 }
 
 /// Runs the three write loads for one repetition, in an order that turns each time, on a fresh

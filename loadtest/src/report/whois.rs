@@ -10,13 +10,11 @@
 //! WHOIS and RDAP do not depend on how name servers are shared, so this suite runs on the
 //! first shape only.
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use super::process::{self, Server};
+use super::process::{self, Server, accepting, local};
 use super::{Better, Context, Run};
 use crate::rdapbench::KeepAlive;
 use crate::whoisbench::{Ask, ConnectionPerQuery};
@@ -47,28 +45,13 @@ pub fn prepare(ctx: &Context, dir: &Path, fresh_zone: bool) -> anyhow::Result<()
     Ok(())
 }
 
-/// Waits until something accepts connections on `addr`.
-fn accepting(addr: SocketAddr, log: &Path) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while std::net::TcpStream::connect(addr).is_err() {
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "nothing listens on {addr}: see {}",
-            log.display()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Ok(())
-}
-
 /// Runs WHOIS and RDAP for one repetition; returns the `whois` and `rdap` runs.
 pub fn run(ctx: &Context, shape: &str, repetition: u32) -> anyhow::Result<Vec<Run>> {
     let dir = ctx.work.join(shape);
     let tree = dir.join("tree");
     let whois_queries = Arc::new(crate::queries::read_lines(&dir.join("whois-queries.txt"))?);
     let rdap_paths = Arc::new(crate::queries::read_lines(&dir.join("rdap-paths.txt"))?);
-    let at = |port: u16| SocketAddr::from(([127, 0, 0, 1], port));
-    let (whois_addr, rdap_addr) = (at(4643), at(4680));
+    let (whois_addr, rdap_addr) = (local(4643), local(4680));
 
     let log = dir.join("edge-whois.log");
     let mut command = Command::new(ctx.bin.join("edge-whois"));
@@ -102,10 +85,10 @@ pub fn run(ctx: &Context, shape: &str, repetition: u32) -> anyhow::Result<Vec<Ru
         let mut command = Command::new(&exe);
         command
             .arg(what)
-            .args(["--listen", &at(port).to_string()])
+            .args(["--listen", &local(port).to_string()])
             .args(extra);
         let server = Server::start(&mut command, ctx.server_core, &log)?;
-        accepting(at(port), &log)?;
+        accepting(local(port), &log)?;
         Ok(server)
     };
     let whois_pass = |server: &Server, name: &str, addr, run: Option<&mut Run>| {
@@ -129,7 +112,7 @@ pub fn run(ctx: &Context, shape: &str, repetition: u32) -> anyhow::Result<Vec<Ru
     whois_pass(&ours, "edge-whois", whois_addr, None)?;
     let size = whois_size.to_string();
     let server = limit("tcp-limit", 4645, &["--answer", &size])?;
-    whois_pass(&server, bare, at(4645), Some(&mut whois))?;
+    whois_pass(&server, bare, local(4645), Some(&mut whois))?;
     server.stop();
     whois_pass(&ours, "edge-whois", whois_addr, Some(&mut whois))?;
 
@@ -138,7 +121,7 @@ pub fn run(ctx: &Context, shape: &str, repetition: u32) -> anyhow::Result<Vec<Ru
     rdap_pass(&ours, "edge-whois", rdap_addr, None)?;
     let size = rdap_size.to_string();
     let server = limit("http-limit", 4681, &["--answer", &size])?;
-    rdap_pass(&server, bare, at(4681), Some(&mut rdap))?;
+    rdap_pass(&server, bare, local(4681), Some(&mut rdap))?;
     server.stop();
     let tree_arg = tree.to_string_lossy().into_owned();
     let server = limit(
@@ -146,7 +129,7 @@ pub fn run(ctx: &Context, shape: &str, repetition: u32) -> anyhow::Result<Vec<Ru
         4682,
         &["--answer", &size, "--read-tree", &tree_arg],
     )?;
-    rdap_pass(&server, reading, at(4682), Some(&mut rdap))?;
+    rdap_pass(&server, reading, local(4682), Some(&mut rdap))?;
     server.stop();
     rdap_pass(&ours, "edge-whois", rdap_addr, Some(&mut rdap))?;
 
