@@ -99,15 +99,20 @@ pub fn tree(root: u32) -> Vec<u32> {
 
 /// CPU seconds (user + system) the process tree under `root` has used so far.
 pub fn cpu_seconds(root: u32) -> f64 {
-    let ticks: u64 = tree(root)
-        .into_iter()
-        .filter_map(stat_fields)
+    tree(root).into_iter().map(process_cpu_seconds).sum()
+}
+
+/// CPU seconds this process alone (the load generator: not the servers it started) has used.
+pub fn own_cpu_seconds() -> f64 {
+    process_cpu_seconds(std::process::id())
+}
+
+fn process_cpu_seconds(pid: u32) -> f64 {
+    let ticks = stat_fields(pid).map_or(0, |f| {
         // utime and stime: fields 14 and 15 of stat (indexes 11 and 12 after the name).
-        .map(|f| {
-            f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
-                + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
-        })
-        .sum();
+        let field = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        field(11) + field(12)
+    });
     ticks as f64 / clock_ticks()
 }
 

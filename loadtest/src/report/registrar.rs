@@ -234,6 +234,7 @@ pub fn run(ctx: &Context, repetition: u32) -> anyhow::Result<Run> {
         step(&format!("registrar writes · {name}"));
         let before = registry.metrics()?;
         let cpu = process::cpu_seconds(server.pid());
+        let client = process::own_cpu_seconds();
         let target = if protocol == Protocol::Epp {
             local(ports.epp)
         } else {
@@ -252,6 +253,7 @@ pub fn run(ctx: &Context, repetition: u32) -> anyhow::Result<Run> {
             protocol,
         )?;
         let cpu = process::cpu_seconds(server.pid()) - cpu;
+        let client = process::own_cpu_seconds() - client;
         let after = registry.metrics()?;
         ctx.progress.advance(ctx.seconds as f64 + 1.0);
         let secs = report.elapsed.as_secs_f64();
@@ -295,6 +297,14 @@ pub fn run(ctx: &Context, repetition: u32) -> anyhow::Result<Run> {
             "commands per commit",
             "",
             commands / commits.max(1.0),
+            Better::Neither,
+        );
+        // Near 100%, the clients' core, not the control plane, set the pace.
+        run.add(
+            name,
+            "load generator's use of its core",
+            "%",
+            100.0 * client / (secs + 1.0),
             Better::Neither,
         );
         run.add(name, "failed", "", report.failed as f64, Better::Lower);
