@@ -13,7 +13,6 @@
 //! acknowledged over the control plane's satellites from its own histogram
 //! (`control_plane_push_ack_seconds`, upper bounds of its buckets).
 
-use std::path::Path;
 use std::process::Command;
 
 use ops::scrape::Samples;
@@ -197,7 +196,7 @@ const RELAY_METRICS: u16 = 4959;
 fn start_agents(ctx: &Context, registry: &Registry, relay: bool) -> anyhow::Result<Vec<Server>> {
     let agents = ctx.agents;
     let keys: Vec<String> = (1..=agents)
-        .map(|i| keygen(&ctx.bin, &registry.dir.join(format!("a{i}"))))
+        .map(|i| registrar::agent_keys(&ctx.bin, &registry.dir.join(format!("a{i}"))))
         .collect::<anyhow::Result<_>>()?;
     let (tunnel, signing) = (registry.key("tunnel.pub")?, registry.key("signing.pub")?);
     let push = local(registry.ports.push.expect("push is on"));
@@ -208,11 +207,7 @@ fn start_agents(ctx: &Context, registry: &Registry, relay: bool) -> anyhow::Resu
         let (upstream, upstream_key) = if behind_relay {
             (relay_listen, keys[0].as_str())
         } else {
-            let public = dir.join("node.pub");
-            let public = public
-                .to_str()
-                .ok_or_else(|| anyhow::anyhow!("a UTF-8 path"))?;
-            registry.operator(&["satellite", "add", &format!("a{i}"), public])?;
+            registry.add_satellite(&format!("a{i}"), &dir)?;
             (push, tunnel.as_str())
         };
         let mut config = format!(
@@ -242,23 +237,6 @@ fn start_agents(ctx: &Context, registry: &Registry, relay: bool) -> anyhow::Resu
             Server::start(&mut command, None, &dir.join("agent.log"))
         })
         .collect()
-}
-
-/// Writes an agent's keys into `dir`; returns its public key.
-fn keygen(bin: &Path, dir: &Path) -> anyhow::Result<String> {
-    std::fs::create_dir_all(dir)?;
-    let out = Command::new(bin.join("update-agent"))
-        .args(["keygen", "--name", "node", "--dir"])
-        .arg(dir)
-        .output()?;
-    anyhow::ensure!(
-        out.status.success(),
-        "update-agent keygen: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(std::fs::read_to_string(dir.join("node.pub"))?
-        .trim()
-        .to_owned())
 }
 
 /// What the control plane did over one load.

@@ -53,25 +53,8 @@ impl Node {
     /// Makes satellite `n`'s directory, keys and configurations, and lists it in the registry.
     fn create(registry: &Registry, bin: &Path, n: u16) -> anyhow::Result<Self> {
         let dir = registry.dir.join(format!("sat{n}"));
-        std::fs::create_dir_all(&dir)?;
-        let out = Command::new(bin.join("update-agent"))
-            .args(["keygen", "--name", "node", "--dir"])
-            .arg(&dir)
-            .output()?;
-        anyhow::ensure!(
-            out.status.success(),
-            "update-agent keygen: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let public = dir.join("node.pub");
-        registry.operator(&[
-            "satellite",
-            "add",
-            &format!("sat{n}"),
-            public
-                .to_str()
-                .ok_or_else(|| anyhow::anyhow!("a UTF-8 path"))?,
-        ])?;
+        registrar::agent_keys(bin, &dir)?;
+        registry.add_satellite(&format!("sat{n}"), &dir)?;
         // Metrics of edge-dns and edge-whois on their service port + 5.
         let ports = [4860, 4870, 4875, 4880].map(|p| p + n);
         let [agent_metrics, dns, dns_metrics, whois] = ports;

@@ -5,8 +5,9 @@
 //! the clients ([`crate::writebench`]) on the other; its CPU per confirmed create comes from
 //! `/proc`, its commits (one fsync each) and commands from its own metrics.
 //!
-//! [`Registry`] sets up the registry both this suite and [`super::propagation`] use: keys, the
-//! zone `tld`, 50 registrars with credit, through the `control-plane` operator commands.
+//! [`Registry`] sets up the registry this suite, [`super::propagation`] and [`super::fanout`]
+//! use: keys, the zone `tld`, 50 registrars with credit, satellites, through the
+//! `control-plane` operator commands.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -121,7 +122,7 @@ impl Registry {
     }
 
     /// The `control-plane` command with the registry's configuration.
-    pub fn command(&self) -> Command {
+    fn command(&self) -> Command {
         let mut command = Command::new(&self.control_plane);
         command
             .current_dir(&self.dir)
@@ -130,7 +131,7 @@ impl Registry {
     }
 
     /// Runs an operator command to its end; its output in the error if it fails.
-    pub fn operator(&self, args: &[&str]) -> anyhow::Result<String> {
+    pub fn operator(&self, args: &[&str]) -> anyhow::Result<()> {
         let out = self.command().args(args).output()?;
         anyhow::ensure!(
             out.status.success(),
@@ -139,7 +140,16 @@ impl Registry {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        Ok(())
+    }
+
+    /// Lists the agent whose keys are in `dir` (see [`agent_keys`]) as satellite `name`.
+    pub fn add_satellite(&self, name: &str, dir: &Path) -> anyhow::Result<()> {
+        let public = dir.join("node.pub");
+        let public = public
+            .to_str()
+            .ok_or_else(|| anyhow::anyhow!("{}: not UTF-8", public.display()))?;
+        self.operator(&["satellite", "add", name, public])
     }
 
     /// Starts `control-plane serve` on `cpu` (any core with `None`, see [`Server::start`]);
@@ -200,6 +210,23 @@ impl Registry {
         )?;
         Ok(())
     }
+}
+
+/// Writes an update-agent's keys (`node.key`, `node.pub`) into `dir`; returns its public key.
+pub fn agent_keys(bin: &Path, dir: &Path) -> anyhow::Result<String> {
+    std::fs::create_dir_all(dir)?;
+    let out = Command::new(bin.join("update-agent"))
+        .args(["keygen", "--name", "node", "--dir"])
+        .arg(dir)
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "update-agent keygen: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(std::fs::read_to_string(dir.join("node.pub"))?
+        .trim()
+        .to_owned())
 }
 
 /// Runs the three write loads for one repetition, in an order that turns each time, on a fresh
