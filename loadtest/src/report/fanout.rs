@@ -65,13 +65,7 @@ fn layout(ctx: &Context, repetition: u32, relay: bool, run: &mut Run) -> anyhow:
             .step(&format!("rep {repetition} · fan-out · {name} · {what}"))
     };
     step("a fresh registry");
-    let ports = Ports {
-        srrp: 4955,
-        epp: 4956,
-        metrics: 4957,
-        push: Some(4958),
-    };
-    let registry = Registry::create(&ctx.bin, &ctx.work.join("fanout"), ports)?;
+    let registry = Registry::create(&ctx.bin, &ctx.work.join("fanout"), Ports::from(4955, true))?;
     let mut control = registry.serve(None)?;
     registry.warm()?;
     ctx.progress.advance(10.0);

@@ -78,6 +78,7 @@ pub fn draw_all(runs: &[Run], dir: &Path) -> anyhow::Result<Vec<Plot>> {
         if dns.is_empty() {
             continue;
         }
+        let place = ("dns", shape);
         for (series, label) in [("latency-p99", "p99"), ("latency-p50", "p50")] {
             let lines = median_curves(&dns, series);
             if lines.iter().any(|(_, points)| !points.is_empty()) {
@@ -89,14 +90,8 @@ pub fn draw_all(runs: &[Run], dir: &Path) -> anyhow::Result<Vec<Plot>> {
                     log_y: true,
                     whole_x: false,
                 };
-                emit(
-                    &mut plots,
-                    dir,
-                    ("dns", shape),
-                    (file, title),
-                    &axes,
-                    &scale_x(lines, 1e-3),
-                )?;
+                let lines = scale_x(lines, 1e-3);
+                emit(&mut plots, dir, place, (file, title), &axes, &lines)?;
             }
         }
         let mut per_rep: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
@@ -128,14 +123,7 @@ pub fn draw_all(runs: &[Run], dir: &Path) -> anyhow::Result<Vec<Plot>> {
                 log_y: false,
                 whole_x: true,
             };
-            emit(
-                &mut plots,
-                dir,
-                ("dns", shape),
-                (file, title),
-                &axes,
-                &lines,
-            )?;
+            emit(&mut plots, dir, place, (file, title), &axes, &lines)?;
         }
         if let Some(first) = dns.iter().min_by_key(|r| r.repetition) {
             let lines: Vec<Line> = first
@@ -161,14 +149,7 @@ pub fn draw_all(runs: &[Run], dir: &Path) -> anyhow::Result<Vec<Plot>> {
                     log_y: false,
                     whole_x: false,
                 };
-                emit(
-                    &mut plots,
-                    dir,
-                    ("dns", shape),
-                    (file, title),
-                    &axes,
-                    &lines,
-                )?;
+                emit(&mut plots, dir, place, (file, title), &axes, &lines)?;
             }
         }
     }

@@ -169,12 +169,7 @@ impl Node {
 pub fn run(ctx: &Context, repetition: u32) -> anyhow::Result<Vec<Run>> {
     let step = |what: &str| ctx.progress.step(&format!("rep {repetition} · {what}"));
     step("propagation · a fresh registry and two satellites");
-    let ports = Ports {
-        srrp: 4855,
-        epp: 4856,
-        metrics: 4857,
-        push: Some(4858),
-    };
+    let ports = Ports::from(4855, true);
     let registry = Registry::create(&ctx.bin, &ctx.work.join("constellation"), ports)?;
     let mut control = registry.serve(None)?;
     let mut nodes = (1..=SATELLITES)

@@ -52,6 +52,19 @@ pub struct Ports {
     pub push: Option<u16>,
 }
 
+impl Ports {
+    /// SRRP on `first`, EPP on the next port, metrics on the one after, and the push service
+    /// on the next when there are `satellites`.
+    pub fn from(first: u16, satellites: bool) -> Self {
+        Self {
+            srrp: first,
+            epp: first + 1,
+            metrics: first + 2,
+            push: satellites.then_some(first + 3),
+        }
+    }
+}
+
 /// A fresh registry in a directory of its own: `control-plane.toml`, `keys/`, `registry.db`.
 pub struct Registry {
     /// Its directory.
@@ -234,12 +247,7 @@ pub fn agent_keys(bin: &Path, dir: &Path) -> anyhow::Result<String> {
 pub fn run(ctx: &Context, repetition: u32) -> anyhow::Result<Run> {
     let step = |what: &str| ctx.progress.step(&format!("rep {repetition} · {what}"));
     step("registrar writes · a fresh registry");
-    let ports = Ports {
-        srrp: 4755,
-        epp: 4756,
-        metrics: 4757,
-        push: None,
-    };
+    let ports = Ports::from(4755, false);
     let registry = Registry::create(&ctx.bin, &ctx.work.join("registry"), ports)?;
     let mut server = registry.serve(ctx.server_core)?;
     accepting(local(ports.epp), &registry.dir.join("serve.log"))?;
