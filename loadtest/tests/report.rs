@@ -9,6 +9,10 @@ use std::process::Command;
 
 use loadtest::report::Run;
 
+/// Each test is a benchmark that pins its servers and clients to the machine's cores: they
+/// take turns, or each would measure the other.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Whether an external tool is on the PATH; under CI a missing tool fails the test.
 fn have_tool(tool: &str) -> bool {
     let found = loadtest::report::on_path(tool);
@@ -73,6 +77,7 @@ fn report_runs_renders_again_and_splices_into_docs() {
     if !tools.iter().all(|t| have_tool(t)) {
         return;
     }
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let bin = build(&["edge-dns", "edge-whois", "zonefiles"]);
     let tmp = tempfile::tempdir().unwrap();
     let (out, work) = (tmp.path().join("out"), tmp.path().join("work"));
@@ -261,6 +266,7 @@ fn report_runs_renders_again_and_splices_into_docs() {
 
 #[test]
 fn registry_suites_measure_writes_propagation_and_fan_out() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let bin = build(&["control-plane", "update-agent", "edge-dns", "edge-whois"]);
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");

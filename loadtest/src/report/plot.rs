@@ -159,9 +159,7 @@ pub fn draw_all(runs: &[Run], dir: &Path) -> anyhow::Result<Vec<Plot>> {
     if let Some(first) = propagation.first() {
         // In the order the rates ran, not alphabetically.
         lines.sort_by_key(|(rate, _)| first.order.iter().position(|o| o == rate));
-        let title = "Registrar confirmation to answered by every satellite's DNS and WHOIS: \
-                     the distribution over the changes probed"
-            .to_owned();
+        let title = "Propagation: confirmation to answered by every satellite".to_owned();
         let axes = Axes {
             x: "share of the changes answered (%)",
             y: "latency (ms, log)",
