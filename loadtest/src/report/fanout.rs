@@ -25,7 +25,7 @@ use super::{Better, Context, Run};
 pub const RATE: u64 = 100;
 
 /// The two layouts' names, for `agents` agents.
-fn layouts(agents: u16) -> [String; 2] {
+fn layout_names(agents: u16) -> [String; 2] {
     [
         format!("{agents} satellites, directly"),
         format!("1 relay + {} satellites behind it", agents - 1),
@@ -44,7 +44,7 @@ pub fn run(ctx: &Context, repetition: u32) -> anyhow::Result<Run> {
     } else {
         [true, false]
     };
-    let names = self::layouts(ctx.agents);
+    let names = layout_names(ctx.agents);
     let order = layouts
         .iter()
         .map(|&relay| names[usize::from(relay)].clone())
@@ -58,7 +58,7 @@ pub fn run(ctx: &Context, repetition: u32) -> anyhow::Result<Run> {
 
 /// One layout on a fresh registry: the load without satellites, then with them.
 fn layout(ctx: &Context, repetition: u32, relay: bool, run: &mut Run) -> anyhow::Result<()> {
-    let name = &layouts(ctx.agents)[usize::from(relay)];
+    let name = &layout_names(ctx.agents)[usize::from(relay)];
     let agents_n = ctx.agents;
     let step = |what: &str| {
         ctx.progress

@@ -80,6 +80,15 @@ fn column_rank(server: &str) -> usize {
     }
 }
 
+/// Rates as whole numbers with their thousands grouped, joined by `separator`.
+fn listed(rates: &[u64], separator: &str) -> String {
+    rates
+        .iter()
+        .map(|&r| whole(r))
+        .collect::<Vec<_>>()
+        .join(separator)
+}
+
 /// A date and time to the minute, UTC, from seconds since 1970.
 pub fn utc(seconds: u64) -> String {
     let full = zonefiles::calendar::date_time(seconds as i64);
@@ -136,11 +145,7 @@ pub fn render(header: &Header, runs: &[Run], plots: &[Plot], plot_prefix: &str) 
         super::DNSPERF_LOAD.join(" "),
         o.seconds,
         o.latency_seconds,
-        o.rates
-            .iter()
-            .map(|&r| whole(r))
-            .collect::<Vec<_>>()
-            .join(", "),
+        listed(&o.rates, ", "),
     );
     let _ = writeln!(
         md,
@@ -159,11 +164,7 @@ pub fn render(header: &Header, runs: &[Run], plots: &[Plot], plot_prefix: &str) 
              changes/s for {} s each, every `rate/100`-th confirmed change probed on every satellite, and the \
              catch-up cuts satellite 2 off for {} s at the highest of those rates.\n",
             o.seconds,
-            o.change_rates
-                .iter()
-                .map(|&r| whole(r))
-                .collect::<Vec<_>>()
-                .join(" and "),
+            listed(&o.change_rates, " and "),
             o.seconds,
             3 * o.seconds
         );
