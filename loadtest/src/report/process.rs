@@ -147,9 +147,11 @@ pub struct Cost {
 }
 
 /// Runs `program` with `args` to its end, its output discarded, through `loadtest measure`
-/// (see [`measure`]), and returns what it cost.
+/// (see [`measure`]), and returns what it cost. It may use every core (not only the one this
+/// process is pinned to).
 pub fn run_measured(program: &Path, args: &[&std::ffi::OsStr]) -> anyhow::Result<Cost> {
-    let out = Command::new(std::env::current_exe()?)
+    let mut command = Command::new(std::env::current_exe()?);
+    let out = pin(&mut command, None)
         .arg("measure")
         .arg("--")
         .arg(program)
