@@ -2,7 +2,8 @@
 //!
 //! Two steps, all in memory: (1) address RRsets are written first, so that (2), writing the
 //! nodes in canonical order, every NS, MX and SRV RRset can carry the offsets of its targets'
-//! addresses. Identical RRsets are stored once. Empty non-terminals are filled in and node flags
+//! addresses (an NS RRset through its targets, each stored once with its addresses). Identical
+//! RRsets are stored once. Empty non-terminals are filled in and node flags
 //! worked out from a stack of ancestors, and each name goes into the fst index in order; the
 //! names right below the apex also go into the hash table of the `top` section.
 
@@ -69,6 +70,9 @@ struct RrsetHeap {
     /// its bytes: no copy of an RRset outside the heap.
     shared: HashTable<(u32, u32)>,
     scratch: Vec<u8>,
+    /// The target offsets of the NS RRset being stored.
+    targets: Vec<u32>,
+    /// Distinct RRsets stored (targets not counted).
     count: u64,
 }
 
@@ -85,13 +89,21 @@ impl RrsetHeap {
 
     /// Stores the RRset in `self.scratch`, or finds the identical one stored before.
     fn intern(&mut self) -> Result<u32, CompileError> {
+        let (offset, added) = self.store()?;
+        self.count += u64::from(added);
+        Ok(offset)
+    }
+
+    /// Stores the bytes in `self.scratch` (an RRset or a target), or finds the identical ones
+    /// stored before; true if they are new.
+    fn store(&mut self) -> Result<(u32, bool), CompileError> {
         let hash = hash_bytes(&self.scratch);
         let (bytes, scratch) = (&self.bytes, self.scratch.as_slice());
         if let Some(&(offset, _)) = self
             .shared
             .find(hash, |&entry| Self::stored(bytes, entry) == scratch)
         {
-            return Ok(offset);
+            return Ok((offset, false));
         }
         let offset = u32::try_from(self.bytes.len()).map_err(|_| CompileError::TooLarge)?;
         let len = u32::try_from(self.scratch.len()).map_err(|_| CompileError::TooLarge)?;
@@ -103,8 +115,7 @@ impl RrsetHeap {
         self.shared.insert_unique(hash, (offset, len), |&entry| {
             hash_bytes(Self::stored(bytes, entry))
         });
-        self.count += 1;
-        Ok(offset)
+        Ok((offset, true))
     }
 
     /// Puts the records of `rrset` in `self.scratch`; additionals are appended by the caller.
@@ -113,13 +124,17 @@ impl RrsetHeap {
         rrset: &[Record],
         additional: &[(u16, u32, u32)],
     ) -> Result<(), CompileError> {
-        let count = u16::try_from(rrset.len())
-            .map_err(|_| CompileError::RrsetTooLarge(rrset[0].owner.clone()))?;
+        let too_large = || CompileError::RrsetTooLarge(rrset[0].owner.clone());
+        let count = u16::try_from(rrset.len()).map_err(|_| too_large())?;
+        let additional_count = u16::try_from(additional.len())
+            .ok()
+            .filter(|&n| n != format::BY_TARGET)
+            .ok_or_else(too_large)?;
         let s = &mut self.scratch;
         s.clear();
         s.extend_from_slice(&rrset[0].ttl.to_be_bytes());
         s.extend_from_slice(&count.to_be_bytes());
-        s.extend_from_slice(&(additional.len() as u16).to_be_bytes());
+        s.extend_from_slice(&additional_count.to_be_bytes());
         for record in rrset {
             s.extend_from_slice(&(record.rdata.len() as u16).to_be_bytes());
             s.extend_from_slice(&record.rdata);
@@ -130,6 +145,40 @@ impl RrsetHeap {
             s.extend_from_slice(&aaaa.to_be_bytes());
         }
         Ok(())
+    }
+
+    /// Stores an NS RRset by target: each record's rdata once as a target, with the offsets
+    /// of its addresses from `addresses`, and the RRset as its targets' offsets (so the name
+    /// servers a million delegations share in pairs are each written once).
+    fn intern_by_target(
+        &mut self,
+        rrset: &[Record],
+        addresses: impl Fn(&[u8]) -> (u32, u32),
+    ) -> Result<u32, CompileError> {
+        let count = u16::try_from(rrset.len())
+            .map_err(|_| CompileError::RrsetTooLarge(rrset[0].owner.clone()))?;
+        let mut targets = std::mem::take(&mut self.targets);
+        targets.clear();
+        for record in rrset {
+            let (a, aaaa) = addresses(&record.rdata);
+            let s = &mut self.scratch;
+            s.clear();
+            s.extend_from_slice(&(record.rdata.len() as u16).to_be_bytes());
+            s.extend_from_slice(&record.rdata);
+            s.extend_from_slice(&a.to_be_bytes());
+            s.extend_from_slice(&aaaa.to_be_bytes());
+            targets.push(self.store()?.0);
+        }
+        let s = &mut self.scratch;
+        s.clear();
+        s.extend_from_slice(&rrset[0].ttl.to_be_bytes());
+        s.extend_from_slice(&count.to_be_bytes());
+        s.extend_from_slice(&format::BY_TARGET.to_be_bytes());
+        for offset in &targets {
+            s.extend_from_slice(&offset.to_be_bytes());
+        }
+        self.targets = targets;
+        self.intern()
     }
 }
 
@@ -183,6 +232,7 @@ pub fn compile(
         bytes: Vec::with_capacity(zone.records().len() * 16),
         shared: HashTable::new(),
         scratch: Vec::new(),
+        targets: Vec::new(),
         count: 0,
     };
     // Step 1: address RRsets, so that step 2 can point at them.
@@ -293,6 +343,13 @@ pub fn compile(
                 let offset = match rtype {
                     RecordType::A => addresses[owner.as_wire()].0,
                     RecordType::AAAA => addresses[owner.as_wire()].1,
+                    // Glue may sit below another cut: an NS target is looked up wherever it is.
+                    RecordType::NS => heap.intern_by_target(rrset, |rdata| {
+                        Some(rdata)
+                            .filter(|target| wire_is_subdomain(target, apex))
+                            .and_then(|target| addresses.get(target).copied())
+                            .unwrap_or((format::NONE, format::NONE))
+                    })?,
                     _ => {
                         additional.clear();
                         if let Some(field) = schema::additional_name_field(rtype) {
@@ -302,9 +359,7 @@ pub fn compile(
                                 else {
                                     continue;
                                 };
-                                if !wire_is_subdomain(target, apex)
-                                    || (rtype != RecordType::NS && below_cut(target))
-                                {
+                                if !wire_is_subdomain(target, apex) || below_cut(target) {
                                     continue;
                                 }
                                 if let Some(&(a, aaaa)) = addresses.get(target) {
@@ -347,6 +402,7 @@ pub fn compile(
     let (nodes, node_count, top) = built;
 
     let mut header = Header {
+        version: format::VERSION,
         len: Header::len_for(origin),
         serial,
         class: zone.class().0,

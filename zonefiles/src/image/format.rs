@@ -1,10 +1,11 @@
-//! The byte layout of a compiled zone image, version 3 (versions 1 and 2, never released, had
-//! plain node offsets as index values, and no table of the names below the apex).
+//! The byte layout of a compiled zone image, version 4. Version 3 images (every RRset inline)
+//! are still read; versions 1 and 2, never released, had plain node offsets as index values,
+//! and no table of the names below the apex.
 //!
 //! ```text
 //! header (little-endian integers)
 //!   0   8  magic "CSTLZIMG"
-//!   8   4  format version = 2
+//!   8   4  format version = 4 (3 is read too)
 //!  12   4  header length, origin included, padded to 8
 //!  16   4  SOA serial
 //!  20   2  class
@@ -19,12 +20,18 @@
 //! 112  32  SHA-256 of the whole file with these 32 bytes zeroed
 //! 144   1  origin length, then the origin in wire format
 //!
-//! rrsets section: RRsets, each shared by every node that has identical data
-//!   ttl u32 BE · record count u16 BE · additional count u16 BE
-//!   records: rdlength u16 BE · rdata          (exactly the wire-format RR tail)
-//!   additional: record index u16 BE · A rrset offset u32 BE · AAAA rrset offset u32 BE
-//!               (offsets into this section; 0xFFFFFFFF = none) — the addresses of a name
-//!               that an NS, MX or SRV record of this RRset points to inside the zone
+//! rrsets section: RRsets, each shared by every node that has identical data, and targets
+//!   RRset: ttl u32 BE · record count u16 BE · additional count u16 BE, then either
+//!   - inline (additional count below 0xFFFF):
+//!     records: rdlength u16 BE · rdata          (exactly the wire-format RR tail)
+//!     additional: record index u16 BE · A rrset offset u32 BE · AAAA rrset offset u32 BE
+//!                 (offsets into this section; 0xFFFFFFFF = none) — the addresses of a name
+//!                 that an MX or SRV record of this RRset points to inside the zone
+//!   - by target (additional count 0xFFFF, version 4; every NS RRset):
+//!     records: target offset u32 BE (into this section), one per record
+//!   target: one per distinct NS rdata, shared by every NS RRset that names it
+//!     rdlength u16 BE · rdata · A rrset offset u32 BE · AAAA rrset offset u32 BE
+//!     (the addresses when the name is inside the zone, else 0xFFFFFFFF)
 //!
 //! nodes section: one node per name in canonical order
 //!   flags u8 · RRset count u8 · per RRset: type u16 BE · rrset offset u32 BE (types ascending)
@@ -42,8 +49,12 @@ use crate::name::{MAX_NAME_LEN, Name};
 
 /// The file magic.
 pub const MAGIC: &[u8; 8] = b"CSTLZIMG";
-/// The format version this crate reads and writes.
-pub const VERSION: u32 = 3;
+/// The format version this crate writes.
+pub const VERSION: u32 = 4;
+/// The oldest format version this crate reads (RRsets inline only).
+pub const OLDEST_READ: u32 = 3;
+/// The additional count of an RRset stored by target (version 4).
+pub const BY_TARGET: u16 = 0xFFFF;
 /// Length of the fixed part of the header.
 pub const FIXED_HEADER: usize = 144;
 /// Offset of the digest in the header.
@@ -78,6 +89,8 @@ pub struct Section {
 /// The decoded header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
+    /// The format version.
+    pub version: u32,
     /// Header length including the origin and padding.
     pub len: usize,
     /// The SOA serial.
@@ -113,7 +126,9 @@ pub enum HeaderError {
     #[error("not a zone image: bad magic")]
     Magic,
     /// An image of another version.
-    #[error("zone image format version {0}; this build reads version 3: compile the zone again")]
+    #[error(
+        "zone image format version {0}; this build reads versions 3 and 4: compile the zone again"
+    )]
     Version(u32),
     /// Too short, or a length that does not fit the file.
     #[error("zone image header is truncated or inconsistent")]
@@ -150,7 +165,7 @@ impl Header {
             return Err(HeaderError::Magic);
         }
         let version = le_u32(file, 8);
-        if version != VERSION {
+        if !(OLDEST_READ..=VERSION).contains(&version) {
             return Err(HeaderError::Version(version));
         }
         let len = le_u32(file, 12) as usize;
@@ -190,6 +205,7 @@ impl Header {
             return Err(HeaderError::Truncated);
         }
         Ok(Header {
+            version,
             len,
             serial: le_u32(file, 16),
             class: le_u16(file, 20),
@@ -211,7 +227,7 @@ impl Header {
     /// Writes the header; the digest field is written as given (zero while computing it).
     pub fn write(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&VERSION.to_le_bytes());
+        out.extend_from_slice(&self.version.to_le_bytes());
         out.extend_from_slice(&(self.len as u32).to_le_bytes());
         out.extend_from_slice(&self.serial.to_le_bytes());
         out.extend_from_slice(&self.class.to_le_bytes());

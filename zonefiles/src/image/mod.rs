@@ -762,32 +762,67 @@ impl Image {
         let head = heap.get(at..at + 8).ok_or_else(corrupt)?;
         let ttl = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
         let count = u16::from_be_bytes([head[4], head[5]]);
-        let additional = u16::from_be_bytes([head[6], head[7]]) as usize;
+        let additional = u16::from_be_bytes([head[6], head[7]]);
+        if additional == format::BY_TARGET && self.header.version >= 4 {
+            let records = heap
+                .get(at + 8..at + 8 + 4 * usize::from(count))
+                .ok_or_else(corrupt)?;
+            return Ok(Rrset {
+                image: self,
+                heap,
+                ttl,
+                count,
+                records,
+                additional: &[],
+                by_target: true,
+            });
+        }
         let mut end = at + 8;
         for _ in 0..count {
             let len = heap.get(end..end + 2).ok_or_else(corrupt)?;
             end += 2 + u16::from_be_bytes([len[0], len[1]]) as usize;
         }
         let records = heap.get(at + 8..end).ok_or_else(corrupt)?;
-        let additional = heap.get(end..end + additional * 10).ok_or_else(corrupt)?;
+        let additional = heap
+            .get(end..end + usize::from(additional) * 10)
+            .ok_or_else(corrupt)?;
         Ok(Rrset {
             image: self,
+            heap,
             ttl,
             count,
             records,
             additional,
+            by_target: false,
         })
     }
+}
+
+/// The target stored at `offset` in the RRset section: its rdata and the offsets of its A and
+/// AAAA RRsets.
+fn target(heap: &[u8], offset: u32) -> Result<(&[u8], [u32; 2]), ImageError> {
+    let corrupt = || ImageError::Corrupt(u64::from(offset));
+    let at = offset as usize;
+    let len = heap.get(at..at + 2).ok_or_else(corrupt)?;
+    let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
+    let entry = heap.get(at + 2..at + 2 + len + 8).ok_or_else(corrupt)?;
+    let (rdata, addresses) = entry.split_at(len);
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    Ok((rdata, [be(&addresses[..4]), be(&addresses[4..])]))
 }
 
 /// One RRset in the image.
 #[derive(Clone, Copy)]
 pub struct Rrset<'a> {
     image: &'a Image,
+    /// The RRset section, where targets are.
+    heap: &'a [u8],
     ttl: u32,
     count: u16,
+    /// Inline: `rdlength rdata` repeated; by target: the targets' offsets.
     records: &'a [u8],
     additional: &'a [u8],
+    by_target: bool,
 }
 
 impl std::fmt::Debug for Rrset<'_> {
@@ -817,15 +852,19 @@ impl<'a> Rrset<'a> {
         self.count == 0
     }
 
-    /// The records as they go on the wire after TTL: `rdlength rdata` repeated.
-    pub fn wire(&self) -> &'a [u8] {
-        self.records
-    }
-
     /// Each record's rdata.
     pub fn records(&self) -> impl Iterator<Item = Result<&'a [u8], ImageError>> + 'a {
+        let (heap, by_target) = (self.heap, self.by_target);
         let mut rest = self.records;
         std::iter::from_fn(move || {
+            if by_target {
+                let [b0, b1, b2, b3, tail @ ..] = rest else {
+                    return None;
+                };
+                rest = tail;
+                let offset = u32::from_be_bytes([*b0, *b1, *b2, *b3]);
+                return Some(target(heap, offset).map(|(rdata, _)| rdata));
+            }
             let [l0, l1, tail @ ..] = rest else {
                 return None;
             };
@@ -846,16 +885,33 @@ impl<'a> Rrset<'a> {
         &self,
     ) -> impl Iterator<Item = Result<(usize, Option<Rrset<'a>>, Option<Rrset<'a>>), ImageError>> + 'a
     {
-        let image = self.image;
-        self.additional.chunks_exact(10).map(move |e| {
-            let index = usize::from(u16::from_be_bytes([e[0], e[1]]));
-            let get = |b: &[u8]| -> Result<Option<Rrset<'a>>, ImageError> {
-                match u32::from_be_bytes([b[0], b[1], b[2], b[3]]) {
-                    format::NONE => Ok(None),
-                    offset => image.rrset_at(offset).map(Some),
+        let (image, heap, by_target) = (self.image, self.heap, self.by_target);
+        let (records, additional) = (self.records, self.additional);
+        let get = move |offset: u32| -> Result<Option<Rrset<'a>>, ImageError> {
+            match offset {
+                format::NONE => Ok(None),
+                offset => image.rrset_at(offset).map(Some),
+            }
+        };
+        let entry = move |index: usize, [a, aaaa]: [u32; 2]| Ok((index, get(a)?, get(aaaa)?));
+        let mut next = 0usize;
+        std::iter::from_fn(move || {
+            loop {
+                let index = next;
+                next += 1;
+                if !by_target {
+                    let e = additional.get(10 * index..10 * index + 10)?;
+                    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+                    let record = usize::from(u16::from_be_bytes([e[0], e[1]]));
+                    return Some(entry(record, [be(&e[2..6]), be(&e[6..10])]));
                 }
-            };
-            Ok((index, get(&e[2..6])?, get(&e[6..10])?))
+                let e = records.get(4 * index..4 * index + 4)?;
+                match target(heap, u32::from_be_bytes([e[0], e[1], e[2], e[3]])) {
+                    Err(error) => return Some(Err(error)),
+                    Ok((_, [format::NONE, format::NONE])) => continue,
+                    Ok((_, addresses)) => return Some(entry(index, addresses)),
+                }
+            }
         })
     }
 }

@@ -265,8 +265,51 @@ fn truncated_and_foreign_files_are_refused() {
     let error = Image::from_bytes(other_version).unwrap_err();
     assert_eq!(
         error.to_string(),
-        "zone image format version 2; this build reads version 3: compile the zone again"
+        "zone image format version 2; this build reads versions 3 and 4: compile the zone again"
     );
+}
+
+/// Delegations whose name servers are drawn in pairs from a small pool (most registries' long
+/// tail) store each name server once, with its addresses, however many delegations name it.
+#[test]
+fn name_servers_shared_in_pairs_are_stored_once() {
+    let mut text = String::from("@ 300 SOA ns.tld. h.tld. 1 2 3 4 5\n@ 300 NS ns.nic.tld.\n");
+    for host in 0..10 {
+        text += &format!("ns.host{host} 300 A 192.0.2.{host}\n");
+    }
+    for domain in 0..200 {
+        let (a, b) = (domain % 10, (domain * 7 + 3) % 10);
+        text +=
+            &format!("d{domain} 300 NS ns.host{a}.tld.\nd{domain} 300 NS ns{b}.pool.example.\n");
+    }
+    let (zone, _) = crate::support::zone(&text);
+    let (bytes, _) = image::compile(&zone, |_| {}).unwrap();
+    let stored = |wire: &[u8]| bytes.windows(wire.len()).filter(|w| *w == wire).count();
+    assert_eq!(stored(b"\x02ns\x05host3\x03tld\x00"), 1);
+    assert_eq!(stored(b"\x03ns6\x04pool\x07example\x00"), 1);
+    let image = Image::from_bytes(bytes).unwrap();
+    image.verify().unwrap();
+    let Find::Referral { cut, .. } = image.find(&"www.d17.tld.".parse().unwrap()).unwrap() else {
+        panic!("expected a referral");
+    };
+    let ns = cut.rrset(RecordType::NS).unwrap().unwrap();
+    let targets: Vec<Name> = ns
+        .records()
+        .map(|rdata| Name::from_wire(rdata.unwrap()).unwrap().0)
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            "ns.host7.tld.".parse().unwrap(),
+            "ns2.pool.example.".parse().unwrap()
+        ]
+    );
+    let glue: Vec<(usize, bool, bool)> = ns
+        .additionals()
+        .map(|g| g.unwrap())
+        .map(|(i, a, aaaa)| (i, a.is_some(), aaaa.is_some()))
+        .collect();
+    assert_eq!(glue, [(0, true, false)]);
 }
 
 /// A fuzzer-made image whose index passes its checksum but whose nodes point outside it
