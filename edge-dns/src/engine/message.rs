@@ -1,5 +1,6 @@
 //! Writing a DNS message into a caller's buffer (RFC 1035 §4.1) with name compression
-//! (§4.1.4), without allocating: compression targets live in a fixed table.
+//! (§4.1.4), without allocating: compression targets live in a fixed table of offsets into
+//! the message, a few hundred bytes that a new message clears.
 
 /// The header length.
 pub const HEADER: usize = 12;
@@ -10,10 +11,11 @@ pub struct Full;
 
 /// Compression targets kept.
 const SLOTS: usize = 64;
-/// The longest suffix kept as a target (longer ones are written out, not remembered).
-const SLOT_BYTES: usize = 48;
 /// Targets never replaced: the first names of a message (the question, the origin).
 const KEEP: usize = 8;
+
+/// Labels and pointers a name in the message may take: 127 labels, each pointer followed once.
+const MAX_NAME_STEPS: usize = 256;
 
 /// Hash buckets for the targets (a power of two).
 const BUCKETS: usize = 256;
@@ -22,16 +24,17 @@ const BUCKETS: usize = 256;
 /// have a handful).
 const TRACKED: usize = 16;
 
-/// Names already written, for compression: where each suffix starts and its lower-case wire
-/// form, one fixed slot each, found through a direct-mapped table of suffix hashes. When the
-/// slots are full the oldest after the first [`KEEP`] is reused, so a long message (a zone
-/// transfer) keeps compressing against recent names.
+/// Names already written, for compression: where each suffix starts in the message and its
+/// length, one fixed slot each, found through a direct-mapped table of suffix hashes and
+/// confirmed against the message itself (following its pointers). When the slots are full the
+/// oldest after the first [`KEEP`] is reused, so a long message (a zone transfer) keeps
+/// compressing against recent names.
 struct Targets {
     offsets: [u16; SLOTS],
+    /// The suffix's wire length; 0 for a slot taken back by [`Writer::rewind`].
     lens: [u8; SLOTS],
     count: usize,
     next: usize,
-    names: [u8; SLOTS * SLOT_BYTES],
     /// Slot index + 1 by suffix hash; 0 for none.
     buckets: [u8; BUCKETS],
 }
@@ -79,7 +82,6 @@ impl<'a> Writer<'a> {
                 lens: [0; SLOTS],
                 count: 0,
                 next: KEEP,
-                names: [0; SLOTS * SLOT_BYTES],
                 buckets: [0; BUCKETS],
             },
             counts: [0; 4],
@@ -217,14 +219,51 @@ impl<'a> Writer<'a> {
     fn find(&self, suffix: &[u8], hash: u32) -> Option<u16> {
         let t = &self.targets;
         let slot = usize::from(t.buckets[hash as usize % BUCKETS]).checked_sub(1)?;
-        let len = usize::from(t.lens[slot]);
-        let stored = &t.names[slot * SLOT_BYTES..slot * SLOT_BYTES + len];
-        (len == suffix.len() && eq_ignore_case(stored, suffix)).then_some(t.offsets[slot])
+        let at = t.offsets[slot];
+        (usize::from(t.lens[slot]) == suffix.len() && self.written_is(usize::from(at), suffix))
+            .then_some(at)
+    }
+
+    /// True if the name written at `at` (labels, then a root label or a pointer to an earlier
+    /// name) is the wire name `suffix`, ignoring case.
+    fn written_is(&self, mut at: usize, suffix: &[u8]) -> bool {
+        let written = &self.buf[..self.len];
+        let mut i = 0;
+        // This writer's pointers only go back; the bound keeps a walk finite regardless.
+        for _ in 0..MAX_NAME_STEPS {
+            let Some(&len) = written.get(at) else {
+                return false;
+            };
+            if len & 0xC0 == 0xC0 {
+                let Some(&low) = written.get(at + 1) else {
+                    return false;
+                };
+                at = usize::from(len & 0x3F) << 8 | usize::from(low);
+                continue;
+            }
+            if suffix.get(i) != Some(&len) {
+                return false;
+            }
+            if len == 0 {
+                return true;
+            }
+            let n = usize::from(len);
+            match (
+                written.get(at + 1..at + 1 + n),
+                suffix.get(i + 1..i + 1 + n),
+            ) {
+                (Some(a), Some(b)) if eq_ignore_case(a, b) => {}
+                _ => return false,
+            }
+            at += 1 + n;
+            i += 1 + n;
+        }
+        false
     }
 
     fn remember(&mut self, suffix: &[u8], at: usize, hash: u32) {
         let t = &mut self.targets;
-        if at > 0x3FFF || suffix.len() > SLOT_BYTES {
+        if at > 0x3FFF {
             return;
         }
         let i = if t.count < SLOTS {
@@ -239,7 +278,6 @@ impl<'a> Writer<'a> {
             };
             i
         };
-        t.names[i * SLOT_BYTES..i * SLOT_BYTES + suffix.len()].copy_from_slice(suffix);
         t.offsets[i] = at as u16;
         t.lens[i] = suffix.len() as u8;
         t.buckets[hash as usize % BUCKETS] = i as u8 + 1;
