@@ -369,4 +369,27 @@ mod tests {
             assert_eq!(end - third, 2, "the zone's name is a pointer");
         }
     }
+
+    #[test]
+    fn a_name_compressed_once_is_a_target_through_its_pointer() {
+        let mut buf = [0u8; 512];
+        let mut w = Writer::new(&mut buf, 512);
+        w.name(b"\x01a\x07example\x03tld\x00", true).unwrap();
+        let second = w.len();
+        // "b" then a pointer to "example.tld".
+        w.name(b"\x01B\x07EXAMPLE\x03tld\x00", true).unwrap();
+        assert_eq!(w.len() - second, 4);
+        let third = w.len();
+        w.name(b"\x01b\x07example\x03tld\x00", true).unwrap();
+        let end = w.finish();
+        assert_eq!(end - third, 2, "a pointer to the second name");
+        assert_eq!(
+            u16::from_be_bytes([buf[third], buf[third + 1]]),
+            0xC000 | second as u16
+        );
+        assert_eq!(
+            read_name(&buf[..end], third),
+            b"\x01B\x07example\x03tld\x00"
+        );
+    }
 }

@@ -370,8 +370,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 for entry in rrset.additionals() {
                     let (index, a, aaaa) = entry?;
-                    let Some(target) =
-                        rdata::name_field(rtype, records[index], additional_field(rtype))
+                    // A damaged image may name a record the RRset does not have.
+                    let Some(target) = records
+                        .get(index)
+                        .and_then(|rdata| rdata::name_field(rtype, rdata, additional_field(rtype)))
                     else {
                         continue;
                     };
