@@ -3,9 +3,9 @@
 //! Two steps, all in memory: (1) address RRsets are written first, so that (2), writing the
 //! nodes in canonical order, every NS, MX and SRV RRset can carry the offsets of its targets'
 //! addresses (an NS RRset through its targets, each stored once with its addresses). Identical
-//! RRsets are stored once. Empty non-terminals are filled in and node flags
-//! worked out from a stack of ancestors, and each name goes into the fst index in order; the
-//! names right below the apex also go into the hash table of the `top` section.
+//! RRsets are stored once. Empty non-terminals are filled in and node flags worked out from a
+//! stack of ancestors, and each name goes into the fst index in order; the names right below
+//! the apex also go into the hash table of the `top` section.
 
 use std::hash::Hasher;
 
