@@ -132,7 +132,15 @@ fn report_runs_renders_again_and_splices_into_docs() {
             assert!(figure(run, server, "UDP server CPU per query") > 0.0);
         }
         for server in ["edge-dns", "nsd", "knot"] {
-            assert!(figure(run, server, "TCP server CPU per query") > 0.0);
+            // A peer that stalls in a one-second run (Knot over TCP, now and then) answers a
+            // handful of queries and gets no CPU figure; ours must always have one.
+            let stalled = server != "edge-dns"
+                && figure(run, server, "TCP queries per second") < 1000.0
+                && !run
+                    .measurements
+                    .iter()
+                    .any(|m| m.server == server && m.metric == "TCP server CPU per query");
+            assert!(stalled || figure(run, server, "TCP server CPU per query") > 0.0);
             assert!(figure(run, server, "memory after the runs (PSS)") > 1.0);
             let p99 = run
                 .series

@@ -313,6 +313,18 @@ impl Progress {
         }
     }
 
+    /// Says something went unlike a normal run (above the bar on a terminal).
+    pub fn warn(&self, what: &str) {
+        if self.terminal {
+            self.bar.println(format!("warning: {what}"));
+        } else {
+            eprintln!(
+                "[{:>6.0} s] warning: {what}",
+                self.started.elapsed().as_secs_f64()
+            );
+        }
+    }
+
     /// Counts `seconds` of the estimate as done.
     pub fn advance(&self, seconds: f64) {
         self.bar.inc((seconds * 10.0) as u64);

@@ -262,6 +262,10 @@ fn init_zone_dir(ctx: &Context, dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The least server CPU a saturation run must use for its CPU per query to be reported (five
+/// of the kernel's 10 ms ticks).
+const MIN_MEASURED_CPU: f64 = 0.05;
+
 /// The reflector at saturation: the floor of a server's cost per query, and the ceiling of
 /// the load generator.
 fn floor(ctx: &Context, dir: &Path, dns: &mut Run) -> anyhow::Result<()> {
@@ -474,13 +478,23 @@ fn dnsperf(
         qps,
         Better::Higher,
     );
-    run.add(
-        name,
-        &format!("{m} server CPU per query{suffix}"),
-        "µs",
-        cpu * 1e6 / completed.max(1.0),
-        Better::Lower,
-    );
+    // The kernel counts CPU in ticks of 10 ms: a server that hardly answered (a stalled run)
+    // used too few of them for a figure per query.
+    if cpu >= MIN_MEASURED_CPU {
+        run.add(
+            name,
+            &format!("{m} server CPU per query{suffix}"),
+            "µs",
+            cpu * 1e6 / completed.max(1.0),
+            Better::Lower,
+        );
+    } else {
+        ctx.progress.warn(&format!(
+            "{name} answered {completed} queries over {m} in {} s using {cpu:.2} s of CPU: \
+             too little to give a figure per query",
+            ctx.seconds
+        ));
+    }
     if let Some(latency) = field("Average Latency (s)") {
         run.add(
             name,
