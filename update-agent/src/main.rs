@@ -199,6 +199,17 @@ struct Stats {
     compactions: AtomicU64,
     audits: AtomicU64,
     audit_mismatches: AtomicU64,
+    /// The serials last read from the satellite. The metrics page shows these
+    /// while the satellite is busy (a batch, a checkpoint, a compaction), so
+    /// the gauge never disappears from a scrape.
+    serials: std::sync::Mutex<Vec<(String, Option<u32>)>>,
+}
+
+impl Stats {
+    /// Records the serials the satellite holds now, for the metrics page.
+    fn note_serials(&self, satellite: &Satellite) {
+        *self.serials.lock().expect("not poisoned") = satellite.serials();
+    }
 }
 
 fn main() -> anyhow::Result<()> {
@@ -280,6 +291,7 @@ async fn run(config: Config, path: &Path) -> anyhow::Result<()> {
     }
     let satellite = Arc::new(std::sync::Mutex::new(satellite));
     let stats = Arc::new(Stats::default());
+    stats.note_serials(&satellite.lock().expect("not poisoned"));
     if let Some(addr) = config.metrics_listen {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -598,6 +610,7 @@ async fn apply(
             zones.push(first.zone.clone());
             rest = &rest[run..];
         }
+        stats.note_serials(&satellite);
         Ok(())
     })?;
     // Durable: acknowledge before anything else.
@@ -653,6 +666,7 @@ fn handle(
             match satellite.snapshot_bytes(&zone, offset, &bytes, complete.as_ref())? {
                 Some(serial) => {
                     stats.snapshots.fetch_add(1, Ordering::Relaxed);
+                    stats.note_serials(satellite);
                     resync.remove(&zone);
                     tracing::info!(zone, serial, "snapshot installed");
                     relay.installed(&zone, serial)?;
@@ -767,10 +781,11 @@ fn metrics(satellite: &std::sync::Mutex<Satellite>, stats: &Stats) -> String {
         "# HELP update_agent_serial The serial each zone holds durably.\n# TYPE update_agent_serial gauge"
     );
     if let Ok(satellite) = satellite.try_lock() {
-        for (zone, serial) in satellite.serials() {
-            if let Some(serial) = serial {
-                let _ = writeln!(out, "update_agent_serial{{zone=\"{zone}\"}} {serial}");
-            }
+        stats.note_serials(&satellite);
+    }
+    for (zone, serial) in stats.serials.lock().expect("not poisoned").iter() {
+        if let Some(serial) = serial {
+            let _ = writeln!(out, "update_agent_serial{{zone=\"{zone}\"}} {serial}");
         }
     }
     out
