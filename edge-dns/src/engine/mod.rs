@@ -50,7 +50,7 @@ use message::{Full, Section, Writer};
 pub use query::{Edns, Kind, Malformed, Query, classify};
 pub(crate) use records::Stop;
 pub(crate) use records::{write_after_owner, write_record};
-use zonefiles::image::Image;
+use zonefiles::image::{Ahead, Image};
 use zonefiles::{Name, RecordType};
 
 /// Response codes (RFC 1035 §4.1.1, RFC 6891 §9).
@@ -237,6 +237,15 @@ pub fn answer(
     out: &mut [u8],
 ) -> Option<usize> {
     respond(msg, zones, config, peer, out).map(|(len, _)| len)
+}
+
+/// Starts the look-up of a query before it is answered ([`zonefiles::image::Ahead`]): the UDP
+/// path starts one for each query of a batch and advances them together, so the answers find
+/// what they read in the cache. `None` when the message names nothing in a served zone.
+pub fn ahead<'a>(msg: &[u8], zones: &'a Zones) -> Option<Ahead<'a>> {
+    let (qname, _) = Name::from_wire(msg.get(12..)?).ok()?;
+    let view = zones.select(&qname)?;
+    Some(view.image_for(qname.as_wire()).ahead(&qname))
 }
 
 /// [`answer`], also saying what the response was made from.

@@ -13,6 +13,7 @@
 //! every existing ancestor on the way, so the closest encloser, the zone cut above a name and
 //! the wildcard that may apply come from one pass (RFC 1034 §4.3.2 steps 3a–3c, RFC 4592).
 
+mod ahead;
 mod build;
 mod dnssec;
 pub mod format;
@@ -27,6 +28,7 @@ use std::sync::Arc;
 use memmap2::Mmap;
 
 pub use crate::atomic::write_atomically;
+pub use ahead::Ahead;
 pub use build::{CompileError, CompileStats, compile};
 pub use dnssec::{MAX_NSEC3_ITERATIONS, NSEC3_HASH_LEN, Nsec3Params, Owned, base32hex};
 use format::{Header, HeaderError};
@@ -468,6 +470,22 @@ impl Image {
         })
     }
 
+    /// The label of `qname` right below the apex and where it starts in `qname`'s wire form,
+    /// for a name of the zone below the apex.
+    fn label_below_apex<'n>(&self, qname: &'n Name) -> Option<(usize, &'n [u8])> {
+        let apex_labels = self.origin().label_count();
+        let qname_labels = qname.label_count();
+        if qname_labels <= apex_labels {
+            return None;
+        }
+        let offset = label_offset(qname, (qname_labels - apex_labels - 1) as u8);
+        let wire = qname.as_wire();
+        Some((
+            offset,
+            &wire[offset + 1..offset + 1 + usize::from(wire[offset])],
+        ))
+    }
+
     /// The answer of [`Image::find`] from the table of names below the apex, when that table
     /// decides it: a delegation or DNAME right below the apex, or a label that is not there
     /// (and no wildcard at the apex). `None`: walk the index.
@@ -476,13 +494,12 @@ impl Image {
         let qname_labels = qname.label_count();
         let apex = self.apex()?;
         // A DNAME at the apex rewrites every name below it: the walk handles that.
-        if qname_labels <= apex_labels || apex.flags() & format::NODE_DNAME != 0 {
+        if apex.flags() & format::NODE_DNAME != 0 {
             return Ok(None);
         }
-        // The label right below the apex.
-        let offset = label_offset(qname, (qname_labels - apex_labels - 1) as u8);
-        let wire = qname.as_wire();
-        let label = &wire[offset + 1..offset + 1 + usize::from(wire[offset])];
+        let Some((offset, label)) = self.label_below_apex(qname) else {
+            return Ok(None);
+        };
         match self.top.get(self.section(self.header.top_section), label)? {
             Some(value) => {
                 let flags = value as u8;

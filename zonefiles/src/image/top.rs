@@ -208,10 +208,24 @@ impl TopTable {
     /// `section` is the bytes [`TopTable::read`] was given; every read is bounds-checked, and
     /// no look-up reads more than the longest run.
     pub(super) fn get(&self, section: &[u8], label: &[u8]) -> Result<Option<u64>, ImageError> {
+        self.get_hashed(section, self.hash(label))
+    }
+
+    /// The label's hash under this table's seed.
+    pub(super) fn hash(&self, label: &[u8]) -> u64 {
+        hash(self.seed, label)
+    }
+
+    /// Where in the section the look-up of a hash starts reading (None: an empty table).
+    pub(super) fn home_at(&self, h: u64) -> Option<usize> {
+        (self.names != 0).then(|| FIXED + home(h, self.homes) * SLOT)
+    }
+
+    /// [`TopTable::get`] for a label's [`TopTable::hash`].
+    pub(super) fn get_hashed(&self, section: &[u8], h: u64) -> Result<Option<u64>, ImageError> {
         if self.names == 0 {
             return Ok(None);
         }
-        let h = hash(self.seed, label);
         let first = home(h, self.homes);
         let last = (first + self.longest as usize).min(self.slots - 1);
         for slot in first..=last {
