@@ -19,14 +19,17 @@ const MAX_NAME_STEPS: usize = 256;
 
 /// Hash buckets for the targets (a power of two).
 const BUCKETS: usize = 256;
+/// Buckets a suffix may take, from the one its hash names on: two suffixes whose hashes
+/// meet in a bucket both stay found.
+const PROBES: usize = 4;
 
 /// Labels of a name whose suffixes are compression targets (the last ones: a TLD's names
 /// have a handful).
 const TRACKED: usize = 16;
 
 /// Names already written, for compression: where each suffix starts in the message and its
-/// length, one fixed slot each, found through a direct-mapped table of suffix hashes and
-/// confirmed against the message itself (following its pointers). When the slots are full the
+/// length, one fixed slot each, found through a table of suffix hashes (a suffix takes the
+/// first free of [`PROBES`] buckets from its own) and confirmed against the message itself (following its pointers). When the slots are full the
 /// oldest after the first [`KEEP`] is reused, so a long message (a zone transfer) keeps
 /// compressing against recent names.
 struct Targets {
@@ -195,13 +198,11 @@ impl<'a> Writer<'a> {
         }
         // Each suffix's hash, from the root up, so each label is hashed once.
         let mut hashes = [0u32; TRACKED];
-        let mut hash = 0x811c_9dc5u32;
+        let mut hash = 0u64;
         for i in (0..labels).rev() {
-            let start = usize::from(starts[i]);
-            for &b in &wire[start..start + 1 + usize::from(wire[start])] {
-                hash = (hash ^ u32::from(b.to_ascii_lowercase())).wrapping_mul(0x0100_0193);
-            }
-            hashes[i] = hash;
+            hash = hash_label(hash, wire, usize::from(starts[i]));
+            // The product's top byte is the one every input byte reaches.
+            hashes[i] = (hash >> 56) as u32;
         }
         for i in 0..labels {
             let suffix = &wire[usize::from(starts[i])..];
@@ -218,10 +219,15 @@ impl<'a> Writer<'a> {
 
     fn find(&self, suffix: &[u8], hash: u32) -> Option<u16> {
         let t = &self.targets;
-        let slot = usize::from(t.buckets[hash as usize % BUCKETS]).checked_sub(1)?;
-        let at = t.offsets[slot];
-        (usize::from(t.lens[slot]) == suffix.len() && self.written_is(usize::from(at), suffix))
-            .then_some(at)
+        for probe in 0..PROBES {
+            let slot = usize::from(t.buckets[(hash as usize + probe) % BUCKETS]).checked_sub(1)?;
+            let at = t.offsets[slot];
+            if usize::from(t.lens[slot]) == suffix.len() && self.written_is(usize::from(at), suffix)
+            {
+                return Some(at);
+            }
+        }
+        None
     }
 
     /// True if the name written at `at` (labels, then a root label or a pointer to an earlier
@@ -280,7 +286,12 @@ impl<'a> Writer<'a> {
         };
         t.offsets[i] = at as u16;
         t.lens[i] = suffix.len() as u8;
-        t.buckets[hash as usize % BUCKETS] = i as u8 + 1;
+        // The first free bucket of the suffix's probes, or its own when all are taken.
+        let bucket = (0..PROBES)
+            .map(|probe| (hash as usize + probe) % BUCKETS)
+            .find(|&b| t.buckets[b] == 0)
+            .unwrap_or(hash as usize % BUCKETS);
+        t.buckets[bucket] = i as u8 + 1;
     }
 
     /// Writes the section counts, appends the message to `out` and starts an empty one with
@@ -320,6 +331,52 @@ fn name_len(wire: &[u8]) -> usize {
     (at + 1).min(wire.len())
 }
 
+/// Chains the label at `start` (its length byte and its bytes, letters in lower case) onto
+/// the hash of the suffix after it, eight bytes per multiplication: names are hashed once per
+/// label on every response, and a byte at a time this was the writer's largest cost.
+fn hash_label(mut hash: u64, wire: &[u8], start: usize) -> u64 {
+    let end = (start + 1 + usize::from(wire[start])).min(wire.len());
+    let mut at = start;
+    while at < end {
+        let n = (end - at).min(8);
+        let le = |at: usize| u64::from_le_bytes(wire[at..at + 8].try_into().expect("8 bytes"));
+        // The label's next n bytes in the low bytes of a word, read with one load (a copy
+        // through memory would stall on the load after it).
+        let word = if at + 8 <= wire.len() {
+            let word = le(at);
+            if n < 8 {
+                word & ((1 << (8 * n)) - 1)
+            } else {
+                word
+            }
+        } else if end >= 8 {
+            // Near the buffer's end: the eight bytes ending with the label's last, shifted.
+            le(end - 8) >> (8 * (8 - n))
+        } else {
+            wire[at..end]
+                .iter()
+                .rev()
+                .fold(0, |word, &b| word << 8 | u64::from(b))
+        };
+        hash = (hash ^ lower_case(word)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        at += 8;
+    }
+    hash
+}
+
+/// The eight bytes of `word` with ASCII `A`–`Z` turned to `a`–`z`, all at once: a byte gets
+/// 0x20 when adding 0x3F to its low seven bits carries into the top bit (it is at least `A`),
+/// adding 0x25 does not (it is at most `Z`), and its own top bit is clear.
+fn lower_case(word: u64) -> u64 {
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    const TOP: u64 = 0x8080_8080_8080_8080;
+    let low = word & LOW7;
+    let at_least_a = low + 0x3F3F_3F3F_3F3F_3F3F;
+    let above_z = low + 0x2525_2525_2525_2525;
+    let upper = at_least_a & !above_z & !word & TOP;
+    word | (upper >> 2)
+}
+
 fn eq_ignore_case(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).all(|(x, y)| x.eq_ignore_ascii_case(y))
 }
@@ -327,6 +384,68 @@ fn eq_ignore_case(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_whose_hashes_meet_in_a_bucket_still_compress() {
+        let mut buf = vec![0u8; 4096];
+        let mut w = Writer::new(&mut buf, 4096);
+        let names: Vec<Vec<u8>> = (0..40)
+            .map(|i| {
+                let label = format!("host{i}");
+                let mut wire = vec![label.len() as u8];
+                wire.extend_from_slice(label.as_bytes());
+                wire.extend_from_slice(b"\x07example\x00");
+                wire
+            })
+            .collect();
+        for name in &names {
+            w.name(name, true).unwrap();
+        }
+        for name in &names {
+            let before = w.len();
+            w.name(name, true).unwrap();
+            assert_eq!(w.len() - before, 2, "{name:?} was not compressed");
+        }
+    }
+
+    #[test]
+    fn letters_and_only_letters_are_lowered_eight_at_a_time() {
+        for first in (0..=255u8).step_by(1) {
+            let bytes = [
+                first,
+                first.wrapping_add(1),
+                b'A',
+                b'Z',
+                b'@',
+                b'[',
+                0xC1,
+                b'z',
+            ];
+            let lowered = lower_case(u64::from_le_bytes(bytes)).to_le_bytes();
+            let expected = bytes.map(|b| b.to_ascii_lowercase());
+            assert_eq!(lowered, expected, "{bytes:?}");
+        }
+    }
+
+    #[test]
+    fn a_suffix_hashes_alike_in_any_case_and_wherever_it_is_read() {
+        let hash = |wire: &[u8], start: usize| hash_label(0, wire, start);
+        let a = b"\x0bNS-Provider\x03tld\x00";
+        let b = b"\x03www\x0bns-provider\x03TLD\x00";
+        assert_eq!(hash(a, 12), hash(b, 16));
+        assert_eq!(hash_label(hash(a, 12), a, 0), hash_label(hash(b, 16), b, 4));
+        assert_ne!(hash(a, 0), hash(b"\x0cns-providers\x03tld\x00", 0));
+        // Labels read at the end of a short buffer, of a long one, and inside one.
+        let end = hash(b"\x03tld", 0);
+        assert_eq!(end, hash(b"\x03TLD\x00\x07", 0));
+        assert_eq!(end, hash(b"\x09something\x03tld", 10));
+        assert_eq!(
+            end,
+            hash(b"\x09something\x03tld\x00\x00\x00\x00\x00\x00", 10)
+        );
+        let long = b"\x0bns-provider\x0bns-provider";
+        assert_eq!(hash(long, 0), hash(long, 12));
+    }
 
     /// Reads the name at `at`, following compression pointers.
     fn read_name(msg: &[u8], mut at: usize) -> Vec<u8> {
