@@ -42,6 +42,8 @@ struct Overlay {
     image: Image,
     /// The changed labels right below the apex.
     labels: FxHashSet<Box<[u8]>>,
+    /// The labels of the zone's origin.
+    origin_labels: usize,
 }
 
 impl View {
@@ -112,7 +114,7 @@ impl View {
     }
 
     fn changed(&self, overlay: &Overlay, name: &[u8]) -> bool {
-        match top_label(name, self.base.origin().label_count()) {
+        match top_label(name, overlay.origin_labels) {
             Some(label) => overlay.labels.contains(label),
             None => true,
         }
@@ -147,21 +149,19 @@ impl View {
 /// The label right below the apex on the way to `name` (lower-case wire form); `None` for
 /// the apex itself.
 pub fn top_label(name: &[u8], origin_labels: usize) -> Option<&[u8]> {
-    let mut starts = [0usize; 128];
-    let mut count = 0;
-    let mut at = 0;
-    while let Some(&len) = name.get(at) {
-        if len == 0 || count == starts.len() {
-            break;
-        }
-        starts[count] = at;
-        count += 1;
-        at += 1 + usize::from(len);
-    }
-    if count <= origin_labels {
-        return None;
-    }
-    let start = starts[count - origin_labels - 1];
+    // Where each label starts; walked twice rather than stored (this runs on every query to a
+    // zone with an overlay).
+    let starts = || {
+        let mut at = 0;
+        std::iter::from_fn(move || {
+            let len = *name.get(at)?;
+            let start = at;
+            at += 1 + usize::from(len);
+            (len != 0).then_some(start)
+        })
+    };
+    let below = starts().count().checked_sub(origin_labels + 1)?;
+    let start = starts().nth(below)?;
     name.get(start + 1..start + 1 + usize::from(name[start]))
 }
 
@@ -275,6 +275,7 @@ pub fn build(base: Arc<Image>, changesets: &[Changeset]) -> Result<View, ViewErr
         overlay: Some(Overlay {
             image: Image::from_bytes(bytes)?,
             labels,
+            origin_labels,
         }),
         damaged: AtomicBool::new(false),
     })
@@ -308,5 +309,9 @@ mod tests {
         assert_eq!(top_label(name.as_wire(), 2), Some(&b"www"[..]));
         let apex: Name = "tld.".parse().unwrap();
         assert_eq!(top_label(apex.as_wire(), 1), None);
+        assert_eq!(top_label(name.as_wire(), 3), None);
+        assert_eq!(top_label(name.as_wire(), 4), None);
+        assert_eq!(top_label(name.as_wire(), 0), Some(&b"tld"[..]));
+        assert_eq!(top_label(b"\x03www\x07exam", 0), None);
     }
 }

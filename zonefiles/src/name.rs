@@ -110,10 +110,9 @@ impl Name {
     /// Returns the name and the number of bytes it took.
     pub fn from_wire(wire: &[u8]) -> Result<(Name, usize), NameError> {
         let len = wire_name_len(wire)?;
-        let mut bytes = [0u8; MAX_NAME_LEN];
-        bytes[..len].copy_from_slice(&wire[..len]);
-        lowercase_wire(&mut bytes[..len]);
-        Ok((Name(Octets::new(&bytes[..len])), len))
+        let mut octets = Octets::new(&wire[..len]);
+        lowercase_wire(octets.as_mut_slice());
+        Ok((Name(octets), len))
     }
 
     /// Builds a name from wire-format bytes already known to be a valid lower-case name.

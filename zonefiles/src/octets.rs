@@ -38,6 +38,16 @@ impl Octets {
     }
 }
 
+impl Octets {
+    /// The bytes, to change in place.
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
+        match &mut self.0 {
+            Repr::Inline { len, bytes } => &mut bytes[..usize::from(*len)],
+            Repr::Heap(bytes) => bytes,
+        }
+    }
+}
+
 impl Deref for Octets {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
