@@ -41,9 +41,45 @@ pub fn bind(addr: SocketAddr, receive_buffer: usize) -> io::Result<UdpSocket> {
     // Best effort: the kernel caps these at net.core.[rw]mem_max.
     let _ = socket.set_recv_buffer_size(receive_buffer);
     let _ = socket.set_send_buffer_size(4 << 20);
+    ignore_path_mtu(&socket, addr.is_ipv6())?;
     socket.bind(&addr.into())?;
     socket.set_read_timeout(Some(Duration::from_millis(200)))?;
     Ok(socket.into())
+}
+
+/// Sends without the don't-fragment bit and ignores path MTU information
+/// (`IP_PMTUDISC_OMIT`), as NSD, BIND and Unbound do: a forged ICMP "fragmentation needed"
+/// cannot make the server fragment its answers (an opening for cache poisoning by
+/// fragments), and answers no larger than the interface MTU are never fragmented here.
+fn ignore_path_mtu(socket: &Socket, ipv6: bool) -> io::Result<()> {
+    let (level, option, value) = if ipv6 {
+        (
+            libc::IPPROTO_IPV6,
+            libc::IPV6_MTU_DISCOVER,
+            libc::IPV6_PMTUDISC_OMIT,
+        )
+    } else {
+        (
+            libc::IPPROTO_IP,
+            libc::IP_MTU_DISCOVER,
+            libc::IP_PMTUDISC_OMIT,
+        )
+    };
+    // SAFETY: the option value is a live c_int of the size given.
+    let done = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            level,
+            option,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if done == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// Pins the calling thread to the `index`-th CPU (modulo their number) of those the process
@@ -400,5 +436,43 @@ fn ip_of(addr: &libc::sockaddr_storage) -> IpAddr {
             IpAddr::V6(Ipv6Addr::from(v6.sin6_addr.s6_addr))
         }
         _ => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn option(socket: &UdpSocket, level: i32, option: i32) -> i32 {
+        let mut value: libc::c_int = -1;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: value and len are live and sized for the option.
+        let done = unsafe {
+            libc::getsockopt(
+                socket.as_raw_fd(),
+                level,
+                option,
+                (&mut value as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        assert_eq!(done, 0, "{}", io::Error::last_os_error());
+        value
+    }
+
+    #[test]
+    fn sockets_ignore_path_mtu_information() {
+        let v4 = bind("127.0.0.1:0".parse().unwrap(), 1 << 16).unwrap();
+        assert_eq!(
+            option(&v4, libc::IPPROTO_IP, libc::IP_MTU_DISCOVER),
+            libc::IP_PMTUDISC_OMIT
+        );
+        // Hosts without IPv6 loopback skip the second half.
+        if let Ok(v6) = bind("[::1]:0".parse().unwrap(), 1 << 16) {
+            assert_eq!(
+                option(&v6, libc::IPPROTO_IPV6, libc::IPV6_MTU_DISCOVER),
+                libc::IPV6_PMTUDISC_OMIT
+            );
+        }
     }
 }

@@ -143,10 +143,7 @@ impl<'z> Lookup<'z> {
                 Find::Referral { cut, offset } => {
                     if step == 0 {
                         (self.state.kind, self.state.about) = (ResponseKind::Referral, offset);
-                        let cut_name = Name::from_wire(&name.as_wire()[offset..])
-                            .map_err(|_| Stop::Damaged)?
-                            .0;
-                        self.referral(w, &owner[offset..], &cut_name, cut)?;
+                        self.referral(w, &owner[offset..], (&name, offset), cut)?;
                     }
                     return Ok(());
                 }
@@ -270,7 +267,7 @@ impl<'z> Lookup<'z> {
             }
             if step == 0 {
                 (self.state.kind, self.state.about) = (ResponseKind::Referral, 0);
-                self.referral(w, owner, name, node)?;
+                self.referral(w, owner, (name, 0), node)?;
             }
             return Ok(None);
         }
@@ -346,11 +343,12 @@ impl<'z> Lookup<'z> {
     /// A referral: not authoritative, the cut's NS in authority, glue in additional. With
     /// DNSSEC, the DS RRset and its signatures, or the proof that there is none (RFC 4035
     /// §3.1.4).
+    /// The cut's name is the part of `name` from the wire offset given with it.
     fn referral(
         &mut self,
         w: &mut Writer<'_>,
         cut_owner: &[u8],
-        cut_name: &Name,
+        (name, offset): (&Name, usize),
         cut: Node<'z>,
     ) -> Result<(), Stop> {
         self.state.authoritative = false;
@@ -361,7 +359,18 @@ impl<'z> Lookup<'z> {
                 Some(ds) => {
                     self.signed(w, Section::Authority, cut_owner, RecordType::DS, ds, cut)?
                 }
-                None => self.deny_type(w, cut_name, cut)?,
+                None => {
+                    let suffix;
+                    let cut_name = if offset == 0 {
+                        name
+                    } else {
+                        suffix = Name::from_wire(&name.as_wire()[offset..])
+                            .map_err(|_| Stop::Damaged)?
+                            .0;
+                        &suffix
+                    };
+                    self.deny_type(w, cut_name, cut)?
+                }
             }
         }
         self.additional(w, RecordType::NS, ns, Some(cut_owner))
