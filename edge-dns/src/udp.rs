@@ -63,27 +63,16 @@ pub fn bind(addr: SocketAddr, receive_buffer: usize) -> io::Result<UdpSocket> {
 /// opening for cache poisoning by fragments), and answers no larger than the interface MTU
 /// are never fragmented here.
 fn ignore_path_mtu(socket: &Socket, ipv6: bool, omit: bool) -> io::Result<()> {
-    let (level, option, value) = match (ipv6, omit) {
-        (true, true) => (
-            libc::IPPROTO_IPV6,
-            libc::IPV6_MTU_DISCOVER,
-            libc::IPV6_PMTUDISC_OMIT,
-        ),
-        (true, false) => (
-            libc::IPPROTO_IPV6,
-            libc::IPV6_MTU_DISCOVER,
-            libc::IPV6_PMTUDISC_DONT,
-        ),
-        (false, true) => (
-            libc::IPPROTO_IP,
-            libc::IP_MTU_DISCOVER,
-            libc::IP_PMTUDISC_OMIT,
-        ),
-        (false, false) => (
-            libc::IPPROTO_IP,
-            libc::IP_MTU_DISCOVER,
-            libc::IP_PMTUDISC_DONT,
-        ),
+    let (level, option) = if ipv6 {
+        (libc::IPPROTO_IPV6, libc::IPV6_MTU_DISCOVER)
+    } else {
+        (libc::IPPROTO_IP, libc::IP_MTU_DISCOVER)
+    };
+    let value = match (ipv6, omit) {
+        (true, true) => libc::IPV6_PMTUDISC_OMIT,
+        (true, false) => libc::IPV6_PMTUDISC_DONT,
+        (false, true) => libc::IP_PMTUDISC_OMIT,
+        (false, false) => libc::IP_PMTUDISC_DONT,
     };
     // SAFETY: the option value is a live c_int of the size given.
     let done = unsafe {

@@ -29,9 +29,9 @@ const TRACKED: usize = 16;
 
 /// Names already written, for compression: where each suffix starts in the message and its
 /// length, one fixed slot each, found through a table of suffix hashes (a suffix takes the
-/// first free of [`PROBES`] buckets from its own) and confirmed against the message itself (following its pointers). When the slots are full the
-/// oldest after the first [`KEEP`] is reused, so a long message (a zone transfer) keeps
-/// compressing against recent names.
+/// first free of [`PROBES`] buckets from its own) and confirmed against the message itself
+/// (following its pointers). When the slots are full the oldest after the first [`KEEP`] is
+/// reused, so a long message (a zone transfer) keeps compressing against recent names.
 struct Targets {
     offsets: [u16; SLOTS],
     /// The suffix's wire length; 0 for a slot taken back by [`Writer::rewind`].
