@@ -3,7 +3,7 @@
 //! endpoints say (the serial its agent holds, DNS and WHOIS query rates). Everything comes from
 //! the metrics endpoints in the manifest, so it runs anywhere that can reach them.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -225,22 +225,30 @@ pub fn run(path: &Path, json: bool, once: bool, interval: f64) -> anyhow::Result
     let interval = Duration::from_secs_f64(interval.max(0.1));
     let (_, mut previous) = rows(&manifest, &[]);
     let terminal = std::io::stdout().is_terminal();
+    let mut out = std::io::stdout();
     loop {
         std::thread::sleep(interval);
         let (rows, samples) = rows(&manifest, &previous);
         previous = samples;
+        let mut page = String::new();
         if json {
             for row in &rows {
-                println!("{}", serde_json::to_string(row)?);
+                page.push_str(&serde_json::to_string(row)?);
+                page.push('\n');
             }
-            return Ok(());
+        } else {
+            if terminal && !once {
+                // Like top: the table in place.
+                page.push_str("\x1b[2J\x1b[H");
+            }
+            page.push_str(&table(&rows));
         }
-        if terminal && !once {
-            // Like top: the table in place.
-            print!("\x1b[2J\x1b[H");
+        // A reader that went away (`status | head`) ends the watch quietly.
+        match out.write_all(page.as_bytes()).and_then(|()| out.flush()) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+            written => written?,
         }
-        print!("{}", table(&rows));
-        if once {
+        if json || once {
             return Ok(());
         }
     }
