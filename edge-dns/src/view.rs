@@ -149,20 +149,7 @@ impl View {
 /// The label right below the apex on the way to `name` (lower-case wire form); `None` for
 /// the apex itself.
 pub fn top_label(name: &[u8], origin_labels: usize) -> Option<&[u8]> {
-    // Where each label starts; walked twice rather than stored (this runs on every query to a
-    // zone with an overlay).
-    let starts = || {
-        let mut at = 0;
-        std::iter::from_fn(move || {
-            let len = *name.get(at)?;
-            let start = at;
-            at += 1 + usize::from(len);
-            (len != 0).then_some(start)
-        })
-    };
-    let below = starts().count().checked_sub(origin_labels + 1)?;
-    let start = starts().nth(below)?;
-    name.get(start + 1..start + 1 + usize::from(name[start]))
+    zonefiles::name::label_below(name, origin_labels).map(|(_, label)| label)
 }
 
 /// Why a view could not be built.

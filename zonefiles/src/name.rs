@@ -334,6 +334,26 @@ pub fn wire_name_len(wire: &[u8]) -> Result<usize, NameError> {
 }
 
 /// Lower-cases the label bytes of a valid wire-format name in place.
+/// The label of the wire name `name` right below a suffix of `origin_labels` labels (the
+/// label a TLD's look-ups turn on), and where it starts; `None` when the name has no more
+/// labels than that. Walks the labels twice rather than storing them: this runs on every
+/// query.
+pub fn label_below(name: &[u8], origin_labels: usize) -> Option<(usize, &[u8])> {
+    let starts = || {
+        let mut at = 0;
+        std::iter::from_fn(move || {
+            let len = *name.get(at)?;
+            let start = at;
+            at += 1 + usize::from(len);
+            (len != 0).then_some(start)
+        })
+    };
+    let below = starts().count().checked_sub(origin_labels + 1)?;
+    let start = starts().nth(below)?;
+    let label = name.get(start + 1..start + 1 + usize::from(name[start]))?;
+    Some((start, label))
+}
+
 pub(crate) fn lowercase_wire(wire: &mut [u8]) {
     let mut pos = 0;
     while pos < wire.len() && wire[pos] != 0 {
@@ -479,6 +499,16 @@ impl std::str::FromStr for Name {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_label_below_a_suffix_and_where_it_starts() {
+        let name: Name = "www.example.tld.".parse().unwrap();
+        assert_eq!(label_below(name.as_wire(), 1), Some((4, &b"example"[..])));
+        assert_eq!(label_below(name.as_wire(), 2), Some((0, &b"www"[..])));
+        assert_eq!(label_below(name.as_wire(), 3), None);
+        assert_eq!(label_below(b"\x03www\x07exam", 0), None);
+    }
+
     use super::*;
 
     fn n(s: &str) -> Name {

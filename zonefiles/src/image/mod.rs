@@ -473,25 +473,13 @@ impl Image {
     /// The label of `qname` right below the apex and where it starts in `qname`'s wire form,
     /// for a name of the zone below the apex.
     fn label_below_apex<'n>(&self, qname: &'n Name) -> Option<(usize, &'n [u8])> {
-        let apex_labels = self.origin().label_count();
-        let qname_labels = qname.label_count();
-        if qname_labels <= apex_labels {
-            return None;
-        }
-        let offset = label_offset(qname, (qname_labels - apex_labels - 1) as u8);
-        let wire = qname.as_wire();
-        Some((
-            offset,
-            &wire[offset + 1..offset + 1 + usize::from(wire[offset])],
-        ))
+        crate::name::label_below(qname.as_wire(), self.origin().label_count())
     }
 
     /// The answer of [`Image::find`] from the table of names below the apex, when that table
     /// decides it: a delegation or DNAME right below the apex, or a label that is not there
     /// (and no wildcard at the apex). `None`: walk the index.
     fn find_by_top(&self, qname: &Name) -> Result<Option<Find<'_>>, ImageError> {
-        let apex_labels = self.origin().label_count();
-        let qname_labels = qname.label_count();
         let apex = self.apex()?;
         // A DNAME at the apex rewrites every name below it: the walk handles that.
         if apex.flags() & format::NODE_DNAME != 0 {
@@ -507,7 +495,8 @@ impl Image {
                     return Ok(None);
                 }
                 let node = self.node_at(value);
-                Ok(Some(if qname_labels == apex_labels + 1 {
+                // The label below the apex is the name's first: the name itself.
+                Ok(Some(if offset == 0 {
                     Find::Exact(node)
                 } else if flags & format::NODE_DELEGATION != 0 {
                     Find::Referral { cut: node, offset }
@@ -522,10 +511,10 @@ impl Image {
                 if apex.has_wildcard_child() {
                     return Ok(None);
                 }
-                let offset = label_offset(qname, (qname_labels - apex_labels) as u8);
+                // The closest encloser is the apex, right after that label.
                 Ok(Some(Find::NxDomain {
                     closest_encloser: apex,
-                    offset,
+                    offset: offset + 1 + label.len(),
                 }))
             }
         }
