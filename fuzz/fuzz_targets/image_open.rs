@@ -23,6 +23,7 @@ fuzz_target!(init: {
                 for rrset in node.rrsets().flatten() {
                     let _ = rrset.1.records().count();
                     let _ = rrset.1.additionals().count();
+                    let _ = rrset.1.records_and_addresses().count();
                 }
             }
         }

@@ -23,36 +23,21 @@ impl<'z> Lookup<'z> {
         let Some(field) = rdata::schema::additional_name_field(rtype) else {
             return Ok(());
         };
-        let records: [Option<&[u8]>; 64] = {
-            let mut all = [None; 64];
-            for (slot, rdata) in all.iter_mut().zip(rrset.records()) {
-                *slot = rdata.ok();
-            }
-            all
-        };
-        let mut stored: [Option<Addresses<'z>>; 64] = [None; 64];
-        for entry in rrset.additionals() {
-            if let Ok((index, a, aaaa)) = entry
-                && let Some(slot) = stored.get_mut(index)
-            {
-                *slot = Some((a, aaaa));
-            }
-        }
         // Data from the base image pointing into a subtree changed since: the overlay has the
         // addresses as they are now.
         let rebased = self.view.has_overlay() && std::ptr::eq(rrset.image(), &**self.view.base());
-        for (index, rdata) in records.iter().enumerate() {
-            let Some(rdata) = rdata else { continue };
+        for entry in rrset.records_and_addresses() {
+            let Ok((rdata, a, aaaa)) = entry else {
+                continue;
+            };
             let Some(target) = rdata::name_field_wire(rtype, rdata, field) else {
                 continue;
             };
             let changed = rebased.then(|| self.view.overlay_for(target)).flatten();
             let (a, aaaa) = match changed {
                 Some(overlay) => overlay_addresses(overlay, target),
-                None => match stored[index] {
-                    Some(addresses) => addresses,
-                    None => continue,
-                },
+                None if a.is_none() && aaaa.is_none() => continue,
+                None => (a, aaaa),
             };
             // Authoritative addresses are signed; glue below a cut is not (RFC 4035 §3.1.1).
             let signer = match self.dnssec {

@@ -377,8 +377,49 @@ fn lower_case(word: u64) -> u64 {
     word | (upper >> 2)
 }
 
+/// Whether two labels of the same length are equal ignoring ASCII case, compared a word at a
+/// time: the labels a response compares are short, and a byte at a time this was a quarter of
+/// [`Writer::name`]. Lengths of 4 to 8 compare two overlapping halves, longer ones words and an
+/// overlapping last word, shorter ones their first, middle and last bytes (which, for 1 to 3
+/// bytes, are all of them).
 fn eq_ignore_case(a: &[u8], b: &[u8]) -> bool {
-    a.iter().zip(b).all(|(x, y)| x.eq_ignore_ascii_case(y))
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| {
+        lower_case(u64::from_le_bytes(
+            s[at..at + 8].try_into().expect("8 bytes"),
+        ))
+    };
+    let half = |s: &[u8], at: usize| {
+        u64::from(u32::from_le_bytes(
+            s[at..at + 4].try_into().expect("4 bytes"),
+        ))
+    };
+    match n {
+        0 => true,
+        1..=3 => {
+            let w = |s: &[u8]| {
+                lower_case(u64::from(s[0]) | u64::from(s[n / 2]) << 8 | u64::from(s[n - 1]) << 16)
+            };
+            w(a) == w(b)
+        }
+        4..=8 => {
+            let w = |s: &[u8]| lower_case(half(s, 0) | half(s, n - 4) << 32);
+            w(a) == w(b)
+        }
+        _ => {
+            let mut at = 0;
+            while at + 8 < n {
+                if word(a, at) != word(b, at) {
+                    return false;
+                }
+                at += 8;
+            }
+            word(a, n - 8) == word(b, n - 8)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -424,6 +465,33 @@ mod tests {
             let lowered = lower_case(u64::from_le_bytes(bytes)).to_le_bytes();
             let expected = bytes.map(|b| b.to_ascii_lowercase());
             assert_eq!(lowered, expected, "{bytes:?}");
+        }
+    }
+
+    #[test]
+    fn labels_compare_a_word_at_a_time_as_byte_by_byte() {
+        // Every length a label takes, against copies differing at each position by case
+        // (equal) or by one bit elsewhere (different, including the bit that case flips on a
+        // byte that is not a letter).
+        let bytewise = |a: &[u8], b: &[u8]| {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.eq_ignore_ascii_case(y))
+        };
+        const SAMPLE: &[u8] = b"aZ0-_@[`{\xC1";
+        for n in 0..=63usize {
+            let label: Vec<u8> = (0..n).map(|i| SAMPLE[i % SAMPLE.len()]).collect();
+            for at in 0..n {
+                for flip in [0x20u8, 0x01, 0x80, 0x40] {
+                    let mut other = label.clone();
+                    other[at] ^= flip;
+                    assert_eq!(
+                        eq_ignore_case(&label, &other),
+                        bytewise(&label, &other),
+                        "{label:?} {other:?}"
+                    );
+                }
+            }
+            assert!(eq_ignore_case(&label, &label.to_ascii_uppercase()));
+            assert!(!eq_ignore_case(&label, &[label.as_slice(), b"a"].concat()));
         }
     }
 

@@ -891,6 +891,57 @@ impl<'a> Rrset<'a> {
         })
     }
 
+    /// Each record's rdata, in order, with the A and AAAA RRsets of the name it points to when
+    /// the image links them (additional section data, RFC 1034 §4.3.2 step 6; glue for NS):
+    /// one pass over the records and their links, for the answer path. Inline RRsets' links
+    /// are stored in record order; a link out of that order (a damaged image) is passed over.
+    #[allow(clippy::type_complexity)]
+    pub fn records_and_addresses(
+        &self,
+    ) -> impl Iterator<Item = Result<(&'a [u8], Option<Rrset<'a>>, Option<Rrset<'a>>), ImageError>> + 'a
+    {
+        let (image, heap, by_target) = (self.image, self.heap, self.by_target);
+        let get = move |offset: u32| -> Result<Option<Rrset<'a>>, ImageError> {
+            match offset {
+                format::NONE => Ok(None),
+                offset => image.rrset_at(offset).map(Some),
+            }
+        };
+        let entry = move |rdata, [a, aaaa]: [u32; 2]| Ok((rdata, get(a)?, get(aaaa)?));
+        let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+        let mut records = self.records;
+        let mut links = self.additional;
+        let mut index = 0u16;
+        std::iter::from_fn(move || {
+            if by_target {
+                let (offset, rest) = records.split_at_checked(4)?;
+                records = rest;
+                return Some(target(heap, be(offset)).and_then(|(rdata, a)| entry(rdata, a)));
+            }
+            let (len, rest) = records.split_at_checked(2)?;
+            let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
+            let Some((rdata, rest)) = rest.split_at_checked(len) else {
+                records = &[];
+                return Some(Err(ImageError::Corrupt(0)));
+            };
+            records = rest;
+            let mut addresses = [format::NONE; 2];
+            while let Some((link, rest)) = links.split_at_checked(10) {
+                let linked = u16::from_be_bytes([link[0], link[1]]);
+                if linked > index {
+                    break;
+                }
+                links = rest;
+                if linked == index {
+                    addresses = [be(&link[2..6]), be(&link[6..10])];
+                    break;
+                }
+            }
+            index = index.wrapping_add(1);
+            Some(entry(rdata, addresses))
+        })
+    }
+
     /// For records whose target name is in the zone: the record index and the target's A and
     /// AAAA RRsets (additional section data, RFC 1034 §4.3.2 step 6; glue for NS).
     #[allow(clippy::type_complexity)]

@@ -249,6 +249,51 @@ fn referral_carries_glue_for_in_bailiwick_name_servers() {
     assert_eq!(glue, [(0, true, false), (2, true, true)]);
 }
 
+/// The answer path's one pass over records and their addresses agrees with the records and
+/// their links read apart, for NS (stored by target) and MX (stored inline).
+#[test]
+fn records_come_with_their_addresses_in_one_pass() {
+    let text = "@ 300 SOA ns.tld. h.tld. 1 2 3 4 5\n@ 300 NS ns.nic.tld.\nns.nic 300 A 192.0.2.53\n\
+                @ 300 MX 10 mx.other.\n@ 300 MX 20 mail.tld.\n@ 300 MX 30 ns.nic.tld.\n\
+                mail 300 AAAA 2001:db8::25\n\
+                example 300 NS ns1.example.tld.\nexample 300 NS ns.nic.tld.\nexample 300 NS ns.other.\n\
+                ns1.example 300 A 198.51.100.1\nns1.example 300 AAAA 2001:db8::1\n";
+    let (zone, _) = crate::support::zone(text);
+    let (bytes, _) = image::compile(&zone, |_| {}).unwrap();
+    let image = Image::from_bytes(bytes).unwrap();
+    let apex = image.node(image.origin()).unwrap().unwrap();
+    let Find::Referral { cut, .. } = image.find(&"www.example.tld.".parse().unwrap()).unwrap()
+    else {
+        panic!("expected a referral");
+    };
+    for (node, rtype, linked) in [(apex, RecordType::MX, 2), (cut, RecordType::NS, 2)] {
+        let rrset = node.rrset(rtype).unwrap().unwrap();
+        let apart: Vec<(Vec<u8>, bool, bool)> = {
+            let links: Vec<_> = rrset.additionals().map(|l| l.unwrap()).collect();
+            rrset
+                .records()
+                .enumerate()
+                .map(|(i, rdata)| {
+                    let link = links.iter().find(|l| l.0 == i);
+                    (
+                        rdata.unwrap().to_vec(),
+                        link.is_some_and(|l| l.1.is_some()),
+                        link.is_some_and(|l| l.2.is_some()),
+                    )
+                })
+                .collect()
+        };
+        let together: Vec<(Vec<u8>, bool, bool)> = rrset
+            .records_and_addresses()
+            .map(|r| r.unwrap())
+            .map(|(rdata, a, aaaa)| (rdata.to_vec(), a.is_some(), aaaa.is_some()))
+            .collect();
+        assert_eq!(together, apart, "{rtype}");
+        assert_eq!(together.len(), 3);
+        assert_eq!(together.iter().filter(|r| r.1 || r.2).count(), linked);
+    }
+}
+
 #[test]
 fn truncated_and_foreign_files_are_refused() {
     let (zone, _) = crate::support::zone("@ 300 SOA ns.tld. h.tld. 1 2 3 4 5\n@ 300 NS ns.x.\n");
