@@ -110,9 +110,7 @@ impl Name {
     /// Returns the name and the number of bytes it took.
     pub fn from_wire(wire: &[u8]) -> Result<(Name, usize), NameError> {
         let len = wire_name_len(wire)?;
-        let mut octets = Octets::new(&wire[..len]);
-        lowercase_wire(octets.as_mut_slice());
-        Ok((Name(octets), len))
+        Ok((Name(Octets::lowered(wire, len)), len))
     }
 
     /// Builds a name from wire-format bytes already known to be a valid lower-case name.
@@ -333,7 +331,6 @@ pub fn wire_name_len(wire: &[u8]) -> Result<usize, NameError> {
     Ok(pos)
 }
 
-/// Lower-cases the label bytes of a valid wire-format name in place.
 /// The label of the wire name `name` right below a suffix of `origin_labels` labels (the
 /// label a TLD's look-ups turn on), and where it starts; `None` when the name has no more
 /// labels than that. Walks the labels twice rather than storing them: this runs on every
@@ -354,6 +351,21 @@ pub fn label_below(name: &[u8], origin_labels: usize) -> Option<(usize, &[u8])> 
     Some((start, label))
 }
 
+/// The eight bytes of `word` with ASCII `A`–`Z` turned to `a`–`z`, all at once: a byte gets
+/// 0x20 when adding 0x3F to its low seven bits carries into the top bit (it is at least `A`),
+/// adding 0x25 does not (it is at most `Z`), and its own top bit is clear. A wire name's
+/// length bytes (at most 63) are never letters, so a whole name can be lowered this way.
+pub fn lower_case_word(word: u64) -> u64 {
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    const TOP: u64 = 0x8080_8080_8080_8080;
+    let low = word & LOW7;
+    let at_least_a = low + 0x3F3F_3F3F_3F3F_3F3F;
+    let above_z = low + 0x2525_2525_2525_2525;
+    let upper = at_least_a & !above_z & !word & TOP;
+    word | (upper >> 2)
+}
+
+/// Lower-cases the label bytes of a valid wire-format name in place.
 pub(crate) fn lowercase_wire(wire: &mut [u8]) {
     let mut pos = 0;
     while pos < wire.len() && wire[pos] != 0 {
@@ -499,6 +511,52 @@ impl std::str::FromStr for Name {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn letters_and_only_letters_are_lowered_eight_at_a_time() {
+        for first in (0..=255u8).step_by(1) {
+            let bytes = [
+                first,
+                first.wrapping_add(1),
+                b'A',
+                b'Z',
+                b'@',
+                b'[',
+                0xC1,
+                b'z',
+            ];
+            let lowered = lower_case_word(u64::from_le_bytes(bytes)).to_le_bytes();
+            let expected = bytes.map(|b| b.to_ascii_lowercase());
+            assert_eq!(lowered, expected, "{bytes:?}");
+        }
+    }
+
+    #[test]
+    fn names_from_the_wire_are_lowered_whatever_follows_them() {
+        // Every length up to the longest name, with and without bytes after it (a query's
+        // type and class), in mixed case.
+        for labels in 1..=127usize {
+            for width in [1usize, 2, 5, 63] {
+                let mut wire = Vec::new();
+                for i in 0..labels {
+                    let len = 1 + (i * width) % 63;
+                    if wire.len() + 1 + len + 1 > MAX_NAME_LEN {
+                        break;
+                    }
+                    wire.push(len as u8);
+                    wire.extend((0..len).map(|j| b"aB-Z_9y@["[(i + j) % 9]));
+                }
+                wire.push(0);
+                let expected: Vec<u8> = wire.iter().map(u8::to_ascii_lowercase).collect();
+                for tail in [&[][..], &[0, 1], &[b'Q'; 40]] {
+                    let input = [&wire[..], tail].concat();
+                    let (name, len) = Name::from_wire(&input).unwrap();
+                    assert_eq!(len, wire.len());
+                    assert_eq!(name.as_wire(), &expected[..], "{input:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn the_label_below_a_suffix_and_where_it_starts() {

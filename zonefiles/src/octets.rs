@@ -39,6 +39,33 @@ impl Octets {
 }
 
 impl Octets {
+    /// The first `len` bytes of `bytes` (a valid wire name), ASCII letters lowered a word at
+    /// a time: names from queries are read this way on every query. The words are read from
+    /// as much of `bytes` as an inline array holds (bytes past `len` are never read, see
+    /// `Deref`), the last one overlapping the one before (lowering twice is lowering once),
+    /// and written straight into the value.
+    pub(crate) fn lowered(bytes: &[u8], len: usize) -> Octets {
+        let lower = crate::name::lower_case_word;
+        let window = &bytes[..bytes.len().min(INLINE)];
+        if len > window.len() || window.len() < 8 {
+            let mut octets = Octets::new(&bytes[..len]);
+            crate::name::lowercase_wire(octets.as_mut_slice());
+            return octets;
+        }
+        let mut octets = Octets(Repr::Inline {
+            len: len as u8,
+            bytes: [0; INLINE],
+        });
+        if let Repr::Inline { bytes: inline, .. } = &mut octets.0 {
+            for at in [0, 8, 16, INLINE - 8] {
+                let at = at.min(window.len() - 8);
+                let word = u64::from_le_bytes(window[at..at + 8].try_into().expect("8 bytes"));
+                inline[at..at + 8].copy_from_slice(&lower(word).to_le_bytes());
+            }
+        }
+        octets
+    }
+
     /// The bytes, to change in place.
     pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
         match &mut self.0 {

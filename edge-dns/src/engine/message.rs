@@ -2,6 +2,8 @@
 //! (§4.1.4), without allocating: compression targets live in a fixed table of offsets into
 //! the message, a few hundred bytes that a new message clears.
 
+use zonefiles::name::lower_case_word as lower_case;
+
 /// The header length.
 pub const HEADER: usize = 12;
 
@@ -217,6 +219,18 @@ impl<'a> Writer<'a> {
         self.bytes(&[0])
     }
 
+    /// Writes again the name written at `at` by [`Writer::name`] (`wire`, the same name): a
+    /// pointer to it, or the pointer it is, or the root label; written whole when `at` is
+    /// beyond a pointer's reach.
+    pub fn repeat_name(&mut self, at: usize, wire: &[u8]) -> Result<(), Full> {
+        match self.buf[..self.len].get(at..at + 2) {
+            Some(&[high, low]) if high & 0xC0 == 0xC0 => self.bytes(&[high, low]),
+            _ if self.buf.get(at) == Some(&0) => self.bytes(&[0]),
+            Some(_) if at <= 0x3FFF => self.u16(0xC000 | at as u16),
+            _ => self.name(wire, true),
+        }
+    }
+
     fn find(&self, suffix: &[u8], hash: u32) -> Option<u16> {
         let t = &self.targets;
         for probe in 0..PROBES {
@@ -364,19 +378,6 @@ fn hash_label(mut hash: u64, wire: &[u8], start: usize) -> u64 {
     hash
 }
 
-/// The eight bytes of `word` with ASCII `A`–`Z` turned to `a`–`z`, all at once: a byte gets
-/// 0x20 when adding 0x3F to its low seven bits carries into the top bit (it is at least `A`),
-/// adding 0x25 does not (it is at most `Z`), and its own top bit is clear.
-fn lower_case(word: u64) -> u64 {
-    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-    const TOP: u64 = 0x8080_8080_8080_8080;
-    let low = word & LOW7;
-    let at_least_a = low + 0x3F3F_3F3F_3F3F_3F3F;
-    let above_z = low + 0x2525_2525_2525_2525;
-    let upper = at_least_a & !above_z & !word & TOP;
-    word | (upper >> 2)
-}
-
 /// Whether two labels of the same length are equal ignoring ASCII case, compared a word at a
 /// time: the labels a response compares are short, and a byte at a time this was a quarter of
 /// [`Writer::name`]. Lengths of 4 to 8 compare two overlapping halves, longer ones words and an
@@ -450,22 +451,36 @@ mod tests {
     }
 
     #[test]
-    fn letters_and_only_letters_are_lowered_eight_at_a_time() {
-        for first in (0..=255u8).step_by(1) {
-            let bytes = [
-                first,
-                first.wrapping_add(1),
-                b'A',
-                b'Z',
-                b'@',
-                b'[',
-                0xC1,
-                b'z',
-            ];
-            let lowered = lower_case(u64::from_le_bytes(bytes)).to_le_bytes();
-            let expected = bytes.map(|b| b.to_ascii_lowercase());
-            assert_eq!(lowered, expected, "{bytes:?}");
+    fn a_repeated_name_is_the_pointer_it_was_or_one_to_it() {
+        let mut buf = vec![0u8; 40_000];
+        let mut w = Writer::new(&mut buf, 40_000);
+        let name = b"\x07example\x03tld\x00";
+        let whole = w.len();
+        w.name(name, true).unwrap();
+        let pointer = w.len();
+        w.name(name, true).unwrap();
+        let root = w.len();
+        w.name(b"\x00", true).unwrap();
+        for (at, expected) in [
+            (whole, vec![0xC0, whole as u8]),
+            (pointer, vec![0xC0, whole as u8]),
+            (root, vec![0]),
+        ] {
+            let before = w.len();
+            w.repeat_name(at, name).unwrap();
+            assert_eq!(w.buf[before..w.len()], expected[..], "at {at}");
         }
+        // Beyond a pointer's reach the name is written again, compressed if it can be.
+        w.bytes(&[0; 0x4000]).unwrap();
+        let far = w.len();
+        w.name(b"\x03www\x07example\x03tld\x00", false).unwrap();
+        let before = w.len();
+        w.repeat_name(far, b"\x03www\x07example\x03tld\x00")
+            .unwrap();
+        assert_eq!(
+            w.buf[before..w.len()],
+            [3, b'w', b'w', b'w', 0xC0, whole as u8]
+        );
     }
 
     #[test]

@@ -49,12 +49,23 @@ impl<'z> Lookup<'z> {
             self.written_count += 1;
         }
         let mark = w.mark();
+        // Where the first record's owner went: the others repeat it without a look-up.
+        let mut first_owner = None;
         for rdata in rrset.records() {
             let rdata = rdata?;
-            if let Err(stop) = write_record(w, owner, rtype, rrset.ttl(), rdata) {
+            let at = w.len();
+            let owner_written = match first_owner {
+                Some(first) => w.repeat_name(first, owner),
+                None => w.name(owner, true),
+            };
+            let written = owner_written
+                .map_err(Stop::from)
+                .and_then(|()| write_after_owner(w, rtype, rrset.ttl(), rdata));
+            if let Err(stop) = written {
                 w.rewind(mark);
                 return Err(stop);
             }
+            first_owner.get_or_insert(at);
             w.count(section);
         }
         Ok(())
