@@ -346,6 +346,10 @@ async fn run(config: Config, path: &Path) -> anyhow::Result<()> {
         () = ops::stopped() => tracing::info!("stopping"),
     }
     endpoint.close(0u32.into(), b"stopping");
+    // A clean stop leaves nothing to recover at the next start: the WHOIS tree made durable,
+    // its search indexes merged and its serial recorded (a kill -9 is recovered instead).
+    tokio::task::block_in_place(|| satellite.lock().expect("not poisoned").checkpoint())
+        .context("the last checkpoint before stopping")?;
     Ok(())
 }
 
@@ -513,7 +517,10 @@ async fn session(
                 Ok(Some(message)) => message,
                 Ok(None) => break,
                 Err(error) => {
-                    apply(&mut batch, &mut agent, satellite, relay, stats, &mut send).await?;
+                    apply(
+                        &mut batch, false, &mut agent, satellite, relay, stats, &mut send,
+                    )
+                    .await?;
                     return Err(error.into());
                 }
             };
@@ -521,11 +528,17 @@ async fn session(
                 Ok(Step::Apply(changeset)) => {
                     batch.push(changeset);
                     if batch.len() >= MAX_BATCH {
-                        apply(&mut batch, &mut agent, satellite, relay, stats, &mut send).await?;
+                        apply(
+                            &mut batch, true, &mut agent, satellite, relay, stats, &mut send,
+                        )
+                        .await?;
                     }
                 }
                 Ok(step) => {
-                    apply(&mut batch, &mut agent, satellite, relay, stats, &mut send).await?;
+                    apply(
+                        &mut batch, false, &mut agent, satellite, relay, stats, &mut send,
+                    )
+                    .await?;
                     let audit = matches!(step, Step::Audit { .. });
                     let reply = tokio::task::block_in_place(|| {
                         let mut satellite = satellite.lock().expect("not poisoned");
@@ -542,7 +555,10 @@ async fn session(
                 }
                 Err(violation) => {
                     // What was accepted before it is good: apply and acknowledge it first.
-                    apply(&mut batch, &mut agent, satellite, relay, stats, &mut send).await?;
+                    apply(
+                        &mut batch, false, &mut agent, satellite, relay, stats, &mut send,
+                    )
+                    .await?;
                     stats.refused.fetch_add(1, Ordering::Relaxed);
                     tracing::error!(reason = %violation.reason, "refused what upstream sent");
                     if let Some(zone) = &violation.discard_snapshot {
@@ -561,7 +577,12 @@ async fn session(
                 }
             }
         }
-        apply(&mut batch, &mut agent, satellite, relay, stats, &mut send).await?;
+        // A read that filled the buffer left more waiting: a backlog is streaming in.
+        let behind = n == buffer.len();
+        apply(
+            &mut batch, behind, &mut agent, satellite, relay, stats, &mut send,
+        )
+        .await?;
         if checkpointed.elapsed() >= CHECKPOINT_EVERY {
             checkpoint(satellite, &mut checkpointed)?;
         }
@@ -580,10 +601,11 @@ fn checkpoint(satellite: &std::sync::Mutex<Satellite>, at: &mut Instant) -> anyh
     tokio::task::block_in_place(|| satellite.lock().expect("not poisoned").checkpoint())
 }
 
-/// Applies the accepted changesets (grouped by zone, in order), compacts when due, and
-/// acknowledges the last serial of each zone.
+/// Applies the accepted changesets (grouped by zone, in order), acknowledges the last serial
+/// of each zone, and compacts when due (later while `behind`, more changesets waiting).
 async fn apply(
     batch: &mut Vec<SignedChangeset>,
+    behind: bool,
     agent: &mut Agent,
     satellite: &std::sync::Mutex<Satellite>,
     relay: &Relay,
@@ -623,7 +645,7 @@ async fn apply(
     tokio::task::block_in_place(|| -> anyhow::Result<()> {
         let mut satellite = satellite.lock().expect("not poisoned");
         for zone in zones {
-            if let Some(compacted) = satellite.compact_if_due(&zone)? {
+            if let Some(compacted) = satellite.compact_if_due(&zone, behind)? {
                 stats.compactions.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(zone, serial = compacted, "journal folded into a new image");
             }

@@ -54,6 +54,11 @@ use zonefiles::zonedir::ZoneDir;
 
 use crate::protocol::SnapshotHeader;
 
+/// How many times `compact_after` changesets a journal may grow to while a backlog streams in
+/// ([`Satellite::compact_if_due`]): bounded, so that edge-dns's overlay stays small enough to
+/// build again at every append.
+pub const BACKLOG_FOLD: usize = 10;
+
 /// Where a satellite keeps its data.
 #[derive(Debug, Clone)]
 pub struct Layout {
@@ -293,12 +298,19 @@ impl Satellite {
     }
 
     /// Folds a zone's journal into a new image when enough changesets have been appended;
-    /// returns the new image's serial if it did.
-    pub fn compact_if_due(&mut self, zone: &str) -> anyhow::Result<Option<u32>> {
+    /// returns the new image's serial if it did. While a backlog streams in (`behind`: a
+    /// returning satellite catching up), the fold waits for up to [`BACKLOG_FOLD`] times as
+    /// many: each one compiles the whole zone, and the backlog would pay for one every
+    /// `compact_after` changesets before the satellite holds the newest serial.
+    pub fn compact_if_due(&mut self, zone: &str, behind: bool) -> anyhow::Result<Option<u32>> {
         let Some(writer) = self.zones.get(zone) else {
             return Ok(None);
         };
-        if writer.appended < self.layout.compact_after || writer.journal.is_none() {
+        let due = match behind {
+            true => self.layout.compact_after.saturating_mul(BACKLOG_FOLD),
+            false => self.layout.compact_after,
+        };
+        if writer.appended < due || writer.journal.is_none() {
             return Ok(None);
         }
         let directory = writer.directory.clone();
@@ -473,6 +485,65 @@ fn read_header(path: &Path) -> anyhow::Result<SnapshotHeader> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A zone of `delegations` delegations at `serial`.
+    fn zone(serial: u32, delegations: u32) -> zonefiles::Zone {
+        let mut text = format!(
+            "tld. 300 IN SOA a.nic.tld. h.tld. {serial} 2 3 4 5\ntld. 300 IN NS a.nic.tld.\n\
+             a.nic.tld. 300 IN A 192.0.2.1\n"
+        );
+        for d in 0..delegations {
+            text += &format!("d{d}.tld. 300 IN NS ns.example.\n");
+        }
+        let options = zonefiles::master::ParseOptions::default();
+        let records = zonefiles::master::parse_bytes("t", text.as_bytes(), options).unwrap();
+        zonefiles::Zone::from_records(None, zonefiles::Class::IN, records).0
+    }
+
+    #[test]
+    fn a_backlog_defers_the_fold_within_a_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let directory = dir.path().join("zones/tld");
+        ZoneDir::create(&directory, &zone(1, 0)).unwrap();
+        let layout = Layout {
+            state: dir.path().join("state"),
+            whois_tree: dir.path().join("whois"),
+            zones: vec![("tld".into(), directory.clone())],
+            compact_after: 10,
+            journal_keep: 10,
+        };
+        let (mut satellite, _) = Satellite::open(layout).unwrap();
+        let append = |satellite: &mut Satellite, serials: std::ops::Range<u32>| {
+            for serial in serials {
+                let changeset = zonefiles::changeset::diff(
+                    &zone(serial, serial - 1),
+                    &zone(serial + 1, serial),
+                );
+                satellite
+                    .apply("tld", &[&changeset.unwrap().encode()])
+                    .unwrap();
+            }
+        };
+        let current = || ZoneDir::open(&directory).unwrap().current_image().unwrap();
+        let first = current();
+        // Due, but a backlog is streaming in: the fold waits.
+        append(&mut satellite, 1..16);
+        assert_eq!(satellite.compact_if_due("tld", true).unwrap(), None);
+        assert_eq!(current(), first);
+        // The backlog is through: folded at once.
+        assert_eq!(satellite.compact_if_due("tld", false).unwrap(), Some(16));
+        assert_ne!(current(), first);
+        // A backlog that goes on folds every BACKLOG_FOLD times as many changesets.
+        append(&mut satellite, 16..16 + 10 * BACKLOG_FOLD as u32 - 1);
+        assert_eq!(satellite.compact_if_due("tld", true).unwrap(), None);
+        append(
+            &mut satellite,
+            16 + 10 * BACKLOG_FOLD as u32 - 1..16 + 10 * BACKLOG_FOLD as u32,
+        );
+        let serial = 16 + 10 * BACKLOG_FOLD as u32;
+        assert_eq!(satellite.compact_if_due("tld", true).unwrap(), Some(serial));
+        assert_eq!(satellite.serial("tld"), Some(serial));
+    }
 
     #[test]
     fn one_writer_per_satellite() {
