@@ -404,11 +404,16 @@ impl JournalReader {
         if here.len() <= self.offset {
             return Ok(NewEntries::Appended(Vec::new()));
         }
-        let mut bytes = vec![0u8; (here.len() - self.offset) as usize];
+        let mut bytes = Vec::with_capacity((here.len() - self.offset) as usize);
         self.file
             .seek(SeekFrom::Start(self.offset))
             .map_err(io(&path))?;
-        self.file.read_exact(&mut bytes).map_err(io(&path))?;
+        // Up to the length just seen, or less: a writer reopening the journal may cut a torn
+        // tail in between, and the whole entries before it are all a reader ever takes.
+        (&mut self.file)
+            .take(here.len() - self.offset)
+            .read_to_end(&mut bytes)
+            .map_err(io(&path))?;
         let mut at = 0;
         let mut changesets = Vec::new();
         while let Ok((changeset, len)) = check_entry(&bytes[at..], &self.origin, self.last_serial) {

@@ -511,6 +511,7 @@ impl std::str::FromStr for Name {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn letters_and_only_letters_are_lowered_eight_at_a_time() {
@@ -566,8 +567,6 @@ mod tests {
         assert_eq!(label_below(name.as_wire(), 3), None);
         assert_eq!(label_below(b"\x03www\x07exam", 0), None);
     }
-
-    use super::*;
 
     fn n(s: &str) -> Name {
         s.parse().unwrap()
