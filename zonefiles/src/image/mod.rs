@@ -820,8 +820,26 @@ fn target(heap: &[u8], offset: u32) -> Result<(&[u8], [u32; 2]), ImageError> {
     let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
     let entry = heap.get(at + 2..at + 2 + len + 8).ok_or_else(corrupt)?;
     let (rdata, addresses) = entry.split_at(len);
+    Ok((rdata, link_offsets(addresses)))
+}
+
+/// The A and AAAA RRset offsets of an additional-data link (two big-endian u32).
+fn link_offsets(link: &[u8]) -> [u32; 2] {
     let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
-    Ok((rdata, [be(&addresses[..4]), be(&addresses[4..])]))
+    [be(&link[..4]), be(&link[4..8])]
+}
+
+/// The A and AAAA RRsets at a link's offsets ([`format::NONE`]: none).
+#[allow(clippy::type_complexity)]
+fn linked_rrsets(
+    image: &Image,
+    offsets: [u32; 2],
+) -> Result<(Option<Rrset<'_>>, Option<Rrset<'_>>), ImageError> {
+    let get = |offset| match offset {
+        format::NONE => Ok(None),
+        offset => image.rrset_at(offset).map(Some),
+    };
+    Ok((get(offsets[0])?, get(offsets[1])?))
 }
 
 /// One RRset in the image.
@@ -901,14 +919,10 @@ impl<'a> Rrset<'a> {
     ) -> impl Iterator<Item = Result<(&'a [u8], Option<Rrset<'a>>, Option<Rrset<'a>>), ImageError>> + 'a
     {
         let (image, heap, by_target) = (self.image, self.heap, self.by_target);
-        let get = move |offset: u32| -> Result<Option<Rrset<'a>>, ImageError> {
-            match offset {
-                format::NONE => Ok(None),
-                offset => image.rrset_at(offset).map(Some),
-            }
-        };
-        let entry = move |rdata, [a, aaaa]: [u32; 2]| Ok((rdata, get(a)?, get(aaaa)?));
-        let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+        let entry =
+            move |rdata, offsets| linked_rrsets(image, offsets).map(|(a, aaaa)| (rdata, a, aaaa));
+        // Parsed here rather than through `records()`: one pass without its per-record branch
+        // on the storage kind (this runs on every referral).
         let mut records = self.records;
         let mut links = self.additional;
         let mut index = 0u16;
@@ -916,7 +930,8 @@ impl<'a> Rrset<'a> {
             if by_target {
                 let (offset, rest) = records.split_at_checked(4)?;
                 records = rest;
-                return Some(target(heap, be(offset)).and_then(|(rdata, a)| entry(rdata, a)));
+                let offset = u32::from_be_bytes(offset.try_into().expect("4 bytes"));
+                return Some(target(heap, offset).and_then(|(rdata, a)| entry(rdata, a)));
             }
             let (len, rest) = records.split_at_checked(2)?;
             let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
@@ -925,7 +940,7 @@ impl<'a> Rrset<'a> {
                 return Some(Err(ImageError::Corrupt(0)));
             };
             records = rest;
-            let mut addresses = [format::NONE; 2];
+            let mut offsets = [format::NONE; 2];
             while let Some((link, rest)) = links.split_at_checked(10) {
                 let linked = u16::from_be_bytes([link[0], link[1]]);
                 if linked > index {
@@ -933,12 +948,12 @@ impl<'a> Rrset<'a> {
                 }
                 links = rest;
                 if linked == index {
-                    addresses = [be(&link[2..6]), be(&link[6..10])];
+                    offsets = link_offsets(&link[2..]);
                     break;
                 }
             }
             index = index.wrapping_add(1);
-            Some(entry(rdata, addresses))
+            Some(entry(rdata, offsets))
         })
     }
 
@@ -951,13 +966,9 @@ impl<'a> Rrset<'a> {
     {
         let (image, heap, by_target) = (self.image, self.heap, self.by_target);
         let (records, additional) = (self.records, self.additional);
-        let get = move |offset: u32| -> Result<Option<Rrset<'a>>, ImageError> {
-            match offset {
-                format::NONE => Ok(None),
-                offset => image.rrset_at(offset).map(Some),
-            }
+        let entry = move |index: usize, offsets: [u32; 2]| {
+            linked_rrsets(image, offsets).map(|(a, aaaa)| (index, a, aaaa))
         };
-        let entry = move |index: usize, [a, aaaa]: [u32; 2]| Ok((index, get(a)?, get(aaaa)?));
         let mut next = 0usize;
         std::iter::from_fn(move || {
             loop {
@@ -965,9 +976,8 @@ impl<'a> Rrset<'a> {
                 next += 1;
                 if !by_target {
                     let e = additional.get(10 * index..10 * index + 10)?;
-                    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
                     let record = usize::from(u16::from_be_bytes([e[0], e[1]]));
-                    return Some(entry(record, [be(&e[2..6]), be(&e[6..10])]));
+                    return Some(entry(record, link_offsets(&e[2..])));
                 }
                 let e = records.get(4 * index..4 * index + 4)?;
                 match target(heap, u32::from_be_bytes([e[0], e[1], e[2], e[3]])) {
