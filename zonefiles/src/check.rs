@@ -16,10 +16,11 @@
 //! | `wildcard_not_leftmost` | warning | RFC 4592 §2.1.1 |
 //! | `duplicate_record`, `ttl_mismatch` | warning | RFC 2181 §5, §5.2 (found when the zone is built) |
 //!
-//! Cost: one pass over the records in canonical order, plus one RRset look-up per distinct NS
-//! target inside the zone.
+//! Cost: one pass over the nodes in canonical order ([`Checker`]), holding the in-zone NS
+//! targets and the names that own addresses; a look-up of the cuts above a name server only
+//! for those without an address.
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashSet;
 use std::fmt;
 
 use crate::name::Name;
@@ -189,47 +190,105 @@ enum Cut {
 
 /// Runs every check on `zone`.
 pub fn check(zone: &Zone) -> Vec<Finding> {
-    let mut out = Vec::new();
-    let origin = zone.origin();
-    let mut report = |severity, rule, owner: &Name, rtype, detail: String| {
-        out.push(Finding::new(severity, rule, owner, rtype, detail));
-    };
-    use Severity::{Error, Warning};
-
-    match zone.get(origin, RecordType::SOA).len() {
-        0 => report(
-            Error,
-            Rule::SoaMissing,
-            origin,
-            Some(RecordType::SOA),
-            "no SOA record at the zone apex".into(),
-        ),
-        1 => {}
-        n => report(
-            Error,
-            Rule::SoaMultiple,
-            origin,
-            Some(RecordType::SOA),
-            format!("{n} SOA records at the apex; expected exactly one"),
-        ),
-    }
-    if zone.get(origin, RecordType::NS).is_empty() {
-        report(
-            Error,
-            Rule::ApexNsMissing,
-            origin,
-            Some(RecordType::NS),
-            "no NS records at the zone apex".into(),
-        );
-    }
-
-    // Pass 1: cuts, and NS targets that need an address.
-    let mut cut: Option<(Name, Cut)> = None;
-    let mut glue_needed: Vec<(&Record, Name)> = Vec::new();
-    let mut glue_names: FxHashSet<Name> = FxHashSet::default();
-    let mut below_cut_addresses: Vec<&Record> = Vec::new();
+    let mut checker = Checker::new(zone.origin().clone());
     for node in zone.nodes() {
+        checker.node(node);
+    }
+    if checker.needs_second_look() {
+        for node in zone.nodes() {
+            checker.second_look(node);
+        }
+    }
+    checker.finish()
+}
+
+/// The checks as one pass over the nodes in canonical order, for zones held in memory
+/// ([`check`]) and zones streamed from disk alike: [`Checker::node`] for each node, then, only
+/// when a name server in the zone has no address, [`Checker::second_look`] for each node again
+/// (to name the NS records that use it and the cuts above it), then [`Checker::finish`]. What
+/// is kept is bounded by the names that take part in glue: the distinct in-zone NS targets,
+/// the names that own addresses and the addresses below cuts, never a pair per NS record.
+pub struct Checker {
+    origin: Name,
+    out: Vec<Finding>,
+    apex_soa: usize,
+    apex_ns: bool,
+    cut: Option<(Name, Cut)>,
+    /// The distinct NS targets inside the zone.
+    glue_names: FxHashSet<Name>,
+    /// Names that own an A or AAAA record.
+    addressed: FxHashSet<Name>,
+    below_cut_addresses: Vec<(Name, RecordType)>,
+    second: Option<SecondLook>,
+}
+
+/// What the second look gathers about the in-zone name servers without an address.
+#[derive(Default)]
+struct SecondLook {
+    unaddressed: FxHashSet<Name>,
+    /// Their ancestors below the apex, and those of them that are delegations.
+    ancestors: FxHashSet<Name>,
+    delegations: FxHashSet<Name>,
+    /// NS records naming one: owner and target, in canonical order.
+    named_by: Vec<(Name, Name)>,
+}
+
+impl Checker {
+    /// A checker for the zone `origin`.
+    pub fn new(origin: Name) -> Checker {
+        Checker {
+            origin,
+            out: Vec::new(),
+            apex_soa: 0,
+            apex_ns: false,
+            cut: None,
+            glue_names: FxHashSet::default(),
+            addressed: FxHashSet::default(),
+            below_cut_addresses: Vec::new(),
+            second: None,
+        }
+    }
+
+    /// The zone cut `owner` lies below, if any; the cut last seen is forgotten once a node
+    /// outside it comes.
+    fn cut_above(&mut self, owner: &Name) -> Option<&(Name, Cut)> {
+        if self
+            .cut
+            .as_ref()
+            .is_some_and(|(cut, _)| !owner.is_subdomain_of(cut) || owner == cut)
+        {
+            self.cut = None;
+        }
+        self.cut.as_ref()
+    }
+
+    /// Remembers `owner` as a zone cut if it is one.
+    fn note_cut(&mut self, owner: &Name, node: &[Record]) {
+        let is_apex = *owner == self.origin;
+        if !is_apex && node.iter().any(|r| r.rtype == RecordType::NS) {
+            self.cut = Some((owner.clone(), Cut::Delegation));
+        } else if node.iter().any(|r| r.rtype == RecordType::DNAME) {
+            self.cut = Some((owner.clone(), Cut::Dname));
+        }
+    }
+
+    /// The in-zone NS targets of the NS records of a node that is not below a cut.
+    fn ns_targets<'n>(&self, node: &'n [Record]) -> impl Iterator<Item = Name> + use<'n, '_> {
+        node.iter()
+            .filter(|r| r.rtype == RecordType::NS)
+            .map(|r| rdata::name_field(RecordType::NS, &r.rdata, 0).expect("NS rdata is a name"))
+            .filter(|target| target.is_subdomain_of(&self.origin))
+    }
+
+    /// Checks one node: the records of one owner, the nodes coming in canonical order.
+    pub fn node(&mut self, node: &[Record]) {
+        use Severity::{Error, Warning};
         let owner = &node[0].owner;
+        let below = self.cut_above(owner).cloned();
+        let Checker { origin, out, .. } = self;
+        let mut report = |severity, rule, owner: &Name, rtype, detail: String| {
+            out.push(Finding::new(severity, rule, owner, rtype, detail));
+        };
         if !owner.is_subdomain_of(origin) {
             for record in node {
                 report(
@@ -240,7 +299,7 @@ pub fn check(zone: &Zone) -> Vec<Finding> {
                     format!("record outside the zone {origin}"),
                 );
             }
-            continue;
+            return;
         }
         if owner.labels().skip(1).any(|l| l == b"*") {
             report(
@@ -253,6 +312,13 @@ pub fn check(zone: &Zone) -> Vec<Finding> {
         }
         let has = |t: RecordType| node.iter().any(|r| r.rtype == t);
         let is_apex = owner == origin;
+        if is_apex {
+            self.apex_soa = node.iter().filter(|r| r.rtype == RecordType::SOA).count();
+            self.apex_ns = has(RecordType::NS);
+        }
+        if has(RecordType::A) || has(RecordType::AAAA) {
+            self.addressed.insert(owner.clone());
+        }
 
         // Singleton and CNAME rules hold everywhere, occluded data included.
         let cnames = node.iter().filter(|r| r.rtype == RecordType::CNAME).count();
@@ -291,8 +357,8 @@ pub fn check(zone: &Zone) -> Vec<Finding> {
                 format!("{dnames} DNAME records; expected one"),
             );
         }
-        if let Some((cut_name, kind)) = &cut {
-            if owner.is_subdomain_of(cut_name) && owner != cut_name {
+        if let Some((cut_name, kind)) = below {
+            {
                 match kind {
                     Cut::Dname => report(
                         Error,
@@ -304,7 +370,7 @@ pub fn check(zone: &Zone) -> Vec<Finding> {
                     Cut::Delegation => {
                         for record in node {
                             if matches!(record.rtype, RecordType::A | RecordType::AAAA) {
-                                below_cut_addresses.push(record);
+                                self.below_cut_addresses.push((owner.clone(), record.rtype));
                             } else {
                                 report(
                                     Warning,
@@ -319,9 +385,8 @@ pub fn check(zone: &Zone) -> Vec<Finding> {
                         }
                     }
                 }
-                continue;
+                return;
             }
-            cut = None;
         }
 
         if !is_apex && has(RecordType::SOA) {
@@ -382,58 +447,136 @@ pub fn check(zone: &Zone) -> Vec<Finding> {
                 );
             }
         }
-        if has(RecordType::NS) {
-            for record in node.iter().filter(|r| r.rtype == RecordType::NS) {
-                let target = rdata::name_field(RecordType::NS, &record.rdata, 0)
-                    .expect("NS rdata is a name");
-                if target.is_subdomain_of(origin) {
-                    glue_names.insert(target.clone());
-                    glue_needed.push((record, target));
+        let targets: Vec<Name> = self.ns_targets(node).collect();
+        self.glue_names.extend(targets);
+        self.note_cut(owner, node);
+    }
+
+    /// True if some in-zone name server has no address: [`Checker::finish`] then needs a
+    /// second look at every node.
+    pub fn needs_second_look(&mut self) -> bool {
+        let unaddressed: FxHashSet<Name> = self
+            .glue_names
+            .iter()
+            .filter(|target| !self.addressed.contains(*target))
+            .cloned()
+            .collect();
+        if unaddressed.is_empty() {
+            return false;
+        }
+        let mut ancestors = FxHashSet::default();
+        for target in &unaddressed {
+            let mut name = target.parent();
+            while let Some(parent) = name.filter(|n| n.is_subdomain_of(&self.origin)) {
+                name = parent.parent();
+                if parent != self.origin {
+                    ancestors.insert(parent);
                 }
             }
         }
-        if delegation {
-            cut = Some((owner.clone(), Cut::Delegation));
-        } else if dnames > 0 {
-            cut = Some((owner.clone(), Cut::Dname));
-        }
+        self.second = Some(SecondLook {
+            unaddressed,
+            ancestors,
+            ..SecondLook::default()
+        });
+        self.cut = None;
+        true
     }
 
-    // Pass 2: every in-zone NS target has an address, unless it lies below another zone's cut
-    // (sibling glue is optional; RFC 9471 §2.2).
-    let mut has_address: FxHashMap<&Name, bool> = FxHashMap::default();
-    for (record, target) in &glue_needed {
-        let found = *has_address.entry(target).or_insert_with(|| {
-            !zone.get(target, RecordType::A).is_empty()
-                || !zone.get(target, RecordType::AAAA).is_empty()
-        });
-        if found {
-            continue;
+    /// Looks at one node again, the nodes coming in canonical order as in the first pass.
+    pub fn second_look(&mut self, node: &[Record]) {
+        let owner = &node[0].owner;
+        if !owner.is_subdomain_of(&self.origin) {
+            return;
         }
-        let own = target.is_subdomain_of(&record.owner) && record.owner != *origin;
-        let sibling = !own && zone_cut_above(zone, target).is_some();
-        if !sibling {
-            report(
+        let Some(second) = self.second.as_mut() else {
+            return;
+        };
+        if second.ancestors.contains(owner) && node.iter().any(|r| r.rtype == RecordType::NS) {
+            second.delegations.insert(owner.clone());
+        }
+        if self.cut_above(owner).is_some() {
+            return;
+        }
+        let named: Vec<(Name, Name)> = self
+            .ns_targets(node)
+            .filter(|target| {
+                self.second
+                    .as_ref()
+                    .is_some_and(|s| s.unaddressed.contains(target))
+            })
+            .map(|target| (owner.clone(), target))
+            .collect();
+        if let Some(second) = self.second.as_mut() {
+            second.named_by.extend(named);
+        }
+        self.note_cut(owner, node);
+    }
+
+    /// The findings, once every node has been seen (twice if
+    /// [`Checker::needs_second_look`] said so).
+    pub fn finish(self) -> Vec<Finding> {
+        use Severity::Error;
+        let origin = &self.origin;
+        let mut out = Vec::new();
+        match self.apex_soa {
+            0 => out.push(Finding::new(
                 Error,
-                Rule::GlueMissing,
-                &record.owner,
+                Rule::SoaMissing,
+                origin,
+                Some(RecordType::SOA),
+                "no SOA record at the zone apex".into(),
+            )),
+            1 => {}
+            n => out.push(Finding::new(
+                Error,
+                Rule::SoaMultiple,
+                origin,
+                Some(RecordType::SOA),
+                format!("{n} SOA records at the apex; expected exactly one"),
+            )),
+        }
+        if !self.apex_ns {
+            out.push(Finding::new(
+                Error,
+                Rule::ApexNsMissing,
+                origin,
                 Some(RecordType::NS),
-                format!("name server {target} is in the zone but has no A or AAAA record"),
-            );
+                "no NS records at the zone apex".into(),
+            ));
         }
-    }
-    for record in below_cut_addresses {
-        if !glue_names.contains(&record.owner) {
-            report(
-                Warning,
-                Rule::GlueUnused,
-                &record.owner,
-                Some(record.rtype),
-                "address below a delegation that no NS record names".into(),
-            );
+        out.extend(self.out);
+        // Every in-zone NS target has an address, unless it lies below another zone's cut
+        // (sibling glue is optional; RFC 9471 §2.2).
+        let second = self.second.unwrap_or_default();
+        for (owner, target) in &second.named_by {
+            let own = target.is_subdomain_of(owner) && owner != origin;
+            let sibling = !own
+                && std::iter::successors(target.parent(), Name::parent)
+                    .any(|name| second.delegations.contains(&name));
+            if !sibling {
+                out.push(Finding::new(
+                    Error,
+                    Rule::GlueMissing,
+                    owner,
+                    Some(RecordType::NS),
+                    format!("name server {target} is in the zone but has no A or AAAA record"),
+                ));
+            }
         }
+        for (owner, rtype) in &self.below_cut_addresses {
+            if !self.glue_names.contains(owner) {
+                out.push(Finding::new(
+                    Severity::Warning,
+                    Rule::GlueUnused,
+                    owner,
+                    Some(*rtype),
+                    "address below a delegation that no NS record names".into(),
+                ));
+            }
+        }
+        out
     }
-    out
 }
 
 /// The digest length of a DS record's digest type, for the types with a fixed length.
@@ -445,17 +588,4 @@ fn ds_digest_length(rdata: &[u8]) -> Option<usize> {
         4 => Some(48),
         _ => None,
     }
-}
-
-/// The closest delegation point strictly above `name` inside the zone, if any.
-fn zone_cut_above(zone: &Zone, name: &Name) -> Option<Name> {
-    let mut current = name.parent()?;
-    let mut found = None;
-    while current.is_subdomain_of(zone.origin()) && current != *zone.origin() {
-        if !zone.get(&current, RecordType::NS).is_empty() {
-            found = Some(current.clone());
-        }
-        current = current.parent()?;
-    }
-    found
 }

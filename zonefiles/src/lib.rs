@@ -56,6 +56,7 @@ pub mod rdata;
 pub mod record;
 pub mod rtype;
 pub mod serial;
+pub mod spill;
 pub mod whois;
 pub mod zone;
 pub mod zonedir;

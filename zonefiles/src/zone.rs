@@ -22,7 +22,7 @@ pub struct Zone {
 /// Sorts records canonically. Records of one owner mostly come together in a file, so each
 /// run of one owner gets its canonical key once and the runs are sorted by key (a 16-byte
 /// prefix compared first); only the records of one owner are then compared among themselves.
-fn sort_canonically(records: Vec<Record>) -> Vec<Record> {
+pub(crate) fn sort_canonically(records: Vec<Record>) -> Vec<Record> {
     struct Run {
         prefix: u128,
         key: std::ops::Range<usize>,
@@ -146,50 +146,65 @@ fn rrsig_ttls(records: &mut [Record], findings: &mut Vec<Finding>) {
     }
 }
 
+/// Makes records in canonical order a zone's: duplicates dropped, the records of an RRset given
+/// the lowest TTL among them (RFC 2181 §5.2), each RRSIG the TTL of the RRset it covers; every
+/// change reported as a warning. `records` holds whole nodes (a zone, or one node of a zone
+/// streamed in canonical order).
+pub(crate) fn normalize(records: &mut Vec<Record>, findings: &mut Vec<Finding>) {
+    records.dedup_by(|next, kept| {
+        let duplicate = next.same_rr(kept);
+        if duplicate {
+            findings.push(Finding::new(
+                Severity::Warning,
+                Rule::DuplicateRecord,
+                &next.owner,
+                Some(next.rtype),
+                // Which copy is dropped depends on the order they were read in; the message
+                // does not.
+                format!(
+                    "duplicate record ignored: {} {} {} (the lower TTL kept)",
+                    next.class,
+                    next.rtype,
+                    next.rdata_text()
+                ),
+            ));
+            kept.ttl = kept.ttl.min(next.ttl);
+        }
+        duplicate
+    });
+    let mut start = 0;
+    while start < records.len() {
+        let (owner, rtype) = (&records[start].owner, records[start].rtype);
+        let covered = covered_type(&records[start]);
+        let len = records[start..]
+            .iter()
+            .take_while(|r| r.owner == *owner && r.rtype == rtype && covered_type(r) == covered)
+            .count();
+        let rrset = &mut records[start..start + len];
+        let ttl = rrset.iter().map(|r| r.ttl).min().expect("non-empty");
+        for record in rrset.iter_mut().filter(|r| r.ttl != ttl) {
+            findings.push(Finding::new(
+                Severity::Warning,
+                Rule::TtlMismatch,
+                &record.owner,
+                Some(record.rtype),
+                format!("TTL {} set to the RRset's lowest TTL {ttl}", record.ttl),
+            ));
+            record.ttl = ttl;
+        }
+        start += len;
+    }
+    rrsig_ttls(records, findings);
+}
+
 impl Zone {
-    /// Builds a zone from records in any order. Duplicate records are dropped, and records of
-    /// an RRset with differing TTLs all get the lowest of them (RFC 2181 §5.2), each reported as
-    /// a warning.
+    /// Builds a zone from records in any order, [normalized](normalize): duplicate records
+    /// dropped, and the records of an RRset with differing TTLs all given the lowest of them
+    /// (RFC 2181 §5.2), each reported as a warning.
     pub fn new(origin: Name, class: Class, records: Vec<Record>) -> (Zone, Vec<Finding>) {
         let mut findings = Vec::new();
         let mut records = sort_canonically(records);
-        records.dedup_by(|next, kept| {
-            let duplicate = next.same_rr(kept);
-            if duplicate {
-                findings.push(Finding::new(
-                    Severity::Warning,
-                    Rule::DuplicateRecord,
-                    &next.owner,
-                    Some(next.rtype),
-                    format!("duplicate record ignored: {next}"),
-                ));
-                kept.ttl = kept.ttl.min(next.ttl);
-            }
-            duplicate
-        });
-        let mut start = 0;
-        while start < records.len() {
-            let (owner, rtype) = (&records[start].owner, records[start].rtype);
-            let covered = covered_type(&records[start]);
-            let len = records[start..]
-                .iter()
-                .take_while(|r| r.owner == *owner && r.rtype == rtype && covered_type(r) == covered)
-                .count();
-            let rrset = &mut records[start..start + len];
-            let ttl = rrset.iter().map(|r| r.ttl).min().expect("non-empty");
-            for record in rrset.iter_mut().filter(|r| r.ttl != ttl) {
-                findings.push(Finding::new(
-                    Severity::Warning,
-                    Rule::TtlMismatch,
-                    &record.owner,
-                    Some(record.rtype),
-                    format!("TTL {} set to the RRset's lowest TTL {ttl}", record.ttl),
-                ));
-                record.ttl = ttl;
-            }
-            start += len;
-        }
-        rrsig_ttls(&mut records, &mut findings);
+        normalize(&mut records, &mut findings);
         let zone = Zone {
             origin,
             class,

@@ -37,13 +37,18 @@ enum Command {
         #[arg(long)]
         all_findings: bool,
     },
-    /// Check and compile a master file into a zone image.
+    /// Check and compile a master file into a zone image. The records are sorted on disk in
+    /// runs and merged, so memory stays bounded whatever the zone's size.
     Compile {
         /// The master file.
         zone: PathBuf,
         /// Where to write the image (replaced atomically).
         #[arg(short, long)]
         output: PathBuf,
+        /// Where the sorted runs of records go while compiling, as unnamed files that vanish
+        /// when done (about the size of the master file; default: the output's folder).
+        #[arg(long)]
+        temp_dir: Option<PathBuf>,
         /// The zone's name (default: the owner of the first SOA).
         #[arg(long)]
         origin: Option<Name>,
@@ -205,6 +210,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Compile {
             zone: path,
             output,
+            temp_dir,
             origin,
             quiet,
             all_findings: every,
@@ -214,44 +220,61 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
                 progress(len, "reading")
             });
-            let (zone, findings) = read_zone(&path, origin, bar.as_ref())?;
+            let temp_dir = temp_dir.unwrap_or_else(|| match output.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+                _ => PathBuf::from("."),
+            });
+            let options = ParseOptions {
+                origin: origin.clone(),
+                ..ParseOptions::default()
+            };
+            let runs = zonefiles::spill::read(&path, options, threads(), &temp_dir, &|done| {
+                if let Some(bar) = &bar {
+                    bar.set_position(done);
+                }
+            })?;
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
             let read = started.elapsed();
-            let bar = (!quiet).then(|| progress(zone.records().len() as u64, "compiling"));
-            // The checks and the compiler only read the zone: run them side by side.
-            let (findings, compiled) = std::thread::scope(|s| {
-                let checks = s.spawn(|| all_findings(&zone, findings));
-                let compiled = image::compile(&zone, |done| {
-                    if let Some(bar) = &bar {
-                        bar.set_position(done);
-                    }
-                });
-                (checks.join().expect("the checks do not panic"), compiled)
+            let origin = origin
+                .or_else(|| runs.first_soa().cloned())
+                .unwrap_or_else(Name::root);
+            let bar = (!quiet).then(|| progress(2 * runs.records(), "compiling"));
+            let mut zone = zonefiles::spill::StreamedZone::new(&runs, origin.clone());
+            let compiled = image::compile_nodes(&origin, Class::IN, &mut zone, |done| {
+                if let Some(bar) = &bar {
+                    bar.set_position(done);
+                }
             });
             if let Some(bar) = bar {
                 bar.finish_and_clear();
             }
+            let findings = zone.findings().context("reading the sorted records back")?;
             for line in shown(&findings, every) {
                 eprintln!("{line}");
             }
             if has_errors(&findings) {
                 bail!("{} has errors; fix them and compile again", path.display());
             }
-            let (bytes, stats) = compiled?;
-            let compiled = started.elapsed();
-            image::write_atomically(&output, &bytes)
+            let compiled = compiled?;
+            drop(runs);
+            let checked = started.elapsed();
+            image::write_atomically_with(&output, |out| compiled.write_to(out))
                 .with_context(|| format!("writing {}", output.display()))?;
+            let stats = compiled.stats;
             println!(
                 "{}: serial {}, {} records, {} names, {} distinct RRsets, {} bytes \
-                 (read {:.2?}, check and compile {:.2?}, write {:.2?})",
+                 (read and sort {:.2?}, check and compile {:.2?}, write {:.2?})",
                 output.display(),
-                zone.serial().unwrap_or(0),
+                compiled.serial(),
                 stats.records,
                 stats.nodes,
                 stats.rrsets,
                 stats.bytes,
                 read,
-                compiled - read,
-                started.elapsed() - compiled
+                checked - read,
+                started.elapsed() - checked
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -531,6 +554,11 @@ fn progress(len: u64, what: &str) -> ProgressBar {
     bar
 }
 
+/// The threads a master file is read on: one per core.
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 fn read_zone(
     path: &Path,
     origin: Option<Name>,
@@ -540,8 +568,7 @@ fn read_zone(
         origin: origin.clone(),
         ..ParseOptions::default()
     };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let records = master::read_parallel(path, options, threads, &|done| {
+    let records = master::read_parallel(path, options, threads(), &|done| {
         if let Some(bar) = bar {
             bar.set_position(done);
         }

@@ -16,9 +16,10 @@ use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 use super::format::{self, Header, Section};
 use super::top::TopWriter;
 use crate::name::{Name, wire_is_subdomain, wire_suffixes};
+use crate::octets::Octets;
 use crate::rdata::{self, schema};
 use crate::record::Record;
-use crate::rtype::RecordType;
+use crate::rtype::{Class, RecordType};
 use crate::zone::Zone;
 
 /// Why a zone could not be compiled.
@@ -182,76 +183,204 @@ impl RrsetHeap {
     }
 }
 
-/// Compiles `zone` and returns the image bytes. `progress` is called with the records done.
+/// Nodes in canonical order, each the records of one owner as a [`Zone`] holds them
+/// (normalized, sorted): a zone in memory, or one streamed from disk
+/// ([`crate::spill::Runs`]). The compiler reads them twice.
+pub trait Nodes {
+    /// Calls `visit` with each node in canonical order; stops at the first error.
+    fn each_node(
+        &mut self,
+        visit: &mut dyn FnMut(&[Record]) -> Result<(), CompileError>,
+    ) -> Result<(), CompileError>;
+}
+
+impl Nodes for &Zone {
+    fn each_node(
+        &mut self,
+        visit: &mut dyn FnMut(&[Record]) -> Result<(), CompileError>,
+    ) -> Result<(), CompileError> {
+        self.nodes().try_for_each(visit)
+    }
+}
+
+/// A compiled image as its header and sections, written out by [`Compiled::write_to`] without
+/// first being copied into one buffer.
+pub struct Compiled {
+    header: Header,
+    sections: [Vec<u8>; 4],
+    /// Figures about the image.
+    pub stats: CompileStats,
+}
+
+impl Compiled {
+    /// The header with its digest (SHA-256 over the image with the digest field zero).
+    fn header_bytes(&self) -> Vec<u8> {
+        let mut header = Vec::with_capacity(self.header.len);
+        self.header.write(&mut header);
+        let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
+        digest.update(&header);
+        let mut at = header.len();
+        for section in &self.sections {
+            digest.update(section);
+            at += section.len();
+            digest.update(&[0; 8][..at.next_multiple_of(8) - at]);
+            at = at.next_multiple_of(8);
+        }
+        header[format::DIGEST_AT..format::DIGEST_AT + 32].copy_from_slice(digest.finish().as_ref());
+        header
+    }
+
+    /// Writes the image.
+    pub fn write_to(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        let header = self.header_bytes();
+        out.write_all(&header)?;
+        let mut at = header.len();
+        for section in &self.sections {
+            out.write_all(section)?;
+            at += section.len();
+            out.write_all(&[0; 8][..at.next_multiple_of(8) - at])?;
+            at = at.next_multiple_of(8);
+        }
+        Ok(())
+    }
+
+    /// The zone's serial.
+    pub fn serial(&self) -> u32 {
+        self.header.serial
+    }
+
+    /// The image as one buffer.
+    pub fn into_bytes(self) -> Vec<u8> {
+        let mut image = Vec::with_capacity(self.stats.bytes as usize);
+        self.write_to(&mut image).expect("writing to memory");
+        image
+    }
+}
+
+/// Compiles `zone` and returns the image bytes. `progress` is called with the records done,
+/// counted over both passes (twice the records at the end).
 pub fn compile(
     zone: &Zone,
-    mut progress: impl FnMut(u64),
+    progress: impl FnMut(u64),
 ) -> Result<(Vec<u8>, CompileStats), CompileError> {
-    let origin = zone.origin();
+    let compiled = compile_nodes(zone.origin(), zone.class(), zone, progress)?;
+    let stats = compiled.stats;
+    Ok((compiled.into_bytes(), stats))
+}
+
+/// What the first pass over the nodes learns for the second.
+struct Survey {
+    serial: Option<u32>,
+    records: u64,
+    dnssec: bool,
+    /// Names with a `*` child, that child an owner or an empty non-terminal (RFC 4592 §2.2.2).
+    wildcard_parents: FxHashSet<Octets>,
+    /// The A and AAAA RRsets of each name that has any, and whether a zone cut lies above it
+    /// (an MX or SRV target there is not given addresses; an NS target is, wherever it is).
+    addresses: FxHashMap<Octets, Addresses>,
+}
+
+#[derive(Clone, Copy)]
+struct Addresses {
+    a: u32,
+    aaaa: u32,
+    below_cut: bool,
+}
+
+/// Compiles the nodes of the zone `origin`, read twice: first for the serial, the names with
+/// a wildcard child and the address RRsets (stored first, so that every NS, MX and SRV RRset
+/// written in the second pass can point at them), then for every node in order. What is held
+/// is the image being built and the addresses, never the zone's records. `progress` is called
+/// with the records done, counted over both passes (twice the records at the end).
+pub fn compile_nodes(
+    origin: &Name,
+    class: Class,
+    mut nodes: impl Nodes,
+    mut progress: impl FnMut(u64),
+) -> Result<Compiled, CompileError> {
     let apex = origin.as_wire();
-    let serial = zone.serial().ok_or(CompileError::NoSoa)?;
-    if let Some(r) = zone
-        .records()
-        .iter()
-        .find(|r| !r.owner.is_subdomain_of(origin))
-    {
-        return Err(CompileError::OutOfZone(r.owner.clone()));
-    }
-    // The zone cuts, gathered the first time an MX or SRV target inside the zone asks (a TLD
-    // rarely has one; NS targets need no such check).
-    let cuts: std::cell::OnceCell<FxHashSet<&[u8]>> = std::cell::OnceCell::new();
-    // True if a zone cut lies strictly above `name` (inside the zone).
-    let below_cut = |name: &[u8]| {
-        let cuts = cuts.get_or_init(|| {
-            zone.nodes()
-                .filter(|node| {
-                    let owner = &node[0].owner;
-                    node.iter().any(|r| {
-                        r.rtype == RecordType::DNAME
-                            || (r.rtype == RecordType::NS && owner != origin)
-                    })
-                })
-                .map(|node| node[0].owner.as_wire())
-                .collect()
-        });
-        wire_suffixes(name)
-            .skip(1)
-            .take_while(|s| s.len() > apex.len())
-            .any(|s| cuts.contains(s))
-    };
-
-    // Names with a `*` child, that child an owner or an empty non-terminal (RFC 4592 §2.2.2).
-    let wildcard_parents: FxHashSet<&[u8]> = zone
-        .nodes()
-        .flat_map(|node| wire_suffixes(node[0].owner.as_wire()))
-        .filter(|s| s.len() > apex.len() && s.starts_with(b"\x01*"))
-        .map(|s| &s[2..])
-        .collect();
-
     let mut heap = RrsetHeap {
-        bytes: Vec::with_capacity(zone.records().len() * 16),
+        bytes: Vec::new(),
         shared: HashTable::new(),
         scratch: Vec::new(),
         targets: Vec::new(),
         count: 0,
     };
-    // Step 1: address RRsets, so that step 2 can point at them.
-    let mut addresses: FxHashMap<&[u8], (u32, u32)> = FxHashMap::default();
-    for rrset in zone.rrsets() {
-        let rtype = rrset[0].rtype;
-        if rtype == RecordType::A || rtype == RecordType::AAAA {
-            heap.encode(rrset, &[])?;
-            let offset = heap.intern()?;
-            let entry = addresses
-                .entry(rrset[0].owner.as_wire())
-                .or_insert((format::NONE, format::NONE));
-            if rtype == RecordType::A {
-                entry.0 = offset;
-            } else {
-                entry.1 = offset;
+    let mut survey = Survey {
+        serial: None,
+        records: 0,
+        dnssec: false,
+        wildcard_parents: FxHashSet::default(),
+        addresses: FxHashMap::default(),
+    };
+    // Step 1: the survey, and the address RRsets stored.
+    let mut cuts: Vec<Name> = Vec::new();
+    nodes.each_node(&mut |node| {
+        let owner = &node[0].owner;
+        if !owner.is_subdomain_of(origin) {
+            return Err(CompileError::OutOfZone(owner.clone()));
+        }
+        survey.records += node.len() as u64;
+        if survey.records % 65_536 < node.len() as u64 {
+            progress(survey.records);
+        }
+        survey.dnssec |= node.iter().any(|r| {
+            matches!(
+                r.rtype,
+                RecordType::RRSIG | RecordType::NSEC | RecordType::NSEC3
+            )
+        });
+        if owner == origin {
+            let mut soas = node.iter().filter(|r| r.rtype == RecordType::SOA);
+            survey.serial = match (soas.next(), soas.next()) {
+                (Some(soa), None) => rdata::soa_serial(&soa.rdata),
+                _ => None,
+            };
+        }
+        for suffix in wire_suffixes(owner.as_wire()) {
+            if suffix.len() > apex.len() && suffix.starts_with(b"\x01*") {
+                survey.wildcard_parents.insert(Octets::new(&suffix[2..]));
             }
         }
-    }
+        while cuts.last().is_some_and(|cut| !owner.is_subdomain_of(cut)) {
+            cuts.pop();
+        }
+        let below_cut = !cuts.is_empty();
+        if owner != origin
+            && node
+                .iter()
+                .any(|r| r.rtype == RecordType::DNAME || r.rtype == RecordType::NS)
+        {
+            cuts.push(owner.clone());
+        }
+        for rrset in node.chunk_by(|a, b| a.rtype == b.rtype) {
+            let rtype = rrset[0].rtype;
+            if rtype == RecordType::A || rtype == RecordType::AAAA {
+                heap.encode(rrset, &[])?;
+                let offset = heap.intern()?;
+                let entry = survey
+                    .addresses
+                    .entry(Octets::new(owner.as_wire()))
+                    .or_insert(Addresses {
+                        a: format::NONE,
+                        aaaa: format::NONE,
+                        below_cut,
+                    });
+                if rtype == RecordType::A {
+                    entry.a = offset;
+                } else {
+                    entry.aaaa = offset;
+                }
+            }
+        }
+        Ok(())
+    })?;
+    let serial = survey.serial.ok_or(CompileError::NoSoa)?;
+    let Survey {
+        addresses,
+        wildcard_parents,
+        ..
+    } = &survey;
 
     // Step 2: nodes in canonical order and their other RRsets. The fst index is built from
     // their keys on a second thread as they come: it is a third of the work.
@@ -269,7 +398,7 @@ pub fn compile(
             Ok(index.into_inner()?)
         });
         let mut batch = KeyBatch::default();
-        let mut nodes: Vec<u8> = Vec::with_capacity(zone.records().len() * 8);
+        let mut section: Vec<u8> = Vec::with_capacity(survey.records as usize * 8);
         // The path from the apex to the last node written: name, node offset, flags.
         let mut path: Vec<(Name, usize, u8)> = Vec::new();
         let mut node_count = 0u64;
@@ -278,17 +407,17 @@ pub fn compile(
         let mut write_node = |name: &Name,
                               flags: u8,
                               rrsets: &[(RecordType, u32)],
-                              nodes: &mut Vec<u8>,
+                              section: &mut Vec<u8>,
                               batch: &mut KeyBatch|
          -> Result<usize, CompileError> {
-            let at = nodes.len();
+            let at = section.len();
             let count =
                 u8::try_from(rrsets.len()).map_err(|_| CompileError::TooManyTypes(name.clone()))?;
-            nodes.push(flags);
-            nodes.push(count);
+            section.push(flags);
+            section.push(count);
             for &(rtype, offset) in rrsets {
-                nodes.extend_from_slice(&rtype.0.to_be_bytes());
-                nodes.extend_from_slice(&offset.to_be_bytes());
+                section.extend_from_slice(&rtype.0.to_be_bytes());
+                section.extend_from_slice(&offset.to_be_bytes());
             }
             let before = batch.keys.len();
             name.canonical_key(&mut batch.keys);
@@ -309,8 +438,8 @@ pub fn compile(
         };
         let mut types: Vec<(RecordType, u32)> = Vec::new();
         let mut additional = Vec::new();
-        let mut done = 0u64;
-        for node in zone.nodes() {
+        let mut done = survey.records;
+        nodes.each_node(&mut |node| {
             let owner = &node[0].owner;
             done += node.len() as u64;
             if done % 65_536 < node.len() as u64 {
@@ -334,20 +463,21 @@ pub fn compile(
                 if wildcard_parents.contains(wire) {
                     flags |= format::NODE_WILDCARD_CHILD;
                 }
-                let at = write_node(&name, flags, &[], &mut nodes, &mut batch)?;
+                let at = write_node(&name, flags, &[], &mut section, &mut batch)?;
                 path.push((name, at, flags));
             }
             types.clear();
             for rrset in node.chunk_by(|a, b| a.rtype == b.rtype) {
                 let rtype = rrset[0].rtype;
                 let offset = match rtype {
-                    RecordType::A => addresses[owner.as_wire()].0,
-                    RecordType::AAAA => addresses[owner.as_wire()].1,
+                    RecordType::A => addresses[owner.as_wire()].a,
+                    RecordType::AAAA => addresses[owner.as_wire()].aaaa,
                     // Glue may sit below another cut: an NS target is looked up wherever it is.
                     RecordType::NS => heap.intern_by_target(rrset, |rdata| {
                         Some(rdata)
                             .filter(|target| wire_is_subdomain(target, apex))
-                            .and_then(|target| addresses.get(target).copied())
+                            .and_then(|target| addresses.get(target))
+                            .map(|found| (found.a, found.aaaa))
                             .unwrap_or((format::NONE, format::NONE))
                     })?,
                     _ => {
@@ -359,11 +489,13 @@ pub fn compile(
                                 else {
                                     continue;
                                 };
-                                if !wire_is_subdomain(target, apex) || below_cut(target) {
+                                if !wire_is_subdomain(target, apex) {
                                     continue;
                                 }
-                                if let Some(&(a, aaaa)) = addresses.get(target) {
-                                    additional.push((i as u16, a, aaaa));
+                                if let Some(found) =
+                                    addresses.get(target).filter(|found| !found.below_cut)
+                                {
+                                    additional.push((i as u16, found.a, found.aaaa));
                                 }
                             }
                         }
@@ -389,36 +521,32 @@ pub fn compile(
                     flags |= format::NODE_DNAME;
                 }
             }
-            let at = write_node(owner, flags, &types, &mut nodes, &mut batch)?;
+            let at = write_node(owner, flags, &types, &mut section, &mut batch)?;
             path.push((owner.clone(), at, flags));
-        }
+            Ok(())
+        })?;
         progress(done);
         let _ = sender.send(batch);
         drop(sender);
         let top = top.finish();
         let index = builder.join().expect("the index builder does not panic")?;
-        Ok((index, (nodes, node_count, top?)))
+        Ok((index, (section, node_count, top?)))
     })?;
-    let (nodes, node_count, top) = built;
+    let (section, node_count, top) = built;
 
     let mut header = Header {
         version: format::VERSION,
         len: Header::len_for(origin),
         serial,
-        class: zone.class().0,
-        flags: if zone.records().iter().any(|r| {
-            matches!(
-                r.rtype,
-                RecordType::RRSIG | RecordType::NSEC | RecordType::NSEC3
-            )
-        }) {
+        class: class.0,
+        flags: if survey.dnssec {
             format::FLAG_DNSSEC
         } else {
             0
         },
         nodes: node_count,
         rrsets: heap.count,
-        records: zone.records().len() as u64,
+        records: survey.records,
         rrsets_section: Section::default(),
         nodes_section: Section::default(),
         index_section: Section::default(),
@@ -429,7 +557,7 @@ pub fn compile(
     let mut at = header.len as u64;
     for (section, len) in [
         (&mut header.rrsets_section, heap.bytes.len()),
-        (&mut header.nodes_section, nodes.len()),
+        (&mut header.nodes_section, section.len()),
         (&mut header.index_section, index.len()),
         (&mut header.top_section, top.len()),
     ] {
@@ -439,21 +567,17 @@ pub fn compile(
         };
         at = (at + len as u64).next_multiple_of(8);
     }
-    let mut image = Vec::with_capacity(at as usize);
-    header.write(&mut image);
-    for bytes in [&heap.bytes, &nodes, &index, &top] {
-        image.extend_from_slice(bytes);
-        image.resize(image.len().next_multiple_of(8), 0);
-    }
-    let digest = ring::digest::digest(&ring::digest::SHA256, &image);
-    image[format::DIGEST_AT..format::DIGEST_AT + 32].copy_from_slice(digest.as_ref());
     let stats = CompileStats {
         nodes: node_count,
         rrsets: heap.count,
-        records: zone.records().len() as u64,
-        bytes: image.len() as u64,
+        records: survey.records,
+        bytes: at,
     };
-    Ok((image, stats))
+    Ok(Compiled {
+        header,
+        sections: [heap.bytes, section, index, top],
+        stats,
+    })
 }
 
 /// Keys and node offsets on their way to the index builder.

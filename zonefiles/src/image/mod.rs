@@ -27,9 +27,9 @@ use std::sync::Arc;
 
 use memmap2::Mmap;
 
-pub use crate::atomic::write_atomically;
+pub use crate::atomic::{write_atomically, write_atomically_with};
 pub use ahead::Ahead;
-pub use build::{CompileError, CompileStats, compile};
+pub use build::{CompileError, CompileStats, Compiled, Nodes, compile, compile_nodes};
 pub use dnssec::{MAX_NSEC3_ITERATIONS, NSEC3_HASH_LEN, Nsec3Params, Owned, base32hex};
 use format::{Header, HeaderError};
 use top::TopTable;

@@ -39,10 +39,50 @@ pub(crate) struct Entry {
     pub blank_owner: bool,
 }
 
+/// Master-file text: read into memory, or mapped from its file. A large file is mapped so
+/// that its pages can be handed back once read ([`Text::release`]): memory then holds the
+/// part being read, not the whole file (1.2 GB for 10 million delegations).
+pub(crate) enum Text {
+    Owned(Vec<u8>),
+    Mapped(memmap2::Mmap),
+}
+
+impl std::ops::Deref for Text {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Text::Owned(bytes) => bytes,
+            Text::Mapped(map) => map,
+        }
+    }
+}
+
+impl Text {
+    /// Hands the whole pages inside `range` back to the kernel, for text that will not be
+    /// read again soon; mapped text only (if read again, the pages come back from the file).
+    pub fn release(&self, range: std::ops::Range<usize>) {
+        let Text::Mapped(map) = self else {
+            return;
+        };
+        const PAGE: usize = 4096;
+        let start = range.start.next_multiple_of(PAGE);
+        let end = range.end.min(map.len()) / PAGE * PAGE;
+        if end > start {
+            // SAFETY: the mapping is a read-only shared mapping of a file: MADV_DONTNEED only
+            // drops pages, and a later read faults the same bytes back in from the file. No
+            // reference into the range is kept across this call (records own their bytes).
+            let _ = unsafe {
+                map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
+            };
+        }
+    }
+}
+
 /// A cursor over one source's text, or over a chunk of it that starts at an entry: entries
 /// that start before `limit` are read whole, and none after.
 pub(crate) struct Lexer {
-    pub text: Arc<Vec<u8>>,
+    pub text: Arc<Text>,
     pos: usize,
     limit: usize,
     line: u32,
@@ -52,12 +92,12 @@ pub(crate) struct Lexer {
 impl Lexer {
     pub fn new(text: Vec<u8>) -> Lexer {
         let limit = text.len();
-        Lexer::chunk(Arc::new(text), 0, limit, 1)
+        Lexer::chunk(Arc::new(Text::Owned(text)), 0, limit, 1)
     }
 
     /// A cursor over `text[start..]`, stopping before the first entry at or after `limit`;
     /// `line` is the line number at `start`.
-    pub fn chunk(text: Arc<Vec<u8>>, start: usize, limit: usize, line: u32) -> Lexer {
+    pub fn chunk(text: Arc<Text>, start: usize, limit: usize, line: u32) -> Lexer {
         Lexer {
             text,
             pos: start,

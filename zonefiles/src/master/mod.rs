@@ -13,8 +13,8 @@
 //! text straight into canonical wire format, without an intermediate record model, keeps a
 //! million-delegation zone within its load-time budget.
 
-mod lexer;
-mod parallel;
+pub(crate) mod lexer;
+pub(crate) mod parallel;
 mod writer;
 
 use std::fmt;
@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use lexer::Token;
-use lexer::{Entry, LexError, Lexer, RawToken};
+use lexer::{Entry, LexError, Lexer, RawToken, Text};
 pub use parallel::read_parallel;
 pub use writer::{write_records, write_zone};
 
@@ -218,7 +218,7 @@ impl Reader {
     pub(crate) fn chunk(
         file: Arc<str>,
         dir: Option<PathBuf>,
-        text: Arc<Vec<u8>>,
+        text: Arc<Text>,
         (start, limit, line): (usize, usize, u32),
         options: ParseOptions,
         state: State,
@@ -263,6 +263,13 @@ impl Reader {
     /// Where the reader stopped in its first source, once it has reached its end.
     pub(crate) fn end(&self) -> Option<usize> {
         self.end
+    }
+
+    /// How far the reader is in its first source's text.
+    pub(crate) fn position(&self) -> usize {
+        self.stack
+            .first()
+            .map_or(usize::MAX, |s| s.lexer.position())
     }
 
     /// Bytes of text read so far, over all files, for progress reports.
@@ -566,6 +573,35 @@ pub(crate) fn read_source(path: &Path) -> Result<(Arc<str>, Vec<u8>), ParseError
         },
     })?;
     Ok((file, text))
+}
+
+/// Reads a master file as [`Text`]: mapped when it has at least `map_from` bytes, read into
+/// memory when smaller.
+pub(crate) fn read_source_mapped(
+    path: &Path,
+    map_from: usize,
+) -> Result<(Arc<str>, Text), ParseError> {
+    let file: Arc<str> = path.display().to_string().into();
+    let error = |source| ParseError {
+        file: file.clone(),
+        line: 0,
+        column: 0,
+        kind: ParseErrorKind::Read {
+            path: path.to_owned(),
+            source,
+        },
+    };
+    let opened = std::fs::File::open(path).map_err(error)?;
+    let len = opened.metadata().map_err(error)?.len();
+    if len < map_from as u64 {
+        let (_, text) = read_source(path)?;
+        return Ok((file, Text::Owned(text)));
+    }
+    // SAFETY: the file is only read. A master file changed while it is compiled gives
+    // whatever bytes the kernel has, as reading it would; truncating it under the reader can
+    // end the process (SIGBUS), like any tool that maps its input.
+    let map = unsafe { memmap2::Mmap::map(&opened) }.map_err(error)?;
+    Ok((file, Text::Mapped(map)))
 }
 
 /// Reads a TTL field, allowing values above 2^31 − 1 so they can be reported.

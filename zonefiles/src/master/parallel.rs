@@ -14,11 +14,38 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{ParseError, ParseOptions, Reader, State};
+use super::{ParseError, ParseOptions, Reader, State, Text};
 use crate::record::Record;
 
 /// Files smaller than this are read on one thread.
 const MIN_PARALLEL: usize = 4 << 20;
+
+/// Where a chunk's records go as they are read: a list ([`Vec<Record>`]) or sorted runs on disk
+/// ([`crate::spill::RunWriter`]).
+pub(crate) trait Sink: Sized + Send {
+    /// Takes one record.
+    fn push(&mut self, record: Record) -> Result<(), ParseError>;
+    /// Takes the records of the chunk after this one.
+    fn append(&mut self, later: Self) -> Result<(), ParseError>;
+}
+
+impl Sink for Vec<Record> {
+    fn push(&mut self, record: Record) -> Result<(), ParseError> {
+        Vec::push(self, record);
+        Ok(())
+    }
+
+    fn append(&mut self, later: Self) -> Result<(), ParseError> {
+        // The first chunk's list grows to hold the others (a large allocation grows in place,
+        // by remapping), so the records are never held twice.
+        if self.is_empty() {
+            *self = later;
+        } else {
+            self.extend(later);
+        }
+        Ok(())
+    }
+}
 
 /// Reads every record of a master file using up to `threads` threads. `progress` is called
 /// from time to time with the bytes read so far.
@@ -28,25 +55,46 @@ pub fn read_parallel(
     threads: usize,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Vec<Record>, ParseError> {
-    let (file, text) = super::read_source(path)?;
+    read_file(path, options, threads, progress, &Vec::with_capacity)
+}
+
+/// Reads a master file on up to `threads` threads into the sinks `new_sink` makes (given the
+/// number of records a chunk is expected to hold).
+pub(crate) fn read_file<S: Sink>(
+    path: &Path,
+    options: ParseOptions,
+    threads: usize,
+    progress: &(dyn Fn(u64) + Sync),
+    new_sink: &(dyn Fn(usize) -> S + Sync),
+) -> Result<S, ParseError> {
+    let (file, text) = super::read_source_mapped(path, MIN_PARALLEL)?;
     let dir = path.parent().map(Path::to_owned);
     let threads = if text.len() < MIN_PARALLEL {
         1
     } else {
         threads
     };
-    read_text(file, dir, Arc::new(text), options, threads, progress)
+    read_text(
+        file,
+        dir,
+        Arc::new(text),
+        options,
+        threads,
+        progress,
+        new_sink,
+    )
 }
 
 /// Reads master-file text on up to `threads` threads.
-pub(crate) fn read_text(
+pub(crate) fn read_text<S: Sink>(
     file: Arc<str>,
     dir: Option<std::path::PathBuf>,
-    text: Arc<Vec<u8>>,
+    text: Arc<Text>,
     options: ParseOptions,
     threads: usize,
     progress: &(dyn Fn(u64) + Sync),
-) -> Result<Vec<Record>, ParseError> {
+    new_sink: &(dyn Fn(usize) -> S + Sync),
+) -> Result<S, ParseError> {
     let cuts = cut_points(&text, threads.max(1));
     let initial = State {
         origin: options.origin.clone(),
@@ -56,6 +104,8 @@ pub(crate) fn read_text(
         last_class: options.class,
     };
     let assumed = assumed_states(&file, &text, &cuts, &options, &initial);
+    // The scan for directives read every page: hand them back before the chunks are read.
+    text.release(0..text.len());
     let read = AtomicU64::new(0);
     let reader_for = |start: usize, limit: usize, state: State| {
         let line = 1 + text[..start].iter().filter(|&&b| b == b'\n').count() as u32;
@@ -68,27 +118,38 @@ pub(crate) fn read_text(
             state,
         )
     };
-    let run = |mut reader: Reader| -> (Result<Vec<Record>, ParseError>, Reader) {
+    let run = |mut reader: Reader| -> (Result<S, ParseError>, Reader) {
         let chunks = cuts.len().saturating_sub(1).max(1);
-        let mut records = Vec::with_capacity(text.len() / chunks / 45);
+        let mut records = new_sink(text.len() / chunks / 45);
         let mut reported = 0;
+        let mut count = 0u64;
+        // The text before this has been handed back (a mapped file's pages).
+        let mut released = reader.position();
         let result = loop {
             match reader.next_record() {
-                Ok(Some(record)) => records.push(record),
+                Ok(Some(record)) => {
+                    if let Err(e) = records.push(record) {
+                        break Err(e);
+                    }
+                }
                 Ok(None) => break Ok(records),
                 Err(e) => break Err(e),
             }
-            if records.len() % 65_536 == 0 {
+            count += 1;
+            if count.is_multiple_of(65_536) {
                 let now = reader.bytes_read();
                 let total = read.fetch_add(now - reported, Ordering::Relaxed) + now - reported;
                 reported = now;
                 progress(total);
+                let at = reader.position().min(text.len());
+                text.release(released..at);
+                released = released.max(at - at % 4096);
             }
         };
         (result, reader)
     };
 
-    let chunks: Vec<(Result<Vec<Record>, ParseError>, Reader)> = std::thread::scope(|s| {
+    let chunks: Vec<(Result<S, ParseError>, Reader)> = std::thread::scope(|s| {
         let handles: Vec<_> = cuts
             .windows(2)
             .zip(&assumed)
@@ -103,9 +164,7 @@ pub(crate) fn read_text(
             .collect()
     });
 
-    // The first chunk's list grows to hold the others (a large allocation grows in place,
-    // by remapping), so the records are never held twice.
-    let mut records = Vec::new();
+    let mut records: Option<S> = None;
     let mut previous: Option<Reader> = None;
     for (i, (result, reader)) in chunks.into_iter().enumerate() {
         if let Some(before) = &previous {
@@ -122,19 +181,19 @@ pub(crate) fn read_text(
                 // rest of the file on this thread from where the previous chunk really ended.
                 let start = before.end().unwrap_or(cuts[i]);
                 let (rest, _) = run(reader_for(start, text.len(), before.state()));
-                records.extend(rest?);
+                let mut records = records.expect("the first chunk is read");
+                records.append(rest?)?;
                 return Ok(records);
             }
         }
         let chunk = result?;
-        if records.is_empty() {
-            records = chunk;
-        } else {
-            records.extend(chunk);
+        match &mut records {
+            None => records = Some(chunk),
+            Some(records) => records.append(chunk)?,
         }
         previous = Some(reader);
     }
-    Ok(records)
+    Ok(records.unwrap_or_else(|| new_sink(0)))
 }
 
 /// Cut points: 0, then for each thread after the first the start of the first line at or after
@@ -169,7 +228,7 @@ fn cut_points(text: &[u8], threads: usize) -> Vec<usize> {
 /// which the check after reading will most likely reject.
 fn assumed_states(
     file: &Arc<str>,
-    text: &Arc<Vec<u8>>,
+    text: &Arc<Text>,
     cuts: &[usize],
     options: &ParseOptions,
     initial: &State,
@@ -241,10 +300,11 @@ mod tests {
         read_text(
             "z".into(),
             None,
-            Arc::new(text.as_bytes().to_vec()),
+            Arc::new(Text::Owned(text.as_bytes().to_vec())),
             options,
             threads,
             &|_| {},
+            &Vec::with_capacity,
         )
         .map_err(|e| e.to_string())
     }
