@@ -22,6 +22,7 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
+use crate::image::{CompileError, Image, Nodes};
 use crate::name::Name;
 use crate::octets::Octets;
 use crate::rdata;
@@ -170,72 +171,199 @@ pub fn diff(old: &Zone, new: &Zone) -> Result<Changeset, DiffError> {
 pub fn apply(zone: Zone, changeset: &Changeset) -> Result<Zone, PatchError> {
     let origin = zone.origin().clone();
     let class = zone.class();
-    let found = zone.serial().ok_or(PatchError::NoSoa)?;
-    if found != changeset.from_serial() {
-        return Err(PatchError::Serial {
-            expected: changeset.from_serial(),
-            found,
-        });
+    let mut patch = Patch::new(changeset, zone.serial())?;
+    let mut records = Vec::with_capacity(zone.records().len() + changeset.added.len());
+    let mut keep = |node: &mut Vec<Record>| -> Result<(), PatchError> {
+        records.append(node);
+        Ok(())
+    };
+    for node in zone.nodes() {
+        patch.node(node, &mut keep)?;
     }
-    if changeset.new_soa.owner != origin || changeset.new_soa.rtype != RecordType::SOA {
-        return Err(PatchError::NoSoa);
-    }
-    for record in &changeset.added {
-        if !record.owner.is_subdomain_of(&origin) {
+    patch.finish(&mut keep)?;
+    Ok(Zone::from_sorted(origin, class, records))
+}
+
+/// A changeset applied node by node to a zone coming in canonical order — a [`Zone`], or an
+/// image read in order ([`Patched`]) — so that the result is never held whole: each node of
+/// the base is handed on patched, preceded by the nodes made only of additions that sort
+/// before it. Holds the changeset's records only.
+pub(crate) struct Patch<'c> {
+    origin: &'c Name,
+    removed: &'c [Record],
+    /// The additions and the new SOA, in canonical order, taken from the front.
+    added: std::collections::VecDeque<&'c Record>,
+    node: Vec<Record>,
+}
+
+impl<'c> Patch<'c> {
+    /// A patch for a zone at `serial` (`None`: the zone has no single apex SOA).
+    pub(crate) fn new(
+        changeset: &'c Changeset,
+        serial: Option<u32>,
+    ) -> Result<Patch<'c>, PatchError> {
+        let origin = &changeset.origin;
+        let found = serial.ok_or(PatchError::NoSoa)?;
+        if found != changeset.from_serial() {
+            return Err(PatchError::Serial {
+                expected: changeset.from_serial(),
+                found,
+            });
+        }
+        if changeset.new_soa.owner != *origin || changeset.new_soa.rtype != RecordType::SOA {
+            return Err(PatchError::NoSoa);
+        }
+        if let Some(record) = changeset
+            .added
+            .iter()
+            .find(|r| !r.owner.is_subdomain_of(origin))
+        {
             return Err(PatchError::OutOfZone(Box::new(record.clone())));
         }
+        let mut added: Vec<&Record> = changeset.added.iter().collect();
+        added.push(&changeset.new_soa);
+        added.sort_by(|a, b| a.canonical_cmp(b));
+        Ok(Patch {
+            origin,
+            removed: &changeset.removed,
+            added: added.into(),
+            node: Vec::new(),
+        })
     }
-    let is_soa = |r: &Record| r.rtype == RecordType::SOA && r.owner == origin;
-    // Removal: walk the zone and the sorted removals together.
-    let mut kept = Vec::with_capacity(zone.records().len() + changeset.added.len());
-    let mut removals = changeset.removed.iter().peekable();
-    for record in zone.into_records() {
-        if is_soa(&record) {
-            continue;
+
+    /// Patches one node of the base zone (its records in canonical order) and hands on the
+    /// nodes that result, in canonical order.
+    pub(crate) fn node<E: From<PatchError>>(
+        &mut self,
+        base: &[Record],
+        emit: &mut dyn FnMut(&mut Vec<Record>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let owner = &base[0].owner;
+        self.added_before(Some(owner), emit)?;
+        if let Some(missing) = self.removed.first().filter(|r| r.owner < *owner) {
+            return Err(PatchError::Missing(Box::new(missing.clone())).into());
         }
-        if let Some(r) = removals.peek() {
-            match r.canonical_cmp(&record) {
-                // Removals sorting before this record are not in the zone.
-                Ordering::Less => return Err(PatchError::Missing(Box::new((*r).clone()))),
-                Ordering::Equal => {
-                    removals.next();
-                    continue;
+        let mine = self
+            .removed
+            .iter()
+            .take_while(|r| r.owner == *owner)
+            .count();
+        let (mut removed, rest) = self.removed.split_at(mine);
+        self.removed = rest;
+        let is_soa = |r: &Record| r.rtype == RecordType::SOA && r.owner == *self.origin;
+        self.node.clear();
+        for record in base.iter().filter(|r| !is_soa(r)) {
+            if let Some(r) = removed.first() {
+                match r.canonical_cmp(record) {
+                    // Removals sorting before this record are not in the zone.
+                    Ordering::Less => return Err(PatchError::Missing(Box::new(r.clone())).into()),
+                    Ordering::Equal => {
+                        removed = &removed[1..];
+                        continue;
+                    }
+                    Ordering::Greater => {}
                 }
-                Ordering::Greater => {}
+            }
+            self.node.push(record.clone());
+        }
+        if let Some(r) = removed.first() {
+            return Err(PatchError::Missing(Box::new(r.clone())).into());
+        }
+        let mine = self.added.iter().take_while(|r| r.owner == *owner).count();
+        if mine > 0 {
+            let kept = std::mem::take(&mut self.node);
+            let mut adds = self.added.drain(..mine).peekable();
+            for record in kept {
+                while let Some(add) = adds.peek() {
+                    match add.canonical_cmp(&record) {
+                        Ordering::Less => self.node.push(adds.next().expect("peeked").clone()),
+                        Ordering::Equal => {
+                            return Err(PatchError::Duplicate(Box::new((*add).clone())).into());
+                        }
+                        Ordering::Greater => break,
+                    }
+                }
+                self.node.push(record);
+            }
+            self.node.extend(adds.cloned());
+        }
+        self.emit_node(emit)
+    }
+
+    /// Hands on what is left: the nodes made only of additions after the last base node.
+    /// A removal never met is an error.
+    pub(crate) fn finish<E: From<PatchError>>(
+        mut self,
+        emit: &mut dyn FnMut(&mut Vec<Record>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.added_before(None, emit)?;
+        if let Some(r) = self.removed.first() {
+            return Err(PatchError::Missing(Box::new(r.clone())).into());
+        }
+        Ok(())
+    }
+
+    /// Hands on the nodes made only of additions that sort before `owner` (all when `None`).
+    fn added_before<E: From<PatchError>>(
+        &mut self,
+        owner: Option<&Name>,
+        emit: &mut dyn FnMut(&mut Vec<Record>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        while let Some(first) = self
+            .added
+            .front()
+            .filter(|r| owner.is_none_or(|o| r.owner < *o))
+        {
+            let first = &first.owner;
+            let len = self.added.iter().take_while(|r| r.owner == *first).count();
+            self.node.clear();
+            self.node.extend(self.added.drain(..len).cloned());
+            self.emit_node(emit)?;
+        }
+        Ok(())
+    }
+
+    /// Checks the node just built and hands it on unless nothing is left of it.
+    fn emit_node<E: From<PatchError>>(
+        &mut self,
+        emit: &mut dyn FnMut(&mut Vec<Record>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        for pair in self.node.windows(2) {
+            let (x, y) = (&pair[0], &pair[1]);
+            if x.canonical_cmp(y) == Ordering::Equal {
+                return Err(PatchError::Duplicate(Box::new(y.clone())).into());
+            }
+            if x.rtype == y.rtype && x.ttl != y.ttl {
+                return Err(PatchError::TtlMismatch(x.owner.clone(), x.rtype).into());
             }
         }
-        kept.push(record);
-    }
-    if let Some(r) = removals.next() {
-        return Err(PatchError::Missing(Box::new(r.clone())));
-    }
-    // Addition: merge the sorted additions (and the new SOA) in.
-    let mut additions: Vec<&Record> = changeset.added.iter().collect();
-    additions.push(&changeset.new_soa);
-    additions.sort_by(|a, b| a.canonical_cmp(b));
-    let mut records = Vec::with_capacity(kept.len() + additions.len());
-    let mut adds = additions.into_iter().peekable();
-    for record in kept {
-        while let Some(add) = adds.peek() {
-            match add.canonical_cmp(&record) {
-                Ordering::Less => records.push(adds.next().expect("peeked").clone()),
-                Ordering::Equal => return Err(PatchError::Duplicate(Box::new((*add).clone()))),
-                Ordering::Greater => break,
-            }
+        if self.node.is_empty() {
+            return Ok(());
         }
-        records.push(record);
+        emit(&mut self.node)
     }
-    records.extend(adds.cloned());
-    for pair in records.windows(2) {
-        let (x, y) = (&pair[0], &pair[1]);
-        if x.canonical_cmp(y) == Ordering::Equal {
-            return Err(PatchError::Duplicate(Box::new(y.clone())));
-        }
-        if x.owner == y.owner && x.rtype == y.rtype && x.ttl != y.ttl {
-            return Err(PatchError::TtlMismatch(x.owner.clone(), x.rtype));
-        }
+}
+
+/// An image with a changeset applied, read node by node: what a zone directory's compaction
+/// compiles, without the zone ever held whole.
+pub struct Patched<'a> {
+    /// The image at the changeset's starting serial.
+    pub image: &'a Image,
+    /// The changes.
+    pub changeset: &'a Changeset,
+}
+
+impl Nodes for Patched<'_> {
+    fn each_node(
+        &mut self,
+        visit: &mut dyn FnMut(&[Record]) -> Result<(), CompileError>,
+    ) -> Result<(), CompileError> {
+        let mut patch = Patch::new(self.changeset, Some(self.image.serial()))?;
+        let mut emit = |node: &mut Vec<Record>| visit(node);
+        self.image
+            .each_node_records(&mut |node| patch.node(node, &mut emit))?;
+        patch.finish(&mut emit)
     }
-    Ok(Zone::from_sorted(origin, class, records))
 }
 
 /// A record ordered as an RR (TTL aside), for sets of records.

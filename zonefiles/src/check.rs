@@ -23,6 +23,7 @@
 use rustc_hash::FxHashSet;
 use std::fmt;
 
+use crate::image::{CompileError, Nodes};
 use crate::name::Name;
 use crate::rdata;
 use crate::record::Record;
@@ -200,6 +201,76 @@ pub fn check(zone: &Zone) -> Vec<Finding> {
         }
     }
     checker.finish()
+}
+
+/// A node source with the checks riding on its first full pass: what a streamed build
+/// ([`crate::spill`], a zone directory's compaction) hands the compiler, so that a zone is
+/// checked and compiled without being held. Nodes outside the zone are left to the checks
+/// (reported, never compiled).
+pub struct Checked<N> {
+    nodes: N,
+    origin: Name,
+    checker: Checker,
+    complete: bool,
+}
+
+impl<N: Nodes> Checked<N> {
+    /// Checks the zone `origin` whose nodes `nodes` gives.
+    pub fn new(nodes: N, origin: Name) -> Checked<N> {
+        Checked {
+            checker: Checker::new(origin.clone()),
+            nodes,
+            origin,
+            complete: false,
+        }
+    }
+
+    /// The findings, and the source back. Reads the nodes once more when no pass has
+    /// finished (the compile stopped early), and once more when a name server in the zone
+    /// has no address (the checks' second look).
+    pub fn finish(mut self) -> Result<(Vec<Finding>, N), CompileError> {
+        if !self.complete {
+            self.each_node(&mut |_| Ok(()))?;
+        }
+        let Checked { nodes, checker, .. } = &mut self;
+        if checker.needs_second_look() {
+            nodes.each_node(&mut |node| {
+                checker.second_look(node);
+                Ok(())
+            })?;
+        }
+        Ok((self.checker.finish(), self.nodes))
+    }
+}
+
+impl<N: Nodes> Nodes for Checked<N> {
+    fn each_node(
+        &mut self,
+        visit: &mut dyn FnMut(&[Record]) -> Result<(), CompileError>,
+    ) -> Result<(), CompileError> {
+        let first = !self.complete;
+        if first {
+            // A pass that stopped early fed the checks part of the zone: start again.
+            self.checker = Checker::new(self.origin.clone());
+        }
+        let Checked {
+            nodes,
+            origin,
+            checker,
+            ..
+        } = self;
+        nodes.each_node(&mut |node| {
+            if first {
+                checker.node(node);
+            }
+            if node[0].owner.is_subdomain_of(origin) {
+                visit(node)?;
+            }
+            Ok(())
+        })?;
+        self.complete = true;
+        Ok(())
+    }
 }
 
 /// The checks as one pass over the nodes in canonical order, for zones held in memory

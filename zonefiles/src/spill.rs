@@ -13,8 +13,9 @@
 //!   next entries, ordered by canonical key, type and rdata: canonical order. Entries with one
 //!   key form a node; each node is [normalized](crate::zone) as a zone's records are
 //!   (duplicates dropped across runs too, one TTL per RRset).
-//! - **Checking and compiling** ([`StreamedZone`]): the compiler's [`Nodes`] source; the first
-//!   pass also runs the [`Checker`], so a zone is checked and compiled in two merges.
+//! - **Checking and compiling** ([`RunNodes`]): the compiler's [`Nodes`] source, wrapped in
+//!   [`Checked`](crate::check::Checked) so that the checks ride on the first pass: a zone is
+//!   checked and compiled in two merges.
 //!
 //! A run entry, integers big-endian: key length (u16), the owner's canonical key (see
 //! [`Name::canonical_key`]), type (u16), class (u16), TTL (u32), rdata length (u16), rdata.
@@ -29,7 +30,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 
-use crate::check::{Checker, Finding};
+use crate::check::Finding;
 use crate::image::{CompileError, Nodes};
 use crate::master::parallel::{Sink, read_file};
 use crate::master::{ParseError, ParseErrorKind, ParseOptions};
@@ -380,77 +381,38 @@ impl Batch {
     const RECORDS: usize = 4096;
 }
 
-/// A zone streamed from [`Runs`] as the compiler's node source. The first pass also runs the
-/// checks; nodes outside the zone are left to them (reported, never compiled). After the
-/// compile, [`StreamedZone::findings`] gives every finding a [`Zone`](crate::Zone) and
-/// [`check`](crate::check::check) would have given.
-pub struct StreamedZone<'a> {
+/// The runs as the compiler's node source. The first full pass keeps what normalizing the
+/// nodes reported (duplicates dropped, TTLs changed); wrap it in [`Checked`](crate::check::Checked)
+/// for the checks.
+pub struct RunNodes<'a> {
     runs: &'a Runs,
-    origin: Name,
-    checker: Option<Checker>,
-    findings: Vec<Finding>,
-    checked: bool,
+    /// What the normalization reported.
+    pub findings: Vec<Finding>,
+    complete: bool,
 }
 
-impl<'a> StreamedZone<'a> {
-    /// The zone `origin` held in `runs`.
-    pub fn new(runs: &'a Runs, origin: Name) -> StreamedZone<'a> {
-        StreamedZone {
+impl<'a> RunNodes<'a> {
+    /// The nodes of `runs`.
+    pub fn new(runs: &'a Runs) -> RunNodes<'a> {
+        RunNodes {
             runs,
-            checker: Some(Checker::new(origin.clone())),
-            origin,
             findings: Vec::new(),
-            checked: false,
+            complete: false,
         }
-    }
-
-    /// The findings: records dropped or changed while the zone was built, then the checks.
-    /// Reads the runs once more when no pass has finished yet (the compile stopped early),
-    /// and once more when a name server in the zone has no address (the checks' second look).
-    pub fn findings(mut self) -> io::Result<Vec<Finding>> {
-        if !self.checked {
-            // A pass that stopped early fed the checks part of the zone: start them again.
-            self.checker = Some(Checker::new(self.origin.clone()));
-            self.findings.clear();
-            (&mut self)
-                .each_node(&mut |_| Ok(()))
-                .map_err(|e| match e {
-                    CompileError::Io(e) => e,
-                    other => io::Error::other(other.to_string()),
-                })?;
-        }
-        let mut checker = self.checker.take().expect("checked once");
-        if checker.needs_second_look() {
-            self.runs.each_node(None, &mut |node| -> io::Result<()> {
-                checker.second_look(node);
-                Ok(())
-            })?;
-        }
-        let mut findings = self.findings;
-        findings.extend(checker.finish());
-        Ok(findings)
     }
 }
 
-impl Nodes for &mut StreamedZone<'_> {
+impl Nodes for RunNodes<'_> {
     fn each_node(
         &mut self,
         visit: &mut dyn FnMut(&[Record]) -> Result<(), CompileError>,
     ) -> Result<(), CompileError> {
-        let first = !self.checked;
-        let (origin, findings) = (&self.origin, &mut self.findings);
-        let mut checker = if first { self.checker.as_mut() } else { None };
-        self.runs
-            .each_node::<CompileError>(first.then_some(findings), &mut |node| {
-                if let Some(checker) = checker.as_deref_mut() {
-                    checker.node(node);
-                }
-                if node[0].owner.is_subdomain_of(origin) {
-                    visit(node)?;
-                }
-                Ok(())
-            })?;
-        self.checked = true;
+        let findings = (!self.complete).then(|| {
+            self.findings.clear();
+            &mut self.findings
+        });
+        self.runs.each_node(findings, visit)?;
+        self.complete = true;
         Ok(())
     }
 }
@@ -462,6 +424,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::check::Checked;
     use crate::generate::{self, Shape};
     use crate::image::compile;
     use crate::master::parallel::read_text;
@@ -495,9 +458,11 @@ mod tests {
         .unwrap();
         let runs = writer.finish().unwrap();
         let origin = runs.first_soa().cloned().unwrap_or_else(Name::root);
-        let mut zone = StreamedZone::new(&runs, origin.clone());
-        let compiled = crate::image::compile_nodes(&origin, Class::IN, &mut zone, |_| {});
-        let findings = zone.findings().unwrap();
+        let mut nodes = Checked::new(RunNodes::new(&runs), origin.clone());
+        let compiled = crate::image::compile_nodes(&origin, Class::IN, &mut nodes, |_| {});
+        let (checks, nodes) = nodes.finish().unwrap();
+        let mut findings = nodes.findings;
+        findings.extend(checks);
         let image = (!crate::check::has_errors(&findings)).then(|| compiled.unwrap().into_bytes());
         (sorted(&findings), image)
     }

@@ -17,6 +17,7 @@
 //!   crash between the steps leaves a directory that reads the same: an unused image, or a
 //!   journal that still starts before the current image (readers skip what the image holds).
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::changeset::{self, Changeset, PatchError};
@@ -67,6 +68,18 @@ pub enum ZoneDirError {
     /// The next image could not be compiled.
     #[error(transparent)]
     Compile(#[from] CompileError),
+}
+
+impl ZoneDirError {
+    /// A streamed compile's error, as the step that failed: reading the image, applying the
+    /// journal, or compiling.
+    fn from_compile(error: CompileError) -> ZoneDirError {
+        match error {
+            CompileError::Image(e) => ZoneDirError::Image(e),
+            CompileError::Patch(e) => ZoneDirError::Patch(e),
+            other => ZoneDirError::Compile(other),
+        }
+    }
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ZoneDirError + '_ {
@@ -210,12 +223,21 @@ impl ZoneDir {
     /// and `CURRENT` points at the image. A crash in between leaves a directory whose journal
     /// starts after its image ([`ZoneDirError::Gap`]): the writer installs again.
     pub fn install(path: &Path, image_bytes: &[u8]) -> Result<ZoneDir, ZoneDirError> {
+        ZoneDir::install_with(path, |out| out.write_all(image_bytes))
+    }
+
+    /// As [`ZoneDir::install`], the image written by `write` (a compiled image's
+    /// [`write_to`](image::Compiled::write_to), with no copy of it in one buffer).
+    pub fn install_with(
+        path: &Path,
+        write: impl FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> std::io::Result<()>,
+    ) -> Result<ZoneDir, ZoneDirError> {
         std::fs::create_dir_all(path).map_err(io(path))?;
         let dir = ZoneDir {
             path: path.to_owned(),
         };
         let staged = path.join(".install.img");
-        image::write_atomically(&staged, image_bytes).map_err(io(&staged))?;
+        image::write_atomically_with(&staged, write).map_err(io(&staged))?;
         let checked = Image::open(&staged);
         let image = match checked {
             Ok(image) => image,
@@ -251,18 +273,25 @@ impl ZoneDir {
         let Some(net) = changeset::compose(&changesets)? else {
             return Ok(None);
         };
-        let zone = changeset::apply(image.to_zone()?, &net)?;
-        if let Some(error) = check::check(&zone)
-            .into_iter()
-            .find(|f| f.severity == Severity::Error)
-        {
+        // The image read in order with the changes applied, checked and compiled node by
+        // node: the zone is never held whole.
+        let origin = image.origin().clone();
+        let patched = changeset::Patched {
+            image: &image,
+            changeset: &net,
+        };
+        let mut nodes = check::Checked::new(patched, origin.clone());
+        let compiled = image::compile_nodes(&origin, image.class(), &mut nodes, |_| {});
+        let (findings, _) = nodes.finish().map_err(ZoneDirError::from_compile)?;
+        if let Some(error) = findings.into_iter().find(|f| f.severity == Severity::Error) {
             return Err(ZoneDirError::Check(Box::new(error)));
         }
-        let serial = zone.serial().unwrap_or(0);
-        let (bytes, stats) = image::compile(&zone, |_| {})?;
+        let compiled = compiled.map_err(ZoneDirError::from_compile)?;
+        let (serial, stats) = (compiled.serial(), compiled.stats);
         let name = image_name(serial);
         let new_path = self.path.join(&name);
-        image::write_atomically(&new_path, &bytes).map_err(io(&new_path))?;
+        image::write_atomically_with(&new_path, |out| compiled.write_to(out))
+            .map_err(io(&new_path))?;
         self.point_at(&name)?;
         // The journal keeps the last `keep` changesets for IXFR.
         let all = journal.changesets_from(journal.base_serial())?;

@@ -14,6 +14,7 @@ use zonefiles::image::Find;
 use zonefiles::image::{self, Image};
 use zonefiles::journal::Journal;
 use zonefiles::master::{self, ParseOptions};
+use zonefiles::spill::RunNodes;
 use zonefiles::{Class, Name, Record, RecordType, Zone, changeset, rdata};
 
 /// Zone tooling for Constellation: master files, compiled zone images and journals.
@@ -216,41 +217,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             all_findings: every,
         } => {
             let started = Instant::now();
-            let bar = (!quiet).then(|| {
-                let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-                progress(len, "reading")
-            });
             let temp_dir = temp_dir.unwrap_or_else(|| match output.parent() {
                 Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
                 _ => PathBuf::from("."),
             });
-            let options = ParseOptions {
-                origin: origin.clone(),
-                ..ParseOptions::default()
-            };
-            let runs = zonefiles::spill::read(&path, options, threads(), &temp_dir, &|done| {
-                if let Some(bar) = &bar {
-                    bar.set_position(done);
-                }
-            })?;
-            if let Some(bar) = bar {
-                bar.finish_and_clear();
-            }
-            let read = started.elapsed();
-            let origin = origin
-                .or_else(|| runs.first_soa().cloned())
-                .unwrap_or_else(Name::root);
-            let bar = (!quiet).then(|| progress(2 * runs.records(), "compiling"));
-            let mut zone = zonefiles::spill::StreamedZone::new(&runs, origin.clone());
-            let compiled = image::compile_nodes(&origin, Class::IN, &mut zone, |done| {
-                if let Some(bar) = &bar {
-                    bar.set_position(done);
-                }
-            });
-            if let Some(bar) = bar {
-                bar.finish_and_clear();
-            }
-            let findings = zone.findings().context("reading the sorted records back")?;
+            let (compiled, findings, read) = compile_master_file(&path, origin, &temp_dir, quiet)?;
             for line in shown(&findings, every) {
                 eprintln!("{line}");
             }
@@ -258,7 +229,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 bail!("{} has errors; fix them and compile again", path.display());
             }
             let compiled = compiled?;
-            drop(runs);
             let checked = started.elapsed();
             image::write_atomically_with(&output, |out| compiled.write_to(out))
                 .with_context(|| format!("writing {}", output.display()))?;
@@ -473,19 +443,22 @@ fn dir(action: DirAction) -> Result<ExitCode> {
     use zonefiles::zonedir::ZoneDir;
     match action {
         DirAction::Init { dir, zone, origin } => {
-            let (zone, findings) = read_zone(&zone, origin, None)?;
-            for finding in &findings {
-                eprintln!("{finding}");
+            let temp_dir = dir.parent().filter(|d| !d.as_os_str().is_empty());
+            let temp_dir = temp_dir.unwrap_or(Path::new("."));
+            let (compiled, findings, _) = compile_master_file(&zone, origin, temp_dir, true)?;
+            for line in shown(&findings, false) {
+                eprintln!("{line}");
             }
             if has_errors(&findings) {
                 bail!("the zone has errors; nothing was written");
             }
-            ZoneDir::create(&dir, &zone)?;
+            let compiled = compiled?;
+            ZoneDir::install_with(&dir, |out| compiled.write_to(out))?;
             println!(
                 "{}: serial {}, {} records",
                 dir.display(),
-                zone.serial().unwrap_or(0),
-                zone.records().len()
+                compiled.serial(),
+                compiled.stats.records
             );
         }
         DirAction::Update { dir, zone } => {
@@ -552,6 +525,56 @@ fn progress(len: u64, what: &str) -> ProgressBar {
     );
     bar.set_message(what.to_owned());
     bar
+}
+
+/// Reads, checks and compiles a master file as a stream (records sorted in runs in
+/// `temp_dir`, see `zonefiles::spill`): the image (or why it could not be built), every
+/// finding, and the time the reading took.
+fn compile_master_file(
+    path: &Path,
+    origin: Option<Name>,
+    temp_dir: &Path,
+    quiet: bool,
+) -> Result<(
+    Result<image::Compiled, image::CompileError>,
+    Vec<check::Finding>,
+    std::time::Duration,
+)> {
+    let started = Instant::now();
+    let bar = (!quiet).then(|| {
+        let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        progress(len, "reading")
+    });
+    let options = ParseOptions {
+        origin: origin.clone(),
+        ..ParseOptions::default()
+    };
+    let runs = zonefiles::spill::read(path, options, threads(), temp_dir, &|done| {
+        if let Some(bar) = &bar {
+            bar.set_position(done);
+        }
+    })?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let read = started.elapsed();
+    let origin = origin
+        .or_else(|| runs.first_soa().cloned())
+        .unwrap_or_else(Name::root);
+    let bar = (!quiet).then(|| progress(2 * runs.records(), "compiling"));
+    let mut nodes = check::Checked::new(RunNodes::new(&runs), origin.clone());
+    let compiled = image::compile_nodes(&origin, Class::IN, &mut nodes, |done| {
+        if let Some(bar) = &bar {
+            bar.set_position(done);
+        }
+    });
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let (checks, nodes) = nodes.finish().context("checking the zone")?;
+    let mut findings = nodes.findings;
+    findings.extend(checks);
+    Ok((compiled, findings, read))
 }
 
 /// The threads a master file is read on: one per core.

@@ -47,9 +47,15 @@ pub enum CompileError {
     /// Writing the index failed.
     #[error("building the name index: {0}")]
     Index(#[from] fst::Error),
-    /// Writing the file failed.
-    #[error("writing the zone image: {0}")]
+    /// Reading or writing a file failed.
+    #[error("reading or writing a file: {0}")]
     Io(#[from] std::io::Error),
+    /// The image the zone is read from is damaged.
+    #[error("reading the zone image: {0}")]
+    Image(#[from] super::ImageError),
+    /// A changeset applied to the zone on the way does not fit it.
+    #[error("applying changes: {0}")]
+    Patch(#[from] crate::changeset::PatchError),
 }
 
 /// Figures about a compiled image.
@@ -184,14 +190,24 @@ impl RrsetHeap {
 }
 
 /// Nodes in canonical order, each the records of one owner as a [`Zone`] holds them
-/// (normalized, sorted): a zone in memory, or one streamed from disk
-/// ([`crate::spill::Runs`]). The compiler reads them twice.
+/// (normalized, sorted): a zone in memory, one streamed from disk
+/// ([`crate::spill::RunNodes`]), or an image with changes applied
+/// ([`crate::changeset::Patched`]). The compiler reads them twice.
 pub trait Nodes {
     /// Calls `visit` with each node in canonical order; stops at the first error.
     fn each_node(
         &mut self,
         visit: &mut dyn FnMut(&[Record]) -> Result<(), CompileError>,
     ) -> Result<(), CompileError>;
+}
+
+impl<N: Nodes + ?Sized> Nodes for &mut N {
+    fn each_node(
+        &mut self,
+        visit: &mut dyn FnMut(&[Record]) -> Result<(), CompileError>,
+    ) -> Result<(), CompileError> {
+        (**self).each_node(visit)
+    }
 }
 
 impl Nodes for &Zone {

@@ -579,8 +579,30 @@ impl Image {
     pub fn to_zone(&self) -> Result<Zone, ImageError> {
         let mut records: Vec<Record> =
             Vec::with_capacity(self.header.records.min(1 << 24) as usize);
+        self.each_node_records(&mut |node| -> Result<(), ImageError> {
+            records.extend_from_slice(node);
+            Ok(())
+        })?;
+        Ok(Zone::from_sorted(
+            self.origin().clone(),
+            self.class(),
+            records,
+        ))
+    }
+
+    /// Calls `visit` with the records of each node in canonical order, as a [`Zone`] holds
+    /// them, checking the order of types and rdata and, at the end, the record count; stops
+    /// at the first error. Holds one node at a time.
+    pub fn each_node_records<E: From<ImageError>>(
+        &self,
+        visit: &mut dyn FnMut(&[Record]) -> Result<(), E>,
+    ) -> Result<(), E> {
         let class = self.class();
+        let mut count = 0u64;
+        let mut records: Vec<Record> = Vec::new();
+        let mut failed = None;
         self.for_each_node(|name, node| {
+            records.clear();
             let mut last_type: Option<RecordType> = None;
             for rrset in node.rrsets() {
                 let (rtype, rrset) = rrset?;
@@ -604,12 +626,21 @@ impl Image {
                     });
                 }
             }
-            Ok(())
-        })?;
-        if records.len() as u64 != self.header.records {
-            return Err(ImageError::Corrupt(0));
+            count += records.len() as u64;
+            if records.is_empty() {
+                return Ok(());
+            }
+            // The visitor's error stops the walk; it is handed back below.
+            visit(&records).map_err(|e| {
+                failed = Some(e);
+                ImageError::Corrupt(node.offset)
+            })
+        })
+        .or_else(|e| failed.take().map_or(Err(e.into()), Err))?;
+        if count != self.header.records {
+            return Err(ImageError::Corrupt(0).into());
         }
-        Ok(Zone::from_sorted(self.origin().clone(), class, records))
+        Ok(())
     }
 }
 

@@ -81,6 +81,20 @@ proptest! {
         prop_assert_eq!(changeset::apply(a.clone(), &net).unwrap(), d.clone());
     }
 
+    /// A compaction compiles the old image read in order with the changes applied node by
+    /// node: the image is byte for byte the one compiled from the patched zone in memory.
+    #[test]
+    fn an_image_patched_in_order_compiles_as_the_patched_zone(a in zone_strategy(10), b in zone_strategy(11)) {
+        let cs = changeset::diff(&a, &b).unwrap();
+        let base = zonefiles::Image::from_bytes(zonefiles::image::compile(&a, |_| {}).unwrap().0).unwrap();
+        let patched = changeset::Patched { image: &base, changeset: &cs };
+        let streamed = zonefiles::image::compile_nodes(a.origin(), Class::IN, patched, |_| {})
+            .unwrap()
+            .into_bytes();
+        let in_memory = zonefiles::image::compile(&changeset::apply(a, &cs).unwrap(), |_| {}).unwrap().0;
+        prop_assert_eq!(streamed, in_memory);
+    }
+
     #[test]
     fn arbitrary_bytes_never_panic_the_decoder(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
         let _ = Changeset::decode(&bytes);
