@@ -14,6 +14,16 @@
 //!                                          └──changeset::compose + apply + compile──▶ next image
 //! ```
 //!
+//! Large zones take the same path without ever being held whole (`zonefiles compile`, `dir
+//! init`, `dir compact`): the compiler reads its input as [`image::Nodes`] — nodes in
+//! canonical order, read twice — and the checks ride on the first pass ([`check::Checked`]):
+//!
+//! ```text
+//! master file ──spill::read──▶ sorted runs on disk ──spill::RunNodes (merge)──┐
+//! image(n) + journal ──changeset::Patched (node by node)─────────────────────┤
+//!                                   check::Checked ──image::compile_nodes──▶ image ──write_to──▶ file
+//! ```
+//!
 //! # Data model
 //!
 //! - [`Name`]: absolute, lower case, wire format; ordered canonically (RFC 4034 §6.1).
@@ -40,7 +50,10 @@
 //!
 //! Parsing, checking and compiling are linear in the zone; opening an image is constant time
 //! plus a CRC of the index; a look-up walks the fst once along the query name; a diff is one
-//! merge pass; applying a changeset is one merge pass over the zone.
+//! merge pass; applying a changeset is one merge pass over the zone. A streamed build holds
+//! the image being written (its RRsets, nodes, index and table of names below the apex), the
+//! address RRsets' offsets and the names that take part in glue, never the records: about 1.5
+//! GB for 10 million delegations, against 4.7 GB for the same zone held as a [`Zone`].
 
 pub mod atomic;
 pub mod calendar;

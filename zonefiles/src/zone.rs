@@ -198,7 +198,7 @@ pub(crate) fn normalize(records: &mut Vec<Record>, findings: &mut Vec<Finding>) 
 }
 
 impl Zone {
-    /// Builds a zone from records in any order, [normalized](normalize): duplicate records
+    /// Builds a zone from records in any order, normalized: duplicate records
     /// dropped, and the records of an RRset with differing TTLs all given the lowest of them
     /// (RFC 2181 §5.2), each reported as a warning.
     pub fn new(origin: Name, class: Class, records: Vec<Record>) -> (Zone, Vec<Finding>) {
