@@ -22,7 +22,7 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
-use crate::image::{CompileError, Image, Nodes};
+use crate::image::{CompileError, Image, Nodes, overlapped};
 use crate::name::Name;
 use crate::octets::Octets;
 use crate::rdata;
@@ -358,11 +358,16 @@ impl Nodes for Patched<'_> {
         &mut self,
         visit: &mut dyn FnMut(&[Record]) -> Result<(), CompileError>,
     ) -> Result<(), CompileError> {
-        let mut patch = Patch::new(self.changeset, Some(self.image.serial()))?;
-        let mut emit = |node: &mut Vec<Record>| visit(node);
-        self.image
-            .each_node_records(&mut |node| patch.node(node, &mut emit))?;
-        patch.finish(&mut emit)
+        let (image, changeset) = (self.image, self.changeset);
+        // Reading the image and applying the changes overlap with the compiling.
+        overlapped(
+            |emit| {
+                let mut patch = Patch::new(changeset, Some(image.serial()))?;
+                image.each_node_records(&mut |node| patch.node(node, emit))?;
+                patch.finish(emit)
+            },
+            visit,
+        )
     }
 }
 

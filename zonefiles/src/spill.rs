@@ -12,7 +12,8 @@
 //! - **Merging** ([`Runs::each_node`]): one buffered reader per run and a binary heap of their
 //!   next entries, ordered by canonical key, type and rdata: canonical order. Entries with one
 //!   key form a node; each node is [normalized](crate::zone) as a zone's records are
-//!   (duplicates dropped across runs too, one TTL per RRset).
+//!   (duplicates dropped across runs too, one TTL per RRset). The compiler's passes run the
+//!   merge on a thread of its own ([`overlapped`]).
 //! - **Checking and compiling** ([`RunNodes`]): the compiler's [`Nodes`] source, wrapped in
 //!   [`Checked`](crate::check::Checked) so that the checks ride on the first pass: a zone is
 //!   checked and compiled in two merges.
@@ -31,7 +32,7 @@ use std::io::{self, BufRead, BufReader, BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use crate::check::Finding;
-use crate::image::{CompileError, Nodes};
+use crate::image::{CompileError, Nodes, overlapped};
 use crate::master::parallel::{Sink, read_file};
 use crate::master::{ParseError, ParseErrorKind, ParseOptions};
 use crate::name::Name;
@@ -236,149 +237,75 @@ impl Runs {
         self.first_soa.as_ref()
     }
 
-    /// Calls `visit` with each node in canonical order, normalized; normalization findings go
-    /// to `findings` when given. Stops at the first error. The merge runs on a thread of its
-    /// own and hands over nodes in batches, so that merging and visiting overlap.
-    pub fn each_node<E: From<io::Error>>(
+    /// Calls `emit` with each node in canonical order, normalized; normalization findings go
+    /// to `findings` when given. Stops at the first error.
+    pub fn each_node(
         &self,
-        findings: Option<&mut Vec<Finding>>,
-        visit: &mut dyn FnMut(&[Record]) -> Result<(), E>,
-    ) -> Result<(), E> {
-        let want_findings = findings.is_some();
-        let (merged, found) = std::thread::scope(|s| {
-            let (batches, received) = std::sync::mpsc::sync_channel::<io::Result<Batch>>(4);
-            let (recycle, recycled) = std::sync::mpsc::channel::<Batch>();
-            let merger = s.spawn(move || self.merge(want_findings, &batches, &recycled));
-            let mut result = Ok(());
-            'batches: for batch in received.iter() {
-                let batch = match batch {
-                    Ok(batch) => batch,
-                    Err(e) => {
-                        result = Err(e.into());
-                        break;
-                    }
-                };
-                let mut start = 0;
-                for &end in &batch.ends {
-                    if let Err(e) = visit(&batch.records[start..end]) {
-                        result = Err(e);
-                        break 'batches;
-                    }
-                    start = end;
-                }
-                // The merger may have stopped; then the batch is dropped here.
-                let _ = recycle.send(batch);
+        mut findings: Option<&mut Vec<Finding>>,
+        emit: &mut dyn FnMut(&mut Vec<Record>) -> Result<(), CompileError>,
+    ) -> Result<(), CompileError> {
+        let mut readers = Vec::with_capacity(self.runs.len());
+        let mut heap = BinaryHeap::with_capacity(self.runs.len());
+        for (run, mut file) in self.runs.iter().enumerate() {
+            file.seek(io::SeekFrom::Start(0))?;
+            let mut reader = BufReader::with_capacity(1 << 20, file);
+            let mut head = Head {
+                key: Vec::new(),
+                rtype: 0,
+                class: 0,
+                ttl: 0,
+                rdata: Vec::new(),
+                run,
+            };
+            if head.read(&mut reader)? {
+                heap.push(head);
             }
-            // Dropping the receiver stops a merger still sending.
-            drop(received);
-            (result, merger.join().expect("the merger does not panic"))
-        });
-        if let Some(findings) = findings {
-            findings.extend(found);
+            readers.push(reader);
         }
-        merged
-    }
-
-    /// Merges the runs into batches of whole, normalized nodes and sends them until the runs
-    /// end, a read fails (the error is sent) or the receiver is gone; returns the
-    /// normalization findings when `want_findings`.
-    fn merge(
-        &self,
-        want_findings: bool,
-        batches: &std::sync::mpsc::SyncSender<io::Result<Batch>>,
-        recycled: &std::sync::mpsc::Receiver<Batch>,
-    ) -> Vec<Finding> {
-        let mut findings = Vec::new();
+        let mut node: Vec<Record> = Vec::new();
+        let mut key: Vec<u8> = Vec::new();
         let mut scratch = Vec::new();
-        let mut batch = Batch::default();
-        let result = (|| -> io::Result<()> {
-            let mut readers = Vec::with_capacity(self.runs.len());
-            let mut heap = BinaryHeap::with_capacity(self.runs.len());
-            for (run, mut file) in self.runs.iter().enumerate() {
-                file.seek(io::SeekFrom::Start(0))?;
-                let mut reader = BufReader::with_capacity(1 << 20, file);
-                let mut head = Head {
-                    key: Vec::new(),
-                    rtype: 0,
-                    class: 0,
-                    ttl: 0,
-                    rdata: Vec::new(),
-                    run,
-                };
-                if head.read(&mut reader)? {
-                    heap.push(head);
-                }
-                readers.push(reader);
-            }
-            let mut node: Vec<Record> = Vec::new();
-            let mut key: Vec<u8> = Vec::new();
-            // Normalizes the node, moves it into the batch and sends the batch when full;
-            // false once the receiver is gone.
-            let mut flush = |node: &mut Vec<Record>, batch: &mut Batch| -> bool {
-                if want_findings {
-                    normalize(node, &mut findings);
-                } else {
+        let mut flush = |node: &mut Vec<Record>| {
+            match findings.as_deref_mut() {
+                Some(findings) => normalize(node, findings),
+                None => {
                     normalize(node, &mut scratch);
                     scratch.clear();
                 }
-                batch.records.append(node);
-                batch.ends.push(batch.records.len());
-                if batch.records.len() < Batch::RECORDS {
-                    return true;
-                }
-                let mut next = recycled.try_recv().unwrap_or_default();
-                next.records.clear();
-                next.ends.clear();
-                batches.send(Ok(std::mem::replace(batch, next))).is_ok()
-            };
-            while let Some(mut head) = heap.peek_mut() {
-                if head.key != key || node.is_empty() {
-                    if !node.is_empty() && !flush(&mut node, &mut batch) {
-                        return Ok(());
-                    }
-                    key.clone_from(&head.key);
-                }
-                let owner = match node.last() {
-                    Some(last) => last.owner.clone(),
-                    None => Name::from_canonical_key(&key)
-                        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?,
-                };
-                node.push(Record {
-                    owner,
-                    rtype: RecordType(head.rtype),
-                    class: Class(head.class),
-                    ttl: head.ttl,
-                    rdata: Octets::new(&head.rdata),
-                });
-                let run = head.run;
-                if !head.read(&mut readers[run])? {
-                    std::collections::binary_heap::PeekMut::pop(head);
-                }
             }
-            if !node.is_empty() {
-                flush(&mut node, &mut batch);
-            }
-            Ok(())
-        })();
-        let _ = match result {
-            Ok(()) if batch.ends.is_empty() => Ok(()),
-            Ok(()) => batches.send(Ok(batch)),
-            Err(e) => batches.send(Err(e)),
+            emit(node)?;
+            node.clear();
+            Ok::<(), CompileError>(())
         };
-        findings
+        while let Some(mut head) = heap.peek_mut() {
+            if head.key != key || node.is_empty() {
+                if !node.is_empty() {
+                    flush(&mut node)?;
+                }
+                key.clone_from(&head.key);
+            }
+            let owner = match node.last() {
+                Some(last) => last.owner.clone(),
+                None => Name::from_canonical_key(&key)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?,
+            };
+            node.push(Record {
+                owner,
+                rtype: RecordType(head.rtype),
+                class: Class(head.class),
+                ttl: head.ttl,
+                rdata: Octets::new(&head.rdata),
+            });
+            let run = head.run;
+            if !head.read(&mut readers[run])? {
+                std::collections::binary_heap::PeekMut::pop(head);
+            }
+        }
+        if !node.is_empty() {
+            flush(&mut node)?;
+        }
+        Ok(())
     }
-}
-
-/// Nodes on their way from the merger: the records, and where each node ends.
-#[derive(Default)]
-struct Batch {
-    records: Vec<Record>,
-    ends: Vec<usize>,
-}
-
-impl Batch {
-    /// Records per batch, about 300 KB.
-    const RECORDS: usize = 4096;
 }
 
 /// The runs as the compiler's node source. The first full pass keeps what normalizing the
@@ -411,7 +338,8 @@ impl Nodes for RunNodes<'_> {
             self.findings.clear();
             &mut self.findings
         });
-        self.runs.each_node(findings, visit)?;
+        let runs = self.runs;
+        overlapped(|emit| runs.each_node(findings, emit), visit)?;
         self.complete = true;
         Ok(())
     }

@@ -219,6 +219,72 @@ impl Nodes for &Zone {
     }
 }
 
+/// Runs `produce` on a thread of its own and calls `visit` with each node it emits, in order.
+/// The nodes are handed over in batches of about [`Batch::RECORDS`] records, moved rather than
+/// copied, so that producing them (merging runs, reading an image and applying changes) and
+/// visiting them (compiling) overlap on two cores. Stops at the first error of either side.
+pub fn overlapped(
+    produce: impl FnOnce(&mut dyn FnMut(&mut Vec<Record>) -> Result<(), CompileError>) -> Result<(), CompileError>
+    + Send,
+    visit: &mut dyn FnMut(&[Record]) -> Result<(), CompileError>,
+) -> Result<(), CompileError> {
+    use std::sync::mpsc;
+    std::thread::scope(|s| {
+        let (batches, received) = mpsc::sync_channel::<Batch>(4);
+        let (recycle, recycled) = mpsc::channel::<Batch>();
+        let producer = s.spawn(move || {
+            let mut batch = Batch::default();
+            let produced = produce(&mut |node: &mut Vec<Record>| {
+                batch.records.append(node);
+                batch.ends.push(batch.records.len());
+                if batch.records.len() < Batch::RECORDS {
+                    return Ok(());
+                }
+                let mut next = recycled.try_recv().unwrap_or_default();
+                next.records.clear();
+                next.ends.clear();
+                // A closed channel means the visitor stopped; its error is the one reported.
+                batches
+                    .send(std::mem::replace(&mut batch, next))
+                    .map_err(|_| std::io::Error::other("the visitor stopped").into())
+            });
+            if produced.is_ok() && !batch.ends.is_empty() {
+                let _ = batches.send(batch);
+            }
+            produced
+        });
+        let mut visited = Ok(());
+        'batches: for batch in received.iter() {
+            let mut start = 0;
+            for &end in &batch.ends {
+                if let Err(e) = visit(&batch.records[start..end]) {
+                    visited = Err(e);
+                    break 'batches;
+                }
+                start = end;
+            }
+            // The producer may have finished; then the batch is dropped here.
+            let _ = recycle.send(batch);
+        }
+        // Dropping the receiver stops a producer still sending.
+        drop(received);
+        let produced = producer.join().expect("node producers do not panic");
+        visited.and(produced)
+    })
+}
+
+/// Nodes on their way from a producer to the compiler: the records, and where each node ends.
+#[derive(Default)]
+pub struct Batch {
+    records: Vec<Record>,
+    ends: Vec<usize>,
+}
+
+impl Batch {
+    /// Records per batch (about 300 KB).
+    pub const RECORDS: usize = 4096;
+}
+
 /// A compiled image as its header and sections, written out by [`Compiled::write_to`] without
 /// first being copied into one buffer.
 pub struct Compiled {
