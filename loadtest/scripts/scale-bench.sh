@@ -11,7 +11,8 @@
 # resident memory once the background check of the image has ended, UDP queries per second
 # and server CPU per query under dnsperf on core 1 (`-c 16 -q 512`, SECONDS, default 10) with
 # `loadtest gen-queries`' mix, and its resident memory after that load.
-# The 10M run needs about 5 GB of disk in WORKDIR (default /tmp/scale-bench) and 5 GB of memory.
+# The 10M run needs about 5 GB of disk in WORKDIR (default /tmp/scale-bench) and 2 GB of memory
+# (5 GB with UPDATES=1: `zonefiles dir update` holds both zones).
 #
 # UPDATES=1 adds, for each size, the zone directory's update path as a satellite runs it:
 # edge-dns following a zone directory (`zonefiles dir init`), five changesets of 200 to 1,000
