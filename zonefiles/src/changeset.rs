@@ -22,7 +22,8 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
-use crate::image::{CompileError, Image, Nodes, overlapped};
+use crate::check::{Checked, Finding, Severity};
+use crate::image::{CompileError, Compiled, Image, Nodes, overlapped};
 use crate::name::Name;
 use crate::octets::Octets;
 use crate::rdata;
@@ -344,13 +345,13 @@ impl<'c> Patch<'c> {
     }
 }
 
-/// An image with a changeset applied, read node by node: what a zone directory's compaction
-/// compiles, without the zone ever held whole.
+/// An image with a changeset applied, read node by node: what a compaction compiles, without
+/// the zone ever held whole. With no changeset, the image's own nodes.
 pub struct Patched<'a> {
     /// The image at the changeset's starting serial.
     pub image: &'a Image,
     /// The changes.
-    pub changeset: &'a Changeset,
+    pub changeset: Option<&'a Changeset>,
 }
 
 impl Nodes for Patched<'_> {
@@ -362,6 +363,9 @@ impl Nodes for Patched<'_> {
         // Reading the image and applying the changes overlap with the compiling.
         overlapped(
             |emit| {
+                let Some(changeset) = changeset else {
+                    return image.each_node_records(&mut |node| emit(&mut node.to_vec()));
+                };
                 let mut patch = Patch::new(changeset, Some(image.serial()))?;
                 image.each_node_records(&mut |node| patch.node(node, emit))?;
                 patch.finish(emit)
@@ -369,6 +373,24 @@ impl Nodes for Patched<'_> {
             visit,
         )
     }
+}
+
+/// Folds `changeset` (the journal's changes composed, if any) into `image`: the image of the
+/// zone it leads to, checked and compiled as a stream ([`Patched`], [`Checked`]), or the
+/// first error the checks find in that zone (`Ok(Err(finding))`).
+pub fn fold(
+    image: &Image,
+    changeset: Option<&Changeset>,
+) -> Result<Result<Compiled, Box<Finding>>, CompileError> {
+    let origin = image.origin().clone();
+    let patched = Patched { image, changeset };
+    let mut nodes = Checked::new(patched, origin.clone());
+    let compiled = crate::image::compile_nodes(&origin, image.class(), &mut nodes, |_| {});
+    let (findings, _) = nodes.finish()?;
+    if let Some(error) = findings.into_iter().find(|f| f.severity == Severity::Error) {
+        return Ok(Err(Box::new(error)));
+    }
+    Ok(Ok(compiled?))
 }
 
 /// A record ordered as an RR (TTL aside), for sets of records.

@@ -489,7 +489,8 @@ pub struct Compaction {
 }
 
 /// Folds `image` and the changesets of `journal` after it into a new image at `output`
-/// (written to a temporary file, fsynced and renamed), then rebases the journal on the new
+/// ([`changeset::fold`](crate::changeset::fold): as a stream; written to a temporary file,
+/// fsynced and renamed), then rebases the journal on the new
 /// serial. A crash at any point leaves a usable pair: the old image with the old journal, or
 /// the new image with a journal that still starts at the old serial (whose changesets up to
 /// the new serial are then simply skipped).
@@ -499,19 +500,17 @@ pub fn compact(
     output: &Path,
 ) -> Result<Compaction, CompactError> {
     let changesets = journal.changesets_from(image.serial())?;
-    let mut zone = image.to_zone()?;
-    if let Some(net) = crate::changeset::compose(&changesets)? {
-        zone = crate::changeset::apply(zone, &net)?;
-    }
-    if let Some(error) = crate::check::check(&zone)
-        .into_iter()
-        .find(|f| f.severity == crate::check::Severity::Error)
-    {
-        return Err(CompactError::Check(Box::new(error)));
-    }
-    let (bytes, stats) = crate::image::compile(&zone, |_| {})?;
-    crate::image::write_atomically(output, &bytes).map_err(crate::image::CompileError::Io)?;
-    let serial = zone.serial().unwrap_or(0);
+    let net = crate::changeset::compose(&changesets)?;
+    let compiled = crate::changeset::fold(image, net.as_ref())
+        .map_err(|e| match e {
+            crate::image::CompileError::Image(e) => CompactError::Image(e),
+            crate::image::CompileError::Patch(e) => CompactError::Patch(e),
+            other => CompactError::Compile(other),
+        })?
+        .map_err(CompactError::Check)?;
+    let (serial, stats) = (compiled.serial(), compiled.stats);
+    crate::image::write_atomically_with(output, |out| compiled.write_to(out))
+        .map_err(crate::image::CompileError::Io)?;
     journal.rebase(serial)?;
     Ok(Compaction {
         serial,

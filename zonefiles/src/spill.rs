@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 use crate::check::Finding;
 use crate::image::{CompileError, Nodes, overlapped};
 use crate::master::parallel::{Sink, read_file};
-use crate::master::{ParseError, ParseErrorKind, ParseOptions};
+use crate::master::{ParseError, ParseOptions};
 use crate::name::Name;
 use crate::octets::Octets;
 use crate::record::Record;
@@ -126,15 +126,7 @@ impl RunWriter {
     }
 
     fn error(&self, source: io::Error) -> ParseError {
-        ParseError {
-            file: "(spilled records)".into(),
-            line: 0,
-            column: 0,
-            kind: ParseErrorKind::Read {
-                path: self.dir.clone(),
-                source,
-            },
-        }
+        ParseError::read(&"(records spilled to disk)".into(), &self.dir, source)
     }
 }
 
@@ -153,10 +145,9 @@ impl Sink for RunWriter {
 
     fn append(&mut self, mut later: RunWriter) -> Result<(), ParseError> {
         self.first_soa = self.first_soa.take().or(later.first_soa.take());
-        self.records += later.records;
         self.runs.append(&mut later.runs);
+        self.records += later.records - later.pending.len() as u64;
         for record in later.pending {
-            self.records -= 1;
             self.push(record)?;
         }
         Ok(())

@@ -21,7 +21,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::changeset::{self, Changeset, PatchError};
-use crate::check::{self, Finding, Severity};
+use crate::check::Finding;
 use crate::image::{self, CompileError, Image, ImageError};
 use crate::journal::{Journal, JournalError, JournalReader, NewEntries};
 use crate::zone::Zone;
@@ -275,18 +275,9 @@ impl ZoneDir {
         };
         // The image read in order with the changes applied, checked and compiled node by
         // node: the zone is never held whole.
-        let origin = image.origin().clone();
-        let patched = changeset::Patched {
-            image: &image,
-            changeset: &net,
-        };
-        let mut nodes = check::Checked::new(patched, origin.clone());
-        let compiled = image::compile_nodes(&origin, image.class(), &mut nodes, |_| {});
-        let (findings, _) = nodes.finish().map_err(ZoneDirError::from_compile)?;
-        if let Some(error) = findings.into_iter().find(|f| f.severity == Severity::Error) {
-            return Err(ZoneDirError::Check(Box::new(error)));
-        }
-        let compiled = compiled.map_err(ZoneDirError::from_compile)?;
+        let compiled = changeset::fold(&image, Some(&net))
+            .map_err(ZoneDirError::from_compile)?
+            .map_err(ZoneDirError::Check)?;
         let (serial, stats) = (compiled.serial(), compiled.stats);
         let name = image_name(serial);
         let new_path = self.path.join(&name);

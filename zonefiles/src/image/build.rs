@@ -220,11 +220,13 @@ impl Nodes for &Zone {
 }
 
 /// Runs `produce` on a thread of its own and calls `visit` with each node it emits, in order.
-/// The nodes are handed over in batches of about [`Batch::RECORDS`] records, moved rather than
+/// The nodes are handed over in batches of about 4,096 records, moved rather than
 /// copied, so that producing them (merging runs, reading an image and applying changes) and
 /// visiting them (compiling) overlap on two cores. Stops at the first error of either side.
 pub fn overlapped(
-    produce: impl FnOnce(&mut dyn FnMut(&mut Vec<Record>) -> Result<(), CompileError>) -> Result<(), CompileError>
+    produce: impl FnOnce(
+        &mut dyn FnMut(&mut Vec<Record>) -> Result<(), CompileError>,
+    ) -> Result<(), CompileError>
     + Send,
     visit: &mut dyn FnMut(&[Record]) -> Result<(), CompileError>,
 ) -> Result<(), CompileError> {
@@ -275,14 +277,14 @@ pub fn overlapped(
 
 /// Nodes on their way from a producer to the compiler: the records, and where each node ends.
 #[derive(Default)]
-pub struct Batch {
+struct Batch {
     records: Vec<Record>,
     ends: Vec<usize>,
 }
 
 impl Batch {
     /// Records per batch (about 300 KB).
-    pub const RECORDS: usize = 4096;
+    const RECORDS: usize = 4096;
 }
 
 /// A compiled image as its header and sections, written out by [`Compiled::write_to`] without

@@ -29,7 +29,7 @@ use memmap2::Mmap;
 
 pub use crate::atomic::{write_atomically, write_atomically_with};
 pub use ahead::Ahead;
-pub use build::{Batch, CompileError, CompileStats, Compiled, Nodes, compile, compile_nodes, overlapped};
+pub use build::{CompileError, CompileStats, Compiled, Nodes, compile, compile_nodes, overlapped};
 pub use dnssec::{MAX_NSEC3_ITERATIONS, NSEC3_HASH_LEN, Nsec3Params, Owned, base32hex};
 use format::{Header, HeaderError};
 use top::TopTable;

@@ -560,18 +560,26 @@ impl fmt::Debug for Reader {
     }
 }
 
+impl ParseError {
+    /// `path` could not be read (or written, for records spilled to disk); `file` names the
+    /// master file in the message.
+    pub(crate) fn read(file: &Arc<str>, path: &Path, source: std::io::Error) -> ParseError {
+        ParseError {
+            file: file.clone(),
+            line: 0,
+            column: 0,
+            kind: ParseErrorKind::Read {
+                path: path.to_owned(),
+                source,
+            },
+        }
+    }
+}
+
 /// Reads a whole file for parsing; returns its name for errors and its text.
 pub(crate) fn read_source(path: &Path) -> Result<(Arc<str>, Vec<u8>), ParseError> {
     let file: Arc<str> = path.display().to_string().into();
-    let text = std::fs::read(path).map_err(|source| ParseError {
-        file: file.clone(),
-        line: 0,
-        column: 0,
-        kind: ParseErrorKind::Read {
-            path: path.to_owned(),
-            source,
-        },
-    })?;
+    let text = std::fs::read(path).map_err(|e| ParseError::read(&file, path, e))?;
     Ok((file, text))
 }
 
@@ -582,15 +590,7 @@ pub(crate) fn read_source_mapped(
     map_from: usize,
 ) -> Result<(Arc<str>, Text), ParseError> {
     let file: Arc<str> = path.display().to_string().into();
-    let error = |source| ParseError {
-        file: file.clone(),
-        line: 0,
-        column: 0,
-        kind: ParseErrorKind::Read {
-            path: path.to_owned(),
-            source,
-        },
-    };
+    let error = |source| ParseError::read(&file, path, source);
     let opened = std::fs::File::open(path).map_err(error)?;
     let len = opened.metadata().map_err(error)?.len();
     if len < map_from as u64 {

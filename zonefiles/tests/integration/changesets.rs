@@ -87,7 +87,7 @@ proptest! {
     fn an_image_patched_in_order_compiles_as_the_patched_zone(a in zone_strategy(10), b in zone_strategy(11)) {
         let cs = changeset::diff(&a, &b).unwrap();
         let base = zonefiles::Image::from_bytes(zonefiles::image::compile(&a, |_| {}).unwrap().0).unwrap();
-        let patched = changeset::Patched { image: &base, changeset: &cs };
+        let patched = changeset::Patched { image: &base, changeset: Some(&cs) };
         let streamed = zonefiles::image::compile_nodes(a.origin(), Class::IN, patched, |_| {})
             .unwrap()
             .into_bytes();
