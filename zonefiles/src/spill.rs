@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 use crate::check::Finding;
 use crate::image::{CompileError, Nodes, overlapped};
 use crate::master::parallel::{Sink, read_file};
-use crate::master::{ParseError, ParseOptions};
+use crate::master::{ParseError, ParseErrorKind, ParseOptions};
 use crate::name::Name;
 use crate::octets::Octets;
 use crate::record::Record;
@@ -126,7 +126,15 @@ impl RunWriter {
     }
 
     fn error(&self, source: io::Error) -> ParseError {
-        ParseError::read(&"(records spilled to disk)".into(), &self.dir, source)
+        ParseError {
+            file: "sorting records".into(),
+            line: 0,
+            column: 0,
+            kind: ParseErrorKind::Spill {
+                dir: self.dir.clone(),
+                source,
+            },
+        }
     }
 }
 

@@ -60,9 +60,9 @@ impl Default for ParseOptions {
     }
 }
 
-/// A master-file error with its place.
+/// A master-file error with its place (`file:line:column:`, or `file:` for an error about
+/// the whole file).
 #[derive(Debug, thiserror::Error)]
-#[error("{file}:{line}:{column}: {kind}")]
 pub struct ParseError {
     /// The file (or the name given for in-memory text).
     pub file: Arc<str>,
@@ -74,6 +74,15 @@ pub struct ParseError {
     pub kind: ParseErrorKind,
 }
 
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            0 => write!(f, "{}: {}", self.file, self.kind),
+            line => write!(f, "{}:{line}:{}: {}", self.file, self.column, self.kind),
+        }
+    }
+}
+
 /// What went wrong in a master file.
 #[derive(Debug, thiserror::Error)]
 pub enum ParseErrorKind {
@@ -82,6 +91,17 @@ pub enum ParseErrorKind {
     Read {
         /// The path that failed.
         path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Records could not be written to a temporary file while they were sorted.
+    #[error(
+        "cannot write the sorted records to a temporary file in {dir}: {source}; \
+         choose a folder with about the master file's size free (--temp-dir)"
+    )]
+    Spill {
+        /// The folder of the temporary files.
+        dir: PathBuf,
         /// The I/O error.
         source: std::io::Error,
     },
