@@ -293,6 +293,14 @@ pub struct Checker {
     second: Option<SecondLook>,
 }
 
+/// The targets inside the zone `origin` of a node's NS records.
+fn ns_targets<'a>(origin: &'a Name, node: &'a [Record]) -> impl Iterator<Item = Name> + 'a {
+    node.iter()
+        .filter(|r| r.rtype == RecordType::NS)
+        .map(|r| rdata::name_field(RecordType::NS, &r.rdata, 0).expect("NS rdata is a name"))
+        .filter(move |target| target.is_subdomain_of(origin))
+}
+
 /// What the second look gathers about the in-zone name servers without an address.
 #[derive(Default)]
 struct SecondLook {
@@ -341,14 +349,6 @@ impl Checker {
         } else if node.iter().any(|r| r.rtype == RecordType::DNAME) {
             self.cut = Some((owner.clone(), Cut::Dname));
         }
-    }
-
-    /// The in-zone NS targets of the NS records of a node that is not below a cut.
-    fn ns_targets<'n>(&self, node: &'n [Record]) -> impl Iterator<Item = Name> + use<'n, '_> {
-        node.iter()
-            .filter(|r| r.rtype == RecordType::NS)
-            .map(|r| rdata::name_field(RecordType::NS, &r.rdata, 0).expect("NS rdata is a name"))
-            .filter(|target| target.is_subdomain_of(&self.origin))
     }
 
     /// Checks one node: the records of one owner, the nodes coming in canonical order.
@@ -518,8 +518,7 @@ impl Checker {
                 );
             }
         }
-        let targets: Vec<Name> = self.ns_targets(node).collect();
-        self.glue_names.extend(targets);
+        self.glue_names.extend(ns_targets(&self.origin, node));
         self.note_cut(owner, node);
     }
 
@@ -569,17 +568,11 @@ impl Checker {
         if self.cut_above(owner).is_some() {
             return;
         }
-        let named: Vec<(Name, Name)> = self
-            .ns_targets(node)
-            .filter(|target| {
-                self.second
-                    .as_ref()
-                    .is_some_and(|s| s.unaddressed.contains(target))
-            })
-            .map(|target| (owner.clone(), target))
-            .collect();
         if let Some(second) = self.second.as_mut() {
-            second.named_by.extend(named);
+            let named = ns_targets(&self.origin, node).filter(|t| second.unaddressed.contains(t));
+            second
+                .named_by
+                .extend(named.map(|target| (owner.clone(), target)));
         }
         self.note_cut(owner, node);
     }

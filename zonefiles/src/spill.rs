@@ -109,9 +109,8 @@ impl RunWriter {
             out.write_all(&(record.rdata.len() as u16).to_be_bytes())?;
             out.write_all(&record.rdata)?;
         }
-        let mut file = out.into_inner().map_err(io::IntoInnerError::into_error)?;
-        file.flush()?;
-        self.runs.push(file);
+        self.runs
+            .push(out.into_inner().map_err(io::IntoInnerError::into_error)?);
         Ok(())
     }
 

@@ -297,35 +297,28 @@ pub struct Compiled {
 }
 
 impl Compiled {
-    /// The header with its digest (SHA-256 over the image with the digest field zero).
-    fn header_bytes(&self) -> Vec<u8> {
+    /// The image's bytes in order after `header`: each section, then the zeros that align
+    /// the next to 8 bytes.
+    fn pieces<'a>(&'a self, header: &'a [u8]) -> impl Iterator<Item = &'a [u8]> {
+        let mut at = header.len();
+        std::iter::once(header).chain(self.sections.iter().flat_map(move |section| {
+            at += section.len();
+            let padding = at.next_multiple_of(8) - at;
+            at += padding;
+            [section.as_slice(), &[0; 8][..padding]]
+        }))
+    }
+
+    /// Writes the image: the header with its digest (SHA-256 over the image with the digest
+    /// field zero), then the sections.
+    pub fn write_to(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
         let mut header = Vec::with_capacity(self.header.len);
         self.header.write(&mut header);
         let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
-        digest.update(&header);
-        let mut at = header.len();
-        for section in &self.sections {
-            digest.update(section);
-            at += section.len();
-            digest.update(&[0; 8][..at.next_multiple_of(8) - at]);
-            at = at.next_multiple_of(8);
-        }
+        self.pieces(&header).for_each(|piece| digest.update(piece));
         header[format::DIGEST_AT..format::DIGEST_AT + 32].copy_from_slice(digest.finish().as_ref());
-        header
-    }
-
-    /// Writes the image.
-    pub fn write_to(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
-        let header = self.header_bytes();
-        out.write_all(&header)?;
-        let mut at = header.len();
-        for section in &self.sections {
-            out.write_all(section)?;
-            at += section.len();
-            out.write_all(&[0; 8][..at.next_multiple_of(8) - at])?;
-            at = at.next_multiple_of(8);
-        }
-        Ok(())
+        self.pieces(&header)
+            .try_for_each(|piece| out.write_all(piece))
     }
 
     /// The zone's serial.
