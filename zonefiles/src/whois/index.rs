@@ -14,6 +14,7 @@
 //! generation. Lookups of one object never
 //! need an index: its path comes from its name.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -309,53 +310,55 @@ fn keys_of(object: &Object) -> Vec<(&'static str, String, u64)> {
 /// writes. Applying merges them into each index file that changes (a pass over its keys, no
 /// record is read) and bumps the generation: the way to keep the indexes current as the
 /// update-agent writes, where [`rebuild`] reads the whole tree.
+///
+/// Each key's last change wins, whatever came before it in the batch: a key added and then
+/// removed again (a domain created and deleted, a name server set and dropped) is removed. Keys
+/// name their object, so changes of different objects never touch the same key and may be
+/// recorded in any order; one object's changes are recorded in the order they happened.
 #[derive(Debug, Default)]
 pub struct Delta {
-    removed: Vec<(&'static str, String)>,
-    added: Vec<(&'static str, String, u64)>,
+    /// (index file, key) → its value, or `None` if removed.
+    changes: BTreeMap<(&'static str, String), Option<u64>>,
 }
 
 impl Delta {
     /// Notes one object's change (`None`: absent before, or deleted).
     pub fn record(&mut self, before: Option<&Object>, after: Option<&Object>) {
-        let old = before.map(keys_of).unwrap_or_default();
         let new = after.map(keys_of).unwrap_or_default();
-        for (file, key, _) in &old {
-            if !new.iter().any(|(f, k, _)| f == file && k == key) {
-                self.removed.push((file, key.clone()));
+        for (file, key, _) in before.map(keys_of).unwrap_or_default() {
+            if !new.iter().any(|(f, k, _)| *f == file && *k == key) {
+                self.changes.insert((file, key), None);
             }
         }
         for (file, key, value) in new {
-            self.removed.retain(|(f, k)| !(*f == file && *k == key));
-            self.added.push((file, key, value));
+            self.changes.insert((file, key), Some(value));
         }
+    }
+
+    /// Takes in the changes of `later`, recorded after this delta's.
+    pub fn extend(&mut self, later: Delta) {
+        self.changes.extend(later.changes);
     }
 
     /// True if nothing changes.
     pub fn is_empty(&self) -> bool {
-        self.removed.is_empty() && self.added.is_empty()
+        self.changes.is_empty()
     }
 
     /// Writes the changed index files and bumps the generation; returns it.
-    pub fn apply(mut self, root: &Path) -> Result<u64, TreeError> {
+    pub fn apply(self, root: &Path) -> Result<u64, TreeError> {
         let index = dir(root);
-        self.removed.sort_unstable();
-        self.removed.dedup();
-        self.added.sort_unstable();
-        self.added.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
         for file in FILES {
-            let removed: Vec<&str> = self
-                .removed
-                .iter()
-                .filter(|(f, _)| *f == file)
-                .map(|(_, k)| k.as_str())
-                .collect();
-            let added: Vec<(&str, u64)> = self
-                .added
-                .iter()
-                .filter(|(f, _, _)| *f == file)
-                .map(|(_, k, v)| (k.as_str(), *v))
-                .collect();
+            let mut removed: Vec<&str> = Vec::new();
+            let mut added: Vec<(&str, u64)> = Vec::new();
+            // Sorted by file, then key: this file's keys, in the order the merge needs.
+            let keys = self.changes.range((file, String::new())..);
+            for ((_, key), value) in keys.take_while(|((f, _), _)| *f == file) {
+                match value {
+                    Some(value) => added.push((key, *value)),
+                    None => removed.push(key),
+                }
+            }
             if removed.is_empty() && added.is_empty() {
                 continue;
             }
@@ -498,5 +501,49 @@ mod tests {
         assert_eq!(index.domains_using("ns3.x.net", 10).0, ["alpha.tld"]);
         assert!(index.domains_using("ns1.x.net", 10).0.is_empty());
         assert_eq!(index.registrar_named("seven names, inc"), Some(7));
+    }
+
+    /// A change undone later in the same delta leaves no trace: the last change of each key
+    /// wins, and a delta recorded in two halves merges into the same indexes.
+    #[test]
+    fn the_last_change_of_a_key_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let tree = Tree::open(dir.path()).unwrap();
+        tree.put(&domain("alpha.tld", &["ns1.x.net"])).unwrap();
+        rebuild(&tree).unwrap();
+        let steps = [
+            // Created, then deleted.
+            (None, Some(domain("brief.tld", &["ns1.y.net"]))),
+            (Some(domain("brief.tld", &["ns1.y.net"])), None),
+            // A name server set and dropped again, then the first one back.
+            (
+                Some(domain("alpha.tld", &["ns1.x.net"])),
+                Some(domain("alpha.tld", &["ns2.x.net"])),
+            ),
+            (
+                Some(domain("alpha.tld", &["ns2.x.net"])),
+                Some(domain("alpha.tld", &["ns3.x.net"])),
+            ),
+            (
+                Some(domain("alpha.tld", &["ns3.x.net"])),
+                Some(domain("alpha.tld", &["ns1.x.net"])),
+            ),
+        ];
+        let mut first = Delta::default();
+        let mut second = Delta::default();
+        for (n, (before, after)) in steps.iter().enumerate() {
+            let delta = if n < 3 { &mut first } else { &mut second };
+            delta.record(before.as_ref(), after.as_ref());
+        }
+        first.extend(second);
+        first.apply(dir.path()).unwrap();
+        let merged = contents(dir.path());
+        rebuild(&tree).unwrap();
+        assert_eq!(merged, contents(dir.path()));
+        let index = Index::open(dir.path());
+        assert!(index.domains_using("ns2.x.net", 10).0.is_empty());
+        assert!(index.domains_using("ns3.x.net", 10).0.is_empty());
+        assert!(index.domains_using("ns1.y.net", 10).0.is_empty());
+        assert_eq!(index.domains_using("ns1.x.net", 10).0, ["alpha.tld"]);
     }
 }
