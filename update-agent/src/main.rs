@@ -11,7 +11,9 @@
 //! A two-thread tokio runtime runs the tunnel and the metrics listener. The session is one
 //! task that reads messages in order and applies each one on the spot (`block_in_place`:
 //! writes are fsync-bound and strictly sequential), so nothing is acknowledged before it is
-//! on disk. A relay's downstream sessions are tasks on the same runtime.
+//! on disk. A compaction folds the journal into the next image on a thread of its own while
+//! the session goes on appending (`update_agent::satellite`). A relay's downstream sessions
+//! are tasks on the same runtime.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -499,7 +501,7 @@ async fn session(
         let read = tokio::select! {
             read = recv.read(&mut buffer) => read?,
             () = tokio::time::sleep(CHECKPOINT_IDLE) => {
-                checkpoint(satellite, &mut checkpointed)?;
+                checkpoint(satellite, stats, &mut checkpointed)?;
                 continue;
             }
         };
@@ -584,7 +586,7 @@ async fn session(
         )
         .await?;
         if checkpointed.elapsed() >= CHECKPOINT_EVERY {
-            checkpoint(satellite, &mut checkpointed)?;
+            checkpoint(satellite, stats, &mut checkpointed)?;
         }
     }
 }
@@ -596,9 +598,24 @@ const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 /// A checkpoint after this long without traffic.
 const CHECKPOINT_IDLE: Duration = Duration::from_millis(200);
 
-fn checkpoint(satellite: &std::sync::Mutex<Satellite>, at: &mut Instant) -> anyhow::Result<()> {
+/// A checkpoint, and the folds that have ended made current (with no traffic, nothing else
+/// would).
+fn checkpoint(
+    satellite: &std::sync::Mutex<Satellite>,
+    stats: &Stats,
+    at: &mut Instant,
+) -> anyhow::Result<()> {
     *at = Instant::now();
-    tokio::task::block_in_place(|| satellite.lock().expect("not poisoned").checkpoint())
+    tokio::task::block_in_place(|| {
+        let mut satellite = satellite.lock().expect("not poisoned");
+        satellite.checkpoint()?;
+        for (zone, _) in satellite.serials() {
+            if let Some(serial) = satellite.finish_fold(&zone, false)? {
+                folded(stats, &zone, serial);
+            }
+        }
+        Ok(())
+    })
 }
 
 /// Applies the accepted changesets (grouped by zone, in order), acknowledges the last serial
@@ -641,17 +658,35 @@ async fn apply(
     }
     batch.clear();
     // Compaction keeps edge-dns's overlay (the changes since the image) small; it compiles the
-    // whole zone, after the acknowledgement.
-    tokio::task::block_in_place(|| -> anyhow::Result<()> {
-        let mut satellite = satellite.lock().expect("not poisoned");
-        for zone in zones {
-            if let Some(compacted) = satellite.compact_if_due(&zone, behind)? {
-                stats.compactions.fetch_add(1, Ordering::Relaxed);
-                tracing::info!(zone, serial = compacted, "journal folded into a new image");
-            }
-        }
-        Ok(())
+    // whole zone, on a thread of its own.
+    tokio::task::block_in_place(|| {
+        compact(
+            &mut satellite.lock().expect("not poisoned"),
+            &zones,
+            behind,
+            stats,
+        )
     })
+}
+
+/// Starts the folds due and makes current those that have ended.
+fn compact(
+    satellite: &mut Satellite,
+    zones: &[String],
+    behind: bool,
+    stats: &Stats,
+) -> anyhow::Result<()> {
+    for zone in zones {
+        if let Some(serial) = satellite.compact_if_due(zone, behind)? {
+            folded(stats, zone, serial);
+        }
+    }
+    Ok(())
+}
+
+fn folded(stats: &Stats, zone: &str, serial: u32) {
+    stats.compactions.fetch_add(1, Ordering::Relaxed);
+    tracing::info!(zone, serial, "journal folded into a new image");
 }
 
 /// Carries out one accepted step; returns what to send upstream.

@@ -11,7 +11,8 @@
 //!    satellite's serial, and it is what is acknowledged upstream.
 //! 2. Write their WHOIS objects into the tree (each a temporary file renamed into place, so a
 //!    reader never sees half a record), without waiting for the disk: edge-whois serves them
-//!    at once.
+//!    at once. Only each object's last version in the batch is written
+//!    ([`Tree::apply_unsynced`]).
 //! 3. At a checkpoint ([`Satellite::checkpoint`], at most a second after a change): one
 //!    `syncfs` makes the tree durable, the search indexes take the changes since the last
 //!    checkpoint (one merge pass), and `<state>/<zone>.whois` records the serial up to which
@@ -27,8 +28,9 @@
 //! - `<state>/<zone>.snapshot` (a snapshot received whole and verified, renamed into place
 //!   before installing) is installed again from the start.
 //!
-//! Compaction folds the journal into a new image only after a checkpoint, so the journal
-//! always reaches back to the WHOIS serial.
+//! Compaction folds the journal into a new image on a thread of its own while appending goes
+//! on ([`Satellite::compact_if_due`]); the new image is made current and the journal trimmed
+//! only after a checkpoint, so the journal always reaches back to the WHOIS serial.
 //!
 //! # Snapshots
 //!
@@ -50,7 +52,7 @@ use zonefiles::journal::Journal;
 use zonefiles::whois::index::{self, Delta};
 use zonefiles::whois::tree::Tree;
 use zonefiles::whois::{Object, ObjectKey, WhoisOp};
-use zonefiles::zonedir::ZoneDir;
+use zonefiles::zonedir::{Folded, ZoneDir, ZoneDirError};
 
 use crate::protocol::SnapshotHeader;
 
@@ -77,7 +79,10 @@ pub struct Layout {
 struct ZoneWriter {
     directory: PathBuf,
     journal: Option<Journal>,
+    /// Changesets appended after the current image.
     appended: usize,
+    /// A fold running on its own thread ([`ZoneDir::fold`]).
+    fold: Option<std::thread::JoinHandle<Result<Option<Folded>, ZoneDirError>>>,
 }
 
 /// The writer of one satellite's data.
@@ -131,6 +136,7 @@ impl Satellite {
                             directory: directory.clone(),
                             journal: None,
                             appended: 0,
+                            fold: None,
                         },
                     )
                 })
@@ -163,9 +169,7 @@ impl Satellite {
                 let journal = satellite.zones[zone].journal.as_ref().expect("opened");
                 let from = whois.unwrap_or(journal.base_serial());
                 let changesets = journal.changesets_from(from).unwrap_or_default();
-                for changeset in &changesets {
-                    satellite.write_whois(&changeset.whois)?;
-                }
+                satellite.write_whois(changesets.iter())?;
                 satellite.tree.sync()?;
                 satellite.record_whois_serial(zone, serial)?;
                 rebuild = true;
@@ -233,24 +237,15 @@ impl Satellite {
             .with_context(|| format!("writing {}", path.display()))
     }
 
-    fn write_whois(&mut self, ops: &[WhoisOp]) -> anyhow::Result<()> {
-        for op in ops {
-            let key = match op {
-                WhoisOp::Set(object) => object.key(),
-                WhoisOp::Delete(key) => key.clone(),
-            };
-            let before = self.tree.get(&key).ok().flatten();
-            match op {
-                WhoisOp::Set(object) => {
-                    self.tree.put_unsynced(object)?;
-                    self.delta.record(before.as_ref(), Some(object));
-                }
-                WhoisOp::Delete(key) => {
-                    self.tree.delete(key)?;
-                    self.delta.record(before.as_ref(), None);
-                }
-            }
-        }
+    /// Writes the WHOIS operations of changesets that follow each other (see
+    /// [`Tree::apply_unsynced`]) and keeps their index changes for the next checkpoint.
+    fn write_whois<'a>(
+        &mut self,
+        changesets: impl Iterator<Item = &'a Changeset>,
+    ) -> anyhow::Result<()> {
+        let ops: Vec<&WhoisOp> = changesets.flat_map(|c| &c.whois).collect();
+        let delta = self.tree.apply_unsynced(&ops)?;
+        self.delta.extend(delta);
         Ok(())
     }
 
@@ -273,9 +268,7 @@ impl Satellite {
         journal.append_all(&decoded)?;
         writer.appended += decoded.len();
         let serial = journal.last_serial();
-        for changeset in &decoded {
-            self.write_whois(&changeset.whois)?;
-        }
+        self.write_whois(decoded.iter())?;
         self.unsynced.insert(zone.to_owned(), serial);
         Ok(serial)
     }
@@ -297,29 +290,64 @@ impl Satellite {
         Ok(())
     }
 
-    /// Folds a zone's journal into a new image when enough changesets have been appended;
-    /// returns the new image's serial if it did. While a backlog streams in (`behind`: a
-    /// returning satellite catching up), the fold waits for up to [`BACKLOG_FOLD`] times as
-    /// many: each one compiles the whole zone, and the backlog would pay for one every
-    /// `compact_after` changesets before the satellite holds the newest serial.
+    /// Starts folding a zone's journal into a new image, on a thread of its own, when enough
+    /// changesets have been appended, and makes a fold that has ended current; returns the
+    /// new image's serial if it did. Appending goes on while a fold runs: it folds what the
+    /// journal held when it started (at 10 million delegations that takes half a minute).
+    /// While a backlog streams in (`behind`: a returning satellite catching up), a fold waits
+    /// for up to [`BACKLOG_FOLD`] times as many changesets: each one compiles the whole zone,
+    /// on the cores that apply the backlog.
     pub fn compact_if_due(&mut self, zone: &str, behind: bool) -> anyhow::Result<Option<u32>> {
-        let Some(writer) = self.zones.get(zone) else {
-            return Ok(None);
-        };
+        let made = self.finish_fold(zone, false)?;
         let due = match behind {
             true => self.layout.compact_after.saturating_mul(BACKLOG_FOLD),
             false => self.layout.compact_after,
         };
-        if writer.appended < due || writer.journal.is_none() {
+        let Some(writer) = self.zones.get_mut(zone) else {
+            return Ok(made);
+        };
+        if writer.fold.is_none() && writer.journal.is_some() && writer.appended >= due {
+            let dir = ZoneDir::open(&writer.directory)?;
+            let thread = std::thread::Builder::new()
+                .name(format!("fold {zone}"))
+                .spawn(move || dir.fold())
+                .context("starting a fold")?;
+            writer.fold = Some(thread);
+        }
+        Ok(made)
+    }
+
+    /// Makes a zone's fold current once it has ended (with `wait`, waits for it): a
+    /// checkpoint first, so that the journal, trimmed here, still reaches back to the WHOIS
+    /// serial. Returns the new image's serial.
+    pub fn finish_fold(&mut self, zone: &str, wait: bool) -> anyhow::Result<Option<u32>> {
+        let Some(writer) = self.zones.get_mut(zone) else {
+            return Ok(None);
+        };
+        if !writer
+            .fold
+            .as_ref()
+            .is_some_and(|f| wait || f.is_finished())
+        {
             return Ok(None);
         }
+        let thread = writer.fold.take().expect("a fold");
         let directory = writer.directory.clone();
+        let folded = thread
+            .join()
+            .map_err(|_| anyhow::anyhow!("the fold of {zone} panicked"))?
+            .with_context(|| format!("folding the journal of {zone}"))?;
+        let Some(folded) = folded else {
+            return Ok(None);
+        };
         self.checkpoint()?;
-        let dir = ZoneDir::open(&directory)?;
-        let done = dir.compact(self.layout.journal_keep)?;
-        self.open_journal(zone)?;
-        self.zones.get_mut(zone).expect("configured").appended = 0;
-        Ok(done.map(|c| c.serial))
+        let writer = self.zones.get_mut(zone).expect("configured");
+        let journal = writer.journal.as_mut().context("no data yet")?;
+        let done =
+            ZoneDir::open(&directory)?.make_current(folded, journal, self.layout.journal_keep)?;
+        // Appended while it ran, and not in it: the next fold's count starts there.
+        writer.appended = journal.count_from(done.serial).unwrap_or(0);
+        Ok(Some(done.serial))
     }
 
     /// The digest of a zone's data as held now ([`crate::digest`]): the zone directory's image
@@ -398,7 +426,13 @@ impl Satellite {
         if bytes.len() as u64 != header.len() {
             bail!("{}: the snapshot file has the wrong length", path.display());
         }
-        let directory = self.zones[zone].directory.clone();
+        // A fold of the data the snapshot replaces: its end is waited for, and its image
+        // removed with the others no longer current.
+        let writer = self.zones.get_mut(zone).context("a zone not served here")?;
+        if let Some(fold) = writer.fold.take() {
+            let _ = fold.join();
+        }
+        let directory = writer.directory.clone();
         ZoneDir::install(&directory, &bytes[..image_len])?;
         let mut present: BTreeSet<ObjectKey> = BTreeSet::new();
         for line in bytes[image_len..]
@@ -526,23 +560,31 @@ mod tests {
         };
         let current = || ZoneDir::open(&directory).unwrap().current_image().unwrap();
         let first = current();
-        // Due, but a backlog is streaming in: the fold waits.
+        // Due, but a backlog is streaming in: no fold starts.
         append(&mut satellite, 1..16);
         assert_eq!(satellite.compact_if_due("tld", true).unwrap(), None);
+        assert_eq!(satellite.finish_fold("tld", true).unwrap(), None);
         assert_eq!(current(), first);
-        // The backlog is through: folded at once.
-        assert_eq!(satellite.compact_if_due("tld", false).unwrap(), Some(16));
+        // The backlog is through: a fold starts, and appending goes on beside it.
+        assert_eq!(satellite.compact_if_due("tld", false).unwrap(), None);
+        append(&mut satellite, 16..18);
+        // It folds what was whole when it read the journal: at least up to 16.
+        let folded = satellite.finish_fold("tld", true).unwrap().unwrap();
+        assert!((16..=18).contains(&folded), "{folded}");
         assert_ne!(current(), first);
+        assert_eq!(satellite.serial("tld"), Some(18));
         // A backlog that goes on folds every BACKLOG_FOLD times as many changesets.
-        append(&mut satellite, 16..16 + 10 * BACKLOG_FOLD as u32 - 1);
+        let end = folded + 10 * BACKLOG_FOLD as u32;
+        append(&mut satellite, 18..end - 1);
         assert_eq!(satellite.compact_if_due("tld", true).unwrap(), None);
-        append(
-            &mut satellite,
-            16 + 10 * BACKLOG_FOLD as u32 - 1..16 + 10 * BACKLOG_FOLD as u32,
-        );
-        let serial = 16 + 10 * BACKLOG_FOLD as u32;
-        assert_eq!(satellite.compact_if_due("tld", true).unwrap(), Some(serial));
-        assert_eq!(satellite.serial("tld"), Some(serial));
+        assert_eq!(satellite.finish_fold("tld", true).unwrap(), None);
+        append(&mut satellite, end - 1..end);
+        assert_eq!(satellite.compact_if_due("tld", true).unwrap(), None);
+        assert_eq!(satellite.finish_fold("tld", true).unwrap(), Some(end));
+        assert_eq!(satellite.serial("tld"), Some(end));
+        let snapshot = ZoneDir::open(&directory).unwrap().load().unwrap();
+        assert_eq!(snapshot.image.serial(), end);
+        assert!(snapshot.changesets.is_empty());
     }
 
     #[test]

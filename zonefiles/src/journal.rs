@@ -270,6 +270,14 @@ impl Journal {
         Ok(())
     }
 
+    /// How many changesets follow `serial` (`None` if the journal does not hold it).
+    pub fn count_from(&self, serial: u32) -> Option<usize> {
+        if serial == self.last_serial() {
+            return Some(0);
+        }
+        self.by_serial.get(&serial).map(|&i| self.entries.len() - i)
+    }
+
     /// All changesets from `serial` to the end, in order; empty if `serial` is the last one.
     pub fn changesets_from(&self, serial: u32) -> Result<Vec<Changeset>, JournalError> {
         if serial == self.last_serial() {

@@ -110,6 +110,15 @@ pub struct Snapshot {
     pub reader: JournalReader,
 }
 
+/// An image folded by [`ZoneDir::fold`], written but not yet current.
+#[derive(Debug)]
+pub struct Folded {
+    /// Its file name in the directory.
+    name: String,
+    /// What it holds.
+    pub compaction: Compaction,
+}
+
 /// What a compaction did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Compaction {
@@ -264,40 +273,71 @@ impl ZoneDir {
 
     /// Folds the changesets after the current image into a new image and makes it current,
     /// then trims the journal to its last `keep` changesets (the IXFR history) and removes
-    /// images no longer current. `None` when there was nothing to fold.
+    /// images no longer current. `None` when there was nothing to fold. It is
+    /// [`ZoneDir::fold`] then [`ZoneDir::make_current`].
     pub fn compact(&self, keep: usize) -> Result<Option<Compaction>, ZoneDirError> {
-        let old_path = self.current_image()?;
-        let image = Image::open(&old_path)?;
+        let Some(folded) = self.fold()? else {
+            return Ok(None);
+        };
         let (mut journal, _) = Journal::open(&self.journal_path())?;
-        let changesets = journal.changesets_from(image.serial())?;
-        let Some(net) = changeset::compose(&changesets)? else {
+        self.make_current(folded, &mut journal, keep).map(Some)
+    }
+
+    /// The first half of a compaction: folds the changesets after the current image into the
+    /// next image and writes it beside it (temporary file, fsync, rename), not yet current.
+    /// It reads the journal as a server does, never writing it, so it may run on a thread of
+    /// its own while the writer goes on appending: it folds what was whole when it started.
+    /// `None` when there was nothing to fold.
+    pub fn fold(&self) -> Result<Option<Folded>, ZoneDirError> {
+        let snapshot = self.load()?;
+        let Some(net) = changeset::compose(&snapshot.changesets)? else {
             return Ok(None);
         };
         // The image read in order with the changes applied, checked and compiled node by
         // node: the zone is never held whole.
-        let compiled = changeset::fold(&image, Some(&net))
+        let compiled = changeset::fold(&snapshot.image, Some(&net))
             .map_err(ZoneDirError::from_compile)?
             .map_err(ZoneDirError::Check)?;
         let (serial, stats) = (compiled.serial(), compiled.stats);
         let name = image_name(serial);
-        let new_path = self.path.join(&name);
-        image::write_atomically_with(&new_path, |out| compiled.write_to(out))
-            .map_err(io(&new_path))?;
-        self.point_at(&name)?;
-        // The journal keeps the last `keep` changesets for IXFR.
-        let all = journal.changesets_from(journal.base_serial())?;
-        if all.len() > keep {
-            let from = all[all.len() - keep.min(all.len())..]
-                .first()
-                .map_or(journal.last_serial(), Changeset::from_serial);
-            journal.rebase(from)?;
-        }
-        self.remove_stale_images(&name)?;
-        Ok(Some(Compaction {
-            serial,
-            changesets: changesets.len(),
-            bytes: stats.bytes,
+        let path = self.path.join(&name);
+        image::write_atomically_with(&path, |out| compiled.write_to(out)).map_err(io(&path))?;
+        Ok(Some(Folded {
+            name,
+            compaction: Compaction {
+                serial,
+                changesets: snapshot.changesets.len(),
+                bytes: stats.bytes,
+            },
         }))
+    }
+
+    /// The second half of a compaction, by the directory's writer with its journal: points
+    /// `CURRENT` at the folded image, trims the journal to the last `keep` changesets up to
+    /// the image's serial (for IXFR) and every one after it (appended while it was folded),
+    /// and removes images no longer current.
+    pub fn make_current(
+        &self,
+        folded: Folded,
+        journal: &mut Journal,
+        keep: usize,
+    ) -> Result<Compaction, ZoneDirError> {
+        let serial = folded.compaction.serial;
+        self.point_at(&folded.name)?;
+        let all = journal.changesets_from(journal.base_serial())?;
+        let upto = all
+            .iter()
+            .position(|c| c.from_serial() == serial)
+            .unwrap_or(all.len());
+        if upto > keep {
+            journal.rebase(
+                all[upto - keep.min(upto)..]
+                    .first()
+                    .map_or(serial, Changeset::from_serial),
+            )?;
+        }
+        self.remove_stale_images(&folded.name)?;
+        Ok(folded.compaction)
     }
 
     /// Points `CURRENT` at `name` (temporary file, fsync, rename, directory fsync).
@@ -306,12 +346,16 @@ impl ZoneDir {
         image::write_atomically(&pointer, format!("{name}\n").as_bytes()).map_err(io(&pointer))
     }
 
+    /// Removes the images no longer current, and any an interrupted write left behind.
     fn remove_stale_images(&self, current: &str) -> Result<(), ZoneDirError> {
         let entries = std::fs::read_dir(&self.path).map_err(io(&self.path))?;
         for entry in entries.flatten() {
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            if name.ends_with(".img") && name != current {
+            // An image a crash left half written (`.<serial>.img.<pid>.<n>.tmp`): only the
+            // directory's one writer makes them, and it is here, not folding.
+            let torn = name.starts_with('.') && name.contains(".img.") && name.ends_with(".tmp");
+            if (name.ends_with(".img") && name != current) || torn {
                 // Readers that still map it keep its pages until they let go.
                 let _ = std::fs::remove_file(entry.path());
             }
@@ -380,6 +424,62 @@ mod tests {
             .collect();
         assert_eq!(images.len(), 1);
         assert!(zd.compact(2).unwrap().is_none(), "nothing left to fold");
+    }
+
+    /// A fold runs beside appends: what was appended meanwhile stays in the journal after the
+    /// new image, and readers see the same zone before and after it becomes current.
+    #[test]
+    fn a_fold_beside_appends_keeps_what_came_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tld");
+        let zd = ZoneDir::create(&path, &zone(1, "")).unwrap();
+        let mut previous = zone(1, "");
+        let mut extra = String::new();
+        let mut append = |serials: std::ops::RangeInclusive<u32>| {
+            for serial in serials {
+                extra += &format!("d{serial}.tld. 300 IN NS ns.example.\n");
+                let next = zone(serial, &extra);
+                zd.append(&changeset::diff(&previous, &next).unwrap())
+                    .unwrap();
+                previous = next;
+            }
+            previous.clone()
+        };
+        append(2..=6);
+        let folded = std::thread::scope(|s| s.spawn(|| zd.fold()).join().unwrap())
+            .unwrap()
+            .unwrap();
+        assert_eq!(folded.compaction.serial, 6);
+        // Appended while the fold ran: the fold is not current yet.
+        let newest = append(7..=9);
+        assert_eq!(zd.load().unwrap().image.serial(), 1);
+        let (mut journal, _) = Journal::open(&zd.journal_path()).unwrap();
+        let done = zd.make_current(folded, &mut journal, 2).unwrap();
+        assert_eq!((done.serial, done.changesets), (6, 5));
+        let snapshot = zd.load().unwrap();
+        assert_eq!(snapshot.image.serial(), 6);
+        let after: Vec<u32> = snapshot
+            .changesets
+            .iter()
+            .map(|c| c.from_serial())
+            .collect();
+        assert_eq!(after, [6, 7, 8], "every changeset after the image stays");
+        let history: Vec<u32> = snapshot.history.iter().map(|c| c.from_serial()).collect();
+        assert_eq!(
+            history,
+            [4, 5, 6, 7, 8],
+            "and the last two before it, for IXFR"
+        );
+        let net = changeset::compose(&snapshot.changesets).unwrap().unwrap();
+        let zone = changeset::apply(snapshot.image.to_zone().unwrap(), &net);
+        assert_eq!(zone.unwrap(), newest);
+        // Nothing was appended after 9: the next compaction folds the rest, and removes what a
+        // fold killed halfway left.
+        let torn = path.join(".12.img.4242.0.tmp");
+        std::fs::write(&torn, b"half an image").unwrap();
+        assert_eq!(zd.compact(0).unwrap().unwrap().serial, 9);
+        assert!(zd.load().unwrap().history.is_empty());
+        assert!(!torn.exists());
     }
 
     #[test]

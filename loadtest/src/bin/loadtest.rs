@@ -660,8 +660,10 @@ fn main() -> Result<()> {
                     })
                     .collect::<Vec<_>>()
                     .join(" ");
+                // Absolute: the servers run in their own working directories.
                 let bin = match bin {
-                    Some(bin) => bin,
+                    Some(bin) => std::path::absolute(&bin)
+                        .with_context(|| format!("--bin {}", bin.display()))?,
                     None => {
                         let exe = std::env::current_exe().context("finding our own binary")?;
                         exe.parent()

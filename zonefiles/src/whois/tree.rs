@@ -16,8 +16,10 @@
 //! its directory. Records are JSON of the shared record model ([`crate::whois`]); names are
 //! checked to be A-labels before they become paths.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use super::index::Delta;
 use super::{Object, ObjectKey, WhoisOp};
 
 use super::cached::{self, Wait};
@@ -187,6 +189,51 @@ impl Tree {
             }
         }
         self.touch(now)
+    }
+
+    /// Applies a batch of operations without waiting for the disk (call [`Tree::sync`] to make
+    /// them durable) and returns the index changes they make. Only each object's last
+    /// operation in the batch is carried out: a reader sees the tree jump to the batch's end,
+    /// object by object, and an object changed many times in a batch costs one file.
+    pub fn apply_unsynced(&self, ops: &[&WhoisOp]) -> Result<Delta, TreeError> {
+        let key = |op: &WhoisOp| match op {
+            WhoisOp::Set(object) => object.key(),
+            WhoisOp::Delete(key) => key.clone(),
+        };
+        let mut last: HashMap<ObjectKey, usize> = HashMap::with_capacity(ops.len());
+        for (n, op) in ops.iter().enumerate() {
+            last.insert(key(op), n);
+        }
+        let mut delta = Delta::default();
+        for (n, op) in ops.iter().enumerate() {
+            let key = key(op);
+            if last[&key] != n {
+                continue;
+            }
+            let before = self.get(&key).ok().flatten();
+            match op {
+                WhoisOp::Set(object) => {
+                    self.put_unsynced(object)?;
+                    delta.record(before.as_ref(), Some(object));
+                }
+                WhoisOp::Delete(key) => {
+                    self.delete_unsynced(key)?;
+                    delta.record(before.as_ref(), None);
+                }
+            }
+        }
+        Ok(delta)
+    }
+
+    /// Removes a record without waiting for the disk (nothing happens if there is none).
+    fn delete_unsynced(&self, key: &ObjectKey) -> Result<(), TreeError> {
+        let path = self.path_of(key)?;
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(TreeError::Io { path, source: e })
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Records `now` as the time of the last change (shown as "Last update of WHOIS database").
@@ -400,6 +447,66 @@ mod tests {
         );
         let object = Object::Domain(record);
         assert_eq!(tree.get(&object.key()).unwrap(), Some(object));
+    }
+
+    /// A batch, each object's last operation only, leaves the tree and its indexes as writing
+    /// every operation in order does, whatever objects come back in it.
+    #[test]
+    fn a_batch_ends_as_its_operations_written_in_order() {
+        let mut ops = Vec::new();
+        for n in 0..600u32 {
+            let mut record = domain(&format!("d{}.tld", n % 400));
+            record.nameservers[0].name = format!("ns{}.example.net", n % 7);
+            ops.push(WhoisOp::Set(Object::Domain(record)));
+            if n % 5 == 0 {
+                let gone = format!("d{}.tld", (n * 7) % 400);
+                ops.push(WhoisOp::Delete(ObjectKey::Domain(gone)));
+            }
+        }
+        let held = Object::Domain(domain("held.tld"));
+        let batched = tempfile::tempdir().unwrap();
+        let ordered = tempfile::tempdir().unwrap();
+        let trees = [&batched, &ordered].map(|d| Tree::open(d.path()).unwrap());
+        for tree in &trees {
+            tree.put(&held).unwrap();
+            crate::whois::index::rebuild(tree).unwrap();
+        }
+        let refs: Vec<&WhoisOp> = ops.iter().collect();
+        trees[0]
+            .apply_unsynced(&refs)
+            .unwrap()
+            .apply(batched.path())
+            .unwrap();
+        let mut delta = Delta::default();
+        for op in &ops {
+            let one = trees[1].apply_unsynced(&[op]).unwrap();
+            delta.extend(one);
+        }
+        delta.apply(ordered.path()).unwrap();
+        let objects = |tree: &Tree| {
+            let mut all = tree.zone_objects("tld").unwrap();
+            all.sort_by_key(Object::key);
+            all
+        };
+        assert_eq!(objects(&trees[0]), objects(&trees[1]));
+        assert!(objects(&trees[0]).len() > 100);
+        let index = |dir: &Path| {
+            let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir.join("index"))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == "fst"))
+                .map(|p| {
+                    let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                    (name, std::fs::read(&p).unwrap())
+                })
+                .collect();
+            files.sort();
+            files
+        };
+        let merged = index(batched.path());
+        assert_eq!(merged, index(ordered.path()));
+        crate::whois::index::rebuild(&trees[0]).unwrap();
+        assert_eq!(merged, index(batched.path()), "as a rebuild would have it");
     }
 
     #[test]
