@@ -270,12 +270,27 @@ impl Journal {
         Ok(())
     }
 
+    /// The index of the entry that starts at `serial` (the number of entries if `serial` is
+    /// the last one); `None` if the journal does not hold it.
+    fn index_of(&self, serial: u32) -> Option<usize> {
+        if serial == self.last_serial() {
+            return Some(self.entries.len());
+        }
+        self.by_serial.get(&serial).copied()
+    }
+
     /// How many changesets follow `serial` (`None` if the journal does not hold it).
     pub fn count_from(&self, serial: u32) -> Option<usize> {
-        if serial == self.last_serial() {
-            return Some(0);
-        }
-        self.by_serial.get(&serial).map(|&i| self.entries.len() - i)
+        self.index_of(serial).map(|i| self.entries.len() - i)
+    }
+
+    /// The serial `n` changesets before `serial`, or the journal's base serial if it holds
+    /// fewer; `None` if it does not hold `serial`.
+    pub fn serial_before(&self, serial: u32, n: usize) -> Option<u32> {
+        Some(match self.index_of(serial)?.saturating_sub(n) {
+            0 => self.base_serial,
+            i => self.entries[i - 1].to,
+        })
     }
 
     /// All changesets from `serial` to the end, in order; empty if `serial` is the last one.
@@ -304,15 +319,18 @@ impl Journal {
     /// Rewrites the journal to follow the image at `serial`, keeping the changesets after it;
     /// used after a compaction. Atomic: a crash leaves the old journal or the new one.
     pub fn rebase(&mut self, serial: u32) -> Result<(), JournalError> {
-        let keep = self.changesets_from(serial)?;
+        let first = self
+            .index_of(serial)
+            .ok_or(JournalError::NotFound(serial))?;
+        // The entries kept are copied as they are: each is checksummed on its own.
+        let start = self.entries.get(first).map_or(self.end, |e| e.offset);
         let mut bytes = header_bytes(&self.origin, serial);
-        for cs in &keep {
-            let payload = cs.encode();
-            let len = payload.len() as u32;
-            bytes.extend_from_slice(&len.to_le_bytes());
-            bytes.extend_from_slice(&entry_crc(len, &payload).to_le_bytes());
-            bytes.extend_from_slice(&payload);
-        }
+        let header = bytes.len();
+        bytes.resize(header + (self.end - start) as usize, 0);
+        let mut file = &self.file;
+        file.seek(SeekFrom::Start(start)).map_err(io(&self.path))?;
+        file.read_exact(&mut bytes[header..])
+            .map_err(io(&self.path))?;
         crate::image::write_atomically(&self.path, &bytes).map_err(io(&self.path))?;
         *self = Journal::open(&self.path)?.0;
         Ok(())

@@ -324,17 +324,11 @@ impl ZoneDir {
     ) -> Result<Compaction, ZoneDirError> {
         let serial = folded.compaction.serial;
         self.point_at(&folded.name)?;
-        let all = journal.changesets_from(journal.base_serial())?;
-        let upto = all
-            .iter()
-            .position(|c| c.from_serial() == serial)
-            .unwrap_or(all.len());
-        if upto > keep {
-            journal.rebase(
-                all[upto - keep.min(upto)..]
-                    .first()
-                    .map_or(serial, Changeset::from_serial),
-            )?;
+        let from = journal
+            .serial_before(serial, keep)
+            .ok_or(JournalError::NotFound(serial))?;
+        if from != journal.base_serial() {
+            journal.rebase(from)?;
         }
         self.remove_stale_images(&folded.name)?;
         Ok(folded.compaction)

@@ -303,3 +303,13 @@ pub enum WhoisOp {
     /// Remove an object.
     Delete(ObjectKey),
 }
+
+impl WhoisOp {
+    /// The key of the object it changes.
+    pub fn key(&self) -> ObjectKey {
+        match self {
+            WhoisOp::Set(object) => object.key(),
+            WhoisOp::Delete(key) => key.clone(),
+        }
+    }
+}

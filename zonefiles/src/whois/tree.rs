@@ -196,21 +196,15 @@ impl Tree {
     /// operation in the batch is carried out: a reader sees the tree jump to the batch's end,
     /// object by object, and an object changed many times in a batch costs one file.
     pub fn apply_unsynced(&self, ops: &[&WhoisOp]) -> Result<Delta, TreeError> {
-        let key = |op: &WhoisOp| match op {
-            WhoisOp::Set(object) => object.key(),
-            WhoisOp::Delete(key) => key.clone(),
-        };
-        let mut last: HashMap<ObjectKey, usize> = HashMap::with_capacity(ops.len());
-        for (n, op) in ops.iter().enumerate() {
-            last.insert(key(op), n);
-        }
+        let keys: Vec<ObjectKey> = ops.iter().map(|op| op.key()).collect();
+        let last: HashMap<&ObjectKey, usize> =
+            keys.iter().enumerate().map(|(n, k)| (k, n)).collect();
         let mut delta = Delta::default();
-        for (n, op) in ops.iter().enumerate() {
-            let key = key(op);
-            if last[&key] != n {
+        for (n, (op, key)) in ops.iter().zip(&keys).enumerate() {
+            if last[key] != n {
                 continue;
             }
-            let before = self.get(&key).ok().flatten();
+            let before = self.get(key).ok().flatten();
             match op {
                 WhoisOp::Set(object) => {
                     self.put_unsynced(object)?;
