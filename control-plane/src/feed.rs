@@ -14,7 +14,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
-use update_agent::protocol::Message;
+use satellite_protocol::message::Message;
 
 use crate::model::JournalEntry;
 

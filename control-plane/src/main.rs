@@ -526,8 +526,10 @@ fn main() -> Result<()> {
                 return Ok(());
             }
             tls::write_self_signed(&names, &dir.join("srrp.crt"), &dir.join("srrp.key"))?;
-            let tunnel =
-                update_agent::keys::write_new(&dir.join("tunnel.key"), &dir.join("tunnel.pub"))?;
+            let tunnel = satellite_protocol::keys::write_new(
+                &dir.join("tunnel.key"),
+                &dir.join("tunnel.pub"),
+            )?;
             let recovery = control_plane::recovery::generate(&dir.join("recovery.key"))?;
             println!(
                 "signing key {} (id {}), public key {}; TLS certificate {} for {}; tunnel key {} (public key {})",
@@ -537,7 +539,7 @@ fn main() -> Result<()> {
                 dir.join("srrp.crt").display(),
                 names.join(", "),
                 dir.join("tunnel.key").display(),
-                update_agent::keys::public_text(&tunnel)
+                satellite_protocol::keys::public_text(&tunnel)
             );
             println!(
                 "recovery key {} (id {recovery}): keep it offline with the backups and remove it from this host; the control plane needs only {} (recovery_key)",
@@ -687,12 +689,12 @@ fn main() -> Result<()> {
                         Ok(text) => text,
                         Err(_) => key.clone(),
                     };
-                    let public = update_agent::keys::parse_public(&text).with_context(|| {
+                    let public = satellite_protocol::keys::parse_public(&text).with_context(|| {
                         format!(
                             "{key} is neither a base64 Ed25519 public key nor a file holding one"
                         )
                     })?;
-                    let text = update_agent::keys::public_text(&public);
+                    let text = satellite_protocol::keys::public_text(&public);
                     control_plane::satellites::add(&conn, &name, &text)?;
                     println!("satellite {name} accepted with key {text}");
                 }
@@ -1111,7 +1113,7 @@ fn serve(config: Config, conn: rusqlite::Connection) -> Result<()> {
         };
         let push = match config.push.listen {
             Some(address) => {
-                let node_key = update_agent::keys::load_private(&config.push.key)
+                let node_key = satellite_protocol::keys::load_private(&config.push.key)
                     .context("the push service needs a tunnel key: `control-plane keygen` writes tunnel.key")?;
                 let feed = feed::Feed::new(config.database.clone(), 100_000)?;
                 tokio::spawn(feed.clone().follow(commits.stats.published.clone()));
@@ -1122,12 +1124,12 @@ fn serve(config: Config, conn: rusqlite::Connection) -> Result<()> {
                     config.push.replay_limit,
                 )?;
                 let endpoint = quinn::Endpoint::server(
-                    update_agent::tunnel::server_config(&node_key, push.pins())?,
+                    satellite_protocol::tunnel::server_config(&node_key, push.pins())?,
                     address,
                 )
                 .with_context(|| format!("binding the push service on {address} (UDP)"))?;
-                tracing::info!(%address, key = update_agent::keys::public_text(
-                    &update_agent::keys::public_of(&node_key).unwrap_or_default()), "push service listening (QUIC)");
+                tracing::info!(%address, key = satellite_protocol::keys::public_text(
+                    &satellite_protocol::keys::public_of(&node_key).unwrap_or_default()), "push service listening (QUIC)");
                 tokio::spawn(push.clone().serve(endpoint));
                 tokio::spawn(push.clone().audit_every(Duration::from_secs(config.push.audit_interval_s.max(1))));
                 Some(push)

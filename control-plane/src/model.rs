@@ -5,7 +5,7 @@
 
 use std::net::IpAddr;
 
-use update_agent::protocol::SignedChangeset;
+use satellite_protocol::message::SignedChangeset;
 use zonefiles::SerialPolicy;
 use zonefiles::whois::DelegationSigner;
 
@@ -510,14 +510,14 @@ pub struct JournalEntry {
 impl JournalEntry {
     /// True if `public_key` signed it (zone, serials, changeset and record).
     pub fn signed_by(&self, public_key: &[u8]) -> bool {
-        let message = update_agent::signature::signed_message(
+        let message = satellite_protocol::signature::signed_message(
             &self.zone,
             self.from_serial,
             self.to_serial,
             &self.changeset,
             &self.record,
         );
-        update_agent::signature::verify(public_key, &message, &self.signature)
+        satellite_protocol::signature::verify(public_key, &message, &self.signature)
     }
 
     /// The entry as it travels to satellites.

@@ -1,4 +1,4 @@
-//! The push service: every satellite's agent dials in over QUIC (`update_agent::tunnel`,
+//! The push service: every satellite's agent dials in over QUIC (`satellite_protocol::tunnel`,
 //! pinned keys), says in HELLO which serial each zone holds, and is fed from the journal —
 //! the changesets after that serial, or a signed snapshot and then the changesets after it —
 //! and then live, as batches commit. Its ACKs give every satellite's serial and lag.
@@ -6,8 +6,8 @@
 //! # Per connection
 //!
 //! ```text
-//! accept (the key must be a member's; update_agent::upstream) → HELLO (its name must be the key's)
-//!   → per zone: update_agent::session::plan → changesets from serial n, or a snapshot
+//! accept (the key must be a member's; satellite_protocol::upstream) → HELLO (its name must be the key's)
+//!   → per zone: satellite_protocol::session::plan → changesets from serial n, or a snapshot
 //!     (when the journal no longer reaches n, or n is further behind than is worth replaying:
 //!     [`Push::new`]'s `replay_limit`)
 //!   → loop: journal entries after the cursor, from the feed's ring ([`crate::feed`]), or
@@ -30,7 +30,7 @@
 //! satellite is written to the database every second ([`crate::satellites`]).
 //!
 //! Audits ([`Push::audit_every`]): per zone, the digest of the registry's data at its current
-//! serial ([`update_agent::digest`]) goes to each satellite right after the changeset that
+//! serial ([`satellite_protocol::digest`]) goes to each satellite right after the changeset that
 //! reaches that serial; sessions hold changesets past it for at most [`AUDIT_HOLD`] while it
 //! is computed. The satellite answers whether its own digest is the same.
 
@@ -43,10 +43,10 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use rusqlite::{Connection, OptionalExtension, params};
-use update_agent::protocol::{self, Deframer, Message, SnapshotHeader};
-use update_agent::session::{self, Holding, Start};
-use update_agent::tunnel::Pins;
-use update_agent::upstream::{self, Session, Tunnels};
+use satellite_protocol::message::{self, Deframer, Message, SnapshotHeader};
+use satellite_protocol::session::{self, Holding, Start};
+use satellite_protocol::tunnel::Pins;
+use satellite_protocol::upstream::{self, Reply, Session, Tunnels};
 
 use crate::feed::{self, After, Feed};
 use crate::satellites::{self, ZoneStatus};
@@ -211,7 +211,7 @@ impl Push {
         let members = satellites::members(&self.read_only()?)?;
         let mut pins = HashMap::new();
         for member in members {
-            match update_agent::keys::parse_public(&member.public_key) {
+            match satellite_protocol::keys::parse_public(&member.public_key) {
                 Some(key) => {
                     pins.insert(key, member.name);
                 }
@@ -472,73 +472,33 @@ impl Push {
         mut deframer: Deframer,
         in_flight: Arc<InFlight>,
     ) -> anyhow::Result<()> {
-        loop {
-            match upstream::read_message(&mut recv, &mut deframer).await? {
-                None => return Ok(()),
-                Some(Message::Ack { zone, serial }) => {
-                    self.update(&name, |s| {
-                        if let Some(entry) = s.zones.get_mut(&zone) {
-                            *entry = (Some(serial), Some(ops::now()));
-                        }
-                    });
-                    self.acknowledged(&in_flight, &zone, serial);
-                }
-                Some(Message::Refused {
-                    zone,
-                    from,
-                    to,
-                    reason,
-                }) => {
-                    tracing::error!(
-                        satellite = name,
-                        zone,
-                        from,
-                        to,
-                        reason,
-                        "the satellite refused what it was sent"
-                    );
-                    self.update(&name, |s| s.refused += 1);
-                }
-                Some(Message::Audited {
-                    zone, serial, same, ..
-                }) => {
-                    if same {
-                        tracing::info!(
-                            satellite = name,
-                            zone,
-                            serial,
-                            "audit: the satellite's data matches"
-                        );
-                    } else {
-                        tracing::error!(
-                            satellite = name,
-                            zone,
-                            serial,
-                            "audit: the satellite's data differs; it resynchronises from a snapshot"
-                        );
+        upstream::listen(&name, &mut recv, &mut deframer, |reply| match reply {
+            Reply::Ack { zone, serial } => {
+                self.update(&name, |s| {
+                    if let Some(entry) = s.zones.get_mut(&zone) {
+                        *entry = (Some(serial), Some(ops::now()));
                     }
-                    self.update(&name, |s| {
-                        s.audit = Some((zone, serial, same, ops::now()));
-                        if same {
-                            s.audits_matched += 1;
-                        } else {
-                            s.audits_differed += 1;
-                        }
-                    });
-                }
-                Some(Message::Goodbye { reason }) => {
-                    bail!("the satellite closed the session: {reason}")
-                }
-                Some(other) => bail!("{other} is not sent upstream"),
+                });
+                self.acknowledged(&in_flight, &zone, serial);
             }
-        }
+            Reply::Refused { .. } => self.update(&name, |s| s.refused += 1),
+            Reply::Audited { zone, serial, same } => self.update(&name, |s| {
+                if same {
+                    s.audits_matched += 1;
+                } else {
+                    s.audits_differed += 1;
+                }
+                s.audit = Some((zone, serial, same, ops::now()));
+            }),
+        })
+        .await
     }
 
     /// Sends each zone's starting point, then the journal as it grows.
     async fn feed(
         self: Arc<Self>,
         name: String,
-        zones: Vec<protocol::ZoneHello>,
+        zones: Vec<message::ZoneHello>,
         mut send: quinn::SendStream,
         in_flight: Arc<InFlight>,
     ) -> anyhow::Result<()> {
@@ -548,7 +508,7 @@ impl Push {
             Ok(plans) => plans,
             Err(error) => {
                 tracing::error!(satellite = name, %error, "session refused");
-                update_agent::upstream::goodbye(&mut send, format!("{error:#}")).await;
+                satellite_protocol::upstream::goodbye(&mut send, format!("{error:#}")).await;
                 return Err(error);
             }
         };
@@ -695,7 +655,7 @@ impl Push {
             let started = std::time::Instant::now();
             let state = snapshot::current(&tx, &zone)?;
             drop(tx);
-            let digest = update_agent::digest::of(&origin, &state.zone, state.whois.values());
+            let digest = satellite_protocol::digest::of(&origin, &state.zone, state.whois.values());
             tracing::info!(
                 zone = origin,
                 serial = zone.serial,
@@ -741,7 +701,7 @@ impl Push {
     }
 
     /// Where each zone starts (blocking: reads the database, may build a snapshot).
-    fn plan(&self, zones: &[protocol::ZoneHello]) -> anyhow::Result<Vec<Plan>> {
+    fn plan(&self, zones: &[message::ZoneHello]) -> anyhow::Result<Vec<Plan>> {
         let conn = self.read_only()?;
         let settings = conn.zones()?;
         let mut plans = Vec::new();

@@ -20,7 +20,7 @@
 //! it is gone; it numbers the record (`record_chain`: 1, 2, 3 … with no gap), compresses and
 //! seals it, and clears the notes. The same sealed record travels with each zone's
 //! changeset of the transaction, inside its signature; satellites keep it in their changeset
-//! logs (`update_agent::relay`) and cannot read it.
+//! logs (`satellite_protocol::log`) and cannot read it.
 //!
 //! # Sealing
 //!
@@ -64,8 +64,8 @@ use anyhow::{Context, bail};
 use data_encoding::BASE64;
 use hpke::{Deserializable, Kem as _, OpModeR, OpModeS, Serializable};
 use rusqlite::{Connection, OptionalExtension, params};
+use satellite_protocol::message::SignedChangeset;
 use serde_json::Value;
-use update_agent::protocol::SignedChangeset;
 use zonefiles::serial::is_after;
 
 use crate::model::JournalEntry;
@@ -100,7 +100,7 @@ const UNRECORDED_COLUMNS: &[(&str, &str)] = &[("zones", "serial")];
 
 const FORMAT: u8 = 1;
 /// The largest record opened (inflated), as large as the largest frame that carries one.
-const MAX_RECORD: usize = update_agent::protocol::MAX_FRAME;
+const MAX_RECORD: usize = satellite_protocol::message::MAX_FRAME;
 const INFO: &[u8] = b"constellation registry record v1";
 const KEY_ID: usize = 8;
 const ENCAPPED: usize = 32;
@@ -652,7 +652,7 @@ pub fn recover(
     let mut by_zone: BTreeMap<String, HashMap<u32, SignedChangeset>> = BTreeMap::new();
     let mut read = 0;
     for path in logs {
-        let changesets = update_agent::relay::read(path)
+        let changesets = satellite_protocol::log::read(path)
             .with_context(|| format!("reading the changeset log {}", path.display()))?;
         for c in changesets {
             read += 1;

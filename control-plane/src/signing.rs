@@ -1,5 +1,5 @@
 //! The control plane's changeset signing key (Ed25519, ring). What a signature covers is the
-//! satellite protocol's business ([`update_agent::signature`]), shared with the agents that
+//! satellite protocol's business ([`satellite_protocol::signature`]), shared with the agents that
 //! check it.
 //!
 //! # Key files
@@ -14,7 +14,7 @@ use data_encoding::BASE64;
 use ring::rand::SystemRandom;
 use ring::signature::{Ed25519KeyPair, KeyPair};
 
-pub use update_agent::signature::{key_id, signed_message, signed_snapshot};
+pub use satellite_protocol::signature::{key_id, signed_message, signed_snapshot};
 
 /// A signing key with its id, and the recovery key registry records are sealed to, if the
 /// registry has one ([`crate::recovery`]).

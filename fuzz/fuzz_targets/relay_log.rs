@@ -4,8 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use update_agent::protocol::{Deframer, MAX_FRAME, Message};
-use update_agent::relay::{After, Log, read};
+use satellite_protocol::message::{Deframer, MAX_FRAME, Message};
+use satellite_protocol::log::{After, Log, read};
 
 fuzz_target!(|data: &[u8]| {
     let Some((held, bytes)) = data.split_first_chunk::<4>() else {

@@ -5,8 +5,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use update_agent::protocol::{Deframer, Message};
-use update_agent::session::{Agent, Step, TrustedKey};
+use satellite_protocol::message::{Deframer, Message};
+use satellite_protocol::session::{Agent, Step, TrustedKey};
 
 fuzz_target!(|data: &[u8]| {
     let mut agent = Agent::new(

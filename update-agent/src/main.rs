@@ -23,12 +23,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
+use satellite_protocol::message::{Deframer, Message, SignedChangeset};
+use satellite_protocol::session::{Agent, Step, TrustedKey};
+use satellite_protocol::{keys, tunnel};
 use serde::Deserialize;
-use update_agent::protocol::{Deframer, Message, SignedChangeset};
 use update_agent::relay::Relay;
 use update_agent::satellite::{Layout, Satellite};
-use update_agent::session::{Agent, Step, TrustedKey};
-use update_agent::{keys, tunnel};
 
 /// The satellite's update-agent.
 #[derive(Parser)]
@@ -152,7 +152,7 @@ fn default_compact() -> usize {
     1000
 }
 fn default_keep() -> usize {
-    update_agent::relay::DEFAULT_KEEP
+    satellite_protocol::log::DEFAULT_KEEP
 }
 
 impl Config {

@@ -54,7 +54,7 @@ use zonefiles::whois::tree::Tree;
 use zonefiles::whois::{Object, ObjectKey, WhoisOp};
 use zonefiles::zonedir::{Folded, ZoneDir, ZoneDirError};
 
-use crate::protocol::SnapshotHeader;
+use satellite_protocol::message::SnapshotHeader;
 
 /// How many times `compact_after` changesets a journal may grow to while a backlog streams in
 /// ([`Satellite::compact_if_due`]): bounded, so that edge-dns's overlay stays small enough to
@@ -350,7 +350,7 @@ impl Satellite {
         Ok(Some(done.serial))
     }
 
-    /// The digest of a zone's data as held now ([`crate::digest`]): the zone directory's image
+    /// The digest of a zone's data as held now ([`satellite_protocol::digest`]): the zone directory's image
     /// and journal, and the zone's WHOIS objects as their files hold them.
     pub fn digest(&self, zone: &str) -> anyhow::Result<[u8; 32]> {
         let directory = &self
@@ -360,7 +360,7 @@ impl Satellite {
             .directory;
         let data = crate::verify::served(directory)?;
         let objects = self.tree.zone_objects(zone)?;
-        Ok(crate::digest::of(zone, &data, &objects))
+        Ok(satellite_protocol::digest::of(zone, &data, &objects))
     }
 
     /// A partial snapshot held for a zone, to resume.
@@ -499,7 +499,7 @@ pub fn serial_on_disk(directory: &Path) -> anyhow::Result<Option<u32>> {
 }
 
 fn write_header(path: &Path, header: &SnapshotHeader) -> anyhow::Result<()> {
-    let frame = crate::protocol::Message::Snapshot(header.clone()).encode();
+    let frame = satellite_protocol::message::Message::Snapshot(header.clone()).encode();
     zonefiles::atomic::write_atomically(path, &frame)
         .with_context(|| format!("writing {}", path.display()))
 }
@@ -508,10 +508,10 @@ fn read_header(path: &Path) -> anyhow::Result<SnapshotHeader> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     match bytes
         .get(4..)
-        .map(crate::protocol::Message::decode)
+        .map(satellite_protocol::message::Message::decode)
         .transpose()?
     {
-        Some(crate::protocol::Message::Snapshot(header)) => Ok(header),
+        Some(satellite_protocol::message::Message::Snapshot(header)) => Ok(header),
         _ => bail!("{}: not a snapshot header", path.display()),
     }
 }

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ring::signature::{Ed25519KeyPair, KeyPair};
-use update_agent::protocol::{Deframer, Message, SignedChangeset, SnapshotHeader};
-use update_agent::{keys, signature, tunnel};
+use satellite_protocol::message::{Deframer, Message, SignedChangeset, SnapshotHeader};
+use satellite_protocol::{keys, signature, tunnel};
 use zonefiles::master::ParseOptions;
 use zonefiles::{Class, Zone};
 

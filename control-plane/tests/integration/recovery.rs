@@ -251,12 +251,12 @@ fn recovery_refuses_logs_it_cannot_trust_or_chain() {
 
     // Its own keys, but the log was cut back: make it start after the backup by keeping only
     // its last changeset.
-    let changesets = update_agent::relay::read(&log).unwrap();
+    let changesets = satellite_protocol::log::read(&log).unwrap();
     assert!(changesets.len() >= 2);
     let short = registry.path("short.relay");
     let mut bytes = Vec::new();
-    let frame =
-        update_agent::protocol::Message::Changeset(changesets.last().unwrap().clone()).encode();
+    let frame = satellite_protocol::message::Message::Changeset(changesets.last().unwrap().clone())
+        .encode();
     bytes.extend_from_slice(&crc32c::crc32c(&frame).to_le_bytes());
     bytes.extend_from_slice(&frame);
     std::fs::write(&short, bytes).unwrap();

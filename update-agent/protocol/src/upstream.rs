@@ -1,5 +1,5 @@
 //! What every upstream does on the wire, whether it is the control plane's push service or a
-//! relay ([`crate::relay`]): accept members' tunnels, one at a time per member; tell an
+//! relay (the agent's relay): accept members' tunnels, one at a time per member; tell an
 //! agent's session (HELLO) from a relay's snapshot fetch (FETCH); send snapshots in chunks.
 //!
 //! ```text
@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
 
-use crate::protocol::{self, Deframer, Message, SnapshotHeader, ZoneHello};
+use crate::message::{self, Deframer, Message, SnapshotHeader, ZoneHello};
 use crate::tunnel::{self, Pins};
 
 /// Agents send only small frames upstream (HELLO, ACK, REFUSED, AUDITED, FETCH).
@@ -229,10 +229,10 @@ async fn next_stream(connection: &quinn::Connection, name: &str) -> anyhow::Resu
             satellite,
             zones,
         }) => {
-            if version != protocol::VERSION || satellite != name {
+            if version != message::VERSION || satellite != name {
                 let reason = format!(
                     "HELLO for {satellite:?} version {version}: this key belongs to {name:?}, version {}",
-                    protocol::VERSION
+                    message::VERSION
                 );
                 goodbye(&mut send, reason.clone()).await;
                 bail!(reason);
@@ -247,6 +247,88 @@ async fn next_stream(connection: &quinn::Connection, name: &str) -> anyhow::Resu
         Some(Message::Fetch { zone }) => Ok(Opened::Fetch(zone, send)),
         Some(other) => bail!("a stream opened with {other}"),
         None => bail!("a stream closed before its first message"),
+    }
+}
+
+/// What an agent reports upstream on its session, once HELLO has been read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// ACK: `serial` of `zone` is durable on the agent.
+    Ack {
+        /// The zone.
+        zone: String,
+        /// The serial applied.
+        serial: u32,
+    },
+    /// REFUSED: the agent refused what it was sent (logged here).
+    Refused {
+        /// The zone.
+        zone: String,
+    },
+    /// AUDITED: the agent compared its data with the audit's digest (logged here).
+    Audited {
+        /// The zone.
+        zone: String,
+        /// The audited serial.
+        serial: u32,
+        /// Whether the agent's digest was the upstream's.
+        same: bool,
+    },
+}
+
+/// Reads an agent's replies until its stream ends, logs what it refused and each audit's
+/// outcome, and hands every reply to `reply`. GOODBYE or a message an agent never sends ends
+/// the session with an error. Both upstreams (the push service and a relay) read their agents
+/// through this.
+pub async fn listen(
+    name: &str,
+    recv: &mut quinn::RecvStream,
+    deframer: &mut Deframer,
+    mut reply: impl FnMut(Reply),
+) -> anyhow::Result<()> {
+    loop {
+        match read_message(recv, deframer).await? {
+            None => return Ok(()),
+            Some(Message::Ack { zone, serial }) => reply(Reply::Ack { zone, serial }),
+            Some(Message::Refused {
+                zone,
+                from,
+                to,
+                reason,
+            }) => {
+                tracing::error!(
+                    satellite = name,
+                    zone,
+                    from,
+                    to,
+                    reason,
+                    "the agent refused what it was sent"
+                );
+                reply(Reply::Refused { zone });
+            }
+            Some(Message::Audited {
+                zone, serial, same, ..
+            }) => {
+                if same {
+                    tracing::info!(
+                        satellite = name,
+                        zone,
+                        serial,
+                        "audit: the agent's data matches"
+                    );
+                } else {
+                    tracing::error!(
+                        satellite = name,
+                        zone,
+                        serial,
+                        "audit: the agent's data differs; it resynchronises from a snapshot"
+                    );
+                }
+                reply(Reply::Audited { zone, serial, same });
+            }
+            Some(Message::Goodbye { reason }) => bail!("the agent closed the session: {reason}"),
+            Some(other) => bail!("{other} is not sent upstream"),
+        }
     }
 }
 
@@ -268,7 +350,7 @@ pub async fn read_message(
 }
 
 /// Sends a snapshot from `offset` on: its header, then its bytes in chunks of
-/// [`protocol::CHUNK`].
+/// [`message::CHUNK`].
 pub async fn send_snapshot(
     send: &mut quinn::SendStream,
     header: &SnapshotHeader,
@@ -283,7 +365,7 @@ pub async fn send_snapshot(
         .await?;
     let mut at = offset as usize;
     while at < bytes.len() {
-        let end = (at + protocol::CHUNK).min(bytes.len());
+        let end = (at + message::CHUNK).min(bytes.len());
         let chunk = Message::Chunk {
             zone: header.zone.clone(),
             offset: at as u64,

@@ -28,7 +28,7 @@
 //! 10 FETCH     relay → upstream   str8 zone: opens a stream of its own, answered with the
 //!                                 upstream's snapshot of the zone (SNAPSHOT, CHUNKs from 0),
 //!                                 then the end of the stream; a relay keeps it for the
-//!                                 agents it serves (`crate::relay`)
+//!                                 agents it serves (update-agent's relay)
 //! ```
 //!
 //! An agent's first stream opens with HELLO and is its session; a relay opens one more

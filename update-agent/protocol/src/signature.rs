@@ -27,7 +27,7 @@
 
 use ring::signature::{ED25519, UnparsedPublicKey};
 
-use crate::protocol::SignedChangeset;
+use crate::message::SignedChangeset;
 
 const CONTEXT: &[u8] = b"constellation changeset v2\0";
 const SNAPSHOT_CONTEXT: &[u8] = b"constellation snapshot v1\0";

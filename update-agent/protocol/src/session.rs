@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 use zonefiles::serial::is_after;
 
-use crate::protocol::{Message, SignedChangeset, SnapshotHeader, VERSION, ZoneHello};
+use crate::message::{Message, SignedChangeset, SnapshotHeader, VERSION, ZoneHello};
 use crate::signature;
 
 /// A public key trusted to sign changesets and snapshots.
