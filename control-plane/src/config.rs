@@ -22,7 +22,7 @@ pub struct Config {
     pub previous_public_keys: Vec<PathBuf>,
     /// The recovery public key (`recovery.pub`) registry records are sealed to; without it
     /// satellites carry no record and the registry cannot be rebuilt from them
-    /// ([`crate::recovery`]).
+    /// ([`crate::operator::recovery`]).
     pub recovery_key: Option<PathBuf>,
     /// Prometheus metrics listener; off when absent.
     pub metrics_listen: Option<SocketAddr>,
@@ -62,7 +62,7 @@ impl Default for Push {
     }
 }
 
-/// The EPP listener's settings (RFC 5734 sessions; see [`crate::epp::server`]).
+/// The EPP listener's settings (RFC 5734 sessions; see [`crate::front::epp::server`]).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Epp {
@@ -198,10 +198,10 @@ impl Config {
 
     /// The signer changesets are published with: the signing key, sealing registry records to
     /// the recovery key when there is one.
-    pub fn signer(&self) -> anyhow::Result<crate::signing::Signer> {
-        let signer = crate::signing::Signer::load(&self.signing_key)?;
+    pub fn signer(&self) -> anyhow::Result<crate::publish::signing::Signer> {
+        let signer = crate::publish::signing::Signer::load(&self.signing_key)?;
         Ok(match &self.recovery_key {
-            Some(path) => signer.with_recovery(crate::recovery::RecoveryKey::load(path)?),
+            Some(path) => signer.with_recovery(crate::operator::recovery::RecoveryKey::load(path)?),
             None => signer,
         })
     }
@@ -209,12 +209,12 @@ impl Config {
     /// Every public key changesets may be signed with: the signing key's and the previous ones.
     pub fn public_keys(&self) -> anyhow::Result<Vec<Vec<u8>>> {
         let mut keys = vec![
-            crate::signing::Signer::load(&self.signing_key)?
+            crate::publish::signing::Signer::load(&self.signing_key)?
                 .public_key()
                 .to_vec(),
         ];
         for path in &self.previous_public_keys {
-            keys.push(crate::signing::load_public_key(path)?);
+            keys.push(crate::publish::signing::load_public_key(path)?);
         }
         Ok(keys)
     }

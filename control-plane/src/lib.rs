@@ -4,42 +4,47 @@
 //!
 //! # Parts
 //!
+//! A folder per role, so a behaviour's folder is found from its name:
+//!
 //! ```text
-//! registrar ──TLS──▶ server (tokio) ──srrp::parse──▶ srrp_front::decode ──▶ Command
-//! registrar ──TLS──▶ epp::server (sessions) ──epp::xml, epp::command──▶ epp::front ──▶ Command
-//!                       │  credentials: auth (Argon2id, verified-credential cache), read-only
-//!                       │  database connections, tokio's blocking pool
+//! front/     registrars' protocols over one shared core
+//!   srrp/      grammar (sans-IO) · translate (to and from registry commands) · server (TLS)
+//!   epp/       frame · xml · command · translate · response · server (sessions)
+//!   core       credentials, read-only reads, the queue to the commit thread, counters
+//! registry/  the rules (sans-IO): command + state + time → reply + changes
+//! store/     the Store trait the rules use; sqlite/: the embedded backend
+//! publish/   writer (the commit thread) · queue · publication (changesets) · signing
+//! push/      the push service to satellites · feed · satellites · snapshot (exports)
+//! operator/  operator commands · import · recovery · audit
+//! model      the registry's objects · config · metrics
+//! ```
+//!
+//! A command's path:
+//!
+//! ```text
+//! registrar ──TLS──▶ front::srrp::server ──grammar::parse──▶ translate::decode ──▶ Command
+//! registrar ──TLS──▶ front::epp::server ──xml, command──▶ translate::plan ──▶ Command
+//!                       │  front::core: credentials (Argon2id, verified-credential cache),
+//!                       │  read-only database connections, tokio's blocking pool
 //!                       ▼
-//!                 writer::Commits ──FairQueue (per registrar, round robin)──▶ commit thread
+//!          publish::writer::Commits ──FairQueue (per registrar, round robin)──▶ commit thread
 //!                                                                                │
 //!   BEGIN IMMEDIATE · per command: SAVEPOINT · registry::execute(store, publication, …)
 //!   · Publication::finish → one signed changeset per changed zone into `journal`
 //!   · COMMIT (one fsync) · answer every job of the batch
 //! ```
 //!
-//! - [`srrp`]: the SRRP/1.0 grammar, framing and response codes (sans-IO).
-//! - [`srrp_front`]: SRRP requests to registry [`registry::Command`]s and replies back.
-//! - [`epp`]: EPP (RFC 5730–5734) as a second front end: framing, a bounded XML reader,
-//!   RFC-checked commands, the mapping onto registry commands (`docs/epp.md`), TLS sessions.
-//! - [`registry`]: the rules (sans-IO: command + state + time → reply + changes), and
-//!   [`registry::Publication`], which turns a batch into DNS records removed/added and WHOIS
-//!   objects set/deleted per zone.
-//! - [`store`]: the narrow trait the rules use; [`sqlite`]: the embedded backend (schema,
-//!   migrations, durability settings).
-//! - [`writer`]: the commit thread and its queue ([`queue`]); [`server`]: the TLS listener;
-//!   [`slots`]: connection and session limits;
-//!   [`metrics`]: Prometheus.
+//! - [`front`]: the registrar front ends (SRRP, EPP: `docs/epp.md`) over one core.
+//! - [`registry`]: the rules (sans-IO: command + state + time → reply + changes).
+//! - [`store`]: the narrow trait the rules use; [`store::sqlite`]: the embedded backend
+//!   (schema, migrations, durability settings).
+//! - [`publish`]: the commit thread and its fair queue, [`publish::Publication`] (a batch
+//!   turned into DNS records removed/added and WHOIS objects set/deleted per zone), signing.
 //! - [`push`]: the push service feeding every satellite over QUIC (changesets, signed
-//!   snapshots, audits); [`feed`]: the journal's tail in memory, read once for all sessions;
-//!   [`satellites`]: membership (pinned tunnel keys) and every satellite's status and lag.
-//! - [`signing`]: Ed25519 signatures over changesets; [`tls`]: certificates and TLS
-//!   configurations; [`auth`]: password hashing.
-//! - [`recovery`]: the registry record every changeset carries (the rows its transaction
-//!   wrote, sealed to the offline recovery key) and `control-plane recover`, which rebuilds
-//!   the registry from a backup and the changeset logs satellites keep.
-//! - [`operator`]: the operator commands; [`audit`]: the journal-versus-database check;
-//!   [`snapshot`]: full zones and WHOIS sets at any serial, with the publication checks;
-//!   [`config`]: the TOML file; [`client`]: a one-request SRRP client.
+//!   snapshots, audits); its journal tail in memory, membership and lag, exports.
+//! - [`operator`]: the operator commands; import; the registry record every changeset
+//!   carries and `control-plane recover`; the journal-versus-database audit.
+//! - [`model`]: the registry's objects; [`config`]: the TOML file; [`metrics`]: Prometheus.
 //!
 //! # Threads
 //!
@@ -68,28 +73,12 @@
 //! `docs/benchmarks.md`). Argon2 (about 30 ms) is paid once per registrar and password, not per
 //! request.
 
-pub mod audit;
-pub mod auth;
-pub mod client;
 pub mod config;
-pub mod epp;
-pub mod feed;
-pub mod import;
+pub mod front;
 pub mod metrics;
 pub mod model;
 pub mod operator;
+pub mod publish;
 pub mod push;
-pub mod queue;
-pub mod recovery;
 pub mod registry;
-pub mod satellites;
-pub mod server;
-pub mod signing;
-pub mod slots;
-pub mod snapshot;
-pub mod sqlite;
-pub mod srrp;
-pub mod srrp_front;
 pub mod store;
-pub mod tls;
-pub mod writer;

@@ -6,10 +6,11 @@
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
-use crate::server::Server;
+use crate::front::srrp::server::Server;
+use crate::publish::writer::Commits;
 
 /// The metrics page.
-pub fn render(server: &Server, serials: &[(String, u32)]) -> String {
+pub fn render(server: &Server, commits: &Commits, serials: &[(String, u32)]) -> String {
     let mut out = String::new();
     out.push_str("# HELP control_plane_srrp_responses_total SRRP responses by command and code.\n# TYPE control_plane_srrp_responses_total counter\n");
     for (kind, code, n) in server.counters.snapshot() {
@@ -24,13 +25,13 @@ pub fn render(server: &Server, serials: &[(String, u32)]) -> String {
         server.counters.dropped.load(Ordering::Relaxed)
     );
     out.push_str("# HELP control_plane_queue_depth Commands waiting per registrar.\n# TYPE control_plane_queue_depth gauge\n");
-    for (registrar, depth) in server.commits().depths() {
+    for (registrar, depth) in commits.depths() {
         let _ = writeln!(
             out,
             "control_plane_queue_depth{{registrar=\"{registrar}\"}} {depth}"
         );
     }
-    let stats = &server.commits().stats;
+    let stats = &commits.stats;
     let _ = writeln!(
         out,
         "# HELP control_plane_commits_total Transactions committed (one fsync each).\n# TYPE control_plane_commits_total counter\ncontrol_plane_commits_total {}\n# HELP control_plane_commands_total Commands carried out in them.\n# TYPE control_plane_commands_total counter\ncontrol_plane_commands_total {}\n# HELP control_plane_changesets_total Changesets appended to the journal.\n# TYPE control_plane_changesets_total counter\ncontrol_plane_changesets_total {}\n# HELP control_plane_commit_seconds_total Time spent committing.\n# TYPE control_plane_commit_seconds_total counter\ncontrol_plane_commit_seconds_total {}",
@@ -50,7 +51,7 @@ pub fn render(server: &Server, serials: &[(String, u32)]) -> String {
 }
 
 /// The EPP part of the metrics page.
-pub fn render_epp(epp: &crate::epp::server::Epp) -> String {
+pub fn render_epp(epp: &crate::front::epp::server::Epp) -> String {
     let mut out = String::new();
     out.push_str("# HELP control_plane_epp_responses_total EPP responses by command and result code.\n# TYPE control_plane_epp_responses_total counter\n");
     for (kind, code, n) in epp.counters.snapshot() {

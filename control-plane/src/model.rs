@@ -175,7 +175,7 @@ pub struct Registrar {
     /// Last change.
     pub updated: i64,
     /// The pin of the TLS client certificate it must present, if any
-    /// ([`crate::tls::certificate_pin`]).
+    /// ([`crate::front::tls::certificate_pin`]).
     pub certificate: Option<String>,
 }
 
@@ -496,13 +496,13 @@ pub struct JournalEntry {
     pub to_serial: u32,
     /// The changeset's encoding (zonefiles' changeset format).
     pub changeset: Vec<u8>,
-    /// Ed25519 signature (see [`crate::signing`]).
+    /// Ed25519 signature (see [`crate::publish::signing`]).
     pub signature: Vec<u8>,
     /// Which key signed it.
     pub key_id: String,
     /// Commit time.
     pub committed: i64,
-    /// The registry record of the transaction, sealed ([`crate::recovery`]); empty when the
+    /// The registry record of the transaction, sealed ([`crate::operator::recovery`]); empty when the
     /// control plane has no recovery key.
     pub record: Vec<u8>,
 }

@@ -4,10 +4,10 @@
 //! well-formed XML that carries its result code.
 #![no_main]
 
-use control_plane::epp::command::{self, Frame};
-use control_plane::epp::front::{self, Plan};
-use control_plane::epp::response::Response;
-use control_plane::epp::{EXTENSIONS, frame, xml};
+use control_plane::front::epp::command::{self, Frame};
+use control_plane::front::epp::translate::{self, Plan};
+use control_plane::front::epp::response::Response;
+use control_plane::front::epp::{EXTENSIONS, frame, xml};
 use libfuzzer_sys::fuzz_target;
 
 fn well_formed(response: &Response) {
@@ -42,7 +42,7 @@ fuzz_target!(|data: &[u8]| {
         match command::read(&root, &EXTENSIONS) {
             Ok(Frame::Hello) => {}
             Ok(Frame::Command { command, .. }) => {
-                if let Plan::Answer(response) = front::plan(&command) {
+                if let Plan::Answer(response) = translate::plan(&command) {
                     well_formed(&response);
                 }
             }

@@ -3,23 +3,23 @@
 //! to the same request; a decoded command or the refusal's response renders.
 #![no_main]
 
-use control_plane::srrp::{self, Limits};
-use control_plane::srrp_front;
+use control_plane::front::srrp::grammar::{self, Limits};
+use control_plane::front::srrp::translate;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let message = match srrp::find_end(data) {
+    let message = match grammar::find_end(data) {
         Some(end) => &data[..end],
         None => data,
     };
-    let Ok(request) = srrp::parse(message, Limits::default()) else {
+    let Ok(request) = grammar::parse(message, Limits::default()) else {
         return;
     };
     let wire = request.render();
-    let end = srrp::find_end(&wire).expect("rendered requests end with %x00");
-    let back = srrp::parse(&wire[..end], Limits::default()).expect("rendered requests parse");
+    let end = grammar::find_end(&wire).expect("rendered requests end with %x00");
+    let back = grammar::parse(&wire[..end], Limits::default()).expect("rendered requests parse");
     assert_eq!(back, request);
-    match srrp_front::decode(&request) {
+    match translate::decode(&request) {
         Ok(decoded) => assert!(!decoded.command.kind().is_empty()),
         Err(response) => assert!(response.render().ends_with(b"\0")),
     }

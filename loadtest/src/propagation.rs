@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use control_plane::srrp::Code;
+use control_plane::front::srrp::grammar::Code;
 use hdrhistogram::Histogram;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -76,7 +76,7 @@ const GIVE_UP: Duration = Duration::from_secs(10);
 
 /// Runs the load and the probes.
 pub fn run(load: &Load, certificate: &Path, satellites: &[Satellite]) -> anyhow::Result<Report> {
-    let config = control_plane::tls::client_config(certificate)?;
+    let config = control_plane::front::tls::client_config(certificate)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -128,7 +128,7 @@ pub fn run(load: &Load, certificate: &Path, satellites: &[Satellite]) -> anyhow:
                 n += 1;
                 let name = format!("{}{client}-{n}.{}", load.prefix, load.zone);
                 let request = crate::writebench::create(registrar, &name);
-                match control_plane::client::send(
+                match control_plane::front::client::send(
                     load.server,
                     "localhost",
                     config.clone(),

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use control_plane::epp::frame;
-use control_plane::srrp::{Code, Request, VERSION};
+use control_plane::front::epp::frame;
+use control_plane::front::srrp::grammar::{Code, Request, VERSION};
 use hdrhistogram::Histogram;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
@@ -129,7 +129,7 @@ pub fn run(
         } else {
             rustls::DEFAULT_VERSIONS
         };
-    let config = control_plane::tls::client_config_with(certificate, versions)?;
+    let config = control_plane::front::tls::client_config_with(certificate, versions)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -169,7 +169,7 @@ pub fn run(
                     Some(stream) => epp_exchange(stream, &epp_create(&name, n))
                         .await
                         .is_ok_and(|code| code == 1000),
-                    None => control_plane::client::send(
+                    None => control_plane::front::client::send(
                         server,
                         "localhost",
                         config.clone(),

@@ -1,7 +1,7 @@
 //! The registry's rules: a command, the state seen through a [`Store`] and the time go in; a
 //! reply (or a refusal) comes out, the state is changed through the store, and every domain the
 //! command touched is noted in a [`Publication`] that turns the batch into one signed changeset
-//! per zone. No I/O, no clock, no protocol: SRRP ([`crate::srrp_front`]) and the operator
+//! per zone. No I/O, no clock, no protocol: SRRP ([`crate::front::srrp::translate`]) and the operator
 //! commands are thin layers over [`execute`].
 //!
 //! # Rules
@@ -29,7 +29,6 @@
 mod edit;
 mod hosts;
 mod lifecycle;
-mod publish;
 #[cfg(test)]
 mod scenarios;
 mod transfer;
@@ -38,15 +37,13 @@ use std::net::IpAddr;
 
 pub use hosts::host_object;
 pub use lifecycle::{SWEEP_LIMIT, grace_status, sweep};
-pub use publish::{
-    Publication, PublishError, domain_roid, registrar_object, soa_record, zone_records,
-};
 pub use transfer::TransferAction;
 
 use crate::model::{
     Actor, Billed, BilledKind, Cluster, Domain, HistoryEntry, Host, Message, Nameserver, Registrar,
     Transfer, TransferDefault, ZoneSettings,
 };
+use crate::publish::{Publication, domain_roid};
 use crate::store::{Store, StoreError};
 use zonefiles::calendar;
 use zonefiles::whois::DelegationSigner;

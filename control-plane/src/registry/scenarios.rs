@@ -8,7 +8,7 @@ use zonefiles::calendar::{self, DAY};
 
 use super::*;
 use crate::model::{Deletion, Lifecycle, Notice, Registrar, TransferStatus};
-use crate::sqlite;
+use crate::store::sqlite;
 
 const START: i64 = 1_800_000_000;
 

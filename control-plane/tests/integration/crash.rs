@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use control_plane::srrp::Code;
+use control_plane::front::srrp::grammar::Code;
 
 use crate::fixture::{Registry, password};
 

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use control_plane::srrp::Code;
+use control_plane::front::srrp::grammar::Code;
 use zonefiles::{Find, Image, Name};
 
 use crate::fixture::{Registry, expect};

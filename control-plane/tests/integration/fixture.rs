@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use control_plane::srrp::{Code, Request, Response, VERSION};
+use control_plane::front::srrp::grammar::{Code, Request, Response, VERSION};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_control-plane");
 
@@ -201,7 +201,8 @@ impl Registry {
     /// The registry in `dir` (keys made), served on `address`, not started.
     fn at(dir: tempfile::TempDir, address: SocketAddr) -> Registry {
         Registry {
-            client: control_plane::tls::client_config(&dir.path().join("keys/srrp.crt")).unwrap(),
+            client: control_plane::front::tls::client_config(&dir.path().join("keys/srrp.crt"))
+                .unwrap(),
             dir,
             address,
             server: None,
@@ -284,7 +285,7 @@ pub async fn send(
             .map(|(n, v)| (n.to_string(), v.to_string()))
             .collect(),
     };
-    control_plane::client::send(address, "localhost", client, &request).await
+    control_plane::front::client::send(address, "localhost", client, &request).await
 }
 
 impl Drop for Registry {

@@ -4,7 +4,7 @@ use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use control_plane::srrp::Code;
+use control_plane::front::srrp::grammar::Code;
 
 use crate::fixture::{Registry, expect, password};
 
@@ -485,7 +485,7 @@ fn every_command_and_response_code() {
     );
     assert_eq!(balance(1002), before - 600, "one year charged once");
     let after = r.as_registrar(1002, "QUERY DOMAIN", &[("domain-name", "example.tld")]);
-    let year = |response: &control_plane::srrp::Response| -> i32 {
+    let year = |response: &control_plane::front::srrp::grammar::Response| -> i32 {
         response.get("expiry-date").unwrap()[..4].parse().unwrap()
     };
     assert_eq!(year(&after), year(&expiry_before) + 1);
@@ -770,7 +770,7 @@ fn pinned_client_certificate() {
             .unwrap()
     };
     let with = |name: &str| {
-        control_plane::tls::client_config_with_identity(
+        control_plane::front::tls::client_config_with_identity(
             &ca,
             &registry.path(&format!("{name}.crt")),
             &registry.path(&format!("{name}.key")),

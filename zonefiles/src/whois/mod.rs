@@ -147,6 +147,59 @@ pub struct DelegationSigner {
     pub digest: Vec<u8>,
 }
 
+/// Why a DS record's text form was refused ([`DelegationSigner`]'s `FromStr`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DsSyntax {
+    /// Not four fields.
+    #[error("ds {0:?} is not \"key-tag algorithm digest-type digest\"")]
+    Fields(String),
+    /// The key tag is not a number from 0 to 65535.
+    #[error("{0:?} in ds is not a number")]
+    KeyTag(String),
+    /// The algorithm or digest type is not a number from 0 to 255.
+    #[error("{0:?} in ds is not 0 to 255")]
+    Octet(String),
+    /// The digest is not hexadecimal.
+    #[error("the digest in ds {0:?} is not hexadecimal")]
+    Digest(String),
+}
+
+/// The presentation form of RFC 4034 §5.3, on one line: `key-tag algorithm digest-type
+/// HEX-DIGEST` (upper-case hexadecimal, no spaces inside the digest).
+impl std::fmt::Display for DelegationSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {} {} {}",
+            self.key_tag,
+            self.algorithm,
+            self.digest_type,
+            data_encoding::HEXUPPER.encode(&self.digest)
+        )
+    }
+}
+
+/// Reads the form [`DelegationSigner`]'s `Display` writes (the digest in either case).
+impl std::str::FromStr for DelegationSigner {
+    type Err = DsSyntax;
+
+    fn from_str(value: &str) -> Result<DelegationSigner, DsSyntax> {
+        let fields: Vec<&str> = value.split_whitespace().collect();
+        let [tag, algorithm, digest_type, digest] = fields[..] else {
+            return Err(DsSyntax::Fields(value.to_owned()));
+        };
+        let octet = |f: &str| f.parse::<u8>().map_err(|_| DsSyntax::Octet(f.to_owned()));
+        Ok(DelegationSigner {
+            key_tag: tag.parse().map_err(|_| DsSyntax::KeyTag(tag.to_owned()))?,
+            algorithm: octet(algorithm)?,
+            digest_type: octet(digest_type)?,
+            digest: data_encoding::HEXUPPER_PERMISSIVE
+                .decode(digest.as_bytes())
+                .map_err(|_| DsSyntax::Digest(value.to_owned()))?,
+        })
+    }
+}
+
 /// A registered domain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Domain {
@@ -311,5 +364,37 @@ impl WhoisOp {
             WhoisOp::Set(object) => object.key(),
             WhoisOp::Delete(key) => key.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ds_text_reads_back_and_bad_forms_say_why() {
+        let text = "12345 8 2 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE1E2B4A7B3E3F5A2D9C4B6E81";
+        let ds: DelegationSigner = text.parse().unwrap();
+        assert_eq!((ds.key_tag, ds.algorithm, ds.digest_type), (12345, 8, 2));
+        assert_eq!(ds.digest.len(), 32);
+        assert_eq!(ds.to_string(), text);
+        let lower: DelegationSigner = text.to_lowercase().parse().unwrap();
+        assert_eq!(lower, ds);
+        assert!(matches!(
+            "1 2 3".parse::<DelegationSigner>(),
+            Err(DsSyntax::Fields(_))
+        ));
+        assert!(matches!(
+            "1 2 3 zz".parse::<DelegationSigner>(),
+            Err(DsSyntax::Digest(_))
+        ));
+        assert!(matches!(
+            "70000 2 3 00".parse::<DelegationSigner>(),
+            Err(DsSyntax::KeyTag(_))
+        ));
+        assert!(matches!(
+            "1 256 3 00".parse::<DelegationSigner>(),
+            Err(DsSyntax::Octet(_))
+        ));
     }
 }

@@ -1,0 +1,78 @@
+//! `control-plane export` and `control-plane report`: a zone's image and WHOIS objects at a
+//! serial, after the publication checks; the registry's reports.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use control_plane::operator;
+use control_plane::push::snapshot;
+
+use crate::{Env, open};
+
+/// What to export, and where.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The zone.
+    zone: String,
+    /// The serial (any serial the journal covers).
+    #[arg(long)]
+    serial: Option<u32>,
+    /// Where to write `<zone>-<serial>.img` and `<zone>-<serial>.whois`.
+    #[arg(short, long, default_value = ".")]
+    output: PathBuf,
+    /// Refuse a zone with fewer records than this share of the last export.
+    #[arg(long, default_value_t = 0.9)]
+    min_ratio: f64,
+    /// Publish even a zone that shrank past the ratio.
+    #[arg(long)]
+    force: bool,
+}
+
+/// Writes the export.
+pub fn run(args: Args, env: &Env) -> Result<()> {
+    let Args {
+        zone,
+        serial,
+        output,
+        min_ratio,
+        force,
+    } = args;
+    let conn = open(&env.config)?;
+    let e = snapshot::export(&conn, &zone, serial, &output, min_ratio, force)?;
+    println!(
+        "{zone} at serial {}: {} records in {}, {} WHOIS objects in {}, image SHA-256 {}",
+        e.serial,
+        e.records,
+        e.image.display(),
+        e.objects,
+        e.whois.display(),
+        e.digest
+    );
+    Ok(())
+}
+
+#[derive(clap::Subcommand)]
+pub enum ReportCommand {
+    /// The monthly statement per registrar, as CSV.
+    Billing {
+        /// The month, YYYY-MM.
+        #[arg(long)]
+        month: String,
+        /// Write it here instead of standard output.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+}
+
+/// Writes a report.
+pub fn report(command: ReportCommand, env: &Env) -> Result<()> {
+    let ReportCommand::Billing { month, output } = command;
+    let csv = operator::billing(&open(&env.config)?, &month)?;
+    match output {
+        Some(path) => {
+            std::fs::write(&path, csv).with_context(|| format!("writing {}", path.display()))?
+        }
+        None => print!("{csv}"),
+    }
+    Ok(())
+}

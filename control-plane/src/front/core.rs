@@ -1,0 +1,188 @@
+//! The core every registrar front end shares: credentials checked once (Argon2 on tokio's
+//! blocking pool, two at a time, remembered after the first success), reads on pooled
+//! read-only database connections, and the queue to the commit thread. A front end parses
+//! and translates its protocol, asks the core, and renders the outcome; it counts its
+//! responses in a [`Counters`] of its own.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use rusqlite::Connection;
+use tokio::sync::{Semaphore, oneshot};
+
+use crate::front::auth::{self, Verified};
+use crate::publish::writer::{Commits, Job, Outcome};
+use crate::registry::Command;
+use crate::store::Store;
+
+/// Response counts by command kind and code, and connections dropped (for metrics).
+#[derive(Debug, Default)]
+pub struct Counters {
+    by_kind: Mutex<HashMap<(&'static str, u16), u64>>,
+    /// Connections refused or dropped: malformed, too long, too slow, or over a limit.
+    pub dropped: AtomicU64,
+}
+
+impl Counters {
+    /// Counts one response of `kind` with protocol code `code`.
+    pub fn count(&self, kind: &'static str, code: u16) {
+        let mut map = self.by_kind.lock().unwrap_or_else(|e| e.into_inner());
+        *map.entry((kind, code)).or_default() += 1;
+    }
+
+    /// Every (kind, code, count), sorted.
+    pub fn snapshot(&self) -> Vec<(&'static str, u16, u64)> {
+        let map = self.by_kind.lock().unwrap_or_else(|e| e.into_inner());
+        let mut rows: Vec<_> = map.iter().map(|(&(k, c), &n)| (k, c, n)).collect();
+        rows.sort_unstable();
+        rows
+    }
+}
+
+/// What every front end's connections share.
+pub struct Core {
+    commits: Commits,
+    readers: Mutex<Vec<Connection>>,
+    database: PathBuf,
+    verified: Verified,
+    argon: Semaphore,
+}
+
+impl Core {
+    /// The core over the commit thread and the database path (for read-only connections).
+    pub fn new(commits: Commits, database: PathBuf) -> Core {
+        Core {
+            commits,
+            readers: Mutex::new(Vec::new()),
+            database,
+            verified: Verified::new(),
+            argon: Semaphore::new(2),
+        }
+    }
+
+    /// The commit thread's handle.
+    pub fn commits(&self) -> &Commits {
+        &self.commits
+    }
+
+    /// Runs a read on a pooled read-only connection.
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, crate::store::StoreError>,
+    ) -> Result<T, String> {
+        let pooled = self.readers.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => {
+                let c = Connection::open_with_flags(
+                    &self.database,
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                        | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .map_err(|e| e.to_string())?;
+                c.busy_timeout(Duration::from_secs(5))
+                    .map_err(|e| e.to_string())?;
+                c
+            }
+        };
+        let result = f(&conn).map_err(|e| e.to_string());
+        let mut pool = self.readers.lock().unwrap_or_else(|e| e.into_inner());
+        if pool.len() < 16 {
+            pool.push(conn);
+        }
+        result
+    }
+
+    async fn argon<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+        let _permit = self.argon.acquire().await.ok()?;
+        tokio::task::spawn_blocking(f).await.ok()
+    }
+
+    /// Checks a registrar's credentials (and its pinned certificate, if it has one) against the
+    /// database; returns the stored hash they were verified against. Argon2 runs on the
+    /// blocking pool, and only the first time a password is presented.
+    pub async fn authenticate(
+        &self,
+        registrar: u32,
+        password: &str,
+        pin: Option<&str>,
+    ) -> Result<String, Denied> {
+        let stored = match self.read(|c| c.registrar(registrar)) {
+            Ok(Some(r))
+                if r.active && r.certificate.is_some() && r.certificate.as_deref() != pin =>
+            {
+                return Err(Denied::Certificate);
+            }
+            Ok(Some(r)) if r.active => r.password_hash,
+            Ok(_) => return Err(Denied::Credentials),
+            Err(e) => return Err(Denied::Internal(e)),
+        };
+        if !self.verified.contains(registrar, password, &stored) {
+            let (presented, hash) = (password.to_string(), stored.clone());
+            if self.argon(move || auth::verify(&presented, &hash)).await != Some(true) {
+                return Err(Denied::Credentials);
+            }
+            self.verified.insert(registrar, password, &stored);
+        }
+        Ok(stored)
+    }
+
+    /// The stored password hash of a domain that `password` matches, if any (for transfers).
+    pub async fn verify_domain_password(
+        &self,
+        name: &str,
+        password: String,
+    ) -> Result<Option<String>, String> {
+        let key = name.to_string();
+        let stored = self.read(|c| c.domain(&key))?.and_then(|d| d.auth_hash);
+        let Some(stored) = stored else {
+            return Ok(None);
+        };
+        let candidate = stored.clone();
+        let matches = self
+            .argon(move || auth::verify(&password, &candidate))
+            .await
+            == Some(true);
+        Ok(matches.then_some(stored))
+    }
+
+    /// Queues a command for the commit thread and waits for its durable outcome.
+    pub async fn commit(
+        &self,
+        registrar: u32,
+        verified_hash: String,
+        command: Command,
+    ) -> Result<Outcome, QueueFull> {
+        let (reply, outcome) = oneshot::channel();
+        let job = Job {
+            registrar,
+            verified_hash,
+            command,
+            reply,
+        };
+        self.commits.submit(job).map_err(|_| QueueFull)?;
+        Ok(outcome
+            .await
+            .unwrap_or_else(|_| Outcome::Failed("the commit thread stopped".into())))
+    }
+}
+
+/// The registrar's queue was full: the command was not queued and nothing changed. Each
+/// front end answers it with its protocol's "retry later" and [`QueueFull`]'s text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("too many of your commands are waiting; retry in a moment")]
+pub struct QueueFull;
+
+/// Why credentials were refused.
+#[derive(Debug)]
+pub enum Denied {
+    /// Unknown registrar, suspended, or wrong password.
+    Credentials,
+    /// The registrar must present its pinned client certificate.
+    Certificate,
+    /// The database could not be read.
+    Internal(String),
+}

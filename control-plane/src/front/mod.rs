@@ -1,0 +1,30 @@
+//! The registrars' front ends: each protocol a folder that parses its wire format, translates
+//! requests into registry [`Command`](crate::registry::Command)s and outcomes back into its
+//! replies, over one shared [`core`] that authenticates, queues and counts once.
+//!
+//! ```text
+//! registrar ──TLS──▶ srrp::server ──srrp::grammar──▶ srrp::translate ──┐
+//! registrar ──TLS──▶ epp::server (sessions) ──epp::xml, epp::command──▶ epp::translate ──┤
+//!                                                                                         ▼
+//!            core::Core: credentials (auth, Argon2 on the blocking pool), read-only reads,
+//!            the queue to the commit thread (crate::publish::writer) → Outcome
+//! ```
+//!
+//! - [`core`]: the shared core and the response counters.
+//! - [`srrp`]: SRRP/1.0 (the .name plan's protocol), one request per TLS connection.
+//! - [`epp`]: EPP (RFC 5730–5734), sessions over TLS.
+//! - [`auth`]: password hashing and the verified-credential cache; [`tls`]: certificates and
+//!   TLS configurations; [`slots`]: connection and session limits; [`client`]: minimal SRRP
+//!   and EPP clients for operators and tests.
+//!
+//! A third protocol is a third folder beside `srrp` and `epp`: a grammar (sans-IO), a
+//! translation to and from registry commands, and a listener over [`core::Core`]
+//! (`docs/adding-a-command.md`).
+
+pub mod auth;
+pub mod client;
+pub mod core;
+pub mod epp;
+pub mod slots;
+pub mod srrp;
+pub mod tls;

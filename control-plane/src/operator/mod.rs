@@ -1,0 +1,283 @@
+//! What operators do at the command line: zones, registrars, credit, blocked names, reports.
+//!
+//! Each action runs in one immediate transaction, is recorded in the history with the
+//! operator's name (as registrar commands are with the registrar's), and — when it changes
+//! what satellites serve, as a registrar's WHOIS details do — publishes a signed changeset in
+//! the same transaction.
+
+pub mod audit;
+pub mod import;
+pub mod recovery;
+
+use std::fmt::Write as _;
+
+use anyhow::{Context, bail};
+use rusqlite::Connection;
+
+use crate::model::{Actor, HistoryEntry, Lifecycle, Registrar, ZoneSettings};
+use crate::publish::signing::Signer;
+use crate::publish::{Publication, registrar_object};
+use crate::registry::{check_name, domain_object, money};
+use crate::store::Store;
+use crate::store::sqlite::{self, immediate};
+use zonefiles::calendar;
+
+fn record(
+    conn: &mut Connection,
+    object: &str,
+    operator: &str,
+    change: String,
+) -> anyhow::Result<()> {
+    conn.add_history(
+        object,
+        &HistoryEntry {
+            at: ops::now(),
+            actor: Actor::Operator(operator.to_string()).to_string(),
+            change,
+        },
+    )?;
+    Ok(())
+}
+
+/// Adds a zone the registry runs, and publishes every registrar's WHOIS object in it.
+pub fn add_zone(
+    conn: &mut Connection,
+    signer: &Signer,
+    zone: &ZoneSettings,
+    operator: &str,
+) -> anyhow::Result<()> {
+    check_name(&format!("x.{}", zone.origin))
+        .map_err(|e| anyhow::anyhow!("zone name {}: {e}", zone.origin))?;
+    anyhow::ensure!(
+        zone.level == 2 || zone.level == 3,
+        "a zone registers names at level 2 or 3"
+    );
+    immediate(conn, |conn| {
+        if conn.zones()?.iter().any(|z| z.origin == zone.origin) {
+            bail!("the registry already runs {}", zone.origin);
+        }
+        sqlite::insert_zone(conn, zone)?;
+        record(
+            conn,
+            &format!("zone:{}", zone.origin),
+            operator,
+            format!("ADD ZONE (level {}, serial {})", zone.level, zone.serial),
+        )?;
+        let mut publication = Publication::new();
+        for registrar in sqlite::registrars(conn)? {
+            publication.registrar_in(registrar, &zone.origin);
+        }
+        publication.finish(conn, ops::now(), signer)?;
+        Ok(())
+    })
+}
+
+/// Sets a zone's grace periods and transfer policy (RFC 3915; see [`crate::registry::sweep`]).
+/// Domains already deleted, and transfers already pending, follow the new periods.
+pub fn set_lifecycle(
+    conn: &mut Connection,
+    origin: &str,
+    policy: &Lifecycle,
+    operator: &str,
+) -> anyhow::Result<()> {
+    let origin = origin.trim_matches('.').to_ascii_lowercase();
+    immediate(conn, |conn| {
+        let changed = conn.execute(
+            "UPDATE zones SET add_grace_days = ?2, redemption_days = ?3, pending_delete_days = ?4, auto_renew_grace_days = ?5, renew_grace_days = ?6, transfer_grace_days = ?7, transfer_timeout_days = ?8, transfer_default = ?9 WHERE origin = ?1",
+            rusqlite::params![
+                origin,
+                policy.add_grace_days,
+                policy.redemption_days,
+                policy.pending_delete_days,
+                policy.auto_renew_grace_days,
+                policy.renew_grace_days,
+                policy.transfer_grace_days,
+                policy.transfer_timeout_days,
+                policy.transfer_default.as_str()
+            ],
+        )?;
+        if changed == 0 {
+            bail!("the registry does not run {origin} (see `zone list`)");
+        }
+        record(
+            conn,
+            &format!("zone:{origin}"),
+            operator,
+            format!("SET LIFECYCLE ({})", describe_lifecycle(policy)),
+        )?;
+        Ok(())
+    })
+}
+
+/// A zone's grace periods and transfer policy in words.
+pub fn describe_lifecycle(p: &Lifecycle) -> String {
+    format!(
+        "add grace {} days, renew grace {} days, transfer grace {} days, auto-renew grace {} days, redemption {} days, pending delete {} days, transfer timeout {} days (then {})",
+        p.add_grace_days,
+        p.renew_grace_days,
+        p.transfer_grace_days,
+        p.auto_renew_grace_days,
+        p.redemption_days,
+        p.pending_delete_days,
+        p.transfer_timeout_days,
+        p.transfer_default.as_str()
+    )
+}
+
+/// Adds a registrar or changes one, records `change`, and publishes its WHOIS object in every
+/// zone when what WHOIS shows of it changed.
+pub fn put_registrar(
+    conn: &mut Connection,
+    signer: &Signer,
+    registrar: &Registrar,
+    operator: &str,
+    change: &str,
+) -> anyhow::Result<()> {
+    immediate(conn, |conn| {
+        let shown_before = conn.registrar(registrar.id)?.map(|r| registrar_object(&r));
+        sqlite::put_registrar(conn, registrar)?;
+        record(
+            conn,
+            &format!("registrar:{}", registrar.id),
+            operator,
+            change.to_string(),
+        )?;
+        if shown_before != Some(registrar_object(registrar)) {
+            let mut publication = Publication::new();
+            publication.registrar(registrar.clone());
+            publication.finish(conn, ops::now(), signer)?;
+        }
+        Ok(())
+    })
+}
+
+/// A registrar that must exist.
+pub fn registrar(conn: &Connection, id: u32) -> anyhow::Result<Registrar> {
+    conn.registrar(id)?
+        .with_context(|| format!("there is no registrar {id} (control-plane registrar list)"))
+}
+
+/// Adds credit (or takes it back, with a negative amount); returns the new balance.
+pub fn top_up(conn: &mut Connection, id: u32, amount: i64, operator: &str) -> anyhow::Result<i64> {
+    immediate(conn, |conn| {
+        registrar(conn, id)?;
+        let balance = conn.charge(id, amount, "top-up", None, ops::now())?;
+        record(
+            conn,
+            &format!("registrar:{id}"),
+            operator,
+            format!("CREDIT ({}; balance {})", money(amount), money(balance)),
+        )?;
+        Ok(balance)
+    })
+}
+
+/// Blocks or unblocks a label, or a `third.second` combination.
+pub fn block(
+    conn: &mut Connection,
+    what: &str,
+    blocked: bool,
+    operator: &str,
+) -> anyhow::Result<bool> {
+    let what = what.trim().to_ascii_lowercase();
+    immediate(conn, |conn| {
+        let changed = match what.split_once('.') {
+            Some((third, second)) => {
+                check_name(&what).map_err(|e| anyhow::anyhow!("{e}"))?;
+                sqlite::set_combination_blocked(conn, third, second, blocked)?
+            }
+            None => {
+                check_name(&format!("{what}.x")).map_err(|e| anyhow::anyhow!("{e}"))?;
+                sqlite::set_label_blocked(conn, &what, blocked)?
+            }
+        };
+        if changed {
+            let verb = if blocked { "BLOCK" } else { "UNBLOCK" };
+            record(
+                conn,
+                &format!("blocked:{what}"),
+                operator,
+                format!("{verb} {what}"),
+            )?;
+        }
+        Ok(changed)
+    })
+}
+
+/// A domain's history, newest first, as text.
+pub fn history(conn: &Connection, name: &str) -> anyhow::Result<String> {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    let entries = conn.history(&domain_object(&name))?;
+    let mut out = String::new();
+    if let Some(domain) = conn.domain(&name)? {
+        let _ = writeln!(
+            out,
+            "{name}: registrar {}, {}, created {}, expires {}, cluster {}",
+            domain.registrar,
+            crate::registry::status_word(domain.active),
+            calendar::date_time(domain.created),
+            calendar::date(domain.expires),
+            domain.cluster.map_or("none".to_string(), |c| c.to_string())
+        );
+    } else if entries.is_empty() {
+        bail!("{name} has never been registered");
+    } else {
+        let _ = writeln!(out, "{name}: not registered now");
+    }
+    for entry in entries {
+        let _ = writeln!(
+            out,
+            "{} UTC  {:<20}  {}",
+            calendar::date_time(entry.at),
+            entry.actor,
+            entry.change
+        );
+    }
+    Ok(out)
+}
+
+/// The month's statement per registrar as CSV: one line per charge or credit, then a total
+/// line per registrar with the opening and closing balance. `month` is `YYYY-MM`.
+pub fn billing(conn: &Connection, month: &str) -> anyhow::Result<String> {
+    let start = calendar::parse_date(&format!("{month}-01"))
+        .with_context(|| format!("{month:?} is not a month YYYY-MM"))?;
+    let end = calendar::add_months(start, 1);
+    let lines = conn.ledger(start, end)?;
+    let mut out = String::from("registrar,iana_id,name,time,kind,domain,amount,balance\n");
+    let registrars = sqlite::registrars(conn)?;
+    for registrar in &registrars {
+        let mine: Vec<_> = lines
+            .iter()
+            .filter(|l| l.registrar == registrar.id)
+            .collect();
+        let name = registrar.name.replace(['"', ','], " ");
+        let mut total = 0;
+        for line in &mine {
+            total += line.amount;
+            let _ = writeln!(
+                out,
+                "{},{},{},{},{},{},{},{}",
+                registrar.id,
+                registrar.iana_id,
+                name,
+                calendar::date_time(line.at),
+                line.kind,
+                line.domain.as_deref().unwrap_or(""),
+                money(line.amount),
+                money(line.balance)
+            );
+        }
+        let closing = mine.last().map(|l| l.balance);
+        let opening = mine.first().map(|l| l.balance - l.amount);
+        let _ = writeln!(
+            out,
+            "{},{},{},{month},total,,{},{}",
+            registrar.id,
+            registrar.iana_id,
+            name,
+            money(total),
+            closing.or(opening).map_or(String::new(), money)
+        );
+    }
+    Ok(out)
+}

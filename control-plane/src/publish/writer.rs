@@ -1,0 +1,353 @@
+//! The commit thread: the only writer of the registry database.
+//!
+//! Connection tasks push [`Job`]s into the fair queue ([`Commits::submit`]); one thread takes
+//! whatever is waiting (up to `max_batch`, round robin across registrars), runs every command
+//! in its own savepoint inside one `BEGIN IMMEDIATE` transaction, appends the batch's signed
+//! changesets to the journal in that same transaction, commits — one fsync for the whole batch
+//! — and only then answers each job. A command is therefore confirmed only once it is durable,
+//! and a crash before the commit loses only unconfirmed commands.
+//!
+//! Between batches, every `sweep_interval` the thread also moves deleted domains on (the end
+//! of a redemption period, a purge: [`registry::sweep`]) in a transaction of its own.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use crate::publish::Publication;
+use crate::publish::queue::{FairQueue, Full};
+use crate::publish::signing::Signer;
+use crate::registry::{self, Command, Context, Failure, Refusal, Reply};
+use crate::store::Store;
+
+/// A registrar's command waiting to be committed.
+pub struct Job {
+    /// The registrar.
+    pub registrar: u32,
+    /// The stored password hash its `registrar-auth` was verified against.
+    pub verified_hash: String,
+    /// The command.
+    pub command: Command,
+    /// Where the outcome goes.
+    pub reply: oneshot::Sender<Outcome>,
+}
+
+/// How a job ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Carried out and committed.
+    Done(Reply),
+    /// Refused by the rules (or the credentials went stale); nothing changed.
+    Refused(Refusal),
+    /// The database failed; nothing of it was committed.
+    Failed(String),
+}
+
+/// Counters the metrics endpoint reads.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Transactions committed (each one fsync of the WAL).
+    pub commits: AtomicU64,
+    /// Commands carried out in them.
+    pub commands: AtomicU64,
+    /// Changesets appended to the journal.
+    pub changesets: AtomicU64,
+    /// Total commit time in microseconds (begin to fsync returned).
+    pub commit_micros: AtomicU64,
+    /// Woken after every commit that journaled changesets (the push service waits on it).
+    pub published: Arc<tokio::sync::Notify>,
+}
+
+struct Shared {
+    queue: Mutex<Inner>,
+    ready: Condvar,
+}
+
+struct Inner {
+    queue: FairQueue<Job>,
+    closed: bool,
+}
+
+/// The handle connection tasks submit jobs through.
+#[derive(Clone)]
+pub struct Commits {
+    shared: Arc<Shared>,
+    /// Commit counters.
+    pub stats: Arc<Stats>,
+}
+
+/// Settings of the commit thread.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Most commands per transaction.
+    pub max_batch: usize,
+    /// Most commands waiting per registrar.
+    pub queue_per_registrar: usize,
+    /// Lines for STATUS SERVER.
+    pub server_info: Vec<String>,
+    /// How often deleted domains are moved on ([`registry::sweep`]).
+    pub sweep_interval: Duration,
+}
+
+impl Commits {
+    /// Queues a job; refused at once when the registrar's queue is full.
+    pub fn submit(&self, job: Job) -> Result<(), Full> {
+        let mut inner = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
+        inner.queue.push(job.registrar, job)?;
+        drop(inner);
+        self.shared.ready.notify_one();
+        Ok(())
+    }
+
+    /// Commands waiting per registrar (for metrics).
+    pub fn depths(&self) -> Vec<(u32, usize)> {
+        let inner = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let mut depths: Vec<_> = inner.queue.depths().collect();
+        depths.sort_unstable();
+        depths
+    }
+
+    /// Stops the thread once the queue is empty.
+    pub fn close(&self) {
+        self.shared
+            .queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .closed = true;
+        self.shared.ready.notify_all();
+    }
+}
+
+/// Starts the commit thread over an open database.
+pub fn start(
+    conn: Connection,
+    signer: Signer,
+    settings: Settings,
+) -> (Commits, std::thread::JoinHandle<()>) {
+    let shared = Arc::new(Shared {
+        queue: Mutex::new(Inner {
+            queue: FairQueue::new(settings.queue_per_registrar),
+            closed: false,
+        }),
+        ready: Condvar::new(),
+    });
+    let stats = Arc::new(Stats::default());
+    let commits = Commits {
+        shared: shared.clone(),
+        stats: stats.clone(),
+    };
+    let handle = std::thread::Builder::new()
+        .name("commit".into())
+        .spawn(move || run(conn, signer, settings, shared, stats))
+        .expect("spawning the commit thread");
+    (commits, handle)
+}
+
+fn run(
+    mut conn: Connection,
+    signer: Signer,
+    settings: Settings,
+    shared: Arc<Shared>,
+    stats: Arc<Stats>,
+) {
+    let mut last_sweep = Instant::now();
+    loop {
+        let batch: Vec<Job> = {
+            let mut inner = shared.queue.lock().unwrap_or_else(|e| e.into_inner());
+            while inner.queue.is_empty() && !inner.closed {
+                let wait = settings.sweep_interval.saturating_sub(last_sweep.elapsed());
+                if wait.is_zero() {
+                    break;
+                }
+                inner = shared
+                    .ready
+                    .wait_timeout(inner, wait)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+            }
+            if inner.queue.is_empty() && inner.closed {
+                return;
+            }
+            std::iter::from_fn(|| inner.queue.pop().map(|(_, job)| job))
+                .take(settings.max_batch)
+                .collect()
+        };
+        if last_sweep.elapsed() >= settings.sweep_interval {
+            last_sweep = Instant::now();
+            if sweep(&mut conn, &signer, &stats) == registry::SWEEP_LIMIT {
+                // More are due: sweep again at the next turn.
+                last_sweep -= settings.sweep_interval;
+            }
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        let started = Instant::now();
+        let count = batch.len() as u64;
+        let (outcomes, changesets) = commit_batch(&mut conn, &signer, &settings, &batch);
+        stats.commits.fetch_add(1, Ordering::Relaxed);
+        stats.commands.fetch_add(count, Ordering::Relaxed);
+        stats.changesets.fetch_add(changesets, Ordering::Relaxed);
+        if changesets > 0 {
+            stats.published.notify_waiters();
+        }
+        stats
+            .commit_micros
+            .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        for (job, outcome) in batch.into_iter().zip(outcomes) {
+            let _ = job.reply.send(outcome);
+        }
+    }
+}
+
+/// Moves deleted domains on ([`registry::sweep`]) in a transaction of its own, journaled and
+/// published like any change; returns how many it moved.
+fn sweep(conn: &mut Connection, signer: &Signer, stats: &Stats) -> usize {
+    let now = ops::now();
+    let run = |conn: &mut Connection| -> Result<(usize, usize), String> {
+        statement(conn, "BEGIN IMMEDIATE").map_err(|e| e.to_string())?;
+        let mut publication = Publication::new();
+        let moved = match registry::sweep(conn, &mut publication, now) {
+            Ok(moved) => moved,
+            Err(e) => return Err(e.to_string()),
+        };
+        if moved == 0 {
+            statement(conn, "ROLLBACK").map_err(|e| e.to_string())?;
+            return Ok((0, 0));
+        }
+        let entries = publication
+            .finish(conn, now, signer)
+            .map_err(|e| e.to_string())?;
+        statement(conn, "COMMIT").map_err(|e| e.to_string())?;
+        Ok((moved, entries.len()))
+    };
+    match run(conn) {
+        Ok((moved, changesets)) => {
+            if changesets > 0 {
+                stats.commits.fetch_add(1, Ordering::Relaxed);
+                stats
+                    .changesets
+                    .fetch_add(changesets as u64, Ordering::Relaxed);
+                stats.published.notify_waiters();
+                tracing::info!(
+                    moved,
+                    "deleted domains moved on (redemption over, or purged)"
+                );
+            }
+            moved
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            tracing::error!(error = %e, "sweeping deleted domains failed; retrying later");
+            0
+        }
+    }
+}
+
+/// Runs a batch in one transaction; returns each job's outcome and the changesets written.
+fn commit_batch(
+    conn: &mut Connection,
+    signer: &Signer,
+    settings: &Settings,
+    batch: &[Job],
+) -> (Vec<Outcome>, u64) {
+    let failed = |e: &dyn std::fmt::Display| {
+        tracing::error!(error = %e, "the registry database failed; the batch was rolled back");
+        (0..batch.len())
+            .map(|_| Outcome::Failed(e.to_string()))
+            .collect()
+    };
+    let now = ops::now();
+    if let Err(e) = statement(conn, "BEGIN IMMEDIATE") {
+        return (failed(&e), 0);
+    }
+    let mut publication = Publication::new();
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for job in batch {
+        outcomes.push(run_job(conn, &mut publication, settings, job, now));
+    }
+    let result = publication
+        .finish(conn, now, signer)
+        .map_err(|e| e.to_string())
+        .and_then(|entries| {
+            statement(conn, "COMMIT")
+                .map(|()| entries.len() as u64)
+                .map_err(|e| e.to_string())
+        });
+    match result {
+        Ok(changesets) => (outcomes, changesets),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            (failed(&e), 0)
+        }
+    }
+}
+
+/// Runs one cached statement (transaction control is parsed once, not per command).
+pub(crate) fn statement(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
+fn run_job(
+    conn: &mut Connection,
+    publication: &mut Publication,
+    settings: &Settings,
+    job: &Job,
+    now: i64,
+) -> Outcome {
+    let registrar = match conn.registrar(job.registrar) {
+        Ok(Some(r)) if r.active && r.password_hash == job.verified_hash => r,
+        Ok(_) => {
+            return Outcome::Refused(Refusal::AuthorizationFailed(
+                "unknown registrar-id or wrong registrar-auth".into(),
+            ));
+        }
+        Err(e) => return Outcome::Failed(e.to_string()),
+    };
+    let context = Context {
+        now,
+        registrar: &registrar,
+        server_info: &settings.server_info,
+    };
+    carry_out(conn, publication, &context, &job.command)
+}
+
+/// Carries out one command inside the open transaction: a query as it is, a change in its own
+/// savepoint, rolled back if the rules refuse it. Also used by `control-plane import`.
+pub fn carry_out(
+    conn: &mut Connection,
+    publication: &mut Publication,
+    context: &Context<'_>,
+    command: &Command,
+) -> Outcome {
+    if command.is_query() {
+        return match registry::execute(conn, publication, context, command) {
+            Ok(reply) => Outcome::Done(reply),
+            Err(Failure::Refused(r)) => Outcome::Refused(r),
+            Err(Failure::Store(e)) => Outcome::Failed(e.to_string()),
+        };
+    }
+    if let Err(e) = statement(conn, "SAVEPOINT command") {
+        return Outcome::Failed(e.to_string());
+    }
+    let result = registry::execute(conn, publication, context, command);
+    let end = if result.is_ok() {
+        Ok(())
+    } else {
+        statement(conn, "ROLLBACK TO command")
+    };
+    if let Err(e) = end.and_then(|()| statement(conn, "RELEASE command")) {
+        return Outcome::Failed(e.to_string());
+    }
+    match result {
+        Ok(reply) => Outcome::Done(reply),
+        Err(Failure::Refused(r)) => Outcome::Refused(r),
+        Err(Failure::Store(e)) => {
+            tracing::error!(error = %e, command = command.kind(), "command failed in the database");
+            Outcome::Failed(e.to_string())
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! The narrow interface between the registry's rules and the database that keeps its state.
+//!
+//! [`Store`] is one open write transaction: the rules read and change objects through it, and
+//! the caller commits or rolls back. The embedded SQLite backend is [`crate::store::sqlite`]; a
+//! PostgreSQL backend implements the same trait and leaves the rules untouched.
+
+pub mod sqlite;
+
+use crate::model::{
+    Cluster, Domain, HistoryEntry, Host, JournalEntry, LedgerEntry, Message, Nameserver, Registrar,
+    Transfer, ZoneSettings,
+};
+use crate::operator::recovery::RecoveryKey;
+
+/// A failure of the database itself (not a refusal by the rules).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database reported an error.
+    #[error("database: {0}")]
+    Database(#[from] rusqlite::Error),
+    /// A row holds a value the registry did not write (damaged or edited by hand).
+    #[error("database row is damaged: {0}")]
+    Corrupt(String),
+}
+
+/// Shorthand for store results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// One write transaction over the registry's state. Every method takes `&self`: a transaction is
+/// used through shared references, so that a change recorder (`crate::operator::recovery`) can watch the
+/// same connection while the rules write through it.
+pub trait Store {
+    /// Every zone, in the order added.
+    fn zones(&self) -> StoreResult<Vec<ZoneSettings>>;
+    /// Records a zone's new serial.
+    fn set_zone_serial(&self, zone: i64, serial: u32) -> StoreResult<()>;
+
+    /// A registrar by registrar-id.
+    fn registrar(&self, id: u32) -> StoreResult<Option<Registrar>>;
+    /// Changes a registrar's balance by `amount` and records it in the ledger; returns the new
+    /// balance.
+    fn charge(
+        &self,
+        registrar: u32,
+        amount: i64,
+        kind: &str,
+        domain: Option<&str>,
+        at: i64,
+    ) -> StoreResult<i64>;
+
+    /// A domain by name.
+    fn domain(&self, name: &str) -> StoreResult<Option<Domain>>;
+    /// Inserts a new domain and returns its object id.
+    fn insert_domain(&self, domain: &Domain) -> StoreResult<i64>;
+    /// Writes every field of an existing domain.
+    fn update_domain(&self, domain: &Domain) -> StoreResult<()>;
+    /// Removes a domain (its history stays).
+    fn delete_domain(&self, name: &str) -> StoreResult<()>;
+    /// Names of the domains that use a cluster.
+    fn domains_using(&self, cluster: u64) -> StoreResult<Vec<String>>;
+
+    /// A cluster by id.
+    fn cluster(&self, id: u64) -> StoreResult<Option<Cluster>>;
+    /// A cluster of this registrar with exactly these name servers, if there is one.
+    fn find_cluster(&self, registrar: u32, nameservers: &[Nameserver]) -> StoreResult<Option<u64>>;
+    /// Inserts a new cluster and returns its id.
+    fn insert_cluster(&self, registrar: u32, nameservers: &[Nameserver]) -> StoreResult<u64>;
+    /// Replaces a cluster's name servers.
+    fn set_nameservers(&self, cluster: u64, nameservers: &[Nameserver]) -> StoreResult<()>;
+    /// Removes a cluster.
+    fn delete_cluster(&self, cluster: u64) -> StoreResult<()>;
+    /// Clusters that list a host name.
+    fn clusters_with(&self, host: &str) -> StoreResult<Vec<u64>>;
+
+    /// A host object.
+    fn host(&self, name: &str) -> StoreResult<Option<Host>>;
+    /// Adds a host object (its id is assigned); returns the id.
+    fn insert_host(&self, host: &Host) -> StoreResult<i64>;
+    /// Rewrites a host object's sponsor, addresses and update time.
+    fn update_host(&self, host: &Host) -> StoreResult<()>;
+    /// Gives the host `from` the name, superordinate domain and the rest of `host`.
+    fn rename_host(&self, from: &str, host: &Host) -> StoreResult<()>;
+    /// Removes a host object.
+    fn delete_host(&self, name: &str) -> StoreResult<()>;
+    /// The host objects beneath a domain.
+    fn hosts_beneath(&self, domain: &str) -> StoreResult<Vec<Host>>;
+
+    /// Queues a service message (its id is assigned).
+    fn queue_message(&self, message: &Message) -> StoreResult<()>;
+    /// A registrar's oldest message and how many it has.
+    fn first_message(&self, registrar: u32) -> StoreResult<Option<(Message, u64)>>;
+    /// Removes a registrar's message; false if it has none with that id.
+    fn delete_message(&self, registrar: u32, id: i64) -> StoreResult<bool>;
+    /// Deleted domains of a zone, still redeemable or not, deleted before a time (oldest first).
+    fn deleted_before(&self, zone: i64, redeemable: bool, before: i64) -> StoreResult<Vec<String>>;
+    /// Live domains of a zone expired by a time, soonest first, at most `limit`.
+    fn expired(&self, zone: i64, now: i64, limit: usize) -> StoreResult<Vec<String>>;
+    /// What a registrar was charged (a negative sum) for a domain under a ledger kind since a
+    /// time.
+    fn charged(&self, registrar: u32, domain: &str, kind: &str, since: i64) -> StoreResult<i64>;
+    /// A domain's latest transfer, pending or ended.
+    fn transfer(&self, name: &str) -> StoreResult<Option<Transfer>>;
+    /// Records a domain's latest transfer (replacing the one before).
+    fn save_transfer(&self, zone: i64, transfer: &Transfer) -> StoreResult<()>;
+    /// Domains of a zone whose pending transfer is due by a time, soonest first, at most
+    /// `limit`.
+    fn transfers_due(&self, zone: i64, now: i64, limit: usize) -> StoreResult<Vec<String>>;
+
+    /// True if the label is blocked at any level.
+    fn label_blocked(&self, label: &str) -> StoreResult<bool>;
+    /// True if this third-level label is blocked under this second-level label.
+    fn combination_blocked(&self, third: &str, second: &str) -> StoreResult<bool>;
+
+    /// Appends to an object's history (`domain:<name>`, `cluster:<id>`, `registrar:<id>`).
+    fn add_history(&self, object: &str, entry: &HistoryEntry) -> StoreResult<()>;
+    /// An object's history, newest first.
+    fn history(&self, object: &str) -> StoreResult<Vec<HistoryEntry>>;
+
+    /// The registry record of every row written since the last record, sealed to `key` (empty
+    /// without one); see [`crate::operator::recovery`].
+    fn take_record(&self, key: Option<&RecoveryKey>) -> StoreResult<Vec<u8>>;
+    /// Keeps what this transaction wrote for the next record: it publishes nothing.
+    fn keep_unpublished(&self) -> StoreResult<()>;
+
+    /// Appends a signed changeset to the journal.
+    fn append_journal(&self, entry: &JournalEntry) -> StoreResult<()>;
+
+    /// A ledger's lines for one registrar between two times (billing reports).
+    fn ledger(&self, from: i64, to: i64) -> StoreResult<Vec<LedgerEntry>>;
+}
