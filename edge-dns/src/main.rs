@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use arc_swap::ArcSwap;
@@ -93,14 +93,16 @@ fn main() -> Result<()> {
         );
         return Ok(());
     }
-    let identity = config.identity.clone().unwrap_or_else(hostname);
+    let identity = config
+        .identity
+        .clone()
+        .unwrap_or_else(|| ops::process::hostname("edge-dns"));
     let engine = Arc::new(engine::Config {
         max_udp_payload: config.max_udp_payload,
         identity: Some(identity.clone().into_bytes()),
         version: config.version.clone().map(String::into_bytes),
         minimal_responses: config.minimal_responses,
         cookies: config.cookies.secrets()?,
-        reflect: cli.reflect,
     });
     let zones = Arc::new(ArcSwap::from_pointee(follower.state()));
     let keyring_arc = Arc::new(keyring.clone());
@@ -109,38 +111,18 @@ fn main() -> Result<()> {
     ));
     let stop = Arc::new(AtomicBool::new(false));
     let limiter = edge_dns::rrl::Limiter::new(&config.rate_limit)?.map(Arc::new);
-
-    let mut workers = Vec::new();
-    for &addr in &config.listen {
-        for worker in 0..config.worker_count() {
-            let socket = udp::bind(addr, config.udp_receive_buffer)
-                .with_context(|| format!("binding UDP {addr}"))?;
-            let udp_worker = udp::Worker {
-                socket,
-                shard: workers.len(),
-                busy_poll: Duration::from_micros(config.busy_poll_us),
-                limiter: limiter.clone(),
-            };
-            let pin = config.pin_workers;
-            let (zones, engine, metrics, stop, keyring) = (
-                zones.clone(),
-                engine.clone(),
-                metrics.clone(),
-                stop.clone(),
-                keyring_arc.clone(),
-            );
-            workers.push(
-                std::thread::Builder::new()
-                    .name(format!("udp-{addr}-{worker}"))
-                    .spawn(move || {
-                        if pin && !udp::pin_to_cpu(worker) {
-                            tracing::warn!(worker, "could not pin the UDP worker to a core");
-                        }
-                        udp::serve(udp_worker, zones, engine, keyring, metrics, stop)
-                    })?,
-            );
-        }
-    }
+    let answering = match cli.reflect {
+        true => udp::Answering::Reflect,
+        false => udp::Answering::Zones,
+    };
+    let shared = udp::Shared {
+        zones: zones.clone(),
+        engine: engine.clone(),
+        keyring: keyring_arc.clone(),
+        metrics: metrics.clone(),
+        stop: stop.clone(),
+    };
+    let workers = udp::start(&config, answering, limiter, &shared)?;
     // The follower thread: zone directories, reloads, and the changes NOTIFY goes out for.
     let (commands, commands_rx) = std::sync::mpsc::channel();
     let (changes, changes_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -165,6 +147,7 @@ fn main() -> Result<()> {
                 keyring_arc.clone(),
                 config.tcp,
                 metrics.clone(),
+                answering,
             ));
         }
         if let Some(addr) = config.metrics_listen {
@@ -212,10 +195,4 @@ fn main() -> Result<()> {
     }
     tracing::info!(responses = metrics.responses(), "stopped");
     Ok(())
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_else(|_| "edge-dns".to_owned())
 }

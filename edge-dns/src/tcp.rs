@@ -24,6 +24,7 @@ use crate::follow::State;
 use crate::metrics::Metrics;
 use crate::requests::{self, Reply};
 use crate::tsig::Keyring;
+use crate::udp::Answering;
 
 /// Accepts connections on `listener` until the task is dropped.
 pub async fn serve(
@@ -33,6 +34,7 @@ pub async fn serve(
     keyring: Arc<Keyring>,
     limits: config::Tcp,
     metrics: Arc<Metrics>,
+    answering: Answering,
 ) {
     let table = Connections::new(limits.max_connections, limits.max_connections_per_client);
     loop {
@@ -61,7 +63,7 @@ pub async fn serve(
         tokio::spawn(async move {
             let peer_ip = peer.ip();
             if let Err(error) = connection(
-                stream, peer_ip, &slot, &zones, &engine, &keyring, &limits, &metrics,
+                stream, peer_ip, &slot, &zones, &engine, &keyring, &limits, &metrics, answering,
             )
             .await
             {
@@ -87,6 +89,7 @@ async fn connection(
     keyring: &Keyring,
     limits: &config::Tcp,
     metrics: &Metrics,
+    answering: Answering,
 ) -> std::io::Result<()> {
     let shard = metrics.tcp();
     let _ = stream.set_nodelay(true);
@@ -133,7 +136,7 @@ async fn connection(
             Ok(Ok(_)) => {}
             _ => break,
         }
-        if engine.reflect {
+        if answering == Answering::Reflect {
             let at = pending.len() + 2;
             pending.extend_from_slice(&length);
             pending.extend_from_slice(&query[..len]);

@@ -176,6 +176,79 @@ pub struct Worker {
     pub busy_poll: Duration,
     /// Response rate limiting, shared by all workers (none when it is off).
     pub limiter: Option<Arc<Limiter>>,
+    /// What it answers with.
+    pub answering: Answering,
+}
+
+/// What every UDP worker shares with the rest of the server.
+#[derive(Clone)]
+pub struct Shared {
+    /// The zones served, swapped by the follower thread.
+    pub zones: Arc<ArcSwap<State>>,
+    /// The answer engine's settings.
+    pub engine: Arc<engine::Config>,
+    /// TSIG keys.
+    pub keyring: Arc<Keyring>,
+    /// The metrics, one shard per worker.
+    pub metrics: Arc<Metrics>,
+    /// Set when the server stops.
+    pub stop: Arc<AtomicBool>,
+}
+
+/// Binds `config.worker_count()` sockets on each listening address (`SO_REUSEPORT`) and
+/// starts a worker thread on each (pinned to a core when `pin_workers`); they run until
+/// `shared.stop` is set.
+pub fn start(
+    config: &crate::config::Config,
+    answering: Answering,
+    limiter: Option<Arc<Limiter>>,
+    shared: &Shared,
+) -> io::Result<Vec<std::thread::JoinHandle<io::Result<()>>>> {
+    let mut workers = Vec::new();
+    for &addr in &config.listen {
+        for index in 0..config.worker_count() {
+            let socket = bind(addr, config.udp_receive_buffer).map_err(|error| {
+                io::Error::new(error.kind(), format!("binding UDP {addr}: {error}"))
+            })?;
+            let worker = Worker {
+                socket,
+                shard: workers.len(),
+                busy_poll: Duration::from_micros(config.busy_poll_us),
+                limiter: limiter.clone(),
+                answering,
+            };
+            let (pin, shared) = (config.pin_workers, shared.clone());
+            workers.push(
+                std::thread::Builder::new()
+                    .name(format!("udp-{addr}-{index}"))
+                    .spawn(move || {
+                        if pin && !pin_to_cpu(index) {
+                            tracing::warn!(index, "could not pin the UDP worker to a core");
+                        }
+                        let Shared {
+                            zones,
+                            engine,
+                            keyring,
+                            metrics,
+                            stop,
+                        } = shared;
+                        serve(worker, zones, engine, keyring, metrics, stop)
+                    })?,
+            );
+        }
+    }
+    Ok(workers)
+}
+
+/// What the socket loops answer with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answering {
+    /// The zones, through the answer engine.
+    Zones,
+    /// Benchmark mode (`edge-dns --reflect`): every query with its own bytes, QR set, without
+    /// looking at any zone or limiting any rate — what the socket loops and the kernel cost
+    /// alone. Never for service.
+    Reflect,
 }
 
 /// Runs a worker until `stop` is set.
@@ -192,8 +265,9 @@ pub fn serve(
         shard,
         busy_poll,
         limiter,
+        answering,
     } = worker;
-    let reflect = config.reflect;
+    let reflect = answering == Answering::Reflect;
     let mut slip = limiter.as_ref().map(|l| l.slip());
     let mut limited = LimitedLog::default();
     let shard_index = shard;

@@ -23,4 +23,5 @@ pub mod limits;
 pub mod query;
 pub mod rdap;
 pub mod render;
+pub mod run;
 pub mod server;

@@ -5,6 +5,7 @@
 //! on it; the `constellation` command (`src/bin/constellation`) starts the other binaries as
 //! processes rather than linking them.
 
+pub mod process;
 pub mod scrape;
 pub mod tls;
 

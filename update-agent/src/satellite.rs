@@ -56,6 +56,24 @@ use zonefiles::zonedir::{Folded, ZoneDir, ZoneDirError};
 
 use satellite_protocol::message::SnapshotHeader;
 
+/// What the upstream is sending, for when to fold ([`Satellite::compact_if_due`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upstream {
+    /// Changes as they commit.
+    Live,
+    /// A backlog streaming in: more changesets are waiting to be read.
+    Backlog,
+}
+
+/// Whether [`Satellite::finish_fold`] waits for a fold still running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fold {
+    /// Only a fold that has ended is made current.
+    IfEnded,
+    /// Waits for the fold to end.
+    Wait,
+}
+
 /// How many times `compact_after` changesets a journal may grow to while a backlog streams in
 /// ([`Satellite::compact_if_due`]): bounded, so that edge-dns's overlay stays small enough to
 /// build again at every append.
@@ -294,14 +312,18 @@ impl Satellite {
     /// changesets have been appended, and makes a fold that has ended current; returns the
     /// new image's serial if it did. Appending goes on while a fold runs: it folds what the
     /// journal held when it started (at 10 million delegations that takes half a minute).
-    /// While a backlog streams in (`behind`: a returning satellite catching up), a fold waits
-    /// for up to [`BACKLOG_FOLD`] times as many changesets: each one compiles the whole zone,
-    /// on the cores that apply the backlog.
-    pub fn compact_if_due(&mut self, zone: &str, behind: bool) -> anyhow::Result<Option<u32>> {
-        let made = self.finish_fold(zone, false)?;
-        let due = match behind {
-            true => self.layout.compact_after.saturating_mul(BACKLOG_FOLD),
-            false => self.layout.compact_after,
+    /// While a backlog streams in ([`Upstream::Backlog`]: a returning satellite catching up),
+    /// a fold waits for up to [`BACKLOG_FOLD`] times as many changesets: each one compiles the
+    /// whole zone, on the cores that apply the backlog.
+    pub fn compact_if_due(
+        &mut self,
+        zone: &str,
+        upstream: Upstream,
+    ) -> anyhow::Result<Option<u32>> {
+        let made = self.finish_fold(zone, Fold::IfEnded)?;
+        let due = match upstream {
+            Upstream::Backlog => self.layout.compact_after.saturating_mul(BACKLOG_FOLD),
+            Upstream::Live => self.layout.compact_after,
         };
         let Some(writer) = self.zones.get_mut(zone) else {
             return Ok(made);
@@ -317,17 +339,17 @@ impl Satellite {
         Ok(made)
     }
 
-    /// Makes a zone's fold current once it has ended (with `wait`, waits for it): a
+    /// Makes a zone's fold current once it has ended ([`Fold::Wait`] waits for it): a
     /// checkpoint first, so that the journal, trimmed here, still reaches back to the WHOIS
     /// serial. Returns the new image's serial.
-    pub fn finish_fold(&mut self, zone: &str, wait: bool) -> anyhow::Result<Option<u32>> {
+    pub fn finish_fold(&mut self, zone: &str, fold: Fold) -> anyhow::Result<Option<u32>> {
         let Some(writer) = self.zones.get_mut(zone) else {
             return Ok(None);
         };
         if !writer
             .fold
             .as_ref()
-            .is_some_and(|f| wait || f.is_finished())
+            .is_some_and(|f| fold == Fold::Wait || f.is_finished())
         {
             return Ok(None);
         }
@@ -562,25 +584,37 @@ mod tests {
         let first = current();
         // Due, but a backlog is streaming in: no fold starts.
         append(&mut satellite, 1..16);
-        assert_eq!(satellite.compact_if_due("tld", true).unwrap(), None);
-        assert_eq!(satellite.finish_fold("tld", true).unwrap(), None);
+        assert_eq!(
+            satellite.compact_if_due("tld", Upstream::Backlog).unwrap(),
+            None
+        );
+        assert_eq!(satellite.finish_fold("tld", Fold::Wait).unwrap(), None);
         assert_eq!(current(), first);
         // The backlog is through: a fold starts, and appending goes on beside it.
-        assert_eq!(satellite.compact_if_due("tld", false).unwrap(), None);
+        assert_eq!(
+            satellite.compact_if_due("tld", Upstream::Live).unwrap(),
+            None
+        );
         append(&mut satellite, 16..18);
         // It folds what was whole when it read the journal: at least up to 16.
-        let folded = satellite.finish_fold("tld", true).unwrap().unwrap();
+        let folded = satellite.finish_fold("tld", Fold::Wait).unwrap().unwrap();
         assert!((16..=18).contains(&folded), "{folded}");
         assert_ne!(current(), first);
         assert_eq!(satellite.serial("tld"), Some(18));
         // A backlog that goes on folds every BACKLOG_FOLD times as many changesets.
         let end = folded + 10 * BACKLOG_FOLD as u32;
         append(&mut satellite, 18..end - 1);
-        assert_eq!(satellite.compact_if_due("tld", true).unwrap(), None);
-        assert_eq!(satellite.finish_fold("tld", true).unwrap(), None);
+        assert_eq!(
+            satellite.compact_if_due("tld", Upstream::Backlog).unwrap(),
+            None
+        );
+        assert_eq!(satellite.finish_fold("tld", Fold::Wait).unwrap(), None);
         append(&mut satellite, end - 1..end);
-        assert_eq!(satellite.compact_if_due("tld", true).unwrap(), None);
-        assert_eq!(satellite.finish_fold("tld", true).unwrap(), Some(end));
+        assert_eq!(
+            satellite.compact_if_due("tld", Upstream::Backlog).unwrap(),
+            None
+        );
+        assert_eq!(satellite.finish_fold("tld", Fold::Wait).unwrap(), Some(end));
         assert_eq!(satellite.serial("tld"), Some(end));
         let snapshot = ZoneDir::open(&directory).unwrap().load().unwrap();
         assert_eq!(snapshot.image.serial(), end);

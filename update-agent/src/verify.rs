@@ -10,6 +10,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use anyhow::{Context, bail};
+
 use zonefiles::Zone;
 use zonefiles::whois::Object;
 use zonefiles::zonedir::ZoneDir;
@@ -123,6 +125,58 @@ pub fn compare(zone: &str, held: (&Zone, &[Object]), expected: (&Zone, &[Object]
         dns: Differences::between(&by_owner(expected.0), &by_owner(held.0)),
         whois: Differences::between(&by_key(expected.1), &by_key(held.1)),
     }
+}
+
+/// Compares the zone `origin` held in `directory` (and `tree`) with the registry's export in
+/// the folder `export` at the serial held, and prints the report; true if they are the same.
+pub fn against_export(
+    origin: &str,
+    directory: &Path,
+    tree: &Path,
+    export: &Path,
+) -> anyhow::Result<bool> {
+    let held = served(directory)?;
+    let serial = held.serial().context("the zone has no SOA")?;
+    let image = export.join(format!("{}-{serial}.img", origin));
+    let whois = export.join(format!("{}-{serial}.whois", origin));
+    if !image.exists() || !whois.exists() {
+        bail!(
+            "{} holds serial {serial}: export the registry at it first (control-plane export {} --serial {serial} -o {})",
+            origin,
+            origin,
+            export.display()
+        );
+    }
+    let expected = zonefiles::image::Image::open(&image)?.to_zone()?;
+    let lines = std::fs::read(&whois).with_context(|| format!("reading {}", whois.display()))?;
+    let expected_objects = lines
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(serde_json::from_slice)
+        .collect::<Result<Vec<Object>, _>>()
+        .with_context(|| format!("reading {}", whois.display()))?;
+    let held_objects = zonefiles::whois::tree::Tree::open(tree)?.zone_objects(origin)?;
+    let report = compare(
+        origin,
+        (&held, &held_objects),
+        (&expected, &expected_objects),
+    );
+    for (what, d) in [("DNS names", &report.dns), ("WHOIS objects", &report.whois)] {
+        println!(
+            "{} at serial {serial}: {what}: registry {}, satellite {}; missing {}, extra {}, different {}",
+            origin, d.expected, d.held, d.missing.0, d.extra.0, d.different.0
+        );
+        for (kind, list) in [
+            ("missing", &d.missing.1),
+            ("extra", &d.extra.1),
+            ("different", &d.different.1),
+        ] {
+            for item in list {
+                println!("  {kind}: {item}");
+            }
+        }
+    }
+    Ok(report.same())
 }
 
 #[cfg(test)]

@@ -150,10 +150,6 @@ pub struct Config {
     /// Answer DNS cookies (RFC 7873) with server cookies made with these secrets; cookies are
     /// ignored when `None`.
     pub cookies: Option<CookieSecrets>,
-    /// Benchmark mode (`edge-dns --reflect`): UDP workers and TCP connections answer every
-    /// query with its own bytes, QR set, without looking at any zone or limiting any rate —
-    /// what the socket loops and the kernel cost alone. Never for service.
-    pub reflect: bool,
 }
 
 impl Default for Config {
@@ -164,7 +160,6 @@ impl Default for Config {
             version: None,
             minimal_responses: false,
             cookies: None,
-            reflect: false,
         }
     }
 }

@@ -1,0 +1,51 @@
+//! What a server process does around its sockets: binding with a hint an operator can act
+//! on, and dropping root once the privileged sockets are open.
+
+use anyhow::{Context, Result};
+
+/// The user and group ids of `user`.
+pub fn user_ids(user: &str) -> Result<(libc::uid_t, libc::gid_t)> {
+    let name = std::ffi::CString::new(user).context("user name")?;
+    // SAFETY: getpwnam returns a pointer into static storage or null; it is read at once.
+    let entry = unsafe { libc::getpwnam(name.as_ptr()) };
+    anyhow::ensure!(!entry.is_null(), "no such user: {user}");
+    // SAFETY: checked non-null above.
+    Ok(unsafe { ((*entry).pw_uid, (*entry).pw_gid) })
+}
+
+/// Binds a TCP listener, with a hint when the error is a common one.
+pub async fn bind_tcp(addr: std::net::SocketAddr) -> Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await.map_err(|error| {
+        let hint = match error.kind() {
+            std::io::ErrorKind::PermissionDenied => {
+                ": ports below 1024 need root or CAP_NET_BIND_SERVICE"
+            }
+            std::io::ErrorKind::AddrInUse => ": another process listens there",
+            _ => "",
+        };
+        anyhow::anyhow!("binding {addr}{hint}: {error}")
+    })
+}
+
+/// Switches to `user` (its group first), once the privileged sockets are open.
+pub fn drop_privileges(user: &str) -> Result<()> {
+    let (uid, gid) = user_ids(user)?;
+    // SAFETY: plain system calls; their results are checked.
+    unsafe {
+        anyhow::ensure!(
+            libc::setgroups(0, std::ptr::null()) == 0,
+            "setgroups failed"
+        );
+        anyhow::ensure!(libc::setgid(gid) == 0, "setgid({gid}) failed");
+        anyhow::ensure!(libc::setuid(uid) == 0, "setuid({uid}) failed");
+    }
+    tracing::info!(user, uid, gid, "privileges dropped");
+    Ok(())
+}
+
+/// This host's name (`/proc/sys/kernel/hostname`), or `fallback` where it cannot be read.
+pub fn hostname(fallback: &str) -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|_| fallback.to_owned())
+}
