@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::AtomicU64;
-use std::time::Duration;
 
 use rusqlite::Connection;
 use tokio::sync::{Semaphore, oneshot};
@@ -77,15 +76,7 @@ impl Core {
         let conn = match pooled {
             Some(c) => c,
             None => {
-                let c = Connection::open_with_flags(
-                    &self.database,
-                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
-                        | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )
-                .map_err(|e| e.to_string())?;
-                c.busy_timeout(Duration::from_secs(5))
-                    .map_err(|e| e.to_string())?;
-                c
+                crate::store::sqlite::open_read_only(&self.database).map_err(|e| e.to_string())?
             }
         };
         let result = f(&conn).map_err(|e| e.to_string());

@@ -94,9 +94,7 @@ pub fn run(conn: &Connection, keys: &[Vec<u8>]) -> Result<Report, StoreError> {
         }
     }
     for registrar in sqlite::registrars(conn)? {
-        let sum: i64 = conn
-            .prepare_cached("SELECT COALESCE(SUM(amount), 0) FROM ledger WHERE registrar = ?1")?
-            .query_row([registrar.id], |r| r.get(0))?;
+        let sum = sqlite::journal::ledger_sum(conn, registrar.id)?;
         if sum != registrar.balance {
             report.problems.push(format!(
                 "registrar {}: balance {} but the ledger sums to {}",

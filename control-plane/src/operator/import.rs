@@ -30,6 +30,7 @@ use crate::publish::signing::Signer;
 use crate::publish::writer::{self, Outcome};
 use crate::registry::{Command, Context};
 use crate::store::Store;
+use crate::store::sqlite::{Step, transaction};
 
 /// What an import did.
 #[derive(Debug, Default)]
@@ -128,7 +129,7 @@ pub fn run(
             return Ok(imported);
         }
         let now = ops::now();
-        writer::statement(conn, "BEGIN IMMEDIATE")?;
+        transaction(conn, Step::Begin)?;
         let mut publication = Publication::new();
         for (number, (registrar, command)) in &commands {
             let registrar = match registrars.get(registrar) {
@@ -157,13 +158,13 @@ pub fn run(
                     imported.refused.push((*number, text));
                 }
                 Outcome::Failed(error) => {
-                    let _ = conn.execute_batch("ROLLBACK");
+                    let _ = transaction(conn, Step::Rollback);
                     bail!("line {number}: the database failed: {error}");
                 }
             }
         }
         let entries = publication.finish(conn, now, signer)?;
-        writer::statement(conn, "COMMIT")?;
+        transaction(conn, Step::Commit)?;
         imported.transactions += 1;
         imported.changesets += entries.len() as u64;
         progress(read);

@@ -82,21 +82,8 @@ pub fn set_lifecycle(
 ) -> anyhow::Result<()> {
     let origin = origin.trim_matches('.').to_ascii_lowercase();
     immediate(conn, |conn| {
-        let changed = conn.execute(
-            "UPDATE zones SET add_grace_days = ?2, redemption_days = ?3, pending_delete_days = ?4, auto_renew_grace_days = ?5, renew_grace_days = ?6, transfer_grace_days = ?7, transfer_timeout_days = ?8, transfer_default = ?9 WHERE origin = ?1",
-            rusqlite::params![
-                origin,
-                policy.add_grace_days,
-                policy.redemption_days,
-                policy.pending_delete_days,
-                policy.auto_renew_grace_days,
-                policy.renew_grace_days,
-                policy.transfer_grace_days,
-                policy.transfer_timeout_days,
-                policy.transfer_default.as_str()
-            ],
-        )?;
-        if changed == 0 {
+        let changed = sqlite::journal::set_lifecycle(conn, &origin, policy)?;
+        if !changed {
             bail!("the registry does not run {origin} (see `zone list`)");
         }
         record(

@@ -30,6 +30,9 @@ pub enum PublishError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The registry record could not be sealed.
+    #[error(transparent)]
+    Seal(#[from] crate::operator::recovery::SealError),
     /// A name in the database is not a valid domain name.
     #[error("name {0:?} in the database is not a valid domain name")]
     Name(String),
@@ -100,6 +103,7 @@ impl Publication {
             let output = self.output(store, name).map_err(|e| match e {
                 PublishError::Store(e) => e,
                 PublishError::Name(n) => StoreError::Corrupt(n),
+                PublishError::Seal(e) => StoreError::Corrupt(e.to_string()),
             })?;
             self.before.insert(name.to_string(), output);
         }
@@ -211,7 +215,13 @@ impl Publication {
             }
             let record: &Vec<u8> = match &mut record {
                 Some(record) => record,
-                None => record.insert(store.take_record(signer.recovery())?),
+                None => record.insert(match signer.recovery() {
+                    Some(key) => key.seal(&store.take_record()?)?,
+                    None => {
+                        store.drop_record()?;
+                        Vec::new()
+                    }
+                }),
             };
             removed.sort_by(|a, b| a.canonical_cmp(b));
             added.sort_by(|a, b| a.canonical_cmp(b));

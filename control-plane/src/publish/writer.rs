@@ -22,6 +22,7 @@ use crate::publish::queue::{FairQueue, Full};
 use crate::publish::signing::Signer;
 use crate::registry::{self, Command, Context, Failure, Refusal, Reply};
 use crate::store::Store;
+use crate::store::sqlite::{Step, transaction};
 
 /// A registrar's command waiting to be committed.
 pub struct Job {
@@ -208,20 +209,20 @@ fn run(
 fn sweep(conn: &mut Connection, signer: &Signer, stats: &Stats) -> usize {
     let now = ops::now();
     let run = |conn: &mut Connection| -> Result<(usize, usize), String> {
-        statement(conn, "BEGIN IMMEDIATE").map_err(|e| e.to_string())?;
+        transaction(conn, Step::Begin).map_err(|e| e.to_string())?;
         let mut publication = Publication::new();
         let moved = match registry::sweep(conn, &mut publication, now) {
             Ok(moved) => moved,
             Err(e) => return Err(e.to_string()),
         };
         if moved == 0 {
-            statement(conn, "ROLLBACK").map_err(|e| e.to_string())?;
+            transaction(conn, Step::Rollback).map_err(|e| e.to_string())?;
             return Ok((0, 0));
         }
         let entries = publication
             .finish(conn, now, signer)
             .map_err(|e| e.to_string())?;
-        statement(conn, "COMMIT").map_err(|e| e.to_string())?;
+        transaction(conn, Step::Commit).map_err(|e| e.to_string())?;
         Ok((moved, entries.len()))
     };
     match run(conn) {
@@ -240,7 +241,7 @@ fn sweep(conn: &mut Connection, signer: &Signer, stats: &Stats) -> usize {
             moved
         }
         Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
+            let _ = transaction(conn, Step::Rollback);
             tracing::error!(error = %e, "sweeping deleted domains failed; retrying later");
             0
         }
@@ -261,7 +262,7 @@ fn commit_batch(
             .collect()
     };
     let now = ops::now();
-    if let Err(e) = statement(conn, "BEGIN IMMEDIATE") {
+    if let Err(e) = transaction(conn, Step::Begin) {
         return (failed(&e), 0);
     }
     let mut publication = Publication::new();
@@ -273,22 +274,17 @@ fn commit_batch(
         .finish(conn, now, signer)
         .map_err(|e| e.to_string())
         .and_then(|entries| {
-            statement(conn, "COMMIT")
+            transaction(conn, Step::Commit)
                 .map(|()| entries.len() as u64)
                 .map_err(|e| e.to_string())
         });
     match result {
         Ok(changesets) => (outcomes, changesets),
         Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
+            let _ = transaction(conn, Step::Rollback);
             (failed(&e), 0)
         }
     }
-}
-
-/// Runs one cached statement (transaction control is parsed once, not per command).
-pub(crate) fn statement(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
 fn run_job(
@@ -330,16 +326,16 @@ pub fn carry_out(
             Err(Failure::Store(e)) => Outcome::Failed(e.to_string()),
         };
     }
-    if let Err(e) = statement(conn, "SAVEPOINT command") {
+    if let Err(e) = transaction(conn, Step::Savepoint) {
         return Outcome::Failed(e.to_string());
     }
     let result = registry::execute(conn, publication, context, command);
     let end = if result.is_ok() {
         Ok(())
     } else {
-        statement(conn, "ROLLBACK TO command")
+        transaction(conn, Step::RollbackToSavepoint)
     };
-    if let Err(e) = end.and_then(|()| statement(conn, "RELEASE command")) {
+    if let Err(e) = end.and_then(|()| transaction(conn, Step::ReleaseSavepoint)) {
         return Outcome::Failed(e.to_string());
     }
     match result {

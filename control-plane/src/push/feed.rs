@@ -13,7 +13,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
+
+use crate::store::sqlite::open_read_only;
 use satellite_protocol::message::Message;
 
 use crate::model::JournalEntry;
@@ -78,10 +80,8 @@ impl Feed {
     /// A feed of the journal in `database`, starting after its current end, keeping at most
     /// `capacity` entries.
     pub fn new(database: PathBuf, capacity: usize) -> anyhow::Result<Arc<Feed>> {
-        let conn = open(&database)?;
-        let newest: i64 = conn.query_row("SELECT COALESCE(max(seq), 0) FROM journal", [], |r| {
-            r.get(0)
-        })?;
+        let conn = open_read_only(&database)?;
+        let newest = crate::store::sqlite::journal::newest_position(&conn)?;
         Ok(Arc::new(Feed {
             database,
             ring: RwLock::new(VecDeque::new()),
@@ -103,7 +103,7 @@ impl Feed {
             let read = tokio::task::spawn_blocking(move || {
                 let conn = match taken {
                     Some(conn) => conn,
-                    None => open(&feed.database)?,
+                    None => open_read_only(&feed.database)?,
                 };
                 let more = feed.read_more(&conn)?;
                 anyhow::Ok((conn, more))
@@ -181,11 +181,4 @@ impl Feed {
                 .collect(),
         )
     }
-}
-
-/// A read-only connection to the registry database.
-pub fn open(database: &std::path::Path) -> anyhow::Result<Connection> {
-    let conn = Connection::open_with_flags(database, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-    conn.busy_timeout(Duration::from_secs(5))?;
-    Ok(conn)
 }

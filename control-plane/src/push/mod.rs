@@ -27,7 +27,7 @@
 //!
 //! Membership is re-read every second; the tunnel of a satellite removed is closed, and a
 //! satellite has one tunnel at a time (a newer one replaces the older). The status of every
-//! satellite is written to the database every second ([`crate::push::satellites`]).
+//! satellite is written to the database every second ([`crate::store::sqlite::satellites`]).
 //!
 //! Audits ([`Push::audit_every`]): per zone, the digest of the registry's data at its current
 //! serial ([`satellite_protocol::digest`]) goes to each satellite right after the changeset that
@@ -35,7 +35,6 @@
 //! is computed. The satellite answers whether its own digest is the same.
 
 pub mod feed;
-pub mod satellites;
 pub mod snapshot;
 
 use std::collections::{BTreeMap, HashMap};
@@ -46,7 +45,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::Connection;
 use satellite_protocol::message::{self, Deframer, Message, SnapshotHeader};
 use satellite_protocol::session::{self, Holding, Start};
 use satellite_protocol::tunnel::Pins;
@@ -54,8 +53,9 @@ use satellite_protocol::upstream::{self, Reply, Session, Tunnels};
 
 use crate::publish::signing::Signer;
 use crate::store::Store;
+use crate::store::sqlite::journal;
+use crate::store::sqlite::satellites::{self, ZoneStatus};
 use feed::{After, Feed};
-use satellites::ZoneStatus;
 
 /// Changesets after which a kept snapshot is built again rather than reused.
 pub const SNAPSHOT_REUSE: u64 = 10_000;
@@ -202,7 +202,8 @@ impl Push {
     }
 
     fn read_only(&self) -> anyhow::Result<Connection> {
-        feed::open(&self.database).with_context(|| format!("opening {}", self.database.display()))
+        crate::store::sqlite::open_read_only(&self.database)
+            .with_context(|| format!("opening {}", self.database.display()))
     }
 
     /// The keys members connect with.
@@ -566,7 +567,7 @@ impl Push {
                     let (c, items) = tokio::task::spawn_blocking(move || {
                         let c = match taken {
                             Some(c) => c,
-                            None => feed::open(&database)?,
+                            None => crate::store::sqlite::open_read_only(&database)?,
                         };
                         let items = Feed::read(&c, cursor)?;
                         anyhow::Ok((c, items))
@@ -712,12 +713,7 @@ impl Push {
             let Some(zone) = settings.iter().find(|z| z.origin == hello.origin) else {
                 bail!("zone {} is not run by this registry", hello.origin);
             };
-            let journal_from: Option<u32> = conn
-                .prepare_cached(
-                    "SELECT from_serial FROM journal WHERE zone = ?1 ORDER BY seq LIMIT 1",
-                )?
-                .query_row([&zone.origin], |r| r.get(0))
-                .optional()?;
+            let journal_from = journal::first_serial(&conn, &zone.origin)?;
             let kept = self.kept_snapshot(&conn, &zone.origin, zone.serial)?;
             let holding = Holding {
                 journal_from: journal_from.unwrap_or(zone.serial),
@@ -739,19 +735,9 @@ impl Push {
             }
             match session::plan(hello, holding) {
                 Start::Changesets(serial) => {
-                    let seq: Option<i64> = conn
-                        .prepare_cached(
-                            "SELECT seq FROM journal WHERE zone = ?1 AND from_serial = ?2",
-                        )?
-                        .query_row(params![zone.origin, serial], |r| r.get(0))
-                        .optional()?;
-                    let after_seq = match seq {
+                    let after_seq = match journal::position_of(&conn, &zone.origin, serial)? {
                         Some(seq) => seq - 1,
-                        None => {
-                            conn.query_row("SELECT COALESCE(max(seq), 0) FROM journal", [], |r| {
-                                r.get(0)
-                            })?
-                        }
+                        None => journal::newest_position(&conn)?,
                     };
                     plans.push(Plan::Changesets { serial, after_seq });
                 }
@@ -780,22 +766,12 @@ impl Push {
         let Some(serial) = serial else {
             return Ok(None);
         };
-        let behind: i64 = conn
-            .prepare_cached(
-                "SELECT count(*) FROM journal WHERE zone = ?1 AND seq >= \
-                 (SELECT seq FROM journal WHERE zone = ?1 AND from_serial = ?2)",
-            )?
-            .query_row(params![zone, serial], |r| r.get(0))?;
-        let behind = behind as u64;
+        let behind = journal::changesets_from(conn, zone, serial)?;
         if behind <= self.replay_limit {
             return Ok(Some((behind, self.replay_limit)));
         }
-        let domains: i64 = conn
-            .prepare_cached(
-                "SELECT count(*) FROM domains WHERE zone = (SELECT id FROM zones WHERE origin = ?1)",
-            )?
-            .query_row([zone], |r| r.get(0))?;
-        Ok(Some((behind, self.replay_limit.max(domains as u64))))
+        let domains = journal::domain_count(conn, zone)?;
+        Ok(Some((behind, self.replay_limit.max(domains))))
     }
 
     /// The snapshot kept for a zone, if the zone has not moved on too far since.
@@ -815,10 +791,8 @@ impl Push {
         if kept.header.serial == newest {
             return Ok(Some(kept));
         }
-        let since: i64 = conn
-            .prepare_cached("SELECT count(*) FROM journal WHERE zone = ?1 AND seq > ?2")?
-            .query_row(params![zone, kept.seq], |r| r.get(0))?;
-        Ok(((since as u64) < SNAPSHOT_REUSE).then_some(kept))
+        let since = journal::changesets_after(conn, zone, kept.seq)?;
+        Ok((since < SNAPSHOT_REUSE).then_some(kept))
     }
 
     /// Builds, signs and keeps a snapshot of a zone at its current serial.
@@ -830,9 +804,7 @@ impl Push {
             .into_iter()
             .find(|z| z.origin == origin)
             .with_context(|| format!("zone {origin} vanished"))?;
-        let seq: i64 = tx.query_row("SELECT COALESCE(max(seq), 0) FROM journal", [], |r| {
-            r.get(0)
-        })?;
+        let seq = journal::newest_position(&tx)?;
         let state = snapshot::current(&tx, &zone)?;
         drop(tx);
         let (image, whois) = snapshot::files(&state)?;

@@ -18,13 +18,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::Connection;
 use zonefiles::whois::{Object, ObjectKey, WhoisOp};
 use zonefiles::{Changeset, Class, Name, Zone};
 
 use crate::model::ZoneSettings;
 use crate::publish::{registrar_object, zone_records};
-use crate::store::sqlite;
+use crate::store::sqlite::{self, journal};
 use crate::store::{Store, StoreError};
 
 /// A zone and its WHOIS objects at one serial.
@@ -221,12 +221,7 @@ pub fn export(
         );
     }
     let records = snapshot.zone.records().len();
-    let last: Option<(u32, i64)> = conn
-        .prepare_cached(
-            "SELECT serial, records FROM snapshots WHERE zone = ?1 AND serial < ?2 ORDER BY serial DESC LIMIT 1",
-        )?
-        .query_row(params![origin_name, snapshot.serial], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
+    let last = journal::export_before(conn, origin_name, snapshot.serial)?;
     if let Some((last_serial, last_records)) = last
         && (records as f64) < last_records as f64 * min_ratio
         && !force
@@ -247,10 +242,13 @@ pub fn export(
     let whois_path = dir.join(format!("{origin_name}-{}.whois", snapshot.serial));
     zonefiles::image::write_atomically(&whois_path, &lines)
         .with_context(|| format!("writing {}", whois_path.display()))?;
-    conn.prepare_cached(
-        "INSERT INTO snapshots (zone, serial, records, objects, digest, at) VALUES (?1, ?2, ?3, ?4, ?5, strftime('%s', 'now'))",
-    )?
-    .execute(params![origin_name, snapshot.serial, records as i64, snapshot.whois.len() as i64, digest])?;
+    journal::record_export(
+        conn,
+        origin_name,
+        snapshot.serial,
+        (records, snapshot.whois.len()),
+        &digest,
+    )?;
     Ok(Exported {
         image: image_path,
         whois: whois_path,

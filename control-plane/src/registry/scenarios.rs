@@ -8,7 +8,7 @@ use zonefiles::calendar::{self, DAY};
 
 use super::*;
 use crate::model::{Deletion, Lifecycle, Notice, Registrar, TransferStatus};
-use crate::store::sqlite;
+use crate::store::sqlite::{self, Step};
 
 const START: i64 = 1_800_000_000;
 
@@ -69,12 +69,12 @@ impl Registry {
             server_info: &[],
         };
         let mut publication = Publication::new();
-        self.conn.execute_batch("SAVEPOINT t").unwrap();
+        sqlite::transaction(&self.conn, Step::Savepoint).unwrap();
         let result = execute(&self.conn, &mut publication, &context, &command);
         if result.is_err() {
-            self.conn.execute_batch("ROLLBACK TO t").unwrap();
+            sqlite::transaction(&self.conn, Step::RollbackToSavepoint).unwrap();
         }
-        self.conn.execute_batch("RELEASE t").unwrap();
+        sqlite::transaction(&self.conn, Step::ReleaseSavepoint).unwrap();
         result.map_err(|e| match e {
             Failure::Refused(r) => r,
             Failure::Store(e) => panic!("store: {e}"),
@@ -235,12 +235,7 @@ fn host_objects_follow_their_rules_and_carry_their_addresses_everywhere() {
     ));
 
     // A transfer takes the subordinate host along.
-    r.conn
-        .execute(
-            "UPDATE domains SET auth_hash = 'h' WHERE name = 'one.tld'",
-            [],
-        )
-        .unwrap();
+    r.set_password("one.tld");
     r.run(
         2,
         START,
@@ -517,11 +512,16 @@ fn expired_domains_are_renewed_refunded_or_deleted_when_the_zone_auto_renews() {
 }
 
 impl Registry {
+    /// Gives `name` the domain password whose hash is `h`.
+    fn set_password(&self, name: &str) {
+        let mut domain = self.conn.domain(name).unwrap().unwrap();
+        domain.auth_hash = Some("h".into());
+        self.conn.update_domain(&domain).unwrap();
+    }
+
     /// Registrar `to` asks for `name` with the right password (set here).
     fn request_transfer(&self, to: u32, now: i64, name: &str) -> Result<Reply, Refusal> {
-        self.conn
-            .execute("UPDATE domains SET auth_hash = 'h' WHERE name = ?1", [name])
-            .unwrap();
+        self.set_password(name);
         self.run(
             to,
             now,

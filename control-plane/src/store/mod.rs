@@ -1,8 +1,10 @@
 //! The narrow interface between the registry's rules and the database that keeps its state.
 //!
 //! [`Store`] is one open write transaction: the rules read and change objects through it, and
-//! the caller commits or rolls back. The embedded SQLite backend is [`crate::store::sqlite`]; a
-//! PostgreSQL backend implements the same trait and leaves the rules untouched.
+//! the caller commits or rolls back. The embedded SQLite backend is [`crate::store::sqlite`],
+//! where every SQL statement of the control plane lives; another backend (PostgreSQL) would
+//! implement the same trait in a folder beside it and leave the rules untouched. Nothing here
+//! names a backend's types: a backend's errors are boxed in [`StoreError::Database`].
 
 pub mod sqlite;
 
@@ -10,14 +12,14 @@ use crate::model::{
     Cluster, Domain, HistoryEntry, Host, JournalEntry, LedgerEntry, Message, Nameserver, Registrar,
     Transfer, ZoneSettings,
 };
-use crate::operator::recovery::RecoveryKey;
 
 /// A failure of the database itself (not a refusal by the rules).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The database reported an error.
+    /// The database reported an error (the backend's own, boxed: the rules never look
+    /// inside it).
     #[error("database: {0}")]
-    Database(#[from] rusqlite::Error),
+    Database(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// A row holds a value the registry did not write (damaged or edited by hand).
     #[error("database row is damaged: {0}")]
     Corrupt(String),
@@ -116,9 +118,12 @@ pub trait Store {
     /// An object's history, newest first.
     fn history(&self, object: &str) -> StoreResult<Vec<HistoryEntry>>;
 
-    /// The registry record of every row written since the last record, sealed to `key` (empty
-    /// without one); see [`crate::operator::recovery`].
-    fn take_record(&self, key: Option<&RecoveryKey>) -> StoreResult<Vec<u8>>;
+    /// The registry record of every row written since the last record, as JSON, numbered next
+    /// in the chain (the caller seals it); see [`crate::operator::recovery`].
+    fn take_record(&self) -> StoreResult<Vec<u8>>;
+    /// Forgets what was written since the last record without taking one (a registry with no
+    /// recovery key).
+    fn drop_record(&self) -> StoreResult<()>;
     /// Keeps what this transaction wrote for the next record: it publishes nothing.
     fn keep_unpublished(&self) -> StoreResult<()>;
 

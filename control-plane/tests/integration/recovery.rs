@@ -20,7 +20,7 @@ fn dump(db: &Path) -> BTreeMap<String, Rows> {
     let conn = rusqlite::Connection::open(db).unwrap();
     let mut out = BTreeMap::new();
     let journal = "SELECT zone, from_serial, to_serial, changeset, signature, key_id, committed, record FROM journal";
-    for (name, sql) in control_plane::operator::recovery::RECORDED
+    for (name, sql) in control_plane::store::sqlite::record::RECORDED
         .iter()
         .map(|t| (t.to_string(), format!("SELECT * FROM \"{t}\"")))
         .chain([("journal".to_string(), journal.to_string())])

@@ -38,8 +38,7 @@ pub fn backup(args: BackupArgs, env: &Env) -> Result<()> {
     let BackupArgs { target, keep } = args;
     let conn = open(&env.config)?;
     let (file, pruned) = recovery::backup(&conn, &target, keep)?;
-    let backup =
-        rusqlite::Connection::open_with_flags(&file, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let backup = control_plane::store::sqlite::open_read_only(&file)?;
     let serials: Vec<String> = backup
         .zones()?
         .iter()

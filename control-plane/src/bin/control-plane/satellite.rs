@@ -2,7 +2,7 @@
 //! accepts, and where each one stands.
 
 use anyhow::{Context, Result};
-use control_plane::push::satellites;
+use control_plane::store::sqlite::satellites;
 
 use crate::{Env, open};
 

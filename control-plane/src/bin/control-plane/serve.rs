@@ -13,7 +13,7 @@ use control_plane::metrics;
 use control_plane::publish::signing::Signer;
 use control_plane::publish::writer;
 use control_plane::push::{self, feed};
-use control_plane::store::Store;
+use control_plane::store::{Store, sqlite};
 
 use crate::{Env, open};
 
@@ -187,10 +187,7 @@ pub fn run(args: Args, env: Env) -> Result<()> {
 }
 
 fn zone_serials(database: &Path) -> Result<Vec<(String, u32)>> {
-    let conn = rusqlite::Connection::open_with_flags(
-        database,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )?;
+    let conn = sqlite::open_read_only(database)?;
     Ok(conn
         .zones()?
         .into_iter()

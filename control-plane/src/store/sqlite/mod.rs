@@ -38,6 +38,10 @@
 //! messages, and replaces a domain's last renewal at expiry by its latest charge still in a
 //! grace period (`billed`: what, when, the expiry before it).
 
+pub mod journal;
+pub mod record;
+pub mod satellites;
+
 use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
@@ -82,7 +86,6 @@ fn addresses_text(addresses: &[IpAddr]) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
-use crate::operator::recovery::RecoveryKey;
 use crate::store::{Store, StoreError, StoreResult};
 
 const MIGRATIONS: &[&str] = &[
@@ -358,8 +361,25 @@ pub fn open(path: &Path) -> Result<Connection, OpenError> {
             .map_err(err)?;
         tx.commit().map_err(err)?;
     }
-    crate::operator::recovery::attach(&conn).map_err(err)?;
+    record::attach(&conn).map_err(err)?;
     Ok(conn)
+}
+
+/// A read-only connection to the registry database (readers never block the commit thread;
+/// WAL gives each read its own snapshot), waiting up to 5 s on a lock.
+pub fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> StoreError {
+        StoreError::Database(Box::new(error))
+    }
 }
 
 fn corrupt(what: impl Into<String>) -> StoreError {
@@ -1055,12 +1075,16 @@ impl Store for Connection {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn take_record(&self, key: Option<&RecoveryKey>) -> StoreResult<Vec<u8>> {
-        crate::operator::recovery::take(self, key)
+    fn take_record(&self) -> StoreResult<Vec<u8>> {
+        record::take(self)
+    }
+
+    fn drop_record(&self) -> StoreResult<()> {
+        record::drop_notes(self)
     }
 
     fn keep_unpublished(&self) -> StoreResult<()> {
-        crate::operator::recovery::keep(self)
+        record::keep(self)
     }
 
     fn append_journal(&self, e: &JournalEntry) -> StoreResult<()> {
@@ -1281,8 +1305,39 @@ impl Store for Connection {
     }
 }
 
+/// A step of the commit thread's transactions: one `BEGIN IMMEDIATE … COMMIT` per batch, one
+/// savepoint per command in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// `BEGIN IMMEDIATE`: takes the write lock at once.
+    Begin,
+    /// `COMMIT`: one fsync of the write-ahead log.
+    Commit,
+    /// `ROLLBACK`.
+    Rollback,
+    /// `SAVEPOINT command`, before each command of a batch.
+    Savepoint,
+    /// `ROLLBACK TO command`: undoes a refused command.
+    RollbackToSavepoint,
+    /// `RELEASE command`.
+    ReleaseSavepoint,
+}
+
+/// Runs one step, its statement prepared once per connection.
+pub fn transaction(conn: &Connection, step: Step) -> rusqlite::Result<()> {
+    let sql = match step {
+        Step::Begin => "BEGIN IMMEDIATE",
+        Step::Commit => "COMMIT",
+        Step::Rollback => "ROLLBACK",
+        Step::Savepoint => "SAVEPOINT command",
+        Step::RollbackToSavepoint => "ROLLBACK TO command",
+        Step::ReleaseSavepoint => "RELEASE command",
+    };
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
 /// Runs `f` inside `BEGIN IMMEDIATE … COMMIT`, rolling back if it fails. What it wrote and did
-/// not publish is kept for the next registry record ([`crate::operator::recovery::keep`]).
+/// not publish is kept for the next registry record ([`record::keep`]).
 pub fn immediate<T>(
     conn: &mut Connection,
     f: impl FnOnce(&mut Connection) -> anyhow::Result<T>,

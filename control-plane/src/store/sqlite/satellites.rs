@@ -41,7 +41,7 @@ pub fn add(conn: &Connection, name: &str, public_key: &str) -> StoreResult<()> {
          ON CONFLICT(name) DO UPDATE SET public_key = excluded.public_key",
         params![name, public_key],
     )?;
-    crate::operator::recovery::keep(&tx)?;
+    crate::store::sqlite::record::keep(&tx)?;
     tx.commit()?;
     Ok(())
 }
@@ -51,7 +51,7 @@ pub fn remove(conn: &Connection, name: &str) -> StoreResult<bool> {
     let tx = conn.unchecked_transaction()?;
     tx.execute("DELETE FROM satellite_status WHERE satellite = ?1", [name])?;
     let removed = tx.execute("DELETE FROM satellites WHERE name = ?1", [name])? > 0;
-    crate::operator::recovery::keep(&tx)?;
+    crate::store::sqlite::record::keep(&tx)?;
     tx.commit()?;
     Ok(removed)
 }
