@@ -266,6 +266,55 @@ pub struct Billed {
     pub expires_before: i64,
 }
 
+/// What a ledger line is for: the `kind` column of the ledger and the billing report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LedgerKind {
+    /// A registration.
+    Create,
+    /// A renewal by the registrar.
+    Renew,
+    /// The registry's renewal at expiry.
+    AutoRenew,
+    /// A completed transfer, charged to the gaining registrar.
+    Transfer,
+    /// A deleted domain restored (RFC 3915).
+    Restore,
+    /// A charge given back (a deletion or transfer in its grace period, a transfer refused).
+    Refund,
+    /// Credit added (or taken back) by an operator.
+    TopUp,
+}
+
+impl LedgerKind {
+    /// Its name in the ledger and the report.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LedgerKind::Create => "create",
+            LedgerKind::Renew => "renew",
+            LedgerKind::AutoRenew => "auto-renew",
+            LedgerKind::Transfer => "transfer",
+            LedgerKind::Restore => "restore",
+            LedgerKind::Refund => "refund",
+            LedgerKind::TopUp => "top-up",
+        }
+    }
+
+    /// The inverse of [`LedgerKind::as_str`].
+    pub fn parse(text: &str) -> Option<LedgerKind> {
+        [
+            LedgerKind::Create,
+            LedgerKind::Renew,
+            LedgerKind::AutoRenew,
+            LedgerKind::Transfer,
+            LedgerKind::Restore,
+            LedgerKind::Refund,
+            LedgerKind::TopUp,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == text)
+    }
+}
+
 /// The changes [`Billed`] tracks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BilledKind {
@@ -278,13 +327,18 @@ pub enum BilledKind {
 }
 
 impl BilledKind {
-    /// The ledger kind of its charge (`auto-renew`, `renew`, `transfer`).
-    pub fn as_str(self) -> &'static str {
+    /// The ledger kind of its charge.
+    pub fn ledger(self) -> LedgerKind {
         match self {
-            BilledKind::AutoRenew => "auto-renew",
-            BilledKind::Renew => "renew",
-            BilledKind::Transfer => "transfer",
+            BilledKind::AutoRenew => LedgerKind::AutoRenew,
+            BilledKind::Renew => LedgerKind::Renew,
+            BilledKind::Transfer => LedgerKind::Transfer,
         }
+    }
+
+    /// Its name as the domain's billing column keeps it (the ledger kind's).
+    pub fn as_str(self) -> &'static str {
+        self.ledger().as_str()
     }
 
     /// The inverse of [`BilledKind::as_str`].
@@ -422,6 +476,37 @@ impl std::fmt::Display for Actor {
     }
 }
 
+/// Whose history: the key an entry is kept under (`domain:<name>`, `host:<name>`,
+/// `cluster:<id>`, `registrar:<id>`, `zone:<origin>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryKey<'a> {
+    /// A domain, by name.
+    Domain(&'a str),
+    /// A host object, by name.
+    Host(&'a str),
+    /// A cluster of name servers, by id.
+    Cluster(u64),
+    /// A registrar, by registrar-id.
+    Registrar(u32),
+    /// A zone, by origin.
+    Zone(&'a str),
+    /// A blocked label or third/second-level combination.
+    Blocked(&'a str),
+}
+
+impl std::fmt::Display for HistoryKey<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HistoryKey::Domain(name) => write!(f, "domain:{name}"),
+            HistoryKey::Host(name) => write!(f, "host:{name}"),
+            HistoryKey::Cluster(id) => write!(f, "cluster:{id}"),
+            HistoryKey::Registrar(id) => write!(f, "registrar:{id}"),
+            HistoryKey::Zone(origin) => write!(f, "zone:{origin}"),
+            HistoryKey::Blocked(what) => write!(f, "blocked:{what}"),
+        }
+    }
+}
+
 /// One entry of an object's history.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryEntry {
@@ -475,8 +560,8 @@ pub struct LedgerEntry {
     pub at: i64,
     /// The registrar.
     pub registrar: u32,
-    /// `create`, `renew`, `transfer` or `top-up`.
-    pub kind: String,
+    /// What it is for.
+    pub kind: LedgerKind,
     /// The domain charged for, if any.
     pub domain: Option<String>,
     /// The amount (negative for a debit).

@@ -14,17 +14,19 @@ use std::fmt::Write as _;
 use anyhow::{Context, bail};
 use rusqlite::Connection;
 
-use crate::model::{Actor, HistoryEntry, Lifecycle, Registrar, ZoneSettings};
+use crate::model::{
+    Actor, HistoryEntry, HistoryKey, LedgerKind, Lifecycle, Registrar, ZoneSettings,
+};
 use crate::publish::signing::Signer;
 use crate::publish::{Publication, registrar_object};
-use crate::registry::{check_name, domain_object, money};
+use crate::registry::{check_name, money};
 use crate::store::Store;
 use crate::store::sqlite::{self, immediate};
 use zonefiles::calendar;
 
 fn record(
     conn: &mut Connection,
-    object: &str,
+    object: HistoryKey<'_>,
     operator: &str,
     change: String,
 ) -> anyhow::Result<()> {
@@ -59,7 +61,7 @@ pub fn add_zone(
         sqlite::insert_zone(conn, zone)?;
         record(
             conn,
-            &format!("zone:{}", zone.origin),
+            HistoryKey::Zone(&zone.origin),
             operator,
             format!("ADD ZONE (level {}, serial {})", zone.level, zone.serial),
         )?;
@@ -88,7 +90,7 @@ pub fn set_lifecycle(
         }
         record(
             conn,
-            &format!("zone:{origin}"),
+            HistoryKey::Zone(&origin),
             operator,
             format!("SET LIFECYCLE ({})", describe_lifecycle(policy)),
         )?;
@@ -125,7 +127,7 @@ pub fn put_registrar(
         sqlite::put_registrar(conn, registrar)?;
         record(
             conn,
-            &format!("registrar:{}", registrar.id),
+            HistoryKey::Registrar(registrar.id),
             operator,
             change.to_string(),
         )?;
@@ -148,10 +150,10 @@ pub fn registrar(conn: &Connection, id: u32) -> anyhow::Result<Registrar> {
 pub fn top_up(conn: &mut Connection, id: u32, amount: i64, operator: &str) -> anyhow::Result<i64> {
     immediate(conn, |conn| {
         registrar(conn, id)?;
-        let balance = conn.charge(id, amount, "top-up", None, ops::now())?;
+        let balance = conn.charge(id, amount, LedgerKind::TopUp, None, ops::now())?;
         record(
             conn,
-            &format!("registrar:{id}"),
+            HistoryKey::Registrar(id),
             operator,
             format!("CREDIT ({}; balance {})", money(amount), money(balance)),
         )?;
@@ -182,7 +184,7 @@ pub fn block(
             let verb = if blocked { "BLOCK" } else { "UNBLOCK" };
             record(
                 conn,
-                &format!("blocked:{what}"),
+                HistoryKey::Blocked(&what),
                 operator,
                 format!("{verb} {what}"),
             )?;
@@ -194,7 +196,7 @@ pub fn block(
 /// A domain's history, newest first, as text.
 pub fn history(conn: &Connection, name: &str) -> anyhow::Result<String> {
     let name = name.trim_end_matches('.').to_ascii_lowercase();
-    let entries = conn.history(&domain_object(&name))?;
+    let entries = conn.history(HistoryKey::Domain(&name))?;
     let mut out = String::new();
     if let Some(domain) = conn.domain(&name)? {
         let _ = writeln!(
@@ -248,7 +250,7 @@ pub fn billing(conn: &Connection, month: &str) -> anyhow::Result<String> {
                 registrar.iana_id,
                 name,
                 calendar::date_time(line.at),
-                line.kind,
+                line.kind.as_str(),
                 line.domain.as_deref().unwrap_or(""),
                 money(line.amount),
                 money(line.balance)

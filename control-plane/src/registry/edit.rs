@@ -5,8 +5,8 @@
 use zonefiles::calendar;
 use zonefiles::whois::DelegationSigner;
 
-use super::{Failure, Refusal, Reply, Rules, check_ds, domain_object};
-use crate::model::Nameserver;
+use super::{Failure, Refusal, Reply, Rules, check_ds};
+use crate::model::{HistoryKey, Nameserver};
 
 impl Rules<'_> {
     pub(super) fn check_domains(&mut self, names: &[String]) -> Result<Reply, Failure> {
@@ -98,7 +98,10 @@ impl Rules<'_> {
             domain.cluster = None;
             domain.updated = self.now;
             self.store.update_domain(&domain)?;
-            self.record(&domain_object(&domain.name), "SET CLUSTER (none)".into())?;
+            self.record(
+                HistoryKey::Domain(&domain.name),
+                "SET CLUSTER (none)".into(),
+            )?;
             return Ok(Reply::Done);
         }
         let (cluster, _) = self.cluster_for(&hosts)?;

@@ -20,12 +20,7 @@
 use std::net::IpAddr;
 
 use super::{Failure, Refusal, Reply, Rules, check_name, usable_address};
-use crate::model::{Host, Nameserver};
-
-/// The object key of a host's history.
-pub fn host_object(name: &str) -> String {
-    format!("host:{name}")
-}
+use crate::model::{HistoryKey, Host, Nameserver};
 
 impl Rules<'_> {
     /// The registered domain a name inside a registry zone is beneath (`None` outside them).
@@ -105,7 +100,7 @@ impl Rules<'_> {
         };
         self.agree_with_clusters(&host)?;
         host.id = self.store.insert_host(&host)?;
-        self.record(&host_object(name), "CREATE HOST".into())?;
+        self.record(HistoryKey::Host(name), "CREATE HOST".into())?;
         Ok(Reply::HostCreated { created: self.now })
     }
 
@@ -178,13 +173,13 @@ impl Rules<'_> {
             Some(new) => {
                 host.name = new.clone();
                 self.store.rename_host(name, &host)?;
-                self.record(&host_object(name), format!("RENAME HOST (to {new})"))?;
-                self.record(&host_object(new), format!("RENAME HOST (from {name})"))?;
+                self.record(HistoryKey::Host(name), format!("RENAME HOST (to {new})"))?;
+                self.record(HistoryKey::Host(new), format!("RENAME HOST (from {name})"))?;
             }
             None => {
                 self.store.update_host(&host)?;
                 self.record(
-                    &host_object(name),
+                    HistoryKey::Host(name),
                     format!("UPDATE HOST ({} addresses)", host.addresses.len()),
                 )?;
             }
@@ -204,7 +199,7 @@ impl Rules<'_> {
             }
             self.store.set_nameservers(id, &cluster.nameservers)?;
             self.record(
-                &format!("cluster:{id}"),
+                HistoryKey::Cluster(id),
                 format!("SET NAMESERVERS (host {name} changed)"),
             )?;
         }
@@ -243,7 +238,7 @@ impl Rules<'_> {
             .into());
         }
         self.store.delete_host(name)?;
-        self.record(&host_object(name), "DELETE HOST".into())?;
+        self.record(HistoryKey::Host(name), "DELETE HOST".into())?;
         Ok(Reply::Done)
     }
 
@@ -337,7 +332,7 @@ impl Rules<'_> {
             host.updated = self.now;
             self.store.update_host(&host)?;
             self.record(
-                &host_object(&host.name),
+                HistoryKey::Host(&host.name),
                 format!("TRANSFER HOST (with {domain})"),
             )?;
         }

@@ -21,9 +21,10 @@
 
 use zonefiles::calendar::DAY;
 
-use super::{Failure, Refusal, Reply, Rules, domain_object, money, transfer};
+use super::{Failure, Refusal, Reply, Rules, money, transfer};
 use crate::model::{
-    Billed, BilledKind, Deletion, Domain, HistoryEntry, Message, Notice, ZoneSettings,
+    Billed, BilledKind, Deletion, Domain, HistoryEntry, HistoryKey, LedgerKind, Message, Notice,
+    ZoneSettings,
 };
 use crate::registry::Publication;
 use crate::store::Store;
@@ -76,12 +77,12 @@ impl Rules<'_> {
                     self.credit(self.registrar.id, &domain.name, fee)?;
                     fee
                 }
-                kind => self.refund(self.registrar.id, &domain.name, kind.as_str(), billed.at)?,
+                kind => self.refund(self.registrar.id, &domain.name, kind.ledger(), billed.at)?,
             };
             domain.expires = billed.expires_before;
             domain.billed = None;
             self.record(
-                &domain_object(&domain.name),
+                HistoryKey::Domain(&domain.name),
                 format!(
                     "REFUND {} ({} refunded, expiry back to {})",
                     billed.kind.as_str().to_ascii_uppercase(),
@@ -93,10 +94,15 @@ impl Rules<'_> {
         let in_add_grace =
             self.now < domain.created + i64::from(zone.lifecycle.add_grace_days) * DAY;
         if in_add_grace {
-            let charged = self.refund(self.registrar.id, &domain.name, "create", domain.created)?;
+            let charged = self.refund(
+                self.registrar.id,
+                &domain.name,
+                LedgerKind::Create,
+                domain.created,
+            )?;
             self.store.delete_domain(&domain.name)?;
             self.record(
-                &domain_object(&domain.name),
+                HistoryKey::Domain(&domain.name),
                 format!(
                     "DELETE DOMAIN (in its add grace period: {} refunded)",
                     money(charged)
@@ -106,7 +112,7 @@ impl Rules<'_> {
         }
         if zone.lifecycle.redemption_days == 0 {
             self.store.delete_domain(&domain.name)?;
-            self.record(&domain_object(&domain.name), "DELETE DOMAIN".into())?;
+            self.record(HistoryKey::Domain(&domain.name), "DELETE DOMAIN".into())?;
             return Ok(Reply::Deleted { pending: false });
         }
         domain.deletion = Some(Deletion {
@@ -116,7 +122,7 @@ impl Rules<'_> {
         domain.updated = self.now;
         self.store.update_domain(&domain)?;
         self.record(
-            &domain_object(&domain.name),
+            HistoryKey::Domain(&domain.name),
             format!(
                 "DELETE DOMAIN (restorable until {})",
                 zonefiles::calendar::date(
@@ -133,7 +139,7 @@ impl Rules<'_> {
         &mut self,
         registrar: u32,
         domain: &str,
-        kind: &str,
+        kind: LedgerKind,
         since: i64,
     ) -> Result<i64, Failure> {
         let charged = (-self.store.charged(registrar, domain, kind, since)?).max(0);
@@ -149,8 +155,13 @@ impl Rules<'_> {
         amount: i64,
     ) -> Result<(), Failure> {
         if amount > 0 {
-            self.store
-                .charge(registrar, amount, "refund", Some(domain), self.now)?;
+            self.store.charge(
+                registrar,
+                amount,
+                LedgerKind::Refund,
+                Some(domain),
+                self.now,
+            )?;
         }
         Ok(())
     }
@@ -172,12 +183,12 @@ impl Rules<'_> {
             }
         }
         let zone = self.zone_of(&domain.name)?.clone();
-        self.charge("restore", &domain.name, 1, &zone)?;
+        self.charge(LedgerKind::Restore, &domain.name, 1, &zone)?;
         self.publication.touch(self.store, &domain.name)?;
         domain.deletion = None;
         domain.updated = self.now;
         self.store.update_domain(&domain)?;
-        self.record(&domain_object(&domain.name), "RESTORE DOMAIN".into())?;
+        self.record(HistoryKey::Domain(&domain.name), "RESTORE DOMAIN".into())?;
         Ok(Reply::Done)
     }
 }
@@ -198,7 +209,7 @@ fn auto_renew(
     publication.touch(store, name)?;
     let note = |change: String| {
         store.add_history(
-            &domain_object(name),
+            HistoryKey::Domain(name),
             &HistoryEntry {
                 at: now,
                 actor: "registry".into(),
@@ -209,7 +220,13 @@ fn auto_renew(
     domain.updated = now;
     match registrar {
         Some(r) if r.balance - zone.year_price >= -r.credit_limit => {
-            store.charge(r.id, -zone.year_price, "auto-renew", Some(name), now)?;
+            store.charge(
+                r.id,
+                -zone.year_price,
+                LedgerKind::AutoRenew,
+                Some(name),
+                now,
+            )?;
             domain.billed = Some(Billed {
                 kind: BilledKind::AutoRenew,
                 at: now,
@@ -287,7 +304,7 @@ pub fn sweep(store: &dyn Store, publication: &mut Publication, now: i64) -> Resu
         let pending = i64::from(zone.lifecycle.pending_delete_days) * DAY;
         let note = |store: &dyn Store, name: &str, change: &str| {
             store.add_history(
-                &domain_object(name),
+                HistoryKey::Domain(name),
                 &HistoryEntry {
                     at: now,
                     actor: "registry".into(),

@@ -35,13 +35,12 @@ mod transfer;
 
 use std::net::IpAddr;
 
-pub use hosts::host_object;
 pub use lifecycle::{SWEEP_LIMIT, grace_status, sweep};
 pub use transfer::TransferAction;
 
 use crate::model::{
-    Actor, Billed, BilledKind, Cluster, Domain, HistoryEntry, Host, Message, Nameserver, Registrar,
-    Transfer, TransferDefault, ZoneSettings,
+    Actor, Billed, BilledKind, Cluster, Domain, HistoryEntry, HistoryKey, Host, LedgerKind,
+    Message, Nameserver, Registrar, Transfer, TransferDefault, ZoneSettings,
 };
 use crate::publish::{Publication, domain_roid};
 use crate::store::{Store, StoreError};
@@ -648,11 +647,6 @@ pub fn money(cents: i64) -> String {
     format!("{sign}{}.{:02}", cents.abs() / 100, cents.abs() % 100)
 }
 
-/// The object key of a domain's history.
-pub fn domain_object(name: &str) -> String {
-    format!("domain:{name}")
-}
-
 /// How long a new registration runs.
 enum Term {
     /// To this day.
@@ -676,7 +670,7 @@ struct Rules<'a> {
 }
 
 impl Rules<'_> {
-    fn record(&mut self, object: &str, change: String) -> Result<(), StoreError> {
+    fn record(&mut self, object: HistoryKey<'_>, change: String) -> Result<(), StoreError> {
         let entry = HistoryEntry {
             at: self.now,
             actor: self.actor.to_string(),
@@ -814,7 +808,7 @@ impl Rules<'_> {
         }
         let id = self.store.insert_cluster(self.registrar.id, nameservers)?;
         self.record(
-            &format!("cluster:{id}"),
+            HistoryKey::Cluster(id),
             format!("CREATE CLUSTER ({} name servers)", nameservers.len()),
         )?;
         Ok((id, true))
@@ -822,7 +816,7 @@ impl Rules<'_> {
 
     fn charge(
         &mut self,
-        kind: &str,
+        kind: LedgerKind,
         domain: &str,
         years: i64,
         zone: &ZoneSettings,
@@ -837,7 +831,8 @@ impl Rules<'_> {
             .ok_or_else(|| Refusal::AuthorizationFailed("unknown registrar".into()))?;
         if registrar.balance - amount < -registrar.credit_limit {
             return Err(Refusal::Credit(format!(
-                "{kind} of {domain} costs {}; balance {} with credit limit {}",
+                "{} of {domain} costs {}; balance {} with credit limit {}",
+                kind.as_str(),
                 money(amount),
                 money(registrar.balance),
                 money(registrar.credit_limit)
@@ -909,7 +904,7 @@ impl Rules<'_> {
             }
         };
         let years = whole_years(self.now, expires);
-        self.charge("create", &name, years, &zone)?;
+        self.charge(LedgerKind::Create, &name, years, &zone)?;
         self.publication.touch(self.store, &name)?;
         let mut domain = Domain {
             name: name.clone(),
@@ -927,7 +922,7 @@ impl Rules<'_> {
             billed: None,
         };
         domain.id = self.store.insert_domain(&domain)?;
-        self.record(&domain_object(&name), "CREATE DOMAIN".into())?;
+        self.record(HistoryKey::Domain(&name), "CREATE DOMAIN".into())?;
         Ok(Reply::DomainCreated {
             created: self.now,
             cluster,
@@ -951,7 +946,7 @@ impl Rules<'_> {
         self.check_expiry(expires, &zone)?;
         if expires > domain.expires {
             let years = whole_years(domain.expires, expires);
-            self.charge("renew", &domain.name, years, &zone)?;
+            self.charge(LedgerKind::Renew, &domain.name, years, &zone)?;
             domain.billed = Some(Billed {
                 kind: BilledKind::Renew,
                 at: self.now,
@@ -967,7 +962,7 @@ impl Rules<'_> {
         domain.expires = expires;
         domain.updated = self.now;
         self.store.update_domain(&domain)?;
-        self.record(&domain_object(&domain.name), change)?;
+        self.record(HistoryKey::Domain(&domain.name), change)?;
         Ok(Reply::Done)
     }
 
@@ -982,7 +977,7 @@ impl Rules<'_> {
         domain.updated = self.now;
         self.store.update_domain(&domain)?;
         self.record(
-            &domain_object(&domain.name),
+            HistoryKey::Domain(&domain.name),
             format!("SET CLUSTER (to {})", cluster.id),
         )?;
         Ok(Reply::Done)
@@ -998,7 +993,7 @@ impl Rules<'_> {
         domain.updated = self.now;
         self.store.update_domain(&domain)?;
         self.record(
-            &domain_object(&domain.name),
+            HistoryKey::Domain(&domain.name),
             format!("SET STATUS (to {})", status_word(active)),
         )?;
         Ok(Reply::Done)
@@ -1017,12 +1012,12 @@ impl Rules<'_> {
         }
         self.store.set_nameservers(id, nameservers)?;
         self.record(
-            &format!("cluster:{id}"),
+            HistoryKey::Cluster(id),
             format!("SET NAMESERVERS ({} name servers)", nameservers.len()),
         )?;
         for name in &users {
             self.record(
-                &domain_object(name),
+                HistoryKey::Domain(name),
                 format!("SET NAMESERVERS (cluster {id})"),
             )?;
         }
@@ -1034,7 +1029,7 @@ impl Rules<'_> {
         domain.auth_hash = Some(auth_hash.to_string());
         domain.updated = self.now;
         self.store.update_domain(&domain)?;
-        self.record(&domain_object(&domain.name), "SET PASSWORD".into())?;
+        self.record(HistoryKey::Domain(&domain.name), "SET PASSWORD".into())?;
         Ok(Reply::Done)
     }
 
@@ -1049,7 +1044,7 @@ impl Rules<'_> {
         domain.updated = self.now;
         self.store.update_domain(&domain)?;
         self.record(
-            &domain_object(&domain.name),
+            HistoryKey::Domain(&domain.name),
             format!("SET DS ({} records)", ds.len()),
         )?;
         Ok(Reply::Done)
@@ -1079,13 +1074,13 @@ impl Rules<'_> {
             }
         }
         self.store.delete_cluster(id)?;
-        self.record(&format!("cluster:{id}"), "DELETE CLUSTER".into())?;
+        self.record(HistoryKey::Cluster(id), "DELETE CLUSTER".into())?;
         Ok(Reply::Done)
     }
 
     fn query_domain(&mut self, name: &str) -> Result<Reply, Failure> {
         let domain = self.sponsored(name)?;
-        let history = self.store.history(&domain_object(&domain.name))?;
+        let history = self.store.history(HistoryKey::Domain(&domain.name))?;
         // Only this registration's history: entries since its creation.
         let history = history
             .into_iter()

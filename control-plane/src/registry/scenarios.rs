@@ -7,7 +7,9 @@ use rusqlite::Connection;
 use zonefiles::calendar::{self, DAY};
 
 use super::*;
-use crate::model::{Deletion, Lifecycle, Notice, Registrar, TransferStatus};
+use crate::model::{
+    Deletion, HistoryKey, LedgerKind, Lifecycle, Notice, Registrar, TransferStatus,
+};
 use crate::store::sqlite::{self, Step};
 
 const START: i64 = 1_800_000_000;
@@ -55,7 +57,8 @@ impl Registry {
                 },
             )
             .unwrap();
-            conn.charge(id, 100_000, "top-up", None, START).unwrap();
+            conn.charge(id, 100_000, LedgerKind::TopUp, None, START)
+                .unwrap();
         }
         Registry { conn }
     }
@@ -466,7 +469,9 @@ fn expired_domains_are_renewed_refunded_or_deleted_when_the_zone_auto_renews() {
     assert_eq!(sweep_at(expires - DAY), 0, "not expired yet");
     // Registrar 2 cannot pay for another year.
     let balance = r.balance(2);
-    r.conn.charge(2, -balance, "top-up", None, START).unwrap();
+    r.conn
+        .charge(2, -balance, LedgerKind::TopUp, None, START)
+        .unwrap();
     let before = r.balance(1);
     assert_eq!(sweep_at(expires + 60), 2);
     let kept = r.domain("kept.tld").unwrap();
@@ -928,7 +933,7 @@ fn a_renamed_host_takes_every_cluster_entry_with_it() {
             .parent
             .is_none()
     );
-    let history = r.conn.history(&host_object("ns.example.info")).unwrap();
+    let history = r.conn.history(HistoryKey::Host("ns.example.info")).unwrap();
     assert!(
         history
             .iter()

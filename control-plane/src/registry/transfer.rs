@@ -20,10 +20,10 @@
 
 use zonefiles::calendar::{self, DAY};
 
-use super::{Failure, Refusal, Reply, Rules, domain_object, money};
+use super::{Failure, Refusal, Reply, Rules, money};
 use crate::model::{
-    Actor, Billed, BilledKind, Domain, Message, Notice, Transfer, TransferDefault, TransferStatus,
-    ZoneSettings,
+    Actor, Billed, BilledKind, Domain, HistoryKey, LedgerKind, Message, Notice, Transfer,
+    TransferDefault, TransferStatus, ZoneSettings,
 };
 use crate::registry::Publication;
 use crate::store::Store;
@@ -65,7 +65,7 @@ impl Rules<'_> {
             .into());
         }
         let zone = self.zone_of(&name)?.clone();
-        let fee = self.charge("transfer", &name, 1, &zone)?;
+        let fee = self.charge(LedgerKind::Transfer, &name, 1, &zone)?;
         let mut transfer = Transfer {
             domain: name.clone(),
             status: TransferStatus::Pending,
@@ -82,7 +82,7 @@ impl Rules<'_> {
         }
         self.store.save_transfer(zone.id, &transfer)?;
         self.record(
-            &domain_object(&name),
+            HistoryKey::Domain(&name),
             format!(
                 "TRANSFER REQUESTED (by registrar {}; {} charged; answered by default on {})",
                 transfer.gaining,
@@ -192,10 +192,10 @@ impl Rules<'_> {
             && billed.kind == BilledKind::AutoRenew
             && self.now < billed.at + i64::from(zone.lifecycle.auto_renew_grace_days) * DAY
         {
-            let refunded = self.refund(transfer.losing, &name, "auto-renew", billed.at)?;
+            let refunded = self.refund(transfer.losing, &name, LedgerKind::AutoRenew, billed.at)?;
             domain.expires = billed.expires_before;
             self.record(
-                &domain_object(&name),
+                HistoryKey::Domain(&name),
                 format!(
                     "REFUND AUTO-RENEW (transferred in its grace period: {} refunded to registrar {})",
                     money(refunded),
@@ -227,7 +227,7 @@ impl Rules<'_> {
             format!(", {}", status.as_str())
         };
         self.record(
-            &domain_object(&name),
+            HistoryKey::Domain(&name),
             format!("TRANSFER DOMAIN (from registrar {}{how})", transfer.losing),
         )?;
         let text = format!(
@@ -255,7 +255,7 @@ impl Rules<'_> {
         transfer.acted = self.now;
         self.store.save_transfer(zone.id, transfer)?;
         self.record(
-            &domain_object(&name),
+            HistoryKey::Domain(&name),
             format!(
                 "TRANSFER ENDED (to registrar {}, {}; {} refunded)",
                 transfer.gaining,

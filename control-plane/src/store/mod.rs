@@ -9,8 +9,8 @@
 pub mod sqlite;
 
 use crate::model::{
-    Cluster, Domain, HistoryEntry, Host, JournalEntry, LedgerEntry, Message, Nameserver, Registrar,
-    Transfer, ZoneSettings,
+    Cluster, Domain, HistoryEntry, HistoryKey, Host, JournalEntry, LedgerEntry, LedgerKind,
+    Message, Nameserver, Registrar, Transfer, ZoneSettings,
 };
 
 /// A failure of the database itself (not a refusal by the rules).
@@ -45,7 +45,7 @@ pub trait Store {
         &self,
         registrar: u32,
         amount: i64,
-        kind: &str,
+        kind: LedgerKind,
         domain: Option<&str>,
         at: i64,
     ) -> StoreResult<i64>;
@@ -99,7 +99,13 @@ pub trait Store {
     fn expired(&self, zone: i64, now: i64, limit: usize) -> StoreResult<Vec<String>>;
     /// What a registrar was charged (a negative sum) for a domain under a ledger kind since a
     /// time.
-    fn charged(&self, registrar: u32, domain: &str, kind: &str, since: i64) -> StoreResult<i64>;
+    fn charged(
+        &self,
+        registrar: u32,
+        domain: &str,
+        kind: LedgerKind,
+        since: i64,
+    ) -> StoreResult<i64>;
     /// A domain's latest transfer, pending or ended.
     fn transfer(&self, name: &str) -> StoreResult<Option<Transfer>>;
     /// Records a domain's latest transfer (replacing the one before).
@@ -113,10 +119,10 @@ pub trait Store {
     /// True if this third-level label is blocked under this second-level label.
     fn combination_blocked(&self, third: &str, second: &str) -> StoreResult<bool>;
 
-    /// Appends to an object's history (`domain:<name>`, `cluster:<id>`, `registrar:<id>`).
-    fn add_history(&self, object: &str, entry: &HistoryEntry) -> StoreResult<()>;
+    /// Appends to an object's history.
+    fn add_history(&self, object: HistoryKey<'_>, entry: &HistoryEntry) -> StoreResult<()>;
     /// An object's history, newest first.
-    fn history(&self, object: &str) -> StoreResult<Vec<HistoryEntry>>;
+    fn history(&self, object: HistoryKey<'_>) -> StoreResult<Vec<HistoryEntry>>;
 
     /// The registry record of every row written since the last record, as JSON, numbered next
     /// in the chain (the caller seals it); see [`crate::operator::recovery`].

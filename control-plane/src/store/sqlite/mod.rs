@@ -51,9 +51,9 @@ use zonefiles::SerialPolicy;
 use zonefiles::whois::DelegationSigner;
 
 use crate::model::{
-    Billed, BilledKind, Cluster, Deletion, Domain, HistoryEntry, Host, JournalEntry, LedgerEntry,
-    Lifecycle, Message, Nameserver, Notice, Registrar, Transfer, TransferDefault, TransferStatus,
-    ZoneSettings,
+    Billed, BilledKind, Cluster, Deletion, Domain, HistoryEntry, HistoryKey, Host, JournalEntry,
+    LedgerEntry, LedgerKind, Lifecycle, Message, Nameserver, Notice, Registrar, Transfer,
+    TransferDefault, TransferStatus, ZoneSettings,
 };
 
 const HOST_COLUMNS: &str = "name, id, registrar, creator, parent, created, updated, addresses";
@@ -781,7 +781,7 @@ impl Store for Connection {
         &self,
         registrar: u32,
         amount: i64,
-        kind: &str,
+        kind: LedgerKind,
         domain: Option<&str>,
         at: i64,
     ) -> StoreResult<i64> {
@@ -793,7 +793,7 @@ impl Store for Connection {
         self.prepare_cached(
             "INSERT INTO ledger (registrar, at, kind, domain, amount, balance) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?
-        .execute(params![registrar, at, kind, domain, amount, balance])?;
+        .execute(params![registrar, at, kind.as_str(), domain, amount, balance])?;
         Ok(balance)
     }
 
@@ -1053,19 +1053,24 @@ impl Store for Connection {
             .exists([third, second])?)
     }
 
-    fn add_history(&self, object: &str, entry: &HistoryEntry) -> StoreResult<()> {
+    fn add_history(&self, object: HistoryKey<'_>, entry: &HistoryEntry) -> StoreResult<()> {
         self.prepare_cached(
             "INSERT INTO history (object, at, actor, change) VALUES (?1, ?2, ?3, ?4)",
         )?
-        .execute(params![object, entry.at, entry.actor, entry.change])?;
+        .execute(params![
+            object.to_string(),
+            entry.at,
+            entry.actor,
+            entry.change
+        ])?;
         Ok(())
     }
 
-    fn history(&self, object: &str) -> StoreResult<Vec<HistoryEntry>> {
+    fn history(&self, object: HistoryKey<'_>) -> StoreResult<Vec<HistoryEntry>> {
         let mut statement = self.prepare_cached(
             "SELECT at, actor, change FROM history WHERE object = ?1 ORDER BY id DESC",
         )?;
-        let rows = statement.query_map([object], |r| {
+        let rows = statement.query_map([object.to_string()], |r| {
             Ok(HistoryEntry {
                 at: r.get(0)?,
                 actor: r.get(1)?,
@@ -1217,12 +1222,18 @@ impl Store for Connection {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn charged(&self, registrar: u32, domain: &str, kind: &str, since: i64) -> StoreResult<i64> {
+    fn charged(
+        &self,
+        registrar: u32,
+        domain: &str,
+        kind: LedgerKind,
+        since: i64,
+    ) -> StoreResult<i64> {
         Ok(self
             .prepare_cached(
                 "SELECT coalesce(sum(amount), 0) FROM ledger WHERE registrar = ?1 AND domain = ?2 AND kind = ?3 AND at >= ?4",
             )?
-            .query_row(params![registrar, domain, kind, since], |r| r.get(0))?)
+            .query_row(params![registrar, domain, kind.as_str(), since], |r| r.get(0))?)
     }
 
     fn transfer(&self, name: &str) -> StoreResult<Option<Transfer>> {
@@ -1292,16 +1303,25 @@ impl Store for Connection {
             "SELECT at, registrar, kind, domain, amount, balance FROM ledger WHERE at >= ?1 AND at < ?2 ORDER BY registrar, id",
         )?;
         let rows = statement.query_map([from, to], |r| {
-            Ok(LedgerEntry {
-                at: r.get(0)?,
-                registrar: r.get(1)?,
-                kind: r.get(2)?,
-                domain: r.get(3)?,
-                amount: r.get(4)?,
-                balance: r.get(5)?,
-            })
+            Ok((
+                LedgerEntry {
+                    at: r.get(0)?,
+                    registrar: r.get(1)?,
+                    kind: LedgerKind::TopUp,
+                    domain: r.get(3)?,
+                    amount: r.get(4)?,
+                    balance: r.get(5)?,
+                },
+                r.get::<_, String>(2)?,
+            ))
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        rows.map(|row| {
+            let (mut entry, kind) = row?;
+            entry.kind =
+                LedgerKind::parse(&kind).ok_or_else(|| corrupt(format!("ledger kind {kind:?}")))?;
+            Ok(entry)
+        })
+        .collect()
     }
 }
 

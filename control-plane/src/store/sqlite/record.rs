@@ -353,7 +353,9 @@ pub fn vacuum_into(conn: &Connection, path: &Path) -> rusqlite::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Domain, HistoryEntry, Nameserver, Registrar, ZoneSettings};
+    use crate::model::{
+        Domain, HistoryEntry, HistoryKey, LedgerKind, Nameserver, Registrar, ZoneSettings,
+    };
     use crate::store::Store;
 
     /// A registry with one zone and one registrar.
@@ -439,7 +441,7 @@ mod tests {
             billed: None,
         };
         conn.insert_domain(&domain).unwrap();
-        conn.charge(1001, -500, "create", Some("a.tld"), 10)
+        conn.charge(1001, -500, LedgerKind::Create, Some("a.tld"), 10)
             .unwrap();
         // A command refused after it wrote: its savepoint is rolled back.
         conn.execute_batch("SAVEPOINT command").unwrap();
@@ -451,7 +453,7 @@ mod tests {
         conn.execute_batch("ROLLBACK TO command; RELEASE command")
             .unwrap();
         conn.add_history(
-            "domain:a.tld",
+            HistoryKey::Domain("a.tld"),
             &HistoryEntry {
                 at: 10,
                 actor: "registrar 1001".into(),
@@ -464,7 +466,8 @@ mod tests {
         // row, as two top-ups do).
         for amount in [300, 400] {
             conn.execute_batch("BEGIN").unwrap();
-            conn.charge(1001, amount, "top-up", None, 11).unwrap();
+            conn.charge(1001, amount, LedgerKind::TopUp, None, 11)
+                .unwrap();
             keep(&conn).unwrap();
             conn.execute_batch("COMMIT").unwrap();
         }
