@@ -164,6 +164,26 @@ pub struct Follower {
     withdrawn: Vec<Name>,
 }
 
+/// A zone whose served state changed at a [`Follower::poll`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Changed {
+    /// The zone.
+    pub zone: Name,
+    /// Its serial now.
+    pub serial: u32,
+    /// What changed.
+    pub how: Change,
+}
+
+/// What changed in a zone's served state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// A new serial: secondaries are notified.
+    Serial,
+    /// The same serial from another image: a compaction, or a zone withdrawn.
+    Image,
+}
+
 impl Follower {
     /// Opens every configured zone.
     pub fn load(zones: &[ZoneConfig], open: Open) -> Result<Follower, FollowError> {
@@ -220,9 +240,8 @@ impl Follower {
         )
     }
 
-    /// Looks at every zone directory; returns the zones whose state changed, with their
-    /// serial and whether it is a new one (a compaction changes the image, not the serial).
-    pub fn poll(&mut self) -> Vec<(Name, u32, bool)> {
+    /// Looks at every zone directory; returns the zones whose state changed.
+    pub fn poll(&mut self) -> Vec<Changed> {
         let mut changed = Vec::new();
         let withdrawn = &mut self.withdrawn;
         self.sources.retain(|source| {
@@ -256,7 +275,11 @@ impl Follower {
                 return true;
             }
             withdrawn.push(view.origin().clone());
-            changed.push((view.origin().clone(), view.serial(), false));
+            changed.push(Changed {
+                zone: view.origin().clone(),
+                serial: view.serial(),
+                how: Change::Image,
+            });
             false
         });
         for source in &mut self.sources {
@@ -266,7 +289,15 @@ impl Follower {
                     source.state = state;
                     let serial = source.state.view.serial();
                     let origin = source.state.view.origin().clone();
-                    changed.push((origin, serial, serial != before));
+                    let how = match serial == before {
+                        true => Change::Image,
+                        false => Change::Serial,
+                    };
+                    changed.push(Changed {
+                        zone: origin,
+                        serial,
+                        how,
+                    });
                 }
                 Ok(None) => {}
                 Err(error) => {
@@ -502,7 +533,7 @@ pub fn run(
             continue;
         }
         state.store(Arc::new(follower.state()));
-        for (zone, serial, new_serial) in changed {
+        for Changed { zone, serial, how } in changed {
             let overlay = follower
                 .sources
                 .iter()
@@ -514,9 +545,12 @@ pub fn run(
                 overlay_labels = overlay,
                 apply_ms = started.elapsed().as_millis() as u64,
                 "{}",
-                if new_serial { "zone updated" } else { "zone image replaced" }
+                match how {
+                    Change::Serial => "zone updated",
+                    Change::Image => "zone image replaced",
+                }
             );
-            if new_serial {
+            if how == Change::Serial {
                 let _ = changes.send((zone, serial));
             }
         }

@@ -10,7 +10,7 @@ use super::response::{Queue, Response, date_time};
 use super::xml::escape;
 use super::{Code, DOMAIN, HOST, RGP, SECDNS};
 use crate::front::auth;
-use crate::model::{Nameserver, Notice, Transfer, TransferStatus};
+use crate::model::{Domain, Nameserver, Notice, Transfer, TransferStatus};
 use crate::registry::{Command, NameserverSource, Refusal, Reply};
 
 /// What to do with a domain command.
@@ -244,12 +244,7 @@ pub fn reply(request: &Request, reply: Reply) -> Response {
                 escape(&domain.name),
                 escape(&roid)
             );
-            for status in statuses(
-                domain.active,
-                !nameservers.is_empty(),
-                domain.deletion.is_some(),
-                transfer.is_some(),
-            ) {
+            for status in statuses(&domain, &nameservers, transfer.as_deref()) {
                 let _ = write!(data, r#"<domain:status s="{status}"/>"#);
             }
             if !nameservers.is_empty() {
@@ -440,22 +435,21 @@ fn transfer_data(t: &Transfer) -> String {
 /// the DNS), `inactive` (no name servers), `pendingDelete` (deleted, waiting to be purged) and
 /// `pendingTransfer` (waiting for its sponsor's answer to a transfer request).
 pub fn statuses(
-    active: bool,
-    delegated: bool,
-    deleted: bool,
-    transferring: bool,
+    domain: &Domain,
+    nameservers: &[Nameserver],
+    transfer: Option<&Transfer>,
 ) -> Vec<&'static str> {
     let mut out = Vec::new();
-    if deleted {
+    if domain.deletion.is_some() {
         out.push("pendingDelete");
     }
-    if transferring {
+    if transfer.is_some() {
         out.push("pendingTransfer");
     }
-    if !active {
+    if !domain.active {
         out.push("clientHold");
     }
-    if !delegated {
+    if nameservers.is_empty() {
         out.push("inactive");
     }
     if out.is_empty() {
