@@ -60,7 +60,7 @@
 //! - A command is answered only after the transaction holding it has committed: a confirmed
 //!   command survives a crash; a crash loses only commands never confirmed.
 //! - A change and the changeset that publishes it are in the same transaction, so the journal
-//!   and the registry never disagree; [`audit::run`] replays the journal and compares.
+//!   and the registry never disagree; [`operator::audit::run`] replays the journal and compares.
 //! - Serials advance by the zone's policy once per batch that changes the zone; every journal
 //!   entry starts at the serial where the previous one ended.
 //! - Every credit movement is a ledger line written with the balance change; a registrar's

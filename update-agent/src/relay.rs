@@ -10,7 +10,7 @@
 //!   `<state>/<zone>.relay`: the last `keep` of them (100,000 by default) on disk, with only
 //!   where each one is in memory. Every agent keeps it, relay or not: the frames carry the
 //!   registry's sealed records, and the registry is rebuilt from the newest log any satellite
-//!   holds after a loss of its disk ([`read`]; `control-plane recover`). It is written after
+//!   holds after a loss of its disk (`satellite_protocol::log::read`; `control-plane recover`). It is written after
 //!   the changesets are durable in the zone directory, without an fsync of its own: on open,
 //!   records are checked (CRC-32C, one chain of serials) and cut back to the serial the
 //!   satellite holds; a log that does not reach that serial is started

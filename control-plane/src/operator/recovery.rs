@@ -12,10 +12,10 @@
 //! Temporary triggers on every table in [`record::RECORDED`], made on each connection that writes
 //! ([`record::attach`]), note the key of each row inserted, updated or deleted in the temporary table
 //! `noted`: in the transaction, so a command rolled back to its savepoint leaves no note, and
-//! off the write-ahead log. When a transaction publishes — [`crate::registry::Publication::finish`]
-//! writes a changeset — [`take`] reads the notes, its own and those an earlier transaction
+//! off the write-ahead log. When a transaction publishes — [`crate::publish::Publication::finish`]
+//! writes a changeset — [`record::take`] reads the notes, its own and those an earlier transaction
 //! that published nothing (a top-up, a password change, a satellite added) kept in the table
-//! `recorded` ([`keep`], run before such a transaction commits). For each row noted it writes
+//! `recorded` ([`record::keep`], run before such a transaction commits). For each row noted it writes
 //! the row's image as the transaction leaves it (a JSON object of every column), or its key if
 //! it is gone; it numbers the record (`record_chain`: 1, 2, 3 … with no gap), compresses and
 //! seals it, and clears the notes. The same sealed record travels with each zone's

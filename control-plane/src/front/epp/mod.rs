@@ -15,7 +15,7 @@
 //! - [`command`]: the tree as a typed [`command::Request`], with RFC 5730's result codes for
 //!   every refusal.
 //! - [`response`]: the XML the server sends (greeting, results, `resData`).
-//! - [`front`]: requests to registry commands and replies to responses (no I/O).
+//! - [`translate`]: requests to registry commands and replies to responses (no I/O).
 //! - [`server`]: the TLS listener and one task per session.
 //!
 //! # What this registry offers over EPP

@@ -117,7 +117,7 @@ pub fn attach(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 /// Keeps the notes of a transaction that published nothing in `recorded`, for the next record
-/// (the SQLite backend of [`Store::keep_unpublished`]). Run before its COMMIT.
+/// (the SQLite backend of [`Store::keep_unpublished`](crate::store::Store::keep_unpublished)). Run before its COMMIT.
 pub fn keep(conn: &Connection) -> StoreResult<()> {
     conn.prepare_cached(
         "INSERT OR IGNORE INTO main.recorded (tbl, key) SELECT DISTINCT tbl, key FROM temp.noted",
@@ -137,7 +137,7 @@ pub struct Record {
 }
 
 /// The registry record of everything written since the last one, as JSON (the SQLite backend
-/// of [`Store::take_record`]): numbered next in `record_chain`, the notes cleared.
+/// of [`Store::take_record`](crate::store::Store::take_record)): numbered next in `record_chain`, the notes cleared.
 ///
 /// The notes say only which rows were written; their images are read here, once per row
 /// however often it changed: the row as the transaction leaves it, or its key if it is gone.
@@ -195,7 +195,7 @@ pub fn take(conn: &Connection) -> StoreResult<Vec<u8>> {
     Ok(plaintext.into_bytes())
 }
 
-/// Drops the notes without a record (the SQLite backend of [`Store::drop_record`]).
+/// Drops the notes without a record (the SQLite backend of [`Store::drop_record`](crate::store::Store::drop_record)).
 pub fn drop_notes(conn: &Connection) -> StoreResult<()> {
     conn.prepare_cached("DELETE FROM temp.noted")?.execute([])?;
     conn.prepare_cached("DELETE FROM main.recorded")?
