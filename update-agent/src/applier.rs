@@ -414,17 +414,9 @@ mod tests {
 
     use crate::satellite::Layout;
 
+    /// The zone at `serial`: one delegation more at each serial.
     fn zone(serial: u32) -> zonefiles::Zone {
-        let mut text = format!(
-            "tld. 300 IN SOA a.nic.tld. h.tld. {serial} 2 3 4 5\ntld. 300 IN NS a.nic.tld.\n\
-             a.nic.tld. 300 IN A 192.0.2.1\n"
-        );
-        for d in 1..serial {
-            text += &format!("d{d}.tld. 300 IN NS ns.example.\n");
-        }
-        let options = zonefiles::master::ParseOptions::default();
-        let records = zonefiles::master::parse_bytes("t", text.as_bytes(), options).unwrap();
-        zonefiles::Zone::from_records(None, zonefiles::Class::IN, records).0
+        crate::satellite::tests::zone(serial, serial - 1)
     }
 
     /// The control plane's signing key, in the test's hands.
@@ -497,6 +489,22 @@ mod tests {
             }
         }
 
+        /// A session of this node's.
+        fn applier<'a>(
+            &'a self,
+            registry: &Registry,
+            resync: &'a mut BTreeSet<String>,
+        ) -> Applier<'a> {
+            Applier::new(
+                "node",
+                registry.trusted(),
+                &self.satellite,
+                &self.relay,
+                &self.stats,
+                resync,
+            )
+        }
+
         fn serial(&self) -> Option<u32> {
             lock(&self.satellite).serials()[0].1
         }
@@ -516,14 +524,7 @@ mod tests {
         let registry = Registry::new();
         let node = Node::new(&registry);
         let mut resync = BTreeSet::new();
-        let mut applier = Applier::new(
-            "node",
-            registry.trusted(),
-            &node.satellite,
-            &node.relay,
-            &node.stats,
-            &mut resync,
-        );
+        let mut applier = node.applier(&registry, &mut resync);
         let mut out = Vec::new();
         for from in 1..5 {
             let next = applier.receive(registry.changeset(from), &mut out).unwrap();
@@ -563,14 +564,7 @@ mod tests {
         let registry = Registry::new();
         let node = Node::new(&registry);
         let mut resync = BTreeSet::new();
-        let mut applier = Applier::new(
-            "node",
-            registry.trusted(),
-            &node.satellite,
-            &node.relay,
-            &node.stats,
-            &mut resync,
-        );
+        let mut applier = node.applier(&registry, &mut resync);
         let mut out = Vec::new();
         applier.receive(registry.changeset(1), &mut out).unwrap();
         let Message::Changeset(mut forged) = registry.changeset(2) else {
@@ -599,14 +593,7 @@ mod tests {
         let registry = Registry::new();
         let node = Node::new(&registry);
         let mut resync = BTreeSet::new();
-        let mut applier = Applier::new(
-            "node",
-            registry.trusted(),
-            &node.satellite,
-            &node.relay,
-            &node.stats,
-            &mut resync,
-        );
+        let mut applier = node.applier(&registry, &mut resync);
         let mut out = Vec::new();
         let audit = Message::Audit {
             zone: "tld".into(),
@@ -621,14 +608,7 @@ mod tests {
         );
         drop(applier);
         assert!(resync.contains("tld"));
-        let applier = Applier::new(
-            "node",
-            registry.trusted(),
-            &node.satellite,
-            &node.relay,
-            &node.stats,
-            &mut resync,
-        );
+        let applier = node.applier(&registry, &mut resync);
         let Message::Hello { zones, .. } = applier.hello() else {
             unreachable!()
         };

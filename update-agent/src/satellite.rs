@@ -539,11 +539,11 @@ fn read_header(path: &Path) -> anyhow::Result<SnapshotHeader> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    /// A zone of `delegations` delegations at `serial`.
-    fn zone(serial: u32, delegations: u32) -> zonefiles::Zone {
+    /// A zone of `delegations` delegations at `serial` (the applier's tests use it too).
+    pub(crate) fn zone(serial: u32, delegations: u32) -> zonefiles::Zone {
         let mut text = format!(
             "tld. 300 IN SOA a.nic.tld. h.tld. {serial} 2 3 4 5\ntld. 300 IN NS a.nic.tld.\n\
              a.nic.tld. 300 IN A 192.0.2.1\n"

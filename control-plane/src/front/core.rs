@@ -5,11 +5,15 @@
 //! responses in a [`Counters`] of its own.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::AtomicU64;
+use std::time::Duration;
 
 use rusqlite::Connection;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, oneshot};
 
 use crate::front::auth::{self, Verified};
@@ -38,6 +42,27 @@ impl Counters {
         let mut rows: Vec<_> = map.iter().map(|(&(k, c), &n)| (k, c, n)).collect();
         rows.sort_unstable();
         rows
+    }
+}
+
+/// Accepts connections on `listener` until the task is dropped, each served by `connection` on
+/// a task of its own; a failed accept (out of descriptors, say) is logged and retried 50 ms
+/// later.
+pub async fn accept<F, Served>(listener: TcpListener, protocol: &'static str, connection: F)
+where
+    F: Fn(TcpStream, SocketAddr) -> Served,
+    Served: Future<Output = ()> + Send + 'static,
+{
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                tokio::spawn(connection(stream, peer));
+            }
+            Err(error) => {
+                tracing::warn!(%error, protocol, "accepting a connection failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
     }
 }
 

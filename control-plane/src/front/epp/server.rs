@@ -32,7 +32,7 @@ use super::command::{self, Frame, Request};
 use super::response::{self, Response};
 use super::translate::{self, Plan};
 use super::{Code, DOMAIN, EXTENSIONS, HOST, frame, xml};
-use crate::front::core::{Core, Counters, Denied, QueueFull};
+use crate::front::core::{Core, Counters, Denied, QueueFull, accept};
 use crate::front::slots::{Slot, Slots};
 use crate::publish::writer::Outcome;
 
@@ -139,20 +139,11 @@ impl Epp {
 
     /// Serves one listener until the task is dropped.
     pub async fn serve(self: Arc<Self>, listener: TcpListener) {
-        loop {
-            let (stream, peer) = match listener.accept().await {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accepting an EPP connection failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            };
+        accept(listener, "EPP", move |stream, peer| {
             let epp = self.clone();
-            tokio::spawn(async move {
-                epp.connection(stream, peer).await;
-            });
-        }
+            async move { epp.connection(stream, peer).await }
+        })
+        .await;
     }
 
     async fn connection(&self, stream: tokio::net::TcpStream, peer: SocketAddr) {

@@ -25,7 +25,7 @@ use tokio_rustls::TlsAcceptor;
 use super::grammar::{self, Code, Limits, Response};
 use super::translate::{self, Secret};
 use crate::front::auth;
-use crate::front::core::{Core, Counters, Denied, QueueFull};
+use crate::front::core::{Core, Counters, Denied, QueueFull, accept};
 use crate::front::slots::Slots;
 use crate::publish::writer::Outcome;
 use crate::registry::Command;
@@ -72,20 +72,11 @@ impl Server {
 
     /// Serves one listener until the task is dropped.
     pub async fn serve(self: Arc<Self>, listener: TcpListener) {
-        loop {
-            let (stream, peer) = match listener.accept().await {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accepting an SRRP connection failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            };
+        accept(listener, "SRRP", move |stream, peer| {
             let server = self.clone();
-            tokio::spawn(async move {
-                server.connection(stream, peer).await;
-            });
-        }
+            async move { server.connection(stream, peer).await }
+        })
+        .await;
     }
 
     async fn connection(&self, stream: tokio::net::TcpStream, peer: SocketAddr) {
