@@ -7,6 +7,7 @@ use std::net::IpAddr;
 
 use satellite_protocol::message::SignedChangeset;
 use zonefiles::SerialPolicy;
+use zonefiles::ZoneName;
 use zonefiles::whois::DelegationSigner;
 
 /// A zone (TLD) the registry runs, with its policy.
@@ -15,7 +16,7 @@ pub struct ZoneSettings {
     /// Database id.
     pub id: i64,
     /// The zone's name, e.g. `name`.
-    pub origin: String,
+    pub origin: ZoneName,
     /// The level registrations are made at: 2 (`example.tld`) or 3 (`john.smith.name`, under
     /// shared second-level labels, the .name model).
     pub level: u8,
@@ -124,15 +125,15 @@ impl TransferDefault {
 
 impl ZoneSettings {
     /// Settings for a new zone with the registry's defaults.
-    pub fn new(origin: &str) -> ZoneSettings {
+    pub fn new(origin: ZoneName) -> ZoneSettings {
         ZoneSettings {
             id: 0,
-            origin: origin.trim_matches('.').to_ascii_lowercase(),
             level: 2,
             serial: 1,
             serial_policy: SerialPolicy::Counter,
-            mname: format!("ns1.nic.{}", origin.trim_matches('.')),
-            rname: format!("hostmaster.nic.{}", origin.trim_matches('.')),
+            mname: format!("ns1.nic.{origin}"),
+            rname: format!("hostmaster.nic.{origin}"),
+            origin,
             soa_timers: [1800, 900, 604_800, 3600],
             soa_ttl: 3600,
             delegation_ttl: 86_400,

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use rustc_hash::FxHashMap;
+use zonefiles::ZoneName;
 use zonefiles::whois::{Object, ObjectKey};
 
 use crate::query::{self, Malformed, Query};
@@ -52,7 +53,7 @@ pub struct Service {
     /// The operator's texts.
     pub texts: Texts,
     /// The TLDs served (lower case, no dots).
-    pub tlds: Vec<String>,
+    pub tlds: Vec<ZoneName>,
     /// Results shown for a search before "more results omitted".
     pub max_results: usize,
     /// What every answer reads (the last update time, the registrars), kept for a second.
@@ -251,7 +252,7 @@ impl Service {
 }
 
 /// Opens the service for a tree and starts from its current indexes.
-pub fn service(tree: Tree, texts: Texts, tlds: Vec<String>, max_results: usize) -> Arc<Service> {
+pub fn service(tree: Tree, texts: Texts, tlds: Vec<ZoneName>, max_results: usize) -> Arc<Service> {
     let index = Index::open(tree.root());
     Arc::new(Service {
         tree,

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use zonefiles::ZoneName;
 
 use crate::limits::Limits;
 use crate::render::Texts;
@@ -21,7 +22,7 @@ pub struct Config {
     /// The WHOIS tree.
     pub tree: PathBuf,
     /// TLDs whose names are answered (others get the "not served here" text).
-    pub tlds: Vec<String>,
+    pub tlds: Vec<ZoneName>,
     /// The update listener (loopback addresses only); off when absent.
     pub update_listen: Option<SocketAddr>,
     /// The update listener on a Unix socket, created with mode 0600 and owned by `user` when
@@ -56,7 +57,7 @@ impl Default for Config {
         Config {
             listen: vec!["127.0.0.1:4343".parse().expect("valid")],
             tree: PathBuf::from("whois"),
-            tlds: vec!["tld".into()],
+            tlds: vec![ZoneName::parse("tld").expect("a zone name")],
             update_listen: None,
             update_socket: None,
             metrics_listen: Some("127.0.0.1:9154".parse().expect("valid")),
@@ -99,8 +100,8 @@ impl Config {
         }
         for tld in &self.tlds {
             anyhow::ensure!(
-                !tld.is_empty() && !tld.contains('.') && *tld == tld.to_ascii_lowercase(),
-                "tlds: {tld:?} must be one lower-case label without dots"
+                !tld.contains('.'),
+                "tlds: {tld:?} must be one label (a top-level domain)"
             );
         }
         anyhow::ensure!(

@@ -34,7 +34,7 @@ struct Cli {
     rdap_listen: Vec<std::net::SocketAddr>,
     /// A TLD served (repeatable; overrides the configuration).
     #[arg(long = "tld")]
-    tlds: Vec<String>,
+    tlds: Vec<zonefiles::ZoneName>,
     /// Rebuild the search indexes of the tree, then exit.
     #[arg(long)]
     reindex: bool,
@@ -63,11 +63,7 @@ fn main() -> Result<()> {
         config.metrics_listen = cli.metrics_listen;
     }
     if !cli.tlds.is_empty() {
-        config.tlds = cli
-            .tlds
-            .iter()
-            .map(|t| t.trim_matches('.').to_lowercase())
-            .collect();
+        config.tlds = cli.tlds;
     }
     config.check()?;
     let tree = Tree::open(&config.tree)?;

@@ -8,6 +8,8 @@
 
 use std::net::IpAddr;
 
+use zonefiles::ZoneName;
+
 /// A query.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Query {
@@ -46,7 +48,7 @@ pub enum Malformed {
 
 /// Reads one query line (without its line end) for a server serving `tlds` (lower case,
 /// without dots).
-pub fn parse(line: &[u8], tlds: &[String]) -> Result<Query, Malformed> {
+pub fn parse(line: &[u8], tlds: &[ZoneName]) -> Result<Query, Malformed> {
     let text = std::str::from_utf8(line).map_err(|_| Malformed::Binary)?;
     if text.chars().any(|c| c.is_control() && c != '\t') {
         return Err(Malformed::Binary);
@@ -73,7 +75,7 @@ pub fn parse(line: &[u8], tlds: &[String]) -> Result<Query, Malformed> {
     }
 }
 
-fn domain(text: &str, tlds: &[String]) -> Result<Query, Malformed> {
+fn domain(text: &str, tlds: &[ZoneName]) -> Result<Query, Malformed> {
     if let Some(prefix) = text.strip_suffix('.').or_else(|| text.strip_suffix('*')) {
         return prefix_query(prefix);
     }
@@ -100,7 +102,7 @@ fn prefix_query(prefix: &str) -> Result<Query, Malformed> {
     Ok(Query::DomainPrefix(prefix))
 }
 
-fn bare(text: &str, tlds: &[String]) -> Result<Query, Malformed> {
+fn bare(text: &str, tlds: &[ZoneName]) -> Result<Query, Malformed> {
     if let Ok(ip) = text.parse::<IpAddr>() {
         return Ok(Query::NameserverAddress(ip));
     }
@@ -129,7 +131,7 @@ fn bare(text: &str, tlds: &[String]) -> Result<Query, Malformed> {
 }
 
 /// True if the name lies under one of the served TLDs.
-fn served(name: &str, tlds: &[String]) -> bool {
+fn served(name: &str, tlds: &[ZoneName]) -> bool {
     name.rsplit_once('.')
         .is_some_and(|(_, tld)| tlds.iter().any(|t| t == tld))
 }
@@ -160,7 +162,10 @@ mod tests {
     use super::*;
 
     fn q(text: &str) -> Result<Query, Malformed> {
-        parse(text.as_bytes(), &["tld".into(), "name".into()])
+        parse(
+            text.as_bytes(),
+            &["tld".parse().unwrap(), "name".parse().unwrap()],
+        )
     }
 
     #[test]

@@ -24,6 +24,13 @@ use crate::{answer, rdap};
 
 /// Serves `tree` as `config` says until SIGINT or SIGTERM.
 pub fn run(config: Config, tree: Tree) -> Result<()> {
+    // The update listener writes the tree: it must be its only writer (no update-agent).
+    let _writer = match config.update_listen.is_some() || config.update_socket.is_some() {
+        true => Some(tree.lock_writer().context(
+            "the update listener writes the WHOIS tree: run it only where no update-agent does",
+        )?),
+        false => None,
+    };
     let service = answer::service(
         tree,
         config.texts.clone(),

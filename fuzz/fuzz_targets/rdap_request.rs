@@ -36,7 +36,7 @@ fn service() -> &'static (Arc<Service>, tempfile::TempDir) {
             .unwrap();
         }
         zonefiles::whois::index::rebuild(&tree).unwrap();
-        let service = answer::service(tree, Texts::default(), vec!["tld".into()], 10);
+        let service = answer::service(tree, Texts::default(), vec!["tld".parse().unwrap()], 10);
         (service, dir)
     })
 }

@@ -29,13 +29,13 @@ fn service() -> &'static (Arc<Service>, tempfile::TempDir) {
         }))
         .unwrap();
         zonefiles::whois::index::rebuild(&tree).unwrap();
-        let service = answer::service(tree, Texts::default(), vec!["tld".into()], 10);
+        let service = answer::service(tree, Texts::default(), vec!["tld".parse().unwrap()], 10);
         (service, dir)
     })
 }
 
 fuzz_target!(|data: &[u8]| {
-    let _ = edge_whois::query::parse(data, &["tld".into()]);
+    let _ = edge_whois::query::parse(data, &["tld".parse().unwrap()]);
     let service = &service().0;
     let (text, _) = service
         .answer(data, Wait::Allowed)

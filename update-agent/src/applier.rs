@@ -412,6 +412,8 @@ mod tests {
     use satellite_protocol::signature;
     use zonefiles::zonedir::ZoneDir;
 
+    use zonefiles::ZoneName;
+
     use crate::satellite::Layout;
 
     /// The zone at `serial`: one delegation more at each serial.
@@ -468,7 +470,7 @@ mod tests {
             let layout = Layout {
                 state: dir.path().join("state"),
                 whois_tree: dir.path().join("whois"),
-                zones: vec![("tld".into(), directory)],
+                zones: vec![(ZoneName::parse("tld").unwrap(), directory)],
                 compact_after: 3,
                 journal_keep: 10,
             };

@@ -8,6 +8,8 @@ use anyhow::{Context, bail};
 use satellite_protocol::keys;
 use serde::Deserialize;
 
+use zonefiles::ZoneName;
+
 use crate::satellite::Layout;
 
 /// The configuration file. Every setting but `id`, `upstream`, `upstream_key`,
@@ -97,8 +99,8 @@ impl RelayConfig {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ZoneConfig {
-    /// The zone's name, lower case, without the final dot.
-    pub origin: String,
+    /// The zone's name (any case, the final dot optional).
+    pub origin: ZoneName,
     /// Its zone directory.
     pub directory: PathBuf,
 }
@@ -128,7 +130,6 @@ impl Config {
         }
         for zone in &mut config.zones {
             ops::relative_to(path, &mut zone.directory);
-            zone.origin = zone.origin.trim_end_matches('.').to_ascii_lowercase();
         }
         if config.zones.is_empty() {
             bail!(

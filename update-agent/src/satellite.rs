@@ -47,10 +47,11 @@ use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use zonefiles::ZoneName;
 use zonefiles::changeset::Changeset;
 use zonefiles::journal::Journal;
 use zonefiles::whois::index::{self, Delta};
-use zonefiles::whois::tree::Tree;
+use zonefiles::whois::tree::{Tree, WriterLock};
 use zonefiles::whois::{Object, ObjectKey, WhoisOp};
 use zonefiles::zonedir::{Folded, ZoneDir, ZoneDirError};
 
@@ -86,8 +87,8 @@ pub struct Layout {
     pub state: PathBuf,
     /// The WHOIS tree.
     pub whois_tree: PathBuf,
-    /// Each zone (name without the final dot) and its zone directory.
-    pub zones: Vec<(String, PathBuf)>,
+    /// Each zone and its zone directory.
+    pub zones: Vec<(ZoneName, PathBuf)>,
     /// Changesets appended before the agent folds the journal into a new image.
     pub compact_after: usize,
     /// Changesets the journal keeps after a compaction (for IXFR).
@@ -107,6 +108,9 @@ struct ZoneWriter {
 pub struct Satellite {
     /// `<state>/lock`, held (flock) while this writer lives: one writer per satellite.
     _lock: std::fs::File,
+    /// The WHOIS tree's writer lock: no other writer (another agent, or edge-whois's update
+    /// listener) writes the tree meanwhile.
+    _tree_lock: WriterLock,
     layout: Layout,
     tree: Tree,
     zones: BTreeMap<String, ZoneWriter>,
@@ -142,14 +146,16 @@ impl Satellite {
             .with_context(|| format!("creating {}", layout.state.display()))?;
         let lock = lock(&layout.state.join("lock"))?;
         let tree = Tree::open(&layout.whois_tree)?;
+        let tree_lock = tree.lock_writer()?;
         let mut satellite = Satellite {
             _lock: lock,
+            _tree_lock: tree_lock,
             zones: layout
                 .zones
                 .iter()
                 .map(|(zone, directory)| {
                     (
-                        zone.clone(),
+                        zone.to_string(),
                         ZoneWriter {
                             directory: directory.clone(),
                             journal: None,
@@ -277,7 +283,7 @@ impl Satellite {
             .context("a changeset does not decode")?;
         for changeset in &decoded {
             let origin = changeset.origin.to_string();
-            if origin.trim_end_matches('.') != zone {
+            if ZoneName::parse(&origin).ok().as_deref() != Some(zone) {
                 bail!("a changeset of {origin} sent for {zone}");
             }
         }
@@ -564,7 +570,7 @@ pub(crate) mod tests {
         let layout = Layout {
             state: dir.path().join("state"),
             whois_tree: dir.path().join("whois"),
-            zones: vec![("tld".into(), directory.clone())],
+            zones: vec![(ZoneName::parse("tld").unwrap(), directory.clone())],
             compact_after: 10,
             journal_keep: 10,
         };
@@ -627,7 +633,10 @@ pub(crate) mod tests {
         let layout = Layout {
             state: dir.path().join("state"),
             whois_tree: dir.path().join("whois"),
-            zones: vec![("tld".into(), dir.path().join("zones/tld"))],
+            zones: vec![(
+                ZoneName::parse("tld").unwrap(),
+                dir.path().join("zones/tld"),
+            )],
             compact_after: 10,
             journal_keep: 10,
         };

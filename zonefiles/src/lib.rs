@@ -27,6 +27,8 @@
 //! # Data model
 //!
 //! - [`Name`]: absolute, lower case, wire format; ordered canonically (RFC 4034 §6.1).
+//! - [`ZoneName`]: a zone's name as text (lower case, no final dot), as the registry, the
+//!   agents and the WHOIS tree keep it; the one place text becomes one.
 //! - [`Record`]: owner, type, class, TTL and rdata in canonical wire format — exactly the bytes
 //!   an answer carries, so nothing is converted between loading and serving.
 //! - [`Zone`]: the records of one zone sorted canonically, duplicates removed and each RRset with
@@ -72,6 +74,7 @@ pub mod serial;
 pub mod spill;
 pub mod whois;
 pub mod zone;
+pub mod zone_name;
 pub mod zonedir;
 
 pub use changeset::{Changeset, apply, compose, diff};
@@ -84,3 +87,4 @@ pub use record::Record;
 pub use rtype::{Class, RecordType};
 pub use serial::SerialPolicy;
 pub use zone::Zone;
+pub use zone_name::ZoneName;

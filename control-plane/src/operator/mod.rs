@@ -22,7 +22,7 @@ use crate::publish::{Publication, registrar_object};
 use crate::registry::{check_name, money};
 use crate::store::Store;
 use crate::store::sqlite::{self, immediate};
-use zonefiles::calendar;
+use zonefiles::{ZoneName, calendar};
 
 fn record(
     conn: &mut Connection,
@@ -78,19 +78,18 @@ pub fn add_zone(
 /// Domains already deleted, and transfers already pending, follow the new periods.
 pub fn set_lifecycle(
     conn: &mut Connection,
-    origin: &str,
+    origin: &ZoneName,
     policy: &Lifecycle,
     operator: &str,
 ) -> anyhow::Result<()> {
-    let origin = origin.trim_matches('.').to_ascii_lowercase();
     immediate(conn, |conn| {
-        let changed = sqlite::journal::set_lifecycle(conn, &origin, policy)?;
+        let changed = sqlite::journal::set_lifecycle(conn, origin, policy)?;
         if !changed {
             bail!("the registry does not run {origin} (see `zone list`)");
         }
         record(
             conn,
-            HistoryKey::Zone(&origin),
+            HistoryKey::Zone(origin),
             operator,
             format!("SET LIFECYCLE ({})", describe_lifecycle(policy)),
         )?;

@@ -421,7 +421,7 @@ pub fn recover(
     for zone in tx.zones()? {
         let mut chain = Vec::new();
         let mut serial = zone.serial;
-        let held = by_zone.remove(&zone.origin).unwrap_or_default();
+        let held = by_zone.remove(zone.origin.as_str()).unwrap_or_default();
         while let Some(c) = held.get(&serial) {
             if c.record.is_empty() {
                 bail!(
@@ -468,7 +468,7 @@ pub fn recover(
     for (zone, chain) in chains {
         let logs_reach = chain.last().map_or(zone.serial, |(c, _)| c.to);
         let mut recovered = ZoneRecovery {
-            zone: zone.origin.clone(),
+            zone: zone.origin.to_string(),
             from: zone.serial,
             to: zone.serial,
             changesets: 0,

@@ -238,7 +238,7 @@ impl Publication {
             let (signature, key_id) =
                 signer.sign_changeset(&zone.origin, zone.serial, next, &bytes, record);
             let entry = JournalEntry {
-                zone: zone.origin.clone(),
+                zone: zone.origin.to_string(),
                 from_serial: zone.serial,
                 to_serial: next,
                 changeset: bytes,

@@ -3,6 +3,10 @@
 //! the changesets after that serial, or a signed snapshot and then the changesets after it —
 //! and then live, as batches commit. Its ACKs give every satellite's serial and lag.
 //!
+//! One file on purpose: a session's feed, its reading of ACKs and its plan (changesets or a
+//! snapshot) share the in-flight state and the snapshots kept; the journal feed, membership and
+//! exports are modules of their own.
+//!
 //! # Per connection
 //!
 //! ```text
@@ -644,7 +648,7 @@ impl Push {
             .read_only()?
             .zones()?
             .into_iter()
-            .map(|z| z.origin)
+            .map(|z| z.origin.to_string())
             .collect();
         for origin in zones {
             let mut conn = self.read_only()?;

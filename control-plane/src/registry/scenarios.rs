@@ -1,5 +1,8 @@
 //! The rules on an in-memory registry, with the clock in the test's hands: host objects,
 //! partial edits, renewals and the life of a deleted domain.
+//!
+//! One file on purpose: the scenarios share one fixture (`Registry`) and read as the rules'
+//! specification.
 
 use std::net::IpAddr;
 
@@ -34,7 +37,7 @@ impl Registry {
     /// Zone `tld` with this life-cycle policy, registrars 1, 2 and 3 with credit.
     fn with(lifecycle: Lifecycle) -> Registry {
         let conn = sqlite::open(std::path::Path::new(":memory:")).unwrap();
-        let mut zone = ZoneSettings::new("tld");
+        let mut zone = ZoneSettings::new("tld".parse().unwrap());
         zone.lifecycle = lifecycle;
         sqlite::insert_zone(&conn, &zone).unwrap();
         for id in [1, 2, 3] {

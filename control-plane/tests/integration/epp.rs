@@ -1,5 +1,8 @@
 //! EPP over real TLS, driven by instant-epp (a Rust EPP client nobody here wrote) and by raw
 //! frames for what a client library would never send.
+//!
+//! One file on purpose: the EPP scenarios share their fixtures and read as the protocol's
+//! conformance list.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;

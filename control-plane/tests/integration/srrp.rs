@@ -1,4 +1,6 @@
 //! Every SRRP command and every response code, over TLS against the real server.
+//!
+//! One file on purpose: the scenarios read as the protocol's conformance list.
 
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};

@@ -1,6 +1,10 @@
 //! The compiled zone image: one immutable file per zone version, memory-mapped and ready to
 //! answer without parsing (`docs/architecture.md`, contract 1). The byte layout is in [`mod@format`].
 //!
+//! One file on purpose: the reader's types ([`Image`], nodes, RRsets, the look-ahead) borrow
+//! each other's bytes and offsets; the writer (`build`) and the format ([`mod@format`]) are
+//! modules of their own.
+//!
 //! [`Image::open`] reads the header and checks the CRC32C of the fst index (about 1 ms per
 //! 10 MB once cached; the pages it touches are the ones look-ups need) and does not read the
 //! rest. [`Image::open_trusted`] skips the index checksum for images verified when installed,

@@ -38,6 +38,11 @@ pub enum TreeError {
     /// Not a name a record can be kept under.
     #[error("{0:?} is not a domain name in A-label form")]
     BadName(String),
+    /// Another process writes the tree (an update-agent, or edge-whois's update listener).
+    #[error(
+        "{0} is locked: another writer (an update-agent, or edge-whois's update listener) writes this WHOIS tree; only one may (stop the other first)"
+    )]
+    Locked(PathBuf),
     /// A read with [`Wait::No`] that would have waited for the disk.
     #[error("not in memory")]
     NotCached,
@@ -64,6 +69,15 @@ pub struct Tree {
     root: PathBuf,
 }
 
+/// The name of the writer's lock file in the tree's root.
+pub const WRITER_LOCK: &str = ".writer.lock";
+
+/// The tree's writer lock ([`Tree::lock_writer`]), held while this value lives.
+#[derive(Debug)]
+pub struct WriterLock {
+    _file: std::fs::File,
+}
+
 impl Tree {
     /// The tree at `root` (created if absent).
     pub fn open(root: &Path) -> Result<Tree, TreeError> {
@@ -76,6 +90,27 @@ impl Tree {
     /// The tree's root directory.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Takes the tree's writer lock (`flock` on [`WRITER_LOCK`] in its root), so that two
+    /// writers never write one tree: the update-agent takes it, and so does edge-whois when its
+    /// update listener is on. Readers take nothing. The lock goes with its process, even after a
+    /// `kill -9`.
+    pub fn lock_writer(&self) -> Result<WriterLock, TreeError> {
+        use std::os::fd::AsRawFd;
+        let path = self.root.join(WRITER_LOCK);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io(&path))?;
+        // SAFETY: flock on a descriptor this function owns.
+        let locked = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if locked != 0 {
+            return Err(TreeError::Locked(path));
+        }
+        Ok(WriterLock { _file: file })
     }
 
     /// Where the record named `key` lives.
@@ -250,10 +285,10 @@ impl Tree {
 }
 
 impl Tree {
-    /// Every object of a zone — its domains and hosts — and every registrar, read from their
-    /// files (temporary files left by an interrupted write are skipped).
+    /// Every object of a zone (named as a [`crate::ZoneName`] spells it) — its domains and
+    /// hosts — and every registrar, read from their files (temporary files left by an
+    /// interrupted write are skipped).
     pub fn zone_objects(&self, zone: &str) -> Result<Vec<Object>, TreeError> {
-        let zone = zone.trim_end_matches('.').to_ascii_lowercase();
         let suffix = format!(".{zone}");
         let tld = zone.rsplit('.').next().unwrap_or("");
         let mut files = Vec::new();
@@ -361,6 +396,19 @@ fn sync_dir(path: &Path) -> Result<(), TreeError> {
 mod tests {
     use super::*;
     use crate::whois::{Domain, DomainStatus, Nameserver};
+
+    #[test]
+    fn one_writer_per_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let tree = Tree::open(dir.path()).unwrap();
+        let first = tree.lock_writer().unwrap();
+        let again = Tree::open(dir.path()).unwrap().lock_writer();
+        assert!(matches!(again, Err(TreeError::Locked(_))), "{again:?}");
+        drop(first);
+        assert!(tree.lock_writer().is_ok(), "the lock goes with its writer");
+        // The lock file is no record: readers and the index never see it.
+        assert_eq!(tree.zone_objects("tld").unwrap(), vec![]);
+    }
 
     pub(crate) fn domain(name: &str) -> Domain {
         Domain {

@@ -191,6 +191,6 @@ fn zone_serials(database: &Path) -> Result<Vec<(String, u32)>> {
     Ok(conn
         .zones()?
         .into_iter()
-        .map(|z| (z.origin, z.serial))
+        .map(|z| (z.origin.to_string(), z.serial))
         .collect())
 }

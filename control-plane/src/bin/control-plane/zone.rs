@@ -5,6 +5,7 @@ use anyhow::{Context, Result};
 use control_plane::model::{Lifecycle, Nameserver, TransferDefault, ZoneSettings};
 use control_plane::operator;
 use control_plane::store::{Store, sqlite};
+use zonefiles::ZoneName;
 
 use crate::{Env, open};
 
@@ -13,7 +14,7 @@ pub enum Command {
     /// Add a zone.
     Add {
         /// Its name, e.g. `name`.
-        origin: String,
+        origin: ZoneName,
         /// Registration level: 2 (example.tld) or 3 (john.smith.name).
         #[arg(long, default_value_t = 2)]
         level: u8,
@@ -37,7 +38,7 @@ pub enum Command {
     /// and a transfer timeout of 5 days, approved by default.
     Grace {
         /// The zone.
-        origin: String,
+        origin: ZoneName,
         #[command(flatten)]
         lifecycle: LifecycleArgs,
     },
@@ -123,7 +124,7 @@ pub fn run(command: Command, env: &Env) -> Result<()> {
             serial,
             lifecycle,
         } => {
-            let mut zone = ZoneSettings::new(&origin);
+            let mut zone = ZoneSettings::new(origin);
             lifecycle.apply(&mut zone.lifecycle);
             zone.level = level;
             zone.year_price = price;
@@ -153,7 +154,7 @@ pub fn run(command: Command, env: &Env) -> Result<()> {
             let mut policy = conn
                 .zones()?
                 .into_iter()
-                .find(|z| z.origin == origin.trim_matches('.').to_ascii_lowercase())
+                .find(|z| z.origin == origin)
                 .with_context(|| format!("the registry does not run {origin} (see `zone list`)"))?
                 .lifecycle;
             lifecycle.apply(&mut policy);

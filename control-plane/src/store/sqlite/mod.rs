@@ -1,5 +1,9 @@
 //! The embedded SQLite backend of [`Store`].
 //!
+//! One file on purpose: the migrations and the [`Store`] implementation read and write the same
+//! tables and are checked against each other; what is not the trait lives beside it
+//! ([`record`], [`journal`], [`satellites`]).
+//!
 //! # Durability
 //!
 //! The database runs in WAL mode with `synchronous=FULL`: a commit costs exactly one fsync of
@@ -48,6 +52,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use zonefiles::SerialPolicy;
+use zonefiles::ZoneName;
 use zonefiles::whois::DelegationSigner;
 
 use crate::model::{
@@ -500,7 +505,13 @@ fn zone_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(ZoneSettings, String, 
     Ok((
         ZoneSettings {
             id: row.get(0)?,
-            origin: row.get(1)?,
+            origin: ZoneName::parse(&row.get::<_, String>(1)?).map_err(|error| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    1,
+                    rusqlite::types::Type::Text,
+                    Box::new(error),
+                )
+            })?,
             level: row.get(2)?,
             serial: row.get(3)?,
             serial_policy: SerialPolicy::Counter,
@@ -575,7 +586,7 @@ pub fn insert_zone(conn: &Connection, zone: &ZoneSettings) -> StoreResult<i64> {
         "INSERT INTO zones (origin, level, serial, serial_policy, mname, rname, refresh, retry, expire, minimum, soa_ttl, delegation_ttl, apex_nameservers, year_price, min_ns, max_ns, default_period, max_period, add_grace_days, redemption_days, pending_delete_days, auto_renew_grace_days, renew_grace_days, transfer_grace_days, transfer_timeout_days, transfer_default) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
     )?
     .execute(params![
-        zone.origin,
+        zone.origin.as_str(),
         zone.level,
         zone.serial,
         policy_text(zone.serial_policy),

@@ -361,7 +361,8 @@ mod tests {
     /// A registry with one zone and one registrar.
     fn registry(path: &Path) -> Connection {
         let conn = crate::store::sqlite::open(path).unwrap();
-        crate::store::sqlite::insert_zone(&conn, &ZoneSettings::new("tld")).unwrap();
+        crate::store::sqlite::insert_zone(&conn, &ZoneSettings::new("tld".parse().unwrap()))
+            .unwrap();
         crate::store::sqlite::put_registrar(
             &conn,
             &Registrar {
