@@ -1,70 +1,105 @@
-//! Prometheus metrics: SRRP and EPP responses by command and code, connections dropped, EPP
-//! sessions open, commands
-//! waiting per registrar, commits (one fsync each) and commands in them, commit time, and each
-//! zone's journal serial.
+//! The control plane's metrics: SRRP and EPP responses by command and code, connections
+//! dropped, EPP sessions open, commands waiting per registrar, commits (one fsync each) and
+//! commands in them, commit time, and each zone's journal serial. The push service writes its
+//! own ([`crate::push::Push::write_metrics`]).
 
-use std::fmt::Write as _;
+use std::fmt;
 use std::sync::atomic::Ordering;
 
+use ops::metrics::Writer;
+
+use crate::front::core::Counters;
+use crate::front::epp::server::Epp;
 use crate::front::srrp::server::Server;
 use crate::publish::writer::Commits;
 
-/// The metrics page.
-pub fn render(server: &Server, commits: &Commits, serials: &[(String, u32)]) -> String {
-    let mut out = String::new();
-    out.push_str("# HELP control_plane_srrp_responses_total SRRP responses by command and code.\n# TYPE control_plane_srrp_responses_total counter\n");
-    for (kind, code, n) in server.counters.snapshot() {
-        let _ = writeln!(
-            out,
-            "control_plane_srrp_responses_total{{command=\"{kind}\",code=\"{code}\"}} {n}"
-        );
-    }
-    let _ = writeln!(
-        out,
-        "# HELP control_plane_srrp_dropped_total Connections dropped: malformed, too long, too slow or over a limit.\n# TYPE control_plane_srrp_dropped_total counter\ncontrol_plane_srrp_dropped_total {}",
-        server.counters.dropped.load(Ordering::Relaxed)
-    );
-    out.push_str("# HELP control_plane_queue_depth Commands waiting per registrar.\n# TYPE control_plane_queue_depth gauge\n");
-    for (registrar, depth) in commits.depths() {
-        let _ = writeln!(
-            out,
-            "control_plane_queue_depth{{registrar=\"{registrar}\"}} {depth}"
-        );
-    }
-    let stats = &commits.stats;
-    let _ = writeln!(
-        out,
-        "# HELP control_plane_commits_total Transactions committed (one fsync each).\n# TYPE control_plane_commits_total counter\ncontrol_plane_commits_total {}\n# HELP control_plane_commands_total Commands carried out in them.\n# TYPE control_plane_commands_total counter\ncontrol_plane_commands_total {}\n# HELP control_plane_changesets_total Changesets appended to the journal.\n# TYPE control_plane_changesets_total counter\ncontrol_plane_changesets_total {}\n# HELP control_plane_commit_seconds_total Time spent committing.\n# TYPE control_plane_commit_seconds_total counter\ncontrol_plane_commit_seconds_total {}",
-        stats.commits.load(Ordering::Relaxed),
-        stats.commands.load(Ordering::Relaxed),
-        stats.changesets.load(Ordering::Relaxed),
-        stats.commit_micros.load(Ordering::Relaxed) as f64 / 1e6
-    );
-    out.push_str("# HELP control_plane_journal_serial The serial of each zone's newest changeset.\n# TYPE control_plane_journal_serial gauge\n");
-    for (zone, serial) in serials {
-        let _ = writeln!(
-            out,
-            "control_plane_journal_serial{{zone=\"{zone}\"}} {serial}"
-        );
-    }
-    out
+/// Writes one front end's responses by command and code.
+fn responses(out: &mut Writer<'_, '_>, name: &str, help: &str, counters: &Counters) -> fmt::Result {
+    let rows = counters.snapshot();
+    out.counters(
+        name,
+        help,
+        rows.iter().map(|&(kind, code, n)| {
+            (
+                [("command", kind.to_owned()), ("code", code.to_string())],
+                n,
+            )
+        }),
+    )
 }
 
-/// The EPP part of the metrics page.
-pub fn render_epp(epp: &crate::front::epp::server::Epp) -> String {
-    let mut out = String::new();
-    out.push_str("# HELP control_plane_epp_responses_total EPP responses by command and result code.\n# TYPE control_plane_epp_responses_total counter\n");
-    for (kind, code, n) in epp.counters.snapshot() {
-        let _ = writeln!(
-            out,
-            "control_plane_epp_responses_total{{command=\"{kind}\",code=\"{code}\"}} {n}"
-        );
-    }
-    let _ = writeln!(
+/// Writes SRRP's responses, the commit thread's queues and commits, and the journal's serials.
+pub fn write(
+    out: &mut Writer<'_, '_>,
+    server: &Server,
+    commits: &Commits,
+    serials: &[(String, u32)],
+) -> fmt::Result {
+    responses(
         out,
-        "# HELP control_plane_epp_sessions EPP sessions open.\n# TYPE control_plane_epp_sessions gauge\ncontrol_plane_epp_sessions {}\n# HELP control_plane_epp_dropped_total EPP connections refused or ended early: over a limit, failed handshake, bad frame, idle.\n# TYPE control_plane_epp_dropped_total counter\ncontrol_plane_epp_dropped_total {}",
-        epp.open(),
-        epp.counters.dropped.load(Ordering::Relaxed)
-    );
-    out
+        "control_plane_srrp_responses_total",
+        "SRRP responses by command and code.",
+        &server.counters,
+    )?;
+    out.counter(
+        "control_plane_srrp_dropped_total",
+        "Connections dropped: malformed, too long, too slow or over a limit.",
+        server.counters.dropped.load(Ordering::Relaxed),
+    )?;
+    out.gauges(
+        "control_plane_queue_depth",
+        "Commands waiting per registrar.",
+        commits
+            .depths()
+            .into_iter()
+            .map(|(registrar, depth)| ([("registrar", registrar.to_string())], depth as u64)),
+    )?;
+    let stats = &commits.stats;
+    out.counter(
+        "control_plane_commits_total",
+        "Transactions committed (one fsync each).",
+        stats.commits.load(Ordering::Relaxed),
+    )?;
+    out.counter(
+        "control_plane_commands_total",
+        "Commands carried out in them.",
+        stats.commands.load(Ordering::Relaxed),
+    )?;
+    out.counter(
+        "control_plane_changesets_total",
+        "Changesets appended to the journal.",
+        stats.changesets.load(Ordering::Relaxed),
+    )?;
+    out.counter(
+        "control_plane_commit_seconds_total",
+        "Time spent committing.",
+        stats.commit_micros.load(Ordering::Relaxed) as f64 / 1e6,
+    )?;
+    out.gauges(
+        "control_plane_journal_serial",
+        "The serial of each zone's newest changeset.",
+        serials
+            .iter()
+            .map(|(zone, serial)| ([("zone", zone.as_str())], *serial)),
+    )
+}
+
+/// Writes EPP's responses, sessions open and connections dropped.
+pub fn write_epp(out: &mut Writer<'_, '_>, epp: &Epp) -> fmt::Result {
+    responses(
+        out,
+        "control_plane_epp_responses_total",
+        "EPP responses by command and result code.",
+        &epp.counters,
+    )?;
+    out.gauge(
+        "control_plane_epp_sessions",
+        "EPP sessions open.",
+        epp.open() as u64,
+    )?;
+    out.counter(
+        "control_plane_epp_dropped_total",
+        "EPP connections refused or ended early: over a limit, failed handshake, bad frame, idle.",
+        epp.counters.dropped.load(Ordering::Relaxed),
+    )
 }

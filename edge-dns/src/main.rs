@@ -155,7 +155,10 @@ fn main() -> Result<()> {
                 .await
                 .with_context(|| format!("binding the metrics listener {addr}"))?;
             let (metrics, zones) = (metrics.clone(), zones.clone());
-            let page: ops::Page = std::sync::Arc::new(move || metrics.render(&zones.load().zones));
+            let page: ops::Page =
+                std::sync::Arc::new(move |out: &mut ops::metrics::Writer<'_, '_>| {
+                    metrics.write(&zones.load().zones, out)
+                });
             tokio::spawn(ops::serve_metrics(listener, page));
         }
         tokio::spawn(notify::run(

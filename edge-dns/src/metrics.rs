@@ -1,9 +1,10 @@
 //! Prometheus metrics: counters kept per thread (one shard per UDP worker and one for TCP, so
 //! the query path never shares a cache line) and summed when scraped.
 //!
-//! The exposition format is written here rather than through a metrics crate: the hot path
-//! needs nothing but relaxed atomic adds on thread-owned counters, and the text format is a
-//! few lines. Served on its own listener (`metrics_listen`), at `/metrics`.
+//! The hot path needs nothing but relaxed atomic adds on thread-owned counters; on a scrape
+//! they are summed and written through the page writer every binary shares
+//! (`ops::metrics`, prometheus-client's encoder). Served on its own listener
+//! (`metrics_listen`), at `/metrics`.
 //!
 //! | metric | labels |
 //! | --- | --- |
@@ -21,9 +22,11 @@
 //! | `edge_dns_tsig_failures_total` | `error` (badkey, badsig, badtime) |
 //! | `edge_dns_notify_total` | `direction` (received, sent), `result` |
 
-use std::fmt::Write as _;
+use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use ops::metrics::{Histogram, Writer};
 
 use crate::engine::Zones;
 
@@ -212,46 +215,38 @@ impl Requests {
         self.transfers[k][r].load(Ordering::Relaxed)
     }
 
-    fn render(&self, out: &mut String) {
+    fn write(&self, out: &mut Writer<'_, '_>) -> fmt::Result {
         let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        let _ = writeln!(
-            out,
-            "# HELP edge_dns_transfers_total Zone transfer requests."
-        );
-        let _ = writeln!(out, "# TYPE edge_dns_transfers_total counter");
-        for (k, kind) in TRANSFER_KINDS.iter().enumerate() {
-            for (r, result) in TRANSFER_RESULTS.iter().enumerate() {
-                let _ = writeln!(
-                    out,
-                    "edge_dns_transfers_total{{kind=\"{kind}\",result=\"{result}\"}} {}",
-                    load(&self.transfers[k][r])
-                );
-            }
-        }
-        let _ = writeln!(
-            out,
-            "# HELP edge_dns_tsig_failures_total Requests refused for their TSIG."
-        );
-        let _ = writeln!(out, "# TYPE edge_dns_tsig_failures_total counter");
-        for (i, error) in TSIG_ERRORS.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "edge_dns_tsig_failures_total{{error=\"{error}\"}} {}",
-                load(&self.tsig[i])
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP edge_dns_notify_total NOTIFY messages received and sent."
-        );
-        let _ = writeln!(out, "# TYPE edge_dns_notify_total counter");
-        for (i, (direction, result)) in NOTIFY.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "edge_dns_notify_total{{direction=\"{direction}\",result=\"{result}\"}} {}",
-                load(&self.notify[i])
-            );
-        }
+        out.counters(
+            "edge_dns_transfers_total",
+            "Zone transfer requests.",
+            TRANSFER_KINDS.iter().enumerate().flat_map(|(k, kind)| {
+                TRANSFER_RESULTS.iter().enumerate().map(move |(r, result)| {
+                    (
+                        [("kind", *kind), ("result", *result)],
+                        load(&self.transfers[k][r]),
+                    )
+                })
+            }),
+        )?;
+        out.counters(
+            "edge_dns_tsig_failures_total",
+            "Requests refused for their TSIG.",
+            TSIG_ERRORS
+                .iter()
+                .zip(&self.tsig)
+                .map(|(error, n)| ([("error", *error)], load(n))),
+        )?;
+        out.counters(
+            "edge_dns_notify_total",
+            "NOTIFY messages received and sent.",
+            NOTIFY
+                .iter()
+                .zip(&self.notify)
+                .map(|((direction, result), n)| {
+                    ([("direction", *direction), ("result", *result)], load(n))
+                }),
+        )
     }
 }
 
@@ -293,16 +288,17 @@ impl Metrics {
             .sum()
     }
 
-    /// The Prometheus text exposition.
-    pub fn render(&self, zones: &Zones) -> String {
-        let mut out = String::with_capacity(4096);
-        let _ = writeln!(
-            out,
-            "# HELP edge_dns_zone_withdrawn Zones withdrawn (image damaged or changed in place), answered SERVFAIL.\n# TYPE edge_dns_zone_withdrawn gauge"
-        );
-        for origin in zones.withdrawn() {
-            let _ = writeln!(out, "edge_dns_zone_withdrawn{{zone=\"{origin}\"}} 1");
-        }
+    /// Writes the metrics: the shards summed per transport, the zones served, the requests
+    /// that are not plain queries.
+    pub fn write(&self, zones: &Zones, out: &mut Writer<'_, '_>) -> fmt::Result {
+        out.gauges(
+            "edge_dns_zone_withdrawn",
+            "Zones withdrawn (image damaged or changed in place), answered SERVFAIL.",
+            zones
+                .withdrawn()
+                .iter()
+                .map(|origin| ([("zone", origin.to_string())], 1u32)),
+        )?;
         let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let sum = |transport: &str, f: &dyn Fn(&Shard) -> u64| -> u64 {
             self.shards
@@ -311,162 +307,124 @@ impl Metrics {
                 .map(|(_, s)| f(s))
                 .sum()
         };
-        let _ = writeln!(
-            out,
-            "# HELP edge_dns_responses_total Responses sent, by transport and RCODE."
-        );
-        let _ = writeln!(out, "# TYPE edge_dns_responses_total counter");
-        for transport in ["udp", "tcp"] {
-            for (code, name) in RCODES.iter().enumerate() {
-                let n = sum(transport, &|s| load(&s.rcodes[code]));
-                let _ = writeln!(
-                    out,
-                    "edge_dns_responses_total{{transport=\"{transport}\",rcode=\"{name}\"}} {n}"
-                );
-            }
-        }
-        let _ = writeln!(
-            out,
-            "# HELP edge_dns_queries_by_type_total Answered queries by query type."
-        );
-        let _ = writeln!(out, "# TYPE edge_dns_queries_by_type_total counter");
-        for (i, (_, name)) in TYPES.iter().enumerate() {
-            let n: u64 = self.shards.iter().map(|(_, s)| load(&s.types[i])).sum();
-            let _ = writeln!(
-                out,
-                "edge_dns_queries_by_type_total{{qtype=\"{name}\"}} {n}"
-            );
-        }
-        let transports = |f: &dyn Fn(&Shard) -> u64| ["udp", "tcp"].map(|t| (t, sum(t, f)));
-        counter(
-            &mut out,
+        out.counters(
+            "edge_dns_responses_total",
+            "Responses sent, by transport and RCODE.",
+            ["udp", "tcp"].into_iter().flat_map(|transport| {
+                RCODES.iter().enumerate().map(move |(code, name)| {
+                    (
+                        [("transport", transport), ("rcode", *name)],
+                        sum(transport, &|s| load(&s.rcodes[code])),
+                    )
+                })
+            }),
+        )?;
+        out.counters(
+            "edge_dns_queries_by_type_total",
+            "Answered queries by query type.",
+            TYPES.iter().enumerate().map(|(i, (_, name))| {
+                let n: u64 = self.shards.iter().map(|(_, s)| load(&s.types[i])).sum();
+                ([("qtype", *name)], n)
+            }),
+        )?;
+        let transports =
+            |f: &dyn Fn(&Shard) -> u64| ["udp", "tcp"].map(|t| ([("transport", t)], sum(t, f)));
+        out.counters(
             "edge_dns_dropped_total",
             "Datagrams and messages that got no response.",
-            "transport",
             transports(&|s| load(&s.dropped)),
-        );
-        counter(
-            &mut out,
+        )?;
+        out.counters(
             "edge_dns_answer_failures_total",
             "Queries whose answering panicked (dropped; a damaged zone image or a bug: see the \
              log).",
-            "transport",
             transports(&|s| load(&s.failed)),
-        );
-        counter(
-            &mut out,
+        )?;
+        out.counters(
             "edge_dns_damaged_reads_total",
             "Queries answered SERVFAIL because their zone's image did not read (the zone is \
              withdrawn: compile it again).",
-            "transport",
             transports(&|s| load(&s.damaged)),
-        );
-        counter(
-            &mut out,
+        )?;
+        out.counters(
             "edge_dns_rate_limited_total",
             "UDP responses over their rate (response rate limiting): sent truncated, or dropped.",
-            "action",
             [
-                ("truncated", sum("udp", &|s| load(&s.limited[0]))),
-                ("dropped", sum("udp", &|s| load(&s.limited[1]))),
+                (
+                    [("action", "truncated")],
+                    sum("udp", &|s| load(&s.limited[0])),
+                ),
+                (
+                    [("action", "dropped")],
+                    sum("udp", &|s| load(&s.limited[1])),
+                ),
             ],
-        );
-        histogram(
-            &mut out,
+        )?;
+        out.histograms(
             "edge_dns_response_bytes",
             "Response sizes in bytes.",
-            &SIZE_BUCKETS,
-            1.0,
-            &|transport, i| sum(transport, &|s| load(&s.sizes[i])),
-            &|transport| sum(transport, &|s| load(&s.size_sum)) as f64,
-        );
-        histogram(
-            &mut out,
+            ["udp", "tcp"].map(|transport| {
+                (
+                    [("transport", transport)],
+                    histogram(
+                        &SIZE_BUCKETS,
+                        1.0,
+                        |i| sum(transport, &|s| load(&s.sizes[i])),
+                        sum(transport, &|s| load(&s.size_sum)) as f64,
+                    ),
+                )
+            }),
+        )?;
+        out.histograms(
             "edge_dns_answer_seconds",
             "Time spent answering a query (over UDP: from the answer before it in the batch).",
-            &LATENCY_BUCKETS,
-            1e9,
-            &|transport, i| sum(transport, &|s| load(&s.latency[i])),
-            &|transport| sum(transport, &|s| load(&s.latency_sum_ns)) as f64 / 1e9,
-        );
-        let _ = writeln!(
-            out,
-            "# HELP edge_dns_zone_serial The SOA serial of each zone served."
-        );
-        let _ = writeln!(out, "# TYPE edge_dns_zone_serial gauge");
-        for view in zones.views() {
-            let _ = writeln!(
-                out,
-                "edge_dns_zone_serial{{zone=\"{}\"}} {}",
-                view.origin(),
-                view.serial()
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP edge_dns_zone_overlay_labels Names below the apex changed since the zone's image."
-        );
-        let _ = writeln!(out, "# TYPE edge_dns_zone_overlay_labels gauge");
-        for view in zones.views() {
-            let _ = writeln!(
-                out,
-                "edge_dns_zone_overlay_labels{{zone=\"{}\"}} {}",
-                view.origin(),
-                view.overlay_labels()
-            );
-        }
-        self.requests.render(&mut out);
-        out
+            ["udp", "tcp"].map(|transport| {
+                (
+                    [("transport", transport)],
+                    histogram(
+                        &LATENCY_BUCKETS,
+                        1e9,
+                        |i| sum(transport, &|s| load(&s.latency[i])),
+                        sum(transport, &|s| load(&s.latency_sum_ns)) as f64 / 1e9,
+                    ),
+                )
+            }),
+        )?;
+        out.gauges(
+            "edge_dns_zone_serial",
+            "The SOA serial of each zone served.",
+            zones
+                .views()
+                .map(|view| ([("zone", view.origin().to_string())], view.serial())),
+        )?;
+        out.gauges(
+            "edge_dns_zone_overlay_labels",
+            "Names below the apex changed since the zone's image.",
+            zones.views().map(|view| {
+                (
+                    [("zone", view.origin().to_string())],
+                    view.overlay_labels() as u64,
+                )
+            }),
+        )?;
+        self.requests.write(out)
     }
 }
 
-/// A histogram per transport; the bucket bounds and the sum are divided by `divisor` (1e9
-/// turns nanoseconds into the seconds Prometheus expects; a division keeps `0.0000005` exact
-/// in the text where a multiplication would print `5.000000000000001e-7`).
-#[allow(clippy::too_many_arguments)]
-/// A counter with one label: its help, its type and a line per label value.
-fn counter(out: &mut String, name: &str, help: &str, label: &str, rows: [(&str, u64); 2]) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} counter");
-    for (value, n) in rows {
-        let _ = writeln!(out, "{name}{{{label}=\"{value}\"}} {n}");
-    }
-}
-
-fn histogram(
-    out: &mut String,
-    name: &str,
-    help: &str,
-    bounds: &[u64],
-    divisor: f64,
-    count: &dyn Fn(&str, usize) -> u64,
-    total: &dyn Fn(&str) -> f64,
-) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} histogram");
-    for transport in ["udp", "tcp"] {
-        let mut cumulative = 0;
-        for (i, bound) in bounds.iter().enumerate() {
-            cumulative += count(transport, i);
-            let _ = writeln!(
-                out,
-                "{name}_bucket{{transport=\"{transport}\",le=\"{}\"}} {cumulative}",
-                *bound as f64 / divisor
-            );
-        }
-        cumulative += count(transport, bounds.len());
-        let _ = writeln!(
-            out,
-            "{name}_bucket{{transport=\"{transport}\",le=\"+Inf\"}} {cumulative}"
-        );
-        let _ = writeln!(
-            out,
-            "{name}_sum{{transport=\"{transport}\"}} {}",
-            total(transport)
-        );
-        let _ = writeln!(
-            out,
-            "{name}_count{{transport=\"{transport}\"}} {cumulative}"
-        );
+/// One transport's histogram: `count(i)` observations in bucket `i` (one more bucket than
+/// `bounds`, for what is above them all); the bounds are divided by `divisor` (1e9 turns
+/// nanoseconds into the seconds Prometheus expects; a division keeps `0.0000005` exact where a
+/// multiplication would give `5.000000000000001e-7`).
+fn histogram(bounds: &[u64], divisor: f64, count: impl Fn(usize) -> u64, sum: f64) -> Histogram {
+    let buckets: Vec<(f64, u64)> = bounds
+        .iter()
+        .enumerate()
+        .map(|(i, bound)| (*bound as f64 / divisor, count(i)))
+        .collect();
+    let count = buckets.iter().map(|(_, n)| n).sum::<u64>() + count(bounds.len());
+    Histogram {
+        sum,
+        count,
+        buckets,
     }
 }

@@ -141,9 +141,9 @@ pub fn run(config: Config, tree: Tree) -> Result<()> {
         }
         if let Some(listener) = metrics_listener {
             let (service, limiter, metrics) = (service.clone(), limiter.clone(), metrics.clone());
-            let page: ops::Page = Arc::new(move || {
+            let page: ops::Page = Arc::new(move |out: &mut ops::metrics::Writer<'_, '_>| {
                 let tracked = limiter.lock().map(|l| l.tracked()).unwrap_or(0);
-                metrics.render(service.index.load().generation(), tracked)
+                metrics.write(out, service.index.load().generation(), tracked)
             });
             tokio::spawn(ops::serve_metrics(listener, page));
         }

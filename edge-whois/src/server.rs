@@ -6,12 +6,13 @@
 //! the read timeout (slowloris), at most `max_connections` are open at once (more are closed on
 //! accept), and the answer must be taken within the same timeout.
 
-use std::fmt::Write as _;
+use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use ops::metrics::Writer;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, Semaphore};
@@ -94,36 +95,26 @@ impl Metrics {
         self.rdap_disk_reads.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The Prometheus text exposition.
-    pub fn render(&self, generation: u64, tracked: usize) -> String {
+    /// Writes the metrics: outcomes, limits, connections, the index generation served and the
+    /// client prefixes the limits track.
+    pub fn write(&self, out: &mut Writer<'_, '_>, generation: u64, tracked: usize) -> fmt::Result {
         let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "# HELP edge_whois_queries_total Queries answered, by outcome."
-        );
-        let _ = writeln!(out, "# TYPE edge_whois_queries_total counter");
-        for (i, o) in OUTCOMES.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "edge_whois_queries_total{{outcome=\"{}\"}} {}",
-                o.label(),
-                load(&self.outcomes[i])
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP edge_whois_rdap_requests_total RDAP requests answered, by outcome.\n\
-             # TYPE edge_whois_rdap_requests_total counter"
-        );
-        for (i, o) in OUTCOMES.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "edge_whois_rdap_requests_total{{outcome=\"{}\"}} {}",
-                o.label(),
-                load(&self.rdap_outcomes[i])
-            );
-        }
+        out.counters(
+            "edge_whois_queries_total",
+            "Queries answered, by outcome.",
+            OUTCOMES
+                .iter()
+                .zip(&self.outcomes)
+                .map(|(o, n)| ([("outcome", o.label())], load(n))),
+        )?;
+        out.counters(
+            "edge_whois_rdap_requests_total",
+            "RDAP requests answered, by outcome.",
+            OUTCOMES
+                .iter()
+                .zip(&self.rdap_outcomes)
+                .map(|(o, n)| ([("outcome", o.label())], load(n))),
+        )?;
         for (name, help, value) in [
             (
                 "edge_whois_limited_total",
@@ -171,33 +162,26 @@ impl Metrics {
                 &self.rdap_disk_reads,
             ),
         ] {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
-                load(value)
-            );
+            out.counter(name, help, load(value))?;
         }
         let expiry = self.rdap_certificate_expiry.load(Ordering::Relaxed);
         if expiry != 0 {
-            let _ = writeln!(
-                out,
-                "# HELP edge_whois_rdap_certificate_expiry_seconds When the RDAP certificate \
-                 served expires (Unix time).\n\
-                 # TYPE edge_whois_rdap_certificate_expiry_seconds gauge\n\
-                 edge_whois_rdap_certificate_expiry_seconds {expiry}"
-            );
+            out.gauge(
+                "edge_whois_rdap_certificate_expiry_seconds",
+                "When the RDAP certificate served expires (Unix time).",
+                expiry,
+            )?;
         }
-        let _ = writeln!(
-            out,
-            "# HELP edge_whois_index_generation The search index generation served.\n\
-             # TYPE edge_whois_index_generation gauge\nedge_whois_index_generation {generation}"
-        );
-        let _ = writeln!(
-            out,
-            "# HELP edge_whois_tracked_clients Client prefixes the limits track.\n\
-             # TYPE edge_whois_tracked_clients gauge\nedge_whois_tracked_clients {tracked}"
-        );
-        out
+        out.gauge(
+            "edge_whois_index_generation",
+            "The search index generation served.",
+            generation,
+        )?;
+        out.gauge(
+            "edge_whois_tracked_clients",
+            "Client prefixes the limits track.",
+            tracked as u64,
+        )
     }
 }
 

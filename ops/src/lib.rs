@@ -1,16 +1,16 @@
 //! What every Constellation binary needs, written once: its configuration file, structured
-//! logs, the Prometheus endpoint, the clock, stopping on a signal, writing its keys and
+//! logs, the Prometheus endpoint and its page ([`metrics`]), the clock, stopping on a signal, writing its keys and
 //! reading its TLS certificates ([`tls`]), and reading another's metrics ([`scrape`]). Every server and the
 //! update-agent use it. It depends on no other crate of the workspace, so every one can depend
 //! on it; the `constellation` command (`src/bin/constellation`) starts the other binaries as
 //! processes rather than linking them.
 
+pub mod metrics;
 pub mod process;
 pub mod scrape;
 pub mod tls;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -95,8 +95,7 @@ pub fn unix_time() -> u32 {
     now() as u32
 }
 
-/// A page of metrics, made when it is asked for.
-pub type Page = Arc<dyn Fn() -> String + Send + Sync>;
+pub use metrics::Page;
 
 /// Serves Prometheus metrics: `GET /metrics` (or `/`) gets `page()` as HTTP/1.1 text in the
 /// exposition format, anything else 404; one request per connection, read within 5 s. A
@@ -120,12 +119,13 @@ pub async fn serve_metrics(listener: tokio::net::TcpListener, page: Page) {
             let head = String::from_utf8_lossy(&request[..n]);
             let (status, body) = if head.starts_with("GET /metrics ") || head.starts_with("GET / ")
             {
-                ("200 OK", page())
+                ("200 OK", metrics::render(&page))
             } else {
                 ("404 Not Found", "not found: try /metrics\n".to_owned())
             };
             let response = format!(
-                "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                "HTTP/1.1 {status}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                metrics::CONTENT_TYPE,
                 body.len()
             );
             let _ = stream.write_all(response.as_bytes()).await;
@@ -150,6 +150,7 @@ pub async fn stopped() {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     #[test]
     fn metrics_page_and_404() {
@@ -160,7 +161,10 @@ mod tests {
         runtime.block_on(async {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let address = listener.local_addr().unwrap();
-            tokio::spawn(serve_metrics(listener, Arc::new(|| "up 1\n".to_string())));
+            tokio::spawn(serve_metrics(
+                listener,
+                Arc::new(|out: &mut metrics::Writer<'_, '_>| out.gauge("up", "Up.", 1i64)),
+            ));
             for (path, expect) in [("/metrics", "200 OK"), ("/", "200 OK"), ("/other", "404")] {
                 let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
                 stream
@@ -174,7 +178,8 @@ mod tests {
                     "{answer}"
                 );
                 if expect == "200 OK" {
-                    assert!(answer.ends_with("\r\n\r\nup 1\n"), "{answer}");
+                    assert!(answer.ends_with("\nup 1\n"), "{answer}");
+                    assert!(answer.contains("text/plain; version=0.0.4"), "{answer}");
                 }
             }
         });

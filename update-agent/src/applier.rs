@@ -10,14 +10,17 @@
 //!    (applied at once when it reaches [`MAX_BATCH`]); anything else first applies the batch,
 //!    then is carried out (snapshot bytes written, an audit compared). Replies are pushed in
 //!    order; [`Next::End`] ends the session after they are sent.
-//! 2. [`Applier::flush`] at the end of the read: the batch applied, its ACKs returned.
-//!    The shell sends them, then calls [`Applier::compact`], told whether the read filled its
-//!    buffer ([`Upstream::Backlog`]: a returning satellite catching up folds less often).
-//! 3. [`Applier::checkpoint_if_due`] after each read, and [`Applier::checkpoint`] when the
+//! 2. At the end of the read, when [`Applier::has_changes`]: [`Applier::flush`] (the batch
+//!    applied, its ACKs returned), which the shell sends, then [`Applier::compact`], told
+//!    whether the read filled its buffer ([`Upstream::Backlog`]: a returning satellite catching
+//!    up folds less often).
+//! 3. [`Applier::checkpoint`] when [`Applier::checkpoint_due`] after a read, and when the
 //!    tunnel has been quiet for [`CHECKPOINT_IDLE`].
 //!
-//! Every call blocks on the disk (fsync-bound and strictly sequential): the shell runs them
-//! with `block_in_place`, so nothing is acknowledged before it is on disk.
+//! The calls that write are fsync-bound and strictly sequential: the shell runs them with
+//! `block_in_place`, so nothing is acknowledged before it is on disk. A changeset that only
+//! joins the batch touches no disk ([`Applier::reaches_disk`]): the shell hands its thread over
+//! only for the messages that do, as a changeset costs a few microseconds and a hand-over more.
 //!
 //! # Cost
 //!
@@ -31,6 +34,8 @@ use std::time::{Duration, Instant};
 
 use satellite_protocol::message::{Message, SignedChangeset};
 use satellite_protocol::session::{Agent, Step, TrustedKey};
+
+use ops::metrics::Writer;
 
 use crate::relay::Relay;
 use crate::satellite::{Fold, Satellite, Upstream};
@@ -75,87 +80,74 @@ impl Stats {
         *lock(&self.serials) = satellite.serials();
     }
 
-    /// The metrics page's lines for the agent (the relay adds its own).
-    pub fn render(&self, satellite: &Mutex<Satellite>) -> String {
-        use std::fmt::Write;
+    /// Writes the agent's metrics (the relay writes its own).
+    pub fn write_metrics(
+        &self,
+        satellite: &Mutex<Satellite>,
+        out: &mut Writer<'_, '_>,
+    ) -> std::fmt::Result {
         let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        let mut out = String::new();
+        out.gauge(
+            "update_agent_connected",
+            "1 while a session with the upstream is up.",
+            load(&self.connected),
+        )?;
         let counters = [
             (
-                "update_agent_connected",
-                "gauge",
-                "1 while a session with the upstream is up.",
-                &self.connected,
-            ),
-            (
                 "update_agent_sessions_total",
-                "counter",
                 "Sessions opened.",
                 &self.sessions,
             ),
             (
                 "update_agent_changesets_applied_total",
-                "counter",
                 "Changesets applied and acknowledged.",
                 &self.applied,
             ),
             (
                 "update_agent_refused_total",
-                "counter",
                 "Changesets or snapshots refused (bad signature, replay, out of sequence).",
                 &self.refused,
             ),
             (
                 "update_agent_snapshots_installed_total",
-                "counter",
                 "Snapshots installed.",
                 &self.snapshots,
             ),
             (
                 "update_agent_snapshot_bytes_total",
-                "counter",
                 "Snapshot bytes received.",
                 &self.snapshot_bytes,
             ),
             (
                 "update_agent_compactions_total",
-                "counter",
                 "Journals folded into a new image.",
                 &self.compactions,
             ),
             (
                 "update_agent_audits_total",
-                "counter",
                 "Audits: the zone's digest compared with the control plane's at the same serial.",
                 &self.audits,
             ),
             (
                 "update_agent_audit_mismatches_total",
-                "counter",
                 "Audits whose digests differed (each followed by a resynchronisation from a snapshot).",
                 &self.audit_mismatches,
             ),
         ];
-        for (name, kind, help, value) in counters {
-            let value = load(value);
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
-            );
+        for (name, help, value) in counters {
+            out.counter(name, help, load(value))?;
         }
-        let _ = writeln!(
-            out,
-            "# HELP update_agent_serial The serial each zone holds durably.\n# TYPE update_agent_serial gauge"
-        );
         if let Ok(satellite) = satellite.try_lock() {
             self.note_serials(&satellite);
         }
-        for (zone, serial) in lock(&self.serials).iter() {
-            if let Some(serial) = serial {
-                let _ = writeln!(out, "update_agent_serial{{zone=\"{zone}\"}} {serial}");
-            }
-        }
-        out
+        let serials = lock(&self.serials);
+        out.gauges(
+            "update_agent_serial",
+            "The serial each zone holds durably.",
+            serials
+                .iter()
+                .filter_map(|(zone, serial)| serial.map(|s| ([("zone", zone.as_str())], s))),
+        )
     }
 
     fn folded(&self, zone: &str, serial: u32) {
@@ -235,6 +227,13 @@ impl<'a> Applier<'a> {
         self.agent.hello()
     }
 
+    /// Whether [`Applier::receive`] would write to the disk for `message`: anything but a
+    /// changeset, or the changeset that fills the batch. The rest only joins the batch (after
+    /// its signature is checked), so the shell need not hand its thread over for it.
+    pub fn reaches_disk(&self, message: &Message) -> bool {
+        !matches!(message, Message::Changeset(_)) || self.batch.len() + 1 >= MAX_BATCH
+    }
+
     /// Takes one message from upstream; pushes what to send back onto `out`, in order.
     pub fn receive(&mut self, message: Message, out: &mut Vec<Message>) -> anyhow::Result<Next> {
         match self.agent.receive(message) {
@@ -309,12 +308,15 @@ impl<'a> Applier<'a> {
         Ok(())
     }
 
-    /// A checkpoint if the last one is [`CHECKPOINT_EVERY`] old.
-    pub fn checkpoint_if_due(&mut self) -> anyhow::Result<()> {
-        match self.checkpointed.elapsed() >= CHECKPOINT_EVERY {
-            true => self.checkpoint(),
-            false => Ok(()),
-        }
+    /// Whether changesets wait to be applied, or zones applied to since the last
+    /// [`Applier::compact`] wait for it.
+    pub fn has_changes(&self) -> bool {
+        !self.batch.is_empty() || !self.touched.is_empty()
+    }
+
+    /// Whether the last checkpoint is [`CHECKPOINT_EVERY`] old.
+    pub fn checkpoint_due(&self) -> bool {
+        self.checkpointed.elapsed() >= CHECKPOINT_EVERY
     }
 
     /// A checkpoint, and the folds that have ended made current (with no traffic, nothing
@@ -458,7 +460,7 @@ mod tests {
     struct Node {
         dir: tempfile::TempDir,
         satellite: Mutex<Satellite>,
-        relay: Relay,
+        relay: std::sync::Arc<Relay>,
         stats: Stats,
     }
 
@@ -486,7 +488,7 @@ mod tests {
             Node {
                 dir,
                 satellite: Mutex::new(satellite),
-                relay,
+                relay: std::sync::Arc::new(relay),
                 stats: Stats::default(),
             }
         }
@@ -554,9 +556,10 @@ mod tests {
         let served = crate::verify::served(&node.dir.path().join("zones/tld")).unwrap();
         assert_eq!(served.serial(), Some(5));
         // The relay's log holds what was applied, for agents downstream.
+        let relay = node.relay.clone();
+        let page: ops::Page = std::sync::Arc::new(move |out| relay.write_metrics(out));
         assert!(
-            node.relay
-                .metrics()
+            ops::metrics::render(&page)
                 .contains("update_agent_changeset_log_changesets{zone=\"tld\"} 4")
         );
     }

@@ -36,6 +36,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
+use ops::metrics::Writer;
 use satellite_protocol::log::{After, Log};
 use zonefiles::serial::is_after;
 
@@ -440,61 +441,73 @@ impl Relay {
         .await
     }
 
-    /// Metrics lines for the downstream agents.
-    pub fn metrics(&self) -> String {
-        use std::fmt::Write;
-        let mut out = String::from(
-            "# HELP update_agent_downstream_connected 1 while the downstream agent's tunnel is up.\n\
-             # TYPE update_agent_downstream_connected gauge\n\
-             # HELP update_agent_downstream_serial The serial the downstream agent acknowledged last.\n\
-             # TYPE update_agent_downstream_serial gauge\n\
-             # HELP update_agent_downstream_lag_changes Changesets the downstream agent has not acknowledged.\n\
-             # TYPE update_agent_downstream_lag_changes gauge\n\
-             # HELP update_agent_downstream_refused_total What the downstream agent refused.\n\
-             # TYPE update_agent_downstream_refused_total counter\n\
-             # HELP update_agent_downstream_audits_total Audits passed on, by outcome.\n\
-             # TYPE update_agent_downstream_audits_total counter\n\
-             # HELP update_agent_changeset_log_changesets Signed changesets kept in the zone's log (for agents downstream and the registry's recovery).\n\
-             # TYPE update_agent_changeset_log_changesets gauge\n\
-             # HELP update_agent_changeset_log_oldest_serial The serial the log reaches back to: a registry backup older than this cannot be brought forward from this node.\n\
-             # TYPE update_agent_changeset_log_oldest_serial gauge\n",
-        );
+    /// Writes the changeset logs' and the downstream agents' metrics.
+    pub fn write_metrics(&self, out: &mut Writer<'_, '_>) -> std::fmt::Result {
         let logs = lock(&self.logs);
-        for (zone, log) in logs.iter() {
-            let _ = writeln!(
-                out,
-                "update_agent_changeset_log_changesets{{zone=\"{zone}\"}} {}",
-                log.len()
-            );
-            if let Some((oldest, _)) = log.holding() {
-                let _ = writeln!(
-                    out,
-                    "update_agent_changeset_log_oldest_serial{{zone=\"{zone}\"}} {oldest}"
-                );
-            }
-        }
-        for (name, d) in lock(&self.downstream).iter() {
-            let _ = writeln!(
-                out,
-                "update_agent_downstream_connected{{satellite=\"{name}\"}} {}\n\
-                 update_agent_downstream_refused_total{{satellite=\"{name}\"}} {}\n\
-                 update_agent_downstream_audits_total{{satellite=\"{name}\",result=\"same\"}} {}\n\
-                 update_agent_downstream_audits_total{{satellite=\"{name}\",result=\"differs\"}} {}",
-                u8::from(d.connected),
-                d.refused,
-                d.audits_same,
-                d.audits_differed
-            );
-            for (zone, serial) in &d.zones {
-                let Some(serial) = serial else { continue };
-                let labels = format!("satellite=\"{name}\",zone=\"{zone}\"");
-                let _ = writeln!(out, "update_agent_downstream_serial{{{labels}}} {serial}");
-                if let Some(lag) = logs.get(zone).and_then(|log| log.behind(*serial)) {
-                    let _ = writeln!(out, "update_agent_downstream_lag_changes{{{labels}}} {lag}");
-                }
-            }
-        }
-        out
+        out.gauges(
+            "update_agent_changeset_log_changesets",
+            "Signed changesets kept in the zone's log (for agents downstream and the registry's recovery).",
+            logs.iter().map(|(zone, log)| ([("zone", zone.as_str())], log.len() as u64)),
+        )?;
+        out.gauges(
+            "update_agent_changeset_log_oldest_serial",
+            "The serial the log reaches back to: a registry backup older than this cannot be brought forward from this node.",
+            logs.iter().filter_map(|(zone, log)| {
+                log.holding()
+                    .map(|(oldest, _)| ([("zone", zone.as_str())], oldest))
+            }),
+        )?;
+        let downstream = lock(&self.downstream);
+        out.gauges(
+            "update_agent_downstream_connected",
+            "1 while the downstream agent's tunnel is up.",
+            downstream
+                .iter()
+                .map(|(name, d)| ([("satellite", name.as_str())], u32::from(d.connected))),
+        )?;
+        out.counters(
+            "update_agent_downstream_refused_total",
+            "What the downstream agent refused.",
+            downstream
+                .iter()
+                .map(|(name, d)| ([("satellite", name.as_str())], d.refused)),
+        )?;
+        out.counters(
+            "update_agent_downstream_audits_total",
+            "Audits passed on, by outcome.",
+            downstream.iter().flat_map(|(name, d)| {
+                [
+                    (
+                        [("satellite", name.as_str()), ("result", "same")],
+                        d.audits_same,
+                    ),
+                    (
+                        [("satellite", name.as_str()), ("result", "differs")],
+                        d.audits_differed,
+                    ),
+                ]
+            }),
+        )?;
+        let held = || {
+            downstream.iter().flat_map(|(name, d)| {
+                d.zones.iter().filter_map(move |(zone, serial)| {
+                    serial.map(|serial| (name.as_str(), zone.as_str(), serial))
+                })
+            })
+        };
+        out.gauges(
+            "update_agent_downstream_serial",
+            "The serial the downstream agent acknowledged last.",
+            held().map(|(name, zone, serial)| ([("satellite", name), ("zone", zone)], serial)),
+        )?;
+        out.gauges(
+            "update_agent_downstream_lag_changes",
+            "Changesets the downstream agent has not acknowledged.",
+            held().filter_map(|(name, zone, serial)| {
+                let lag = logs.get(zone)?.behind(serial)?;
+                Some(([("satellite", name), ("zone", zone)], lag))
+            }),
+        )
     }
 }
 

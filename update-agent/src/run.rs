@@ -70,10 +70,9 @@ pub async fn run(config: Config, path: &Path) -> anyhow::Result<()> {
         let (satellite, stats, relay) = (satellite.clone(), stats.clone(), relay.clone());
         tokio::spawn(ops::serve_metrics(
             listener,
-            Arc::new(move || {
-                let mut page = stats.render(&satellite);
-                page.push_str(&relay.metrics());
-                page
+            Arc::new(move |out: &mut ops::metrics::Writer<'_, '_>| {
+                stats.write_metrics(&satellite, out)?;
+                relay.write_metrics(out)
             }),
         ));
     }
@@ -235,7 +234,12 @@ async fn session(
                     return Err(error.into());
                 }
             };
-            let next = block_in_place(|| applier.receive(message, &mut out))?;
+            // Most messages only join the batch: the runtime's thread is handed over
+            // (`block_in_place`) only for those that reach the disk.
+            let next = match applier.reaches_disk(&message) {
+                true => block_in_place(|| applier.receive(message, &mut out))?,
+                false => applier.receive(message, &mut out)?,
+            };
             send_all(&mut send, &mut out).await?;
             if let Next::End(reason) = next {
                 let _ = send.finish();
@@ -244,18 +248,20 @@ async fn session(
                 bail!("{reason}");
             }
         }
-        block_in_place(|| applier.flush(&mut out))?;
-        // Durable: acknowledge before anything else.
-        send_all(&mut send, &mut out).await?;
-        // A read that filled the buffer left more waiting: a backlog is streaming in.
-        let upstream = match n == buffer.len() {
-            true => Upstream::Backlog,
-            false => Upstream::Live,
-        };
-        block_in_place(|| {
-            applier.compact(upstream)?;
-            applier.checkpoint_if_due()
-        })?;
+        if applier.has_changes() {
+            block_in_place(|| applier.flush(&mut out))?;
+            // Durable: acknowledge before anything else.
+            send_all(&mut send, &mut out).await?;
+            // A read that filled the buffer left more waiting: a backlog is streaming in.
+            let upstream = match n == buffer.len() {
+                true => Upstream::Backlog,
+                false => Upstream::Live,
+            };
+            block_in_place(|| applier.compact(upstream))?;
+        }
+        if applier.checkpoint_due() {
+            block_in_place(|| applier.checkpoint())?;
+        }
     }
 }
 

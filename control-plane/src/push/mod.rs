@@ -55,6 +55,8 @@ use satellite_protocol::session::{self, Holding, Start};
 use satellite_protocol::tunnel::Pins;
 use satellite_protocol::upstream::{self, Reply, Session, Tunnels};
 
+use ops::metrics::{Histogram, Writer};
+
 use crate::publish::signing::Signer;
 use crate::store::Store;
 use crate::store::sqlite::journal;
@@ -310,9 +312,8 @@ impl Push {
         Ok(())
     }
 
-    /// The metrics lines for the satellites: connected, serial and lag per zone.
-    pub fn metrics(&self) -> String {
-        use std::fmt::Write;
+    /// Writes every satellite's state, lag and audits, and the acknowledgement latency.
+    pub fn write_metrics(&self, out: &mut Writer<'_, '_>) -> std::fmt::Result {
         let rows = self.rows();
         let conn = self.read_only().ok();
         // One row per satellite (the rows are per satellite and zone).
@@ -322,96 +323,97 @@ impl Push {
                 satellites.push(row);
             }
         }
-        let mut out = String::from(
-            "# HELP control_plane_satellite_connected 1 while the satellite's tunnel is up.\n\
-             # TYPE control_plane_satellite_connected gauge\n",
-        );
-        for s in &satellites {
-            let _ = writeln!(
-                out,
-                "control_plane_satellite_connected{{satellite=\"{}\"}} {}",
-                s.satellite,
-                u8::from(s.connected)
-            );
-        }
-        out.push_str(
-            "# HELP control_plane_satellite_last_contact_seconds When the satellite was last heard from (Unix time; now while its tunnel is up).\n\
-             # TYPE control_plane_satellite_last_contact_seconds gauge\n",
-        );
-        for s in &satellites {
-            let _ = writeln!(
-                out,
-                "control_plane_satellite_last_contact_seconds{{satellite=\"{}\"}} {}",
-                s.satellite, s.last_contact
-            );
-        }
-        out.push_str(
-            "# HELP control_plane_satellite_audits_total Audits by outcome: the satellite's digest the same as the registry's, or different (alert).\n\
-             # TYPE control_plane_satellite_audits_total counter\n",
-        );
-        for (name, state) in self
-            .satellites
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
+        out.gauges(
+            "control_plane_satellite_connected",
+            "1 while the satellite's tunnel is up.",
+            satellites.iter().map(|s| {
+                (
+                    [("satellite", s.satellite.as_str())],
+                    u32::from(s.connected),
+                )
+            }),
+        )?;
+        out.gauges(
+            "control_plane_satellite_last_contact_seconds",
+            "When the satellite was last heard from (Unix time; now while its tunnel is up).",
+            satellites
+                .iter()
+                .map(|s| ([("satellite", s.satellite.as_str())], s.last_contact)),
+        )?;
         {
-            for (result, n) in [
-                ("same", state.audits_matched),
-                ("differs", state.audits_differed),
-            ] {
-                let _ = writeln!(
-                    out,
-                    "control_plane_satellite_audits_total{{satellite=\"{name}\",result=\"{result}\"}} {n}"
-                );
-            }
+            let states = self.satellites.lock().unwrap_or_else(|e| e.into_inner());
+            out.counters(
+                "control_plane_satellite_audits_total",
+                "Audits by outcome: the satellite's digest the same as the registry's, or different (alert).",
+                states.iter().flat_map(|(name, state)| {
+                    [
+                        ([("satellite", name.as_str()), ("result", "same")], state.audits_matched),
+                        (
+                            [("satellite", name.as_str()), ("result", "differs")],
+                            state.audits_differed,
+                        ),
+                    ]
+                }),
+            )?;
         }
-        out.push_str(
-            "# HELP control_plane_satellite_serial The serial the satellite acknowledged last.\n\
-             # TYPE control_plane_satellite_serial gauge\n\
-             # HELP control_plane_satellite_lag_changes Journal entries the satellite has not acknowledged (alert above 1).\n\
-             # TYPE control_plane_satellite_lag_changes gauge\n\
-             # HELP control_plane_satellite_lag_seconds Age of the oldest change the satellite has not acknowledged.\n\
-             # TYPE control_plane_satellite_lag_seconds gauge\n",
-        );
-        {
-            let latency = self.latency.lock().unwrap_or_else(|e| e.into_inner());
-            out.push_str(
-                "# HELP control_plane_push_ack_seconds Time from a changeset's commit to a satellite's acknowledgement of it (applied durably).\n\
-                 # TYPE control_plane_push_ack_seconds histogram\n",
-            );
-            for (bound, n) in LATENCY_BUCKETS.iter().zip(latency.buckets) {
-                let _ = writeln!(
-                    out,
-                    "control_plane_push_ack_seconds_bucket{{le=\"{bound}\"}} {n}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "control_plane_push_ack_seconds_bucket{{le=\"+Inf\"}} {}\ncontrol_plane_push_ack_seconds_sum {}\ncontrol_plane_push_ack_seconds_count {}",
-                latency.count, latency.sum, latency.count
-            );
-        }
+        let labels = |row: &ZoneStatus| {
+            [
+                ("satellite", row.satellite.clone()),
+                ("zone", row.zone.clone()),
+            ]
+        };
+        out.gauges(
+            "control_plane_satellite_serial",
+            "The serial the satellite acknowledged last.",
+            rows.iter()
+                .filter_map(|row| row.serial.map(|serial| (labels(row), serial))),
+        )?;
         let now = ops::now();
-        for row in &rows {
-            let labels = format!("satellite=\"{}\",zone=\"{}\"", row.satellite, row.zone);
-            if let Some(serial) = row.serial {
-                let _ = writeln!(out, "control_plane_satellite_serial{{{labels}}} {serial}");
-            }
-            if let Some(conn) = &conn
-                && let Ok((changes, oldest)) = satellites::lag(conn, &row.zone, row.serial)
-            {
-                let seconds = oldest.map_or(0, |at| (now - at).max(0));
-                let _ = writeln!(
-                    out,
-                    "control_plane_satellite_lag_changes{{{labels}}} {changes}"
-                );
-                let _ = writeln!(
-                    out,
-                    "control_plane_satellite_lag_seconds{{{labels}}} {seconds}"
-                );
-            }
-        }
-        out
+        let lags: Vec<_> = rows
+            .iter()
+            .filter_map(|row| {
+                let conn = conn.as_ref()?;
+                let (changes, oldest) = satellites::lag(conn, &row.zone, row.serial).ok()?;
+                Some((
+                    labels(row),
+                    changes,
+                    oldest.map_or(0, |at| (now - at).max(0)),
+                ))
+            })
+            .collect();
+        out.gauges(
+            "control_plane_satellite_lag_changes",
+            "Journal entries the satellite has not acknowledged (alert above 1).",
+            lags.iter()
+                .map(|(labels, changes, _)| (labels.clone(), *changes)),
+        )?;
+        out.gauges(
+            "control_plane_satellite_lag_seconds",
+            "Age of the oldest change the satellite has not acknowledged.",
+            lags.iter()
+                .map(|(labels, _, seconds)| (labels.clone(), *seconds)),
+        )?;
+        let latency = self.latency.lock().unwrap_or_else(|e| e.into_inner());
+        // The buckets are kept cumulative; the writer takes each bucket's own count.
+        let mut below = 0;
+        let buckets = LATENCY_BUCKETS
+            .iter()
+            .zip(latency.buckets)
+            .map(|(&bound, cumulative)| {
+                let own = cumulative - below;
+                below = cumulative;
+                (bound, own)
+            })
+            .collect();
+        out.histogram(
+            "control_plane_push_ack_seconds",
+            "Time from a changeset's commit to a satellite's acknowledgement of it (applied durably).",
+            &Histogram {
+                sum: latency.sum,
+                count: latency.count,
+                buckets,
+            },
+        )
     }
 
     /// One satellite's session, opened by its HELLO.

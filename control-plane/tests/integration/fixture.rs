@@ -249,7 +249,7 @@ impl Registry {
             .unwrap()
             .trim_matches('"')
             .to_owned();
-        crate::satellite::http_get(address.parse().unwrap()).unwrap_or_default()
+        crate::end_to_end::satellite::http_get(address.parse().unwrap()).unwrap_or_default()
     }
 
     pub fn database(&self) -> rusqlite::Connection {

@@ -160,21 +160,21 @@ pub fn run(args: Args, env: Env) -> Result<()> {
                 .with_context(|| format!("binding metrics on {address}"))?;
             let (server, commits, database) = (server.clone(), commits.clone(), config.database.clone());
             let expiry = ops::tls::expiry(&config.srrp.certificate)?;
-            let page: ops::Page = Arc::new(move || {
+            let page: ops::Page = Arc::new(move |out: &mut ops::metrics::Writer<'_, '_>| {
                 let serials = zone_serials(&database).unwrap_or_default();
-                let mut page = metrics::render(&server, &commits, &serials);
+                metrics::write(out, &server, &commits, &serials)?;
                 if let Some(epp) = &epp {
-                    page.push_str(&metrics::render_epp(epp));
+                    metrics::write_epp(out, epp)?;
                 }
-                page.push_str(&format!(
-                    "# HELP control_plane_srrp_certificate_expiry_seconds When the SRRP certificate expires (Unix time; read at start).\n\
-                     # TYPE control_plane_srrp_certificate_expiry_seconds gauge\n\
-                     control_plane_srrp_certificate_expiry_seconds {expiry}\n"
-                ));
-                if let Some(push) = &push {
-                    page.push_str(&push.metrics());
+                out.gauge(
+                    "control_plane_srrp_certificate_expiry_seconds",
+                    "When the SRRP certificate expires (Unix time; read at start).",
+                    expiry,
+                )?;
+                match &push {
+                    Some(push) => push.write_metrics(out),
+                    None => Ok(()),
                 }
-                page
             });
             tokio::spawn(ops::serve_metrics(listener, page));
         }

@@ -4,8 +4,8 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use super::satellite::{Satellite, newest};
 use crate::fixture::{Registry, free_port};
-use crate::satellite::{Satellite, newest};
 
 #[test]
 fn changes_reach_every_satellite_and_a_cut_off_one_catches_up_from_the_journal() {

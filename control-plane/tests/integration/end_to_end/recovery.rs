@@ -9,8 +9,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use super::satellite::{Satellite, newest};
 use crate::fixture::{BIN, Registry, free_port};
-use crate::satellite::{Satellite, newest};
 
 type Rows = Vec<Vec<rusqlite::types::Value>>;
 

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use super::satellite::{Satellite, Upstream, newest};
 use crate::fixture::{Registry, free_port};
-use crate::satellite::{Satellite, Upstream, newest};
 
 fn ip(args: &[&str]) {
     let out = Command::new("ip")
