@@ -11,6 +11,7 @@ use clap::Parser;
 use edge_dns::config::Config;
 use edge_dns::engine;
 use edge_dns::follow::{self, Follower};
+use edge_dns::metrics::Metrics;
 use edge_dns::tsig::Keyring;
 use edge_dns::{notify, tcp, udp};
 
@@ -64,12 +65,8 @@ fn main() -> Result<()> {
     if !cli.listen.is_empty() {
         config.listen = cli.listen.clone();
     }
-    if let Some(addr) = cli.metrics_listen {
-        config.metrics_listen = Some(addr);
-    }
-    if let Some(workers) = cli.workers {
-        config.workers = workers;
-    }
+    config.metrics_listen = cli.metrics_listen.or(config.metrics_listen);
+    config.workers = cli.workers.unwrap_or(config.workers);
     if config.zone.is_empty() {
         anyhow::bail!(
             "no zones to serve: add [[zone]] image = \"…\" (or directory = \"…\") to the configuration or pass --zone"
@@ -78,12 +75,10 @@ fn main() -> Result<()> {
     config.check()?;
     let started = Instant::now();
     let keyring = Keyring::new(&config.key)?;
-    // Serving answers at once and checks the images' indexes in the background; --check
-    // checks them before it says they are fine.
-    let open = if cli.check {
-        follow::Open::Checked
-    } else {
-        follow::Open::Trusted
+    // Trusted: answer at once, the indexes checked in the background (--check checks first).
+    let open = match cli.check {
+        true => follow::Open::Checked,
+        false => follow::Open::Trusted,
     };
     let follower = Follower::load(&config.zone, open)?;
     if cli.check {
@@ -106,9 +101,7 @@ fn main() -> Result<()> {
     });
     let zones = Arc::new(ArcSwap::from_pointee(follower.state()));
     let keyring_arc = Arc::new(keyring.clone());
-    let metrics = Arc::new(edge_dns::metrics::Metrics::new(
-        config.listen.len() * config.worker_count(),
-    ));
+    let metrics = Arc::new(Metrics::new(config.listen.len() * config.worker_count()));
     let stop = Arc::new(AtomicBool::new(false));
     let limiter = edge_dns::rrl::Limiter::new(&config.rate_limit)?.map(Arc::new);
     let answering = match cli.reflect {
@@ -122,6 +115,8 @@ fn main() -> Result<()> {
         metrics: metrics.clone(),
         stop: stop.clone(),
     };
+    // TCP binds before UDP starts answering: a client that hears UDP finds TCP there too.
+    let tcp_listeners = tcp::bind(&config.listen)?;
     let workers = udp::start(&config, answering, limiter, &shared)?;
     // The follower thread: zone directories, reloads, and the changes NOTIFY goes out for.
     let (commands, commands_rx) = std::sync::mpsc::channel();
@@ -136,10 +131,8 @@ fn main() -> Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        for &addr in &config.listen {
-            let listener = tokio::net::TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("binding TCP {addr}"))?;
+        for listener in tcp_listeners {
+            let listener = tokio::net::TcpListener::from_std(listener)?;
             tokio::spawn(tcp::serve(
                 listener,
                 zones.clone(),

@@ -26,6 +26,32 @@ use crate::requests::{self, Reply};
 use crate::tsig::Keyring;
 use crate::udp::Answering;
 
+/// Binds a listener on each address before the server answers anywhere: non-blocking, for
+/// tokio, and with `SO_REUSEADDR` as tokio's own `bind` sets it, so a restarted server binds
+/// past its old connections in TIME_WAIT.
+pub fn bind(addresses: &[std::net::SocketAddr]) -> anyhow::Result<Vec<std::net::TcpListener>> {
+    use anyhow::Context;
+    use socket2::{Domain, Protocol, Socket, Type};
+    addresses
+        .iter()
+        .map(|addr| {
+            let listen = || -> std::io::Result<std::net::TcpListener> {
+                let socket = Socket::new(
+                    Domain::for_address(*addr),
+                    Type::STREAM,
+                    Some(Protocol::TCP),
+                )?;
+                socket.set_reuse_address(true)?;
+                socket.set_nonblocking(true)?;
+                socket.bind(&(*addr).into())?;
+                socket.listen(1024)?;
+                Ok(socket.into())
+            };
+            listen().with_context(|| format!("binding TCP {addr}"))
+        })
+        .collect()
+}
+
 /// Accepts connections on `listener` until the task is dropped.
 pub async fn serve(
     listener: TcpListener,
