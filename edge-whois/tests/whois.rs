@@ -374,49 +374,38 @@ fn updates_through_a_unix_socket_only_its_owner_can_write() {
     assert!(raw(server.port, b"unix.tld\r\n").contains("No match"));
     assert!(send("frobnicate\n").starts_with("error:"));
 
+    // What edge-whois prints when it refuses to start with `extra` configuration, whose
+    // update listener is on `tree`.
+    let refusal = |name: &str, tree: &str, extra: &str| {
+        let config = dir.path().join(name);
+        std::fs::write(
+            &config,
+            format!(
+                "listen = [\"127.0.0.1:{}\"]\nupdate_listen = \"127.0.0.1:{}\"\ntree = \"{tree}\"\n{extra}",
+                free_port(),
+                free_port(),
+            ),
+        )
+        .unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_edge-whois"))
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
     // A second writer of the same tree (another update listener here; an update-agent alike)
     // is refused while the first runs.
-    let config = dir.path().join("second.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "listen = [\"127.0.0.1:{}\"]\nupdate_listen = \"127.0.0.1:{}\"\ntree = \"tree\"\n",
-            free_port(),
-            free_port(),
-        ),
-    )
-    .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_edge-whois"))
-        .arg("--config")
-        .arg(&config)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = refusal("second.toml", "tree", "");
     assert!(stderr.contains("another writer"), "{stderr}");
 
     // Anything else in the socket's place is left alone, and the server says why it stops.
     let blocker = dir.path().join("blocked.sock");
     std::fs::write(&blocker, b"not a socket").unwrap();
-    let config = dir.path().join("blocked.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "listen = [\"127.0.0.1:{}\"]\nupdate_listen = \"127.0.0.1:{}\"\ntree = \"other\"\n\
-             update_socket = \"{}\"\n",
-            free_port(),
-            free_port(),
-            blocker.display()
-        ),
-    )
-    .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_edge-whois"))
-        .arg("--config")
-        .arg(&config)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not a socket"));
+    let extra = format!("update_socket = \"{}\"\n", blocker.display());
+    let stderr = refusal("blocked.toml", "other", &extra);
+    assert!(stderr.contains("not a socket"), "{stderr}");
     assert_eq!(std::fs::read(&blocker).unwrap(), b"not a socket");
 }
 
