@@ -52,11 +52,6 @@ impl ZoneName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-
-    /// The name in wire form.
-    pub fn to_name(&self) -> Name {
-        Name::from_text(format!("{}.", self.0).as_bytes(), None).expect("checked when parsed")
-    }
 }
 
 impl std::ops::Deref for ZoneName {
@@ -150,10 +145,7 @@ mod tests {
             ZoneName::parse("Example.TLD.").unwrap().as_str(),
             "example.tld"
         );
-        assert_eq!(
-            ZoneName::parse("xn--p1ai").unwrap().to_name().to_string(),
-            "xn--p1ai."
-        );
+        assert_eq!(ZoneName::parse("XN--P1AI").unwrap(), "xn--p1ai");
         assert_eq!(ZoneName::parse("."), Err(ZoneNameError::Root));
         assert_eq!(ZoneName::parse(""), Err(ZoneNameError::Root));
         assert!(matches!(

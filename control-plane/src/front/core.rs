@@ -87,13 +87,8 @@ impl Core {
         }
     }
 
-    /// The commit thread's handle.
-    pub fn commits(&self) -> &Commits {
-        &self.commits
-    }
-
     /// Runs a read on a pooled read-only connection.
-    pub fn read<T>(
+    fn read<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, crate::store::StoreError>,
     ) -> Result<T, String> {
