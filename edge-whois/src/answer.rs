@@ -48,8 +48,8 @@ impl Outcome {
 pub struct Service {
     /// The records.
     pub tree: Tree,
-    /// The search indexes, swapped when a new generation is written.
-    pub index: ArcSwap<Index>,
+    /// The search indexes as last opened ([`Service::index`] moves them on).
+    index: ArcSwap<Index>,
     /// The operator's texts.
     pub texts: Texts,
     /// The TLDs served (lower case, no dots).
@@ -70,6 +70,26 @@ struct Cache {
 }
 
 impl Service {
+    /// The search indexes at their newest generation: one read of the index's manifest, and
+    /// the new segments mapped if a writer added any since, so a search finds a change as
+    /// soon as the change's record is served.
+    pub fn index(&self) -> Arc<Index> {
+        let held = self.index.load_full();
+        match held.refreshed(self.tree.root()) {
+            Some(newer) => {
+                let newer = Arc::new(newer);
+                self.index.store(newer.clone());
+                newer
+            }
+            None => held,
+        }
+    }
+
+    /// The generation of the search indexes last opened.
+    pub fn index_generation(&self) -> u64 {
+        self.index.load().generation()
+    }
+
     /// The answer to one query line (its line end removed), with CRLF line ends. With
     /// [`Wait::No`] it is [`NotCached`] when a record it needs is not in memory; with
     /// [`Wait::Allowed`] it is always there.
@@ -160,7 +180,7 @@ impl Service {
                 _ => self.not_found(name),
             },
             Query::DomainPrefix(prefix) => {
-                let index = self.index.load();
+                let index = self.index();
                 let (names, more) = index.domains_with_prefix(prefix, self.max_results);
                 if names.is_empty() {
                     return Ok(self.not_found(&format!("{prefix}.")));
@@ -194,7 +214,7 @@ impl Service {
                 }
                 // Not a host object here (a name server of another TLD): the domains it serves.
                 _ => {
-                    let (domains, more) = self.index.load().domains_using(name, self.max_results);
+                    let (domains, more) = self.index().domains_using(name, self.max_results);
                     if domains.is_empty() {
                         return Ok(self.not_found(name));
                     }
@@ -212,7 +232,7 @@ impl Service {
                 }
             },
             Query::NameserverAddress(address) => {
-                let index = self.index.load();
+                let index = self.index();
                 let mut out = String::new();
                 for name in index.hosts_with_address(*address, self.max_results) {
                     if let Some(Object::Host(h)) = self.get(ObjectKey::Host(name), wait)? {
@@ -233,7 +253,7 @@ impl Service {
                 None => self.not_found(&id.to_string()),
             },
             Query::RegistrarName(name) => {
-                let id = self.index.load().registrar_named(name);
+                let id = self.index().registrar_named(name);
                 let registrar = match id {
                     Some(id) => self.registrar(id, wait)?,
                     None => None,

@@ -123,36 +123,31 @@ pub fn run(config: Config, tree: Tree) -> Result<()> {
                 rdap.clone(),
             ));
         }
-        let reindex = Arc::new(tokio::sync::Notify::new());
-        let pending = Arc::new(Mutex::new(index::Delta::default()));
-        for listener in updates {
-            tokio::spawn(server::serve_updates(
-                listener,
-                service.clone(),
-                metrics.clone(),
-                pending.clone(),
-                reindex.clone(),
-                server::UpdateBounds {
-                    max_connections: config.update_max_connections,
-                    max_bytes: config.update_max_bytes,
-                    timeout: Duration::from_millis(config.timeout_ms),
-                },
-            ));
+        if !updates.is_empty() {
+            let index = Arc::new(Mutex::new(index_writer(&service.tree)?));
+            for listener in updates {
+                tokio::spawn(server::serve_updates(
+                    listener,
+                    service.clone(),
+                    metrics.clone(),
+                    index.clone(),
+                    server::UpdateBounds {
+                        max_connections: config.update_max_connections,
+                        max_bytes: config.update_max_bytes,
+                        timeout: Duration::from_millis(config.timeout_ms),
+                    },
+                ));
+            }
         }
         if let Some(listener) = metrics_listener {
             let (service, limiter, metrics) = (service.clone(), limiter.clone(), metrics.clone());
             let page: ops::Page = Arc::new(move |out: &mut ops::metrics::Writer<'_, '_>| {
                 let tracked = limiter.lock().map(|l| l.tracked()).unwrap_or(0);
-                metrics.write(out, service.index.load().generation(), tracked)
+                metrics.write(out, service.index_generation(), tracked)
             });
             tokio::spawn(ops::serve_metrics(listener, page));
         }
-        tokio::spawn(server::follow_indexes(
-            service.clone(),
-            pending,
-            reindex,
-            Duration::from_millis(200),
-        ));
+        tokio::spawn(server::follow_indexes(service.clone()));
         tracing::info!(
             listen = ?config.listen,
             rdap = ?config.rdap.listen,
@@ -170,6 +165,19 @@ pub fn run(config: Config, tree: Tree) -> Result<()> {
         anyhow::Ok(())
     })?;
     Ok(())
+}
+
+/// The search indexes' writer for the update listener (which takes the tree's writer lock
+/// first): an index that is missing or damaged is rebuilt from the tree.
+fn index_writer(tree: &Tree) -> Result<index::Writer> {
+    match index::Writer::open(tree.root()) {
+        Ok(writer) => Ok(writer),
+        Err(error @ (index::IndexError::Missing(_) | index::IndexError::Damaged(_))) => {
+            tracing::warn!(%error, "rebuilding the search indexes from the tree");
+            Ok(index::Writer::rebuild(tree, Default::default())?)
+        }
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// Binds the update listener's Unix socket: a stale socket file is replaced (any other file is

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use ops::metrics::Writer;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Semaphore;
 use tokio::time::timeout;
 use zonefiles::whois::{Object, ObjectKey, WhoisOp};
 
@@ -23,7 +23,7 @@ use crate::answer::{NotCached, Outcome, Service};
 use crate::limits::Limiter;
 use crate::render;
 use zonefiles::whois::cached::Wait;
-use zonefiles::whois::index::Delta;
+use zonefiles::whois::index::{self, Delta};
 
 /// Connection limits.
 #[derive(Debug, Clone, Copy)]
@@ -350,14 +350,13 @@ pub struct UpdateBounds {
 /// `.`, or `delete <name>`; `<name>` is a domain, `host <name>` or `registrar <IANA id>`. The
 /// record is JSON of the shared model, or, for a domain, the `Key: value` lines of its WHOIS
 /// output; it must be a complete registry record of a TLD served here. Each change is written
-/// through the atomic path, then `ok` is sent and the connection closed; the change goes into
-/// `pending` and `reindex` is told, so the search indexes follow.
+/// through the atomic path after the search indexes' layer that describes it, then `ok` is
+/// sent and the connection closed.
 pub async fn serve_updates(
     listener: UpdateListener,
     service: Arc<Service>,
     metrics: Arc<Metrics>,
-    pending: Arc<Mutex<Delta>>,
-    reindex: Arc<Notify>,
+    index: Arc<Mutex<index::Writer>>,
     bounds: UpdateBounds,
 ) {
     let slots = Arc::new(Semaphore::new(bounds.max_connections));
@@ -365,8 +364,7 @@ pub async fn serve_updates(
         let updates = Updates {
             service: service.clone(),
             metrics: metrics.clone(),
-            pending: pending.clone(),
-            reindex: reindex.clone(),
+            index: index.clone(),
             bounds,
         };
         let accepted = match &listener {
@@ -400,8 +398,7 @@ enum Stream {
 struct Updates {
     service: Arc<Service>,
     metrics: Arc<Metrics>,
-    pending: Arc<Mutex<Delta>>,
-    reindex: Arc<Notify>,
+    index: Arc<Mutex<index::Writer>>,
     bounds: UpdateBounds,
 }
 
@@ -437,14 +434,9 @@ impl Updates {
         .await;
         let reply = match read {
             Ok(Ok(())) => {
-                match update(
-                    &self.service,
-                    &self.pending,
-                    &String::from_utf8_lossy(&text),
-                ) {
+                match update(&self.service, &self.index, &String::from_utf8_lossy(&text)) {
                     Ok(what) => {
                         self.metrics.updates.fetch_add(1, Ordering::Relaxed);
-                        self.reindex.notify_one();
                         tracing::info!(update = what, "WHOIS record changed");
                         "ok\n".to_owned()
                     }
@@ -467,7 +459,7 @@ impl Updates {
 }
 
 /// Applies one update command; returns what it did.
-fn update(service: &Service, pending: &Mutex<Delta>, text: &str) -> anyhow::Result<String> {
+fn update(service: &Service, index: &Mutex<index::Writer>, text: &str) -> anyhow::Result<String> {
     let mut lines = text.lines();
     let command = lines.next().unwrap_or("").trim();
     let (verb, target) = command
@@ -512,53 +504,33 @@ fn update(service: &Service, pending: &Mutex<Delta>, text: &str) -> anyhow::Resu
         }
         other => anyhow::bail!("unknown command {other:?}: use set or delete"),
     };
+    // One update at a time: the record read before is the one the layer replaces.
+    let mut index = index
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let before = service.tree.get(&key)?;
+    let mut delta = Delta::default();
+    match &op {
+        WhoisOp::Set(object) => delta.record(before.as_ref(), Some(object)),
+        WhoisOp::Delete(_) => delta.record(before.as_ref(), None),
+    }
+    index.add(delta, None)?;
+    // The layer durable before the record it describes: after a power cut the index never
+    // lacks a record's change.
+    service.tree.sync()?;
     service
         .tree
         .apply(std::slice::from_ref(&op), i64::from(ops::unix_time()))?;
-    let after = match &op {
-        WhoisOp::Set(object) => Some(object),
-        WhoisOp::Delete(_) => None,
-    };
-    if let Ok(mut delta) = pending.lock() {
-        delta.record(before.as_ref(), after);
-    }
     Ok(command.to_owned())
 }
 
-/// Merges the pending changes into the search indexes (gathered for `pause` after the first,
-/// so a burst of updates costs one pass), and swaps in every new generation, including ones
-/// another process wrote.
-pub async fn follow_indexes(
-    service: Arc<Service>,
-    pending: Arc<Mutex<Delta>>,
-    reindex: Arc<Notify>,
-    pause: Duration,
-) {
+/// Opens each new generation of the search indexes every second (searches also do, when they
+/// find the generation moved), so new segments are mostly mapped before a search needs them
+/// and the metrics show the generation served.
+pub async fn follow_indexes(service: Arc<Service>) {
     loop {
-        tokio::select! {
-            _ = reindex.notified() => {
-                tokio::time::sleep(pause).await;
-                let delta = pending.lock().map(|mut d| std::mem::take(&mut *d)).unwrap_or_default();
-                if !delta.is_empty() {
-                    let root = service.tree.root().to_owned();
-                    match tokio::task::spawn_blocking(move || delta.apply(&root)).await {
-                        Ok(Ok(generation)) => tracing::debug!(generation, "search indexes updated"),
-                        Ok(Err(error)) => tracing::error!(%error, "updating the search indexes"),
-                        Err(error) => tracing::error!(%error, "updating the search indexes"),
-                    }
-                }
-            }
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-        }
-        let root = service.tree.root().to_owned();
-        if zonefiles::whois::index::generation(&root) != service.index.load().generation() {
-            let index =
-                tokio::task::spawn_blocking(move || zonefiles::whois::index::Index::open(&root))
-                    .await;
-            if let Ok(index) = index {
-                service.index.store(Arc::new(index));
-            }
-        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let service = service.clone();
+        let _ = tokio::task::spawn_blocking(move || service.index()).await;
     }
 }

@@ -49,3 +49,14 @@ pub fn hostname(fallback: &str) -> String {
         .map(|s| s.trim().to_owned())
         .unwrap_or_else(|_| fallback.to_owned())
 }
+
+/// This boot's id (`/proc/sys/kernel/random/boot_id`): a process that finds the id it wrote
+/// down still current knows the machine has not stopped since, so every write made then is
+/// still there (in the page cache or on disk) even without an fsync. `None` where it cannot be
+/// read.
+pub fn boot_id() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+}

@@ -9,14 +9,18 @@
 //! 1. Append them to the zone directory's journal with one fsync: edge-dns answers from it at
 //!    its next poll. The journal is the satellite's durable log: its last serial *is* the
 //!    satellite's serial, and it is what is acknowledged upstream.
-//! 2. Write their WHOIS objects into the tree (each a temporary file renamed into place, so a
+//! 2. Add what they change in the WHOIS search indexes as one small layer
+//!    ([`index::Writer::add`], read from the records as they are before the batch), which also
+//!    records the serial the index now holds: a search finds the change at once. The cost is
+//!    the batch's, whatever the registry's size; layers are merged in the background.
+//! 3. Write their WHOIS objects into the tree (each a temporary file renamed into place, so a
 //!    reader never sees half a record), without waiting for the disk: edge-whois serves them
 //!    at once. Only each object's last version in the batch is written
-//!    ([`Tree::apply_unsynced`]).
-//! 3. At a checkpoint ([`Satellite::checkpoint`], at most a second after a change): one
-//!    `syncfs` makes the tree durable, the search indexes take the changes since the last
-//!    checkpoint (one merge pass), and `<state>/<zone>.whois` records the serial up to which
-//!    the tree and its indexes are durable (temporary file, fsync, rename).
+//!    ([`Tree::write_unsynced`]).
+//! 4. At a checkpoint ([`Satellite::checkpoint`], at most a second after a change): one
+//!    `syncfs` makes the tree and the index's files durable, and `<state>/<zone>.whois`
+//!    records the serial up to which they are (temporary file, fsync, rename). Nothing of the
+//!    registry's size is done.
 //!
 //! # Recovery (on open)
 //!
@@ -24,7 +28,14 @@
 //!   acknowledged and is asked for again.
 //! - A WHOIS serial behind the journal (a crash between checkpoints): the WHOIS objects of the
 //!   changesets after it are written again from the journal (setting an object to its latest
-//!   version, or deleting it, twice is the same as once) and the indexes rebuilt.
+//!   version, or deleting it, twice is the same as once). If the machine has not stopped
+//!   since (the boot id in `<state>/boot` is current), every write made before the crash is
+//!   there: the index holds the changesets up to the serial its manifest records, the records
+//!   of later ones were never written (step 2 comes before step 3), so only those later ones
+//!   are added as a layer. Otherwise writes after the last `syncfs` may be lost in any order,
+//!   and the index is rebuilt from the tree.
+//! - An index that is missing or damaged (a segment that fails its checksum) is rebuilt from
+//!   the tree.
 //! - `<state>/<zone>.snapshot` (a snapshot received whole and verified, renamed into place
 //!   before installing) is installed again from the start.
 //!
@@ -40,7 +51,8 @@
 //! zone directory's current image with an empty journal ([`ZoneDir::install`]), every WHOIS
 //! object of the zone that differs from the file held is written (a satellite far behind
 //! holds most of them already) and those of the zone that the snapshot lacks are deleted,
-//! the indexes are rebuilt, the WHOIS serial recorded, and the file removed.
+//! the indexes are rebuilt (a snapshot costs the registry's size anyway), the WHOIS serial
+//! recorded, and the file removed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Seek, SeekFrom, Write};
@@ -50,7 +62,7 @@ use anyhow::{Context, bail};
 use zonefiles::ZoneName;
 use zonefiles::changeset::Changeset;
 use zonefiles::journal::Journal;
-use zonefiles::whois::index::{self, Delta};
+use zonefiles::whois::index::{self, IndexError};
 use zonefiles::whois::tree::{Tree, WriterLock};
 use zonefiles::whois::{Object, ObjectKey, WhoisOp};
 use zonefiles::zonedir::{Folded, ZoneDir, ZoneDirError};
@@ -114,7 +126,8 @@ pub struct Satellite {
     layout: Layout,
     tree: Tree,
     zones: BTreeMap<String, ZoneWriter>,
-    delta: Delta,
+    /// The WHOIS search index's writer.
+    index: index::Writer,
     /// Zones applied since the last checkpoint, with their serials.
     unsynced: BTreeMap<String, u32>,
 }
@@ -147,6 +160,22 @@ impl Satellite {
         let lock = lock(&layout.state.join("lock"))?;
         let tree = Tree::open(&layout.whois_tree)?;
         let tree_lock = tree.lock_writer()?;
+        let mut notes = Vec::new();
+        let boot = ops::process::boot_id();
+        let boot_file = layout.state.join("boot");
+        let same_boot = boot.is_some()
+            && std::fs::read_to_string(&boot_file)
+                .ok()
+                .map(|s| s.trim().to_owned())
+                == boot;
+        let index = match index::Writer::open(tree.root()) {
+            Ok(index) => index,
+            Err(error @ (IndexError::Missing(_) | IndexError::Damaged(_))) => {
+                notes.push(format!("rebuilt the WHOIS search indexes ({error})"));
+                index::Writer::rebuild(&tree, BTreeMap::new())?
+            }
+            Err(error) => return Err(error.into()),
+        };
         let mut satellite = Satellite {
             _lock: lock,
             _tree_lock: tree_lock,
@@ -167,10 +196,9 @@ impl Satellite {
                 .collect(),
             layout,
             tree,
-            delta: Delta::default(),
+            index,
             unsynced: BTreeMap::new(),
         };
-        let mut notes = Vec::new();
         let mut rebuild = false;
         let zones: Vec<String> = satellite.zones.keys().cloned().collect();
         for zone in &zones {
@@ -189,24 +217,53 @@ impl Satellite {
                 continue;
             };
             let whois = satellite.whois_serial(zone);
-            if whois != Some(serial) {
-                let journal = satellite.zones[zone].journal.as_ref().expect("opened");
-                let from = whois.unwrap_or(journal.base_serial());
-                let changesets = journal.changesets_from(from).unwrap_or_default();
-                satellite.write_whois(changesets.iter())?;
-                satellite.tree.sync()?;
-                satellite.record_whois_serial(zone, serial)?;
-                rebuild = true;
-                notes.push(format!(
-                    "{zone}: wrote the WHOIS objects of {} changesets again (serials {from} to {serial})",
-                    changesets.len()
-                ));
+            let covered = satellite.index.covered(zone);
+            if whois == Some(serial) {
+                // Durable at the last checkpoint; the index holds it unless it was rebuilt
+                // without this zone just now, or was written by an earlier version.
+                rebuild |= covered != Some(serial);
+                continue;
             }
+            let journal = satellite.zones[zone].journal.as_ref().expect("opened");
+            let from = whois.unwrap_or(journal.base_serial());
+            let changesets = journal.changesets_from(from).unwrap_or_default();
+            // The changesets the index lacks, if what the index holds can be trusted.
+            let unindexed = covered
+                .filter(|_| same_boot)
+                .and_then(|covered| journal.changesets_from(covered).ok());
+            match unindexed {
+                Some(unindexed) => {
+                    let ops: Vec<&WhoisOp> = unindexed.iter().flat_map(|c| &c.whois).collect();
+                    let delta = satellite.tree.changes(&ops);
+                    satellite.index.add(delta, Some((zone, serial)))?;
+                    notes.push(format!(
+                        "{zone}: added the search index changes of {} changesets",
+                        unindexed.len()
+                    ));
+                }
+                None => rebuild = true,
+            }
+            let ops: Vec<&WhoisOp> = changesets.iter().flat_map(|c| &c.whois).collect();
+            satellite.tree.write_unsynced(&ops)?;
+            satellite.tree.sync()?;
+            satellite.record_whois_serial(zone, serial)?;
+            notes.push(format!(
+                "{zone}: wrote the WHOIS objects of {} changesets again (serials {from} to {serial})",
+                changesets.len()
+            ));
         }
         if rebuild {
-            index::rebuild(&satellite.tree)?;
-            satellite.delta = Delta::default();
+            let covers = satellite
+                .serials()
+                .into_iter()
+                .filter_map(|(zone, serial)| Some((zone, serial?)))
+                .collect();
+            satellite.index.rebuild_here(&satellite.tree, covers)?;
             notes.push("rebuilt the WHOIS search indexes".into());
+        }
+        if let Some(boot) = boot {
+            zonefiles::atomic::write_atomically(&boot_file, format!("{boot}\n").as_bytes())
+                .with_context(|| format!("writing {}", boot_file.display()))?;
         }
         Ok((satellite, notes))
     }
@@ -261,18 +318,6 @@ impl Satellite {
             .with_context(|| format!("writing {}", path.display()))
     }
 
-    /// Writes the WHOIS operations of changesets that follow each other (see
-    /// [`Tree::apply_unsynced`]) and keeps their index changes for the next checkpoint.
-    fn write_whois<'a>(
-        &mut self,
-        changesets: impl Iterator<Item = &'a Changeset>,
-    ) -> anyhow::Result<()> {
-        let ops: Vec<&WhoisOp> = changesets.flat_map(|c| &c.whois).collect();
-        let delta = self.tree.apply_unsynced(&ops)?;
-        self.delta.extend(delta);
-        Ok(())
-    }
-
     /// Applies verified changesets of one zone that follow each other (see the module docs
     /// for the order); returns the serial now held, durably.
     pub fn apply(&mut self, zone: &str, changesets: &[&[u8]]) -> anyhow::Result<u32> {
@@ -292,22 +337,22 @@ impl Satellite {
         journal.append_all(&decoded)?;
         writer.appended += decoded.len();
         let serial = journal.last_serial();
-        self.write_whois(decoded.iter())?;
+        let ops: Vec<&WhoisOp> = decoded.iter().flat_map(|c| &c.whois).collect();
+        self.index
+            .add(self.tree.changes(&ops), Some((zone, serial)))?;
+        self.tree.write_unsynced(&ops)?;
         self.unsynced.insert(zone.to_owned(), serial);
         Ok(serial)
     }
 
-    /// Makes the WHOIS tree durable, merges the changes since the last checkpoint into the
-    /// search indexes, and records the serial up to which both are durable.
+    /// Makes the WHOIS tree and its search indexes durable, and records the serial up to which
+    /// they are.
     pub fn checkpoint(&mut self) -> anyhow::Result<()> {
         if self.unsynced.is_empty() {
             return Ok(());
         }
         self.tree.touch(now())?;
         self.tree.sync()?;
-        if !self.delta.is_empty() {
-            std::mem::take(&mut self.delta).apply(self.tree.root())?;
-        }
         for (zone, serial) in std::mem::take(&mut self.unsynced) {
             self.record_whois_serial(&zone, serial)?;
         }
@@ -480,9 +525,10 @@ impl Satellite {
         }
         self.tree.touch(now())?;
         self.tree.sync()?;
+        let mut covers = self.index.covers();
+        covers.insert(zone.to_owned(), header.serial);
+        self.index.rebuild_here(&self.tree, covers)?;
         self.record_whois_serial(zone, header.serial)?;
-        index::rebuild(&self.tree)?;
-        self.delta = Delta::default();
         std::fs::remove_file(&path)?;
         let _ = std::fs::remove_file(self.state_file(zone, "snapshot.header"));
         self.open_journal(zone)?;
@@ -625,6 +671,93 @@ pub(crate) mod tests {
         let snapshot = ZoneDir::open(&directory).unwrap().load().unwrap();
         assert_eq!(snapshot.image.serial(), end);
         assert!(snapshot.changesets.is_empty());
+    }
+
+    /// A changeset whose WHOIS part sets `d1.tld` with name server `ns`.
+    fn with_record(serial: u32, ns: &str) -> Changeset {
+        let mut changeset =
+            zonefiles::changeset::diff(&zone(serial, serial - 1), &zone(serial + 1, serial))
+                .unwrap();
+        changeset.whois = vec![WhoisOp::Set(Object::Domain(zonefiles::whois::Domain {
+            name: "d1.tld".into(),
+            roid: "D1-TLD".into(),
+            registrar: 7,
+            statuses: vec![zonefiles::whois::DomainStatus::Ok],
+            nameservers: vec![zonefiles::whois::Nameserver {
+                name: ns.into(),
+                addresses: vec![],
+            }],
+            ds: vec![],
+            created: 1,
+            updated: 1,
+            expires: 2,
+        }))];
+        changeset
+    }
+
+    /// What a search for the domains using `ns` finds on the satellite's tree.
+    fn using(layout: &Layout, ns: &str) -> Vec<String> {
+        index::Index::open(&layout.whois_tree)
+            .domains_using(ns, 10)
+            .0
+    }
+
+    /// A crash after the journal append and before the index and the records (step 1 of a
+    /// batch): on the same boot, recovery adds only the missing changes to the index (the
+    /// records still hold the state before them); after a reboot, when writes since the last
+    /// `syncfs` may be lost in any order, it rebuilds the index from the tree.
+    #[test]
+    fn recovery_adds_what_the_index_lacks_or_rebuilds_after_a_reboot() {
+        let dir = tempfile::tempdir().unwrap();
+        let directory = dir.path().join("zones/tld");
+        ZoneDir::create(&directory, &zone(1, 0)).unwrap();
+        let layout = Layout {
+            state: dir.path().join("state"),
+            whois_tree: dir.path().join("whois"),
+            zones: vec![(ZoneName::parse("tld").unwrap(), directory.clone())],
+            compact_after: 100,
+            journal_keep: 100,
+        };
+        let (mut satellite, _) = Satellite::open(layout.clone()).unwrap();
+        satellite
+            .apply("tld", &[&with_record(1, "ns-a.example").encode()])
+            .unwrap();
+        satellite.checkpoint().unwrap();
+        drop(satellite);
+        assert_eq!(using(&layout, "ns-a.example"), ["d1.tld"]);
+        let crash_after_append = |changeset: Changeset| {
+            let dir = ZoneDir::open(&directory).unwrap();
+            let (mut journal, _) = Journal::open(&dir.journal_path()).unwrap();
+            journal.append_all(&[changeset]).unwrap();
+        };
+
+        crash_after_append(with_record(2, "ns-b.example"));
+        let (satellite, notes) = Satellite::open(layout.clone()).unwrap();
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("search index changes of 1 changesets")),
+            "{notes:?}"
+        );
+        assert!(!notes.iter().any(|n| n.contains("rebuilt")), "{notes:?}");
+        assert!(
+            using(&layout, "ns-a.example").is_empty(),
+            "the old name server is gone"
+        );
+        assert_eq!(using(&layout, "ns-b.example"), ["d1.tld"]);
+        drop(satellite);
+
+        crash_after_append(with_record(3, "ns-c.example"));
+        std::fs::write(layout.state.join("boot"), "another boot\n").unwrap();
+        let (_satellite, notes) = Satellite::open(layout.clone()).unwrap();
+        assert!(
+            notes
+                .iter()
+                .any(|n| n == "rebuilt the WHOIS search indexes"),
+            "{notes:?}"
+        );
+        assert!(using(&layout, "ns-b.example").is_empty());
+        assert_eq!(using(&layout, "ns-c.example"), ["d1.tld"]);
     }
 
     #[test]

@@ -19,32 +19,68 @@ pub fn write_atomically_with(
     path: &Path,
     write: impl FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
+    replace(path, Durability::Synced, write)
+}
+
+/// As [`write_atomically_with`] without any fsync: readers still see the old file or the new
+/// one (the rename is atomic), and so does the file system after the process dies, but after
+/// the machine stops the new file may be missing or empty until something syncs the file
+/// system (`syncfs`). For files a checkpoint makes durable.
+pub fn replace_unsynced_with(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    replace(path, Durability::Unsynced, write)
+}
+
+#[derive(PartialEq)]
+enum Durability {
+    Synced,
+    Unsynced,
+}
+
+fn replace(
+    path: &Path,
+    durability: Durability,
+    write: impl FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{name}.{}.{}.tmp",
-        std::process::id(),
-        TEMP.fetch_add(1, Ordering::Relaxed)
-    ));
+    let tmp = dir.join(temporary_name(path));
     let written = (|| {
         let file = std::fs::File::create(&tmp)?;
         let mut out = std::io::BufWriter::with_capacity(1 << 20, &file);
         write(&mut out)?;
         out.flush()?;
         drop(out);
-        file.sync_all()?;
+        if durability == Durability::Synced {
+            file.sync_all()?;
+        }
         std::fs::rename(&tmp, path)
     })();
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     written?;
-    std::fs::File::open(dir)?.sync_all()
+    if durability == Durability::Synced {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// A name for a temporary file beside `path`: hidden, ending in `.tmp`, unique per process and
+/// call.
+fn temporary_name(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    format!(
+        ".{name}.{}.{}.tmp",
+        std::process::id(),
+        TEMP.fetch_add(1, Ordering::Relaxed)
+    )
 }

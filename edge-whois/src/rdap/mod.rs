@@ -299,7 +299,7 @@ fn run_search(
     wait: Wait,
 ) -> Result<(Matched, bool), NotCached> {
     let cap = service.max_results;
-    let index = service.index.load();
+    let index = service.index();
     let exact = |names: (Vec<String>, bool), name: &str| -> Vec<String> {
         names.0.into_iter().filter(|n| n == name).collect()
     };

@@ -8,7 +8,8 @@
 //! dot; times are seconds since 1970 (UTC).
 //!
 //! - [`tree`]: one file per object, replaced by rename; the reader and the writer.
-//! - [`index`]: the fst search indexes beside the tree, rebuilt whole or updated by deltas.
+//! - [`index`]: the search indexes beside the tree: an LSM tree of fst segments, a small layer
+//!   per batch of changes, merged in the background.
 //! - [`cached`]: reads that never wait for the disk (the server's fast path).
 
 pub mod cached;

@@ -226,32 +226,34 @@ impl Tree {
         self.touch(now)
     }
 
-    /// Applies a batch of operations without waiting for the disk (call [`Tree::sync`] to make
-    /// them durable) and returns the index changes they make. Only each object's last
-    /// operation in the batch is carried out: a reader sees the tree jump to the batch's end,
-    /// object by object, and an object changed many times in a batch costs one file.
-    pub fn apply_unsynced(&self, ops: &[&WhoisOp]) -> Result<Delta, TreeError> {
-        let keys: Vec<ObjectKey> = ops.iter().map(|op| op.key()).collect();
-        let last: HashMap<&ObjectKey, usize> =
-            keys.iter().enumerate().map(|(n, k)| (k, n)).collect();
+    /// What a batch of operations changes in the search indexes, read from the records as they
+    /// are before any of it is written (so call it first: the index's layer goes in before the
+    /// records, see `update-agent`'s order of writes). Only each object's last operation in
+    /// the batch counts, as in [`Tree::write_unsynced`].
+    pub fn changes(&self, ops: &[&WhoisOp]) -> Delta {
         let mut delta = Delta::default();
-        for (n, (op, key)) in ops.iter().zip(&keys).enumerate() {
-            if last[key] != n {
-                continue;
-            }
-            let before = self.get(key).ok().flatten();
+        for op in last_of_each(ops) {
+            let before = self.get(&op.key()).ok().flatten();
             match op {
-                WhoisOp::Set(object) => {
-                    self.put_unsynced(object)?;
-                    delta.record(before.as_ref(), Some(object));
-                }
-                WhoisOp::Delete(key) => {
-                    self.delete_unsynced(key)?;
-                    delta.record(before.as_ref(), None);
-                }
+                WhoisOp::Set(object) => delta.record(before.as_ref(), Some(object)),
+                WhoisOp::Delete(_) => delta.record(before.as_ref(), None),
             }
         }
-        Ok(delta)
+        delta
+    }
+
+    /// Writes a batch of operations without waiting for the disk (call [`Tree::sync`] to make
+    /// them durable). Only each object's last operation in the batch is carried out: a reader
+    /// sees the tree jump to the batch's end, object by object, and an object changed many
+    /// times in a batch costs one file.
+    pub fn write_unsynced(&self, ops: &[&WhoisOp]) -> Result<(), TreeError> {
+        for op in last_of_each(ops) {
+            match op {
+                WhoisOp::Set(object) => self.put_unsynced(object)?,
+                WhoisOp::Delete(key) => self.delete_unsynced(key)?,
+            }
+        }
+        Ok(())
     }
 
     /// Removes a record without waiting for the disk (nothing happens if there is none).
@@ -314,6 +316,18 @@ impl Tree {
         }
         Ok(objects)
     }
+}
+
+/// Each object's last operation in `ops`, in the order of those operations.
+fn last_of_each<'a>(ops: &[&'a WhoisOp]) -> Vec<&'a WhoisOp> {
+    let keys: Vec<ObjectKey> = ops.iter().map(|op| op.key()).collect();
+    let last: HashMap<&ObjectKey, usize> = keys.iter().enumerate().map(|(n, k)| (k, n)).collect();
+    ops.iter()
+        .zip(&keys)
+        .enumerate()
+        .filter(|(n, (_, key))| last[key] == *n)
+        .map(|(_, (op, _))| *op)
+        .collect()
 }
 
 /// The `.json` files below `dir` (none if it does not exist).
@@ -495,6 +509,7 @@ mod tests {
     /// every operation in order does, whatever objects come back in it.
     #[test]
     fn a_batch_ends_as_its_operations_written_in_order() {
+        use crate::whois::index::{Index, Writer};
         let mut ops = Vec::new();
         for n in 0..600u32 {
             let mut record = domain(&format!("d{}.tld", n % 400));
@@ -509,22 +524,17 @@ mod tests {
         let batched = tempfile::tempdir().unwrap();
         let ordered = tempfile::tempdir().unwrap();
         let trees = [&batched, &ordered].map(|d| Tree::open(d.path()).unwrap());
-        for tree in &trees {
+        let mut writers = trees.clone().map(|tree| {
             tree.put(&held).unwrap();
-            crate::whois::index::rebuild(tree).unwrap();
-        }
+            Writer::rebuild(&tree, Default::default()).unwrap()
+        });
         let refs: Vec<&WhoisOp> = ops.iter().collect();
-        trees[0]
-            .apply_unsynced(&refs)
-            .unwrap()
-            .apply(batched.path())
-            .unwrap();
-        let mut delta = Delta::default();
+        writers[0].add(trees[0].changes(&refs), None).unwrap();
+        trees[0].write_unsynced(&refs).unwrap();
         for op in &ops {
-            let one = trees[1].apply_unsynced(&[op]).unwrap();
-            delta.extend(one);
+            writers[1].add(trees[1].changes(&[op]), None).unwrap();
+            trees[1].write_unsynced(&[op]).unwrap();
         }
-        delta.apply(ordered.path()).unwrap();
         let objects = |tree: &Tree| {
             let mut all = tree.zone_objects("tld").unwrap();
             all.sort_by_key(Object::key);
@@ -532,23 +542,18 @@ mod tests {
         };
         assert_eq!(objects(&trees[0]), objects(&trees[1]));
         assert!(objects(&trees[0]).len() > 100);
-        let index = |dir: &Path| {
-            let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir.join("index"))
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .filter(|p| p.extension().is_some_and(|e| e == "fst"))
-                .map(|p| {
-                    let name = p.file_name().unwrap().to_string_lossy().into_owned();
-                    (name, std::fs::read(&p).unwrap())
-                })
-                .collect();
-            files.sort();
-            files
-        };
-        let merged = index(batched.path());
-        assert_eq!(merged, index(ordered.path()));
+        for writer in &mut writers {
+            writer.wait();
+        }
+        let merged = Index::open(batched.path()).entries();
+        assert_eq!(merged, Index::open(ordered.path()).entries());
+        drop(writers);
         crate::whois::index::rebuild(&trees[0]).unwrap();
-        assert_eq!(merged, index(batched.path()), "as a rebuild would have it");
+        assert_eq!(
+            merged,
+            Index::open(batched.path()).entries(),
+            "as a rebuild would have it"
+        );
     }
 
     #[test]

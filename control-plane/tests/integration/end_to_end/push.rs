@@ -231,6 +231,31 @@ fn kill_9_of_the_agent_in_a_loop_leaves_a_consistent_satellite() {
         steady.data() == victim.data(),
         "the killed satellite holds different data"
     );
+    // Its search indexes, layers and merges cut short included, hold what a rebuild from its
+    // tree would.
+    let whois = victim.dir.path().join("whois");
+    let indexed = zonefiles::whois::index::Index::open(&whois).entries();
+    let copy = tempfile::tempdir().unwrap();
+    for kind in ["domain", "host", "registrar"].map(|k| whois.join(k)) {
+        if !kind.exists() {
+            continue;
+        }
+        let status = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(&kind)
+            .arg(copy.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let tree = zonefiles::whois::tree::Tree::open(copy.path()).unwrap();
+    zonefiles::whois::index::rebuild(&tree).unwrap();
+    let rebuilt = zonefiles::whois::index::Index::open(copy.path()).entries();
+    assert!(indexed.len() > created as usize);
+    assert!(
+        indexed == rebuilt,
+        "the search indexes differ from a rebuild"
+    );
     // The search indexes follow the tree: a prefix search finds the last domain created.
     let last = format!("k{}.crash.name", created - 1);
     victim.wait_answer(
