@@ -197,6 +197,8 @@ pub fn run(options: Options) -> anyhow::Result<()> {
         control(&["keygen", "--dir", "keys"]),
         "control-plane keygen",
     )?;
+    // $1M for trying things, and the sample's creates at up to $10 each.
+    let credit = (100_000_000 + (options.domains / REGISTRARS.len() + 1) * 1_000).to_string();
     for id in REGISTRARS {
         let id_text = id.to_string();
         quiet(
@@ -219,7 +221,7 @@ pub fn run(options: Options) -> anyhow::Result<()> {
             "control-plane registrar add",
         )?;
         quiet(
-            control(&["registrar", "credit", &id_text, "100000000"]),
+            control(&["registrar", "credit", &id_text, &credit]),
             "control-plane registrar credit",
         )?;
     }
