@@ -321,6 +321,10 @@ enum Command {
         /// (the highest is also the catch-up's load, for 3 × --seconds).
         #[arg(long, value_delimiter = ',', default_value = "100,1000")]
         change_rates: Vec<u64>,
+        /// Domains registered (`control-plane import`) before the propagation suite measures,
+        /// comma-separated: one registry, with its two satellites in sync, per size.
+        #[arg(long, value_delimiter = ',', default_value = "2000,1000000")]
+        registry_sizes: Vec<u64>,
         /// Update-agents of the fan-out suite (at least 2: a relay and one behind it).
         #[arg(long, default_value_t = 50)]
         agents: u16,
@@ -630,6 +634,7 @@ fn main() -> Result<()> {
             latency_seconds,
             rates,
             change_rates,
+            registry_sizes,
             agents,
             bin,
             render_only,
@@ -646,6 +651,7 @@ fn main() -> Result<()> {
                     latency_seconds,
                     rates,
                     change_rates,
+                    registry_sizes,
                     agents,
                 };
                 let command = std::env::args()

@@ -475,6 +475,7 @@ mod tests {
                 latency_seconds: 1,
                 rates: vec![1000],
                 change_rates: vec![100, 1000],
+                registry_sizes: vec![2000],
                 agents: 50,
             },
             cores: (Some(0), Some(1)),

@@ -208,6 +208,9 @@ pub struct Options {
     /// The offered registrar changes per second of the propagation suite.
     #[serde(default)]
     pub change_rates: Vec<u64>,
+    /// Domains registered before the propagation suite measures (one registry per size).
+    #[serde(default)]
+    pub registry_sizes: Vec<u64>,
     /// Agents of the fan-out suite.
     #[serde(default)]
     pub agents: u16,
@@ -248,6 +251,8 @@ pub struct Context {
     pub rates: Vec<u64>,
     /// Offered changes per second of the propagation suite.
     pub change_rates: Vec<u64>,
+    /// Registry sizes of the propagation suite.
+    pub registry_sizes: Vec<u64>,
     /// Agents of the fan-out suite.
     pub agents: u16,
     /// Servers compared.
@@ -431,6 +436,10 @@ pub fn run(
         latency_seconds: options.latency_seconds,
         rates: options.rates.clone(),
         change_rates: options.change_rates.clone(),
+        registry_sizes: match options.registry_sizes.is_empty() {
+            true => vec![0],
+            false => options.registry_sizes.clone(),
+        },
         agents: options.agents.max(2),
         servers: options.servers.clone(),
         server_core,
@@ -511,7 +520,9 @@ pub fn run(
             runs.push(registrar::run(&ctx, repetition)?);
         }
         if wants(Suite::Propagation) {
-            runs.extend(propagation::run(&ctx, repetition)?);
+            for &size in &ctx.registry_sizes {
+                runs.extend(propagation::run(&ctx, repetition, size)?);
+            }
         }
         if wants(Suite::Fanout) {
             runs.push(fanout::run(&ctx, repetition)?);

@@ -329,9 +329,22 @@ pub fn accepting(addr: SocketAddr, log: &Path) -> anyhow::Result<()> {
 
 /// Polls `done` every 10 ms until it holds, for up to two minutes.
 pub fn wait_until(what: &str, done: &dyn Fn() -> anyhow::Result<bool>) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(120);
+    wait_within(what, Duration::from_secs(120), done)
+}
+
+/// Polls `done` every 10 ms until it holds, for up to `within`.
+pub fn wait_within(
+    what: &str,
+    within: Duration,
+    done: &dyn Fn() -> anyhow::Result<bool>,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + within;
     while !done()? {
-        anyhow::ensure!(Instant::now() < deadline, "waited 2 minutes for {what}");
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "waited {} s for {what}",
+            within.as_secs()
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     Ok(())

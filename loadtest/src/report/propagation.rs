@@ -1,16 +1,21 @@
 //! Propagation: the time from a registrar's confirmation to the change being answered by every
 //! satellite's DNS and WHOIS, and a cut-off satellite's catch-up.
 //!
-//! A fresh registry ([`Registry`]) and two full satellites (update-agent, edge-dns and
-//! edge-whois each, the agents compacting every 1,000 changesets) on loopback. As in the fan-out
+//! A registry ([`Registry`]) of each size asked for (`--registry-sizes`: the domains imported
+//! before anything is measured, so that costs which grow with the registry show) and two full
+//! satellites (update-agent, edge-dns and edge-whois each, the agents compacting every 1,000
+//! changesets) on loopback, in sync through a snapshot first. As in the fan-out
 //! suite, and unlike the others, the constellation's seven processes are not pinned: they share both cores, as they
 //! would share a small machine, while the load ([`crate::propagation`]: SRRP creates at a
 //! fixed rate, a new TLS connection each, and probes that ask each satellite for every
 //! `rate/100`-th name until it is answered) runs on the client core.
 //!
-//! For each offered rate: the confirmed rate, the latency to DNS, to WHOIS and to both on
-//! every satellite (p50, p99, max), probes that gave up, and the CPU per change of the control
-//! plane (SRRP, commit, push to both satellites) and of each agent, from `/proc`. The
+//! Per registry: the import's time, the time until both satellites hold it, and the memory of
+//! the control plane and the agents. Then creates one at a time (one connection, 10 a second),
+//! and at each offered rate: the confirmed rate, the latency to DNS, to WHOIS and to both on
+//! every satellite (p50, p99, max), probes that gave up, the CPU per change of the control
+//! plane (SRRP, commit, push to both satellites) and of each agent, from `/proc`, and the
+//! memory after. The
 //! distribution of the latency to both is plotted. Then satellite 2's agent is stopped while
 //! the registry takes `3 × seconds` of changes at the highest rate, and started again: the time
 //! until it holds the newest serial (process start included), from the journal, is the
@@ -34,10 +39,21 @@ const QUANTILES: [f64; 15] = [
     0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999, 1.0,
 ];
 
-/// Estimated seconds for one repetition.
+/// Estimated seconds for one repetition, every registry size.
 pub fn estimate(ctx: &Context) -> f64 {
     let s = ctx.seconds as f64;
-    20.0 + ctx.change_rates.len() as f64 * (s + 2.0) + 3.0 * s * 1.3
+    let per_registry = 30.0 + (ctx.change_rates.len() + 1) as f64 * (s + 2.0) + 3.0 * s * 1.3;
+    // Import and snapshot: about 4 minutes per million domains on two cores.
+    let filling: f64 = ctx.registry_sizes.iter().map(|&n| n as f64 * 240e-6).sum();
+    per_registry * ctx.registry_sizes.len() as f64 + filling
+}
+
+/// The shape a registry size is reported under.
+fn shape(size: u64) -> String {
+    match size {
+        0 => "fresh registry".into(),
+        n => format!("registry of {} domains", whole(n)),
+    }
 }
 
 /// One satellite's three processes and their addresses.
@@ -146,6 +162,13 @@ impl Node {
         ))
     }
 
+    /// The agent's proportional set size, in bytes.
+    fn agent_memory(&self) -> f64 {
+        self.agent
+            .as_ref()
+            .map_or(0.0, |a| process::memory_bytes(a.pid()) as f64)
+    }
+
     fn agent_cpu(&self) -> f64 {
         self.agent
             .as_ref()
@@ -164,34 +187,109 @@ impl Node {
     }
 }
 
-/// Runs propagation at each rate, then the catch-up; returns the `propagation` and `catch-up`
-/// runs.
-pub fn run(ctx: &Context, repetition: u32) -> anyhow::Result<Vec<Run>> {
-    let step = |what: &str| ctx.progress.step(&format!("rep {repetition} · {what}"));
-    step("propagation · a fresh registry and two satellites");
+/// Runs propagation on a registry of `size` domains: one create at a time, each rate, then
+/// the catch-up; returns the `propagation` and `catch-up` runs.
+pub fn run(ctx: &Context, repetition: u32, size: u64) -> anyhow::Result<Vec<Run>> {
+    let shape = shape(size);
+    let step = |what: &str| {
+        ctx.progress
+            .step(&format!("rep {repetition} · {shape} · {what}"))
+    };
+    step("propagation · a registry and two satellites");
     let ports = Ports::from(4855, true);
-    let registry = Registry::create(&ctx.bin, &ctx.work.join("constellation"), ports)?;
+    let home = ctx.work.join(format!("constellation-{size}"));
+    let registry = Registry::create(&ctx.bin, &home, ports)?;
+    let imported = match size {
+        0 => 0.0,
+        n => {
+            step(&format!("importing {} domains", whole(n)));
+            registry.import(n)?
+        }
+    };
     let mut control = registry.serve(None)?;
     let mut nodes = (1..=SATELLITES)
         .map(|n| Node::create(&registry, &ctx.bin, n))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let started = Instant::now();
+    let newest = registry.newest()?;
     for node in &mut nodes {
         node.start_agent(&ctx.bin)?;
+    }
+    step("both satellites taking the registry (snapshot)");
+    process::wait_within(
+        "both satellites to hold the registry",
+        std::time::Duration::from_secs(1800),
+        &|| Ok(nodes.iter().all(|n| n.serial() == Some(newest))),
+    )?;
+    let in_sync = started.elapsed().as_secs_f64();
+    for node in &mut nodes {
         node.start_servers(&ctx.bin)?;
     }
     registry.warm()?;
-    ctx.progress.advance(20.0);
+    ctx.progress.advance(30.0 + size as f64 * 240e-6);
 
-    let labels: Vec<String> = ctx
-        .change_rates
-        .iter()
-        .map(|&r| format!("{} changes/s", whole(r)))
+    let one_at_a_time = "one at a time (10/s, one connection)".to_string();
+    let labels: Vec<String> = std::iter::once(one_at_a_time.clone())
+        .chain(
+            ctx.change_rates
+                .iter()
+                .map(|&r| format!("{} changes/s", whole(r))),
+        )
         .collect();
-    let mut propagation = Run::new("propagation", "registry", repetition, labels.clone());
+    let mut propagation = Run::new("propagation", &shape, repetition, labels.clone());
+    let mb = |pid: u32| process::memory_bytes(pid) as f64 / 1e6;
+    let memory = |run: &mut Run, label: &str, control: &Server, nodes: &[Node]| {
+        run.add(
+            label,
+            "control plane memory (PSS)",
+            "MB",
+            mb(control.pid()),
+            Better::Lower,
+        );
+        let agents: f64 = nodes.iter().map(Node::agent_memory).sum::<f64>() / nodes.len() as f64;
+        run.add(
+            label,
+            "memory of each agent (PSS)",
+            "MB",
+            agents / 1e6,
+            Better::Lower,
+        );
+    };
+    let first = &labels[0];
+    propagation.add(
+        first,
+        "domains registered",
+        "",
+        size as f64,
+        Better::Neither,
+    );
+    propagation.add(
+        first,
+        "import (control-plane import)",
+        "s",
+        imported,
+        Better::Lower,
+    );
+    propagation.add(
+        first,
+        "both satellites in sync (agent start to newest serial)",
+        "s",
+        in_sync,
+        Better::Lower,
+    );
     let services: Vec<Satellite> = nodes.iter().map(|n| n.service).collect();
     let ms = |h: &hdrhistogram::Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1e3;
-    for (&rate, label) in ctx.change_rates.iter().zip(&labels) {
-        step(&format!("propagation · {label} offered"));
+    let loads =
+        std::iter::once((10, 1, 1, "o-".to_string())).chain(ctx.change_rates.iter().map(|&rate| {
+            (
+                rate,
+                registrar::CONNECTIONS,
+                rate / 100,
+                format!("p{rate}-"),
+            )
+        }));
+    for ((rate, connections, sample, prefix), label) in loads.zip(&labels) {
+        step(&format!("propagation · {label}"));
         let cpu = |nodes: &[Node]| -> Vec<f64> {
             std::iter::once(process::cpu_seconds(control.pid()))
                 .chain(nodes.iter().map(Node::agent_cpu))
@@ -203,13 +301,8 @@ pub fn run(ctx: &Context, repetition: u32) -> anyhow::Result<Vec<Run>> {
                 .map_or(0.0, |s| s.sum("update_agent_changesets_applied_total"))
         };
         let applied_before = applied(&nodes);
-        let load = load(
-            &registry,
-            rate,
-            ctx.seconds,
-            &format!("p{rate}-"),
-            rate / 100,
-        );
+        let mut load = load(&registry, rate, ctx.seconds, &prefix, sample);
+        load.connections = connections;
         let report = crate::propagation::run(&load, &registry.certificate(), &services)?;
         // The CPU of applying every change: until both satellites hold the newest serial.
         let newest = registry.newest()?;
@@ -218,6 +311,7 @@ pub fn run(ctx: &Context, repetition: u32) -> anyhow::Result<Vec<Run>> {
         })?;
         let after = cpu(&nodes);
         ctx.progress.advance(ctx.seconds as f64 + 2.0);
+        memory(&mut propagation, label, &control, &nodes);
         let confirmed = report.confirmed.max(1) as f64;
         let agents =
             (after[1..].iter().sum::<f64>() - before[1..].iter().sum::<f64>()) / nodes.len() as f64;
@@ -300,12 +394,7 @@ pub fn run(ctx: &Context, repetition: u32) -> anyhow::Result<Vec<Run>> {
         "catch-up · satellite 2 cut off for {cut_off} s at {} changes/s",
         whole(rate)
     ));
-    let mut catch_up = Run::new(
-        "catch-up",
-        "registry",
-        repetition,
-        vec!["satellite 2".into()],
-    );
+    let mut catch_up = Run::new("catch-up", &shape, repetition, vec!["satellite 2".into()]);
     // Both satellites hold the newest serial (the last rate waited for them).
     let held = registry.newest()?;
     if let Some(agent) = nodes[1].agent.take() {
@@ -371,6 +460,8 @@ pub fn run(ctx: &Context, repetition: u32) -> anyhow::Result<Vec<Run>> {
     );
     drop(nodes);
     control.stop();
+    // A large registry's files go before the next one's.
+    let _ = std::fs::remove_dir_all(&home);
     Ok(vec![propagation, catch_up])
 }
 
