@@ -3,13 +3,21 @@
 //!
 //! A TLD changes by delegation: each changeset touches a few names right below the apex and
 //! their subtrees (`example.tld`, `ns1.example.tld`), and the apex SOA. So the overlay is
-//! compiled from the apex and the whole subtrees of every such *label* touched since the base
-//! image, with the changesets applied, plus copies of the unchanged addresses its NS, MX and
-//! SRV records point to. A query whose name falls in a changed subtree (or is the apex) is
-//! answered from the overlay; any other from the base, with the overlay's apex for the SOA and
-//! NS the answer carries and the overlay's addresses for additional data in changed subtrees.
-//! Building it costs the size of the changed subtrees, not of the zone: milliseconds for a
-//! million-delegation zone.
+//! compiled from the apex and the whole subtrees of every such *partition* touched since the
+//! base image, with the changesets applied, plus copies of the unchanged addresses its NS, MX
+//! and SRV records point to. A query whose name falls in a changed partition (or is the apex)
+//! is answered from the overlay; any other from the base, with the overlay's apex for the SOA
+//! and NS the answer carries and the overlay's addresses for additional data in changed
+//! partitions. Building it costs the size of the changed partitions, not of the zone:
+//! milliseconds for a million-delegation zone.
+//!
+//! A partition is the subtree of a label right below the apex (`example.tld`), or, in a zone
+//! that registers at the third level (`john.smith.name`), of the two labels below it, when the
+//! label right below the apex (`smith.name`) is an empty non-terminal that the change leaves
+//! one: it has no records of its own before or after, no wildcard below it changes, and some
+//! child the change does not touch keeps it in existence. Its own answers (NODATA) then stay
+//! the base's, and a change under it costs one registration's subtree, not every registration
+//! of the surname.
 //!
 //! Changes the partition cannot express fall back to compiling the whole zone in memory, as
 //! the next compaction would: a change to a wildcard or DNAME at the apex, a signed zone (whose
@@ -18,7 +26,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 use zonefiles::changeset::{self, Changeset};
 use zonefiles::image::{self, Find, Image, ImageError, Node};
 use zonefiles::rdata;
@@ -40,10 +48,55 @@ pub struct View {
 #[derive(Debug)]
 struct Overlay {
     image: Image,
-    /// The changed labels right below the apex.
-    labels: FxHashSet<Box<[u8]>>,
+    /// The changed partitions, each as the wire form of its labels below the apex: one label
+    /// (`\x07example`), or two below a label of `deep` (`\x04john\x05smith`).
+    keys: FxHashSet<Box<[u8]>>,
+    /// The labels right below the apex (raw) partitioned one label further down.
+    deep: FxHashSet<Box<[u8]>>,
     /// The labels of the zone's origin.
     origin_labels: usize,
+}
+
+/// Where a name falls among an overlay's partitions.
+#[derive(Debug, PartialEq, Eq)]
+enum Part<'a> {
+    /// The apex.
+    Apex,
+    /// This partition (wire form of its labels below the apex).
+    Key(&'a [u8]),
+    /// A label right below the apex that is partitioned further down: unchanged itself.
+    Above,
+}
+
+impl Overlay {
+    fn part<'a>(&self, name: &'a [u8]) -> Part<'a> {
+        part(name, self.origin_labels, &self.deep)
+    }
+
+    /// True if `name`'s answers come from the overlay.
+    fn holds(&self, name: &[u8]) -> bool {
+        match self.part(name) {
+            Part::Apex => true,
+            Part::Key(key) => self.keys.contains(key),
+            Part::Above => false,
+        }
+    }
+}
+
+/// Where `name` (lower-case wire form, inside the zone) falls, with `deep` the labels right
+/// below the apex partitioned one label further down.
+fn part<'a>(name: &'a [u8], origin_labels: usize, deep: &FxHashSet<Box<[u8]>>) -> Part<'a> {
+    let Some((top, label)) = zonefiles::name::label_below(name, origin_labels) else {
+        return Part::Apex;
+    };
+    let end = top + 1 + label.len();
+    if deep.is_empty() || !deep.contains(label) {
+        return Part::Key(&name[top..end]);
+    }
+    match zonefiles::name::label_below(name, origin_labels + 1) {
+        Some((second, _)) => Part::Key(&name[second..end]),
+        None => Part::Above,
+    }
 }
 
 impl View {
@@ -92,9 +145,9 @@ impl View {
         self.overlay.is_some()
     }
 
-    /// Changed labels served from the overlay (0 without one).
+    /// Changed partitions served from the overlay (0 without one).
     pub fn overlay_labels(&self) -> usize {
-        self.overlay.as_ref().map_or(0, |o| o.labels.len())
+        self.overlay.as_ref().map_or(0, |o| o.keys.len())
     }
 
     /// The image that answers for `name` (lower-case wire form, inside the zone).
@@ -114,10 +167,7 @@ impl View {
     }
 
     fn changed(&self, overlay: &Overlay, name: &[u8]) -> bool {
-        match top_label(name, overlay.origin_labels) {
-            Some(label) => overlay.labels.contains(label),
-            None => true,
-        }
+        overlay.holds(name)
     }
 
     /// Calls `visit` with every name and node of the zone as served: the overlay's apex and
@@ -129,27 +179,19 @@ impl View {
         let Some(overlay) = &self.overlay else {
             return self.base.for_each_node(visit);
         };
-        let origin_labels = self.base.origin().label_count();
-        overlay.image.for_each_node(|name, node| {
-            match top_label(name.as_wire(), origin_labels) {
-                // Copies of unchanged addresses are the base's to give.
-                Some(label) if !overlay.labels.contains(label) => Ok(()),
-                _ => visit(name, node),
-            }
-        })?;
-        self.base.for_each_node(
-            |name, node| match top_label(name.as_wire(), origin_labels) {
-                Some(label) if !overlay.labels.contains(label) => visit(name, node),
-                _ => Ok(()),
-            },
-        )
+        // Copies of unchanged addresses are the base's to give.
+        overlay
+            .image
+            .for_each_node(|name, node| match overlay.holds(name.as_wire()) {
+                true => visit(name, node),
+                false => Ok(()),
+            })?;
+        self.base
+            .for_each_node(|name, node| match overlay.holds(name.as_wire()) {
+                true => Ok(()),
+                false => visit(name, node),
+            })
     }
-}
-
-/// The label right below the apex on the way to `name` (lower-case wire form); `None` for
-/// the apex itself.
-pub fn top_label(name: &[u8], origin_labels: usize) -> Option<&[u8]> {
-    zonefiles::name::label_below(name, origin_labels).map(|(_, label)| label)
 }
 
 /// Why a view could not be built.
@@ -174,14 +216,22 @@ pub fn build(base: Arc<Image>, changesets: &[Changeset]) -> Result<View, ViewErr
     };
     let origin = base.origin().clone();
     let origin_labels = origin.label_count();
-    let mut labels: FxHashSet<Box<[u8]>> = FxHashSet::default();
+    let mut tops: FxHashMap<Box<[u8]>, Touched> = FxHashMap::default();
     let mut partitioned = !base.is_signed();
     for record in net.removed.iter().chain(&net.added) {
         let wire = record.owner.as_wire();
-        match top_label(wire, origin_labels) {
-            Some(b"*") => partitioned = false,
-            Some(label) => {
-                labels.insert(label.into());
+        match zonefiles::name::label_below(wire, origin_labels) {
+            Some((_, b"*")) => partitioned = false,
+            Some((top, label)) => {
+                let touched = tops.entry(label.into()).or_default();
+                match zonefiles::name::label_below(wire, origin_labels + 1) {
+                    Some((_, b"*")) | None => touched.whole = true,
+                    Some((second, _)) => {
+                        touched
+                            .below
+                            .insert(wire[second..top + 1 + label.len()].into());
+                    }
+                }
             }
             // At the apex: only the SOA, NS and address-like data keep the partition.
             None if matches!(record.rtype, RecordType::DNAME | RecordType::NSEC3PARAM) => {
@@ -190,26 +240,43 @@ pub fn build(base: Arc<Image>, changesets: &[Changeset]) -> Result<View, ViewErr
             None => {}
         }
     }
-    if !partitioned || labels.len() > MAX_OVERLAY_LABELS {
-        let zone = changeset::apply(base.to_zone()?, &net)?;
-        let (bytes, _) = image::compile(&zone, |_| {})?;
-        return Ok(View::plain(Arc::new(Image::from_bytes(bytes)?)));
+    if !partitioned || tops.len() > MAX_OVERLAY_LABELS {
+        return whole_zone(&base, &net);
     }
-
-    // The apex, the changed subtrees and the apex wildcard's subtree, from the base.
+    // The apex, the changed partitions and the wildcards' subtrees, from the base.
     let mut records = Vec::new();
     let apex = base.apex()?;
     push_node(&mut records, &origin, apex)?;
-    let mut wanted: Vec<&[u8]> = labels.iter().map(|l| &**l).collect();
-    wanted.push(b"*");
-    for label in wanted {
-        let Ok(top) = origin.child(label) else {
-            continue;
-        };
-        base.for_each_node_under(&top, |name, node| push_node(&mut records, name, node))?;
+    let mut keys: FxHashSet<Box<[u8]>> = FxHashSet::default();
+    let mut deep: FxHashSet<Box<[u8]>> = FxHashSet::default();
+    let mut wanted: Vec<Name> = vec![origin.child(b"*").map_err(|_| ImageError::Corrupt(0))?];
+    for (label, Touched { below, whole }) in tops {
+        let top = origin.child(&label).map_err(|_| ImageError::Corrupt(0))?;
+        if !whole && stays_empty_non_terminal(&base, &top, &below)? {
+            if base.node(&top)?.is_some_and(|n| n.has_wildcard_child()) {
+                wanted.push(top.child(b"*").map_err(|_| ImageError::Corrupt(0))?);
+            }
+            for key in below {
+                wanted.push(name_of(&key, &origin)?);
+                keys.insert(key);
+            }
+            deep.insert(label);
+        } else {
+            let mut key = Vec::with_capacity(label.len() + 1);
+            key.push(label.len() as u8);
+            key.extend_from_slice(&label);
+            keys.insert(key.into());
+            wanted.push(top);
+        }
     }
-    let (part, _) = Zone::new(origin.clone(), base.class(), records);
-    let mut zone = changeset::apply(part, &net)?;
+    if keys.len() > MAX_OVERLAY_LABELS {
+        return whole_zone(&base, &net);
+    }
+    for name in &wanted {
+        base.for_each_node_under(name, |name, node| push_node(&mut records, name, node))?;
+    }
+    let (changed, _) = Zone::new(origin.clone(), base.class(), records);
+    let mut zone = changeset::apply(changed, &net)?;
 
     // Copies of the unchanged addresses the changed data points to, so the overlay's
     // additional data is whole.
@@ -224,8 +291,9 @@ pub fn build(base: Arc<Image>, changesets: &[Changeset]) -> Result<View, ViewErr
         if !target.is_subdomain_of(&origin) {
             continue;
         }
-        match top_label(target.as_wire(), origin_labels) {
-            Some(label) if !labels.contains(label) => {}
+        match part(target.as_wire(), origin_labels, &deep) {
+            Part::Key(key) if !keys.contains(key) => {}
+            Part::Above => {}
             _ => continue,
         }
         if let Some(node) = base.node(&target)? {
@@ -261,11 +329,58 @@ pub fn build(base: Arc<Image>, changesets: &[Changeset]) -> Result<View, ViewErr
         base,
         overlay: Some(Overlay {
             image: Image::from_bytes(bytes)?,
-            labels,
+            keys,
+            deep,
             origin_labels,
         }),
         damaged: AtomicBool::new(false),
     })
+}
+
+/// What a change touches under one label right below the apex.
+#[derive(Default)]
+struct Touched {
+    /// The two-label partitions changed under it (wire form of their labels below the apex).
+    below: FxHashSet<Box<[u8]>>,
+    /// Whether the change reaches the label's own node, or a wildcard right below it.
+    whole: bool,
+}
+
+/// The base with the net change applied, compiled whole (what the next compaction makes).
+fn whole_zone(base: &Image, net: &Changeset) -> Result<View, ViewError> {
+    let zone = changeset::apply(base.to_zone()?, net)?;
+    let (bytes, _) = image::compile(&zone, |_| {})?;
+    Ok(View::plain(Arc::new(Image::from_bytes(bytes)?)))
+}
+
+/// Whether `top` (a name right below the apex) is an empty non-terminal of the base that a
+/// change of the two-label partitions `changed` below it leaves one: some child of it in the
+/// base is not among them (looked for among the first `changed.len() + 1` children only).
+fn stays_empty_non_terminal(
+    base: &Image,
+    top: &Name,
+    changed: &FxHashSet<Box<[u8]>>,
+) -> Result<bool, ImageError> {
+    if !base
+        .node(top)?
+        .is_some_and(|node| node.is_empty_non_terminal())
+    {
+        return Ok(false);
+    }
+    let origin = base.origin().as_wire().len();
+    let untouched = base.children(top, changed.len() + 1)?.iter().any(|child| {
+        let wire = child.as_wire();
+        !changed.contains(&wire[..wire.len() - origin])
+    });
+    Ok(untouched)
+}
+
+/// The name of a partition: its labels below the apex (wire form), then the origin's.
+fn name_of(key: &[u8], origin: &Name) -> Result<Name, ImageError> {
+    let wire = [key, origin.as_wire()].concat();
+    Ok(Name::from_wire(&wire)
+        .map_err(|_| ImageError::Corrupt(0))?
+        .0)
 }
 
 /// Appends the records of one node.
@@ -290,15 +405,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn top_labels() {
-        let name: Name = "www.example.tld.".parse().unwrap();
-        assert_eq!(top_label(name.as_wire(), 1), Some(&b"example"[..]));
-        assert_eq!(top_label(name.as_wire(), 2), Some(&b"www"[..]));
-        let apex: Name = "tld.".parse().unwrap();
-        assert_eq!(top_label(apex.as_wire(), 1), None);
-        assert_eq!(top_label(name.as_wire(), 3), None);
-        assert_eq!(top_label(name.as_wire(), 4), None);
-        assert_eq!(top_label(name.as_wire(), 0), Some(&b"tld"[..]));
-        assert_eq!(top_label(b"\x03www\x07exam", 0), None);
+    fn names_fall_in_partitions() {
+        let origin_labels = 1;
+        let name = |text: &str| text.parse::<Name>().unwrap();
+        let none = FxHashSet::default();
+        let deep: FxHashSet<Box<[u8]>> = [b"smith"[..].into()].into_iter().collect();
+        let www = name("www.john.smith.name.");
+        assert_eq!(
+            part(www.as_wire(), origin_labels, &none),
+            Part::Key(b"\x05smith")
+        );
+        assert_eq!(
+            part(www.as_wire(), origin_labels, &deep),
+            Part::Key(b"\x04john\x05smith")
+        );
+        let smith = name("smith.name.");
+        assert_eq!(part(smith.as_wire(), origin_labels, &deep), Part::Above);
+        assert_eq!(
+            part(smith.as_wire(), origin_labels, &none),
+            Part::Key(b"\x05smith")
+        );
+        let other = name("ns1.jones.name.");
+        assert_eq!(
+            part(other.as_wire(), origin_labels, &deep),
+            Part::Key(b"\x05jones")
+        );
+        assert_eq!(
+            part(name("name.").as_wire(), origin_labels, &deep),
+            Part::Apex
+        );
     }
 }

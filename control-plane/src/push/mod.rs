@@ -814,6 +814,8 @@ impl Push {
         let state = snapshot::current(&tx, &zone)?;
         drop(tx);
         let (image, whois) = snapshot::files(&state)?;
+        let serial = state.serial;
+        drop(state);
         let mut bytes = image;
         let image_len = bytes.len() as u64;
         bytes.extend_from_slice(&whois);
@@ -823,11 +825,11 @@ impl Push {
             .expect("32 octets");
         let (signature, key_id) =
             self.signer
-                .sign_snapshot(origin, state.serial, image_len, whois.len() as u64, &digest);
+                .sign_snapshot(origin, serial, image_len, whois.len() as u64, &digest);
         let built = Arc::new(Built {
             header: SnapshotHeader {
                 zone: origin.to_owned(),
-                serial: state.serial,
+                serial,
                 image_len,
                 whois_len: whois.len() as u64,
                 digest,
@@ -838,9 +840,13 @@ impl Push {
             bytes,
             seq,
         });
+        drop(whois);
+        // The zone and its WHOIS objects held in memory to build it (several times the
+        // snapshot's size) go back to the system, not only to the allocator.
+        ops::process::release_free_memory();
         tracing::info!(
             zone = origin,
-            serial = state.serial,
+            serial,
             bytes = built.bytes.len(),
             "snapshot built"
         );

@@ -67,16 +67,18 @@ mail.nic.tld. 3600 IN A 192.0.2.26
 
 #[test]
 fn overlay_answers_like_the_whole_zone() {
-    compare(BASE, NEXT);
+    assert_eq!(compare(BASE, NEXT), 6);
     // With a wildcard at the apex, which the overlay carries unchanged.
     let wildcard = "*.tld. 3600 IN TXT \"apex wildcard\"\n";
     compare(&format!("{BASE}{wildcard}"), &format!("{NEXT}{wildcard}"));
 }
 
-fn compare(base: &str, next: &str) {
+/// Compares the overlay with the whole zone; returns the number of changed partitions.
+fn compare(base: &str, next: &str) -> usize {
     let (base, next) = (zone(base), zone(next));
     let cs = changeset::diff(&base, &next).unwrap();
     let view = view::build(image(&base), &[cs]).unwrap();
+    let partitions = view.overlay_labels();
     assert!(
         view.has_overlay(),
         "a change inside delegations is an overlay"
@@ -105,12 +107,16 @@ fn compare(base: &str, next: &str) {
     let overlaid = Zones::from_views(vec![Arc::new(view)]);
     let whole = Zones::new(vec![image(&next)]);
 
-    let mut names: Vec<String> = base
-        .records()
-        .iter()
-        .chain(next.records())
-        .map(|r| r.owner.to_string())
-        .collect();
+    // Every owner, and every name between it and the apex (empty non-terminals included).
+    let origin_labels = base.origin().label_count();
+    let mut names: Vec<String> = Vec::new();
+    for record in base.records().iter().chain(next.records()) {
+        let mut owner = record.owner.clone();
+        while owner.label_count() >= origin_labels {
+            names.push(owner.to_string());
+            owner = owner.parent().unwrap();
+        }
+    }
     names.sort();
     names.dedup();
     let mut asked = 0;
@@ -133,6 +139,51 @@ fn compare(base: &str, next: &str) {
         }
     }
     assert!(asked > 300, "{asked} queries");
+    partitions
+}
+
+/// A zone registering at the third level, as .name does: under a surname that stays an
+/// empty non-terminal, each registration is a partition of its own; a surname that appears,
+/// disappears, holds records or whose wildcard changes is one partition whole.
+const BASE3: &str = "\
+name. 3600 IN SOA a.nic.name. h.nic.name. 1 1800 900 604800 300
+name. 3600 IN NS a.nic.name.
+a.nic.name. 3600 IN A 192.0.2.1
+john.smith.name. 86400 IN NS ns1.john.smith.name.
+ns1.john.smith.name. 86400 IN A 198.51.100.1
+jane.smith.name. 86400 IN NS ns.host.example.
+ann.smith.name. 86400 IN NS ns1.john.smith.name.
+only.jones.name. 86400 IN NS ns.host.example.
+*.wild.name. 3600 IN TXT \"w\"
+bob.wild.name. 86400 IN NS ns.host.example.
+both.name. 86400 IN NS x.both.name.
+x.both.name. 86400 IN A 192.0.2.9
+mx.lee.name. 3600 IN MX 10 mail.kim.name.
+mail.kim.name. 3600 IN A 192.0.2.25
+";
+
+const NEXT3: &str = "\
+name. 3600 IN SOA a.nic.name. h.nic.name. 2 1800 900 604800 300
+name. 3600 IN NS a.nic.name.
+a.nic.name. 3600 IN A 192.0.2.1
+john.smith.name. 86400 IN NS ns1.john.smith.name.
+ns1.john.smith.name. 86400 IN A 198.51.100.2
+kate.smith.name. 86400 IN NS ns1.kate.smith.name.
+ns1.kate.smith.name. 86400 IN A 198.51.100.3
+ann.smith.name. 86400 IN NS ns1.john.smith.name.
+new.brown.name. 86400 IN NS ns.host.example.
+*.wild.name. 3600 IN TXT \"w\"
+both.name. 86400 IN NS x.both.name.
+x.both.name. 86400 IN A 192.0.2.10
+mx.lee.name. 3600 IN MX 10 mail.kim.name.
+mail.kim.name. 3600 IN A 192.0.2.26
+";
+
+#[test]
+fn third_level_registrations_are_partitions_of_their_own() {
+    // john, kate and jane under smith, bob under wild, mail under kim; jones (its last child
+    // goes), brown (new) and both (records of its own) whole.
+    assert_eq!(compare(BASE3, NEXT3), 8);
 }
 
 #[test]

@@ -162,6 +162,12 @@ impl Node {
         ))
     }
 
+    /// Snapshots the agent has installed, from its metrics.
+    fn snapshots_installed(&self) -> f64 {
+        Samples::fetch(local(self.agent_metrics))
+            .map_or(0.0, |s| s.sum("update_agent_snapshots_installed_total"))
+    }
+
     /// The agent's proportional set size, in bytes.
     fn agent_memory(&self) -> f64 {
         self.agent
@@ -216,10 +222,16 @@ pub fn run(ctx: &Context, repetition: u32, size: u64) -> anyhow::Result<Vec<Run>
         node.start_agent(&ctx.bin)?;
     }
     step("both satellites taking the registry (snapshot)");
+    // The serial moves when the snapshot's zone is in place; its WHOIS records and search
+    // indexes are written after that: wait for the install to end.
     process::wait_within(
         "both satellites to hold the registry",
         std::time::Duration::from_secs(1800),
-        &|| Ok(nodes.iter().all(|n| n.serial() == Some(newest))),
+        &|| {
+            Ok(nodes
+                .iter()
+                .all(|n| n.serial() == Some(newest) && n.snapshots_installed() > 0.0))
+        },
     )?;
     let in_sync = started.elapsed().as_secs_f64();
     for node in &mut nodes {

@@ -544,6 +544,39 @@ impl Image {
         self.for_each_node_from_key(&key, visit)
     }
 
+    /// Up to `limit` names one label below `name` (empty non-terminals included), in
+    /// canonical order: a walk of the index that stops at the limit.
+    pub fn children(&self, name: &Name, limit: usize) -> Result<Vec<Name>, ImageError> {
+        let mut key = Vec::with_capacity(crate::name::MAX_KEY_LEN);
+        name.canonical_key(&mut key);
+        let below = name.label_count() + 1;
+        let mut out = Vec::new();
+        let walked = index::for_each_key(
+            self.index.as_fst(),
+            &key,
+            index::Depth::Children,
+            self.header.nodes,
+            |key, value| {
+                if out.len() == limit {
+                    return Err(None);
+                }
+                let child =
+                    Name::from_canonical_key(key).map_err(|_| Some(ImageError::Corrupt(value)))?;
+                if child.label_count() == below {
+                    out.push(child);
+                }
+                Ok(())
+            },
+        );
+        match walked {
+            Ok(()) | Err(index::Stop::Visit(None)) => Ok(out),
+            Err(index::Stop::Visit(Some(error))) => Err(error),
+            Err(index::Stop::Malformed) => {
+                Err(ImageError::Corrupt(self.header.index_section.offset))
+            }
+        }
+    }
+
     fn for_each_node_from_key(
         &self,
         prefix: &[u8],
