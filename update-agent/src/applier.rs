@@ -38,7 +38,8 @@ use satellite_protocol::session::{Agent, Step, TrustedKey};
 use ops::metrics::Writer;
 
 use crate::relay::Relay;
-use crate::satellite::{Fold, Satellite, Upstream};
+use crate::satellite::{AuditResult, Fold, Satellite, Upstream};
+use anyhow::Context;
 
 /// Changesets applied with one fsync, at most.
 pub const MAX_BATCH: usize = 4096;
@@ -180,6 +181,25 @@ pub struct Applier<'a> {
     batch: Vec<SignedChangeset>,
     touched: Vec<String>,
     checkpointed: Instant,
+    /// The audit whose reading runs on a thread of its own.
+    audit: Option<Running>,
+}
+
+/// An audit being read: the control plane's digest, and the thread reading ours.
+struct Running {
+    zone: String,
+    serial: u32,
+    digest: [u8; 32],
+    thread: std::thread::JoinHandle<anyhow::Result<AuditResult>>,
+}
+
+impl Drop for Applier<'_> {
+    /// An audit left unanswered keeps nothing more.
+    fn drop(&mut self) {
+        if self.audit.is_some() {
+            lock(self.satellite).audit_abandon();
+        }
+    }
 }
 
 impl<'a> Applier<'a> {
@@ -219,6 +239,7 @@ impl<'a> Applier<'a> {
             batch: Vec::new(),
             touched: Vec::new(),
             checkpointed: Instant::now(),
+            audit: None,
         }
     }
 
@@ -246,14 +267,10 @@ impl<'a> Applier<'a> {
             }
             Ok(step) => {
                 self.flush(out)?;
-                let audit = matches!(step, Step::Audit { .. });
                 if let Some(reply) = self.handle(step)? {
                     out.push(reply);
                 }
-                Ok(match audit && !self.resync.is_empty() {
-                    true => Next::End(format!("resynchronising {:?} from a snapshot", self.resync)),
-                    false => Next::Continue,
-                })
+                Ok(Next::Continue)
             }
             Err(violation) => {
                 // What was accepted before it is good: apply and acknowledge it first.
@@ -312,6 +329,55 @@ impl<'a> Applier<'a> {
     /// [`Applier::compact`] wait for it.
     pub fn has_changes(&self) -> bool {
         !self.batch.is_empty() || !self.touched.is_empty()
+    }
+
+    /// Whether an audit's reading has ended: [`Applier::finish_audit`] answers it at once.
+    pub fn audit_ready(&self) -> bool {
+        self.audit.as_ref().is_some_and(|a| a.thread.is_finished())
+    }
+
+    /// Answers the audit running (waiting for its reading to end): pushes the `AUDITED`
+    /// reply; a digest that differs from the control plane's ends the session, and the next
+    /// one asks for a snapshot.
+    pub fn finish_audit(&mut self, out: &mut Vec<Message>) -> anyhow::Result<Next> {
+        let Some(running) = self.audit.take() else {
+            return Ok(Next::Continue);
+        };
+        let read = running
+            .thread
+            .join()
+            .map_err(|_| anyhow::anyhow!("the audit's reading panicked"))??;
+        let Some(ours) = lock(self.satellite).audit_finish(read) else {
+            tracing::warn!(
+                zone = running.zone,
+                "a snapshot replaced the data while it was audited"
+            );
+            return Ok(Next::Continue);
+        };
+        let (zone, serial) = (running.zone, running.serial);
+        let same = ours == running.digest;
+        if same {
+            tracing::info!(zone, serial, "audit: the data matches the control plane's");
+        } else {
+            self.stats.audit_mismatches.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(
+                zone,
+                serial,
+                "audit: the data differs from the control plane's: resynchronising from a snapshot"
+            );
+            self.resync.insert(zone.clone());
+        }
+        self.stats.audits.fetch_add(1, Ordering::Relaxed);
+        out.push(Message::Audited {
+            zone,
+            serial,
+            same,
+            digest: ours,
+        });
+        Ok(match same {
+            true => Next::Continue,
+            false => Next::End(format!("resynchronising {:?} from a snapshot", self.resync)),
+        })
     }
 
     /// Whether the last checkpoint is [`CHECKPOINT_EVERY`] old.
@@ -376,27 +442,23 @@ impl<'a> Applier<'a> {
                 serial,
                 digest,
             } => {
-                let ours = satellite.digest(&zone)?;
-                let same = ours == digest;
                 self.relay.audited(&zone, serial, digest);
-                if same {
-                    tracing::info!(zone, serial, "audit: the data matches the control plane's");
-                } else {
-                    stats.audit_mismatches.fetch_add(1, Ordering::Relaxed);
-                    tracing::error!(
-                        zone,
-                        serial,
-                        "audit: the data differs from the control plane's: resynchronising from a snapshot"
-                    );
-                    self.resync.insert(zone.clone());
+                if self.audit.is_some() {
+                    tracing::warn!(zone, serial, "an audit arrived while one runs: not started");
+                    return Ok(None);
                 }
-                stats.audits.fetch_add(1, Ordering::Relaxed);
-                Ok(Some(Message::Audited {
+                let read = satellite.audit_start(&zone)?;
+                let thread = std::thread::Builder::new()
+                    .name("audit".into())
+                    .spawn(move || read.run())
+                    .context("starting an audit")?;
+                self.audit = Some(Running {
                     zone,
                     serial,
-                    same,
-                    digest: ours,
-                }))
+                    digest,
+                    thread,
+                });
+                Ok(None)
             }
             Step::Report(report) => {
                 stats.refused.fetch_add(1, Ordering::Relaxed);
@@ -606,6 +668,9 @@ mod tests {
             digest: [7; 32],
         };
         let next = applier.receive(audit, &mut out).unwrap();
+        assert!(matches!(next, Next::Continue), "{next:?}");
+        assert!(out.is_empty(), "read off the apply path: {out:?}");
+        let next = applier.finish_audit(&mut out).unwrap();
         assert!(matches!(next, Next::End(_)), "{next:?}");
         assert!(
             matches!(out[0], Message::Audited { same: false, .. }),

@@ -212,6 +212,7 @@ async fn session(
             read = recv.read(&mut buffer) => read?,
             () = tokio::time::sleep(CHECKPOINT_IDLE) => {
                 block_in_place(|| applier.checkpoint())?;
+                answer_audit(&mut applier, &mut send).await?;
                 continue;
             }
         };
@@ -262,7 +263,29 @@ async fn session(
         if applier.checkpoint_due() {
             block_in_place(|| applier.checkpoint())?;
         }
+        answer_audit(&mut applier, &mut send).await?;
     }
+}
+
+/// Sends the answer of an audit whose reading has ended; ends the session if the data
+/// differed (the next session asks for a snapshot).
+async fn answer_audit(
+    applier: &mut Applier<'_>,
+    send: &mut quinn::SendStream,
+) -> anyhow::Result<()> {
+    if !applier.audit_ready() {
+        return Ok(());
+    }
+    let mut out = Vec::new();
+    let next = block_in_place(|| applier.finish_audit(&mut out))?;
+    send_all(send, &mut out).await?;
+    if let Next::End(reason) = next {
+        let _ = send.finish();
+        // Let the reply reach upstream before the connection goes.
+        let _ = tokio::time::timeout(Duration::from_secs(1), send.stopped()).await;
+        bail!("{reason}");
+    }
+    Ok(())
 }
 
 /// Sends the replies in order and empties the list.

@@ -54,16 +54,17 @@
 //! the indexes are rebuilt (a snapshot costs the registry's size anyway), the WHOIS serial
 //! recorded, and the file removed.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use satellite_protocol::digest;
 use zonefiles::ZoneName;
 use zonefiles::changeset::Changeset;
 use zonefiles::journal::Journal;
 use zonefiles::whois::index::{self, IndexError};
-use zonefiles::whois::tree::{Tree, WriterLock};
+use zonefiles::whois::tree::{Tree, WriterLock, of_zone};
 use zonefiles::whois::{Object, ObjectKey, WhoisOp};
 use zonefiles::zonedir::{Folded, ZoneDir, ZoneDirError};
 
@@ -130,6 +131,41 @@ pub struct Satellite {
     index: index::Writer,
     /// Zones applied since the last checkpoint, with their serials.
     unsynced: BTreeMap<String, u32>,
+    /// While an audit runs: the records of the objects changed since it started, as they were.
+    before_audit: Option<HashMap<ObjectKey, Option<Object>>>,
+}
+
+/// What an audit reads off the apply path ([`Satellite::audit_start`]).
+pub struct AuditRead {
+    zone: String,
+    snapshot: zonefiles::zonedir::Snapshot,
+    tree: Tree,
+}
+
+/// What [`AuditRead::run`] read.
+pub struct AuditResult {
+    zone: String,
+    serial: u32,
+    records: digest::Sum,
+    objects: Vec<Object>,
+}
+
+impl AuditRead {
+    /// Reads the zone's records (the image with the changesets after it, as loaded when the
+    /// audit started) and every WHOIS object of the zone as its file holds it now.
+    pub fn run(self) -> anyhow::Result<AuditResult> {
+        let mut zone = self.snapshot.image.to_zone()?;
+        if let Some(net) = zonefiles::compose(&self.snapshot.changesets)? {
+            zone = zonefiles::apply(zone, &net)?;
+        }
+        let objects = self.tree.zone_objects(&self.zone)?;
+        Ok(AuditResult {
+            serial: zone.serial().unwrap_or(0),
+            records: digest::records_of(&zone),
+            zone: self.zone,
+            objects,
+        })
+    }
 }
 
 impl std::fmt::Debug for Satellite {
@@ -198,6 +234,7 @@ impl Satellite {
             tree,
             index,
             unsynced: BTreeMap::new(),
+            before_audit: None,
         };
         let mut rebuild = false;
         let zones: Vec<String> = satellite.zones.keys().cloned().collect();
@@ -340,6 +377,7 @@ impl Satellite {
         let ops: Vec<&WhoisOp> = decoded.iter().flat_map(|c| &c.whois).collect();
         self.index
             .add(self.tree.changes(&ops), Some((zone, serial)))?;
+        self.keep_for_audit(&ops);
         self.tree.write_unsynced(&ops)?;
         self.unsynced.insert(zone.to_owned(), serial);
         Ok(serial)
@@ -423,17 +461,68 @@ impl Satellite {
         Ok(Some(done.serial))
     }
 
-    /// The digest of a zone's data as held now ([`satellite_protocol::digest`]): the zone directory's image
-    /// and journal, and the zone's WHOIS objects as their files hold them.
-    pub fn digest(&self, zone: &str) -> anyhow::Result<[u8; 32]> {
+    /// Starts an audit of a zone at the serial held now: what it costs to read the zone's data
+    /// (the whole zone and every WHOIS object: seconds at a million domains) is left to
+    /// [`AuditRead::run`], on a thread of its own, while applying goes on. From here until
+    /// [`Satellite::audit_finish`], every object a batch changes has its record as it was
+    /// kept first, so the digest is of the data at this serial whatever was written since.
+    pub fn audit_start(&mut self, zone: &str) -> anyhow::Result<AuditRead> {
         let directory = &self
             .zones
             .get(zone)
             .context("a zone not served here")?
             .directory;
-        let data = crate::verify::served(directory)?;
-        let objects = self.tree.zone_objects(zone)?;
-        Ok(satellite_protocol::digest::of(zone, &data, &objects))
+        let snapshot = ZoneDir::open(directory)?.load()?;
+        self.before_audit = Some(HashMap::new());
+        Ok(AuditRead {
+            zone: zone.to_owned(),
+            snapshot,
+            tree: self.tree.clone(),
+        })
+    }
+
+    /// The digest of the zone at the serial [`Satellite::audit_start`] found, from what
+    /// [`AuditRead::run`] read: the records of objects changed since are the ones kept then.
+    /// `None` if a snapshot replaced the data meanwhile.
+    pub fn audit_finish(&mut self, read: AuditResult) -> Option<[u8; 32]> {
+        let before = self.before_audit.take()?;
+        let mut objects = digest::Sum::default();
+        for object in &read.objects {
+            if !before.contains_key(&object.key()) {
+                digest::add_object(&mut objects, object);
+            }
+        }
+        for (key, object) in &before {
+            if let Some(object) = object
+                && of_zone(key, &read.zone)
+            {
+                digest::add_object(&mut objects, object);
+            }
+        }
+        Some(digest::finish(
+            &read.zone,
+            read.serial,
+            &read.records,
+            &objects,
+        ))
+    }
+
+    /// Stops keeping records for an audit that will not be answered.
+    pub fn audit_abandon(&mut self) {
+        self.before_audit = None;
+    }
+
+    /// Keeps the records of the objects `ops` change as they are now, for an audit running.
+    fn keep_for_audit(&mut self, ops: &[&WhoisOp]) {
+        let Some(before) = self.before_audit.as_mut() else {
+            return;
+        };
+        for op in ops {
+            if let std::collections::hash_map::Entry::Vacant(entry) = before.entry(op.key()) {
+                let record = self.tree.get(entry.key()).ok().flatten();
+                entry.insert(record);
+            }
+        }
     }
 
     /// A partial snapshot held for a zone, to resume.
@@ -491,6 +580,8 @@ impl Satellite {
 
     /// Installs the verified snapshot `<state>/<zone>.snapshot`.
     fn install(&mut self, zone: &str, header: &SnapshotHeader) -> anyhow::Result<()> {
+        // An audit running compares data the snapshot replaces: it is dropped.
+        self.before_audit = None;
         // Other zones' changes first: the index rebuild below takes the whole tree.
         self.checkpoint()?;
         let path = self.state_file(zone, "snapshot");
@@ -758,6 +849,46 @@ pub(crate) mod tests {
         );
         assert!(using(&layout, "ns-b.example").is_empty());
         assert_eq!(using(&layout, "ns-c.example"), ["d1.tld"]);
+    }
+
+    /// An audit reads the data while changes go on being applied, and still gives the digest
+    /// of the data at the serial it started at.
+    #[test]
+    fn an_audit_is_of_its_serial_whatever_is_applied_meanwhile() {
+        let dir = tempfile::tempdir().unwrap();
+        let directory = dir.path().join("zones/tld");
+        ZoneDir::create(&directory, &zone(1, 0)).unwrap();
+        let layout = Layout {
+            state: dir.path().join("state"),
+            whois_tree: dir.path().join("whois"),
+            zones: vec![(ZoneName::parse("tld").unwrap(), directory.clone())],
+            compact_after: 100,
+            journal_keep: 100,
+        };
+        let (mut satellite, _) = Satellite::open(layout.clone()).unwrap();
+        satellite
+            .apply("tld", &[&with_record(1, "ns-a.example").encode()])
+            .unwrap();
+        let expected = digest::of(
+            "tld",
+            &crate::verify::served(&directory).unwrap(),
+            &satellite.tree.zone_objects("tld").unwrap(),
+        );
+        let read = satellite.audit_start("tld").unwrap();
+        // Meanwhile: d1 changes, d2 arrives.
+        let mut next = with_record(2, "ns-b.example");
+        let WhoisOp::Set(Object::Domain(mut other)) = next.whois[0].clone() else {
+            unreachable!()
+        };
+        other.name = "d2.tld".into();
+        next.whois.push(WhoisOp::Set(Object::Domain(other)));
+        satellite.apply("tld", &[&next.encode()]).unwrap();
+        let result = read.run().unwrap();
+        assert_eq!(satellite.audit_finish(result), Some(expected));
+        // And an audit started now sees the new data.
+        let read = satellite.audit_start("tld").unwrap();
+        let now = satellite.audit_finish(read.run().unwrap()).unwrap();
+        assert_ne!(now, expected);
     }
 
     #[test]

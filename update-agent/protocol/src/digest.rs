@@ -79,15 +79,20 @@ pub fn finish(zone: &str, serial: u32, records: &Sum, objects: &Sum) -> [u8; 32]
 
 /// The digest of a zone and its WHOIS objects.
 pub fn of<'a>(zone: &str, data: &Zone, objects: impl IntoIterator<Item = &'a Object>) -> [u8; 32] {
-    let mut records = Sum::default();
-    for record in data.records() {
-        add_record(&mut records, record);
-    }
     let mut sum = Sum::default();
     for object in objects {
         add_object(&mut sum, object);
     }
-    finish(zone, data.serial().unwrap_or(0), &records, &sum)
+    finish(zone, data.serial().unwrap_or(0), &records_of(data), &sum)
+}
+
+/// The sum of a zone's record hashes.
+pub fn records_of(data: &Zone) -> Sum {
+    let mut records = Sum::default();
+    for record in data.records() {
+        add_record(&mut records, record);
+    }
+    records
 }
 
 #[cfg(test)]

@@ -306,16 +306,26 @@ impl Tree {
                     path: path.clone(),
                     reason: e.to_string(),
                 })?;
-            let belongs = match &object.key() {
-                ObjectKey::Domain(name) | ObjectKey::Host(name) => name.ends_with(&suffix),
-                ObjectKey::Registrar(_) => true,
-            };
-            if belongs {
+            if in_zone(&object.key(), &suffix) {
                 objects.push(object);
             }
         }
         Ok(objects)
     }
+}
+
+/// Whether the object named `key` is one of a zone's (`suffix` is `.<zone>`): its domains and
+/// hosts, and every registrar.
+fn in_zone(key: &ObjectKey, suffix: &str) -> bool {
+    match key {
+        ObjectKey::Domain(name) | ObjectKey::Host(name) => name.ends_with(suffix),
+        ObjectKey::Registrar(_) => true,
+    }
+}
+
+/// Whether the object named `key` is one of `zone`'s, as [`Tree::zone_objects`] reads them.
+pub fn of_zone(key: &ObjectKey, zone: &str) -> bool {
+    in_zone(key, &format!(".{zone}"))
 }
 
 /// Each object's last operation in `ops`, in the order of those operations.
