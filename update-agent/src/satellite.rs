@@ -624,6 +624,7 @@ impl Satellite {
         let _ = std::fs::remove_file(self.state_file(zone, "snapshot.header"));
         self.open_journal(zone)?;
         self.zones.get_mut(zone).expect("configured").appended = 0;
+        ops::process::release_free_memory();
         Ok(())
     }
 }
