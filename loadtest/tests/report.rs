@@ -288,6 +288,8 @@ fn registry_suites_measure_writes_propagation_and_fan_out() {
         "1",
         "--change-rates",
         "20,100",
+        "--registry-sizes",
+        "300",
         "--agents",
         "3",
         "--out",
@@ -311,8 +313,20 @@ fn registry_suites_measure_writes_propagation_and_fan_out() {
         assert!(figure(&writes, variant, "commands per commit") >= 1.0);
         assert_eq!(figure(&writes, variant, "failed"), 0.0);
     }
-    let propagation = read("01-registry-propagation.json");
-    for rate in ["20 changes/s", "100 changes/s"] {
+    let propagation = read("01-registry-300-propagation.json");
+    assert_eq!(
+        figure(
+            &propagation,
+            "one at a time (10/s, one connection)",
+            "domains registered"
+        ),
+        300.0
+    );
+    for rate in [
+        "one at a time (10/s, one connection)",
+        "20 changes/s",
+        "100 changes/s",
+    ] {
         let p99 = figure(
             &propagation,
             rate,
@@ -332,7 +346,7 @@ fn registry_suites_measure_writes_propagation_and_fan_out() {
             .expect("a distribution per rate");
         assert!(curve.points.windows(2).all(|w| w[0][1] <= w[1][1]));
     }
-    let catch_up = read("01-registry-catch-up.json");
+    let catch_up = read("01-registry-300-catch-up.json");
     assert!(figure(&catch_up, "satellite 2", "changesets while cut off") > 0.0);
     assert!(
         figure(
@@ -364,15 +378,16 @@ fn registry_suites_measure_writes_propagation_and_fan_out() {
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     for expected in [
         "| figure | SRRP, TLS 1.3 resumption | SRRP, TLS 1.2 resumption | EPP, one session per connection |",
-        "| figure | 20 changes/s | 100 changes/s |",
+        "a registry of 300 domains",
+        "| figure | one at a time (10/s, one connection) | 20 changes/s | 100 changes/s |",
         "| figure | satellite 2 |",
         "| figure | 3 satellites, directly | 1 relay + 2 satellites behind it |",
-        "](plots/propagation.svg)",
+        "](plots/propagation-registry-300.svg)",
     ] {
         assert!(
             report.contains(expected),
             "{expected:?} missing from:\n{report}"
         );
     }
-    assert!(out.join("plots/propagation.svg").is_file());
+    assert!(out.join("plots/propagation-registry-300.svg").is_file());
 }

@@ -700,18 +700,23 @@ pub(crate) mod tests {
         zonefiles::Zone::from_records(None, zonefiles::Class::IN, records).0
     }
 
+    /// The layout of a satellite in `dir` serving zone `tld` from `dir/zones/tld`.
+    fn layout(dir: &Path, compact_after: usize) -> Layout {
+        Layout {
+            state: dir.join("state"),
+            whois_tree: dir.join("whois"),
+            zones: vec![(ZoneName::parse("tld").unwrap(), dir.join("zones/tld"))],
+            compact_after,
+            journal_keep: compact_after,
+        }
+    }
+
     #[test]
     fn a_backlog_defers_the_fold_within_a_bound() {
         let dir = tempfile::tempdir().unwrap();
         let directory = dir.path().join("zones/tld");
         ZoneDir::create(&directory, &zone(1, 0)).unwrap();
-        let layout = Layout {
-            state: dir.path().join("state"),
-            whois_tree: dir.path().join("whois"),
-            zones: vec![(ZoneName::parse("tld").unwrap(), directory.clone())],
-            compact_after: 10,
-            journal_keep: 10,
-        };
+        let layout = layout(dir.path(), 10);
         let (mut satellite, _) = Satellite::open(layout).unwrap();
         let append = |satellite: &mut Satellite, serials: std::ops::Range<u32>| {
             for serial in serials {
@@ -803,13 +808,7 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let directory = dir.path().join("zones/tld");
         ZoneDir::create(&directory, &zone(1, 0)).unwrap();
-        let layout = Layout {
-            state: dir.path().join("state"),
-            whois_tree: dir.path().join("whois"),
-            zones: vec![(ZoneName::parse("tld").unwrap(), directory.clone())],
-            compact_after: 100,
-            journal_keep: 100,
-        };
+        let layout = layout(dir.path(), 100);
         let (mut satellite, _) = Satellite::open(layout.clone()).unwrap();
         satellite
             .apply("tld", &[&with_record(1, "ns-a.example").encode()])
@@ -859,13 +858,7 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let directory = dir.path().join("zones/tld");
         ZoneDir::create(&directory, &zone(1, 0)).unwrap();
-        let layout = Layout {
-            state: dir.path().join("state"),
-            whois_tree: dir.path().join("whois"),
-            zones: vec![(ZoneName::parse("tld").unwrap(), directory.clone())],
-            compact_after: 100,
-            journal_keep: 100,
-        };
+        let layout = layout(dir.path(), 100);
         let (mut satellite, _) = Satellite::open(layout.clone()).unwrap();
         satellite
             .apply("tld", &[&with_record(1, "ns-a.example").encode()])
@@ -895,16 +888,7 @@ pub(crate) mod tests {
     #[test]
     fn one_writer_per_satellite() {
         let dir = tempfile::tempdir().unwrap();
-        let layout = Layout {
-            state: dir.path().join("state"),
-            whois_tree: dir.path().join("whois"),
-            zones: vec![(
-                ZoneName::parse("tld").unwrap(),
-                dir.path().join("zones/tld"),
-            )],
-            compact_after: 10,
-            journal_keep: 10,
-        };
+        let layout = layout(dir.path(), 10);
         let (first, _) = Satellite::open(layout.clone()).unwrap();
         assert_eq!(first.serials(), [("tld".to_string(), None)]);
         let second = Satellite::open(layout.clone());

@@ -55,6 +55,11 @@ fn title(suite: &str) -> &'static str {
     }
 }
 
+/// The domains of a registry the propagation suite filled first (its shape `registry-<N>`).
+pub fn registry_size(shape: &str) -> Option<u64> {
+    shape.strip_prefix("registry-")?.parse().ok()
+}
+
 /// The column order: ours first, the reflector (the floor) last.
 fn column_rank(server: &str) -> usize {
     match server {
@@ -209,7 +214,7 @@ pub fn render(header: &Header, runs: &[Run], plots: &[Plot], plot_prefix: &str) 
         let mut shapes: Vec<&str> = suite_runs.iter().map(|r| r.shape.as_str()).collect();
         shapes.sort_by_key(|s| {
             let known = header.options.shapes.iter().position(|x| x == s);
-            (known.unwrap_or(usize::MAX), *s)
+            (known.unwrap_or(usize::MAX), registry_size(s), *s)
         });
         shapes.dedup();
         for shape in shapes {
@@ -221,6 +226,13 @@ pub fn render(header: &Header, runs: &[Run], plots: &[Plot], plot_prefix: &str) 
             // The registry's suites make their own data: no zone shape.
             if shape == "registry" {
                 let _ = writeln!(md, "### {}\n", title(suite));
+            } else if let Some(size) = registry_size(shape) {
+                let _ = writeln!(
+                    md,
+                    "### {}; a registry of {} domains\n",
+                    title(suite),
+                    whole(size)
+                );
             } else {
                 let _ = writeln!(md, "### {}; shape `{shape}`\n", title(suite));
             }

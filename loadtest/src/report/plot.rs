@@ -8,7 +8,7 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use super::Run;
-use super::stats::Summary;
+use super::stats::{Summary, whole};
 
 /// A plot written to a file.
 #[derive(Debug, Clone)]
@@ -153,22 +153,51 @@ pub fn draw_all(runs: &[Run], dir: &Path) -> anyhow::Result<Vec<Plot>> {
             }
         }
     }
-    let propagation: Vec<&Run> = runs.iter().filter(|r| r.suite == "propagation").collect();
-    let mut lines = median_curves(&propagation, "propagation");
-    lines.retain(|(_, points)| !points.is_empty());
-    if let Some(first) = propagation.first() {
+    // One distribution per registry size.
+    let mut sizes: Vec<&str> = runs
+        .iter()
+        .filter(|r| r.suite == "propagation")
+        .map(|r| r.shape.as_str())
+        .collect();
+    sizes.sort();
+    sizes.dedup();
+    for shape in sizes {
+        let propagation: Vec<&Run> = runs
+            .iter()
+            .filter(|r| r.suite == "propagation" && r.shape == shape)
+            .collect();
+        let mut lines = median_curves(&propagation, "propagation");
+        lines.retain(|(_, points)| !points.is_empty());
+        let first = propagation[0];
         // In the order the rates ran, not alphabetically.
         lines.sort_by_key(|(rate, _)| first.order.iter().position(|o| o == rate));
-        let title = "Propagation: confirmation to answered by every satellite".to_owned();
+        let (file, title) = match super::markdown::registry_size(shape) {
+            Some(size) => (
+                format!("propagation-{shape}.svg"),
+                format!(
+                    "Propagation: confirmation to answered by every satellite, a registry of {} domains",
+                    whole(size)
+                ),
+            ),
+            None => (
+                "propagation.svg".to_owned(),
+                "Propagation: confirmation to answered by every satellite".to_owned(),
+            ),
+        };
         let axes = Axes {
             x: "share of the changes answered (%)",
             y: "latency (ms, log)",
             log_y: true,
             whole_x: false,
         };
-        let place = ("propagation", first.shape.as_str());
-        let file = "propagation.svg".to_owned();
-        emit(&mut plots, dir, place, (file, title), &axes, &lines)?;
+        emit(
+            &mut plots,
+            dir,
+            ("propagation", shape),
+            (file, title),
+            &axes,
+            &lines,
+        )?;
     }
     Ok(plots)
 }

@@ -48,11 +48,12 @@ pub fn estimate(ctx: &Context) -> f64 {
     per_registry * ctx.registry_sizes.len() as f64 + filling
 }
 
-/// The shape a registry size is reported under.
+/// The shape a registry size is reported under (`registry-<domains>`; a fresh one is the
+/// other registry suites' `registry`).
 fn shape(size: u64) -> String {
     match size {
-        0 => "fresh registry".into(),
-        n => format!("registry of {} domains", whole(n)),
+        0 => "registry".into(),
+        n => format!("registry-{n}"),
     }
 }
 

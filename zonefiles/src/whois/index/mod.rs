@@ -5,7 +5,7 @@
 //! <root>/index/segment-<id>.fst          one segment: "<kind><key>" → value, or a tombstone
 //! ```
 //!
-//! Four indexes share the segments, told apart by a key's first byte ([`segment::Kind`]):
+//! Four indexes share the segments, told apart by a key's first byte (`segment::Kind`):
 //! every domain name (prefix search), `"<address>\0<host name>"` (name servers by address),
 //! `"<name server>\0<domain>"` (domains by name server), and lower-case registrar name → IANA
 //! id (registrar by name).
@@ -24,7 +24,7 @@
 mod delta;
 mod manifest;
 mod segment;
-mod writer;
+pub mod writer;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;

@@ -8,7 +8,7 @@
 //! returns, so a search made after the call finds the change. Merges run on threads of their
 //! own at a lower CPU priority; a merge reads the segments of its run from their mapped files,
 //! writes the merged segment, and installs it by replacing the run in the manifest. The one
-//! lock ([`State`]) is held only to read or replace the manifest (microseconds), never while a
+//! lock (on the manifest and the mapped segments) is held only to read or replace the manifest (microseconds), never while a
 //! segment is read or written, so adding never waits for a merge.
 //!
 //! # Merge policy
