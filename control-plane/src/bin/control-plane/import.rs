@@ -30,11 +30,18 @@ pub fn run(args: Args, env: &Env) -> Result<()> {
         Box::new(std::io::BufReader::new(opened))
     };
     let started = std::time::Instant::now();
+    // Drawn on a terminal only: a log gets the summary below.
+    let bar = indicatif::ProgressBar::new_spinner().with_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {human_pos} lines read ({per_sec}, {elapsed})",
+        )
+        .expect("a valid template"),
+    );
     let imported =
         control_plane::operator::import::run(&mut conn, &signer, input, batch, |lines| {
-            eprint!("\r{lines} lines read");
+            bar.set_position(lines as u64);
         })?;
-    eprintln!();
+    bar.finish_and_clear();
     for (line, why) in imported.refused.iter().take(20) {
         println!("line {line}: {why}");
     }
