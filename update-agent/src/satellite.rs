@@ -204,11 +204,16 @@ impl Satellite {
                 .ok()
                 .map(|s| s.trim().to_owned())
                 == boot;
+        // An index to rebuild is rebuilt once, after the records are whole again (below).
+        let mut rebuild = false;
         let index = match index::Writer::open(tree.root()) {
             Ok(index) => index,
             Err(error @ (IndexError::Missing(_) | IndexError::Damaged(_))) => {
-                notes.push(format!("rebuilt the WHOIS search indexes ({error})"));
-                index::Writer::rebuild(&tree, BTreeMap::new())?
+                notes.push(format!(
+                    "the WHOIS search indexes need rebuilding ({error})"
+                ));
+                rebuild = true;
+                index::Writer::empty(tree.root())?
             }
             Err(error) => return Err(error.into()),
         };
@@ -236,7 +241,6 @@ impl Satellite {
             unsynced: BTreeMap::new(),
             before_audit: None,
         };
-        let mut rebuild = false;
         let zones: Vec<String> = satellite.zones.keys().cloned().collect();
         for zone in &zones {
             let ready = satellite.state_file(zone, "snapshot");
@@ -840,7 +844,7 @@ pub(crate) mod tests {
 
         crash_after_append(with_record(3, "ns-c.example"));
         std::fs::write(layout.state.join("boot"), "another boot\n").unwrap();
-        let (_satellite, notes) = Satellite::open(layout.clone()).unwrap();
+        let (satellite, notes) = Satellite::open(layout.clone()).unwrap();
         assert!(
             notes
                 .iter()
@@ -848,6 +852,14 @@ pub(crate) mod tests {
             "{notes:?}"
         );
         assert!(using(&layout, "ns-b.example").is_empty());
+        assert_eq!(using(&layout, "ns-c.example"), ["d1.tld"]);
+        drop(satellite);
+
+        // No index at all (an earlier version's, or lost): rebuilt once, from the tree.
+        std::fs::remove_dir_all(layout.whois_tree.join("index")).unwrap();
+        let (_satellite, notes) = Satellite::open(layout.clone()).unwrap();
+        let rebuilt = notes.iter().filter(|n| n.contains("rebuil")).count();
+        assert_eq!(rebuilt, 2, "said once, done once: {notes:?}");
         assert_eq!(using(&layout, "ns-c.example"), ["d1.tld"]);
     }
 

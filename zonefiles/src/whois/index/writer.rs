@@ -147,6 +147,20 @@ impl Writer {
         })
     }
 
+    /// Starts the index of the tree at `root` afresh, holding nothing (until a rebuild): the
+    /// files of the one there (missing or damaged) are removed.
+    pub fn empty(root: &Path) -> Result<Writer, IndexError> {
+        let dir = super::dir(root);
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let before = Manifest::read(&dir).ok().flatten().unwrap_or_default();
+        let manifest = Manifest {
+            generation: before.generation + 1,
+            ..Manifest::default()
+        };
+        manifest.write(&dir).map_err(io(&dir))?;
+        Writer::open(root)
+    }
+
     /// Builds the index again from every record of the tree (one segment; the layers and
     /// merges are dropped) and opens it; `covers` is recorded as the serials it holds.
     pub fn rebuild(tree: &Tree, covers: BTreeMap<String, u32>) -> Result<Writer, IndexError> {
