@@ -59,16 +59,18 @@ use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use satellite_protocol::digest;
 use zonefiles::ZoneName;
 use zonefiles::changeset::Changeset;
 use zonefiles::journal::Journal;
 use zonefiles::whois::index::{self, IndexError};
-use zonefiles::whois::tree::{Tree, WriterLock, of_zone};
+use zonefiles::whois::tree::{Tree, WriterLock};
 use zonefiles::whois::{Object, ObjectKey, WhoisOp};
 use zonefiles::zonedir::{Folded, ZoneDir, ZoneDirError};
 
 use satellite_protocol::message::SnapshotHeader;
+
+mod audit;
+pub use audit::{AuditRead, AuditResult};
 
 /// What the upstream is sending, for when to fold ([`Satellite::compact_if_due`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,45 +135,6 @@ pub struct Satellite {
     unsynced: BTreeMap<String, u32>,
     /// While an audit runs: the records of the objects changed since it started, as they were.
     before_audit: Option<HashMap<ObjectKey, Option<Object>>>,
-}
-
-/// What an audit reads off the apply path ([`Satellite::audit_start`]).
-pub struct AuditRead {
-    zone: String,
-    snapshot: zonefiles::zonedir::Snapshot,
-    tree: Tree,
-}
-
-/// What [`AuditRead::run`] read.
-pub struct AuditResult {
-    zone: String,
-    serial: u32,
-    records: digest::Sum,
-    objects: Vec<Object>,
-}
-
-impl AuditRead {
-    /// Reads the zone's records (the image with the changesets after it, as loaded when the
-    /// audit started) and every WHOIS object of the zone as its file holds it now.
-    pub fn run(self) -> anyhow::Result<AuditResult> {
-        let mut zone = self.snapshot.image.to_zone()?;
-        if let Some(net) = zonefiles::compose(&self.snapshot.changesets)? {
-            zone = zonefiles::apply(zone, &net)?;
-        }
-        let objects = self.tree.zone_objects(&self.zone)?;
-        Ok(AuditResult {
-            serial: zone.serial().unwrap_or(0),
-            records: digest::records_of(&zone),
-            zone: self.zone,
-            objects,
-        })
-    }
-}
-
-impl std::fmt::Debug for Satellite {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Satellite({:?})", self.serials())
-    }
 }
 
 /// A partial snapshot found on disk: its header and the bytes held.
@@ -465,70 +428,6 @@ impl Satellite {
         Ok(Some(done.serial))
     }
 
-    /// Starts an audit of a zone at the serial held now: what it costs to read the zone's data
-    /// (the whole zone and every WHOIS object: seconds at a million domains) is left to
-    /// [`AuditRead::run`], on a thread of its own, while applying goes on. From here until
-    /// [`Satellite::audit_finish`], every object a batch changes has its record as it was
-    /// kept first, so the digest is of the data at this serial whatever was written since.
-    pub fn audit_start(&mut self, zone: &str) -> anyhow::Result<AuditRead> {
-        let directory = &self
-            .zones
-            .get(zone)
-            .context("a zone not served here")?
-            .directory;
-        let snapshot = ZoneDir::open(directory)?.load()?;
-        self.before_audit = Some(HashMap::new());
-        Ok(AuditRead {
-            zone: zone.to_owned(),
-            snapshot,
-            tree: self.tree.clone(),
-        })
-    }
-
-    /// The digest of the zone at the serial [`Satellite::audit_start`] found, from what
-    /// [`AuditRead::run`] read: the records of objects changed since are the ones kept then.
-    /// `None` if a snapshot replaced the data meanwhile.
-    pub fn audit_finish(&mut self, read: AuditResult) -> Option<[u8; 32]> {
-        let before = self.before_audit.take()?;
-        let mut objects = digest::Sum::default();
-        for object in &read.objects {
-            if !before.contains_key(&object.key()) {
-                digest::add_object(&mut objects, object);
-            }
-        }
-        for (key, object) in &before {
-            if let Some(object) = object
-                && of_zone(key, &read.zone)
-            {
-                digest::add_object(&mut objects, object);
-            }
-        }
-        Some(digest::finish(
-            &read.zone,
-            read.serial,
-            &read.records,
-            &objects,
-        ))
-    }
-
-    /// Stops keeping records for an audit that will not be answered.
-    pub fn audit_abandon(&mut self) {
-        self.before_audit = None;
-    }
-
-    /// Keeps the records of the objects `ops` change as they are now, for an audit running.
-    fn keep_for_audit(&mut self, ops: &[&WhoisOp]) {
-        let Some(before) = self.before_audit.as_mut() else {
-            return;
-        };
-        for op in ops {
-            if let std::collections::hash_map::Entry::Vacant(entry) = before.entry(op.key()) {
-                let record = self.tree.get(entry.key()).ok().flatten();
-                entry.insert(record);
-            }
-        }
-    }
-
     /// A partial snapshot held for a zone, to resume.
     pub fn partial(&self, zone: &str) -> Option<Partial> {
         let header = read_header(&self.state_file(zone, "partial.header")).ok()?;
@@ -687,228 +586,4 @@ fn read_header(path: &Path) -> anyhow::Result<SnapshotHeader> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-
-    /// A zone of `delegations` delegations at `serial` (the applier's tests use it too).
-    pub(crate) fn zone(serial: u32, delegations: u32) -> zonefiles::Zone {
-        let mut text = format!(
-            "tld. 300 IN SOA a.nic.tld. h.tld. {serial} 2 3 4 5\ntld. 300 IN NS a.nic.tld.\n\
-             a.nic.tld. 300 IN A 192.0.2.1\n"
-        );
-        for d in 0..delegations {
-            text += &format!("d{d}.tld. 300 IN NS ns.example.\n");
-        }
-        let options = zonefiles::master::ParseOptions::default();
-        let records = zonefiles::master::parse_bytes("t", text.as_bytes(), options).unwrap();
-        zonefiles::Zone::from_records(None, zonefiles::Class::IN, records).0
-    }
-
-    /// The layout of a satellite in `dir` serving zone `tld` from `dir/zones/tld`.
-    fn layout(dir: &Path, compact_after: usize) -> Layout {
-        Layout {
-            state: dir.join("state"),
-            whois_tree: dir.join("whois"),
-            zones: vec![(ZoneName::parse("tld").unwrap(), dir.join("zones/tld"))],
-            compact_after,
-            journal_keep: compact_after,
-        }
-    }
-
-    #[test]
-    fn a_backlog_defers_the_fold_within_a_bound() {
-        let dir = tempfile::tempdir().unwrap();
-        let directory = dir.path().join("zones/tld");
-        ZoneDir::create(&directory, &zone(1, 0)).unwrap();
-        let layout = layout(dir.path(), 10);
-        let (mut satellite, _) = Satellite::open(layout).unwrap();
-        let append = |satellite: &mut Satellite, serials: std::ops::Range<u32>| {
-            for serial in serials {
-                let changeset = zonefiles::changeset::diff(
-                    &zone(serial, serial - 1),
-                    &zone(serial + 1, serial),
-                );
-                satellite
-                    .apply("tld", &[&changeset.unwrap().encode()])
-                    .unwrap();
-            }
-        };
-        let current = || ZoneDir::open(&directory).unwrap().current_image().unwrap();
-        let first = current();
-        // Due, but a backlog is streaming in: no fold starts.
-        append(&mut satellite, 1..16);
-        assert_eq!(
-            satellite.compact_if_due("tld", Upstream::Backlog).unwrap(),
-            None
-        );
-        assert_eq!(satellite.finish_fold("tld", Fold::Wait).unwrap(), None);
-        assert_eq!(current(), first);
-        // The backlog is through: a fold starts, and appending goes on beside it.
-        assert_eq!(
-            satellite.compact_if_due("tld", Upstream::Live).unwrap(),
-            None
-        );
-        append(&mut satellite, 16..18);
-        // It folds what was whole when it read the journal: at least up to 16.
-        let folded = satellite.finish_fold("tld", Fold::Wait).unwrap().unwrap();
-        assert!((16..=18).contains(&folded), "{folded}");
-        assert_ne!(current(), first);
-        assert_eq!(satellite.serial("tld"), Some(18));
-        // A backlog that goes on folds every BACKLOG_FOLD times as many changesets.
-        let end = folded + 10 * BACKLOG_FOLD as u32;
-        append(&mut satellite, 18..end - 1);
-        assert_eq!(
-            satellite.compact_if_due("tld", Upstream::Backlog).unwrap(),
-            None
-        );
-        assert_eq!(satellite.finish_fold("tld", Fold::Wait).unwrap(), None);
-        append(&mut satellite, end - 1..end);
-        assert_eq!(
-            satellite.compact_if_due("tld", Upstream::Backlog).unwrap(),
-            None
-        );
-        assert_eq!(satellite.finish_fold("tld", Fold::Wait).unwrap(), Some(end));
-        assert_eq!(satellite.serial("tld"), Some(end));
-        let snapshot = ZoneDir::open(&directory).unwrap().load().unwrap();
-        assert_eq!(snapshot.image.serial(), end);
-        assert!(snapshot.changesets.is_empty());
-    }
-
-    /// A changeset whose WHOIS part sets `d1.tld` with name server `ns`.
-    fn with_record(serial: u32, ns: &str) -> Changeset {
-        let mut changeset =
-            zonefiles::changeset::diff(&zone(serial, serial - 1), &zone(serial + 1, serial))
-                .unwrap();
-        changeset.whois = vec![WhoisOp::Set(Object::Domain(zonefiles::whois::Domain {
-            name: "d1.tld".into(),
-            roid: "D1-TLD".into(),
-            registrar: 7,
-            statuses: vec![zonefiles::whois::DomainStatus::Ok],
-            nameservers: vec![zonefiles::whois::Nameserver {
-                name: ns.into(),
-                addresses: vec![],
-            }],
-            ds: vec![],
-            created: 1,
-            updated: 1,
-            expires: 2,
-        }))];
-        changeset
-    }
-
-    /// What a search for the domains using `ns` finds on the satellite's tree.
-    fn using(layout: &Layout, ns: &str) -> Vec<String> {
-        index::Index::open(&layout.whois_tree)
-            .domains_using(ns, 10)
-            .0
-    }
-
-    /// A crash after the journal append and before the index and the records (step 1 of a
-    /// batch): on the same boot, recovery adds only the missing changes to the index (the
-    /// records still hold the state before them); after a reboot, when writes since the last
-    /// `syncfs` may be lost in any order, it rebuilds the index from the tree.
-    #[test]
-    fn recovery_adds_what_the_index_lacks_or_rebuilds_after_a_reboot() {
-        let dir = tempfile::tempdir().unwrap();
-        let directory = dir.path().join("zones/tld");
-        ZoneDir::create(&directory, &zone(1, 0)).unwrap();
-        let layout = layout(dir.path(), 100);
-        let (mut satellite, _) = Satellite::open(layout.clone()).unwrap();
-        satellite
-            .apply("tld", &[&with_record(1, "ns-a.example").encode()])
-            .unwrap();
-        satellite.checkpoint().unwrap();
-        drop(satellite);
-        assert_eq!(using(&layout, "ns-a.example"), ["d1.tld"]);
-        let crash_after_append = |changeset: Changeset| {
-            let dir = ZoneDir::open(&directory).unwrap();
-            let (mut journal, _) = Journal::open(&dir.journal_path()).unwrap();
-            journal.append_all(&[changeset]).unwrap();
-        };
-
-        crash_after_append(with_record(2, "ns-b.example"));
-        let (satellite, notes) = Satellite::open(layout.clone()).unwrap();
-        assert!(
-            notes
-                .iter()
-                .any(|n| n.contains("search index changes of 1 changesets")),
-            "{notes:?}"
-        );
-        assert!(!notes.iter().any(|n| n.contains("rebuilt")), "{notes:?}");
-        assert!(
-            using(&layout, "ns-a.example").is_empty(),
-            "the old name server is gone"
-        );
-        assert_eq!(using(&layout, "ns-b.example"), ["d1.tld"]);
-        drop(satellite);
-
-        crash_after_append(with_record(3, "ns-c.example"));
-        std::fs::write(layout.state.join("boot"), "another boot\n").unwrap();
-        let (satellite, notes) = Satellite::open(layout.clone()).unwrap();
-        assert!(
-            notes
-                .iter()
-                .any(|n| n == "rebuilt the WHOIS search indexes"),
-            "{notes:?}"
-        );
-        assert!(using(&layout, "ns-b.example").is_empty());
-        assert_eq!(using(&layout, "ns-c.example"), ["d1.tld"]);
-        drop(satellite);
-
-        // No index at all (an earlier version's, or lost): rebuilt once, from the tree.
-        std::fs::remove_dir_all(layout.whois_tree.join("index")).unwrap();
-        let (_satellite, notes) = Satellite::open(layout.clone()).unwrap();
-        let rebuilt = notes.iter().filter(|n| n.contains("rebuil")).count();
-        assert_eq!(rebuilt, 2, "said once, done once: {notes:?}");
-        assert_eq!(using(&layout, "ns-c.example"), ["d1.tld"]);
-    }
-
-    /// An audit reads the data while changes go on being applied, and still gives the digest
-    /// of the data at the serial it started at.
-    #[test]
-    fn an_audit_is_of_its_serial_whatever_is_applied_meanwhile() {
-        let dir = tempfile::tempdir().unwrap();
-        let directory = dir.path().join("zones/tld");
-        ZoneDir::create(&directory, &zone(1, 0)).unwrap();
-        let layout = layout(dir.path(), 100);
-        let (mut satellite, _) = Satellite::open(layout.clone()).unwrap();
-        satellite
-            .apply("tld", &[&with_record(1, "ns-a.example").encode()])
-            .unwrap();
-        let expected = digest::of(
-            "tld",
-            &crate::verify::served(&directory).unwrap(),
-            &satellite.tree.zone_objects("tld").unwrap(),
-        );
-        let read = satellite.audit_start("tld").unwrap();
-        // Meanwhile: d1 changes, d2 arrives.
-        let mut next = with_record(2, "ns-b.example");
-        let WhoisOp::Set(Object::Domain(mut other)) = next.whois[0].clone() else {
-            unreachable!()
-        };
-        other.name = "d2.tld".into();
-        next.whois.push(WhoisOp::Set(Object::Domain(other)));
-        satellite.apply("tld", &[&next.encode()]).unwrap();
-        let result = read.run().unwrap();
-        assert_eq!(satellite.audit_finish(result), Some(expected));
-        // And an audit started now sees the new data.
-        let read = satellite.audit_start("tld").unwrap();
-        let now = satellite.audit_finish(read.run().unwrap()).unwrap();
-        assert_ne!(now, expected);
-    }
-
-    #[test]
-    fn one_writer_per_satellite() {
-        let dir = tempfile::tempdir().unwrap();
-        let layout = layout(dir.path(), 10);
-        let (first, _) = Satellite::open(layout.clone()).unwrap();
-        assert_eq!(first.serials(), [("tld".to_string(), None)]);
-        let second = Satellite::open(layout.clone());
-        assert!(second.is_err_and(|e| e.to_string().contains("another update-agent")));
-        drop(first);
-        assert!(
-            Satellite::open(layout).is_ok(),
-            "the lock goes with its writer"
-        );
-    }
-}
+pub(crate) mod tests;
