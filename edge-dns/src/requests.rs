@@ -51,7 +51,7 @@ impl Transfer {
             &self.request,
             self.plan,
             &self.zone.view,
-            &self.zone.history,
+            &self.zone.history.changesets(),
             &mut |mut message| {
                 if let Some(signed) = signed {
                     let mac = match &previous {
@@ -233,7 +233,7 @@ fn transfer(
         );
         return refuse(ResponseCode::Refused, "refused", kind);
     }
-    let mut plan = transfer::plan(&request, &zone.view, &zone.history);
+    let mut plan = transfer::plan(&request, &zone.view, &zone.history.changesets());
     if peer.transport == Transport::Udp {
         if request.qtype == 252 {
             return refuse(ResponseCode::NotImp, "failed", kind);

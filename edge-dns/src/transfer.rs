@@ -12,6 +12,7 @@
 //!   gets the whole zone in AXFR form.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use zonefiles::changeset::Changeset;
 use zonefiles::image::{ImageError, Node};
@@ -109,7 +110,7 @@ pub fn allowed(config: &ZoneConfig, client: IpAddr, key: Option<&str>) -> bool {
 }
 
 /// Decides what an IXFR or AXFR request gets from a zone served as `view` with `history`.
-pub fn plan(request: &Request, view: &View, history: &[Changeset]) -> Plan {
+pub fn plan(request: &Request, view: &View, history: &[Arc<Changeset>]) -> Plan {
     if request.qtype == 252 {
         return Plan::Axfr;
     }
@@ -122,7 +123,7 @@ pub fn plan(request: &Request, view: &View, history: &[Changeset]) -> Plan {
     }
     // The history ends at the current serial; find where the client's serial starts.
     match history.iter().position(|c| c.from_serial() == client) {
-        Some(i) if history.last().map(Changeset::to_serial) == Some(current) => Plan::Ixfr(i),
+        Some(i) if history.last().map(|c| c.to_serial()) == Some(current) => Plan::Ixfr(i),
         _ => Plan::Axfr,
     }
 }
@@ -149,7 +150,7 @@ pub fn produce(
     request: &Request,
     plan: Plan,
     view: &View,
-    history: &[Changeset],
+    history: &[Arc<Changeset>],
     emit: &mut dyn FnMut(Vec<u8>) -> Result<(), TransferError>,
 ) -> Result<(), TransferError> {
     let mut buf = vec![0u8; MESSAGE_MAX];
@@ -344,7 +345,12 @@ mod tests {
             .collect()
     }
 
-    fn run(request: &Request, plan: Plan, image: &View, history: &[Changeset]) -> Vec<Vec<u8>> {
+    fn run(
+        request: &Request,
+        plan: Plan,
+        image: &View,
+        history: &[Arc<Changeset>],
+    ) -> Vec<Vec<u8>> {
         let mut messages = Vec::new();
         produce(request, plan, image, history, &mut |m| {
             messages.push(m);
@@ -379,8 +385,8 @@ mod tests {
         let z2 = zone(2, "x.tld. 300 IN NS ns.example.\n");
         let z3 = zone(3, "y.tld. 300 IN NS ns.example.\n");
         let history = vec![
-            changeset::diff(&z1, &z2).unwrap(),
-            changeset::diff(&z2, &z3).unwrap(),
+            Arc::new(changeset::diff(&z1, &z2).unwrap()),
+            Arc::new(changeset::diff(&z2, &z3).unwrap()),
         ];
         let image = image_of(&z3);
         assert_eq!(

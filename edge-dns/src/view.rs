@@ -1,27 +1,41 @@
 //! A zone as served: the memory-mapped image of the zone directory plus, once changesets
-//! follow it in the journal, a small overlay image holding what they changed.
+//! follow it in the journal, small overlay images holding what they changed.
 //!
 //! A TLD changes by delegation: each changeset touches a few names right below the apex and
-//! their subtrees (`example.tld`, `ns1.example.tld`), and the apex SOA. So the overlay is
-//! compiled from the apex and the whole subtrees of every such *partition* touched since the
-//! base image, with the changesets applied, plus copies of the unchanged addresses its NS, MX
-//! and SRV records point to. A query whose name falls in a changed partition (or is the apex)
-//! is answered from the overlay; any other from the base, with the overlay's apex for the SOA
+//! their subtrees (`example.tld`, `ns1.example.tld`), and the apex SOA. So an overlay is
+//! compiled from the apex and the whole subtrees of every such *partition* touched, with the
+//! changesets applied, plus copies of the unchanged addresses its NS, MX and SRV records
+//! point to. A query whose name falls in a changed partition (or is the apex) is answered
+//! from the overlay; any other from the image below it, with the overlay's apex for the SOA
 //! and NS the answer carries and the overlay's addresses for additional data in changed
-//! partitions. Building it costs the size of the changed partitions, not of the zone:
-//! milliseconds for a million-delegation zone.
+//! partitions. Building one costs the size of the changed partitions, not of the zone.
 //!
 //! A partition is the subtree of a label right below the apex (`example.tld`), or, in a zone
 //! that registers at the third level (`john.smith.name`), of the two labels below it, when the
 //! label right below the apex (`smith.name`) is an empty non-terminal that the change leaves
 //! one: it has no records of its own before or after, no wildcard below it changes, and some
 //! child the change does not touch keeps it in existence. Its own answers (NODATA) then stay
-//! the base's, and a change under it costs one registration's subtree, not every registration
-//! of the surname.
+//! the lower image's, and a change under it costs one registration's subtree, not every
+//! registration of the surname.
 //!
-//! Changes the partition cannot express fall back to compiling the whole zone in memory, as
-//! the next compaction would: a change to a wildcard or DNAME at the apex, a signed zone (whose
-//! NSEC chains cross subtrees), or more than [`MAX_OVERLAY_LABELS`] changed labels.
+//! # Two levels
+//!
+//! The changesets after the image accumulate until the update-agent folds them into the next
+//! image; at a registry of a million names that is tens of thousands of them (the agent folds
+//! when they reach a share of the image's names). One overlay compiled again from all of them
+//! at every change would cost what they changed, at every change. So a view has up to two
+//! overlays, as a log-structured merge tree has levels: an *older* one holding the
+//! partitions changed by the first changesets, and a *newer* one, built over the older one,
+//! holding those changed since. A change builds the newer overlay again ([`extend`]); once it
+//! holds more than the square root of the older one's partitions (at least [`MIN_NEWER`]),
+//! the follower merges both into one older overlay on a thread of its own ([`build`]) while
+//! the newer one goes on serving changes. A change then costs about √P partitions for P
+//! changed since the image, where one overlay would cost P; a query looks in at most two
+//! partition sets.
+//!
+//! Changes the partitions cannot express fall back to compiling the whole zone in memory, as
+//! the next fold would: a change to a wildcard or DNAME at the apex, a signed zone (whose
+//! NSEC chains cross subtrees), or more changed partitions than half the image's names.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,14 +47,21 @@ use zonefiles::rdata;
 use zonefiles::record::Record;
 use zonefiles::{Name, RecordType, Zone};
 
-/// Above this many changed labels, the whole zone is compiled instead.
-pub const MAX_OVERLAY_LABELS: usize = 100_000;
+/// The fewest partitions a newer overlay holds before it is merged into the older one.
+pub const MIN_NEWER: usize = 32;
 
-/// A served zone: a base image and, possibly, an overlay.
+/// Below this many changed partitions an overlay is always built, however small the zone.
+const OVERLAY_FLOOR: usize = 1_000;
+
+/// A served zone: a base image and up to two overlays.
 #[derive(Debug)]
 pub struct View {
     base: Arc<Image>,
-    overlay: Option<Overlay>,
+    /// Of the changesets after the directory's image, how many `base` holds: none for the
+    /// directory's image, all there were for a zone compiled whole.
+    base_covers: usize,
+    /// The overlays, older first; each holds what the changesets after the one below changed.
+    levels: Vec<Arc<Overlay>>,
     /// A query found bytes of the base image that do not read ([`View::mark_damaged`]).
     damaged: AtomicBool,
 }
@@ -55,6 +76,9 @@ struct Overlay {
     deep: FxHashSet<Box<[u8]>>,
     /// The labels of the zone's origin.
     origin_labels: usize,
+    /// Of the changesets after the directory's image, how many this overlay (with the images
+    /// below it) holds.
+    covers: usize,
 }
 
 /// Where a name falls among an overlay's partitions.
@@ -73,7 +97,7 @@ impl Overlay {
         part(name, self.origin_labels, &self.deep)
     }
 
-    /// True if `name`'s answers come from the overlay.
+    /// True if `name`'s answers come from this overlay.
     fn holds(&self, name: &[u8]) -> bool {
         match self.part(name) {
             Part::Apex => true,
@@ -99,12 +123,28 @@ fn part<'a>(name: &'a [u8], origin_labels: usize, deep: &FxHashSet<Box<[u8]>>) -
     }
 }
 
+/// The overlays newer than some image of a view ([`View::newer_than`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Newer<'v>(&'v [Arc<Overlay>]);
+
+impl<'v> Newer<'v> {
+    /// The image answering for `name` (lower-case wire form) if one of these overlays does.
+    pub fn holding(&self, name: &[u8]) -> Option<&'v Image> {
+        self.0
+            .iter()
+            .rev()
+            .find(|o| o.holds(name))
+            .map(|o| &o.image)
+    }
+}
+
 impl View {
     /// A view of an image alone.
     pub fn plain(image: Arc<Image>) -> View {
         View {
             base: image,
-            overlay: None,
+            base_covers: 0,
+            levels: Vec::new(),
             damaged: AtomicBool::new(false),
         }
     }
@@ -130,67 +170,128 @@ impl View {
         self.base.origin()
     }
 
-    /// The serial served (the overlay's, once there is one).
+    /// The serial served (the newest overlay's, once there is one).
     pub fn serial(&self) -> u32 {
         self.apex_image().serial()
     }
 
     /// The image holding the current apex.
     pub fn apex_image(&self) -> &Image {
-        self.overlay.as_ref().map_or(&*self.base, |o| &o.image)
+        self.levels.last().map_or(&*self.base, |o| &o.image)
     }
 
     /// True once changes are served from an overlay.
     pub fn has_overlay(&self) -> bool {
-        self.overlay.is_some()
+        !self.levels.is_empty()
     }
 
-    /// Changed partitions served from the overlay (0 without one).
+    /// The overlays (0, 1 or 2).
+    pub fn overlay_levels(&self) -> usize {
+        self.levels.len()
+    }
+
+    /// Changed partitions served from the overlays, each overlay's counted (0 without one).
     pub fn overlay_labels(&self) -> usize {
-        self.overlay.as_ref().map_or(0, |o| o.keys.len())
+        self.levels.iter().map(|o| o.keys.len()).sum()
+    }
+
+    /// Of the changesets after the directory's image, how many this view holds.
+    pub fn covers(&self) -> usize {
+        self.levels.last().map_or(self.base_covers, |o| o.covers)
+    }
+
+    /// True when the newer overlay has grown enough to be merged into the older one.
+    pub fn wants_merge(&self) -> bool {
+        match &self.levels[..] {
+            [older, newer] => newer.keys.len() > MIN_NEWER.max(older.keys.len().isqrt()),
+            _ => false,
+        }
+    }
+
+    /// This view without its newer overlay: what [`extend`] builds a newer one on.
+    pub fn lower(&self) -> View {
+        View {
+            base: self.base.clone(),
+            base_covers: self.base_covers,
+            levels: self.levels.iter().take(1).cloned().collect(),
+            damaged: AtomicBool::new(false),
+        }
     }
 
     /// The image that answers for `name` (lower-case wire form, inside the zone).
     pub fn image_for(&self, name: &[u8]) -> &Image {
-        match &self.overlay {
-            Some(o) if self.changed(o, name) => &o.image,
-            _ => &self.base,
-        }
+        self.newer_than(&self.base)
+            .holding(name)
+            .unwrap_or(&self.base)
     }
 
-    /// The overlay image when `name`'s subtree changed since the base image.
-    pub fn overlay_for(&self, name: &[u8]) -> Option<&Image> {
-        self.overlay
-            .as_ref()
-            .filter(|o| self.changed(o, name))
-            .map(|o| &o.image)
+    /// The overlays newer than `image` (one of this view's): where additional data that
+    /// `image`'s records point to may have changed since.
+    pub fn newer_than(&self, image: &Image) -> Newer<'_> {
+        let above = self
+            .levels
+            .iter()
+            .position(|o| std::ptr::eq(&o.image, image))
+            .map_or(0, |i| i + 1);
+        Newer(&self.levels[above..])
     }
 
-    fn changed(&self, overlay: &Overlay, name: &[u8]) -> bool {
-        overlay.holds(name)
-    }
-
-    /// Calls `visit` with every name and node of the zone as served: the overlay's apex and
-    /// changed subtrees, and the rest of the base.
+    /// Calls `visit` with every name and node of the zone as served: each from the image that
+    /// answers for it (copies of unchanged addresses are the lower image's to give).
     pub fn for_each_node(
         &self,
         mut visit: impl FnMut(&Name, Node<'_>) -> Result<(), ImageError>,
     ) -> Result<(), ImageError> {
-        let Some(overlay) = &self.overlay else {
-            return self.base.for_each_node(visit);
-        };
-        // Copies of unchanged addresses are the base's to give.
-        overlay
-            .image
-            .for_each_node(|name, node| match overlay.holds(name.as_wire()) {
+        for image in self.images() {
+            image.for_each_node(|name, node| match self.answers(image, name) {
                 true => visit(name, node),
                 false => Ok(()),
             })?;
-        self.base
-            .for_each_node(|name, node| match overlay.holds(name.as_wire()) {
-                true => Ok(()),
-                false => visit(name, node),
-            })
+        }
+        Ok(())
+    }
+
+    /// [`View::for_each_node`] for `name` and the names below it.
+    fn for_each_node_under(
+        &self,
+        name: &Name,
+        mut visit: impl FnMut(&Name, Node<'_>) -> Result<(), ImageError>,
+    ) -> Result<(), ImageError> {
+        for image in self.images() {
+            image.for_each_node_under(name, |name, node| match self.answers(image, name) {
+                true => visit(name, node),
+                false => Ok(()),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The node of `name` as served.
+    fn node(&self, name: &Name) -> Result<Option<Node<'_>>, ImageError> {
+        self.image_for(name.as_wire()).node(name)
+    }
+
+    /// The base and the overlays, newest first.
+    fn images(&self) -> impl Iterator<Item = &Image> {
+        self.levels
+            .iter()
+            .rev()
+            .map(|o| &o.image)
+            .chain(std::iter::once(&*self.base))
+    }
+
+    fn answers(&self, image: &Image, name: &Name) -> bool {
+        std::ptr::eq(self.image_for(name.as_wire()), image)
+    }
+
+    /// The zone as served, whole.
+    fn to_zone(&self) -> Result<Zone, ImageError> {
+        if self.levels.is_empty() {
+            return self.base.to_zone();
+        }
+        let mut records = Vec::new();
+        self.for_each_node(|name, node| push_node(&mut records, name, node))?;
+        Ok(Zone::new(self.origin().clone(), self.base.class(), records).0)
     }
 }
 
@@ -208,20 +309,61 @@ pub enum ViewError {
     Compile(#[from] image::CompileError),
 }
 
-/// The view of `base` with `changesets` (which follow it) applied: an overlay when the changes
-/// stay inside subtrees below the apex, the whole zone compiled again otherwise.
-pub fn build(base: Arc<Image>, changesets: &[Changeset]) -> Result<View, ViewError> {
-    let Some(net) = changeset::compose(changesets)? else {
-        return Ok(View::plain(base));
+/// The view of `base` with `pending` (the changesets after it, in order) applied: one
+/// overlay when the changes stay inside partitions, the whole zone compiled again otherwise.
+pub fn build(base: Arc<Image>, pending: &[Arc<Changeset>]) -> Result<View, ViewError> {
+    extend(&View::plain(base), pending)
+}
+
+/// `lower` (a view holding the first [`View::covers`] changesets of `pending`) with the rest
+/// of `pending` applied in an overlay on top of it: a newer overlay over an older one, or
+/// the first overlay. The whole zone is compiled again when the change cannot be partitioned.
+pub fn extend(lower: &View, pending: &[Arc<Changeset>]) -> Result<View, ViewError> {
+    let covered = lower.covers().min(pending.len());
+    let Some(net) = changeset::compose(pending[covered..].iter().map(|c| &**c))? else {
+        return Ok(lower.lower_with(lower.levels.clone()));
     };
-    let origin = base.origin().clone();
+    match overlay(lower, &net, pending.len())? {
+        Some(overlay) => {
+            let mut levels = lower.levels.clone();
+            levels.push(Arc::new(overlay));
+            Ok(lower.lower_with(levels))
+        }
+        None => {
+            let zone = changeset::apply(lower.to_zone()?, &net)?;
+            let (bytes, _) = image::compile(&zone, |_| {})?;
+            let mut whole = View::plain(Arc::new(Image::from_bytes(bytes)?));
+            whole.base_covers = pending.len();
+            Ok(whole)
+        }
+    }
+}
+
+impl View {
+    /// A view of the same base with `levels`.
+    fn lower_with(&self, levels: Vec<Arc<Overlay>>) -> View {
+        View {
+            base: self.base.clone(),
+            base_covers: self.base_covers,
+            levels,
+            damaged: AtomicBool::new(false),
+        }
+    }
+}
+
+/// The overlay over `source` that the change `net` makes, holding `covers` changesets; `None`
+/// when the change cannot be partitioned.
+fn overlay(source: &View, net: &Changeset, covers: usize) -> Result<Option<Overlay>, ViewError> {
+    let origin = source.origin().clone();
     let origin_labels = origin.label_count();
     let mut tops: FxHashMap<Box<[u8]>, Touched> = FxHashMap::default();
-    let mut partitioned = !base.is_signed();
+    if source.apex_image().is_signed() {
+        return Ok(None);
+    }
     for record in net.removed.iter().chain(&net.added) {
         let wire = record.owner.as_wire();
         match zonefiles::name::label_below(wire, origin_labels) {
-            Some((_, b"*")) => partitioned = false,
+            Some((_, b"*")) => return Ok(None),
             Some((top, label)) => {
                 let touched = tops.entry(label.into()).or_default();
                 match zonefiles::name::label_below(wire, origin_labels + 1) {
@@ -235,25 +377,25 @@ pub fn build(base: Arc<Image>, changesets: &[Changeset]) -> Result<View, ViewErr
             }
             // At the apex: only the SOA, NS and address-like data keep the partition.
             None if matches!(record.rtype, RecordType::DNAME | RecordType::NSEC3PARAM) => {
-                partitioned = false
+                return Ok(None);
             }
             None => {}
         }
     }
-    if !partitioned || tops.len() > MAX_OVERLAY_LABELS {
-        return whole_zone(&base, &net);
+    let most = OVERLAY_FLOOR.max(source.base.header().nodes as usize / 2);
+    if tops.len() > most {
+        return Ok(None);
     }
-    // The apex, the changed partitions and the wildcards' subtrees, from the base.
+    // The apex, the changed partitions and the wildcards' subtrees, as served below.
     let mut records = Vec::new();
-    let apex = base.apex()?;
-    push_node(&mut records, &origin, apex)?;
+    push_node(&mut records, &origin, source.apex_image().apex()?)?;
     let mut keys: FxHashSet<Box<[u8]>> = FxHashSet::default();
     let mut deep: FxHashSet<Box<[u8]>> = FxHashSet::default();
     let mut wanted: Vec<Name> = vec![origin.child(b"*").map_err(|_| ImageError::Corrupt(0))?];
     for (label, Touched { below, whole }) in tops {
         let top = origin.child(&label).map_err(|_| ImageError::Corrupt(0))?;
-        if !whole && stays_empty_non_terminal(&base, &top, &below)? {
-            if base.node(&top)?.is_some_and(|n| n.has_wildcard_child()) {
+        if !whole && stays_empty_non_terminal(source, &top, &below)? {
+            if source.node(&top)?.is_some_and(|n| n.has_wildcard_child()) {
                 wanted.push(top.child(b"*").map_err(|_| ImageError::Corrupt(0))?);
             }
             for key in below {
@@ -269,14 +411,15 @@ pub fn build(base: Arc<Image>, changesets: &[Changeset]) -> Result<View, ViewErr
             wanted.push(top);
         }
     }
-    if keys.len() > MAX_OVERLAY_LABELS {
-        return whole_zone(&base, &net);
+    if keys.len() > most {
+        return Ok(None);
     }
     for name in &wanted {
-        base.for_each_node_under(name, |name, node| push_node(&mut records, name, node))?;
+        source.for_each_node_under(name, |name, node| push_node(&mut records, name, node))?;
     }
-    let (changed, _) = Zone::new(origin.clone(), base.class(), records);
-    let mut zone = changeset::apply(changed, &net)?;
+    let class = source.base.class();
+    let (changed, _) = Zone::new(origin.clone(), class, records);
+    let mut zone = changeset::apply(changed, net)?;
 
     // Copies of the unchanged addresses the changed data points to, so the overlay's
     // additional data is whole.
@@ -296,14 +439,15 @@ pub fn build(base: Arc<Image>, changesets: &[Changeset]) -> Result<View, ViewErr
             Part::Above => {}
             _ => continue,
         }
-        if let Some(node) = base.node(&target)? {
+        let holder = source.image_for(target.as_wire());
+        if let Some(node) = holder.node(&target)? {
             for rtype in [RecordType::A, RecordType::AAAA] {
                 if let Some(set) = node.rrset(rtype)? {
                     for rdata in set.records() {
                         copies.push(Record {
                             owner: target.clone(),
                             rtype,
-                            class: base.class(),
+                            class,
                             ttl: set.ttl(),
                             rdata: rdata?.into(),
                         });
@@ -312,7 +456,7 @@ pub fn build(base: Arc<Image>, changesets: &[Changeset]) -> Result<View, ViewErr
             }
         }
         // A target below another delegation stays glue: copy that cut too.
-        if let Find::Referral { cut, offset } = base.find(&target)? {
+        if let Find::Referral { cut, offset } = holder.find(&target)? {
             let cut_name = Name::from_wire(&target.as_wire()[offset..])
                 .map_err(|_| ImageError::Corrupt(0))?
                 .0;
@@ -322,19 +466,16 @@ pub fn build(base: Arc<Image>, changesets: &[Changeset]) -> Result<View, ViewErr
     if !copies.is_empty() {
         let mut all = zone.records().to_vec();
         all.extend(copies);
-        zone = Zone::new(origin, base.class(), all).0;
+        zone = Zone::new(origin, class, all).0;
     }
     let (bytes, _) = image::compile(&zone, |_| {})?;
-    Ok(View {
-        base,
-        overlay: Some(Overlay {
-            image: Image::from_bytes(bytes)?,
-            keys,
-            deep,
-            origin_labels,
-        }),
-        damaged: AtomicBool::new(false),
-    })
+    Ok(Some(Overlay {
+        image: Image::from_bytes(bytes)?,
+        keys,
+        deep,
+        origin_labels,
+        covers,
+    }))
 }
 
 /// What a change touches under one label right below the apex.
@@ -346,31 +487,27 @@ struct Touched {
     whole: bool,
 }
 
-/// The base with the net change applied, compiled whole (what the next compaction makes).
-fn whole_zone(base: &Image, net: &Changeset) -> Result<View, ViewError> {
-    let zone = changeset::apply(base.to_zone()?, net)?;
-    let (bytes, _) = image::compile(&zone, |_| {})?;
-    Ok(View::plain(Arc::new(Image::from_bytes(bytes)?)))
-}
-
-/// Whether `top` (a name right below the apex) is an empty non-terminal of the base that a
-/// change of the two-label partitions `changed` below it leaves one: some child of it in the
-/// base is not among them (looked for among the first `changed.len() + 1` children only).
+/// Whether `top` (a name right below the apex) is an empty non-terminal as `source` serves it
+/// that a change of the two-label partitions `changed` below it leaves one: some child of it,
+/// served by the image that holds `top`'s own node, is not among them (looked for among that
+/// image's first `changed.len() + 8` children only).
 fn stays_empty_non_terminal(
-    base: &Image,
+    source: &View,
     top: &Name,
     changed: &FxHashSet<Box<[u8]>>,
 ) -> Result<bool, ImageError> {
-    if !base
+    let image = source.image_for(top.as_wire());
+    if !image
         .node(top)?
         .is_some_and(|node| node.is_empty_non_terminal())
     {
         return Ok(false);
     }
-    let origin = base.origin().as_wire().len();
-    let untouched = base.children(top, changed.len() + 1)?.iter().any(|child| {
+    let origin = source.origin().as_wire().len();
+    let untouched = image.children(top, changed.len() + 8)?.iter().any(|child| {
         let wire = child.as_wire();
         !changed.contains(&wire[..wire.len() - origin])
+            && std::ptr::eq(source.image_for(wire), image)
     });
     Ok(untouched)
 }

@@ -412,15 +412,20 @@ impl PartialOrd for Rr {
 /// Folds consecutive changesets into one with the same effect: records added and later
 /// removed cancel out. Applying the result costs one pass over the zone, however many
 /// changesets went in.
-pub fn compose(changesets: &[Changeset]) -> Result<Option<Changeset>, PatchError> {
-    let Some(first) = changesets.first() else {
+pub fn compose<'a>(
+    changesets: impl IntoIterator<Item = &'a Changeset>,
+) -> Result<Option<Changeset>, PatchError> {
+    let mut changesets = changesets.into_iter();
+    let Some(first) = changesets.next() else {
         return Ok(None);
     };
     let mut removed: BTreeMap<Rr, ()> = BTreeMap::new();
     let mut added: BTreeMap<Rr, ()> = BTreeMap::new();
     let mut whois = Vec::new();
     let mut to = first.from_serial();
-    for cs in changesets {
+    let mut last = first;
+    for cs in std::iter::once(first).chain(changesets) {
+        last = cs;
         if cs.from_serial() != to {
             return Err(PatchError::Sequence {
                 to,
@@ -462,7 +467,6 @@ pub fn compose(changesets: &[Changeset]) -> Result<Option<Changeset>, PatchError
         }
         whois.extend(cs.whois.iter().cloned());
     }
-    let last = changesets.last().expect("non-empty");
     Ok(Some(Changeset {
         origin: first.origin.clone(),
         old_soa: first.old_soa.clone(),

@@ -23,9 +23,9 @@ impl<'z> Lookup<'z> {
         let Some(field) = rdata::schema::additional_name_field(rtype) else {
             return Ok(());
         };
-        // Data from the base image pointing into a subtree changed since: the overlay has the
+        // Data from an image pointing into a subtree changed since: the newer overlay has the
         // addresses as they are now.
-        let rebased = self.view.has_overlay() && std::ptr::eq(rrset.image(), &**self.view.base());
+        let newer = self.view.newer_than(rrset.image());
         for entry in rrset.records_and_addresses() {
             let Ok((rdata, a, aaaa)) = entry else {
                 continue;
@@ -33,7 +33,7 @@ impl<'z> Lookup<'z> {
             let Some(target) = rdata::name_field_wire(rtype, rdata, field) else {
                 continue;
             };
-            let changed = rebased.then(|| self.view.overlay_for(target)).flatten();
+            let changed = newer.holding(target);
             let (a, aaaa) = match changed {
                 Some(overlay) => overlay_addresses(overlay, target),
                 None if a.is_none() && aaaa.is_none() => continue,
