@@ -9,10 +9,9 @@
 //! [`JournalReader`] and the changesets after the image. Each [`Follower::poll`] (every 10 ms)
 //! reads `CURRENT` and whatever the journal gained; the changesets after the image become
 //! overlays on it ([`crate::view`]), served until the update-agent's next compaction makes a
-//! new image current. A poll builds the newer overlay again over the older one; when the
-//! newer one has grown, a thread of its own (nice 10) merges both into one, and the first poll
-//! after it ends serves the merged overlay. A change that does not apply is logged once and
-//! the zone keeps its last good version.
+//! new image current: a poll builds the newer overlay again with what the journal gained, or
+//! freezes it and starts a new one. A change that does not apply is logged once and the zone
+//! keeps its last good version.
 //!
 //! At start the images are opened trusted ([`Open::Trusted`]: the header only, so the server
 //! answers within milliseconds however large the zone) and their index is checked on a
@@ -45,7 +44,7 @@ use zonefiles::zonedir::{ZoneDir, ZoneDirError};
 use crate::config::ZoneConfig;
 use crate::engine::Zones;
 use crate::history::History;
-use crate::view::{self, View, ViewError};
+use crate::view::{self, View};
 
 /// How often zone directories are looked at.
 pub const POLL: Duration = Duration::from_millis(10);
@@ -81,12 +80,6 @@ pub enum FollowError {
     /// An earlier change did not apply, so later ones cannot either.
     #[error("an earlier change did not apply")]
     Stuck,
-    /// The thread merging a zone's overlays panicked.
-    #[error("the merge of the zone's overlays failed")]
-    MergePanicked,
-    /// A thread could not be started.
-    #[error("starting a thread: {0}")]
-    Thread(std::io::Error),
 }
 
 /// One zone as served.
@@ -137,12 +130,9 @@ struct Directory {
     dir: ZoneDir,
     /// The image file `CURRENT` named when last read.
     current: PathBuf,
-    base: Arc<Image>,
     reader: JournalReader,
     /// Changesets after `base`, applied in the served overlays.
     pending: Vec<Arc<Changeset>>,
-    /// A merge of the served overlays running on its own thread.
-    merge: Option<std::thread::JoinHandle<Result<View, ViewError>>>,
     /// A change failed to apply; wait for the next compaction or journal rewrite.
     stuck: bool,
     /// An image `CURRENT` named that could not be opened: not tried again.
@@ -193,8 +183,6 @@ pub enum Change {
     Serial,
     /// The same serial from another image: a compaction, or a zone withdrawn.
     Image,
-    /// The same serial, its overlays merged into one.
-    Merged,
 }
 
 impl Follower {
@@ -298,12 +286,12 @@ impl Follower {
         for source in &mut self.sources {
             let before = source.state.view.serial();
             match follow(source) {
-                Ok(Some((state, how))) => {
+                Ok(Some(state)) => {
                     source.state = state;
                     let serial = source.state.view.serial();
                     let origin = source.state.view.origin().clone();
                     let how = match serial == before {
-                        true => how,
+                        true => Change::Image,
                         false => Change::Serial,
                     };
                     changed.push(Changed {
@@ -383,18 +371,16 @@ fn open_directory(
     let directory = Directory {
         dir,
         current: snapshot.image_path,
-        base,
         reader: snapshot.reader,
         pending,
-        merge: None,
         stuck: false,
         failed: None,
     };
     Ok((directory, state, check))
 }
 
-/// One look at a directory: the new state if anything changed, and what did.
-fn follow(source: &mut Source) -> Result<Option<(ZoneState, Change)>, FollowError> {
+/// One look at a directory: the new state if anything changed.
+fn follow(source: &mut Source) -> Result<Option<ZoneState>, FollowError> {
     let (Some(directory), served) = (&mut source.directory, &source.state) else {
         return Ok(None);
     };
@@ -420,60 +406,22 @@ fn follow(source: &mut Source) -> Result<Option<(ZoneState, Change)>, FollowErro
         let (fresh, state, check) = opened.inspect_err(|_| directory.failed = Some(current))?;
         *directory = fresh;
         source.check = check;
-        return Ok(Some((state, Change::Image)));
+        return Ok(Some(state));
     };
-    if directory.stuck {
-        return if new.is_empty() {
-            Ok(None)
-        } else {
-            Err(FollowError::Stuck)
-        };
-    }
-    let merged = match &directory.merge {
-        Some(thread) if thread.is_finished() => {
-            let thread = directory.merge.take().expect("a merge");
-            let merged = thread.join().map_err(|_| FollowError::MergePanicked)?;
-            Some(merged?)
-        }
-        _ => None,
-    };
-    if new.is_empty() && merged.is_none() {
+    if new.is_empty() {
         return Ok(None);
+    }
+    if directory.stuck {
+        return Err(FollowError::Stuck);
     }
     let new: Vec<Arc<Changeset>> = new.into_iter().map(Arc::new).collect();
     directory.pending.extend(new.iter().cloned());
-    // The newer overlay is built again over the older one, or over the merge just ended.
-    let lower = merged.unwrap_or_else(|| served.view.lower());
-    let view = view::extend(&lower, &directory.pending)?;
-    if view.wants_merge() && directory.merge.is_none() {
-        let (base, pending) = (directory.base.clone(), directory.pending.clone());
-        let thread = std::thread::Builder::new()
-            .name("overlay merge".into())
-            .spawn(move || {
-                lower_priority(10);
-                view::build(base, &pending)
-            })
-            .map_err(FollowError::Thread)?;
-        directory.merge = Some(thread);
-    }
-    let how = match new.is_empty() {
-        true => Change::Merged,
-        false => Change::Serial,
-    };
-    let state = ZoneState {
+    let view = view::extend(&served.view, &directory.pending)?;
+    Ok(Some(ZoneState {
         view: Arc::new(view),
         history: served.history.extended(&new),
         config: served.config.clone(),
-    };
-    Ok(Some((state, how)))
-}
-
-/// Lowers the calling thread's CPU priority to `nice`: background work yields to answering.
-fn lower_priority(nice: i32) {
-    // SAFETY: setpriority on this thread (tid 0 is the caller); the result is ignored.
-    unsafe {
-        libc::setpriority(libc::PRIO_PROCESS, 0, nice);
-    }
+    }))
 }
 
 /// After an image is opened: its index check, unless [`Image::open`] did it. A small image is
@@ -500,7 +448,10 @@ fn check_image(
         .name("check-index".into())
         .spawn(move || {
             // Lowest priority: on a busy core, answering comes first.
-            lower_priority(19);
+            // SAFETY: setpriority on this thread (tid 0 is the caller); the result is ignored.
+            unsafe {
+                libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+            }
             let started = Instant::now();
             let checked = shared
                 .check_index()
@@ -583,16 +534,17 @@ pub fn run(
                 .iter()
                 .find(|s| *s.state.view.origin() == zone)
                 .map_or(0, |s| s.state.view.overlay_labels());
-            let apply_ms = started.elapsed().as_millis() as u64;
-            match how {
-                Change::Serial => {
-                    tracing::info!(%zone, serial, overlay_labels = overlay, apply_ms, "zone updated")
+            tracing::info!(
+                %zone,
+                serial,
+                overlay_labels = overlay,
+                apply_ms = started.elapsed().as_millis() as u64,
+                "{}",
+                match how {
+                    Change::Serial => "zone updated",
+                    Change::Image => "zone image replaced",
                 }
-                Change::Image => tracing::info!(%zone, serial, apply_ms, "zone image replaced"),
-                Change::Merged => {
-                    tracing::debug!(%zone, serial, overlay_labels = overlay, "zone overlays merged")
-                }
-            }
+            );
             if how == Change::Serial {
                 let _ = changes.send((zone, serial));
             }
@@ -622,10 +574,10 @@ mod tests {
         Zone::from_records(None, Class::IN, records).0
     }
 
-    /// A delegation a change, 200 of them: the newer overlay stays small, merges run and end,
-    /// and the zone served is the zone written, with every changeset in the history.
+    /// A delegation a change, 200 of them: the newer overlay stays small as overlays are
+    /// frozen, and the zone served is the zone written, with every changeset in the history.
     #[test]
-    fn changes_followed_through_merges_serve_the_zone_written() {
+    fn changes_followed_through_freezes_serve_the_zone_written() {
         let work = tempfile::tempdir().unwrap();
         let path = work.path().join("zone");
         let dir = ZoneDir::create(&path, &zone(1, 0)).unwrap();
@@ -636,41 +588,20 @@ mod tests {
             notify: Vec::new(),
         };
         let mut follower = Follower::load(&[config], Open::Checked).unwrap();
-        let (mut merged, mut largest_newer, mut oldest) = (0, 0, 0);
+        let mut largest_newer = 0;
         let changes = 200;
         for n in 1..=changes {
             let cs = zonefiles::changeset::diff(&zone(n, n - 1), &zone(n + 1, n)).unwrap();
             dir.append(&cs).unwrap();
-            // Give a running merge the time to end now and then.
-            if n % 20 == 0 {
-                std::thread::sleep(Duration::from_millis(50));
-            }
             follower.poll();
             let view = &follower.sources[0].state.view;
             assert_eq!(view.serial(), n + 1);
-            // A merge served: the older overlay grew.
-            let older = view.lower().overlay_labels();
-            merged += usize::from(older > oldest && oldest > 0);
-            oldest = older;
-            largest_newer = largest_newer.max(view.overlay_labels() - older);
+            largest_newer = largest_newer.max(view.newer_labels());
         }
-        // A merge still running ends, and is served without a change.
-        let running = |f: &Follower| f.sources[0].directory.as_ref().unwrap().merge.is_some();
-        let mut ended = !running(&follower);
-        for _ in 0..500 {
-            if ended {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-            if follower.poll().iter().any(|c| c.how == Change::Merged) {
-                ended = true;
-                break;
-            }
-        }
-        assert!(ended && merged >= 3, "{merged} merges served");
-        // The newer overlay stayed small: without merges it would hold every change.
-        assert!(largest_newer < 100, "{largest_newer}");
         let state = &follower.sources[0].state;
+        // Frozen every 32 changed partitions (the square root of those frozen stays below).
+        assert_eq!(state.view.frozen_overlays(), 6);
+        assert_eq!(largest_newer, view::FREEZE_MIN);
         let mut served = Vec::new();
         state
             .view

@@ -5,8 +5,8 @@
 //!   bytes (no I/O, no clock, no allocation for ordinary names): RFC 1034 look-up, DNSSEC
 //!   proofs, EDNS, cookies. The same code serves UDP and TCP, and it is what the tests,
 //!   fuzzers and benchmarks call.
-//! - [`view`]: a zone as served, its memory-mapped image plus up to two overlays of the
-//!   subtrees changed since.
+//! - [`view`]: a zone as served, its memory-mapped image plus overlays of the subtrees
+//!   changed since (the newer one built again at each change, the others frozen).
 //! - [`udp`]: one thread per worker, `SO_REUSEPORT` sockets, `recvmmsg`/`sendmmsg` batches.
 //! - [`rrl`]: response rate limiting for UDP, one lock-free table of leaky buckets.
 //! - [`tcp`]: RFC 7766 over tokio, with connection, idle and per-connection limits, and
@@ -35,8 +35,6 @@
 //!   task which zones changed; SIGHUP reloads the configuration's zones.
 //! - **The index checks**: at start, one background thread per image opened trusted checks
 //!   its index at the lowest priority while the zone already answers.
-//! - **Overlay merges**: a thread per zone at nice 10, while one runs, merges its two
-//!   overlays into one ([`view`]); the follower serves changes meanwhile.
 //! - **One tokio thread** (current-thread runtime): TCP connections and zone transfers,
 //!   NOTIFY to secondaries, and the metrics page.
 //!

@@ -18,20 +18,27 @@
 //! the lower image's, and a change under it costs one registration's subtree, not every
 //! registration of the surname.
 //!
-//! # Two levels
+//! # Frozen overlays
 //!
 //! The changesets after the image accumulate until the update-agent folds them into the next
 //! image; at a registry of a million names that is tens of thousands of them (the agent folds
-//! when they reach a share of the image's names). One overlay compiled again from all of them
-//! at every change would cost what they changed, at every change. So a view has up to two
-//! overlays, as a log-structured merge tree has levels: an *older* one holding the
-//! partitions changed by the first changesets, and a *newer* one, built over the older one,
-//! holding those changed since. A change builds the newer overlay again ([`extend`]); once it
-//! holds more than the square root of the older one's partitions (at least [`MIN_NEWER`]),
-//! the follower merges both into one older overlay on a thread of its own ([`build`]) while
-//! the newer one goes on serving changes. A change then costs about √P partitions for P
-//! changed since the image, where one overlay would cost P; a query looks in at most two
-//! partition sets.
+//! after a share of the image's names). One overlay compiled again from all of them at every
+//! change would cost everything changed since the image, at every change. So only the
+//! *newer* overlay, holding the partitions changed since the last freeze, is built again at
+//! each change ([`extend`]), over the view below it (its partitions read from there). Once it
+//! holds [`FREEZE_MIN`] partitions, or the square root of those already frozen if more, it is
+//! *frozen*: it joins the frozen overlays as it is, never compiled again, and a map from each
+//! partition to the frozen overlay that changed it last (an index into the list: the newest
+//! wins) takes its partitions. A change then costs the newer overlay (at most √P partitions
+//! for P changed since the image) and, at each freeze, a copy of the map: costs that follow
+//! the change, not the registry or the time since the last fold. A query looks in the newer
+//! overlay's partitions and in the map, two hash look-ups (three under a surname partitioned
+//! further down).
+//!
+//! A frozen overlay's apex is as it was when it was built; the current apex (the SOA and NS
+//! every answer carries) is the newest overlay's. The addresses a record points to come from
+//! the overlay holding the target's partition if one does, from the record's own image (its
+//! links, or the copies made when it was built, unchanged since) otherwise.
 //!
 //! Changes the partitions cannot express fall back to compiling the whole zone in memory, as
 //! the next fold would: a change to a wildcard or DNAME at the apex, a signed zone (whose
@@ -47,21 +54,22 @@ use zonefiles::rdata;
 use zonefiles::record::Record;
 use zonefiles::{Name, RecordType, Zone};
 
-/// The fewest partitions a newer overlay holds before it is merged into the older one.
-pub const MIN_NEWER: usize = 32;
+/// The fewest partitions the newer overlay holds when it is frozen.
+pub const FREEZE_MIN: usize = 32;
 
 /// Below this many changed partitions an overlay is always built, however small the zone.
 const OVERLAY_FLOOR: usize = 1_000;
 
-/// A served zone: a base image and up to two overlays.
+/// A served zone: a base image, the overlays frozen on it, and the newer overlay.
 #[derive(Debug)]
 pub struct View {
     base: Arc<Image>,
     /// Of the changesets after the directory's image, how many `base` holds: none for the
     /// directory's image, all there were for a zone compiled whole.
     base_covers: usize,
-    /// The overlays, older first; each holds what the changesets after the one below changed.
-    levels: Vec<Arc<Overlay>>,
+    frozen: Arc<Frozen>,
+    /// The partitions changed since the last freeze.
+    newer: Option<Arc<Overlay>>,
     /// A query found bytes of the base image that do not read ([`View::mark_damaged`]).
     damaged: AtomicBool,
 }
@@ -79,6 +87,62 @@ struct Overlay {
     /// Of the changesets after the directory's image, how many this overlay (with the images
     /// below it) holds.
     covers: usize,
+}
+
+/// The overlays frozen on a base, oldest first, and which answers for each partition.
+#[derive(Debug, Default)]
+struct Frozen {
+    overlays: Vec<Arc<Overlay>>,
+    /// Each partition (as in [`Overlay::keys`]) → the newest overlay that changed it.
+    holders: FxHashMap<Box<[u8]>, u32>,
+    /// Labels right below the apex (raw) that some overlay partitioned one label further down.
+    deep: FxHashSet<Box<[u8]>>,
+}
+
+impl Frozen {
+    /// The frozen overlay answering for `name` (lower-case wire form, inside the zone): the
+    /// newest holding its partition; for the apex, the newest of all.
+    fn holder(&self, name: &[u8]) -> Option<&Overlay> {
+        let last = self.overlays.last()?;
+        let Some((top, label)) = zonefiles::name::label_below(name, last.origin_labels) else {
+            return Some(last);
+        };
+        let end = top + 1 + label.len();
+        let whole = self.holders.get(&name[top..end]).copied();
+        let below = match self.deep.contains(label) {
+            true => zonefiles::name::label_below(name, last.origin_labels + 1)
+                .and_then(|(second, _)| self.holders.get(&name[second..end]).copied()),
+            false => None,
+        };
+        let newest = whole.into_iter().chain(below).max()?;
+        Some(&self.overlays[newest as usize])
+    }
+
+    /// Of the changesets after the directory's image, how many the newest overlay holds.
+    fn covers(&self) -> Option<usize> {
+        self.overlays.last().map(|o| o.covers)
+    }
+
+    /// These overlays and `overlay` frozen after them.
+    fn with(&self, overlay: Arc<Overlay>) -> Frozen {
+        let index = self.overlays.len() as u32;
+        let mut holders = self.holders.clone();
+        holders.extend(overlay.keys.iter().map(|key| (key.clone(), index)));
+        let mut deep = self.deep.clone();
+        deep.extend(overlay.deep.iter().cloned());
+        let mut overlays = self.overlays.clone();
+        overlays.push(overlay);
+        Frozen {
+            overlays,
+            holders,
+            deep,
+        }
+    }
+
+    /// The newer overlay's size at which it is frozen.
+    fn freeze_at(&self, least: usize) -> usize {
+        least.max(self.holders.len().isqrt())
+    }
 }
 
 /// Where a name falls among an overlay's partitions.
@@ -123,28 +187,14 @@ fn part<'a>(name: &'a [u8], origin_labels: usize, deep: &FxHashSet<Box<[u8]>>) -
     }
 }
 
-/// The overlays newer than some image of a view ([`View::newer_than`]).
-#[derive(Debug, Clone, Copy)]
-pub struct Newer<'v>(&'v [Arc<Overlay>]);
-
-impl<'v> Newer<'v> {
-    /// The image answering for `name` (lower-case wire form) if one of these overlays does.
-    pub fn holding(&self, name: &[u8]) -> Option<&'v Image> {
-        self.0
-            .iter()
-            .rev()
-            .find(|o| o.holds(name))
-            .map(|o| &o.image)
-    }
-}
-
 impl View {
     /// A view of an image alone.
     pub fn plain(image: Arc<Image>) -> View {
         View {
             base: image,
             base_covers: 0,
-            levels: Vec::new(),
+            frozen: Arc::default(),
+            newer: None,
             damaged: AtomicBool::new(false),
         }
     }
@@ -175,65 +225,65 @@ impl View {
         self.apex_image().serial()
     }
 
-    /// The image holding the current apex.
+    /// The image holding the current apex: the newest overlay's, or the base.
     pub fn apex_image(&self) -> &Image {
-        self.levels.last().map_or(&*self.base, |o| &o.image)
+        match (&self.newer, self.frozen.overlays.last()) {
+            (Some(newer), _) => &newer.image,
+            (None, Some(frozen)) => &frozen.image,
+            (None, None) => &self.base,
+        }
     }
 
     /// True once changes are served from an overlay.
     pub fn has_overlay(&self) -> bool {
-        !self.levels.is_empty()
+        self.newer.is_some() || !self.frozen.overlays.is_empty()
     }
 
-    /// The overlays (0, 1 or 2).
-    pub fn overlay_levels(&self) -> usize {
-        self.levels.len()
+    /// The frozen overlays.
+    pub fn frozen_overlays(&self) -> usize {
+        self.frozen.overlays.len()
     }
 
-    /// Changed partitions served from the overlays, each overlay's counted (0 without one).
+    /// Changed partitions served from the newer overlay (0 without one).
+    pub fn newer_labels(&self) -> usize {
+        self.newer.as_ref().map_or(0, |o| o.keys.len())
+    }
+
+    /// Changed partitions served from the overlays, frozen and newer (a partition in both
+    /// counted twice; 0 without any).
     pub fn overlay_labels(&self) -> usize {
-        self.levels.iter().map(|o| o.keys.len()).sum()
+        self.frozen.holders.len() + self.newer_labels()
     }
 
     /// Of the changesets after the directory's image, how many this view holds.
     pub fn covers(&self) -> usize {
-        self.levels.last().map_or(self.base_covers, |o| o.covers)
-    }
-
-    /// True when the newer overlay has grown enough to be merged into the older one.
-    pub fn wants_merge(&self) -> bool {
-        match &self.levels[..] {
-            [older, newer] => newer.keys.len() > MIN_NEWER.max(older.keys.len().isqrt()),
-            _ => false,
+        match &self.newer {
+            Some(newer) => newer.covers,
+            None => self.frozen.covers().unwrap_or(self.base_covers),
         }
     }
 
-    /// This view without its newer overlay: what [`extend`] builds a newer one on.
-    pub fn lower(&self) -> View {
-        View {
-            base: self.base.clone(),
-            base_covers: self.base_covers,
-            levels: self.levels.iter().take(1).cloned().collect(),
-            damaged: AtomicBool::new(false),
+    /// The overlay answering for `name` (lower-case wire form, inside the zone), if one does.
+    fn holder(&self, name: &[u8]) -> Option<&Overlay> {
+        match &self.newer {
+            Some(newer) if newer.holds(name) => Some(newer),
+            _ => self.frozen.holder(name),
         }
     }
 
     /// The image that answers for `name` (lower-case wire form, inside the zone).
     pub fn image_for(&self, name: &[u8]) -> &Image {
-        self.newer_than(&self.base)
-            .holding(name)
-            .unwrap_or(&self.base)
+        self.holder(name).map_or(&self.base, |o| &o.image)
     }
 
-    /// The overlays newer than `image` (one of this view's): where additional data that
-    /// `image`'s records point to may have changed since.
-    pub fn newer_than(&self, image: &Image) -> Newer<'_> {
-        let above = self
-            .levels
-            .iter()
-            .position(|o| std::ptr::eq(&o.image, image))
-            .map_or(0, |i| i + 1);
-        Newer(&self.levels[above..])
+    /// Where the addresses of `target` (lower-case wire form), which a record of `image`
+    /// points to, are now when not in `image`'s own links: the overlay holding the target's
+    /// partition, unless that is `image` itself. `None`: `image`'s links are current (its
+    /// copies were made when it was built, and the partition has not changed since).
+    pub fn changed_target(&self, target: &[u8], image: &Image) -> Option<&Image> {
+        self.holder(target)
+            .map(|o| &o.image)
+            .filter(|holder| !std::ptr::eq(*holder, image))
     }
 
     /// Calls `visit` with every name and node of the zone as served: each from the image that
@@ -273,9 +323,9 @@ impl View {
 
     /// The base and the overlays, newest first.
     fn images(&self) -> impl Iterator<Item = &Image> {
-        self.levels
+        self.newer
             .iter()
-            .rev()
+            .chain(self.frozen.overlays.iter().rev())
             .map(|o| &o.image)
             .chain(std::iter::once(&*self.base))
     }
@@ -286,12 +336,23 @@ impl View {
 
     /// The zone as served, whole.
     fn to_zone(&self) -> Result<Zone, ImageError> {
-        if self.levels.is_empty() {
+        if !self.has_overlay() {
             return self.base.to_zone();
         }
         let mut records = Vec::new();
         self.for_each_node(|name, node| push_node(&mut records, name, node))?;
         Ok(Zone::new(self.origin().clone(), self.base.class(), records).0)
+    }
+
+    /// This view's base and frozen overlays, and `newer`.
+    fn with_newer(&self, frozen: Arc<Frozen>, newer: Option<Arc<Overlay>>) -> View {
+        View {
+            base: self.base.clone(),
+            base_covers: self.base_covers,
+            frozen,
+            newer,
+            damaged: AtomicBool::new(false),
+        }
     }
 }
 
@@ -315,38 +376,39 @@ pub fn build(base: Arc<Image>, pending: &[Arc<Changeset>]) -> Result<View, ViewE
     extend(&View::plain(base), pending)
 }
 
-/// `lower` (a view holding the first [`View::covers`] changesets of `pending`) with the rest
-/// of `pending` applied in an overlay on top of it: a newer overlay over an older one, or
-/// the first overlay. The whole zone is compiled again when the change cannot be partitioned.
-pub fn extend(lower: &View, pending: &[Arc<Changeset>]) -> Result<View, ViewError> {
+/// `served` (a view holding the first [`View::covers`] changesets of `pending`, which follow
+/// its base) with the rest of `pending` applied: its newer overlay built again with them, or,
+/// once it holds [`FREEZE_MIN`] partitions (or the square root of those frozen), frozen and a
+/// new one started. The whole zone is compiled again when the change cannot be partitioned.
+pub fn extend(served: &View, pending: &[Arc<Changeset>]) -> Result<View, ViewError> {
+    extend_freezing_at(served, pending, FREEZE_MIN)
+}
+
+/// [`extend`], freezing the newer overlay once it holds at least `least` partitions.
+pub fn extend_freezing_at(
+    served: &View,
+    pending: &[Arc<Changeset>],
+    least: usize,
+) -> Result<View, ViewError> {
+    let frozen = match &served.newer {
+        Some(newer) if newer.keys.len() >= served.frozen.freeze_at(least) => {
+            Arc::new(served.frozen.with(newer.clone()))
+        }
+        _ => served.frozen.clone(),
+    };
+    let lower = served.with_newer(frozen, None);
     let covered = lower.covers().min(pending.len());
     let Some(net) = changeset::compose(pending[covered..].iter().map(|c| &**c))? else {
-        return Ok(lower.lower_with(lower.levels.clone()));
+        return Ok(served.with_newer(served.frozen.clone(), served.newer.clone()));
     };
-    match overlay(lower, &net, pending.len())? {
-        Some(overlay) => {
-            let mut levels = lower.levels.clone();
-            levels.push(Arc::new(overlay));
-            Ok(lower.lower_with(levels))
-        }
+    match overlay(&lower, &net, pending.len())? {
+        Some(newer) => Ok(lower.with_newer(lower.frozen.clone(), Some(Arc::new(newer)))),
         None => {
             let zone = changeset::apply(lower.to_zone()?, &net)?;
             let (bytes, _) = image::compile(&zone, |_| {})?;
             let mut whole = View::plain(Arc::new(Image::from_bytes(bytes)?));
             whole.base_covers = pending.len();
             Ok(whole)
-        }
-    }
-}
-
-impl View {
-    /// A view of the same base with `levels`.
-    fn lower_with(&self, levels: Vec<Arc<Overlay>>) -> View {
-        View {
-            base: self.base.clone(),
-            base_covers: self.base_covers,
-            levels,
-            damaged: AtomicBool::new(false),
         }
     }
 }

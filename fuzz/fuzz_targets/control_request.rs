@@ -43,7 +43,7 @@ fn fixture() -> &'static Fixture {
         let image = Arc::new(image::Image::from_bytes(bytes).unwrap());
         let served = ZoneState {
             view: Arc::new(View::plain(image)),
-            history: Arc::default(),
+            history: Default::default(),
             config: Arc::new(config),
         };
         Fixture {

@@ -40,7 +40,8 @@ pub struct Config {
     pub whois_tree: PathBuf,
     /// The metrics endpoint, if any.
     pub metrics_listen: Option<std::net::SocketAddr>,
-    /// Changesets appended before a zone's journal is folded into a new image.
+    /// Changesets appended before a zone's journal is folded into a new image; a fold also
+    /// waits for a 64th of the image's names in changesets (a large zone folds less often).
     #[serde(default = "default_compact")]
     pub compact_after: usize,
     /// Changesets kept in the journal after a fold (IXFR history).

@@ -15,6 +15,7 @@
 //!   registrar) in zonefiles' record model, in key order; same atomic write.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -154,15 +155,67 @@ pub fn current(conn: &Connection, zone: &ZoneSettings) -> Result<Snapshot, Store
     })
 }
 
-/// A snapshot's two files: the compiled image, and the WHOIS objects as JSON lines.
-pub fn files(snapshot: &Snapshot) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
-    let (image, _) = zonefiles::image::compile(&snapshot.zone, |_| {})?;
-    let mut lines = Vec::new();
+/// Writes a snapshot's compiled zone image (zonefiles' format) to `out`.
+pub fn write_image(snapshot: &Snapshot, out: &mut impl Write) -> std::io::Result<()> {
+    let zone = &snapshot.zone;
+    zonefiles::image::compile_nodes(zone.origin(), zone.class(), zone, |_| {})
+        .map_err(std::io::Error::other)?
+        .write_to(out)
+}
+
+/// Writes a snapshot's WHOIS objects to `out`: one JSON object per line, in key order.
+pub fn write_whois(snapshot: &Snapshot, out: &mut impl Write) -> std::io::Result<()> {
     for object in snapshot.whois.values() {
-        serde_json::to_writer(&mut lines, object)?;
-        lines.push(b'\n');
+        serde_json::to_writer(&mut *out, object)?;
+        out.write_all(b"\n")?;
     }
-    Ok((image, lines))
+    Ok(())
+}
+
+/// A writer that passes bytes on, counting them and computing their SHA-256.
+pub struct Hashing<W> {
+    inner: W,
+    digest: ring::digest::Context,
+    len: u64,
+}
+
+impl<W: Write> Hashing<W> {
+    /// Hashes what is written to `inner`.
+    pub fn new(inner: W) -> Hashing<W> {
+        Hashing {
+            inner,
+            digest: ring::digest::Context::new(&ring::digest::SHA256),
+            len: 0,
+        }
+    }
+
+    /// Bytes written so far.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// True before anything was written.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The SHA-256 of everything written.
+    pub fn finish(self) -> [u8; 32] {
+        self.digest.finish().as_ref().try_into().expect("32 octets")
+    }
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(bytes)?;
+        self.digest.update(&bytes[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// What an export wrote.
@@ -232,15 +285,19 @@ pub fn export(
             min_ratio * 100.0
         );
     }
-    let (image, lines) = files(&snapshot).with_context(|| format!("compiling {origin_name}"))?;
-    let digest = data_encoding::HEXLOWER
-        .encode(ring::digest::digest(&ring::digest::SHA256, &image).as_ref());
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let image_path = dir.join(format!("{origin_name}-{}.img", snapshot.serial));
-    zonefiles::image::write_atomically(&image_path, &image)
-        .with_context(|| format!("writing {}", image_path.display()))?;
+    let mut digest = [0; 32];
+    zonefiles::image::write_atomically_with(&image_path, |out| {
+        let mut out = Hashing::new(out);
+        write_image(&snapshot, &mut out)?;
+        digest = out.finish();
+        Ok(())
+    })
+    .with_context(|| format!("compiling {origin_name} into {}", image_path.display()))?;
+    let digest = data_encoding::HEXLOWER.encode(&digest);
     let whois_path = dir.join(format!("{origin_name}-{}.whois", snapshot.serial));
-    zonefiles::image::write_atomically(&whois_path, &lines)
+    zonefiles::image::write_atomically_with(&whois_path, |out| write_whois(&snapshot, out))
         .with_context(|| format!("writing {}", whois_path.display()))?;
     journal::record_export(
         conn,

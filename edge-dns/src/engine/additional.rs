@@ -23,9 +23,9 @@ impl<'z> Lookup<'z> {
         let Some(field) = rdata::schema::additional_name_field(rtype) else {
             return Ok(());
         };
-        // Data from an image pointing into a subtree changed since: the newer overlay has the
-        // addresses as they are now.
-        let newer = self.view.newer_than(rrset.image());
+        // Data pointing into a subtree changed since the image it comes from was built: the
+        // overlay holding that subtree has the addresses as they are now.
+        let overlaid = self.view.has_overlay();
         for entry in rrset.records_and_addresses() {
             let Ok((rdata, a, aaaa)) = entry else {
                 continue;
@@ -33,7 +33,10 @@ impl<'z> Lookup<'z> {
             let Some(target) = rdata::name_field_wire(rtype, rdata, field) else {
                 continue;
             };
-            let changed = newer.holding(target);
+            let changed = match overlaid {
+                true => self.view.changed_target(target, rrset.image()),
+                false => None,
+            };
             let (a, aaaa) = match changed {
                 Some(overlay) => overlay_addresses(overlay, target),
                 None if a.is_none() && aaaa.is_none() => continue,

@@ -90,10 +90,16 @@ pub enum Fold {
     Wait,
 }
 
-/// How many times `compact_after` changesets a journal may grow to while a backlog streams in
-/// ([`Satellite::compact_if_due`]): bounded, so that edge-dns's overlay stays small enough to
-/// build again at every append.
+/// How many times its usual length a journal may grow to while a backlog streams in
+/// ([`Satellite::compact_if_due`]): bounded, so that edge-dns's overlays stay small.
 pub const BACKLOG_FOLD: usize = 10;
+
+/// A fold waits for changesets numbering at least this share of the image's names (a 64th):
+/// a fold costs the whole zone, so folding after a share of it makes the cost per changeset
+/// the same at every registry size (about 30 µs of compiling per changeset), where folding
+/// every `compact_after` changesets would cost in proportion to the registry. edge-dns's
+/// overlays hold the changesets meanwhile, at about √n partitions per change.
+pub const FOLD_SHARE: u64 = 64;
 
 /// Where a satellite keeps its data.
 #[derive(Debug, Clone)]
@@ -115,6 +121,8 @@ struct ZoneWriter {
     journal: Option<Journal>,
     /// Changesets appended after the current image.
     appended: usize,
+    /// Names in the current image.
+    image_names: u64,
     /// A fold running on its own thread ([`ZoneDir::fold`]).
     fold: Option<std::thread::JoinHandle<Result<Option<Folded>, ZoneDirError>>>,
 }
@@ -193,6 +201,7 @@ impl Satellite {
                             directory: directory.clone(),
                             journal: None,
                             appended: 0,
+                            image_names: 0,
                             fold: None,
                         },
                     )
@@ -288,6 +297,7 @@ impl Satellite {
             tracing::warn!(zone, bytes = recovery.cut_bytes, "cut a torn journal tail");
         }
         writer.journal = Some(journal);
+        writer.image_names = image_names(&dir);
         Ok(())
     }
 
@@ -365,30 +375,46 @@ impl Satellite {
     }
 
     /// Starts folding a zone's journal into a new image, on a thread of its own, when enough
-    /// changesets have been appended, and makes a fold that has ended current; returns the
-    /// new image's serial if it did. Appending goes on while a fold runs: it folds what the
-    /// journal held when it started (at 10 million delegations that takes half a minute).
-    /// While a backlog streams in ([`Upstream::Backlog`]: a returning satellite catching up),
-    /// a fold waits for up to [`BACKLOG_FOLD`] times as many changesets: each one compiles the
-    /// whole zone, on the cores that apply the backlog.
+    /// changesets have been appended (`compact_after`, and a [`FOLD_SHARE`] of the image's
+    /// names), and makes a fold that has ended current; returns the new image's serial if it
+    /// did. Appending goes on while a fold runs: it folds what the journal held when it
+    /// started (at 10 million delegations that takes half a minute). While a backlog streams
+    /// in ([`Upstream::Backlog`]: a returning satellite catching up), a fold waits for up to
+    /// [`BACKLOG_FOLD`] times as many changesets: each one compiles the whole zone, on the
+    /// cores that apply the backlog.
     pub fn compact_if_due(
         &mut self,
         zone: &str,
         upstream: Upstream,
     ) -> anyhow::Result<Option<u32>> {
         let made = self.finish_fold(zone, Fold::IfEnded)?;
-        let due = match upstream {
-            Upstream::Backlog => self.layout.compact_after.saturating_mul(BACKLOG_FOLD),
-            Upstream::Live => self.layout.compact_after,
-        };
         let Some(writer) = self.zones.get_mut(zone) else {
             return Ok(made);
         };
+        let live = (self.layout.compact_after as u64).max(writer.image_names / FOLD_SHARE);
+        let due = match upstream {
+            Upstream::Backlog => live.saturating_mul(BACKLOG_FOLD as u64),
+            Upstream::Live => live,
+        } as usize;
         if writer.fold.is_none() && writer.journal.is_some() && writer.appended >= due {
             let dir = ZoneDir::open(&writer.directory)?;
+            let name = zone.to_owned();
             let thread = std::thread::Builder::new()
                 .name(format!("fold {zone}"))
-                .spawn(move || dir.fold())
+                .spawn(move || {
+                    let started = std::time::Instant::now();
+                    let folded = dir.fold();
+                    if let Ok(Some(folded)) = &folded {
+                        tracing::info!(
+                            zone = name,
+                            changesets = folded.compaction.changesets,
+                            bytes = folded.compaction.bytes,
+                            fold_ms = started.elapsed().as_millis() as u64,
+                            "journal folded"
+                        );
+                    }
+                    folded
+                })
                 .context("starting a fold")?;
             writer.fold = Some(thread);
         }
@@ -421,10 +447,11 @@ impl Satellite {
         self.checkpoint()?;
         let writer = self.zones.get_mut(zone).expect("configured");
         let journal = writer.journal.as_mut().context("no data yet")?;
-        let done =
-            ZoneDir::open(&directory)?.make_current(folded, journal, self.layout.journal_keep)?;
+        let dir = ZoneDir::open(&directory)?;
+        let done = dir.make_current(folded, journal, self.layout.journal_keep)?;
         // Appended while it ran, and not in it: the next fold's count starts there.
         writer.appended = journal.count_from(done.serial).unwrap_or(0);
+        writer.image_names = image_names(&dir);
         Ok(Some(done.serial))
     }
 
@@ -530,6 +557,15 @@ impl Satellite {
         ops::process::release_free_memory();
         Ok(())
     }
+}
+
+/// The names in a zone directory's current image (0 if it cannot be read: the next fold is
+/// then due after `compact_after` changesets).
+fn image_names(dir: &ZoneDir) -> u64 {
+    dir.current_image()
+        .ok()
+        .and_then(|path| zonefiles::image::Image::open_trusted(&path).ok())
+        .map_or(0, |image| image.header().nodes)
 }
 
 /// Takes the writer's lock, or says who holds it.

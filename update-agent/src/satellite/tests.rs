@@ -26,6 +26,37 @@ fn layout(dir: &Path, compact_after: usize) -> Layout {
     }
 }
 
+/// A large zone folds after a share of its names, not after `compact_after` changesets.
+#[test]
+fn a_large_zone_folds_after_a_share_of_its_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let directory = dir.path().join("zones/tld");
+    let base = 1_300;
+    ZoneDir::create(&directory, &zone(1, base)).unwrap();
+    let (mut satellite, _) = Satellite::open(layout(dir.path(), 10)).unwrap();
+    // 1,300 delegations and the apex's 2 names: a fold every 20 changesets.
+    let share = (base as u64 + 2) / FOLD_SHARE;
+    assert_eq!(share, 20);
+    for serial in 1..=share as u32 {
+        let changeset = zonefiles::changeset::diff(
+            &zone(serial, base + serial - 1),
+            &zone(serial + 1, base + serial),
+        );
+        satellite
+            .apply("tld", &[&changeset.unwrap().encode()])
+            .unwrap();
+        assert_eq!(
+            satellite.compact_if_due("tld", Upstream::Live).unwrap(),
+            None
+        );
+        let folded = satellite.finish_fold("tld", Fold::Wait).unwrap();
+        match u64::from(serial) < share {
+            true => assert_eq!(folded, None, "after {serial} changesets"),
+            false => assert_eq!(folded, Some(serial + 1)),
+        }
+    }
+}
+
 #[test]
 fn a_backlog_defers_the_fold_within_a_bound() {
     let dir = tempfile::tempdir().unwrap();
