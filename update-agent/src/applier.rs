@@ -348,8 +348,6 @@ impl<'a> Applier<'a> {
             .join()
             .map_err(|_| anyhow::anyhow!("the audit's reading panicked"))??;
         let ours = lock(self.satellite).audit_finish(read);
-        // The zone's objects read for it (hundreds of MB at a million domains) go back.
-        ops::process::release_free_memory();
         let Some(ours) = ours else {
             tracing::warn!(
                 zone = running.zone,
@@ -453,7 +451,12 @@ impl<'a> Applier<'a> {
                 let read = satellite.audit_start(&zone)?;
                 let thread = std::thread::Builder::new()
                     .name("audit".into())
-                    .spawn(move || read.run())
+                    .spawn(move || {
+                        // Reading yields to applying and answering (nice 10).
+                        // SAFETY: setpriority on this thread (tid 0 is the caller).
+                        unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 10) };
+                        read.run()
+                    })
                     .context("starting an audit")?;
                 self.audit = Some(Running {
                     zone,

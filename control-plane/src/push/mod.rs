@@ -30,9 +30,9 @@
 //! until the zone has moved on by [`SNAPSHOT_REUSE`] changesets, and sent in 1 MiB chunks.
 //! A snapshot is written as it is compiled, hashed on the way, to `snapshots/<zone>.snapshot`
 //! beside the database (replaced by rename, never written in place), and kept and sent as a
-//! read-only mapping of that file: the page cache holds it, not the process's heap (313 MB at
-//! a million registrations, ten times that at ten million). The folder is a cache, emptied at
-//! start.
+//! read-only mapping of that file, whose pages the process drops once it is sent: the page
+//! cache holds it, not the process (313 MB at a million registrations, ten times that at ten
+//! million). The folder is a cache, emptied at start.
 //!
 //! Membership is re-read every second; the tunnel of a satellite removed is closed, and a
 //! satellite has one tunnel at a time (a newer one replaces the older). The status of every
@@ -78,6 +78,19 @@ struct Built {
     bytes: memmap2::Mmap,
     /// The journal position it reflects: entries after it continue it.
     seq: i64,
+}
+
+impl Built {
+    /// Drops the mapping's pages from this process once a snapshot is sent; the page cache
+    /// keeps them while memory allows, for the next satellite.
+    fn release_pages(&self) {
+        // SAFETY: a read-only mapping of a file that is never written in place: a page
+        // dropped is read again from the file at its next access, unchanged.
+        let _ = unsafe {
+            self.bytes
+                .unchecked_advise(memmap2::UncheckedAdvice::DontNeed)
+        };
+    }
 }
 
 /// What the push service knows of one satellite.
@@ -482,6 +495,7 @@ impl Push {
             "sending a snapshot to a relay"
         );
         upstream::send_snapshot(&mut send, &built.header, &built.bytes, 0).await?;
+        built.release_pages();
         send.finish()?;
         Ok(())
     }
@@ -552,6 +566,7 @@ impl Push {
                         "sending a snapshot"
                     );
                     upstream::send_snapshot(&mut send, &built.header, &built.bytes, offset).await?;
+                    built.release_pages();
                     expected.insert(zone.clone(), built.header.serial);
                     cursor = cursor.min(built.seq);
                 }

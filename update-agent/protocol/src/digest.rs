@@ -30,6 +30,16 @@ impl Sum {
             carry = total >> 8;
         }
     }
+
+    /// Takes one hash away (what [`Sum::add`] added).
+    pub fn subtract(&mut self, hash: &[u8]) {
+        let mut borrow = 0i16;
+        for (a, b) in self.0.iter_mut().zip(hash) {
+            let total = i16::from(*a) - i16::from(*b) - borrow;
+            *a = total.rem_euclid(256) as u8;
+            borrow = i16::from(total < 0);
+        }
+    }
 }
 
 fn sha256(parts: &[&[u8]]) -> ring::digest::Digest {
@@ -57,8 +67,16 @@ pub fn add_record(sum: &mut Sum, record: &Record) {
 
 /// Adds a WHOIS object.
 pub fn add_object(sum: &mut Sum, object: &Object) {
+    sum.add(&object_hash(object));
+}
+
+/// The hash a WHOIS object adds to the sum.
+pub fn object_hash(object: &Object) -> [u8; 32] {
     let json = serde_json::to_vec(object).expect("records serialize");
-    sum.add(sha256(&[b"whois\0", &json]).as_ref());
+    sha256(&[b"whois\0", &json])
+        .as_ref()
+        .try_into()
+        .expect("32 octets")
 }
 
 /// The digest of a zone's state.
@@ -117,5 +135,15 @@ mod tests {
             other.add(h);
         }
         assert_ne!(forward, other);
+        // Taking a hash away leaves the sum of the others, carries and borrows included.
+        forward.subtract(&hashes[0]);
+        assert_eq!(forward, other);
+        let (mut up, high) = (Sum::default(), [0xff; 32]);
+        up.add(&high);
+        up.add(&high);
+        up.subtract(&high);
+        assert_eq!(up, Sum(high));
+        up.subtract(&high);
+        assert_eq!(up, Sum::default());
     }
 }

@@ -291,6 +291,21 @@ impl Tree {
     /// hosts — and every registrar, read from their files (temporary files left by an
     /// interrupted write are skipped).
     pub fn zone_objects(&self, zone: &str) -> Result<Vec<Object>, TreeError> {
+        let mut objects = Vec::new();
+        self.for_each_zone_object(zone, |object| {
+            objects.push(object);
+            Ok(())
+        })?;
+        Ok(objects)
+    }
+
+    /// [`Tree::zone_objects`], each object handed to `visit` as it is read rather than all
+    /// held at once.
+    pub fn for_each_zone_object(
+        &self,
+        zone: &str,
+        mut visit: impl FnMut(Object) -> Result<(), TreeError>,
+    ) -> Result<(), TreeError> {
         let suffix = format!(".{zone}");
         let tld = zone.rsplit('.').next().unwrap_or("");
         let mut files = Vec::new();
@@ -298,7 +313,6 @@ impl Tree {
             json_files(&self.root.join(kind).join(tld), &mut files)?;
         }
         json_files(&self.root.join("registrar"), &mut files)?;
-        let mut objects = Vec::with_capacity(files.len());
         for path in files {
             let bytes = std::fs::read(&path).map_err(io(&path))?;
             let object: Object =
@@ -307,10 +321,10 @@ impl Tree {
                     reason: e.to_string(),
                 })?;
             if in_zone(&object.key(), &suffix) {
-                objects.push(object);
+                visit(object)?;
             }
         }
-        Ok(objects)
+        Ok(())
     }
 }
 
