@@ -3,15 +3,18 @@
 //!
 //! A registry ([`Registry`]) of each size asked for (`--registry-sizes`: the domains imported
 //! before anything is measured, so that costs which grow with the registry show) and two full
-//! satellites (update-agent, edge-dns and edge-whois each, the agents compacting every 1,000
-//! changesets) on loopback, in sync through a snapshot first. As in the fan-out
+//! satellites (update-agent, edge-dns and edge-whois each, the agents compacting after 1,000
+//! changesets or a 64th of the zone's names) on loopback, in sync through a snapshot first. As in the fan-out
 //! suite, and unlike the others, the constellation's seven processes are not pinned: they share both cores, as they
 //! would share a small machine, while the load ([`crate::propagation`]: SRRP creates at a
 //! fixed rate, a new TLS connection each, and probes that ask each satellite for every
 //! `rate/100`-th name until it is answered) runs on the client core.
 //!
-//! Per registry: the import's time, the time until both satellites hold it, and the memory of
-//! the control plane and the agents. Then creates one at a time (one connection, 10 a second),
+//! Per registry: the import's time, the time until both satellites hold it, the control
+//! plane's first audit (a whole-zone read on every satellite, a minute after it starts and an
+//! hour apart after that: waited for and its agent CPU measured on its own, so that what
+//! follows is what each change costs), and the memory of the control plane and the agents.
+//! Then creates one at a time (one connection, 10 a second),
 //! and at each offered rate: the confirmed rate, the latency to DNS, to WHOIS and to both on
 //! every satellite (p50, p99, max), probes that gave up, the CPU per change of the control
 //! plane (SRRP, commit, push to both satellites) and of each agent, from `/proc`, and the
@@ -42,7 +45,8 @@ const QUANTILES: [f64; 15] = [
 /// Estimated seconds for one repetition, every registry size.
 pub fn estimate(ctx: &Context) -> f64 {
     let s = ctx.seconds as f64;
-    let per_registry = 30.0 + (ctx.change_rates.len() + 1) as f64 * (s + 2.0) + 3.0 * s * 1.3;
+    // The first audit comes a minute after the control plane starts.
+    let per_registry = 90.0 + (ctx.change_rates.len() + 1) as f64 * (s + 2.0) + 3.0 * s * 1.3;
     // Import and snapshot: about 4 minutes per million domains on two cores.
     let filling: f64 = ctx.registry_sizes.iter().map(|&n| n as f64 * 240e-6).sum();
     per_registry * ctx.registry_sizes.len() as f64 + filling
@@ -169,6 +173,12 @@ impl Node {
             .map_or(0.0, |s| s.sum("update_agent_snapshots_installed_total"))
     }
 
+    /// Audits the agent has answered, from its metrics.
+    fn audits(&self) -> f64 {
+        Samples::fetch(local(self.agent_metrics))
+            .map_or(0.0, |s| s.sum("update_agent_audits_total"))
+    }
+
     /// The agent's proportional set size, in bytes.
     fn agent_memory(&self) -> f64 {
         self.agent
@@ -235,6 +245,20 @@ pub fn run(ctx: &Context, repetition: u32, size: u64) -> anyhow::Result<Vec<Run>
         },
     )?;
     let in_sync = started.elapsed().as_secs_f64();
+    // The control plane's first audit (a minute after it starts, an hour apart after that)
+    // reads the whole zone on every satellite: its cost is measured here, on its own, so that
+    // the runs below measure what each change costs.
+    step("the first audit");
+    let (audit_started, cpu_before) = (
+        Instant::now(),
+        nodes.iter().map(Node::agent_cpu).sum::<f64>(),
+    );
+    while nodes.iter().any(|n| n.audits() < 1.0) && audit_started.elapsed().as_secs() < 180 {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let audited = audit_started.elapsed().as_secs_f64();
+    let audit_cpu =
+        (nodes.iter().map(Node::agent_cpu).sum::<f64>() - cpu_before) / nodes.len() as f64;
     for node in &mut nodes {
         node.start_servers(&ctx.bin)?;
     }
@@ -288,6 +312,20 @@ pub fn run(ctx: &Context, repetition: u32, size: u64) -> anyhow::Result<Vec<Run>
         "both satellites in sync (agent start to newest serial)",
         "s",
         in_sync,
+        Better::Lower,
+    );
+    propagation.add(
+        first,
+        "first audit answered by both (after in sync; the audit comes a minute after start)",
+        "s",
+        audited,
+        Better::Neither,
+    );
+    propagation.add(
+        first,
+        "first audit: each agent's CPU (a whole-zone read, an hour apart)",
+        "s",
+        audit_cpu,
         Better::Lower,
     );
     let services: Vec<Satellite> = nodes.iter().map(|n| n.service).collect();
