@@ -17,7 +17,7 @@
 //! | `edge_dns_response_bytes` (histogram) | `transport` |
 //! | `edge_dns_answer_seconds` (histogram: time answering a query) | `transport` |
 //! | `edge_dns_zone_serial` (gauge) | `zone` |
-//! | `edge_dns_zone_overlay_labels` (gauge: changes served from the overlay) | `zone` |
+//! | `edge_dns_zone_overlay_labels` (gauge: changed partitions served from overlays until the next fold) | `zone` |
 //! | `edge_dns_transfers_total` | `kind` (axfr, ixfr, ixfr_as_axfr, up_to_date), `result` |
 //! | `edge_dns_tsig_failures_total` | `error` (badkey, badsig, badtime) |
 //! | `edge_dns_notify_total` | `direction` (received, sent), `result` |
@@ -399,7 +399,7 @@ impl Metrics {
         )?;
         out.gauges(
             "edge_dns_zone_overlay_labels",
-            "Names below the apex changed since the zone's image.",
+            "Partitions (names below the apex) changed since the zone's image, served from overlays.",
             zones.views().map(|view| {
                 (
                     [("zone", view.origin().to_string())],
