@@ -237,7 +237,8 @@ pub fn run(ctx: &Context, repetition: u32, size: u64) -> anyhow::Result<Vec<Run>
     // indexes are written after that: wait for the install to end.
     process::wait_within(
         "both satellites to hold the registry",
-        std::time::Duration::from_secs(1800),
+        // About four minutes a million domains here: half an hour, or more for a larger one.
+        std::time::Duration::from_secs_f64((size as f64 * 600e-6).max(1800.0)),
         &|| {
             Ok(nodes
                 .iter()
@@ -253,7 +254,10 @@ pub fn run(ctx: &Context, repetition: u32, size: u64) -> anyhow::Result<Vec<Run>
         Instant::now(),
         nodes.iter().map(Node::agent_cpu).sum::<f64>(),
     );
-    while nodes.iter().any(|n| n.audits() < 1.0) && audit_started.elapsed().as_secs() < 180 {
+    let audit_within = (size as f64 * 30e-6).max(180.0);
+    while nodes.iter().any(|n| n.audits() < 1.0)
+        && audit_started.elapsed().as_secs_f64() < audit_within
+    {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     let audited = audit_started.elapsed().as_secs_f64();
