@@ -137,8 +137,9 @@ impl RunWriter {
     }
 }
 
-impl Sink for RunWriter {
-    fn push(&mut self, record: Record) -> Result<(), ParseError> {
+impl RunWriter {
+    /// Takes one record (in any order: runs are sorted as they are written).
+    pub fn push(&mut self, record: Record) -> Result<(), ParseError> {
         if self.first_soa.is_none() && record.rtype == RecordType::SOA {
             self.first_soa = Some(record.owner.clone());
         }
@@ -148,6 +149,12 @@ impl Sink for RunWriter {
             self.spill().map_err(|e| self.error(e))?;
         }
         Ok(())
+    }
+}
+
+impl Sink for RunWriter {
+    fn push(&mut self, record: Record) -> Result<(), ParseError> {
+        RunWriter::push(self, record)
     }
 
     fn append(&mut self, mut later: RunWriter) -> Result<(), ParseError> {

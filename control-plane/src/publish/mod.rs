@@ -13,5 +13,6 @@ pub mod signing;
 pub mod writer;
 
 pub use publication::{
-    Publication, PublishError, domain_roid, registrar_object, soa_record, zone_records,
+    Publication, PublishError, apex_records, domain_output, domain_roid, registrar_object,
+    soa_record, zone_records,
 };

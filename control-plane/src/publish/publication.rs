@@ -319,7 +319,7 @@ pub fn registrar_object(registrar: &Registrar) -> whois::Registrar {
 }
 
 /// The DNS records and WHOIS objects of one domain, given its zone, cluster and registrar.
-fn domain_output(
+pub fn domain_output(
     zone: &ZoneSettings,
     domain: &Domain,
     cluster: Option<&Cluster>,
@@ -401,6 +401,18 @@ pub fn zone_records<'a>(
     zone: &ZoneSettings,
     domains: impl IntoIterator<Item = (&'a Domain, Option<&'a Cluster>, u32)>,
 ) -> Result<(Vec<Record>, Vec<Object>), PublishError> {
+    let mut records = apex_records(zone)?;
+    let mut objects = Vec::new();
+    for (domain, cluster, iana_id) in domains {
+        let (r, o) = domain_output(zone, domain, cluster, iana_id)?;
+        records.extend(r);
+        objects.extend(o);
+    }
+    Ok((records, objects))
+}
+
+/// The records at a zone's apex: its SOA, and its NS with in-zone glue.
+pub fn apex_records(zone: &ZoneSettings) -> Result<Vec<Record>, PublishError> {
     let apex = zone_name(&zone.origin)?;
     let mut records = vec![soa_record(zone, zone.serial)?];
     for ns in &zone.apex_nameservers {
@@ -419,13 +431,7 @@ pub fn zone_records<'a>(
             );
         }
     }
-    let mut objects = Vec::new();
-    for (domain, cluster, iana_id) in domains {
-        let (r, o) = domain_output(zone, domain, cluster, iana_id)?;
-        records.extend(r);
-        objects.extend(o);
-    }
-    Ok((records, objects))
+    Ok(records)
 }
 
 /// The suffix of the registry object ids of a zone's objects: its name in capitals, dots as

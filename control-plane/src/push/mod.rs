@@ -198,6 +198,8 @@ pub struct Push {
     feed: Arc<Feed>,
     satellites: Mutex<HashMap<String, State>>,
     snapshots: Mutex<HashMap<String, Arc<Built>>>,
+    /// Held while a snapshot is built.
+    building: Mutex<()>,
 }
 
 impl Push {
@@ -227,6 +229,7 @@ impl Push {
             audit_rounds: std::sync::atomic::AtomicU64::new(0),
             satellites: Mutex::new(HashMap::new()),
             snapshots: Mutex::new(HashMap::new()),
+            building: Mutex::new(()),
         });
         push.refresh_members()?;
         Ok(push)
@@ -690,11 +693,11 @@ impl Push {
                 serial: zone.serial,
             });
             let started = std::time::Instant::now();
-            let state = snapshot::current(&tx, &zone)?;
+            let folder = snapshot_folder(&self.database);
+            std::fs::create_dir_all(&folder)
+                .with_context(|| format!("creating {}", folder.display()))?;
+            let digest = snapshot::digest_current(&tx, &zone, &folder)?;
             drop(tx);
-            let digest = satellite_protocol::digest::of(&origin, &state.zone, state.whois.values());
-            // The zone held in memory for it (about a GB at a million domains) goes back.
-            drop(state);
             ops::process::release_free_memory();
             tracing::info!(
                 zone = origin,
@@ -831,8 +834,10 @@ impl Push {
         Ok((since < SNAPSHOT_REUSE).then_some(kept))
     }
 
-    /// Builds, signs and keeps a snapshot of a zone at its current serial.
+    /// Builds, signs and keeps a snapshot of a zone at its current serial, or takes the one
+    /// just built: one build at a time, so that satellites asking together share one.
     fn build_snapshot(&self, origin: &str) -> anyhow::Result<Arc<Built>> {
+        let _building = self.building.lock().unwrap_or_else(|e| e.into_inner());
         let mut conn = self.read_only()?;
         let tx = conn.transaction()?;
         let zone = tx
@@ -840,31 +845,40 @@ impl Push {
             .into_iter()
             .find(|z| z.origin == origin)
             .with_context(|| format!("zone {origin} vanished"))?;
+        if let Some(kept) = self.kept_snapshot(&tx, origin, zone.serial)? {
+            return Ok(kept);
+        }
         let seq = journal::newest_position(&tx)?;
-        let state = snapshot::current(&tx, &zone)?;
-        drop(tx);
-        let serial = state.serial;
-        // Image then WHOIS lines, hashed as they are written.
-        let path = snapshot_folder(&self.database).join(format!("{origin}.snapshot"));
-        let (mut image_len, mut len, mut digest) = (0, 0, [0; 32]);
+        // Image then WHOIS lines, compiled from the database as it is read and hashed as they
+        // are written; the records wait in sorted runs in the folder (unnamed files).
+        let folder = snapshot_folder(&self.database);
+        let path = folder.join(format!("{origin}.snapshot"));
+        let (mut written, mut digest) = (None, [0; 32]);
         zonefiles::atomic::replace_unsynced_with(&path, |out| {
             let mut out = snapshot::Hashing::new(out);
-            snapshot::write_image(&state, &mut out)?;
-            image_len = out.len();
-            snapshot::write_whois(&state, &mut out)?;
-            len = out.len();
+            let done = snapshot::write_current(&tx, &zone, &folder, &mut out)
+                .map_err(std::io::Error::other)?;
+            written = Some(done);
             digest = out.finish();
             Ok(())
         })
         .with_context(|| format!("writing {}", path.display()))?;
-        drop(state);
+        drop(tx);
+        let snapshot::Written {
+            serial,
+            image_len,
+            whois_len,
+        } = written.context("a snapshot written")?;
         let file = std::fs::File::open(&path).with_context(|| format!("{}", path.display()))?;
         // SAFETY: the file is only ever replaced by rename, never written in place, so the
         // mapping keeps the bytes written above (a newer build maps a new file).
         let bytes = unsafe { memmap2::Mmap::map(&file) }
             .with_context(|| format!("mapping {}", path.display()))?;
-        anyhow::ensure!(bytes.len() as u64 == len, "{} changed", path.display());
-        let whois_len = len - image_len;
+        anyhow::ensure!(
+            bytes.len() as u64 == image_len + whois_len,
+            "{} changed",
+            path.display()
+        );
         let (signature, key_id) = self
             .signer
             .sign_snapshot(origin, serial, image_len, whois_len, &digest);
@@ -882,8 +896,7 @@ impl Push {
             bytes,
             seq,
         });
-        // The zone and its WHOIS objects held in memory to build it (several times the
-        // snapshot's size) go back to the system, not only to the allocator.
+        // What compiling held (the image's sections) goes back to the system.
         ops::process::release_free_memory();
         tracing::info!(
             zone = origin,

@@ -15,7 +15,7 @@
 //!   registrar) in zonefiles' record model, in key order; same atomic write.
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -170,6 +170,122 @@ pub fn write_whois(snapshot: &Snapshot, out: &mut impl Write) -> std::io::Result
         out.write_all(b"\n")?;
     }
     Ok(())
+}
+
+/// What [`write_current`] wrote.
+#[derive(Debug, Clone, Copy)]
+pub struct Written {
+    /// The serial.
+    pub serial: u32,
+    /// Bytes of the image, first.
+    pub image_len: u64,
+    /// Bytes of WHOIS lines, after it.
+    pub whois_len: u64,
+}
+
+/// Writes the snapshot of a zone as the database holds it now (call it inside one read
+/// transaction) to `out`: the compiled image, then the WHOIS objects as JSON lines — the
+/// bytes [`write_image`] and [`write_whois`] write for [`current`], without holding the zone.
+/// Domains are read one at a time; their records go to sorted runs in unnamed files in
+/// `spill` and are compiled node by node as they are merged back (`zonefiles::spill`), and
+/// their objects to an unnamed file copied after the image. What it holds is the image being
+/// compiled and a run of records, not the registry.
+pub fn write_current(
+    conn: &Connection,
+    zone: &ZoneSettings,
+    spill: &Path,
+    out: &mut impl Write,
+) -> anyhow::Result<Written> {
+    let mut runs = zonefiles::spill::RunWriter::new(spill);
+    let whois_file = tempfile::tempfile_in(spill)
+        .with_context(|| format!("a temporary file in {}", spill.display()))?;
+    let mut whois = std::io::BufWriter::with_capacity(1 << 20, &whois_file);
+    for record in crate::publish::apex_records(zone)? {
+        runs.push(record)?;
+    }
+    sqlite::for_each_zone_domain(conn, zone.id, |domain, cluster, iana_id| {
+        let (records, objects) =
+            crate::publish::domain_output(zone, &domain, cluster, iana_id).map_err(corrupt)?;
+        for record in records {
+            runs.push(record).map_err(corrupt)?;
+        }
+        for object in objects {
+            serde_json::to_writer(&mut whois, &object).map_err(corrupt)?;
+            whois.write_all(b"\n").map_err(corrupt)?;
+        }
+        Ok(())
+    })?;
+    for registrar in sqlite::registrars(conn)? {
+        serde_json::to_writer(&mut whois, &Object::Registrar(registrar_object(&registrar)))?;
+        whois.write_all(b"\n")?;
+    }
+    whois.flush()?;
+    drop(whois);
+    let runs = runs.finish()?;
+    let origin = origin(zone)?;
+    let nodes = zonefiles::spill::RunNodes::new(&runs);
+    let compiled = zonefiles::image::compile_nodes(&origin, Class::IN, nodes, |_| {})?;
+    let image_len = compiled.stats.bytes;
+    compiled.write_to(out)?;
+    drop(compiled);
+    let mut whois_file = whois_file;
+    whois_file.seek(std::io::SeekFrom::Start(0))?;
+    let whois_len = std::io::copy(&mut whois_file, out)?;
+    Ok(Written {
+        serial: zone.serial,
+        image_len,
+        whois_len,
+    })
+}
+
+/// The state digest (`satellite_protocol::digest`) of a zone as the database holds it now
+/// (call it inside one read transaction), read as [`write_current`] reads: the domains one at
+/// a time, the records through sorted runs in `spill` so that they are summed as a zone
+/// normalizes them, the objects summed as they come. What [`current`] and
+/// `satellite_protocol::digest::of` give, without holding the zone.
+pub fn digest_current(
+    conn: &Connection,
+    zone: &ZoneSettings,
+    spill: &Path,
+) -> anyhow::Result<[u8; 32]> {
+    use satellite_protocol::digest;
+    use zonefiles::image::Nodes;
+    let mut runs = zonefiles::spill::RunWriter::new(spill);
+    let mut objects = digest::Sum::default();
+    for record in crate::publish::apex_records(zone)? {
+        runs.push(record)?;
+    }
+    sqlite::for_each_zone_domain(conn, zone.id, |domain, cluster, iana_id| {
+        let (records, zone_objects) =
+            crate::publish::domain_output(zone, &domain, cluster, iana_id).map_err(corrupt)?;
+        for record in records {
+            runs.push(record).map_err(corrupt)?;
+        }
+        for object in &zone_objects {
+            digest::add_object(&mut objects, object);
+        }
+        Ok(())
+    })?;
+    for registrar in sqlite::registrars(conn)? {
+        digest::add_object(
+            &mut objects,
+            &Object::Registrar(registrar_object(&registrar)),
+        );
+    }
+    let runs = runs.finish()?;
+    let mut records = digest::Sum::default();
+    zonefiles::spill::RunNodes::new(&runs).each_node(&mut |node| {
+        for record in node {
+            digest::add_record(&mut records, record);
+        }
+        Ok(())
+    })?;
+    Ok(digest::finish(
+        &zone.origin,
+        zone.serial,
+        &records,
+        &objects,
+    ))
 }
 
 /// A writer that passes bytes on, counting them and computing their SHA-256.

@@ -725,23 +725,38 @@ pub fn zone_domains(
     conn: &Connection,
     zone: i64,
 ) -> StoreResult<Vec<(Domain, Option<Cluster>, u32)>> {
+    let mut out = Vec::new();
+    for_each_zone_domain(conn, zone, |domain, cluster, iana_id| {
+        out.push((domain, cluster.cloned(), iana_id));
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// [`zone_domains`], each domain handed to `visit` as it is read rather than all held at once:
+/// a registry of ten million is read in the memory of one domain (and of the name server
+/// sets and registrars seen so far).
+pub fn for_each_zone_domain(
+    conn: &Connection,
+    zone: i64,
+    mut visit: impl FnMut(Domain, Option<&Cluster>, u32) -> StoreResult<()>,
+) -> StoreResult<()> {
     let mut statement = conn.prepare(&format!(
         "SELECT {DOMAIN_COLUMNS} FROM domains WHERE zone = ?1 ORDER BY name"
     ))?;
-    let rows: Vec<(Domain, String)> = statement
-        .query_map([zone], domain_row)?
-        .collect::<Result<_, _>>()?;
     let mut clusters: std::collections::HashMap<u64, Option<Cluster>> =
         std::collections::HashMap::new();
     let mut iana = std::collections::HashMap::new();
-    let mut out = Vec::with_capacity(rows.len());
-    for (mut domain, ds) in rows {
+    let mut rows = statement.query_map([zone], domain_row)?;
+    for row in &mut rows {
+        let (mut domain, ds) = row?;
         domain.ds = parse_ds(&ds)?;
         let cluster = match domain.cluster {
             Some(id) => match clusters.entry(id) {
-                std::collections::hash_map::Entry::Occupied(e) => e.get().clone(),
-                std::collections::hash_map::Entry::Vacant(e) => e.insert(conn.cluster(id)?).clone(),
-            },
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => e.insert(conn.cluster(id)?),
+            }
+            .as_ref(),
             None => None,
         };
         let registrar = domain.registrar;
@@ -751,9 +766,9 @@ pub fn zone_domains(
                 *e.insert(conn.registrar(registrar)?.map_or(0, |r| r.iana_id))
             }
         };
-        out.push((domain, cluster, iana_id));
+        visit(domain, cluster, iana_id)?;
     }
-    Ok(out)
+    Ok(())
 }
 
 impl Store for Connection {
