@@ -28,7 +28,9 @@
 //! others. Snapshots are built from one read transaction (zone, WHOIS objects and journal
 //! position agree), signed, kept per zone for reuse by the next satellite (and for resuming)
 //! until the zone has moved on by [`SNAPSHOT_REUSE`] changesets, and sent in 1 MiB chunks.
-//! A snapshot is written as it is compiled, hashed on the way, to `snapshots/<zone>.snapshot`
+//! A snapshot is streamed from the database ([`snapshot::write_current`]: the domains read one
+//! at a time, the records through sorted runs on disk), one build at a time, and written as it
+//! is compiled, hashed on the way, to `snapshots/<zone>.snapshot`
 //! beside the database (replaced by rename, never written in place), and kept and sent as a
 //! read-only mapping of that file, whose pages the process drops once it is sent: the page
 //! cache holds it, not the process (313 MB at a million registrations, ten times that at ten
