@@ -172,6 +172,33 @@ pub fn write_whois(snapshot: &Snapshot, out: &mut impl Write) -> std::io::Result
     Ok(())
 }
 
+/// Reads a zone as the database holds it now, a domain at a time: its records into sorted runs
+/// in unnamed files in `spill` (returned, to be merged back in canonical order), its WHOIS
+/// objects and every registrar's handed to `object` as they come.
+fn read_current(
+    conn: &Connection,
+    zone: &ZoneSettings,
+    spill: &Path,
+    mut object: impl FnMut(Object) -> Result<(), StoreError>,
+) -> anyhow::Result<zonefiles::spill::Runs> {
+    let mut runs = zonefiles::spill::RunWriter::new(spill);
+    for record in crate::publish::apex_records(zone)? {
+        runs.push(record)?;
+    }
+    sqlite::for_each_zone_domain(conn, zone.id, |domain, cluster, iana_id| {
+        let (records, objects) =
+            crate::publish::domain_output(zone, &domain, cluster, iana_id).map_err(corrupt)?;
+        for record in records {
+            runs.push(record).map_err(corrupt)?;
+        }
+        objects.into_iter().try_for_each(&mut object)
+    })?;
+    for registrar in sqlite::registrars(conn)? {
+        object(Object::Registrar(registrar_object(&registrar)))?;
+    }
+    Ok(runs.finish()?)
+}
+
 /// What [`write_current`] wrote.
 #[derive(Debug, Clone, Copy)]
 pub struct Written {
@@ -196,32 +223,15 @@ pub fn write_current(
     spill: &Path,
     out: &mut impl Write,
 ) -> anyhow::Result<Written> {
-    let mut runs = zonefiles::spill::RunWriter::new(spill);
     let whois_file = tempfile::tempfile_in(spill)
         .with_context(|| format!("a temporary file in {}", spill.display()))?;
     let mut whois = std::io::BufWriter::with_capacity(1 << 20, &whois_file);
-    for record in crate::publish::apex_records(zone)? {
-        runs.push(record)?;
-    }
-    sqlite::for_each_zone_domain(conn, zone.id, |domain, cluster, iana_id| {
-        let (records, objects) =
-            crate::publish::domain_output(zone, &domain, cluster, iana_id).map_err(corrupt)?;
-        for record in records {
-            runs.push(record).map_err(corrupt)?;
-        }
-        for object in objects {
-            serde_json::to_writer(&mut whois, &object).map_err(corrupt)?;
-            whois.write_all(b"\n").map_err(corrupt)?;
-        }
-        Ok(())
+    let runs = read_current(conn, zone, spill, |object| {
+        serde_json::to_writer(&mut whois, &object).map_err(corrupt)?;
+        whois.write_all(b"\n").map_err(corrupt)
     })?;
-    for registrar in sqlite::registrars(conn)? {
-        serde_json::to_writer(&mut whois, &Object::Registrar(registrar_object(&registrar)))?;
-        whois.write_all(b"\n")?;
-    }
     whois.flush()?;
     drop(whois);
-    let runs = runs.finish()?;
     let origin = origin(zone)?;
     let nodes = zonefiles::spill::RunNodes::new(&runs);
     let compiled = zonefiles::image::compile_nodes(&origin, Class::IN, nodes, |_| {})?;
@@ -250,29 +260,11 @@ pub fn digest_current(
 ) -> anyhow::Result<[u8; 32]> {
     use satellite_protocol::digest;
     use zonefiles::image::Nodes;
-    let mut runs = zonefiles::spill::RunWriter::new(spill);
     let mut objects = digest::Sum::default();
-    for record in crate::publish::apex_records(zone)? {
-        runs.push(record)?;
-    }
-    sqlite::for_each_zone_domain(conn, zone.id, |domain, cluster, iana_id| {
-        let (records, zone_objects) =
-            crate::publish::domain_output(zone, &domain, cluster, iana_id).map_err(corrupt)?;
-        for record in records {
-            runs.push(record).map_err(corrupt)?;
-        }
-        for object in &zone_objects {
-            digest::add_object(&mut objects, object);
-        }
+    let runs = read_current(conn, zone, spill, |object| {
+        digest::add_object(&mut objects, &object);
         Ok(())
     })?;
-    for registrar in sqlite::registrars(conn)? {
-        digest::add_object(
-            &mut objects,
-            &Object::Registrar(registrar_object(&registrar)),
-        );
-    }
-    let runs = runs.finish()?;
     let mut records = digest::Sum::default();
     zonefiles::spill::RunNodes::new(&runs).each_node(&mut |node| {
         for record in node {
