@@ -448,10 +448,7 @@ fn check_image(
         .name("check-index".into())
         .spawn(move || {
             // Lowest priority: on a busy core, answering comes first.
-            // SAFETY: setpriority on this thread (tid 0 is the caller); the result is ignored.
-            unsafe {
-                libc::setpriority(libc::PRIO_PROCESS, 0, 19);
-            }
+            ops::process::lower_thread_priority(19);
             let started = Instant::now();
             let checked = shared
                 .check_index()

@@ -70,3 +70,12 @@ pub fn release_free_memory() {
         libc::malloc_trim(0);
     }
 }
+
+/// Lowers the calling thread's CPU priority to `nice` (Linux: a thread's own nice value), so
+/// that background work (index checks, an audit's read) yields to answering and applying.
+pub fn lower_thread_priority(nice: i32) {
+    // SAFETY: setpriority on the calling thread (who 0 is the caller); the result is ignored.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, nice);
+    }
+}

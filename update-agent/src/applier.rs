@@ -452,9 +452,8 @@ impl<'a> Applier<'a> {
                 let thread = std::thread::Builder::new()
                     .name("audit".into())
                     .spawn(move || {
-                        // Reading yields to applying and answering (nice 10).
-                        // SAFETY: setpriority on this thread (tid 0 is the caller).
-                        unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 10) };
+                        // Reading yields to applying and answering.
+                        ops::process::lower_thread_priority(10);
                         read.run()
                     })
                     .context("starting an audit")?;
