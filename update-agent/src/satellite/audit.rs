@@ -102,7 +102,7 @@ impl AuditRead {
 }
 
 /// A 128-bit fingerprint of an object's key: the first half of its SHA-256.
-fn fingerprint(key: &ObjectKey) -> u128 {
+pub(super) fn fingerprint(key: &ObjectKey) -> u128 {
     let (kind, name) = match key {
         ObjectKey::Domain(name) => (b'd', name.as_bytes().to_vec()),
         ObjectKey::Host(name) => (b'h', name.as_bytes().to_vec()),

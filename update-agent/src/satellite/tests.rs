@@ -208,6 +208,87 @@ fn recovery_adds_what_the_index_lacks_or_rebuilds_after_a_reboot() {
     assert_eq!(using(&layout, "ns-c.example"), ["d1.tld"]);
 }
 
+/// The objects of a snapshot of `tld` at `serial`: domains `d<n>.tld` for each `n` in
+/// `domains`, each on the name server `ns<ns(n)>.example`, and host `ns1.d0.tld` at `address`.
+fn objects(domains: std::ops::Range<u32>, ns: impl Fn(u32) -> u32, address: &str) -> Vec<Object> {
+    let mut objects: Vec<Object> = domains
+        .map(|n| {
+            let WhoisOp::Set(Object::Domain(mut domain)) =
+                with_record(1, &format!("ns{}.example", ns(n))).whois[0].clone()
+            else {
+                unreachable!()
+            };
+            domain.name = format!("d{n}.tld");
+            Object::Domain(domain)
+        })
+        .collect();
+    objects.push(Object::Host(zonefiles::whois::Host {
+        name: "ns1.d0.tld".into(),
+        roid: "H1-TLD".into(),
+        registrar: 7,
+        addresses: vec![address.parse().unwrap()],
+        created: 1,
+        updated: 1,
+    }));
+    objects
+}
+
+/// Receives and installs a snapshot of `tld` at `serial` holding `objects`.
+fn install(satellite: &mut Satellite, serial: u32, objects: &[Object]) {
+    let (image, _) = zonefiles::image::compile(&zone(serial, 3), |_| {}).unwrap();
+    let mut whois = Vec::new();
+    for object in objects {
+        whois.extend(serde_json::to_vec(object).unwrap());
+        whois.push(b'\n');
+    }
+    let header = SnapshotHeader {
+        zone: "tld".into(),
+        serial,
+        image_len: image.len() as u64,
+        whois_len: whois.len() as u64,
+        digest: [0; 32],
+        key_id: String::new(),
+        signature: vec![],
+        offset: 0,
+    };
+    satellite.snapshot_start(&header).unwrap();
+    let bytes = [image, whois].concat();
+    let installed = satellite.snapshot_bytes("tld", 0, &bytes, Some(&header));
+    assert_eq!(installed.unwrap(), Some(serial));
+}
+
+/// A snapshot installed over a tree holding other data leaves the tree holding exactly its
+/// objects and an index equal to one rebuilt from the tree, built from layers of what
+/// differed (never from reading the tree back), and recorded as holding the snapshot's serial.
+#[test]
+fn a_snapshot_installed_leaves_the_index_a_rebuild_would_make() {
+    let dir = tempfile::tempdir().unwrap();
+    let (layout, mut satellite) = holding_d1(dir.path());
+    install(&mut satellite, 10, &objects(0..40, |n| n % 3, "192.0.2.1"));
+    // Then: ten gone, ten changed, twenty the same, twenty new, the host's address changed.
+    let second = objects(10..60, |n| if n < 20 { 9 } else { n % 3 }, "192.0.2.2");
+    install(&mut satellite, 20, &second);
+    let mut held = satellite.tree.zone_objects("tld").unwrap();
+    held.retain(|o| !matches!(o, Object::Registrar(_)));
+    let sorted = |mut objects: Vec<Object>| {
+        objects.sort_by_key(Object::key);
+        objects
+    };
+    assert_eq!(sorted(held), sorted(second));
+    assert_eq!(satellite.index.covered("tld"), Some(20));
+    assert_eq!(using(&layout, "ns9.example").len(), 10);
+    let by_address = |address: &str| {
+        index::Index::open(&layout.whois_tree).hosts_with_address(address.parse().unwrap(), 10)
+    };
+    assert!(by_address("192.0.2.1").is_empty());
+    assert_eq!(by_address("192.0.2.2"), ["ns1.d0.tld"]);
+    satellite.index.wait();
+    let installed = index::Index::open(&layout.whois_tree).entries();
+    drop(satellite);
+    index::rebuild(&Tree::open(&layout.whois_tree).unwrap()).unwrap();
+    assert_eq!(installed, index::Index::open(&layout.whois_tree).entries());
+}
+
 /// An audit reads the data while changes go on being applied, and still gives the digest
 /// of the data at the serial it started at.
 #[test]

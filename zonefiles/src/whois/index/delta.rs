@@ -67,6 +67,11 @@ impl Delta {
         self.changes.extend(later.changes);
     }
 
+    /// The keys it changes.
+    pub fn len(&self) -> usize {
+        self.changes.len()
+    }
+
     /// True if nothing changes.
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
