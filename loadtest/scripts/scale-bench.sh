@@ -20,6 +20,8 @@
 # update-latency --step 200`), then one changeset of 100,000 changed delegations
 # (`zonefiles dir update`) and a compaction of the directory (`zonefiles dir compact`: wall
 # time, peak RSS) while dnsperf keeps querying edge-dns, with the queries it lost.
+#
+# PROPAGATION=1 adds the report's propagation suite at the sizes (see the end).
 set -euo pipefail
 sizes=${1:-1000000 3000000 10000000}
 seconds=${2:-10}
@@ -66,44 +68,57 @@ for size in $sizes; do
     $((image * 100 / text)) "$ready" "$idle" "$qps" "$cpu" "$after"
 done
 
-[ "${UPDATES:-}" = 1 ] || exit 0
-echo
-echo "| delegations | append to answer: 200, 400, 600, 800, 1,000 delegations changed | append of 100,000 | compaction while serving | its peak RSS | queries lost meanwhile |"
-echo "| --- | --- | --- | --- | --- | --- |"
-for size in $sizes; do
-  zone=tld-$shape-$size.zone
-  rm -rf tld-dir
-  "$bin/zonefiles" dir init tld-dir "$zone" >/dev/null
-  cat > edge-dns.toml <<CONF
+if [ "${UPDATES:-}" = 1 ]; then
+  echo
+  echo "| delegations | append to answer: 200, 400, 600, 800, 1,000 delegations changed | append of 100,000 | compaction while serving | its peak RSS | queries lost meanwhile |"
+  echo "| --- | --- | --- | --- | --- | --- |"
+  for size in $sizes; do
+    zone=tld-$shape-$size.zone
+    rm -rf tld-dir
+    "$bin/zonefiles" dir init tld-dir "$zone" >/dev/null
+    cat > edge-dns.toml <<CONF
 listen = ["127.0.0.1:5396"]
 metrics_listen = "127.0.0.1:9396"
 workers = 1
 [[zone]]
 directory = "tld-dir"
 CONF
-  taskset -c 0 "$bin/edge-dns" --config edge-dns.toml >edge-dns.log 2>&1 &
-  pid=$!
-  taskset -c 1 "$bin/loadtest" ready --server 127.0.0.1:5396 --since-ns "$(date +%s%N)" >/dev/null
-  latencies=$("$bin/loadtest" update-latency --dir tld-dir --server 127.0.0.1:5396 \
-    --delegations "$size" --shape "$shape" --rounds 5 --step 200 \
-    | sed -nE 's/.*answered ([0-9.]+[a-zµ]+) after.*/\1/p' | paste -sd' ')
-  serial=$("$bin/zonefiles" dir status tld-dir | sed -nE 's/.*serial ([0-9]+).*/\1/p' | tail -1)
-  "$bin/loadtest" gen-zone -o next.zone --delegations "$size" --shape "$shape" \
-    --serial $((serial + 1)) --changed 100000 >/dev/null
-  /usr/bin/time -f "%e" -o time.out "$bin/zonefiles" dir update tld-dir next.zone >/dev/null
-  append=$(cat time.out)
-  taskset -c 1 dnsperf -s 127.0.0.1 -p 5396 -m udp -d "$zone.queries" -l 600 -c 16 -q 512 -Q 20000 \
-    >dnsperf.out 2>&1 &
-  perf_pid=$!
-  sleep 1
-  /usr/bin/time -f "%e %M" -o time.out "$bin/zonefiles" dir compact tld-dir >/dev/null
-  read -r compact kb <time.out
-  sleep 1
-  kill -INT "$perf_pid"
-  wait "$perf_pid" 2>/dev/null || true
-  lost=$(sed -nE 's/.*Queries lost: +([0-9]+ \([0-9.]+%\)).*/\1/p' dnsperf.out)
-  kill "$pid"
-  wait "$pid" 2>/dev/null || true
-  printf '| %s | %s | %s s | %s s | %d MiB | %s |\n' "$size" "$latencies" "$append" "$compact" \
-    $((kb / 1024)) "${lost:-?}"
-done
+    taskset -c 0 "$bin/edge-dns" --config edge-dns.toml >edge-dns.log 2>&1 &
+    pid=$!
+    taskset -c 1 "$bin/loadtest" ready --server 127.0.0.1:5396 --since-ns "$(date +%s%N)" >/dev/null
+    latencies=$("$bin/loadtest" update-latency --dir tld-dir --server 127.0.0.1:5396 \
+      --delegations "$size" --shape "$shape" --rounds 5 --step 200 \
+      | sed -nE 's/.*answered ([0-9.]+[a-zµ]+) after.*/\1/p' | paste -sd' ')
+    serial=$("$bin/zonefiles" dir status tld-dir | sed -nE 's/.*serial ([0-9]+).*/\1/p' | tail -1)
+    "$bin/loadtest" gen-zone -o next.zone --delegations "$size" --shape "$shape" \
+      --serial $((serial + 1)) --changed 100000 >/dev/null
+    /usr/bin/time -f "%e" -o time.out "$bin/zonefiles" dir update tld-dir next.zone >/dev/null
+    append=$(cat time.out)
+    taskset -c 1 dnsperf -s 127.0.0.1 -p 5396 -m udp -d "$zone.queries" -l 600 -c 16 -q 512 -Q 20000 \
+      >dnsperf.out 2>&1 &
+    perf_pid=$!
+    sleep 1
+    /usr/bin/time -f "%e %M" -o time.out "$bin/zonefiles" dir compact tld-dir >/dev/null
+    read -r compact kb <time.out
+    sleep 1
+    kill -INT "$perf_pid"
+    wait "$perf_pid" 2>/dev/null || true
+    lost=$(sed -nE 's/.*Queries lost: +([0-9]+ \([0-9.]+%\)).*/\1/p' dnsperf.out)
+    kill "$pid"
+    wait "$pid" 2>/dev/null || true
+    printf '| %s | %s | %s s | %s s | %d MiB | %s |\n' "$size" "$latencies" "$append" "$compact" \
+      $((kb / 1024)) "${lost:-?}"
+  done
+fi
+
+# PROPAGATION=1: registrar to two full satellites at each size, as the report's propagation
+# suite measures it (`loadtest report --suites propagation`), beside a 2,000-domain registry.
+# Ten million needs about 60 GB in WORKDIR and hours: two satellites hold 22 million WHOIS
+# files (use a file system with small inodes and inline data, see docs/benchmarks.md).
+if [ "${PROPAGATION:-}" = 1 ]; then
+  (cd "$root" && cargo build --release --locked -q --workspace)
+  "$bin/loadtest" report --suites propagation --servers edge-dns --repetitions 1 \
+    --registry-sizes "2000,$(echo $sizes | tr ' ' ,)" --work "$work/propagation" \
+    --out "$work/propagation-report"
+  cat "$work/propagation-report/report.md"
+fi

