@@ -214,12 +214,15 @@ impl Push {
         feed: Arc<Feed>,
         replay_limit: u64,
     ) -> anyhow::Result<Arc<Push>> {
-        // Snapshots of an earlier run: a cache, built again when needed.
+        // Snapshots of an earlier run: a cache, built again when needed. The folder also
+        // holds the unnamed files that snapshot builds and audit digests spill to.
         let snapshots = snapshot_folder(&database);
         if snapshots.exists() {
             std::fs::remove_dir_all(&snapshots)
                 .with_context(|| format!("emptying {}", snapshots.display()))?;
         }
+        std::fs::create_dir_all(&snapshots)
+            .with_context(|| format!("creating {}", snapshots.display()))?;
         let push = Arc::new(Push {
             database,
             signer,
@@ -695,10 +698,7 @@ impl Push {
                 serial: zone.serial,
             });
             let started = std::time::Instant::now();
-            let folder = snapshot_folder(&self.database);
-            std::fs::create_dir_all(&folder)
-                .with_context(|| format!("creating {}", folder.display()))?;
-            let digest = snapshot::digest_current(&tx, &zone, &folder)?;
+            let digest = snapshot::digest_current(&tx, &zone, &snapshot_folder(&self.database))?;
             drop(tx);
             ops::process::release_free_memory();
             tracing::info!(

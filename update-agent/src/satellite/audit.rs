@@ -18,11 +18,11 @@ use anyhow::{Context, bail};
 use satellite_protocol::digest;
 use zonefiles::image::Image;
 use zonefiles::journal::{JournalReader, NewEntries};
+use zonefiles::whois::WhoisOp;
 use zonefiles::whois::tree::{Tree, of_zone};
-use zonefiles::whois::{ObjectKey, WhoisOp};
 use zonefiles::zonedir::ZoneDir;
 
-use super::Satellite;
+use super::{Satellite, fingerprint};
 
 /// What an audit reads off the apply path ([`Satellite::audit_start`]).
 pub struct AuditRead {
@@ -99,20 +99,6 @@ impl AuditRead {
             hashes,
         })
     }
-}
-
-/// A 128-bit fingerprint of an object's key: the first half of its SHA-256.
-pub(super) fn fingerprint(key: &ObjectKey) -> u128 {
-    let (kind, name) = match key {
-        ObjectKey::Domain(name) => (b'd', name.as_bytes().to_vec()),
-        ObjectKey::Host(name) => (b'h', name.as_bytes().to_vec()),
-        ObjectKey::Registrar(id) => (b'r', id.to_be_bytes().to_vec()),
-    };
-    let mut context = ring::digest::Context::new(&ring::digest::SHA256);
-    context.update(&[kind]);
-    context.update(&name);
-    let digest = context.finish();
-    u128::from_be_bytes(digest.as_ref()[..16].try_into().expect("16 octets"))
 }
 
 impl std::fmt::Debug for Satellite {

@@ -572,7 +572,7 @@ impl Satellite {
         for line in lines.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
             let object: Object =
                 serde_json::from_slice(line).context("a WHOIS object in the snapshot")?;
-            present.push(audit::fingerprint(&object.key()));
+            present.push(fingerprint(&object.key()));
             if let Held::Other(before) = self.tree.compare(&object)? {
                 delta.record(before.as_ref(), Some(&object));
                 batch.push(object);
@@ -587,7 +587,7 @@ impl Satellite {
         present.sort_unstable();
         let mut gone = Vec::new();
         self.tree.for_each_zone_key(zone, |key| {
-            if present.binary_search(&audit::fingerprint(&key)).is_err() {
+            if present.binary_search(&fingerprint(&key)).is_err() {
                 gone.push(key);
             }
             Ok(())
@@ -608,6 +608,21 @@ impl Satellite {
         self.tree.sync()?;
         Ok(())
     }
+}
+
+/// A 128-bit fingerprint of an object's key (the first half of its SHA-256): what an audit's
+/// read and a snapshot's install hold per object instead of its key.
+fn fingerprint(key: &ObjectKey) -> u128 {
+    let (kind, name) = match key {
+        ObjectKey::Domain(name) => (b'd', name.as_bytes().to_vec()),
+        ObjectKey::Host(name) => (b'h', name.as_bytes().to_vec()),
+        ObjectKey::Registrar(id) => (b'r', id.to_be_bytes().to_vec()),
+    };
+    let mut context = ring::digest::Context::new(&ring::digest::SHA256);
+    context.update(&[kind]);
+    context.update(&name);
+    let digest = context.finish();
+    u128::from_be_bytes(digest.as_ref()[..16].try_into().expect("16 octets"))
 }
 
 /// The names in a zone directory's current image (0 if it cannot be read: the next fold is
