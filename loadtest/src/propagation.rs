@@ -70,6 +70,35 @@ pub struct Report {
     pub both: Histogram<u64>,
     /// Probes that gave up (10 s without the answer).
     pub lost: u64,
+    /// The slowest changes probed, slowest first (at most [`SLOWEST`]).
+    pub slowest: Vec<Slow>,
+}
+
+/// How many of the slowest changes a report keeps.
+pub const SLOWEST: usize = 3;
+
+/// One of the slowest changes probed: when, and where it was answered last.
+#[derive(Debug, Clone, Copy)]
+pub struct Slow {
+    /// Its confirmation, after the load started.
+    pub confirmed: Duration,
+    /// Confirmation → answered by every satellite's DNS and WHOIS.
+    pub took: Duration,
+    /// The satellite (index into those probed) answering last, and whether by WHOIS.
+    pub last: (usize, bool),
+}
+
+impl std::fmt::Display for Slow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:.1} ms, confirmed {:.2} s into the load, answered last by satellite {}'s {}",
+            self.took.as_secs_f64() * 1e3,
+            self.confirmed.as_secs_f64(),
+            self.last.0 + 1,
+            if self.last.1 { "WHOIS" } else { "DNS" }
+        )
+    }
 }
 
 const GIVE_UP: Duration = Duration::from_secs(10);
@@ -85,22 +114,22 @@ pub fn run(load: &Load, certificate: &Path, satellites: &[Satellite]) -> anyhow:
     // One prober per satellite and service, each with its queue of (name, confirmed at).
     let mut queues = Vec::new();
     let mut probers = Vec::new();
-    for satellite in satellites {
+    for (index, satellite) in satellites.iter().enumerate() {
         for whois in [false, true] {
             let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Arc<str>, Instant)>();
             queues.push(tx);
             let satellite = *satellite;
             probers.push(runtime.spawn(async move {
-                let mut times: Vec<(Arc<str>, Option<Duration>)> = Vec::new();
+                let mut times: Vec<(Arc<str>, Instant, Option<Duration>)> = Vec::new();
                 while let Some((name, at)) = rx.recv().await {
                     let took = if whois {
                         until_whois(satellite.whois, &name, at).await
                     } else {
                         until_dns(satellite.dns, &name, at).await
                     };
-                    times.push((name, took));
+                    times.push((name, at, took));
                 }
-                (whois, times)
+                ((index, whois), times)
             }));
         }
     }
@@ -157,17 +186,21 @@ pub fn run(load: &Load, certificate: &Path, satellites: &[Satellite]) -> anyhow:
     }
     let elapsed = started.elapsed();
     drop(queues);
-    // Per name: the slowest satellite, per service.
-    let mut slowest: std::collections::HashMap<Arc<str>, [Option<Duration>; 2]> =
+    // Per name: when it was confirmed, and the slowest satellite per service.
+    type Answered = Option<(Duration, usize)>;
+    let mut slowest: std::collections::HashMap<Arc<str>, (Instant, [Answered; 2])> =
         std::collections::HashMap::new();
     let mut lost = 0u64;
     for prober in probers {
-        let (whois, times) = runtime.block_on(prober)?;
-        for (name, took) in times {
-            let entry = slowest.entry(name).or_insert([Some(Duration::ZERO); 2]);
-            let slot = &mut entry[usize::from(whois)];
+        let ((satellite, whois), times) = runtime.block_on(prober)?;
+        for (name, at, took) in times {
+            let entry = slowest
+                .entry(name)
+                .or_insert((at, [Some((Duration::ZERO, satellite)); 2]));
+            let slot = &mut entry.1[usize::from(whois)];
             match (took, *slot) {
-                (Some(t), Some(s)) => *slot = Some(s.max(t)),
+                (Some(t), Some((s, _))) if t > s => *slot = Some((t, satellite)),
+                (Some(_), Some(_)) => {}
                 _ => *slot = None,
             }
         }
@@ -177,15 +210,23 @@ pub fn run(load: &Load, certificate: &Path, satellites: &[Satellite]) -> anyhow:
         Histogram::<u64>::new(3)?,
         Histogram::<u64>::new(3)?,
     );
-    for [d, w] in slowest.into_values() {
-        let (Some(d), Some(w)) = (d, w) else {
+    let mut slow = Vec::new();
+    for (at, [d, w]) in slowest.into_values() {
+        let (Some((d, on_d)), Some((w, on_w))) = (d, w) else {
             lost += 1;
             continue;
         };
         dns.record(d.as_micros() as u64)?;
         whois.record(w.as_micros() as u64)?;
         both.record(d.max(w).as_micros() as u64)?;
+        slow.push(Slow {
+            confirmed: at.saturating_duration_since(started),
+            took: d.max(w),
+            last: if w > d { (on_w, true) } else { (on_d, false) },
+        });
     }
+    slow.sort_by_key(|s| std::cmp::Reverse(s.took));
+    slow.truncate(SLOWEST);
     Ok(Report {
         confirmed: confirmed.load(Ordering::Relaxed),
         failed: failed.load(Ordering::Relaxed),
@@ -194,6 +235,7 @@ pub fn run(load: &Load, certificate: &Path, satellites: &[Satellite]) -> anyhow:
         whois,
         both,
         lost,
+        slowest: slow,
     })
 }
 

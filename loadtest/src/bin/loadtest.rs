@@ -559,6 +559,9 @@ fn main() -> Result<()> {
                     h.max() as f64 / 1e3
                 );
             }
+            for slow in &r.slowest {
+                println!("slowest: {slow}");
+            }
         }
         Command::TcpLimit { listen, answer } => loadtest::whoisbench::serve_limit(listen, answer)?,
         Command::HttpLimit {

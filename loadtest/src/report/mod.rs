@@ -320,13 +320,15 @@ impl Progress {
 
     /// Says something went unlike a normal run (above the bar on a terminal).
     pub fn warn(&self, what: &str) {
+        self.note(&format!("warning: {what}"));
+    }
+
+    /// Keeps a line in the log (above the bar on a terminal).
+    pub fn note(&self, what: &str) {
         if self.terminal {
-            self.bar.println(format!("warning: {what}"));
+            self.bar.println(what);
         } else {
-            eprintln!(
-                "[{:>6.0} s] warning: {what}",
-                self.started.elapsed().as_secs_f64()
-            );
+            eprintln!("[{:>6.0} s] {what}", self.started.elapsed().as_secs_f64());
         }
     }
 
