@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use satellite_protocol::message::SignedChangeset;
 use zonefiles::SerialPolicy;
 use zonefiles::ZoneName;
-use zonefiles::whois::DelegationSigner;
+use zonefiles::whois::{DelegationSigner, DomainStatus};
 
 /// A zone (TLD) the registry runs, with its policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -235,8 +235,10 @@ pub struct Domain {
     pub id: i64,
     /// The sponsoring registrar.
     pub registrar: u32,
-    /// SRRP status: active domains are in the DNS, inactive ones are not.
-    pub active: bool,
+    /// The statuses its registrar or the registry set on it: holds and prohibitions.
+    pub statuses: Statuses,
+    /// Why the registry set its `server…` statuses, while any is set.
+    pub case: Option<Case>,
     /// Creation time.
     pub created: i64,
     /// Expiry time.
@@ -253,6 +255,212 @@ pub struct Domain {
     pub deletion: Option<Deletion>,
     /// Its latest charged change that a deletion within the zone's grace period refunds.
     pub billed: Option<Billed>,
+}
+
+impl Domain {
+    /// Its statuses as an operator reads them: `active` (in the DNS, nothing set), or the
+    /// statuses set.
+    pub fn statuses_text(&self) -> String {
+        if self.statuses.is_empty() {
+            "active".into()
+        } else {
+            self.statuses.to_text()
+        }
+    }
+}
+
+/// The statuses set on a domain (RFC 5731 §2.3): `client…` by its registrar, `server…` by the
+/// registry. A hold keeps the domain out of the DNS; a prohibition refuses one kind of
+/// command. Kept as the set of their EPP names (`clientHold serverTransferProhibited`; none is
+/// the empty text).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Statuses(u16);
+
+/// What a prohibition status refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Deleting the domain.
+    Delete,
+    /// Changing it (other than lifting this prohibition).
+    Update,
+    /// Transferring it to another registrar.
+    Transfer,
+    /// Renewing it (a later expiry asked for by its registrar).
+    Renew,
+}
+
+impl Statuses {
+    /// The statuses that can be set, in the order they are listed.
+    pub const SETTABLE: [DomainStatus; 10] = [
+        DomainStatus::ClientDeleteProhibited,
+        DomainStatus::ClientHold,
+        DomainStatus::ClientRenewProhibited,
+        DomainStatus::ClientTransferProhibited,
+        DomainStatus::ClientUpdateProhibited,
+        DomainStatus::ServerDeleteProhibited,
+        DomainStatus::ServerHold,
+        DomainStatus::ServerRenewProhibited,
+        DomainStatus::ServerTransferProhibited,
+        DomainStatus::ServerUpdateProhibited,
+    ];
+
+    /// No status set.
+    pub const NONE: Statuses = Statuses(0);
+
+    fn bit(status: DomainStatus) -> Option<u16> {
+        Self::SETTABLE
+            .iter()
+            .position(|&s| s == status)
+            .map(|i| 1 << i)
+    }
+
+    /// Just `status` (which must be settable).
+    pub fn of(status: DomainStatus) -> Statuses {
+        Statuses::NONE.with(status, true)
+    }
+
+    /// Whether `status` is set.
+    pub fn contains(self, status: DomainStatus) -> bool {
+        Self::bit(status).is_some_and(|b| self.0 & b != 0)
+    }
+
+    /// These statuses with `status` set (`on`) or cleared; a status that cannot be set is
+    /// ignored.
+    #[must_use]
+    pub fn with(self, status: DomainStatus, on: bool) -> Statuses {
+        match Self::bit(status) {
+            Some(b) if on => Statuses(self.0 | b),
+            Some(b) => Statuses(self.0 & !b),
+            None => self,
+        }
+    }
+
+    /// The statuses set, in [`Statuses::SETTABLE`] order.
+    pub fn iter(self) -> impl Iterator<Item = DomainStatus> {
+        Self::SETTABLE
+            .into_iter()
+            .filter(move |&s| self.contains(s))
+    }
+
+    /// True if none is set.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// True if a hold keeps the domain out of the DNS.
+    pub fn held(self) -> bool {
+        self.contains(DomainStatus::ClientHold) || self.contains(DomainStatus::ServerHold)
+    }
+
+    /// The status that refuses `action`, if one is set: the registry's first, since only the
+    /// registry can lift it.
+    pub fn prohibiting(self, action: Action) -> Option<DomainStatus> {
+        let (server, client) = match action {
+            Action::Delete => (
+                DomainStatus::ServerDeleteProhibited,
+                DomainStatus::ClientDeleteProhibited,
+            ),
+            Action::Update => (
+                DomainStatus::ServerUpdateProhibited,
+                DomainStatus::ClientUpdateProhibited,
+            ),
+            Action::Transfer => (
+                DomainStatus::ServerTransferProhibited,
+                DomainStatus::ClientTransferProhibited,
+            ),
+            Action::Renew => (
+                DomainStatus::ServerRenewProhibited,
+                DomainStatus::ClientRenewProhibited,
+            ),
+        };
+        [server, client].into_iter().find(|&s| self.contains(s))
+    }
+
+    /// The stored text: EPP names separated by spaces.
+    pub fn to_text(self) -> String {
+        self.iter()
+            .map(DomainStatus::epp)
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Reads [`Statuses::to_text`]'s text; `None` if a word is not a settable status.
+    pub fn from_text(text: &str) -> Option<Statuses> {
+        text.split_ascii_whitespace()
+            .try_fold(Statuses::NONE, |set, word| {
+                let status = DomainStatus::from_epp(word)?;
+                Self::bit(status).map(|b| Statuses(set.0 | b))
+            })
+    }
+}
+
+/// Why the registry's staff acted on a domain: a reason class and the reference of the case
+/// (a ticket, a dispute's number, a court's docket), kept in its history and, while its
+/// `server…` statuses last, on the domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Case {
+    /// The class.
+    pub reason: Reason,
+    /// The reference.
+    pub reference: String,
+}
+
+/// The classes of reasons the registry's staff act for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// Abuse (malware, phishing, botnet command and control, …).
+    Abuse,
+    /// A Uniform Domain-Name Dispute-Resolution Policy proceeding or decision.
+    Udrp,
+    /// A Uniform Rapid Suspension decision.
+    Urs,
+    /// A court order.
+    CourtOrder,
+    /// A registry lock the sponsoring registrar asked for on its customer's behalf: lifted
+    /// only after a confirmation out of band.
+    RegistryLock,
+    /// Anything else (the reference says what).
+    Other,
+}
+
+impl Reason {
+    /// Every class.
+    pub const ALL: [Reason; 6] = [
+        Reason::Abuse,
+        Reason::Udrp,
+        Reason::Urs,
+        Reason::CourtOrder,
+        Reason::RegistryLock,
+        Reason::Other,
+    ];
+
+    /// Its name in the database, the history and the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Abuse => "abuse",
+            Reason::Udrp => "udrp",
+            Reason::Urs => "urs",
+            Reason::CourtOrder => "court-order",
+            Reason::RegistryLock => "registry-lock",
+            Reason::Other => "other",
+        }
+    }
+
+    /// Reads [`Reason::as_str`]'s name.
+    pub fn parse(text: &str) -> Option<Reason> {
+        Reason::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for Case {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}, {}", self.reason.as_str(), self.reference)
+    }
+}
+
+/// True for the statuses only the registry sets (`server…`).
+pub fn set_by_registry(status: DomainStatus) -> bool {
+    status.epp().starts_with("server")
 }
 
 /// A charged change of a domain that its grace period may still undo (RFC 3915): a deletion
@@ -549,6 +757,11 @@ pub enum Notice {
     },
     /// The registry deleted an expired domain (its registrar lacked the credit to renew it).
     Expired {
+        /// The domain.
+        domain: String,
+    },
+    /// The registry's staff changed a domain (its statuses); the text says how and why.
+    Changed {
         /// The domain.
         domain: String,
     },

@@ -15,11 +15,11 @@ use anyhow::{Context, bail};
 use rusqlite::Connection;
 
 use crate::model::{
-    Actor, HistoryEntry, HistoryKey, LedgerKind, Lifecycle, Registrar, ZoneSettings,
+    Actor, Case, HistoryEntry, HistoryKey, LedgerKind, Lifecycle, Registrar, ZoneSettings,
 };
 use crate::publish::signing::Signer;
 use crate::publish::{Publication, registrar_object};
-use crate::registry::{check_name, money};
+use crate::registry::{StaffAction, check_name, money};
 use crate::store::Store;
 use crate::store::sqlite::{self, immediate};
 use zonefiles::{ZoneName, calendar};
@@ -192,6 +192,26 @@ pub fn block(
     })
 }
 
+/// Carries out a staff action on a domain (a hold, a lock, a suspension, a release, a transfer:
+/// [`crate::registry::act`]) in one transaction, publishing what it changes; returns what changed, in words.
+pub fn act_on_domain(
+    conn: &mut Connection,
+    signer: &Signer,
+    name: &str,
+    action: &StaffAction,
+    case: &Case,
+    operator: &str,
+) -> anyhow::Result<String> {
+    immediate(conn, |conn| {
+        let now = ops::now();
+        let mut publication = Publication::new();
+        let done = crate::registry::act(conn, &mut publication, now, operator, name, action, case)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        publication.finish(conn, now, signer)?;
+        Ok(done)
+    })
+}
+
 /// A domain's history, newest first, as text.
 pub fn history(conn: &Connection, name: &str) -> anyhow::Result<String> {
     let name = name.trim_end_matches('.').to_ascii_lowercase();
@@ -202,7 +222,7 @@ pub fn history(conn: &Connection, name: &str) -> anyhow::Result<String> {
             out,
             "{name}: registrar {}, {}, created {}, expires {}, cluster {}",
             domain.registrar,
-            crate::registry::status_word(domain.active),
+            domain.statuses_text(),
             calendar::date_time(domain.created),
             calendar::date(domain.expires),
             domain.cluster.map_or("none".to_string(), |c| c.to_string())

@@ -318,6 +318,27 @@ pub fn registrar_object(registrar: &Registrar) -> whois::Registrar {
     }
 }
 
+/// A domain's statuses in WHOIS and RDAP: those set on it, `pendingDelete` (and
+/// `redemptionPeriod` while it can be restored) once deleted, `inactive` without name servers
+/// (RFC 5731 §2.3), and `ok` when there is none of these.
+fn whois_statuses(domain: &Domain, undelegated: bool) -> Vec<DomainStatus> {
+    let mut statuses: Vec<DomainStatus> = domain.statuses.iter().collect();
+    if let Some(deletion) = domain.deletion {
+        statuses.push(DomainStatus::PendingDelete);
+        if deletion.redeemable {
+            statuses.push(DomainStatus::RedemptionPeriod);
+        }
+    }
+    if undelegated {
+        statuses.push(DomainStatus::Inactive);
+    }
+    if statuses.is_empty() {
+        statuses.push(DomainStatus::Ok);
+    }
+    statuses.sort();
+    statuses
+}
+
 /// The DNS records and WHOIS objects of one domain, given its zone, cluster and registrar.
 pub fn domain_output(
     zone: &ZoneSettings,
@@ -331,7 +352,7 @@ pub fn domain_output(
     let mut records = Vec::new();
     let mut objects = Vec::new();
     // A deleted domain waiting to be purged is out of the DNS; its WHOIS says so.
-    if domain.active && !nameservers.is_empty() && domain.deletion.is_none() {
+    if !domain.statuses.held() && !nameservers.is_empty() && domain.deletion.is_none() {
         for ns in nameservers {
             records.push(record(
                 &owner,
@@ -356,14 +377,7 @@ pub fn domain_output(
         name: domain.name.clone(),
         roid: domain_roid(domain.id, &zone.origin),
         registrar: iana_id,
-        statuses: match domain.deletion {
-            Some(deletion) if deletion.redeemable => {
-                vec![DomainStatus::PendingDelete, DomainStatus::RedemptionPeriod]
-            }
-            Some(_) => vec![DomainStatus::PendingDelete],
-            None if domain.active => vec![DomainStatus::Ok],
-            None => vec![DomainStatus::Inactive],
-        },
+        statuses: whois_statuses(domain, nameservers.is_empty()),
         nameservers: nameservers
             .iter()
             .map(|ns| whois::Nameserver {

@@ -5,8 +5,8 @@
 use zonefiles::calendar;
 use zonefiles::whois::DelegationSigner;
 
-use super::{Failure, Refusal, Reply, Rules, check_ds};
-use crate::model::{HistoryKey, Nameserver};
+use super::{Failure, Refusal, Reply, Rules, check_ds, permitted};
+use crate::model::{Action, HistoryKey, Nameserver};
 
 impl Rules<'_> {
     pub(super) fn check_domains(&mut self, names: &[String]) -> Result<Reply, Failure> {
@@ -65,6 +65,7 @@ impl Rules<'_> {
         remove: &[String],
     ) -> Result<Reply, Failure> {
         let mut domain = self.own_domain(name)?;
+        permitted(&domain, Action::Update)?;
         let mut hosts = match domain.cluster {
             Some(id) => self.own_cluster(id)?.nameservers,
             None => Vec::new(),
@@ -116,6 +117,7 @@ impl Rules<'_> {
         remove_all: bool,
     ) -> Result<Reply, Failure> {
         let domain = self.own_domain(name)?;
+        permitted(&domain, Action::Update)?;
         let mut ds = if remove_all { Vec::new() } else { domain.ds };
         for gone in remove {
             let before = ds.len();

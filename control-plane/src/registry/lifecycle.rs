@@ -21,10 +21,10 @@
 
 use zonefiles::calendar::DAY;
 
-use super::{Failure, Refusal, Reply, Rules, money, transfer};
+use super::{Failure, Refusal, Reply, Rules, money, permitted, transfer};
 use crate::model::{
-    Billed, BilledKind, Deletion, Domain, HistoryEntry, HistoryKey, LedgerKind, Message, Notice,
-    ZoneSettings,
+    Action, Billed, BilledKind, Deletion, Domain, HistoryEntry, HistoryKey, LedgerKind, Message,
+    Notice, ZoneSettings,
 };
 use crate::registry::Publication;
 use crate::store::Store;
@@ -57,6 +57,7 @@ fn in_grace(domain: &Domain, zone: &ZoneSettings, now: i64) -> Option<Billed> {
 impl Rules<'_> {
     pub(super) fn delete_domain(&mut self, name: &str) -> Result<Reply, Failure> {
         let mut domain = self.own_domain(name)?;
+        permitted(&domain, Action::Delete)?;
         let hosts = self.store.hosts_beneath(&domain.name)?;
         if !hosts.is_empty() {
             let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
@@ -168,6 +169,7 @@ impl Rules<'_> {
 
     pub(super) fn restore(&mut self, name: &str) -> Result<Reply, Failure> {
         let mut domain = self.sponsored(name)?;
+        permitted(&domain, Action::Update)?;
         match domain.deletion {
             Some(Deletion {
                 redeemable: true, ..

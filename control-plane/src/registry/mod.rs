@@ -30,27 +30,35 @@
 //! - A domain's life after registration — grace periods, deletion, restore, purge — is in
 //!   `lifecycle`; transfers, at once or waiting for the sponsor's answer, in `transfer`; host
 //!   objects in `hosts`; partial edits in `edit`.
+//! - Statuses (RFC 5731 §2.3): a registrar sets and clears its own (`client…`); the
+//!   registry's staff set theirs (`server…`: holds, locks, suspensions, and transfers on a
+//!   dispute's decision) in `staff`, each for a named case. A hold keeps the domain out of the
+//!   DNS; a prohibition refuses its kind of command with [`Refusal::Prohibited`] whichever
+//!   front end it came through.
 
 mod edit;
 mod hosts;
 mod lifecycle;
 #[cfg(test)]
 mod scenarios;
+mod staff;
 mod transfer;
 
 use std::net::IpAddr;
 
 pub use lifecycle::{SWEEP_LIMIT, grace_status, sweep};
+pub use staff::{StaffAction, act};
 pub use transfer::TransferAction;
 
 use crate::model::{
-    Actor, Billed, BilledKind, Cluster, Domain, HistoryEntry, HistoryKey, Host, LedgerKind,
-    Message, Nameserver, Registrar, Transfer, TransferDefault, ZoneSettings,
+    Action, Actor, Billed, BilledKind, Cluster, Domain, HistoryEntry, HistoryKey, Host, LedgerKind,
+    Message, Nameserver, Registrar, Statuses, Transfer, TransferDefault, ZoneSettings,
+    set_by_registry,
 };
 use crate::publish::{Publication, domain_roid};
 use crate::store::{Store, StoreError};
 use zonefiles::calendar;
-use zonefiles::whois::DelegationSigner;
+use zonefiles::whois::{DelegationSigner, DomainStatus};
 
 /// Where a new domain's name servers come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,12 +112,16 @@ pub enum Command {
         /// The cluster.
         cluster: u64,
     },
-    /// Activate or deactivate a domain.
+    /// Set and clear statuses of a domain its registrar may change (`client…`; SRRP's `SET
+    /// STATUS inactive` is `clientHold` added). Under `clientUpdateProhibited`, only a command
+    /// clearing it is accepted.
     SetStatus {
         /// The domain.
         name: String,
-        /// Active (in the DNS) or not.
-        active: bool,
+        /// Statuses to set.
+        add: Statuses,
+        /// Statuses to clear.
+        remove: Statuses,
     },
     /// Replace a cluster's name servers.
     SetNameservers {
@@ -454,6 +466,12 @@ pub enum Refusal {
     /// The credentials did not match.
     #[error("{0}")]
     AuthorizationFailed(String),
+    /// The registrar asked for what only the registry may do (set a `server…` status).
+    #[error("{0}")]
+    RegistryOnly(String),
+    /// A status set on the domain prohibits the command (`clientDeleteProhibited`, …).
+    #[error("{0}")]
+    Prohibited(String),
     /// The object's status forbids it (a deleted domain waiting to be purged, a domain with a
     /// transfer pending).
     #[error("{0}")]
@@ -529,7 +547,7 @@ pub fn execute(
         Command::CreateCluster { nameservers } => rules.create_cluster(nameservers),
         Command::SetExpire { name, expires } => rules.set_expire(name, *expires),
         Command::SetCluster { name, cluster } => rules.set_cluster(name, *cluster),
-        Command::SetStatus { name, active } => rules.set_status(name, *active),
+        Command::SetStatus { name, add, remove } => rules.set_status(name, *add, *remove),
         Command::SetNameservers {
             cluster,
             nameservers,
@@ -916,7 +934,11 @@ impl Rules<'_> {
             zone: zone.id,
             id: 0,
             registrar: self.registrar.id,
-            active,
+            statuses: if active {
+                Statuses::NONE
+            } else {
+                Statuses::of(DomainStatus::ClientHold)
+            },
             created: self.now,
             expires,
             updated: self.now,
@@ -925,6 +947,7 @@ impl Rules<'_> {
             ds: ds.to_vec(),
             deletion: None,
             billed: None,
+            case: None,
         };
         domain.id = self.store.insert_domain(&domain)?;
         self.record(HistoryKey::Domain(&name), "CREATE DOMAIN".into())?;
@@ -948,6 +971,14 @@ impl Rules<'_> {
         if expires == domain.expires {
             return Ok(Reply::Done);
         }
+        permitted(
+            &domain,
+            if expires > domain.expires {
+                Action::Renew
+            } else {
+                Action::Update
+            },
+        )?;
         self.check_expiry(expires, &zone)?;
         if expires > domain.expires {
             let years = whole_years(domain.expires, expires);
@@ -974,6 +1005,7 @@ impl Rules<'_> {
     fn set_cluster(&mut self, name: &str, cluster: u64) -> Result<Reply, Failure> {
         let mut domain = self.own_domain(name)?;
         let cluster = self.own_cluster(cluster)?;
+        permitted(&domain, Action::Update)?;
         if domain.cluster == Some(cluster.id) {
             return Ok(Reply::Done);
         }
@@ -988,18 +1020,51 @@ impl Rules<'_> {
         Ok(Reply::Done)
     }
 
-    fn set_status(&mut self, name: &str, active: bool) -> Result<Reply, Failure> {
+    fn set_status(
+        &mut self,
+        name: &str,
+        add: Statuses,
+        remove: Statuses,
+    ) -> Result<Reply, Failure> {
+        if let Some(status) = add
+            .iter()
+            .chain(remove.iter())
+            .find(|&s| set_by_registry(s))
+        {
+            return Err(Refusal::RegistryOnly(format!(
+                "{} is set and cleared by the registry, not by a registrar",
+                status.epp()
+            ))
+            .into());
+        }
+        if let Some(status) = add.iter().find(|&s| remove.contains(s)) {
+            return Err(
+                Refusal::InvalidValue(format!("{} is both set and cleared", status.epp())).into(),
+            );
+        }
         let mut domain = self.own_domain(name)?;
-        if domain.active == active {
+        // Only the registrar's own update prohibition gives way, to a command clearing it.
+        let lifting = remove.contains(DomainStatus::ClientUpdateProhibited)
+            && domain.statuses.prohibiting(Action::Update)
+                == Some(DomainStatus::ClientUpdateProhibited);
+        if !lifting {
+            permitted(&domain, Action::Update)?;
+        }
+        let before = domain.statuses;
+        let after = add.iter().fold(
+            remove.iter().fold(before, |s, x| s.with(x, false)),
+            |s, x| s.with(x, true),
+        );
+        if after == before {
             return Ok(Reply::Done);
         }
         self.publication.touch(self.store, &domain.name)?;
-        domain.active = active;
+        domain.statuses = after;
         domain.updated = self.now;
         self.store.update_domain(&domain)?;
         self.record(
             HistoryKey::Domain(&domain.name),
-            format!("SET STATUS (to {})", status_word(active)),
+            format!("SET STATUS ({})", status_change(before, after)),
         )?;
         Ok(Reply::Done)
     }
@@ -1031,6 +1096,9 @@ impl Rules<'_> {
 
     fn set_password(&mut self, name: &str, auth_hash: &str) -> Result<Reply, Failure> {
         let mut domain = self.own_domain(name)?;
+        permitted(&domain, Action::Update)?;
+        // WHOIS shows when the domain was last updated.
+        self.publication.touch(self.store, &domain.name)?;
         domain.auth_hash = Some(auth_hash.to_string());
         domain.updated = self.now;
         self.store.update_domain(&domain)?;
@@ -1040,6 +1108,7 @@ impl Rules<'_> {
 
     fn set_ds(&mut self, name: &str, ds: &[DelegationSigner]) -> Result<Reply, Failure> {
         let mut domain = self.own_domain(name)?;
+        permitted(&domain, Action::Update)?;
         check_ds(ds)?;
         if domain.ds == ds {
             return Ok(Reply::Done);
@@ -1060,7 +1129,7 @@ impl Rules<'_> {
         let users = self.store.domains_using(id)?;
         let mut active = 0;
         for name in &users {
-            if self.store.domain(name)?.is_some_and(|d| d.active) {
+            if self.store.domain(name)?.is_some_and(|d| !d.statuses.held()) {
                 active += 1;
             }
         }
@@ -1119,6 +1188,38 @@ impl Rules<'_> {
 /// `active` or `inactive`.
 pub fn status_word(active: bool) -> &'static str {
     if active { "active" } else { "inactive" }
+}
+
+/// A status change as the history tells it: SRRP's words when only `clientHold` moved (`to
+/// inactive`), else the statuses set and cleared (`+clientTransferProhibited -clientHold`).
+pub fn status_change(before: Statuses, after: Statuses) -> String {
+    let hold = DomainStatus::ClientHold;
+    if before.with(hold, false) == after.with(hold, false) {
+        return format!("to {}", status_word(!after.contains(hold)));
+    }
+    let set = after.iter().filter(|&s| !before.contains(s));
+    let cleared = before.iter().filter(|&s| !after.contains(s));
+    set.map(|s| format!("+{}", s.epp()))
+        .chain(cleared.map(|s| format!("-{}", s.epp())))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Refuses `action` on `domain` if one of its statuses prohibits it, saying who can lift it.
+pub fn permitted(domain: &Domain, action: Action) -> Result<(), Refusal> {
+    match domain.statuses.prohibiting(action) {
+        None => Ok(()),
+        Some(status) => Err(Refusal::Prohibited(format!(
+            "{} has {}: {}",
+            domain.name,
+            status.epp(),
+            if set_by_registry(status) {
+                "only the registry can lift it"
+            } else {
+                "clear it first"
+            }
+        ))),
+    }
 }
 
 /// Whole years charged for a registration running from `from` to `to` (a started year counts).

@@ -1,5 +1,6 @@
 //! The rules on an in-memory registry, with the clock in the test's hands: host objects,
-//! partial edits, renewals and the life of a deleted domain.
+//! partial edits, renewals, the life of a deleted domain, transfers, and the statuses set by
+//! registrars and by the registry's staff.
 //!
 //! One file on purpose: the scenarios share one fixture (`Registry`) and read as the rules'
 //! specification.
@@ -11,7 +12,7 @@ use zonefiles::calendar::{self, DAY};
 
 use super::*;
 use crate::model::{
-    Deletion, HistoryKey, LedgerKind, Lifecycle, Notice, Registrar, TransferStatus,
+    Case, Deletion, HistoryKey, LedgerKind, Lifecycle, Notice, Reason, Registrar, TransferStatus,
 };
 use crate::store::sqlite::{self, Step};
 
@@ -369,14 +370,7 @@ fn a_deleted_domain_is_refunded_restored_or_purged_as_its_zone_says() {
         })
     );
     assert!(matches!(
-        r.run(
-            1,
-            deleted,
-            Command::SetStatus {
-                name: "late.tld".into(),
-                active: false
-            }
-        ),
+        r.run(1, deleted, hold("late.tld")),
         Err(Refusal::StatusProhibits(_))
     ));
     assert!(matches!(
@@ -617,14 +611,7 @@ fn a_transfer_waits_for_its_sponsor_or_the_timeout_in_a_zone_with_one() {
     );
     // Meanwhile nobody changes the domain, and nobody else asks for it.
     assert!(matches!(
-        r.run(
-            1,
-            START,
-            Command::SetStatus {
-                name: "a.tld".into(),
-                active: false
-            }
-        ),
+        r.run(1, START, hold("a.tld")),
         Err(Refusal::PendingTransfer(_))
     ));
     assert!(matches!(
@@ -760,15 +747,7 @@ fn an_unanswered_transfer_lapses_where_the_zone_rejects_by_default() {
         [("a.tld".to_string(), TransferStatus::ServerCancelled)]
     );
     // Then the domain is its sponsor's to change again, and transferable anew.
-    r.run(
-        1,
-        START + 5 * DAY,
-        Command::SetStatus {
-            name: "a.tld".into(),
-            active: false,
-        },
-    )
-    .unwrap();
+    r.run(1, START + 5 * DAY, hold("a.tld")).unwrap();
     assert!(r.request_transfer(2, START + 5 * DAY, "a.tld").is_ok());
 }
 
@@ -943,4 +922,300 @@ fn a_renamed_host_takes_every_cluster_entry_with_it() {
             .any(|h| h.change == "RENAME HOST (from ns.two.tld)"),
         "{history:?}"
     );
+}
+
+/// Sets the registrar's hold on `name` (SRRP's `SET STATUS inactive`).
+fn hold(name: &str) -> Command {
+    Command::SetStatus {
+        name: name.into(),
+        add: Statuses::of(DomainStatus::ClientHold),
+        remove: Statuses::NONE,
+    }
+}
+
+/// A registrar's status change: `+` sets, `-` clears (`"+clientHold -clientDeleteProhibited"`).
+fn statuses(name: &str, change: &str) -> Command {
+    let (mut add, mut remove) = (Statuses::NONE, Statuses::NONE);
+    for word in change.split_whitespace() {
+        let status = DomainStatus::from_epp(&word[1..]).unwrap();
+        match &word[..1] {
+            "+" => add = add.with(status, true),
+            _ => remove = remove.with(status, true),
+        }
+    }
+    Command::SetStatus {
+        name: name.into(),
+        add,
+        remove,
+    }
+}
+
+impl Registry {
+    /// The registry's staff act on `name` for a case of `reason`.
+    fn staff(
+        &self,
+        now: i64,
+        name: &str,
+        action: StaffAction,
+        reason: Reason,
+    ) -> Result<String, Refusal> {
+        sqlite::transaction(&self.conn, Step::Savepoint).unwrap();
+        let case = Case {
+            reason,
+            reference: "CASE-1".into(),
+        };
+        let result = act(
+            &self.conn,
+            &mut Publication::new(),
+            now,
+            "ops",
+            name,
+            &action,
+            &case,
+        );
+        if result.is_err() {
+            sqlite::transaction(&self.conn, Step::RollbackToSavepoint).unwrap();
+        }
+        sqlite::transaction(&self.conn, Step::ReleaseSavepoint).unwrap();
+        result.map_err(|e| match e {
+            Failure::Refused(r) => r,
+            Failure::Store(e) => panic!("store: {e}"),
+        })
+    }
+
+    fn history(&self, name: &str) -> Vec<String> {
+        self.conn
+            .history(HistoryKey::Domain(name))
+            .unwrap()
+            .into_iter()
+            .map(|h| format!("{}: {}", h.actor, h.change))
+            .collect()
+    }
+}
+
+#[test]
+fn a_registrars_statuses_refuse_what_they_prohibit() {
+    let r = Registry::new([0, 0, 5, 0]);
+    r.create(1, START, "a.tld", external());
+    let expires = r.domain("a.tld").unwrap().expires;
+    r.run(
+        1,
+        START,
+        statuses(
+            "a.tld",
+            "+clientTransferProhibited +clientDeleteProhibited +clientRenewProhibited",
+        ),
+    )
+    .unwrap();
+    let prohibited = |result: Result<Reply, Refusal>| matches!(result, Err(Refusal::Prohibited(ref text)) if text.contains("clear it first"));
+    assert!(prohibited(r.request_transfer(2, START, "a.tld")));
+    assert!(prohibited(r.run(
+        1,
+        START,
+        Command::DeleteDomain {
+            name: "a.tld".into()
+        }
+    )));
+    let day = expires - expires.rem_euclid(DAY);
+    let renew = Command::Renew {
+        name: "a.tld".into(),
+        current_expiry: day,
+        months: 12,
+    };
+    assert!(prohibited(r.run(1, START, renew)));
+    // A change is not a renewal: an earlier expiry is an update, which nothing prohibits.
+    r.run(
+        1,
+        START,
+        Command::SetExpire {
+            name: "a.tld".into(),
+            expires: day - DAY,
+        },
+    )
+    .unwrap();
+    // The registry's statuses are not the registrar's to set, nor to clear.
+    assert!(matches!(
+        r.run(1, START, statuses("a.tld", "+serverHold")),
+        Err(Refusal::RegistryOnly(_))
+    ));
+    assert!(matches!(
+        r.run(1, START, statuses("a.tld", "-serverTransferProhibited")),
+        Err(Refusal::RegistryOnly(_))
+    ));
+    // Under clientUpdateProhibited nothing changes, statuses included, but a command clearing
+    // it is accepted, with what else it changes.
+    r.run(1, START, statuses("a.tld", "+clientUpdateProhibited"))
+        .unwrap();
+    let ds = Command::SetDs {
+        name: "a.tld".into(),
+        ds: vec![],
+    };
+    assert!(prohibited(r.run(1, START, hold("a.tld"))));
+    assert!(prohibited(r.run(
+        1,
+        START,
+        Command::SetPassword {
+            name: "a.tld".into(),
+            auth_hash: "x".into()
+        }
+    )));
+    assert!(prohibited(r.run(1, START, ds.clone())));
+    r.run(
+        1,
+        START,
+        statuses(
+            "a.tld",
+            "-clientUpdateProhibited +clientHold -clientRenewProhibited",
+        ),
+    )
+    .unwrap();
+    let domain = r.domain("a.tld").unwrap();
+    assert_eq!(
+        domain.statuses.to_text(),
+        "clientDeleteProhibited clientHold clientTransferProhibited"
+    );
+    assert!(domain.statuses.held());
+    // Setting what is set changes nothing and records nothing.
+    let recorded = r.history("a.tld").len();
+    r.run(1, START, hold("a.tld")).unwrap();
+    assert_eq!(r.history("a.tld").len(), recorded);
+    r.run(
+        1,
+        START,
+        Command::Renew {
+            name: "a.tld".into(),
+            current_expiry: day - DAY,
+            months: 12,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        r.history("a.tld")[..3],
+        [
+            "registrar 1: SET EXPIRE (from 2028-01-14 to 2029-01-14)".to_string(),
+            "registrar 1: SET STATUS (+clientHold -clientRenewProhibited -clientUpdateProhibited)"
+                .into(),
+            "registrar 1: SET STATUS (+clientUpdateProhibited)".into(),
+        ][..]
+    );
+    // Another registrar sees none of it.
+    assert!(matches!(
+        r.run(2, START, statuses("a.tld", "-clientHold")),
+        Err(Refusal::AccessDenied(_))
+    ));
+}
+
+#[test]
+fn the_registry_holds_locks_releases_and_transfers_for_a_case() {
+    let r = Registry::with(Lifecycle {
+        transfer_timeout_days: 5,
+        ..Lifecycle::default()
+    });
+    r.create(1, START, "a.tld", external());
+    let expires = r.domain("a.tld").unwrap().expires;
+
+    // A registry lock, at the registrar's request.
+    r.staff(START, "a.tld", StaffAction::Lock, Reason::RegistryLock)
+        .unwrap();
+    let domain = r.domain("a.tld").unwrap();
+    assert_eq!(
+        domain.statuses.to_text(),
+        "serverDeleteProhibited serverTransferProhibited serverUpdateProhibited"
+    );
+    assert_eq!(domain.case.unwrap().reason, Reason::RegistryLock);
+    let refused = |result: Result<Reply, Refusal>| matches!(result, Err(Refusal::Prohibited(ref text)) if text.contains("only the registry can lift it"));
+    assert!(refused(r.run(1, START, hold("a.tld"))));
+    assert!(refused(r.run(
+        1,
+        START,
+        Command::DeleteDomain {
+            name: "a.tld".into()
+        }
+    )));
+    assert!(refused(r.request_transfer(2, START, "a.tld")));
+    // A hold for abuse adds its status; the domain stays registry-locked.
+    r.staff(START, "a.tld", StaffAction::Hold, Reason::Abuse)
+        .unwrap();
+    let domain = r.domain("a.tld").unwrap();
+    assert!(domain.statuses.held());
+    assert_eq!(domain.case.unwrap().reason, Reason::RegistryLock);
+    // Released only with the confirmation made out of band.
+    let release = |confirmation: Option<&str>| StaffAction::Release {
+        confirmation: confirmation.map(str::to_string),
+    };
+    assert!(matches!(
+        r.staff(START, "a.tld", release(None), Reason::RegistryLock),
+        Err(Refusal::Missing(_))
+    ));
+    r.staff(
+        START + 60,
+        "a.tld",
+        release(Some("CALL-7")),
+        Reason::RegistryLock,
+    )
+    .unwrap();
+    let domain = r.domain("a.tld").unwrap();
+    assert_eq!((domain.statuses, domain.case), (Statuses::NONE, None));
+    assert_eq!(
+        r.history("a.tld")[..3],
+        [
+            "operator ops: RELEASE (-serverDeleteProhibited -serverHold -serverTransferProhibited -serverUpdateProhibited; registry-lock, CASE-1; confirmed CALL-7)".to_string(),
+            "operator ops: HOLD (+serverHold; abuse, CASE-1)".into(),
+            "operator ops: LOCK (+serverDeleteProhibited +serverTransferProhibited +serverUpdateProhibited; registry-lock, CASE-1)".into(),
+        ][..]
+    );
+    // The sponsor was told of each.
+    let told = r.notices(1, START + 60);
+    assert_eq!(told.len(), 3);
+    assert!(
+        told.iter()
+            .all(|n| matches!(n, Notice::Changed { domain } if domain == "a.tld"))
+    );
+
+    // A dispute's decision: the pending transfer to registrar 2 is cancelled (and refunded),
+    // the domain goes to registrar 3 without charge, its expiry unchanged.
+    r.request_transfer(2, START + DAY, "a.tld").unwrap();
+    let balances = (r.balance(2), r.balance(3));
+    r.staff(
+        START + DAY,
+        "a.tld",
+        StaffAction::Transfer { to: 3 },
+        Reason::Udrp,
+    )
+    .unwrap();
+    let domain = r.domain("a.tld").unwrap();
+    assert_eq!(
+        (domain.registrar, domain.expires, domain.auth_hash),
+        (3, expires, None)
+    );
+    assert_eq!((r.balance(2), r.balance(3)), (balances.0 + 600, balances.1));
+    assert_eq!(
+        transfer_statuses(&r.notices(3, START + DAY)),
+        [("a.tld".to_string(), TransferStatus::ServerApproved)]
+    );
+    assert_eq!(
+        transfer_statuses(&r.notices(1, START + DAY)),
+        [
+            ("a.tld".to_string(), TransferStatus::Pending),
+            ("a.tld".to_string(), TransferStatus::ServerCancelled),
+            ("a.tld".to_string(), TransferStatus::ServerApproved)
+        ]
+    );
+    assert!(r.history("a.tld")[0].starts_with(
+        "operator ops: TRANSFER BY THE REGISTRY (from registrar 1 to registrar 3; udrp, CASE-1)"
+    ));
+    // Every action names its case; an unknown domain or registrar is refused.
+    assert!(matches!(
+        r.staff(START, "b.tld", StaffAction::Hold, Reason::Abuse),
+        Err(Refusal::NotRegistered(_))
+    ));
+    assert!(matches!(
+        r.staff(
+            START,
+            "a.tld",
+            StaffAction::Transfer { to: 9 },
+            Reason::Udrp
+        ),
+        Err(Refusal::NotRegistered(_))
+    ));
 }

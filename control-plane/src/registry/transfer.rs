@@ -20,9 +20,9 @@
 
 use zonefiles::calendar::{self, DAY};
 
-use super::{Failure, Refusal, Reply, Rules, money};
+use super::{Failure, Refusal, Reply, Rules, money, permitted};
 use crate::model::{
-    Actor, Billed, BilledKind, Domain, HistoryKey, LedgerKind, Message, Notice, Transfer,
+    Action, Actor, Billed, BilledKind, Domain, HistoryKey, LedgerKind, Message, Notice, Transfer,
     TransferDefault, TransferStatus, ZoneSettings,
 };
 use crate::registry::Publication;
@@ -58,6 +58,7 @@ impl Rules<'_> {
         if let Some(pending) = self.pending_transfer(&name)? {
             return Err(pending_refusal(&pending).into());
         }
+        permitted(&domain, Action::Transfer)?;
         if !authorizes(&domain, verified_hash) {
             return Err(Refusal::AuthorizationFailed(format!(
                 "the domain password does not authorize a transfer of {name}"
@@ -243,7 +244,7 @@ impl Rules<'_> {
     }
 
     /// Ends the transfer without moving the domain, refunding the gaining registrar.
-    fn lapse(
+    pub(super) fn lapse(
         &mut self,
         zone: &ZoneSettings,
         transfer: &mut Transfer,

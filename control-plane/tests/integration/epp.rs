@@ -40,7 +40,7 @@ fn registry() -> (Registry, SocketAddr) {
     (registry, epp)
 }
 
-async fn client(epp: SocketAddr, tls: Arc<rustls::ClientConfig>) -> EppClient<RustlsConnector> {
+pub async fn client(epp: SocketAddr, tls: Arc<rustls::ClientConfig>) -> EppClient<RustlsConnector> {
     let connector = RustlsConnector::builder(("localhost".to_string(), epp.port()))
         .unwrap()
         .build_with_config(tls);
@@ -51,14 +51,14 @@ async fn client(epp: SocketAddr, tls: Arc<rustls::ClientConfig>) -> EppClient<Ru
 }
 
 /// Logs in, naming secDNS or not (a client that does not is sent no DS data).
-async fn login(client: &mut EppClient<RustlsConnector>, registrar: u32, dnssec: bool) {
+pub async fn login(client: &mut EppClient<RustlsConnector>, registrar: u32, dnssec: bool) {
     let id = registrar.to_string();
     let extensions: &[&str] = if dnssec { &[secdns::XMLNS] } else { &[] };
     let login = Login::new(&id, password(registrar), None, Some(extensions));
     client.transact(&login, "login-1").await.unwrap();
 }
 
-fn code<T: std::fmt::Debug>(result: Result<T, instant_epp::Error>) -> u16 {
+pub fn code<T: std::fmt::Debug>(result: Result<T, instant_epp::Error>) -> u16 {
     match result {
         Ok(_) => 1000,
         Err(instant_epp::Error::Command(status)) => status.result.code as u16,
@@ -618,7 +618,7 @@ fn srrp_and_epp_leave_the_same_registry() {
         let day = "date(%s, 'unixepoch')";
         let queries = [
             format!(
-                "SELECT name, id, registrar, active, {}, {}, auth_hash IS NOT NULL, ds, \
+                "SELECT name, id, registrar, statuses, {}, {}, auth_hash IS NOT NULL, ds, \
                  (SELECT group_concat(name || '=' || addresses, ' ') FROM cluster_nameservers WHERE cluster = domains.cluster) \
                  FROM domains ORDER BY name",
                 day.replace("%s", "created"),

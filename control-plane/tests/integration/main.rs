@@ -9,3 +9,4 @@ mod export;
 mod fixture;
 mod import;
 mod srrp;
+mod statuses;

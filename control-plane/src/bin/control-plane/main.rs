@@ -2,6 +2,7 @@
 
 mod block;
 mod client;
+mod domain;
 mod export;
 mod import;
 mod journal;
@@ -62,6 +63,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// What the registry's staff do to a domain: hold, lock, suspend, release, transfer.
+    #[command(subcommand)]
+    Domain(domain::Command),
     /// A domain's state and history.
     History {
         /// The domain.
@@ -136,6 +140,7 @@ fn main() -> Result<()> {
         Command::Zone(command) => zone::run(command, &env),
         Command::Registrar(command) => registrar::run(command, &env),
         Command::Block(command) => block::run(command, &env),
+        Command::Domain(command) => domain::run(command, &env),
         Command::Satellite(command) => satellite::run(command, &env),
         Command::Satellites { json } => satellite::status(json, &env),
         Command::History { domain } => {

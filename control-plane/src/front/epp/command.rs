@@ -9,11 +9,11 @@
 use std::net::IpAddr;
 
 use zonefiles::calendar;
-use zonefiles::whois::DelegationSigner;
+use zonefiles::whois::{DelegationSigner, DomainStatus};
 
 use super::xml::Element;
 use super::{CONTACT, Code, DOMAIN, EPP, Failure, HOST, RGP, SECDNS};
-use crate::model::Nameserver;
+use crate::model::{Nameserver, Statuses, set_by_registry};
 use crate::registry::TransferAction;
 
 /// Most names in one `<check>`.
@@ -179,8 +179,10 @@ pub struct DomainUpdate {
     pub add_ns: NameServers,
     /// Host names removed.
     pub remove_ns: Vec<String>,
-    /// `clientHold` added (`Some(true)`) or removed (`Some(false)`).
-    pub hold: Option<bool>,
+    /// Statuses added (`client…` only).
+    pub add_status: Statuses,
+    /// Statuses removed.
+    pub remove_status: Statuses,
     /// A new password (`<domain:chg><domain:authInfo>`).
     pub password: Option<String>,
     /// DS records added.
@@ -654,30 +656,36 @@ fn update(object: &Element, extension: &[Element]) -> Result<Request, Failure> {
                 update.remove_ns = hosts.names();
             }
         }
-        for status in edit.all(DOMAIN, "status") {
-            match status.attribute("s") {
-                Some("clientHold") => {
-                    if update.hold.replace(adding).is_some() {
-                        return Err(Failure::new(
-                            Code::ParameterPolicy,
-                            "clientHold is both added and removed",
-                        ));
-                    }
-                }
-                Some(other) if other.starts_with("client") => {
-                    return Err(Failure::new(
+        for element in edit.all(DOMAIN, "status") {
+            let Some(word) = element.attribute("s") else {
+                return Err(syntax("<domain:status> needs s=\"…\""));
+            };
+            let status = DomainStatus::from_epp(word)
+                .filter(|s| Statuses::SETTABLE.contains(s))
+                .ok_or_else(|| {
+                    Failure::new(
                         Code::ParameterPolicy,
-                        format!("{other} is not kept by this registry; clientHold is"),
-                    ));
-                }
-                Some(other) => {
-                    return Err(Failure::new(
-                        Code::ParameterPolicy,
-                        format!("{other} is not a status a client may set"),
-                    ));
-                }
-                None => return Err(syntax("<domain:status> needs s=\"…\"")),
+                        format!("{word} is not a status a client may set (RFC 5731 §2.3)"),
+                    )
+                })?;
+            if set_by_registry(status) {
+                return Err(Failure::new(
+                    Code::ParameterPolicy,
+                    format!("{word} is set and cleared by the registry, not by a registrar"),
+                ));
             }
+            let (this, other) = if adding {
+                (&mut update.add_status, update.remove_status)
+            } else {
+                (&mut update.remove_status, update.add_status)
+            };
+            if other.contains(status) {
+                return Err(Failure::new(
+                    Code::ParameterPolicy,
+                    format!("{word} is both added and removed"),
+                ));
+            }
+            *this = this.with(status, true);
         }
     }
     if let Some(chg) = object.child(DOMAIN, "chg") {

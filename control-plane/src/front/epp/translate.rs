@@ -3,14 +3,14 @@
 
 use std::fmt::Write;
 
-use zonefiles::whois::DelegationSigner;
+use zonefiles::whois::{DelegationSigner, DomainStatus};
 
 use super::command::{DomainUpdate, NameServers, Request, TransferOp};
 use super::response::{Queue, Response, date_time};
 use super::xml::escape;
 use super::{Code, DOMAIN, HOST, RGP, SECDNS};
 use crate::front::auth;
-use crate::model::{Domain, Nameserver, Notice, Transfer, TransferStatus};
+use crate::model::{Domain, Nameserver, Notice, Statuses, Transfer, TransferStatus};
 use crate::registry::{Command, NameserverSource, Refusal, Reply};
 
 /// What to do with a domain command.
@@ -128,6 +128,15 @@ pub fn plan(request: &Request) -> Plan {
             let mut commands = vec![Command::QueryDomain {
                 name: update.name.clone(),
             }];
+            // Statuses cleared first and set last, so that an update clearing
+            // clientUpdateProhibited (or setting it) also makes its other changes.
+            if !update.remove_status.is_empty() {
+                commands.push(Command::SetStatus {
+                    name: update.name.clone(),
+                    add: Statuses::NONE,
+                    remove: update.remove_status,
+                });
+            }
             if update.add_ns != NameServers::None || !update.remove_ns.is_empty() {
                 let (add, add_hosts) = match &update.add_ns {
                     NameServers::None => (Vec::new(), Vec::new()),
@@ -139,12 +148,6 @@ pub fn plan(request: &Request) -> Plan {
                     add,
                     add_hosts,
                     remove: update.remove_ns.clone(),
-                });
-            }
-            if let Some(hold) = update.hold {
-                commands.push(Command::SetStatus {
-                    name: update.name.clone(),
-                    active: !hold,
                 });
             }
             if let Some(password) = &update.password {
@@ -159,6 +162,13 @@ pub fn plan(request: &Request) -> Plan {
                     add: update.add_ds.clone(),
                     remove: update.remove_ds.clone(),
                     remove_all: update.remove_all_ds,
+                });
+            }
+            if !update.add_status.is_empty() {
+                commands.push(Command::SetStatus {
+                    name: update.name.clone(),
+                    add: update.add_status,
+                    remove: Statuses::NONE,
                 });
             }
             run(Command::All(commands))
@@ -212,7 +222,8 @@ pub fn refusal(refusal: &Refusal) -> Response {
         Refusal::Credit(_) => Code::Billing,
         Refusal::AccessDenied(_) => Code::Authorization,
         Refusal::AuthorizationFailed(_) => Code::InvalidAuthInfo,
-        Refusal::StatusProhibits(_) => Code::StatusProhibits,
+        Refusal::StatusProhibits(_) | Refusal::Prohibited(_) => Code::StatusProhibits,
+        Refusal::RegistryOnly(_) => Code::ParameterPolicy,
         Refusal::PendingTransfer(_) => Code::PendingTransfer,
         Refusal::NotPendingTransfer(_) => Code::NotPendingTransfer,
     };
@@ -431,9 +442,9 @@ fn transfer_data(t: &Transfer) -> String {
     )
 }
 
-/// A domain's EPP statuses: `ok` alone, or `clientHold` (the SRRP `inactive`: not published in
-/// the DNS), `inactive` (no name servers), `pendingDelete` (deleted, waiting to be purged) and
-/// `pendingTransfer` (waiting for its sponsor's answer to a transfer request).
+/// A domain's EPP statuses: `ok` alone, or those set on it (holds and prohibitions; `clientHold`
+/// is SRRP's `inactive`), `inactive` (no name servers), `pendingDelete` (deleted, waiting to be
+/// purged) and `pendingTransfer` (waiting for its sponsor's answer to a transfer request).
 pub fn statuses(
     domain: &Domain,
     nameservers: &[Nameserver],
@@ -446,9 +457,7 @@ pub fn statuses(
     if transfer.is_some() {
         out.push("pendingTransfer");
     }
-    if !domain.active {
-        out.push("clientHold");
-    }
+    out.extend(domain.statuses.iter().map(DomainStatus::epp));
     if nameservers.is_empty() {
         out.push("inactive");
     }

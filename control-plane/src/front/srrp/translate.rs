@@ -42,10 +42,10 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use zonefiles::calendar;
-use zonefiles::whois::DelegationSigner;
+use zonefiles::whois::{DelegationSigner, DomainStatus};
 
 use crate::front::srrp::grammar::{Code, Request, Response, VERSION};
-use crate::model::Nameserver;
+use crate::model::{Nameserver, Statuses};
 use crate::model::{Transfer, TransferStatus};
 use crate::registry::{Command, NameserverSource, Refusal, Reply, TransferAction, status_word};
 
@@ -306,9 +306,13 @@ pub fn decode(request: &Request) -> Result<Decoded, Response> {
         }
         ("SET", "STATUS") => {
             allowed(request, &["domain-name", "status"], false)?;
+            // `inactive` is the registrar's hold (EPP's clientHold); `active` clears it.
+            let hold = Statuses::of(DomainStatus::ClientHold);
+            let active = status(a.required("status")?)?;
             Command::SetStatus {
                 name: domain_name(a.required("domain-name")?)?,
-                active: status(a.required("status")?)?,
+                add: if active { Statuses::NONE } else { hold },
+                remove: if active { hold } else { Statuses::NONE },
             }
         }
         ("SET", "NAMESERVERS") => {
@@ -472,6 +476,7 @@ pub fn refusal(refusal: &Refusal) -> Response {
         Refusal::AccessDenied(_) => Code::AccessDenied,
         Refusal::AuthorizationFailed(_) => Code::AuthorizationFailed,
         Refusal::StatusProhibits(_) => Code::DomainNotRegistered,
+        Refusal::RegistryOnly(_) | Refusal::Prohibited(_) => Code::AccessDenied,
         Refusal::PendingTransfer(_) | Refusal::NotPendingTransfer(_) => Code::AccessDenied,
     };
     Response::error(code, refusal.to_string())
@@ -510,7 +515,11 @@ pub fn reply(request: &Request, reply: Reply) -> Response {
             if let Some(cluster) = domain.cluster {
                 all.push(("cluster-id", cluster.to_string()));
             }
-            all.push(("status", status_word(domain.active).to_string()));
+            all.push(("status", status_word(!domain.statuses.held()).to_string()));
+            // SRRP has one status word; the holds and prohibitions behind it are told as text.
+            for status in domain.statuses.iter() {
+                all.push(("text", format!("Status: {}", status.epp())));
+            }
             if let Some(t) = transfer {
                 all.push(("text", pending_text(&t)));
             }

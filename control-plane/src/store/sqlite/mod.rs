@@ -40,7 +40,10 @@
 //! grace periods and transfer policy (timeout and default answer), `transfers` (each domain's
 //! latest transfer, pending ones indexed by when they time out), the transfer data of poll
 //! messages, and replaces a domain's last renewal at expiry by its latest charge still in a
-//! grace period (`billed`: what, when, the expiry before it).
+//! grace period (`billed`: what, when, the expiry before it); migration 7 replaces a domain's
+//! `active` flag by its `statuses` (RFC 5731 §2.3 holds and prohibitions, their EPP names
+//! separated by spaces; an inactive domain becomes `clientHold`) and adds the case the
+//! registry set its `server…` statuses for (`case_reason`, `case_reference`).
 
 pub mod journal;
 pub mod record;
@@ -56,9 +59,9 @@ use zonefiles::ZoneName;
 use zonefiles::whois::DelegationSigner;
 
 use crate::model::{
-    Billed, BilledKind, Cluster, Deletion, Domain, HistoryEntry, HistoryKey, Host, JournalEntry,
-    LedgerEntry, LedgerKind, Lifecycle, Message, Nameserver, Notice, Registrar, Transfer,
-    TransferDefault, TransferStatus, ZoneSettings,
+    Billed, BilledKind, Case, Cluster, Deletion, Domain, HistoryEntry, HistoryKey, Host,
+    JournalEntry, LedgerEntry, LedgerKind, Lifecycle, Message, Nameserver, Notice, Reason,
+    Registrar, Statuses, Transfer, TransferDefault, TransferStatus, ZoneSettings,
 };
 
 const HOST_COLUMNS: &str = "name, id, registrar, creator, parent, created, updated, addresses";
@@ -305,6 +308,13 @@ ALTER TABLE messages ADD COLUMN tr_acted INTEGER;
 UPDATE messages SET kind = 'transfer', tr_status = 'serverApproved', tr_losing = registrar,
     tr_requested = at, tr_acted = at WHERE kind = 'transferred-away';
 "#,
+    r#"
+ALTER TABLE domains ADD COLUMN statuses TEXT NOT NULL DEFAULT '';
+UPDATE domains SET statuses = 'clientHold' WHERE active = 0;
+ALTER TABLE domains DROP COLUMN active;
+ALTER TABLE domains ADD COLUMN case_reason TEXT;
+ALTER TABLE domains ADD COLUMN case_reference TEXT;
+"#,
 ];
 
 /// Why the database could not be opened.
@@ -458,7 +468,7 @@ fn parse_ds(text: &str) -> StoreResult<Vec<DelegationSigner>> {
         .collect()
 }
 
-const DOMAIN_COLUMNS: &str = "name, id, zone, registrar, active, created, expires, updated, cluster, auth_hash, ds, deleted, redeemable, billed, billed_at, billed_expires";
+const DOMAIN_COLUMNS: &str = "name, id, zone, registrar, statuses, created, expires, updated, cluster, auth_hash, ds, deleted, redeemable, billed, billed_at, billed_expires, case_reason, case_reference";
 
 fn domain_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Domain, String)> {
     Ok((
@@ -467,7 +477,16 @@ fn domain_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Domain, String)> {
             id: row.get(1)?,
             zone: row.get(2)?,
             registrar: row.get(3)?,
-            active: row.get(4)?,
+            statuses: {
+                let text: String = row.get(4)?;
+                Statuses::from_text(&text).ok_or_else(|| {
+                    rusqlite::Error::InvalidColumnType(
+                        4,
+                        format!("statuses {text:?}"),
+                        rusqlite::types::Type::Text,
+                    )
+                })?
+            },
             created: row.get(5)?,
             expires: row.get(6)?,
             updated: row.get(7)?,
@@ -493,6 +512,22 @@ fn domain_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Domain, String)> {
                     })?,
                     at,
                     expires_before,
+                }),
+                _ => None,
+            },
+            case: match (
+                row.get::<_, Option<String>>(16)?,
+                row.get::<_, Option<String>>(17)?,
+            ) {
+                (Some(reason), Some(reference)) => Some(Case {
+                    reason: Reason::parse(&reason).ok_or_else(|| {
+                        rusqlite::Error::InvalidColumnType(
+                            16,
+                            format!("case reason {reason:?}"),
+                            rusqlite::types::Type::Text,
+                        )
+                    })?,
+                    reference,
                 }),
                 _ => None,
             },
@@ -846,14 +881,14 @@ impl Store for Connection {
             )?
             .query_row([], |r| r.get(0))?;
         self.prepare_cached(&format!(
-            "INSERT INTO domains ({DOMAIN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+            "INSERT INTO domains ({DOMAIN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
         ))?
         .execute(params![
             d.name,
             id,
             d.zone,
             d.registrar,
-            d.active,
+            d.statuses.to_text(),
             d.created,
             d.expires,
             d.updated,
@@ -864,19 +899,21 @@ impl Store for Connection {
             d.deletion.is_some_and(|x| x.redeemable),
             d.billed.map(|b| b.kind.as_str()),
             d.billed.map(|b| b.at),
-            d.billed.map(|b| b.expires_before)
+            d.billed.map(|b| b.expires_before),
+            d.case.as_ref().map(|c| c.reason.as_str()),
+            d.case.as_ref().map(|c| &c.reference)
         ])?;
         Ok(id)
     }
 
     fn update_domain(&self, d: &Domain) -> StoreResult<()> {
         self.prepare_cached(
-            "UPDATE domains SET registrar = ?2, active = ?3, expires = ?4, updated = ?5, cluster = ?6, auth_hash = ?7, ds = ?8, deleted = ?9, redeemable = ?10, billed = ?11, billed_at = ?12, billed_expires = ?13 WHERE name = ?1",
+            "UPDATE domains SET registrar = ?2, statuses = ?3, expires = ?4, updated = ?5, cluster = ?6, auth_hash = ?7, ds = ?8, deleted = ?9, redeemable = ?10, billed = ?11, billed_at = ?12, billed_expires = ?13, case_reason = ?14, case_reference = ?15 WHERE name = ?1",
         )?
         .execute(params![
             d.name,
             d.registrar,
-            d.active,
+            d.statuses.to_text(),
             d.expires,
             d.updated,
             d.cluster,
@@ -886,7 +923,9 @@ impl Store for Connection {
             d.deletion.is_some_and(|x| x.redeemable),
             d.billed.map(|b| b.kind.as_str()),
             d.billed.map(|b| b.at),
-            d.billed.map(|b| b.expires_before)
+            d.billed.map(|b| b.expires_before),
+            d.case.as_ref().map(|c| c.reason.as_str()),
+            d.case.as_ref().map(|c| &c.reference)
         ])?;
         Ok(())
     }
@@ -1140,6 +1179,7 @@ impl Store for Connection {
             Notice::Transfer(t) => ("transfer", &t.domain, Some(t.gaining), Some(t.expires)),
             Notice::Renewed { domain, expires } => ("renewed", domain, None, Some(*expires)),
             Notice::Expired { domain } => ("expired", domain, None, None),
+            Notice::Changed { domain } => ("changed", domain, None, None),
         };
         let transfer = match &m.about {
             Notice::Transfer(t) => Some(t),
@@ -1214,6 +1254,7 @@ impl Store for Connection {
             }),
             ("renewed", Some(domain), _, Some(expires), _) => Notice::Renewed { domain, expires },
             ("expired", Some(domain), _, _, _) => Notice::Expired { domain },
+            ("changed", Some(domain), _, _, _) => Notice::Changed { domain },
             _ => {
                 return Err(StoreError::Corrupt(format!(
                     "message {id} of kind {kind:?}"
@@ -1401,5 +1442,38 @@ pub fn immediate<T>(
             let _ = conn.execute_batch("ROLLBACK");
             Err(e)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migration_7_turns_an_inactive_domain_into_a_held_one() {
+        let conn = Connection::open_in_memory().unwrap();
+        // The domains alone: no zone or registrar rows for them to name.
+        conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+        for migration in &MIGRATIONS[..6] {
+            conn.execute_batch(migration).unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO domains (name, id, zone, registrar, active, created, expires, updated, ds)
+             VALUES ('off.tld', 1, 1, 1, 0, 0, 0, 0, ''), ('on.tld', 2, 1, 1, 1, 0, 0, 0, '');",
+        )
+        .unwrap();
+        conn.execute_batch(MIGRATIONS[6]).unwrap();
+        let statuses: Vec<String> = conn
+            .prepare("SELECT statuses FROM domains ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(statuses, ["clientHold", ""]);
+        assert_eq!(
+            Statuses::from_text(&statuses[0]),
+            Some(Statuses::of(zonefiles::whois::DomainStatus::ClientHold))
+        );
     }
 }

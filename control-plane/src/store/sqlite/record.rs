@@ -431,7 +431,7 @@ mod tests {
             zone: 1,
             id: 0,
             registrar: 1001,
-            active: true,
+            statuses: crate::model::Statuses::NONE,
             created: 10,
             expires: 20,
             updated: 10,
@@ -440,6 +440,7 @@ mod tests {
             ds: vec![],
             deletion: None,
             billed: None,
+            case: None,
         };
         conn.insert_domain(&domain).unwrap();
         conn.charge(1001, -500, LedgerKind::Create, Some("a.tld"), 10)
