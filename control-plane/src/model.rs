@@ -78,6 +78,9 @@ pub struct Lifecycle {
     pub transfer_timeout_days: u32,
     /// What a transfer request left unanswered becomes (SRRP's `transfer-default`).
     pub transfer_default: TransferDefault,
+    /// Days after its registration and after each transfer during which a domain cannot be
+    /// transferred (ICANN's transfer policy: 60; 0: none, as in the .name plan).
+    pub transfer_lock_days: u32,
 }
 
 impl Default for Lifecycle {
@@ -91,6 +94,7 @@ impl Default for Lifecycle {
             pending_delete_days: 5,
             transfer_timeout_days: 0,
             transfer_default: TransferDefault::Approve,
+            transfer_lock_days: 0,
         }
     }
 }

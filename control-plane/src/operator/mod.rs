@@ -100,7 +100,7 @@ pub fn set_lifecycle(
 /// A zone's grace periods and transfer policy in words.
 pub fn describe_lifecycle(p: &Lifecycle) -> String {
     format!(
-        "add grace {} days, renew grace {} days, transfer grace {} days, auto-renew grace {} days, redemption {} days, pending delete {} days, transfer timeout {} days (then {})",
+        "add grace {} days, renew grace {} days, transfer grace {} days, auto-renew grace {} days, redemption {} days, pending delete {} days, transfer timeout {} days (then {}), transfer lock {} days",
         p.add_grace_days,
         p.renew_grace_days,
         p.transfer_grace_days,
@@ -108,7 +108,8 @@ pub fn describe_lifecycle(p: &Lifecycle) -> String {
         p.redemption_days,
         p.pending_delete_days,
         p.transfer_timeout_days,
-        p.transfer_default.as_str()
+        p.transfer_default.as_str(),
+        p.transfer_lock_days
     )
 }
 

@@ -1219,3 +1219,37 @@ fn the_registry_holds_locks_releases_and_transfers_for_a_case() {
         Err(Refusal::NotRegistered(_))
     ));
 }
+
+#[test]
+fn a_domain_is_not_transferred_within_the_zones_lock_after_its_registration_or_a_transfer() {
+    let r = Registry::with(Lifecycle {
+        transfer_lock_days: 60,
+        ..Lifecycle::default()
+    });
+    r.create(1, START, "a.tld", external());
+    let locked = |result: Result<Reply, Refusal>, what: &str| matches!(result, Err(Refusal::Prohibited(ref text)) if text.contains(what) && text.contains("60-day transfer lock"));
+    assert!(locked(
+        r.request_transfer(2, START + 59 * DAY, "a.tld"),
+        "was registered on 2027-01-15; it can be transferred from 2027-03-16"
+    ));
+    r.request_transfer(2, START + 60 * DAY, "a.tld").unwrap();
+    assert_eq!(r.domain("a.tld").unwrap().registrar, 2);
+    assert!(locked(
+        r.request_transfer(3, START + 119 * DAY, "a.tld"),
+        "was transferred on"
+    ));
+    // A transfer by the registry starts the lock again too.
+    r.staff(
+        START + 120 * DAY,
+        "a.tld",
+        StaffAction::Transfer { to: 1 },
+        Reason::Udrp,
+    )
+    .unwrap();
+    assert!(locked(
+        r.request_transfer(3, START + 150 * DAY, "a.tld"),
+        "was transferred on"
+    ));
+    r.request_transfer(3, START + 180 * DAY, "a.tld").unwrap();
+    assert_eq!(r.domain("a.tld").unwrap().registrar, 3);
+}

@@ -59,13 +59,14 @@ impl Rules<'_> {
             return Err(pending_refusal(&pending).into());
         }
         permitted(&domain, Action::Transfer)?;
+        let zone = self.zone_of(&name)?.clone();
+        self.check_transfer_lock(&domain, &zone)?;
         if !authorizes(&domain, verified_hash) {
             return Err(Refusal::AuthorizationFailed(format!(
                 "the domain password does not authorize a transfer of {name}"
             ))
             .into());
         }
-        let zone = self.zone_of(&name)?.clone();
         let fee = self.charge(LedgerKind::Transfer, &name, 1, &zone)?;
         let mut transfer = Transfer {
             domain: name.clone(),
@@ -157,6 +158,35 @@ impl Rules<'_> {
             .into());
         }
         Ok(Reply::Transfer(Box::new(transfer)))
+    }
+
+    /// Refuses a transfer within the zone's lock after the domain's registration or its last
+    /// transfer.
+    fn check_transfer_lock(&self, domain: &Domain, zone: &ZoneSettings) -> Result<(), Failure> {
+        let days = i64::from(zone.lifecycle.transfer_lock_days);
+        if days == 0 {
+            return Ok(());
+        }
+        let transferred = self.store.transfer(&domain.name)?.filter(|t| {
+            matches!(
+                t.status,
+                TransferStatus::ClientApproved | TransferStatus::ServerApproved
+            ) && t.acted >= domain.created
+        });
+        let (what, since) = match transferred {
+            Some(t) => ("transferred", t.acted),
+            None => ("registered", domain.created),
+        };
+        if self.now < since + days * DAY {
+            return Err(Refusal::Prohibited(format!(
+                "{} was {what} on {}; it can be transferred from {} ({days}-day transfer lock)",
+                domain.name,
+                calendar::date(since),
+                calendar::date(since + days * DAY)
+            ))
+            .into());
+        }
+        Ok(())
     }
 
     /// A registered domain by name (lower-cased), whoever sponsors it.

@@ -77,6 +77,10 @@ pub struct LifecycleArgs {
     /// What an unanswered transfer request becomes: approve or reject [default: approve]
     #[arg(long, value_parser = parse_transfer_default)]
     transfer_default: Option<TransferDefault>,
+    /// Days after a registration or a transfer in which the domain cannot be transferred
+    /// (ICANN's transfer policy: 60) [default: 0]
+    #[arg(long)]
+    transfer_lock_days: Option<u32>,
 }
 
 impl LifecycleArgs {
@@ -95,6 +99,7 @@ impl LifecycleArgs {
                 self.transfer_timeout_days,
                 &mut policy.transfer_timeout_days,
             ),
+            (self.transfer_lock_days, &mut policy.transfer_lock_days),
         ];
         for (given, field) in days {
             if let Some(value) = given {

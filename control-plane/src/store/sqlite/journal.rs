@@ -101,7 +101,7 @@ pub fn ledger_sum(conn: &Connection, registrar: u32) -> StoreResult<i64> {
 /// Sets a zone's grace periods and transfer policy; false if the registry does not run it.
 pub fn set_lifecycle(conn: &Connection, origin: &str, policy: &Lifecycle) -> StoreResult<bool> {
     let changed = conn.execute(
-        "UPDATE zones SET add_grace_days = ?2, redemption_days = ?3, pending_delete_days = ?4, auto_renew_grace_days = ?5, renew_grace_days = ?6, transfer_grace_days = ?7, transfer_timeout_days = ?8, transfer_default = ?9 WHERE origin = ?1",
+        "UPDATE zones SET add_grace_days = ?2, redemption_days = ?3, pending_delete_days = ?4, auto_renew_grace_days = ?5, renew_grace_days = ?6, transfer_grace_days = ?7, transfer_timeout_days = ?8, transfer_default = ?9, transfer_lock_days = ?10 WHERE origin = ?1",
         params![
             origin,
             policy.add_grace_days,
@@ -111,7 +111,8 @@ pub fn set_lifecycle(conn: &Connection, origin: &str, policy: &Lifecycle) -> Sto
             policy.renew_grace_days,
             policy.transfer_grace_days,
             policy.transfer_timeout_days,
-            policy.transfer_default.as_str()
+            policy.transfer_default.as_str(),
+            policy.transfer_lock_days
         ],
     )?;
     Ok(changed > 0)

@@ -43,7 +43,8 @@
 //! grace period (`billed`: what, when, the expiry before it); migration 7 replaces a domain's
 //! `active` flag by its `statuses` (RFC 5731 §2.3 holds and prohibitions, their EPP names
 //! separated by spaces; an inactive domain becomes `clientHold`) and adds the case the
-//! registry set its `server…` statuses for (`case_reason`, `case_reference`).
+//! registry set its `server…` statuses for (`case_reason`, `case_reference`); migration 8 adds
+//! each zone's transfer lock after a registration or a transfer (`transfer_lock_days`).
 
 pub mod journal;
 pub mod record;
@@ -315,6 +316,9 @@ ALTER TABLE domains DROP COLUMN active;
 ALTER TABLE domains ADD COLUMN case_reason TEXT;
 ALTER TABLE domains ADD COLUMN case_reference TEXT;
 "#,
+    r#"
+ALTER TABLE zones ADD COLUMN transfer_lock_days INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// Why the database could not be opened.
@@ -579,6 +583,7 @@ fn zone_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(ZoneSettings, String, 
                         )
                     })?
                 },
+                transfer_lock_days: row.get(27)?,
             },
         },
         row.get(4)?,
@@ -618,7 +623,7 @@ pub fn registrars(conn: &Connection) -> StoreResult<Vec<Registrar>> {
 /// Adds a zone; its id is filled in.
 pub fn insert_zone(conn: &Connection, zone: &ZoneSettings) -> StoreResult<i64> {
     conn.prepare_cached(
-        "INSERT INTO zones (origin, level, serial, serial_policy, mname, rname, refresh, retry, expire, minimum, soa_ttl, delegation_ttl, apex_nameservers, year_price, min_ns, max_ns, default_period, max_period, add_grace_days, redemption_days, pending_delete_days, auto_renew_grace_days, renew_grace_days, transfer_grace_days, transfer_timeout_days, transfer_default) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
+        "INSERT INTO zones (origin, level, serial, serial_policy, mname, rname, refresh, retry, expire, minimum, soa_ttl, delegation_ttl, apex_nameservers, year_price, min_ns, max_ns, default_period, max_period, add_grace_days, redemption_days, pending_delete_days, auto_renew_grace_days, renew_grace_days, transfer_grace_days, transfer_timeout_days, transfer_default, transfer_lock_days) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)",
     )?
     .execute(params![
         zone.origin.as_str(),
@@ -647,6 +652,7 @@ pub fn insert_zone(conn: &Connection, zone: &ZoneSettings) -> StoreResult<i64> {
         zone.lifecycle.transfer_grace_days,
         zone.lifecycle.transfer_timeout_days,
         zone.lifecycle.transfer_default.as_str(),
+        zone.lifecycle.transfer_lock_days,
     ])?;
     Ok(conn.last_insert_rowid())
 }
@@ -809,7 +815,7 @@ pub fn for_each_zone_domain(
 impl Store for Connection {
     fn zones(&self) -> StoreResult<Vec<ZoneSettings>> {
         let mut statement = self.prepare_cached(
-            "SELECT id, origin, level, serial, serial_policy, mname, rname, refresh, retry, expire, minimum, soa_ttl, delegation_ttl, apex_nameservers, year_price, min_ns, max_ns, default_period, max_period, add_grace_days, redemption_days, pending_delete_days, auto_renew_grace_days, renew_grace_days, transfer_grace_days, transfer_timeout_days, transfer_default FROM zones ORDER BY id",
+            "SELECT id, origin, level, serial, serial_policy, mname, rname, refresh, retry, expire, minimum, soa_ttl, delegation_ttl, apex_nameservers, year_price, min_ns, max_ns, default_period, max_period, add_grace_days, redemption_days, pending_delete_days, auto_renew_grace_days, renew_grace_days, transfer_grace_days, transfer_timeout_days, transfer_default, transfer_lock_days FROM zones ORDER BY id",
         )?;
         let rows = statement.query_map([], zone_row)?;
         let mut zones = Vec::new();
