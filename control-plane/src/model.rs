@@ -764,10 +764,15 @@ pub enum Notice {
         /// The domain.
         domain: String,
     },
-    /// The registry's staff changed a domain (its statuses); the text says how and why.
+    /// The registry's staff changed a domain (its statuses); the text says how. EPP sends
+    /// it with the domain as it is and RFC 8590's change data (what, when, who, why).
     Changed {
         /// The domain.
         domain: String,
+        /// Who changed it (`operator <name>`).
+        who: String,
+        /// The case it was changed for.
+        case: Case,
     },
 }
 

@@ -52,7 +52,7 @@ pub use transfer::TransferAction;
 
 use crate::model::{
     Action, Actor, Billed, BilledKind, Cluster, Domain, HistoryEntry, HistoryKey, Host, LedgerKind,
-    Message, Nameserver, Registrar, Statuses, Transfer, TransferDefault, ZoneSettings,
+    Message, Nameserver, Notice, Registrar, Statuses, Transfer, TransferDefault, ZoneSettings,
     set_by_registry,
 };
 use crate::publish::{Publication, domain_roid};
@@ -406,8 +406,10 @@ pub enum Reply {
         /// A domain names it among its name servers.
         linked: bool,
     },
-    /// The oldest service message, if any, and how many are waiting.
-    Message(Option<(Box<Message>, u64)>),
+    /// The oldest service message, if any, and how many are waiting; with a message about a
+    /// change the registry's staff made, the domain as it is now ([`Reply::Domain`]) while the
+    /// registrar sponsors it.
+    Message(Option<(Box<Message>, u64)>, Option<Box<Reply>>),
     /// A message was removed; this many remain.
     Acknowledged {
         /// Messages still waiting.
@@ -594,11 +596,19 @@ pub fn execute(
             rename,
         } => rules.update_host(name, add, remove, rename.as_deref()),
         Command::DeleteHost { name } => rules.delete_host(name),
-        Command::Poll => Ok(Reply::Message(
-            store
-                .first_message(context.registrar.id)?
-                .map(|(message, count)| (Box::new(message), count)),
-        )),
+        Command::Poll => {
+            let first = store.first_message(context.registrar.id)?;
+            let object = match first.as_ref().map(|(m, _)| &m.about) {
+                Some(Notice::Changed { domain, .. }) => {
+                    rules.query_domain(domain).ok().map(Box::new)
+                }
+                _ => None,
+            };
+            Ok(Reply::Message(
+                first.map(|(message, count)| (Box::new(message), count)),
+                object,
+            ))
+        }
         Command::Acknowledge { id } => {
             if !store.delete_message(context.registrar.id, *id)? {
                 return Err(

@@ -253,7 +253,7 @@ fn host_objects_follow_their_rules_and_carry_their_addresses_everywhere() {
     )
     .unwrap();
     assert_eq!(r.conn.host("ns.one.tld").unwrap().unwrap().registrar, 2);
-    let Reply::Message(Some((message, 1))) = r.run(1, START, Command::Poll).unwrap() else {
+    let Reply::Message(Some((message, 1)), _) = r.run(1, START, Command::Poll).unwrap() else {
         panic!("a transfer notice for the losing registrar");
     };
     assert!(message.text.contains("one.tld"));
@@ -480,7 +480,7 @@ fn expired_domains_are_renewed_refunded_or_deleted_when_the_zone_auto_renews() {
     );
     assert_eq!(sweep_at(expires + 120), 0, "renewed once");
     for registrar in [1, 2] {
-        let Reply::Message(Some((message, 1))) =
+        let Reply::Message(Some((message, 1)), _) =
             r.run(registrar, expires + 120, Command::Poll).unwrap()
         else {
             panic!("a notice for registrar {registrar}");
@@ -557,7 +557,7 @@ impl Registry {
     /// The registrar's queued notices, read and acknowledged.
     fn notices(&self, registrar: u32, now: i64) -> Vec<Notice> {
         let mut out = Vec::new();
-        while let Reply::Message(Some((message, _))) =
+        while let Reply::Message(Some((message, _)), _) =
             self.run(registrar, now, Command::Poll).unwrap()
         {
             self.run(registrar, now, Command::Acknowledge { id: message.id })
@@ -1169,7 +1169,8 @@ fn the_registry_holds_locks_releases_and_transfers_for_a_case() {
     assert_eq!(told.len(), 3);
     assert!(
         told.iter()
-            .all(|n| matches!(n, Notice::Changed { domain } if domain == "a.tld"))
+            .all(|n| matches!(n, Notice::Changed { domain, who, case }
+                if domain == "a.tld" && who == "operator ops" && case.reference == "CASE-1"))
     );
 
     // A dispute's decision: the pending transfer to registrar 2 is cancelled (and refunded),

@@ -171,6 +171,7 @@ impl Rules<'_> {
         self.tell(
             domain.registrar,
             &domain.name,
+            case,
             format!(
                 "The registry changed the statuses of {}: {change} ({})",
                 domain.name,
@@ -241,7 +242,13 @@ impl Rules<'_> {
     }
 
     /// Queues a service message about `domain` for its registrar.
-    fn tell(&mut self, registrar: u32, domain: &str, text: String) -> Result<(), Failure> {
+    fn tell(
+        &mut self,
+        registrar: u32,
+        domain: &str,
+        case: &Case,
+        text: String,
+    ) -> Result<(), Failure> {
         self.store.queue_message(&Message {
             id: 0,
             registrar,
@@ -249,6 +256,8 @@ impl Rules<'_> {
             text,
             about: Notice::Changed {
                 domain: domain.to_string(),
+                who: self.actor.to_string(),
+                case: case.clone(),
             },
         })?;
         Ok(())

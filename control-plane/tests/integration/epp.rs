@@ -374,7 +374,7 @@ fn a_registrar_runs_every_domain_command_over_epp() {
 }
 
 /// A command document around `inner` (the command element and any extension).
-fn command(inner: &str) -> String {
+pub fn command(inner: &str) -> String {
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><epp xmlns=\"urn:ietf:params:xml:ns:epp-1.0\"><command>{inner}<clTRID>raw-1</clTRID></command></epp>"
     )

@@ -7,9 +7,13 @@ use std::process::Command;
 
 use instant_epp::domain::update::{DomainAdd, DomainRemove};
 use instant_epp::domain::{DomainDelete, DomainInfo, DomainTransfer, DomainUpdate, Status};
+use instant_epp::extensions::change_poll::{
+    self, CaseIdentifierKind, ChangePoll, OperationKind, State,
+};
+use instant_epp::login::Login;
 use instant_epp::poll::{Ack, Poll};
 
-use crate::fixture::{Registry, free_port};
+use crate::fixture::{Registry, free_port, password};
 
 const BIN: &str = env!("CARGO_BIN_EXE_control-plane");
 
@@ -164,6 +168,30 @@ fn statuses_refuse_alike_over_epp_and_srrp_and_the_registry_acts_for_a_case() {
             .unwrap();
         let statuses = info.res_data().unwrap().statuses.clone().unwrap();
         assert!(statuses.contains(&Status::ServerHold), "{statuses:?}");
+        // A session naming RFC 8590 gets each change with the domain and what, when, who, why.
+        let mut watcher = crate::epp::client(epp, tls.clone()).await;
+        let login = Login::new("1001", password(1001), None, Some(&[change_poll::XMLNS]));
+        watcher.transact(&login, "w-1").await.unwrap();
+        let polled = watcher
+            .transact_xml(&crate::epp::command("<poll op=\"req\"/>"))
+            .await
+            .unwrap();
+        assert!(
+            polled.contains("<domain:infData") && polled.contains("serverHold"),
+            "{polled}"
+        );
+        let start = polled.find("<changePoll:changeData").expect("change data");
+        let end =
+            polled.find("</changePoll:changeData>").unwrap() + "</changePoll:changeData>".len();
+        let change: ChangePoll = instant_xml::from_str(&polled[start..end]).unwrap();
+        assert_eq!(change.operation.kind().unwrap(), OperationKind::Update);
+        assert_eq!(change.state(), State::After);
+        assert_eq!(change.who, "operator tester");
+        let case = change.case_id.as_ref().unwrap();
+        assert_eq!(
+            (case.kind().unwrap(), case.id.as_str()),
+            (CaseIdentifierKind::Custom("registry-lock"), "T-1")
+        );
         let mut told = Vec::new();
         for id in 0..4 {
             let polled = one.transact(&Poll, &format!("p-{id}")).await.unwrap();

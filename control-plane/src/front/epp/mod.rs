@@ -47,8 +47,10 @@ pub const OBJECTS: [&str; 2] = [DOMAIN, HOST];
 /// RFC 3915 grace periods and restores.
 pub const RGP: &str = "urn:ietf:params:xml:ns:rgp-1.0";
 
+/// RFC 8590 change poll: what the registry's staff changed, in poll messages.
+pub const CHANGE_POLL: &str = "urn:ietf:params:xml:ns:changePoll-1.0";
 /// The extensions this server offers (`<extURI>`).
-pub const EXTENSIONS: [&str; 2] = [SECDNS, RGP];
+pub const EXTENSIONS: [&str; 3] = [SECDNS, RGP, CHANGE_POLL];
 
 /// RFC 5730 §3 result codes used here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

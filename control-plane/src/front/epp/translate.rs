@@ -8,9 +8,9 @@ use zonefiles::whois::{DelegationSigner, DomainStatus};
 use super::command::{DomainUpdate, NameServers, Request, TransferOp};
 use super::response::{Queue, Response, date_time};
 use super::xml::escape;
-use super::{Code, DOMAIN, HOST, RGP, SECDNS};
+use super::{CHANGE_POLL, Code, DOMAIN, HOST, RGP, SECDNS};
 use crate::front::auth;
-use crate::model::{Domain, Nameserver, Notice, Statuses, Transfer, TransferStatus};
+use crate::model::{Case, Domain, Nameserver, Notice, Reason, Statuses, Transfer, TransferStatus};
 use crate::registry::{Command, NameserverSource, Refusal, Reply};
 
 /// What to do with a domain command.
@@ -238,62 +238,8 @@ pub fn reply(request: &Request, reply: Reply) -> Response {
         (Request::DomainCheck(_), Reply::Availability(answers)) => {
             response.data = Some(check_data("domain", DOMAIN, answers));
         }
-        (
-            Request::DomainInfo { .. },
-            Reply::Domain {
-                domain,
-                nameservers,
-                roid,
-                host_objects,
-                grace,
-                transfer,
-                ..
-            },
-        ) => {
-            let mut data = format!(
-                "<domain:infData {ns}><domain:name>{}</domain:name><domain:roid>{}</domain:roid>",
-                escape(&domain.name),
-                escape(&roid)
-            );
-            for status in statuses(&domain, &nameservers, transfer.as_deref()) {
-                let _ = write!(data, r#"<domain:status s="{status}"/>"#);
-            }
-            if !nameservers.is_empty() {
-                data.push_str("<domain:ns>");
-                if host_objects {
-                    for host in &nameservers {
-                        let _ = write!(
-                            data,
-                            "<domain:hostObj>{}</domain:hostObj>",
-                            escape(&host.name)
-                        );
-                    }
-                } else {
-                    hosts(&mut data, &nameservers);
-                }
-                data.push_str("</domain:ns>");
-            }
-            let _ = write!(
-                data,
-                "<domain:clID>{}</domain:clID><domain:crDate>{}</domain:crDate><domain:upDate>{}</domain:upDate><domain:exDate>{}</domain:exDate></domain:infData>",
-                domain.registrar,
-                date_time(domain.created),
-                date_time(domain.updated),
-                date_time(domain.expires)
-            );
-            response.data = Some(data);
-            if !domain.ds.is_empty() {
-                let mut ext = format!(r#"<secDNS:infData xmlns:secDNS="{SECDNS}">"#);
-                ds_data(&mut ext, &domain.ds);
-                ext.push_str("</secDNS:infData>");
-                response.extension.push((SECDNS, ext));
-            }
-            if let Some(status) = grace {
-                response.extension.push((
-                    RGP,
-                    format!(r#"<rgp:infData xmlns:rgp="{RGP}"><rgp:rgpStatus s="{status}"/></rgp:infData>"#),
-                ));
-            }
+        (Request::DomainInfo { .. }, domain @ Reply::Domain { .. }) => {
+            domain_info(&mut response, domain);
         }
         (Request::DomainDelete { .. }, Reply::Deleted { pending: true }) => {
             return Response::with_message(
@@ -361,13 +307,23 @@ pub fn reply(request: &Request, reply: Reply) -> Response {
             );
             response.data = Some(data);
         }
-        (Request::Poll { .. }, Reply::Message(None)) => return Response::new(Code::NoMessages),
-        (Request::Poll { .. }, Reply::Message(Some((message, count)))) => {
+        (Request::Poll { .. }, Reply::Message(None, _)) => return Response::new(Code::NoMessages),
+        (Request::Poll { .. }, Reply::Message(Some((message, count)), object)) => {
             let mut response = Response::new(Code::Ack);
-            // A transfer notice carries the transfer's data (RFC 5731 §3.3); the registry's
-            // own notices are their text.
-            if let Notice::Transfer(transfer) = &message.about {
-                response.data = Some(transfer_data(transfer));
+            // A transfer notice carries the transfer's data (RFC 5731 §3.3); a change by the
+            // registry's staff the domain as it is now and RFC 8590's change data; the
+            // registry's other notices are their text.
+            match &message.about {
+                Notice::Transfer(transfer) => response.data = Some(transfer_data(transfer)),
+                Notice::Changed { who, case, .. } => {
+                    if let Some(object) = object {
+                        domain_info(&mut response, *object);
+                    }
+                    response
+                        .extension
+                        .push((CHANGE_POLL, change_data(message.at, message.id, who, case)));
+                }
+                _ => {}
             }
             response.queue = Some(Queue {
                 count,
@@ -392,6 +348,87 @@ pub fn reply(request: &Request, reply: Reply) -> Response {
         _ => {}
     }
     response
+}
+
+/// `<domain:infData>` and its extensions (secDNS, rgp) for a [`Reply::Domain`].
+fn domain_info(response: &mut Response, reply: Reply) {
+    let Reply::Domain {
+        domain,
+        nameservers,
+        roid,
+        host_objects,
+        grace,
+        transfer,
+        ..
+    } = reply
+    else {
+        return;
+    };
+    let ns = format!(r#"xmlns:domain="{DOMAIN}""#);
+    let mut data = format!(
+        "<domain:infData {ns}><domain:name>{}</domain:name><domain:roid>{}</domain:roid>",
+        escape(&domain.name),
+        escape(&roid)
+    );
+    for status in statuses(&domain, &nameservers, transfer.as_deref()) {
+        let _ = write!(data, r#"<domain:status s="{status}"/>"#);
+    }
+    if !nameservers.is_empty() {
+        data.push_str("<domain:ns>");
+        if host_objects {
+            for host in &nameservers {
+                let _ = write!(
+                    data,
+                    "<domain:hostObj>{}</domain:hostObj>",
+                    escape(&host.name)
+                );
+            }
+        } else {
+            hosts(&mut data, &nameservers);
+        }
+        data.push_str("</domain:ns>");
+    }
+    let _ = write!(
+        data,
+        "<domain:clID>{}</domain:clID><domain:crDate>{}</domain:crDate><domain:upDate>{}</domain:upDate><domain:exDate>{}</domain:exDate></domain:infData>",
+        domain.registrar,
+        date_time(domain.created),
+        date_time(domain.updated),
+        date_time(domain.expires)
+    );
+    response.data = Some(data);
+    if !domain.ds.is_empty() {
+        let mut ext = format!(r#"<secDNS:infData xmlns:secDNS="{SECDNS}">"#);
+        ds_data(&mut ext, &domain.ds);
+        ext.push_str("</secDNS:infData>");
+        response.extension.push((SECDNS, ext));
+    }
+    if let Some(status) = grace {
+        response.extension.push((
+            RGP,
+            format!(
+                r#"<rgp:infData xmlns:rgp="{RGP}"><rgp:rgpStatus s="{status}"/></rgp:infData>"#
+            ),
+        ));
+    }
+}
+
+/// RFC 8590's `<changePoll:changeData>` for a change the registry's staff made: an update,
+/// when, by whom, and the case (UDRP and URS cases by their types, the others as custom
+/// cases named by their class).
+fn change_data(at: i64, id: i64, who: &str, case: &Case) -> String {
+    let case_id = match case.reason {
+        Reason::Udrp => r#"type="udrp""#.to_string(),
+        Reason::Urs => r#"type="urs""#.to_string(),
+        other => format!(r#"type="custom" name="{}""#, other.as_str()),
+    };
+    format!(
+        r#"<changePoll:changeData xmlns:changePoll="{CHANGE_POLL}" state="after"><changePoll:operation>update</changePoll:operation><changePoll:date>{}</changePoll:date><changePoll:svTRID>registry-change-{id}</changePoll:svTRID><changePoll:who>{}</changePoll:who><changePoll:caseId {case_id}>{}</changePoll:caseId><changePoll:reason>{}</changePoll:reason></changePoll:changeData>"#,
+        date_time(at),
+        escape(who),
+        escape(&case.reference),
+        case.reason.as_str()
+    )
 }
 
 /// `<domain:chkData>` or `<host:chkData>` (`prefix` and its namespace): each name, whether it

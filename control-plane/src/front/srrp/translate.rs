@@ -603,7 +603,7 @@ pub fn reply(request: &Request, reply: Reply) -> Response {
         | Reply::Expires(_)
         | Reply::HostCreated { .. }
         | Reply::Host { .. }
-        | Reply::Message(_)
+        | Reply::Message(..)
         | Reply::Deleted { .. }
         | Reply::Acknowledged { .. } => {}
     }

@@ -44,7 +44,9 @@
 //! `active` flag by its `statuses` (RFC 5731 §2.3 holds and prohibitions, their EPP names
 //! separated by spaces; an inactive domain becomes `clientHold`) and adds the case the
 //! registry set its `server…` statuses for (`case_reason`, `case_reference`); migration 8 adds
-//! each zone's transfer lock after a registration or a transfer (`transfer_lock_days`).
+//! each zone's transfer lock after a registration or a transfer (`transfer_lock_days`);
+//! migration 9 adds who changed a domain, and for which case, to the messages telling its
+//! registrar (`who`, `case_reason`, `case_reference`).
 
 pub mod journal;
 pub mod record;
@@ -318,6 +320,11 @@ ALTER TABLE domains ADD COLUMN case_reference TEXT;
 "#,
     r#"
 ALTER TABLE zones ADD COLUMN transfer_lock_days INTEGER NOT NULL DEFAULT 0;
+"#,
+    r#"
+ALTER TABLE messages ADD COLUMN who TEXT;
+ALTER TABLE messages ADD COLUMN case_reason TEXT;
+ALTER TABLE messages ADD COLUMN case_reference TEXT;
 "#,
 ];
 
@@ -1185,14 +1192,18 @@ impl Store for Connection {
             Notice::Transfer(t) => ("transfer", &t.domain, Some(t.gaining), Some(t.expires)),
             Notice::Renewed { domain, expires } => ("renewed", domain, None, Some(*expires)),
             Notice::Expired { domain } => ("expired", domain, None, None),
-            Notice::Changed { domain } => ("changed", domain, None, None),
+            Notice::Changed { domain, .. } => ("changed", domain, None, None),
         };
         let transfer = match &m.about {
             Notice::Transfer(t) => Some(t),
             _ => None,
         };
+        let (who, case) = match &m.about {
+            Notice::Changed { who, case, .. } => (Some(who), Some(case)),
+            _ => (None, None),
+        };
         self.prepare_cached(
-            "INSERT INTO messages (registrar, at, text, kind, domain, other, expires, tr_status, tr_losing, tr_requested, tr_acted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            "INSERT INTO messages (registrar, at, text, kind, domain, other, expires, tr_status, tr_losing, tr_requested, tr_acted, who, case_reason, case_reference) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         )?
         .execute(params![
             m.registrar,
@@ -1205,7 +1216,10 @@ impl Store for Connection {
             transfer.map(|t| t.status.as_str()),
             transfer.map(|t| t.losing),
             transfer.map(|t| t.requested),
-            transfer.map(|t| t.acted)
+            transfer.map(|t| t.acted),
+            who,
+            case.map(|c| c.reason.as_str()),
+            case.map(|c| &c.reference)
         ])?;
         Ok(())
     }
@@ -1216,7 +1230,7 @@ impl Store for Connection {
             .query_row([registrar], |r| r.get(0))?;
         let row = self
             .prepare_cached(
-                "SELECT id, at, text, kind, domain, other, expires, tr_status, tr_losing, tr_requested, tr_acted FROM messages WHERE registrar = ?1 ORDER BY id LIMIT 1",
+                "SELECT id, at, text, kind, domain, other, expires, tr_status, tr_losing, tr_requested, tr_acted, who, case_reason, case_reference FROM messages WHERE registrar = ?1 ORDER BY id LIMIT 1",
             )?
             .query_row([registrar], |r| {
                 Ok((
@@ -1235,10 +1249,17 @@ impl Store for Connection {
                         r.get::<_, Option<i64>>(9)?,
                         r.get::<_, Option<i64>>(10)?,
                     ),
+                    (
+                        r.get::<_, Option<String>>(11)?,
+                        r.get::<_, Option<String>>(12)?
+                            .as_deref()
+                            .and_then(Reason::parse),
+                        r.get::<_, Option<String>>(13)?,
+                    ),
                 ))
             })
             .optional()?;
-        let Some((id, at, text, kind, domain, other, expires, transfer)) = row else {
+        let Some((id, at, text, kind, domain, other, expires, transfer, change)) = row else {
             return Ok(None);
         };
         let about = match (kind.as_str(), domain, other, expires, transfer) {
@@ -1260,7 +1281,18 @@ impl Store for Connection {
             }),
             ("renewed", Some(domain), _, Some(expires), _) => Notice::Renewed { domain, expires },
             ("expired", Some(domain), _, _, _) => Notice::Expired { domain },
-            ("changed", Some(domain), _, _, _) => Notice::Changed { domain },
+            ("changed", Some(domain), _, _, _) => match change {
+                (Some(who), Some(reason), Some(reference)) => Notice::Changed {
+                    domain,
+                    who,
+                    case: Case { reason, reference },
+                },
+                _ => {
+                    return Err(StoreError::Corrupt(format!(
+                        "message {id}: a change without its case"
+                    )));
+                }
+            },
             _ => {
                 return Err(StoreError::Corrupt(format!(
                     "message {id} of kind {kind:?}"
