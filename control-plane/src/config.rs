@@ -28,6 +28,9 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
     /// Seconds between sweeps that move deleted domains on (redemption period over, purge).
     pub sweep_interval_s: u64,
+    /// Days a registrar's service message (EPP poll) is kept unread before the sweep removes
+    /// it; 0 keeps it until acknowledged.
+    pub message_days: u32,
     /// The SRRP listener.
     pub srrp: Srrp,
     /// The EPP listener.
@@ -146,6 +149,7 @@ impl Default for Config {
             recovery_key: None,
             metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9155))),
             sweep_interval_s: 60,
+            message_days: 0,
             srrp: Srrp::default(),
             epp: Epp::default(),
             push: Push::default(),

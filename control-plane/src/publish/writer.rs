@@ -91,6 +91,9 @@ pub struct Settings {
     pub server_info: Vec<String>,
     /// How often deleted domains are moved on ([`registry::sweep`]).
     pub sweep_interval: Duration,
+    /// Days a service message waits to be read before the sweep removes it (0: until it is
+    /// acknowledged).
+    pub message_days: u32,
 }
 
 impl Commits {
@@ -178,7 +181,7 @@ fn run(
         };
         if last_sweep.elapsed() >= settings.sweep_interval {
             last_sweep = Instant::now();
-            if sweep(&mut conn, &signer, &stats) == registry::SWEEP_LIMIT {
+            if sweep(&mut conn, &signer, &stats, settings.message_days) == registry::SWEEP_LIMIT {
                 // More are due: sweep again at the next turn.
                 last_sweep -= settings.sweep_interval;
             }
@@ -206,12 +209,14 @@ fn run(
 
 /// Moves deleted domains on ([`registry::sweep`]) in a transaction of its own, journaled and
 /// published like any change; returns how many it moved.
-fn sweep(conn: &mut Connection, signer: &Signer, stats: &Stats) -> usize {
+fn sweep(conn: &mut Connection, signer: &Signer, stats: &Stats, message_days: u32) -> usize {
     let now = ops::now();
+    let messages_before =
+        (message_days > 0).then(|| now - i64::from(message_days) * zonefiles::calendar::DAY);
     let run = |conn: &mut Connection| -> Result<(usize, usize), String> {
         transaction(conn, Step::Begin).map_err(|e| e.to_string())?;
         let mut publication = Publication::new();
-        let moved = match registry::sweep(conn, &mut publication, now) {
+        let moved = match registry::sweep(conn, &mut publication, now, messages_before) {
             Ok(moved) => moved,
             Err(e) => return Err(e.to_string()),
         };

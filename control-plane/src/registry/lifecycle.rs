@@ -284,11 +284,20 @@ fn auto_renew(
 
 /// Answers transfers left unanswered past their zone's timeout, renews expired domains (in zones
 /// that auto-renew) and moves deleted domains on: those whose redemption period is over to
-/// pending delete, those whose pending delete is over out of the registry. Returns how many it
-/// moved (at most [`SWEEP_LIMIT`]).
-pub fn sweep(store: &dyn Store, publication: &mut Publication, now: i64) -> Result<usize, Failure> {
+/// pending delete, those whose pending delete is over out of the registry; removes service
+/// messages queued before `messages_before`, read or not. Returns how many it moved or removed
+/// (at most [`SWEEP_LIMIT`]).
+pub fn sweep(
+    store: &dyn Store,
+    publication: &mut Publication,
+    now: i64,
+    messages_before: Option<i64>,
+) -> Result<usize, Failure> {
     let zones = publication.zones(store)?;
     let mut moved = transfer::answer_due(store, publication, &zones, now, SWEEP_LIMIT)?;
+    if let Some(before) = messages_before {
+        moved += store.expire_messages(before, SWEEP_LIMIT - moved)?;
+    }
     for zone in zones.iter() {
         if moved == SWEEP_LIMIT {
             return Ok(moved);

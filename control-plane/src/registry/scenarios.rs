@@ -399,7 +399,7 @@ fn a_deleted_domain_is_refunded_restored_or_purged_as_its_zone_says() {
 
     let sweep_at = |now: i64| {
         let mut publication = Publication::new();
-        let moved = sweep(&r.conn, &mut publication, now).unwrap();
+        let moved = sweep(&r.conn, &mut publication, now, None).unwrap();
         (moved, !publication.is_empty())
     };
     let deleted = deleted + 2 * DAY;
@@ -461,7 +461,7 @@ fn expired_domains_are_renewed_refunded_or_deleted_when_the_zone_auto_renews() {
     let expires = r.domain("kept.tld").unwrap().expires;
     let sweep_at = |now: i64| {
         let mut publication = Publication::new();
-        sweep(&r.conn, &mut publication, now).unwrap()
+        sweep(&r.conn, &mut publication, now, None).unwrap()
     };
     assert_eq!(sweep_at(expires - DAY), 0, "not expired yet");
     // Registrar 2 cannot pay for another year.
@@ -568,7 +568,7 @@ impl Registry {
     }
 
     fn sweep(&self, now: i64) -> usize {
-        sweep(&self.conn, &mut Publication::new(), now).unwrap()
+        sweep(&self.conn, &mut Publication::new(), now, None).unwrap()
     }
 }
 
@@ -1253,4 +1253,26 @@ fn a_domain_is_not_transferred_within_the_zones_lock_after_its_registration_or_a
     ));
     r.request_transfer(3, START + 180 * DAY, "a.tld").unwrap();
     assert_eq!(r.domain("a.tld").unwrap().registrar, 3);
+}
+
+#[test]
+fn unread_messages_expire_when_the_registry_says_so() {
+    let r = Registry::with(Lifecycle {
+        transfer_timeout_days: 5,
+        ..Lifecycle::default()
+    });
+    r.create(1, START, "a.tld", external());
+    r.create(1, START, "b.tld", external());
+    r.request_transfer(2, START, "a.tld").unwrap();
+    r.request_transfer(2, START + 2 * DAY, "b.tld").unwrap();
+    // Kept until acknowledged, unless the registry removes those older than a date.
+    let swept = |before: Option<i64>| {
+        sweep(&r.conn, &mut Publication::new(), START + 4 * DAY, before).unwrap()
+    };
+    assert_eq!(swept(None), 0);
+    assert_eq!(swept(Some(START + DAY)), 1);
+    assert_eq!(
+        transfer_statuses(&r.notices(1, START + 4 * DAY)),
+        [("b.tld".to_string(), TransferStatus::Pending)]
+    );
 }

@@ -93,6 +93,8 @@ pub trait Store {
     fn first_message(&self, registrar: u32) -> StoreResult<Option<(Message, u64)>>;
     /// Removes a registrar's message; false if it has none with that id.
     fn delete_message(&self, registrar: u32, id: i64) -> StoreResult<bool>;
+    /// Removes up to `limit` messages queued before `before`; returns how many.
+    fn expire_messages(&self, before: i64, limit: usize) -> StoreResult<usize>;
     /// Deleted domains of a zone, still redeemable or not, deleted before a time (oldest first).
     fn deleted_before(&self, zone: i64, redeemable: bool, before: i64) -> StoreResult<Vec<String>>;
     /// Live domains of a zone expired by a time, soonest first, at most `limit`.

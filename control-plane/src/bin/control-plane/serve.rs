@@ -80,6 +80,7 @@ pub fn run(args: Args, env: Env) -> Result<()> {
                 queue_per_registrar: config.srrp.queue_per_registrar,
                 server_info: config.srrp.server_info.clone(),
                 sweep_interval: Duration::from_secs(config.sweep_interval_s),
+                message_days: config.message_days,
             },
         );
         let core = Arc::new(Core::new(commits.clone(), config.database.clone()));

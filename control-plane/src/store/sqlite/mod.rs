@@ -46,7 +46,8 @@
 //! registry set its `server…` statuses for (`case_reason`, `case_reference`); migration 8 adds
 //! each zone's transfer lock after a registration or a transfer (`transfer_lock_days`);
 //! migration 9 adds who changed a domain, and for which case, to the messages telling its
-//! registrar (`who`, `case_reason`, `case_reference`).
+//! registrar (`who`, `case_reason`, `case_reference`); migration 10 indexes messages by when
+//! they were queued, for their expiry.
 
 pub mod journal;
 pub mod record;
@@ -325,6 +326,9 @@ ALTER TABLE zones ADD COLUMN transfer_lock_days INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE messages ADD COLUMN who TEXT;
 ALTER TABLE messages ADD COLUMN case_reason TEXT;
 ALTER TABLE messages ADD COLUMN case_reference TEXT;
+"#,
+    r#"
+CREATE INDEX messages_by_time ON messages(at);
 "#,
 ];
 
@@ -1401,6 +1405,14 @@ impl Store for Connection {
             .prepare_cached("DELETE FROM messages WHERE registrar = ?1 AND id = ?2")?
             .execute(params![registrar, id])?
             > 0)
+    }
+
+    fn expire_messages(&self, before: i64, limit: usize) -> StoreResult<usize> {
+        Ok(self
+            .prepare_cached(
+                "DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE at < ?1 ORDER BY at LIMIT ?2)",
+            )?
+            .execute(params![before, limit as i64])?)
     }
 
     fn ledger(&self, from: i64, to: i64) -> StoreResult<Vec<LedgerEntry>> {
