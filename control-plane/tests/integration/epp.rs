@@ -1162,3 +1162,64 @@ fn a_transfer_waits_for_its_sponsor_over_epp_and_srrp() {
     let audit = registry.audit();
     assert!(audit.contains("0 problems"), "{audit}");
 }
+
+/// A raw `<login>` for registrar 1003 with these `<pw>` and `<extension>` contents.
+fn login_frame(pw: &str, extension: &str) -> String {
+    command(&format!(
+        "<login><clID>1003</clID><pw>{pw}</pw><options><version>1.0</version><lang>en</lang></options><svcs><objURI>urn:ietf:params:xml:ns:domain-1.0</objURI><svcExtension><extURI>urn:ietf:params:xml:ns:epp:loginSec-1.0</extURI></svcExtension></svcs></login>{extension}"
+    ))
+}
+
+#[test]
+fn a_password_longer_than_epp_allows_logs_in_through_login_security() {
+    let (registry, epp) = registry();
+    let long = "correct horse battery staple, and then some more words";
+    registry.cli(&["registrar", "password", "1003", "--password", long]);
+    let security = |pw: &str| {
+        format!(
+            "<extension><loginSec:loginSec xmlns:loginSec=\"urn:ietf:params:xml:ns:epp:loginSec-1.0\"><loginSec:userAgent><loginSec:app>test 1.0</loginSec:app></loginSec:userAgent><loginSec:pw>{pw}</loginSec:pw></loginSec:loginSec></extension>"
+        )
+    };
+    let tls = registry.client.clone();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let greeting = client(epp, tls.clone()).await.xml_greeting();
+        assert!(
+            greeting.contains("urn:ietf:params:xml:ns:epp:loginSec-1.0"),
+            "{greeting}"
+        );
+        // The placeholder without the password, the password in both places, a wrong one.
+        for (frame, expected) in [
+            (login_frame("[LOGIN-SECURITY]", ""), 2003),
+            (login_frame("pass-three", &security(long)), 2306),
+            (
+                login_frame("[LOGIN-SECURITY]", &security("not the password")),
+                2200,
+            ),
+            (
+                login_frame("[LOGIN-SECURITY]", &security(&"x".repeat(300))),
+                2005,
+            ),
+        ] {
+            let mut session = client(epp, tls.clone()).await;
+            let answer = session.transact_xml(&frame).await.unwrap();
+            assert_eq!(raw_code(&answer), expected, "{frame}: {answer}");
+        }
+        let mut session = client(epp, tls.clone()).await;
+        let answer = session
+            .transact_xml(&login_frame("[LOGIN-SECURITY]", &security(long)))
+            .await
+            .unwrap();
+        assert_eq!(raw_code(&answer), 1000, "{answer}");
+        let info = session
+            .transact(
+                &DomainCheck {
+                    domains: &["free.tld"],
+                },
+                "c-1",
+            )
+            .await
+            .unwrap();
+        assert!(info.res_data().unwrap().list[0].name.available);
+    });
+}

@@ -12,7 +12,7 @@ use zonefiles::calendar;
 use zonefiles::whois::{DelegationSigner, DomainStatus};
 
 use super::xml::Element;
-use super::{CONTACT, Code, DOMAIN, EPP, Failure, HOST, RGP, SECDNS};
+use super::{CONTACT, Code, DOMAIN, EPP, Failure, HOST, LOGIN_SEC, RGP, SECDNS};
 use crate::model::{Nameserver, Statuses, set_by_registry};
 use crate::registry::TransferAction;
 
@@ -328,7 +328,7 @@ pub fn read(root: &Element, extensions: &[&str]) -> Result<Frame, Failure> {
 
 fn command(verb: &Element, extension: &[Element]) -> Result<Request, Failure> {
     match verb.name.as_str() {
-        "login" => return login(verb),
+        "login" => return login(verb, extension),
         "logout" => {
             if !verb.children.is_empty() {
                 return Err(syntax("<logout> is empty"));
@@ -535,7 +535,27 @@ fn command(verb: &Element, extension: &[Element]) -> Result<Request, Failure> {
     }
 }
 
-fn login(verb: &Element) -> Result<Request, Failure> {
+/// What `<pw>` and `<newPW>` hold when the password is in `<loginSec:pw>` (RFC 8807 §3.2).
+const LOGIN_SECURITY: &str = "[LOGIN-SECURITY]";
+/// The longest password this server reads from `<loginSec:pw>`.
+const LONGEST_PASSWORD: usize = 256;
+
+fn login(verb: &Element, extension: &[Element]) -> Result<Request, Failure> {
+    let security = match extension {
+        [] => None,
+        [element] if element.is(LOGIN_SEC, "loginSec") => {
+            shape(
+                element,
+                &[
+                    (LOGIN_SEC, "userAgent", Optional),
+                    (LOGIN_SEC, "pw", Optional),
+                    (LOGIN_SEC, "newPW", Optional),
+                ],
+            )?;
+            Some(element)
+        }
+        _ => return Err(syntax("a login's only extension is <loginSec:loginSec>")),
+    };
     shape(
         verb,
         &[
@@ -576,14 +596,37 @@ fn login(verb: &Element) -> Result<Request, Failure> {
         }
         None => Vec::new(),
     };
-    let text = |name: &str| required(verb, EPP, name).map(|e| e.text.clone());
+    // A password is in <pw> (<newPW>), or in <loginSec:pw> (<loginSec:newPW>) with the
+    // placeholder in its place.
+    let password = |name: &str| -> Result<Option<String>, Failure> {
+        let plain = verb.child(EPP, name).map(|e| e.text.clone());
+        let long = security.and_then(|s| s.child(LOGIN_SEC, name));
+        match (plain, long) {
+            (Some(p), Some(long)) if p == LOGIN_SECURITY => {
+                let long = long.text.clone();
+                if !(6..=LONGEST_PASSWORD).contains(&long.chars().count()) {
+                    return Err(value(format!(
+                        "<loginSec:{name}> holds 6 to {LONGEST_PASSWORD} characters"
+                    )));
+                }
+                Ok(Some(long))
+            }
+            (Some(p), None) if p == LOGIN_SECURITY => Err(Failure::new(
+                Code::MissingParameter,
+                format!("<{name}> says {LOGIN_SECURITY}: give the password in <loginSec:{name}>"),
+            )),
+            (_, Some(_)) => Err(Failure::new(
+                Code::ParameterPolicy,
+                format!("with <loginSec:{name}>, <{name}> holds {LOGIN_SECURITY} (RFC 8807)"),
+            )),
+            (plain, None) => Ok(plain),
+        }
+    };
     Ok(Request::Login {
         client: required(verb, EPP, "clID")?.token().to_string(),
-        password: text("pw")?,
-        new_password: verb
-            .child(EPP, "newPW")
-            .map(|_| text("newPW"))
-            .transpose()?,
+        password: password("pw")?
+            .ok_or_else(|| Failure::new(Code::MissingParameter, "<pw> is missing"))?,
+        new_password: password("newPW")?,
         objects: svcs
             .all(EPP, "objURI")
             .map(|o| o.token().to_string())

@@ -49,8 +49,10 @@ pub const RGP: &str = "urn:ietf:params:xml:ns:rgp-1.0";
 
 /// RFC 8590 change poll: what the registry's staff changed, in poll messages.
 pub const CHANGE_POLL: &str = "urn:ietf:params:xml:ns:changePoll-1.0";
+/// RFC 8807 login security: passwords longer than `<pw>` allows, in the login's extension.
+pub const LOGIN_SEC: &str = "urn:ietf:params:xml:ns:epp:loginSec-1.0";
 /// The extensions this server offers (`<extURI>`).
-pub const EXTENSIONS: [&str; 3] = [SECDNS, RGP, CHANGE_POLL];
+pub const EXTENSIONS: [&str; 4] = [SECDNS, RGP, CHANGE_POLL, LOGIN_SEC];
 
 /// RFC 5730 §3 result codes used here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
