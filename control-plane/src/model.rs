@@ -496,6 +496,9 @@ pub enum LedgerKind {
     Refund,
     /// Credit added (or taken back) by an operator.
     TopUp,
+    /// A domain moved by the registry's staff (a dispute's decision, a court order): not
+    /// charged, listed on both registrars' statements.
+    RegistryTransfer,
 }
 
 impl LedgerKind {
@@ -509,6 +512,7 @@ impl LedgerKind {
             LedgerKind::Restore => "restore",
             LedgerKind::Refund => "refund",
             LedgerKind::TopUp => "top-up",
+            LedgerKind::RegistryTransfer => "registry-transfer",
         }
     }
 
@@ -522,6 +526,7 @@ impl LedgerKind {
             LedgerKind::Restore,
             LedgerKind::Refund,
             LedgerKind::TopUp,
+            LedgerKind::RegistryTransfer,
         ]
         .into_iter()
         .find(|k| k.as_str() == text)

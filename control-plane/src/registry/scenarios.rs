@@ -1190,6 +1190,16 @@ fn the_registry_holds_locks_releases_and_transfers_for_a_case() {
         (3, expires, None)
     );
     assert_eq!((r.balance(2), r.balance(3)), (balances.0 + 600, balances.1));
+    // Not charged, but on both registrars' statements.
+    let lines: Vec<(u32, i64)> = r
+        .conn
+        .ledger(START + DAY, START + 2 * DAY)
+        .unwrap()
+        .iter()
+        .filter(|l| l.kind == LedgerKind::RegistryTransfer)
+        .map(|l| (l.registrar, l.amount))
+        .collect();
+    assert_eq!(lines, [(1, 0), (3, 0)]);
     assert_eq!(
         transfer_statuses(&r.notices(3, START + DAY)),
         [("a.tld".to_string(), TransferStatus::ServerApproved)]

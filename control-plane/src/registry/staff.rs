@@ -14,8 +14,8 @@ use zonefiles::whois::DomainStatus;
 
 use super::{Failure, Refusal, Rules, status_change};
 use crate::model::{
-    Actor, Case, Domain, HistoryKey, Message, Notice, Reason, Statuses, Transfer, TransferStatus,
-    ZoneSettings,
+    Actor, Case, Domain, HistoryKey, LedgerKind, Message, Notice, Reason, Statuses, Transfer,
+    TransferStatus, ZoneSettings,
 };
 use crate::publish::Publication;
 use crate::store::Store;
@@ -221,6 +221,15 @@ impl Rules<'_> {
             fee: 0,
         };
         self.store.save_transfer(zone.id, &transfer)?;
+        for registrar in [losing, to] {
+            self.store.charge(
+                registrar,
+                0,
+                LedgerKind::RegistryTransfer,
+                Some(&domain.name),
+                self.now,
+            )?;
+        }
         let entry =
             format!("TRANSFER BY THE REGISTRY (from registrar {losing} to registrar {to}; {case})");
         self.record(HistoryKey::Domain(&domain.name), entry.clone())?;
