@@ -547,6 +547,19 @@ fn print_try(
         ),
         "and its RDAP",
     );
+    let operator = format!(
+        "{} -c {}",
+        bin.join("control-plane").display(),
+        dir.join("registry/control-plane.toml").display()
+    );
+    try_(
+        format!("{operator} domain hold john.smith.name --reason abuse --reference TKT-1"),
+        "the registry holds it: out of every satellite's DNS, serverHold in WHOIS and RDAP",
+    );
+    try_(
+        format!("{operator} domain release john.smith.name --reason abuse --reference TKT-1"),
+        "and releases it (both in `history john.smith.name`)",
+    );
     try_(
         format!("{srrp} DELETE DOMAIN {auth} domain-name=john.smith.name"),
         "gone from every satellite",
@@ -561,13 +574,6 @@ fn print_try(
         format!("{me} verify --manifest {}", manifest.display()),
         "every satellite's data against the registry's, item by item",
     );
-    try_(
-        format!(
-            "{} -c {} satellites",
-            bin.join("control-plane").display(),
-            dir.join("registry/control-plane.toml").display()
-        ),
-        "the control plane's view",
-    );
+    try_(format!("{operator} satellites"), "the control plane's view");
     println!("Logs are in {}. Ctrl-C stops everything.", dir.display());
 }
