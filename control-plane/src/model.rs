@@ -346,6 +346,16 @@ impl Statuses {
             .filter(move |&s| self.contains(s))
     }
 
+    /// These statuses without the registrar's (`client…`): what a domain keeps when it moves
+    /// to another registrar.
+    #[must_use]
+    pub fn registry_only(self) -> Statuses {
+        Self::SETTABLE
+            .into_iter()
+            .filter(|&s| !set_by_registry(s))
+            .fold(self, |set, s| set.with(s, false))
+    }
+
     /// True if none is set.
     pub fn is_empty(self) -> bool {
         self.0 == 0

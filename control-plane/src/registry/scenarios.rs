@@ -1175,6 +1175,7 @@ fn the_registry_holds_locks_releases_and_transfers_for_a_case() {
 
     // A dispute's decision: the pending transfer to registrar 2 is cancelled (and refunded),
     // the domain goes to registrar 3 without charge, its expiry unchanged.
+    r.run(1, START + DAY, hold("a.tld")).unwrap();
     r.request_transfer(2, START + DAY, "a.tld").unwrap();
     let balances = (r.balance(2), r.balance(3));
     r.staff(
@@ -1186,8 +1187,14 @@ fn the_registry_holds_locks_releases_and_transfers_for_a_case() {
     .unwrap();
     let domain = r.domain("a.tld").unwrap();
     assert_eq!(
-        (domain.registrar, domain.expires, domain.auth_hash),
-        (3, expires, None)
+        (
+            domain.registrar,
+            domain.expires,
+            domain.auth_hash,
+            domain.statuses
+        ),
+        (3, expires, None, Statuses::NONE),
+        "the old sponsor's hold is not the new one's"
     );
     assert_eq!((r.balance(2), r.balance(3)), (balances.0 + 600, balances.1));
     // Not charged, but on both registrars' statements.
@@ -1243,8 +1250,10 @@ fn a_domain_is_not_transferred_within_the_zones_lock_after_its_registration_or_a
         r.request_transfer(2, START + 59 * DAY, "a.tld"),
         "was registered on 2027-01-15; it can be transferred from 2027-03-16"
     ));
+    r.run(1, START, hold("a.tld")).unwrap();
     r.request_transfer(2, START + 60 * DAY, "a.tld").unwrap();
-    assert_eq!(r.domain("a.tld").unwrap().registrar, 2);
+    let domain = r.domain("a.tld").unwrap();
+    assert_eq!((domain.registrar, domain.statuses), (2, Statuses::NONE));
     assert!(locked(
         r.request_transfer(3, START + 119 * DAY, "a.tld"),
         "was transferred on"

@@ -205,9 +205,10 @@ impl Rules<'_> {
         domain.registrar = to;
         domain.updated = self.now;
         // The old password must not authorize the next transfer; the old sponsor's charge
-        // is no longer in any grace period of the new one.
+        // is no longer in any grace period of the new one, nor its statuses the new one's.
         domain.auth_hash = None;
         domain.billed = None;
+        domain.statuses = domain.statuses.registry_only();
         self.store.update_domain(&domain)?;
         self.move_hosts(&domain.name, to)?;
         let transfer = Transfer {

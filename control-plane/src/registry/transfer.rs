@@ -243,8 +243,10 @@ impl Rules<'_> {
             at: self.now,
             expires_before: before,
         });
-        // The old password authorized this transfer; it must not authorize the next one.
+        // The old password authorized this transfer; it must not authorize the next one. The
+        // old sponsor's statuses are its own, not the new one's.
         domain.auth_hash = None;
+        domain.statuses = domain.statuses.registry_only();
         self.store.update_domain(&domain)?;
         self.move_hosts(&name, transfer.gaining)?;
         transfer.status = status;
