@@ -43,6 +43,7 @@ fn statuses_refuse_alike_over_epp_and_srrp_and_the_registry_acts_for_a_case() {
     let mut registry = Registry::new(&format!("\n[epp]\nlisten = [\"{epp}\"]\n"));
     registry.start();
     registry.register(1001, "locked.tld");
+    registry.register(1001, "fresh.tld");
     // SRRP's client runs its own runtime: on a thread of its own, beside the EPP sessions'.
     let srrp = |registrar: u32, command: &str, attributes: &[(&str, &str)]| {
         std::thread::scope(|s| {
@@ -106,6 +107,41 @@ fn statuses_refuse_alike_over_epp_and_srrp_and_the_registry_acts_for_a_case() {
         // The registry's statuses are not a registrar's: a policy error.
         let server = update("locked.tld", &[Status::ServerHold], &[]);
         assert_eq!(crate::epp::code(one.transact(&server, "s-6").await), 2306);
+        // A renewal under clientRenewProhibited, both ways.
+        let renew = update("locked.tld", &[Status::ClientRenewProhibited], &[]);
+        let lift = update("locked.tld", &[], &[Status::ClientUpdateProhibited]);
+        one.transact(&lift, "s-6a").await.unwrap();
+        one.transact(&renew, "s-6b").await.unwrap();
+        let (code, text) = srrp(
+            1001,
+            "SET EXPIRE",
+            &[("domain-name", "locked.tld"), ("expiry-date", "2040-01-01")],
+        );
+        assert_eq!(code, 411, "{text}");
+        assert!(text.contains("clientRenewProhibited"), "{text}");
+        // A zone's transfer lock: a fresh registration is not transferred, either way.
+        registry.cli(&["zone", "grace", "tld", "--transfer-lock-days", "60"]);
+        srrp(
+            1001,
+            "SET PASSWORD",
+            &[("domain-name", "fresh.tld"), ("domain-auth", "move-it-42")],
+        );
+        let fresh = DomainTransfer::new("fresh.tld", None, "move-it-42");
+        let refused = two.transact(&fresh, "s-6c").await;
+        assert_eq!(crate::epp::code(refused), 2304);
+        let (code, text) = srrp(
+            1002,
+            "TRANSFER DOMAIN",
+            &[("domain-name", "fresh.tld"), ("domain-auth", "move-it-42")],
+        );
+        assert_eq!(code, 411, "{text}");
+        assert!(text.contains("60-day transfer lock"), "{text}");
+        let relock = update(
+            "locked.tld",
+            &[Status::ClientUpdateProhibited],
+            &[Status::ClientRenewProhibited],
+        );
+        one.transact(&relock, "s-6d").await.unwrap();
 
         // The registry locks it at the registrar's request: the registrar cannot lift even its
         // own prohibitions now.
