@@ -36,8 +36,8 @@ pub struct ZoneSettings {
     pub delegation_ttl: u32,
     /// The zone's own name servers (apex NS), with glue addresses for those inside the zone.
     pub apex_nameservers: Vec<Nameserver>,
-    /// Price of one year of registration (create, renew and transfer).
-    pub year_price: i64,
+    /// What it charges.
+    pub prices: Prices,
     /// Fewest name servers a cluster may have.
     pub min_ns: u32,
     /// Most name servers a cluster may have.
@@ -99,6 +99,58 @@ impl Default for Lifecycle {
     }
 }
 
+/// What a zone charges, in cents: per year for a registration, a renewal (by the registrar or
+/// at expiry) and a transfer, and per restore of a deleted domain (RFC 3915).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Prices {
+    /// A year of registration.
+    pub create: i64,
+    /// A year of renewal.
+    pub renew: i64,
+    /// A transfer (with the year it adds).
+    pub transfer: i64,
+    /// A restore.
+    pub restore: i64,
+}
+
+impl Prices {
+    /// The same price for everything.
+    pub fn all(price: i64) -> Prices {
+        Prices {
+            create: price,
+            renew: price,
+            transfer: price,
+            restore: price,
+        }
+    }
+
+    /// The price of one unit (a year, a transfer, a restore) of what a ledger line of `kind`
+    /// charges; 0 for lines that charge nothing of the zone's.
+    pub fn of(&self, kind: LedgerKind) -> i64 {
+        match kind {
+            LedgerKind::Create => self.create,
+            LedgerKind::Renew | LedgerKind::AutoRenew => self.renew,
+            LedgerKind::Transfer => self.transfer,
+            LedgerKind::Restore => self.restore,
+            LedgerKind::Refund | LedgerKind::TopUp | LedgerKind::RegistryTransfer => 0,
+        }
+    }
+}
+
+impl std::fmt::Display for Prices {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let money = crate::registry::money;
+        write!(
+            f,
+            "create {} a year, renew {} a year, transfer {}, restore {}",
+            money(self.create),
+            money(self.renew),
+            money(self.transfer),
+            money(self.restore)
+        )
+    }
+}
+
 /// What an unanswered transfer request becomes when its time is up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransferDefault {
@@ -142,7 +194,7 @@ impl ZoneSettings {
             soa_ttl: 3600,
             delegation_ttl: 86_400,
             apex_nameservers: Vec::new(),
-            year_price: 600,
+            prices: Prices::all(600),
             min_ns: 2,
             max_ns: 13,
             default_period_months: 12,

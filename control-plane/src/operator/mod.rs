@@ -15,7 +15,7 @@ use anyhow::{Context, bail};
 use rusqlite::Connection;
 
 use crate::model::{
-    Actor, Case, HistoryEntry, HistoryKey, LedgerKind, Lifecycle, Registrar, ZoneSettings,
+    Actor, Case, HistoryEntry, HistoryKey, LedgerKind, Lifecycle, Prices, Registrar, ZoneSettings,
 };
 use crate::publish::signing::Signer;
 use crate::publish::{Publication, registrar_object};
@@ -92,6 +92,28 @@ pub fn set_lifecycle(
             HistoryKey::Zone(origin),
             operator,
             format!("SET LIFECYCLE ({})", describe_lifecycle(policy)),
+        )?;
+        Ok(())
+    })
+}
+
+/// Sets a zone's prices (what registrations, renewals, transfers and restores are charged from
+/// now on).
+pub fn set_prices(
+    conn: &mut Connection,
+    origin: &ZoneName,
+    prices: &Prices,
+    operator: &str,
+) -> anyhow::Result<()> {
+    immediate(conn, |conn| {
+        if !sqlite::journal::set_prices(conn, origin, prices)? {
+            bail!("the registry does not run {origin} (see `zone list`)");
+        }
+        record(
+            conn,
+            HistoryKey::Zone(origin),
+            operator,
+            format!("SET PRICES ({prices})"),
         )?;
         Ok(())
     })

@@ -221,10 +221,10 @@ fn auto_renew(
     };
     domain.updated = now;
     match registrar {
-        Some(r) if r.balance - zone.year_price >= -r.credit_limit => {
+        Some(r) if r.balance - zone.prices.renew >= -r.credit_limit => {
             store.charge(
                 r.id,
-                -zone.year_price,
+                -zone.prices.renew,
                 LedgerKind::AutoRenew,
                 Some(name),
                 now,
@@ -239,7 +239,7 @@ fn auto_renew(
             note(format!(
                 "AUTO-RENEW (to {}, {} charged)",
                 zonefiles::calendar::date(domain.expires),
-                money(zone.year_price)
+                money(zone.prices.renew)
             ))?;
             store.queue_message(&Message {
                 id: 0,
@@ -248,7 +248,7 @@ fn auto_renew(
                 text: format!(
                     "{name} was renewed at its expiry, to {} ({} charged)",
                     zonefiles::calendar::date(domain.expires),
-                    money(zone.year_price)
+                    money(zone.prices.renew)
                 ),
                 about: Notice::Renewed {
                     domain: name.to_string(),

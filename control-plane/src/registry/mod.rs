@@ -17,8 +17,9 @@
 //!   the name.
 //! - A registrar sees and changes only its own domains and clusters; anything else is
 //!   [`Refusal::AccessDenied`].
-//! - Registration, renewal (a later expiry date) and transfer are charged in whole years in
-//!   the same transaction; a balance that would fall below `-credit_limit` refuses the command.
+//! - Registration and renewal (a later expiry date) are charged in whole years, a transfer and
+//!   a restore once, each at the zone's price for it ([`crate::model::Prices`]), in the same
+//!   transaction; a balance that would fall below `-credit_limit` refuses the command.
 //! - Commands are idempotent: repeating one changes nothing further (a second create is
 //!   refused as already registered; a second `SET STATUS` to the same value records nothing; a
 //!   transfer to the sponsoring registrar is a no-op; a cluster with the same name servers as
@@ -227,7 +228,7 @@ pub enum Command {
     },
     /// Several changes carried out together: all of them or, if one is refused, none.
     All(Vec<Command>),
-    /// Bring back a deleted domain in its redemption period (charged one year).
+    /// Bring back a deleted domain in its redemption period (charged the zone's restore price).
     Restore {
         /// The domain.
         name: String,
@@ -665,7 +666,7 @@ fn defaults(zones: &[ZoneSettings]) -> Defaults {
                     z.max_period_months,
                     z.min_ns,
                     z.max_ns,
-                    money(z.year_price),
+                    money(z.prices.create),
                     z.lifecycle.transfer_timeout_days,
                     z.lifecycle.transfer_default.as_str()
                 )
@@ -854,7 +855,7 @@ impl Rules<'_> {
         years: i64,
         zone: &ZoneSettings,
     ) -> Result<i64, Failure> {
-        let amount = zone.year_price * years;
+        let amount = zone.prices.of(kind) * years;
         if amount == 0 {
             return Ok(0);
         }

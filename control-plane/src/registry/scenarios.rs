@@ -1295,3 +1295,54 @@ fn unread_messages_expire_when_the_registry_says_so() {
         [("b.tld".to_string(), TransferStatus::Pending)]
     );
 }
+
+#[test]
+fn each_operation_is_charged_at_its_zones_price() {
+    let r = Registry::new([0, 30, 5, 45]);
+    let prices = crate::model::Prices {
+        create: 1000,
+        renew: 800,
+        transfer: 500,
+        restore: 4000,
+    };
+    assert!(sqlite::journal::set_prices(&r.conn, "tld", &prices).unwrap());
+    let paid = |registrar: u32, before: i64| before - r.balance(registrar);
+    let (one, two) = (r.balance(1), r.balance(2));
+    r.create(1, START, "a.tld", external());
+    assert_eq!(paid(1, one), 1000);
+    let expires = r.domain("a.tld").unwrap().expires;
+    r.run(
+        1,
+        START,
+        Command::Renew {
+            name: "a.tld".into(),
+            current_expiry: expires - expires.rem_euclid(DAY),
+            months: 24,
+        },
+    )
+    .unwrap();
+    assert_eq!(paid(1, one), 1000 + 2 * 800);
+    r.request_transfer(2, START + DAY, "a.tld").unwrap();
+    assert_eq!(paid(2, two), 500);
+    r.run(
+        2,
+        START + DAY,
+        Command::DeleteDomain {
+            name: "a.tld".into(),
+        },
+    )
+    .unwrap();
+    r.run(
+        2,
+        START + DAY,
+        Command::Restore {
+            name: "a.tld".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(paid(2, two), 500 + 4000);
+    // At expiry, the registry renews at the renewal price.
+    let expires = r.domain("a.tld").unwrap().expires;
+    r.sweep(expires + DAY);
+    assert_eq!(paid(2, two), 500 + 4000 + 800);
+}

@@ -145,6 +145,14 @@ impl Registry {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+        // The metrics listener starts beside SRRP's, not before it.
+        let config = std::fs::read_to_string(self.path("cp.toml")).unwrap();
+        if self.netns.is_none() && config.contains("metrics_listen = ") {
+            while self.metrics().is_empty() {
+                assert!(Instant::now() < deadline, "no metrics page");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
     }
 
     /// Kills the server with SIGKILL.

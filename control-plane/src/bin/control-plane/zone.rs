@@ -2,7 +2,7 @@
 //! transfer policy.
 
 use anyhow::{Context, Result};
-use control_plane::model::{Lifecycle, Nameserver, TransferDefault, ZoneSettings};
+use control_plane::model::{Lifecycle, Nameserver, Prices, TransferDefault, ZoneSettings};
 use control_plane::operator;
 use control_plane::store::{Store, sqlite};
 use zonefiles::ZoneName;
@@ -21,7 +21,8 @@ pub enum Command {
         /// An apex name server, `host` or `host=address,address` (repeatable).
         #[arg(long = "ns")]
         nameservers: Vec<String>,
-        /// Price of a registration year, in cents.
+        /// Price of a registration year, in cents; also of a renewal year, a transfer and a
+        /// restore until `zone prices` sets them apart.
         #[arg(long, default_value_t = 600)]
         price: i64,
         /// Serial policy: counter, unix-time or date-counter.
@@ -42,7 +43,24 @@ pub enum Command {
         #[command(flatten)]
         lifecycle: LifecycleArgs,
     },
-    /// List zones with their serials.
+    /// Set a zone's prices, in cents, changing only those given.
+    Prices {
+        /// The zone.
+        origin: ZoneName,
+        /// A year of registration.
+        #[arg(long)]
+        create: Option<i64>,
+        /// A year of renewal (by the registrar or at expiry).
+        #[arg(long)]
+        renew: Option<i64>,
+        /// A transfer (with the year it adds).
+        #[arg(long)]
+        transfer: Option<i64>,
+        /// A restore of a deleted domain (RFC 3915).
+        #[arg(long)]
+        restore: Option<i64>,
+    },
+    /// List zones with their serials and prices.
     List,
 }
 
@@ -132,7 +150,7 @@ pub fn run(command: Command, env: &Env) -> Result<()> {
             let mut zone = ZoneSettings::new(origin);
             lifecycle.apply(&mut zone.lifecycle);
             zone.level = level;
-            zone.year_price = price;
+            zone.prices = Prices::all(price);
             zone.serial = serial;
             zone.serial_policy = sqlite::parse_policy(&serial_policy).with_context(|| {
                 format!(
@@ -167,14 +185,40 @@ pub fn run(command: Command, env: &Env) -> Result<()> {
             println!("zone {origin}: {}", operator::describe_lifecycle(&policy));
             Ok(())
         }
+        Command::Prices {
+            origin,
+            create,
+            renew,
+            transfer,
+            restore,
+        } => {
+            let mut conn = open(config)?;
+            let mut prices = conn
+                .zones()?
+                .into_iter()
+                .find(|z| z.origin == origin)
+                .with_context(|| format!("the registry does not run {origin} (see `zone list`)"))?
+                .prices;
+            for (given, field) in [
+                (create, &mut prices.create),
+                (renew, &mut prices.renew),
+                (transfer, &mut prices.transfer),
+                (restore, &mut prices.restore),
+            ] {
+                if let Some(value) = given {
+                    anyhow::ensure!(value >= 0, "a price is 0 or more cents");
+                    *field = value;
+                }
+            }
+            operator::set_prices(&mut conn, &origin, &prices, who)?;
+            println!("zone {origin}: {prices}");
+            Ok(())
+        }
         Command::List => {
             for zone in open(config)?.zones()? {
                 println!(
-                    "{}\tlevel {}\tserial {}\tprice {}",
-                    zone.origin,
-                    zone.level,
-                    zone.serial,
-                    control_plane::registry::money(zone.year_price)
+                    "{}\tlevel {}\tserial {}\t{}",
+                    zone.origin, zone.level, zone.serial, zone.prices
                 );
             }
             Ok(())

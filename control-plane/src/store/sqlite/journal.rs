@@ -4,7 +4,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::model::Lifecycle;
+use crate::model::{Lifecycle, Prices};
 use crate::store::StoreResult;
 
 /// The serial a zone's journal starts from, if it holds any changeset.
@@ -96,6 +96,21 @@ pub fn ledger_sum(conn: &Connection, registrar: u32) -> StoreResult<i64> {
     Ok(conn
         .prepare_cached("SELECT COALESCE(SUM(amount), 0) FROM ledger WHERE registrar = ?1")?
         .query_row([registrar], |r| r.get(0))?)
+}
+
+/// Sets a zone's prices; false if the registry does not run it.
+pub fn set_prices(conn: &Connection, origin: &str, prices: &Prices) -> StoreResult<bool> {
+    let changed = conn.execute(
+        "UPDATE zones SET create_price = ?2, renew_price = ?3, transfer_price = ?4, restore_price = ?5 WHERE origin = ?1",
+        params![
+            origin,
+            prices.create,
+            prices.renew,
+            prices.transfer,
+            prices.restore
+        ],
+    )?;
+    Ok(changed > 0)
 }
 
 /// Sets a zone's grace periods and transfer policy; false if the registry does not run it.

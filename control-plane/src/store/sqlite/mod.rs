@@ -47,7 +47,9 @@
 //! each zone's transfer lock after a registration or a transfer (`transfer_lock_days`);
 //! migration 9 adds who changed a domain, and for which case, to the messages telling its
 //! registrar (`who`, `case_reason`, `case_reference`); migration 10 indexes messages by when
-//! they were queued, for their expiry.
+//! they were queued, for their expiry; migration 11 gives each zone a price per operation
+//! (`create_price`, was `year_price`; `renew_price`, `transfer_price`, `restore_price`, first
+//! the same).
 
 pub mod journal;
 pub mod record;
@@ -64,7 +66,7 @@ use zonefiles::whois::DelegationSigner;
 
 use crate::model::{
     Billed, BilledKind, Case, Cluster, Deletion, Domain, HistoryEntry, HistoryKey, Host,
-    JournalEntry, LedgerEntry, LedgerKind, Lifecycle, Message, Nameserver, Notice, Reason,
+    JournalEntry, LedgerEntry, LedgerKind, Lifecycle, Message, Nameserver, Notice, Prices, Reason,
     Registrar, Statuses, Transfer, TransferDefault, TransferStatus, ZoneSettings,
 };
 
@@ -330,6 +332,14 @@ ALTER TABLE messages ADD COLUMN case_reference TEXT;
     r#"
 CREATE INDEX messages_by_time ON messages(at);
 "#,
+    r#"
+ALTER TABLE zones RENAME COLUMN year_price TO create_price;
+ALTER TABLE zones ADD COLUMN renew_price INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE zones ADD COLUMN transfer_price INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE zones ADD COLUMN restore_price INTEGER NOT NULL DEFAULT 0;
+UPDATE zones SET renew_price = create_price, transfer_price = create_price,
+    restore_price = create_price;
+"#,
 ];
 
 /// Why the database could not be opened.
@@ -571,7 +581,12 @@ fn zone_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(ZoneSettings, String, 
             soa_ttl: row.get(11)?,
             delegation_ttl: row.get(12)?,
             apex_nameservers: Vec::new(),
-            year_price: row.get(14)?,
+            prices: Prices {
+                create: row.get(14)?,
+                renew: row.get(28)?,
+                transfer: row.get(29)?,
+                restore: row.get(30)?,
+            },
             min_ns: row.get(15)?,
             max_ns: row.get(16)?,
             default_period_months: row.get(17)?,
@@ -634,7 +649,7 @@ pub fn registrars(conn: &Connection) -> StoreResult<Vec<Registrar>> {
 /// Adds a zone; its id is filled in.
 pub fn insert_zone(conn: &Connection, zone: &ZoneSettings) -> StoreResult<i64> {
     conn.prepare_cached(
-        "INSERT INTO zones (origin, level, serial, serial_policy, mname, rname, refresh, retry, expire, minimum, soa_ttl, delegation_ttl, apex_nameservers, year_price, min_ns, max_ns, default_period, max_period, add_grace_days, redemption_days, pending_delete_days, auto_renew_grace_days, renew_grace_days, transfer_grace_days, transfer_timeout_days, transfer_default, transfer_lock_days) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)",
+        "INSERT INTO zones (origin, level, serial, serial_policy, mname, rname, refresh, retry, expire, minimum, soa_ttl, delegation_ttl, apex_nameservers, create_price, min_ns, max_ns, default_period, max_period, add_grace_days, redemption_days, pending_delete_days, auto_renew_grace_days, renew_grace_days, transfer_grace_days, transfer_timeout_days, transfer_default, transfer_lock_days, renew_price, transfer_price, restore_price) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)",
     )?
     .execute(params![
         zone.origin.as_str(),
@@ -650,7 +665,7 @@ pub fn insert_zone(conn: &Connection, zone: &ZoneSettings) -> StoreResult<i64> {
         zone.soa_ttl,
         zone.delegation_ttl,
         nameservers_text(&zone.apex_nameservers),
-        zone.year_price,
+        zone.prices.create,
         zone.min_ns,
         zone.max_ns,
         zone.default_period_months,
@@ -664,6 +679,9 @@ pub fn insert_zone(conn: &Connection, zone: &ZoneSettings) -> StoreResult<i64> {
         zone.lifecycle.transfer_timeout_days,
         zone.lifecycle.transfer_default.as_str(),
         zone.lifecycle.transfer_lock_days,
+        zone.prices.renew,
+        zone.prices.transfer,
+        zone.prices.restore,
     ])?;
     Ok(conn.last_insert_rowid())
 }
@@ -826,7 +844,7 @@ pub fn for_each_zone_domain(
 impl Store for Connection {
     fn zones(&self) -> StoreResult<Vec<ZoneSettings>> {
         let mut statement = self.prepare_cached(
-            "SELECT id, origin, level, serial, serial_policy, mname, rname, refresh, retry, expire, minimum, soa_ttl, delegation_ttl, apex_nameservers, year_price, min_ns, max_ns, default_period, max_period, add_grace_days, redemption_days, pending_delete_days, auto_renew_grace_days, renew_grace_days, transfer_grace_days, transfer_timeout_days, transfer_default, transfer_lock_days FROM zones ORDER BY id",
+            "SELECT id, origin, level, serial, serial_policy, mname, rname, refresh, retry, expire, minimum, soa_ttl, delegation_ttl, apex_nameservers, create_price, min_ns, max_ns, default_period, max_period, add_grace_days, redemption_days, pending_delete_days, auto_renew_grace_days, renew_grace_days, transfer_grace_days, transfer_timeout_days, transfer_default, transfer_lock_days, renew_price, transfer_price, restore_price FROM zones ORDER BY id",
         )?;
         let rows = statement.query_map([], zone_row)?;
         let mut zones = Vec::new();
@@ -1525,5 +1543,29 @@ mod tests {
             Statuses::from_text(&statuses[0]),
             Some(Statuses::of(zonefiles::whois::DomainStatus::ClientHold))
         );
+    }
+
+    #[test]
+    fn migration_11_prices_every_operation_at_the_year_price() {
+        let conn = Connection::open_in_memory().unwrap();
+        for migration in &MIGRATIONS[..10] {
+            conn.execute_batch(migration).unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO zones (origin, level, serial, serial_policy, mname, rname, refresh, retry,
+             expire, minimum, soa_ttl, delegation_ttl, apex_nameservers, year_price, min_ns, max_ns,
+             default_period, max_period)
+             VALUES ('tld', 2, 1, 'counter', 'ns', 'rn', 1, 1, 1, 1, 1, 1, '', 700, 2, 13, 12, 120);",
+        )
+        .unwrap();
+        conn.execute_batch(MIGRATIONS[10]).unwrap();
+        let prices: [i64; 4] = conn
+            .query_row(
+                "SELECT create_price, renew_price, transfer_price, restore_price FROM zones",
+                [],
+                |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?]),
+            )
+            .unwrap();
+        assert_eq!(prices, [700; 4]);
     }
 }
