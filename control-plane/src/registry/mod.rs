@@ -659,7 +659,7 @@ fn defaults(zones: &[ZoneSettings]) -> Defaults {
             .iter()
             .map(|z| {
                 format!(
-                    "zone {}: level {}, default-period {}, maximum-period {}, minimum-ns {}, maximum-ns {}, price per year {}, transfer-timeout {} days (then {})",
+                    "zone {}: level {}, default-period {}, maximum-period {}, minimum-ns {}, maximum-ns {}, price per year {}, renewal per year {}, transfer {}, restore {}, transfer-lock {} days, transfer-timeout {} days (then {})",
                     z.origin,
                     z.level,
                     z.default_period_months,
@@ -667,6 +667,10 @@ fn defaults(zones: &[ZoneSettings]) -> Defaults {
                     z.min_ns,
                     z.max_ns,
                     money(z.prices.create),
+                    money(z.prices.renew),
+                    money(z.prices.transfer),
+                    money(z.prices.restore),
+                    z.lifecycle.transfer_lock_days,
                     z.lifecycle.transfer_timeout_days,
                     z.lifecycle.transfer_default.as_str()
                 )
