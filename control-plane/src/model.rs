@@ -346,19 +346,10 @@ pub enum Action {
 }
 
 impl Statuses {
-    /// The statuses that can be set, in the order they are listed.
-    pub const SETTABLE: [DomainStatus; 10] = [
-        DomainStatus::ClientDeleteProhibited,
-        DomainStatus::ClientHold,
-        DomainStatus::ClientRenewProhibited,
-        DomainStatus::ClientTransferProhibited,
-        DomainStatus::ClientUpdateProhibited,
-        DomainStatus::ServerDeleteProhibited,
-        DomainStatus::ServerHold,
-        DomainStatus::ServerRenewProhibited,
-        DomainStatus::ServerTransferProhibited,
-        DomainStatus::ServerUpdateProhibited,
-    ];
+    /// The statuses that can be set, in the order they are listed: the five `client…` and
+    /// the five `server…` ones, which [`DomainStatus::ALL`] lists after `ok` and `inactive`.
+    pub const SETTABLE: &'static [DomainStatus] =
+        DomainStatus::ALL.as_slice().split_at(2).1.split_at(10).0;
 
     /// No status set.
     pub const NONE: Statuses = Statuses(0);
@@ -394,7 +385,8 @@ impl Statuses {
     /// The statuses set, in [`Statuses::SETTABLE`] order.
     pub fn iter(self) -> impl Iterator<Item = DomainStatus> {
         Self::SETTABLE
-            .into_iter()
+            .iter()
+            .copied()
             .filter(move |&s| self.contains(s))
     }
 
@@ -403,7 +395,8 @@ impl Statuses {
     #[must_use]
     pub fn registry_only(self) -> Statuses {
         Self::SETTABLE
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|&s| !set_by_registry(s))
             .fold(self, |set, s| set.with(s, false))
     }
@@ -922,5 +915,24 @@ impl From<SignedChangeset> for JournalEntry {
             committed: i64::try_from(c.committed).unwrap_or(i64::MAX),
             record: c.record,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_settable_statuses_are_the_client_and_server_ones() {
+        let names: Vec<&str> = Statuses::SETTABLE.iter().map(|s| s.epp()).collect();
+        assert_eq!(names.len(), 10);
+        assert!(names[..5].iter().all(|n| n.starts_with("client")));
+        assert!(names[5..].iter().all(|n| n.starts_with("server")));
+        let all = Statuses::SETTABLE
+            .iter()
+            .fold(Statuses::NONE, |s, &x| s.with(x, true));
+        assert_eq!(Statuses::from_text(&all.to_text()), Some(all));
+        assert_eq!(all.registry_only().iter().count(), 5);
+        assert_eq!(Statuses::from_text("ok"), None);
     }
 }

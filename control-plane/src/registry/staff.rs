@@ -124,7 +124,8 @@ impl Rules<'_> {
     ) -> Result<String, Failure> {
         let before = domain.statuses;
         let server = Statuses::SETTABLE
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|&s| super::set_by_registry(s));
         let after = match action {
             StaffAction::Release { confirmation } => {
