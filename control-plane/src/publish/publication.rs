@@ -76,6 +76,8 @@ pub struct Publication {
     zones: Option<Rc<Vec<ZoneSettings>>>,
     iana: HashMap<u32, u32>,
     before: BTreeMap<String, Output>,
+    /// Domains whose WHOIS objects are published whether they changed or not.
+    refreshed: BTreeSet<String>,
     /// Registrars to publish, in one zone or (`None`) in every zone.
     registrars: Vec<(Registrar, Option<String>)>,
 }
@@ -107,6 +109,14 @@ impl Publication {
             })?;
             self.before.insert(name.to_string(), output);
         }
+        Ok(())
+    }
+
+    /// Publishes a domain's WHOIS objects again as they are, changed or not: after a change
+    /// of how they are written, so that satellites hold what the registry would write now.
+    pub fn refresh(&mut self, store: &dyn Store, name: &str) -> Result<(), StoreError> {
+        self.touch(store, name)?;
+        self.refreshed.insert(name.to_string());
         Ok(())
     }
 
@@ -183,8 +193,9 @@ impl Publication {
                     .difference(&before.records)
                     .map(|r| r.0.clone()),
             );
+            let refreshed = self.refreshed.contains(name);
             for (key, object) in &after.objects {
-                if before.objects.get(key) != Some(object) {
+                if refreshed || before.objects.get(key) != Some(object) {
                     ops.push(WhoisOp::Set(object.clone()));
                 }
             }

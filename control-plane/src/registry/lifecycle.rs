@@ -285,7 +285,8 @@ fn auto_renew(
 /// Answers transfers left unanswered past their zone's timeout, renews expired domains (in zones
 /// that auto-renew) and moves deleted domains on: those whose redemption period is over to
 /// pending delete, those whose pending delete is over out of the registry; removes service
-/// messages queued before `messages_before`, read or not. Returns how many it moved or removed
+/// messages queued before `messages_before`, read or not; publishes again the WHOIS objects
+/// of domains listed for it. Returns how many it moved or removed
 /// (at most [`SWEEP_LIMIT`]).
 pub fn sweep(
     store: &dyn Store,
@@ -297,6 +298,12 @@ pub fn sweep(
     let mut moved = transfer::answer_due(store, publication, &zones, now, SWEEP_LIMIT)?;
     if let Some(before) = messages_before {
         moved += store.expire_messages(before, SWEEP_LIMIT - moved)?;
+    }
+    // Domains whose WHOIS objects are now written otherwise (after an upgrade).
+    for name in store.to_republish(SWEEP_LIMIT - moved)? {
+        publication.refresh(store, &name)?;
+        store.republished(&name)?;
+        moved += 1;
     }
     for zone in zones.iter() {
         if moved == SWEEP_LIMIT {

@@ -1346,3 +1346,35 @@ fn each_operation_is_charged_at_its_zones_price() {
     r.sweep(expires + DAY);
     assert_eq!(paid(2, two), 500 + 4000 + 800);
 }
+
+#[test]
+fn the_sweep_publishes_listed_domains_whois_objects_again_as_they_are() {
+    let r = Registry::new([0, 0, 5, 0]);
+    r.create(1, START, "a.tld", external());
+    r.create(1, START, "b.tld", external());
+    // As migration 12 lists them after an upgrade.
+    r.conn
+        .execute("INSERT INTO republish VALUES ('a.tld')", [])
+        .unwrap();
+    let mut publication = Publication::new();
+    assert_eq!(sweep(&r.conn, &mut publication, START, None).unwrap(), 1);
+    let (signer, _) = crate::publish::signing::Signer::generate().unwrap();
+    let entries = publication.finish(&r.conn, START, &signer).unwrap();
+    let changeset = zonefiles::changeset::Changeset::decode(&entries[0].changeset).unwrap();
+    // The same delegation, its WHOIS object once more; nothing else.
+    assert!(changeset.removed.is_empty() && changeset.added.is_empty());
+    let set: Vec<String> = changeset
+        .whois
+        .iter()
+        .map(|op| match op {
+            zonefiles::whois::WhoisOp::Set(object) => format!("{:?}", object.key()),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(set, [r#"Domain("a.tld")"#]);
+    // Listed once: the next sweep has nothing to do.
+    assert_eq!(
+        sweep(&r.conn, &mut Publication::new(), START, None).unwrap(),
+        0
+    );
+}

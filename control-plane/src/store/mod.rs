@@ -93,6 +93,10 @@ pub trait Store {
     fn first_message(&self, registrar: u32) -> StoreResult<Option<(Message, u64)>>;
     /// Removes a registrar's message; false if it has none with that id.
     fn delete_message(&self, registrar: u32, id: i64) -> StoreResult<bool>;
+    /// Up to `limit` domains whose WHOIS objects are to be published again as they are now.
+    fn to_republish(&self, limit: usize) -> StoreResult<Vec<String>>;
+    /// Notes a domain's objects published again.
+    fn republished(&self, name: &str) -> StoreResult<()>;
     /// Removes up to `limit` messages queued before `before`; returns how many.
     fn expire_messages(&self, before: i64, limit: usize) -> StoreResult<usize>;
     /// Deleted domains of a zone, still redeemable or not, deleted before a time (oldest first).

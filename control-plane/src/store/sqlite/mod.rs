@@ -49,7 +49,9 @@
 //! registrar (`who`, `case_reason`, `case_reference`); migration 10 indexes messages by when
 //! they were queued, for their expiry; migration 11 gives each zone a price per operation
 //! (`create_price`, was `year_price`; `renew_price`, `transfer_price`, `restore_price`, first
-//! the same).
+//! the same); migration 12 lists the domains whose WHOIS objects migration 7 changed the
+//! writing of (held ones, those without name servers), for the sweep to publish again
+//! (`republish`).
 
 pub mod journal;
 pub mod record;
@@ -339,6 +341,10 @@ ALTER TABLE zones ADD COLUMN transfer_price INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE zones ADD COLUMN restore_price INTEGER NOT NULL DEFAULT 0;
 UPDATE zones SET renew_price = create_price, transfer_price = create_price,
     restore_price = create_price;
+"#,
+    r#"
+CREATE TABLE republish (name TEXT PRIMARY KEY) WITHOUT ROWID;
+INSERT INTO republish SELECT name FROM domains WHERE statuses != '' OR cluster IS NULL;
 "#,
 ];
 
@@ -1425,6 +1431,20 @@ impl Store for Connection {
             > 0)
     }
 
+    fn to_republish(&self, limit: usize) -> StoreResult<Vec<String>> {
+        let mut statement = self.prepare_cached("SELECT name FROM republish LIMIT ?1")?;
+        let names = statement
+            .query_map([limit as i64], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(names)
+    }
+
+    fn republished(&self, name: &str) -> StoreResult<()> {
+        self.prepare_cached("DELETE FROM republish WHERE name = ?1")?
+            .execute([name])?;
+        Ok(())
+    }
+
     fn expire_messages(&self, before: i64, limit: usize) -> StoreResult<usize> {
         Ok(self
             .prepare_cached(
@@ -1518,7 +1538,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn migration_7_turns_an_inactive_domain_into_a_held_one() {
+    fn migration_7_turns_an_inactive_domain_into_a_held_one_and_12_republishes_it() {
         let conn = Connection::open_in_memory().unwrap();
         // The domains alone: no zone or registrar rows for them to name.
         conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
@@ -1530,7 +1550,24 @@ mod tests {
              VALUES ('off.tld', 1, 1, 1, 0, 0, 0, 0, ''), ('on.tld', 2, 1, 1, 1, 0, 0, 0, '');",
         )
         .unwrap();
-        conn.execute_batch(MIGRATIONS[6]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO domains (name, id, zone, registrar, active, created, expires, updated, ds, cluster)
+             VALUES ('plain.tld', 3, 1, 1, 1, 0, 0, 0, '', 1);",
+        )
+        .unwrap();
+        for migration in &MIGRATIONS[6..] {
+            conn.execute_batch(migration).unwrap();
+        }
+        // Migration 12 lists those whose WHOIS objects are now written otherwise: held, or
+        // without name servers.
+        let listed: Vec<String> = conn
+            .prepare("SELECT name FROM republish ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(listed, ["off.tld", "on.tld"]);
         let statuses: Vec<String> = conn
             .prepare("SELECT statuses FROM domains ORDER BY name")
             .unwrap()
@@ -1538,7 +1575,7 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        assert_eq!(statuses, ["clientHold", ""]);
+        assert_eq!(statuses, ["clientHold", "", ""]);
         assert_eq!(
             Statuses::from_text(&statuses[0]),
             Some(Statuses::of(zonefiles::whois::DomainStatus::ClientHold))
