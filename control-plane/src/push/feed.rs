@@ -76,6 +76,10 @@ pub struct Feed {
 /// Entries read per database query.
 pub const BATCH: usize = 4096;
 
+/// How often the journal is read for changesets another process committed (an operator's
+/// hold, a registrar's new WHOIS details): one indexed look-up, ten a second.
+const OTHERS_POLL: Duration = Duration::from_millis(100);
+
 impl Feed {
     /// A feed of the journal in `database`, starting after its current end, keeping at most
     /// `capacity` entries.
@@ -90,8 +94,9 @@ impl Feed {
         }))
     }
 
-    /// Reads new entries whenever `published` is notified (and every second regardless, for
-    /// changes made by other processes), until the runtime stops.
+    /// Reads new entries whenever `published` is notified (and every [`OTHERS_POLL`]
+    /// regardless, for changes made by other processes: operators' commands), until the
+    /// runtime stops.
     pub async fn follow(self: Arc<Self>, published: Arc<tokio::sync::Notify>) {
         let mut conn = None;
         loop {
@@ -119,7 +124,7 @@ impl Feed {
                 Ok(Err(error)) => tracing::error!(%error, "reading the journal"),
                 Err(error) => tracing::error!(%error, "reading the journal"),
             }
-            let _ = tokio::time::timeout(Duration::from_secs(1), woken).await;
+            let _ = tokio::time::timeout(OTHERS_POLL, woken).await;
         }
     }
 
