@@ -394,10 +394,21 @@ impl Statuses {
     /// to another registrar.
     #[must_use]
     pub fn registry_only(self) -> Statuses {
+        self.without(|s| !set_by_registry(s))
+    }
+
+    /// These statuses without the registry's (`server…`): what a domain keeps when the
+    /// registry releases it.
+    #[must_use]
+    pub fn registrar_only(self) -> Statuses {
+        self.without(set_by_registry)
+    }
+
+    fn without(self, drop: impl Fn(DomainStatus) -> bool) -> Statuses {
         Self::SETTABLE
             .iter()
             .copied()
-            .filter(|&s| !set_by_registry(s))
+            .filter(|&s| drop(s))
             .fold(self, |set, s| set.with(s, false))
     }
 

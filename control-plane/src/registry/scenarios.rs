@@ -1222,6 +1222,17 @@ fn the_registry_holds_locks_releases_and_transfers_for_a_case() {
     assert!(r.history("a.tld")[0].starts_with(
         "operator ops: TRANSFER BY THE REGISTRY (from registrar 1 to registrar 3; udrp, CASE-1)"
     ));
+    // A suspension is a hold and a lock; a release clears the registry's statuses only.
+    r.run(3, START + DAY, hold("a.tld")).unwrap();
+    r.staff(START + DAY, "a.tld", StaffAction::Suspend, Reason::Abuse)
+        .unwrap();
+    assert_eq!(
+        r.domain("a.tld").unwrap().statuses.to_text(),
+        "clientHold serverDeleteProhibited serverHold serverTransferProhibited serverUpdateProhibited"
+    );
+    r.staff(START + DAY, "a.tld", release(None), Reason::Abuse)
+        .unwrap();
+    assert_eq!(r.domain("a.tld").unwrap().statuses.to_text(), "clientHold");
     // Every action names its case; an unknown domain or registrar is refused.
     assert!(matches!(
         r.staff(START, "b.tld", StaffAction::Hold, Reason::Abuse),

@@ -14,8 +14,8 @@ use zonefiles::whois::DomainStatus;
 
 use super::{Failure, Refusal, Rules, status_change};
 use crate::model::{
-    Actor, Case, Domain, HistoryKey, LedgerKind, Message, Notice, Reason, Statuses, Transfer,
-    TransferStatus, ZoneSettings,
+    Actor, Case, Domain, HistoryKey, LedgerKind, Message, Notice, Reason, Transfer, TransferStatus,
+    ZoneSettings,
 };
 use crate::publish::Publication;
 use crate::store::Store;
@@ -44,26 +44,24 @@ pub enum StaffAction {
 }
 
 impl StaffAction {
-    /// The statuses it sets.
-    fn sets(&self) -> Statuses {
-        let hold = [DomainStatus::ServerHold];
-        let lock = [
+    /// The statuses it sets: a hold's, a lock's, or both for a suspension.
+    fn sets(&self) -> impl Iterator<Item = DomainStatus> {
+        const HOLD: &[DomainStatus] = &[DomainStatus::ServerHold];
+        const LOCK: &[DomainStatus] = &[
             DomainStatus::ServerUpdateProhibited,
             DomainStatus::ServerDeleteProhibited,
             DomainStatus::ServerTransferProhibited,
         ];
-        let set: &[DomainStatus] = match self {
-            StaffAction::Hold => &hold,
-            StaffAction::Lock => &lock,
-            StaffAction::Suspend => &[
-                DomainStatus::ServerHold,
-                DomainStatus::ServerUpdateProhibited,
-                DomainStatus::ServerDeleteProhibited,
-                DomainStatus::ServerTransferProhibited,
-            ],
-            StaffAction::Release { .. } | StaffAction::Transfer { .. } => &[],
+        let (hold, lock) = match self {
+            StaffAction::Hold => (true, false),
+            StaffAction::Lock => (false, true),
+            StaffAction::Suspend => (true, true),
+            StaffAction::Release { .. } | StaffAction::Transfer { .. } => (false, false),
         };
-        set.iter().fold(Statuses::NONE, |s, &x| s.with(x, true))
+        HOLD.iter()
+            .filter(move |_| hold)
+            .chain(LOCK.iter().filter(move |_| lock))
+            .copied()
     }
 
     /// Its name in the history.
@@ -123,38 +121,30 @@ impl Rules<'_> {
         case: &Case,
     ) -> Result<String, Failure> {
         let before = domain.statuses;
-        let server = Statuses::SETTABLE
-            .iter()
-            .copied()
-            .filter(|&s| super::set_by_registry(s));
+        let registry_locked = domain
+            .case
+            .as_ref()
+            .is_some_and(|c| c.reason == Reason::RegistryLock);
         let after = match action {
             StaffAction::Release { confirmation } => {
-                let locked = domain
-                    .case
-                    .as_ref()
-                    .is_some_and(|c| c.reason == Reason::RegistryLock);
-                if locked && confirmation.as_deref().is_none_or(|c| c.trim().is_empty()) {
+                if registry_locked && confirmation.as_deref().is_none_or(|c| c.trim().is_empty()) {
                     return Err(Refusal::Missing(format!(
                         "{} is registry-locked: give the reference of the confirmation made out of band",
                         domain.name
                     ))
                     .into());
                 }
-                server.fold(before, |s, x| s.with(x, false))
+                before.registrar_only()
             }
-            _ => action.sets().iter().fold(before, |s, x| s.with(x, true)),
+            _ => action.sets().fold(before, |s, x| s.with(x, true)),
         };
         if after == before {
             return Ok(format!("{}: nothing to change", domain.name));
         }
         let change = status_change(before, after);
-        let keeps_lock = domain
-            .case
-            .as_ref()
-            .is_some_and(|c| c.reason == Reason::RegistryLock);
         domain.case = match action {
             StaffAction::Release { .. } => None,
-            _ if keeps_lock => domain.case.take(),
+            _ if registry_locked => domain.case.take(),
             _ => Some(case.clone()),
         };
         self.publication.touch(self.store, &domain.name)?;
