@@ -102,6 +102,11 @@ pub struct Context<'a> {
 /// Answers a request of `kind` (anything but [`Kind::Query`]).
 pub fn respond(kind: Kind, bytes: &[u8], peer: &Peer, ctx: &Context<'_>, now: u64) -> Reply {
     let Ok(message) = Message::from_vec(bytes) else {
+        if kind == Kind::Signed {
+            // Its last record is a TSIG that does not read as one: the message is corrupt,
+            // FORMERR and nothing of the data (RFC 8945 §5.2).
+            return format_error(bytes);
+        }
         // Not readable past the header: the engine answers FORMERR (or nothing).
         return engine_answer(bytes, 512, peer, ctx, 0);
     };
@@ -141,6 +146,19 @@ pub fn respond(kind: Kind, bytes: &[u8], peer: &Peer, ctx: &Context<'_>, now: u6
         }
     };
     sign_reply(reply, signed.as_ref(), now)
+}
+
+/// FORMERR with the request's id, opcode and RD, and no record.
+fn format_error(request: &[u8]) -> Reply {
+    let Some(header) = request.get(..3) else {
+        return Reply::Nothing;
+    };
+    let mut out = vec![0u8; 12];
+    out[..2].copy_from_slice(&header[..2]);
+    // QR; the opcode and RD as asked.
+    out[2] = 0x80 | (header[2] & 0x79);
+    out[3] = engine::rcode::FORMERR as u8;
+    Reply::Message(out)
 }
 
 fn sign_reply(reply: Reply, signed: Option<&Signed>, now: u64) -> Reply {

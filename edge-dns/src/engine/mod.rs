@@ -54,7 +54,7 @@ use zonefiles::image::{Ahead, Image};
 use zonefiles::{Name, RecordType};
 
 /// Response codes (RFC 1035 §4.1.1, RFC 6891 §9).
-mod rcode {
+pub(crate) mod rcode {
     pub const NOERROR: u16 = 0;
     pub const FORMERR: u16 = 1;
     pub const SERVFAIL: u16 = 2;

@@ -92,6 +92,18 @@ fn trailing_bytes_misplaced_tsig_and_giant_datagrams_are_formerr() {
     unknown[11] = 1;
     unknown.extend_from_slice(&tsig_record("unknown.key"));
     assert_eq!(rcode(&udp(port, &unknown).unwrap()), 9, "unknown key");
+    // TSIG last, its RDATA not a TSIG's (`k. TSIG ANY` and ten bytes): FORMERR, the data
+    // not given (RFC 8945 §5.2), the request's id kept.
+    let mut junk = good.clone();
+    junk[11] = 1;
+    junk.extend_from_slice(&[1, b'k', 0, 0, 250, 0, 255, 0, 0, 0, 0, 0, 10]);
+    junk.extend_from_slice(&[0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6]);
+    let answer = udp(port, &junk).unwrap();
+    assert_eq!(
+        (rcode(&answer), &answer[..2], &answer[6..8]),
+        (1, &junk[..2], &[0u8, 0][..]),
+        "unparseable TSIG: {answer:?}"
+    );
     // The server still answers.
     assert_eq!(rcode(&udp(port, &good).unwrap()), 0);
 }
