@@ -1,4 +1,4 @@
-//! A deterministic generator of TLD-shaped zones for tests and benchmarks, in two shapes
+//! A deterministic generator of TLD-shaped zones for tests and benchmarks, in three shapes
 //! ([`Shape`]) that a real registry zone mixes:
 //!
 //! - [`Shape::Providers`]: most delegations point at the name servers of a hosting provider
@@ -10,6 +10,10 @@
 //!   a pool of 5,000 hosts, so almost no two domains share an NS set; one domain in ten runs
 //!   its own server inside the TLD (A glue, AAAA for half of them) beside one pool host, and
 //!   5% are signed.
+//! - [`Shape::Glue`]: in-zone name servers, as in TLDs where most domains use them: each
+//!   domain's two name servers are drawn from a pool of 5,000 hosts that all live inside the
+//!   TLD under one host-holding delegation (`dnshosts.<tld>`), each with A and AAAA glue, so a
+//!   referral carries 2 NS and 4 sibling glue records; 3% are signed.
 //!
 //! The same seed always gives the same zone, and [`Options::changed`] rewrites the delegations
 //! of a fixed set of domains so two zones differ in a known number of delegations.
@@ -44,6 +48,9 @@ pub enum Shape {
     Providers,
     /// Two name servers drawn at random from a pool of 5,000 hosts per domain.
     Pairs,
+    /// Two name servers per domain drawn from 5,000 hosts inside the TLD, each with A and AAAA
+    /// glue.
+    Glue,
 }
 
 impl std::str::FromStr for Shape {
@@ -52,7 +59,10 @@ impl std::str::FromStr for Shape {
         match text {
             "providers" => Ok(Shape::Providers),
             "pairs" => Ok(Shape::Pairs),
-            _ => Err(format!("{text:?}: the shapes are `providers` and `pairs`")),
+            "glue" => Ok(Shape::Glue),
+            _ => Err(format!(
+                "{text:?}: the shapes are `providers`, `pairs` and `glue`"
+            )),
         }
     }
 }
@@ -189,6 +199,17 @@ pub fn generate(options: &Options, w: impl Write) -> io::Result<Summary> {
         }
     }
 
+    if options.shape == Shape::Glue {
+        // Every pool host inside the TLD, under one delegation that two of them serve.
+        let holder = format!("dnshosts.{origin}.");
+        for h in 0..2 {
+            out.record(&holder, "NS", &glue_host(origin, h))?;
+        }
+        for h in 0..POOL {
+            out.record(&glue_host(origin, h), "A", &ipv4(&mut rng))?;
+            out.record(&glue_host(origin, h), "AAAA", &ipv6(&mut rng))?;
+        }
+    }
     if options.shape == Shape::Pairs {
         // The pool's hosts inside the TLD (one in five), delegated with their glue.
         for h in (0..POOL).filter(|h| h % 5 == 0) {
@@ -211,6 +232,15 @@ pub fn generate(options: &Options, w: impl Write) -> io::Result<Summary> {
         let own = |n: u8| format!("ns{n}.{name}.{origin}.");
         if options.shape == Shape::Pairs {
             pair(&mut out, &mut rng, origin, &owner, &own(1), changed)?;
+            continue;
+        }
+        if options.shape == Shape::Glue {
+            let (a, b) = two_hosts(&mut rng, changed);
+            out.record(&owner, "NS", &glue_host(origin, a))?;
+            out.record(&owner, "NS", &glue_host(origin, b))?;
+            if rng.random_range(0..100) < 3 {
+                ds(&mut out, &mut rng, &owner)?;
+            }
             continue;
         }
         let mut kind: u32 = rng.random_range(0..100);
@@ -271,6 +301,24 @@ fn pool_host(origin: &str, h: u64) -> String {
     }
 }
 
+/// Two different hosts of the pool, drawn at random; a changed domain takes the next two.
+fn two_hosts(rng: &mut SmallRng, changed: bool) -> (u64, u64) {
+    let (a, mut b) = (rng.random_range(0..POOL), rng.random_range(0..POOL - 1));
+    if b >= a {
+        b += 1; // two different hosts
+    }
+    if changed {
+        ((a + 1) % POOL, (b + 1) % POOL)
+    } else {
+        (a, b)
+    }
+}
+
+/// A pool host of [`Shape::Glue`]: inside the TLD, under the host-holding delegation.
+fn glue_host(origin: &str, h: u64) -> String {
+    format!("ns{h}.dnshosts.{origin}.")
+}
+
 /// One delegation of [`Shape::Pairs`]: two pool hosts drawn at random, or (one domain in ten)
 /// its own server with glue beside one pool host; 5% signed. A changed domain draws again.
 fn pair<W: Write>(
@@ -281,13 +329,7 @@ fn pair<W: Write>(
     own: &str,
     changed: bool,
 ) -> io::Result<()> {
-    let (mut a, mut b) = (rng.random_range(0..POOL), rng.random_range(0..POOL - 1));
-    if b >= a {
-        b += 1; // two different hosts
-    }
-    if changed {
-        (a, b) = ((a + 1) % POOL, (b + 1) % POOL);
-    }
+    let (a, b) = two_hosts(rng, changed);
     let runs_own = rng.random_range(0..10) == 0;
     if runs_own {
         out.record(owner, "NS", own)?;
@@ -360,5 +402,24 @@ mod tests {
             .filter(|(a, b)| a != b)
             .count();
         assert!((100..=300).contains(&differ), "{differ}");
+        // Glue: every name server inside the TLD with A and AAAA glue, 2 NS per domain.
+        let glue = zone(Shape::Glue, 0);
+        let ns: Vec<&str> = glue
+            .lines()
+            .filter(|l| l.contains("\tNS\t") && !l.starts_with("tld.\t"))
+            .collect();
+        assert_eq!(ns.len(), 2 * 20_000 + 2);
+        assert!(
+            ns.iter().all(|l| l.ends_with(".dnshosts.tld.")),
+            "{:?}",
+            &ns[..3]
+        );
+        let glued = |kind: &str| {
+            glue.lines()
+                .filter(|l| l.contains(&format!("\t{kind}\t")) && l.starts_with("ns"))
+                .count()
+        };
+        assert_eq!((glued("A"), glued("AAAA")), (5_000, 5_000));
+        assert!(sharing(&glue) < 400, "{}", sharing(&glue));
     }
 }

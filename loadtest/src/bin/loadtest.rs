@@ -40,8 +40,9 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// How delegations share name servers: `providers` (a few hosting providers' NS sets
-        /// serve most domains) or `pairs` (two of 5,000 hosts drawn per domain: almost no two
-        /// domains share an NS set).
+        /// serve most domains), `pairs` (two of 5,000 hosts drawn per domain: almost no two
+        /// domains share an NS set) or `glue` (two of 5,000 hosts inside the TLD, each with A
+        /// and AAAA glue: a referral carries 2 NS and 4 glue records).
         #[arg(long, default_value = "providers")]
         shape: generate::Shape,
     },
@@ -283,8 +284,8 @@ enum Command {
         /// Delegations in each generated zone.
         #[arg(long, default_value_t = 1_000_000)]
         delegations: u64,
-        /// Zone shapes (`providers`, `pairs`), comma-separated.
-        #[arg(long, value_delimiter = ',', default_value = "providers,pairs")]
+        /// Zone shapes (`providers`, `pairs`, `glue`), comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "providers,pairs,glue")]
         shapes: Vec<String>,
         /// Suites, comma-separated: `zone` (compile beside the zone checkers), `dns` (UDP, TCP,
         /// latency against load, memory), `xfr` (AXFR), `whois` (port 43 and RDAP, on the first

@@ -191,7 +191,7 @@ impl Run {
 pub struct Options {
     /// Delegations in each generated zone.
     pub delegations: u64,
-    /// The zone shapes (`providers`, `pairs`).
+    /// The zone shapes (`providers`, `pairs`, `glue`).
     pub shapes: Vec<String>,
     /// The suites.
     pub suites: Vec<Suite>,
