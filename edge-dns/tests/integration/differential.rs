@@ -7,6 +7,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use zonefiles::generate::Shape;
+
 use crate::support::{
     Server, describe, free_port, have_tool, metric, normalize, query, spawn_edge_dns,
     wait_until_answering, with_opt,
@@ -75,10 +77,11 @@ ns1.secure-x.tld. 86400 IN A 198.51.100.1
 ";
 
 /// Writes the generated TLD (3,000 delegations) to `dir/tld.zone`, with `extra` records.
-fn generated_zone(dir: &Path, extra: &str) -> std::path::PathBuf {
+fn generated_zone(dir: &Path, extra: &str, shape: Shape) -> std::path::PathBuf {
     let zone_path = dir.join("tld.zone");
     let options = zonefiles::generate::Options {
         delegations: 3000,
+        shape,
         ..zonefiles::generate::Options::default()
     };
     zonefiles::generate::generate(&options, std::fs::File::create(&zone_path).unwrap()).unwrap();
@@ -260,7 +263,7 @@ fn answers_match_nsd() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let zone = generated_zone(dir.path(), "");
+    let zone = generated_zone(dir.path(), "", Shape::Providers);
     let (compared, differences) = compare(dir.path(), &zone, false);
     assert!(compared > 5000);
     assert!(
@@ -270,12 +273,12 @@ fn answers_match_nsd() {
     );
 }
 
-fn signed_answers_match_nsd(nsec3: &[&str]) {
+fn signed_answers_match_nsd(nsec3: &[&str], shape: Shape) {
     if !(have_tool("nsd") && have_tool("dnssec-signzone")) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let zone = generated_zone(dir.path(), EXTRA);
+    let zone = generated_zone(dir.path(), EXTRA, shape);
     let signed = sign(dir.path(), &zone, nsec3);
     let (compared, differences) = compare(dir.path(), &signed, true);
     assert!(compared > 5000);
@@ -288,15 +291,34 @@ fn signed_answers_match_nsd(nsec3: &[&str]) {
 
 #[test]
 fn signed_nsec_answers_match_nsd() {
-    signed_answers_match_nsd(&[]);
+    signed_answers_match_nsd(&[], Shape::Providers);
 }
 
 #[test]
 fn signed_nsec3_opt_out_answers_match_nsd() {
-    signed_answers_match_nsd(&["-3", "-", "-H", "0", "-A"]);
+    signed_answers_match_nsd(&["-3", "-", "-H", "0", "-A"], Shape::Providers);
 }
 
 #[test]
 fn signed_salted_nsec3_answers_match_nsd() {
-    signed_answers_match_nsd(&["-3", "aabbccdd", "-H", "5"]);
+    signed_answers_match_nsd(&["-3", "aabbccdd", "-H", "5"], Shape::Providers);
+}
+
+/// In-zone name servers with A and AAAA glue for every domain: each referral carries sibling
+/// glue, unsigned and signed (NSEC3 opt-out, the TLD default).
+#[test]
+fn glue_heavy_answers_match_nsd() {
+    if !have_tool("nsd") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let zone = generated_zone(dir.path(), "", Shape::Glue);
+    let (compared, differences) = compare(dir.path(), &zone, false);
+    assert!(compared > 5000);
+    assert!(
+        differences.is_empty(),
+        "{} of {compared} answers differ from NSD",
+        differences.len()
+    );
+    signed_answers_match_nsd(&["-3", "-", "-H", "0", "-A"], Shape::Glue);
 }
