@@ -93,6 +93,8 @@ pub struct Epp {
     pub max_connections_per_ip: usize,
     /// Sessions logged in at once as one registrar (more are answered 2502).
     pub max_sessions_per_registrar: usize,
+    /// The currency prices are in (ISO 4217), as the fee extension (RFC 8748) names it.
+    pub currency: String,
 }
 
 impl Default for Epp {
@@ -102,6 +104,7 @@ impl Default for Epp {
             certificate: None,
             key: None,
             server_id: "Constellation EPP".into(),
+            currency: "USD".into(),
             max_frame_bytes: 64 * 1024,
             handshake_timeout_s: 10,
             idle_timeout_s: 600,

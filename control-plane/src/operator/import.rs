@@ -150,6 +150,7 @@ pub fn run(
                 now,
                 registrar: &registrar,
                 server_info: &[],
+                fee: None,
             };
             match writer::carry_out(conn, &mut publication, &context, command) {
                 Outcome::Done(_) => imported.done += 1,

@@ -119,6 +119,48 @@ pub fn set_prices(
     })
 }
 
+/// Makes a name premium at `prices` (or, with `None`, priced by its zone again).
+pub fn set_premium(
+    conn: &mut Connection,
+    name: &str,
+    prices: Option<&Prices>,
+    operator: &str,
+) -> anyhow::Result<()> {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    check_name(&name).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(prices) = prices {
+        anyhow::ensure!(
+            [prices.create, prices.renew, prices.transfer, prices.restore]
+                .iter()
+                .all(|&p| p >= 0),
+            "a price is 0 or more cents"
+        );
+    }
+    immediate(conn, |conn| {
+        let zones = conn.zones()?;
+        anyhow::ensure!(
+            zones
+                .iter()
+                .any(|z| name.ends_with(&format!(".{}", z.origin))),
+            "{name} is in no zone the registry runs (see `zone list`)"
+        );
+        let change = match prices {
+            Some(prices) => {
+                sqlite::journal::set_premium(conn, &name, prices)?;
+                format!("PREMIUM ({prices})")
+            }
+            None => {
+                if !sqlite::journal::remove_premium(conn, &name)? {
+                    bail!("{name} is not a premium name");
+                }
+                "NOT PREMIUM".to_string()
+            }
+        };
+        record(conn, HistoryKey::Domain(&name), operator, change)?;
+        Ok(())
+    })
+}
+
 /// A zone's grace periods and transfer policy in words.
 pub fn describe_lifecycle(p: &Lifecycle) -> String {
     format!(

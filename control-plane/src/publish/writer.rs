@@ -312,6 +312,7 @@ fn run_job(
         now,
         registrar: &registrar,
         server_info: &settings.server_info,
+        fee: None,
     };
     carry_out(conn, publication, &context, &job.command)
 }

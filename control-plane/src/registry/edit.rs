@@ -5,12 +5,17 @@
 use zonefiles::calendar;
 use zonefiles::whois::DelegationSigner;
 
-use super::{Failure, Refusal, Reply, Rules, check_ds, permitted};
-use crate::model::{Action, HistoryKey, Nameserver};
+use super::{Failure, Quote, Refusal, Reply, Rules, check_ds, permitted};
+use crate::model::{Action, HistoryKey, LedgerKind, Nameserver};
 
 impl Rules<'_> {
-    pub(super) fn check_domains(&mut self, names: &[String]) -> Result<Reply, Failure> {
+    pub(super) fn check_domains(
+        &mut self,
+        names: &[String],
+        quote: &[(LedgerKind, u32)],
+    ) -> Result<Reply, Failure> {
         let mut answers = Vec::with_capacity(names.len());
+        let mut quotes = Vec::new();
         for name in names {
             let name = name.to_ascii_lowercase();
             let verdict = match self.zone_of(&name) {
@@ -28,9 +33,29 @@ impl Rules<'_> {
                     }
                 }
             };
+            if let Ok(zone) = self.zone_of(&name) {
+                let zone_prices = zone.prices;
+                let (prices, premium) = match self.store.premium(&name)? {
+                    Some(prices) => (prices, true),
+                    None => (zone_prices, false),
+                };
+                for &(kind, years) in quote {
+                    quotes.push(Quote {
+                        name: name.clone(),
+                        kind,
+                        years,
+                        price: prices.of(kind) * i64::from(years),
+                        premium,
+                    });
+                }
+            }
             answers.push((name, verdict));
         }
-        Ok(Reply::Availability(answers))
+        Ok(if quote.is_empty() {
+            Reply::Availability(answers)
+        } else {
+            Reply::Priced(answers, quotes)
+        })
     }
 
     pub(super) fn renew(

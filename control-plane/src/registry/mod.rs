@@ -188,10 +188,13 @@ pub enum Command {
         /// As for [`Command::Transfer`].
         verified_hash: Option<String>,
     },
-    /// Whether names could be registered now, each with the reason when not.
+    /// Whether names could be registered now, each with the reason when not; with `quote`,
+    /// also what each would cost ([`Reply::Priced`]).
     CheckDomains {
         /// The names.
         names: Vec<String>,
+        /// Operations to price: what, and for how many years (1 for a transfer or restore).
+        quote: Vec<(LedgerKind, u32)>,
     },
     /// Extend a registration by a period from its current expiry, which the registrar states
     /// (so that a repeated renewal is refused rather than charged twice).
@@ -228,6 +231,16 @@ pub enum Command {
     },
     /// Several changes carried out together: all of them or, if one is refused, none.
     All(Vec<Command>),
+    /// A command that charges (create, renew, transfer, restore) with the fee the registrar
+    /// acknowledged (EPP's fee extension, RFC 8748): refused if the price is higher. Premium
+    /// names are registered, renewed, transferred and restored only this way. Replies
+    /// [`Reply::Charged`].
+    WithFee {
+        /// The acknowledged fee, in cents.
+        fee: i64,
+        /// The command.
+        command: Box<Command>,
+    },
     /// Bring back a deleted domain in its redemption period (charged the zone's restore price).
     Restore {
         /// The domain.
@@ -319,6 +332,7 @@ impl Command {
             Command::EditNameservers { .. } => "edit-nameservers",
             Command::EditDs { .. } => "edit-ds",
             Command::All(_) => "several",
+            Command::WithFee { command, .. } => command.kind(),
             Command::Restore { .. } => "restore-domain",
             Command::CheckHosts { .. } => "check-hosts",
             Command::CreateHost { .. } => "create-host",
@@ -331,6 +345,21 @@ impl Command {
             Command::StatusServer => "status-server",
         }
     }
+}
+
+/// What an operation on a name would cost now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quote {
+    /// The name.
+    pub name: String,
+    /// The operation.
+    pub kind: LedgerKind,
+    /// Years (1 for a transfer or a restore).
+    pub years: u32,
+    /// Its price, in cents.
+    pub price: i64,
+    /// The name is premium (priced on its own).
+    pub premium: bool,
 }
 
 /// The registry's defaults, as STATUS DEFAULTS reports them.
@@ -418,6 +447,17 @@ pub enum Reply {
     },
     /// Per name asked: `Ok` if it could be registered now, else why not.
     Availability(Vec<(String, Result<(), String>)>),
+    /// [`Reply::Availability`] with the prices asked for (in the names' order).
+    Priced(Vec<(String, Result<(), String>)>, Vec<Quote>),
+    /// What a [`Command::WithFee`] charged, the balance after it, and its command's reply.
+    Charged {
+        /// Cents charged (negative: refunded).
+        fee: i64,
+        /// The registrar's balance after it.
+        balance: i64,
+        /// The command's reply.
+        reply: Box<Reply>,
+    },
     /// A registration's new expiry.
     Expires(i64),
     /// A domain's transfer as it stands: completed, pending, or how it ended.
@@ -475,6 +515,10 @@ pub enum Refusal {
     /// A status set on the domain prohibits the command (`clientDeleteProhibited`, …).
     #[error("{0}")]
     Prohibited(String),
+    /// The fee the registrar acknowledged is lower than the price, or a premium name's price
+    /// was not acknowledged.
+    #[error("{0}")]
+    Fee(String),
     /// The object's status forbids it (a deleted domain waiting to be purged, a domain with a
     /// transfer pending).
     #[error("{0}")]
@@ -507,6 +551,8 @@ pub struct Context<'a> {
     pub registrar: &'a Registrar,
     /// Lines for STATUS SERVER.
     pub server_info: &'a [String],
+    /// The fee the registrar acknowledged for this command ([`Command::WithFee`]).
+    pub fee: Option<i64>,
 }
 
 /// Carries out one command. Changes go through `store`; every domain whose DNS or WHOIS data
@@ -525,6 +571,7 @@ pub fn execute(
         now: context.now,
         registrar: context.registrar,
         actor: Actor::Registrar(context.registrar.id),
+        acknowledged: context.fee,
     };
     match command {
         Command::CreateDomain {
@@ -570,7 +617,7 @@ pub fn execute(
             name,
             verified_hash,
         } => rules.query_transfer(name, verified_hash.as_deref()),
-        Command::CheckDomains { names } => rules.check_domains(names),
+        Command::CheckDomains { names, quote } => rules.check_domains(names, quote),
         Command::Renew {
             name,
             current_expiry,
@@ -634,10 +681,30 @@ pub fn execute(
                     now: rules.now,
                     registrar: rules.registrar,
                     server_info: context.server_info,
+                    fee: context.fee,
                 };
                 reply = execute(store, rules.publication, &context, command)?;
             }
             Ok(reply)
+        }
+        Command::WithFee { fee, command } => {
+            let balance = || -> Result<i64, Failure> {
+                Ok(store
+                    .registrar(context.registrar.id)?
+                    .map_or(0, |r| r.balance))
+            };
+            let before = balance()?;
+            let context = Context {
+                fee: Some(*fee),
+                ..context.clone()
+            };
+            let reply = execute(store, rules.publication, &context, command)?;
+            let after = balance()?;
+            Ok(Reply::Charged {
+                fee: before - after,
+                balance: after,
+                reply: Box::new(reply),
+            })
         }
         Command::StatusDefaults => Ok(Reply::Defaults(defaults(&zones))),
         Command::StatusServer => Ok(Reply::Server(context.server_info.to_vec())),
@@ -705,6 +772,8 @@ struct Rules<'a> {
     registrar: &'a Registrar,
     /// Who the history names: the registrar, or the registry on a timer.
     actor: Actor,
+    /// The fee the registrar acknowledged, if it did (EPP's fee extension).
+    acknowledged: Option<i64>,
 }
 
 impl Rules<'_> {
@@ -859,7 +928,31 @@ impl Rules<'_> {
         years: i64,
         zone: &ZoneSettings,
     ) -> Result<i64, Failure> {
-        let amount = zone.prices.of(kind) * years;
+        let (prices, premium) = match self.store.premium(domain)? {
+            Some(prices) => (prices, true),
+            None => (zone.prices, false),
+        };
+        let amount = prices.of(kind) * years;
+        match self.acknowledged {
+            Some(fee) if fee < amount => {
+                return Err(Refusal::Fee(format!(
+                    "{} of {domain} costs {}, more than the {} acknowledged",
+                    kind.as_str(),
+                    money(amount),
+                    money(fee)
+                ))
+                .into());
+            }
+            None if premium => {
+                return Err(Refusal::Fee(format!(
+                    "{domain} is a premium name: {} costs {}; acknowledge the fee (EPP's fee extension, RFC 8748)",
+                    kind.as_str(),
+                    money(amount)
+                ))
+                .into());
+            }
+            _ => {}
+        }
         if amount == 0 {
             return Ok(0);
         }

@@ -74,6 +74,7 @@ impl Registry {
             now,
             registrar: &registrar,
             server_info: &[],
+            fee: None,
         };
         let mut publication = Publication::new();
         sqlite::transaction(&self.conn, Step::Savepoint).unwrap();
@@ -1388,4 +1389,101 @@ fn the_sweep_publishes_listed_domains_whois_objects_again_as_they_are() {
         sweep(&r.conn, &mut Publication::new(), START, None).unwrap(),
         0
     );
+}
+
+#[test]
+fn a_premium_name_is_charged_its_price_only_when_the_registrar_acknowledges_it() {
+    let r = Registry::new([0, 30, 5, 0]);
+    let premium = crate::model::Prices {
+        create: 50_000,
+        renew: 20_000,
+        transfer: 20_000,
+        restore: 60_000,
+    };
+    sqlite::journal::set_premium(&r.conn, "gold.tld", &premium).unwrap();
+    let create = |name: &str| Command::CreateDomain {
+        name: name.into(),
+        expires: None,
+        period_months: None,
+        active: None,
+        nameservers: external(),
+        auth_hash: None,
+        ds: vec![],
+    };
+    let with_fee = |fee: i64, command: Command| Command::WithFee {
+        fee,
+        command: Box::new(command),
+    };
+    // Quoted: the premium name at its price, another at the zone's.
+    let quote = r
+        .run(
+            1,
+            START,
+            Command::CheckDomains {
+                names: vec!["gold.tld".into(), "tin.tld".into()],
+                quote: vec![(LedgerKind::Create, 2), (LedgerKind::Restore, 1)],
+            },
+        )
+        .unwrap();
+    let Reply::Priced(answers, quotes) = quote else {
+        panic!("{quote:?}")
+    };
+    assert!(answers.iter().all(|(_, verdict)| verdict.is_ok()));
+    let prices: Vec<(&str, i64, bool)> = quotes
+        .iter()
+        .map(|q| (q.name.as_str(), q.price, q.premium))
+        .collect();
+    assert_eq!(
+        prices,
+        [
+            ("gold.tld", 100_000, true),
+            ("gold.tld", 60_000, true),
+            ("tin.tld", 1_200, false),
+            ("tin.tld", 600, false)
+        ]
+    );
+    // Not acknowledged, or acknowledged below the price: refused, nothing charged.
+    let balance = r.balance(1);
+    assert!(
+        matches!(r.run(1, START, create("gold.tld")), Err(Refusal::Fee(text)) if text.contains("premium"))
+    );
+    assert!(matches!(
+        r.run(1, START, with_fee(49_999, create("gold.tld"))),
+        Err(Refusal::Fee(text)) if text.contains("costs 500.00, more than the 499.99 acknowledged")
+    ));
+    assert_eq!(r.balance(1), balance);
+    // Acknowledged: charged the premium price (not what was acknowledged above it).
+    let Reply::Charged {
+        fee,
+        balance: after,
+        reply,
+    } = r
+        .run(1, START, with_fee(60_000, create("gold.tld")))
+        .unwrap()
+    else {
+        panic!("a charge")
+    };
+    assert_eq!((fee, after), (50_000, balance - 50_000));
+    assert!(matches!(*reply, Reply::DomainCreated { .. }));
+    // A name at the zone's price takes an acknowledgement too, and needs none.
+    assert!(matches!(
+        r.run(1, START, with_fee(599, create("tin.tld"))),
+        Err(Refusal::Fee(_))
+    ));
+    r.run(1, START, create("tin.tld")).unwrap();
+    // Renewing the premium name needs its acknowledgement as well.
+    let expires = r.domain("gold.tld").unwrap().expires;
+    let renew = Command::Renew {
+        name: "gold.tld".into(),
+        current_expiry: expires - expires.rem_euclid(DAY),
+        months: 12,
+    };
+    assert!(matches!(
+        r.run(1, START, renew.clone()),
+        Err(Refusal::Fee(_))
+    ));
+    let Reply::Charged { fee, .. } = r.run(1, START, with_fee(20_000, renew)).unwrap() else {
+        panic!("a charge")
+    };
+    assert_eq!(fee, 20_000);
 }

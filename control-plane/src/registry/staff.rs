@@ -105,6 +105,7 @@ pub fn act(
         now,
         registrar: &sponsor,
         actor: Actor::Operator(operator.to_string()),
+        acknowledged: None,
     };
     let zone = rules.zone_of(&domain.name)?.clone();
     match action {

@@ -379,6 +379,7 @@ pub fn answer_due(
                 now,
                 registrar: &gaining,
                 actor: Actor::Registry,
+                acknowledged: None,
             };
             match zone.lifecycle.transfer_default {
                 TransferDefault::Approve => {

@@ -10,7 +10,7 @@ pub mod sqlite;
 
 use crate::model::{
     Cluster, Domain, HistoryEntry, HistoryKey, Host, JournalEntry, LedgerEntry, LedgerKind,
-    Message, Nameserver, Registrar, Transfer, ZoneSettings,
+    Message, Nameserver, Prices, Registrar, Transfer, ZoneSettings,
 };
 
 /// A failure of the database itself (not a refusal by the rules).
@@ -93,6 +93,8 @@ pub trait Store {
     fn first_message(&self, registrar: u32) -> StoreResult<Option<(Message, u64)>>;
     /// Removes a registrar's message; false if it has none with that id.
     fn delete_message(&self, registrar: u32, id: i64) -> StoreResult<bool>;
+    /// A premium name's own prices, if it is one.
+    fn premium(&self, name: &str) -> StoreResult<Option<Prices>>;
     /// Up to `limit` domains whose WHOIS objects are to be published again as they are now.
     fn to_republish(&self, limit: usize) -> StoreResult<Vec<String>>;
     /// Notes a domain's objects published again.

@@ -6,6 +6,7 @@ mod crash;
 mod end_to_end;
 mod epp;
 mod export;
+mod fees;
 mod fixture;
 mod import;
 mod srrp;

@@ -7,6 +7,7 @@ mod export;
 mod import;
 mod journal;
 mod keygen;
+mod premium;
 mod recovery;
 mod registrar;
 mod satellite;
@@ -54,6 +55,9 @@ enum Command {
     /// Blocked labels and third/second-level combinations.
     #[command(subcommand)]
     Block(block::Command),
+    /// Premium names: priced on their own, for registrars that acknowledge the price.
+    #[command(subcommand)]
+    Premium(premium::Command),
     /// Satellites the push service accepts (added and removed while it runs).
     #[command(subcommand)]
     Satellite(satellite::Command),
@@ -140,6 +144,7 @@ fn main() -> Result<()> {
         Command::Zone(command) => zone::run(command, &env),
         Command::Registrar(command) => registrar::run(command, &env),
         Command::Block(command) => block::run(command, &env),
+        Command::Premium(command) => premium::run(command, &env),
         Command::Domain(command) => domain::run(command, &env),
         Command::Satellite(command) => satellite::run(command, &env),
         Command::Satellites { json } => satellite::status(json, &env),

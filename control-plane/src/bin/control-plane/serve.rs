@@ -111,6 +111,7 @@ pub fn run(args: Args, env: Env) -> Result<()> {
                 core.clone(),
                 epp::server::Settings {
                     server_id: e.server_id.clone(),
+                    currency: e.currency.clone(),
                     max_frame_bytes: e.max_frame_bytes,
                     handshake_timeout: Duration::from_secs(e.handshake_timeout_s),
                     idle_timeout: Duration::from_secs(e.idle_timeout_s),

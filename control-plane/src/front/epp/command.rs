@@ -12,8 +12,8 @@ use zonefiles::calendar;
 use zonefiles::whois::{DelegationSigner, DomainStatus};
 
 use super::xml::Element;
-use super::{CONTACT, Code, DOMAIN, EPP, Failure, HOST, LOGIN_SEC, RGP, SECDNS};
-use crate::model::{Nameserver, Statuses, set_by_registry};
+use super::{CONTACT, Code, DOMAIN, EPP, FEE, Failure, HOST, LOGIN_SEC, RGP, SECDNS};
+use crate::model::{LedgerKind, Nameserver, Statuses, set_by_registry};
 use crate::registry::TransferAction;
 
 /// Most names in one `<check>`.
@@ -104,6 +104,14 @@ pub enum Request {
     },
     /// `<domain:update>` with its secDNS extension.
     DomainUpdate(Box<DomainUpdate>),
+    /// A domain command with RFC 8748's fee extension: prices asked for in a check, or the
+    /// fee acknowledged for a create, renew, transfer or restore.
+    Fee {
+        /// What the extension says.
+        fee: Fee,
+        /// The command it extends.
+        request: Box<Request>,
+    },
     /// `<host:check>`.
     HostCheck(Vec<String>),
     /// `<host:info>`.
@@ -134,6 +142,35 @@ pub enum Request {
         /// The name.
         name: String,
     },
+}
+
+/// RFC 8748's extension of a domain command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fee {
+    /// `<fee:check>`: the operations to price, each with its years.
+    Check {
+        /// `<fee:currency>`, if given.
+        currency: Option<String>,
+        /// What to price.
+        quote: Vec<(LedgerKind, u32)>,
+    },
+    /// `<fee:create>`, `<fee:renew>`, `<fee:transfer>` or `<fee:update>`: the fee the client
+    /// acknowledges, in cents (the sum of its `<fee:fee>`s).
+    Acknowledge {
+        /// `<fee:currency>`, if given.
+        currency: Option<String>,
+        /// The fee.
+        amount: i64,
+    },
+}
+
+impl Fee {
+    /// The currency the client named.
+    pub fn currency(&self) -> Option<&str> {
+        match self {
+            Fee::Check { currency, .. } | Fee::Acknowledge { currency, .. } => currency.as_deref(),
+        }
+    }
 }
 
 /// A `<domain:ns>`: host objects by name, or host attributes (RFC 5731 §1.1: one or the other).
@@ -319,7 +356,22 @@ pub fn read(root: &Element, extensions: &[&str]) -> Result<Frame, Failure> {
             ));
         }
     }
-    let command = command(verb, extension)?;
+    // The fee extension is read apart: it applies to the command as the registry carries
+    // it out, whatever object mapping the command has.
+    let (fees, others): (Vec<&Element>, Vec<&Element>) =
+        extension.iter().partition(|e| e.namespace == FEE);
+    let others: Vec<Element> = others.into_iter().cloned().collect();
+    let mut command = command(verb, &others)?;
+    match fees[..] {
+        [] => {}
+        [element] => {
+            command = Request::Fee {
+                fee: fee(element, &command)?,
+                request: Box::new(command),
+            };
+        }
+        _ => return Err(syntax("one fee extension to a command")),
+    }
     Ok(Frame::Command {
         client_transaction,
         command,
@@ -539,6 +591,120 @@ fn command(verb: &Element, extension: &[Element]) -> Result<Request, Failure> {
 const LOGIN_SECURITY: &str = "[LOGIN-SECURITY]";
 /// The longest password this server reads from `<loginSec:pw>`.
 const LONGEST_PASSWORD: usize = 256;
+
+/// Reads RFC 8748's extension of `request`: `<fee:check>` of a domain check, or the fee
+/// acknowledged for a create, renew, transfer request or restore.
+fn fee(element: &Element, request: &Request) -> Result<Fee, Failure> {
+    let currency = element
+        .child(FEE, "currency")
+        .map(|c| c.token().to_string());
+    let expected = match request {
+        Request::DomainCheck(_) => "check",
+        Request::DomainCreate { .. } => "create",
+        Request::DomainRenew { .. } => "renew",
+        Request::DomainTransfer {
+            operation: TransferOp::Request,
+            ..
+        } => "transfer",
+        Request::DomainUpdate(update) if update.restore => "update",
+        _ => {
+            return Err(Failure::new(
+                Code::ParameterPolicy,
+                "the fee extension goes with a domain check, create, renew, transfer request or restore",
+            ));
+        }
+    };
+    if element.name != expected {
+        return Err(syntax(format!(
+            "<fee:{}> does not extend this command; <fee:{expected}> does",
+            element.name
+        )));
+    }
+    if expected == "check" {
+        shape(
+            element,
+            &[(FEE, "currency", Optional), (FEE, "command", Many)],
+        )?;
+        let mut quote = Vec::new();
+        for command in element.all(FEE, "command") {
+            shape(command, &[(FEE, "period", Optional)])?;
+            let kind = match command.attribute("name") {
+                Some("create") => LedgerKind::Create,
+                Some("renew") => LedgerKind::Renew,
+                Some("transfer") => LedgerKind::Transfer,
+                Some("restore") => LedgerKind::Restore,
+                Some(other) => {
+                    return Err(Failure::new(
+                        Code::ParameterPolicy,
+                        format!(
+                            "{other} is not priced here: create, renew, transfer and restore are"
+                        ),
+                    ));
+                }
+                None => return Err(syntax("<fee:command> needs name=\"…\"")),
+            };
+            let months = match command.child(FEE, "period") {
+                None => 12,
+                Some(period) => period_months(period)?,
+            };
+            let years = if matches!(kind, LedgerKind::Transfer | LedgerKind::Restore) {
+                1
+            } else if months % 12 == 0 && months > 0 {
+                months / 12
+            } else {
+                return Err(Failure::new(
+                    Code::ParameterPolicy,
+                    "registrations and renewals here are whole years",
+                ));
+            };
+            quote.push((kind, years));
+        }
+        if quote.is_empty() {
+            return Err(Failure::new(
+                Code::MissingParameter,
+                "<fee:check> names at least one <fee:command>",
+            ));
+        }
+        return Ok(Fee::Check { currency, quote });
+    }
+    shape(
+        element,
+        &[
+            (FEE, "currency", Optional),
+            (FEE, "fee", Many),
+            (FEE, "credit", Many),
+        ],
+    )?;
+    let mut amount = 0i64;
+    let mut any = false;
+    for fee in element.all(FEE, "fee") {
+        any = true;
+        let cents = cents(fee.token())
+            .ok_or_else(|| value(format!("{:?} is not an amount like 12.50", fee.token())))?;
+        amount = amount
+            .checked_add(cents)
+            .ok_or_else(|| value("the fees add up past any price"))?;
+    }
+    if !any {
+        return Err(Failure::new(
+            Code::MissingParameter,
+            format!("<fee:{expected}> gives the fee in <fee:fee>"),
+        ));
+    }
+    Ok(Fee::Acknowledge { currency, amount })
+}
+
+/// An amount of money like `12.50` (at most two decimals), in cents.
+fn cents(text: &str) -> Option<i64> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| !s.is_empty() && s.len() <= 15 && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || !(fraction.is_empty() || (fraction.len() <= 2 && digits(fraction))) {
+        return None;
+    }
+    let whole: i64 = whole.parse().ok()?;
+    let fraction: i64 = format!("{fraction:0<2}").parse().ok()?;
+    whole.checked_mul(100)?.checked_add(fraction)
+}
 
 fn login(verb: &Element, extension: &[Element]) -> Result<Request, Failure> {
     let security = match extension {
@@ -826,9 +992,14 @@ fn domain_name(text: &str) -> Result<String, Failure> {
 }
 
 fn period(object: &Element) -> Result<Option<Months>, Failure> {
-    let Some(period) = object.child(DOMAIN, "period") else {
-        return Ok(None);
-    };
+    object
+        .child(DOMAIN, "period")
+        .map(period_months)
+        .transpose()
+}
+
+/// A `<domain:period>` or `<fee:period>`: 1 to 99 years or months, in months.
+fn period_months(period: &Element) -> Result<Months, Failure> {
     let count: u32 = period
         .token()
         .parse()
@@ -837,8 +1008,8 @@ fn period(object: &Element) -> Result<Option<Months>, Failure> {
         return Err(Failure::new(Code::ParameterRange, "a period is 1 to 99"));
     }
     match period.attribute("unit") {
-        Some("y") => Ok(Some(count * 12)),
-        Some("m") => Ok(Some(count)),
+        Some("y") => Ok(count * 12),
+        Some("m") => Ok(count),
         _ => Err(value("a period's unit is y or m")),
     }
 }

@@ -51,8 +51,10 @@ pub const RGP: &str = "urn:ietf:params:xml:ns:rgp-1.0";
 pub const CHANGE_POLL: &str = "urn:ietf:params:xml:ns:changePoll-1.0";
 /// RFC 8807 login security: passwords longer than `<pw>` allows, in the login's extension.
 pub const LOGIN_SEC: &str = "urn:ietf:params:xml:ns:epp:loginSec-1.0";
+/// RFC 8748 fees: prices in checks, acknowledged on transforms, charged in their responses.
+pub const FEE: &str = "urn:ietf:params:xml:ns:epp:fee-1.0";
 /// The extensions this server offers (`<extURI>`).
-pub const EXTENSIONS: [&str; 4] = [SECDNS, RGP, CHANGE_POLL, LOGIN_SEC];
+pub const EXTENSIONS: [&str; 5] = [SECDNS, RGP, CHANGE_POLL, LOGIN_SEC, FEE];
 
 /// RFC 5730 §3 result codes used here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -41,6 +41,8 @@ use crate::publish::writer::Outcome;
 pub struct Settings {
     /// `<svID>` in the greeting.
     pub server_id: String,
+    /// The currency of prices (RFC 8748).
+    pub currency: String,
     /// The largest frame accepted, header included.
     pub max_frame_bytes: usize,
     /// Time for the TLS handshake.
@@ -90,6 +92,7 @@ enum Next {
 
 fn kind(request: &Request) -> &'static str {
     match request {
+        Request::Fee { request, .. } => kind(request),
         Request::Login { .. } => "login",
         Request::Logout => "logout",
         Request::Poll { .. } => "poll",
@@ -372,6 +375,18 @@ impl Epp {
     }
 
     async fn object_command(&self, request: &Request, session: &Login<'_>) -> Response {
+        if let Request::Fee { fee, .. } = request
+            && let Some(currency) = fee.currency()
+            && !currency.eq_ignore_ascii_case(&self.settings.currency)
+        {
+            return Response::with_message(
+                Code::ParameterRange,
+                format!(
+                    "prices here are in {}, not {currency}",
+                    self.settings.currency
+                ),
+            );
+        }
         let (mut command, verify) = match translate::plan(request) {
             Plan::Answer(response) => return response,
             Plan::Run { command, verify } => (command, verify),
@@ -386,8 +401,13 @@ impl Epp {
                 name,
                 verified_hash,
             },
-        ) = (verify, &mut command)
-        {
+        ) = (
+            verify,
+            match &mut command {
+                crate::registry::Command::WithFee { command, .. } => command.as_mut(),
+                command => command,
+            },
+        ) {
             match self.core.verify_domain_password(name, password).await {
                 Ok(hash) => *verified_hash = hash,
                 Err(e) => {
@@ -405,7 +425,7 @@ impl Epp {
             .await;
         match outcome {
             Ok(Outcome::Done(reply)) => {
-                let mut response = translate::reply(request, reply);
+                let mut response = translate::reply(request, reply, &self.settings.currency);
                 // Only extensions the client named at login appear in responses (RFC 5730
                 // §2.9.1.1).
                 response

@@ -5,13 +5,14 @@ use std::fmt::Write;
 
 use zonefiles::whois::{DelegationSigner, DomainStatus};
 
-use super::command::{DomainUpdate, NameServers, Request, TransferOp};
+use super::command::{DomainUpdate, Fee, NameServers, Request, TransferOp};
 use super::response::{Queue, Response, date_time};
 use super::xml::escape;
-use super::{CHANGE_POLL, Code, DOMAIN, HOST, RGP, SECDNS};
+use super::{CHANGE_POLL, Code, DOMAIN, FEE, HOST, RGP, SECDNS};
 use crate::front::auth;
+use crate::model::LedgerKind;
 use crate::model::{Case, Domain, Nameserver, Notice, Reason, Statuses, Transfer, TransferStatus};
-use crate::registry::{Command, NameserverSource, Refusal, Reply};
+use crate::registry::{Command, NameserverSource, Quote, Refusal, Reply, money};
 
 /// What to do with a domain command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,8 +36,35 @@ pub fn plan(request: &Request) -> Plan {
         verify: None,
     };
     match request {
+        Request::Fee {
+            fee: Fee::Check { quote, .. },
+            request,
+        } => match request.as_ref() {
+            Request::DomainCheck(names) => run(Command::CheckDomains {
+                names: names.clone(),
+                quote: quote.clone(),
+            }),
+            _ => Plan::Answer(Response::with_message(
+                Code::ParameterPolicy,
+                "<fee:check> extends a domain check",
+            )),
+        },
+        Request::Fee {
+            fee: Fee::Acknowledge { amount, .. },
+            request,
+        } => match plan(request) {
+            Plan::Run { command, verify } => Plan::Run {
+                command: Command::WithFee {
+                    fee: *amount,
+                    command: Box::new(command),
+                },
+                verify,
+            },
+            answer => answer,
+        },
         Request::DomainCheck(names) => run(Command::CheckDomains {
             names: names.clone(),
+            quote: Vec::new(),
         }),
         Request::DomainInfo { name } => run(Command::QueryDomain { name: name.clone() }),
         Request::DomainCreate {
@@ -224,14 +252,18 @@ pub fn refusal(refusal: &Refusal) -> Response {
         Refusal::AuthorizationFailed(_) => Code::InvalidAuthInfo,
         Refusal::StatusProhibits(_) | Refusal::Prohibited(_) => Code::StatusProhibits,
         Refusal::RegistryOnly(_) => Code::ParameterPolicy,
+        Refusal::Fee(_) => Code::ParameterRange,
         Refusal::PendingTransfer(_) => Code::PendingTransfer,
         Refusal::NotPendingTransfer(_) => Code::NotPendingTransfer,
     };
     Response::with_message(code, refusal.to_string())
 }
 
-/// The response to a carried-out command.
-pub fn reply(request: &Request, reply: Reply) -> Response {
+/// The response to a carried-out command; `currency` is the registry's (fees are in it).
+pub fn reply(request: &Request, reply: Reply, currency: &str) -> Response {
+    if let Request::Fee { request, .. } = request {
+        return fee_reply(request, reply, currency);
+    }
     let mut response = Response::new(Code::Success);
     let ns = format!(r#"xmlns:domain="{DOMAIN}""#);
     match (request, reply) {
@@ -429,6 +461,89 @@ fn change_data(at: i64, id: i64, who: &str, case: &Case) -> String {
         escape(&case.reference),
         case.reason.as_str()
     )
+}
+
+/// The response to a command with RFC 8748's extension: the command's own, with the prices
+/// asked for (`<fee:chkData>`) or what was charged and the balance after it (`<fee:creData>`,
+/// `renData`, `trnData`, `updData`).
+fn fee_reply(request: &Request, answer: Reply, currency: &str) -> Response {
+    let ns = format!(r#"xmlns:fee="{FEE}""#);
+    match answer {
+        Reply::Priced(answers, quotes) => {
+            let mut data = format!(
+                "<fee:chkData {ns}><fee:currency>{}</fee:currency>",
+                escape(currency)
+            );
+            for (name, verdict) in &answers {
+                let mine: Vec<&Quote> = quotes.iter().filter(|q| &q.name == name).collect();
+                let _ = write!(
+                    data,
+                    r#"<fee:cd avail="{}"><fee:objID>{}</fee:objID>"#,
+                    u8::from(!mine.is_empty()),
+                    escape(name)
+                );
+                if mine.is_empty() {
+                    let reason = verdict
+                        .as_ref()
+                        .err()
+                        .map_or("not priced here", |r| r.as_str());
+                    let _ = write!(data, "<fee:reason>{}</fee:reason></fee:cd>", escape(reason));
+                    continue;
+                }
+                if mine[0].premium {
+                    data.push_str("<fee:class>premium</fee:class>");
+                }
+                for quote in mine {
+                    let (command, description) = match quote.kind {
+                        LedgerKind::Create => ("create", "Registration"),
+                        LedgerKind::Renew => ("renew", "Renewal"),
+                        LedgerKind::Transfer => ("transfer", "Transfer"),
+                        _ => ("restore", "Restore"),
+                    };
+                    let _ = write!(
+                        data,
+                        r#"<fee:command name="{command}"{}><fee:period unit="y">{}</fee:period><fee:fee description="{description}">{}</fee:fee></fee:command>"#,
+                        if quote.premium {
+                            ""
+                        } else {
+                            r#" standard="1""#
+                        },
+                        quote.years,
+                        money(quote.price)
+                    );
+                }
+                data.push_str("</fee:cd>");
+            }
+            data.push_str("</fee:chkData>");
+            let mut response = reply(request, Reply::Availability(answers), currency);
+            response.extension.push((FEE, data));
+            response
+        }
+        Reply::Charged {
+            fee,
+            balance,
+            reply: inner,
+        } => {
+            let element = match request {
+                Request::DomainCreate { .. } => "creData",
+                Request::DomainRenew { .. } => "renData",
+                Request::DomainTransfer { .. } => "trnData",
+                _ => "updData",
+            };
+            let mut response = reply(request, *inner, currency);
+            response.extension.push((
+                FEE,
+                format!(
+                    "<fee:{element} {ns}><fee:currency>{}</fee:currency><fee:fee>{}</fee:fee><fee:balance>{}</fee:balance></fee:{element}>",
+                    escape(currency),
+                    money(fee),
+                    money(balance)
+                ),
+            ));
+            response
+        }
+        other => reply(request, other, currency),
+    }
 }
 
 /// `<domain:chkData>` or `<host:chkData>` (`prefix` and its namespace): each name, whether it

@@ -477,6 +477,8 @@ pub fn refusal(refusal: &Refusal) -> Response {
         Refusal::AuthorizationFailed(_) => Code::AuthorizationFailed,
         Refusal::StatusProhibits(_) => Code::DomainNotRegistered,
         Refusal::RegistryOnly(_) | Refusal::Prohibited(_) => Code::AccessDenied,
+        // SRRP cannot acknowledge a fee: a premium name's price is refused as a value.
+        Refusal::Fee(_) => Code::InvalidValue,
         Refusal::PendingTransfer(_) | Refusal::NotPendingTransfer(_) => Code::AccessDenied,
     };
     Response::error(code, refusal.to_string())
@@ -600,6 +602,8 @@ pub fn reply(request: &Request, reply: Reply) -> Response {
         }
         // Answers to commands SRRP does not send.
         Reply::Availability(_)
+        | Reply::Priced(..)
+        | Reply::Charged { .. }
         | Reply::Expires(_)
         | Reply::HostCreated { .. }
         | Reply::Host { .. }

@@ -132,3 +132,44 @@ pub fn set_lifecycle(conn: &Connection, origin: &str, policy: &Lifecycle) -> Sto
     )?;
     Ok(changed > 0)
 }
+
+/// Makes `name` a premium name at `prices`, or changes its prices.
+pub fn set_premium(conn: &Connection, name: &str, prices: &Prices) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO premium_names (name, create_price, renew_price, transfer_price, restore_price)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT(name) DO UPDATE SET create_price = ?2, renew_price = ?3, transfer_price = ?4, restore_price = ?5",
+        params![
+            name,
+            prices.create,
+            prices.renew,
+            prices.transfer,
+            prices.restore
+        ],
+    )?;
+    Ok(())
+}
+
+/// Makes `name` a name at its zone's prices again; false if it was not premium.
+pub fn remove_premium(conn: &Connection, name: &str) -> StoreResult<bool> {
+    Ok(conn.execute("DELETE FROM premium_names WHERE name = ?1", [name])? > 0)
+}
+
+/// Every premium name with its prices, by name.
+pub fn premium_names(conn: &Connection) -> StoreResult<Vec<(String, Prices)>> {
+    let mut statement = conn.prepare(
+        "SELECT name, create_price, renew_price, transfer_price, restore_price FROM premium_names ORDER BY name",
+    )?;
+    let rows = statement.query_map([], |r| {
+        Ok((
+            r.get(0)?,
+            Prices {
+                create: r.get(1)?,
+                renew: r.get(2)?,
+                transfer: r.get(3)?,
+                restore: r.get(4)?,
+            },
+        ))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

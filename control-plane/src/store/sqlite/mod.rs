@@ -51,7 +51,7 @@
 //! (`create_price`, was `year_price`; `renew_price`, `transfer_price`, `restore_price`, first
 //! the same); migration 12 lists the domains whose WHOIS objects migration 7 changed the
 //! writing of (held ones, those without name servers), for the sweep to publish again
-//! (`republish`).
+//! (`republish`); migration 13 adds premium names with their own prices (`premium_names`).
 
 pub mod journal;
 pub mod record;
@@ -345,6 +345,15 @@ UPDATE zones SET renew_price = create_price, transfer_price = create_price,
     r#"
 CREATE TABLE republish (name TEXT PRIMARY KEY) WITHOUT ROWID;
 INSERT INTO republish SELECT name FROM domains WHERE statuses != '' OR cluster IS NULL;
+"#,
+    r#"
+CREATE TABLE premium_names (
+    name TEXT PRIMARY KEY,
+    create_price INTEGER NOT NULL,
+    renew_price INTEGER NOT NULL,
+    transfer_price INTEGER NOT NULL,
+    restore_price INTEGER NOT NULL
+) WITHOUT ROWID;
 "#,
 ];
 
@@ -1429,6 +1438,22 @@ impl Store for Connection {
             .prepare_cached("DELETE FROM messages WHERE registrar = ?1 AND id = ?2")?
             .execute(params![registrar, id])?
             > 0)
+    }
+
+    fn premium(&self, name: &str) -> StoreResult<Option<Prices>> {
+        Ok(self
+            .prepare_cached(
+                "SELECT create_price, renew_price, transfer_price, restore_price FROM premium_names WHERE name = ?1",
+            )?
+            .query_row([name], |r| {
+                Ok(Prices {
+                    create: r.get(0)?,
+                    renew: r.get(1)?,
+                    transfer: r.get(2)?,
+                    restore: r.get(3)?,
+                })
+            })
+            .optional()?)
     }
 
     fn to_republish(&self, limit: usize) -> StoreResult<Vec<String>> {
