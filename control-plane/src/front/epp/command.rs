@@ -1218,3 +1218,26 @@ fn ds_list(parent: &Element) -> Result<Vec<DelegationSigner>, Failure> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::cents;
+
+    #[test]
+    fn amounts_read_as_cents() {
+        for (text, expected) in [
+            ("12.50", Some(1250)),
+            ("12.5", Some(1250)),
+            ("12", Some(1200)),
+            ("0.07", Some(7)),
+            ("1.234", None),
+            ("", None),
+            (".5", None),
+            ("-1", None),
+            ("1e3", None),
+            ("99999999999999999999", None),
+        ] {
+            assert_eq!(cents(text), expected, "{text:?}");
+        }
+    }
+}
