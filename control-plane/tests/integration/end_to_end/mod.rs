@@ -8,7 +8,9 @@
 //! - [`push`]: the push pipeline: snapshots, changesets, audits, relays, kill -9 of agents.
 //! - [`netns`]: several hosts, latency, loss and a cut link.
 //! - [`recovery`]: the registry rebuilt from a backup and a satellite's changeset log.
+//! - [`dispute`]: the registry's staff lock, hold, transfer and release a domain.
 
+pub mod dispute;
 pub mod netns;
 pub mod push;
 pub mod recovery;

@@ -44,6 +44,8 @@ pub struct Satellite {
     pub dir: tempfile::TempDir,
     pub dns: std::net::SocketAddr,
     pub whois: std::net::SocketAddr,
+    /// RDAP over plain HTTP.
+    pub rdap: std::net::SocketAddr,
     pub agent_metrics: std::net::SocketAddr,
     /// Where it serves agents downstream, if it relays.
     pub relay: Option<std::net::SocketAddr>,
@@ -152,7 +154,7 @@ impl Satellite {
             .unwrap();
         assert!(status.success());
         admit(&dir.path().join("node.pub"));
-        let (dns, whois, agent_metrics) = (port(), port(), port());
+        let (dns, whois, rdap, agent_metrics) = (port(), port(), port(), port());
         let relay = relays.then(port);
         let relay_section = relay
             .map(|listen| format!("[relay]\nlisten = \"{listen}\"\n"))
@@ -179,6 +181,7 @@ impl Satellite {
             name: name.to_owned(),
             dns,
             whois,
+            rdap,
             agent_metrics,
             relay,
             signing: upstream.signing,
@@ -207,6 +210,8 @@ impl Satellite {
                 "name",
                 "--listen",
                 &whois.to_string(),
+                "--rdap-listen",
+                &rdap.to_string(),
             ])
             .arg("--metrics-listen")
             .arg(port().to_string())
@@ -356,6 +361,18 @@ impl Satellite {
             .output()
             .expect("whois (Debian whois) is installed");
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// An RDAP path's JSON, fetched with curl.
+    pub fn rdap(&self, path: &str) -> serde_json::Value {
+        let out = self
+            .command(Path::new("curl"))
+            .args(["-s", &format!("http://{}{path}", self.rdap)])
+            .output()
+            .expect("curl is installed");
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!("RDAP {path}: {e}: {}", String::from_utf8_lossy(&out.stdout))
+        })
     }
 
     /// Waits until DNS and WHOIS both answer a domain [`Registry::register`] registered.
