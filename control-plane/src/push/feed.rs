@@ -94,7 +94,7 @@ impl Feed {
         }))
     }
 
-    /// Reads new entries whenever `published` is notified (and every [`OTHERS_POLL`]
+    /// Reads new entries whenever `published` is notified (and every 100 ms
     /// regardless, for changes made by other processes: operators' commands), until the
     /// runtime stops.
     pub async fn follow(self: Arc<Self>, published: Arc<tokio::sync::Notify>) {
