@@ -208,6 +208,8 @@ fn auto_renew(
         return Ok(());
     };
     let registrar = store.registrar(domain.registrar)?;
+    // A premium name renews at its own price.
+    let price = store.premium(name)?.unwrap_or(zone.prices).renew;
     publication.touch(store, name)?;
     let note = |change: String| {
         store.add_history(
@@ -221,14 +223,8 @@ fn auto_renew(
     };
     domain.updated = now;
     match registrar {
-        Some(r) if r.balance - zone.prices.renew >= -r.credit_limit => {
-            store.charge(
-                r.id,
-                -zone.prices.renew,
-                LedgerKind::AutoRenew,
-                Some(name),
-                now,
-            )?;
+        Some(r) if r.balance - price >= -r.credit_limit => {
+            store.charge(r.id, -price, LedgerKind::AutoRenew, Some(name), now)?;
             domain.billed = Some(Billed {
                 kind: BilledKind::AutoRenew,
                 at: now,
@@ -239,7 +235,7 @@ fn auto_renew(
             note(format!(
                 "AUTO-RENEW (to {}, {} charged)",
                 zonefiles::calendar::date(domain.expires),
-                money(zone.prices.renew)
+                money(price)
             ))?;
             store.queue_message(&Message {
                 id: 0,
@@ -248,7 +244,7 @@ fn auto_renew(
                 text: format!(
                     "{name} was renewed at its expiry, to {} ({} charged)",
                     zonefiles::calendar::date(domain.expires),
-                    money(zone.prices.renew)
+                    money(price)
                 ),
                 about: Notice::Renewed {
                     domain: name.to_string(),

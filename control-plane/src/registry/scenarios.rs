@@ -1487,3 +1487,36 @@ fn a_premium_name_is_charged_its_price_only_when_the_registrar_acknowledges_it()
     };
     assert_eq!(fee, 20_000);
 }
+
+#[test]
+fn a_premium_name_renews_at_its_own_price_at_expiry() {
+    let r = Registry::new([0, 30, 5, 45]);
+    let premium = crate::model::Prices {
+        create: 50_000,
+        renew: 30_000,
+        transfer: 30_000,
+        restore: 60_000,
+    };
+    sqlite::journal::set_premium(&r.conn, "gold.tld", &premium).unwrap();
+    r.run(
+        1,
+        START,
+        Command::WithFee {
+            fee: 50_000,
+            command: Box::new(Command::CreateDomain {
+                name: "gold.tld".into(),
+                expires: None,
+                period_months: None,
+                active: None,
+                nameservers: external(),
+                auth_hash: None,
+                ds: vec![],
+            }),
+        },
+    )
+    .unwrap();
+    let before = r.balance(1);
+    let expires = r.domain("gold.tld").unwrap().expires;
+    assert_eq!(r.sweep(expires + DAY), 1);
+    assert_eq!(before - r.balance(1), 30_000);
+}
