@@ -2,6 +2,11 @@
 //!
 //! Times are seconds since 1970 (UTC); money is in the smallest unit of the registry's
 //! currency (cents); names are lower-case A-labels without the final dot.
+//!
+//! One file on purpose: these are the registry's nouns, which every other module names; each
+//! type is small, and read together they are the data model (zones and their policy, prices,
+//! registrars, clusters, hosts, domains with their statuses and cases, the ledger, history,
+//! messages and journal entries).
 
 use std::net::IpAddr;
 
@@ -405,11 +410,25 @@ impl Statuses {
     }
 
     fn without(self, drop: impl Fn(DomainStatus) -> bool) -> Statuses {
-        Self::SETTABLE
-            .iter()
-            .copied()
-            .filter(|&s| drop(s))
-            .fold(self, |set, s| set.with(s, false))
+        self.minus(
+            Self::SETTABLE
+                .iter()
+                .copied()
+                .filter(|&s| drop(s))
+                .collect(),
+        )
+    }
+
+    /// These statuses and `other`'s.
+    #[must_use]
+    pub fn union(self, other: Statuses) -> Statuses {
+        Statuses(self.0 | other.0)
+    }
+
+    /// These statuses but `other`'s.
+    #[must_use]
+    pub fn minus(self, other: Statuses) -> Statuses {
+        Statuses(self.0 & !other.0)
     }
 
     /// True if none is set.
@@ -461,6 +480,15 @@ impl Statuses {
                 let status = DomainStatus::from_epp(word)?;
                 Self::bit(status).map(|b| Statuses(set.0 | b))
             })
+    }
+}
+
+impl FromIterator<DomainStatus> for Statuses {
+    /// The settable statuses among those given.
+    fn from_iter<I: IntoIterator<Item = DomainStatus>>(statuses: I) -> Statuses {
+        statuses
+            .into_iter()
+            .fold(Statuses::NONE, |set, s| set.with(s, true))
     }
 }
 
@@ -939,9 +967,7 @@ mod tests {
         assert_eq!(names.len(), 10);
         assert!(names[..5].iter().all(|n| n.starts_with("client")));
         assert!(names[5..].iter().all(|n| n.starts_with("server")));
-        let all = Statuses::SETTABLE
-            .iter()
-            .fold(Statuses::NONE, |s, &x| s.with(x, true));
+        let all: Statuses = Statuses::SETTABLE.iter().copied().collect();
         assert_eq!(Statuses::from_text(&all.to_text()), Some(all));
         assert_eq!(all.registry_only().iter().count(), 5);
         assert_eq!(Statuses::from_text("ok"), None);

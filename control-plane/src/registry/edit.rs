@@ -5,7 +5,7 @@
 use zonefiles::calendar;
 use zonefiles::whois::DelegationSigner;
 
-use super::{Failure, Quote, Refusal, Reply, Rules, check_ds, permitted};
+use super::{Failure, Quote, Refusal, Reply, Rules, check_ds, permitted, prices_of};
 use crate::model::{Action, HistoryKey, LedgerKind, Nameserver};
 
 impl Rules<'_> {
@@ -18,27 +18,24 @@ impl Rules<'_> {
         let mut quotes = Vec::new();
         for name in names {
             let name = name.to_ascii_lowercase();
-            let verdict = match self.zone_of(&name) {
-                Err(refusal) => Err(refusal.to_string()),
-                Ok(zone) => {
-                    let zone = zone.clone();
-                    if self.store.domain(&name)?.is_some() {
-                        Err("registered".to_string())
-                    } else {
-                        match self.check_blocked(&name, &zone) {
-                            Ok(()) => Ok(()),
-                            Err(Failure::Refused(refusal)) => Err(refusal.to_string()),
-                            Err(store) => return Err(store),
-                        }
-                    }
+            let zone = match self.zone_of(&name) {
+                Err(refusal) => {
+                    answers.push((name, Err(refusal.to_string())));
+                    continue;
+                }
+                Ok(zone) => zone.clone(),
+            };
+            let verdict = if self.store.domain(&name)?.is_some() {
+                Err("registered".to_string())
+            } else {
+                match self.check_blocked(&name, &zone) {
+                    Ok(()) => Ok(()),
+                    Err(Failure::Refused(refusal)) => Err(refusal.to_string()),
+                    Err(store) => return Err(store),
                 }
             };
-            if let Ok(zone) = self.zone_of(&name) {
-                let zone_prices = zone.prices;
-                let (prices, premium) = match self.store.premium(&name)? {
-                    Some(prices) => (prices, true),
-                    None => (zone_prices, false),
-                };
+            if !quote.is_empty() {
+                let (prices, premium) = prices_of(self.store, &name, &zone)?;
                 for &(kind, years) in quote {
                     quotes.push(Quote {
                         name: name.clone(),

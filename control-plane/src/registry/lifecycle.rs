@@ -209,7 +209,7 @@ fn auto_renew(
     };
     let registrar = store.registrar(domain.registrar)?;
     // A premium name renews at its own price.
-    let price = store.premium(name)?.unwrap_or(zone.prices).renew;
+    let price = super::prices_of(store, name, zone)?.0.renew;
     publication.touch(store, name)?;
     let note = |change: String| {
         store.add_history(

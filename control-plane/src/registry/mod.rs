@@ -53,8 +53,8 @@ pub use transfer::TransferAction;
 
 use crate::model::{
     Action, Actor, Billed, BilledKind, Cluster, Domain, HistoryEntry, HistoryKey, Host, LedgerKind,
-    Message, Nameserver, Notice, Registrar, Statuses, Transfer, TransferDefault, ZoneSettings,
-    set_by_registry,
+    Message, Nameserver, Notice, Prices, Registrar, Statuses, Transfer, TransferDefault,
+    ZoneSettings, set_by_registry,
 };
 use crate::publish::{Publication, domain_roid};
 use crate::store::{Store, StoreError};
@@ -307,6 +307,14 @@ impl Command {
                 | Command::StatusDefaults
                 | Command::StatusServer
         )
+    }
+
+    /// The command itself: the one a [`Command::WithFee`] carries, or this one.
+    pub fn carried_mut(&mut self) -> &mut Command {
+        match self {
+            Command::WithFee { command, .. } => command.carried_mut(),
+            command => command,
+        }
     }
 
     /// A short name for logs and metrics, e.g. `create-domain`.
@@ -928,10 +936,7 @@ impl Rules<'_> {
         years: i64,
         zone: &ZoneSettings,
     ) -> Result<i64, Failure> {
-        let (prices, premium) = match self.store.premium(domain)? {
-            Some(prices) => (prices, true),
-            None => (zone.prices, false),
-        };
+        let (prices, premium) = prices_of(self.store, domain, zone)?;
         let amount = prices.of(kind) * years;
         match self.acknowledged {
             Some(fee) if fee < amount => {
@@ -1159,10 +1164,7 @@ impl Rules<'_> {
             permitted(&domain, Action::Update)?;
         }
         let before = domain.statuses;
-        let after = add.iter().fold(
-            remove.iter().fold(before, |s, x| s.with(x, false)),
-            |s, x| s.with(x, true),
-        );
+        let after = before.minus(remove).union(add);
         if after == before {
             return Ok(Reply::Done);
         }
@@ -1291,6 +1293,18 @@ impl Rules<'_> {
             transfer: self.pending_transfer(&domain_name)?.map(Box::new),
         })
     }
+}
+
+/// What `name` is charged: its own prices if it is premium (true), else its zone's.
+fn prices_of(
+    store: &dyn Store,
+    name: &str,
+    zone: &ZoneSettings,
+) -> Result<(Prices, bool), StoreError> {
+    Ok(match store.premium(name)? {
+        Some(prices) => (prices, true),
+        None => (zone.prices, false),
+    })
 }
 
 /// `active` or `inactive`.

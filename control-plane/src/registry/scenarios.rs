@@ -90,20 +90,7 @@ impl Registry {
     }
 
     fn create(&self, registrar: u32, now: i64, name: &str, ns: NameserverSource) -> Reply {
-        self.run(
-            registrar,
-            now,
-            Command::CreateDomain {
-                name: name.into(),
-                expires: None,
-                period_months: None,
-                active: None,
-                nameservers: ns,
-                auth_hash: None,
-                ds: vec![],
-            },
-        )
-        .unwrap()
+        self.run(registrar, now, create(name, ns)).unwrap()
     }
 
     fn domain(&self, name: &str) -> Option<Domain> {
@@ -123,6 +110,19 @@ fn ns(name: &str, addresses: &[&str]) -> Nameserver {
     Nameserver {
         name: name.into(),
         addresses: addresses.iter().map(|a| ip(a)).collect(),
+    }
+}
+
+/// A registration of `name` for the zone's default period, active, with these name servers.
+fn create(name: &str, nameservers: NameserverSource) -> Command {
+    Command::CreateDomain {
+        name: name.into(),
+        expires: None,
+        period_months: None,
+        active: None,
+        nameservers,
+        auth_hash: None,
+        ds: vec![],
     }
 }
 
@@ -176,19 +176,7 @@ fn host_objects_follow_their_rules_and_carry_their_addresses_everywhere() {
         ns("ns.one.tld", &["192.0.2.9"]),
         ns("x.example.net", &[]),
     ]);
-    let refused = r.run(
-        1,
-        START,
-        Command::CreateDomain {
-            name: "three.tld".into(),
-            expires: None,
-            period_months: None,
-            active: None,
-            nameservers: wrong,
-            auth_hash: None,
-            ds: vec![],
-        },
-    );
+    let refused = r.run(1, START, create("three.tld", wrong));
     assert!(
         matches!(refused, Err(Refusal::InvalidValue(_))),
         "{refused:?}"
@@ -438,19 +426,7 @@ fn a_deleted_domain_is_refunded_restored_or_purged_as_its_zone_says() {
 
 impl Registry {
     fn create_refused(&self, name: &str) -> Result<Reply, Refusal> {
-        self.run(
-            2,
-            START,
-            Command::CreateDomain {
-                name: name.into(),
-                expires: None,
-                period_months: None,
-                active: None,
-                nameservers: external(),
-                auth_hash: None,
-                ds: vec![],
-            },
-        )
+        self.run(2, START, create(name, external()))
     }
 }
 
@@ -1401,15 +1377,7 @@ fn a_premium_name_is_charged_its_price_only_when_the_registrar_acknowledges_it()
         restore: 60_000,
     };
     sqlite::journal::set_premium(&r.conn, "gold.tld", &premium).unwrap();
-    let create = |name: &str| Command::CreateDomain {
-        name: name.into(),
-        expires: None,
-        period_months: None,
-        active: None,
-        nameservers: external(),
-        auth_hash: None,
-        ds: vec![],
-    };
+    let register = |name: &str| create(name, external());
     let with_fee = |fee: i64, command: Command| Command::WithFee {
         fee,
         command: Box::new(command),
@@ -1445,10 +1413,10 @@ fn a_premium_name_is_charged_its_price_only_when_the_registrar_acknowledges_it()
     // Not acknowledged, or acknowledged below the price: refused, nothing charged.
     let balance = r.balance(1);
     assert!(
-        matches!(r.run(1, START, create("gold.tld")), Err(Refusal::Fee(text)) if text.contains("premium"))
+        matches!(r.run(1, START, register("gold.tld")), Err(Refusal::Fee(text)) if text.contains("premium"))
     );
     assert!(matches!(
-        r.run(1, START, with_fee(49_999, create("gold.tld"))),
+        r.run(1, START, with_fee(49_999, register("gold.tld"))),
         Err(Refusal::Fee(text)) if text.contains("costs 500.00, more than the 499.99 acknowledged")
     ));
     assert_eq!(r.balance(1), balance);
@@ -1458,7 +1426,7 @@ fn a_premium_name_is_charged_its_price_only_when_the_registrar_acknowledges_it()
         balance: after,
         reply,
     } = r
-        .run(1, START, with_fee(60_000, create("gold.tld")))
+        .run(1, START, with_fee(60_000, register("gold.tld")))
         .unwrap()
     else {
         panic!("a charge")
@@ -1467,10 +1435,10 @@ fn a_premium_name_is_charged_its_price_only_when_the_registrar_acknowledges_it()
     assert!(matches!(*reply, Reply::DomainCreated { .. }));
     // A name at the zone's price takes an acknowledgement too, and needs none.
     assert!(matches!(
-        r.run(1, START, with_fee(599, create("tin.tld"))),
+        r.run(1, START, with_fee(599, register("tin.tld"))),
         Err(Refusal::Fee(_))
     ));
-    r.run(1, START, create("tin.tld")).unwrap();
+    r.run(1, START, register("tin.tld")).unwrap();
     // Renewing the premium name needs its acknowledgement as well.
     let expires = r.domain("gold.tld").unwrap().expires;
     let renew = Command::Renew {
@@ -1503,15 +1471,7 @@ fn a_premium_name_renews_at_its_own_price_at_expiry() {
         START,
         Command::WithFee {
             fee: 50_000,
-            command: Box::new(Command::CreateDomain {
-                name: "gold.tld".into(),
-                expires: None,
-                period_months: None,
-                active: None,
-                nameservers: external(),
-                auth_hash: None,
-                ds: vec![],
-            }),
+            command: Box::new(create("gold.tld", external())),
         },
     )
     .unwrap();

@@ -137,7 +137,7 @@ impl Rules<'_> {
                 }
                 before.registrar_only()
             }
-            _ => action.sets().fold(before, |s, x| s.with(x, true)),
+            _ => before.union(action.sets().collect()),
         };
         if after == before {
             return Ok(format!("{}: nothing to change", domain.name));

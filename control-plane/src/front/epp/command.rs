@@ -3,8 +3,9 @@
 //! when out of range), a missing one 2003, an object or extension this server does not offer
 //! 2307 or 2103, a command it does not carry out 2101.
 //!
-//! One file on purpose: every command's elements are checked by the same few helpers, and RFC
-//! 5731's commands read best side by side (about 1,000 lines).
+//! One file on purpose: every command's elements, and the extensions that go with them
+//! (secDNS, rgp, loginSec, fee), are checked by the same few helpers, and RFC 5731's commands
+//! read best side by side (about 1,250 lines).
 
 use std::net::IpAddr;
 

@@ -401,13 +401,8 @@ impl Epp {
                 name,
                 verified_hash,
             },
-        ) = (
-            verify,
-            match &mut command {
-                crate::registry::Command::WithFee { command, .. } => command.as_mut(),
-                command => command,
-            },
-        ) {
+        ) = (verify, command.carried_mut())
+        {
             match self.core.verify_domain_password(name, password).await {
                 Ok(hash) => *verified_hash = hash,
                 Err(e) => {
