@@ -21,11 +21,24 @@ pub struct Registry {
     pub netns: Option<String>,
 }
 
+/// A loopback port free for both TCP and UDP, for a server a test starts. Drawn below the
+/// kernel's range for ephemeral ports (32768 and up), so that no client socket, QUIC endpoint
+/// or other test's port 0 takes it between here and the server's bind, and never the same
+/// twice in one run.
 pub fn free_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    const FIRST: u32 = 20_000;
+    const COUNT: u32 = 12_000;
+    let start = std::process::id().wrapping_mul(7919) % COUNT;
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = (FIRST + (start + n) % COUNT) as u16;
+        let address = SocketAddr::from(([127, 0, 0, 1], port));
+        if TcpListener::bind(address).is_ok() && std::net::UdpSocket::bind(address).is_ok() {
+            return address;
+        }
+    }
 }
 
 impl Registry {
