@@ -35,6 +35,8 @@ pub struct Config {
     pub srrp: Srrp,
     /// The EPP listener.
     pub epp: Epp,
+    /// The RRP listener.
+    pub rrp: Rrp,
     /// The push service.
     pub push: Push,
 }
@@ -117,6 +119,55 @@ impl Default for Epp {
     }
 }
 
+/// The RRP listener's settings (RFC 2832 sessions; see [`crate::front::rrp::server`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Rrp {
+    /// Addresses to listen on (RRP's port is 648); off when empty.
+    pub listen: Vec<SocketAddr>,
+    /// The TLS certificate chain (PEM); SRRP's when absent.
+    pub certificate: Option<PathBuf>,
+    /// The TLS private key (PEM); SRRP's when absent.
+    pub key: Option<PathBuf>,
+    /// The server's name in the greeting.
+    pub server_id: String,
+    /// The largest request; a larger one ends the session (520).
+    pub max_request_bytes: usize,
+    /// Seconds to complete the TLS handshake.
+    pub handshake_timeout_s: u64,
+    /// Seconds a session may stay silent before it is closed (520).
+    pub idle_timeout_s: u64,
+    /// Seconds after which a session is closed (520), whatever it does.
+    pub max_session_s: u64,
+    /// Failed `session` commands before a session is closed (520).
+    pub max_failed_logins: u32,
+    /// Sessions open at once.
+    pub max_connections: usize,
+    /// Sessions open at once from one address.
+    pub max_connections_per_ip: usize,
+    /// Sessions logged in at once as one registrar (more are answered 521).
+    pub max_sessions_per_registrar: usize,
+}
+
+impl Default for Rrp {
+    fn default() -> Rrp {
+        Rrp {
+            listen: Vec::new(),
+            certificate: None,
+            key: None,
+            server_id: "Constellation".into(),
+            max_request_bytes: 16 * 1024,
+            handshake_timeout_s: 10,
+            idle_timeout_s: 600,
+            max_session_s: 86_400,
+            max_failed_logins: 3,
+            max_connections: 4096,
+            max_connections_per_ip: 64,
+            max_sessions_per_registrar: 64,
+        }
+    }
+}
+
 /// The SRRP listener's settings.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -155,6 +206,7 @@ impl Default for Config {
             message_days: 0,
             srrp: Srrp::default(),
             epp: Epp::default(),
+            rrp: Rrp::default(),
             push: Push::default(),
         }
     }
@@ -195,6 +247,8 @@ impl Config {
         .chain(config.previous_public_keys.iter_mut())
         .chain(config.epp.certificate.as_mut())
         .chain(config.epp.key.as_mut())
+        .chain(config.rrp.certificate.as_mut())
+        .chain(config.rrp.key.as_mut())
         .chain(config.recovery_key.as_mut())
         {
             ops::relative_to(path, p);
@@ -265,6 +319,26 @@ impl Config {
         anyhow::ensure!(
             e.certificate.is_some() == e.key.is_some(),
             "epp.certificate and epp.key go together (or neither, for SRRP's)"
+        );
+        let r = &self.rrp;
+        anyhow::ensure!(
+            r.max_request_bytes >= 1024,
+            "rrp.max_request_bytes must be at least 1024"
+        );
+        anyhow::ensure!(
+            r.max_connections_per_ip > 0
+                && r.max_connections > 0
+                && r.max_failed_logins > 0
+                && r.max_sessions_per_registrar > 0,
+            "rrp connection and login limits must be at least 1"
+        );
+        anyhow::ensure!(
+            r.idle_timeout_s > 0 && r.max_session_s > 0 && r.handshake_timeout_s > 0,
+            "rrp timeouts must be at least 1 second"
+        );
+        anyhow::ensure!(
+            r.certificate.is_some() == r.key.is_some(),
+            "rrp.certificate and rrp.key go together (or neither, for SRRP's)"
         );
         Ok(())
     }

@@ -10,6 +10,7 @@ use ops::metrics::Writer;
 
 use crate::front::core::Counters;
 use crate::front::epp::server::Epp;
+use crate::front::rrp::server::Rrp;
 use crate::front::srrp::server::Server;
 use crate::publish::writer::Commits;
 
@@ -81,6 +82,26 @@ pub fn write(
         serials
             .iter()
             .map(|(zone, serial)| ([("zone", zone.as_str())], *serial)),
+    )
+}
+
+/// Writes RRP's responses, sessions open and connections dropped.
+pub fn write_rrp(out: &mut Writer<'_, '_>, rrp: &Rrp) -> fmt::Result {
+    responses(
+        out,
+        "control_plane_rrp_responses_total",
+        "RRP responses by command and result code.",
+        &rrp.counters,
+    )?;
+    out.gauge(
+        "control_plane_rrp_sessions",
+        "RRP sessions open.",
+        rrp.open() as u64,
+    )?;
+    out.counter(
+        "control_plane_rrp_dropped_total",
+        "RRP connections refused or ended early: over a limit, failed handshake, request too long, idle.",
+        rrp.counters.dropped.load(Ordering::Relaxed),
     )
 }
 

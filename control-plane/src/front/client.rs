@@ -1,6 +1,7 @@
 //! Minimal registrar clients for operators and tests (registrars use their own): SRRP, one
-//! request per TLS connection as the protocol has it (`control-plane srrp`), and an EPP
-//! session that logs in, sends documents and logs out (`control-plane epp`).
+//! request per TLS connection as the protocol has it (`control-plane srrp`), an EPP session
+//! that logs in, sends documents and logs out (`control-plane epp`), and an RRP session that
+//! sends requests as they are written (`openssl s_client -crlf` does the same by hand).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -114,4 +115,35 @@ pub async fn send(
         }
     }
     Response::parse(&received).context("the server closed the connection without a response")
+}
+
+/// An RRP session: the greeting, then each request (whole, up to its `.` line) and its
+/// response, in order; the session is left as the requests leave it (send `quit` to end it).
+/// Returns the greeting and the responses as received.
+pub async fn rrp_session(
+    address: SocketAddr,
+    server_name: &str,
+    config: Arc<rustls::ClientConfig>,
+    requests: &[String],
+) -> anyhow::Result<Vec<String>> {
+    use crate::front::rrp::grammar::find_end;
+    let mut tls = connect(address, server_name, config).await?;
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let mut out = Vec::new();
+    for request in std::iter::once(None).chain(requests.iter().map(Some)) {
+        if let Some(request) = request {
+            tls.write_all(request.as_bytes()).await?;
+        }
+        let end = loop {
+            if let Some(end) = find_end(&buffer) {
+                break end;
+            }
+            let n = tls.read(&mut chunk).await.context("reading a response")?;
+            anyhow::ensure!(n > 0, "the server closed the session");
+            buffer.extend_from_slice(&chunk[..n]);
+        };
+        out.push(String::from_utf8(buffer.drain(..end).collect())?);
+    }
+    Ok(out)
 }

@@ -160,6 +160,40 @@ impl Core {
         Ok(matches.then_some(stored))
     }
 
+    /// Carries out a front end's [`Plan::Run`]: a transfer's password is verified first (its
+    /// matching hash goes into the command; a failed read is the outcome), then the command
+    /// is committed.
+    pub async fn carry_out(
+        &self,
+        registrar: u32,
+        verified_hash: String,
+        mut command: Command,
+        verify: Option<String>,
+    ) -> Result<Outcome, QueueFull> {
+        if let (
+            Some(password),
+            Command::Transfer {
+                name,
+                verified_hash,
+            }
+            | Command::QueryTransfer {
+                name,
+                verified_hash,
+            },
+        ) = (verify, command.carried_mut())
+        {
+            match self.verify_domain_password(name, password).await {
+                Ok(hash) => *verified_hash = hash,
+                Err(e) => {
+                    return Ok(Outcome::Failed(format!(
+                        "reading the registry database failed: {e}"
+                    )));
+                }
+            }
+        }
+        self.commit(registrar, verified_hash, command).await
+    }
+
     /// Queues a command for the commit thread and waits for its durable outcome.
     pub async fn commit(
         &self,
@@ -179,6 +213,21 @@ impl Core {
             .await
             .unwrap_or_else(|_| Outcome::Failed("the commit thread stopped".into())))
     }
+}
+
+/// What a session front end (EPP, RRP) does with a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan<Response> {
+    /// Carry out this registry command ([`Core::carry_out`]); for a transfer, first verify
+    /// this password against the domain's.
+    Run {
+        /// The command.
+        command: Command,
+        /// A transfer's password.
+        verify: Option<String>,
+    },
+    /// Answer at once.
+    Answer(Response),
 }
 
 /// The registrar's queue was full: the command was not queued and nothing changed. Each

@@ -5,7 +5,7 @@
 use zonefiles::calendar;
 use zonefiles::whois::DelegationSigner;
 
-use super::{Failure, Quote, Refusal, Reply, Rules, check_ds, permitted, prices_of};
+use super::{CurrentExpiry, Failure, Quote, Refusal, Reply, Rules, check_ds, permitted, prices_of};
 use crate::model::{Action, HistoryKey, LedgerKind, Nameserver};
 
 impl Rules<'_> {
@@ -58,17 +58,22 @@ impl Rules<'_> {
     pub(super) fn renew(
         &mut self,
         name: &str,
-        current_expiry: i64,
+        current_expiry: CurrentExpiry,
         months: u32,
     ) -> Result<Reply, Failure> {
         let domain = self.own_domain(name)?;
         let day = domain.expires - domain.expires.rem_euclid(calendar::DAY);
-        if day != current_expiry {
-            return Err(Refusal::InvalidExpiry(format!(
-                "{} expires on {}, not {}",
+        let year = calendar::civil_from_days(day.div_euclid(calendar::DAY)).0;
+        let stated = match current_expiry {
+            CurrentExpiry::Day(stated) if stated != day => Some(calendar::date(stated)),
+            CurrentExpiry::Year(stated) if stated != year => Some(stated.to_string()),
+            _ => None,
+        };
+        if let Some(stated) = stated {
+            return Err(Refusal::ExpiryMismatch(format!(
+                "{} expires on {}, not {stated}",
                 domain.name,
                 calendar::date(domain.expires),
-                calendar::date(current_expiry)
             ))
             .into());
         }

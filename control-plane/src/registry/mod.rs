@@ -201,8 +201,8 @@ pub enum Command {
     Renew {
         /// The domain.
         name: String,
-        /// The day the registrar believes it expires.
-        current_expiry: i64,
+        /// What the registrar believes its expiry is.
+        current_expiry: CurrentExpiry,
         /// The period to add, in months.
         months: u32,
     },
@@ -353,6 +353,19 @@ impl Command {
             Command::StatusServer => "status-server",
         }
     }
+}
+
+/// What a registrar states of a domain's expiry when it renews it: a renewal sent twice no
+/// longer matches the second time, and is refused ([`Refusal::ExpiryMismatch`]) rather than
+/// charged twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CurrentExpiry {
+    /// The day it expires, as a time at 00:00 UTC (EPP's `<domain:curExpDate>`).
+    Day(i64),
+    /// The year it expires in (RRP's `-CurrentExpirationYear`).
+    Year(i64),
+    /// Nothing (RRP's `renew` without options, which renews whatever the expiry).
+    Unstated,
 }
 
 /// What an operation on a name would cost now.
@@ -537,6 +550,9 @@ pub enum Refusal {
     /// No transfer of the domain is pending (or, for a query, ever happened).
     #[error("{0}")]
     NotPendingTransfer(String),
+    /// The current expiry a renewal states is not the domain's.
+    #[error("{0}")]
+    ExpiryMismatch(String),
 }
 
 /// Why a command could not be carried out.

@@ -295,12 +295,12 @@ fn partial_edits_and_renewals() {
     let day = expires - expires.rem_euclid(DAY);
     let renew = |current| Command::Renew {
         name: "one.tld".into(),
-        current_expiry: current,
+        current_expiry: CurrentExpiry::Day(current),
         months: 24,
     };
     assert!(matches!(
         r.run(1, START, renew(day - DAY)),
-        Err(Refusal::InvalidExpiry(_))
+        Err(Refusal::ExpiryMismatch(_))
     ));
     let before = r.balance(1);
     let Reply::Expires(new) = r.run(1, START, renew(day)).unwrap() else {
@@ -309,7 +309,7 @@ fn partial_edits_and_renewals() {
     assert_eq!(new, calendar::add_months(expires, 24));
     assert_eq!(before - r.balance(1), 1200, "two years charged");
     assert!(
-        matches!(r.run(1, START, renew(day)), Err(Refusal::InvalidExpiry(_))),
+        matches!(r.run(1, START, renew(day)), Err(Refusal::ExpiryMismatch(_))),
         "a replay is refused"
     );
 }
@@ -745,7 +745,7 @@ fn renewals_are_refunded_in_their_grace_and_a_transfer_replaces_an_auto_renewal(
         START + DAY,
         Command::Renew {
             name: "renewed.tld".into(),
-            current_expiry: day,
+            current_expiry: CurrentExpiry::Day(day),
             months: 24,
         },
     )
@@ -996,7 +996,7 @@ fn a_registrars_statuses_refuse_what_they_prohibit() {
     let day = expires - expires.rem_euclid(DAY);
     let renew = Command::Renew {
         name: "a.tld".into(),
-        current_expiry: day,
+        current_expiry: CurrentExpiry::Day(day),
         months: 12,
     };
     assert!(prohibited(r.run(1, START, renew)));
@@ -1061,7 +1061,7 @@ fn a_registrars_statuses_refuse_what_they_prohibit() {
         START,
         Command::Renew {
             name: "a.tld".into(),
-            current_expiry: day - DAY,
+            current_expiry: CurrentExpiry::Day(day - DAY),
             months: 12,
         },
     )
@@ -1304,7 +1304,7 @@ fn each_operation_is_charged_at_its_zones_price() {
         START,
         Command::Renew {
             name: "a.tld".into(),
-            current_expiry: expires - expires.rem_euclid(DAY),
+            current_expiry: CurrentExpiry::Day(expires - expires.rem_euclid(DAY)),
             months: 24,
         },
     )
@@ -1443,7 +1443,7 @@ fn a_premium_name_is_charged_its_price_only_when_the_registrar_acknowledges_it()
     let expires = r.domain("gold.tld").unwrap().expires;
     let renew = Command::Renew {
         name: "gold.tld".into(),
-        current_expiry: expires - expires.rem_euclid(DAY),
+        current_expiry: CurrentExpiry::Day(expires - expires.rem_euclid(DAY)),
         months: 12,
     };
     assert!(matches!(

@@ -37,6 +37,8 @@ pub enum TransferAction {
     Reject,
     /// The registrar that asked withdraws it.
     Cancel,
+    /// RRP's `-Approve:No`: the sponsor rejects it, or the registrar that asked withdraws it.
+    Decline,
 }
 
 impl Rules<'_> {
@@ -117,10 +119,19 @@ impl Rules<'_> {
         let mut transfer = self.pending_transfer(&name)?.ok_or_else(|| {
             Refusal::NotPendingTransfer(format!("no transfer of {name} is pending"))
         })?;
+        let action = match action {
+            TransferAction::Decline if self.registrar.id == transfer.gaining => {
+                TransferAction::Cancel
+            }
+            TransferAction::Decline => TransferAction::Reject,
+            action => action,
+        };
         let (allowed, status) = match action {
             TransferAction::Approve => (transfer.losing, TransferStatus::ClientApproved),
             TransferAction::Reject => (transfer.losing, TransferStatus::ClientRejected),
-            TransferAction::Cancel => (transfer.gaining, TransferStatus::ClientCancelled),
+            TransferAction::Cancel | TransferAction::Decline => {
+                (transfer.gaining, TransferStatus::ClientCancelled)
+            }
         };
         if allowed != self.registrar.id {
             return Err(Refusal::AccessDenied(match action {

@@ -611,100 +611,16 @@ fn srrp_and_epp_leave_the_same_registry() {
         200,
     );
 
-    // The registries hold the same: domains (times to the day), name servers, DS, the ledger,
-    // balances, the history, and the zone and WHOIS data their journals replay to.
-    let state = |registry: &Registry| -> Vec<String> {
-        let db = registry.database();
-        let day = "date(%s, 'unixepoch')";
-        let queries = [
-            format!(
-                "SELECT name, id, registrar, statuses, {}, {}, auth_hash IS NOT NULL, ds, \
-                 (SELECT group_concat(name || '=' || addresses, ' ') FROM cluster_nameservers WHERE cluster = domains.cluster) \
-                 FROM domains ORDER BY name",
-                day.replace("%s", "created"),
-                day.replace("%s", "expires")
-            ),
-            "SELECT registrar, kind, domain, amount, balance FROM ledger ORDER BY id".into(),
-            "SELECT id, balance FROM registrars ORDER BY id".into(),
-            "SELECT object, actor, change FROM history ORDER BY id".into(),
-        ];
-        let mut rows = Vec::new();
-        for sql in queries {
-            let mut statement = db.prepare(&sql).unwrap();
-            let columns = statement.column_count();
-            let mut result = statement.query([]).unwrap();
-            while let Some(row) = result.next().unwrap() {
-                let fields: Vec<String> = (0..columns)
-                    .map(|i| match row.get_ref(i).unwrap() {
-                        rusqlite::types::ValueRef::Null => "NULL".into(),
-                        rusqlite::types::ValueRef::Integer(n) => n.to_string(),
-                        rusqlite::types::ValueRef::Real(x) => x.to_string(),
-                        rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => {
-                            String::from_utf8_lossy(t).into_owned()
-                        }
-                    })
-                    .collect();
-                rows.push(fields.join(" | "));
-            }
-        }
-        registry.cli(&["export", "tld", "-o", "exports"]);
-        let exports = std::fs::read_dir(registry.path("exports")).unwrap();
-        for entry in exports {
-            let path = entry.unwrap().path();
-            if path.extension().is_some_and(|e| e == "img") {
-                let image = zonefiles::Image::open(&path).unwrap();
-                let mut text = Vec::new();
-                zonefiles::master::write_zone(&image.to_zone().unwrap(), &mut text).unwrap();
-                // Everything but the SOA, whose serial counts batches, not changes.
-                rows.extend(
-                    String::from_utf8(text)
-                        .unwrap()
-                        .lines()
-                        .filter(|l| !l.contains("SOA"))
-                        .map(String::from),
-                );
-            } else {
-                // WHOIS objects, with times cut to the day.
-                let text = std::fs::read_to_string(&path).unwrap();
-                rows.extend(text.lines().map(|l| {
-                    let mut object: serde_json::Value = serde_json::from_str(l).unwrap();
-                    to_days(&mut object);
-                    object.to_string()
-                }));
-            }
-        }
-        rows
-    };
-    let (a, b) = (state(&through_epp), state(&through_srrp));
-    for (x, y) in a.iter().zip(&b) {
-        assert_eq!(x, y, "EPP's registry (left) and SRRP's (right) differ");
-    }
-    assert_eq!(a.len(), b.len());
+    crate::fixture::assert_same(&[("EPP", &through_epp), ("SRRP", &through_srrp)]);
     assert!(
-        a.iter()
+        through_epp
+            .state()
+            .iter()
             .any(|l| l.contains("alpha.tld") && l.contains("transfer"))
     );
     for registry in [&through_epp, &through_srrp] {
         let audit = registry.audit();
         assert!(audit.contains("0 problems"), "{audit}");
-    }
-}
-
-/// Times (seconds since 1970) in `created`, `updated` and `expires` fields as days.
-fn to_days(value: &mut serde_json::Value) {
-    match value {
-        serde_json::Value::Object(fields) => {
-            for (key, field) in fields.iter_mut() {
-                match field.as_i64() {
-                    Some(time) if ["created", "updated", "expires"].contains(&key.as_str()) => {
-                        *field = (time / 86_400).into();
-                    }
-                    _ => to_days(field),
-                }
-            }
-        }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(to_days),
-        _ => {}
     }
 }
 

@@ -273,12 +273,127 @@ impl Registry {
         crate::end_to_end::satellite::http_get(address.parse().unwrap()).unwrap_or_default()
     }
 
+    /// The runtime the fixture's clients run on.
+    pub fn runtime(&self) -> &tokio::runtime::Runtime {
+        &self.runtime
+    }
+
     pub fn database(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(self.path("registry.db")).unwrap()
     }
 
     pub fn audit(&self) -> String {
         self.cli(&["audit"])
+    }
+
+    /// What two registries that saw the same changes hold alike, one line each: domains
+    /// (times to the day), name servers, DS, the ledger, balances, the history, and the zone
+    /// and WHOIS data their journals replay to (`export`). The history of host objects and
+    /// clusters, which each protocol makes its own way (RRP names host objects, SRRP
+    /// clusters), is left out; their effect on domains is not.
+    pub fn state(&self) -> Vec<String> {
+        let db = self.database();
+        let day = "date(%s, 'unixepoch')";
+        let queries = [
+            format!(
+                "SELECT name, id, registrar, statuses, {}, {}, auth_hash IS NOT NULL, ds, \
+                 (SELECT group_concat(name || '=' || addresses, ' ') FROM cluster_nameservers WHERE cluster = domains.cluster) \
+                 FROM domains ORDER BY name",
+                day.replace("%s", "created"),
+                day.replace("%s", "expires")
+            ),
+            "SELECT registrar, kind, domain, amount, balance FROM ledger ORDER BY id".into(),
+            "SELECT id, balance FROM registrars ORDER BY id".into(),
+            "SELECT object, actor, change FROM history WHERE object NOT LIKE 'host:%' AND object NOT LIKE 'cluster:%' ORDER BY id".into(),
+        ];
+        let mut rows = Vec::new();
+        for sql in queries {
+            let mut statement = db.prepare(&sql).unwrap();
+            let columns = statement.column_count();
+            let mut result = statement.query([]).unwrap();
+            while let Some(row) = result.next().unwrap() {
+                let fields: Vec<String> = (0..columns)
+                    .map(|i| match row.get_ref(i).unwrap() {
+                        rusqlite::types::ValueRef::Null => "NULL".into(),
+                        rusqlite::types::ValueRef::Integer(n) => n.to_string(),
+                        rusqlite::types::ValueRef::Real(x) => x.to_string(),
+                        rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => {
+                            String::from_utf8_lossy(t).into_owned()
+                        }
+                    })
+                    .collect();
+                rows.push(fields.join(" | "));
+            }
+        }
+        self.cli(&["export", "tld", "-o", "exports"]);
+        let mut exports: Vec<_> = std::fs::read_dir(self.path("exports"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        exports.sort();
+        for path in exports {
+            if path.extension().is_some_and(|e| e == "img") {
+                let image = zonefiles::Image::open(&path).unwrap();
+                let mut text = Vec::new();
+                zonefiles::master::write_zone(&image.to_zone().unwrap(), &mut text).unwrap();
+                // Everything but the SOA, whose serial counts batches, not changes.
+                rows.extend(
+                    String::from_utf8(text)
+                        .unwrap()
+                        .lines()
+                        .filter(|l| !l.contains("SOA"))
+                        .map(String::from),
+                );
+            } else {
+                // WHOIS objects, with times cut to the day.
+                let text = std::fs::read_to_string(&path).unwrap();
+                rows.extend(text.lines().map(|l| {
+                    let mut object: serde_json::Value = serde_json::from_str(l).unwrap();
+                    to_days(&mut object);
+                    object.to_string()
+                }));
+            }
+        }
+        rows
+    }
+}
+
+/// Times (seconds since 1970) in `created`, `updated` and `expires` fields as days.
+fn to_days(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(fields) => {
+            for (key, field) in fields.iter_mut() {
+                match field.as_i64() {
+                    Some(time) if ["created", "updated", "expires"].contains(&key.as_str()) => {
+                        *field = (time / 86_400).into();
+                    }
+                    _ => to_days(field),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(to_days),
+        _ => {}
+    }
+}
+
+/// Asserts that registries hold the same ([`Registry::state`]), naming the first difference.
+#[track_caller]
+pub fn assert_same(named: &[(&str, &Registry)]) {
+    let (first, reference) = named[0];
+    let expected = reference.state();
+    for (name, registry) in &named[1..] {
+        let got = registry.state();
+        for (x, y) in expected.iter().zip(&got) {
+            assert_eq!(
+                x, y,
+                "{first}'s registry (left) and {name}'s (right) differ"
+            );
+        }
+        assert_eq!(
+            expected.len(),
+            got.len(),
+            "{first}'s and {name}'s registries differ in length"
+        );
     }
 }
 

@@ -9,5 +9,6 @@ mod export;
 mod fees;
 mod fixture;
 mod import;
+mod rrp;
 mod srrp;
 mod statuses;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use control_plane::front::core::Core;
-use control_plane::front::{epp, srrp, tls};
+use control_plane::front::{epp, rrp, srrp, tls};
 use control_plane::metrics;
 use control_plane::publish::signing::Signer;
 use control_plane::publish::writer;
@@ -26,6 +26,9 @@ pub struct Args {
     /// Serve EPP on this address instead (repeatable).
     #[arg(long)]
     epp_listen: Vec<SocketAddr>,
+    /// Serve RRP on this address instead (repeatable).
+    #[arg(long)]
+    rrp_listen: Vec<SocketAddr>,
     /// Metrics on this address instead.
     #[arg(long)]
     metrics_listen: Option<SocketAddr>,
@@ -39,6 +42,9 @@ pub fn run(args: Args, env: Env) -> Result<()> {
     }
     if !args.epp_listen.is_empty() {
         config.epp.listen = args.epp_listen;
+    }
+    if !args.rrp_listen.is_empty() {
+        config.rrp.listen = args.rrp_listen;
     }
     if args.metrics_listen.is_some() {
         config.metrics_listen = args.metrics_listen;
@@ -131,6 +137,38 @@ pub fn run(args: Args, env: Env) -> Result<()> {
             }
             Some(epp)
         };
+        let rrp = if config.rrp.listen.is_empty() {
+            None
+        } else {
+            let r = &config.rrp;
+            let tls = match (&r.certificate, &r.key) {
+                (Some(certificate), Some(key)) => tls::server_config(certificate, key)?,
+                _ => tls::server_config(&config.srrp.certificate, &config.srrp.key)?,
+            };
+            let rrp = Arc::new(rrp::server::Rrp::new(
+                tls,
+                core.clone(),
+                rrp::server::Settings {
+                    server_id: r.server_id.clone(),
+                    max_request_bytes: r.max_request_bytes,
+                    handshake_timeout: Duration::from_secs(r.handshake_timeout_s),
+                    idle_timeout: Duration::from_secs(r.idle_timeout_s),
+                    max_session: Duration::from_secs(r.max_session_s),
+                    max_failed_logins: r.max_failed_logins,
+                    max_connections: r.max_connections,
+                    max_connections_per_ip: r.max_connections_per_ip,
+                    max_sessions_per_registrar: r.max_sessions_per_registrar,
+                },
+            ));
+            for address in &r.listen {
+                let listener = tokio::net::TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("binding RRP on {address}"))?;
+                tracing::info!(address = %listener.local_addr()?, "RRP listening");
+                tokio::spawn(rrp.clone().serve(listener));
+            }
+            Some(rrp)
+        };
         let push = match config.push.listen {
             Some(address) => {
                 let node_key = satellite_protocol::keys::load_private(&config.push.key)
@@ -167,6 +205,9 @@ pub fn run(args: Args, env: Env) -> Result<()> {
                 metrics::write(out, &server, &commits, &serials)?;
                 if let Some(epp) = &epp {
                     metrics::write_epp(out, epp)?;
+                }
+                if let Some(rrp) = &rrp {
+                    metrics::write_rrp(out, rrp)?;
                 }
                 out.gauge(
                     "control_plane_srrp_certificate_expiry_seconds",

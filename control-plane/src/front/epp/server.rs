@@ -387,36 +387,18 @@ impl Epp {
                 ),
             );
         }
-        let (mut command, verify) = match translate::plan(request) {
+        let (command, verify) = match translate::plan(request) {
             Plan::Answer(response) => return response,
             Plan::Run { command, verify } => (command, verify),
         };
-        if let (
-            Some(password),
-            crate::registry::Command::Transfer {
-                name,
-                verified_hash,
-            }
-            | crate::registry::Command::QueryTransfer {
-                name,
-                verified_hash,
-            },
-        ) = (verify, command.carried_mut())
-        {
-            match self.core.verify_domain_password(name, password).await {
-                Ok(hash) => *verified_hash = hash,
-                Err(e) => {
-                    tracing::error!(error = %e, "reading the registry database failed");
-                    return Response::with_message(
-                        Code::Failed,
-                        "the registry could not read its database; retry later",
-                    );
-                }
-            }
-        }
         let outcome = self
             .core
-            .commit(session.registrar, session.verified_hash.clone(), command)
+            .carry_out(
+                session.registrar,
+                session.verified_hash.clone(),
+                command,
+                verify,
+            )
             .await;
         match outcome {
             Ok(Outcome::Done(reply)) => {

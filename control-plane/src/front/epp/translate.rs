@@ -12,22 +12,10 @@ use super::{CHANGE_POLL, Code, DOMAIN, FEE, HOST, RGP, SECDNS};
 use crate::front::auth;
 use crate::model::LedgerKind;
 use crate::model::{Case, Domain, Nameserver, Notice, Reason, Statuses, Transfer, TransferStatus};
-use crate::registry::{Command, NameserverSource, Quote, Refusal, Reply, money};
+use crate::registry::{Command, CurrentExpiry, NameserverSource, Quote, Refusal, Reply, money};
 
-/// What to do with a domain command.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Plan {
-    /// Carry out this registry command; for a transfer, first verify this password against
-    /// the domain's and put the hash it matched into the command.
-    Run {
-        /// The command.
-        command: Command,
-        /// A transfer's password.
-        verify: Option<String>,
-    },
-    /// Answer at once.
-    Answer(Response),
-}
+/// What to do with a domain or host command.
+pub type Plan = crate::front::core::Plan<Response>;
 
 /// The plan for a domain or host command (login, logout, poll and hello are the session's).
 pub fn plan(request: &Request) -> Plan {
@@ -95,7 +83,7 @@ pub fn plan(request: &Request) -> Plan {
             period,
         } => run(Command::Renew {
             name: name.clone(),
-            current_expiry: *current_expiry,
+            current_expiry: CurrentExpiry::Day(*current_expiry),
             months: period.unwrap_or(12),
         }),
         Request::DomainTransfer {
@@ -241,9 +229,10 @@ pub fn refusal(refusal: &Refusal) -> Response {
     let code = match refusal {
         Refusal::AlreadyRegistered(_) => Code::Exists,
         Refusal::NotRegistered(_) | Refusal::ClusterNotRegistered(_) => Code::DoesNotExist,
-        Refusal::InvalidValue(_) | Refusal::InvalidExpiry(_) | Refusal::NameserverCount(_) => {
-            Code::ParameterPolicy
-        }
+        Refusal::InvalidValue(_)
+        | Refusal::InvalidExpiry(_)
+        | Refusal::ExpiryMismatch(_)
+        | Refusal::NameserverCount(_) => Code::ParameterPolicy,
         Refusal::Missing(_) => Code::MissingParameter,
         Refusal::InUse(_) => Code::AssociationProhibits,
         Refusal::Blocked(_) => Code::DataPolicy,

@@ -467,7 +467,7 @@ pub fn refusal(refusal: &Refusal) -> Response {
         Refusal::NotRegistered(_) => Code::DomainNotRegistered,
         Refusal::ClusterNotRegistered(_) => Code::ClusterNotRegistered,
         Refusal::InvalidValue(_) => Code::InvalidValue,
-        Refusal::InvalidExpiry(_) => Code::InvalidExpiry,
+        Refusal::InvalidExpiry(_) | Refusal::ExpiryMismatch(_) => Code::InvalidExpiry,
         Refusal::NameserverCount(_) => Code::NameserverCount,
         Refusal::Missing(_) => Code::MissingAttribute,
         Refusal::InUse(_) => Code::RemovalNotPermitted,
