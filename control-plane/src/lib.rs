@@ -24,6 +24,7 @@
 //! ```text
 //! registrar ──TLS──▶ front::srrp::server ──grammar::parse──▶ translate::decode ──▶ Command
 //! registrar ──TLS──▶ front::epp::server ──xml, command──▶ translate::plan ──▶ Command
+//! registrar ──TLS──▶ front::rrp::server ──grammar::parse──▶ translate::plan ──▶ Command
 //!                       │  front::core: credentials (Argon2id, verified-credential cache),
 //!                       │  read-only database connections, tokio's blocking pool
 //!                       ▼

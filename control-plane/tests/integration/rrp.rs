@@ -53,7 +53,7 @@ fn run(registry: &Registry, rrp: SocketAddr, requests: &[String]) -> (String, Ve
 }
 
 /// Runs one request in a session of `registrar`; returns its response.
-fn one(registry: &Registry, rrp: SocketAddr, registrar: u32, lines: &[&str]) -> Response {
+pub fn one(registry: &Registry, rrp: SocketAddr, registrar: u32, lines: &[&str]) -> Response {
     let (_, mut responses) = run(registry, rrp, &[session_of(registrar), request(lines)]);
     assert_eq!(responses[0].code.number(), 200, "{:?}", responses[0]);
     responses.pop().unwrap()

@@ -1,5 +1,5 @@
 //! Statuses and locks through every front end: a registrar's own prohibitions refused alike
-//! over EPP (instant-epp, 2304) and SRRP (411), the registry's statuses out of a registrar's
+//! over EPP (instant-epp, 2304), SRRP (411) and RRP (552), the registry's statuses out of a registrar's
 //! reach, and the staff's actions (`control-plane domain`) with their cases in the history,
 //! the registrar's poll queue and the published WHOIS data.
 
@@ -39,8 +39,10 @@ fn update(name: &str, add: &'static [Status], remove: &'static [Status]) -> Doma
 
 #[test]
 fn statuses_refuse_alike_over_epp_and_srrp_and_the_registry_acts_for_a_case() {
-    let epp = free_port();
-    let mut registry = Registry::new(&format!("\n[epp]\nlisten = [\"{epp}\"]\n"));
+    let (epp, rrp_address) = (free_port(), free_port());
+    let mut registry = Registry::new(&format!(
+        "\n[epp]\nlisten = [\"{epp}\"]\n[rrp]\nlisten = [\"{rrp_address}\"]\n"
+    ));
     registry.start();
     registry.register(1001, "locked.tld");
     registry.register(1001, "fresh.tld");
@@ -49,6 +51,17 @@ fn statuses_refuse_alike_over_epp_and_srrp_and_the_registry_acts_for_a_case() {
         std::thread::scope(|s| {
             s.spawn(|| {
                 let response = registry.as_registrar(registrar, command, attributes);
+                (response.code.number(), format!("{response:?}"))
+            })
+            .join()
+            .unwrap()
+        })
+    };
+    // RRP's too, one session per request.
+    let rrp = |registrar: u32, lines: &[&str]| {
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let response = crate::rrp::one(&registry, rrp_address, registrar, lines);
                 (response.code.number(), format!("{response:?}"))
             })
             .join()
@@ -88,6 +101,15 @@ fn statuses_refuse_alike_over_epp_and_srrp_and_the_registry_acts_for_a_case() {
         let (code, text) = srrp(1001, "DELETE DOMAIN", &[("domain-name", "locked.tld")]);
         assert_eq!(code, 411, "{text}");
         assert!(text.contains("clientDeleteProhibited"), "{text}");
+        let (code, text) = rrp(
+            1001,
+            &["status", "EntityName:Domain", "DomainName:locked.tld"],
+        );
+        assert_eq!(code, 200);
+        assert!(text.contains("\"REGISTRAR-LOCK\""), "{text}");
+        let (code, text) = rrp(1001, &["del", "EntityName:Domain", "DomainName:locked.tld"]);
+        assert_eq!(code, 552, "{text}");
+        assert!(text.contains("clientDeleteProhibited"), "{text}");
         let hold = update("locked.tld", &[Status::ClientHold], &[]);
         assert_eq!(crate::epp::code(one.transact(&hold, "s-4").await), 2304);
         let (code, text) = srrp(
@@ -96,6 +118,16 @@ fn statuses_refuse_alike_over_epp_and_srrp_and_the_registry_acts_for_a_case() {
             &[("domain-name", "locked.tld"), ("status", "inactive")],
         );
         assert_eq!(code, 411, "{text}");
+        let (code, text) = rrp(
+            1001,
+            &[
+                "mod",
+                "EntityName:Domain",
+                "DomainName:locked.tld",
+                "Status:REGISTRAR-HOLD",
+            ],
+        );
+        assert_eq!(code, 552, "{text}");
         let transfer = DomainTransfer::new("locked.tld", None, "anything");
         assert_eq!(crate::epp::code(two.transact(&transfer, "s-5").await), 2304);
         let (code, _) = srrp(
@@ -104,6 +136,16 @@ fn statuses_refuse_alike_over_epp_and_srrp_and_the_registry_acts_for_a_case() {
             &[("domain-name", "locked.tld"), ("domain-auth", "anything")],
         );
         assert_eq!(code, 411);
+        let (code, text) = rrp(
+            1002,
+            &[
+                "transfer",
+                "EntityName:Domain",
+                "DomainName:locked.tld",
+                "AuthInfo:anything",
+            ],
+        );
+        assert_eq!(code, 552, "{text}");
         // The registry's statuses are not a registrar's: a policy error.
         let server = update("locked.tld", &[Status::ServerHold], &[]);
         assert_eq!(crate::epp::code(one.transact(&server, "s-6").await), 2306);
@@ -118,6 +160,12 @@ fn statuses_refuse_alike_over_epp_and_srrp_and_the_registry_acts_for_a_case() {
             &[("domain-name", "locked.tld"), ("expiry-date", "2040-01-01")],
         );
         assert_eq!(code, 411, "{text}");
+        assert!(text.contains("clientRenewProhibited"), "{text}");
+        let (code, text) = rrp(
+            1001,
+            &["renew", "EntityName:Domain", "DomainName:locked.tld"],
+        );
+        assert_eq!(code, 552, "{text}");
         assert!(text.contains("clientRenewProhibited"), "{text}");
         // A zone's transfer lock: a fresh registration is not transferred, either way.
         registry.cli(&["zone", "grace", "tld", "--transfer-lock-days", "60"]);
@@ -135,6 +183,17 @@ fn statuses_refuse_alike_over_epp_and_srrp_and_the_registry_acts_for_a_case() {
             &[("domain-name", "fresh.tld"), ("domain-auth", "move-it-42")],
         );
         assert_eq!(code, 411, "{text}");
+        assert!(text.contains("60-day transfer lock"), "{text}");
+        let (code, text) = rrp(
+            1002,
+            &[
+                "transfer",
+                "EntityName:Domain",
+                "DomainName:fresh.tld",
+                "AuthInfo:move-it-42",
+            ],
+        );
+        assert_eq!(code, 552, "{text}");
         assert!(text.contains("60-day transfer lock"), "{text}");
         let relock = update(
             "locked.tld",
@@ -157,6 +216,21 @@ fn statuses_refuse_alike_over_epp_and_srrp_and_the_registry_acts_for_a_case() {
         assert!(out.contains("LOCK (+serverDeleteProhibited"), "{out}");
         let lift = update("locked.tld", &[], &[Status::ClientUpdateProhibited]);
         assert_eq!(crate::epp::code(one.transact(&lift, "s-7").await), 2304);
+        let (code, text) = rrp(
+            1001,
+            &[
+                "mod",
+                "EntityName:Domain",
+                "DomainName:locked.tld",
+                "Status:REGISTRAR-LOCK=",
+            ],
+        );
+        assert_eq!(code, 552, "{text}");
+        let (_, text) = rrp(
+            1001,
+            &["status", "EntityName:Domain", "DomainName:locked.tld"],
+        );
+        assert!(text.contains("\"REGISTRY-LOCK\""), "{text}");
         // Released only with the confirmation made out of band.
         let release = Command::new(BIN)
             .current_dir(registry.path(""))

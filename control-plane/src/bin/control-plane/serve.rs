@@ -2,7 +2,7 @@
 //! the metrics page, until SIGINT or SIGTERM.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -108,10 +108,7 @@ pub fn run(args: Args, env: Env) -> Result<()> {
             None
         } else {
             let e = &config.epp;
-            let tls = match (&e.certificate, &e.key) {
-                (Some(certificate), Some(key)) => tls::server_config(certificate, key)?,
-                _ => tls::server_config(&config.srrp.certificate, &config.srrp.key)?,
-            };
+            let tls = own_or_srrps(&e.certificate, &e.key, &config.srrp)?;
             let epp = Arc::new(epp::server::Epp::new(
                 tls,
                 core.clone(),
@@ -141,10 +138,7 @@ pub fn run(args: Args, env: Env) -> Result<()> {
             None
         } else {
             let r = &config.rrp;
-            let tls = match (&r.certificate, &r.key) {
-                (Some(certificate), Some(key)) => tls::server_config(certificate, key)?,
-                _ => tls::server_config(&config.srrp.certificate, &config.srrp.key)?,
-            };
+            let tls = own_or_srrps(&r.certificate, &r.key, &config.srrp)?;
             let rrp = Arc::new(rrp::server::Rrp::new(
                 tls,
                 core.clone(),
@@ -227,6 +221,18 @@ pub fn run(args: Args, env: Env) -> Result<()> {
         let _ = tokio::task::spawn_blocking(move || commit_thread.join()).await;
         Ok(())
     })
+}
+
+/// A session front end's TLS configuration: its own certificate and key, or SRRP's.
+fn own_or_srrps(
+    certificate: &Option<PathBuf>,
+    key: &Option<PathBuf>,
+    srrp: &control_plane::config::Srrp,
+) -> Result<Arc<rustls::ServerConfig>> {
+    match (certificate, key) {
+        (Some(certificate), Some(key)) => tls::server_config(certificate, key),
+        _ => tls::server_config(&srrp.certificate, &srrp.key),
+    }
 }
 
 fn zone_serials(database: &Path) -> Result<Vec<(String, u32)>> {

@@ -32,7 +32,7 @@ pub struct Options {
     /// Where everything goes (made afresh; an existing one is replaced only if `up` made it).
     #[arg(long, default_value = "constellation-up")]
     dir: PathBuf,
-    /// Added to every port (DNS 5301…, WHOIS 4341…, SRRP 1700, EPP 7000, push 4433, metrics 91xx), to
+    /// Added to every port (DNS 5301…, WHOIS 4341…, SRRP 1700, EPP 7000, RRP 6480, push 4433, metrics 91xx), to
     /// run beside something that holds them.
     #[arg(long, default_value_t = 0)]
     port_offset: u16,
@@ -61,6 +61,9 @@ impl Ports {
     }
     fn epp(&self) -> SocketAddr {
         self.at(7000)
+    }
+    fn rrp(&self) -> SocketAddr {
+        self.at(6480)
     }
     fn push(&self) -> SocketAddr {
         self.at(4433)
@@ -159,7 +162,12 @@ pub fn run(options: Options) -> anyhow::Result<()> {
     let bin = binaries(!options.no_build)?;
     let dir = fresh(&options.dir)?;
     let ports = Ports(options.port_offset);
-    for port in [ports.srrp(), ports.epp(), ports.control_metrics()] {
+    for port in [
+        ports.srrp(),
+        ports.epp(),
+        ports.rrp(),
+        ports.control_metrics(),
+    ] {
         if std::net::TcpListener::bind(port).is_err() {
             bail!("{port} is taken: stop what holds it, or pass --port-offset");
         }
@@ -174,10 +182,12 @@ pub fn run(options: Options) -> anyhow::Result<()> {
              metrics_listen = \"{}\"\n\
              [srrp]\nlisten = [\"{}\"]\ncertificate = \"keys/srrp.crt\"\nkey = \"keys/srrp.key\"\n\
              [epp]\nlisten = [\"{}\"]\n\
+             [rrp]\nlisten = [\"{}\"]\n\
              [push]\nlisten = \"{}\"\nkey = \"keys/tunnel.key\"\n",
             ports.control_metrics(),
             ports.srrp(),
             ports.epp(),
+            ports.rrp(),
             ports.push()
         ),
     )?;
@@ -485,9 +495,10 @@ fn print_try(
     let (dns1, whois1) = (ports.dns(1), ports.whois(1));
     println!();
     println!(
-        "A constellation is up: a control plane (zone .{ZONE}, {domains} sample domains, SRRP on {}, EPP on {}) and {satellites} satellites (edge-dns on {}…, edge-whois on {}… and RDAP on {}…), in {}.",
+        "A constellation is up: a control plane (zone .{ZONE}, {domains} sample domains, SRRP on {}, EPP on {}, RRP on {}) and {satellites} satellites (edge-dns on {}…, edge-whois on {}… and RDAP on {}…), in {}.",
         ports.srrp(),
         ports.epp(),
+        ports.rrp(),
         dns1,
         whois1,
         ports.rdap(1),
@@ -532,6 +543,15 @@ fn print_try(
             password(1001)
         ),
         "the same registry over EPP",
+    );
+    try_(
+        format!(
+            "printf 'session\\r\\n-Id:1001\\r\\n-Password:{}\\r\\n.\\r\\nstatus\\r\\nEntityName:Domain\\r\\nDomainName:john.smith.name\\r\\n.\\r\\nquit\\r\\n.\\r\\n' | openssl s_client -quiet -ign_eof -connect {} -CAfile {}",
+            password(1001),
+            ports.rrp(),
+            dir.join("registry/keys/srrp.crt").display(),
+        ),
+        "and over RRP (RFC 2832): a session by hand",
     );
     for n in 1..=satellites {
         try_(
