@@ -514,6 +514,12 @@ fn rrp_srrp_and_epp_leave_the_same_registry() {
             "Status:REGISTRAR-HOLD=",
         ],
     );
+    for status in ["Status:REGISTRAR-LOCK", "Status:REGISTRAR-LOCK="] {
+        r(
+            1001,
+            &["mod", "EntityName:Domain", "DomainName:alpha.tld", status],
+        );
+    }
     r(
         1001,
         &[
@@ -585,6 +591,17 @@ fn rrp_srrp_and_epp_leave_the_same_registry() {
         "SET STATUS",
         &[("domain-name", "alpha.tld"), ("status", "active")],
     );
+    s(
+        1001,
+        "SET LOCK",
+        &[
+            ("domain-name", "alpha.tld"),
+            ("lock", "clientDeleteProhibited"),
+            ("lock", "clientTransferProhibited"),
+            ("lock", "clientUpdateProhibited"),
+        ],
+    );
+    s(1001, "SET LOCK", &[("domain-name", "alpha.tld")]);
     let cluster = through_srrp.as_registrar(
         1001,
         "CREATE CLUSTER",
@@ -647,11 +664,20 @@ fn rrp_srrp_and_epp_leave_the_same_registry() {
             })
             .collect::<String>()
     };
-    let status = |op: &str, s: &str| {
+    let status = |op: &str, statuses: &[&str]| {
+        let statuses: String = statuses
+            .iter()
+            .map(|s| format!(r#"<domain:status s="{s}"/>"#))
+            .collect();
         format!(
-            r#"<update><domain:update {domain}><domain:name>alpha.tld</domain:name><domain:{op}><domain:status s="{s}"/></domain:{op}></domain:update></update>"#
+            r#"<update><domain:update {domain}><domain:name>alpha.tld</domain:name><domain:{op}>{statuses}</domain:{op}></domain:update></update>"#
         )
     };
+    let lock = [
+        "clientDeleteProhibited",
+        "clientTransferProhibited",
+        "clientUpdateProhibited",
+    ];
     e(
         1001,
         &[
@@ -662,8 +688,10 @@ fn rrp_srrp_and_epp_leave_the_same_registry() {
             format!(
                 r#"<create><domain:create {domain}><domain:name>beta.tld</domain:name><domain:period unit="y">1</domain:period><domain:authInfo><domain:pw></domain:pw></domain:authInfo></domain:create></create>"#
             ),
-            status("add", "clientHold"),
-            status("rem", "clientHold"),
+            status("add", &["clientHold"]),
+            status("rem", &["clientHold"]),
+            status("add", &lock),
+            status("rem", &lock),
             format!(
                 r#"<update><domain:update {domain}><domain:name>alpha.tld</domain:name><domain:add><domain:ns>{}</domain:ns></domain:add><domain:rem><domain:ns>{}</domain:ns></domain:rem></domain:update></update>"#,
                 ns(&["ns3.example.net"]),

@@ -15,6 +15,7 @@
 //! | SET NAMESERVERS | cluster-id, nsN-name | nsN-address |
 //! | SET PASSWORD | domain-name, domain-auth | domain-pw-set (then domain-auth is the old password, and is not needed) |
 //! | SET DS | domain-name | ds (none: remove every DS record) |
+//! | SET LOCK | domain-name | lock (repeatable; none: every lock cleared) |
 //! | DELETE DOMAIN | domain-name | |
 //! | DELETE CLUSTER | cluster-id | |
 //! | QUERY DOMAIN | domain-name | get-specific (repeatable) |
@@ -22,8 +23,11 @@
 //! | TRANSFER DOMAIN (or TRANSFER REQUEST, as the grammar spells it) | domain-name, and domain-auth or transfer-response | |
 //! | STATUS DEFAULTS, STATUS SERVER | | |
 //!
-//! Two extensions of this registry, both optional: `SET DS` with `ds=<key tag> <algorithm>
-//! <digest type> <hex digest>` attributes (also accepted by CREATE DOMAIN), and name server
+//! Three extensions of this registry, all optional: `SET DS` with `ds=<key tag> <algorithm>
+//! <digest type> <hex digest>` attributes (also accepted by CREATE DOMAIN); `SET LOCK`, whose
+//! `lock` attributes name the registrar's prohibitions the domain has from then on
+//! (`clientDeleteProhibited`, `clientRenewProhibited`, `clientTransferProhibited`,
+//! `clientUpdateProhibited`; QUERY DOMAIN lists them as `text=Status: …`); and name server
 //! entries without `nsN-address` for hosts outside the registry's zones (an address is
 //! required inside them). An entry may list several addresses separated by spaces or commas,
 //! and the same `nsN-name` in two entries gives one host both addresses (IPv4 and IPv6).
@@ -73,6 +77,14 @@ pub enum Secret {
     /// A password to verify against the domain's stored hash (transfers).
     Verify(String),
 }
+
+/// The prohibitions a registrar sets with `SET LOCK`.
+const CLIENT_LOCKS: [DomainStatus; 4] = [
+    DomainStatus::ClientDeleteProhibited,
+    DomainStatus::ClientRenewProhibited,
+    DomainStatus::ClientTransferProhibited,
+    DomainStatus::ClientUpdateProhibited,
+];
 
 struct Attributes<'a> {
     request: &'a Request,
@@ -313,6 +325,30 @@ pub fn decode(request: &Request) -> Result<Decoded, Response> {
                 name: domain_name(a.required("domain-name")?)?,
                 add: if active { Statuses::NONE } else { hold },
                 remove: if active { hold } else { Statuses::NONE },
+            }
+        }
+        ("SET", "LOCK") => {
+            allowed(request, &["domain-name", "lock"], false)?;
+            // The registrar's prohibitions become exactly those listed (none: all cleared).
+            let mut locks = Statuses::NONE;
+            for value in request.values("lock").filter(|v| !v.trim().is_empty()) {
+                let status = DomainStatus::from_epp(value.trim())
+                    .filter(|s| CLIENT_LOCKS.contains(s))
+                    .ok_or_else(|| {
+                        invalid(format!(
+                            "lock {value:?} is not one of clientDeleteProhibited, clientRenewProhibited, clientTransferProhibited, clientUpdateProhibited"
+                        ))
+                    })?;
+                locks = locks.with(status, true);
+            }
+            Command::SetStatus {
+                name: domain_name(a.required("domain-name")?)?,
+                add: locks,
+                remove: CLIENT_LOCKS
+                    .iter()
+                    .copied()
+                    .collect::<Statuses>()
+                    .minus(locks),
             }
         }
         ("SET", "NAMESERVERS") => {
@@ -650,6 +686,38 @@ mod tests {
         assert_eq!(entries.len(), 2);
         assert_eq!(entries[0].addresses.len(), 2);
         assert_eq!(entries[1].addresses.len(), 2);
+    }
+
+    #[test]
+    fn set_lock_names_the_registrars_prohibitions_from_then_on() {
+        let decoded = decode(&request(
+            "SET LOCK SRRP/1.0\nregistrar-id=1\nregistrar-auth=x\ndomain-name=a.name\nlock=clientTransferProhibited\nlock=clientDeleteProhibited\n",
+        ))
+        .unwrap();
+        let Command::SetStatus { add, remove, .. } = decoded.command else {
+            panic!("not a status change");
+        };
+        assert_eq!(
+            add.to_text(),
+            "clientDeleteProhibited clientTransferProhibited"
+        );
+        assert_eq!(
+            remove.to_text(),
+            "clientRenewProhibited clientUpdateProhibited"
+        );
+        let cleared = decode(&request(
+            "SET LOCK SRRP/1.0\nregistrar-id=1\nregistrar-auth=x\ndomain-name=a.name\n",
+        ))
+        .unwrap();
+        assert!(
+            matches!(cleared.command, Command::SetStatus { add, remove, .. } if add.is_empty() && remove.iter().count() == 4)
+        );
+        assert_eq!(
+            code(
+                "SET LOCK SRRP/1.0\nregistrar-id=1\nregistrar-auth=x\ndomain-name=a.name\nlock=serverHold\n"
+            ),
+            Code::InvalidValue
+        );
     }
 
     #[test]
