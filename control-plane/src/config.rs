@@ -54,6 +54,24 @@ pub struct Push {
     /// Changesets behind beyond which a satellite is sent a snapshot (when the zone also has
     /// fewer domains than that) rather than the journal.
     pub replay_limit: u64,
+    /// The share of a zone's delegation NS records it may lose within `shrink_window_s`
+    /// before its publication is held for an operator ([`crate::push::guard`]); 0: never.
+    pub max_shrink: f64,
+    /// The window of that check, in seconds.
+    pub shrink_window_s: u64,
+    /// Losses of at most this many NS records are never held (small zones).
+    pub shrink_floor: u64,
+}
+
+impl Push {
+    /// The publication checks' settings.
+    pub fn guard(&self) -> crate::push::guard::Settings {
+        crate::push::guard::Settings {
+            max_shrink: self.max_shrink,
+            window: self.shrink_window_s as i64,
+            floor: self.shrink_floor,
+        }
+    }
 }
 
 impl Default for Push {
@@ -63,6 +81,9 @@ impl Default for Push {
             key: PathBuf::from("/etc/constellation/tunnel.key"),
             audit_interval_s: 3600,
             replay_limit: 100_000,
+            max_shrink: 0.10,
+            shrink_window_s: 86_400,
+            shrink_floor: 100,
         }
     }
 }
@@ -319,6 +340,10 @@ impl Config {
         anyhow::ensure!(
             e.certificate.is_some() == e.key.is_some(),
             "epp.certificate and epp.key go together (or neither, for SRRP's)"
+        );
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&self.push.max_shrink) && self.push.shrink_window_s >= 60,
+            "push.max_shrink is a share from 0 to 1, and push.shrink_window_s at least 60"
         );
         let r = &self.rrp;
         anyhow::ensure!(

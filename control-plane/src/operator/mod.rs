@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod import;
+pub mod publication;
 pub mod recovery;
 
 use std::fmt::Write as _;

@@ -7,10 +7,14 @@
 //! whatever the number of satellites; only a session whose satellite is further behind than
 //! the ring reads the database itself (catch-up), with its own connection, until it reaches
 //! the ring.
+//!
+//! The same task runs the publication checks ([`super::guard`]) on each entry before any session
+//! can see it: an entry that breaches them holds its zone (recorded in the database, and in
+//! [`Feed::holds`], which sessions watch) and is sent to no satellite until an operator decides.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use rusqlite::Connection;
@@ -18,7 +22,10 @@ use rusqlite::Connection;
 use crate::store::sqlite::open_read_only;
 use satellite_protocol::message::Message;
 
+use super::guard::{self, Guard};
 use crate::model::JournalEntry;
+use crate::store::Store;
+use crate::store::sqlite::holds::{self, Hold, State};
 
 /// One journal entry, ready to send.
 #[derive(Debug)]
@@ -71,6 +78,9 @@ pub struct Feed {
     /// The sequence number of the newest entry read (the ring may be empty).
     newest: tokio::sync::watch::Sender<i64>,
     capacity: usize,
+    guard: Mutex<Guard>,
+    /// Each zone's latest hold, as sessions see it.
+    holds: tokio::sync::watch::Sender<HashMap<String, Hold>>,
 }
 
 /// Entries read per database query.
@@ -82,16 +92,122 @@ const OTHERS_POLL: Duration = Duration::from_millis(100);
 
 impl Feed {
     /// A feed of the journal in `database`, starting after its current end, keeping at most
-    /// `capacity` entries.
-    pub fn new(database: PathBuf, capacity: usize) -> anyhow::Result<Arc<Feed>> {
+    /// `capacity` entries, checking each with `checks`.
+    pub fn new(
+        database: PathBuf,
+        capacity: usize,
+        checks: guard::Settings,
+    ) -> anyhow::Result<Arc<Feed>> {
         let conn = open_read_only(&database)?;
-        let newest = crate::store::sqlite::journal::newest_position(&conn)?;
+        // The journal's end and each zone's size as of one read.
+        let tx = conn.unchecked_transaction()?;
+        let newest = crate::store::sqlite::journal::newest_position(&tx)?;
+        let held: HashMap<String, Hold> = holds::all(&tx)?
+            .into_iter()
+            .map(|h| (h.zone.clone(), h))
+            .collect();
+        let mut guard = Guard::new(checks);
+        for zone in tx.zones()? {
+            let origin = zone.origin.to_string();
+            let is_held = held.get(&origin).is_some_and(|h| h.state == State::Held);
+            guard.reset(&origin, holds::delegation_ns(&tx, &origin)?, is_held);
+        }
+        drop(tx);
         Ok(Arc::new(Feed {
             database,
             ring: RwLock::new(VecDeque::new()),
             newest: tokio::sync::watch::channel(newest).0,
             capacity: capacity.max(1),
+            guard: Mutex::new(guard),
+            holds: tokio::sync::watch::channel(held).0,
         }))
+    }
+
+    /// Each zone's latest hold, and its changes.
+    pub fn holds(&self) -> tokio::sync::watch::Receiver<HashMap<String, Hold>> {
+        self.holds.subscribe()
+    }
+
+    /// NS records a zone lost within the checks' window, and its size when the window began.
+    pub fn loss(&self, zone: &str) -> Option<(i64, u64)> {
+        self.guard
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .loss(zone)
+    }
+
+    /// Takes up the operator's decisions from the database: a zone released or discarded is
+    /// checked afresh from its size now, and sessions see the decision.
+    pub fn refresh_holds(&self, conn: &Connection) -> anyhow::Result<()> {
+        let stored = holds::all(conn)?;
+        let current = self.holds.borrow().clone();
+        for hold in stored {
+            let was = current.get(&hold.zone).map(|h| h.state);
+            if was == Some(hold.state) {
+                continue;
+            }
+            if was == Some(State::Held) && hold.state != State::Held {
+                let size = holds::delegation_ns(conn, &hold.zone)?;
+                self.guard
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .reset(&hold.zone, size, false);
+                tracing::warn!(zone = hold.zone, state = ?hold.state, by = ?hold.decided, "publication decided");
+            }
+            self.holds.send_modify(|holds| {
+                holds.insert(hold.zone.clone(), hold);
+            });
+        }
+        Ok(())
+    }
+
+    /// Runs the checks on new entries in order; the first to breach them holds its zone.
+    fn check(&self, entries: &[(i64, JournalEntry)]) -> anyhow::Result<()> {
+        let mut guard = self.guard.lock().unwrap_or_else(|e| e.into_inner());
+        for (_, entry) in entries {
+            let delta = match zonefiles::Changeset::decode(&entry.changeset) {
+                Ok(changeset) => guard::delta(&changeset),
+                Err(error) => {
+                    tracing::error!(zone = entry.zone, serial = entry.from_serial, %error, "a journal entry does not decode");
+                    continue;
+                }
+            };
+            let Some(breach) =
+                guard.observe(&entry.zone, entry.from_serial, entry.committed, delta)
+            else {
+                continue;
+            };
+            tracing::error!(
+                zone = breach.zone,
+                serial = breach.serial,
+                reason = breach.reason,
+                "publication held: satellites keep the zone at this serial until an operator runs `control-plane publication release` or `discard`"
+            );
+            let conn = crate::store::sqlite::open(&self.database)?;
+            let since = ops::now();
+            holds::hold(
+                &conn,
+                &breach.zone,
+                breach.serial,
+                since,
+                &breach.reason,
+                breach.size,
+            )?;
+            let hold = Hold {
+                zone: breach.zone.clone(),
+                state: State::Held,
+                serial: breach.serial,
+                until: None,
+                since,
+                reason: breach.reason,
+                size: breach.size,
+                decided: None,
+            };
+            self.holds.send_modify(|holds| {
+                holds.insert(breach.zone, hold);
+            });
+        }
+        Ok(())
     }
 
     /// Reads new entries whenever `published` is notified (and every 100 ms
@@ -136,6 +252,7 @@ impl Feed {
             return Ok(false);
         };
         let full = entries.len() == BATCH;
+        self.check(&entries)?;
         {
             let mut ring = self.ring.write().unwrap_or_else(|e| e.into_inner());
             for (seq, entry) in entries {

@@ -40,12 +40,20 @@
 //! satellite has one tunnel at a time (a newer one replaces the older). The status of every
 //! satellite is written to the database every second ([`crate::store::sqlite::satellites`]).
 //!
+//! Publication checks ([`guard`], run by the feed on every entry): while a zone is held,
+//! sessions send none of its changesets from the held serial on, and a satellite that would
+//! need a snapshot of it is refused until the operator decides; after a release, sessions
+//! that held changesets back end (the agent reconnects and replays them from the journal);
+//! after a discard, a satellite at the held serial is sent a snapshot instead, so no
+//! satellite ever serves the states in between.
+//!
 //! Audits ([`Push::audit_every`]): per zone, the digest of the registry's data at its current
 //! serial ([`satellite_protocol::digest`]) goes to each satellite right after the changeset that
 //! reaches that serial; sessions hold changesets past it for at most [`AUDIT_HOLD`] while it
 //! is computed. The satellite answers whether its own digest is the same.
 
 pub mod feed;
+pub mod guard;
 pub mod snapshot;
 
 use std::collections::{BTreeMap, HashMap};
@@ -66,6 +74,7 @@ use ops::metrics::{Histogram, Writer};
 
 use crate::publish::signing::Signer;
 use crate::store::Store;
+use crate::store::sqlite::holds::State as HoldState;
 use crate::store::sqlite::journal;
 use crate::store::sqlite::satellites::{self, ZoneStatus};
 use feed::{After, Feed};
@@ -280,6 +289,10 @@ impl Push {
                     if let Err(error) = push.refresh_members() {
                         tracing::error!(%error, "reading the satellites");
                     }
+                    let holds = push.read_only().and_then(|c| push.feed.refresh_holds(&c));
+                    if let Err(error) = holds {
+                        tracing::error!(%error, "reading the publication holds");
+                    }
                     if let Err(error) = push.record_status() {
                         tracing::error!(%error, "recording the satellites' status");
                     }
@@ -426,6 +439,30 @@ impl Push {
             lags.iter()
                 .map(|(labels, _, seconds)| (labels.clone(), *seconds)),
         )?;
+        let holds = self.feed.holds().borrow().clone();
+        let zones: Vec<String> = match &conn {
+            Some(conn) => conn
+                .zones()
+                .map(|z| z.into_iter().map(|z| z.origin.to_string()).collect())
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
+        out.gauges(
+            "control_plane_publication_held",
+            "1 while the zone's publication is held by a failed check (alert): satellites keep the zone as it was until `control-plane publication release` or `discard`.",
+            zones.iter().map(|zone| {
+                let held = holds.get(zone).is_some_and(|h| h.state == HoldState::Held);
+                ([("zone", zone.as_str())], u32::from(held))
+            }),
+        )?;
+        out.gauges(
+            "control_plane_publication_ns_lost",
+            "Delegation NS records the zone lost, net, within the publication check's window.",
+            zones.iter().filter_map(|zone| {
+                let (loss, _) = self.feed.loss(zone)?;
+                Some(([("zone", zone.as_str())], loss.max(0) as u64))
+            }),
+        )?;
         let latency = self.latency.lock().unwrap_or_else(|e| e.into_inner());
         // The buckets are kept cumulative; the writer takes each bucket's own count.
         let mut below = 0;
@@ -480,6 +517,15 @@ impl Push {
         zone: String,
         mut send: quinn::SendStream,
     ) -> anyhow::Result<()> {
+        if let Some(hold) = self.feed.holds().borrow().get(&zone)
+            && hold.state == HoldState::Held
+        {
+            bail!(
+                "zone {zone}: its publication is held at serial {} ({}); no snapshot until the operator's decision",
+                hold.serial,
+                hold.reason
+            );
+        }
         let push = self.clone();
         let origin = zone.clone();
         let built = tokio::task::spawn_blocking(move || {
@@ -583,7 +629,30 @@ impl Push {
         let mut conn: Option<Connection> = None;
         let mut audits = self.audits.subscribe();
         let mut audited: Option<u64> = None;
+        let mut holds = self.feed.holds();
+        // Zones whose changesets this session held back: a decision ends the session, so the
+        // satellite resumes from the journal (released) or a snapshot (discarded).
+        let mut held_back: Vec<String> = Vec::new();
         loop {
+            if !held_back.is_empty() {
+                let decided = {
+                    let now = holds.borrow_and_update();
+                    held_back
+                        .iter()
+                        .find(|z| now.get(*z).is_none_or(|h| h.state != HoldState::Held))
+                        .cloned()
+                };
+                if let Some(zone) = decided {
+                    let reason = format!("the publication of {zone} was decided: reconnect");
+                    tracing::info!(
+                        satellite = name,
+                        zone,
+                        "ending the session: its zone's publication was decided"
+                    );
+                    satellite_protocol::upstream::goodbye(&mut send, reason).await;
+                    return Ok(());
+                }
+            }
             // An audit ready at the serial this session stands at goes out now.
             let due = audits
                 .borrow_and_update()
@@ -597,6 +666,7 @@ impl Push {
                     tokio::select! {
                         () = self.feed.wait_after(cursor) => {}
                         _ = audits.changed() => {}
+                        _ = holds.changed() => {}
                     }
                     continue;
                 }
@@ -628,6 +698,16 @@ impl Push {
                     continue;
                 };
                 if item.from != *next {
+                    continue;
+                }
+                if holds
+                    .borrow()
+                    .get(&item.zone)
+                    .is_some_and(|h| h.blocks(item.from))
+                {
+                    if !held_back.contains(&item.zone) {
+                        held_back.push(item.zone.clone());
+                    }
                     continue;
                 }
                 // An audit being computed at this serial: wait (briefly) for its digest, so the
@@ -749,6 +829,7 @@ impl Push {
     fn plan(&self, zones: &[message::ZoneHello]) -> anyhow::Result<Vec<Plan>> {
         let conn = self.read_only()?;
         let settings = conn.zones()?;
+        let holds = self.feed.holds().borrow().clone();
         let mut plans = Vec::new();
         for hello in zones {
             let Some(zone) = settings.iter().find(|z| z.origin == hello.origin) else {
@@ -756,11 +837,21 @@ impl Push {
             };
             let journal_from = journal::first_serial(&conn, &zone.origin)?;
             let kept = self.kept_snapshot(&conn, &zone.origin, zone.serial)?;
+            let hold = holds.get(&hello.origin);
+            // A satellite at a discarded hold's serial moves on by a snapshot, never through
+            // the changesets discarded.
+            let discarded = hold.is_some_and(|h| {
+                h.state == HoldState::Discarded && hello.serial.is_some_and(|s| h.skips(s))
+            });
             let holding = Holding {
                 journal_from: journal_from.unwrap_or(zone.serial),
                 newest: zone.serial,
                 snapshot: kept.as_ref().map(|b| (b.header.serial, b.header.len())),
-                replay: self.replay(&conn, &zone.origin, hello.serial)?,
+                replay: if discarded {
+                    Some((u64::MAX, 0))
+                } else {
+                    self.replay(&conn, &zone.origin, hello.serial)?
+                },
             };
             if let Some(serial) = hello.serial
                 && zonefiles::serial::is_after(serial, zone.serial)
@@ -781,6 +872,14 @@ impl Push {
                         None => journal::newest_position(&conn)?,
                     };
                     plans.push(Plan::Changesets { serial, after_seq });
+                }
+                Start::Snapshot { .. } if hold.is_some_and(|h| h.state == HoldState::Held) => {
+                    bail!(
+                        "zone {}: its publication is held at serial {} ({}); a satellite that needs a snapshot waits for the operator's decision",
+                        zone.origin,
+                        hold.map_or(0, |h| h.serial),
+                        hold.map_or("", |h| h.reason.as_str())
+                    );
                 }
                 Start::Snapshot { offset } => {
                     let built = match kept {

@@ -8,6 +8,7 @@ mod import;
 mod journal;
 mod keygen;
 mod premium;
+mod publication;
 mod recovery;
 mod registrar;
 mod satellite;
@@ -42,7 +43,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve SRRP and EPP, push to satellites, until SIGINT or SIGTERM.
+    /// Serve SRRP, EPP and RRP, push to satellites, until SIGINT or SIGTERM.
     Serve(serve::Args),
     /// Create the changeset signing key and a self-signed TLS certificate for SRRP.
     Keygen(keygen::Args),
@@ -58,6 +59,9 @@ enum Command {
     /// Premium names: priced on their own, for registrars that acknowledge the price.
     #[command(subcommand)]
     Premium(premium::Command),
+    /// Zones whose publication a check held, and the operator's decision: release or discard.
+    #[command(subcommand)]
+    Publication(publication::Command),
     /// Satellites the push service accepts (added and removed while it runs).
     #[command(subcommand)]
     Satellite(satellite::Command),
@@ -145,6 +149,7 @@ fn main() -> Result<()> {
         Command::Registrar(command) => registrar::run(command, &env),
         Command::Block(command) => block::run(command, &env),
         Command::Premium(command) => premium::run(command, &env),
+        Command::Publication(command) => publication::run(command, &env),
         Command::Domain(command) => domain::run(command, &env),
         Command::Satellite(command) => satellite::run(command, &env),
         Command::Satellites { json } => satellite::status(json, &env),

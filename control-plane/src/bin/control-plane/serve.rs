@@ -167,7 +167,7 @@ pub fn run(args: Args, env: Env) -> Result<()> {
             Some(address) => {
                 let node_key = satellite_protocol::keys::load_private(&config.push.key)
                     .context("the push service needs a tunnel key: `control-plane keygen` writes tunnel.key")?;
-                let feed = feed::Feed::new(config.database.clone(), 100_000)?;
+                let feed = feed::Feed::new(config.database.clone(), 100_000, config.push.guard())?;
                 tokio::spawn(feed.clone().follow(commits.stats.published.clone()));
                 let push = push::Push::new(
                     config.database.clone(),

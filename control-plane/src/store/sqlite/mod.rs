@@ -53,6 +53,7 @@
 //! writing of (held ones, those without name servers), for the sweep to publish again
 //! (`republish`); migration 13 adds premium names with their own prices (`premium_names`).
 
+pub mod holds;
 pub mod journal;
 pub mod record;
 pub mod satellites;
@@ -353,6 +354,19 @@ CREATE TABLE premium_names (
     renew_price INTEGER NOT NULL,
     transfer_price INTEGER NOT NULL,
     restore_price INTEGER NOT NULL
+) WITHOUT ROWID;
+"#,
+    r#"
+CREATE TABLE publication_holds (
+    zone TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    serial INTEGER NOT NULL,
+    until_serial INTEGER,
+    since INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    decided_by TEXT,
+    decided_at INTEGER
 ) WITHOUT ROWID;
 "#,
 ];

@@ -9,9 +9,11 @@
 //! - [`netns`]: several hosts, latency, loss and a cut link.
 //! - [`recovery`]: the registry rebuilt from a backup and a satellite's changeset log.
 //! - [`dispute`]: the registry's staff lock, hold, transfer and release a domain.
+//! - [`publication`]: a bulk deletion held from the satellites, released, then discarded.
 
 pub mod dispute;
 pub mod netns;
+pub mod publication;
 pub mod push;
 pub mod recovery;
 pub mod satellite;
