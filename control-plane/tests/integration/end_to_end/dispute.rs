@@ -1,7 +1,8 @@
 //! A dispute as the registry's staff carry it out, seen from a satellite: a registry lock at
 //! the registrar's request, a hold on a court order, a transfer to the registrar that won, and
 //! the release once confirmed. Each step reaches the satellite's DNS, WHOIS (`whois`) and RDAP
-//! (`curl`), and ends in the history, the poll queues and both registrars' statements.
+//! (`curl`, and ICANN's `rdap-test` on the held domain), and ends in the history, the poll
+//! queues and both registrars' statements.
 
 use super::satellite::Satellite;
 use crate::fixture::{Registry, free_port};
@@ -65,6 +66,10 @@ fn a_dispute_locks_holds_transfers_and_releases_a_domain_everywhere() {
             && held.contains(&"server update prohibited".to_owned()),
         "{held:?}"
     );
+    // ICANN's conformance tool finds the held and locked domain's RDAP object clean.
+    if let Some(findings) = satellite.rdap_findings(&format!("/domain/{name}")) {
+        assert!(findings.is_empty(), "rdap-test: {findings:#?}");
+    }
 
     // The decision: the domain goes to registrar 1002.
     step(&[

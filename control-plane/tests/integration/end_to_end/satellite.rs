@@ -375,6 +375,30 @@ impl Satellite {
         })
     }
 
+    /// ICANN's `rdap-test` on an RDAP path (plain HTTP: the STD 95 checks, as the gTLD
+    /// profile's need HTTPS): its errors and warnings, or `None` where rdap-test is not
+    /// installed (test.sh installs it).
+    pub fn rdap_findings(&self, path: &str) -> Option<Vec<String>> {
+        let out = self
+            .command(Path::new("rdap-test"))
+            .args(["--skip-v6", "-O", "markdown", "-L", "off", "-T"])
+            .args(["-C", "std95-error", "-C", "std95-warn"])
+            .arg(format!("http://{}{path}", self.rdap))
+            .output()
+            .ok()?;
+        let report = String::from_utf8_lossy(&out.stdout);
+        if !report.contains("**TESTED**") {
+            return Some(vec![format!("rdap-test tested nothing: {report}")]);
+        }
+        Some(
+            report
+                .lines()
+                .filter(|l| l.contains("Err:") || l.contains("Warn:"))
+                .map(str::to_owned)
+                .collect(),
+        )
+    }
+
     /// Waits until DNS and WHOIS both answer a domain [`Registry::register`] registered.
     pub fn wait_registered(&self, name: &str) {
         self.wait_answer(
