@@ -89,6 +89,34 @@ pub fn certificate_pin(certificate: &[u8]) -> String {
         .encode(ring::digest::digest(&ring::digest::SHA256, certificate).as_ref())
 }
 
+/// The pin of the certificate a client presented on this TLS session, if it presented one.
+pub fn client_pin<S>(tls: &tokio_rustls::server::TlsStream<S>) -> Option<String> {
+    tls.get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|chain| chain.first())
+        .map(|certificate| certificate_pin(certificate))
+}
+
+/// A session front end's start: the TLS handshake within `timeout`, and the pin of the
+/// client's certificate; `None` if the handshake failed or took too long.
+pub async fn handshake(
+    acceptor: &tokio_rustls::TlsAcceptor,
+    stream: tokio::net::TcpStream,
+    timeout: std::time::Duration,
+) -> Option<(
+    tokio_rustls::server::TlsStream<tokio::net::TcpStream>,
+    Option<String>,
+)> {
+    let _ = stream.set_nodelay(true);
+    let tls = tokio::time::timeout(timeout, acceptor.accept(stream))
+        .await
+        .ok()?
+        .ok()?;
+    let pin = client_pin(&tls);
+    Some((tls, pin))
+}
+
 /// The pin of the first certificate in a PEM file.
 pub fn certificate_pin_file(path: &Path) -> anyhow::Result<String> {
     Ok(certificate_pin(&ops::tls::certificates(path)?[0]))

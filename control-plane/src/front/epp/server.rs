@@ -154,22 +154,13 @@ impl Epp {
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         };
-        let _ = stream.set_nodelay(true);
-        let Ok(Ok(tls)) = tokio::time::timeout(
-            self.settings.handshake_timeout,
-            self.acceptor.accept(stream),
-        )
-        .await
+        let Some((tls, pin)) =
+            crate::front::tls::handshake(&self.acceptor, stream, self.settings.handshake_timeout)
+                .await
         else {
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         };
-        let pin = tls
-            .get_ref()
-            .1
-            .peer_certificates()
-            .and_then(|chain| chain.first())
-            .map(|certificate| crate::front::tls::certificate_pin(certificate));
         let ended = self.session(tls, pin.as_deref()).await;
         if let Err(reason) = ended {
             tracing::debug!(%peer, reason, "EPP session ended");

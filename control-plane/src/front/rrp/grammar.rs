@@ -24,30 +24,12 @@
 //!
 //! A request that cannot be read — no command, a line without `:`, a byte outside printable
 //! ASCII, an unknown command or entity — is answered with RFC 2832's code for it (500, 502,
-//! 507), and the session goes on; only a request over [`Limits`] ends the session, since
-//! where the next one starts is no longer known.
+//! 507), and the session goes on; only a request over the server's size limit ends the
+//! session, since where the next one starts is no longer known.
 
 /// The protocol version served (RFC 3632's, which adds IPv6 name server addresses and
 /// withdrawing a transfer to RFC 2832's 1.1.0).
 pub const VERSION: &str = "2.0.0";
-
-/// Bounds on one request.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// The largest request, in bytes.
-    pub max_bytes: usize,
-    /// The most lines, command and terminator included.
-    pub max_lines: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Limits {
-        Limits {
-            max_bytes: 16 * 1024,
-            max_lines: 256,
-        }
-    }
-}
 
 /// The commands of RFC 2832 §4.3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

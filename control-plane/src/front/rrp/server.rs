@@ -107,22 +107,13 @@ impl Rrp {
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         };
-        let _ = stream.set_nodelay(true);
-        let Ok(Ok(tls)) = tokio::time::timeout(
-            self.settings.handshake_timeout,
-            self.acceptor.accept(stream),
-        )
-        .await
+        let Some((tls, pin)) =
+            crate::front::tls::handshake(&self.acceptor, stream, self.settings.handshake_timeout)
+                .await
         else {
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         };
-        let pin = tls
-            .get_ref()
-            .1
-            .peer_certificates()
-            .and_then(|chain| chain.first())
-            .map(|certificate| crate::front::tls::certificate_pin(certificate));
         if let Err(reason) = self.session(tls, pin.as_deref()).await {
             tracing::debug!(%peer, reason, "RRP session ended");
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);

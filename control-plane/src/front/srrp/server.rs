@@ -119,12 +119,7 @@ impl Server {
                 return;
             }
         };
-        let pin = tls
-            .get_ref()
-            .1
-            .peer_certificates()
-            .and_then(|chain| chain.first())
-            .map(|certificate| crate::front::tls::certificate_pin(certificate));
+        let pin = crate::front::tls::client_pin(&tls);
         let (kind, response) = self.answer(&request, pin.as_deref()).await;
         self.counters.count(kind, response.code.number());
         if response.code == Code::AccessDenied || response.code == Code::AuthorizationFailed {
