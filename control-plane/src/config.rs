@@ -37,6 +37,8 @@ pub struct Config {
     pub epp: Epp,
     /// The RRP listener.
     pub rrp: Rrp,
+    /// The registrars' web page.
+    pub web: Web,
     /// The push service.
     pub push: Push,
 }
@@ -189,6 +191,68 @@ impl Default for Rrp {
     }
 }
 
+/// The registrars' web page (see [`crate::web`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Web {
+    /// Addresses to serve HTTPS on; off when empty.
+    pub listen: Vec<SocketAddr>,
+    /// The TLS certificate chain (PEM); SRRP's when absent.
+    pub certificate: Option<PathBuf>,
+    /// The TLS private key (PEM); SRRP's when absent.
+    pub key: Option<PathBuf>,
+    /// The registry's name in page titles.
+    pub registry: String,
+    /// Seconds without a request after which a session ends.
+    pub session_idle_s: u64,
+    /// Seconds after which a session ends, whatever it does.
+    pub session_max_s: u64,
+    /// Failed log-ins from one address within a minute before it is refused (429).
+    pub failed_logins_per_minute: usize,
+    /// A balance below this many cents is shown with a warning.
+    pub low_balance: i64,
+    /// Seconds for the TLS handshake and for a request's headers.
+    pub timeout_s: u64,
+    /// Connections open at once.
+    pub max_connections: usize,
+    /// Connections open at once from one address.
+    pub max_connections_per_ip: usize,
+}
+
+impl Default for Web {
+    fn default() -> Web {
+        Web {
+            listen: Vec::new(),
+            certificate: None,
+            key: None,
+            registry: "Constellation".into(),
+            session_idle_s: 1800,
+            session_max_s: 43_200,
+            failed_logins_per_minute: 5,
+            low_balance: 100_000,
+            timeout_s: 10,
+            max_connections: 1024,
+            max_connections_per_ip: 32,
+        }
+    }
+}
+
+impl Web {
+    /// The web page's settings.
+    pub fn settings(&self) -> crate::web::Settings {
+        crate::web::Settings {
+            registry: self.registry.clone(),
+            session_idle: std::time::Duration::from_secs(self.session_idle_s),
+            session_max: std::time::Duration::from_secs(self.session_max_s),
+            failed_logins_per_minute: self.failed_logins_per_minute,
+            low_balance: self.low_balance,
+            timeout: std::time::Duration::from_secs(self.timeout_s),
+            max_connections: self.max_connections,
+            max_connections_per_ip: self.max_connections_per_ip,
+        }
+    }
+}
+
 /// The SRRP listener's settings.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -228,6 +292,7 @@ impl Default for Config {
             srrp: Srrp::default(),
             epp: Epp::default(),
             rrp: Rrp::default(),
+            web: Web::default(),
             push: Push::default(),
         }
     }
@@ -270,6 +335,8 @@ impl Config {
         .chain(config.epp.key.as_mut())
         .chain(config.rrp.certificate.as_mut())
         .chain(config.rrp.key.as_mut())
+        .chain(config.web.certificate.as_mut())
+        .chain(config.web.key.as_mut())
         .chain(config.recovery_key.as_mut())
         {
             ops::relative_to(path, p);
@@ -364,6 +431,20 @@ impl Config {
         anyhow::ensure!(
             r.certificate.is_some() == r.key.is_some(),
             "rrp.certificate and rrp.key go together (or neither, for SRRP's)"
+        );
+        let w = &self.web;
+        anyhow::ensure!(
+            w.session_idle_s > 0
+                && w.session_max_s > 0
+                && w.timeout_s > 0
+                && w.failed_logins_per_minute > 0
+                && w.max_connections > 0
+                && w.max_connections_per_ip > 0,
+            "web timeouts and limits must be at least 1"
+        );
+        anyhow::ensure!(
+            w.certificate.is_some() == w.key.is_some(),
+            "web.certificate and web.key go together (or neither, for SRRP's)"
         );
         Ok(())
     }

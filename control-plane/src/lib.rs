@@ -83,3 +83,4 @@ pub mod publish;
 pub mod push;
 pub mod registry;
 pub mod store;
+pub mod web;

@@ -311,15 +311,22 @@ pub fn history(conn: &Connection, name: &str) -> anyhow::Result<String> {
 }
 
 /// The month's statement per registrar as CSV: one line per charge or credit, then a total
-/// line per registrar with the opening and closing balance. `month` is `YYYY-MM`.
-pub fn billing(conn: &Connection, month: &str) -> anyhow::Result<String> {
+/// line per registrar with the opening and closing balance. `month` is `YYYY-MM`; `only`
+/// keeps one registrar's lines (its web page's download).
+pub fn billing(conn: &Connection, month: &str, only: Option<u32>) -> anyhow::Result<String> {
     let start = calendar::parse_date(&format!("{month}-01"))
         .with_context(|| format!("{month:?} is not a month YYYY-MM"))?;
     let end = calendar::add_months(start, 1);
-    let lines = conn.ledger(start, end)?;
+    let lines = match only {
+        Some(id) => sqlite::pages::ledger_of(conn, id, start, end)?,
+        None => conn.ledger(start, end)?,
+    };
     let mut out = String::from("registrar,iana_id,name,time,kind,domain,amount,balance\n");
     let registrars = sqlite::registrars(conn)?;
-    for registrar in &registrars {
+    for registrar in registrars
+        .iter()
+        .filter(|r| only.is_none_or(|id| r.id == id))
+    {
         let mine: Vec<_> = lines
             .iter()
             .filter(|l| l.registrar == registrar.id)

@@ -12,3 +12,4 @@ mod import;
 mod rrp;
 mod srrp;
 mod statuses;
+mod web;

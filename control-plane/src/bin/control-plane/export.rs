@@ -67,7 +67,7 @@ pub enum ReportCommand {
 /// Writes a report.
 pub fn report(command: ReportCommand, env: &Env) -> Result<()> {
     let ReportCommand::Billing { month, output } = command;
-    let csv = operator::billing(&open(&env.config)?, &month)?;
+    let csv = operator::billing(&open(&env.config)?, &month, None)?;
     match output {
         Some(path) => {
             std::fs::write(&path, csv).with_context(|| format!("writing {}", path.display()))?

@@ -7,6 +7,7 @@ mod export;
 mod import;
 mod journal;
 mod keygen;
+mod notice;
 mod premium;
 mod publication;
 mod recovery;
@@ -43,7 +44,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve SRRP, EPP and RRP, push to satellites, until SIGINT or SIGTERM.
+    /// Serve SRRP, EPP, RRP and the registrars' web page, push to satellites, until SIGINT or
+    /// SIGTERM.
     Serve(serve::Args),
     /// Create the changeset signing key and a self-signed TLS certificate for SRRP.
     Keygen(keygen::Args),
@@ -59,6 +61,9 @@ enum Command {
     /// Premium names: priced on their own, for registrars that acknowledge the price.
     #[command(subcommand)]
     Premium(premium::Command),
+    /// The registry's notices to registrars, shown on their web page.
+    #[command(subcommand)]
+    Notice(notice::Command),
     /// Zones whose publication a check held, and the operator's decision: release or discard.
     #[command(subcommand)]
     Publication(publication::Command),
@@ -150,6 +155,7 @@ fn main() -> Result<()> {
         Command::Block(command) => block::run(command, &env),
         Command::Premium(command) => premium::run(command, &env),
         Command::Publication(command) => publication::run(command, &env),
+        Command::Notice(command) => notice::run(command, &env),
         Command::Domain(command) => domain::run(command, &env),
         Command::Satellite(command) => satellite::run(command, &env),
         Command::Satellites { json } => satellite::status(json, &env),

@@ -29,6 +29,9 @@ pub struct Args {
     /// Serve RRP on this address instead (repeatable).
     #[arg(long)]
     rrp_listen: Vec<SocketAddr>,
+    /// Serve the registrars' web page on this address instead (repeatable).
+    #[arg(long)]
+    web_listen: Vec<SocketAddr>,
     /// Metrics on this address instead.
     #[arg(long)]
     metrics_listen: Option<SocketAddr>,
@@ -45,6 +48,9 @@ pub fn run(args: Args, env: Env) -> Result<()> {
     }
     if !args.rrp_listen.is_empty() {
         config.rrp.listen = args.rrp_listen;
+    }
+    if !args.web_listen.is_empty() {
+        config.web.listen = args.web_listen;
     }
     if args.metrics_listen.is_some() {
         config.metrics_listen = args.metrics_listen;
@@ -163,6 +169,21 @@ pub fn run(args: Args, env: Env) -> Result<()> {
             }
             Some(rrp)
         };
+        if !config.web.listen.is_empty() {
+            let tls = own_or_srrps(&config.web.certificate, &config.web.key, &config.srrp)?;
+            let web = control_plane::web::Web::new(
+                core.clone(),
+                config.database.clone(),
+                config.web.settings(),
+            );
+            for address in &config.web.listen {
+                let listener = tokio::net::TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("binding the web page on {address}"))?;
+                tracing::info!(address = %listener.local_addr()?, "registrars' web page listening (HTTPS)");
+                tokio::spawn(web.clone().serve(tls.clone(), listener));
+            }
+        }
         let push = match config.push.listen {
             Some(address) => {
                 let node_key = satellite_protocol::keys::load_private(&config.push.key)

@@ -55,6 +55,7 @@
 
 pub mod holds;
 pub mod journal;
+pub mod pages;
 pub mod record;
 pub mod satellites;
 
@@ -368,6 +369,15 @@ CREATE TABLE publication_holds (
     decided_by TEXT,
     decided_at INTEGER
 ) WITHOUT ROWID;
+"#,
+    r#"
+CREATE INDEX domains_by_registrar ON domains(registrar, name);
+CREATE TABLE notices (
+    id INTEGER PRIMARY KEY,
+    starts INTEGER NOT NULL,
+    ends INTEGER,
+    text TEXT NOT NULL
+);
 "#,
 ];
 
