@@ -27,6 +27,8 @@ command -v promtool >/dev/null || need+=(prometheus)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v ip >/dev/null || need+=(iproute2)
 command -v curl >/dev/null || need+=(curl)
+command -v chromium >/dev/null || need+=(chromium)
+command -v chromedriver >/dev/null || need+=(chromium-driver)
 command -v python3 >/dev/null || need+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 # Building icann-rdap-cli compiles OpenSSL from source: it needs perl and make.
@@ -48,13 +50,14 @@ if ! command -v rdap-test >/dev/null; then
   echo "test.sh: building ICANN's rdap and rdap-test (icann-rdap-cli 0.0.30)" >&2
   cargo install --locked --quiet icann-rdap-cli@0.0.30
 fi
-# epptools 1.1.2 (standard library only) drives the EPP tests as a registrar's client would.
-venv=target/epptools-venv
-if ! "$venv/bin/python" -c 'import epptools' 2>/dev/null; then
+# Python clients nobody here wrote: epptools 1.1.2 (standard library only) drives the EPP tests as
+# a registrar's client would, and Selenium drives headless Chromium through the web page.
+venv=target/test-python
+if ! "$venv/bin/python" -c 'import epptools, selenium' 2>/dev/null; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet epptools==1.1.2
+  "$venv/bin/pip" install --quiet epptools==1.1.2 selenium==4.45.0
 fi
-export EPP_PYTHON="$PWD/$venv/bin/python"
+export TEST_PYTHON="$PWD/$venv/bin/python"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0

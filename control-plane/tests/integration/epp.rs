@@ -475,11 +475,12 @@ async fn read_frame<S: tokio::io::AsyncRead + Unpin>(stream: &mut S) -> Option<S
 }
 
 /// The Python interpreter with epptools (test.sh makes a virtual environment for it).
-fn epptools_python() -> String {
-    std::env::var("EPP_PYTHON").unwrap_or_else(|_| {
+/// The Python that has the test clients (epptools, Selenium): test.sh makes it.
+pub fn test_python() -> String {
+    std::env::var("TEST_PYTHON").unwrap_or_else(|_| {
         concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../target/epptools-venv/bin/python"
+            "/../target/test-python/bin/python"
         )
         .to_string()
     })
@@ -493,12 +494,12 @@ fn srrp_and_epp_leave_the_same_registry() {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/integration/epp_scenario.py"
     );
-    let out = std::process::Command::new(epptools_python())
+    let out = std::process::Command::new(test_python())
         .arg(script)
         .arg(epp.port().to_string())
         .arg(through_epp.path("keys/srrp.crt"))
         .output()
-        .expect("Python with epptools: run test.sh, or `pip install epptools==1.1.2` and set EPP_PYTHON");
+        .expect("Python with epptools: run test.sh, or `pip install epptools==1.1.2` and set TEST_PYTHON");
     assert!(
         out.status.success(),
         "{}{}",

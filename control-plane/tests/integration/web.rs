@@ -279,3 +279,64 @@ fn registrars_see_their_own_account_and_nothing_else() {
         "even the right one, for a minute"
     );
 }
+
+/// Headless Chromium through log-in, every page, a search, a domain, the CSV download and
+/// log-out (`web_browser.py`, Selenium); each page is saved to `target/web-screenshots/`.
+#[test]
+fn a_browser_logs_in_and_reads_every_page() {
+    let web = free_port();
+    let mut registry = Registry::new(&format!(
+        "\n[web]\nlisten = [\"{web}\"]\nregistry = \"Dot Name\"\nlow_balance = 100000000\n"
+    ));
+    registry.start();
+    registry.register(1001, "mine.smith.name");
+    registry.register(1001, "transferred.smith.name");
+    registry.register(1002, "theirs.smith.name");
+    let set = registry.as_registrar(
+        1001,
+        "SET PASSWORD",
+        &[
+            ("domain-name", "transferred.smith.name"),
+            ("domain-auth", "Move-It-77"),
+        ],
+    );
+    assert_eq!(set.code.number(), 200, "{set:?}");
+    let moved = registry.as_registrar(
+        1002,
+        "TRANSFER DOMAIN",
+        &[
+            ("domain-name", "transferred.smith.name"),
+            ("domain-auth", "Move-It-77"),
+        ],
+    );
+    assert_eq!(moved.code.number(), 200, "{moved:?}");
+    registry.cli(&[
+        "notice",
+        "add",
+        "Maintenance window: SRRP, EPP and RRP read-only",
+        "--from",
+        "2099-01-01 02:00",
+        "--until",
+        "2099-01-01 04:00",
+    ]);
+    let shots = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/web-screenshots");
+    std::fs::create_dir_all(shots).unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/integration/web_browser.py"
+    );
+    let out = Command::new(crate::epp::test_python())
+        .arg(script)
+        .arg(web.port().to_string())
+        .args(["1001", password(1001), shots])
+        .arg(downloads.path())
+        .output()
+        .expect("Python with Selenium: run test.sh (it installs chromium, chromium-driver and selenium)");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

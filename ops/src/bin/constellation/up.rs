@@ -32,7 +32,7 @@ pub struct Options {
     /// Where everything goes (made afresh; an existing one is replaced only if `up` made it).
     #[arg(long, default_value = "constellation-up")]
     dir: PathBuf,
-    /// Added to every port (DNS 5301…, WHOIS 4341…, SRRP 1700, EPP 7000, RRP 6480, push 4433, metrics 91xx), to
+    /// Added to every port (DNS 5301…, WHOIS 4341…, SRRP 1700, EPP 7000, RRP 6480, web 8443, push 4433, metrics 91xx), to
     /// run beside something that holds them.
     #[arg(long, default_value_t = 0)]
     port_offset: u16,
@@ -64,6 +64,9 @@ impl Ports {
     }
     fn rrp(&self) -> SocketAddr {
         self.at(6480)
+    }
+    fn web(&self) -> SocketAddr {
+        self.at(8443)
     }
     fn push(&self) -> SocketAddr {
         self.at(4433)
@@ -166,6 +169,7 @@ pub fn run(options: Options) -> anyhow::Result<()> {
         ports.srrp(),
         ports.epp(),
         ports.rrp(),
+        ports.web(),
         ports.control_metrics(),
     ] {
         if std::net::TcpListener::bind(port).is_err() {
@@ -183,11 +187,13 @@ pub fn run(options: Options) -> anyhow::Result<()> {
              [srrp]\nlisten = [\"{}\"]\ncertificate = \"keys/srrp.crt\"\nkey = \"keys/srrp.key\"\n\
              [epp]\nlisten = [\"{}\"]\n\
              [rrp]\nlisten = [\"{}\"]\n\
+             [web]\nlisten = [\"{}\"]\nregistry = \"Constellation .name\"\n\
              [push]\nlisten = \"{}\"\nkey = \"keys/tunnel.key\"\n",
             ports.control_metrics(),
             ports.srrp(),
             ports.epp(),
             ports.rrp(),
+            ports.web(),
             ports.push()
         ),
     )?;
@@ -552,6 +558,15 @@ fn print_try(
             dir.join("registry/keys/srrp.crt").display(),
         ),
         "and over RRP (RFC 2832): a session by hand",
+    );
+    try_(
+        format!(
+            "https://{}/  (registrar 1001, password {}; the certificate is {})",
+            ports.web(),
+            password(1001),
+            dir.join("registry/keys/srrp.crt").display()
+        ),
+        "the registrars' web page: account, domains, statement, messages",
     );
     for n in 1..=satellites {
         try_(
