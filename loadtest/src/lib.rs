@@ -25,6 +25,7 @@ pub mod ready;
 pub mod report;
 pub mod stalls;
 pub mod updates;
+pub mod webbench;
 pub mod whoisbench;
 pub mod whoisgen;
 pub mod writebench;

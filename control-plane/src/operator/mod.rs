@@ -318,7 +318,10 @@ pub fn billing(conn: &Connection, month: &str, only: Option<u32>) -> anyhow::Res
         .with_context(|| format!("{month:?} is not a month YYYY-MM"))?;
     let end = calendar::add_months(start, 1);
     let lines = match only {
-        Some(id) => sqlite::pages::ledger_of(conn, id, start, end)?,
+        Some(id) => sqlite::pages::ledger_of(conn, id, start, end, None)?
+            .into_iter()
+            .map(|(_, line)| line)
+            .collect(),
         None => conn.ledger(start, end)?,
     };
     let mut out = String::from("registrar,iana_id,name,time,kind,domain,amount,balance\n");

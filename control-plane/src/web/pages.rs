@@ -38,6 +38,8 @@ const LOGIN: &str = "__Host-login";
 const PAGE: usize = 50;
 /// Messages listed, at most.
 const MESSAGES: usize = 200;
+/// Statement lines a page.
+const STATEMENT_PAGE: usize = 100;
 
 /// The compiled-in templates.
 pub fn templates() -> minijinja::Environment<'static> {
@@ -624,10 +626,13 @@ async fn messages(State(web): State<Arc<Web>>, headers: HeaderMap) -> Response {
 #[derive(Deserialize)]
 struct MonthQuery {
     month: Option<String>,
+    /// The statement's page: lines after this ledger id.
+    #[serde(default)]
+    after: i64,
 }
 
-/// The month asked for (this one by default) and its bounds, if it reads.
-fn month(query: Result<Query<MonthQuery>, QueryRejection>) -> Option<(String, i64, i64)> {
+/// The month asked for (this one by default), its bounds and the page's start, if it reads.
+fn month(query: Result<Query<MonthQuery>, QueryRejection>) -> Option<(String, i64, i64, i64)> {
     let Query(query) = query.ok()?;
     let month = query
         .month
@@ -637,7 +642,7 @@ fn month(query: Result<Query<MonthQuery>, QueryRejection>) -> Option<(String, i6
         return None;
     }
     let start = calendar::parse_date(&format!("{month}-01"))?;
-    Some((month, start, calendar::add_months(start, 1)))
+    Some((month, start, calendar::add_months(start, 1), query.after))
 }
 
 async fn statement(
@@ -646,21 +651,27 @@ async fn statement(
     query: Result<Query<MonthQuery>, QueryRejection>,
 ) -> Response {
     page!(web, headers, |viewer| {
-        let Some((month, start, end)) = month(query) else {
+        let Some((month, start, end, after)) = month(query) else {
             return bad_request(&web, Some(&viewer));
         };
         let id = viewer.registrar.id;
-        let rows = match web
-            .read(move |c| Ok(pages::ledger_of(c, id, start, end)?))
-            .await
-        {
-            Ok(rows) => rows,
+        let read = web
+            .read(move |c| {
+                let rows = pages::ledger_of(c, id, start, end, Some((after, STATEMENT_PAGE)))?;
+                let summary = pages::ledger_summary(c, id, start, end)?;
+                Ok((rows, summary))
+            })
+            .await;
+        let (rows, summary) = match read {
+            Ok(read) => read,
             Err(error) => return unavailable(&web, Some(&viewer), &error),
         };
-        let total: i64 = rows.iter().map(|r| r.amount).sum();
+        let next = (rows.len() == STATEMENT_PAGE)
+            .then(|| rows.last().map(|(id, _)| *id))
+            .flatten();
         let rows: Vec<Value> = rows
             .iter()
-            .map(|r| {
+            .map(|(_, r)| {
                 context! {
                     at => calendar::date_time(r.at),
                     kind => r.kind.as_str(),
@@ -677,7 +688,12 @@ async fn statement(
             context! {
                 month => month,
                 rows => rows,
-                total => money(total),
+                lines => summary.lines,
+                total => money(summary.total),
+                opening => summary.balances.map(|(o, _)| money(o)),
+                closing => summary.balances.map(|(_, c)| money(c)),
+                after => after,
+                next => next,
                 ..viewer.base(&web, "statement")
             },
         )
@@ -690,7 +706,7 @@ async fn statement_csv(
     query: Result<Query<MonthQuery>, QueryRejection>,
 ) -> Response {
     page!(web, headers, |viewer| {
-        let Some((month, _, _)) = month(query) else {
+        let Some((month, _, _, _)) = month(query) else {
             return bad_request(&web, Some(&viewer));
         };
         let id = viewer.registrar.id;
@@ -786,4 +802,15 @@ async fn not_found(State(web): State<Arc<Web>>) -> Response {
         "Not found",
         "There is no such page. Start from the account page.",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_templates_compile() {
+        let env = super::templates();
+        for name in ["login.html", "account.html", "domains.html", "statement.html"] {
+            env.get_template(name).unwrap();
+        }
+    }
 }

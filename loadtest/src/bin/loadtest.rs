@@ -223,6 +223,29 @@ enum Command {
         #[arg(long)]
         rate: Option<u64>,
     },
+    /// The registrars' web page: log in over HTTPS, then ask each page `count` times in turn
+    /// over one keep-alive connection; prints each page's latency percentiles.
+    Web {
+        /// The control plane's web listener.
+        #[arg(long)]
+        server: std::net::SocketAddr,
+        /// The certificate to trust for `localhost` (PEM).
+        #[arg(long)]
+        ca: PathBuf,
+        /// The registrar to log in as.
+        #[arg(long)]
+        registrar: u32,
+        /// Its password.
+        #[arg(long)]
+        password: String,
+        /// Pages to ask (default: the account, the first and a deep page of domains, a
+        /// search, the statement, the messages).
+        #[arg(long)]
+        path: Vec<String>,
+        /// Rounds over the pages.
+        #[arg(long, default_value_t = 200)]
+        count: usize,
+    },
     /// edge-whois's HTTP stack answering every request with a fixed body: the limit RDAP is
     /// compared with.
     HttpLimit {
@@ -587,6 +610,34 @@ fn main() -> Result<()> {
                 None,
             )?;
             println!("{}", r.summary("requests"));
+        }
+        Command::Web {
+            server,
+            ca,
+            registrar,
+            password,
+            path,
+            count,
+        } => {
+            let paths = if path.is_empty() {
+                ["/", "/domains", "/domains?after=m", "/domains?q=smith", "/statement", "/messages"]
+                    .map(String::from)
+                    .to_vec()
+            } else {
+                path
+            };
+            let stats = loadtest::webbench::run(server, &ca, registrar, &password, &paths, count)?;
+            println!("| page | p50 ms | p99 ms | max ms |\n|---|---|---|---|");
+            for page in stats {
+                let ms = |q: f64| page.latency.value_at_quantile(q) as f64 / 1000.0;
+                println!(
+                    "| `{}` | {:.2} | {:.2} | {:.2} |",
+                    page.path,
+                    ms(0.5),
+                    ms(0.99),
+                    page.latency.max() as f64 / 1000.0
+                );
+            }
         }
         Command::Ready {
             server,

@@ -372,6 +372,7 @@ CREATE TABLE publication_holds (
 "#,
     r#"
 CREATE INDEX domains_by_registrar ON domains(registrar, name);
+CREATE INDEX ledger_by_registrar ON ledger(registrar, at, id, amount, balance);
 CREATE TABLE notices (
     id INTEGER PRIMARY KEY,
     starts INTEGER NOT NULL,

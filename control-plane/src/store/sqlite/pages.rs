@@ -2,7 +2,7 @@
 //! time, its unread messages and its ledger, and the registry's notices. Every read takes the
 //! registrar, so no query can reach another registrar's rows.
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{DOMAIN_COLUMNS, corrupt, domain_row, parse_ds};
 use crate::model::{Domain, LedgerEntry, LedgerKind};
@@ -85,39 +85,87 @@ pub fn messages_of(conn: &Connection, registrar: u32, limit: usize) -> StoreResu
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// A registrar's ledger lines from `from` to `to` (seconds), in order.
+/// A registrar's ledger lines from `from` to `to` (seconds), in order; with `page`, at most
+/// that many after the line with id `after`, each with its id (a statement page). Lines are
+/// appended in time order, so time-then-id order is id order, and the registrar's covering
+/// index (`ledger_by_registrar`) serves the page and [`ledger_summary`] without the table.
 pub fn ledger_of(
     conn: &Connection,
     registrar: u32,
     from: i64,
     to: i64,
-) -> StoreResult<Vec<LedgerEntry>> {
+    page: Option<(i64, usize)>,
+) -> StoreResult<Vec<(i64, LedgerEntry)>> {
+    let (after, limit) = page.unwrap_or((0, usize::MAX >> 1));
     let mut statement = conn.prepare_cached(
-        "SELECT at, kind, domain, amount, balance FROM ledger
-         WHERE registrar = ?1 AND at >= ?2 AND at < ?3 ORDER BY id",
+        "SELECT id, at, kind, domain, amount, balance FROM ledger
+         WHERE registrar = ?1 AND at >= ?2 AND at < ?3 AND id > ?4 ORDER BY at, id LIMIT ?5",
     )?;
-    let rows = statement.query_map(params![registrar, from, to], |r| {
+    let rows = statement.query_map(params![registrar, from, to, after, limit as i64], |r| {
         Ok((
             r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, Option<String>>(2)?,
-            r.get::<_, i64>(3)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Option<String>>(3)?,
             r.get::<_, i64>(4)?,
+            r.get::<_, i64>(5)?,
         ))
     })?;
     rows.map(|row| {
-        let (at, kind, domain, amount, balance) = row?;
-        Ok(LedgerEntry {
-            at,
-            registrar,
-            kind: LedgerKind::parse(&kind)
-                .ok_or_else(|| corrupt(format!("ledger kind {kind:?}")))?,
-            domain,
-            amount,
-            balance,
-        })
+        let (id, at, kind, domain, amount, balance) = row?;
+        Ok((
+            id,
+            LedgerEntry {
+                at,
+                registrar,
+                kind: LedgerKind::parse(&kind)
+                    .ok_or_else(|| corrupt(format!("ledger kind {kind:?}")))?,
+                domain,
+                amount,
+                balance,
+            },
+        ))
     })
     .collect()
+}
+
+/// A registrar's month at a glance: its ledger lines, their sum, and the balance before the
+/// first and after the last (none without lines).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Summary {
+    /// Ledger lines.
+    pub lines: u64,
+    /// Their sum, in cents.
+    pub total: i64,
+    /// The balance before the first and after the last.
+    pub balances: Option<(i64, i64)>,
+}
+
+/// The summary of a registrar's ledger lines from `from` to `to`.
+pub fn ledger_summary(conn: &Connection, registrar: u32, from: i64, to: i64) -> StoreResult<Summary> {
+    let (lines, total): (i64, Option<i64>) = conn
+        .prepare_cached(
+            "SELECT count(*), sum(amount) FROM ledger WHERE registrar = ?1 AND at >= ?2 AND at < ?3",
+        )?
+        .query_row(params![registrar, from, to], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let edge = |order: &str| -> StoreResult<Option<(i64, i64)>> {
+        Ok(conn
+            .prepare_cached(&format!(
+                "SELECT amount, balance FROM ledger WHERE registrar = ?1 AND at >= ?2 AND at < ?3
+                 ORDER BY at {order}, id {order} LIMIT 1"
+            ))?
+            .query_row(params![registrar, from, to], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    };
+    let balances = match (edge("ASC")?, edge("DESC")?) {
+        (Some((amount, balance)), Some((_, last))) => Some((balance - amount, last)),
+        _ => None,
+    };
+    Ok(Summary {
+        lines: lines as u64,
+        total: total.unwrap_or(0),
+        balances,
+    })
 }
 
 /// A notice of the registry to its registrars (a maintenance window, a policy change).
