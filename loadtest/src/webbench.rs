@@ -38,7 +38,8 @@ impl Browser {
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         let name = ServerName::try_from("localhost").expect("a valid name");
         let connection = rustls::ClientConnection::new(Arc::new(config), name)?;
-        let socket = TcpStream::connect(server).with_context(|| format!("connecting to {server}"))?;
+        let socket =
+            TcpStream::connect(server).with_context(|| format!("connecting to {server}"))?;
         socket.set_nodelay(true)?;
         socket.set_read_timeout(Some(Duration::from_secs(10)))?;
         Ok(Browser {
@@ -134,7 +135,11 @@ impl Browser {
             .find("name=\"csrf\" value=\"")
             .context("the log-in form")?
             + 19;
-        let csrf = form.body[at..].split('"').next().unwrap_or_default().to_string();
+        let csrf = form.body[at..]
+            .split('"')
+            .next()
+            .unwrap_or_default()
+            .to_string();
         let body: String = form_urlencoded::Serializer::new(String::new())
             .append_pair("registrar", &registrar.to_string())
             .append_pair("password", password)

@@ -809,7 +809,12 @@ mod tests {
     #[test]
     fn the_templates_compile() {
         let env = super::templates();
-        for name in ["login.html", "account.html", "domains.html", "statement.html"] {
+        for name in [
+            "login.html",
+            "account.html",
+            "domains.html",
+            "statement.html",
+        ] {
             env.get_template(name).unwrap();
         }
     }

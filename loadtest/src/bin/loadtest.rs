@@ -620,9 +620,16 @@ fn main() -> Result<()> {
             count,
         } => {
             let paths = if path.is_empty() {
-                ["/", "/domains", "/domains?after=m", "/domains?q=smith", "/statement", "/messages"]
-                    .map(String::from)
-                    .to_vec()
+                [
+                    "/",
+                    "/domains",
+                    "/domains?after=m",
+                    "/domains?q=smith",
+                    "/statement",
+                    "/messages",
+                ]
+                .map(String::from)
+                .to_vec()
             } else {
                 path
             };

@@ -142,7 +142,12 @@ pub struct Summary {
 }
 
 /// The summary of a registrar's ledger lines from `from` to `to`.
-pub fn ledger_summary(conn: &Connection, registrar: u32, from: i64, to: i64) -> StoreResult<Summary> {
+pub fn ledger_summary(
+    conn: &Connection,
+    registrar: u32,
+    from: i64,
+    to: i64,
+) -> StoreResult<Summary> {
     let (lines, total): (i64, Option<i64>) = conn
         .prepare_cached(
             "SELECT count(*), sum(amount) FROM ledger WHERE registrar = ?1 AND at >= ?2 AND at < ?3",
