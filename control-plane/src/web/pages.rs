@@ -237,13 +237,19 @@ async fn viewer(web: &Arc<Web>, headers: &HeaderMap) -> Result<Viewer, Response>
     }
 }
 
-fn login_page(web: &Web, status: StatusCode, error: Option<&str>) -> Response {
+/// The log-in form; `pinned` is the registrar whose pinned certificate the browser presents.
+fn login_page(web: &Web, status: StatusCode, error: Option<&str>, pinned: Option<u32>) -> Response {
     let csrf = token();
     let mut response = render(
         web,
         status,
         "login.html",
-        context! { registry => web.settings.registry.clone(), login_csrf => csrf.clone(), error => error },
+        context! {
+            registry => web.settings.registry.clone(),
+            login_csrf => csrf.clone(),
+            error => error,
+            pinned => pinned,
+        },
     );
     let (name, value) = set_cookie(LOGIN, &csrf, Some(3600));
     if let Ok(value) = HeaderValue::from_str(&value) {
@@ -252,18 +258,63 @@ fn login_page(web: &Web, status: StatusCode, error: Option<&str>) -> Response {
     response
 }
 
-async fn login_form(State(web): State<Arc<Web>>, headers: HeaderMap) -> Response {
+/// The registrar whose pinned certificate the peer presented, if any.
+async fn pinned(web: &Arc<Web>, peer: &Peer) -> anyhow::Result<Option<u32>> {
+    let Some(pin) = peer.pin.clone() else {
+        return Ok(None);
+    };
+    web.read(move |c| Ok(pages::registrar_by_pin(c, &pin)?))
+        .await
+}
+
+async fn login_form(
+    State(web): State<Arc<Web>>,
+    Extension(peer): Extension<Peer>,
+    headers: HeaderMap,
+) -> Response {
     if cookie(&headers, SESSION).is_some_and(|key| web.sessions.get(&key).is_some()) {
         return Redirect::to("/").into_response();
     }
-    login_page(&web, StatusCode::OK, None)
+    match pinned(&web, &peer).await {
+        Ok(pinned) => login_page(&web, StatusCode::OK, None, pinned),
+        Err(error) => unavailable(&web, None, &error),
+    }
 }
 
 #[derive(Deserialize)]
 struct LoginForm {
+    #[serde(default)]
     registrar: String,
+    #[serde(default)]
     password: String,
     csrf: String,
+    /// Log in by the client certificate the browser presents, not a password.
+    #[serde(default)]
+    certificate: String,
+}
+
+/// Opens a session for `id` and sends the browser to its account.
+fn session_for(web: &Web, id: u32, peer: &Peer) -> Response {
+    let Some(key) = web.sessions.open(id) else {
+        return error_page(
+            web,
+            None,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Too many sessions",
+            "The page has too many sessions open just now. Try again later.",
+        );
+    };
+    tracing::info!(registrar = id, ip = %peer.ip, "web log-in");
+    let mut response = Redirect::to("/").into_response();
+    for (name, value) in [
+        set_cookie(SESSION, &key, None),
+        set_cookie(LOGIN, "", Some(0)),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().append(name, value);
+        }
+    }
+    response
 }
 
 async fn log_in(
@@ -285,48 +336,42 @@ async fn log_in(
             "Too many log-ins failed from your address in the last minute. Wait a minute, then try again.",
         );
     }
+    let pinned = match pinned(&web, &peer).await {
+        Ok(pinned) => pinned,
+        Err(error) => return unavailable(&web, None, &error),
+    };
     if !cookie(&headers, LOGIN).is_some_and(|c| same(&c, &form.csrf)) {
         return login_page(
             &web,
             StatusCode::FORBIDDEN,
             Some("The form expired or did not come from this page. Log in again."),
+            pinned,
         );
     }
-    let denied = match form.registrar.trim().parse::<u32>() {
-        Err(_) => Denied::Credentials,
-        Ok(id) => match web
-            .core
-            .authenticate(id, &form.password, peer.pin.as_deref())
-            .await
-        {
-            Ok(_) => {
-                let Some(key) = web.sessions.open(id) else {
-                    return error_page(
-                        &web,
-                        None,
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "Too many sessions",
-                        "The page has too many sessions open just now. Try again later.",
-                    );
-                };
-                tracing::info!(registrar = id, ip = %peer.ip, "web log-in");
-                let mut response = Redirect::to("/").into_response();
-                for (name, value) in [
-                    set_cookie(SESSION, &key, None),
-                    set_cookie(LOGIN, "", Some(0)),
-                ] {
-                    if let Ok(value) = HeaderValue::from_str(&value) {
-                        response.headers_mut().append(name, value);
-                    }
-                }
-                return response;
-            }
-            Err(denied) => denied,
-        },
+    let denied = if !form.certificate.is_empty() {
+        match pinned {
+            Some(id) => return session_for(&web, id, &peer),
+            None => Denied::Certificate,
+        }
+    } else {
+        match form.registrar.trim().parse::<u32>() {
+            Err(_) => Denied::Credentials,
+            Ok(id) => match web
+                .core
+                .authenticate(id, &form.password, peer.pin.as_deref())
+                .await
+            {
+                Ok(_) => return session_for(&web, id, &peer),
+                Err(denied) => denied,
+            },
+        }
     };
     let text = match denied {
         Denied::Internal(error) => {
             return unavailable(&web, None, &anyhow::anyhow!(error));
+        }
+        Denied::Certificate if !form.certificate.is_empty() => {
+            "The browser presented no certificate that a registrar has pinned."
         }
         Denied::Certificate => {
             "This registrar logs in only from a browser presenting its pinned client certificate."
@@ -335,7 +380,7 @@ async fn log_in(
     };
     web.sessions.failed(peer.ip);
     tracing::info!(ip = %peer.ip, "web log-in refused");
-    login_page(&web, StatusCode::UNAUTHORIZED, Some(text))
+    login_page(&web, StatusCode::UNAUTHORIZED, Some(text), pinned)
 }
 
 #[derive(Deserialize)]

@@ -340,3 +340,64 @@ fn a_browser_logs_in_and_reads_every_page() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A registrar with a pinned client certificate logs in by the certificate alone, from a
+/// client that presents it; without it, the same button is refused.
+#[test]
+fn a_pinned_certificate_logs_its_registrar_in() {
+    let web = free_port();
+    let mut registry = Registry::new(&format!("\n[web]\nlisten = [\"{web}\"]\n"));
+    let generated =
+        rcgen::generate_simple_self_signed(vec!["registrar-1003.example".to_string()]).unwrap();
+    std::fs::write(registry.path("client.crt"), generated.cert.pem()).unwrap();
+    std::fs::write(
+        registry.path("client.key"),
+        generated.signing_key.serialize_pem(),
+    )
+    .unwrap();
+    registry.cli(&["registrar", "pin", "1003", "--certificate", "client.crt"]);
+    registry.start();
+    let (crt, key) = (registry.path("client.crt"), registry.path("client.key"));
+    let identity = [
+        "--cert",
+        crt.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+    ];
+
+    let with = Browser::new(&registry, web);
+    let form = with.request("/login", &identity);
+    assert!(
+        form.body
+            .contains("Log in as registrar 1003 with the certificate"),
+        "{}",
+        form.body
+    );
+    let csrf = Browser::csrf(&form);
+    let mut args = identity.to_vec();
+    let body = format!("csrf={csrf}&certificate=1");
+    args.extend(["--data", body.as_str()]);
+    let page = with.request("/login", &args);
+    assert_eq!(page.status, 303, "{}", page.body);
+    let account = with.request("/", &identity);
+    assert!(account.body.contains("Account of"), "{}", account.body);
+    assert!(account.body.contains("(1003)"), "{}", account.body);
+
+    // Without the certificate there is no button, and the request is refused.
+    let without = Browser::new(&registry, web);
+    let form = without.get("/login");
+    assert!(!form.body.contains("with the certificate"));
+    let page = without.post(
+        "/login",
+        &[("csrf", &Browser::csrf(&form)), ("certificate", "1")],
+    );
+    assert_eq!(page.status, 401);
+    assert!(
+        page.body
+            .contains("no certificate that a registrar has pinned"),
+        "{}",
+        page.body
+    );
+    // The password alone does not do for a registrar that pinned a certificate.
+    assert_eq!(without.log_in(1003, password(1003)).status, 401);
+}

@@ -56,6 +56,14 @@ pub fn count_domains_of(conn: &Connection, registrar: u32, contains: &str) -> St
     Ok(count as u64)
 }
 
+/// The active registrar that pinned the client certificate with this pin, if one did.
+pub fn registrar_by_pin(conn: &Connection, pin: &str) -> StoreResult<Option<u32>> {
+    Ok(conn
+        .prepare_cached("SELECT id FROM registrars WHERE certificate = ?1 AND active = 1")?
+        .query_row([pin], |r| r.get(0))
+        .optional()?)
+}
+
 /// A message as the page lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unread {
