@@ -1,5 +1,6 @@
 //! `constellation up` as a newcomer runs it: the whole constellation on loopback, answered by
-//! `dig`, the `whois` client and curl (RDAP), with a registration over SRRP reaching both satellites, and
+//! `dig`, the `whois` client and curl (RDAP), with a registration over SRRP reaching both satellites,
+//! the control plane started again after a kill -9 while the satellites keep answering, and
 //! nothing left running once `up` is gone — even after a kill -9.
 
 use std::io::{BufRead, BufReader};
@@ -132,6 +133,45 @@ fn up_runs_a_constellation_that_answers_and_leaves_nothing_behind() {
         report.contains("missing 0, extra 0, different 0"),
         "{report}"
     );
+
+    // kill -9 of the control plane: the satellites keep answering, up starts it again, and a
+    // registration made after it reaches the satellites.
+    let control_plane: Vec<u32> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|p| {
+            std::fs::read_link(p.path().join("cwd")).is_ok_and(|cwd| cwd == home.join("registry"))
+                && std::fs::read_to_string(p.path().join("comm"))
+                    .is_ok_and(|c| c.trim() == "control-plane")
+        })
+        .filter_map(|p| p.file_name().to_str()?.parse().ok())
+        .collect();
+    assert_eq!(control_plane.len(), 1, "{control_plane:?}");
+    run("kill", &["-9", &control_plane[0].to_string()]);
+    assert!(
+        dig(referral).contains("AUTHORITY: 2"),
+        "a satellite stopped with the control plane"
+    );
+    let again = create.replace("john", "jane");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !dig(&again).starts_with("200") {
+        assert!(
+            Instant::now() < deadline,
+            "the control plane was not started again: {}",
+            dig(&again)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let answered = commands
+        .iter()
+        .find(|c| c.contains("www.john.smith.name"))
+        .unwrap()
+        .replace("john", "jane");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !dig(&answered).contains("192.0.2.80") {
+        assert!(Instant::now() < deadline, "{answered}: {}", dig(&answered));
+        std::thread::sleep(Duration::from_millis(200));
+    }
 
     // kill -9 of up: its servers go with it.
     up.kill().unwrap();
