@@ -97,6 +97,25 @@ fn up_runs_a_constellation_that_answers_and_leaves_nothing_behind() {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+    // The registrars' web page answers its log-in form over HTTPS.
+    let web = printed
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("https://"))
+        .and_then(|rest| rest.split('/').next())
+        .expect("the web page's address is printed");
+    let login = run(
+        "curl",
+        &[
+            "-s",
+            "-k",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            &format!("https://{web}/login"),
+        ],
+    );
+    assert_eq!(login, "200", "the web page at {web}");
     let status = run(
         env!("CARGO_BIN_EXE_constellation"),
         &[

@@ -129,7 +129,18 @@ fn rows(manifest: &Manifest, previous: &[Sample]) -> (Vec<Row>, Vec<Sample>) {
             if connected == Some(false) {
                 problems.push("tunnel down".into());
             }
-            if lag_changes.is_some_and(|lag| lag > 1) {
+            let held = control
+                .as_ref()
+                .and_then(|p| {
+                    p.get(&format!(
+                        "control_plane_publication_held{{zone=\"{zone}\"}}"
+                    ))
+                })
+                .is_some_and(|v| v == 1.0);
+            if held {
+                // The satellite is behind on purpose: see `control-plane publication status`.
+                problems.push("publication held".into());
+            } else if lag_changes.is_some_and(|lag| lag > 1) {
                 problems.push("behind".into());
             }
             if audit_mismatches.is_some_and(|n| n > 0) {
