@@ -47,37 +47,45 @@ impl KeepAlive {
         }
         let stream = self.stream.as_mut().expect("connected");
         stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n").as_bytes())?;
-        self.buf.clear();
-        let mut chunk = [0u8; 16 * 1024];
-        // The head, then as much body as Content-Length says.
-        let (head_len, body_len) = loop {
-            let n = stream.read(&mut chunk)?;
-            if n == 0 {
-                return Err(std::io::ErrorKind::UnexpectedEof.into());
-            }
-            self.buf.extend_from_slice(&chunk[..n]);
-            if let Some(end) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = String::from_utf8_lossy(&self.buf[..end]).to_ascii_lowercase();
-                let length = head
-                    .lines()
-                    .find_map(|l| l.strip_prefix("content-length:"))
-                    .and_then(|v| v.trim().parse::<usize>().ok())
-                    .ok_or_else(|| std::io::Error::other("no content-length"))?;
-                break (end + 4, length);
-            }
-            if self.buf.len() > 64 * 1024 {
-                return Err(std::io::Error::other("a response head over 64 KiB"));
-            }
-        };
-        while self.buf.len() < head_len + body_len {
-            let n = stream.read(&mut chunk)?;
-            if n == 0 {
-                return Err(std::io::ErrorKind::UnexpectedEof.into());
-            }
-            self.buf.extend_from_slice(&chunk[..n]);
-        }
-        Ok(self.buf[head_len..head_len + body_len].to_vec())
+        let head_len = read_response(stream, &mut self.buf)?;
+        Ok(self.buf[head_len..].to_vec())
     }
+}
+
+/// Reads one HTTP/1.1 response with a `Content-Length` from `stream` into `buf` (cleared
+/// first): the head, then as much body as it says. Returns the head's length; the body is the
+/// rest of `buf`.
+pub fn read_response(stream: &mut impl Read, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    buf.clear();
+    let mut chunk = [0u8; 16 * 1024];
+    let (head_len, body_len) = loop {
+        let n = stream.read(&mut chunk)?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .ok_or_else(|| std::io::Error::other("no content-length"))?;
+            break (end + 4, length);
+        }
+        if buf.len() > 64 * 1024 {
+            return Err(std::io::Error::other("a response head over 64 KiB"));
+        }
+    };
+    while buf.len() < head_len + body_len {
+        let n = stream.read(&mut chunk)?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    buf.truncate(head_len + body_len);
+    Ok(head_len)
 }
 
 impl Ask for KeepAlive {

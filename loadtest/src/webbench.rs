@@ -3,10 +3,11 @@
 //! HTTP/1.1 connection, one request at a time, and each page's latency kept in a histogram:
 //! what a registrar's browser waits for, page by page.
 //!
-//! The client is std sockets with rustls and a hand-written HTTP/1.1 exchange, so that its
-//! own cost stays small beside the server's.
+//! The client is std sockets with rustls and a hand-written HTTP/1.1 exchange (the response
+//! read by [`crate::rdapbench::read_response`], as the RDAP load's), so that its own cost stays
+//! small beside the server's.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::sync::Arc;
@@ -69,33 +70,7 @@ impl Browser {
         request.push_str(form.unwrap_or(""));
         self.stream.write_all(request.as_bytes())?;
         let mut buf = Vec::new();
-        let mut chunk = [0u8; 16 * 1024];
-        let (head_len, body_len) = loop {
-            let n = self.stream.read(&mut chunk)?;
-            if n == 0 {
-                bail!("the server closed the connection");
-            }
-            buf.extend_from_slice(&chunk[..n]);
-            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = String::from_utf8_lossy(&buf[..end]).to_string();
-                let length = head
-                    .lines()
-                    .find_map(|l| {
-                        let (n, v) = l.split_once(':')?;
-                        n.eq_ignore_ascii_case("content-length")
-                            .then(|| v.trim().parse::<usize>().ok())?
-                    })
-                    .context("a response without Content-Length")?;
-                break (end + 4, length);
-            }
-        };
-        while buf.len() < head_len + body_len {
-            let n = self.stream.read(&mut chunk)?;
-            if n == 0 {
-                bail!("the server closed the connection in a body");
-            }
-            buf.extend_from_slice(&chunk[..n]);
-        }
+        let head_len = crate::rdapbench::read_response(&mut self.stream, &mut buf)?;
         let head = String::from_utf8_lossy(&buf[..head_len]).to_string();
         let status = head
             .split_whitespace()
@@ -122,7 +97,7 @@ impl Browser {
         }
         Ok(Reply {
             status,
-            body: String::from_utf8_lossy(&buf[head_len..head_len + body_len]).to_string(),
+            body: String::from_utf8_lossy(&buf[head_len..]).to_string(),
             cookies,
         })
     }

@@ -17,6 +17,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, oneshot};
 
 use crate::front::auth::{self, Verified};
+use crate::front::slots::{Slot, Slots};
 use crate::publish::writer::{Commits, Job, Outcome};
 use crate::registry::Command;
 use crate::store::Store;
@@ -141,6 +142,31 @@ impl Core {
         Ok(stored)
     }
 
+    /// A session front end's log-in (EPP, RRP): `client` (the registrar id as sent) with its
+    /// password and certificate pin, holding one of the registrar's slots in `sessions`.
+    pub async fn open_session<'a>(
+        &self,
+        sessions: &'a Slots<u32>,
+        client: &str,
+        password: &str,
+        pin: Option<&str>,
+    ) -> Result<Opened<'a>, Unopened> {
+        let registrar = client
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| Unopened::Denied(Denied::Credentials))?;
+        let verified_hash = self
+            .authenticate(registrar, password, pin)
+            .await
+            .map_err(Unopened::Denied)?;
+        let slot = sessions.take(registrar).ok_or(Unopened::Busy(registrar))?;
+        Ok(Opened {
+            _slot: slot,
+            registrar,
+            verified_hash,
+        })
+    }
+
     /// The stored password hash of a domain that `password` matches, if any (for transfers).
     pub async fn verify_domain_password(
         &self,
@@ -213,6 +239,24 @@ impl Core {
             .await
             .unwrap_or_else(|_| Outcome::Failed("the commit thread stopped".into())))
     }
+}
+
+/// A registrar logged in to a session front end, holding one of its session slots.
+pub struct Opened<'a> {
+    _slot: Slot<'a, u32>,
+    /// The registrar.
+    pub registrar: u32,
+    /// The stored password hash its credentials were verified against.
+    pub verified_hash: String,
+}
+
+/// Why a session's log-in was refused.
+#[derive(Debug)]
+pub enum Unopened {
+    /// The credentials (or the database).
+    Denied(Denied),
+    /// The registrar has as many sessions open as it may.
+    Busy(u32),
 }
 
 /// What a session front end (EPP, RRP) does with a request.

@@ -2,8 +2,9 @@
 //! reply (or a refusal) comes out, the state is changed through the store, and every domain the
 //! command touched is noted in a [`Publication`] that turns the batch into one signed changeset
 //! per zone. No I/O, no clock, no protocol: the front ends (SRRP's
-//! [`crate::front::srrp::translate`], EPP's [`crate::front::epp::translate`]), `import` and the
-//! operator commands are thin layers over [`execute`].
+//! [`crate::front::srrp::translate`], EPP's [`crate::front::epp::translate`], RRP's
+//! [`crate::front::rrp::translate`]), `import` and the operator commands are thin layers over
+//! [`execute`].
 //!
 //! This file holds the commands, replies and refusals, `execute`'s dispatch and the rules every
 //! family of commands shares (names, charges, clusters); it is long because the types are the

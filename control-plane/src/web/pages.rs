@@ -1,5 +1,9 @@
 //! The page handlers, the router and the templates of the registrars' web page.
 //!
+//! One file on purpose: every handler goes through the same few steps here — the session's
+//! viewer, a scoped read, a template, the error pages — and the handlers read best as the list
+//! of pages below.
+//!
 //! | path | page |
 //! | --- | --- |
 //! | `GET /login`, `POST /login`, `POST /logout` | log-in form (CSRF-checked), log-in, log-out |
@@ -119,12 +123,15 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         })
 }
 
-fn set_cookie(name: &str, value: &str, max_age: Option<u64>) -> (header::HeaderName, String) {
+/// Sets a cookie on a response: Secure, HttpOnly, SameSite=Strict, path `/` (so `__Host-`
+/// names hold); `max_age` 0 removes it.
+fn set_cookie(response: &mut Response, name: &str, value: &str, max_age: Option<u64>) {
     let age = max_age.map_or(String::new(), |s| format!("; Max-Age={s}"));
-    (
-        header::SET_COOKIE,
-        format!("{name}={value}; Path=/; Secure; HttpOnly; SameSite=Strict{age}"),
-    )
+    let cookie = format!("{name}={value}; Path=/; Secure; HttpOnly; SameSite=Strict{age}");
+    // Tokens are base64url, so the value is always a valid header.
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
 }
 
 /// A registrar logged in, as a page sees it.
@@ -251,10 +258,7 @@ fn login_page(web: &Web, status: StatusCode, error: Option<&str>, pinned: Option
             pinned => pinned,
         },
     );
-    let (name, value) = set_cookie(LOGIN, &csrf, Some(3600));
-    if let Ok(value) = HeaderValue::from_str(&value) {
-        response.headers_mut().append(name, value);
-    }
+    set_cookie(&mut response, LOGIN, &csrf, Some(3600));
     response
 }
 
@@ -306,14 +310,8 @@ fn session_for(web: &Web, id: u32, peer: &Peer) -> Response {
     };
     tracing::info!(registrar = id, ip = %peer.ip, "web log-in");
     let mut response = Redirect::to("/").into_response();
-    for (name, value) in [
-        set_cookie(SESSION, &key, None),
-        set_cookie(LOGIN, "", Some(0)),
-    ] {
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            response.headers_mut().append(name, value);
-        }
-    }
+    set_cookie(&mut response, SESSION, &key, None);
+    set_cookie(&mut response, LOGIN, "", Some(0));
     response
 }
 
@@ -403,10 +401,7 @@ async fn log_out(
                 web.sessions.close(&key);
             }
             let mut response = Redirect::to("/login").into_response();
-            let (name, value) = set_cookie(SESSION, "", Some(0));
-            if let Ok(value) = HeaderValue::from_str(&value) {
-                response.headers_mut().append(name, value);
-            }
+            set_cookie(&mut response, SESSION, "", Some(0));
             response
         }
         Ok(_) => bad_request(&web, Some(&viewer)),

@@ -32,8 +32,8 @@ use super::command::{self, Frame, Request};
 use super::response::{self, Response};
 use super::translate::{self, Plan};
 use super::{Code, DOMAIN, EXTENSIONS, HOST, frame, xml};
-use crate::front::core::{Core, Counters, Denied, QueueFull, accept};
-use crate::front::slots::{Slot, Slots};
+use crate::front::core::{Core, Counters, Denied, Opened, QueueFull, Unopened, accept};
+use crate::front::slots::Slots;
 use crate::publish::writer::Outcome;
 
 /// Settings of the listener.
@@ -76,9 +76,8 @@ pub struct Epp {
 
 /// Who is logged in (holding one of its registrar's sessions).
 struct Login<'a> {
-    _session: Slot<'a, u32>,
-    registrar: u32,
-    verified_hash: String,
+    /// The registrar, holding one of its session slots.
+    session: Opened<'a>,
     /// The object services the client named at login.
     objects: Vec<String>,
     /// The extensions the client named at login (only theirs appear in responses).
@@ -302,33 +301,32 @@ impl Epp {
                         "registrar passwords are changed by the registry operator, not over EPP",
                     );
                 }
-                let denied = match client.parse::<u32>() {
-                    Err(_) => Denied::Credentials,
-                    Ok(id) => match self.core.authenticate(id, password, pin).await {
-                        Ok(verified_hash) => {
-                            let Some(session) = self.sessions.take(id) else {
-                                return (
-                                    Response::with_message(
-                                        Code::SessionLimitClosing,
-                                        format!(
-                                            "registrar {id} has {} sessions open already; close one first",
-                                            self.settings.max_sessions_per_registrar
-                                        ),
-                                    ),
-                                    Next::Close,
-                                );
-                            };
-                            *login = Some(Login {
-                                _session: session,
-                                registrar: id,
-                                verified_hash,
-                                objects: objects.clone(),
-                                extensions: extensions.clone(),
-                            });
-                            return (Response::new(Code::Success), Next::Continue);
-                        }
-                        Err(denied) => denied,
-                    },
+                let denied = match self
+                    .core
+                    .open_session(&self.sessions, client, password, pin)
+                    .await
+                {
+                    Ok(session) => {
+                        *login = Some(Login {
+                            session,
+                            objects: objects.clone(),
+                            extensions: extensions.clone(),
+                        });
+                        return (Response::new(Code::Success), Next::Continue);
+                    }
+                    Err(Unopened::Busy(id)) => {
+                        return (
+                            Response::with_message(
+                                Code::SessionLimitClosing,
+                                format!(
+                                    "registrar {id} has {} sessions open already; close one first",
+                                    self.settings.max_sessions_per_registrar
+                                ),
+                            ),
+                            Next::Close,
+                        );
+                    }
+                    Err(Unopened::Denied(denied)) => denied,
                 };
                 if let Denied::Internal(e) = &denied {
                     tracing::error!(error = %e, "reading the registry database failed");
@@ -385,8 +383,8 @@ impl Epp {
         let outcome = self
             .core
             .carry_out(
-                session.registrar,
-                session.verified_hash.clone(),
+                session.session.registrar,
+                session.session.verified_hash.clone(),
                 command,
                 verify,
             )

@@ -30,8 +30,8 @@ use tokio_rustls::TlsAcceptor;
 
 use super::grammar::{self, Code, Request, Response, VERSION, Verb};
 use super::translate::{self, Plan};
-use crate::front::core::{Core, Counters, Denied, QueueFull, accept};
-use crate::front::slots::{Slot, Slots};
+use crate::front::core::{Core, Counters, Denied, Opened, QueueFull, Unopened, accept};
+use crate::front::slots::Slots;
 use crate::publish::writer::Outcome;
 
 /// Settings of the listener.
@@ -66,13 +66,6 @@ pub struct Rrp {
     sessions: Slots<u32>,
     /// Response counters.
     pub counters: Counters,
-}
-
-/// Who is logged in (holding one of its registrar's sessions).
-struct Login<'a> {
-    _session: Slot<'a, u32>,
-    registrar: u32,
-    verified_hash: String,
 }
 
 impl Rrp {
@@ -132,7 +125,7 @@ impl Rrp {
             zonefiles::calendar::date_time(ops::now())
         );
         send(&mut stream, greeting.as_bytes()).await?;
-        let mut login: Option<Login<'_>> = None;
+        let mut login: Option<Opened<'_>> = None;
         let mut failures = 0u32;
         let mut buffer = Vec::with_capacity(1024);
         loop {
@@ -216,7 +209,7 @@ impl Rrp {
     async fn answer<'a>(
         &'a self,
         request: &Request,
-        login: &mut Option<Login<'a>>,
+        login: &mut Option<Opened<'a>>,
         failures: &mut u32,
         pin: Option<&str>,
     ) -> Response {
@@ -241,22 +234,12 @@ impl Rrp {
     async fn log_in<'a>(
         &'a self,
         request: &Request,
-        login: &mut Option<Login<'a>>,
+        login: &mut Option<Opened<'a>>,
         failures: &mut u32,
         pin: Option<&str>,
     ) -> Response {
-        if let Some((name, _)) = request
-            .options
-            .iter()
-            .find(|(n, _)| !["id", "password", "newpassword"].contains(&n.as_str()))
-        {
-            return Response::error(
-                Code::InvalidCommandOption,
-                format!("-{name} is not an option of session"),
-            );
-        }
-        if request.entity.is_some() || !request.attributes.is_empty() {
-            return Response::error(Code::InvalidAttributeName, "session takes options only");
+        if let Err(response) = translate::check_shape(request) {
+            return response;
         }
         let (Some(id), Some(password)) = (request.option("id"), request.option("password")) else {
             return Response::error(Code::MissingOption, "session needs -Id and -Password");
@@ -267,28 +250,25 @@ impl Rrp {
                 "registrar passwords are changed by the registry operator, not over RRP",
             );
         }
-        let denied = match id.parse::<u32>() {
-            Err(_) => Denied::Credentials,
-            Ok(registrar) => match self.core.authenticate(registrar, password, pin).await {
-                Ok(verified_hash) => {
-                    let Some(session) = self.sessions.take(registrar) else {
-                        return Response::error(
-                            Code::TooManySessions,
-                            format!(
-                                "registrar {registrar} has {} sessions open already; close one first",
-                                self.settings.max_sessions_per_registrar
-                            ),
-                        );
-                    };
-                    *login = Some(Login {
-                        _session: session,
-                        registrar,
-                        verified_hash,
-                    });
-                    return Response::new(Code::Success);
-                }
-                Err(denied) => denied,
-            },
+        let denied = match self
+            .core
+            .open_session(&self.sessions, id, password, pin)
+            .await
+        {
+            Ok(session) => {
+                *login = Some(session);
+                return Response::new(Code::Success);
+            }
+            Err(Unopened::Busy(registrar)) => {
+                return Response::error(
+                    Code::TooManySessions,
+                    format!(
+                        "registrar {registrar} has {} sessions open already; close one first",
+                        self.settings.max_sessions_per_registrar
+                    ),
+                );
+            }
+            Err(Unopened::Denied(denied)) => denied,
         };
         let text = match denied {
             Denied::Internal(e) => {
@@ -309,7 +289,7 @@ impl Rrp {
         Response::error(Code::AuthenticationFailed, text)
     }
 
-    async fn command(&self, request: &Request, session: &Login<'_>) -> Response {
+    async fn command(&self, request: &Request, session: &Opened<'_>) -> Response {
         let (command, verify) = match translate::plan(request) {
             Plan::Answer(response) => return response,
             Plan::Run { command, verify } => (command, verify),

@@ -121,7 +121,7 @@ fn shape(verb: Verb, entity: Option<Entity>) -> Shape {
 }
 
 /// Checks a request's entity, attribute names and option names against its command.
-fn check_shape(request: &Request) -> Result<(), Response> {
+pub(super) fn check_shape(request: &Request) -> Result<(), Response> {
     let shape = shape(request.verb, request.entity);
     match request.entity {
         None if !shape.entities.is_empty() => {
