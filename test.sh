@@ -3,7 +3,8 @@
 # (BIND, Knot and NSD as servers and secondaries, their zone checkers, ldns utilities, dig and kdig,
 # dnsperf for the benchmark report's test,
 # openssl s_client for SRRP, promtool for the alert rules, systemd-analyze for the units and ip
-# for network namespaces, curl for RDAP, from Debian's packages) and ICANN's RDAP client and
+# for network namespaces, curl for RDAP, gpg and xmllint for escrow deposits, from Debian's
+# packages) and ICANN's RDAP client and
 # conformance checker (`rdap`, `rdap-test`, from crates.io: about 11 minutes to build once) and the
 # Python EPP client epptools (from PyPI, in a virtual environment under target/) when they are
 # missing. Run it as root: the
@@ -29,6 +30,8 @@ command -v ip >/dev/null || need+=(iproute2)
 command -v curl >/dev/null || need+=(curl)
 command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)
+command -v gpg >/dev/null || need+=(gnupg)
+command -v xmllint >/dev/null || need+=(libxml2-utils)
 command -v python3 >/dev/null || need+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 # Building icann-rdap-cli compiles OpenSSL from source: it needs perl and make.

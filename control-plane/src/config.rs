@@ -41,6 +41,36 @@ pub struct Config {
     pub web: Web,
     /// The push service.
     pub push: Push,
+    /// Escrow deposits.
+    pub escrow: Escrow,
+}
+
+/// Escrow deposits (see [`crate::escrow`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Escrow {
+    /// The deposit folder: one folder per deposit, and `escrow.sqlite`.
+    pub folder: PathBuf,
+    /// The registry's OpenPGP secret key, which signs deposits (`control-plane escrow keygen`).
+    pub signing_key: PathBuf,
+    /// The escrow agent's OpenPGP public key, to which deposits are encrypted.
+    pub agent_key: PathBuf,
+    /// Largest part of a deposit, in bytes (larger deposits are split).
+    pub split_bytes: u64,
+    /// Days between full deposits; the deposits in between are differential.
+    pub full_every_days: u32,
+}
+
+impl Default for Escrow {
+    fn default() -> Escrow {
+        Escrow {
+            folder: "escrow".into(),
+            signing_key: "keys/escrow-registry.asc".into(),
+            agent_key: "keys/escrow-agent.pub.asc".into(),
+            split_bytes: 1 << 30,
+            full_every_days: 7,
+        }
+    }
 }
 
 /// The push service's settings.
@@ -294,6 +324,7 @@ impl Default for Config {
             rrp: Rrp::default(),
             web: Web::default(),
             push: Push::default(),
+            escrow: Escrow::default(),
         }
     }
 }
@@ -328,6 +359,9 @@ impl Config {
             &mut config.srrp.certificate,
             &mut config.srrp.key,
             &mut config.push.key,
+            &mut config.escrow.folder,
+            &mut config.escrow.signing_key,
+            &mut config.escrow.agent_key,
         ]
         .into_iter()
         .chain(config.previous_public_keys.iter_mut())

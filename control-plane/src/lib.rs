@@ -75,6 +75,7 @@
 //! request.
 
 pub mod config;
+pub mod escrow;
 pub mod front;
 pub mod metrics;
 pub mod model;

@@ -325,8 +325,19 @@ impl Registry {
                 rows.push(fields.join(" | "));
             }
         }
-        self.cli(&["export", "tld", "-o", "exports"]);
-        let mut exports: Vec<_> = std::fs::read_dir(self.path("exports"))
+        rows.extend(self.published("tld"));
+        rows
+    }
+
+    /// The zone and WHOIS data a zone's journal replays to (`export`), one line each: the
+    /// zone's records but the SOA (whose serial counts batches, not changes), and the WHOIS
+    /// objects with times cut to the day.
+    pub fn published(&self, zone: &str) -> Vec<String> {
+        let folder = format!("exports-{zone}");
+        let _ = std::fs::remove_dir_all(self.path(&folder));
+        self.cli(&["export", zone, "-o", &folder]);
+        let mut rows = Vec::new();
+        let mut exports: Vec<_> = std::fs::read_dir(self.path(&folder))
             .unwrap()
             .map(|e| e.unwrap().path())
             .collect();
@@ -336,7 +347,6 @@ impl Registry {
                 let image = zonefiles::Image::open(&path).unwrap();
                 let mut text = Vec::new();
                 zonefiles::master::write_zone(&image.to_zone().unwrap(), &mut text).unwrap();
-                // Everything but the SOA, whose serial counts batches, not changes.
                 rows.extend(
                     String::from_utf8(text)
                         .unwrap()
@@ -345,7 +355,6 @@ impl Registry {
                         .map(String::from),
                 );
             } else {
-                // WHOIS objects, with times cut to the day.
                 let text = std::fs::read_to_string(&path).unwrap();
                 rows.extend(text.lines().map(|l| {
                     let mut object: serde_json::Value = serde_json::from_str(l).unwrap();

@@ -5,6 +5,7 @@
 mod crash;
 mod end_to_end;
 mod epp;
+mod escrow;
 mod export;
 mod fees;
 mod fixture;

@@ -3,6 +3,7 @@
 mod block;
 mod client;
 mod domain;
+mod escrow;
 mod export;
 mod import;
 mod journal;
@@ -108,6 +109,9 @@ enum Command {
     /// Reports.
     #[command(subcommand)]
     Report(export::ReportCommand),
+    /// Escrow deposits (RFC 8909/9022): make one, list them, restore a registry from them.
+    #[command(subcommand)]
+    Escrow(escrow::Command),
     /// Send one SRRP request and print the response (`attribute=value` arguments).
     Srrp(client::SrrpArgs),
     /// Log in over EPP, send EPP documents (files, or `-` for standard input), print each
@@ -170,6 +174,7 @@ fn main() -> Result<()> {
         Command::Import(args) => import::run(args, &env),
         Command::Export(args) => export::run(args, &env),
         Command::Report(command) => export::report(command, &env),
+        Command::Escrow(command) => escrow::run(command, &env),
         Command::Srrp(args) => client::srrp(args),
         Command::Epp(args) => client::epp(args),
     }

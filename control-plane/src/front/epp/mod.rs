@@ -56,6 +56,11 @@ pub const FEE: &str = "urn:ietf:params:xml:ns:epp:fee-1.0";
 /// The extensions this server offers (`<extURI>`).
 pub const EXTENSIONS: [&str; 5] = [SECDNS, RGP, CHANGE_POLL, LOGIN_SEC, FEE];
 
+/// The data collection policy (RFC 5730 §2.4's `<dcp>` content): no personal data is kept (no
+/// contacts); what is kept serves provisioning and administration, is published (WHOIS, RDAP)
+/// and kept as stated in the registry's policy.
+pub const DATA_COLLECTION: &str = "<access><none/></access><statement><purpose><admin/><prov/></purpose><recipient><ours/><public/></recipient><retention><stated/></retention></statement>";
+
 /// RFC 5730 §3 result codes used here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[allow(missing_docs)]

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use zonefiles::calendar;
 
 use super::xml::escape;
-use super::{Code, EPP, EXTENSIONS, OBJECTS};
+use super::{Code, DATA_COLLECTION, EPP, EXTENSIONS, OBJECTS};
 
 const PROLOGUE: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="no"?>"#;
 
@@ -29,11 +29,9 @@ pub fn greeting(server_id: &str, now: i64) -> String {
     for extension in EXTENSIONS {
         let _ = write!(out, "<extURI>{extension}</extURI>");
     }
-    // Data collection: no personal data is kept (no contacts); what is kept serves
-    // provisioning and administration, is published (WHOIS, RDAP) and kept as stated in the
-    // registry's policy.
-    out.push_str(
-        "</svcExtension></svcMenu><dcp><access><none/></access><statement><purpose><admin/><prov/></purpose><recipient><ours/><public/></recipient><retention><stated/></retention></statement></dcp></greeting></epp>",
+    let _ = write!(
+        out,
+        "</svcExtension></svcMenu><dcp>{DATA_COLLECTION}</dcp></greeting></epp>"
     );
     out
 }

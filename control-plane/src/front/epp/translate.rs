@@ -608,7 +608,8 @@ pub fn statuses(
     out
 }
 
-fn hosts(out: &mut String, nameservers: &[Nameserver]) {
+/// Name servers as `<domain:hostAttr>` elements (RFC 5731 §1.1), with their addresses.
+pub fn hosts(out: &mut String, nameservers: &[Nameserver]) {
     for host in nameservers {
         let _ = write!(
             out,
@@ -626,7 +627,8 @@ fn hosts(out: &mut String, nameservers: &[Nameserver]) {
     }
 }
 
-fn ds_data(out: &mut String, ds: &[DelegationSigner]) {
+/// DS records as `<secDNS:dsData>` elements (RFC 5910 §4).
+pub fn ds_data(out: &mut String, ds: &[DelegationSigner]) {
     for record in ds {
         let _ = write!(
             out,

@@ -81,64 +81,109 @@ pub fn parse(bytes: &[u8]) -> Result<Element, XmlError> {
     let mut reader = NsReader::from_str(text);
     reader.config_mut().check_end_names = true;
     reader.config_mut().expand_empty_elements = false;
-    let mut stack: Vec<Element> = Vec::new();
+    let mut tree = Tree::new(MAX_ELEMENTS);
     let mut root: Option<Element> = None;
-    let mut elements = 0usize;
     loop {
         let (resolved, event) = reader
             .read_resolved_event()
             .map_err(|e| error(format!("the XML is not well-formed: {e}")))?;
+        match event {
+            Event::Eof => break,
+            Event::Start(_) | Event::Empty(_) if root.is_some() => {
+                return Err(error("content after the root element"));
+            }
+            event => {
+                if let Some(element) = tree.feed(resolved, event)? {
+                    root = Some(element);
+                }
+            }
+        }
+    }
+    if tree.is_open() {
+        return Err(error("the document ends inside an element"));
+    }
+    root.ok_or_else(|| error("no root element"))
+}
+
+/// Builds one element (and its subtree) from a reader's events, under the limits above: the
+/// EPP parser feeds it a whole document, the escrow reader one object of a deposit at a time.
+#[derive(Debug)]
+pub struct Tree {
+    stack: Vec<Element>,
+    elements: usize,
+    max_elements: usize,
+}
+
+impl Tree {
+    /// An empty builder that accepts at most `max_elements` elements.
+    pub fn new(max_elements: usize) -> Tree {
+        Tree {
+            stack: Vec::new(),
+            elements: 0,
+            max_elements,
+        }
+    }
+
+    /// True while an element is open.
+    pub fn is_open(&self) -> bool {
+        !self.stack.is_empty()
+    }
+
+    /// Takes one event with its namespace; returns the outermost element once it closes.
+    /// Declarations and comments are ignored; white space outside an element too.
+    pub fn feed(
+        &mut self,
+        resolved: ResolveResult<'_>,
+        event: Event<'_>,
+    ) -> Result<Option<Element>, XmlError> {
         let namespace = match resolved {
-            ResolveResult::Bound(ns) => Some(ns.as_ref().to_string()),
-            ResolveResult::Unbound => Some(String::new()),
+            ResolveResult::Bound(ns) => ns.as_ref().to_string(),
+            ResolveResult::Unbound => String::new(),
             ResolveResult::Unknown(prefix) => {
                 return Err(error(format!("the prefix {prefix:?} is not declared")));
             }
         };
         match event {
-            Event::Start(_) | Event::Empty(_) if root.is_some() => {
-                return Err(error("content after the root element"));
-            }
             Event::Start(ref start) | Event::Empty(ref start) => {
-                elements += 1;
-                if elements > MAX_ELEMENTS {
-                    return Err(error(format!("more than {MAX_ELEMENTS} elements")));
+                self.elements += 1;
+                if self.elements > self.max_elements {
+                    return Err(error(format!("more than {} elements", self.max_elements)));
                 }
-                if stack.len() >= MAX_DEPTH {
+                if self.stack.len() >= MAX_DEPTH {
                     return Err(error(format!("nested deeper than {MAX_DEPTH} levels")));
                 }
                 let mut element = Element {
-                    namespace: namespace.unwrap_or_default(),
+                    namespace,
                     name: start.local_name().as_ref().to_string(),
                     ..Element::default()
                 };
                 for attribute in start.attributes() {
                     let attribute =
                         attribute.map_err(|e| error(format!("a malformed attribute: {e}")))?;
-                    let key = attribute.key.as_ref();
+                    let key = attribute.key.as_ref().to_string();
                     if key.contains(':') || key == "xmlns" {
                         continue;
                     }
                     let value = attribute
                         .normalized_value(quick_xml::XmlVersion::Implicit1_0)
                         .map_err(|e| error(format!("attribute {key}: {e}")))?;
-                    element
-                        .attributes
-                        .push((key.to_string(), value.into_owned()));
+                    element.attributes.push((key, value.into_owned()));
                 }
                 if matches!(event, Event::Empty(_)) {
-                    close(&mut stack, &mut root, element);
-                } else {
-                    stack.push(element);
+                    return Ok(self.close(element));
                 }
+                self.stack.push(element);
             }
             Event::End(_) => {
-                let element = stack.pop().ok_or_else(|| error("an unmatched end tag"))?;
-                close(&mut stack, &mut root, element);
+                let element = self
+                    .stack
+                    .pop()
+                    .ok_or_else(|| error("an unmatched end tag"))?;
+                return Ok(self.close(element));
             }
             Event::Text(text) => {
                 let content = text.xml10_content();
-                match stack.last_mut() {
+                match self.stack.last_mut() {
                     Some(open) => open.text.push_str(&content),
                     None if content.trim().is_empty() => {}
                     None => return Err(error("text outside the root element")),
@@ -146,7 +191,8 @@ pub fn parse(bytes: &[u8]) -> Result<Element, XmlError> {
             }
             Event::CData(data) => {
                 let content = data.xml10_content();
-                let open = stack
+                let open = self
+                    .stack
                     .last_mut()
                     .ok_or_else(|| error("CDATA outside the root element"))?;
                 open.text.push_str(&content);
@@ -159,7 +205,7 @@ pub fn parse(bytes: &[u8]) -> Result<Element, XmlError> {
                         .flatten()
                         .ok_or_else(|| error("a character reference to no valid character"))?
                 } else {
-                    match reference.into_inner().as_ref() {
+                    match reference.as_ref() {
                         "lt" => '<',
                         "gt" => '>',
                         "amp" => '&',
@@ -170,27 +216,30 @@ pub fn parse(bytes: &[u8]) -> Result<Element, XmlError> {
                         }
                     }
                 };
-                let open = stack
+                let open = self
+                    .stack
                     .last_mut()
                     .ok_or_else(|| error("a reference outside the root element"))?;
                 open.text.push(resolved);
             }
-            Event::DocType(_) => return Err(error("a DOCTYPE is not accepted in EPP")),
+            Event::DocType(_) => return Err(error("a DOCTYPE is not accepted")),
             Event::PI(_) => return Err(error("processing instructions are not accepted")),
-            Event::Decl(_) | Event::Comment(_) => {}
-            Event::Eof => break,
+            Event::Decl(_) | Event::Comment(_) | Event::Eof => {}
         }
+        Ok(None)
     }
-    if !stack.is_empty() {
-        return Err(error("the document ends inside an element"));
-    }
-    root.ok_or_else(|| error("no root element"))
-}
 
-fn close(stack: &mut [Element], root: &mut Option<Element>, element: Element) {
-    match stack.last_mut() {
-        Some(parent) => parent.children.push(element),
-        None => *root = Some(element),
+    fn close(&mut self, element: Element) -> Option<Element> {
+        match self.stack.last_mut() {
+            Some(parent) => {
+                parent.children.push(element);
+                None
+            }
+            None => {
+                self.elements = 0;
+                Some(element)
+            }
+        }
     }
 }
 

@@ -53,6 +53,7 @@
 //! writing of (held ones, those without name servers), for the sweep to publish again
 //! (`republish`); migration 13 adds premium names with their own prices (`premium_names`).
 
+pub mod escrow;
 pub mod holds;
 pub mod journal;
 pub mod pages;
