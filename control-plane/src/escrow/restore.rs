@@ -13,7 +13,7 @@
 //! credit, domains' transfer passwords, the history and ledger. SRRP cluster ids are renumbered.
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail, ensure};
@@ -32,6 +32,8 @@ use crate::store::sqlite::{self, Step, escrow, transaction};
 
 /// Largest single object accepted (elements), far above any domain's.
 const MAX_OBJECT_ELEMENTS: usize = 10_000;
+/// Largest single object accepted (bytes of XML), far above any domain's.
+const MAX_OBJECT_BYTES: u64 = 1 << 20;
 
 /// What a deposit says about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,29 +105,91 @@ fn parts(folder: &Path) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 /// One item of a deposit, in file order.
-enum Item {
+#[derive(Debug)]
+pub enum Item {
     /// A child of `<rde:deletes>`.
     Deletes(Vec<Delete>),
     /// A child of `<rde:contents>`.
     Content(Content),
 }
 
-/// Reads a deposit's XML file, handing each object (or deletion) to `visit` as it is read;
-/// returns its type, id, previous id and watermark.
-fn read(
-    xml: &Path,
-    mut visit: impl FnMut(Item) -> anyhow::Result<()>,
-) -> anyhow::Result<(String, String, Option<String>, i64)> {
+/// A source that fails once one event of the XML reader has taken more than
+/// [`MAX_OBJECT_BYTES`] from it (the reader resets `since` before each event), so that no text
+/// or tag of a deposit, however long, is buffered whole.
+struct Bounded<R> {
+    inner: R,
+    since: u64,
+}
+
+impl<R: std::io::BufRead> std::io::Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: std::io::BufRead> std::io::BufRead for Bounded<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if self.since > MAX_OBJECT_BYTES {
+            return Err(std::io::Error::other(format!(
+                "a piece of the deposit's XML is longer than {MAX_OBJECT_BYTES} bytes"
+            )));
+        }
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.since += amount as u64;
+        self.inner.consume(amount);
+    }
+}
+
+/// What a deposit's root element says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preamble {
+    /// `FULL` or `DIFF`.
+    pub kind: String,
+    /// Its id.
+    pub id: String,
+    /// The deposit before it.
+    pub previous: Option<String>,
+    /// Its watermark.
+    pub watermark: i64,
+}
+
+fn read(xml: &Path, visit: impl FnMut(Item) -> anyhow::Result<()>) -> anyhow::Result<Preamble> {
     let file = File::open(xml)?;
-    let mut reader = NsReader::from_reader(BufReader::with_capacity(1 << 16, file));
+    read_deposit(BufReader::with_capacity(1 << 16, file), visit)
+}
+
+/// Reads a deposit's XML, handing each object (or deletion) to `visit` as it is read. Memory
+/// is one object at a time (at most [`MAX_OBJECT_ELEMENTS`] elements and
+/// [`MAX_OBJECT_BYTES`]), whatever the deposit's size.
+pub fn read_deposit(
+    source: impl std::io::BufRead,
+    mut visit: impl FnMut(Item) -> anyhow::Result<()>,
+) -> anyhow::Result<Preamble> {
+    let mut reader = NsReader::from_reader(Bounded {
+        inner: source,
+        since: 0,
+    });
     reader.config_mut().check_end_names = true;
     let mut buffer = Vec::new();
     let mut path: Vec<String> = Vec::new();
     let mut tree: Option<Tree> = None;
-    let (mut kind, mut id, mut previous, mut watermark) =
-        (String::new(), String::new(), None, None);
+    let mut object_start = 0u64;
+    let (mut kind, mut id, mut previous) = (String::new(), String::new(), None);
     let mut watermark_text = String::new();
     loop {
+        ensure!(
+            reader.get_mut().since <= MAX_OBJECT_BYTES,
+            "a piece of the deposit's XML is longer than {MAX_OBJECT_BYTES} bytes"
+        );
+        reader.get_mut().since = 0;
+        let position = reader.buffer_position();
         let (resolved, event) = reader
             .read_resolved_event_into(&mut buffer)
             .map_err(|e| anyhow::anyhow!("the deposit's XML is not well-formed: {e}"))?;
@@ -133,6 +197,10 @@ fn read(
             break;
         }
         if let Some(building) = tree.as_mut() {
+            ensure!(
+                position - object_start <= MAX_OBJECT_BYTES,
+                "an object of the deposit is larger than {MAX_OBJECT_BYTES} bytes"
+            );
             if let Some(element) = building.feed(resolved, event.into_owned())? {
                 tree = None;
                 visit(item(&path, &element)?)?;
@@ -164,6 +232,7 @@ fn read(
                 }
                 if path.len() == 2 && (path[1] == "contents" || path[1] == "deletes") {
                     let mut building = Tree::new(MAX_OBJECT_ELEMENTS);
+                    object_start = position;
                     let empty = matches!(event, Event::Empty(_));
                     if let Some(element) = building.feed(resolved, event.into_owned())? {
                         visit(item(&path, &element)?)?;
@@ -172,22 +241,22 @@ fn read(
                     }
                     debug_assert!(!empty || tree.is_none());
                 } else if matches!(event, Event::Start(_)) {
+                    ensure!(
+                        path.len() < crate::front::epp::xml::MAX_DEPTH,
+                        "the deposit's XML is nested too deep"
+                    );
                     path.push(name);
                 }
             }
             Event::End(_) => {
                 path.pop();
             }
-            Event::Text(text) if path.last().is_some_and(|p| p == "watermark") => {
+            Event::DocType(_) => bail!("a DOCTYPE is not accepted in a deposit"),
+            Event::Text(text) if path.len() == 2 && path[1] == "watermark" => {
                 watermark_text.push_str(&text.xml10_content());
+                ensure!(watermark_text.len() < 64, "the watermark is not a time");
             }
             _ => {}
-        }
-        if watermark.is_none()
-            && !watermark_text.is_empty()
-            && path.last().is_none_or(|p| p != "watermark")
-        {
-            watermark = objects::parse_time(&watermark_text);
         }
         buffer.clear();
     }
@@ -195,14 +264,18 @@ fn read(
         path.is_empty() && tree.is_none(),
         "the deposit's XML ends early"
     );
-    let watermark = watermark
-        .or_else(|| objects::parse_time(&watermark_text))
-        .context("the deposit has no valid watermark")?;
+    let watermark =
+        objects::parse_time(&watermark_text).context("the deposit has no valid watermark")?;
     ensure!(
         kind == "FULL" || kind == "DIFF",
         "deposit type {kind:?} is not restored"
     );
-    Ok((kind, id, previous, watermark))
+    Ok(Preamble {
+        kind,
+        id,
+        previous,
+        watermark,
+    })
 }
 
 fn item(path: &[String], element: &Element) -> anyhow::Result<Item> {
@@ -223,7 +296,12 @@ fn check(
     let parts = parts(folder)?;
     ryde::open(&parts, registry, agent, xml).with_context(|| format!("{}", folder.display()))?;
     let mut header = None;
-    let (kind, id, previous, watermark) = read(xml, |item| {
+    let Preamble {
+        kind,
+        id,
+        previous,
+        watermark,
+    } = read(xml, |item| {
         if let Item::Content(Content::Header { tld, counts }) = item {
             ensure!(header.is_none(), "two headers");
             header = Some((tld, counts));
@@ -480,4 +558,67 @@ fn parent_domain(conn: &Connection, host: &str) -> anyhow::Result<Option<String>
         rest = parent;
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEED: &str = include_str!("sample-deposit.xml");
+
+    fn read_all(text: &str) -> anyhow::Result<(Preamble, Vec<Item>)> {
+        let mut items = Vec::new();
+        let preamble = read_deposit(text.as_bytes(), |item| {
+            items.push(item);
+            Ok(())
+        })?;
+        Ok((preamble, items))
+    }
+
+    #[test]
+    fn a_deposit_reads_as_its_objects_in_order() {
+        let (preamble, items) = read_all(SEED).unwrap();
+        assert_eq!(preamble.kind, "DIFF");
+        assert_eq!(preamble.previous.as_deref(), Some("2611300000F"));
+        assert_eq!(
+            preamble.watermark,
+            zonefiles::calendar::parse_date("2026-12-07").unwrap()
+        );
+        assert!(
+            matches!(&items[0], Item::Deletes(d) if d == &[Delete::Domain("gone.name".into())])
+        );
+        assert!(matches!(&items[2], Item::Content(Content::Registrar(r)) if r.id == 1001));
+        assert!(matches!(&items[3], Item::Content(Content::Domain(d)) if d.domain.id == 42));
+        assert!(matches!(&items[5], Item::Content(Content::Header { tld, .. }) if tld == "name"));
+    }
+
+    #[test]
+    fn hostile_deposits_are_refused_with_a_reason() {
+        let long_text = SEED.replace(
+            "john.smith.name</rdeDomain:name>",
+            &format!("{}</rdeDomain:name>", "a".repeat(3 << 20)),
+        );
+        let deep = SEED.replace("<rde:rdeMenu>", &"<rde:x>".repeat(100));
+        let doctype = SEED.replace(
+            "<rde:deposit",
+            "<!DOCTYPE x [<!ENTITY a \"b\">]><rde:deposit",
+        );
+        let not_rde = SEED.replace("urn:ietf:params:xml:ns:rde-1.0", "urn:example");
+        let long_comment = SEED.replace(
+            "<rde:contents>",
+            &format!("<!-- {} --><rde:contents>", "a".repeat(3 << 20)),
+        );
+        let cut = &SEED[..SEED.find("</rde:contents>").unwrap()];
+        for (text, why) in [
+            (long_text.as_str(), "than 1048576 bytes"),
+            (long_comment.as_str(), "longer than 1048576 bytes"),
+            (deep.as_str(), "nested too deep"),
+            (doctype.as_str(), "DOCTYPE"),
+            (not_rde.as_str(), "not an RFC 8909 deposit"),
+            (cut, "ends early"),
+        ] {
+            let error = read_all(text).unwrap_err();
+            assert!(format!("{error:#}").contains(why), "{why}: {error:#}");
+        }
+    }
 }

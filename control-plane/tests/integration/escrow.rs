@@ -596,7 +596,10 @@ fn a_deposit_killed_midway_leaves_nothing_that_looks_complete() {
         std::thread::sleep(std::time::Duration::from_secs(1));
     }
     eprintln!("{interrupted} of 7 deposits killed before they were recorded");
-    assert!(interrupted >= 3, "the kills land while deposits are being made");
+    assert!(
+        interrupted >= 3,
+        "the kills land while deposits are being made"
+    );
     let before = recorded().len();
     let out = registry.cli(&["escrow", "deposit", "tld", "--kind", "full"]);
     let made = registry.path(out.lines().last().unwrap());
