@@ -1,7 +1,7 @@
 //! The control plane's metrics: SRRP and EPP responses by command and code, connections
 //! dropped, EPP sessions open, commands waiting per registrar, commits (one fsync each) and
-//! commands in them, commit time, and each zone's journal serial. The push service writes its
-//! own ([`crate::push::Push::write_metrics`]).
+//! commands in them, commit time, each zone's journal serial, and the latest escrow deposits.
+//! The push service writes its own ([`crate::push::Push::write_metrics`]).
 
 use std::fmt;
 use std::sync::atomic::Ordering;
@@ -122,5 +122,43 @@ pub fn write_epp(out: &mut Writer<'_, '_>, epp: &Epp) -> fmt::Result {
         "control_plane_epp_dropped_total",
         "EPP connections refused or ended early: over a limit, failed handshake, bad frame, idle.",
         epp.counters.dropped.load(Ordering::Relaxed),
+    )
+}
+
+/// Writes the latest escrow deposit of each zone and kind (`escrow.sqlite` in `[escrow]
+/// folder`; nothing before the first deposit).
+pub fn write_escrow(out: &mut Writer<'_, '_>, folder: &std::path::Path) -> fmt::Result {
+    let state = crate::escrow::deposit::state_path(folder);
+    let latest = if state.exists() {
+        crate::store::sqlite::escrow::open(&state)
+            .and_then(|conn| crate::store::sqlite::escrow::latest(&conn))
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let labels = |d: &crate::store::sqlite::escrow::Deposit| {
+        [("zone", d.zone.clone()), ("kind", d.kind.clone())]
+    };
+    out.gauges(
+        "control_plane_escrow_last_deposit_timestamp_seconds",
+        "The watermark of the latest escrow deposit (Unix time).",
+        latest.iter().map(|d| (labels(d), d.watermark)),
+    )?;
+    out.gauges(
+        "control_plane_escrow_last_deposit_bytes",
+        "The size of the latest escrow deposit's parts.",
+        latest.iter().map(|d| (labels(d), d.bytes)),
+    )?;
+    out.gauges(
+        "control_plane_escrow_last_deposit_objects",
+        "Objects written in the latest escrow deposit.",
+        latest.iter().map(|d| (labels(d), d.objects)),
+    )?;
+    out.gauges(
+        "control_plane_escrow_last_deposit_duration_seconds",
+        "How long the latest escrow deposit took.",
+        latest
+            .iter()
+            .map(|d| (labels(d), d.took_ms as f64 / 1000.0)),
     )
 }

@@ -65,7 +65,7 @@ fn every_systemd_unit_is_sandboxed() {
             .unwrap_or_else(|| panic!("{name}: no exposure level in\n{report}"));
         assert!(level <= 2.0, "{name}: exposure {level}\n{report}");
     }
-    assert_eq!(units, 5);
+    assert_eq!(units, 6);
 }
 
 /// `constellation keygen tsig` prints a key that BIND, NSD and Knot each accept as written.

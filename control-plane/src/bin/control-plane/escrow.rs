@@ -23,11 +23,12 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Make a deposit of a zone now: full or differential by the schedule
-    /// (`[escrow] full_every_days`) unless told.
+    /// Make a deposit of a zone (of every zone if none is named) now: full or differential by
+    /// the schedule (`[escrow] full_every_days`) unless told. A run killed midway leaves no
+    /// folder that looks complete; the next run removes what it left and starts again.
     Deposit {
         /// The zone.
-        zone: String,
+        zone: Option<String>,
         /// `full` or `diff`.
         #[arg(long, value_parser = ["full", "diff"])]
         kind: Option<String>,
@@ -87,41 +88,54 @@ pub fn run(command: Command, env: &Env) -> Result<()> {
             let agent = ryde::public_key(&settings.agent_key)
                 .context("the escrow agent's key ([escrow] agent_key)")?;
             let kind = kind.map(|k| if k == "full" { Kind::Full } else { Kind::Diff });
-            // Drawn on a terminal only: a log gets the summary below.
-            let bar = indicatif::ProgressBar::new_spinner().with_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} {human_pos} domains read ({per_sec}, {elapsed})",
-                )
-                .expect("a valid template"),
-            );
-            let made = deposit::make(
-                &env.config.database,
-                &zone,
-                kind,
-                &Settings {
-                    folder: &settings.folder,
-                    split_bytes: settings.split_bytes,
-                    signing: &signing,
-                    agent: &agent,
-                    full_every: i64::from(settings.full_every_days) * 86_400,
-                },
-                |n| bar.set_position(n),
-            )?;
-            bar.finish_and_clear();
-            let d = &made.deposit;
-            println!(
-                "{} deposit {} of {} at {}: {} objects, {} parts ({} bytes) in {} ms; report {}",
-                d.kind,
-                d.id,
-                d.zone,
-                zonefiles::calendar::date_time(d.watermark),
-                d.objects,
-                made.parts.len(),
-                d.bytes,
-                d.took_ms,
-                made.report.display()
-            );
-            println!("{}", made.folder.display());
+            let zones = match zone {
+                Some(zone) => vec![zone],
+                None => {
+                    use control_plane::store::Store;
+                    open(&env.config)?
+                        .zones()?
+                        .into_iter()
+                        .map(|z| z.origin.to_string())
+                        .collect()
+                }
+            };
+            for zone in zones {
+                // Drawn on a terminal only: a log gets the summary below.
+                let bar = indicatif::ProgressBar::new_spinner().with_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{spinner} {human_pos} domains read ({per_sec}, {elapsed})",
+                    )
+                    .expect("a valid template"),
+                );
+                let made = deposit::make(
+                    &env.config.database,
+                    &zone,
+                    kind,
+                    &Settings {
+                        folder: &settings.folder,
+                        split_bytes: settings.split_bytes,
+                        signing: &signing,
+                        agent: &agent,
+                        full_every: i64::from(settings.full_every_days) * 86_400,
+                    },
+                    |n| bar.set_position(n),
+                )?;
+                bar.finish_and_clear();
+                let d = &made.deposit;
+                println!(
+                    "{} deposit {} of {} at {}: {} objects, {} parts ({} bytes) in {} ms; report {}",
+                    d.kind,
+                    d.id,
+                    d.zone,
+                    zonefiles::calendar::date_time(d.watermark),
+                    d.objects,
+                    made.parts.len(),
+                    d.bytes,
+                    d.took_ms,
+                    made.report.display()
+                );
+                println!("{}", made.folder.display());
+            }
             Ok(())
         }
         Command::List { zone } => {
@@ -131,8 +145,7 @@ pub fn run(command: Command, env: &Env) -> Result<()> {
                 "no deposit has been made in {}",
                 settings.folder.display()
             );
-            let conn = rusqlite::Connection::open_in_memory()?;
-            escrow::attach(&conn, &state)?;
+            let conn = escrow::open(&state)?;
             for d in escrow::deposits(&conn, zone.as_deref())? {
                 println!(
                     "{}\t{}\t{}\t{}\t{} objects\t{} bytes\t{} ms\t{}",

@@ -214,6 +214,7 @@ pub fn run(args: Args, env: Env) -> Result<()> {
                 .await
                 .with_context(|| format!("binding metrics on {address}"))?;
             let (server, commits, database) = (server.clone(), commits.clone(), config.database.clone());
+            let escrow = config.escrow.folder.clone();
             let expiry = ops::tls::expiry(&config.srrp.certificate)?;
             let page: ops::Page = Arc::new(move |out: &mut ops::metrics::Writer<'_, '_>| {
                 let serials = zone_serials(&database).unwrap_or_default();
@@ -224,6 +225,7 @@ pub fn run(args: Args, env: Env) -> Result<()> {
                 if let Some(rrp) = &rrp {
                     metrics::write_rrp(out, rrp)?;
                 }
+                metrics::write_escrow(out, &escrow)?;
                 out.gauge(
                     "control_plane_srrp_certificate_expiry_seconds",
                     "When the SRRP certificate expires (Unix time; read at start).",

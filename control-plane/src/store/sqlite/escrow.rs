@@ -36,6 +36,14 @@ CREATE TABLE IF NOT EXISTS escrow.digests (
 ) WITHOUT ROWID;
 ";
 
+/// Opens the escrow database at `path` alone (attached as `escrow` to an empty connection),
+/// for reading what deposits were made.
+pub fn open(path: &Path) -> StoreResult<Connection> {
+    let conn = Connection::open_in_memory()?;
+    attach(&conn, path)?;
+    Ok(conn)
+}
+
 /// Attaches the escrow database at `path` (made if missing) as `escrow`.
 pub fn attach(conn: &Connection, path: &Path) -> StoreResult<()> {
     conn.execute(
@@ -92,6 +100,18 @@ pub fn deposits(conn: &Connection, zone: Option<&str>) -> StoreResult<Vec<Deposi
     ))?;
     Ok(statement
         .query_map([zone], deposit_row)?
+        .collect::<Result<_, _>>()?)
+}
+
+/// The latest deposit of each zone and kind.
+pub fn latest(conn: &Connection) -> StoreResult<Vec<Deposit>> {
+    let mut statement = conn.prepare(&format!(
+        "SELECT {DEPOSIT_COLUMNS} FROM escrow.deposits d WHERE watermark = \
+         (SELECT max(watermark) FROM escrow.deposits e WHERE e.zone = d.zone AND e.kind = d.kind) \
+         ORDER BY zone, kind"
+    ))?;
+    Ok(statement
+        .query_map([], deposit_row)?
         .collect::<Result<_, _>>()?)
 }
 
