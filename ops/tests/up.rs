@@ -97,6 +97,20 @@ fn up_runs_a_constellation_that_answers_and_leaves_nothing_behind() {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+    // The escrow deposit made at start is listed, and the next one is differential.
+    let escrow = |what: &str| {
+        let command = printed
+            .lines()
+            .filter_map(|l| l.trim().split(" # ").next())
+            .find(|c| c.contains(what))
+            .unwrap_or_else(|| panic!("{what} is printed"))
+            .to_owned();
+        run("sh", &["-c", &command])
+    };
+    let listed = escrow(" escrow list");
+    assert!(listed.contains("\tFULL\t"), "{listed}");
+    let next = escrow(" escrow deposit ");
+    assert!(next.starts_with("DIFF deposit"), "{next}");
     // The registrars' web page answers its log-in form over HTTPS.
     let web = printed
         .lines()

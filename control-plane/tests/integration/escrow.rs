@@ -437,6 +437,15 @@ fn deposits_pass_gpg_and_xmllint_and_restore_a_registry_that_publishes_the_same(
     );
     let listed = original.cli(&["escrow", "list"]);
     assert_eq!(listed.lines().count(), 2, "{listed}");
+    let metrics = original.metrics();
+    for kind in ["FULL", "DIFF"] {
+        assert!(
+            metrics.contains(&format!(
+                "control_plane_escrow_last_deposit_timestamp_seconds{{zone=\"tld\",kind=\"{kind}\"}}"
+            )),
+            "{metrics}"
+        );
+    }
     original.kill();
 
     // A new registry, set up with the zone and its registrars, restored from the deposits.

@@ -273,6 +273,26 @@ pub fn run(options: Options) -> anyhow::Result<()> {
     {
         bail!("the sample import failed");
     }
+    eprintln!("== an escrow deposit of .{ZONE} (RFC 8909/9022), encrypted to a sample agent's key");
+    for (user_id, key) in [
+        (
+            "Sample Registry <escrow@nic.name>",
+            "keys/escrow-registry.asc",
+        ),
+        (
+            "Sample Escrow Agent <agent@escrow.example>",
+            "keys/escrow-agent.asc",
+        ),
+    ] {
+        quiet(
+            control(&["escrow", "keygen", "--user-id", user_id, "--out", key]),
+            "control-plane escrow keygen",
+        )?;
+    }
+    quiet(
+        control(&["escrow", "deposit", ZONE, "--kind", "full"]),
+        "control-plane escrow deposit",
+    )?;
     let read = |p: &str| -> anyhow::Result<String> {
         Ok(std::fs::read_to_string(registry.join(p))?.trim().to_owned())
     };
@@ -605,5 +625,13 @@ fn print_try(
         "every satellite's data against the registry's, item by item",
     );
     try_(format!("{operator} satellites"), "the control plane's view");
+    try_(
+        format!("{operator} escrow list"),
+        "the escrow deposit made at start (signed, encrypted to a sample agent's key)",
+    );
+    try_(
+        format!("{operator} escrow deposit {ZONE}"),
+        "the next one: differential, what changed since (docs/escrow.md)",
+    );
     println!("Logs are in {}. Ctrl-C stops everything.", dir.display());
 }
