@@ -55,6 +55,9 @@ pub struct Escrow {
     pub signing_key: PathBuf,
     /// The escrow agent's OpenPGP public key, to which deposits are encrypted.
     pub agent_key: PathBuf,
+    /// ICANN's OpenPGP public key, to which the weekly bulk registration data access file
+    /// (`escrow deposit --kind thin`) is encrypted; none by default.
+    pub brda_key: Option<PathBuf>,
     /// Largest part of a deposit, in bytes (larger deposits are split).
     pub split_bytes: u64,
     /// Days between full deposits; the deposits in between are differential.
@@ -67,6 +70,7 @@ impl Default for Escrow {
             folder: "escrow".into(),
             signing_key: "keys/escrow-registry.asc".into(),
             agent_key: "keys/escrow-agent.pub.asc".into(),
+            brda_key: None,
             split_bytes: 1 << 30,
             full_every_days: 7,
         }
@@ -372,6 +376,7 @@ impl Config {
         .chain(config.web.certificate.as_mut())
         .chain(config.web.key.as_mut())
         .chain(config.recovery_key.as_mut())
+        .chain(config.escrow.brda_key.as_mut())
         {
             ops::relative_to(path, p);
         }

@@ -28,28 +28,41 @@ use crate::store::Store;
 use crate::store::sqlite::{self, escrow};
 use zonefiles::calendar;
 
-/// Full or differential (RFC 8909 §5.1).
+/// Full or differential (RFC 8909 §5.1), or the thin file of bulk registration data access.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// Every object.
     Full,
     /// What changed since the zone's previous deposit, and what was deleted.
     Diff,
+    /// Bulk registration data access (ICANN's weekly "thin" file): every domain's name,
+    /// ROID, statuses, sponsor and dates, and every registrar, encrypted to ICANN's key
+    /// (`[escrow] brda_key`) rather than the agent's. A full deposit by its XML.
+    Thin,
 }
 
 impl Kind {
-    /// RFC 8909's `type`: `FULL` or `DIFF`.
+    /// RFC 8909's `type`: `FULL` or `DIFF` (a thin file is `FULL`).
     pub fn as_str(self) -> &'static str {
         match self {
-            Kind::Full => "FULL",
+            Kind::Full | Kind::Thin => "FULL",
             Kind::Diff => "DIFF",
         }
     }
 
+    /// The kind as recorded and named in files: `full`, `diff` or `thin`.
     fn file_word(self) -> &'static str {
         match self {
             Kind::Full => "full",
             Kind::Diff => "diff",
+            Kind::Thin => "thin",
+        }
+    }
+
+    fn recorded(self) -> &'static str {
+        match self {
+            Kind::Thin => "THIN",
+            kind => kind.as_str(),
         }
     }
 }
@@ -64,6 +77,8 @@ pub struct Settings<'a> {
     pub signing: &'a SignedSecretKey,
     /// The escrow agent's OpenPGP key, to which deposits are encrypted.
     pub agent: &'a SignedPublicKey,
+    /// ICANN's OpenPGP key, to which thin files are encrypted, if one is configured.
+    pub brda: Option<&'a SignedPublicKey>,
     /// A full deposit is made when the last one is at least this old (seconds), else a
     /// differential one.
     pub full_every: i64,
@@ -165,7 +180,11 @@ fn write_deposit(
     let Some(settings_zone) = zones.iter().find(|z| z.origin == zone) else {
         bail!("the registry does not run the zone {zone:?}");
     };
-    let previous: Vec<&escrow::Deposit> = recorded.iter().filter(|d| d.zone == zone).collect();
+    // Thin files stand apart: escrow deposits follow one another.
+    let previous: Vec<&escrow::Deposit> = recorded
+        .iter()
+        .filter(|d| d.zone == zone && d.kind != "THIN")
+        .collect();
     let last = previous.last();
     let last_full = previous.iter().rev().find(|d| d.kind == "FULL");
     let kind = match (kind, last) {
@@ -179,7 +198,13 @@ fn write_deposit(
             _ => Kind::Full,
         },
     };
-    let id = format!("{}{}", compact(watermark), &kind.as_str()[..1]);
+    let recipient = match kind {
+        Kind::Thin => settings
+            .brda
+            .context("a thin file is encrypted to ICANN's key: set [escrow] brda_key")?,
+        _ => settings.agent,
+    };
+    let id = format!("{}{}", compact(watermark), &kind.recorded()[..1]);
     if recorded.iter().any(|d| d.id == id) {
         bail!("a deposit {id} was already made this second; try again");
     }
@@ -211,12 +236,19 @@ fn write_deposit(
         date_time(watermark),
         "\n",
     )?;
-    for uri in OBJECTS {
+    let menu: &[&str] = match kind {
+        Kind::Thin => &[RDE_DOMAIN, RDE_REGISTRAR],
+        _ => &OBJECTS,
+    };
+    for uri in menu {
         write!(out, "<rde:objURI>{uri}</rde:objURI>")?;
     }
     out.write_all(b"</rde:rdeMenu>\n")?;
 
-    let gone = escrow::take_gone(conn, zone, settings_zone.id)?;
+    let gone = match kind {
+        Kind::Thin => Vec::new(),
+        _ => escrow::take_gone(conn, zone, settings_zone.id)?,
+    };
     if kind == Kind::Diff && !gone.is_empty() {
         let deleted: Vec<Delete> = gone
             .iter()
@@ -239,8 +271,9 @@ fn write_deposit(
     let mut written = 0u64;
     let mut emit = |out: &mut BufWriter<File>, object: &str, key: &str, xml: &mut String| {
         let digest = digest_of(xml);
-        let changed = escrow::digest(conn, zone, object, key)?.as_deref() != Some(&digest[..]);
-        if kind == Kind::Full || changed {
+        let changed = kind != Kind::Thin
+            && escrow::digest(conn, zone, object, key)?.as_deref() != Some(&digest[..]);
+        if kind != Kind::Diff || changed {
             xml.push('\n');
             out.write_all(xml.as_bytes())?;
             written += 1;
@@ -261,7 +294,10 @@ fn write_deposit(
     sqlite::for_each_zone_domain(conn, settings_zone.id, |domain, cluster, _| {
         let transfer = conn.transfer(&domain.name)?;
         let nameservers = cluster.map_or(&[][..], |c| &c.nameservers[..]);
-        objects::domain(&mut xml, zone, &domain, nameservers, transfer.as_ref());
+        match kind {
+            Kind::Thin => objects::thin_domain(&mut xml, zone, &domain, nameservers),
+            _ => objects::domain(&mut xml, zone, &domain, nameservers, transfer.as_ref()),
+        }
         emit(&mut out, "domain", &domain.name, &mut xml)
             .map_err(|e| crate::store::StoreError::Database(e.into()))?;
         domains += 1;
@@ -271,20 +307,22 @@ fn write_deposit(
         Ok(())
     })?;
     progress(domains);
-    let hosts = escrow::hosts(conn)?;
-    for h in &hosts {
-        objects::host(&mut xml, h);
-        emit(&mut out, "host", &h.name, &mut xml)?;
-    }
-    objects::epp_params(&mut xml);
-    xml.push('\n');
-    out.write_all(xml.as_bytes())?;
-    xml.clear();
-    let counts = [
+    let mut counts = vec![
         (RDE_DOMAIN, domains),
-        (RDE_HOST, hosts.len() as u64),
         (RDE_REGISTRAR, registrars.len() as u64),
     ];
+    if kind != Kind::Thin {
+        let hosts = escrow::hosts(conn)?;
+        for h in &hosts {
+            objects::host(&mut xml, h);
+            emit(&mut out, "host", &h.name, &mut xml)?;
+        }
+        counts.insert(1, (RDE_HOST, hosts.len() as u64));
+        objects::epp_params(&mut xml);
+        xml.push('\n');
+        out.write_all(xml.as_bytes())?;
+        xml.clear();
+    }
     objects::header(&mut xml, zone, &counts);
     writeln!(out, "{xml}\n</rde:contents>\n</rde:deposit>")?;
     let file = out.into_inner().map_err(|e| e.into_error())?;
@@ -297,7 +335,7 @@ fn write_deposit(
         settings.split_bytes,
         |n| partial.join(format!("{base}_S{n}_R{revision}.ryde")),
         settings.signing,
-        settings.agent,
+        recipient,
     )?;
     fs::remove_file(&xml_path)?;
     let report_name = format!("{name}-report.xml");
@@ -316,7 +354,7 @@ fn write_deposit(
     let deposit = escrow::Deposit {
         id,
         zone: zone.to_string(),
-        kind: kind.as_str().into(),
+        kind: kind.recorded().into(),
         watermark,
         folder: name,
         files: parts.len() as u64 * 2 + 1,

@@ -194,6 +194,28 @@ pub fn domain(
     out.push_str("</rdeDomain:domain>");
 }
 
+/// Appends a domain's `<rdeDomain:domain>` as bulk registration data access gives it ("thin"):
+/// name, ROID, statuses, sponsor and dates.
+pub fn thin_domain(out: &mut String, origin: &str, domain: &Domain, nameservers: &[Nameserver]) {
+    let _ = write!(
+        out,
+        "<rdeDomain:domain><rdeDomain:name>{}</rdeDomain:name><rdeDomain:roid>{}</rdeDomain:roid>",
+        escape(&domain.name),
+        domain_roid(domain.id, origin)
+    );
+    for status in statuses(domain, nameservers, None) {
+        let _ = write!(out, r#"<rdeDomain:status s="{status}"/>"#);
+    }
+    let _ = write!(
+        out,
+        "<rdeDomain:clID>{}</rdeDomain:clID><rdeDomain:crDate>{}</rdeDomain:crDate><rdeDomain:exDate>{}</rdeDomain:exDate><rdeDomain:upDate>{}</rdeDomain:upDate></rdeDomain:domain>",
+        client_id(domain.registrar),
+        date_time(domain.created),
+        date_time(domain.expires),
+        date_time(domain.updated)
+    );
+}
+
 /// Appends a host object's `<rdeHost:host>`.
 pub fn host(out: &mut String, host: &Host) {
     let _ = write!(

@@ -224,7 +224,7 @@ fn epp_document(
 fn deposits_pass_gpg_and_xmllint_and_restore_a_registry_that_publishes_the_same() {
     let epp = free_port();
     let mut original = Registry::new(&format!(
-        "\n[epp]\nlisten = [\"{epp}\"]\n\n[escrow]\nfolder = \"escrow\"\nsigning_key = \"keys/escrow.asc\"\nagent_key = \"agent/agent.pub.asc\"\nsplit_bytes = 8000\n"
+        "\n[epp]\nlisten = [\"{epp}\"]\n\n[escrow]\nfolder = \"escrow\"\nsigning_key = \"keys/escrow.asc\"\nagent_key = \"agent/agent.pub.asc\"\nbrda_key = \"keys/icann.pub.asc\"\nsplit_bytes = 8000\n"
     ));
     let agent_dir = original.path("agent");
     let (agent_secret, _) = agent_keys(&agent_dir);
@@ -237,10 +237,20 @@ fn deposits_pass_gpg_and_xmllint_and_restore_a_registry_that_publishes_the_same(
         "--out",
         "keys/escrow.asc",
     ]);
+    // ICANN's key for the thin file, its secret half in the same gpg home for the check.
+    original.cli(&[
+        "escrow",
+        "keygen",
+        "--user-id",
+        "ICANN BRDA",
+        "--out",
+        "keys/icann.asc",
+    ]);
     run(Command::new("gpg")
         .env("GNUPGHOME", &home)
         .args(["--batch", "--quiet", "--import"])
-        .arg(original.path("keys/escrow.pub.asc")));
+        .arg(original.path("keys/escrow.pub.asc"))
+        .arg(original.path("keys/icann.asc")));
     original.cli(&[
         "zone",
         "grace",
@@ -378,6 +388,20 @@ fn deposits_pass_gpg_and_xmllint_and_restore_a_registry_that_publishes_the_same(
     assert!(xml.contains("<rdeDomain:trStatus>pending</rdeDomain:trStatus>"));
     assert!(xml.contains("<secDNS:keyTag>12345</secDNS:keyTag>"));
 
+    // The thin file for ICANN: every domain and registrar, no name servers, no host objects;
+    // it does not interrupt the chain of deposits.
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let thin = deposit(&original, "thin");
+    assert!(
+        thin.to_string_lossy().contains("_thin_R0"),
+        "{}",
+        thin.display()
+    );
+    let thin_xml = check_with_real_tools(&thin, &home, &work);
+    assert_eq!(thin_xml.matches("<rdeDomain:domain>").count(), 3003);
+    assert!(!thin_xml.contains("<rdeDomain:ns>") && !thin_xml.contains("<rdeHost:host>"));
+    assert!(thin_xml.contains("<rdeRegistrar:registrar>"));
+
     // The registry changes on; the next deposit carries only that, and the deletions.
     srrp(1001, "DELETE DOMAIN", &[("domain-name", "d10.tld")]);
     srrp(
@@ -436,7 +460,7 @@ fn deposits_pass_gpg_and_xmllint_and_restore_a_registry_that_publishes_the_same(
         "a differential deposit carries what changed: {diff_xml}"
     );
     let listed = original.cli(&["escrow", "list"]);
-    assert_eq!(listed.lines().count(), 2, "{listed}");
+    assert_eq!(listed.lines().count(), 3, "{listed}");
     let metrics = original.metrics();
     for kind in ["FULL", "DIFF"] {
         assert!(

@@ -29,8 +29,9 @@ pub enum Command {
     Deposit {
         /// The zone.
         zone: Option<String>,
-        /// `full` or `diff`.
-        #[arg(long, value_parser = ["full", "diff"])]
+        /// `full`, `diff`, or `thin`: the weekly bulk registration data access file for ICANN,
+        /// encrypted to `[escrow] brda_key`.
+        #[arg(long, value_parser = ["full", "diff", "thin"])]
         kind: Option<String>,
     },
     /// The deposits made.
@@ -87,7 +88,16 @@ pub fn run(command: Command, env: &Env) -> Result<()> {
                 .context("the registry's escrow signing key ([escrow] signing_key)")?;
             let agent = ryde::public_key(&settings.agent_key)
                 .context("the escrow agent's key ([escrow] agent_key)")?;
-            let kind = kind.map(|k| if k == "full" { Kind::Full } else { Kind::Diff });
+            let kind = kind.map(|k| match k.as_str() {
+                "full" => Kind::Full,
+                "thin" => Kind::Thin,
+                _ => Kind::Diff,
+            });
+            let brda = settings
+                .brda_key
+                .as_deref()
+                .map(|path| ryde::public_key(path).context("ICANN's key ([escrow] brda_key)"))
+                .transpose()?;
             let zones = match zone {
                 Some(zone) => vec![zone],
                 None => {
@@ -116,6 +126,7 @@ pub fn run(command: Command, env: &Env) -> Result<()> {
                         split_bytes: settings.split_bytes,
                         signing: &signing,
                         agent: &agent,
+                        brda: brda.as_ref(),
                         full_every: i64::from(settings.full_every_days) * 86_400,
                     },
                     |n| bar.set_position(n),
