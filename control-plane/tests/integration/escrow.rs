@@ -1,6 +1,7 @@
 //! Escrow deposits checked by tools nobody here wrote — `gpg` decrypts every part and verifies
 //! every signature with keys the test made (the escrow agent's by `gpg` itself), `xmllint`
-//! validates every deposit and report against RFC 8909's and RFC 9022's schemas — and a
+//! validates every deposit and report against RFC 8909's and RFC 9022's schemas, BIND checks the
+//! signed daily zone file — and a
 //! registry restored from a full deposit and a differential one that publishes what the
 //! original did. Bad deposits (a changed byte, a missing signature, a missing differential, a
 //! part cut short, the wrong key) are refused with the reason, and nothing is imported.
@@ -461,6 +462,24 @@ fn deposits_pass_gpg_and_xmllint_and_restore_a_registry_that_publishes_the_same(
     );
     let listed = original.cli(&["escrow", "list"]);
     assert_eq!(listed.lines().count(), 3, "{listed}");
+    // The daily zone file for zone file access: gzip, a zone BIND accepts, signed.
+    let out = original.cli(&["report", "zone-file", "tld", "-o", "czds"]);
+    assert!(out.contains("signed in"), "{out}");
+    let gz = original.path("czds/tld.zone.gz");
+    run(Command::new("gzip").arg("-t").arg(&gz));
+    let checked = run(Command::new("sh").arg("-c").arg(format!(
+        "zcat {} | named-checkzone -i local tld /dev/stdin",
+        gz.display()
+    )));
+    assert!(checked.contains("OK"), "{checked}");
+    let verified = Command::new("gpg")
+        .env("GNUPGHOME", &home)
+        .args(["--batch", "--status-fd", "1", "--verify"])
+        .arg(original.path("czds/tld.zone.gz.sig"))
+        .arg(&gz)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&verified.stdout).contains("[GNUPG:] GOODSIG"));
     let metrics = original.metrics();
     for kind in ["FULL", "DIFF"] {
         assert!(

@@ -62,11 +62,44 @@ pub enum ReportCommand {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// The zone file for zone file access programmes (ICANN's CZDS): `<zone>.zone.gz` at the
+    /// current serial, and `<zone>.zone.gz.sig`, signed with `[escrow] signing_key` when it
+    /// exists.
+    ZoneFile {
+        /// The zone.
+        zone: String,
+        /// The folder to write into.
+        #[arg(short, long, default_value = ".")]
+        output: PathBuf,
+    },
 }
 
 /// Writes a report.
 pub fn report(command: ReportCommand, env: &Env) -> Result<()> {
-    let ReportCommand::Billing { month, output } = command;
+    let (month, output) = match command {
+        ReportCommand::Billing { month, output } => (month, output),
+        ReportCommand::ZoneFile { zone, output } => {
+            let key = &env.config.escrow.signing_key;
+            let key = if key.exists() {
+                Some(control_plane::escrow::ryde::secret_key(key)?)
+            } else {
+                tracing::warn!(key = %key.display(), "no signing key: the zone file goes out unsigned");
+                None
+            };
+            let written =
+                operator::zone_file::write(&open(&env.config)?, &zone, &output, key.as_ref())?;
+            println!(
+                "{zone} at serial {}: {} records in {}{}",
+                written.serial,
+                written.records,
+                written.path.display(),
+                written
+                    .signature
+                    .map_or(String::new(), |s| format!(", signed in {}", s.display()))
+            );
+            return Ok(());
+        }
+    };
     let csv = operator::billing(&open(&env.config)?, &month, None)?;
     match output {
         Some(path) => {
