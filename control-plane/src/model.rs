@@ -627,6 +627,56 @@ impl LedgerKind {
     }
 }
 
+/// An event the monthly per-registrar transactions report counts (ICANN's Specification 3),
+/// kept one row each in the `transactions` table as the registry's rules carry it out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transaction {
+    /// A registration, for its years.
+    Add,
+    /// A renewal (by the registrar or at expiry), for its years.
+    Renew,
+    /// A registration refunded by a deletion in its add grace period, for its years.
+    AddRefunded,
+    /// A renewal refunded by a deletion in its grace period, for its years.
+    RenewRefunded,
+    /// A transfer completed to this registrar.
+    TransferGained,
+    /// A transfer this registrar asked for, rejected by the sponsor.
+    TransferGainNacked,
+    /// A transfer completed away from this registrar.
+    TransferLost,
+    /// A transfer away from this registrar that it rejected.
+    TransferLossNacked,
+    /// A deletion within a grace period (something was refunded).
+    DeletedInGrace,
+    /// A deletion outside every grace period.
+    DeletedNoGrace,
+    /// A deleted domain restored.
+    Restored,
+    /// A registration asked for, whether it succeeded or not.
+    AttemptedAdd,
+}
+
+impl Transaction {
+    /// Its name in the table.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transaction::Add => "add",
+            Transaction::Renew => "renew",
+            Transaction::AddRefunded => "add-refunded",
+            Transaction::RenewRefunded => "renew-refunded",
+            Transaction::TransferGained => "transfer-gaining-successful",
+            Transaction::TransferGainNacked => "transfer-gaining-nacked",
+            Transaction::TransferLost => "transfer-losing-successful",
+            Transaction::TransferLossNacked => "transfer-losing-nacked",
+            Transaction::DeletedInGrace => "deleted-domains-grace",
+            Transaction::DeletedNoGrace => "deleted-domains-nograce",
+            Transaction::Restored => "restored-domains",
+            Transaction::AttemptedAdd => "attempted-adds",
+        }
+    }
+}
+
 /// The changes [`Billed`] tracks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BilledKind {

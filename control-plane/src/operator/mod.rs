@@ -9,6 +9,7 @@ pub mod audit;
 pub mod import;
 pub mod publication;
 pub mod recovery;
+pub mod transactions;
 pub mod zone_file;
 
 use std::fmt::Write as _;

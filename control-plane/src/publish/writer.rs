@@ -344,6 +344,14 @@ pub fn carry_out(
     if let Err(e) = end.and_then(|()| transaction(conn, Step::ReleaseSavepoint)) {
         return Outcome::Failed(e.to_string());
     }
+    // Every registration asked for counts as attempted, refused or not (outside the
+    // savepoint a refusal rolls back).
+    if let Command::CreateDomain { name, .. } = command
+        && !matches!(result, Err(Failure::Store(_)))
+        && let Err(e) = note_attempt(conn, publication, context, name)
+    {
+        return Outcome::Failed(e.to_string());
+    }
     match result {
         Ok(reply) => Outcome::Done(reply),
         Err(Failure::Refused(r)) => Outcome::Refused(r),
@@ -351,5 +359,30 @@ pub fn carry_out(
             tracing::error!(error = %e, command = command.kind(), "command failed in the database");
             Outcome::Failed(e.to_string())
         }
+    }
+}
+
+/// Counts a registration asked for in the zone the name would be in (none: no count).
+fn note_attempt(
+    conn: &Connection,
+    publication: &mut Publication,
+    context: &Context<'_>,
+    name: &str,
+) -> Result<(), crate::store::StoreError> {
+    let zones = publication.zones(conn)?;
+    let zone = zones.iter().find(|z| {
+        name.len() > z.origin.len()
+            && name.ends_with(z.origin.as_str())
+            && name.as_bytes()[name.len() - z.origin.len() - 1] == b'.'
+    });
+    match zone {
+        Some(zone) => conn.note(
+            zone.id,
+            context.registrar.id,
+            crate::model::Transaction::AttemptedAdd,
+            0,
+            context.now,
+        ),
+        None => Ok(()),
     }
 }

@@ -24,7 +24,7 @@ use zonefiles::calendar::DAY;
 use super::{Failure, Refusal, Reply, Rules, money, permitted, transfer};
 use crate::model::{
     Action, Billed, BilledKind, Deletion, Domain, HistoryEntry, HistoryKey, LedgerKind, Message,
-    Notice, ZoneSettings,
+    Notice, Transaction, ZoneSettings,
 };
 use crate::registry::Publication;
 use crate::store::Store;
@@ -70,8 +70,20 @@ impl Rules<'_> {
         }
         let zone = self.zone_of(&domain.name)?.clone();
         self.publication.touch(self.store, &domain.name)?;
+        let mut in_some_grace = false;
         // Deleted within the grace of a renewal or a transfer: that charge is refunded.
         if let Some(billed) = in_grace(&domain, &zone, self.now) {
+            in_some_grace = true;
+            if billed.kind != BilledKind::Transfer {
+                let years = super::whole_years(billed.expires_before, domain.expires);
+                self.store.note(
+                    zone.id,
+                    self.registrar.id,
+                    Transaction::RenewRefunded,
+                    u32::try_from(years).unwrap_or(0),
+                    self.now,
+                )?;
+            }
             let charged = match billed.kind {
                 BilledKind::Transfer => {
                     let fee = self.store.transfer(&domain.name)?.map_or(0, |t| t.fee);
@@ -94,7 +106,22 @@ impl Rules<'_> {
         }
         let in_add_grace =
             self.now < domain.created + i64::from(zone.lifecycle.add_grace_days) * DAY;
+        let deleted = if in_add_grace || in_some_grace {
+            Transaction::DeletedInGrace
+        } else {
+            Transaction::DeletedNoGrace
+        };
+        self.store
+            .note(zone.id, self.registrar.id, deleted, 0, self.now)?;
         if in_add_grace {
+            let years = super::whole_years(domain.created, domain.expires);
+            self.store.note(
+                zone.id,
+                self.registrar.id,
+                Transaction::AddRefunded,
+                u32::try_from(years).unwrap_or(0),
+                self.now,
+            )?;
             let charged = self.refund(
                 self.registrar.id,
                 &domain.name,
@@ -225,6 +252,7 @@ fn auto_renew(
     match registrar {
         Some(r) if r.balance - price >= -r.credit_limit => {
             store.charge(r.id, -price, LedgerKind::AutoRenew, Some(name), now)?;
+            store.note(zone.id, r.id, Transaction::Renew, 1, now)?;
             domain.billed = Some(Billed {
                 kind: BilledKind::AutoRenew,
                 at: now,

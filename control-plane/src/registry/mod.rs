@@ -54,8 +54,8 @@ pub use transfer::TransferAction;
 
 use crate::model::{
     Action, Actor, Billed, BilledKind, Cluster, Domain, HistoryEntry, HistoryKey, Host, LedgerKind,
-    Message, Nameserver, Notice, Prices, Registrar, Statuses, Transfer, TransferDefault,
-    ZoneSettings, set_by_registry,
+    Message, Nameserver, Notice, Prices, Registrar, Statuses, Transaction, Transfer,
+    TransferDefault, ZoneSettings, set_by_registry,
 };
 use crate::publish::{Publication, domain_roid};
 use crate::store::{Store, StoreError};
@@ -974,6 +974,26 @@ impl Rules<'_> {
                 .into());
             }
             _ => {}
+        }
+        let event = match kind {
+            LedgerKind::Create => Some(Transaction::Add),
+            LedgerKind::Renew => Some(Transaction::Renew),
+            LedgerKind::Restore => Some(Transaction::Restored),
+            _ => None,
+        };
+        if let Some(event) = event {
+            let years = if event == Transaction::Restored {
+                0
+            } else {
+                years
+            };
+            self.store.note(
+                zone.id,
+                self.registrar.id,
+                event,
+                u32::try_from(years).unwrap_or(0),
+                self.now,
+            )?;
         }
         if amount == 0 {
             return Ok(0);

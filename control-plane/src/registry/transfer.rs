@@ -22,8 +22,8 @@ use zonefiles::calendar::{self, DAY};
 
 use super::{Failure, Refusal, Reply, Rules, money, permitted};
 use crate::model::{
-    Action, Actor, Billed, BilledKind, Domain, HistoryKey, LedgerKind, Message, Notice, Transfer,
-    TransferDefault, TransferStatus, ZoneSettings,
+    Action, Actor, Billed, BilledKind, Domain, HistoryKey, LedgerKind, Message, Notice,
+    Transaction, Transfer, TransferDefault, TransferStatus, ZoneSettings,
 };
 use crate::registry::Publication;
 use crate::store::Store;
@@ -228,6 +228,12 @@ impl Rules<'_> {
     ) -> Result<(), Failure> {
         let name = domain.name.clone();
         self.publication.touch(self.store, &name)?;
+        for (registrar, event) in [
+            (transfer.gaining, Transaction::TransferGained),
+            (transfer.losing, Transaction::TransferLost),
+        ] {
+            self.store.note(zone.id, registrar, event, 0, self.now)?;
+        }
         // Renewed at expiry within its grace: the losing registrar gets that renewal back and
         // the transfer's year takes its place.
         if let Some(billed) = domain.billed
@@ -295,6 +301,14 @@ impl Rules<'_> {
     ) -> Result<(), Failure> {
         let name = transfer.domain.clone();
         self.credit(transfer.gaining, &name, transfer.fee)?;
+        if status == TransferStatus::ClientRejected {
+            for (registrar, event) in [
+                (transfer.gaining, Transaction::TransferGainNacked),
+                (transfer.losing, Transaction::TransferLossNacked),
+            ] {
+                self.store.note(zone.id, registrar, event, 0, self.now)?;
+            }
+        }
         transfer.status = status;
         transfer.acted = self.now;
         self.store.save_transfer(zone.id, transfer)?;

@@ -10,7 +10,7 @@ pub mod sqlite;
 
 use crate::model::{
     Cluster, Domain, HistoryEntry, HistoryKey, Host, JournalEntry, LedgerEntry, LedgerKind,
-    Message, Nameserver, Prices, Registrar, Transfer, ZoneSettings,
+    Message, Nameserver, Prices, Registrar, Transaction, Transfer, ZoneSettings,
 };
 
 /// A failure of the database itself (not a refusal by the rules).
@@ -49,6 +49,17 @@ pub trait Store {
         domain: Option<&str>,
         at: i64,
     ) -> StoreResult<i64>;
+
+    /// Counts one event of a registrar's in a zone for the monthly transactions report
+    /// ([`Transaction`]); `years` for adds and renewals, else 0.
+    fn note(
+        &self,
+        zone: i64,
+        registrar: u32,
+        event: Transaction,
+        years: u32,
+        at: i64,
+    ) -> StoreResult<()>;
 
     /// A domain by name.
     fn domain(&self, name: &str) -> StoreResult<Option<Domain>>;

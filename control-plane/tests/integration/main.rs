@@ -10,7 +10,13 @@ mod export;
 mod fees;
 mod fixture;
 mod import;
+mod reports;
 mod rrp;
 mod srrp;
 mod statuses;
 mod web;
+
+/// This month, `YYYY-MM` (UTC).
+pub fn operator_month() -> String {
+    zonefiles::calendar::date(ops::now())[..7].to_string()
+}

@@ -62,6 +62,18 @@ pub enum ReportCommand {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// The month's per-registrar transactions report of a zone (ICANN's Specification 3), as
+    /// CSV: `<zone>-transactions-<yyyymm>.csv`.
+    Transactions {
+        /// The zone.
+        zone: String,
+        /// The month, YYYY-MM.
+        #[arg(long)]
+        month: String,
+        /// Write it here instead of standard output.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
     /// The zone file for zone file access programmes (ICANN's CZDS): `<zone>.zone.gz` at the
     /// current serial, and `<zone>.zone.gz.sig`, signed with `[escrow] signing_key` when it
     /// exists.
@@ -76,8 +88,19 @@ pub enum ReportCommand {
 
 /// Writes a report.
 pub fn report(command: ReportCommand, env: &Env) -> Result<()> {
-    let (month, output) = match command {
-        ReportCommand::Billing { month, output } => (month, output),
+    let (csv, output) = match command {
+        ReportCommand::Billing { month, output } => (
+            operator::billing(&open(&env.config)?, &month, None)?,
+            output,
+        ),
+        ReportCommand::Transactions {
+            zone,
+            month,
+            output,
+        } => (
+            operator::transactions::report(&open(&env.config)?, &zone, &month)?,
+            output,
+        ),
         ReportCommand::ZoneFile { zone, output } => {
             let key = &env.config.escrow.signing_key;
             let key = if key.exists() {
@@ -100,7 +123,6 @@ pub fn report(command: ReportCommand, env: &Env) -> Result<()> {
             return Ok(());
         }
     };
-    let csv = operator::billing(&open(&env.config)?, &month, None)?;
     match output {
         Some(path) => {
             std::fs::write(&path, csv).with_context(|| format!("writing {}", path.display()))?

@@ -58,6 +58,7 @@ pub mod holds;
 pub mod journal;
 pub mod pages;
 pub mod record;
+pub mod reports;
 pub mod satellites;
 
 use std::net::IpAddr;
@@ -72,7 +73,7 @@ use zonefiles::whois::DelegationSigner;
 use crate::model::{
     Billed, BilledKind, Case, Cluster, Deletion, Domain, HistoryEntry, HistoryKey, Host,
     JournalEntry, LedgerEntry, LedgerKind, Lifecycle, Message, Nameserver, Notice, Prices, Reason,
-    Registrar, Statuses, Transfer, TransferDefault, TransferStatus, ZoneSettings,
+    Registrar, Statuses, Transaction, Transfer, TransferDefault, TransferStatus, ZoneSettings,
 };
 
 const HOST_COLUMNS: &str = "name, id, registrar, creator, parent, created, updated, addresses";
@@ -380,6 +381,16 @@ CREATE TABLE notices (
     ends INTEGER,
     text TEXT NOT NULL
 );
+"#,
+    r#"
+CREATE TABLE transactions (
+    zone INTEGER NOT NULL REFERENCES zones(id),
+    registrar INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    years INTEGER NOT NULL
+);
+CREATE INDEX transactions_by_time ON transactions(zone, at);
 "#,
 ];
 
@@ -932,6 +943,21 @@ impl Store for Connection {
         )?
         .execute(params![registrar, at, kind.as_str(), domain, amount, balance])?;
         Ok(balance)
+    }
+
+    fn note(
+        &self,
+        zone: i64,
+        registrar: u32,
+        event: Transaction,
+        years: u32,
+        at: i64,
+    ) -> StoreResult<()> {
+        self.prepare_cached(
+            "INSERT INTO transactions (zone, registrar, at, event, years) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![zone, registrar, at, event.as_str(), years])?;
+        Ok(())
     }
 
     fn domain(&self, name: &str) -> StoreResult<Option<Domain>> {
