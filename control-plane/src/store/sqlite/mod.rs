@@ -384,6 +384,7 @@ CREATE TABLE notices (
 "#,
     r#"
 CREATE TABLE transactions (
+    id INTEGER PRIMARY KEY,
     zone INTEGER NOT NULL REFERENCES zones(id),
     registrar INTEGER NOT NULL,
     at INTEGER NOT NULL,

@@ -29,6 +29,7 @@ pub const RECORDED: &[&str] = &[
     "sequences",
     "history",
     "ledger",
+    "transactions",
     "messages",
     "transfers",
     "blocked_labels",
