@@ -653,8 +653,9 @@ pub enum Transaction {
     DeletedNoGrace,
     /// A deleted domain restored.
     Restored,
-    /// A registration asked for, whether it succeeded or not.
-    AttemptedAdd,
+    /// A registration asked for and refused (the report's attempted adds are these and the
+    /// adds).
+    RefusedAdd,
 }
 
 impl Transaction {
@@ -672,7 +673,7 @@ impl Transaction {
             Transaction::DeletedInGrace => "deleted-domains-grace",
             Transaction::DeletedNoGrace => "deleted-domains-nograce",
             Transaction::Restored => "restored-domains",
-            Transaction::AttemptedAdd => "attempted-adds",
+            Transaction::RefusedAdd => "add-refused",
         }
     }
 }

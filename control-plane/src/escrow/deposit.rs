@@ -148,6 +148,15 @@ pub fn make(
     let started = Instant::now();
     fs::create_dir_all(settings.folder)
         .with_context(|| format!("making {}", settings.folder.display()))?;
+    // One deposit at a time per folder: a second run would take the first one's unfinished
+    // folder for a killed run's and remove it.
+    let lock = File::create(settings.folder.join(".lock"))?;
+    if lock.try_lock().is_err() {
+        bail!(
+            "another deposit is being made in {}; try again when it is done",
+            settings.folder.display()
+        );
+    }
     let conn = sqlite::open(registry)?;
     escrow::attach(&conn, &state_path(settings.folder))?;
     conn.execute_batch("BEGIN")?;

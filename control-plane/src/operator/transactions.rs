@@ -3,7 +3,7 @@
 //! specification's order, and a last line of totals. File name: `<zone>-transactions-<yyyymm>.csv`.
 //!
 //! Counted from the `transactions` table, where the registry's rules note each registration,
-//! renewal, refund, transfer outcome, deletion, restore and attempted registration as they
+//! renewal, refund, transfer outcome, deletion, restore and refused registration as they
 //! commit it ([`crate::model::Transaction`]); the totals of domains and name servers are the
 //! registry's at the time of the report. Net adds and renews are those of the month minus
 //! those refunded in the month by a deletion in their grace period. This registry has no
@@ -129,7 +129,7 @@ pub fn report(conn: &Connection, zone: &str, month: &str) -> anyhow::Result<Stri
             0,
             0,
             0,
-            any_years("attempted-adds"),
+            any_years("add") + any_years("add-refused"),
         ]);
         for (total, value) in totals.iter_mut().zip(&values) {
             *total += value;

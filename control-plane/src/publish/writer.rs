@@ -344,11 +344,11 @@ pub fn carry_out(
     if let Err(e) = end.and_then(|()| transaction(conn, Step::ReleaseSavepoint)) {
         return Outcome::Failed(e.to_string());
     }
-    // Every registration asked for counts as attempted, refused or not (outside the
-    // savepoint a refusal rolls back).
+    // A refused registration still counts as attempted (noted outside the savepoint its
+    // refusal rolled back; a registration carried out is counted by the rules).
     if let Command::CreateDomain { name, .. } = command
-        && !matches!(result, Err(Failure::Store(_)))
-        && let Err(e) = note_attempt(conn, publication, context, name)
+        && matches!(result, Err(Failure::Refused(_)))
+        && let Err(e) = note_refused_add(conn, publication, context, name)
     {
         return Outcome::Failed(e.to_string());
     }
@@ -362,8 +362,8 @@ pub fn carry_out(
     }
 }
 
-/// Counts a registration asked for in the zone the name would be in (none: no count).
-fn note_attempt(
+/// Counts a refused registration in the zone the name would be in (none: no count).
+fn note_refused_add(
     conn: &Connection,
     publication: &mut Publication,
     context: &Context<'_>,
@@ -379,7 +379,7 @@ fn note_attempt(
         Some(zone) => conn.note(
             zone.id,
             context.registrar.id,
-            crate::model::Transaction::AttemptedAdd,
+            crate::model::Transaction::RefusedAdd,
             0,
             context.now,
         ),
