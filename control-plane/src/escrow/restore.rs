@@ -31,9 +31,9 @@ use crate::store::Store;
 use crate::store::sqlite::{self, Step, escrow, transaction};
 
 /// Largest single object accepted (elements), far above any domain's.
-const MAX_OBJECT_ELEMENTS: usize = 10_000;
+pub const MAX_OBJECT_ELEMENTS: usize = 10_000;
 /// Largest single object accepted (bytes of XML), far above any domain's.
-const MAX_OBJECT_BYTES: u64 = 1 << 20;
+pub const MAX_OBJECT_BYTES: u64 = 1 << 20;
 
 /// What a deposit says about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
