@@ -112,6 +112,28 @@ pub enum Delete {
     Registrar(u32),
 }
 
+/// Opens a domain's `<rdeDomain:domain>` with its name and ROID.
+fn domain_opening(out: &mut String, origin: &str, domain: &Domain) {
+    let _ = write!(
+        out,
+        "<rdeDomain:domain><rdeDomain:name>{}</rdeDomain:name><rdeDomain:roid>{}</rdeDomain:roid>",
+        escape(&domain.name),
+        domain_roid(domain.id, origin)
+    );
+}
+
+/// A domain's sponsor (`clID`) and its creation, expiry and last update.
+fn sponsor_and_dates(out: &mut String, domain: &Domain) {
+    let _ = write!(
+        out,
+        "<rdeDomain:clID>{}</rdeDomain:clID><rdeDomain:crDate>{}</rdeDomain:crDate><rdeDomain:exDate>{}</rdeDomain:exDate><rdeDomain:upDate>{}</rdeDomain:upDate>",
+        client_id(domain.registrar),
+        date_time(domain.created),
+        date_time(domain.expires),
+        date_time(domain.updated)
+    );
+}
+
 /// Appends a domain's `<rdeDomain:domain>`.
 pub fn domain(
     out: &mut String,
@@ -121,12 +143,7 @@ pub fn domain(
     transfer: Option<&Transfer>,
 ) {
     let pending = transfer.filter(|t| t.status == TransferStatus::Pending);
-    let _ = write!(
-        out,
-        "<rdeDomain:domain><rdeDomain:name>{}</rdeDomain:name><rdeDomain:roid>{}</rdeDomain:roid>",
-        escape(&domain.name),
-        domain_roid(domain.id, origin)
-    );
+    domain_opening(out, origin, domain);
     for status in statuses(domain, nameservers, pending) {
         let case = domain
             .case
@@ -159,14 +176,7 @@ pub fn domain(
         hosts(out, nameservers);
         out.push_str("</rdeDomain:ns>");
     }
-    let _ = write!(
-        out,
-        "<rdeDomain:clID>{}</rdeDomain:clID><rdeDomain:crDate>{}</rdeDomain:crDate><rdeDomain:exDate>{}</rdeDomain:exDate><rdeDomain:upDate>{}</rdeDomain:upDate>",
-        client_id(domain.registrar),
-        date_time(domain.created),
-        date_time(domain.expires),
-        date_time(domain.updated)
-    );
+    sponsor_and_dates(out, domain);
     if !domain.ds.is_empty() {
         out.push_str("<rdeDomain:secDNS>");
         ds_data(out, &domain.ds);
@@ -197,23 +207,12 @@ pub fn domain(
 /// Appends a domain's `<rdeDomain:domain>` as bulk registration data access gives it ("thin"):
 /// name, ROID, statuses, sponsor and dates.
 pub fn thin_domain(out: &mut String, origin: &str, domain: &Domain, nameservers: &[Nameserver]) {
-    let _ = write!(
-        out,
-        "<rdeDomain:domain><rdeDomain:name>{}</rdeDomain:name><rdeDomain:roid>{}</rdeDomain:roid>",
-        escape(&domain.name),
-        domain_roid(domain.id, origin)
-    );
+    domain_opening(out, origin, domain);
     for status in statuses(domain, nameservers, None) {
         let _ = write!(out, r#"<rdeDomain:status s="{status}"/>"#);
     }
-    let _ = write!(
-        out,
-        "<rdeDomain:clID>{}</rdeDomain:clID><rdeDomain:crDate>{}</rdeDomain:crDate><rdeDomain:exDate>{}</rdeDomain:exDate><rdeDomain:upDate>{}</rdeDomain:upDate></rdeDomain:domain>",
-        client_id(domain.registrar),
-        date_time(domain.created),
-        date_time(domain.expires),
-        date_time(domain.updated)
-    );
+    sponsor_and_dates(out, domain);
+    out.push_str("</rdeDomain:domain>");
 }
 
 /// Appends a host object's `<rdeHost:host>`.

@@ -26,12 +26,17 @@ use pgp::ser::Serialize;
 use pgp::types::{CompressionAlgorithm, KeyDetails, Password};
 use rand08::thread_rng;
 
-/// Reads an OpenPGP secret key (armored or binary) and checks its self-signatures.
-pub fn secret_key(path: &Path) -> anyhow::Result<SignedSecretKey> {
+/// Reads an OpenPGP key (armored or binary), `what` it is for the errors, and checks its
+/// self-signatures with `verify`.
+fn read_key<K: Deserializable>(
+    path: &Path,
+    what: &str,
+    verify: impl Fn(&K) -> pgp::errors::Result<()>,
+) -> anyhow::Result<K> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let (key, _) = SignedSecretKey::from_reader_single(bytes.as_slice())
-        .with_context(|| format!("{} is not an OpenPGP secret key", path.display()))?;
-    key.verify_bindings().with_context(|| {
+    let (key, _) = K::from_reader_single(bytes.as_slice())
+        .with_context(|| format!("{} is not an OpenPGP {what}", path.display()))?;
+    verify(&key).with_context(|| {
         format!(
             "{}: the key's self-signatures do not verify",
             path.display()
@@ -40,18 +45,14 @@ pub fn secret_key(path: &Path) -> anyhow::Result<SignedSecretKey> {
     Ok(key)
 }
 
+/// Reads an OpenPGP secret key (armored or binary) and checks its self-signatures.
+pub fn secret_key(path: &Path) -> anyhow::Result<SignedSecretKey> {
+    read_key(path, "secret key", SignedSecretKey::verify_bindings)
+}
+
 /// Reads an OpenPGP public key (armored or binary) and checks its self-signatures.
 pub fn public_key(path: &Path) -> anyhow::Result<SignedPublicKey> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let (key, _) = SignedPublicKey::from_reader_single(bytes.as_slice())
-        .with_context(|| format!("{} is not an OpenPGP public key", path.display()))?;
-    key.verify_bindings().with_context(|| {
-        format!(
-            "{}: the key's self-signatures do not verify",
-            path.display()
-        )
-    })?;
-    Ok(key)
+    read_key(path, "public key", SignedPublicKey::verify_bindings)
 }
 
 /// Makes an OpenPGP key for `user_id` (Ed25519 to sign, X25519 to encrypt; gpg 2.2 reads it)

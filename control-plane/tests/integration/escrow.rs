@@ -25,47 +25,66 @@ fn run(command: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// gpg in the GnuPG home `home`, unattended (no passphrase asked for).
+fn gpg(home: &Path) -> Command {
+    let mut command = Command::new("gpg");
+    command.env("GNUPGHOME", home).args([
+        "--batch",
+        "--quiet",
+        "--pinentry-mode",
+        "loopback",
+        "--passphrase",
+        "",
+    ]);
+    command
+}
+
+/// Asserts that gpg in `home` verifies the detached signature `signature` of `file`.
+fn gpg_verifies(home: &Path, signature: &Path, file: &Path) {
+    let verified = gpg(home)
+        .args(["--status-fd", "1", "--verify"])
+        .arg(signature)
+        .arg(file)
+        .output()
+        .unwrap();
+    let status = String::from_utf8_lossy(&verified.stdout);
+    assert!(
+        verified.status.success() && status.contains("[GNUPG:] GOODSIG"),
+        "{}: {status}{}",
+        file.display(),
+        String::from_utf8_lossy(&verified.stderr)
+    );
+}
+
 /// A GnuPG home holding the escrow agent's key pair, made by gpg (Ed25519 and Cv25519), with
 /// its armored secret and public keys exported beside it.
 fn agent_keys(dir: &Path) -> (PathBuf, PathBuf) {
     let home = dir.join("gnupg");
     std::fs::create_dir_all(&home).unwrap();
-    let gpg = |args: &[&str]| {
-        run(Command::new("gpg")
-            .env("GNUPGHOME", &home)
-            .args([
-                "--batch",
-                "--quiet",
-                "--pinentry-mode",
-                "loopback",
-                "--passphrase",
-                "",
-            ])
-            .args(args))
-    };
-    gpg(&[
+    let home_gpg = |args: &[&str]| run(gpg(&home).args(args));
+    home_gpg(&[
         "--quick-gen-key",
         "Escrow Agent <agent@escrow.example>",
         "ed25519",
         "sign",
         "never",
     ]);
-    let listing = gpg(&["--with-colons", "--list-keys", "agent@escrow.example"]);
+    let listing = home_gpg(&["--with-colons", "--list-keys", "agent@escrow.example"]);
     let fingerprint = listing
         .lines()
         .find_map(|l| l.strip_prefix("fpr:"))
         .and_then(|l| l.split(':').find(|f| !f.is_empty()))
         .unwrap()
         .to_string();
-    gpg(&["--quick-add-key", &fingerprint, "cv25519", "encr", "never"]);
+    home_gpg(&["--quick-add-key", &fingerprint, "cv25519", "encr", "never"]);
     let secret = dir.join("agent.asc");
     let public = dir.join("agent.pub.asc");
     std::fs::write(
         &secret,
-        gpg(&["--armor", "--export-secret-keys", &fingerprint]),
+        home_gpg(&["--armor", "--export-secret-keys", &fingerprint]),
     )
     .unwrap();
-    std::fs::write(&public, gpg(&["--armor", "--export", &fingerprint])).unwrap();
+    std::fs::write(&public, home_gpg(&["--armor", "--export", &fingerprint])).unwrap();
     (secret, public)
 }
 
@@ -99,20 +118,7 @@ fn check_with_real_tools(folder: &Path, home: &Path, work: &Path) -> String {
     let parts = parts(folder);
     for part in &parts {
         let signature = part.with_extension("sig");
-        let verified = Command::new("gpg")
-            .env("GNUPGHOME", home)
-            .args(["--batch", "--status-fd", "1", "--verify"])
-            .arg(&signature)
-            .arg(part)
-            .output()
-            .unwrap();
-        let status = String::from_utf8_lossy(&verified.stdout);
-        assert!(
-            verified.status.success() && status.contains("[GNUPG:] GOODSIG"),
-            "{}: {status}{}",
-            part.display(),
-            String::from_utf8_lossy(&verified.stderr)
-        );
+        gpg_verifies(home, &signature, part);
     }
     let joined = work.join("joined.ryde");
     let mut bytes = Vec::new();
@@ -122,17 +128,8 @@ fn check_with_real_tools(folder: &Path, home: &Path, work: &Path) -> String {
     std::fs::write(&joined, bytes).unwrap();
     let tarball = work.join("deposit.tar");
     let _ = std::fs::remove_file(&tarball);
-    run(Command::new("gpg")
-        .env("GNUPGHOME", home)
-        .args([
-            "--batch",
-            "--quiet",
-            "--pinentry-mode",
-            "loopback",
-            "--passphrase",
-            "",
-            "--output",
-        ])
+    run(gpg(home)
+        .arg("--output")
         .arg(&tarball)
         .arg("--decrypt")
         .arg(&joined));
@@ -247,9 +244,8 @@ fn deposits_pass_gpg_and_xmllint_and_restore_a_registry_that_publishes_the_same(
         "--out",
         "keys/icann.asc",
     ]);
-    run(Command::new("gpg")
-        .env("GNUPGHOME", &home)
-        .args(["--batch", "--quiet", "--import"])
+    run(gpg(&home)
+        .arg("--import")
         .arg(original.path("keys/escrow.pub.asc"))
         .arg(original.path("keys/icann.asc")));
     original.cli(&[
@@ -472,14 +468,7 @@ fn deposits_pass_gpg_and_xmllint_and_restore_a_registry_that_publishes_the_same(
         gz.display()
     )));
     assert!(checked.contains("OK"), "{checked}");
-    let verified = Command::new("gpg")
-        .env("GNUPGHOME", &home)
-        .args(["--batch", "--status-fd", "1", "--verify"])
-        .arg(original.path("czds/tld.zone.gz.sig"))
-        .arg(&gz)
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&verified.stdout).contains("[GNUPG:] GOODSIG"));
+    gpg_verifies(&home, &original.path("czds/tld.zone.gz.sig"), &gz);
     let metrics = original.metrics();
     for kind in ["FULL", "DIFF"] {
         assert!(
