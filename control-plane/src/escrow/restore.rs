@@ -321,18 +321,16 @@ fn check(
     })
 }
 
-/// Restores the deposits in `folders` (a full one, then its differentials in order) into the
-/// registry `conn`, which must run the deposits' zone and hold no domain or host object.
-/// Registrars it already has (set up with their passwords) keep their passwords and credit.
-pub fn restore(
-    conn: &mut Connection,
-    signer: &Signer,
+/// Checks the deposits in `folders` (a full one, then its differentials in order) end to end —
+/// signatures, parts, decryption, XML, every object, one zone, the `prevId` chain — leaving each
+/// one's XML in `scratch`; returns what each says, and where its XML is.
+pub fn verify(
     folders: &[PathBuf],
     registry: &SignedPublicKey,
     agent: &SignedSecretKey,
     scratch: &Path,
     mut progress: impl FnMut(&str, u64),
-) -> anyhow::Result<Restored> {
+) -> anyhow::Result<Vec<(Summary, PathBuf)>> {
     ensure!(!folders.is_empty(), "name at least one deposit folder");
     let mut checked = Vec::new();
     for (n, folder) in folders.iter().enumerate() {
@@ -365,6 +363,23 @@ pub fn restore(
             );
         }
     }
+    Ok(checked)
+}
+
+/// Restores the deposits in `folders` (a full one, then its differentials in order) into the
+/// registry `conn`, which must run the deposits' zone and hold no domain or host object.
+/// Registrars it already has (set up with their passwords) keep their passwords and credit.
+pub fn restore(
+    conn: &mut Connection,
+    signer: &Signer,
+    folders: &[PathBuf],
+    registry: &SignedPublicKey,
+    agent: &SignedSecretKey,
+    scratch: &Path,
+    mut progress: impl FnMut(&str, u64),
+) -> anyhow::Result<Restored> {
+    let checked = verify(folders, registry, agent, scratch, &mut progress)?;
+    let zone = checked[0].0.zone.clone();
     let zones = conn.zones()?;
     let Some(zone_settings) = zones.iter().find(|z| z.origin == zone).cloned() else {
         bail!("this registry does not run {zone}: add the zone first (control-plane zone add)");

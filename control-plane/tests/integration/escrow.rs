@@ -456,6 +456,18 @@ fn deposits_pass_gpg_and_xmllint_and_restore_a_registry_that_publishes_the_same(
         diff_xml.matches("<rdeDomain:domain>").count() < 10,
         "a differential deposit carries what changed: {diff_xml}"
     );
+    let verified = original.cli(&[
+        "escrow",
+        "verify",
+        "--registry-key",
+        "keys/escrow.pub.asc",
+        "--agent-key",
+        agent_secret.to_str().unwrap(),
+        full.to_str().unwrap(),
+        diff.to_str().unwrap(),
+    ]);
+    assert_eq!(verified.matches("ok: ").count(), 2, "{verified}");
+    assert!(verified.contains("ok: DIFF deposit"), "{verified}");
     let listed = original.cli(&["escrow", "list"]);
     assert_eq!(listed.lines().count(), 3, "{listed}");
     // The daily zone file for zone file access: gzip, a zone BIND accepts, signed.

@@ -39,6 +39,20 @@ pub enum Command {
         /// Only this zone's.
         zone: Option<String>,
     },
+    /// Check deposits end to end without restoring them (an escrow agent's or a drill's check):
+    /// each part's signature, the parts, decryption, the XML and every object, and that they
+    /// chain (a full deposit, then its differentials in order).
+    Verify {
+        /// The deposit folders, the full one first.
+        #[arg(required = true)]
+        deposits: Vec<PathBuf>,
+        /// The registry's public key, which signed them.
+        #[arg(long)]
+        registry_key: PathBuf,
+        /// The escrow agent's secret key, which decrypts them.
+        #[arg(long)]
+        agent_key: PathBuf,
+    },
     /// Rebuild this (new) registry from a full deposit and the differential deposits after
     /// it, in order. The registry must run the zone and hold no domain or host object;
     /// registrars already added keep their passwords and credit.
@@ -168,6 +182,35 @@ pub fn run(command: Command, env: &Env) -> Result<()> {
                     d.bytes,
                     d.took_ms,
                     d.folder
+                );
+            }
+            Ok(())
+        }
+        Command::Verify {
+            deposits,
+            registry_key,
+            agent_key,
+        } => {
+            let registry = ryde::public_key(&registry_key)?;
+            let agent = ryde::secret_key(&agent_key)?;
+            let scratch = tempfile::Builder::new().prefix("escrow-verify").tempdir()?;
+            let checked =
+                restore::verify(&deposits, &registry, &agent, scratch.path(), |what, _| {
+                    tracing::info!("{what}")
+                })?;
+            for (d, _) in &checked {
+                let counts: Vec<String> = d
+                    .counts
+                    .iter()
+                    .map(|(uri, n)| format!("{n} {}", uri.rsplit(':').next().unwrap_or(uri)))
+                    .collect();
+                println!(
+                    "ok: {} deposit {} of {} at {}: {}",
+                    d.kind,
+                    d.id,
+                    d.zone,
+                    zonefiles::calendar::date_time(d.watermark),
+                    counts.join(", ")
                 );
             }
             Ok(())
