@@ -6,6 +6,9 @@
 //! 9022 has no place for is not deposited: passwords (registrars' and domains'), balances, the
 //! ledger, the history, and what a grace period would refund. A `server…` status carries the
 //! case it was set for as its text (`udrp: case-123`), which EPP allows.
+//!
+//! One file on purpose: each object's writer and reader mirror each other field by field (the
+//! round-trip tests below hold them together), and a change to one must be seen beside the other.
 
 use std::fmt::Write as _;
 use std::net::IpAddr;

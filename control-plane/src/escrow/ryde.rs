@@ -221,13 +221,16 @@ pub fn verify(path: &Path, key: &SignedPublicKey) -> anyhow::Result<()> {
         .with_context(|| format!("{}: no signature file", signature_file.display()))?;
     let signature = DetachedSignature::from_bytes(bytes.as_slice())
         .with_context(|| format!("{} is not an OpenPGP signature", signature_file.display()))?;
-    let content = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let by_primary = signature.verify(&key.primary_key, &content);
-    let by_subkey = key
-        .public_subkeys
-        .iter()
-        .any(|k| signature.verify(k, &content).is_ok());
-    if by_primary.is_err() && !by_subkey {
+    // The part is streamed through the hash (a part may be gigabytes); a subkey is tried only
+    // when the primary key does not verify it.
+    let mut verified = signed_by(&signature, &key.primary_key, path)?;
+    for subkey in &key.public_subkeys {
+        if verified {
+            break;
+        }
+        verified = signed_by(&signature, subkey, path)?;
+    }
+    if !verified {
         bail!(
             "{}: the signature does not verify with the registry's key {}",
             path.display(),
@@ -235,6 +238,19 @@ pub fn verify(path: &Path, key: &SignedPublicKey) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Whether `signature` of the file at `path` verifies with `key`.
+fn signed_by(
+    signature: &DetachedSignature,
+    key: &impl pgp::types::VerifyingKey,
+    path: &Path,
+) -> anyhow::Result<bool> {
+    let file = File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(signature
+        .signature
+        .verify(key, BufReader::with_capacity(1 << 16, file))
+        .is_ok())
 }
 
 /// The parts read one after the other as one stream.

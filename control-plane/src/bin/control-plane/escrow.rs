@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use control_plane::escrow::deposit::{self, Kind, Settings};
 use control_plane::escrow::{restore, ryde};
 use control_plane::store::sqlite::escrow;
+use pgp::composed::{SignedPublicKey, SignedSecretKey};
 
 use crate::{Env, open};
 
@@ -42,31 +43,35 @@ pub enum Command {
     /// Check deposits end to end without restoring them (an escrow agent's or a drill's check):
     /// each part's signature, the parts, decryption, the XML and every object, and that they
     /// chain (a full deposit, then its differentials in order).
-    Verify {
-        /// The deposit folders, the full one first.
-        #[arg(required = true)]
-        deposits: Vec<PathBuf>,
-        /// The registry's public key, which signed them.
-        #[arg(long)]
-        registry_key: PathBuf,
-        /// The escrow agent's secret key, which decrypts them.
-        #[arg(long)]
-        agent_key: PathBuf,
-    },
+    Verify(Deposits),
     /// Rebuild this (new) registry from a full deposit and the differential deposits after
     /// it, in order. The registry must run the zone and hold no domain or host object;
     /// registrars already added keep their passwords and credit.
-    Restore {
-        /// The deposit folders, the full one first.
-        #[arg(required = true)]
-        deposits: Vec<PathBuf>,
-        /// The registry's public key, which signed them.
-        #[arg(long)]
-        registry_key: PathBuf,
-        /// The escrow agent's secret key, which decrypts them.
-        #[arg(long)]
-        agent_key: PathBuf,
-    },
+    Restore(Deposits),
+}
+
+/// Deposits to check or restore, and the keys that open them.
+#[derive(clap::Args)]
+pub struct Deposits {
+    /// The deposit folders, the full one first.
+    #[arg(required = true)]
+    deposits: Vec<PathBuf>,
+    /// The registry's public key, which signed them.
+    #[arg(long)]
+    registry_key: PathBuf,
+    /// The escrow agent's secret key, which decrypts them.
+    #[arg(long)]
+    agent_key: PathBuf,
+}
+
+impl Deposits {
+    /// The registry's public key and the agent's secret key.
+    fn keys(&self) -> Result<(SignedPublicKey, SignedSecretKey)> {
+        Ok((
+            ryde::public_key(&self.registry_key)?,
+            ryde::secret_key(&self.agent_key)?,
+        ))
+    }
 }
 
 /// The public key file beside a secret key file: `x.asc` → `x.pub.asc`.
@@ -186,13 +191,9 @@ pub fn run(command: Command, env: &Env) -> Result<()> {
             }
             Ok(())
         }
-        Command::Verify {
-            deposits,
-            registry_key,
-            agent_key,
-        } => {
-            let registry = ryde::public_key(&registry_key)?;
-            let agent = ryde::secret_key(&agent_key)?;
+        Command::Verify(given) => {
+            let (registry, agent) = given.keys()?;
+            let deposits = given.deposits;
             let scratch = tempfile::Builder::new().prefix("escrow-verify").tempdir()?;
             let checked =
                 restore::verify(&deposits, &registry, &agent, scratch.path(), |what, _| {
@@ -215,13 +216,9 @@ pub fn run(command: Command, env: &Env) -> Result<()> {
             }
             Ok(())
         }
-        Command::Restore {
-            deposits,
-            registry_key,
-            agent_key,
-        } => {
-            let registry = ryde::public_key(&registry_key)?;
-            let agent = ryde::secret_key(&agent_key)?;
+        Command::Restore(given) => {
+            let (registry, agent) = given.keys()?;
+            let deposits = given.deposits;
             let mut conn = open(&env.config)?;
             let signer = env.config.signer()?;
             let scratch = tempfile::Builder::new()

@@ -182,15 +182,15 @@ pub fn take_gone(
 
 /// Every host object, by name.
 pub fn hosts(conn: &Connection) -> StoreResult<Vec<Host>> {
-    let mut statement = conn.prepare("SELECT name FROM main.hosts ORDER BY name")?;
-    let names: Vec<String> = statement
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    let mut hosts = Vec::with_capacity(names.len());
-    for name in names {
-        if let Some(host) = crate::store::Store::host(conn, &name)? {
-            hosts.push(host);
-        }
+    let mut statement = conn.prepare(&format!(
+        "SELECT {} FROM main.hosts ORDER BY name",
+        super::HOST_COLUMNS
+    ))?;
+    let rows = statement.query_map([], super::host_row)?;
+    let mut hosts = Vec::new();
+    for row in rows {
+        let (host, addresses) = row?;
+        hosts.push(super::with_addresses(host, &addresses)?);
     }
     Ok(hosts)
 }
