@@ -1,6 +1,7 @@
 //! A Prometheus metrics page as `constellation status` and the benchmark report read it
 //! (`ops::scrape`), on arbitrary text: no panic, and every series the page holds is found
-//! again by name, and counting, summing and reading histograms stay within the page.
+//! again by name, and counting, summing (by a label too) and reading histograms stay within the
+//! page.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -23,6 +24,7 @@ fuzz_target!(|data: &[u8]| {
             assert!(page.count(name, value) <= text.lines().count());
         }
         let _ = page.sum(name);
+        let _ = page.sum_where(name, "transport", "udp");
         // Buckets are series of the page: never more of them than lines.
         assert!(page.histogram(name).len() <= text.lines().count());
     }

@@ -74,6 +74,19 @@ impl Samples {
     pub fn sum(&self, name: &str) -> f64 {
         self.series(name).map(|(_, v)| v).sum()
     }
+
+    /// The sum over the series of a metric that carry the label `label="value"`.
+    pub fn sum_where(&self, name: &str, label: &str, value: &str) -> f64 {
+        let wanted = format!("{label}=\"{value}\"");
+        self.series(name)
+            .filter(|(s, _)| {
+                s.split_once('{')
+                    .and_then(|(_, labels)| labels.strip_suffix('}'))
+                    .is_some_and(|labels| labels.split(',').any(|l| l == wanted))
+            })
+            .map(|(_, v)| v)
+            .sum()
+    }
 }
 
 #[cfg(test)]
@@ -89,6 +102,13 @@ mod tests {
         );
         assert_eq!(page.get("x_serial{satellite=\"a\"}"), Some(7.0));
         assert_eq!(page.sum("x_serial"), 13.0);
+        let page2 = Samples::parse(
+            "x_r{transport=\"udp\",rcode=\"NOERROR\"} 4\nx_r{transport=\"udp\",rcode=\"NXDOMAIN\"} 2\n\
+             x_r{transport=\"tcp\",rcode=\"NOERROR\"} 1\n",
+        );
+        assert_eq!(page2.sum_where("x_r", "transport", "udp"), 6.0);
+        assert_eq!(page2.sum_where("x_r", "rcode", "NOERROR"), 5.0);
+        assert_eq!(page2.sum_where("x_r", "transport", "quic"), 0.0);
         assert_eq!(page.count("x_serial", 7.0), 1);
         assert_eq!(
             page.histogram("x_ack_seconds"),

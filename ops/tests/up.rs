@@ -111,6 +111,27 @@ fn up_runs_a_constellation_that_answers_and_leaves_nothing_behind() {
     assert!(listed.contains("\tFULL\t"), "{listed}");
     let next = escrow(" escrow deposit ");
     assert!(next.starts_with("DIFF deposit"), "{next}");
+    // The activity report counts the commands above and the satellites' queries (agents read
+    // their servers every 5 s; the registry writes its counts every 10 s).
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let csv = escrow(" report activity ");
+        let lines: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+        assert_eq!(lines.len(), 2, "{csv}");
+        let field = |name: &str| -> u64 {
+            let i = lines[0].iter().position(|f| *f == name).unwrap();
+            lines[1][i].parse().unwrap()
+        };
+        if field("srs-dom-create") >= 1
+            && field("dns-udp-queries-responded") >= 3
+            && field("whois-43-queries") >= 1
+            && field("rdap-queries") >= 1
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{csv}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
     // The registrars' web page answers its log-in form over HTTPS.
     let web = printed
         .lines()

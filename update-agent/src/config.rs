@@ -55,6 +55,26 @@ pub struct Config {
     pub zones: Vec<ZoneConfig>,
     /// Serve agents downstream (`[relay]`).
     pub relay: Option<RelayConfig>,
+    /// Count queries for the registry's monthly activity report (`[activity]`).
+    pub activity: Option<ActivityConfig>,
+}
+
+/// `[activity]`: the query counts of the registry's monthly activity report, read from the
+/// metrics pages of the servers beside this agent ([`crate::activity`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityConfig {
+    /// edge-dns's metrics page (`metrics_listen` in its configuration), if it runs here.
+    pub dns_metrics: Option<std::net::SocketAddr>,
+    /// edge-whois's metrics page, if it runs here.
+    pub whois_metrics: Option<std::net::SocketAddr>,
+    /// Seconds between reads (60).
+    #[serde(default = "default_every")]
+    pub every_s: u64,
+}
+
+fn default_every() -> u64 {
+    60
 }
 
 /// `[relay]`: agents served downstream.

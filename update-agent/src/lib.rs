@@ -10,6 +10,8 @@
 //!   checkpoints, snapshots, recovery.
 //! - [`relay`]: an agent that serves agents downstream from the signed changesets it applied.
 //! - [`verify`]: a satellite's data compared item by item with the registry's export.
+//! - [`activity`]: the satellite's query counts for the registry's monthly activity report,
+//!   read from its servers' metrics pages and sent upstream.
 //!
 //! The `update-agent` binary is its command line: `run` (the default) calls [`run::run`], which
 //! feeds what arrives to an [`applier::Applier`] (over `satellite_protocol::session::Agent`)
@@ -23,6 +25,7 @@
 //! acknowledged before it is on disk. A fold (compaction) runs on a thread of its own while
 //! the session goes on appending.
 
+pub mod activity;
 pub mod applier;
 pub mod config;
 pub mod relay;

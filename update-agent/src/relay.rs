@@ -21,6 +21,8 @@
 //!   relay's own tunnel, verified like any snapshot before it is passed on).
 //! - AUDITs from upstream are passed on to each downstream agent at the audited serial, so
 //!   every node checks its data against the control plane's digest.
+//! - Downstream agents' ACTIVITY reports are passed on upstream, under their names, in the
+//!   relay's own session ([`crate::activity::Outbox`]).
 //!
 //! # Threads and order
 //!
@@ -38,6 +40,8 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, bail};
 use ops::metrics::Writer;
 use satellite_protocol::log::{After, Log};
+
+use crate::activity::Outbox;
 use zonefiles::serial::is_after;
 
 use satellite_protocol::message::{Deframer, Message, SignedChangeset, SnapshotHeader, ZoneHello};
@@ -86,6 +90,8 @@ pub struct Relay {
     upstream: Mutex<Option<quinn::Connection>>,
     audit: tokio::sync::watch::Sender<Option<Audit>>,
     downstream: Mutex<BTreeMap<String, Downstream>>,
+    /// Activity reports to send upstream: this agent's and its downstream agents'.
+    outbox: Arc<Outbox>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -121,8 +127,15 @@ impl Relay {
             upstream: Mutex::new(None),
             audit: tokio::sync::watch::channel(None).0,
             downstream: Mutex::new(BTreeMap::new()),
+            outbox: Arc::new(Outbox::default()),
         };
         Ok((relay, notes))
+    }
+
+    /// The activity reports to send upstream ([`crate::activity`]): this agent's, and those
+    /// its downstream agents send, passed on under their names.
+    pub fn outbox(&self) -> &Arc<Outbox> {
+        &self.outbox
     }
 
     /// The downstream agents' tunnels (their keys: [`Tunnels::set_members`]).
@@ -437,6 +450,10 @@ impl Relay {
                     d.audits_differed += 1;
                 }
             }),
+            Reply::Activity(activity) => {
+                self.outbox
+                    .put(activity, crate::activity::day_of(ops::now()));
+            }
         })
         .await
     }

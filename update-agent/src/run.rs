@@ -1,5 +1,6 @@
 //! The agent's shell: the QUIC client that dials upstream, reconnects with jittered back-off,
-//! and feeds each session's messages to an [`Applier`]; the relay's listener; the metrics page.
+//! and feeds each session's messages to an [`Applier`]; the relay's listener; the metrics page;
+//! the activity counts ([`crate::activity`]), sent upstream as they change.
 //!
 //! # Threads
 //!
@@ -57,6 +58,14 @@ pub async fn run(config: Config, path: &Path) -> anyhow::Result<()> {
         tracing::warn!(recovery = note, "changeset log");
     }
     let relay = Arc::new(relay);
+    if let Some(activity) = &config.activity {
+        tokio::spawn(crate::activity::count(
+            activity.clone(),
+            config.id.clone(),
+            config.state.clone(),
+            relay.outbox().clone(),
+        ));
+    }
     if let Some(relaying) = &config.relay {
         serve_downstream(&relay, relaying, path, &node_key)?;
     }
@@ -202,6 +211,8 @@ async fn session(
         resync,
     );
     send.write_all(&applier.hello().encode()).await?;
+    let outbox = relay.outbox().clone();
+    outbox.resend_all();
     stats.sessions.fetch_add(1, Ordering::Relaxed);
     let mut deframer = Deframer::default();
     let mut buffer = vec![0u8; 256 * 1024];
@@ -213,6 +224,10 @@ async fn session(
             () = tokio::time::sleep(CHECKPOINT_IDLE) => {
                 block_in_place(|| applier.checkpoint())?;
                 answer_audit(&mut applier, &mut send).await?;
+                continue;
+            }
+            () = outbox.changed() => {
+                send_all(&mut send, &mut outbox.unsent()).await?;
                 continue;
             }
         };

@@ -16,6 +16,7 @@ use rusqlite::Connection;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, oneshot};
 
+use crate::front::activity::Activity;
 use crate::front::auth::{self, Verified};
 use crate::front::slots::{Slot, Slots};
 use crate::publish::writer::{Commits, Job, Outcome};
@@ -69,6 +70,8 @@ where
 
 /// What every front end's connections share.
 pub struct Core {
+    /// The commands answered, for the monthly activity report.
+    pub activity: Activity,
     commits: Commits,
     readers: Mutex<Vec<Connection>>,
     database: PathBuf,
@@ -80,6 +83,7 @@ impl Core {
     /// The core over the commit thread and the database path (for read-only connections).
     pub fn new(commits: Commits, database: PathBuf) -> Core {
         Core {
+            activity: Activity::default(),
             commits,
             readers: Mutex::new(Vec::new()),
             database,
@@ -227,6 +231,7 @@ impl Core {
         verified_hash: String,
         command: Command,
     ) -> Result<Outcome, QueueFull> {
+        self.activity.count(&command, ops::now());
         let (reply, outcome) = oneshot::channel();
         let job = Job {
             registrar,

@@ -11,7 +11,8 @@
 //!            the queue to the commit thread (crate::publish::writer) → Outcome
 //! ```
 //!
-//! - [`core`]: the shared core and the response counters.
+//! - [`core`]: the shared core and the response counters; [`activity`]: the commands it
+//!   answered, by zone and day, for the monthly activity report.
 //! - [`srrp`]: SRRP/1.0 (the .name plan's protocol), one request per TLS connection.
 //! - [`epp`]: EPP (RFC 5730–5734), sessions over TLS.
 //! - [`rrp`]: RRP (RFC 2832, RFC 3632), the .name plan's other registrar protocol, sessions
@@ -24,6 +25,7 @@
 //! translation to and from registry commands, and a listener over [`core::Core`]
 //! (`docs/adding-a-command.md`).
 
+pub mod activity;
 pub mod auth;
 pub mod client;
 pub mod core;

@@ -5,6 +5,7 @@
 //! what satellites serve, as a registrar's WHOIS details do — publishes a signed changeset in
 //! the same transaction.
 
+pub mod activity;
 pub mod audit;
 pub mod import;
 pub mod publication;

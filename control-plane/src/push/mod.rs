@@ -74,6 +74,7 @@ use ops::metrics::{Histogram, Writer};
 
 use crate::publish::signing::Signer;
 use crate::store::Store;
+use crate::store::sqlite::activity;
 use crate::store::sqlite::holds::State as HoldState;
 use crate::store::sqlite::journal;
 use crate::store::sqlite::satellites::{self, ZoneStatus};
@@ -211,6 +212,8 @@ pub struct Push {
     snapshots: Mutex<HashMap<String, Arc<Built>>>,
     /// Held while a snapshot is built.
     building: Mutex<()>,
+    /// Satellites' day totals received and not yet written: (satellite, count).
+    activity: Mutex<Vec<(String, activity::Count)>>,
 }
 
 impl Push {
@@ -244,6 +247,7 @@ impl Push {
             satellites: Mutex::new(HashMap::new()),
             snapshots: Mutex::new(HashMap::new()),
             building: Mutex::new(()),
+            activity: Mutex::new(Vec::new()),
         });
         push.refresh_members()?;
         Ok(push)
@@ -355,6 +359,9 @@ impl Push {
         // Status is not precious: no fsync for it (the commit thread's next fsync covers it).
         conn.pragma_update(None, "synchronous", "OFF")?;
         satellites::record(&mut conn, &rows)?;
+        // Totals only grow: one lost with a failed write comes again in the agent's next report.
+        let counted = std::mem::take(&mut *self.activity.lock().unwrap_or_else(|e| e.into_inner()));
+        activity::record_satellites(&mut conn, &counted)?;
         Ok(())
     }
 
@@ -580,8 +587,41 @@ impl Push {
                 }
                 s.audit = Some((zone, serial, same, ops::now()));
             }),
+            Reply::Activity(activity) => self.counted(&name, activity),
         })
         .await
+    }
+
+    /// Keeps a satellite's day totals for the next status write, in each zone its session (the
+    /// agent's, or the relay's it came through) serves. Only the report's counters and days
+    /// from the last 62 to tomorrow are kept.
+    fn counted(&self, session: &str, reported: message::Activity) {
+        let today = (ops::now() / 86_400) as u32;
+        if reported.day + 62 < today || reported.day > today + 1 {
+            return;
+        }
+        let zones: Vec<String> = self
+            .satellites
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(session)
+            .map(|s| s.zones.keys().cloned().collect())
+            .unwrap_or_default();
+        let mut pending = self.activity.lock().unwrap_or_else(|e| e.into_inner());
+        for (counter, total) in &reported.counts {
+            if !message::ACTIVITY_COUNTERS.contains(&counter.as_str()) {
+                continue;
+            }
+            for zone in &zones {
+                let count = activity::Count {
+                    day: reported.day,
+                    zone: zone.clone(),
+                    counter: counter.clone(),
+                    total: *total,
+                };
+                pending.push((reported.satellite.clone(), count));
+            }
+        }
     }
 
     /// Sends each zone's starting point, then the journal as it grows.

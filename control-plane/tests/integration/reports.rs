@@ -21,19 +21,7 @@ fn the_transactions_report_counts_what_registrars_did() {
         "5",
     ]);
     // Everything below happens within one month: not in the last minute of one.
-    let now = ops::now();
-    let next_month = zonefiles::calendar::add_months(now - now % 86_400, 1);
-    let next_month = next_month
-        - (zonefiles::calendar::date(next_month)[8..10]
-            .parse::<i64>()
-            .unwrap()
-            - 1)
-            * 86_400;
-    if next_month - now < 60 {
-        std::thread::sleep(std::time::Duration::from_secs(
-            (next_month - now + 1) as u64,
-        ));
-    }
+    crate::wait_for_month_start();
     registry.start();
     let srrp = |registrar: u32, header: &str, attributes: &[(&str, &str)], code: u16| {
         let response = registry.as_registrar(registrar, header, attributes);

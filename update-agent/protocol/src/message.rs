@@ -29,6 +29,12 @@
 //!                                 upstream's snapshot of the zone (SNAPSHOT, CHUNKs from 0),
 //!                                 then the end of the stream; a relay keeps it for the
 //!                                 agents it serves (update-agent's relay)
+//! 11 ACTIVITY  agent → upstream   str8 satellite · u32 day (days since 1970, UTC) · u8 count ·
+//!                                 count × (str8 counter · u64 total): the satellite's query
+//!                                 counts of that day so far (`dns-udp-queries-received`, …,
+//!                                 `whois-43-queries`, `rdap-queries`); sent again as they
+//!                                 grow, so the latest one of a day is its total; a relay
+//!                                 passes its downstream agents' on under their names
 //! ```
 //!
 //! An agent's first stream opens with HELLO and is its session; a relay opens one more
@@ -127,6 +133,28 @@ impl SnapshotHeader {
     }
 }
 
+/// The counters an ACTIVITY carries (the monthly activity report's field names).
+pub const ACTIVITY_COUNTERS: [&str; 6] = [
+    "dns-udp-queries-received",
+    "dns-udp-queries-responded",
+    "dns-tcp-queries-received",
+    "dns-tcp-queries-responded",
+    "whois-43-queries",
+    "rdap-queries",
+];
+
+/// A satellite's query counts of one day so far (ACTIVITY), for the registry's monthly
+/// activity report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Activity {
+    /// The satellite counted (a relay passes on its downstream agents' counts).
+    pub satellite: String,
+    /// The day, in days since 1970 (UTC).
+    pub day: u32,
+    /// Each counter's total of the day so far, by name.
+    pub counts: Vec<(String, u64)>,
+}
+
 /// One message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
@@ -189,6 +217,8 @@ pub enum Message {
         /// The zone.
         zone: String,
     },
+    /// A satellite's query counts of one day so far.
+    Activity(Activity),
     /// The outcome of an audit.
     Audited {
         /// The zone.
@@ -229,6 +259,7 @@ const GOODBYE: u8 = 7;
 const AUDIT: u8 = 8;
 const AUDITED: u8 = 9;
 const FETCH: u8 = 10;
+const ACTIVITY: u8 = 11;
 
 struct Writer(Vec<u8>);
 
@@ -276,6 +307,7 @@ impl Message {
             Message::Audit { .. } => "AUDIT",
             Message::Audited { .. } => "AUDITED",
             Message::Fetch { .. } => "FETCH",
+            Message::Activity(_) => "ACTIVITY",
         }
     }
 
@@ -382,6 +414,17 @@ impl Message {
             Message::Fetch { zone } => {
                 w.u8(FETCH);
                 w.str8(zone);
+            }
+            Message::Activity(a) => {
+                w.u8(ACTIVITY);
+                w.str8(&a.satellite);
+                w.u32(a.day);
+                let counts = &a.counts[..a.counts.len().min(255)];
+                w.u8(counts.len() as u8);
+                for (counter, total) in counts {
+                    w.str8(counter);
+                    w.u64(*total);
+                }
             }
         }
         let len = (w.0.len() - 4) as u32;
@@ -518,6 +561,22 @@ impl Message {
                 let message = Message::Fetch { zone: r.str8()? };
                 r.end()?;
                 message
+            }
+            ACTIVITY => {
+                r.what = "ACTIVITY";
+                let satellite = r.str8()?;
+                let day = r.u32()?;
+                let count = r.u8()?;
+                let mut counts = Vec::with_capacity(usize::from(count));
+                for _ in 0..count {
+                    counts.push((r.str8()?, r.u64()?));
+                }
+                r.end()?;
+                Message::Activity(Activity {
+                    satellite,
+                    day,
+                    counts,
+                })
             }
             other => return Err(FrameError::UnknownType(other)),
         };
@@ -698,6 +757,14 @@ mod tests {
                 zone: "name".into(),
                 serial: 8,
             },
+            Message::Activity(Activity {
+                satellite: "ams-1".into(),
+                day: 20_429,
+                counts: vec![
+                    ("dns-udp-queries-received".into(), 1_000_000_007),
+                    ("whois-43-queries".into(), 0),
+                ],
+            }),
             Message::Refused {
                 zone: "name".into(),
                 from: 8,

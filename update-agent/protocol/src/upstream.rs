@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
 
-use crate::message::{self, Deframer, Message, SnapshotHeader, ZoneHello};
+use crate::message::{self, Activity, Deframer, Message, SnapshotHeader, ZoneHello};
 use crate::tunnel::{self, Pins};
 
 /// Agents send only small frames upstream (HELLO, ACK, REFUSED, AUDITED, FETCH).
@@ -274,6 +274,8 @@ pub enum Reply {
         /// Whether the agent's digest was the upstream's.
         same: bool,
     },
+    /// ACTIVITY: a satellite's query counts of a day so far.
+    Activity(Activity),
 }
 
 /// Reads an agent's replies until its stream ends, logs what it refused and each audit's
@@ -326,6 +328,7 @@ pub async fn listen(
                 }
                 reply(Reply::Audited { zone, serial, same });
             }
+            Some(Message::Activity(activity)) => reply(Reply::Activity(activity)),
             Some(Message::Goodbye { reason }) => bail!("the agent closed the session: {reason}"),
             Some(other) => bail!("{other} is not sent upstream"),
         }

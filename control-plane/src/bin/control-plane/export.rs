@@ -74,6 +74,19 @@ pub enum ReportCommand {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// The month's registry functions activity report of a zone (ICANN's Specification 3), as
+    /// CSV: `<zone>-activity-<yyyymm>.csv`. DNS, WHOIS and RDAP counts come from the
+    /// satellites whose agents count (`[activity]` in update-agent.toml).
+    Activity {
+        /// The zone.
+        zone: String,
+        /// The month, YYYY-MM.
+        #[arg(long)]
+        month: String,
+        /// Write it here instead of standard output.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
     /// The zone file for zone file access programmes (ICANN's CZDS): `<zone>.zone.gz` at the
     /// current serial, and `<zone>.zone.gz.sig`, signed with `[escrow] signing_key` when it
     /// exists.
@@ -101,6 +114,20 @@ pub fn report(command: ReportCommand, env: &Env) -> Result<()> {
             operator::transactions::report(&open(&env.config)?, &zone, &month)?,
             output,
         ),
+        ReportCommand::Activity {
+            zone,
+            month,
+            output,
+        } => {
+            let report = operator::activity::report(&open(&env.config)?, &zone, &month)?;
+            match report.satellites.as_slice() {
+                [] => eprintln!(
+                    "no satellite reported query counts for {zone} in {month}: the DNS, WHOIS and RDAP fields are 0 (set [activity] in update-agent.toml)"
+                ),
+                names => eprintln!("DNS, WHOIS and RDAP counts from {}", names.join(", ")),
+            }
+            (report.csv, output)
+        }
         ReportCommand::ZoneFile { zone, output } => {
             let key = &env.config.escrow.signing_key;
             let key = if key.exists() {

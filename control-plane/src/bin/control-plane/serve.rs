@@ -96,6 +96,14 @@ pub fn run(args: Args, env: Env) -> Result<()> {
             },
         );
         let core = Arc::new(Core::new(commits.clone(), config.database.clone()));
+        let counted = (core.clone(), config.database.clone());
+        tokio::spawn(async move {
+            loop {
+                let (core, database) = counted.clone();
+                let _ = tokio::task::spawn_blocking(move || write_activity(&core, &database)).await;
+                tokio::time::sleep(control_plane::front::activity::FLUSH).await;
+            }
+        });
         let server = Arc::new(srrp::server::Server::new(
             tls,
             core.clone(),
@@ -242,8 +250,16 @@ pub fn run(args: Args, env: Env) -> Result<()> {
         tracing::info!("stopping: finishing the commands already queued");
         commits.close();
         let _ = tokio::task::spawn_blocking(move || commit_thread.join()).await;
+        write_activity(&core, &config.database);
         Ok(())
     })
+}
+
+/// Writes the commands answered since the last write (the monthly activity report's).
+fn write_activity(core: &Core, database: &std::path::Path) {
+    if let Err(error) = core.activity.write(database) {
+        tracing::warn!(%error, "writing the activity report's counts (kept for the next try)");
+    }
 }
 
 /// A session front end's TLS configuration: its own certificate and key, or SRRP's.

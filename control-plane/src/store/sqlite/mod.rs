@@ -51,8 +51,13 @@
 //! (`create_price`, was `year_price`; `renew_price`, `transfer_price`, `restore_price`, first
 //! the same); migration 12 lists the domains whose WHOIS objects migration 7 changed the
 //! writing of (held ones, those without name servers), for the sweep to publish again
-//! (`republish`); migration 13 adds premium names with their own prices (`premium_names`).
+//! (`republish`); migration 13 adds premium names with their own prices (`premium_names`);
+//! migration 14 adds `publication_holds` (the publication checks' holds, [`holds`]); migration
+//! 15 indexes domains and the ledger by registrar and adds `notices` (the web page's); migration
+//! 16 `transactions` (the monthly transactions report's events); migration 17 `activity` (per
+//! day, zone and source, the counts of the monthly activity report: [`activity`]).
 
+pub mod activity;
 pub mod escrow;
 pub mod holds;
 pub mod journal;
@@ -392,6 +397,16 @@ CREATE TABLE transactions (
     years INTEGER NOT NULL
 );
 CREATE INDEX transactions_by_time ON transactions(zone, at);
+"#,
+    r#"
+CREATE TABLE activity (
+    day INTEGER NOT NULL,
+    zone TEXT NOT NULL,
+    source TEXT NOT NULL,
+    counter TEXT NOT NULL,
+    total INTEGER NOT NULL,
+    PRIMARY KEY (day, zone, source, counter)
+) WITHOUT ROWID;
 "#,
 ];
 

@@ -10,7 +10,9 @@
 //! - [`recovery`]: the registry rebuilt from a backup and a satellite's changeset log.
 //! - [`dispute`]: the registry's staff lock, hold, transfer and release a domain.
 //! - [`publication`]: a bulk deletion held from the satellites, released, then discarded.
+//! - [`activity`]: the monthly activity report's counts, from the registry and every satellite.
 
+pub mod activity;
 pub mod dispute;
 pub mod netns;
 pub mod publication;

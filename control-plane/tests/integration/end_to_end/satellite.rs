@@ -47,6 +47,8 @@ pub struct Satellite {
     /// RDAP over plain HTTP.
     pub rdap: std::net::SocketAddr,
     pub agent_metrics: std::net::SocketAddr,
+    /// edge-dns's and edge-whois's metrics pages.
+    pub server_metrics: (std::net::SocketAddr, std::net::SocketAddr),
     /// Where it serves agents downstream, if it relays.
     pub relay: Option<std::net::SocketAddr>,
     /// The signing key it trusts (base64), which its downstream agents trust too.
@@ -155,6 +157,7 @@ impl Satellite {
         assert!(status.success());
         admit(&dir.path().join("node.pub"));
         let (dns, whois, rdap, agent_metrics) = (port(), port(), port(), port());
+        let (dns_metrics, whois_metrics) = (port(), port());
         let relay = relays.then(port);
         let relay_section = relay
             .map(|listen| format!("[relay]\nlisten = \"{listen}\"\n"))
@@ -164,6 +167,7 @@ impl Satellite {
             format!(
                 "id = \"{name}\"\nupstream = \"{}\"\nupstream_key = \"{}\"\nsigning_keys = [\"{}\"]\n\
                  metrics_listen = \"{agent_metrics}\"\ncompact_after = 50\njournal_keep = 20\n\
+                 [activity]\ndns_metrics = \"{dns_metrics}\"\nwhois_metrics = \"{whois_metrics}\"\nevery_s = 1\n\
                  [[zone]]\norigin = \"name\"\ndirectory = \"zones/name\"\n{relay_section}",
                 upstream.address, upstream.key, upstream.signing
             ),
@@ -172,8 +176,7 @@ impl Satellite {
         std::fs::write(
             dir.path().join("dns.toml"),
             format!(
-                "listen = [\"{dns}\"]\nmetrics_listen = \"{}\"\n[[zone]]\ndirectory = \"zones/name\"\n",
-                port()
+                "listen = [\"{dns}\"]\nmetrics_listen = \"{dns_metrics}\"\n[[zone]]\ndirectory = \"zones/name\"\n",
             ),
         )
         .unwrap();
@@ -183,6 +186,7 @@ impl Satellite {
             whois,
             rdap,
             agent_metrics,
+            server_metrics: (dns_metrics, whois_metrics),
             relay,
             signing: upstream.signing,
             dir,
@@ -214,7 +218,7 @@ impl Satellite {
                 &rdap.to_string(),
             ])
             .arg("--metrics-listen")
-            .arg(port().to_string())
+            .arg(whois_metrics.to_string())
             .stderr(log("whois.log"))
             .spawn()
             .unwrap();

@@ -320,9 +320,12 @@ pub fn run(options: Options) -> anyhow::Result<()> {
             format!(
                 "id = \"{name}\"\nupstream = \"{}\"\nupstream_key = \"{tunnel_key}\"\n\
                  signing_keys = [\"{signing_key}\"]\nmetrics_listen = \"{}\"\n\
+                 [activity]\ndns_metrics = \"{}\"\nwhois_metrics = \"{}\"\nevery_s = 5\n\
                  [[zone]]\norigin = \"{ZONE}\"\ndirectory = \"zones/{ZONE}\"\n",
                 ports.push(),
-                ports.agent_metrics(n)
+                ports.agent_metrics(n),
+                ports.dns_metrics(n),
+                ports.whois_metrics(n)
             ),
         )?;
         std::fs::write(
@@ -632,6 +635,10 @@ fn print_try(
     try_(
         format!("{operator} escrow deposit {ZONE}"),
         "the next one: differential, what changed since (docs/escrow.md)",
+    );
+    try_(
+        format!("{operator} report activity {ZONE} --month $(date -u +%Y-%m)"),
+        "ICANN's monthly activity report: the commands above, every satellite's DNS, WHOIS and RDAP queries",
     );
     println!("Logs are in {}. Ctrl-C stops everything.", dir.display());
 }
