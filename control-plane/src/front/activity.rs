@@ -33,8 +33,9 @@ pub struct Activity {
 struct State {
     /// The registry's zones, longest first (refreshed at each write).
     zones: Vec<String>,
-    /// (day, zone, counter) → commands.
-    pending: HashMap<(u32, String, &'static str), u64>,
+    /// (day, counter) → zone → commands (the zone looked up by `&str`: no allocation per
+    /// command).
+    pending: HashMap<(u32, &'static str), HashMap<String, u64>>,
 }
 
 /// What a host command is about.
@@ -113,7 +114,13 @@ impl Activity {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let State { zones, pending } = &mut *state;
         let mut add = |zone: &String| {
-            *pending.entry((day, zone.clone(), counter)).or_default() += 1;
+            let zones = pending.entry((day, counter)).or_default();
+            match zones.get_mut(zone.as_str()) {
+                Some(n) => *n += 1,
+                None => {
+                    zones.insert(zone.clone(), 1);
+                }
+            }
         };
         match object {
             Object::Domain(name) => {
@@ -141,11 +148,13 @@ impl Activity {
             std::mem::take(&mut self.state.lock().unwrap_or_else(|e| e.into_inner()).pending);
         let counts: Vec<Count> = pending
             .iter()
-            .map(|((day, zone, counter), total)| Count {
-                day: *day,
-                zone: zone.clone(),
-                counter: (*counter).to_owned(),
-                total: *total,
+            .flat_map(|((day, counter), zones)| {
+                zones.iter().map(|(zone, total)| Count {
+                    day: *day,
+                    zone: zone.clone(),
+                    counter: (*counter).to_owned(),
+                    total: *total,
+                })
             })
             .collect();
         let written = (|| -> anyhow::Result<()> {
@@ -163,8 +172,11 @@ impl Activity {
         })();
         if written.is_err() {
             let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            for (key, total) in pending {
-                *state.pending.entry(key).or_default() += total;
+            for (key, zones) in pending {
+                let held = state.pending.entry(key).or_default();
+                for (zone, total) in zones {
+                    *held.entry(zone).or_default() += total;
+                }
             }
         }
         written
@@ -181,7 +193,7 @@ mod tests {
         let mut rows: Vec<_> = state
             .pending
             .iter()
-            .map(|((d, z, c), n)| (*d, z.clone(), *c, *n))
+            .flat_map(|((d, c), zones)| zones.iter().map(|(z, n)| (*d, z.clone(), *c, *n)))
             .collect();
         rows.sort();
         rows
