@@ -37,6 +37,7 @@
 //! - [`changeset::Changeset`] and [`journal::Journal`]: the units of change and their log.
 //! - [`zonedir::ZoneDir`]: a satellite's zone directory (image, journal, `CURRENT` pointer).
 //! - [`whois`]: the registry objects the WHOIS service shows.
+//! - [`sign`]: DNSSEC keys and the signing of a whole zone (RRSIGs, NSEC or NSEC3).
 //! - [`generate`]: deterministic TLD-shaped zones for tests, benchmarks and the demo, below
 //!   every crate that serves or loads them.
 //!
@@ -71,6 +72,7 @@ pub mod rdata;
 pub mod record;
 pub mod rtype;
 pub mod serial;
+pub mod sign;
 pub mod spill;
 pub mod whois;
 pub mod zone;

@@ -11,6 +11,7 @@ mod rate_limit;
 mod server;
 mod support;
 mod transfers;
+mod validation;
 
 #[global_allocator]
 static ALLOCATOR: allocations::Counting = allocations::Counting;

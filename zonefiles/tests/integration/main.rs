@@ -6,5 +6,6 @@ mod ferret;
 mod image;
 mod journal;
 mod master;
+mod sign;
 mod support;
 mod tools;

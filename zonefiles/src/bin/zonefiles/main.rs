@@ -1,4 +1,4 @@
-//! `zonefiles`: check, compile, dump, diff, verify and compact zones; one module per family of
+//! `zonefiles`: check, compile, dump, diff, verify, compact and sign zones; one module per family of
 //! subcommands, over the `zonefiles` library.
 
 mod check;
@@ -6,6 +6,7 @@ mod dir;
 mod image;
 mod journal;
 mod read;
+mod sign;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -108,6 +109,48 @@ enum Command {
         #[command(subcommand)]
         action: dir::Action,
     },
+    /// Make a DNSSEC key for a zone, written as BIND's `K<zone>.+<alg>+<tag>.key` and
+    /// `.private` (mode 0600); prints the files' base name.
+    Keygen {
+        /// The zone.
+        zone: Name,
+        /// The algorithm: 13 (ECDSAP256SHA256) or 15 (ED25519).
+        #[arg(long, default_value_t = 13)]
+        algorithm: u8,
+        /// A key-signing key (flags 257: it signs the DNSKEY RRset; alone, a CSK); by
+        /// default a zone-signing key (256).
+        #[arg(long)]
+        ksk: bool,
+        /// The folder for the files.
+        #[arg(short, long, default_value = ".")]
+        output: PathBuf,
+    },
+    /// Sign a master file with DNSSEC (NSEC3 with opt-out, no extra iteration, no salt, by
+    /// default), on every core; the zone is checked first.
+    Sign {
+        /// The master file.
+        zone: PathBuf,
+        /// A key's file (`.key` or `.private`), from `zonefiles keygen` or BIND's
+        /// `dnssec-keygen`; give a KSK and a ZSK, or one CSK.
+        #[arg(long = "key", required = true)]
+        keys: Vec<PathBuf>,
+        /// Where to write the signed master file (replaced atomically).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// NSEC rather than NSEC3 (small zones).
+        #[arg(long)]
+        nsec: bool,
+        /// NSEC3 without opt-out: every delegation in the chain.
+        #[arg(long)]
+        no_opt_out: bool,
+        /// Days a signature is valid (each RRset's shortened by up to a seventh, so that
+        /// re-signing spreads out).
+        #[arg(long, default_value_t = 14)]
+        validity_days: u32,
+        /// The zone's name (default: the owner of the first SOA).
+        #[arg(long)]
+        origin: Option<Name>,
+    },
     /// Create an empty journal that follows a zone image.
     InitJournal {
         /// The zone image the journal follows.
@@ -158,5 +201,28 @@ fn run(cli: Cli) -> Result<ExitCode> {
         } => journal::compact(&image, &journal, &output),
         Command::Dir { action } => dir::run(action),
         Command::InitJournal { image, journal } => journal::init(&image, &journal),
+        Command::Keygen {
+            zone,
+            algorithm,
+            ksk,
+            output,
+        } => sign::keygen(&zone, algorithm, ksk, &output),
+        Command::Sign {
+            zone,
+            keys,
+            output,
+            nsec,
+            no_opt_out,
+            validity_days,
+            origin,
+        } => sign::sign(sign::SignArgs {
+            zone,
+            keys,
+            output,
+            nsec,
+            no_opt_out,
+            validity_days,
+            origin,
+        }),
     }
 }

@@ -1,0 +1,161 @@
+//! DNSSEC signing checked by tools nobody here wrote: BIND's `dnssec-verify` and ldns's
+//! `ldns-verify-zone` accept every zone `zonefiles sign` writes (NSEC3 with and without
+//! opt-out, NSEC, ECDSA P-256 and Ed25519, KSK + ZSK and CSK); BIND's `dnssec-signzone`, given
+//! the same zone and keys, builds the very same NSEC3 and NSEC chains; and keys made by BIND's
+//! `dnssec-keygen` sign here.
+
+use std::path::Path;
+use std::process::Command;
+
+use zonefiles::generate::{self, Options, Shape};
+
+use crate::support::have_tool;
+
+const BIN: &str = env!("CARGO_BIN_EXE_zonefiles");
+
+fn run(program: &str, dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(program)
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{program} {args:?}: {text}");
+    text
+}
+
+/// The chain's records (`NSEC3` or `NSEC`) of a signed zone, in ldns's canonical text.
+fn chain(dir: &Path, file: &str, rtype: &str) -> Vec<String> {
+    let text = run("ldns-read-zone", dir, &["-c", file]);
+    let mut lines: Vec<String> = text
+        .lines()
+        .filter(|l| l.split_whitespace().nth(3) == Some(rtype))
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    lines.sort();
+    lines
+}
+
+fn verified(dir: &Path, file: &str, csk: bool) {
+    let mut args = vec!["-o", "tld"];
+    if csk {
+        // A CSK's signatures count as a ZSK's.
+        args.push("-z");
+    }
+    args.push(file);
+    let text = run("dnssec-verify", dir, &args);
+    assert!(text.contains("Zone fully signed"), "{text}");
+    let text = run("ldns-verify-zone", dir, &[file]);
+    assert!(text.contains("Zone is verified and complete"), "{text}");
+}
+
+#[test]
+fn bind_and_ldns_verify_our_signed_zones_and_bind_builds_the_same_chains() {
+    if ![
+        "dnssec-verify",
+        "dnssec-signzone",
+        "dnssec-keygen",
+        "ldns-verify-zone",
+        "ldns-read-zone",
+    ]
+    .iter()
+    .all(|t| have_tool(t))
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for (shape, file) in [
+        (Shape::Glue, "glue.zone"),
+        (Shape::Providers, "providers.zone"),
+    ] {
+        let options = Options {
+            delegations: 3_000,
+            shape,
+            ..Options::default()
+        };
+        let mut text = Vec::new();
+        generate::generate(&options, &mut text).unwrap();
+        std::fs::write(d.join(file), text).unwrap();
+    }
+    let ksk = run(BIN, d, &["keygen", "tld", "--ksk"]);
+    let zsk = run(BIN, d, &["keygen", "tld"]);
+    let (ksk, zsk) = (
+        format!("{}.key", ksk.trim()),
+        format!("{}.private", zsk.trim()),
+    );
+    let csk = run(
+        BIN,
+        d,
+        &["keygen", "tld", "--ksk", "--algorithm", "15", "-o", "ed"],
+    );
+    let csk = format!("{}.key", csk.trim());
+
+    for zone in ["glue.zone", "providers.zone"] {
+        for (mode, extra) in [
+            ("opt-out", &[][..]),
+            ("nsec3", &["--no-opt-out"][..]),
+            ("nsec", &["--nsec"][..]),
+        ] {
+            let out = format!("{zone}.{mode}.signed");
+            let mut args = vec!["sign", zone, "--key", &ksk, "--key", &zsk, "-o", &out];
+            args.extend_from_slice(extra);
+            run(BIN, d, &args);
+            verified(d, &out, false);
+        }
+        let out = format!("{zone}.csk.signed");
+        run(BIN, d, &["sign", zone, "--key", &csk, "-o", &out]);
+        verified(d, &out, true);
+    }
+
+    // BIND's signer, given the same zone and keys (from the key folder, `-S`), makes the same
+    // NSEC3 chain (opt-out, no salt, no extra iteration) and the same NSEC chain: owners, TTLs,
+    // flags, next names and type bitmaps.
+    for (ours, bind_args, rtype) in [
+        (
+            "glue.zone.opt-out.signed",
+            &["-3", "-", "-H", "0", "-A"][..],
+            "NSEC3",
+        ),
+        ("glue.zone.nsec.signed", &[][..], "NSEC"),
+    ] {
+        let mut args = vec!["-S", "-K", ".", "-o", "tld", "-f", "bind.signed"];
+        args.extend_from_slice(bind_args);
+        args.push("glue.zone");
+        run("dnssec-signzone", d, &args);
+        let (bind, ours) = (chain(d, "bind.signed", rtype), chain(d, ours, rtype));
+        assert!(ours.len() > 100, "{rtype}: {}", ours.len());
+        assert_eq!(bind, ours, "{rtype} chains differ");
+    }
+
+    // A key pair made by BIND's dnssec-keygen signs here.
+    let bind_key = run(
+        "dnssec-keygen",
+        d,
+        &[
+            "-q",
+            "-a",
+            "ECDSAP256SHA256",
+            "-f",
+            "KSK",
+            "-K",
+            "ed",
+            "tld",
+        ],
+    );
+    let bind_key = format!("ed/{}.private", bind_key.trim());
+    run(
+        BIN,
+        d,
+        &[
+            "sign",
+            "glue.zone",
+            "--key",
+            &bind_key,
+            "-o",
+            "bind-key.signed",
+        ],
+    );
+    verified(d, "bind-key.signed", true);
+}
