@@ -5,7 +5,9 @@
 use zonefiles::calendar;
 use zonefiles::whois::DelegationSigner;
 
-use super::{CurrentExpiry, Failure, Quote, Refusal, Reply, Rules, check_ds, permitted, prices_of};
+use super::{
+    CurrentExpiry, Failure, MAX_DS, Quote, Refusal, Reply, Rules, check_ds, permitted, prices_of,
+};
 use crate::model::{Action, HistoryKey, LedgerKind, Nameserver};
 
 impl Rules<'_> {
@@ -162,6 +164,14 @@ impl Rules<'_> {
             if !ds.contains(record) {
                 ds.push(record.clone());
             }
+        }
+        if ds.len() > MAX_DS {
+            return Err(Refusal::InvalidValue(format!(
+                "{} would hold {} DS records; a domain holds at most {MAX_DS}",
+                domain.name,
+                ds.len()
+            ))
+            .into());
         }
         self.set_ds(&domain.name, &ds)
     }

@@ -1397,8 +1397,31 @@ fn usable_address(address: &IpAddr) -> bool {
     }
 }
 
+/// The most DS records a domain may hold: room for a key rollover of two algorithms.
+pub const MAX_DS: usize = 8;
+
+/// The DNSSEC algorithms a DS may name: those RFC 8624 (as updated by RFC 9904) recommends or
+/// allows for signing — RSASHA256, RSASHA512, ECDSA P-256 and P-384, Ed25519, Ed448. The
+/// others are deprecated or unassigned: a validator may not know them, and the domain would
+/// be bogus or insecure.
+pub const DS_ALGORITHMS: [u8; 6] = [8, 10, 13, 14, 15, 16];
+
+/// Checks DS records: at most [`MAX_DS`], an algorithm of [`DS_ALGORITHMS`], a digest type the
+/// registry takes (1 SHA-1, 2 SHA-256, 4 SHA-384) with a digest of its length.
 fn check_ds(ds: &[DelegationSigner]) -> Result<(), Refusal> {
+    if ds.len() > MAX_DS {
+        return Err(Refusal::InvalidValue(format!(
+            "{} DS records; a domain holds at most {MAX_DS}",
+            ds.len()
+        )));
+    }
     for record in ds {
+        if !DS_ALGORITHMS.contains(&record.algorithm) {
+            return Err(Refusal::InvalidValue(format!(
+                "DNSSEC algorithm {} is not accepted: use 8, 10, 13, 14, 15 or 16 (RFC 8624)",
+                record.algorithm
+            )));
+        }
         let length = match record.digest_type {
             1 => 20,
             2 => 32,

@@ -1480,3 +1480,46 @@ fn a_premium_name_renews_at_its_own_price_at_expiry() {
     assert_eq!(r.sweep(expires + DAY), 1);
     assert_eq!(before - r.balance(1), 30_000);
 }
+
+#[test]
+fn ds_records_the_registry_does_not_take_are_refused_with_the_reason() {
+    let r = Registry::new([0, 0, 5, 0]);
+    r.create(1, START, "one.tld", external());
+    let record = |key_tag: u16, algorithm: u8, digest_type: u8, len: usize| DelegationSigner {
+        key_tag,
+        algorithm,
+        digest_type,
+        digest: vec![7; len],
+    };
+    let set = |ds: Vec<DelegationSigner>| Command::SetDs {
+        name: "one.tld".into(),
+        ds,
+    };
+    let refused = |command: Command, why: &str| match r.run(1, START, command) {
+        Err(Refusal::InvalidValue(text)) => assert!(text.contains(why), "{text}"),
+        other => panic!("{why}: {other:?}"),
+    };
+    // Deprecated and unassigned algorithms (RFC 8624): RSAMD5, DSA, RSASHA1, GOST, 99.
+    for algorithm in [1, 3, 5, 7, 12, 99] {
+        refused(set(vec![record(1, algorithm, 2, 32)]), "is not accepted");
+    }
+    refused(set(vec![record(1, 13, 3, 32)]), "digest type 3");
+    refused(set(vec![record(1, 13, 2, 20)]), "32 octets");
+    let nine: Vec<DelegationSigner> = (0..9).map(|t| record(t, 13, 2, 32)).collect();
+    refused(set(nine.clone()), "at most 8");
+    // Eight pass; one more added by an edit is refused, and nothing changed.
+    r.run(1, START, set(nine[..8].to_vec())).unwrap();
+    refused(
+        Command::EditDs {
+            name: "one.tld".into(),
+            add: vec![nine[8].clone()],
+            remove: vec![],
+            remove_all: false,
+        },
+        "at most 8",
+    );
+    assert_eq!(r.domain("one.tld").unwrap().ds.len(), 8);
+    for algorithm in DS_ALGORITHMS {
+        r.run(1, START, set(vec![record(2, algorithm, 4, 48)])).unwrap();
+    }
+}

@@ -294,6 +294,13 @@ fn a_registrar_runs_every_domain_command_over_epp() {
         assert_eq!(raw_code(&one.transact_xml(&ds_rem).await.unwrap()), 1000);
         let raw = dnssec.transact_xml(&info_xml).await.unwrap();
         assert!(raw.contains("<secDNS:keyTag>4242</secDNS:keyTag>") && !raw.contains(">12345<"), "{raw}");
+        // A DS of a deprecated algorithm (RSASHA1, RFC 8624) is refused by policy (2306) with
+        // the reason, and the DS set stays as it was.
+        let sha1 = ds_rem.replace("<secDNS:alg>13</secDNS:alg>", "<secDNS:alg>5</secDNS:alg>");
+        let refused = one.transact_xml(&sha1).await.unwrap();
+        assert_eq!(raw_code(&refused), 2306, "{refused}");
+        assert!(refused.contains("algorithm 5 is not accepted"), "{refused}");
+        assert!(dnssec.transact_xml(&info_xml).await.unwrap().contains("<secDNS:keyTag>4242</secDNS:keyTag>"));
         // Removing a name server it does not have refuses the whole update.
         let mut bad = DomainUpdate::new("first.tld");
         let absent = [HostInfo::Obj(HostObj { name: "ns.nowhere.net".into() })];
