@@ -3,7 +3,8 @@
 # (BIND, Knot and NSD as servers and secondaries, their zone checkers, ldns utilities, dig and kdig,
 # dnsperf for the benchmark report's test,
 # openssl s_client for SRRP, promtool for the alert rules, systemd-analyze for the units and ip
-# for network namespaces, curl for RDAP, gpg and xmllint for escrow deposits, from Debian's
+# for network namespaces, curl for RDAP, gpg and xmllint for escrow deposits, SoftHSM2 for keys
+# in an HSM, from Debian's
 # packages) and ICANN's RDAP client and
 # conformance checker (`rdap`, `rdap-test`, from crates.io: about 11 minutes to build once) and the
 # Python EPP client epptools (from PyPI, in a virtual environment under target/) when they are
@@ -28,6 +29,7 @@ command -v promtool >/dev/null || need+=(prometheus)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v ip >/dev/null || need+=(iproute2)
 command -v curl >/dev/null || need+=(curl)
+command -v softhsm2-util >/dev/null || need+=(softhsm2)
 command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)
 command -v gpg >/dev/null || need+=(gnupg)

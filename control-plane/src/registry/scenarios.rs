@@ -1520,6 +1520,7 @@ fn ds_records_the_registry_does_not_take_are_refused_with_the_reason() {
     );
     assert_eq!(r.domain("one.tld").unwrap().ds.len(), 8);
     for algorithm in DS_ALGORITHMS {
-        r.run(1, START, set(vec![record(2, algorithm, 4, 48)])).unwrap();
+        r.run(1, START, set(vec![record(2, algorithm, 4, 48)]))
+            .unwrap();
     }
 }

@@ -300,34 +300,59 @@ pub fn bind_name(zone: &Name, algorithm: Algorithm, tag: u16) -> String {
     format!("K{zone}+{:03}+{tag:05}", algorithm.number())
 }
 
+/// Where a key's private half is, as its `.private` file says.
+pub enum Private<'a> {
+    /// In the file: the P-256 scalar or the Ed25519 seed (`PrivateKey:`).
+    InFile(&'a KeyPair),
+    /// In a token, named by a PKCS#11 URI (`Engine: pkcs11` and `Label:`, as BIND writes for
+    /// keys in an HSM).
+    InToken {
+        /// The key's URI, with its PIN named by a file.
+        uri: String,
+        /// Its algorithm.
+        algorithm: Algorithm,
+        /// Its public key.
+        public: &'a [u8],
+    },
+}
+
 /// Writes a key as BIND's two files in `folder` (the private one mode 0600, each written to a
 /// temporary file and renamed); returns the `.private` file's path.
 pub fn write_bind(
     folder: &Path,
     zone: &Name,
     flags: u16,
-    key: &KeyPair,
+    key: Private<'_>,
     created: &str,
 ) -> std::io::Result<PathBuf> {
-    let tag = key_tag(&dnskey_rdata(flags, key.algorithm, &key.public));
-    let base = bind_name(zone, key.algorithm, tag);
     let b64 = data_encoding::BASE64;
+    let (algorithm, public, secret) = match key {
+        Private::InFile(pair) => (
+            pair.algorithm,
+            &pair.public[..],
+            format!("PrivateKey: {}\n", b64.encode(&pair.private)),
+        ),
+        Private::InToken {
+            uri,
+            algorithm,
+            public,
+        } => (algorithm, public, format!("Engine: pkcs11\nLabel: {uri}\n")),
+    };
+    let tag = key_tag(&dnskey_rdata(flags, algorithm, public));
+    let base = bind_name(zone, algorithm, tag);
     let kind = if flags & 1 == 1 {
         "key-signing"
     } else {
         "zone-signing"
     };
+    let owner = zone.to_string().to_ascii_lowercase();
     let public = format!(
-        "; This is a {kind} key, keyid {tag}, for {}\n; Created: {created}\n{} IN DNSKEY {flags} 3 {} {}\n",
-        zone.to_string().to_ascii_lowercase(),
-        zone.to_string().to_ascii_lowercase(),
-        key.algorithm.number(),
-        b64.encode(&key.public),
+        "; This is a {kind} key, keyid {tag}, for {owner}\n; Created: {created}\n{owner} IN DNSKEY {flags} 3 {} {}\n",
+        algorithm.number(),
+        b64.encode(public),
     );
     let private = format!(
-        "Private-key-format: v1.3\nAlgorithm: {}\nPrivateKey: {}\nCreated: {created}\nPublish: {created}\nActivate: {created}\n",
-        key.algorithm,
-        b64.encode(&key.private),
+        "Private-key-format: v1.3\nAlgorithm: {algorithm}\n{secret}Created: {created}\nPublish: {created}\nActivate: {created}\n",
     );
     let private_path = folder.join(format!("{base}.private"));
     crate::atomic::write_atomically(&folder.join(format!("{base}.key")), public.as_bytes())?;
@@ -366,17 +391,78 @@ pub fn read_bind(path: &Path) -> Result<ZoneKey, KeyError> {
         read(format!("{base}.key"))?,
         read(format!("{base}.private"))?,
     );
-    from_bind(&public, &private).map_err(|error| match error {
-        KeyError::File { path, why } => KeyError::File {
-            path: format!("{base}.{path}"),
-            why,
-        },
-        other => other,
-    })
+    from_bind(&public, &private)
+        .and_then(BindKey::open)
+        .map_err(|error| match error {
+            KeyError::File { path, why } => KeyError::File {
+                path: format!("{base}.{path}"),
+                why,
+            },
+            other => other,
+        })
 }
 
-/// A key from the texts of BIND's two files; the flags come from the `.key` file's DNSKEY.
-pub fn from_bind(public: &str, private: &str) -> Result<ZoneKey, KeyError> {
+/// A key as BIND's two files describe it, not yet opened.
+#[derive(Debug)]
+pub struct BindKey {
+    /// DNSKEY flags.
+    pub flags: u16,
+    /// The algorithm.
+    pub algorithm: Algorithm,
+    /// The public key the DNSKEY carries.
+    pub public: Vec<u8>,
+    /// Where the private half is.
+    pub secret: Secret,
+}
+
+/// A private key's place.
+pub enum Secret {
+    /// In the file (the P-256 scalar or the Ed25519 seed).
+    Material(Vec<u8>),
+    /// In a PKCS#11 token.
+    Token(super::pkcs11::Uri),
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Secret::Material(_) => f.write_str("Material(…)"),
+            Secret::Token(uri) => write!(f, "Token({}, {})", uri.token, uri.object),
+        }
+    }
+}
+
+impl BindKey {
+    /// The key, ready to sign: from its material, or opened in its token; refused if the
+    /// private half is not the public one's.
+    pub fn open(self) -> Result<ZoneKey, KeyError> {
+        let mismatch = || KeyError::File {
+            path: "private".into(),
+            why: "the private key is not the one of the .key file's DNSKEY".into(),
+        };
+        let signer: Box<dyn Signer> = match self.secret {
+            Secret::Material(secret) => Box::new(
+                KeyPair::from_parts(self.algorithm, &secret, &self.public)
+                    .map_err(|_| mismatch())?,
+            ),
+            Secret::Token(uri) => {
+                let key = super::pkcs11::Pkcs11Key::open(&uri)?;
+                if key.public_key() != self.public.as_slice() {
+                    return Err(mismatch());
+                }
+                Box::new(key)
+            }
+        };
+        Ok(ZoneKey {
+            flags: self.flags,
+            signer,
+        })
+    }
+}
+
+/// Reads the texts of BIND's two files; the flags come from the `.key` file's DNSKEY. A
+/// `.private` file with a `Label: pkcs11:…` line names a key in a token. Nothing is opened.
+pub fn from_bind(public: &str, private: &str) -> Result<BindKey, KeyError> {
     let fail = |file: &str, why: &str| KeyError::File {
         path: file.to_owned(),
         why: why.to_owned(),
@@ -405,25 +491,33 @@ pub fn from_bind(public: &str, private: &str) -> Result<ZoneKey, KeyError> {
         .map_err(|_| fail("key", "DNSKEY algorithm is not a number"))?;
     let algorithm = Algorithm::from_number(number)?;
     let key_b64: String = words[at + 4..].concat();
-    let published = data_encoding::BASE64
+    let public = data_encoding::BASE64
         .decode(key_b64.as_bytes())
         .map_err(|_| fail("key", "the public key is not base64"))?;
-    let secret = private
-        .lines()
-        .find_map(|l| l.strip_prefix("PrivateKey:"))
-        .ok_or_else(|| fail("private", "no PrivateKey line"))?;
-    let secret = data_encoding::BASE64
-        .decode(secret.trim().as_bytes())
-        .map_err(|_| fail("private", "PrivateKey is not base64"))?;
-    let pair = KeyPair::from_parts(algorithm, &secret, &published).map_err(|_| {
-        fail(
-            "private",
-            "the private key is not the one of the .key file's DNSKEY",
-        )
-    })?;
-    Ok(ZoneKey {
+    let secret = match private.lines().find_map(|l| l.strip_prefix("Label:")) {
+        Some(uri) => {
+            if algorithm != Algorithm::EcdsaP256Sha256 {
+                return Err(fail("private", "a key in a token is ECDSAP256SHA256 (13)"));
+            }
+            Secret::Token(super::pkcs11::Uri::parse(uri.trim())?)
+        }
+        None => {
+            let secret = private
+                .lines()
+                .find_map(|l| l.strip_prefix("PrivateKey:"))
+                .ok_or_else(|| fail("private", "no PrivateKey line"))?;
+            Secret::Material(
+                data_encoding::BASE64
+                    .decode(secret.trim().as_bytes())
+                    .map_err(|_| fail("private", "PrivateKey is not base64"))?,
+            )
+        }
+    };
+    Ok(BindKey {
         flags,
-        signer: Box::new(pair),
+        algorithm,
+        public,
+        secret,
     })
 }
 
@@ -504,7 +598,7 @@ mod tests {
                 dir.path(),
                 &zone,
                 SECURE_ENTRY_POINT,
-                &pair,
+                Private::InFile(&pair),
                 "20261207000000",
             )
             .unwrap();
@@ -541,7 +635,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let zone = Name::from_text(b"example.", None).unwrap();
         let a = KeyPair::generate(Algorithm::EcdsaP256Sha256).unwrap();
-        let path = write_bind(dir.path(), &zone, ZONE_KEY, &a, "20261207000000").unwrap();
+        let path = write_bind(
+            dir.path(),
+            &zone,
+            ZONE_KEY,
+            Private::InFile(&a),
+            "20261207000000",
+        )
+        .unwrap();
         let b = KeyPair::generate(Algorithm::EcdsaP256Sha256).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         let other = data_encoding::BASE64.encode(&b.private);

@@ -18,9 +18,11 @@
 //!
 //! - [`keys`]: algorithms, the [`keys::Signer`] interface, keys in memory, BIND's key files.
 //! - [`denial`]: the NSEC and NSEC3 chains.
+//! - [`pkcs11`]: keys in a hardware security module.
 
 pub mod denial;
 pub mod keys;
+pub mod pkcs11;
 
 use std::hash::{Hash, Hasher};
 

@@ -159,3 +159,131 @@ fn bind_and_ldns_verify_our_signed_zones_and_bind_builds_the_same_chains() {
     );
     verified(d, "bind-key.signed", true);
 }
+
+#[test]
+fn keys_made_in_a_softhsm_token_sign_a_zone_that_bind_and_ldns_verify() {
+    if !["softhsm2-util", "dnssec-verify", "ldns-verify-zone"]
+        .iter()
+        .all(|t| have_tool(t))
+    {
+        return;
+    }
+    let module = [
+        "/usr/lib/softhsm/libsofthsm2.so",
+        "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+    ]
+    .into_iter()
+    .find(|m| Path::new(m).exists())
+    .expect("softhsm2's PKCS#11 module");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A token of its own, in the test's folder.
+    std::fs::create_dir(d.join("tokens")).unwrap();
+    let conf = d.join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}/tokens\nobjectstore.backend = file\n",
+            d.display()
+        ),
+    )
+    .unwrap();
+    let with_hsm = |program: &str, args: &[&str]| {
+        Command::new(program)
+            .current_dir(d)
+            .env("SOFTHSM2_CONF", &conf)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let init = with_hsm(
+        "softhsm2-util",
+        &[
+            "--init-token",
+            "--free",
+            "--label",
+            "dnssec",
+            "--pin",
+            "1234",
+            "--so-pin",
+            "5678",
+        ],
+    );
+    assert!(init.status.success(), "{init:?}");
+    std::fs::write(d.join("pin"), "1234\n").unwrap();
+    std::fs::write(d.join("wrong-pin"), "9999\n").unwrap();
+    let uri = |object: &str, pin: &str| {
+        format!(
+            "pkcs11:token=dnssec;object={object}?module-path={module}&pin-source={}/{pin}",
+            d.display()
+        )
+    };
+    let mut bases = Vec::new();
+    for (object, ksk) in [("tld-ksk", true), ("tld-zsk", false)] {
+        let mut args = vec!["keygen", "tld", "--pkcs11"];
+        let uri = uri(object, "pin");
+        args.push(&uri);
+        if ksk {
+            args.push("--ksk");
+        }
+        let out = with_hsm(BIN, &args);
+        assert!(out.status.success(), "{out:?}");
+        let base = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+        // The private file names the key in the token; no key material is in it.
+        let private = std::fs::read_to_string(d.join(format!("{base}.private"))).unwrap();
+        assert!(
+            private.contains("Label: pkcs11:token=dnssec") && !private.contains("PrivateKey"),
+            "{private}"
+        );
+        bases.push(base);
+    }
+    let options = Options {
+        delegations: 2_000,
+        shape: Shape::Glue,
+        ..Options::default()
+    };
+    let mut text = Vec::new();
+    generate::generate(&options, &mut text).unwrap();
+    std::fs::write(d.join("glue.zone"), text).unwrap();
+    let (ksk, zsk) = (format!("{}.key", bases[0]), format!("{}.key", bases[1]));
+    let out = with_hsm(
+        BIN,
+        &[
+            "sign",
+            "glue.zone",
+            "--key",
+            &ksk,
+            "--key",
+            &zsk,
+            "-o",
+            "hsm.signed",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    verified(d, "hsm.signed", false);
+
+    // A token that refuses the PIN (a login holds for the whole token, so both keys name the
+    // wrong one): nothing is signed and nothing written, and the error says why.
+    for base in &bases {
+        let private = d.join(format!("{base}.private"));
+        let text = std::fs::read_to_string(&private).unwrap();
+        std::fs::write(&private, text.replace("/pin\n", "/wrong-pin\n")).unwrap();
+    }
+    let out = with_hsm(
+        BIN,
+        &[
+            "sign",
+            "glue.zone",
+            "--key",
+            &ksk,
+            "--key",
+            &zsk,
+            "-o",
+            "refused.signed",
+        ],
+    );
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("logging in to \"dnssec\""), "{said}");
+    assert!(!d.join("refused.signed").exists());
+}

@@ -124,6 +124,11 @@ enum Command {
         /// The folder for the files.
         #[arg(short, long, default_value = ".")]
         output: PathBuf,
+        /// Make the key in a PKCS#11 token (an HSM; algorithm 13), named by an RFC 7512 URI:
+        /// `pkcs11:token=<label>;object=<label>?module-path=<library>&pin-source=<file>`. The
+        /// private key never leaves the token; the `.private` file holds the URI.
+        #[arg(long)]
+        pkcs11: Option<String>,
     },
     /// Sign a master file with DNSSEC (NSEC3 with opt-out, no extra iteration, no salt, by
     /// default), on every core; the zone is checked first.
@@ -206,7 +211,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             algorithm,
             ksk,
             output,
-        } => sign::keygen(&zone, algorithm, ksk, &output),
+            pkcs11,
+        } => sign::keygen(&zone, algorithm, ksk, &output, pkcs11.as_deref()),
         Command::Sign {
             zone,
             keys,

@@ -7,23 +7,59 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use zonefiles::Name;
-use zonefiles::sign::keys::{self, Algorithm, KeyPair, SECURE_ENTRY_POINT, ZONE_KEY};
+use zonefiles::sign::keys::{
+    self, Algorithm, KeyPair, Private, SECURE_ENTRY_POINT, Signer, ZONE_KEY,
+};
+use zonefiles::sign::pkcs11::{Pkcs11Key, Uri};
 use zonefiles::sign::{Denial, Policy, sign_zone};
 
 use crate::read;
 
-/// Makes a key and writes it as BIND's `.key` and `.private` files in `folder`.
-pub fn keygen(zone: &Name, algorithm: u8, ksk: bool, folder: &Path) -> Result<ExitCode> {
+/// Makes a key and writes it as BIND's `.key` and `.private` files in `folder`: in the
+/// files, or in a PKCS#11 token named by `pkcs11` (a URI whose PIN comes from a file).
+pub fn keygen(
+    zone: &Name,
+    algorithm: u8,
+    ksk: bool,
+    folder: &Path,
+    pkcs11: Option<&str>,
+) -> Result<ExitCode> {
     let algorithm = Algorithm::from_number(algorithm)?;
-    let pair = KeyPair::generate(algorithm)?;
     let flags = if ksk { SECURE_ENTRY_POINT } else { ZONE_KEY };
     // BIND's timestamps: YYYYMMDDhhmmss.
     let now: String = zonefiles::calendar::date_time(now())
         .chars()
         .filter(char::is_ascii_digit)
         .collect();
-    let path = keys::write_bind(folder, zone, flags, &pair, &now)
-        .with_context(|| format!("writing the key into {}", folder.display()))?;
+    let path = match pkcs11 {
+        None => {
+            let pair = KeyPair::generate(algorithm)?;
+            keys::write_bind(folder, zone, flags, Private::InFile(&pair), &now)
+        }
+        Some(text) => {
+            if algorithm != Algorithm::EcdsaP256Sha256 {
+                bail!("keys in a token are ECDSAP256SHA256 (--algorithm 13)");
+            }
+            if !text.contains("pin-source=") {
+                bail!("name the PIN with pin-source=<file> in the URI: the key files keep the URI");
+            }
+            let uri = Uri::parse(text)?;
+            let key = Pkcs11Key::generate(&uri)?;
+            let public = key.public_key().to_vec();
+            keys::write_bind(
+                folder,
+                zone,
+                flags,
+                Private::InToken {
+                    uri: text.to_owned(),
+                    algorithm,
+                    public: &public,
+                },
+                &now,
+            )
+        }
+    }
+    .with_context(|| format!("writing the key into {}", folder.display()))?;
     let path = path.to_string_lossy();
     println!("{}", path.strip_suffix(".private").unwrap_or(&path));
     Ok(ExitCode::SUCCESS)
