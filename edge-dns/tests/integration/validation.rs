@@ -18,10 +18,10 @@ use zonefiles::{Class, RecordType, Zone};
 use crate::support::{Server, free_port, have_tool, spawn_edge_dns};
 
 fn key(flags: u16) -> ZoneKey {
-    ZoneKey {
+    ZoneKey::new(
         flags,
-        signer: Box::new(KeyPair::generate(Algorithm::EcdsaP256Sha256).unwrap()),
-    }
+        Box::new(KeyPair::generate(Algorithm::EcdsaP256Sha256).unwrap()),
+    )
 }
 
 /// `named` as a validating resolver on `port`, trusting `ds` for `tld` and forwarding the zone

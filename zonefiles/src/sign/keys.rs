@@ -215,12 +215,43 @@ pub const ZONE_KEY: u16 = 256;
 /// [`ZONE_KEY`] with the secure entry point bit.
 pub const SECURE_ENTRY_POINT: u16 = 257;
 
-/// A zone's key: its flags and its signer.
+/// When a key is in the zone's DNSKEY set and when it signs: BIND's key timing metadata
+/// (`Publish`, `Activate`, `Inactive`, `Delete` in the `.private` file, which
+/// `dnssec-settime` sets), in seconds since 1970. A time not set does not limit the key.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Timing {
+    /// From when the DNSKEY is in the zone.
+    pub publish: Option<u64>,
+    /// From when the key signs.
+    pub activate: Option<u64>,
+    /// From when it no longer signs (its DNSKEY stays: retired).
+    pub inactive: Option<u64>,
+    /// From when its DNSKEY is gone.
+    pub delete: Option<u64>,
+}
+
+impl Timing {
+    /// True if the DNSKEY is in the zone at `now`.
+    pub fn published(&self, now: u64) -> bool {
+        self.publish.is_none_or(|t| t <= now) && self.delete.is_none_or(|t| now < t)
+    }
+
+    /// True if the key signs at `now` (published, activated and not yet inactive).
+    pub fn active(&self, now: u64) -> bool {
+        self.published(now)
+            && self.activate.is_none_or(|t| t <= now)
+            && self.inactive.is_none_or(|t| now < t)
+    }
+}
+
+/// A zone's key: its flags, its signer and its timing.
 pub struct ZoneKey {
     /// DNSKEY flags ([`ZONE_KEY`] or [`SECURE_ENTRY_POINT`]).
     pub flags: u16,
     /// What signs.
     pub signer: Box<dyn Signer>,
+    /// When it is published and when it signs.
+    pub timing: Timing,
 }
 
 impl fmt::Debug for ZoneKey {
@@ -236,6 +267,15 @@ impl fmt::Debug for ZoneKey {
 }
 
 impl ZoneKey {
+    /// A key published and signing at every time.
+    pub fn new(flags: u16, signer: Box<dyn Signer>) -> ZoneKey {
+        ZoneKey {
+            flags,
+            signer,
+            timing: Timing::default(),
+        }
+    }
+
     /// The DNSKEY rdata: flags, protocol 3, algorithm, public key.
     pub fn dnskey_rdata(&self) -> Vec<u8> {
         dnskey_rdata(
@@ -413,6 +453,8 @@ pub struct BindKey {
     pub public: Vec<u8>,
     /// Where the private half is.
     pub secret: Secret,
+    /// Its timing, from the `.private` file.
+    pub timing: Timing,
 }
 
 /// A private key's place.
@@ -456,6 +498,7 @@ impl BindKey {
         Ok(ZoneKey {
             flags: self.flags,
             signer,
+            timing: self.timing,
         })
     }
 }
@@ -513,12 +556,48 @@ pub fn from_bind(public: &str, private: &str) -> Result<BindKey, KeyError> {
             )
         }
     };
+    let time = |field: &str| -> Result<Option<u64>, KeyError> {
+        match private.lines().find_map(|l| l.strip_prefix(field)) {
+            None => Ok(None),
+            Some(text) => bind_time(text.trim())
+                .map(Some)
+                .ok_or_else(|| fail("private", "a key time is not YYYYMMDDhhmmss")),
+        }
+    };
+    let timing = Timing {
+        publish: time("Publish:")?,
+        activate: time("Activate:")?,
+        inactive: time("Inactive:")?,
+        delete: time("Delete:")?,
+    };
     Ok(BindKey {
         flags,
         algorithm,
         public,
         secret,
+        timing,
     })
+}
+
+/// A time as BIND's key files write it, `YYYYMMDDhhmmss` (UTC), in seconds since 1970.
+pub fn bind_time(text: &str) -> Option<u64> {
+    if text.len() != 14 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n = |range: std::ops::Range<usize>| text[range].parse::<u32>().ok();
+    let (year, month, day) = (n(0..4)?, n(4..6)?, n(6..8)?);
+    let (hour, minute, second) = (n(8..10)?, n(10..12)?, n(12..14)?);
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let days = crate::calendar::days_from_civil(i64::from(year), month, day);
+    let seconds = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
+    u64::try_from(seconds).ok()
 }
 
 /// Just enough DER to take the private key out of ring's own PKCS#8 documents.
@@ -628,6 +707,41 @@ mod tests {
         let mut rdata = vec![1, 0, 3, 5];
         rdata.extend_from_slice(&key);
         assert_eq!(key_tag(&rdata), 60485);
+    }
+
+    #[test]
+    fn key_times_read_as_bind_writes_them_and_bound_the_key() {
+        assert_eq!(bind_time("19700101000000"), Some(0));
+        assert_eq!(bind_time("20261207101112"), Some(1_796_638_272));
+        for bad in [
+            "2026120710111",
+            "2026120710111x",
+            "20261307000000",
+            "20261207240000",
+        ] {
+            assert_eq!(bind_time(bad), None, "{bad}");
+        }
+        let timing = Timing {
+            publish: Some(10),
+            activate: Some(20),
+            inactive: Some(30),
+            delete: Some(40),
+        };
+        let states: Vec<(bool, bool)> = [5, 10, 20, 30, 40]
+            .iter()
+            .map(|&t| (timing.published(t), timing.active(t)))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                (false, false),
+                (true, false),
+                (true, true),
+                (true, false),
+                (false, false)
+            ]
+        );
+        assert!(Timing::default().active(0));
     }
 
     #[test]

@@ -2,10 +2,13 @@
 //! keys in, the signed zone out.
 //!
 //! [`sign_zone`] drops the zone's DNSSEC records, then adds the apex DNSKEY RRset (the keys
-//! given), the denial of existence (NSEC, or NSEC3 with the RFC 9276 parameters — no extra
+//! published at the time of signing, by their [`keys::Timing`]: a key pre-published for a
+//! rollover, or retired and not yet removed, is in the set without signing), the denial of
+//! existence (NSEC, or NSEC3 with the RFC 9276 parameters — no extra
 //! iteration, no salt — and opt-out by default, [`denial`]), and an RRSIG over every
-//! authoritative RRset: the DNSKEY RRset by the keys with the secure entry point bit, every
-//! other RRset by the zone-signing keys (a key that is both, a CSK, signs everything).
+//! authoritative RRset: the DNSKEY RRset by the active keys with the secure entry point bit,
+//! every other RRset by the active zone-signing keys (with none, the KSKs sign everything: a
+//! CSK).
 //! Delegation NS RRsets and glue are not signed (RFC 4035 §2.2); a delegation's DS is.
 //!
 //! Signatures are valid from an hour before `now` (clock skew) for the policy's validity,
@@ -97,12 +100,19 @@ pub fn sign_zone(
 ) -> Result<Zone, SignError> {
     let origin = zone.origin().clone();
     let soa = zone.soa().ok_or(SignError::NoSoa)?;
-    let ksks: Vec<&ZoneKey> = keys.iter().filter(|k| k.is_sep()).collect();
-    let csk = keys.len() == ksks.len();
-    let zsks: Vec<&ZoneKey> = if csk {
-        ksks.clone()
-    } else {
-        keys.iter().filter(|k| !k.is_sep()).collect()
+    // Keys by their timing: the published ones in the DNSKEY set, the active ones signing.
+    let published: Vec<&ZoneKey> = keys.iter().filter(|k| k.timing.published(now)).collect();
+    let active: Vec<&ZoneKey> = keys.iter().filter(|k| k.timing.active(now)).collect();
+    let ksks: Vec<&ZoneKey> = active.iter().copied().filter(|k| k.is_sep()).collect();
+    let zsks: Vec<&ZoneKey> = match active
+        .iter()
+        .copied()
+        .filter(|k| !k.is_sep())
+        .collect::<Vec<_>>()
+    {
+        // No active ZSK: the KSKs sign everything (a CSK).
+        zsks if zsks.is_empty() => ksks.clone(),
+        zsks => zsks,
     };
     if ksks.is_empty() {
         return Err(SignError::NoKey("the DNSKEY RRset"));
@@ -120,7 +130,7 @@ pub fn sign_zone(
         .filter(|r| !is_dnssec(r, &origin))
         .cloned()
         .collect();
-    for key in keys {
+    for key in &published {
         records.push(Record {
             owner: origin.clone(),
             rtype: RecordType::DNSKEY,

@@ -14,10 +14,10 @@ fn zone(text: &str) -> Zone {
 }
 
 fn key(flags: u16) -> ZoneKey {
-    ZoneKey {
+    ZoneKey::new(
         flags,
-        signer: Box::new(KeyPair::generate(Algorithm::EcdsaP256Sha256).unwrap()),
-    }
+        Box::new(KeyPair::generate(Algorithm::EcdsaP256Sha256).unwrap()),
+    )
 }
 
 const ZONE: &str = "\

@@ -287,3 +287,137 @@ fn keys_made_in_a_softhsm_token_sign_a_zone_that_bind_and_ldns_verify() {
     assert!(said.contains("logging in to \"dnssec\""), "{said}");
     assert!(!d.join("refused.signed").exists());
 }
+
+#[test]
+fn key_timing_set_by_bind_s_dnssec_settime_publishes_and_signs_as_bind_does() {
+    if ![
+        "dnssec-settime",
+        "dnssec-signzone",
+        "dnssec-verify",
+        "ldns-read-zone",
+    ]
+    .iter()
+    .all(|t| have_tool(t))
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let options = Options {
+        delegations: 1_000,
+        shape: Shape::Glue,
+        ..Options::default()
+    };
+    let mut text = Vec::new();
+    generate::generate(&options, &mut text).unwrap();
+    std::fs::write(d.join("glue.zone"), text).unwrap();
+    let keygen = |ksk: bool| {
+        let mut args = vec!["keygen", "tld"];
+        if ksk {
+            args.push("--ksk");
+        }
+        run(BIN, d, &args)
+            .trim()
+            .trim_start_matches("./")
+            .to_owned()
+    };
+    // A ZSK rollover by pre-publication, midway: the old ZSK still signs and goes inactive in a
+    // week; the new one is published, to sign from next week; an older one is retired
+    // (inactive, its DNSKEY kept until tomorrow); a fourth is already deleted.
+    let (ksk, old, new, retired, gone) = (
+        keygen(true),
+        keygen(false),
+        keygen(false),
+        keygen(false),
+        keygen(false),
+    );
+    for (key, times) in [
+        (&old, &["-I", "+7d"][..]),
+        (&new, &["-P", "now", "-A", "+7d"][..]),
+        (&retired, &["-A", "-30d", "-I", "-1d", "-D", "+1d"][..]),
+        (&gone, &["-A", "-60d", "-I", "-30d", "-D", "-1d"][..]),
+    ] {
+        let mut args = times.to_vec();
+        args.extend(["-K", ".", key.as_str()]);
+        run("dnssec-settime", d, &args);
+    }
+    let keys: Vec<String> = [&ksk, &old, &new, &retired, &gone]
+        .iter()
+        .flat_map(|k| ["--key".to_owned(), format!("{k}.key")])
+        .collect();
+    let mut args = vec!["sign", "glue.zone", "-o", "ours.signed"];
+    args.extend(keys.iter().map(String::as_str));
+    run(BIN, d, &args);
+    verified(d, "ours.signed", false);
+    run(
+        "dnssec-signzone",
+        d,
+        &[
+            "-S",
+            "-x",
+            "-K",
+            ".",
+            "-3",
+            "-",
+            "-H",
+            "0",
+            "-A",
+            "-o",
+            "tld",
+            "-f",
+            "bind.signed",
+            "glue.zone",
+        ],
+    );
+
+    // The DNSKEY set, and which keys sign what, are BIND's.
+    let tag = |key: &str| {
+        key.rsplit('+')
+            .next()
+            .unwrap()
+            .trim_start_matches('0')
+            .to_owned()
+    };
+    let summary = |file: &str| -> (Vec<String>, Vec<String>) {
+        let text = run("ldns-read-zone", d, &["-c", file]);
+        let mut dnskeys = Vec::new();
+        let mut signers = std::collections::BTreeSet::new();
+        for line in text.lines() {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            match fields.get(3) {
+                Some(&"DNSKEY") => dnskeys.push(fields[4..].join(" ")),
+                Some(&"RRSIG") => {
+                    signers.insert(format!("{} {}", fields[4], fields[10]));
+                }
+                _ => {}
+            }
+        }
+        dnskeys.sort();
+        (dnskeys, signers.into_iter().collect())
+    };
+    let (our_keys, our_signers) = summary("ours.signed");
+    let (bind_keys, bind_signers) = summary("bind.signed");
+    assert_eq!(
+        our_keys.len(),
+        4,
+        "KSK, old, new and retired ZSKs: {our_keys:?}"
+    );
+    assert_eq!(our_keys, bind_keys);
+    assert_eq!(our_signers, bind_signers);
+    assert!(
+        our_signers.contains(&format!("DNSKEY {}", tag(&ksk))),
+        "{our_signers:?}"
+    );
+    assert!(
+        our_signers.contains(&format!("SOA {}", tag(&old))),
+        "{our_signers:?}"
+    );
+    for idle in [&new, &retired, &gone] {
+        assert!(
+            !our_signers
+                .iter()
+                .any(|s| s.ends_with(&format!(" {}", tag(idle)))),
+            "{idle}: {our_signers:?}"
+        );
+    }
+}
