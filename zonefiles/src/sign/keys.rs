@@ -228,12 +228,24 @@ pub struct Timing {
     pub inactive: Option<u64>,
     /// From when its DNSKEY is gone.
     pub delete: Option<u64>,
+    /// From when the zone asks its parent for this key's DS: CDS and CDNSKEY records (RFC
+    /// 7344, RFC 8078; `SyncPublish`, `dnssec-settime -P sync`).
+    pub sync_publish: Option<u64>,
+    /// From when it no longer does (`SyncDelete`).
+    pub sync_delete: Option<u64>,
 }
 
 impl Timing {
     /// True if the DNSKEY is in the zone at `now`.
     pub fn published(&self, now: u64) -> bool {
         self.publish.is_none_or(|t| t <= now) && self.delete.is_none_or(|t| now < t)
+    }
+
+    /// True if the zone publishes the key's CDS and CDNSKEY at `now` (the key published too).
+    pub fn sync(&self, now: u64) -> bool {
+        self.published(now)
+            && self.sync_publish.is_some_and(|t| t <= now)
+            && self.sync_delete.is_none_or(|t| now < t)
     }
 
     /// True if the key signs at `now` (published, activated and not yet inactive).
@@ -569,6 +581,8 @@ pub fn from_bind(public: &str, private: &str) -> Result<BindKey, KeyError> {
         activate: time("Activate:")?,
         inactive: time("Inactive:")?,
         delete: time("Delete:")?,
+        sync_publish: time("SyncPublish:")?,
+        sync_delete: time("SyncDelete:")?,
     };
     Ok(BindKey {
         flags,
@@ -726,6 +740,7 @@ mod tests {
             activate: Some(20),
             inactive: Some(30),
             delete: Some(40),
+            ..Timing::default()
         };
         let states: Vec<(bool, bool)> = [5, 10, 20, 30, 40]
             .iter()

@@ -1,14 +1,19 @@
 //! DNSSEC signing of a whole zone (RFC 4033–4035, RFC 5155, RFC 6781), sans-IO: records and
 //! keys in, the signed zone out.
 //!
-//! [`sign_zone`] drops the zone's DNSSEC records, then adds the apex DNSKEY RRset (the keys
-//! published at the time of signing, by their [`keys::Timing`]: a key pre-published for a
-//! rollover, or retired and not yet removed, is in the set without signing), the denial of
-//! existence (NSEC, or NSEC3 with the RFC 9276 parameters — no extra
-//! iteration, no salt — and opt-out by default, [`denial`]), and an RRSIG over every
-//! authoritative RRset: the DNSKEY RRset by the active keys with the secure entry point bit,
-//! every other RRset by the active zone-signing keys (with none, the KSKs sign everything: a
-//! CSK).
+//! [`sign_zone`] drops the zone's DNSSEC records, then adds:
+//!
+//! - the apex DNSKEY RRset: the keys published at the time of signing, by their
+//!   [`keys::Timing`] (a key pre-published for a rollover, or retired and not yet removed, is in
+//!   the set without signing);
+//! - the CDS and CDNSKEY records of the keys whose DS the parent is asked for (their
+//!   `SyncPublish` time; RFC 7344, RFC 8078);
+//! - the denial of existence: NSEC, or NSEC3 with the RFC 9276 parameters (no extra iteration,
+//!   no salt) and opt-out by default ([`denial`]);
+//! - an RRSIG over every authoritative RRset: the DNSKEY, CDS and CDNSKEY RRsets by the active
+//!   keys with the secure entry point bit, every other RRset by the active zone-signing keys
+//!   (with none, the KSKs sign everything: a CSK).
+//!
 //! Delegation NS RRsets and glue are not signed (RFC 4035 §2.2); a delegation's DS is.
 //!
 //! Signatures are valid from an hour before `now` (clock skew) for the policy's validity,
@@ -83,12 +88,16 @@ pub enum SignError {
     Key(#[from] KeyError),
 }
 
-/// The types a signer adds and replaces: the zone's own are dropped before signing.
+/// The types a signer adds and replaces (the apex's DNSKEY, CDS and CDNSKEY sets too): the
+/// zone's own are dropped before signing.
 fn is_dnssec(record: &Record, origin: &Name) -> bool {
     matches!(
         record.rtype,
         RecordType::RRSIG | RecordType::NSEC | RecordType::NSEC3 | RecordType::NSEC3PARAM
-    ) || (record.rtype == RecordType::DNSKEY && record.owner == *origin)
+    ) || (matches!(
+        record.rtype,
+        RecordType::DNSKEY | RecordType::CDS | RecordType::CDNSKEY
+    ) && record.owner == *origin)
 }
 
 /// Signs a zone with `keys` at `now` (seconds since 1970): see the module docs.
@@ -131,13 +140,21 @@ pub fn sign_zone(
         .cloned()
         .collect();
     for key in &published {
-        records.push(Record {
-            owner: origin.clone(),
-            rtype: RecordType::DNSKEY,
-            class: zone.class(),
-            ttl: policy.dnskey_ttl,
-            rdata: Octets::from(key.dnskey_rdata()),
-        });
+        let mut apex = |rtype, rdata: Vec<u8>| {
+            records.push(Record {
+                owner: origin.clone(),
+                rtype,
+                class: zone.class(),
+                ttl: policy.dnskey_ttl,
+                rdata: Octets::from(rdata),
+            })
+        };
+        apex(RecordType::DNSKEY, key.dnskey_rdata());
+        // The parent is asked for this key's DS (RFC 7344, RFC 8078).
+        if key.is_sep() && key.timing.sync(now) {
+            apex(RecordType::CDNSKEY, key.dnskey_rdata());
+            apex(RecordType::CDS, key.ds_rdata(&origin));
+        }
     }
     if let Denial::Nsec3 {
         iterations, salt, ..
@@ -204,7 +221,13 @@ pub fn sign_zone(
                     let mut out = Vec::with_capacity(part.len());
                     for rrset in part {
                         let signers = match rrset[0].rtype {
-                            RecordType::DNSKEY if rrset[0].owner == *origin => ksks,
+                            // RFC 7344 §4.1: CDS and CDNSKEY by a key the parent's DS
+                            // names, as the DNSKEY set.
+                            RecordType::DNSKEY | RecordType::CDS | RecordType::CDNSKEY
+                                if rrset[0].owner == *origin =>
+                            {
+                                ksks
+                            }
                             _ => zsks,
                         };
                         for key in signers {

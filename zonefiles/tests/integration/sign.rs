@@ -332,6 +332,8 @@ fn key_timing_set_by_bind_s_dnssec_settime_publishes_and_signs_as_bind_does() {
         keygen(false),
     );
     for (key, times) in [
+        // The KSK's DS is asked of the parent: CDS and CDNSKEY.
+        (&ksk, &["-P", "sync", "now"][..]),
         (&old, &["-I", "+7d"][..]),
         (&new, &["-P", "now", "-A", "+7d"][..]),
         (&retired, &["-A", "-30d", "-I", "-1d", "-D", "+1d"][..]),
@@ -355,6 +357,8 @@ fn key_timing_set_by_bind_s_dnssec_settime_publishes_and_signs_as_bind_does() {
         &[
             "-S",
             "-x",
+            "-T",
+            "3600",
             "-K",
             ".",
             "-3",
@@ -370,7 +374,7 @@ fn key_timing_set_by_bind_s_dnssec_settime_publishes_and_signs_as_bind_does() {
         ],
     );
 
-    // The DNSKEY set, and which keys sign what, are BIND's.
+    // The DNSKEY, CDS and CDNSKEY sets (TTLs included), and which keys sign what, are BIND's.
     let tag = |key: &str| {
         key.rsplit('+')
             .next()
@@ -385,7 +389,15 @@ fn key_timing_set_by_bind_s_dnssec_settime_publishes_and_signs_as_bind_does() {
         for line in text.lines() {
             let fields: Vec<&str> = line.split_whitespace().collect();
             match fields.get(3) {
-                Some(&"DNSKEY") => dnskeys.push(fields[4..].join(" ")),
+                Some(&kind @ ("DNSKEY" | "CDS" | "CDNSKEY")) => dnskeys.push(format!(
+                    "{kind} {}",
+                    fields[1..3]
+                        .iter()
+                        .chain(&fields[4..])
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                )),
                 Some(&"RRSIG") => {
                     signers.insert(format!("{} {}", fields[4], fields[10]));
                 }
@@ -399,8 +411,8 @@ fn key_timing_set_by_bind_s_dnssec_settime_publishes_and_signs_as_bind_does() {
     let (bind_keys, bind_signers) = summary("bind.signed");
     assert_eq!(
         our_keys.len(),
-        4,
-        "KSK, old, new and retired ZSKs: {our_keys:?}"
+        6,
+        "KSK, old, new and retired ZSKs, the KSK's CDS and CDNSKEY: {our_keys:?}"
     );
     assert_eq!(our_keys, bind_keys);
     assert_eq!(our_signers, bind_signers);
