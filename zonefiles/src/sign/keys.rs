@@ -375,8 +375,10 @@ pub fn write_bind(
     zone: &Name,
     flags: u16,
     key: Private<'_>,
-    created: &str,
+    created: u64,
+    timing: &Timing,
 ) -> std::io::Result<PathBuf> {
+    let created = format_bind_time(created);
     let b64 = data_encoding::BASE64;
     let (algorithm, public, secret) = match key {
         Private::InFile(pair) => (
@@ -404,25 +406,77 @@ pub fn write_bind(
         b64.encode(public),
     );
     let private = format!(
-        "Private-key-format: v1.3\nAlgorithm: {algorithm}\n{secret}Created: {created}\nPublish: {created}\nActivate: {created}\n",
+        "Private-key-format: v1.3\nAlgorithm: {algorithm}\n{secret}Created: {created}\n{}",
+        timing_lines(timing)
     );
     let private_path = folder.join(format!("{base}.private"));
     crate::atomic::write_atomically(&folder.join(format!("{base}.key")), public.as_bytes())?;
-    {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let temporary = folder.join(format!(".{base}.private.tmp"));
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&temporary)?;
-        file.write_all(private.as_bytes())?;
-        file.sync_all()?;
-        std::fs::rename(&temporary, &private_path)?;
-    }
+    write_private(&private_path, &private)?;
     Ok(private_path)
+}
+
+/// Writes a `.private` file: mode 0600, a temporary file renamed into place.
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let temporary = path.with_file_name(format!(".{name}.tmp"));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&temporary)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    std::fs::rename(&temporary, path)
+}
+
+/// The timing lines of a `.private` file, for the times set.
+fn timing_lines(timing: &Timing) -> String {
+    [
+        ("Publish", timing.publish),
+        ("Activate", timing.activate),
+        ("Inactive", timing.inactive),
+        ("Delete", timing.delete),
+        ("SyncPublish", timing.sync_publish),
+        ("SyncDelete", timing.sync_delete),
+    ]
+    .iter()
+    .filter_map(|(name, time)| Some(format!("{name}: {}\n", format_bind_time((*time)?))))
+    .collect()
+}
+
+/// Gives a key new times: its `.private` file rewritten with them (its other lines kept).
+pub fn set_timing(private: &Path, timing: &Timing) -> Result<(), KeyError> {
+    let fail = |why: String| KeyError::File {
+        path: private.display().to_string(),
+        why,
+    };
+    let text = std::fs::read_to_string(private).map_err(|e| fail(e.to_string()))?;
+    const TIMES: [&str; 6] = [
+        "Publish:",
+        "Activate:",
+        "Inactive:",
+        "Delete:",
+        "SyncPublish:",
+        "SyncDelete:",
+    ];
+    let mut kept: String = text
+        .lines()
+        .filter(|l| !TIMES.iter().any(|t| l.starts_with(t)))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    kept.push_str(&timing_lines(timing));
+    write_private(private, &kept).map_err(|e| fail(e.to_string()))
+}
+
+/// A time (seconds since 1970) as BIND's key files write it: `YYYYMMDDhhmmss`, UTC.
+pub fn format_bind_time(time: u64) -> String {
+    crate::calendar::date_time(time as i64)
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect()
 }
 
 /// Reads a key from BIND's files: `path` is either one (`.key` or `.private`).
@@ -692,7 +746,8 @@ mod tests {
                 &zone,
                 SECURE_ENTRY_POINT,
                 Private::InFile(&pair),
-                "20261207000000",
+                1_796_600_000,
+                &Timing::default(),
             )
             .unwrap();
             let name = path.file_name().unwrap().to_str().unwrap();
@@ -707,6 +762,16 @@ mod tests {
             assert_eq!(read.flags, SECURE_ENTRY_POINT);
             assert_eq!(read.signer.public_key(), pair.public_key());
             assert!(name.contains(&format!("{:05}", read.key_tag())));
+            let timing = Timing {
+                publish: Some(1_796_600_000),
+                inactive: Some(1_796_700_000),
+                sync_publish: Some(1_796_650_000),
+                ..Timing::default()
+            };
+            set_timing(&path, &timing).unwrap();
+            assert_eq!(read_bind(&path).unwrap().timing, timing);
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
         }
     }
 
@@ -769,7 +834,8 @@ mod tests {
             &zone,
             ZONE_KEY,
             Private::InFile(&a),
-            "20261207000000",
+            1_796_600_000,
+            &Timing::default(),
         )
         .unwrap();
         let b = KeyPair::generate(Algorithm::EcdsaP256Sha256).unwrap();

@@ -433,3 +433,69 @@ fn key_timing_set_by_bind_s_dnssec_settime_publishes_and_signs_as_bind_does() {
         );
     }
 }
+
+#[test]
+fn zsks_roll_through_a_scripted_year_and_every_signed_zone_verifies_at_its_time() {
+    if !have_tool("ldns-verify-zone") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let options = Options {
+        delegations: 300,
+        shape: Shape::Providers,
+        ..Options::default()
+    };
+    let mut text = Vec::new();
+    generate::generate(&options, &mut text).unwrap();
+    std::fs::write(d.join("tld.zone"), text).unwrap();
+    std::fs::create_dir(d.join("keys")).unwrap();
+    run(BIN, d, &["keygen", "tld", "--ksk", "-o", "keys"]);
+    let start = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 60;
+    let mut published_counts = std::collections::BTreeSet::new();
+    let mut zsks_seen = std::collections::BTreeSet::new();
+    // Every 5 days for a year, and at each rollover's edges: plan, sign, verify at that time.
+    let mut times: Vec<u64> = (0..73).map(|k| start + k * 5 * 86_400).collect();
+    for rollover in 1..4u64 {
+        let end = start + rollover * 90 * 86_400;
+        times.extend([
+            end - 7 * 86_400 - 3600,
+            end - 1,
+            end + 1,
+            end + 26 * 3600 + 7201,
+        ]);
+    }
+    times.sort();
+    for at in times {
+        let stamp = zonefiles::sign::keys::format_bind_time(at);
+        run(BIN, d, &["rollover", "tld", "-K", "keys", "--at", &stamp]);
+        let keys: Vec<String> = std::fs::read_dir(d.join("keys"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "key"))
+            .flat_map(|p| ["--key".to_owned(), p.display().to_string()])
+            .collect();
+        let mut args = vec!["sign", "tld.zone", "--at", &stamp, "-o", "signed.zone"];
+        args.extend(keys.iter().map(String::as_str));
+        run(BIN, d, &args);
+        let verified = run("ldns-verify-zone", d, &["-t", &stamp, "signed.zone"]);
+        assert!(
+            verified.contains("Zone is verified and complete"),
+            "at {stamp}: {verified}"
+        );
+        let signed = std::fs::read_to_string(d.join("signed.zone")).unwrap();
+        let dnskeys = signed.lines().filter(|l| l.contains("\tDNSKEY\t")).count();
+        published_counts.insert(dnskeys);
+        for line in signed.lines().filter(|l| l.contains("\tRRSIG\tSOA ")) {
+            zsks_seen.insert(line.split_whitespace().nth(10).unwrap().to_owned());
+        }
+    }
+    // A rollover every 90 days: five ZSKs signed in turn in the year; the DNSKEY set held the
+    // KSK and one ZSK, and two ZSKs while one was pre-published or retired.
+    assert_eq!(zsks_seen.len(), 5, "{zsks_seen:?}");
+    assert_eq!(published_counts, [2, 3].into(), "{published_counts:?}");
+}

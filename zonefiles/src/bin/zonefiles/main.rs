@@ -130,6 +130,37 @@ enum Command {
         #[arg(long)]
         pkcs11: Option<String>,
     },
+    /// Roll a zone's ZSKs by pre-publication (RFC 7583): set the keys' times in BIND's files
+    /// and make the next ZSK when it is due. Idempotent: run it regularly (a timer), then sign.
+    Rollover {
+        /// The zone.
+        zone: Name,
+        /// The folder of the zone's key files.
+        #[arg(short = 'K', long, default_value = ".")]
+        keys: PathBuf,
+        /// Days a ZSK signs.
+        #[arg(long, default_value_t = 90)]
+        zsk_lifetime_days: u64,
+        /// The DNSKEY set's TTL (seconds).
+        #[arg(long, default_value_t = 3600)]
+        dnskey_ttl: u64,
+        /// The largest TTL of the zone's records (seconds).
+        #[arg(long, default_value_t = 86_400)]
+        max_ttl: u64,
+        /// How long a change takes to reach every server of the zone (seconds).
+        #[arg(long, default_value_t = 3600)]
+        propagation: u64,
+        /// A margin added to each interval (seconds).
+        #[arg(long, default_value_t = 3600)]
+        safety: u64,
+        /// Days before a ZSK's end its successor is published: run this command at least this
+        /// often.
+        #[arg(long, default_value_t = 7)]
+        lead_days: u64,
+        /// Plan as at this time (`YYYYMMDDhhmmss`, UTC) rather than now: to prepare or rehearse.
+        #[arg(long, value_parser = bind_time)]
+        at: Option<u64>,
+    },
     /// Sign a master file with DNSSEC (NSEC3 with opt-out, no extra iteration, no salt, by
     /// default), on every core; the zone is checked first.
     Sign {
@@ -155,6 +186,10 @@ enum Command {
         /// The zone's name (default: the owner of the first SOA).
         #[arg(long)]
         origin: Option<Name>,
+        /// Sign as at this time (`YYYYMMDDhhmmss`, UTC) rather than now: which keys are
+        /// published and active, and the signatures' validity, follow it.
+        #[arg(long, value_parser = bind_time)]
+        at: Option<u64>,
     },
     /// Create an empty journal that follows a zone image.
     InitJournal {
@@ -163,6 +198,11 @@ enum Command {
         /// The journal to create (replaced atomically).
         journal: PathBuf,
     },
+}
+
+/// A time as BIND's key files write it, `YYYYMMDDhhmmss` (UTC).
+fn bind_time(text: &str) -> Result<u64, String> {
+    zonefiles::sign::keys::bind_time(text).ok_or_else(|| format!("{text:?} is not YYYYMMDDhhmmss"))
 }
 
 fn main() -> ExitCode {
@@ -213,6 +253,29 @@ fn run(cli: Cli) -> Result<ExitCode> {
             output,
             pkcs11,
         } => sign::keygen(&zone, algorithm, ksk, &output, pkcs11.as_deref()),
+        Command::Rollover {
+            zone,
+            keys,
+            zsk_lifetime_days,
+            dnskey_ttl,
+            max_ttl,
+            propagation,
+            safety,
+            lead_days,
+            at,
+        } => sign::rollover(
+            &zone,
+            &keys,
+            &zonefiles::sign::rollover::Rollover {
+                zsk_lifetime: zsk_lifetime_days * 86_400,
+                dnskey_ttl,
+                max_ttl,
+                propagation,
+                safety,
+                lead: lead_days * 86_400,
+            },
+            at,
+        ),
         Command::Sign {
             zone,
             keys,
@@ -221,6 +284,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             no_opt_out,
             validity_days,
             origin,
+            at,
         } => sign::sign(sign::SignArgs {
             zone,
             keys,
@@ -229,6 +293,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             no_opt_out,
             validity_days,
             origin,
+            at,
         }),
     }
 }

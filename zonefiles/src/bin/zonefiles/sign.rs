@@ -1,5 +1,6 @@
-//! `zonefiles keygen` and `zonefiles sign`: DNSSEC keys in BIND's files, and a master file
-//! signed with them (`zonefiles::sign`).
+//! `zonefiles keygen`, `zonefiles rollover` and `zonefiles sign`: DNSSEC keys in BIND's files
+//! (or a PKCS#11 token), their rollover as key times, and a master file signed with them
+//! (`zonefiles::sign`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -8,9 +9,10 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use zonefiles::Name;
 use zonefiles::sign::keys::{
-    self, Algorithm, KeyPair, Private, SECURE_ENTRY_POINT, Signer, ZONE_KEY,
+    self, Algorithm, KeyPair, Private, SECURE_ENTRY_POINT, Secret, Signer, Timing, ZONE_KEY,
 };
 use zonefiles::sign::pkcs11::{Pkcs11Key, Uri};
+use zonefiles::sign::rollover::{self, Rollover, Step};
 use zonefiles::sign::{Denial, Policy, sign_zone};
 
 use crate::read;
@@ -26,15 +28,16 @@ pub fn keygen(
 ) -> Result<ExitCode> {
     let algorithm = Algorithm::from_number(algorithm)?;
     let flags = if ksk { SECURE_ENTRY_POINT } else { ZONE_KEY };
-    // BIND's timestamps: YYYYMMDDhhmmss.
-    let now: String = zonefiles::calendar::date_time(now())
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect();
+    let now = now() as u64;
+    let timing = Timing {
+        publish: Some(now),
+        activate: Some(now),
+        ..Timing::default()
+    };
     let path = match pkcs11 {
         None => {
             let pair = KeyPair::generate(algorithm)?;
-            keys::write_bind(folder, zone, flags, Private::InFile(&pair), &now)
+            keys::write_bind(folder, zone, flags, Private::InFile(&pair), now, &timing)
         }
         Some(text) => {
             if algorithm != Algorithm::EcdsaP256Sha256 {
@@ -55,7 +58,8 @@ pub fn keygen(
                     algorithm,
                     public: &public,
                 },
-                &now,
+                now,
+                &timing,
             )
         }
     }
@@ -88,6 +92,8 @@ pub struct SignArgs {
     pub validity_days: u32,
     /// The zone's name (default: the owner of the first SOA).
     pub origin: Option<Name>,
+    /// The time to sign as at (default: now).
+    pub at: Option<u64>,
 }
 
 /// Signs a master file.
@@ -127,7 +133,7 @@ pub fn sign(args: SignArgs) -> Result<ExitCode> {
         ..Policy::default()
     };
     let started = Instant::now();
-    let signed = sign_zone(&zone, &keys, &policy, now() as u64)?;
+    let signed = sign_zone(&zone, &keys, &policy, args.at.unwrap_or(now() as u64))?;
     let took = started.elapsed();
     let mut bytes = Vec::new();
     zonefiles::master::write_zone(&signed, &mut bytes)?;
@@ -144,4 +150,125 @@ pub fn sign(args: SignArgs) -> Result<ExitCode> {
         took.as_secs_f64()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Rolls a zone's ZSKs by pre-publication: reads the keys in `folder`, sets the times the plan
+/// says in their `.private` files and makes the next ZSK when it is due (in the files, or in
+/// the token of the ZSK it follows); prints what it did.
+pub fn rollover(
+    zone: &Name,
+    folder: &Path,
+    policy: &Rollover,
+    at: Option<u64>,
+) -> Result<ExitCode> {
+    let prefix = keys::bind_name(zone, Algorithm::EcdsaP256Sha256, 0);
+    let prefix = &prefix[..prefix.find('+').unwrap_or(prefix.len())];
+    let mut zsks = Vec::new();
+    for entry in
+        std::fs::read_dir(folder).with_context(|| format!("reading {}", folder.display()))?
+    {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let Some(base) = name.strip_suffix(".private") else {
+            continue;
+        };
+        if !base.starts_with(prefix) || !base[prefix.len()..].starts_with('+') {
+            continue;
+        }
+        let read = |ext: &str| std::fs::read_to_string(folder.join(format!("{base}.{ext}")));
+        let key = keys::from_bind(&read("key")?, &read("private")?)
+            .with_context(|| format!("reading the key {base}"))?;
+        if key.flags & 1 == 0 {
+            zsks.push((path, key));
+        }
+    }
+    zsks.sort_by_key(|(_, k)| k.timing.activate);
+    let timings: Vec<Timing> = zsks.iter().map(|(_, k)| k.timing).collect();
+    let now = at.unwrap_or(now() as u64);
+    let steps = rollover::plan(policy, &timings, now);
+    for step in &steps {
+        match *step {
+            Step::Set(i, timing) => {
+                let (path, _) = &zsks[i];
+                keys::set_timing(path, &timing)?;
+                println!("{}: {}", path.display(), describe(&timing));
+            }
+            Step::Generate(timing) => {
+                // The successor is made where the key it follows is: in its token, or in files.
+                let last = zsks.last().map(|(_, k)| k);
+                let path = match last.map(|k| &k.secret) {
+                    Some(Secret::Token(uri)) => {
+                        let zonefiles::sign::pkcs11::Pin::File(pin) = &uri.pin else {
+                            bail!(
+                                "the ZSK's token URI names its PIN by value: use pin-source=<file>"
+                            );
+                        };
+                        let next = zonefiles::sign::pkcs11::Uri {
+                            object: format!(
+                                "{}-zsk-{}",
+                                zone.to_string().trim_end_matches('.'),
+                                now
+                            ),
+                            ..uri.clone()
+                        };
+                        let key = Pkcs11Key::generate(&next)?;
+                        let public = key.public_key().to_vec();
+                        let text = next.to_text(Path::new(pin));
+                        keys::write_bind(
+                            folder,
+                            zone,
+                            ZONE_KEY,
+                            Private::InToken {
+                                uri: text,
+                                algorithm: Algorithm::EcdsaP256Sha256,
+                                public: &public,
+                            },
+                            now,
+                            &timing,
+                        )?
+                    }
+                    _ => {
+                        let algorithm = last.map_or(Algorithm::EcdsaP256Sha256, |k| k.algorithm);
+                        let pair = KeyPair::generate(algorithm)?;
+                        keys::write_bind(
+                            folder,
+                            zone,
+                            ZONE_KEY,
+                            Private::InFile(&pair),
+                            now,
+                            &timing,
+                        )?
+                    }
+                };
+                println!("{}: new ZSK, {}", path.display(), describe(&timing));
+            }
+        }
+    }
+    if steps.is_empty() {
+        println!("nothing to do: the ZSKs' times are set");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The times set, in words.
+fn describe(timing: &Timing) -> String {
+    [
+        ("published", timing.publish),
+        ("signs from", timing.activate),
+        ("stops signing", timing.inactive),
+        ("removed", timing.delete),
+    ]
+    .iter()
+    .filter_map(|(what, t)| {
+        Some(format!(
+            "{what} {}",
+            zonefiles::calendar::date_time((*t)? as i64)
+        ))
+    })
+    .collect::<Vec<_>>()
+    .join(", ")
 }
