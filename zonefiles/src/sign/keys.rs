@@ -309,17 +309,21 @@ impl ZoneKey {
 
     /// The DS rdata for this key at `owner`, with SHA-256 (digest type 2, RFC 4509).
     pub fn ds_rdata(&self, owner: &Name) -> Vec<u8> {
-        let dnskey = self.dnskey_rdata();
-        let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
-        digest.update(&owner.as_wire().to_ascii_lowercase());
-        digest.update(&dnskey);
-        let mut out = Vec::with_capacity(36);
-        out.extend_from_slice(&key_tag(&dnskey).to_be_bytes());
-        out.push(self.signer.algorithm().number());
-        out.push(2);
-        out.extend_from_slice(digest.finish().as_ref());
-        out
+        ds_rdata(owner, &self.dnskey_rdata())
     }
+}
+
+/// The DS rdata of DNSKEY rdata at `owner`, with SHA-256 (digest type 2, RFC 4509).
+pub fn ds_rdata(owner: &Name, dnskey: &[u8]) -> Vec<u8> {
+    let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
+    digest.update(&owner.as_wire().to_ascii_lowercase());
+    digest.update(dnskey);
+    let mut out = Vec::with_capacity(36);
+    out.extend_from_slice(&key_tag(dnskey).to_be_bytes());
+    out.push(dnskey.get(3).copied().unwrap_or(0));
+    out.push(2);
+    out.extend_from_slice(digest.finish().as_ref());
+    out
 }
 
 /// DNSKEY rdata (RFC 4034 §2.1): flags, protocol 3, algorithm, public key.

@@ -129,6 +129,12 @@ fn bind_and_ldns_verify_our_signed_zones_and_bind_builds_the_same_chains() {
         assert_eq!(bind, ours, "{rtype} chains differ");
     }
 
+    // The DS for the parent is the one BIND's dnssec-dsfromkey computes from the same key.
+    assert_eq!(
+        run(BIN, d, &["ds", "tld"]).trim(),
+        run("dnssec-dsfromkey", d, &["-2", &ksk]).trim()
+    );
+
     // A key pair made by BIND's dnssec-keygen signs here.
     let bind_key = run(
         "dnssec-keygen",

@@ -130,6 +130,18 @@ enum Command {
         #[arg(long)]
         pkcs11: Option<String>,
     },
+    /// Print the DS records (SHA-256) of keys, for the zone's parent, as `dnssec-dsfromkey`
+    /// does; by default of the zone's KSKs in the folder.
+    Ds {
+        /// The zone.
+        zone: Name,
+        /// The folder of the zone's key files.
+        #[arg(short = 'K', long, default_value = ".")]
+        keys: PathBuf,
+        /// Every key, not only those with the secure entry point bit.
+        #[arg(long)]
+        all: bool,
+    },
     /// Roll a zone's ZSKs by pre-publication (RFC 7583): set the keys' times in BIND's files
     /// and make the next ZSK when it is due. Idempotent: run it regularly (a timer), then sign.
     Rollover {
@@ -253,6 +265,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             output,
             pkcs11,
         } => sign::keygen(&zone, algorithm, ksk, &output, pkcs11.as_deref()),
+        Command::Ds { zone, keys, all } => sign::ds(&zone, &keys, all),
         Command::Rollover {
             zone,
             keys,

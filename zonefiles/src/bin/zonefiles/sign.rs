@@ -1,6 +1,6 @@
-//! `zonefiles keygen`, `zonefiles rollover` and `zonefiles sign`: DNSSEC keys in BIND's files
-//! (or a PKCS#11 token), their rollover as key times, and a master file signed with them
-//! (`zonefiles::sign`).
+//! `zonefiles keygen`, `ds`, `rollover` and `sign`: DNSSEC keys in BIND's files (or a PKCS#11
+//! token), the DS records for the parent, the keys' rollover as key times, and a master file
+//! signed with them (`zonefiles::sign`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -161,31 +161,10 @@ pub fn rollover(
     policy: &Rollover,
     at: Option<u64>,
 ) -> Result<ExitCode> {
-    let prefix = keys::bind_name(zone, Algorithm::EcdsaP256Sha256, 0);
-    let prefix = &prefix[..prefix.find('+').unwrap_or(prefix.len())];
-    let mut zsks = Vec::new();
-    for entry in
-        std::fs::read_dir(folder).with_context(|| format!("reading {}", folder.display()))?
-    {
-        let path = entry?.path();
-        let name = path
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        let Some(base) = name.strip_suffix(".private") else {
-            continue;
-        };
-        if !base.starts_with(prefix) || !base[prefix.len()..].starts_with('+') {
-            continue;
-        }
-        let read = |ext: &str| std::fs::read_to_string(folder.join(format!("{base}.{ext}")));
-        let key = keys::from_bind(&read("key")?, &read("private")?)
-            .with_context(|| format!("reading the key {base}"))?;
-        if key.flags & 1 == 0 {
-            zsks.push((path, key));
-        }
-    }
+    let mut zsks: Vec<(PathBuf, keys::BindKey)> = zone_keys(zone, folder)?
+        .into_iter()
+        .filter(|(_, k)| k.flags & 1 == 0)
+        .collect();
     zsks.sort_by_key(|(_, k)| k.timing.activate);
     let timings: Vec<Timing> = zsks.iter().map(|(_, k)| k.timing).collect();
     let now = at.unwrap_or(now() as u64);
@@ -271,4 +250,63 @@ fn describe(timing: &Timing) -> String {
     })
     .collect::<Vec<_>>()
     .join(", ")
+}
+
+/// The keys of a zone in a folder (BIND's `K<zone>.+…` files), read but not opened, each with
+/// its `.private` file's path.
+fn zone_keys(zone: &Name, folder: &Path) -> Result<Vec<(PathBuf, keys::BindKey)>> {
+    let prefix = keys::bind_name(zone, Algorithm::EcdsaP256Sha256, 0);
+    let prefix = &prefix[..prefix.find('+').unwrap_or(prefix.len())];
+    let mut found = Vec::new();
+    for entry in
+        std::fs::read_dir(folder).with_context(|| format!("reading {}", folder.display()))?
+    {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let Some(base) = name.strip_suffix(".private") else {
+            continue;
+        };
+        if !base.starts_with(prefix) || !base[prefix.len()..].starts_with('+') {
+            continue;
+        }
+        let read = |ext: &str| std::fs::read_to_string(folder.join(format!("{base}.{ext}")));
+        let key = keys::from_bind(&read("key")?, &read("private")?)
+            .with_context(|| format!("reading the key {base}"))?;
+        found.push((path, key));
+    }
+    found.sort_by_key(|(p, _)| p.clone());
+    Ok(found)
+}
+
+/// Prints the DS records of the zone's keys in `folder` (its KSKs, or every key).
+pub fn ds(zone: &Name, folder: &Path, all: bool) -> Result<ExitCode> {
+    let owner = zone.to_string().to_ascii_lowercase();
+    let mut printed = 0;
+    for (_, key) in zone_keys(zone, folder)? {
+        if !all && key.flags & 1 == 0 {
+            continue;
+        }
+        let dnskey = keys::dnskey_rdata(key.flags, key.algorithm, &key.public);
+        let ds = keys::ds_rdata(zone, &dnskey);
+        println!(
+            "{owner} IN DS {} {} {} {}",
+            u16::from_be_bytes([ds[0], ds[1]]),
+            ds[2],
+            ds[3],
+            data_encoding::HEXUPPER.encode(&ds[4..])
+        );
+        printed += 1;
+    }
+    if printed == 0 {
+        bail!(
+            "no {} of {owner} in {}",
+            if all { "key" } else { "KSK" },
+            folder.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
