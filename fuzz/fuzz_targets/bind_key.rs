@@ -1,11 +1,11 @@
-//! BIND's key files as `zonefiles sign` reads them (`zonefiles::sign::keys::from_bind`), on
+//! BIND's key files as `zonefiles sign` reads them (`zonefiles::sign::bind::from_bind`), on
 //! arbitrary text: the bytes before the first NUL are the `.key` file, the rest the `.private`
 //! one. No panic, and nothing opened while reading (a key in a token is only named); a key
 //! whose material is in the file and opens signs, with the public key its DNSKEY carries.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use zonefiles::sign::keys::{Secret, from_bind};
+use zonefiles::sign::bind::{Secret, from_bind};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

@@ -217,6 +217,20 @@ pub fn spawn_edge_dns<S: AsRef<std::ffi::OsStr>>(args: &[S], port: u16) -> Serve
     server
 }
 
+/// Writes `conf` as `named.conf` in `dir` and starts BIND's `named` on it in the foreground
+/// (output silenced).
+pub fn spawn_named(dir: &std::path::Path, conf: &str) -> Server {
+    std::fs::write(dir.join("named.conf"), conf).unwrap();
+    let child = std::process::Command::new("named")
+        .args(["-f", "-4", "-c"])
+        .arg(dir.join("named.conf"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    Server(child)
+}
+
 /// The value of the first metric line of edge-dns (metrics on 127.0.0.1:`metrics_port`) that
 /// starts with `line_start`; 0 when there is none.
 pub fn metric(metrics_port: u16, line_start: &str) -> u64 {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use zonefiles::zonedir::ZoneDir;
 use zonefiles::{ParseOptions, Zone, changeset};
 
-use crate::support::{Server, free_port, have_tool, metric, query};
+use crate::support::{Server, free_port, have_tool, metric, query, spawn_named};
 
 const KEY: &str = "xfr.tld.";
 const SECRET: &str = "dHJhbnNmZXJzIHRvIHNlY29uZGFyaWVzIGFyZSBzaWduZWQ=";
@@ -207,15 +207,7 @@ fn start_bind(work: &Path, port: u16, primary: u16) -> (Server, PathBuf) {
          zone \"tld\" {{\n  type secondary;\n  primaries port {primary} {{ 127.0.0.1 key \"{KEY}\"; }};\n  \
          file \"{d}/tld.db\";\n  allow-notify {{ 127.0.0.1; }};\n}};\n"
     );
-    std::fs::write(dir.join("named.conf"), conf).unwrap();
-    let child = Command::new("named")
-        .args(["-f", "-4", "-c"])
-        .arg(dir.join("named.conf"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    (Server(child), log)
+    (spawn_named(&dir, &conf), log)
 }
 
 #[test]

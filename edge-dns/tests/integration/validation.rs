@@ -7,7 +7,7 @@
 //! resolver does check.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use zonefiles::generate::{self, Options, Shape};
@@ -15,7 +15,7 @@ use zonefiles::sign::keys::{Algorithm, KeyPair, SECURE_ENTRY_POINT, ZONE_KEY, Zo
 use zonefiles::sign::{Denial, Policy, sign_zone};
 use zonefiles::{Class, RecordType, Zone};
 
-use crate::support::{Server, free_port, have_tool, spawn_edge_dns};
+use crate::support::{Server, free_port, have_tool, spawn_edge_dns, spawn_named};
 
 fn key(flags: u16) -> ZoneKey {
     ZoneKey::new(
@@ -39,15 +39,7 @@ fn resolver(dir: &Path, port: u16, upstream: u16, ds: &[u8]) -> Server {
          zone \"tld\" {{ type forward; forward only; forwarders {{ 127.0.0.1 port {upstream}; }}; }};\n\
          logging {{ channel all {{ file \"{d}/named.log\"; severity info; }}; category default {{ all; }}; }};\n"
     );
-    std::fs::write(dir.join("named.conf"), conf).unwrap();
-    let child = Command::new("named")
-        .args(["-f", "-4", "-c"])
-        .arg(dir.join("named.conf"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server(child);
+    let server = spawn_named(dir, &conf);
     let deadline = Instant::now() + Duration::from_secs(20);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "named did not start");

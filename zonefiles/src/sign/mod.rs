@@ -26,11 +26,13 @@
 //! beside 1.9 s of reading and writing it (`docs/benchmarks.md`). Memory: the zone and its
 //! signatures.
 //!
-//! - [`keys`]: algorithms, the [`keys::Signer`] interface, keys in memory, BIND's key files.
+//! - [`keys`]: algorithms, the [`keys::Signer`] interface, keys in memory, key timing.
+//! - [`bind`]: BIND's key files.
 //! - [`denial`]: the NSEC and NSEC3 chains.
 //! - [`pkcs11`]: keys in a hardware security module.
 //! - [`rollover`]: ZSK rollovers by pre-publication, as key timing.
 
+pub mod bind;
 pub mod denial;
 pub mod keys;
 pub mod pkcs11;

@@ -7,7 +7,7 @@
 //! `pkcs11:token=<label>;object=<label>?module-path=<library>&pin-source=<file>` (or
 //! `pin-value=<pin>`). BIND's key files carry the URI in place of the private key
 //! (`Label: pkcs11:…` in the `.private` file, as BIND writes for keys in an HSM), so a key in a
-//! token is used like any other ([`super::keys::read_bind`]).
+//! token is used like any other ([`super::bind::read_bind`]).
 //!
 //! One session per key, behind a lock: a token signs one request at a time anyway. A token
 //! that is gone fails the signature with a clear error; nothing unsigned is produced.
@@ -240,6 +240,16 @@ impl Pkcs11Key {
                 &private_template,
             )
             .map_err(hsm)?;
+        Pkcs11Key::from_pair(module, session, private, public)
+    }
+
+    /// The key of a pair of handles in a logged-in session.
+    fn from_pair(
+        module: Pkcs11,
+        session: Session,
+        private: ObjectHandle,
+        public: ObjectHandle,
+    ) -> Result<Pkcs11Key, KeyError> {
         let point = public_point(&session, public)?;
         Ok(Pkcs11Key {
             _module: module,
@@ -273,13 +283,7 @@ impl Pkcs11Key {
             find(ObjectClass::PRIVATE_KEY)?,
             find(ObjectClass::PUBLIC_KEY)?,
         );
-        let point = public_point(&session, public)?;
-        Ok(Pkcs11Key {
-            _module: module,
-            session: Mutex::new(session),
-            key: private,
-            public: point,
-        })
+        Pkcs11Key::from_pair(module, session, private, public)
     }
 }
 

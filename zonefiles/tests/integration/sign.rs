@@ -37,6 +37,18 @@ fn chain(dir: &Path, file: &str, rtype: &str) -> Vec<String> {
     lines
 }
 
+/// Writes a generated TLD zone of `delegations` in `shape` to `file` in `dir`.
+fn generated(dir: &Path, file: &str, delegations: u64, shape: Shape) {
+    let options = Options {
+        delegations,
+        shape,
+        ..Options::default()
+    };
+    let mut text = Vec::new();
+    generate::generate(&options, &mut text).unwrap();
+    std::fs::write(dir.join(file), text).unwrap();
+}
+
 fn verified(dir: &Path, file: &str, csk: bool) {
     let mut args = vec!["-o", "tld"];
     if csk {
@@ -70,14 +82,7 @@ fn bind_and_ldns_verify_our_signed_zones_and_bind_builds_the_same_chains() {
         (Shape::Glue, "glue.zone"),
         (Shape::Providers, "providers.zone"),
     ] {
-        let options = Options {
-            delegations: 3_000,
-            shape,
-            ..Options::default()
-        };
-        let mut text = Vec::new();
-        generate::generate(&options, &mut text).unwrap();
-        std::fs::write(d.join(file), text).unwrap();
+        generated(d, file, 3_000, shape);
     }
     let ksk = run(BIN, d, &["keygen", "tld", "--ksk"]);
     let zsk = run(BIN, d, &["keygen", "tld"]);
@@ -243,14 +248,7 @@ fn keys_made_in_a_softhsm_token_sign_a_zone_that_bind_and_ldns_verify() {
         );
         bases.push(base);
     }
-    let options = Options {
-        delegations: 2_000,
-        shape: Shape::Glue,
-        ..Options::default()
-    };
-    let mut text = Vec::new();
-    generate::generate(&options, &mut text).unwrap();
-    std::fs::write(d.join("glue.zone"), text).unwrap();
+    generated(d, "glue.zone", 2_000, Shape::Glue);
     let (ksk, zsk) = (format!("{}.key", bases[0]), format!("{}.key", bases[1]));
     let out = with_hsm(
         BIN,
@@ -309,14 +307,7 @@ fn key_timing_set_by_bind_s_dnssec_settime_publishes_and_signs_as_bind_does() {
     }
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let options = Options {
-        delegations: 1_000,
-        shape: Shape::Glue,
-        ..Options::default()
-    };
-    let mut text = Vec::new();
-    generate::generate(&options, &mut text).unwrap();
-    std::fs::write(d.join("glue.zone"), text).unwrap();
+    generated(d, "glue.zone", 1_000, Shape::Glue);
     let keygen = |ksk: bool| {
         let mut args = vec!["keygen", "tld"];
         if ksk {
@@ -447,14 +438,7 @@ fn zsks_roll_through_a_scripted_year_and_every_signed_zone_verifies_at_its_time(
     }
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let options = Options {
-        delegations: 300,
-        shape: Shape::Providers,
-        ..Options::default()
-    };
-    let mut text = Vec::new();
-    generate::generate(&options, &mut text).unwrap();
-    std::fs::write(d.join("tld.zone"), text).unwrap();
+    generated(d, "tld.zone", 300, Shape::Providers);
     std::fs::create_dir(d.join("keys")).unwrap();
     run(BIN, d, &["keygen", "tld", "--ksk", "-o", "keys"]);
     let start = std::time::SystemTime::now()
@@ -477,7 +461,7 @@ fn zsks_roll_through_a_scripted_year_and_every_signed_zone_verifies_at_its_time(
     }
     times.sort();
     for at in times {
-        let stamp = zonefiles::sign::keys::format_bind_time(at);
+        let stamp = zonefiles::sign::bind::format_bind_time(at);
         run(BIN, d, &["rollover", "tld", "-K", "keys", "--at", &stamp]);
         let keys: Vec<String> = std::fs::read_dir(d.join("keys"))
             .unwrap()

@@ -111,98 +111,16 @@ enum Command {
     },
     /// Make a DNSSEC key for a zone, written as BIND's `K<zone>.+<alg>+<tag>.key` and
     /// `.private` (mode 0600); prints the files' base name.
-    Keygen {
-        /// The zone.
-        zone: Name,
-        /// The algorithm: 13 (ECDSAP256SHA256) or 15 (ED25519).
-        #[arg(long, default_value_t = 13)]
-        algorithm: u8,
-        /// A key-signing key (flags 257: it signs the DNSKEY RRset; alone, a CSK); by
-        /// default a zone-signing key (256).
-        #[arg(long)]
-        ksk: bool,
-        /// The folder for the files.
-        #[arg(short, long, default_value = ".")]
-        output: PathBuf,
-        /// Make the key in a PKCS#11 token (an HSM; algorithm 13), named by an RFC 7512 URI:
-        /// `pkcs11:token=<label>;object=<label>?module-path=<library>&pin-source=<file>`. The
-        /// private key never leaves the token; the `.private` file holds the URI.
-        #[arg(long)]
-        pkcs11: Option<String>,
-    },
+    Keygen(sign::KeygenArgs),
     /// Print the DS records (SHA-256) of keys, for the zone's parent, as `dnssec-dsfromkey`
     /// does; by default of the zone's KSKs in the folder.
-    Ds {
-        /// The zone.
-        zone: Name,
-        /// The folder of the zone's key files.
-        #[arg(short = 'K', long, default_value = ".")]
-        keys: PathBuf,
-        /// Every key, not only those with the secure entry point bit.
-        #[arg(long)]
-        all: bool,
-    },
+    Ds(sign::DsArgs),
     /// Roll a zone's ZSKs by pre-publication (RFC 7583): set the keys' times in BIND's files
     /// and make the next ZSK when it is due. Idempotent: run it regularly (a timer), then sign.
-    Rollover {
-        /// The zone.
-        zone: Name,
-        /// The folder of the zone's key files.
-        #[arg(short = 'K', long, default_value = ".")]
-        keys: PathBuf,
-        /// Days a ZSK signs.
-        #[arg(long, default_value_t = 90)]
-        zsk_lifetime_days: u64,
-        /// The DNSKEY set's TTL (seconds).
-        #[arg(long, default_value_t = 3600)]
-        dnskey_ttl: u64,
-        /// The largest TTL of the zone's records (seconds).
-        #[arg(long, default_value_t = 86_400)]
-        max_ttl: u64,
-        /// How long a change takes to reach every server of the zone (seconds).
-        #[arg(long, default_value_t = 3600)]
-        propagation: u64,
-        /// A margin added to each interval (seconds).
-        #[arg(long, default_value_t = 3600)]
-        safety: u64,
-        /// Days before a ZSK's end its successor is published: run this command at least this
-        /// often.
-        #[arg(long, default_value_t = 7)]
-        lead_days: u64,
-        /// Plan as at this time (`YYYYMMDDhhmmss`, UTC) rather than now: to prepare or rehearse.
-        #[arg(long, value_parser = bind_time)]
-        at: Option<u64>,
-    },
+    Rollover(sign::RolloverArgs),
     /// Sign a master file with DNSSEC (NSEC3 with opt-out, no extra iteration, no salt, by
     /// default), on every core; the zone is checked first.
-    Sign {
-        /// The master file.
-        zone: PathBuf,
-        /// A key's file (`.key` or `.private`), from `zonefiles keygen` or BIND's
-        /// `dnssec-keygen`; give a KSK and a ZSK, or one CSK.
-        #[arg(long = "key", required = true)]
-        keys: Vec<PathBuf>,
-        /// Where to write the signed master file (replaced atomically).
-        #[arg(short, long)]
-        output: PathBuf,
-        /// NSEC rather than NSEC3 (small zones).
-        #[arg(long)]
-        nsec: bool,
-        /// NSEC3 without opt-out: every delegation in the chain.
-        #[arg(long)]
-        no_opt_out: bool,
-        /// Days a signature is valid (each RRset's shortened by up to a seventh, so that
-        /// re-signing spreads out).
-        #[arg(long, default_value_t = 14)]
-        validity_days: u32,
-        /// The zone's name (default: the owner of the first SOA).
-        #[arg(long)]
-        origin: Option<Name>,
-        /// Sign as at this time (`YYYYMMDDhhmmss`, UTC) rather than now: which keys are
-        /// published and active, and the signatures' validity, follow it.
-        #[arg(long, value_parser = bind_time)]
-        at: Option<u64>,
-    },
+    Sign(sign::SignArgs),
     /// Create an empty journal that follows a zone image.
     InitJournal {
         /// The zone image the journal follows.
@@ -210,11 +128,6 @@ enum Command {
         /// The journal to create (replaced atomically).
         journal: PathBuf,
     },
-}
-
-/// A time as BIND's key files write it, `YYYYMMDDhhmmss` (UTC).
-fn bind_time(text: &str) -> Result<u64, String> {
-    zonefiles::sign::keys::bind_time(text).ok_or_else(|| format!("{text:?} is not YYYYMMDDhhmmss"))
 }
 
 fn main() -> ExitCode {
@@ -258,55 +171,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         } => journal::compact(&image, &journal, &output),
         Command::Dir { action } => dir::run(action),
         Command::InitJournal { image, journal } => journal::init(&image, &journal),
-        Command::Keygen {
-            zone,
-            algorithm,
-            ksk,
-            output,
-            pkcs11,
-        } => sign::keygen(&zone, algorithm, ksk, &output, pkcs11.as_deref()),
-        Command::Ds { zone, keys, all } => sign::ds(&zone, &keys, all),
-        Command::Rollover {
-            zone,
-            keys,
-            zsk_lifetime_days,
-            dnskey_ttl,
-            max_ttl,
-            propagation,
-            safety,
-            lead_days,
-            at,
-        } => sign::rollover(
-            &zone,
-            &keys,
-            &zonefiles::sign::rollover::Rollover {
-                zsk_lifetime: zsk_lifetime_days * 86_400,
-                dnskey_ttl,
-                max_ttl,
-                propagation,
-                safety,
-                lead: lead_days * 86_400,
-            },
-            at,
-        ),
-        Command::Sign {
-            zone,
-            keys,
-            output,
-            nsec,
-            no_opt_out,
-            validity_days,
-            origin,
-            at,
-        } => sign::sign(sign::SignArgs {
-            zone,
-            keys,
-            output,
-            nsec,
-            no_opt_out,
-            validity_days,
-            origin,
-            at,
-        }),
+        Command::Keygen(args) => sign::keygen(args),
+        Command::Ds(args) => sign::ds(args),
+        Command::Rollover(args) => sign::rollover(args),
+        Command::Sign(args) => sign::sign(args),
     }
 }

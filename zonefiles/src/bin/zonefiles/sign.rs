@@ -8,8 +8,9 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use zonefiles::Name;
+use zonefiles::sign::bind::{self, BindKey, Private, Secret};
 use zonefiles::sign::keys::{
-    self, Algorithm, KeyPair, Private, SECURE_ENTRY_POINT, Secret, Signer, Timing, ZONE_KEY,
+    self, Algorithm, KeyPair, SECURE_ENTRY_POINT, Signer, Timing, ZONE_KEY,
 };
 use zonefiles::sign::pkcs11::{Pkcs11Key, Uri};
 use zonefiles::sign::rollover::{self, Rollover, Step};
@@ -17,27 +18,129 @@ use zonefiles::sign::{Denial, Policy, sign_zone};
 
 use crate::read;
 
-/// Makes a key and writes it as BIND's `.key` and `.private` files in `folder`: in the
-/// files, or in a PKCS#11 token named by `pkcs11` (a URI whose PIN comes from a file).
-pub fn keygen(
-    zone: &Name,
-    algorithm: u8,
-    ksk: bool,
-    folder: &Path,
-    pkcs11: Option<&str>,
-) -> Result<ExitCode> {
-    let algorithm = Algorithm::from_number(algorithm)?;
-    let flags = if ksk { SECURE_ENTRY_POINT } else { ZONE_KEY };
+/// `zonefiles keygen`'s arguments.
+#[derive(clap::Args)]
+pub struct KeygenArgs {
+    /// The zone.
+    pub zone: Name,
+    /// The algorithm: 13 (ECDSAP256SHA256) or 15 (ED25519).
+    #[arg(long, default_value_t = 13)]
+    pub algorithm: u8,
+    /// A key-signing key (flags 257: it signs the DNSKEY RRset; alone, a CSK); by
+    /// default a zone-signing key (256).
+    #[arg(long)]
+    pub ksk: bool,
+    /// The folder for the files.
+    #[arg(short, long, default_value = ".")]
+    pub output: PathBuf,
+    /// Make the key in a PKCS#11 token (an HSM; algorithm 13), named by an RFC 7512 URI:
+    /// `pkcs11:token=<label>;object=<label>?module-path=<library>&pin-source=<file>`. The
+    /// private key never leaves the token; the `.private` file holds the URI.
+    #[arg(long)]
+    pkcs11: Option<String>,
+}
+
+/// `zonefiles ds`'s arguments.
+#[derive(clap::Args)]
+pub struct DsArgs {
+    /// The zone.
+    pub zone: Name,
+    /// The folder of the zone's key files.
+    #[arg(short = 'K', long, default_value = ".")]
+    pub keys: PathBuf,
+    /// Every key, not only those with the secure entry point bit.
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// `zonefiles rollover`'s arguments.
+#[derive(clap::Args)]
+pub struct RolloverArgs {
+    /// The zone.
+    pub zone: Name,
+    /// The folder of the zone's key files.
+    #[arg(short = 'K', long, default_value = ".")]
+    pub keys: PathBuf,
+    /// Days a ZSK signs.
+    #[arg(long, default_value_t = 90)]
+    pub zsk_lifetime_days: u64,
+    /// The DNSKEY set's TTL (seconds).
+    #[arg(long, default_value_t = 3600)]
+    pub dnskey_ttl: u64,
+    /// The largest TTL of the zone's records (seconds).
+    #[arg(long, default_value_t = 86_400)]
+    pub max_ttl: u64,
+    /// How long a change takes to reach every server of the zone (seconds).
+    #[arg(long, default_value_t = 3600)]
+    pub propagation: u64,
+    /// A margin added to each interval (seconds).
+    #[arg(long, default_value_t = 3600)]
+    pub safety: u64,
+    /// Days before a ZSK's end its successor is published: run this command at least this
+    /// often.
+    #[arg(long, default_value_t = 7)]
+    pub lead_days: u64,
+    /// Plan as at this time (`YYYYMMDDhhmmss`, UTC) rather than now: to prepare or rehearse.
+    #[arg(long, value_parser = bind_time)]
+    pub at: Option<u64>,
+}
+
+/// `zonefiles sign`'s arguments.
+#[derive(clap::Args)]
+pub struct SignArgs {
+    /// The master file.
+    pub zone: PathBuf,
+    /// A key's file (`.key` or `.private`), from `zonefiles keygen` or BIND's
+    /// `dnssec-keygen`; give a KSK and a ZSK, or one CSK.
+    #[arg(long = "key", required = true)]
+    pub keys: Vec<PathBuf>,
+    /// Where to write the signed master file (replaced atomically).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// NSEC rather than NSEC3 (small zones).
+    #[arg(long)]
+    pub nsec: bool,
+    /// NSEC3 without opt-out: every delegation in the chain.
+    #[arg(long)]
+    pub no_opt_out: bool,
+    /// Days a signature is valid (each RRset's shortened by up to a seventh, so that
+    /// re-signing spreads out).
+    #[arg(long, default_value_t = 14)]
+    pub validity_days: u32,
+    /// The zone's name (default: the owner of the first SOA).
+    #[arg(long)]
+    pub origin: Option<Name>,
+    /// Sign as at this time (`YYYYMMDDhhmmss`, UTC) rather than now: which keys are
+    /// published and active, and the signatures' validity, follow it.
+    #[arg(long, value_parser = bind_time)]
+    pub at: Option<u64>,
+}
+
+/// A time as BIND's key files write it, `YYYYMMDDhhmmss` (UTC).
+fn bind_time(text: &str) -> Result<u64, String> {
+    bind::bind_time(text).ok_or_else(|| format!("{text:?} is not YYYYMMDDhhmmss"))
+}
+
+/// Makes a key and writes it as BIND's `.key` and `.private` files in the output folder: in
+/// the files, or in a PKCS#11 token named by `--pkcs11` (a URI whose PIN comes from a file).
+pub fn keygen(args: KeygenArgs) -> Result<ExitCode> {
+    let (zone, folder) = (&args.zone, args.output.as_path());
+    let algorithm = Algorithm::from_number(args.algorithm)?;
+    let flags = if args.ksk {
+        SECURE_ENTRY_POINT
+    } else {
+        ZONE_KEY
+    };
     let now = now() as u64;
     let timing = Timing {
         publish: Some(now),
         activate: Some(now),
         ..Timing::default()
     };
-    let path = match pkcs11 {
+    let path = match args.pkcs11.as_deref() {
         None => {
             let pair = KeyPair::generate(algorithm)?;
-            keys::write_bind(folder, zone, flags, Private::InFile(&pair), now, &timing)
+            bind::write_bind(folder, zone, flags, Private::InFile(&pair), now, &timing)
         }
         Some(text) => {
             if algorithm != Algorithm::EcdsaP256Sha256 {
@@ -49,7 +152,7 @@ pub fn keygen(
             let uri = Uri::parse(text)?;
             let key = Pkcs11Key::generate(&uri)?;
             let public = key.public_key().to_vec();
-            keys::write_bind(
+            bind::write_bind(
                 folder,
                 zone,
                 flags,
@@ -76,26 +179,6 @@ fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// What `sign` is told.
-pub struct SignArgs {
-    /// The master file.
-    pub zone: PathBuf,
-    /// The keys' files.
-    pub keys: Vec<PathBuf>,
-    /// Where the signed master file goes.
-    pub output: PathBuf,
-    /// NSEC rather than NSEC3.
-    pub nsec: bool,
-    /// NSEC3 without opt-out.
-    pub no_opt_out: bool,
-    /// Days a signature is valid.
-    pub validity_days: u32,
-    /// The zone's name (default: the owner of the first SOA).
-    pub origin: Option<Name>,
-    /// The time to sign as at (default: now).
-    pub at: Option<u64>,
-}
-
 /// Signs a master file.
 pub fn sign(args: SignArgs) -> Result<ExitCode> {
     if args.keys.is_empty() {
@@ -106,7 +189,7 @@ pub fn sign(args: SignArgs) -> Result<ExitCode> {
     let keys = args
         .keys
         .iter()
-        .map(|k| keys::read_bind(k).with_context(|| format!("reading the key {}", k.display())))
+        .map(|k| bind::read_bind(k).with_context(|| format!("reading the key {}", k.display())))
         .collect::<Result<Vec<_>>>()?;
     let (zone, findings) = read::read_zone(&args.zone, args.origin)?;
     let findings = read::all_findings(&zone, findings);
@@ -152,16 +235,20 @@ pub fn sign(args: SignArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Rolls a zone's ZSKs by pre-publication: reads the keys in `folder`, sets the times the plan
+/// Rolls a zone's ZSKs by pre-publication: reads the keys in the folder, sets the times the plan
 /// says in their `.private` files and makes the next ZSK when it is due (in the files, or in
 /// the token of the ZSK it follows); prints what it did.
-pub fn rollover(
-    zone: &Name,
-    folder: &Path,
-    policy: &Rollover,
-    at: Option<u64>,
-) -> Result<ExitCode> {
-    let mut zsks: Vec<(PathBuf, keys::BindKey)> = zone_keys(zone, folder)?
+pub fn rollover(args: RolloverArgs) -> Result<ExitCode> {
+    let (zone, folder, at) = (&args.zone, args.keys.as_path(), args.at);
+    let policy = &Rollover {
+        zsk_lifetime: args.zsk_lifetime_days * 86_400,
+        dnskey_ttl: args.dnskey_ttl,
+        max_ttl: args.max_ttl,
+        propagation: args.propagation,
+        safety: args.safety,
+        lead: args.lead_days * 86_400,
+    };
+    let mut zsks: Vec<(PathBuf, BindKey)> = zone_keys(zone, folder)?
         .into_iter()
         .filter(|(_, k)| k.flags & 1 == 0)
         .collect();
@@ -173,7 +260,7 @@ pub fn rollover(
         match *step {
             Step::Set(i, timing) => {
                 let (path, _) = &zsks[i];
-                keys::set_timing(path, &timing)?;
+                bind::set_timing(path, &timing)?;
                 println!("{}: {}", path.display(), describe(&timing));
             }
             Step::Generate(timing) => {
@@ -197,7 +284,7 @@ pub fn rollover(
                         let key = Pkcs11Key::generate(&next)?;
                         let public = key.public_key().to_vec();
                         let text = next.to_text(Path::new(pin));
-                        keys::write_bind(
+                        bind::write_bind(
                             folder,
                             zone,
                             ZONE_KEY,
@@ -213,7 +300,7 @@ pub fn rollover(
                     _ => {
                         let algorithm = last.map_or(Algorithm::EcdsaP256Sha256, |k| k.algorithm);
                         let pair = KeyPair::generate(algorithm)?;
-                        keys::write_bind(
+                        bind::write_bind(
                             folder,
                             zone,
                             ZONE_KEY,
@@ -254,8 +341,8 @@ fn describe(timing: &Timing) -> String {
 
 /// The keys of a zone in a folder (BIND's `K<zone>.+…` files), read but not opened, each with
 /// its `.private` file's path.
-fn zone_keys(zone: &Name, folder: &Path) -> Result<Vec<(PathBuf, keys::BindKey)>> {
-    let prefix = keys::bind_name(zone, Algorithm::EcdsaP256Sha256, 0);
+fn zone_keys(zone: &Name, folder: &Path) -> Result<Vec<(PathBuf, BindKey)>> {
+    let prefix = bind::bind_name(zone, Algorithm::EcdsaP256Sha256, 0);
     let prefix = &prefix[..prefix.find('+').unwrap_or(prefix.len())];
     let mut found = Vec::new();
     for entry in
@@ -274,7 +361,7 @@ fn zone_keys(zone: &Name, folder: &Path) -> Result<Vec<(PathBuf, keys::BindKey)>
             continue;
         }
         let read = |ext: &str| std::fs::read_to_string(folder.join(format!("{base}.{ext}")));
-        let key = keys::from_bind(&read("key")?, &read("private")?)
+        let key = bind::from_bind(&read("key")?, &read("private")?)
             .with_context(|| format!("reading the key {base}"))?;
         found.push((path, key));
     }
@@ -282,8 +369,9 @@ fn zone_keys(zone: &Name, folder: &Path) -> Result<Vec<(PathBuf, keys::BindKey)>
     Ok(found)
 }
 
-/// Prints the DS records of the zone's keys in `folder` (its KSKs, or every key).
-pub fn ds(zone: &Name, folder: &Path, all: bool) -> Result<ExitCode> {
+/// Prints the DS records of the zone's keys in the folder (its KSKs, or every key).
+pub fn ds(args: DsArgs) -> Result<ExitCode> {
+    let (zone, folder, all) = (&args.zone, args.keys.as_path(), args.all);
     let owner = zone.to_string().to_ascii_lowercase();
     let mut printed = 0;
     for (_, key) in zone_keys(zone, folder)? {
