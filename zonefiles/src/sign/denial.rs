@@ -12,7 +12,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::image::{Nsec3Params, base32hex};
+use crate::image::{NSEC3_HASH_LEN, Nsec3Params, base32hex};
 use crate::name::Name;
 use crate::octets::Octets;
 use crate::rdata;
@@ -101,8 +101,43 @@ fn insecure_delegation(entry: &Entry) -> bool {
         && !entry.types.contains(&RecordType::DS)
 }
 
-/// The chain's records (NSEC or NSEC3), each with the negative TTL `ttl`.
-pub fn chain(zone: &Zone, denial: &Denial, ttl: u32) -> Result<Vec<Record>, SignError> {
+/// NSEC rdata: the next name, then the bitmap of `types` (sorted, NSEC and RRSIG among them).
+pub fn nsec_rdata(next: &Name, types: &[RecordType]) -> Vec<u8> {
+    let mut rdata = next.as_wire().to_ascii_lowercase();
+    rdata::encode_bitmap(types, &mut rdata);
+    rdata
+}
+
+/// NSEC3 rdata: SHA-1, the opt-out flag, the parameters, the next hash and the bitmap.
+pub fn nsec3_rdata(
+    iterations: u16,
+    salt: &[u8],
+    opt_out: bool,
+    next: &[u8; NSEC3_HASH_LEN],
+    types: &[RecordType],
+) -> Vec<u8> {
+    let mut rdata = vec![1, u8::from(opt_out)];
+    rdata.extend_from_slice(&iterations.to_be_bytes());
+    rdata.push(salt.len() as u8);
+    rdata.extend_from_slice(salt);
+    rdata.push(NSEC3_HASH_LEN as u8);
+    rdata.extend_from_slice(next);
+    rdata::encode_bitmap(types, &mut rdata);
+    rdata
+}
+
+/// The owner of the NSEC3 record of `name`: its hash in base32hex below `origin`.
+pub fn nsec3_owner(origin: &Name, iterations: u16, salt: &[u8], name: &Name) -> Name {
+    let params = Nsec3Params { iterations, salt };
+    let label = base32hex(&params.hash(&name.as_wire().to_ascii_lowercase()));
+    origin
+        .child(&label)
+        .expect("a 32-octet label below the origin")
+}
+
+/// The chain's records (NSEC or NSEC3), each with the negative TTL `ttl` and the name it
+/// stands for (an NSEC3 record's owner is that name hashed).
+pub fn chain(zone: &Zone, denial: &Denial, ttl: u32) -> Result<Vec<(Record, Name)>, SignError> {
     let entries = entries(zone);
     let class = zone.class();
     let record = |owner: Name, rtype, rdata: Vec<u8>| Record {
@@ -117,13 +152,15 @@ pub fn chain(zone: &Zone, denial: &Denial, ttl: u32) -> Result<Vec<Record>, Sign
             let mut out = Vec::with_capacity(entries.len());
             for (i, entry) in entries.iter().enumerate() {
                 let next = &entries[(i + 1) % entries.len()].name;
-                let mut rdata = next.as_wire().to_ascii_lowercase();
                 let mut types = entry.types.clone();
                 types.extend([RecordType::NSEC, RecordType::RRSIG]);
                 types.sort();
                 types.dedup();
-                rdata::encode_bitmap(&types, &mut rdata);
-                out.push(record(entry.name.clone(), RecordType::NSEC, rdata));
+                let rdata = nsec_rdata(next, &types);
+                out.push((
+                    record(entry.name.clone(), RecordType::NSEC, rdata),
+                    entry.name.clone(),
+                ));
             }
             Ok(out)
         }
@@ -176,20 +213,14 @@ pub fn chain(zone: &Zone, denial: &Denial, ttl: u32) -> Result<Vec<Record>, Sign
                 }
             }
             let mut out = Vec::with_capacity(hashed.len());
-            for (i, (hash, _, types)) in hashed.iter().enumerate() {
+            for (i, (hash, name, types)) in hashed.iter().enumerate() {
                 let next = &hashed[(i + 1) % hashed.len()].0;
-                let mut rdata = vec![1, u8::from(*opt_out)];
-                rdata.extend_from_slice(&iterations.to_be_bytes());
-                rdata.push(salt.len() as u8);
-                rdata.extend_from_slice(salt);
-                rdata.push(20);
-                rdata.extend_from_slice(next);
-                rdata::encode_bitmap(types, &mut rdata);
+                let rdata = nsec3_rdata(*iterations, salt, *opt_out, next, types);
                 let label = base32hex(hash);
                 let owner = origin
                     .child(&label)
                     .expect("a 32-octet label below the origin");
-                out.push(record(owner, RecordType::NSEC3, rdata));
+                out.push((record(owner, RecordType::NSEC3, rdata), (*name).clone()));
             }
             Ok(out)
         }

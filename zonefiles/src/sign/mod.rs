@@ -29,11 +29,13 @@
 //! - [`keys`]: algorithms, the [`keys::Signer`] interface, keys in memory, key timing.
 //! - [`bind`]: BIND's key files.
 //! - [`denial`]: the NSEC and NSEC3 chains.
+//! - [`incremental`]: signing a change to a signed zone.
 //! - [`pkcs11`]: keys in a hardware security module.
 //! - [`rollover`]: ZSK rollovers by pre-publication, as key timing.
 
 pub mod bind;
 pub mod denial;
+pub mod incremental;
 pub mod keys;
 pub mod pkcs11;
 pub mod rollover;
@@ -115,69 +117,20 @@ pub fn sign_zone(
 ) -> Result<Zone, SignError> {
     let origin = zone.origin().clone();
     let soa = zone.soa().ok_or(SignError::NoSoa)?;
-    // Keys by their timing: the published ones in the DNSKEY set, the active ones signing.
-    let published: Vec<&ZoneKey> = keys.iter().filter(|k| k.timing.published(now)).collect();
-    let active: Vec<&ZoneKey> = keys.iter().filter(|k| k.timing.active(now)).collect();
-    let ksks: Vec<&ZoneKey> = active.iter().copied().filter(|k| k.is_sep()).collect();
-    let zsks: Vec<&ZoneKey> = match active
-        .iter()
-        .copied()
-        .filter(|k| !k.is_sep())
-        .collect::<Vec<_>>()
-    {
-        // No active ZSK: the KSKs sign everything (a CSK).
-        zsks if zsks.is_empty() => ksks.clone(),
-        zsks => zsks,
-    };
-    if ksks.is_empty() {
-        return Err(SignError::NoKey("the DNSKEY RRset"));
-    }
-    if zsks.is_empty() {
-        return Err(SignError::NoKey("the zone's data"));
-    }
+    let (ksks, zsks) = signers(keys, now)?;
     // RFC 9077: the negative TTL is the lower of the SOA's TTL and its MINIMUM.
-    let negative_ttl = soa
-        .ttl
-        .min(rdata::soa_minimum(&soa.rdata).unwrap_or(soa.ttl));
+    let negative_ttl = negative_ttl(soa);
     let mut records: Vec<Record> = zone
         .records()
         .iter()
         .filter(|r| !is_dnssec(r, &origin))
         .cloned()
         .collect();
-    for key in &published {
-        let mut apex = |rtype, rdata: Vec<u8>| {
-            records.push(Record {
-                owner: origin.clone(),
-                rtype,
-                class: zone.class(),
-                ttl: policy.dnskey_ttl,
-                rdata: Octets::from(rdata),
-            })
-        };
-        apex(RecordType::DNSKEY, key.dnskey_rdata());
-        // The parent is asked for this key's DS (RFC 7344, RFC 8078).
-        if key.is_sep() && key.timing.sync(now) {
-            apex(RecordType::CDNSKEY, key.dnskey_rdata());
-            apex(RecordType::CDS, key.ds_rdata(&origin));
-        }
-    }
-    if let Denial::Nsec3 {
-        iterations, salt, ..
-    } = &policy.denial
-    {
-        records.push(Record {
-            owner: origin.clone(),
-            rtype: RecordType::NSEC3PARAM,
-            class: zone.class(),
-            ttl: 0,
-            rdata: Octets::from(denial::nsec3param_rdata(*iterations, salt)),
-        });
-    }
+    records.extend(apex_records(&origin, zone.class(), keys, policy, now));
     let (unsigned, _) = Zone::new(origin.clone(), zone.class(), records);
     let chain = denial::chain(&unsigned, &policy.denial, negative_ttl)?;
     let mut records = unsigned.into_records();
-    records.extend(chain);
+    records.extend(chain.into_iter().map(|(record, _)| record));
     let (with_chain, _) = Zone::new(origin.clone(), zone.class(), records);
 
     // The RRsets to sign: everything authoritative, but delegation NS sets.
@@ -203,18 +156,7 @@ pub fn sign_zone(
             }
         }
     }
-    let timing = Timing {
-        inception: now.saturating_sub(u64::from(policy.inception_offset)) as u32,
-        expiration: |owner: &Name, rtype: RecordType| {
-            let mut hasher = std::collections::hash_map::DefaultHasher::new();
-            (owner, rtype.0).hash(&mut hasher);
-            let jitter = match policy.jitter {
-                0 => 0,
-                j => hasher.finish() % u64::from(j),
-            };
-            (now + u64::from(policy.validity) - jitter) as u32
-        },
-    };
+    let timing = Validity::new(policy, now);
     let class = zone.class();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let share = jobs.len().div_ceil(threads).max(1);
@@ -257,10 +199,103 @@ pub fn sign_zone(
     Ok(signed)
 }
 
-/// When signatures are valid.
-struct Timing<F: Fn(&Name, RecordType) -> u32> {
+/// The keys that sign at `now`: the active KSKs (the DNSKEY, CDS and CDNSKEY sets), and the
+/// active ZSKs (everything else; with none, the KSKs sign everything: a CSK).
+fn signers(keys: &[ZoneKey], now: u64) -> Result<(Vec<&ZoneKey>, Vec<&ZoneKey>), SignError> {
+    let active: Vec<&ZoneKey> = keys.iter().filter(|k| k.timing.active(now)).collect();
+    let ksks: Vec<&ZoneKey> = active.iter().copied().filter(|k| k.is_sep()).collect();
+    let zsks: Vec<&ZoneKey> = match active
+        .iter()
+        .copied()
+        .filter(|k| !k.is_sep())
+        .collect::<Vec<_>>()
+    {
+        zsks if zsks.is_empty() => ksks.clone(),
+        zsks => zsks,
+    };
+    if ksks.is_empty() {
+        return Err(SignError::NoKey("the DNSKEY RRset"));
+    }
+    if zsks.is_empty() {
+        return Err(SignError::NoKey("the zone's data"));
+    }
+    Ok((ksks, zsks))
+}
+
+/// The TTL of denial records (RFC 9077): the lower of the SOA's TTL and its MINIMUM.
+fn negative_ttl(soa: &Record) -> u32 {
+    soa.ttl
+        .min(rdata::soa_minimum(&soa.rdata).unwrap_or(soa.ttl))
+}
+
+/// The apex records a signer owns at `now`: the DNSKEY set of the published keys, the CDS and
+/// CDNSKEY records of the keys whose DS the parent is asked for (RFC 7344, RFC 8078), and the
+/// NSEC3PARAM record of an NSEC3 zone.
+pub fn apex_records(
+    origin: &Name,
+    class: Class,
+    keys: &[ZoneKey],
+    policy: &Policy,
+    now: u64,
+) -> Vec<Record> {
+    let mut records = Vec::new();
+    let mut apex = |rtype, ttl, rdata: Vec<u8>| {
+        records.push(Record {
+            owner: origin.clone(),
+            rtype,
+            class,
+            ttl,
+            rdata: Octets::from(rdata),
+        })
+    };
+    for key in keys.iter().filter(|k| k.timing.published(now)) {
+        apex(RecordType::DNSKEY, policy.dnskey_ttl, key.dnskey_rdata());
+        if key.is_sep() && key.timing.sync(now) {
+            apex(RecordType::CDNSKEY, policy.dnskey_ttl, key.dnskey_rdata());
+            apex(RecordType::CDS, policy.dnskey_ttl, key.ds_rdata(origin));
+        }
+    }
+    if let Denial::Nsec3 {
+        iterations, salt, ..
+    } = &policy.denial
+    {
+        apex(
+            RecordType::NSEC3PARAM,
+            0,
+            denial::nsec3param_rdata(*iterations, salt),
+        );
+    }
+    records
+}
+
+/// When signatures made at one time are valid: from an hour (the policy's offset) before,
+/// for the policy's validity less a jitter drawn from the RRset's owner and type.
+struct Validity {
     inception: u32,
-    expiration: F,
+    now: u64,
+    validity: u32,
+    jitter: u32,
+}
+
+impl Validity {
+    fn new(policy: &Policy, now: u64) -> Validity {
+        Validity {
+            inception: now.saturating_sub(u64::from(policy.inception_offset)) as u32,
+            now,
+            validity: policy.validity,
+            jitter: policy.jitter,
+        }
+    }
+
+    fn expiration(&self, owner: &Name, rtype: RecordType) -> u32 {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (owner, rtype.0).hash(&mut hasher);
+        let jitter = match self.jitter {
+            0 => 0,
+            j => hasher.finish() % u64::from(j),
+        };
+        (self.now + u64::from(self.validity) - jitter) as u32
+    }
 }
 
 /// The number of labels of an owner for RRSIG (RFC 4034 §3.1.3): the root and a leading `*`
@@ -275,12 +310,12 @@ fn rrsig_labels(owner: &Name) -> u8 {
 
 /// The RRSIG of one RRset (RFC 4034 §3.1.8.1: the RRSIG rdata without its signature, then
 /// each record in canonical form and order, with the original TTL).
-fn rrsig<F: Fn(&Name, RecordType) -> u32>(
+fn rrsig(
     rrset: &[Record],
     key: &ZoneKey,
     origin: &Name,
     class: Class,
-    timing: &Timing<F>,
+    timing: &Validity,
 ) -> Result<Record, SignError> {
     let first = &rrset[0];
     let mut data = Vec::with_capacity(64 + rrset.len() * 64);
@@ -288,7 +323,7 @@ fn rrsig<F: Fn(&Name, RecordType) -> u32>(
     data.push(key.signer.algorithm().number());
     data.push(rrsig_labels(&first.owner));
     data.extend_from_slice(&first.ttl.to_be_bytes());
-    data.extend_from_slice(&(timing.expiration)(&first.owner, first.rtype).to_be_bytes());
+    data.extend_from_slice(&timing.expiration(&first.owner, first.rtype).to_be_bytes());
     data.extend_from_slice(&timing.inception.to_be_bytes());
     data.extend_from_slice(&key.key_tag().to_be_bytes());
     data.extend_from_slice(&origin.as_wire().to_ascii_lowercase());
