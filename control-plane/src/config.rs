@@ -43,6 +43,33 @@ pub struct Config {
     pub push: Push,
     /// Escrow deposits.
     pub escrow: Escrow,
+    /// DNSSEC signing of the zones `control-plane zone dnssec` turns it on for.
+    pub dnssec: Dnssec,
+}
+
+/// DNSSEC signing (see [`crate::publish::dnssec`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Dnssec {
+    /// The folder of the zones' keys, in BIND's files (`K<zone>.+013+<tag>.key` and
+    /// `.private`, as `zonefiles keygen -K` or `dnssec-keygen -K` make them; a `.private` file
+    /// may name a key in an HSM). Their timing metadata says when each is published and signs.
+    pub keys: PathBuf,
+    /// Days a signature is valid.
+    pub validity_days: u32,
+    /// Up to how many days shorter a signature's validity is, drawn per RRset, so that
+    /// signatures made together do not all expire together.
+    pub jitter_days: u32,
+}
+
+impl Default for Dnssec {
+    fn default() -> Dnssec {
+        Dnssec {
+            keys: "keys/dnssec".into(),
+            validity_days: 14,
+            jitter_days: 2,
+        }
+    }
 }
 
 /// Escrow deposits (see [`crate::escrow`]).
@@ -329,6 +356,7 @@ impl Default for Config {
             web: Web::default(),
             push: Push::default(),
             escrow: Escrow::default(),
+            dnssec: Dnssec::default(),
         }
     }
 }
@@ -387,7 +415,8 @@ impl Config {
     /// The signer changesets are published with: the signing key, sealing registry records to
     /// the recovery key when there is one.
     pub fn signer(&self) -> anyhow::Result<crate::publish::signing::Signer> {
-        let signer = crate::publish::signing::Signer::load(&self.signing_key)?;
+        let signer = crate::publish::signing::Signer::load(&self.signing_key)?
+            .with_zone_keys(crate::publish::dnssec::ZoneKeys::new(&self.dnssec));
         Ok(match &self.recovery_key {
             Some(path) => signer.with_recovery(crate::operator::recovery::RecoveryKey::load(path)?),
             None => signer,

@@ -334,7 +334,9 @@ impl<'c> Patch<'c> {
             if x.canonical_cmp(y) == Ordering::Equal {
                 return Err(PatchError::Duplicate(Box::new(y.clone())).into());
             }
-            if x.rtype == y.rtype && x.ttl != y.ttl {
+            // RRSIGs are one RRset per type they cover (RFC 4034 §3), each with its TTL.
+            let covered = crate::zone::covered_type;
+            if x.rtype == y.rtype && covered(x) == covered(y) && x.ttl != y.ttl {
                 return Err(PatchError::TtlMismatch(x.owner.clone(), x.rtype).into());
             }
         }

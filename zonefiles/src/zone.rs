@@ -106,7 +106,7 @@ pub(crate) fn sort_canonically(records: Vec<Record>) -> Vec<Record> {
 }
 
 /// The type an RRSIG covers (its first rdata field); `None` for other records.
-fn covered_type(record: &Record) -> Option<u16> {
+pub(crate) fn covered_type(record: &Record) -> Option<u16> {
     (record.rtype == RecordType::RRSIG && record.rdata.len() >= 2)
         .then(|| u16::from_be_bytes([record.rdata[0], record.rdata[1]]))
 }

@@ -7,6 +7,7 @@
 
 pub mod activity;
 pub mod audit;
+pub mod dnssec;
 pub mod import;
 pub mod publication;
 pub mod recovery;

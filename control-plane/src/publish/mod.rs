@@ -6,7 +6,10 @@
 //! - [`publication`]: what registry state publishes (DNS records and WHOIS objects per
 //!   domain), and a batch turned into one changeset per zone.
 //! - [`signing`]: the Ed25519 key that signs every changeset and snapshot.
+//! - [`dnssec`]: the DNSSEC signatures and chain records of signed zones, made as part of
+//!   each batch.
 
+pub mod dnssec;
 pub mod publication;
 pub mod queue;
 pub mod signing;

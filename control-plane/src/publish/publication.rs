@@ -36,6 +36,14 @@ pub enum PublishError {
     /// A name in the database is not a valid domain name.
     #[error("name {0:?} in the database is not a valid domain name")]
     Name(String),
+    /// A signed zone could not be signed: nothing of the batch is published.
+    #[error("zone {zone} is signed, and signing failed: {why}")]
+    Dnssec {
+        /// The zone.
+        zone: String,
+        /// Why.
+        why: String,
+    },
 }
 
 /// What one domain puts in its zone and in WHOIS.
@@ -80,6 +88,8 @@ pub struct Publication {
     refreshed: BTreeSet<String>,
     /// Registrars to publish, in one zone or (`None`) in every zone.
     registrars: Vec<(Registrar, Option<String>)>,
+    /// Zones to sign whole (or to strip of DNSSEC records, if no longer signed).
+    whole: BTreeSet<i64>,
 }
 
 impl Publication {
@@ -106,6 +116,7 @@ impl Publication {
                 PublishError::Store(e) => e,
                 PublishError::Name(n) => StoreError::Corrupt(n),
                 PublishError::Seal(e) => StoreError::Corrupt(e.to_string()),
+                PublishError::Dnssec { zone, why } => StoreError::Corrupt(format!("{zone}: {why}")),
             })?;
             self.before.insert(name.to_string(), output);
         }
@@ -118,6 +129,26 @@ impl Publication {
         self.touch(store, name)?;
         self.refreshed.insert(name.to_string());
         Ok(())
+    }
+
+    /// The zone records a domain publishes now.
+    pub(super) fn output_of(
+        &mut self,
+        store: &dyn Store,
+        name: &str,
+    ) -> Result<Vec<Record>, PublishError> {
+        Ok(self
+            .output(store, name)?
+            .records
+            .into_iter()
+            .map(|r| r.0)
+            .collect())
+    }
+
+    /// Signs a zone whole in this batch (its signing just turned on or off, or its policy
+    /// changed), publishing the difference with the DNSSEC records it holds.
+    pub fn sign_whole(&mut self, zone: i64) {
+        self.whole.insert(zone);
     }
 
     /// What a domain publishes now.
@@ -161,7 +192,7 @@ impl Publication {
 
     /// True if nothing was touched.
     pub fn is_empty(&self) -> bool {
-        self.before.is_empty() && self.registrars.is_empty()
+        self.before.is_empty() && self.registrars.is_empty() && self.whole.is_empty()
     }
 
     /// Diffs every touched domain and appends one signed changeset per changed zone to the
@@ -214,16 +245,35 @@ impl Publication {
                 ops.push(WhoisOp::Set(Object::Registrar(registrar_object(registrar))));
             }
         }
+        // Each changed zone's changes, signed if the zone is (its DNSSEC records written
+        // before the registry record is taken, which must hold them).
+        let mut changed = Vec::new();
+        for zone in zones.iter() {
+            let whole = self.whole.contains(&zone.id);
+            let (mut removed, mut added, whois) = match per_zone.remove(&zone.id) {
+                Some(changes) => changes,
+                None if whole => ZoneChanges::default(),
+                None => continue,
+            };
+            if removed.is_empty() && added.is_empty() && whois.is_empty() && !whole {
+                continue;
+            }
+            let next = zone.serial_policy.next(zone.serial, now.max(0) as u64);
+            let mut at_next = zone.clone();
+            at_next.serial = next;
+            let change = super::dnssec::ZoneChange {
+                zone: &at_next,
+                removed: &mut removed,
+                added: &mut added,
+                whole,
+            };
+            super::dnssec::sign(&mut self, store, signer.zone_keys(), change, now)?;
+            changed.push((zone, next, removed, added, whois));
+        }
         let mut entries = Vec::new();
         // The transaction's registry record, taken once and carried by each zone's changeset.
         let mut record = None;
-        for zone in zones.iter() {
-            let Some((mut removed, mut added, whois)) = per_zone.remove(&zone.id) else {
-                continue;
-            };
-            if removed.is_empty() && added.is_empty() && whois.is_empty() {
-                continue;
-            }
+        for (zone, next, mut removed, mut added, whois) in changed {
             let record: &Vec<u8> = match &mut record {
                 Some(record) => record,
                 None => record.insert(match signer.recovery() {
@@ -236,7 +286,6 @@ impl Publication {
             };
             removed.sort_by(|a, b| a.canonical_cmp(b));
             added.sort_by(|a, b| a.canonical_cmp(b));
-            let next = zone.serial_policy.next(zone.serial, now.max(0) as u64);
             let changeset = Changeset {
                 origin: zone_name(&zone.origin)?,
                 old_soa: soa_record(zone, zone.serial)?,

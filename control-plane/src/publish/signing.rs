@@ -22,6 +22,7 @@ pub struct Signer {
     key: Ed25519KeyPair,
     id: String,
     recovery: Option<crate::operator::recovery::RecoveryKey>,
+    zone_keys: Option<crate::publish::dnssec::ZoneKeys>,
 }
 
 impl std::fmt::Debug for Signer {
@@ -63,6 +64,7 @@ impl Signer {
             key,
             id,
             recovery: None,
+            zone_keys: None,
         })
     }
 
@@ -94,6 +96,19 @@ impl Signer {
             recovery: Some(recovery),
             ..self
         }
+    }
+
+    /// The same signer, signing the signed zones with their keys in `keys`.
+    pub fn with_zone_keys(self, keys: crate::publish::dnssec::ZoneKeys) -> Signer {
+        Signer {
+            zone_keys: Some(keys),
+            ..self
+        }
+    }
+
+    /// The signed zones' keys, if this signer has them.
+    pub fn zone_keys(&self) -> Option<&crate::publish::dnssec::ZoneKeys> {
+        self.zone_keys.as_ref()
     }
 
     /// The recovery key registry records are sealed to.

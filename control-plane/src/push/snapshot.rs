@@ -137,11 +137,12 @@ fn origin(zone: &ZoneSettings) -> Result<Name, StoreError> {
 /// The zone and WHOIS objects the database holds now.
 pub fn current(conn: &Connection, zone: &ZoneSettings) -> Result<Snapshot, StoreError> {
     let domains = sqlite::zone_domains(conn, zone.id)?;
-    let (records, mut objects) = zone_records(
+    let (mut records, mut objects) = zone_records(
         zone,
         domains.iter().map(|(d, c, iana)| (d, c.as_ref(), *iana)),
     )
     .map_err(corrupt)?;
+    records.extend(sqlite::dnssec::records(conn, zone.id)?);
     objects.extend(
         sqlite::registrars(conn)?
             .iter()
@@ -193,6 +194,9 @@ fn read_current(
         }
         objects.into_iter().try_for_each(&mut object)
     })?;
+    for record in sqlite::dnssec::records(conn, zone.id)? {
+        runs.push(record)?;
+    }
     for registrar in sqlite::registrars(conn)? {
         object(Object::Registrar(registrar_object(&registrar)))?;
     }

@@ -8,6 +8,10 @@
 
 pub mod sqlite;
 
+use zonefiles::sign::Denial;
+use zonefiles::sign::incremental::{Edit, Link};
+use zonefiles::{Name, Record};
+
 use crate::model::{
     Cluster, Domain, HistoryEntry, HistoryKey, Host, JournalEntry, LedgerEntry, LedgerKind,
     Message, Nameserver, Prices, Registrar, Transaction, Transfer, ZoneSettings,
@@ -157,4 +161,24 @@ pub trait Store {
 
     /// A ledger's lines for one registrar between two times (billing reports).
     fn ledger(&self, from: i64, to: i64) -> StoreResult<Vec<LedgerEntry>>;
+
+    /// Every domain of a zone with its cluster and its registrar's IANA id (a zone signed
+    /// whole).
+    fn zone_domains(&self, zone: i64) -> StoreResult<Vec<(Domain, Option<Cluster>, u32)>>;
+    /// How a zone is signed, or `None` if it is not ([`crate::publish::dnssec`]).
+    fn zone_denial(&self, zone: i64) -> StoreResult<Option<Denial>>;
+    /// Signs a zone with `denial` from now on, or (`None`) no longer.
+    fn set_zone_denial(&self, zone: i64, denial: Option<&Denial>) -> StoreResult<()>;
+    /// A signed zone's DNSSEC records at `owner` but its chain record.
+    fn dnssec_at(&self, zone: i64, owner: &Name) -> StoreResult<Vec<Record>>;
+    /// A signed zone's chain record owned by `owner`.
+    fn chain_at(&self, zone: i64, owner: &Name) -> StoreResult<Option<Link>>;
+    /// A signed zone's chain record before `owner`, or its last if none is before.
+    fn chain_before(&self, zone: i64, owner: &Name) -> StoreResult<Option<Link>>;
+    /// Up to `limit` names of a signed zone's chain strictly below `name`.
+    fn chain_below(&self, zone: i64, name: &Name, limit: usize) -> StoreResult<Vec<Name>>;
+    /// Applies the signer's edit to a zone's DNSSEC records.
+    fn edit_dnssec(&self, zone: i64, edit: &Edit) -> StoreResult<()>;
+    /// Every DNSSEC record of a zone.
+    fn zone_dnssec(&self, zone: i64) -> StoreResult<Vec<Record>>;
 }

@@ -3,6 +3,7 @@
 //! span the control plane and its satellites are in [`end_to_end`].
 
 mod crash;
+mod dnssec;
 mod end_to_end;
 mod epp;
 mod escrow;

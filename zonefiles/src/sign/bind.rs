@@ -16,6 +16,44 @@ pub fn bind_name(zone: &Name, algorithm: Algorithm, tag: u16) -> String {
     format!("K{zone}+{:03}+{tag:05}", algorithm.number())
 }
 
+/// The keys of a zone in a folder (BIND's `K<zone>.+…` files, as `dnssec-keygen -K` and
+/// `zonefiles keygen` write them), read but not opened, each with its `.private` file's path,
+/// in the order of their names.
+pub fn zone_keys(zone: &Name, folder: &Path) -> Result<Vec<(PathBuf, BindKey)>, KeyError> {
+    let prefix = bind_name(zone, Algorithm::EcdsaP256Sha256, 0);
+    let prefix = &prefix[..prefix.find('+').unwrap_or(prefix.len())];
+    let failed = |path: &Path, e: std::io::Error| KeyError::File {
+        path: path.display().to_string(),
+        why: e.to_string(),
+    };
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(folder).map_err(|e| failed(folder, e))? {
+        let path = entry.map_err(|e| failed(folder, e))?.path();
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let Some(base) = name.strip_suffix(".private") else {
+            continue;
+        };
+        if !base.starts_with(prefix) || !base[prefix.len()..].starts_with('+') {
+            continue;
+        }
+        let read = |ext: &str| {
+            let file = folder.join(format!("{base}.{ext}"));
+            std::fs::read_to_string(&file).map_err(|e| failed(&file, e))
+        };
+        let key = from_bind(&read("key")?, &read("private")?).map_err(|e| KeyError::File {
+            path: base.to_string(),
+            why: e.to_string(),
+        })?;
+        found.push((path, key));
+    }
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(found)
+}
+
 /// Where a key's private half is, as its `.private` file says.
 pub enum Private<'a> {
     /// In the file: the P-256 scalar or the Ed25519 seed (`PrivateKey:`).

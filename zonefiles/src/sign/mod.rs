@@ -40,6 +40,7 @@ pub mod keys;
 pub mod pkcs11;
 pub mod rollover;
 
+use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 
 use crate::name::Name;
@@ -98,7 +99,7 @@ pub enum SignError {
 
 /// The types a signer adds and replaces (the apex's DNSKEY, CDS and CDNSKEY sets too): the
 /// zone's own are dropped before signing.
-fn is_dnssec(record: &Record, origin: &Name) -> bool {
+pub fn is_dnssec(record: &Record, origin: &Name) -> bool {
     matches!(
         record.rtype,
         RecordType::RRSIG | RecordType::NSEC | RecordType::NSEC3 | RecordType::NSEC3PARAM
@@ -115,6 +116,17 @@ pub fn sign_zone(
     policy: &Policy,
     now: u64,
 ) -> Result<Zone, SignError> {
+    Ok(sign_whole(zone, keys, policy, now)?.0)
+}
+
+/// [`sign_zone`], and the name each chain record stands for, by owner (what an
+/// [`incremental`] signer's state keeps).
+pub fn sign_whole(
+    zone: &Zone,
+    keys: &[ZoneKey],
+    policy: &Policy,
+    now: u64,
+) -> Result<(Zone, BTreeMap<Name, Name>), SignError> {
     let origin = zone.origin().clone();
     let soa = zone.soa().ok_or(SignError::NoSoa)?;
     let (ksks, zsks) = signers(keys, now)?;
@@ -130,7 +142,11 @@ pub fn sign_zone(
     let (unsigned, _) = Zone::new(origin.clone(), zone.class(), records);
     let chain = denial::chain(&unsigned, &policy.denial, negative_ttl)?;
     let mut records = unsigned.into_records();
-    records.extend(chain.into_iter().map(|(record, _)| record));
+    let mut names = BTreeMap::new();
+    for (record, name) in chain {
+        names.insert(record.owner.clone(), name);
+        records.push(record);
+    }
     let (with_chain, _) = Zone::new(origin.clone(), zone.class(), records);
 
     // The RRsets to sign: everything authoritative, but delegation NS sets.
@@ -196,7 +212,7 @@ pub fn sign_zone(
         records.extend(part?);
     }
     let (signed, _) = Zone::new(origin, class, records);
-    Ok(signed)
+    Ok((signed, names))
 }
 
 /// The keys that sign at `now`: the active KSKs (the DNSKEY, CDS and CDNSKEY sets), and the

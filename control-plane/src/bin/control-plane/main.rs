@@ -2,6 +2,7 @@
 
 mod block;
 mod client;
+mod dnssec;
 mod domain;
 mod escrow;
 mod export;
@@ -112,6 +113,9 @@ enum Command {
     /// Escrow deposits (RFC 8909/9022): make one, list them, restore a registry from them.
     #[command(subcommand)]
     Escrow(escrow::Command),
+    /// DNSSEC: sign a zone (online, each change signed as it commits), stop, and its keys.
+    #[command(subcommand)]
+    Dnssec(dnssec::Command),
     /// Send one SRRP request and print the response (`attribute=value` arguments).
     Srrp(client::SrrpArgs),
     /// Log in over EPP, send EPP documents (files, or `-` for standard input), print each
@@ -175,6 +179,7 @@ fn main() -> Result<()> {
         Command::Export(args) => export::run(args, &env),
         Command::Report(command) => export::report(command, &env),
         Command::Escrow(command) => escrow::run(command, &env),
+        Command::Dnssec(command) => dnssec::run(command, &env),
         Command::Srrp(args) => client::srrp(args),
         Command::Epp(args) => client::epp(args),
     }

@@ -58,6 +58,7 @@
 //! day, zone and source, the counts of the monthly activity report: [`activity`]).
 
 pub mod activity;
+pub mod dnssec;
 pub mod escrow;
 pub mod holds;
 pub mod journal;
@@ -73,6 +74,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, params};
 use zonefiles::SerialPolicy;
 use zonefiles::ZoneName;
+use zonefiles::sign::incremental::Link;
 use zonefiles::whois::DelegationSigner;
 
 use crate::model::{
@@ -407,6 +409,23 @@ CREATE TABLE activity (
     total INTEGER NOT NULL,
     PRIMARY KEY (day, zone, source, counter)
 ) WITHOUT ROWID;
+"#,
+    r#"
+CREATE TABLE dnssec_zones (
+    zone INTEGER PRIMARY KEY REFERENCES zones(id),
+    denial TEXT NOT NULL CHECK (denial IN ('nsec', 'nsec3', 'nsec3-opt-out'))
+);
+CREATE TABLE dnssec_records (
+    zone INTEGER NOT NULL REFERENCES zones(id),
+    owner TEXT NOT NULL,
+    rtype INTEGER NOT NULL,
+    rdata TEXT NOT NULL,
+    ttl INTEGER NOT NULL,
+    name TEXT,
+    PRIMARY KEY (zone, owner, rtype, rdata)
+) WITHOUT ROWID;
+CREATE INDEX dnssec_chain ON dnssec_records(zone, owner) WHERE name IS NOT NULL;
+CREATE INDEX dnssec_names ON dnssec_records(zone, name) WHERE name IS NOT NULL;
 "#,
 ];
 
@@ -1544,6 +1563,51 @@ impl Store for Connection {
                 "DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE at < ?1 ORDER BY at LIMIT ?2)",
             )?
             .execute(params![before, limit as i64])?)
+    }
+
+    fn zone_domains(&self, zone: i64) -> StoreResult<Vec<(Domain, Option<Cluster>, u32)>> {
+        zone_domains(self, zone)
+    }
+
+    fn zone_denial(&self, zone: i64) -> StoreResult<Option<zonefiles::sign::Denial>> {
+        dnssec::denial(self, zone)
+    }
+
+    fn set_zone_denial(
+        &self,
+        zone: i64,
+        denial: Option<&zonefiles::sign::Denial>,
+    ) -> StoreResult<()> {
+        dnssec::set_denial(self, zone, denial)
+    }
+
+    fn dnssec_at(&self, zone: i64, owner: &zonefiles::Name) -> StoreResult<Vec<zonefiles::Record>> {
+        dnssec::at(self, zone, owner)
+    }
+
+    fn chain_at(&self, zone: i64, owner: &zonefiles::Name) -> StoreResult<Option<Link>> {
+        dnssec::chain_at(self, zone, owner)
+    }
+
+    fn chain_before(&self, zone: i64, owner: &zonefiles::Name) -> StoreResult<Option<Link>> {
+        dnssec::chain_before(self, zone, owner)
+    }
+
+    fn chain_below(
+        &self,
+        zone: i64,
+        name: &zonefiles::Name,
+        limit: usize,
+    ) -> StoreResult<Vec<zonefiles::Name>> {
+        dnssec::chain_below(self, zone, name, limit)
+    }
+
+    fn edit_dnssec(&self, zone: i64, edit: &zonefiles::sign::incremental::Edit) -> StoreResult<()> {
+        dnssec::edit(self, zone, edit)
+    }
+
+    fn zone_dnssec(&self, zone: i64) -> StoreResult<Vec<zonefiles::Record>> {
+        dnssec::records(self, zone)
     }
 
     fn ledger(&self, from: i64, to: i64) -> StoreResult<Vec<LedgerEntry>> {

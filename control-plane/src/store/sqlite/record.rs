@@ -35,6 +35,8 @@ pub const RECORDED: &[&str] = &[
     "blocked_labels",
     "blocked_combinations",
     "satellites",
+    "dnssec_zones",
+    "dnssec_records",
 ];
 
 /// Columns whose changes are not recorded: the zone's serial is the journal's business.

@@ -339,34 +339,10 @@ fn describe(timing: &Timing) -> String {
     .join(", ")
 }
 
-/// The keys of a zone in a folder (BIND's `K<zone>.+…` files), read but not opened, each with
-/// its `.private` file's path.
+/// The keys of a zone in a folder, read but not opened.
 fn zone_keys(zone: &Name, folder: &Path) -> Result<Vec<(PathBuf, BindKey)>> {
-    let prefix = bind::bind_name(zone, Algorithm::EcdsaP256Sha256, 0);
-    let prefix = &prefix[..prefix.find('+').unwrap_or(prefix.len())];
-    let mut found = Vec::new();
-    for entry in
-        std::fs::read_dir(folder).with_context(|| format!("reading {}", folder.display()))?
-    {
-        let path = entry?.path();
-        let name = path
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        let Some(base) = name.strip_suffix(".private") else {
-            continue;
-        };
-        if !base.starts_with(prefix) || !base[prefix.len()..].starts_with('+') {
-            continue;
-        }
-        let read = |ext: &str| std::fs::read_to_string(folder.join(format!("{base}.{ext}")));
-        let key = bind::from_bind(&read("key")?, &read("private")?)
-            .with_context(|| format!("reading the key {base}"))?;
-        found.push((path, key));
-    }
-    found.sort_by_key(|(p, _)| p.clone());
-    Ok(found)
+    bind::zone_keys(zone, folder)
+        .with_context(|| format!("the keys of {zone} in {}", folder.display()))
 }
 
 /// Prints the DS records of the zone's keys in the folder (its KSKs, or every key).

@@ -1,0 +1,124 @@
+//! `control-plane dnssec`: signing a zone, and its keys.
+
+use anyhow::{Context, Result};
+use control_plane::operator::dnssec;
+use control_plane::store::Store;
+use zonefiles::sign::{Denial, bind};
+use zonefiles::{Name, ZoneName};
+
+use crate::{Env, open};
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Sign a zone from now on: signed whole in one changeset, then each change as part of
+    /// its commit. Its keys must be in `[dnssec] keys` (`zonefiles keygen -K DIR --ksk ZONE`
+    /// and `zonefiles keygen -K DIR ZONE`).
+    On {
+        /// The zone.
+        zone: ZoneName,
+        /// Denial of existence: nsec3-opt-out (a TLD's default: only signed delegations
+        /// in the chain), nsec3, or nsec (small zones).
+        #[arg(long, default_value = "nsec3-opt-out")]
+        denial: String,
+    },
+    /// Stop signing a zone: it is published without DNSSEC records. Have the parent remove
+    /// its DS first, or validating resolvers will fail it.
+    Off {
+        /// The zone.
+        zone: ZoneName,
+    },
+    /// Sign a signed zone whole again (after its keys were replaced by hand).
+    Resign {
+        /// The zone.
+        zone: ZoneName,
+    },
+    /// How a zone is signed: its denial, its keys with their state and times, the DS records
+    /// to give the parent, and how many DNSSEC records it holds.
+    Status {
+        /// The zone.
+        zone: ZoneName,
+    },
+}
+
+fn denial(text: &str) -> Result<Denial> {
+    let nsec3 = |opt_out| Denial::Nsec3 {
+        iterations: 0,
+        salt: Vec::new(),
+        opt_out,
+    };
+    Ok(match text {
+        "nsec3-opt-out" => nsec3(true),
+        "nsec3" => nsec3(false),
+        "nsec" => Denial::Nsec,
+        other => anyhow::bail!("denial {other:?}: use nsec3-opt-out, nsec3 or nsec"),
+    })
+}
+
+/// Carries out a dnssec command.
+pub fn run(command: Command, env: &Env) -> Result<()> {
+    let mut conn = open(&env.config)?;
+    let now = ops::now();
+    match command {
+        Command::On { zone, denial: text } => {
+            let denial = denial(&text)?;
+            let serial = dnssec::set(
+                &mut conn,
+                &env.config.signer()?,
+                zone.as_str(),
+                Some(&denial),
+                now,
+            )?;
+            println!("{zone}: signed ({text}) at serial {serial}");
+        }
+        Command::Off { zone } => {
+            let serial = dnssec::set(&mut conn, &env.config.signer()?, zone.as_str(), None, now)?;
+            println!("{zone}: no longer signed, from serial {serial}");
+        }
+        Command::Resign { zone } => {
+            let serial = dnssec::resign(&mut conn, &env.config.signer()?, zone.as_str(), now)?;
+            println!("{zone}: signed whole again at serial {serial}");
+        }
+        Command::Status { zone } => {
+            let settings = conn
+                .zones()?
+                .into_iter()
+                .find(|z| z.origin == zone)
+                .with_context(|| format!("there is no zone {zone}"))?;
+            let Some(denial) = conn.zone_denial(settings.id)? else {
+                println!("{zone}: not signed (control-plane dnssec on {zone})");
+                return Ok(());
+            };
+            let text = control_plane::store::sqlite::dnssec::denial_text(&denial);
+            let records = conn.zone_dnssec(settings.id)?.len();
+            println!(
+                "{zone}: signed ({text}), {records} DNSSEC records, serial {}",
+                settings.serial
+            );
+            let origin: Name = format!("{zone}.").parse().context("the zone's name")?;
+            let folder = &env.config.dnssec.keys;
+            println!("keys in {}:", folder.display());
+            for (path, key) in bind::zone_keys(&origin, folder)? {
+                let name = path.file_name().unwrap_or_default().to_string_lossy();
+                let key = key.open().with_context(|| format!("opening {name}"))?;
+                let role = if key.is_sep() { "KSK" } else { "ZSK" };
+                let state = dnssec::key_state(&key, now.max(0) as u64);
+                println!(
+                    "  {role} {} tag {}: {state}",
+                    key.signer.algorithm().mnemonic(),
+                    key.key_tag()
+                );
+                if key.is_sep() && key.timing.published(now.max(0) as u64) {
+                    let ds = zonefiles::Record {
+                        owner: origin.clone(),
+                        rtype: zonefiles::RecordType::DS,
+                        class: zonefiles::Class::IN,
+                        ttl: settings.soa_ttl,
+                        rdata: key.ds_rdata(&origin).into(),
+                    };
+                    println!("    DS for the parent: {ds}");
+                }
+            }
+        }
+    }
+    Ok(())
+}

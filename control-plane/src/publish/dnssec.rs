@@ -1,0 +1,303 @@
+//! DNSSEC signing of the registry's zones, as part of each commit.
+//!
+//! A zone is signed once `control-plane zone dnssec ZONE` turned it on (`dnssec_zones`: NSEC3
+//! with opt-out, a TLD's default; NSEC3 without; or NSEC). Its keys are BIND's key files in
+//! `[dnssec] keys`, read again whenever a file there changes; their timing metadata
+//! (`zonefiles rollover`, `dnssec-settime`) says when each is published and signs, against the
+//! registry's clock. Private keys stay on the control plane (or in its HSM).
+//!
+//! Every DNSSEC record the registry made for a zone is in the database (`dnssec_records`, in
+//! the same transaction as the change it signs), so a batch signs what it touched:
+//!
+//! ```text
+//! batch ─▶ Publication::finish ─▶ removed/added records per zone ─▶ sign (this module)
+//!    zonefiles::sign::incremental over the database ([`Registry`]) ─▶ RRSIG/NSEC3 edits
+//!    ─▶ edits stored + appended to the zone's changeset ─▶ journal ─▶ satellites
+//! ```
+//!
+//! A satellite that applies serial n+1 serves a zone that validates at n+1: the signatures
+//! and chain records ride in the same changeset as the data. Turning signing on (or a whole
+//! re-signing) signs the zone whole in the batch's transaction and publishes the difference
+//! with what the zone held; turning it off removes every DNSSEC record.
+//!
+//! A signed zone whose keys cannot be read or cannot sign (an HSM that is gone) fails the
+//! batch: the registry never publishes unsigned data in a signed zone.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use zonefiles::sign::incremental::{self, Edit, Link, State};
+use zonefiles::sign::keys::ZoneKey;
+use zonefiles::sign::{Denial, Policy, bind};
+use zonefiles::{Class, Name, Record, RecordType, Zone};
+
+use super::publication::{Publication, PublishError, apex_records, zone_records};
+use crate::config::Dnssec;
+use crate::model::ZoneSettings;
+use crate::store::Store;
+
+/// The signed zones' keys, read from their folder and kept until a file changes.
+pub struct ZoneKeys {
+    folder: PathBuf,
+    validity: u32,
+    jitter: u32,
+    cache: Mutex<HashMap<Name, Cached>>,
+}
+
+/// A zone's keys, and the files they were read from with their times.
+struct Cached {
+    files: Vec<(PathBuf, Option<SystemTime>)>,
+    keys: Arc<Vec<ZoneKey>>,
+}
+
+impl std::fmt::Debug for ZoneKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ZoneKeys({})", self.folder.display())
+    }
+}
+
+impl ZoneKeys {
+    /// The keys in the configured folder.
+    pub fn new(config: &Dnssec) -> ZoneKeys {
+        ZoneKeys {
+            folder: config.keys.clone(),
+            validity: config.validity_days * 86_400,
+            jitter: config.jitter_days * 86_400,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The policy a zone is signed by.
+    pub fn policy(&self, denial: &Denial) -> Policy {
+        Policy {
+            denial: denial.clone(),
+            validity: self.validity,
+            jitter: self.jitter.min(self.validity / 2),
+            ..Policy::default()
+        }
+    }
+
+    /// A zone's keys, opened (in their token, for keys in an HSM).
+    pub fn keys(&self, origin: &Name) -> Result<Arc<Vec<ZoneKey>>, PublishError> {
+        let fail = |why: String| PublishError::Dnssec {
+            zone: origin.to_string(),
+            why,
+        };
+        let found = bind::zone_keys(origin, &self.folder).map_err(|e| fail(e.to_string()))?;
+        let files: Vec<(PathBuf, Option<SystemTime>)> = found
+            .iter()
+            .map(|(path, _)| {
+                let time = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+                (path.clone(), time)
+            })
+            .collect();
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(cached) = cache.get(origin)
+            && cached.files == files
+        {
+            return Ok(cached.keys.clone());
+        }
+        if found.is_empty() {
+            return Err(fail(format!(
+                "no key in {}: make them with `zonefiles keygen -K {} --ksk {origin}` and `zonefiles keygen -K {} {origin}`",
+                self.folder.display(),
+                self.folder.display(),
+                self.folder.display()
+            )));
+        }
+        let mut keys = Vec::with_capacity(found.len());
+        for (path, key) in found {
+            keys.push(
+                key.open()
+                    .map_err(|e| fail(format!("{}: {e}", path.display())))?,
+            );
+        }
+        let keys = Arc::new(keys);
+        cache.insert(
+            origin.clone(),
+            Cached {
+                files,
+                keys: keys.clone(),
+            },
+        );
+        Ok(keys)
+    }
+}
+
+/// What signing adds to one zone's changeset: `removed` and `added` are the batch's records
+/// of the zone, to which the DNSSEC records are appended; `zone` is the zone at its next
+/// serial.
+pub struct ZoneChange<'a> {
+    /// The zone as the batch leaves it.
+    pub zone: &'a ZoneSettings,
+    /// Records the batch removed.
+    pub removed: &'a mut Vec<Record>,
+    /// Records the batch added.
+    pub added: &'a mut Vec<Record>,
+    /// Sign the zone whole (signing turned on, or a new policy), not only what changed.
+    pub whole: bool,
+}
+
+/// Signs one zone's share of a batch, if the zone is signed (see the module docs); stores
+/// the DNSSEC records' edit and appends it to the changeset's records.
+pub fn sign(
+    publication: &mut Publication,
+    store: &dyn Store,
+    keys: Option<&ZoneKeys>,
+    change: ZoneChange<'_>,
+    now: i64,
+) -> Result<(), PublishError> {
+    let zone = change.zone;
+    let origin = origin(zone)?;
+    let now = now.max(0) as u64;
+    let edit = match store.zone_denial(zone.id)? {
+        None if change.whole => Edit {
+            removed: store.zone_dnssec(zone.id)?,
+            ..Edit::default()
+        },
+        None => return Ok(()),
+        Some(denial) => {
+            let keys_of = keys.ok_or_else(|| PublishError::Dnssec {
+                zone: zone.origin.to_string(),
+                why: "this process has no zone keys configured ([dnssec] keys)".into(),
+            })?;
+            let keys = keys_of.keys(&origin)?;
+            let policy = keys_of.policy(&denial);
+            let signing = |e: zonefiles::sign::SignError| PublishError::Dnssec {
+                zone: zone.origin.to_string(),
+                why: e.to_string(),
+            };
+            if change.whole {
+                let domains = store.zone_domains(zone.id)?;
+                let (records, _) = zone_records(
+                    zone,
+                    domains.iter().map(|(d, c, iana)| (d, c.as_ref(), *iana)),
+                )?;
+                let (unsigned, _) = Zone::new(origin.clone(), Class::IN, records);
+                let (signed, names) =
+                    zonefiles::sign::sign_whole(&unsigned, &keys, &policy, now).map_err(signing)?;
+                let added: Vec<Record> = signed
+                    .records()
+                    .iter()
+                    .filter(|r| zonefiles::sign::is_dnssec(r, &origin))
+                    .cloned()
+                    .collect();
+                difference(store.zone_dnssec(zone.id)?, added, names)
+            } else {
+                let changed: BTreeSet<(Name, RecordType)> = change
+                    .removed
+                    .iter()
+                    .chain(change.added.iter())
+                    .map(|r| (r.owner.clone(), r.rtype))
+                    .collect();
+                let mut state = Registry {
+                    store,
+                    publication,
+                    zone,
+                    origin: origin.clone(),
+                };
+                incremental::sign_change(
+                    &mut state,
+                    &origin,
+                    Class::IN,
+                    &changed,
+                    &keys,
+                    &policy,
+                    now,
+                )
+                .map_err(|e| match e {
+                    incremental::ChangeError::State(e) => e,
+                    incremental::ChangeError::Sign(e) => signing(e),
+                    broken => PublishError::Dnssec {
+                        zone: zone.origin.to_string(),
+                        why: broken.to_string(),
+                    },
+                })?
+            }
+        }
+    };
+    store.edit_dnssec(zone.id, &edit)?;
+    change.removed.extend(edit.removed);
+    change.added.extend(edit.added);
+    Ok(())
+}
+
+/// The edit from `old` to `new` records, what both hold left alone.
+fn difference(old: Vec<Record>, new: Vec<Record>, names: BTreeMap<Name, Name>) -> Edit {
+    let old_set: std::collections::HashSet<&Record> = old.iter().collect();
+    let new_set: std::collections::HashSet<&Record> = new.iter().collect();
+    let removed: Vec<Record> = old
+        .iter()
+        .filter(|r| !new_set.contains(r))
+        .cloned()
+        .collect();
+    let added: Vec<Record> = new
+        .iter()
+        .filter(|r| !old_set.contains(r))
+        .cloned()
+        .collect();
+    Edit {
+        removed,
+        added,
+        names,
+    }
+}
+
+fn origin(zone: &ZoneSettings) -> Result<Name, PublishError> {
+    Name::from_text(format!("{}.", zone.origin).as_bytes(), None)
+        .map_err(|_| PublishError::Name(zone.origin.to_string()))
+}
+
+/// The registry as the incremental signer reads it: the zone's records from the domains
+/// that own them (a name belongs to the domain it is or lies below, or to the apex), the
+/// DNSSEC records from the database.
+struct Registry<'a> {
+    store: &'a dyn Store,
+    publication: &'a mut Publication,
+    zone: &'a ZoneSettings,
+    origin: Name,
+}
+
+impl State for Registry<'_> {
+    type Error = PublishError;
+
+    fn node(&mut self, owner: &Name) -> Result<Vec<Record>, PublishError> {
+        let mut records: Vec<Record> = apex_records(self.zone)?
+            .into_iter()
+            .filter(|r| r.owner == *owner)
+            .collect();
+        let mut name = Some(owner.clone());
+        while let Some(n) = name {
+            if n == self.origin || !n.is_subdomain_of(&self.origin) {
+                break;
+            }
+            let text = n.to_string();
+            let text = text.trim_end_matches('.');
+            if self.store.domain(text)?.is_some() {
+                let output = self.publication.output_of(self.store, text)?;
+                records.extend(output.into_iter().filter(|r| r.owner == *owner));
+                break;
+            }
+            name = n.parent();
+        }
+        Ok(records)
+    }
+
+    fn dnssec(&mut self, owner: &Name) -> Result<Vec<Record>, PublishError> {
+        Ok(self.store.dnssec_at(self.zone.id, owner)?)
+    }
+
+    fn chain_at(&mut self, owner: &Name) -> Result<Option<Link>, PublishError> {
+        Ok(self.store.chain_at(self.zone.id, owner)?)
+    }
+
+    fn chain_before(&mut self, owner: &Name) -> Result<Option<Link>, PublishError> {
+        Ok(self.store.chain_before(self.zone.id, owner)?)
+    }
+
+    fn chain_below(&mut self, name: &Name, limit: usize) -> Result<Vec<Name>, PublishError> {
+        Ok(self.store.chain_below(self.zone.id, name, limit)?)
+    }
+}

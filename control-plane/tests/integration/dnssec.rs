@@ -1,0 +1,194 @@
+//! Online DNSSEC signing: a registry whose zones are signed while registrars work. At every
+//! step of a scripted life — signing turned on over existing domains, registrations with and
+//! without DS, DS changes, deletions, a ZSK rollover by the keys' timing — the zone as
+//! published (the zone file) is accepted by BIND's `dnssec-verify` and by
+//! `ldns-verify-zone`, and the journal replays to exactly the zone held (`audit`), so the
+//! changesets satellites apply carry every signature and chain record.
+
+use std::path::Path;
+use std::process::Command;
+
+use zonefiles::Name;
+use zonefiles::sign::bind::{Private, write_bind};
+use zonefiles::sign::keys::{Algorithm, KeyPair, SECURE_ENTRY_POINT, Timing, ZONE_KEY};
+
+use crate::fixture::Registry;
+
+const DS: &str = "12345 13 2 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE1E2B4A7B3E3F5A2D9C4B6E81";
+const DS2: &str = "23456 13 2 0F1E2D3C4B5A69788796A5B4C3D2E1F00F1E2D3C4B5A69788796A5B4C3D2E1F0";
+
+fn keygen(folder: &Path, zone: &str, flags: u16, timing: &Timing) {
+    let pair = KeyPair::generate(Algorithm::EcdsaP256Sha256).unwrap();
+    let zone: Name = format!("{zone}.").parse().unwrap();
+    write_bind(
+        folder,
+        &zone,
+        flags,
+        Private::InFile(&pair),
+        ops::now() as u64,
+        timing,
+    )
+    .unwrap();
+}
+
+/// The zone file as published now, checked by BIND's and NLnet Labs' verifiers; returns its
+/// text.
+fn verify(registry: &Registry, zone: &str, step: &str) -> String {
+    let out = registry.path("zone-files");
+    std::fs::create_dir_all(&out).unwrap();
+    registry.cli(&["report", "zone-file", zone, "-o", out.to_str().unwrap()]);
+    let text = out.join(format!("{zone}.zone"));
+    let gz = Command::new("gzip")
+        .args(["-dc", out.join(format!("{zone}.zone.gz")).to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(gz.status.success());
+    std::fs::write(&text, &gz.stdout).unwrap();
+    let dnssec = Command::new("dnssec-verify")
+        .args(["-o", zone, text.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        dnssec.status.success(),
+        "{step}: dnssec-verify refused {zone}:\n{}{}",
+        String::from_utf8_lossy(&dnssec.stdout),
+        String::from_utf8_lossy(&dnssec.stderr)
+    );
+    let ldns = Command::new("ldns-verify-zone")
+        .arg(text.to_str().unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        ldns.status.success(),
+        "{step}: ldns-verify-zone refused {zone}:\n{}{}",
+        String::from_utf8_lossy(&ldns.stdout),
+        String::from_utf8_lossy(&ldns.stderr)
+    );
+    // The journal replays to exactly this zone (the command fails otherwise).
+    registry.cli(&["audit"]);
+    String::from_utf8(gz.stdout).unwrap()
+}
+
+/// How many records of a type a zone file holds.
+fn count(text: &str, rtype: &str) -> usize {
+    text.lines()
+        .filter(|l| l.split_whitespace().nth(3) == Some(rtype))
+        .count()
+}
+
+#[test]
+fn a_signed_registry_publishes_zones_that_validate_at_every_serial() {
+    let mut registry = Registry::new("[dnssec]\nkeys = \"keys/dnssec\"\n");
+    let keys = registry.path("keys/dnssec");
+    std::fs::create_dir_all(&keys).unwrap();
+    for zone in ["tld", "name"] {
+        keygen(&keys, zone, SECURE_ENTRY_POINT, &Timing::default());
+        keygen(&keys, zone, ZONE_KEY, &Timing::default());
+    }
+    registry.start();
+    let srrp = |header: &str, attributes: &[(&str, &str)]| {
+        let response = registry.as_registrar(1001, header, attributes);
+        assert_eq!(
+            response.code.number(),
+            200,
+            "{header} {attributes:?}: {response:?}"
+        );
+    };
+    let create = |name: &str, ds: Option<&str>, glue: bool| {
+        let ns1 = format!("ns1.{name}");
+        let mut attributes = vec![("domain-name", name), ("domain-auth", "x-42")];
+        match glue {
+            true => attributes.extend([("ns1-name", ns1.as_str()), ("ns1-address", "192.0.2.9")]),
+            false => attributes.push(("ns1-name", "ns.example.net")),
+        }
+        attributes.push(("ns2-name", "ns.example.org"));
+        if let Some(ds) = ds {
+            attributes.push(("ds", ds));
+        }
+        srrp("CREATE DOMAIN", &attributes);
+    };
+    // Domains before signing is on: secure and insecure, with glue, and shared
+    // second-level labels in the level-3 zone (empty non-terminals).
+    create("before.tld", None, false);
+    create("secure.tld", Some(DS), true);
+    create("john.smith.name", Some(DS), false);
+    create("jane.smith.name", None, false);
+    for zone in ["tld", "name"] {
+        let out = registry.cli(&["dnssec", "on", zone]);
+        assert!(out.contains("signed (nsec3-opt-out)"), "{out}");
+        let text = verify(&registry, zone, "signing turned on");
+        assert_eq!(count(&text, "NSEC3PARAM"), 1, "{text}");
+        assert_eq!(count(&text, "DNSKEY"), 2, "{text}");
+    }
+    let status = registry.cli(&["dnssec", "status", "tld"]);
+    assert!(
+        status.contains("KSK ECDSAP256SHA256") && status.contains("DS for the parent"),
+        "{status}"
+    );
+
+    create("a.tld", Some(DS), false);
+    create("b.tld", None, true);
+    create("mary.jones.name", Some(DS), true);
+    let text = verify(&registry, "tld", "registrations");
+    // Opt-out: the apex, its name servers a.nic and b.nic with their empty non-terminal
+    // nic, and the two signed delegations; the unsigned ones are left out.
+    assert_eq!(count(&text, "NSEC3"), 6, "{text}");
+    verify(&registry, "name", "registrations");
+
+    srrp("SET DS", &[("domain-name", "b.tld"), ("ds", DS2)]);
+    srrp("SET DS", &[("domain-name", "a.tld"), ("ds", "")]);
+    verify(&registry, "tld", "DS changes");
+
+    srrp("DELETE DOMAIN", &[("domain-name", "secure.tld")]);
+    srrp("DELETE DOMAIN", &[("domain-name", "john.smith.name")]);
+    srrp("DELETE DOMAIN", &[("domain-name", "mary.jones.name")]);
+    verify(&registry, "tld", "deletions");
+    verify(
+        &registry,
+        "name",
+        "deletions (the empty non-terminals gone with their names)",
+    );
+
+    // A new NSEC zone, and back: the policy changed signs the zone whole.
+    registry.cli(&["dnssec", "on", "name", "--denial", "nsec"]);
+    create("paul.smith.name", Some(DS), false);
+    let text = verify(&registry, "name", "NSEC");
+    assert!(
+        count(&text, "NSEC") >= 4 && count(&text, "NSEC3") == 0,
+        "{text}"
+    );
+
+    // A ZSK rollover by the keys' timing: the successor pre-published, then signing.
+    let now = ops::now() as u64;
+    keygen(
+        &keys,
+        "tld",
+        ZONE_KEY,
+        &Timing {
+            publish: Some(now - 10),
+            activate: Some(now + 3),
+            ..Timing::default()
+        },
+    );
+    create("c.tld", Some(DS), false);
+    verify(&registry, "tld", "a ZSK pre-published");
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    create("d.tld", None, false);
+    verify(&registry, "tld", "two ZSKs signing");
+
+    registry.cli(&["dnssec", "off", "name"]);
+    let out = registry.path("zone-files");
+    registry.cli(&["report", "zone-file", "name", "-o", out.to_str().unwrap()]);
+    let gz = Command::new("gzip")
+        .args(["-dc", out.join("name.zone.gz").to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(gz.stdout).unwrap();
+    assert_eq!(
+        count(&text, "RRSIG") + count(&text, "NSEC") + count(&text, "DNSKEY"),
+        0,
+        "{text}"
+    );
+    assert!(count(&text, "NS") > 2, "{text}");
+    registry.cli(&["audit"]);
+}
