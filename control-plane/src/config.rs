@@ -60,6 +60,9 @@ pub struct Dnssec {
     /// Up to how many days shorter a signature's validity is, drawn per RRset, so that
     /// signatures made together do not all expire together.
     pub jitter_days: u32,
+    /// Signatures expiring within this many days are renewed: a share with every batch, and
+    /// by the commit thread between batches.
+    pub refresh_days: u32,
 }
 
 impl Default for Dnssec {
@@ -68,6 +71,7 @@ impl Default for Dnssec {
             keys: "keys/dnssec".into(),
             validity_days: 14,
             jitter_days: 2,
+            refresh_days: 4,
         }
     }
 }
@@ -394,6 +398,7 @@ impl Config {
             &mut config.escrow.folder,
             &mut config.escrow.signing_key,
             &mut config.escrow.agent_key,
+            &mut config.dnssec.keys,
         ]
         .into_iter()
         .chain(config.previous_public_keys.iter_mut())

@@ -72,6 +72,11 @@ pub fn write(
         stats.changesets.load(Ordering::Relaxed),
     )?;
     out.counter(
+        "control_plane_dnssec_signing_failures_total",
+        "Transactions refused because a signed zone could not be signed (keys missing, HSM gone).",
+        stats.signing_failures.load(Ordering::Relaxed),
+    )?;
+    out.counter(
         "control_plane_commit_seconds_total",
         "Time spent committing.",
         stats.commit_micros.load(Ordering::Relaxed) as f64 / 1e6,

@@ -97,6 +97,27 @@ fn up_runs_a_constellation_that_answers_and_leaves_nothing_behind() {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+    // The zone is signed: its DNSKEY set comes with its signature, and the status shows the
+    // keys and the DS for the parent.
+    let signed = commands
+        .iter()
+        .find(|c| c.contains(" DNSKEY +dnssec"))
+        .expect("a DNSKEY query is printed");
+    let answer = dig(signed);
+    assert!(
+        answer.contains("\tDNSKEY\t257 3 13") && answer.contains("\tRRSIG\tDNSKEY 13"),
+        "{signed}: {answer}"
+    );
+    let status = printed
+        .lines()
+        .filter_map(|l| l.trim().split(" # ").next())
+        .find(|c| c.contains(" dnssec status "))
+        .expect("the DNSSEC status is printed");
+    let status = run("sh", &["-c", status]);
+    assert!(
+        status.contains("KSK ECDSAP256SHA256") && status.contains("DS for the parent"),
+        "{status}"
+    );
     // The escrow deposit made at start is listed, and the next one is differential.
     let escrow = |what: &str| {
         let command = printed

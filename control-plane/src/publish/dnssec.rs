@@ -43,6 +43,7 @@ pub struct ZoneKeys {
     folder: PathBuf,
     validity: u32,
     jitter: u32,
+    refresh: u32,
     cache: Mutex<HashMap<Name, Cached>>,
 }
 
@@ -65,6 +66,7 @@ impl ZoneKeys {
             folder: config.keys.clone(),
             validity: config.validity_days * 86_400,
             jitter: config.jitter_days * 86_400,
+            refresh: config.refresh_days * 86_400,
             cache: Mutex::new(HashMap::new()),
         }
     }
@@ -75,8 +77,14 @@ impl ZoneKeys {
             denial: denial.clone(),
             validity: self.validity,
             jitter: self.jitter.min(self.validity / 2),
+            refresh: self.refresh,
             ..Policy::default()
         }
+    }
+
+    /// The time before which expiring signatures are renewed, at `now`.
+    pub fn refresh_before(&self, now: i64) -> u32 {
+        (now.max(0) as u64 + u64::from(self.refresh)).min(u64::from(u32::MAX)) as u32
     }
 
     /// A zone's keys, opened (in their token, for keys in an HSM).
@@ -138,6 +146,8 @@ pub struct ZoneChange<'a> {
     pub added: &'a mut Vec<Record>,
     /// Sign the zone whole (signing turned on, or a new policy), not only what changed.
     pub whole: bool,
+    /// Up to how many RRsets whose signatures are about to expire to sign again.
+    pub refresh: usize,
 }
 
 /// Signs one zone's share of a batch, if the zone is signed (see the module docs); stores
@@ -165,7 +175,7 @@ pub fn sign(
             })?;
             let keys = keys_of.keys(&origin)?;
             let policy = keys_of.policy(&denial);
-            let signing = |e: zonefiles::sign::SignError| PublishError::Dnssec {
+            let failed = |e: zonefiles::sign::SignError| PublishError::Dnssec {
                 zone: zone.origin.to_string(),
                 why: e.to_string(),
             };
@@ -177,7 +187,7 @@ pub fn sign(
                 )?;
                 let (unsigned, _) = Zone::new(origin.clone(), Class::IN, records);
                 let (signed, names) =
-                    zonefiles::sign::sign_whole(&unsigned, &keys, &policy, now).map_err(signing)?;
+                    zonefiles::sign::sign_whole(&unsigned, &keys, &policy, now).map_err(failed)?;
                 let added: Vec<Record> = signed
                     .records()
                     .iter()
@@ -198,23 +208,23 @@ pub fn sign(
                     zone,
                     origin: origin.clone(),
                 };
-                incremental::sign_change(
-                    &mut state,
-                    &origin,
-                    Class::IN,
-                    &changed,
-                    &keys,
-                    &policy,
+                let signing = incremental::Signing {
+                    origin: &origin,
+                    class: Class::IN,
+                    keys: &keys,
+                    policy: &policy,
                     now,
-                )
-                .map_err(|e| match e {
-                    incremental::ChangeError::State(e) => e,
-                    incremental::ChangeError::Sign(e) => signing(e),
-                    broken => PublishError::Dnssec {
-                        zone: zone.origin.to_string(),
-                        why: broken.to_string(),
+                };
+                incremental::sign_change(&mut state, &signing, &changed, change.refresh).map_err(
+                    |e| match e {
+                        incremental::ChangeError::State(e) => e,
+                        incremental::ChangeError::Sign(e) => failed(e),
+                        broken => PublishError::Dnssec {
+                            zone: zone.origin.to_string(),
+                            why: broken.to_string(),
+                        },
                     },
-                })?
+                )?
             }
         }
     };
@@ -299,5 +309,13 @@ impl State for Registry<'_> {
 
     fn chain_below(&mut self, name: &Name, limit: usize) -> Result<Vec<Name>, PublishError> {
         Ok(self.store.chain_below(self.zone.id, name, limit)?)
+    }
+
+    fn expiring(
+        &mut self,
+        before: u32,
+        limit: usize,
+    ) -> Result<Vec<(Name, RecordType)>, PublishError> {
+        Ok(self.store.dnssec_expiring(self.zone.id, before, limit)?)
     }
 }

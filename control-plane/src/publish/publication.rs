@@ -72,6 +72,14 @@ impl PartialOrd for Rr {
     }
 }
 
+/// RRsets with signatures about to expire renewed with each batch of a signed zone: a small
+/// share, so renewals spread over the changes instead of coming at once.
+pub const REFRESH_PER_BATCH: usize = 16;
+
+/// RRsets renewed by a run of the commit thread's refresh between batches
+/// ([`Publication::refresh_signatures`]).
+pub const REFRESH_PER_RUN: usize = 1_000;
+
 /// One zone's share of a batch: records removed, records added, WHOIS operations.
 type ZoneChanges = (Vec<Record>, Vec<Record>, Vec<WhoisOp>);
 
@@ -90,6 +98,8 @@ pub struct Publication {
     registrars: Vec<(Registrar, Option<String>)>,
     /// Zones to sign whole (or to strip of DNSSEC records, if no longer signed).
     whole: BTreeSet<i64>,
+    /// Signed zones whose expiring signatures to renew, changed or not.
+    refresh: BTreeSet<i64>,
 }
 
 impl Publication {
@@ -151,6 +161,12 @@ impl Publication {
         self.whole.insert(zone);
     }
 
+    /// Renews a signed zone's signatures that are about to expire (up to
+    /// [`REFRESH_PER_RUN`]) in this batch, whether anything else changes in it or not.
+    pub fn refresh_signatures(&mut self, zone: i64) {
+        self.refresh.insert(zone);
+    }
+
     /// What a domain publishes now.
     fn output(&mut self, store: &dyn Store, name: &str) -> Result<Output, PublishError> {
         let Some(domain) = store.domain(name)? else {
@@ -192,7 +208,10 @@ impl Publication {
 
     /// True if nothing was touched.
     pub fn is_empty(&self) -> bool {
-        self.before.is_empty() && self.registrars.is_empty() && self.whole.is_empty()
+        self.before.is_empty()
+            && self.registrars.is_empty()
+            && self.whole.is_empty()
+            && self.refresh.is_empty()
     }
 
     /// Diffs every touched domain and appends one signed changeset per changed zone to the
@@ -250,12 +269,13 @@ impl Publication {
         let mut changed = Vec::new();
         for zone in zones.iter() {
             let whole = self.whole.contains(&zone.id);
+            let forced = whole || self.refresh.contains(&zone.id);
             let (mut removed, mut added, whois) = match per_zone.remove(&zone.id) {
                 Some(changes) => changes,
-                None if whole => ZoneChanges::default(),
+                None if forced => ZoneChanges::default(),
                 None => continue,
             };
-            if removed.is_empty() && added.is_empty() && whois.is_empty() && !whole {
+            if removed.is_empty() && added.is_empty() && whois.is_empty() && !forced {
                 continue;
             }
             let next = zone.serial_policy.next(zone.serial, now.max(0) as u64);
@@ -266,6 +286,10 @@ impl Publication {
                 removed: &mut removed,
                 added: &mut added,
                 whole,
+                refresh: match self.refresh.contains(&zone.id) {
+                    true => REFRESH_PER_RUN,
+                    false => REFRESH_PER_BATCH,
+                },
             };
             super::dnssec::sign(&mut self, store, signer.zone_keys(), change, now)?;
             changed.push((zone, next, removed, added, whois));

@@ -8,7 +8,9 @@
 //! and a crash before the commit loses only unconfirmed commands.
 //!
 //! Between batches, every `sweep_interval` the thread also moves deleted domains on (the end
-//! of a redemption period, a purge: [`registry::sweep`]) in a transaction of its own.
+//! of a redemption period, a purge: [`registry::sweep`]) in a transaction of its own, and
+//! renews the signatures of signed zones that are about to expire and that no batch renewed
+//! ([`refresh`]: up to [`REFRESH_PER_RUN`] RRsets a run, each run a changeset).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -18,6 +20,7 @@ use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 use crate::publish::Publication;
+use crate::publish::publication::REFRESH_PER_RUN;
 use crate::publish::queue::{FairQueue, Full};
 use crate::publish::signing::Signer;
 use crate::registry::{self, Command, Context, Failure, Refusal, Reply};
@@ -58,6 +61,9 @@ pub struct Stats {
     pub changesets: AtomicU64,
     /// Total commit time in microseconds (begin to fsync returned).
     pub commit_micros: AtomicU64,
+    /// Transactions that failed because a signed zone could not be signed (its keys are
+    /// missing, or its HSM is gone): writes to that zone are refused meanwhile.
+    pub signing_failures: AtomicU64,
     /// Woken after every commit that journaled changesets (the push service waits on it).
     pub published: Arc<tokio::sync::Notify>,
 }
@@ -181,7 +187,9 @@ fn run(
         };
         if last_sweep.elapsed() >= settings.sweep_interval {
             last_sweep = Instant::now();
-            if sweep(&mut conn, &signer, &stats, settings.message_days) == registry::SWEEP_LIMIT {
+            let swept = sweep(&mut conn, &signer, &stats, settings.message_days);
+            let renewed = refresh(&mut conn, &signer, &stats);
+            if swept == registry::SWEEP_LIMIT || renewed == REFRESH_PER_RUN {
                 // More are due: sweep again at the next turn.
                 last_sweep -= settings.sweep_interval;
             }
@@ -191,7 +199,7 @@ fn run(
         }
         let started = Instant::now();
         let count = batch.len() as u64;
-        let (outcomes, changesets) = commit_batch(&mut conn, &signer, &settings, &batch);
+        let (outcomes, changesets) = commit_batch(&mut conn, &signer, &settings, &stats, &batch);
         stats.commits.fetch_add(1, Ordering::Relaxed);
         stats.commands.fetch_add(count, Ordering::Relaxed);
         stats.changesets.fetch_add(changesets, Ordering::Relaxed);
@@ -253,11 +261,72 @@ fn sweep(conn: &mut Connection, signer: &Signer, stats: &Stats, message_days: u3
     }
 }
 
+/// Renews the signatures of signed zones that expire within the policy's refresh time, up to
+/// [`REFRESH_PER_RUN`] RRsets per zone, one transaction and changeset per zone; returns the
+/// most renewed in one zone.
+fn refresh(conn: &mut Connection, signer: &Signer, stats: &Stats) -> usize {
+    let Some(keys) = signer.zone_keys() else {
+        return 0;
+    };
+    let now = ops::now();
+    let before = keys.refresh_before(now);
+    let mut most = 0;
+    let zones = match conn.zones() {
+        Ok(zones) => zones,
+        Err(e) => {
+            tracing::error!(error = %e, "reading the zones to renew signatures failed");
+            return 0;
+        }
+    };
+    for zone in zones {
+        let run = |conn: &mut Connection| -> Result<usize, String> {
+            let due = conn
+                .dnssec_expiring(zone.id, before, REFRESH_PER_RUN)
+                .map_err(|e| e.to_string())?
+                .len();
+            if due == 0
+                || conn
+                    .zone_denial(zone.id)
+                    .map_err(|e| e.to_string())?
+                    .is_none()
+            {
+                return Ok(0);
+            }
+            transaction(conn, Step::Begin).map_err(|e| e.to_string())?;
+            let mut publication = Publication::new();
+            publication.refresh_signatures(zone.id);
+            let finished = publication.finish(conn, now, signer);
+            if let Err(crate::publish::PublishError::Dnssec { .. }) = &finished {
+                stats.signing_failures.fetch_add(1, Ordering::Relaxed);
+            }
+            finished.map_err(|e| e.to_string())?;
+            transaction(conn, Step::Commit).map_err(|e| e.to_string())?;
+            Ok(due)
+        };
+        match run(conn) {
+            Ok(0) => {}
+            Ok(renewed) => {
+                stats.commits.fetch_add(1, Ordering::Relaxed);
+                stats.changesets.fetch_add(1, Ordering::Relaxed);
+                stats.published.notify_waiters();
+                tracing::info!(zone = %zone.origin, renewed, "signatures about to expire renewed");
+                most = most.max(renewed);
+            }
+            Err(e) => {
+                let _ = transaction(conn, Step::Rollback);
+                tracing::error!(zone = %zone.origin, error = %e, "renewing signatures failed; retrying later");
+            }
+        }
+    }
+    most
+}
+
 /// Runs a batch in one transaction; returns each job's outcome and the changesets written.
 fn commit_batch(
     conn: &mut Connection,
     signer: &Signer,
     settings: &Settings,
+    stats: &Stats,
     batch: &[Job],
 ) -> (Vec<Outcome>, u64) {
     let failed = |e: &dyn std::fmt::Display| {
@@ -277,7 +346,12 @@ fn commit_batch(
     }
     let result = publication
         .finish(conn, now, signer)
-        .map_err(|e| e.to_string())
+        .map_err(|e| {
+            if let crate::publish::PublishError::Dnssec { .. } = e {
+                stats.signing_failures.fetch_add(1, Ordering::Relaxed);
+            }
+            e.to_string()
+        })
         .and_then(|entries| {
             transaction(conn, Step::Commit)
                 .map(|()| entries.len() as u64)

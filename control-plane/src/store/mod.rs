@@ -10,7 +10,7 @@ pub mod sqlite;
 
 use zonefiles::sign::Denial;
 use zonefiles::sign::incremental::{Edit, Link};
-use zonefiles::{Name, Record};
+use zonefiles::{Name, Record, RecordType};
 
 use crate::model::{
     Cluster, Domain, HistoryEntry, HistoryKey, Host, JournalEntry, LedgerEntry, LedgerKind,
@@ -181,4 +181,12 @@ pub trait Store {
     fn edit_dnssec(&self, zone: i64, edit: &Edit) -> StoreResult<()>;
     /// Every DNSSEC record of a zone.
     fn zone_dnssec(&self, zone: i64) -> StoreResult<Vec<Record>>;
+    /// Up to `limit` RRsets of a signed zone (owner, type covered) whose signatures expire
+    /// before `before`, soonest first.
+    fn dnssec_expiring(
+        &self,
+        zone: i64,
+        before: u32,
+        limit: usize,
+    ) -> StoreResult<Vec<(Name, RecordType)>>;
 }

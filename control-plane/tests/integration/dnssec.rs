@@ -192,3 +192,87 @@ fn a_signed_registry_publishes_zones_that_validate_at_every_serial() {
     assert!(count(&text, "NS") > 2, "{text}");
     registry.cli(&["audit"]);
 }
+
+/// The RRSIGs of an owner and type in a zone file.
+fn rrsigs(text: &str, owner: &str, covered: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.len() > 4 && f[0] == owner && f[3] == "RRSIG" && f[4] == covered
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn signatures_are_renewed_between_batches_and_a_zone_without_keys_refuses_writes() {
+    // Every signature counts as about to expire (refresh 20 days, validity 14): the commit
+    // thread renews them at each sweep, every second.
+    let mut registry =
+        Registry::new("[dnssec]\nkeys = \"keys/dnssec\"\nvalidity_days = 14\nrefresh_days = 20\n");
+    let config = std::fs::read_to_string(registry.path("cp.toml")).unwrap();
+    std::fs::write(
+        registry.path("cp.toml"),
+        format!("sweep_interval_s = 1\n{config}"),
+    )
+    .unwrap();
+    let keys = registry.path("keys/dnssec");
+    std::fs::create_dir_all(&keys).unwrap();
+    keygen(&keys, "tld", SECURE_ENTRY_POINT, &Timing::default());
+    keygen(&keys, "tld", ZONE_KEY, &Timing::default());
+    registry.cli(&["dnssec", "on", "tld"]);
+    registry.start();
+    let create = |name: &str| {
+        registry.as_registrar(
+            1001,
+            "CREATE DOMAIN",
+            &[
+                ("domain-name", name),
+                ("ns1-name", "ns.example.net"),
+                ("ns2-name", "ns.example.org"),
+                ("ds", DS),
+            ],
+        )
+    };
+    let response = create("secure.tld");
+    assert_eq!(response.code.number(), 200, "{response:?}");
+    let first = verify(&registry, "tld", "a signed delegation");
+    let before = rrsigs(&first, "secure.tld.", "DS");
+    assert_eq!(before.len(), 1, "{first}");
+    // No registrar writes; the sweep renews (a new signature over the same DS).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        let now = verify(&registry, "tld", "signatures renewed by the commit thread");
+        let after = rrsigs(&now, "secure.tld.", "DS");
+        if after.len() == 1 && after != before {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never renewed: {after:?}"
+        );
+    }
+    // The keys gone (an HSM unplugged): writes to the signed zone are refused with a
+    // temporary error, nothing unsigned is published, and the failure is counted.
+    let hidden = registry.path("keys/hidden");
+    std::fs::rename(&keys, &hidden).unwrap();
+    let response = create("refused.tld");
+    assert_ne!(response.code.number(), 200, "{response:?}");
+    let metrics = registry.metrics();
+    let failures: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("control_plane_dnssec_signing_failures_total "))
+        .unwrap_or_else(|| panic!("{metrics}"))
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(failures >= 1, "{metrics}");
+    // The keys back: writes go through again, signed.
+    std::fs::rename(&hidden, &keys).unwrap();
+    let response = create("accepted.tld");
+    assert_eq!(response.code.number(), 200, "{response:?}");
+    let text = verify(&registry, "tld", "keys back");
+    assert_eq!(rrsigs(&text, "accepted.tld.", "DS").len(), 1, "{text}");
+    assert!(!text.contains("refused.tld."), "{text}");
+}

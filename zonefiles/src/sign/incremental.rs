@@ -61,6 +61,28 @@ pub trait State {
     fn chain_before(&mut self, owner: &Name) -> Result<Option<Link>, Self::Error>;
     /// Up to `limit` names in the chain strictly below `name`.
     fn chain_below(&mut self, name: &Name, limit: usize) -> Result<Vec<Name>, Self::Error>;
+    /// Up to `limit` RRsets (owner, type covered) whose signatures expire before `before`,
+    /// soonest first.
+    fn expiring(
+        &mut self,
+        before: u32,
+        limit: usize,
+    ) -> Result<Vec<(Name, RecordType)>, Self::Error>;
+}
+
+/// What signs a change, and when.
+#[derive(Debug, Clone, Copy)]
+pub struct Signing<'a> {
+    /// The zone's apex.
+    pub origin: &'a Name,
+    /// Its class.
+    pub class: Class,
+    /// Its keys (those published and active at `now` by their timing take part).
+    pub keys: &'a [ZoneKey],
+    /// Its policy.
+    pub policy: &'a Policy,
+    /// The signing time, in seconds since 1970.
+    pub now: u64,
 }
 
 /// Why a change could not be signed.
@@ -89,16 +111,21 @@ pub struct Edit {
 }
 
 /// Signs a change: `changed` lists the RRsets (owner and type) whose records the change
-/// removed, added or altered; `now` is the signing time (see the module docs).
+/// removed, added or altered. Up to `refresh` more RRsets whose signatures expire within the
+/// policy's refresh time are signed again (see the module docs).
 pub fn sign_change<S: State>(
     state: &mut S,
-    origin: &Name,
-    class: Class,
+    signing: &Signing<'_>,
     changed: &BTreeSet<(Name, RecordType)>,
-    keys: &[ZoneKey],
-    policy: &Policy,
-    now: u64,
+    refresh: usize,
 ) -> Result<Edit, ChangeError<S::Error>> {
+    let Signing {
+        origin,
+        class,
+        keys,
+        policy,
+        now,
+    } = *signing;
     let (ksks, zsks) = signers(keys, now)?;
     let mut run = Run {
         zone: Overlay::new(state, origin.clone()),
@@ -137,6 +164,31 @@ pub fn sign_change<S: State>(
     let owners: BTreeSet<Name> = run.changed.iter().map(|(o, _)| o.clone()).collect();
     for owner in &owners {
         run.owner(owner)?;
+    }
+    // Signatures about to expire, renewed a share at a time.
+    if refresh > 0 {
+        let before = now
+            .saturating_add(u64::from(policy.refresh))
+            .min(u64::from(u32::MAX)) as u32;
+        let due = run
+            .zone
+            .state
+            .expiring(before, refresh)
+            .map_err(ChangeError::State)?;
+        for (owner, covered) in due {
+            match covered {
+                RecordType::NSEC | RecordType::NSEC3 => {
+                    if let Some(link) = run.zone.chain_at(&owner)? {
+                        let record = link.0.clone();
+                        run.replace(&record, Some(link))?;
+                    }
+                }
+                _ => {
+                    run.changed.insert((owner.clone(), covered));
+                    run.owner(&owner)?;
+                }
+            }
+        }
     }
     Ok(run.zone.finish())
 }

@@ -66,6 +66,9 @@ pub struct Policy {
     pub inception_offset: u32,
     /// The DNSKEY RRset's TTL (3600).
     pub dnskey_ttl: u32,
+    /// Signatures expiring within this many seconds are renewed by an incremental signer (4
+    /// days).
+    pub refresh: u32,
 }
 
 impl Default for Policy {
@@ -76,6 +79,7 @@ impl Default for Policy {
             jitter: 2 * 86_400,
             inception_offset: 3600,
             dnskey_ttl: 3600,
+            refresh: 4 * 86_400,
         }
     }
 }

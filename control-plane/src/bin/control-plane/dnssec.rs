@@ -3,6 +3,7 @@
 use anyhow::{Context, Result};
 use control_plane::operator::dnssec;
 use control_plane::store::Store;
+use zonefiles::sign::keys::{Algorithm, KeyPair, SECURE_ENTRY_POINT, Timing, ZONE_KEY};
 use zonefiles::sign::{Denial, bind};
 use zonefiles::{Name, ZoneName};
 
@@ -10,6 +11,19 @@ use crate::{Env, open};
 
 #[derive(clap::Subcommand)]
 pub enum Command {
+    /// Make a key for a zone in `[dnssec] keys` (BIND's files, mode 0600; published and
+    /// signing from now): a KSK with --ksk, a ZSK otherwise. Keys in an HSM, and rollovers:
+    /// `zonefiles keygen --pkcs11` and `zonefiles rollover` on the same folder.
+    Keygen {
+        /// The zone.
+        zone: ZoneName,
+        /// A key-signing key (the secure entry point the parent's DS names).
+        #[arg(long)]
+        ksk: bool,
+        /// ECDSAP256SHA256 (13) or ED25519 (15).
+        #[arg(long, default_value = "13")]
+        algorithm: u8,
+    },
     /// Sign a zone from now on: signed whole in one changeset, then each change as part of
     /// its commit. Its keys must be in `[dnssec] keys` (`zonefiles keygen -K DIR --ksk ZONE`
     /// and `zonefiles keygen -K DIR ZONE`).
@@ -59,6 +73,28 @@ pub fn run(command: Command, env: &Env) -> Result<()> {
     let mut conn = open(&env.config)?;
     let now = ops::now();
     match command {
+        Command::Keygen {
+            zone,
+            ksk,
+            algorithm,
+        } => {
+            let folder = &env.config.dnssec.keys;
+            std::fs::create_dir_all(folder)
+                .with_context(|| format!("creating {}", folder.display()))?;
+            let algorithm = Algorithm::from_number(algorithm)?;
+            let pair = KeyPair::generate(algorithm)?;
+            let flags = if ksk { SECURE_ENTRY_POINT } else { ZONE_KEY };
+            let origin: Name = format!("{zone}.").parse().context("the zone's name")?;
+            let path = bind::write_bind(
+                folder,
+                &origin,
+                flags,
+                bind::Private::InFile(&pair),
+                now.max(0) as u64,
+                &Timing::default(),
+            )?;
+            println!("{}", path.display());
+        }
         Command::On { zone, denial: text } => {
             let denial = denial(&text)?;
             let serial = dnssec::set(

@@ -185,8 +185,8 @@ pub fn edit(conn: &Connection, zone: i64, edit: &Edit) -> StoreResult<()> {
         }
     }
     let mut insert = conn.prepare_cached(
-        "INSERT INTO dnssec_records (zone, owner, rtype, rdata, ttl, name)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO dnssec_records (zone, owner, rtype, rdata, ttl, name, expires)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     for r in &edit.added {
         insert.execute(params![
@@ -199,9 +199,47 @@ pub fn edit(conn: &Connection, zone: i64, edit: &Edit) -> StoreResult<()> {
                 .get(&r.owner)
                 .filter(|_| is_chain(r.rtype))
                 .map(key),
+            expiration(r),
         ])?;
     }
     Ok(())
+}
+
+/// An RRSIG's expiration time (RFC 4034 §3.1.5).
+fn expiration(record: &Record) -> Option<u32> {
+    let bytes: [u8; 4] = record.rdata.get(8..12)?.try_into().ok()?;
+    (record.rtype == RecordType::RRSIG).then_some(u32::from_be_bytes(bytes))
+}
+
+/// Up to `limit` RRsets (owner, type covered) whose signatures expire before `before`.
+pub fn expiring(
+    conn: &Connection,
+    zone: i64,
+    before: u32,
+    limit: usize,
+) -> StoreResult<Vec<(Name, RecordType)>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT owner, rdata FROM dnssec_records
+         WHERE zone = ?1 AND expires IS NOT NULL AND expires < ?2 ORDER BY expires LIMIT ?3",
+    )?;
+    let rows = statement.query_map(params![zone, before, limit as i64], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (owner, rdata) = row?;
+        let covered = HEXLOWER
+            .decode(rdata.get(..4).unwrap_or_default().as_bytes())
+            .ok()
+            .filter(|b| b.len() == 2)
+            .map(|b| RecordType(u16::from_be_bytes([b[0], b[1]])))
+            .ok_or_else(|| StoreError::Corrupt(format!("an RRSIG's rdata {rdata:?}")))?;
+        let pair = (name_of(&owner)?, covered);
+        if !out.contains(&pair) {
+            out.push(pair);
+        }
+    }
+    Ok(out)
 }
 
 fn is_chain(rtype: RecordType) -> bool {

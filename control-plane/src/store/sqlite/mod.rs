@@ -422,10 +422,12 @@ CREATE TABLE dnssec_records (
     rdata TEXT NOT NULL,
     ttl INTEGER NOT NULL,
     name TEXT,
+    expires INTEGER,
     PRIMARY KEY (zone, owner, rtype, rdata)
 ) WITHOUT ROWID;
 CREATE INDEX dnssec_chain ON dnssec_records(zone, owner) WHERE name IS NOT NULL;
 CREATE INDEX dnssec_names ON dnssec_records(zone, name) WHERE name IS NOT NULL;
+CREATE INDEX dnssec_expiring ON dnssec_records(zone, expires) WHERE expires IS NOT NULL;
 "#,
 ];
 
@@ -1608,6 +1610,15 @@ impl Store for Connection {
 
     fn zone_dnssec(&self, zone: i64) -> StoreResult<Vec<zonefiles::Record>> {
         dnssec::records(self, zone)
+    }
+
+    fn dnssec_expiring(
+        &self,
+        zone: i64,
+        before: u32,
+        limit: usize,
+    ) -> StoreResult<Vec<(zonefiles::Name, zonefiles::RecordType)>> {
+        dnssec::expiring(self, zone, before, limit)
     }
 
     fn ledger(&self, from: i64, to: i64) -> StoreResult<Vec<LedgerEntry>> {

@@ -189,7 +189,8 @@ pub fn run(options: Options) -> anyhow::Result<()> {
              [epp]\nlisten = [\"{}\"]\n\
              [rrp]\nlisten = [\"{}\"]\n\
              [web]\nlisten = [\"{}\"]\nregistry = \"Constellation .name\"\n\
-             [push]\nlisten = \"{}\"\nkey = \"keys/tunnel.key\"\n",
+             [push]\nlisten = \"{}\"\nkey = \"keys/tunnel.key\"\n\
+             [dnssec]\nkeys = \"keys/dnssec\"\n",
             ports.control_metrics(),
             ports.srrp(),
             ports.epp(),
@@ -273,6 +274,16 @@ pub fn run(options: Options) -> anyhow::Result<()> {
     {
         bail!("the sample import failed");
     }
+    eprintln!("== .{ZONE} signed (DNSSEC: a KSK and a ZSK, NSEC3 with opt-out)");
+    quiet(
+        control(&["dnssec", "keygen", ZONE, "--ksk"]),
+        "control-plane dnssec keygen",
+    )?;
+    quiet(
+        control(&["dnssec", "keygen", ZONE]),
+        "control-plane dnssec keygen",
+    )?;
+    quiet(control(&["dnssec", "on", ZONE]), "control-plane dnssec on")?;
     eprintln!("== an escrow deposit of .{ZONE} (RFC 8909/9022), encrypted to a sample agent's key");
     for (user_id, key) in [
         (
@@ -539,6 +550,10 @@ fn print_try(
     };
     try_(dig(1, &format!("www.{sample} A")), "a referral");
     try_(dig(1, &format!("www.{glued} A")), "a referral with glue");
+    try_(
+        dig(1, &format!("{ZONE} DNSKEY +dnssec")),
+        "the zone is signed: its keys and their signature",
+    );
     try_(whois(1, &sample), "WHOIS for a domain");
     try_(whois(1, &format!("ns1.{glued}")), "a name server");
     try_(
@@ -628,6 +643,10 @@ fn print_try(
         "every satellite's data against the registry's, item by item",
     );
     try_(format!("{operator} satellites"), "the control plane's view");
+    try_(
+        format!("{operator} dnssec status {ZONE}"),
+        "the zone's keys, their state, and the DS record for the parent (docs/dnssec.md)",
+    );
     try_(
         format!("{operator} escrow list"),
         "the escrow deposit made at start (signed, encrypted to a sample agent's key)",

@@ -63,6 +63,30 @@ impl State for Memory {
             .or_else(|| self.chain.iter().next_back())
             .map(|(_, link)| link.clone()))
     }
+    fn expiring(
+        &mut self,
+        before: u32,
+        limit: usize,
+    ) -> Result<Vec<(Name, RecordType)>, Self::Error> {
+        let mut due: Vec<(u32, Name, RecordType)> = self
+            .dnssec
+            .values()
+            .flatten()
+            .filter(|r| r.rtype == RecordType::RRSIG)
+            .map(|r| {
+                let expires = u32::from_be_bytes(r.rdata[8..12].try_into().unwrap());
+                (expires, r.owner.clone(), covered(r))
+            })
+            .filter(|(expires, _, _)| *expires < before)
+            .collect();
+        due.sort();
+        due.dedup();
+        Ok(due
+            .into_iter()
+            .take(limit)
+            .map(|(_, o, t)| (o, t))
+            .collect())
+    }
     fn chain_below(&mut self, name: &Name, limit: usize) -> Result<Vec<Name>, Self::Error> {
         let mut names: Vec<Name> = self
             .chain
@@ -241,16 +265,14 @@ fn check_life(denial: Denial, steps: Vec<Vec<(usize, u8)>>) {
             shapes[domain] = shape;
         }
         memory.unsigned.get_mut(&origin).unwrap()[0] = soa(serial as u32 + 2);
-        let edit = sign_change(
-            &mut memory,
-            &origin,
-            Class::IN,
-            &changed,
-            &keys,
-            &policy,
-            NOW,
-        )
-        .unwrap();
+        let signing = Signing {
+            origin: &origin,
+            class: Class::IN,
+            keys: &keys,
+            policy: &policy,
+            now: NOW,
+        };
+        let edit = sign_change(&mut memory, &signing, &changed, 0).unwrap();
         memory.apply(&edit);
         let (incremental, _) = Zone::new(origin.clone(), Class::IN, memory.records(true));
         let (unsigned, _) = Zone::new(origin.clone(), Class::IN, memory.records(false));
@@ -261,6 +283,24 @@ fn check_life(denial: Denial, steps: Vec<Vec<(usize, u8)>>) {
             "after step {serial} ({shapes:?})"
         );
     }
+    // Eleven days on, nothing changed but the SOA: renewing every signature due makes the
+    // zone signed whole at that time.
+    let later = NOW + 11 * 86_400;
+    memory.unsigned.get_mut(&origin).unwrap()[0] = soa(1000);
+    let signing = Signing {
+        origin: &origin,
+        class: Class::IN,
+        keys: &keys,
+        policy: &policy,
+        now: later,
+    };
+    let changed = BTreeSet::new();
+    let edit = sign_change(&mut memory, &signing, &changed, usize::MAX).unwrap();
+    memory.apply(&edit);
+    let (refreshed, _) = Zone::new(origin.clone(), Class::IN, memory.records(true));
+    let (unsigned, _) = Zone::new(origin.clone(), Class::IN, memory.records(false));
+    let whole = sign_zone(&unsigned, &keys, &policy, later).unwrap();
+    assert_eq!(refreshed.records(), whole.records(), "refreshed");
 }
 
 fn life() -> impl Strategy<Value = Vec<Vec<(usize, u8)>>> {
