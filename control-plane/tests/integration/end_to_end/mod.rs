@@ -8,12 +8,14 @@
 //! - [`push`]: the push pipeline: snapshots, changesets, audits, relays, kill -9 of agents.
 //! - [`netns`]: several hosts, latency, loss and a cut link.
 //! - [`recovery`]: the registry rebuilt from a backup and a satellite's changeset log.
+//! - [`dnssec`]: a validating resolver behind a satellite of a signed registry.
 //! - [`dispute`]: the registry's staff lock, hold, transfer and release a domain.
 //! - [`publication`]: a bulk deletion held from the satellites, released, then discarded.
 //! - [`activity`]: the monthly activity report's counts, from the registry and every satellite.
 
 pub mod activity;
 pub mod dispute;
+pub mod dnssec;
 pub mod netns;
 pub mod publication;
 pub mod push;
