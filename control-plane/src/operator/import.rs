@@ -54,9 +54,44 @@ fn one_line(response: &crate::front::srrp::grammar::Response) -> String {
     line
 }
 
+/// The words of a line: split at white space, but a value in double quotes
+/// (`ds="12345 13 2 49FD…"`) is one word, without its quotes.
+fn words(line: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    let mut started = false;
+    for c in line.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                started = true;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if started {
+                    out.push(std::mem::take(&mut word));
+                    started = false;
+                }
+            }
+            c => {
+                word.push(c);
+                started = true;
+            }
+        }
+    }
+    if quoted {
+        return Err("a double quote is not closed".into());
+    }
+    if started {
+        out.push(word);
+    }
+    Ok(out)
+}
+
 /// Parses one line into the registrar and its command.
 pub fn parse(line: &str) -> Result<(u32, Command), String> {
-    let mut words = line.split_whitespace();
+    let words = words(line)?;
+    let mut words = words.iter().map(String::as_str);
     let (Some(registrar), Some(command), Some(object)) = (words.next(), words.next(), words.next())
     else {
         return Err("expected: <registrar-id> <COMMAND> <OBJECT> attribute=value …".into());
@@ -169,5 +204,36 @@ pub fn run(
         imported.transactions += 1;
         imported.changesets += entries.len() as u64;
         progress(read);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_in_double_quotes_is_one_word() {
+        assert_eq!(
+            words(r#"1001 CREATE DOMAIN domain-name=a.tld ds="7 13 2 00FF"  x=y"#).unwrap(),
+            [
+                "1001",
+                "CREATE",
+                "DOMAIN",
+                "domain-name=a.tld",
+                "ds=7 13 2 00FF",
+                "x=y"
+            ]
+        );
+        assert_eq!(words("a  b\t").unwrap(), ["a", "b"]);
+        assert!(words(r#"1001 CREATE DOMAIN ds="7 13"#).is_err());
+        let (registrar, command) = parse(
+            r#"1001 CREATE DOMAIN domain-name=a.tld ns1-name=ns.example.net ns2-name=ns.example.org ds="7 13 2 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE1E2B4A7B3E3F5A2D9C4B6E81""#,
+        )
+        .unwrap();
+        assert_eq!(registrar, 1001);
+        let Command::CreateDomain { ds, .. } = command else {
+            panic!("{command:?}");
+        };
+        assert_eq!(ds.len(), 1);
     }
 }

@@ -26,7 +26,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use zonefiles::sign::incremental::{self, Edit, Link, State};
 use zonefiles::sign::keys::ZoneKey;
@@ -47,11 +47,16 @@ pub struct ZoneKeys {
     cache: Mutex<HashMap<Name, Cached>>,
 }
 
-/// A zone's keys, and the files they were read from with their times.
+/// A zone's keys, the files they were read from with their times, and when they were last
+/// looked at.
 struct Cached {
     files: Vec<(PathBuf, Option<SystemTime>)>,
     keys: Arc<Vec<ZoneKey>>,
+    checked: Instant,
 }
+
+/// How long a zone's keys are used before their folder is looked at again.
+const KEYS_CHECKED_EVERY: Duration = Duration::from_secs(1);
 
 impl std::fmt::Debug for ZoneKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -87,12 +92,21 @@ impl ZoneKeys {
         (now.max(0) as u64 + u64::from(self.refresh)).min(u64::from(u32::MAX)) as u32
     }
 
-    /// A zone's keys, opened (in their token, for keys in an HSM).
+    /// A zone's keys, opened (in their token, for keys in an HSM). The folder is looked at
+    /// again at most every second; keys are read again when a file changed.
     pub fn keys(&self, origin: &Name) -> Result<Arc<Vec<ZoneKey>>, PublishError> {
         let fail = |why: String| PublishError::Dnssec {
             zone: origin.to_string(),
             why,
         };
+        {
+            let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(cached) = cache.get_mut(origin)
+                && cached.checked.elapsed() < KEYS_CHECKED_EVERY
+            {
+                return Ok(cached.keys.clone());
+            }
+        }
         let found = bind::zone_keys(origin, &self.folder).map_err(|e| fail(e.to_string()))?;
         let files: Vec<(PathBuf, Option<SystemTime>)> = found
             .iter()
@@ -102,9 +116,10 @@ impl ZoneKeys {
             })
             .collect();
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(cached) = cache.get(origin)
+        if let Some(cached) = cache.get_mut(origin)
             && cached.files == files
         {
+            cached.checked = Instant::now();
             return Ok(cached.keys.clone());
         }
         if found.is_empty() {
@@ -128,6 +143,7 @@ impl ZoneKeys {
             Cached {
                 files,
                 keys: keys.clone(),
+                checked: Instant::now(),
             },
         );
         Ok(keys)
@@ -278,19 +294,30 @@ impl State for Registry<'_> {
             .into_iter()
             .filter(|r| r.owner == *owner)
             .collect();
+        // The domain the name is or lies below: one the batch touched (its records are at
+        // hand), or else one in the database.
+        let mut candidates = Vec::new();
         let mut name = Some(owner.clone());
         while let Some(n) = name {
             if n == self.origin || !n.is_subdomain_of(&self.origin) {
                 break;
             }
             let text = n.to_string();
-            let text = text.trim_end_matches('.');
+            candidates.push(text.trim_end_matches('.').to_owned());
+            name = n.parent();
+        }
+        for text in &candidates {
+            if let Some(output) = self.publication.touched(text) {
+                records.extend(output.iter().filter(|r| r.owner == *owner).cloned());
+                return Ok(records);
+            }
+        }
+        for text in &candidates {
             if self.store.domain(text)?.is_some() {
                 let output = self.publication.output_of(self.store, text)?;
                 records.extend(output.into_iter().filter(|r| r.owner == *owner));
                 break;
             }
-            name = n.parent();
         }
         Ok(records)
     }

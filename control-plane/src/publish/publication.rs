@@ -92,6 +92,9 @@ pub struct Publication {
     zones: Option<Rc<Vec<ZoneSettings>>>,
     iana: HashMap<u32, u32>,
     before: BTreeMap<String, Output>,
+    /// The touched domains' records after the batch, as [`Publication::finish`] computed them
+    /// (the signer reads them again).
+    after: HashMap<String, Rc<Vec<Record>>>,
     /// Domains whose WHOIS objects are published whether they changed or not.
     refreshed: BTreeSet<String>,
     /// Registrars to publish, in one zone or (`None`) in every zone.
@@ -139,6 +142,12 @@ impl Publication {
         self.touch(store, name)?;
         self.refreshed.insert(name.to_string());
         Ok(())
+    }
+
+    /// The zone records a domain publishes after the batch: those [`Publication::finish`]
+    /// computed for a domain the batch touched, `None` for any other.
+    pub(super) fn touched(&self, name: &str) -> Option<Rc<Vec<Record>>> {
+        self.after.get(name).cloned()
     }
 
     /// The zone records a domain publishes now.
@@ -227,6 +236,10 @@ impl Publication {
         let before = std::mem::take(&mut self.before);
         for (name, before) in &before {
             let after = self.output(store, name)?;
+            self.after.insert(
+                name.clone(),
+                Rc::new(after.records.iter().map(|r| r.0.clone()).collect()),
+            );
             let Some(zone) = after.zone.or(before.zone) else {
                 continue;
             };

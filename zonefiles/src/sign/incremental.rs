@@ -348,12 +348,13 @@ impl<S: State> Run<'_, '_, S> {
         let nsec3 = self.nsec3().is_some();
         let entry = match (in_chain, nsec3) {
             (true, _) => Some(bitmap),
-            // An empty non-terminal, or a name whose data is gone with names still below.
-            (false, true) if !occluded && !self.zone.chain_below(owner, 1)?.is_empty() => {
-                match node.is_empty() {
-                    true => Some(Vec::new()),
-                    false => None,
-                }
+            // An empty non-terminal: no data of its own, names of the chain below. (A name
+            // with data that is not in the chain is an unsigned delegation, with nothing below
+            // it in the chain.)
+            (false, true)
+                if !occluded && node.is_empty() && !self.zone.chain_below(owner, 1)?.is_empty() =>
+            {
+                Some(Vec::new())
             }
             (false, _) => None,
         };

@@ -101,7 +101,8 @@ enum Command {
     Recover(recovery::RecoverArgs),
     /// Carry out SRRP commands from a file as the registrars they name (bringing domains in
     /// from another system, or sample data): one `<registrar-id> <COMMAND> <OBJECT>
-    /// attribute=value …` per line, through the same rules as SRRP, many to a transaction,
+    /// attribute=value …` per line (a value with spaces in double quotes: `ds="12345 13 2
+    /// 49FD…"`), through the same rules as SRRP, many to a transaction,
     /// journaled for the satellites. Run it while `serve` is stopped.
     Import(import::Args),
     /// Write a zone's full image and WHOIS objects at a serial (default: the current one), after

@@ -471,7 +471,7 @@ pub fn open(path: &Path) -> Result<Connection, OpenError> {
         .map_err(err)?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(err)?;
-    conn.set_prepared_statement_cache_capacity(64);
+    conn.set_prepared_statement_cache_capacity(256);
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .map_err(err)?;
