@@ -40,16 +40,23 @@
 //! the overlay holding the target's partition if one does, from the record's own image (its
 //! links, or the copies made when it was built, unchanged since) otherwise.
 //!
+//! A zone signed with NSEC3 partitions as well: each hashed owner is a label right below the
+//! apex, so a change's NSEC3 records are partitions of their own, and the chain as served is
+//! read across the images ([`View::nsec3_covering`]: the greatest owner hash below the one
+//! asked among those each image answers for). The copies of unchanged addresses carry their
+//! signatures.
+//!
 //! Changes the partitions cannot express fall back to compiling the whole zone in memory, as
-//! the next fold would: a change to a wildcard or DNAME at the apex, a signed zone (whose
-//! NSEC chains cross subtrees), or more changed partitions than half the image's names.
+//! the next fold would: a change to a wildcard or DNAME at the apex or to the NSEC3
+//! parameters, a zone signed with NSEC (whose chain runs through every partition), or more
+//! changed partitions than half the image's names.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use zonefiles::changeset::{self, Changeset};
-use zonefiles::image::{self, Find, Image, ImageError, Node};
+use zonefiles::image::{self, Find, Image, ImageError, NSEC3_HASH_LEN, Node, Owned};
 use zonefiles::rdata;
 use zonefiles::record::Record;
 use zonefiles::{Name, RecordType, Zone};
@@ -334,6 +341,50 @@ impl View {
         std::ptr::eq(self.image_for(name.as_wire()), image)
     }
 
+    /// The NSEC3 record whose owner is the hash `hash`, from the image answering for that
+    /// owner (RFC 5155 §7.2: "matches").
+    pub fn nsec3_matching(
+        &self,
+        hash: &[u8; NSEC3_HASH_LEN],
+    ) -> Result<Option<(Owned<'_>, &Image)>, ImageError> {
+        let owner = self
+            .origin()
+            .child(&image::base32hex(hash))
+            .map_err(|_| ImageError::Corrupt(0))?;
+        let image = self.image_for(owner.as_wire());
+        Ok(image.nsec3_matching(hash)?.map(|found| (found, image)))
+    }
+
+    /// The NSEC3 record that covers `hash` in the chain as served (RFC 5155 §7.2: "covers"):
+    /// the greatest owner hash below it among the records each image answers for, from the
+    /// base and every overlay; the chain's last if none is below.
+    pub fn nsec3_covering(
+        &self,
+        hash: &[u8; NSEC3_HASH_LEN],
+    ) -> Result<Option<(Owned<'_>, &Image)>, ImageError> {
+        if !self.has_overlay() {
+            return Ok(self
+                .base
+                .nsec3_covering(hash)?
+                .map(|found| (found, &*self.base)));
+        }
+        for bound in [Some(hash), None] {
+            let mut best: Option<(Owned<'_>, &Image)> = None;
+            for image in self.images() {
+                let found = image.nsec3_before(bound, |owner| self.answers(image, owner))?;
+                if let Some((owner, node)) = found
+                    && best.as_ref().is_none_or(|((b, _), _)| owner > *b)
+                {
+                    best = Some(((owner, node), image));
+                }
+            }
+            if best.is_some() {
+                return Ok(best);
+            }
+        }
+        Ok(None)
+    }
+
     /// The zone as served, whole.
     fn to_zone(&self) -> Result<Zone, ImageError> {
         if !self.has_overlay() {
@@ -419,7 +470,11 @@ fn overlay(source: &View, net: &Changeset, covers: usize) -> Result<Option<Overl
     let origin = source.origin().clone();
     let origin_labels = origin.label_count();
     let mut tops: FxHashMap<Box<[u8]>, Touched> = FxHashMap::default();
-    if source.apex_image().is_signed() {
+    // A signed zone partitions when its chain is NSEC3: each hashed owner is a label right
+    // below the apex, so a partition of its own, and the chain as served is read across the
+    // images ([`View::nsec3_covering`]). An NSEC chain runs through the partitions: the
+    // whole zone is compiled again.
+    if source.apex_image().is_signed() && source.apex_image().nsec3_params()?.is_none() {
         return Ok(None);
     }
     for record in net.removed.iter().chain(&net.added) {
@@ -503,15 +558,24 @@ fn overlay(source: &View, net: &Changeset, covers: usize) -> Result<Option<Overl
         }
         let holder = source.image_for(target.as_wire());
         if let Some(node) = holder.node(&target)? {
-            for rtype in [RecordType::A, RecordType::AAAA] {
+            for rtype in [RecordType::A, RecordType::AAAA, RecordType::RRSIG] {
                 if let Some(set) = node.rrset(rtype)? {
                     for rdata in set.records() {
+                        let rdata = rdata?;
+                        // In a signed zone, the addresses' signatures go with them.
+                        let covers_address = rdata.get(..2).is_some_and(|c| {
+                            c == RecordType::A.0.to_be_bytes()
+                                || c == RecordType::AAAA.0.to_be_bytes()
+                        });
+                        if rtype == RecordType::RRSIG && !covers_address {
+                            continue;
+                        }
                         copies.push(Record {
                             owner: target.clone(),
                             rtype,
                             class,
                             ttl: set.ttl(),
-                            rdata: rdata?.into(),
+                            rdata: rdata.into(),
                         });
                     }
                 }

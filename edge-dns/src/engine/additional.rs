@@ -43,11 +43,15 @@ impl<'z> Lookup<'z> {
                 None => (a, aaaa),
             };
             // Authoritative addresses are signed; glue below a cut is not (RFC 4035 §3.1.1).
+            // The signatures come from the image the addresses come from.
             let signer = match self.dnssec {
-                true => Name::from_wire(target)
-                    .ok()
-                    .and_then(|(name, _)| self.zone.node(&name).ok().flatten())
-                    .filter(|node| !node.is_occluded()),
+                true => {
+                    let holder = changed.unwrap_or(rrset.image());
+                    Name::from_wire(target)
+                        .ok()
+                        .and_then(|(name, _)| holder.node(&name).ok().flatten())
+                        .filter(|node| !node.is_occluded())
+                }
                 false => None,
             };
             for (atype, addresses) in [(RecordType::A, a), (RecordType::AAAA, aaaa)] {

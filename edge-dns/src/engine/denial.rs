@@ -160,7 +160,8 @@ impl<'z> Lookup<'z> {
         params: Nsec3Params<'z>,
     ) -> Result<bool, Stop> {
         let hash = params.hash(wire);
-        let Some((owner, node)) = self.zone.nsec3_matching(&hash)? else {
+        // The chain as served: a hashed owner's record comes from the image answering for it.
+        let Some(((owner, node), _)) = self.view.nsec3_matching(&hash)? else {
             return Ok(false);
         };
         self.nsec3_record(w, &owner, node)?;
@@ -175,8 +176,8 @@ impl<'z> Lookup<'z> {
         params: Nsec3Params<'z>,
     ) -> Result<(), Stop> {
         let hash = params.hash(wire);
-        match self.zone.nsec3_covering(&hash)? {
-            Some((owner, node)) => self.nsec3_record(w, &owner, node),
+        match self.view.nsec3_covering(&hash)? {
+            Some(((owner, node), _)) => self.nsec3_record(w, &owner, node),
             None => Ok(()),
         }
     }

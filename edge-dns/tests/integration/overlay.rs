@@ -8,9 +8,11 @@ use edge_dns::engine::{self, Config, Transport, Zones};
 use edge_dns::view::{self, View};
 use zonefiles::image::{self, Image};
 use zonefiles::master::{self, ParseOptions};
+use zonefiles::sign::keys::{Algorithm, KeyPair, SECURE_ENTRY_POINT, ZONE_KEY, ZoneKey};
+use zonefiles::sign::{Denial, Policy, sign_zone};
 use zonefiles::{Class, Zone, changeset};
 
-use crate::support::{peer, query};
+use crate::support::{peer, query, with_opt};
 
 fn zone(text: &str) -> Zone {
     let records = master::parse_bytes("t", text.as_bytes(), ParseOptions::default()).unwrap();
@@ -131,8 +133,17 @@ fn answers_alike(view: &Arc<View>, zones: &[&Zone], expected: &Zone) {
     let (mut a, mut b) = (vec![0u8; 65535], vec![0u8; 65535]);
     for owner in &names {
         for name in [owner.clone(), format!("www.{owner}"), format!("nx-{owner}")] {
-            for qtype in [1u16, 2, 6, 15, 16, 28, 43, 255] {
-                let msg = query(7, &name, qtype);
+            for (qtype, dnssec) in [1u16, 2, 6, 15, 16, 28, 43, 50, 255]
+                .into_iter()
+                .flat_map(|t| [(t, false), (t, true)])
+            {
+                let mut msg = query(7, &name, qtype);
+                if dnssec {
+                    // EDNS with the DO bit: signatures and denial proofs.
+                    msg = with_opt(msg, 4096, 0, &[]);
+                    let flags = msg.len() - 4;
+                    msg[flags] = 0x80;
+                }
                 let config = Config::default();
                 let udp = peer(Transport::Udp);
                 let x = engine::answer(&msg, &overlaid, &config, &udp, &mut a).unwrap();
@@ -140,7 +151,7 @@ fn answers_alike(view: &Arc<View>, zones: &[&Zone], expected: &Zone) {
                 assert_eq!(
                     crate::support::describe(&a[..x]),
                     crate::support::describe(&b[..y]),
-                    "{name} type {qtype}"
+                    "{name} type {qtype}, DO {dnssec}"
                 );
                 asked += 1;
             }
@@ -212,16 +223,63 @@ fn a_change_at_the_apex_wildcard_compiles_the_whole_zone() {
 /// exactly like the zone compiled whole.
 #[test]
 fn frozen_overlays_answer_like_the_whole_zone_at_every_change() {
+    changes_by_overlay(None);
+}
+
+/// Keys for signing the test zones: Ed25519, whose signatures are the same for the same
+/// data, so that a zone signed whole at each version differs from the last by what signing
+/// the change alone would make (`zonefiles::sign::incremental`).
+fn keys() -> Vec<ZoneKey> {
+    [SECURE_ENTRY_POINT, ZONE_KEY]
+        .into_iter()
+        .map(|flags| {
+            let pair = KeyPair::generate(Algorithm::Ed25519).unwrap();
+            ZoneKey::new(flags, Box::new(pair))
+        })
+        .collect()
+}
+
+/// A signed zone (NSEC3, with or without opt-out) changes by overlays too: its hashed owners
+/// are partitions, and the chain as served spans the images.
+#[test]
+fn a_zone_signed_with_nsec3_changes_by_overlay_and_answers_alike() {
+    let keys = keys();
+    for opt_out in [true, false] {
+        let policy = Policy {
+            denial: Denial::Nsec3 {
+                iterations: 0,
+                salt: Vec::new(),
+                opt_out,
+            },
+            ..Policy::default()
+        };
+        let sign = |z: &Zone| sign_zone(z, &keys, &policy, 1_700_000_000).unwrap();
+        let (base, next) = (sign(&zone(BASE3)), sign(&zone(NEXT3)));
+        let cs = Arc::new(changeset::diff(&base, &next).unwrap());
+        let view = view::build(image(&base), &[cs]).unwrap();
+        assert!(view.has_overlay(), "opt-out {opt_out}");
+        answers_alike(&Arc::new(view), &[&base, &next], &next);
+        changes_by_overlay(Some(&|z: &Zone| sign(z)));
+    }
+}
+
+/// Thirty changes to a .name-like zone (signed by `sign`, if given), each served by overlay
+/// and compared with the whole zone.
+fn changes_by_overlay(sign: Option<&dyn Fn(&Zone) -> Zone>) {
+    let version = |registry: &Registry| match sign {
+        Some(sign) => sign(&registry.zone()),
+        None => registry.zone(),
+    };
     let mut frozen = 0;
     for seed in 1..=3u64 {
         let mut registry = Registry::new(seed);
-        let first = registry.zone();
+        let first = version(&registry);
         let mut previous = first.clone();
         let mut pending = Vec::new();
         let mut served = Arc::new(View::plain(image(&first)));
         for step in 0..30 {
             registry.change();
-            let next = registry.zone();
+            let next = version(&registry);
             pending.push(Arc::new(changeset::diff(&previous, &next).unwrap()));
             let view = view::extend_freezing_at(&served, &pending, seed as usize).unwrap();
             assert!(view.has_overlay(), "seed {seed} step {step}");

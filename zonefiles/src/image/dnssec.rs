@@ -186,6 +186,21 @@ impl Image {
         &self,
         hash: &[u8; NSEC3_HASH_LEN],
     ) -> Result<Option<Owned<'_>>, ImageError> {
+        match self.nsec3_before(Some(hash), |_| true)? {
+            Some(found) => Ok(Some(found)),
+            // Before the first hash: the last record of the chain covers it.
+            None => self.nsec3_before(None, |_| true),
+        }
+    }
+
+    /// The NSEC3 record with the greatest owner hash below `hash` (with `None`, the greatest
+    /// of all) among the owners `accept` takes: a zone served as an image with overlays
+    /// skips the owners an overlay answers for. `None` when there is none below.
+    pub fn nsec3_before(
+        &self,
+        hash: Option<&[u8; NSEC3_HASH_LEN]>,
+        mut accept: impl FnMut(&Name) -> bool,
+    ) -> Result<Option<Owned<'_>>, ImageError> {
         let mut origin_key = [0u8; MAX_KEY_LEN];
         let origin_len =
             crate::name::canonical_key_of_wire(self.origin().as_wire(), &mut origin_key);
@@ -197,42 +212,51 @@ impl Image {
             return Ok(None);
         }
         target[..origin_len].copy_from_slice(&origin_key[..origin_len]);
-        target[origin_len..origin_len + 32].copy_from_slice(&base32hex(hash));
-        let target_len = origin_len + 33;
-        let mut inclusive = false;
-        let mut wrapped = false;
+        let mut target_len = origin_len + 33;
+        let mut inclusive = match hash {
+            Some(hash) => {
+                target[origin_len..origin_len + 32].copy_from_slice(&base32hex(hash));
+                false
+            }
+            None => {
+                // 'w' sorts after every base32hex digit.
+                target[origin_len] = b'w';
+                target_len = origin_len + 1;
+                true
+            }
+        };
         let mut key = [0u8; MAX_KEY_LEN];
-        for _ in 0..MAX_SKIPS {
+        let mut skips = 0;
+        loop {
             let fst = self.index.as_fst();
-            let found = index::last_at_most(
+            let Some((len, value)) = index::last_at_most(
                 fst,
                 &shape,
                 &target[..target_len],
                 inclusive,
                 &mut key,
                 BUDGET,
-            );
-            let Some((len, value)) = found else {
-                if wrapped {
-                    return Ok(None);
-                }
-                // Before the first hash: the last record of the chain covers it. 'w' sorts
-                // after every base32hex digit.
-                wrapped = true;
-                target[origin_len] = b'w';
-                inclusive = true;
-                continue;
+            ) else {
+                return Ok(None);
             };
             let node = self.node_at(value);
             if node.rrset(RecordType::NSEC3)?.is_some() {
                 let owner = Name::from_canonical_key(&key[..len])
                     .map_err(|_| ImageError::Corrupt(value))?;
-                return Ok(Some((owner, node)));
+                if accept(&owner) {
+                    return Ok(Some((owner, node)));
+                }
+            } else {
+                // A hashed-looking owner without NSEC3: only so many in a sound image.
+                skips += 1;
+                if skips == MAX_SKIPS {
+                    return Ok(None);
+                }
             }
             target[..len].copy_from_slice(&key[..len]);
+            target_len = len;
             inclusive = false;
         }
-        Ok(None)
     }
 }
 
