@@ -10,7 +10,7 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use pgp::composed::SignedSecretKey;
 use rusqlite::Connection;
 
@@ -44,11 +44,7 @@ pub fn write(
         .find(|z| z.origin == zone)
         .with_context(|| format!("the registry runs no zone {zone}"))?;
     let current = snapshot::current(conn, &settings)?;
-    let findings = zonefiles::check(&current.zone);
-    if zonefiles::check::has_errors(&findings) {
-        let first: Vec<String> = findings.iter().take(5).map(|f| f.to_string()).collect();
-        bail!("{zone} fails its checks: {}", first.join("; "));
-    }
+    snapshot::publication_checks(&current.zone, true).with_context(|| zone.to_string())?;
     std::fs::create_dir_all(dir).with_context(|| format!("making {}", dir.display()))?;
     let path = dir.join(format!("{zone}.zone.gz"));
     let partial = dir.join(format!(".{zone}.zone.gz.partial"));

@@ -349,6 +349,10 @@ enum Command {
         /// comma-separated: one registry, with its two satellites in sync, per size.
         #[arg(long, value_delimiter = ',', default_value = "2000,1000000")]
         registry_sizes: Vec<u64>,
+        /// The propagation suite's registries unsigned (`off`), DNSSEC-signed after the
+        /// import (`on`: a KSK and a ZSK, NSEC3 with opt-out), or both, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "off")]
+        dnssec: Vec<String>,
         /// Update-agents of the fan-out suite (at least 2: a relay and one behind it).
         #[arg(long, default_value_t = 50)]
         agents: u16,
@@ -697,6 +701,7 @@ fn main() -> Result<()> {
             rates,
             change_rates,
             registry_sizes,
+            dnssec,
             agents,
             bin,
             render_only,
@@ -714,6 +719,14 @@ fn main() -> Result<()> {
                     rates,
                     change_rates,
                     registry_sizes,
+                    dnssec: dnssec
+                        .iter()
+                        .map(|d| match d.as_str() {
+                            "on" => Ok(true),
+                            "off" => Ok(false),
+                            other => Err(anyhow::anyhow!("--dnssec {other}: use on, off or both")),
+                        })
+                        .collect::<anyhow::Result<_>>()?,
                     agents,
                 };
                 let command = std::env::args()

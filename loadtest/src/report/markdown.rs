@@ -488,6 +488,7 @@ mod tests {
                 rates: vec![1000],
                 change_rates: vec![100, 1000],
                 registry_sizes: vec![2000],
+                dnssec: vec![false],
                 agents: 50,
             },
             cores: (Some(0), Some(1)),

@@ -211,6 +211,9 @@ pub struct Options {
     /// Domains registered before the propagation suite measures (one registry per size).
     #[serde(default)]
     pub registry_sizes: Vec<u64>,
+    /// The propagation suite's registries: unsigned (`false`), DNSSEC-signed (`true`).
+    #[serde(default)]
+    pub dnssec: Vec<bool>,
     /// Agents of the fan-out suite.
     #[serde(default)]
     pub agents: u16,
@@ -253,6 +256,8 @@ pub struct Context {
     pub change_rates: Vec<u64>,
     /// Registry sizes of the propagation suite.
     pub registry_sizes: Vec<u64>,
+    /// Whether the propagation suite's registries are signed: each size once per value.
+    pub dnssec: Vec<bool>,
     /// Agents of the fan-out suite.
     pub agents: u16,
     /// Servers compared.
@@ -442,6 +447,10 @@ pub fn run(
             true => vec![0],
             false => options.registry_sizes.clone(),
         },
+        dnssec: match options.dnssec.is_empty() {
+            true => vec![false],
+            false => options.dnssec.clone(),
+        },
         agents: options.agents.max(2),
         servers: options.servers.clone(),
         server_core,
@@ -523,11 +532,13 @@ pub fn run(
         }
         if wants(Suite::Propagation) {
             for &size in &ctx.registry_sizes {
-                // Written at once: at ten million domains a size is an hour's work.
-                for run in propagation::run(&ctx, repetition, size)? {
-                    write_json(&out.join("runs").join(run.file_name()), &run)?;
+                for &signed in &ctx.dnssec {
+                    // Written at once: at ten million domains a size is an hour's work.
+                    for run in propagation::run(&ctx, repetition, size, signed)? {
+                        write_json(&out.join("runs").join(run.file_name()), &run)?;
+                    }
+                    propagation::remove(&ctx, size);
                 }
-                propagation::remove(&ctx, size);
             }
         }
         if wants(Suite::Fanout) {

@@ -53,12 +53,16 @@ pub fn estimate(ctx: &Context) -> f64 {
     per_registry * ctx.registry_sizes.len() as f64 + filling
 }
 
-/// The shape a registry size is reported under (`registry-<domains>`; a fresh one is the
-/// other registry suites' `registry`).
-fn shape(size: u64) -> String {
-    match size {
+/// The shape a registry size is reported under (`registry-<domains>`, `-signed` when it is;
+/// a fresh unsigned one is the other registry suites' `registry`).
+fn shape(size: u64, signed: bool) -> String {
+    let name = match size {
         0 => "registry".into(),
         n => format!("registry-{n}"),
+    };
+    match signed {
+        true => format!("{name}-signed"),
+        false => name,
     }
 }
 
@@ -216,10 +220,11 @@ fn home(ctx: &Context, size: u64) -> PathBuf {
     ctx.work.join(format!("constellation-{size}"))
 }
 
-/// Runs propagation on a registry of `size` domains: one create at a time, each rate, then
-/// the catch-up; returns the `propagation` and `catch-up` runs.
-pub fn run(ctx: &Context, repetition: u32, size: u64) -> anyhow::Result<Vec<Run>> {
-    let shape = shape(size);
+/// Runs propagation on a registry of `size` domains (`signed`: DNSSEC-signed after the
+/// import): one create at a time, each rate, then the catch-up; returns the `propagation` and
+/// `catch-up` runs.
+pub fn run(ctx: &Context, repetition: u32, size: u64, signed: bool) -> anyhow::Result<Vec<Run>> {
+    let shape = shape(size, signed);
     let step = |what: &str| {
         ctx.progress
             .step(&format!("rep {repetition} · {shape} · {what}"))
@@ -235,6 +240,10 @@ pub fn run(ctx: &Context, repetition: u32, size: u64) -> anyhow::Result<Vec<Run>
             registry.import(n)?
         }
     };
+    if signed {
+        step("signing the zone (control-plane dnssec on)");
+        registry.sign()?;
+    }
     let mut control = registry.serve(None)?;
     let mut nodes = (1..=SATELLITES)
         .map(|n| Node::create(&registry, &ctx.bin, n))

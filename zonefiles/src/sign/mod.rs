@@ -32,6 +32,7 @@
 //! - [`incremental`]: signing a change to a signed zone.
 //! - [`pkcs11`]: keys in a hardware security module.
 //! - [`rollover`]: ZSK rollovers by pre-publication, as key timing.
+//! - [`verify`]: the signatures of a signed zone checked before it is published.
 
 pub mod bind;
 pub mod denial;
@@ -39,6 +40,7 @@ pub mod incremental;
 pub mod keys;
 pub mod pkcs11;
 pub mod rollover;
+pub mod verify;
 
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
