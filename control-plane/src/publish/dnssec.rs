@@ -195,7 +195,21 @@ pub fn sign(
                 zone: zone.origin.to_string(),
                 why: e.to_string(),
             };
-            if change.whole {
+            // Every RRset must be signed with each algorithm of the DNSKEY set (RFC 4035
+            // §2.2): when the keys' algorithms change (an algorithm rollover's steps), the
+            // zone is signed whole again.
+            let algorithms = |records: &[Record]| -> BTreeSet<u8> {
+                records
+                    .iter()
+                    .filter(|r| r.rtype == RecordType::DNSKEY && r.rdata.len() > 3)
+                    .map(|r| r.rdata[3])
+                    .collect()
+            };
+            let now_published =
+                zonefiles::sign::apex_records(&origin, Class::IN, &keys, &policy, now);
+            let stored = store.dnssec_at(zone.id, &origin)?;
+            let rollover = !stored.is_empty() && algorithms(&stored) != algorithms(&now_published);
+            if change.whole || rollover {
                 let domains = store.zone_domains(zone.id)?;
                 let (records, _) = zone_records(
                     zone,

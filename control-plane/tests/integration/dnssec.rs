@@ -22,7 +22,11 @@ const DS: &str = "12345 13 2 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE1E2B4A7B3E3
 const DS2: &str = "23456 13 2 0F1E2D3C4B5A69788796A5B4C3D2E1F00F1E2D3C4B5A69788796A5B4C3D2E1F0";
 
 fn keygen(folder: &Path, zone: &str, flags: u16, timing: &Timing) {
-    let pair = KeyPair::generate(Algorithm::EcdsaP256Sha256).unwrap();
+    keygen_with(Algorithm::EcdsaP256Sha256, folder, zone, flags, timing);
+}
+
+fn keygen_with(algorithm: Algorithm, folder: &Path, zone: &str, flags: u16, timing: &Timing) {
+    let pair = KeyPair::generate(algorithm).unwrap();
     let zone: Name = format!("{zone}.").parse().unwrap();
     write_bind(
         folder,
@@ -179,6 +183,39 @@ fn a_signed_registry_publishes_zones_that_validate_at_every_serial() {
     std::thread::sleep(std::time::Duration::from_secs(4));
     create("d.tld", None, false);
     verify(&registry, "tld", "two ZSKs signing");
+
+    // An algorithm rollover, 13 to 15: Ed25519 keys published and signing, then the ECDSA
+    // keys gone. Each step signs the zone whole (every RRset by each algorithm of the DNSKEY
+    // set, RFC 4035 §2.2, which dnssec-verify checks).
+    let algorithms = |text: &str, owner: &str| -> Vec<String> {
+        let mut found: Vec<String> = rrsigs(text, owner, "DS")
+            .iter()
+            .map(|l| l.split_whitespace().nth(5).unwrap().to_owned())
+            .collect();
+        found.sort();
+        found.dedup();
+        found
+    };
+    let ecdsa: Vec<std::path::PathBuf> = std::fs::read_dir(&keys)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("Ktld.+013+"))
+        .collect();
+    for flags in [SECURE_ENTRY_POINT, ZONE_KEY] {
+        keygen_with(Algorithm::Ed25519, &keys, "tld", flags, &Timing::default());
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    create("e.tld", None, false);
+    let text = verify(&registry, "tld", "an algorithm rollover: both algorithms");
+    assert_eq!(algorithms(&text, "b.tld."), ["13", "15"], "{text}");
+    for path in ecdsa {
+        std::fs::remove_file(path).unwrap();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    create("f.tld", None, false);
+    let text = verify(&registry, "tld", "an algorithm rollover: Ed25519 alone");
+    assert_eq!(algorithms(&text, "b.tld."), ["15"], "{text}");
+    assert_eq!(count(&text, "DNSKEY"), 2, "{text}");
 
     registry.cli(&["dnssec", "off", "name"]);
     let out = registry.path("zone-files");
