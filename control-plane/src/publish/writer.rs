@@ -10,7 +10,7 @@
 //! Between batches, every `sweep_interval` the thread also moves deleted domains on (the end
 //! of a redemption period, a purge: [`registry::sweep`]) in a transaction of its own, and
 //! renews the signatures of signed zones that are about to expire and that no batch renewed
-//! ([`refresh`]: up to [`REFRESH_PER_RUN`] RRsets a run, each run a changeset).
+//! (`refresh`: up to [`REFRESH_PER_RUN`] RRsets a run, each run a changeset).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};

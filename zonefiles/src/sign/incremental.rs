@@ -20,7 +20,7 @@
 //! 3. at the apex, also keeps the records the keys make (DNSKEY, CDS, CDNSKEY, NSEC3PARAM) as
 //!    the keys' timing says at `now`, and signs the SOA, which every change advances.
 //!
-//! Within one change, what it has already edited is read back first (an [`Overlay`] over the
+//! Within one change, what it has already edited is read back first (an overlay over the
 //! state), so that two names joining the chain side by side link up.
 //!
 //! Cost: one signature per changed RRset, per chain record added or updated (a name joining or
