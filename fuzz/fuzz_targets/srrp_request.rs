@@ -1,6 +1,7 @@
 //! SRRP requests as a server reads them: framing, parsing and decoding into a registry
 //! command on arbitrary bytes. No panic; a request that parses renders to bytes that parse back
-//! to the same request; a decoded command or the refusal's response renders.
+//! to the same request; a decoded command or the refusal's response renders. The same bytes as
+//! a line of `control-plane import` (words, quoted values): a command or an error, no panic.
 #![no_main]
 
 use control_plane::front::srrp::grammar::{self, Limits};
@@ -8,6 +9,9 @@ use control_plane::front::srrp::translate;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    if let Ok(line) = std::str::from_utf8(data) {
+        let _ = control_plane::operator::import::parse(line);
+    }
     let message = match grammar::find_end(data) {
         Some(end) => &data[..end],
         None => data,
