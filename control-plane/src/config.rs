@@ -52,7 +52,8 @@ pub struct Config {
 #[serde(deny_unknown_fields, default)]
 pub struct Dnssec {
     /// The folder of the zones' keys, in BIND's files (`K<zone>.+013+<tag>.key` and
-    /// `.private`, as `zonefiles keygen -K` or `dnssec-keygen -K` make them; a `.private` file
+    /// `.private`, as `control-plane dnssec keygen`, `zonefiles keygen -o` or `dnssec-keygen
+    /// -K` make them; a `.private` file
     /// may name a key in an HSM). Their timing metadata says when each is published and signs.
     pub keys: PathBuf,
     /// Days a signature is valid.

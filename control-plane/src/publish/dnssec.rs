@@ -123,11 +123,11 @@ impl ZoneKeys {
             return Ok(cached.keys.clone());
         }
         if found.is_empty() {
+            let zone = origin.to_string();
+            let zone = zone.trim_end_matches('.');
             return Err(fail(format!(
-                "no key in {}: make them with `zonefiles keygen -K {} --ksk {origin}` and `zonefiles keygen -K {} {origin}`",
+                "no key in {}: make them with `control-plane dnssec keygen {zone} --ksk` and `control-plane dnssec keygen {zone}`",
                 self.folder.display(),
-                self.folder.display(),
-                self.folder.display()
             )));
         }
         let mut keys = Vec::with_capacity(found.len());

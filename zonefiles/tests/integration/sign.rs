@@ -489,3 +489,93 @@ fn zsks_roll_through_a_scripted_year_and_every_signed_zone_verifies_at_its_time(
     assert_eq!(zsks_seen.len(), 5, "{zsks_seen:?}");
     assert_eq!(published_counts, [2, 3].into(), "{published_counts:?}");
 }
+
+/// Knot as a differential signer: `kzonesign`, given the same zone and our keys (imported into
+/// its key database with `keymgr import-bind`), builds the very same NSEC3 chain, publishes the
+/// same DNSKEY set (so one trust anchor serves both), and both signed zones pass BIND's
+/// verifier; Knot's own verifier (`kzonesign -v`) accepts ours.
+#[test]
+fn knot_given_our_keys_signs_the_same_chain_and_verifies_our_zone() {
+    if !["kzonesign", "keymgr", "dnssec-verify", "ldns-read-zone"]
+        .iter()
+        .all(|t| have_tool(t))
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    generated(d, "tld.zone", 3_000, Shape::Providers);
+    std::fs::create_dir_all(d.join("keys")).unwrap();
+    let ksk = run(BIN, d, &["keygen", "tld", "--ksk", "-o", "keys"]);
+    let zsk = run(BIN, d, &["keygen", "tld", "-o", "keys"]);
+    let knot_conf = |zone: &str| {
+        format!(
+            "database:\n    storage: {d}\n    kasp-db: {d}/kasp\n\
+             policy:\n  - id: ours\n    manual: on\n    nsec3: on\n    nsec3-opt-out: on\n    \
+             nsec3-iterations: 0\n    nsec3-salt-length: 0\n\
+             zone:\n  - domain: tld\n    file: {d}/{zone}\n    dnssec-signing: on\n    dnssec-policy: ours\n",
+            d = d.display()
+        )
+    };
+    std::fs::write(d.join("knot.conf"), knot_conf("tld.zone")).unwrap();
+    for key in [&ksk, &zsk] {
+        run(
+            "keymgr",
+            d,
+            &[
+                "-c",
+                "knot.conf",
+                "tld",
+                "import-bind",
+                &format!("{}.private", key.trim()),
+            ],
+        );
+    }
+    std::fs::create_dir_all(d.join("knot")).unwrap();
+    run("kzonesign", d, &["-c", "knot.conf", "-o", "knot", "tld"]);
+    let (ksk, zsk) = (format!("{}.key", ksk.trim()), format!("{}.key", zsk.trim()));
+    run(
+        BIN,
+        d,
+        &[
+            "sign",
+            "tld.zone",
+            "--key",
+            &ksk,
+            "--key",
+            &zsk,
+            "-o",
+            "ours.signed",
+        ],
+    );
+    for file in ["knot/tld.zone", "ours.signed"] {
+        let text = run("dnssec-verify", d, &["-o", "tld", file]);
+        assert!(text.contains("Zone fully signed"), "{file}: {text}");
+    }
+    let (knot, ours) = (
+        chain(d, "knot/tld.zone", "NSEC3"),
+        chain(d, "ours.signed", "NSEC3"),
+    );
+    assert!(ours.len() > 50, "{}", ours.len());
+    // All but the TTLs, which are the signer's policy (Knot gives the DNSKEY set the SOA's
+    // TTL; we give it the policy's DNSKEY TTL, 3600, as dnssec-signzone does).
+    let no_ttl = |lines: Vec<String>| -> Vec<String> {
+        lines
+            .iter()
+            .map(|l| {
+                let mut f: Vec<&str> = l.split_whitespace().collect();
+                f.remove(1);
+                f.join(" ")
+            })
+            .collect()
+    };
+    assert_eq!(no_ttl(knot), no_ttl(ours), "NSEC3 chains differ");
+    assert_eq!(
+        no_ttl(chain(d, "knot/tld.zone", "DNSKEY")),
+        no_ttl(chain(d, "ours.signed", "DNSKEY")),
+        "DNSKEY sets differ"
+    );
+    // Knot's verifier on our signed zone.
+    std::fs::write(d.join("knot.conf"), knot_conf("ours.signed")).unwrap();
+    run("kzonesign", d, &["-c", "knot.conf", "-v", "tld"]);
+}

@@ -25,8 +25,8 @@ pub enum Command {
         algorithm: u8,
     },
     /// Sign a zone from now on: signed whole in one changeset, then each change as part of
-    /// its commit. Its keys must be in `[dnssec] keys` (`zonefiles keygen -K DIR --ksk ZONE`
-    /// and `zonefiles keygen -K DIR ZONE`).
+    /// its commit. Its keys must be in `[dnssec] keys` (`control-plane dnssec keygen ZONE
+    /// --ksk` and `control-plane dnssec keygen ZONE`).
     On {
         /// The zone.
         zone: ZoneName,
