@@ -195,21 +195,9 @@ pub fn sign(
                 zone: zone.origin.to_string(),
                 why: e.to_string(),
             };
-            // Every RRset must be signed with each algorithm of the DNSKEY set (RFC 4035
-            // §2.2): when the keys' algorithms change (an algorithm rollover's steps), the
-            // zone is signed whole again.
-            let algorithms = |records: &[Record]| -> BTreeSet<u8> {
-                records
-                    .iter()
-                    .filter(|r| r.rtype == RecordType::DNSKEY && r.rdata.len() > 3)
-                    .map(|r| r.rdata[3])
-                    .collect()
-            };
-            let now_published =
-                zonefiles::sign::apex_records(&origin, Class::IN, &keys, &policy, now);
             let stored = store.dnssec_at(zone.id, &origin)?;
-            let rollover = !stored.is_empty() && algorithms(&stored) != algorithms(&now_published);
-            if change.whole || rollover {
+            let rekeyed = rekeyed(&stored, &origin, &keys, &policy, now).map_err(failed)?;
+            if change.whole || rekeyed {
                 let domains = store.zone_domains(zone.id)?;
                 let (records, _) = zone_records(
                     zone,
@@ -262,6 +250,79 @@ pub fn sign(
     change.removed.extend(edit.removed);
     change.added.extend(edit.added);
     Ok(())
+}
+
+/// True when the keys changed so that the zone must be signed whole again: the algorithms of
+/// the DNSKEY set (every RRset must be signed with each, RFC 4035 §2.2: an algorithm
+/// rollover's steps), or the ZSKs that sign (a ZSK rollover's switch: every signature of the
+/// old key is replaced before its DNSKEY goes). `apex` is the zone's stored DNSSEC records at
+/// its apex; the SOA's signatures, renewed at every batch, say which ZSKs signed last.
+fn rekeyed(
+    apex: &[Record],
+    origin: &Name,
+    keys: &[ZoneKey],
+    policy: &Policy,
+    now: u64,
+) -> Result<bool, zonefiles::sign::SignError> {
+    if apex.is_empty() {
+        return Ok(false);
+    }
+    let algorithms = |records: &[Record]| -> BTreeSet<u8> {
+        records
+            .iter()
+            .filter(|r| r.rtype == RecordType::DNSKEY && r.rdata.len() > 3)
+            .map(|r| r.rdata[3])
+            .collect()
+    };
+    let published = zonefiles::sign::apex_records(origin, Class::IN, keys, policy, now);
+    if algorithms(apex) != algorithms(&published) {
+        return Ok(true);
+    }
+    let soa_signers: BTreeSet<u16> = apex
+        .iter()
+        .filter(|r| r.rtype == RecordType::RRSIG && r.rdata.get(..2) == Some(&[0, 6][..]))
+        .filter_map(|r| r.rdata.get(16..18).map(|t| u16::from_be_bytes([t[0], t[1]])))
+        .collect();
+    let (_, zsks) = zonefiles::sign::signing_tags(keys, now)?;
+    Ok(soa_signers != zsks)
+}
+
+/// True when a signed zone's keys' timing calls for a batch though nothing else changed: a
+/// key was published, activated, retired or removed since its last batch (the apex's key
+/// records differ from what the timing says now, or the ZSKs that sign changed). The commit
+/// thread then publishes one ([`Publication::refresh_signatures`]).
+pub fn keys_due(
+    store: &dyn Store,
+    keys_of: &ZoneKeys,
+    zone: &ZoneSettings,
+    now: i64,
+) -> Result<bool, PublishError> {
+    let Some(denial) = store.zone_denial(zone.id)? else {
+        return Ok(false);
+    };
+    let origin = origin(zone)?;
+    let keys = keys_of.keys(&origin)?;
+    let policy = keys_of.policy(&denial);
+    let now = now.max(0) as u64;
+    let failed = |e: zonefiles::sign::SignError| PublishError::Dnssec {
+        zone: zone.origin.to_string(),
+        why: e.to_string(),
+    };
+    let stored = store.dnssec_at(zone.id, &origin)?;
+    let mut held: Vec<&Record> = stored
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.rtype,
+                RecordType::DNSKEY | RecordType::CDS | RecordType::CDNSKEY | RecordType::NSEC3PARAM
+            )
+        })
+        .collect();
+    let mut wanted = zonefiles::sign::apex_records(&origin, Class::IN, &keys, &policy, now);
+    held.sort_by(|a, b| a.canonical_cmp(b));
+    wanted.sort_by(|a, b| a.canonical_cmp(b));
+    let same = held.len() == wanted.len() && held.iter().zip(&wanted).all(|(a, b)| **a == *b);
+    Ok(!same || rekeyed(&stored, &origin, &keys, &policy, now).map_err(failed)?)
 }
 
 /// The edit from `old` to `new` records, what both hold left alone.

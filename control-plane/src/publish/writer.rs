@@ -10,7 +10,9 @@
 //! Between batches, every `sweep_interval` the thread also moves deleted domains on (the end
 //! of a redemption period, a purge: [`registry::sweep`]) in a transaction of its own, and
 //! renews the signatures of signed zones that are about to expire and that no batch renewed
-//! (`refresh`: up to [`REFRESH_PER_RUN`] RRsets a run, each run a changeset).
+//! (`refresh`: up to [`REFRESH_PER_RUN`] RRsets a run, each run a changeset), and publishes
+//! what the keys' timing changes (a key published, signing, retired or removed) when no
+//! registrar's batch did.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -280,16 +282,20 @@ fn refresh(conn: &mut Connection, signer: &Signer, stats: &Stats) -> usize {
     };
     for zone in zones {
         let run = |conn: &mut Connection| -> Result<usize, String> {
+            if conn
+                .zone_denial(zone.id)
+                .map_err(|e| e.to_string())?
+                .is_none()
+            {
+                return Ok(0);
+            }
             let due = conn
                 .dnssec_expiring(zone.id, before, REFRESH_PER_RUN)
                 .map_err(|e| e.to_string())?
                 .len();
-            if due == 0
-                || conn
-                    .zone_denial(zone.id)
-                    .map_err(|e| e.to_string())?
-                    .is_none()
-            {
+            let keys_due = crate::publish::dnssec::keys_due(conn, keys, &zone, now)
+                .map_err(|e| e.to_string())?;
+            if due == 0 && !keys_due {
                 return Ok(0);
             }
             transaction(conn, Step::Begin).map_err(|e| e.to_string())?;
@@ -301,7 +307,7 @@ fn refresh(conn: &mut Connection, signer: &Signer, stats: &Stats) -> usize {
             }
             finished.map_err(|e| e.to_string())?;
             transaction(conn, Step::Commit).map_err(|e| e.to_string())?;
-            Ok(due)
+            Ok(due.max(1))
         };
         match run(conn) {
             Ok(0) => {}

@@ -451,3 +451,107 @@ fn kill_9_while_signing_leaves_a_zone_that_validates() {
         .unwrap();
     assert!(created > 0, "the registrars' creates went through");
 }
+
+/// The keys' timing is followed with no registrar writing: a KSK rollover by double DS
+/// (`dnssec rollover-ksk`: the successor's DS printed first, the DNSKEY set switching at the
+/// time set, with the new key's CDS) and a ZSK rollover by pre-publication (the new ZSK
+/// published, then signing: every signature of the old one replaced, then its DNSKEY gone).
+/// The commit thread publishes each step; the zone verifies at each.
+#[test]
+fn keys_roll_by_their_timing_with_no_registrar_writing() {
+    let mut registry = Registry::new("[dnssec]\nkeys = \"keys/dnssec\"\n");
+    let config = std::fs::read_to_string(registry.path("cp.toml")).unwrap();
+    std::fs::write(
+        registry.path("cp.toml"),
+        format!("sweep_interval_s = 1\n{config}"),
+    )
+    .unwrap();
+    let keys = registry.path("keys/dnssec");
+    std::fs::create_dir_all(&keys).unwrap();
+    keygen(&keys, "tld", SECURE_ENTRY_POINT, &Timing::default());
+    keygen(&keys, "tld", ZONE_KEY, &Timing::default());
+    registry.cli(&["dnssec", "on", "tld"]);
+    registry.start();
+    let response = registry.as_registrar(
+        1001,
+        "CREATE DOMAIN",
+        &[
+            ("domain-name", "secure.tld"),
+            ("ns1-name", "ns.example.net"),
+            ("ns2-name", "ns.example.org"),
+            ("ds", DS),
+        ],
+    );
+    assert_eq!(response.code.number(), 200, "{response:?}");
+    let tags = |text: &str, covered: &str| -> Vec<String> {
+        let mut tags: Vec<String> = rrsigs(text, "tld.", covered)
+            .iter()
+            .chain(rrsigs(text, "secure.tld.", covered).iter())
+            .map(|l| l.split_whitespace().nth(10).unwrap().to_owned())
+            .collect();
+        tags.sort();
+        tags.dedup();
+        tags
+    };
+    let first = verify(&registry, "tld", "signed");
+    let (old_ksk, old_zsk) = (tags(&first, "DNSKEY"), tags(&first, "DS"));
+    let wait = |what: &str, done: &dyn Fn(&str) -> bool| -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let text = verify(&registry, "tld", what);
+            if done(&text) {
+                return text;
+            }
+            assert!(std::time::Instant::now() < deadline, "{what}: never\n{text}");
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+    };
+
+    // The KSK, by double DS: the successor's DS first, the switch three seconds on.
+    let out = registry.cli(&["dnssec", "rollover-ksk", "tld", "--switch-in", "3"]);
+    assert!(out.contains("give the parent its DS now: tld."), "{out}");
+    let status = registry.cli(&["dnssec", "status", "tld"]);
+    assert_eq!(status.matches("DS for the parent").count(), 2, "{status}");
+    assert!(status.contains("generated (not yet published)"), "{status}");
+    let switched = wait("the KSK switched", &|text| tags(text, "DNSKEY") != old_ksk);
+    assert_eq!(count(&switched, "DNSKEY"), 2, "{switched}");
+    assert_eq!(count(&switched, "CDS"), 1, "{switched}");
+    assert_eq!(count(&switched, "CDNSKEY"), 1, "{switched}");
+
+    // The ZSK, by pre-publication: the successor published now and signing in three
+    // seconds, the current one retired then and removed three seconds later.
+    let now = ops::now() as u64;
+    keygen(
+        &keys,
+        "tld",
+        ZONE_KEY,
+        &Timing {
+            publish: Some(now),
+            activate: Some(now + 3),
+            ..Timing::default()
+        },
+    );
+    let current = std::fs::read_dir(&keys)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.extension().is_some_and(|e| e == "private")
+                && p.to_string_lossy().contains(&format!("+{:0>5}.", old_zsk[0]))
+        })
+        .unwrap();
+    zonefiles::sign::bind::set_timing(
+        &current,
+        &Timing {
+            inactive: Some(now + 3),
+            delete: Some(now + 6),
+            ..Timing::default()
+        },
+    )
+    .unwrap();
+    wait("the new ZSK published", &|text| count(text, "DNSKEY") == 3);
+    let resigned = wait("the new ZSK signing", &|text| {
+        !tags(text, "DS").is_empty() && tags(text, "DS") != old_zsk
+    });
+    assert_eq!(tags(&resigned, "SOA"), tags(&resigned, "DS"), "{resigned}");
+    wait("the old ZSK removed", &|text| count(text, "DNSKEY") == 2);
+}

@@ -54,6 +54,54 @@ pub fn zone_keys(zone: &Name, folder: &Path) -> Result<Vec<(PathBuf, BindKey)>, 
     Ok(found)
 }
 
+/// Applies a KSK rollover by double DS to a zone's keys in `folder` ([`super::rollover::plan_ksk`],
+/// switching at `switch`): the successor is made in files, with the current KSK's algorithm;
+/// the current KSKs' times are set. Returns the successor's base path, or `None` when one was
+/// waiting already.
+pub fn roll_ksk(
+    folder: &Path,
+    zone: &Name,
+    now: u64,
+    switch: u64,
+) -> Result<Option<PathBuf>, KeyError> {
+    let ksks: Vec<(PathBuf, BindKey)> = zone_keys(zone, folder)?
+        .into_iter()
+        .filter(|(_, k)| k.flags & 1 == 1)
+        .collect();
+    let timings: Vec<Timing> = ksks.iter().map(|(_, k)| k.timing).collect();
+    let mut made = None;
+    for step in super::rollover::plan_ksk(&timings, now, switch) {
+        match step {
+            super::rollover::Step::Set(i, timing) => set_timing(&ksks[i].0, &timing)?,
+            super::rollover::Step::Generate(timing) => {
+                let current = ksks.iter().rev().find(|(_, k)| k.timing.published(now));
+                if let Some((path, BindKey { secret: Secret::Token(_), .. })) = current {
+                    return Err(KeyError::File {
+                        path: path.display().to_string(),
+                        why: "the KSK is in a token: make its successor there (zonefiles keygen --ksk --pkcs11) and set its times".into(),
+                    });
+                }
+                let algorithm = current.map_or(Algorithm::EcdsaP256Sha256, |(_, k)| k.algorithm);
+                let pair = KeyPair::generate(algorithm)?;
+                let written = write_bind(
+                    folder,
+                    zone,
+                    super::keys::SECURE_ENTRY_POINT,
+                    Private::InFile(&pair),
+                    now,
+                    &timing,
+                )
+                .map_err(|e| KeyError::File {
+                    path: folder.display().to_string(),
+                    why: e.to_string(),
+                })?;
+                made = Some(written);
+            }
+        }
+    }
+    Ok(made)
+}
+
 /// Where a key's private half is, as its `.private` file says.
 pub enum Private<'a> {
     /// In the file: the P-256 scalar or the Ed25519 seed (`PrivateKey:`).

@@ -42,7 +42,7 @@ pub mod pkcs11;
 pub mod rollover;
 pub mod verify;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{Hash, Hasher};
 
 use crate::name::Name;
@@ -242,6 +242,17 @@ fn signers(keys: &[ZoneKey], now: u64) -> Result<(Vec<&ZoneKey>, Vec<&ZoneKey>),
         return Err(SignError::NoKey("the zone's data"));
     }
     Ok((ksks, zsks))
+}
+
+/// The key tags that sign at `now`: the KSKs' (the DNSKEY, CDS and CDNSKEY sets) and the
+/// ZSKs' (everything else; the KSKs' for a CSK).
+pub fn signing_tags(
+    keys: &[ZoneKey],
+    now: u64,
+) -> Result<(BTreeSet<u16>, BTreeSet<u16>), SignError> {
+    let (ksks, zsks) = signers(keys, now)?;
+    let tags = |keys: &[&ZoneKey]| keys.iter().map(|k| k.key_tag()).collect();
+    Ok((tags(&ksks), tags(&zsks)))
 }
 
 /// The TTL of denial records (RFC 9077): the lower of the SOA's TTL and its MINIMUM.

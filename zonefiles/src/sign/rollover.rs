@@ -1,4 +1,5 @@
-//! ZSK rollovers by pre-publication (RFC 7583 §3.2.1), as key timing: [`plan`] looks at a
+//! Key rollovers as key timing. ZSKs roll by pre-publication (RFC 7583 §3.2.1); KSKs by
+//! double DS ([`plan_ksk`], RFC 7583 §3.3.2). For ZSKs, [`plan`] looks at a
 //! zone's zone-signing keys and the time, and says which times to set and which key to make, so
 //! that the signer ([`super::sign_zone`], which obeys the times) rolls the keys with no moment
 //! at which a resolver's cached DNSKEY set lacks the key of a signature it holds.
@@ -133,6 +134,42 @@ pub fn plan(rollover: &Rollover, zsks: &[Timing], now: u64) -> Vec<Step> {
     steps
 }
 
+/// What to do at `now` for a KSK rollover by double DS (RFC 7583 §3.3.2) that switches at
+/// `switch`: a successor published and signing from `switch`, with its CDS and CDNSKEY from
+/// then, and each current KSK (published now, with no end set) retired at `switch`. Before
+/// `switch` the parent is given the successor's DS beside the current one; at `switch` the
+/// DNSKEY set changes from one KSK to the other at once, and validators holding either DNSKEY
+/// set find a DS for it; once the old DNSKEY set has expired from caches, the parent drops the
+/// old DS. Idempotent: with a successor already waiting (published after `now`), nothing.
+pub fn plan_ksk(ksks: &[Timing], now: u64, switch: u64) -> Vec<Step> {
+    let waiting = ksks.iter().any(|t| {
+        t.publish.is_some_and(|p| p > now) && t.delete.is_none_or(|d| d > now)
+    });
+    if waiting {
+        return Vec::new();
+    }
+    let mut steps = vec![Step::Generate(Timing {
+        publish: Some(switch),
+        activate: Some(switch),
+        sync_publish: Some(switch),
+        ..Timing::default()
+    })];
+    for (i, timing) in ksks.iter().enumerate() {
+        if timing.published(now) && timing.delete.is_none() {
+            steps.push(Step::Set(
+                i,
+                Timing {
+                    inactive: Some(switch),
+                    delete: Some(switch),
+                    sync_delete: Some(switch),
+                    ..*timing
+                },
+            ));
+        }
+    }
+    steps
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,5 +264,28 @@ mod tests {
             ..Timing::default()
         };
         assert_eq!(plan(&rollover, &[waiting], 100), []);
+    }
+
+    #[test]
+    fn a_ksk_rollover_publishes_the_successor_and_retires_the_current_key_at_the_switch() {
+        let now = 1_000_000;
+        let current = Timing {
+            publish: Some(0),
+            activate: Some(0),
+            ..Timing::default()
+        };
+        let steps = plan_ksk(&[current], now, now + 7 * 86_400);
+        assert_eq!(steps.len(), 2, "{steps:?}");
+        let Step::Generate(next) = steps[0] else {
+            panic!("{steps:?}");
+        };
+        assert!(!next.published(now) && next.active(now + 7 * 86_400));
+        assert!(next.sync(now + 7 * 86_400));
+        let Step::Set(0, old) = steps[1] else {
+            panic!("{steps:?}");
+        };
+        assert!(old.active(now) && !old.published(now + 7 * 86_400));
+        // Run again with the successor made: nothing more to do.
+        assert!(plan_ksk(&[old, next], now + 1, now + 8 * 86_400).is_empty());
     }
 }

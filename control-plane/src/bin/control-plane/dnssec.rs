@@ -41,6 +41,18 @@ pub enum Command {
         /// The zone.
         zone: ZoneName,
     },
+    /// Roll a zone's KSK by double DS: a successor is made now (in `[dnssec] keys`), and at the
+    /// switch the DNSKEY set changes from the current KSK to it, with its CDS and CDNSKEY.
+    /// Give the parent the successor's DS (printed) now, beside the current one; drop the old
+    /// DS once the switch is older than the DNSKEY TTL.
+    RolloverKsk {
+        /// The zone.
+        zone: ZoneName,
+        /// Seconds from now to the switch: at least the time the parent takes to publish the
+        /// new DS plus its TTL.
+        #[arg(long, default_value_t = 7 * 86_400)]
+        switch_in: u64,
+    },
     /// Sign a signed zone whole again (after its keys were replaced by hand).
     Resign {
         /// The zone.
@@ -106,6 +118,31 @@ pub fn run(command: Command, env: &Env) -> Result<()> {
             )?;
             println!("{zone}: signed ({text}) at serial {serial}");
         }
+        Command::RolloverKsk { zone, switch_in } => {
+            let origin: Name = format!("{zone}.").parse().context("the zone's name")?;
+            let now = now.max(0) as u64;
+            let switch = now + switch_in;
+            let folder = &env.config.dnssec.keys;
+            match bind::roll_ksk(folder, &origin, now, switch)? {
+                None => println!("{zone}: a successor KSK is waiting already (dnssec status)"),
+                Some(base) => {
+                    let key = bind::read_bind(&base)?;
+                    let ds = zonefiles::Record {
+                        owner: origin.clone(),
+                        rtype: zonefiles::RecordType::DS,
+                        class: zonefiles::Class::IN,
+                        ttl: 3600,
+                        rdata: key.ds_rdata(&origin).into(),
+                    };
+                    println!(
+                        "{zone}: new KSK {}, switching at {}
+  give the parent its DS now: {ds}",
+                        base.display(),
+                        zonefiles::calendar::date_time(switch as i64)
+                    );
+                }
+            }
+        }
         Command::Off { zone } => {
             let serial = dnssec::set(&mut conn, &env.config.signer()?, zone.as_str(), None, now)?;
             println!("{zone}: no longer signed, from serial {serial}");
@@ -137,13 +174,28 @@ pub fn run(command: Command, env: &Env) -> Result<()> {
                 let name = path.file_name().unwrap_or_default().to_string_lossy();
                 let key = key.open().with_context(|| format!("opening {name}"))?;
                 let role = if key.is_sep() { "KSK" } else { "ZSK" };
-                let state = dnssec::key_state(&key, now.max(0) as u64);
+                let now = now.max(0) as u64;
+                let state = dnssec::key_state(&key, now);
+                let t = &key.timing;
+                let events: String = [
+                    ("published from", t.publish),
+                    ("signs from", t.activate),
+                    ("stops signing at", t.inactive),
+                    ("removed at", t.delete),
+                ]
+                .into_iter()
+                .filter_map(|(what, at)| {
+                    at.filter(|at| *at > now).map(|at| {
+                        format!("; {what} {}", zonefiles::calendar::date_time(at as i64))
+                    })
+                })
+                .collect();
                 println!(
-                    "  {role} {} tag {}: {state}",
+                    "  {role} {} tag {}: {state}{events}",
                     key.signer.algorithm().mnemonic(),
                     key.key_tag()
                 );
-                if key.is_sep() && key.timing.published(now.max(0) as u64) {
+                if key.is_sep() && key.timing.delete.is_none_or(|d| now < d) {
                     let ds = zonefiles::Record {
                         owner: origin.clone(),
                         rtype: zonefiles::RecordType::DS,
