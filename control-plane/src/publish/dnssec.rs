@@ -281,7 +281,11 @@ fn rekeyed(
     let soa_signers: BTreeSet<u16> = apex
         .iter()
         .filter(|r| r.rtype == RecordType::RRSIG && r.rdata.get(..2) == Some(&[0, 6][..]))
-        .filter_map(|r| r.rdata.get(16..18).map(|t| u16::from_be_bytes([t[0], t[1]])))
+        .filter_map(|r| {
+            r.rdata
+                .get(16..18)
+                .map(|t| u16::from_be_bytes([t[0], t[1]]))
+        })
         .collect();
     let (_, zsks) = zonefiles::sign::signing_tags(keys, now)?;
     Ok(soa_signers != zsks)

@@ -502,7 +502,10 @@ fn keys_roll_by_their_timing_with_no_registrar_writing() {
             if done(&text) {
                 return text;
             }
-            assert!(std::time::Instant::now() < deadline, "{what}: never\n{text}");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{what}: never\n{text}"
+            );
             std::thread::sleep(std::time::Duration::from_millis(500));
         }
     };
@@ -536,7 +539,8 @@ fn keys_roll_by_their_timing_with_no_registrar_writing() {
         .map(|e| e.unwrap().path())
         .find(|p| {
             p.extension().is_some_and(|e| e == "private")
-                && p.to_string_lossy().contains(&format!("+{:0>5}.", old_zsk[0]))
+                && p.to_string_lossy()
+                    .contains(&format!("+{:0>5}.", old_zsk[0]))
         })
         .unwrap();
     zonefiles::sign::bind::set_timing(

@@ -75,7 +75,14 @@ pub fn roll_ksk(
             super::rollover::Step::Set(i, timing) => set_timing(&ksks[i].0, &timing)?,
             super::rollover::Step::Generate(timing) => {
                 let current = ksks.iter().rev().find(|(_, k)| k.timing.published(now));
-                if let Some((path, BindKey { secret: Secret::Token(_), .. })) = current {
+                if let Some((
+                    path,
+                    BindKey {
+                        secret: Secret::Token(_),
+                        ..
+                    },
+                )) = current
+                {
                     return Err(KeyError::File {
                         path: path.display().to_string(),
                         why: "the KSK is in a token: make its successor there (zonefiles keygen --ksk --pkcs11) and set its times".into(),

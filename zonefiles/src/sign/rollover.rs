@@ -142,9 +142,9 @@ pub fn plan(rollover: &Rollover, zsks: &[Timing], now: u64) -> Vec<Step> {
 /// set find a DS for it; once the old DNSKEY set has expired from caches, the parent drops the
 /// old DS. Idempotent: with a successor already waiting (published after `now`), nothing.
 pub fn plan_ksk(ksks: &[Timing], now: u64, switch: u64) -> Vec<Step> {
-    let waiting = ksks.iter().any(|t| {
-        t.publish.is_some_and(|p| p > now) && t.delete.is_none_or(|d| d > now)
-    });
+    let waiting = ksks
+        .iter()
+        .any(|t| t.publish.is_some_and(|p| p > now) && t.delete.is_none_or(|d| d > now));
     if waiting {
         return Vec::new();
     }

@@ -185,9 +185,8 @@ pub fn run(command: Command, env: &Env) -> Result<()> {
                 ]
                 .into_iter()
                 .filter_map(|(what, at)| {
-                    at.filter(|at| *at > now).map(|at| {
-                        format!("; {what} {}", zonefiles::calendar::date_time(at as i64))
-                    })
+                    at.filter(|at| *at > now)
+                        .map(|at| format!("; {what} {}", zonefiles::calendar::date_time(at as i64)))
                 })
                 .collect();
                 println!(
