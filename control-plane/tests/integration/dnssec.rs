@@ -7,7 +7,7 @@
 //! renewed between batches; a zone without its keys refuses writes; kill -9 while signing
 //! leaves a zone that validates.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,6 +37,29 @@ fn keygen_with(algorithm: Algorithm, folder: &Path, zone: &str, flags: u16, timi
         timing,
     )
     .unwrap();
+}
+
+/// A registry with `[dnssec]` (and `dnssec`'s extra settings), a KSK and a ZSK for each of
+/// `zones` in its keys folder, and the commit thread's sweep every second if `sweeping`;
+/// returns it with the keys folder.
+fn signed_registry(dnssec: &str, zones: &[&str], sweeping: bool) -> (Registry, PathBuf) {
+    let registry = Registry::new(&format!("[dnssec]\nkeys = \"keys/dnssec\"\n{dnssec}"));
+    if sweeping {
+        // sweep_interval_s belongs before the tables.
+        let config = std::fs::read_to_string(registry.path("cp.toml")).unwrap();
+        std::fs::write(
+            registry.path("cp.toml"),
+            format!("sweep_interval_s = 1\n{config}"),
+        )
+        .unwrap();
+    }
+    let keys = registry.path("keys/dnssec");
+    std::fs::create_dir_all(&keys).unwrap();
+    for zone in zones {
+        keygen(&keys, zone, SECURE_ENTRY_POINT, &Timing::default());
+        keygen(&keys, zone, ZONE_KEY, &Timing::default());
+    }
+    (registry, keys)
 }
 
 /// The zone file as published now, checked by BIND's and NLnet Labs' verifiers; returns its
@@ -86,13 +109,7 @@ fn count(text: &str, rtype: &str) -> usize {
 
 #[test]
 fn a_signed_registry_publishes_zones_that_validate_at_every_serial() {
-    let mut registry = Registry::new("[dnssec]\nkeys = \"keys/dnssec\"\n");
-    let keys = registry.path("keys/dnssec");
-    std::fs::create_dir_all(&keys).unwrap();
-    for zone in ["tld", "name"] {
-        keygen(&keys, zone, SECURE_ENTRY_POINT, &Timing::default());
-        keygen(&keys, zone, ZONE_KEY, &Timing::default());
-    }
+    let (mut registry, keys) = signed_registry("", &["tld", "name"], false);
     registry.start();
     let srrp = |header: &str, attributes: &[(&str, &str)]| {
         let response = registry.as_registrar(1001, header, attributes);
@@ -249,18 +266,8 @@ fn rrsigs(text: &str, owner: &str, covered: &str) -> Vec<String> {
 fn signatures_are_renewed_between_batches_and_a_zone_without_keys_refuses_writes() {
     // Every signature counts as about to expire (refresh 20 days, validity 14): the commit
     // thread renews them at each sweep, every second.
-    let mut registry =
-        Registry::new("[dnssec]\nkeys = \"keys/dnssec\"\nvalidity_days = 14\nrefresh_days = 20\n");
-    let config = std::fs::read_to_string(registry.path("cp.toml")).unwrap();
-    std::fs::write(
-        registry.path("cp.toml"),
-        format!("sweep_interval_s = 1\n{config}"),
-    )
-    .unwrap();
-    let keys = registry.path("keys/dnssec");
-    std::fs::create_dir_all(&keys).unwrap();
-    keygen(&keys, "tld", SECURE_ENTRY_POINT, &Timing::default());
-    keygen(&keys, "tld", ZONE_KEY, &Timing::default());
+    let (mut registry, keys) =
+        signed_registry("validity_days = 14\nrefresh_days = 20\n", &["tld"], true);
     registry.cli(&["dnssec", "on", "tld"]);
     registry.start();
     let create = |name: &str| {
@@ -325,11 +332,7 @@ fn signatures_are_renewed_between_batches_and_a_zone_without_keys_refuses_writes
 /// unsigned or signed, never half.
 #[test]
 fn kill_9_while_signing_leaves_a_zone_that_validates() {
-    let mut registry = Registry::new("[dnssec]\nkeys = \"keys/dnssec\"\n");
-    let keys = registry.path("keys/dnssec");
-    std::fs::create_dir_all(&keys).unwrap();
-    keygen(&keys, "tld", SECURE_ENTRY_POINT, &Timing::default());
-    keygen(&keys, "tld", ZONE_KEY, &Timing::default());
+    let (mut registry, _) = signed_registry("", &["tld"], false);
     let mut lines = String::new();
     for n in 0..30_000 {
         let ds = match n % 20 {
@@ -459,17 +462,7 @@ fn kill_9_while_signing_leaves_a_zone_that_validates() {
 /// The commit thread publishes each step; the zone verifies at each.
 #[test]
 fn keys_roll_by_their_timing_with_no_registrar_writing() {
-    let mut registry = Registry::new("[dnssec]\nkeys = \"keys/dnssec\"\n");
-    let config = std::fs::read_to_string(registry.path("cp.toml")).unwrap();
-    std::fs::write(
-        registry.path("cp.toml"),
-        format!("sweep_interval_s = 1\n{config}"),
-    )
-    .unwrap();
-    let keys = registry.path("keys/dnssec");
-    std::fs::create_dir_all(&keys).unwrap();
-    keygen(&keys, "tld", SECURE_ENTRY_POINT, &Timing::default());
-    keygen(&keys, "tld", ZONE_KEY, &Timing::default());
+    let (mut registry, keys) = signed_registry("", &["tld"], true);
     registry.cli(&["dnssec", "on", "tld"]);
     registry.start();
     let response = registry.as_registrar(

@@ -8,11 +8,10 @@ use edge_dns::engine::{self, Config, Transport, Zones};
 use edge_dns::view::{self, View};
 use zonefiles::image::{self, Image};
 use zonefiles::master::{self, ParseOptions};
-use zonefiles::sign::keys::{Algorithm, KeyPair, SECURE_ENTRY_POINT, ZONE_KEY, ZoneKey};
 use zonefiles::sign::{Denial, Policy, sign_zone};
 use zonefiles::{Class, Zone, changeset};
 
-use crate::support::{peer, query, with_opt};
+use crate::support::{ed25519_keys, peer, query, with_opt};
 
 fn zone(text: &str) -> Zone {
     let records = master::parse_bytes("t", text.as_bytes(), ParseOptions::default()).unwrap();
@@ -226,24 +225,11 @@ fn frozen_overlays_answer_like_the_whole_zone_at_every_change() {
     changes_by_overlay(None);
 }
 
-/// Keys for signing the test zones: Ed25519, whose signatures are the same for the same
-/// data, so that a zone signed whole at each version differs from the last by what signing
-/// the change alone would make (`zonefiles::sign::incremental`).
-fn keys() -> Vec<ZoneKey> {
-    [SECURE_ENTRY_POINT, ZONE_KEY]
-        .into_iter()
-        .map(|flags| {
-            let pair = KeyPair::generate(Algorithm::Ed25519).unwrap();
-            ZoneKey::new(flags, Box::new(pair))
-        })
-        .collect()
-}
-
 /// A signed zone (NSEC3, with or without opt-out) changes by overlays too: its hashed owners
 /// are partitions, and the chain as served spans the images.
 #[test]
 fn a_zone_signed_with_nsec3_changes_by_overlay_and_answers_alike() {
-    let keys = keys();
+    let keys = ed25519_keys();
     for opt_out in [true, false] {
         let policy = Policy {
             denial: Denial::Nsec3 {

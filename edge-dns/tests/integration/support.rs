@@ -245,3 +245,19 @@ pub fn metric(metrics_port: u16, line_start: &str) -> u64 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
 }
+
+/// A KSK and a ZSK for signing test zones: Ed25519, whose signatures are the same for the same
+/// data, so that a zone signed whole at each version differs from the last by what signing
+/// the change alone would make (`zonefiles::sign::incremental`).
+pub fn ed25519_keys() -> Vec<zonefiles::sign::keys::ZoneKey> {
+    use zonefiles::sign::keys::{Algorithm, KeyPair, SECURE_ENTRY_POINT, ZONE_KEY, ZoneKey};
+    [SECURE_ENTRY_POINT, ZONE_KEY]
+        .into_iter()
+        .map(|flags| {
+            ZoneKey::new(
+                flags,
+                Box::new(KeyPair::generate(Algorithm::Ed25519).unwrap()),
+            )
+        })
+        .collect()
+}

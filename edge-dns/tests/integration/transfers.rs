@@ -220,16 +220,7 @@ fn nsd_knot_and_bind_follow_by_ixfr() {
 /// ends with the signed zone, RRSIGs and NSEC3 chain included, by IXFR.
 #[test]
 fn nsd_knot_and_bind_follow_a_signed_zone_by_ixfr() {
-    use zonefiles::sign::keys::{Algorithm, KeyPair, SECURE_ENTRY_POINT, ZONE_KEY, ZoneKey};
-    let keys: Vec<ZoneKey> = [SECURE_ENTRY_POINT, ZONE_KEY]
-        .into_iter()
-        .map(|flags| {
-            ZoneKey::new(
-                flags,
-                Box::new(KeyPair::generate(Algorithm::Ed25519).unwrap()),
-            )
-        })
-        .collect();
+    let keys = crate::support::ed25519_keys();
     let sign = move |zone: &Zone| {
         zonefiles::sign::sign_zone(
             zone,

@@ -2,7 +2,7 @@
 //!
 //! One file on purpose: the migrations and the [`Store`] implementation read and write the same
 //! tables and are checked against each other; what is not the trait lives beside it
-//! ([`record`], [`journal`], [`satellites`]).
+//! ([`record`], [`journal`], [`satellites`], [`dnssec`], …).
 //!
 //! # Durability
 //!
