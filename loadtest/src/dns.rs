@@ -34,7 +34,7 @@ pub struct Report {
 }
 
 /// Reads a dnsperf-style query file (`name type` per line) into encoded queries (id 0).
-pub fn load_queries(path: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
+pub fn load_queries(path: &Path, dnssec_ok: bool) -> anyhow::Result<Vec<Vec<u8>>> {
     let text = std::fs::read_to_string(path)?;
     let mut queries = Vec::new();
     for line in text.lines() {
@@ -45,10 +45,14 @@ pub fn load_queries(path: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
         let name: Name = name.parse().map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
         let rtype = RecordType::from_text(rtype.as_bytes())
             .ok_or_else(|| anyhow::anyhow!("unknown type {rtype}"))?;
-        let mut msg = vec![0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+        let mut msg = vec![0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, dnssec_ok as u8];
         msg.extend_from_slice(name.as_wire());
         msg.extend_from_slice(&rtype.0.to_be_bytes());
         msg.extend_from_slice(&1u16.to_be_bytes());
+        if dnssec_ok {
+            // OPT: root owner, type 41, 1232-byte payload, DO set, no options.
+            msg.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 0]);
+        }
         queries.push(msg);
     }
     anyhow::ensure!(!queries.is_empty(), "{} has no queries", path.display());

@@ -164,6 +164,9 @@ pub struct ZoneChange<'a> {
     pub whole: bool,
     /// Up to how many RRsets whose signatures are about to expire to sign again.
     pub refresh: usize,
+    /// The zone's first signed changeset: its DNSSEC records were made and stored in batches
+    /// beforehand, none published, and all of them go now.
+    pub first: bool,
 }
 
 /// Signs one zone's share of a batch, if the zone is signed (see the module docs); stores
@@ -198,20 +201,7 @@ pub fn sign(
             let stored = store.dnssec_at(zone.id, &origin)?;
             let rekeyed = rekeyed(&stored, &origin, &keys, &policy, now).map_err(failed)?;
             if change.whole || rekeyed {
-                let domains = store.zone_domains(zone.id)?;
-                let (records, _) = zone_records(
-                    zone,
-                    domains.iter().map(|(d, c, iana)| (d, c.as_ref(), *iana)),
-                )?;
-                let (unsigned, _) = Zone::new(origin.clone(), Class::IN, records);
-                let (signed, names) =
-                    zonefiles::sign::sign_whole(&unsigned, &keys, &policy, now).map_err(failed)?;
-                let added: Vec<Record> = signed
-                    .records()
-                    .iter()
-                    .filter(|r| zonefiles::sign::is_dnssec(r, &origin))
-                    .cloned()
-                    .collect();
+                let (added, names) = whole_records(store, zone, &origin, &keys, &policy, now)?;
                 difference(store.zone_dnssec(zone.id)?, added, names)
             } else {
                 let changed: BTreeSet<(Name, RecordType)> = change
@@ -220,12 +210,6 @@ pub fn sign(
                     .chain(change.added.iter())
                     .map(|r| (r.owner.clone(), r.rtype))
                     .collect();
-                let mut state = Registry {
-                    store,
-                    publication,
-                    zone,
-                    origin: origin.clone(),
-                };
                 let signing = incremental::Signing {
                     origin: &origin,
                     class: Class::IN,
@@ -233,23 +217,116 @@ pub fn sign(
                     policy: &policy,
                     now,
                 };
-                incremental::sign_change(&mut state, &signing, &changed, change.refresh).map_err(
-                    |e| match e {
-                        incremental::ChangeError::State(e) => e,
-                        incremental::ChangeError::Sign(e) => failed(e),
-                        broken => PublishError::Dnssec {
-                            zone: zone.origin.to_string(),
-                            why: broken.to_string(),
-                        },
-                    },
-                )?
+                sign_changed(publication, store, zone, &signing, &changed, change.refresh)?
             }
         }
     };
     store.edit_dnssec(zone.id, &edit)?;
+    if change.first {
+        // Satellites hold none of the zone's DNSSEC records yet: all of them go.
+        change.added.extend(store.zone_dnssec(zone.id)?);
+        return Ok(());
+    }
     change.removed.extend(edit.removed);
     change.added.extend(edit.added);
     Ok(())
+}
+
+/// The incremental signer's edit for the RRsets in `changed`, over the zone as the database
+/// (and the batch's own outputs) hold it.
+fn sign_changed(
+    publication: &mut Publication,
+    store: &dyn Store,
+    zone: &ZoneSettings,
+    signing: &incremental::Signing<'_>,
+    changed: &BTreeSet<(Name, RecordType)>,
+    refresh: usize,
+) -> Result<Edit, PublishError> {
+    let mut state = Registry {
+        store,
+        publication,
+        zone,
+        origin: signing.origin.clone(),
+    };
+    incremental::sign_change(&mut state, signing, changed, refresh).map_err(|e| match e {
+        incremental::ChangeError::State(e) => e,
+        broken => PublishError::Dnssec {
+            zone: zone.origin.to_string(),
+            why: broken.to_string(),
+        },
+    })
+}
+
+/// What brings the DNSSEC records of a zone whose signing is being turned on up to the zone
+/// as it is now: `changed` holds every RRset changed since the zone they sign. The caller
+/// stores the edit; it is not published ([`crate::operator::dnssec`] publishes every record
+/// at once at the end).
+pub fn catch_up(
+    store: &dyn Store,
+    keys_of: &ZoneKeys,
+    zone: &ZoneSettings,
+    denial: &Denial,
+    changed: &BTreeSet<(Name, RecordType)>,
+    now: i64,
+) -> Result<Edit, PublishError> {
+    let origin = origin(zone)?;
+    let keys = keys_of.keys(&origin)?;
+    let policy = keys_of.policy(denial);
+    let signing = incremental::Signing {
+        origin: &origin,
+        class: Class::IN,
+        keys: &keys,
+        policy: &policy,
+        now: now.max(0) as u64,
+    };
+    sign_changed(&mut Publication::new(), store, zone, &signing, changed, 0)
+}
+
+/// A zone's DNSSEC records signed whole, as the database holds the zone (signing turned on,
+/// or signed again): the records with the names their chain records hash.
+pub fn sign_zone_whole(
+    store: &dyn Store,
+    keys_of: &ZoneKeys,
+    zone: &ZoneSettings,
+    denial: &Denial,
+    now: i64,
+) -> Result<(Vec<Record>, BTreeMap<Name, Name>), PublishError> {
+    let origin = origin(zone)?;
+    let keys = keys_of.keys(&origin)?;
+    let policy = keys_of.policy(denial);
+    whole_records(store, zone, &origin, &keys, &policy, now.max(0) as u64)
+}
+
+fn whole_records(
+    store: &dyn Store,
+    zone: &ZoneSettings,
+    origin: &Name,
+    keys: &[ZoneKey],
+    policy: &Policy,
+    now: u64,
+) -> Result<(Vec<Record>, BTreeMap<Name, Name>), PublishError> {
+    let domains = store.zone_domains(zone.id)?;
+    let (records, _) = zone_records(
+        zone,
+        domains.iter().map(|(d, c, iana)| (d, c.as_ref(), *iana)),
+    )?;
+    drop(domains);
+    let (unsigned, _) = Zone::new(origin.clone(), Class::IN, records);
+    let (signed, names) =
+        zonefiles::sign::sign_whole(&unsigned, keys, policy, now).map_err(|e| {
+            PublishError::Dnssec {
+                zone: zone.origin.to_string(),
+                why: e.to_string(),
+            }
+        })?;
+    drop(unsigned);
+    let records = signed
+        .records()
+        .iter()
+        .filter(|r| zonefiles::sign::is_dnssec(r, origin))
+        .cloned()
+        .collect();
+    Ok((records, names))
 }
 
 /// True when the keys changed so that the zone must be signed whole again: the algorithms of

@@ -103,6 +103,8 @@ pub struct Publication {
     whole: BTreeSet<i64>,
     /// Signed zones whose expiring signatures to renew, changed or not.
     refresh: BTreeSet<i64>,
+    /// Zones just signed whose DNSSEC records, stored beforehand, are published now.
+    first: BTreeSet<i64>,
 }
 
 impl Publication {
@@ -170,6 +172,12 @@ impl Publication {
         self.whole.insert(zone);
     }
 
+    /// Publishes every DNSSEC record of a zone just signed, which signing turned on in batches
+    /// made and stored beforehand ([`crate::operator::dnssec`]).
+    pub fn publish_first_signing(&mut self, zone: i64) {
+        self.first.insert(zone);
+    }
+
     /// Renews a signed zone's signatures that are about to expire (up to
     /// [`REFRESH_PER_RUN`]) in this batch, whether anything else changes in it or not.
     pub fn refresh_signatures(&mut self, zone: i64) {
@@ -221,6 +229,7 @@ impl Publication {
             && self.registrars.is_empty()
             && self.whole.is_empty()
             && self.refresh.is_empty()
+            && self.first.is_empty()
     }
 
     /// Diffs every touched domain and appends one signed changeset per changed zone to the
@@ -282,7 +291,8 @@ impl Publication {
         let mut changed = Vec::new();
         for zone in zones.iter() {
             let whole = self.whole.contains(&zone.id);
-            let forced = whole || self.refresh.contains(&zone.id);
+            let first = self.first.contains(&zone.id);
+            let forced = whole || first || self.refresh.contains(&zone.id);
             let (mut removed, mut added, whois) = match per_zone.remove(&zone.id) {
                 Some(changes) => changes,
                 None if forced => ZoneChanges::default(),
@@ -299,6 +309,7 @@ impl Publication {
                 removed: &mut removed,
                 added: &mut added,
                 whole,
+                first,
                 refresh: match self.refresh.contains(&zone.id) {
                     true => REFRESH_PER_RUN,
                     false => REFRESH_PER_BATCH,

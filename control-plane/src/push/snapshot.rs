@@ -142,7 +142,7 @@ pub fn current(conn: &Connection, zone: &ZoneSettings) -> Result<Snapshot, Store
         domains.iter().map(|(d, c, iana)| (d, c.as_ref(), *iana)),
     )
     .map_err(corrupt)?;
-    records.extend(sqlite::dnssec::records(conn, zone.id)?);
+    records.extend(sqlite::dnssec::published(conn, zone.id)?);
     objects.extend(
         sqlite::registrars(conn)?
             .iter()
@@ -194,7 +194,7 @@ fn read_current(
         }
         objects.into_iter().try_for_each(&mut object)
     })?;
-    for record in sqlite::dnssec::records(conn, zone.id)? {
+    for record in sqlite::dnssec::published(conn, zone.id)? {
         runs.push(record)?;
     }
     for registrar in sqlite::registrars(conn)? {

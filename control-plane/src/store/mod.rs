@@ -181,6 +181,14 @@ pub trait Store {
     fn edit_dnssec(&self, zone: i64, edit: &Edit) -> StoreResult<()>;
     /// Every DNSSEC record of a zone.
     fn zone_dnssec(&self, zone: i64) -> StoreResult<Vec<Record>>;
+    /// A zone whose signing is being turned on: its denial, and the serial of the zone its
+    /// DNSSEC records so far sign ([`crate::operator::dnssec`]).
+    fn dnssec_building(&self, zone: i64) -> StoreResult<Option<(Denial, u32)>>;
+    /// Notes (or, `None`, forgets) that a zone's signing is being turned on.
+    fn set_dnssec_building(&self, zone: i64, building: Option<(&Denial, u32)>) -> StoreResult<()>;
+    /// Removes every DNSSEC record of a zone that is not signed (what a signing begun and
+    /// never finished left).
+    fn clear_dnssec(&self, zone: i64) -> StoreResult<()>;
     /// Up to `limit` RRsets of a signed zone (owner, type covered) whose signatures expire
     /// before `before`, soonest first.
     fn dnssec_expiring(

@@ -307,7 +307,8 @@ enum Command {
         /// Delegations in each generated zone.
         #[arg(long, default_value_t = 1_000_000)]
         delegations: u64,
-        /// Zone shapes (`providers`, `pairs`, `glue`), comma-separated.
+        /// Zone shapes (`providers`, `pairs`, `glue`), comma-separated; `-signed` after one
+        /// (`providers-signed`) signs its zone (NSEC3 with opt-out) and asks with DO=1.
         #[arg(long, value_delimiter = ',', default_value = "providers,pairs,glue")]
         shapes: Vec<String>,
         /// Suites, comma-separated: `zone` (compile beside the zone checkers), `dns` (UDP, TCP,
@@ -423,7 +424,7 @@ fn main() -> Result<()> {
             rate,
             seconds,
         } => {
-            let queries = loadtest::dns::load_queries(&queries)?;
+            let queries = loadtest::dns::load_queries(&queries, false)?;
             let r = loadtest::dns::run(
                 server,
                 &queries,

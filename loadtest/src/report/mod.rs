@@ -36,6 +36,7 @@ pub mod zone;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -409,7 +410,12 @@ pub fn run(
     let shapes: Vec<zonefiles::generate::Shape> = options
         .shapes
         .iter()
-        .map(|s| s.parse().map_err(anyhow::Error::msg))
+        .map(|s| {
+            s.strip_suffix(SIGNED)
+                .unwrap_or(s)
+                .parse()
+                .map_err(anyhow::Error::msg)
+        })
         .collect::<anyhow::Result<_>>()?;
 
     // Before this process pins itself, which would hide the other cores.
@@ -504,7 +510,7 @@ pub fn run(
         if steps.dns {
             queries.insert(
                 name.clone(),
-                crate::dns::load_queries(&work.join(name).join("queries.txt"))?,
+                crate::dns::load_queries(&work.join(name).join("queries.txt"), is_signed(name))?,
             );
         }
         ctx.progress.advance(options.delegations as f64 * 12e-6);
@@ -554,6 +560,62 @@ pub fn run(
     render(out, None)
 }
 
+/// The suffix of a shape's name that signs its zone: `providers-signed` is the `providers`
+/// zone signed by `zonefiles sign` (a KSK and a ZSK, ECDSA P-256, NSEC3 with opt-out), and
+/// every query of its suites asks with DO=1.
+pub const SIGNED: &str = "-signed";
+
+/// True if the shape's zone is signed ([`SIGNED`]).
+pub fn is_signed(shape: &str) -> bool {
+    shape.ends_with(SIGNED)
+}
+
+/// Signs the master files `files` (in `dir`) in place with one new KSK and ZSK.
+fn sign_zones(ctx: &Context, dir: &Path, files: &[&str]) -> anyhow::Result<()> {
+    let zonefiles = ctx.bin.join("zonefiles");
+    let keys = dir.join("keys");
+    let _ = std::fs::remove_dir_all(&keys);
+    std::fs::create_dir_all(&keys)?;
+    let keygen = |ksk: bool| -> anyhow::Result<String> {
+        let mut command = Command::new(&zonefiles);
+        command.arg("keygen").arg("tld").arg("-o").arg(&keys);
+        if ksk {
+            command.arg("--ksk");
+        }
+        let out = command.output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "zonefiles keygen: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    };
+    let (ksk, zsk) = (keygen(true)?, keygen(false)?);
+    for file in files {
+        let (path, signed) = (dir.join(file), dir.join(format!("{file}.signed")));
+        let out = Command::new(&zonefiles)
+            .arg("sign")
+            .arg(&path)
+            .args([
+                "--key",
+                &format!("{ksk}.key"),
+                "--key",
+                &format!("{zsk}.key"),
+            ])
+            .arg("-o")
+            .arg(&signed)
+            .output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "zonefiles sign {}: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::rename(&signed, &path)?;
+    }
+    Ok(())
+}
+
 /// Generates `shape`'s zone and query file in its work directory unless they are there for
 /// this size (a marker records what they were made for; returns whether they were made now);
 /// writes the servers' configurations.
@@ -590,6 +652,9 @@ fn prepare(
         };
         let file = std::io::BufWriter::new(std::fs::File::create(dir.join("changed.zone"))?);
         zonefiles::generate::generate(&changed, file)?;
+        if is_signed(name) {
+            sign_zones(ctx, &dir, &["tld.zone", "changed.zone"])?;
+        }
         std::fs::write(&marker, made_for)?;
     }
     if serving {

@@ -449,6 +449,10 @@ fn dnsperf(
         .arg(ctx.work.join(&run.shape).join("queries.txt"))
         .args(["-l", &ctx.seconds.to_string()])
         .args(super::DNSPERF_LOAD);
+    if super::is_signed(&run.shape) {
+        // DO=1: answers carry their signatures and denial proofs.
+        command.arg("-D");
+    }
     let out = process::pin(&mut command, ctx.client_core)
         .output()
         .map_err(|e| anyhow::anyhow!("running dnsperf: {e} (apt-get install dnsperf)"))?;

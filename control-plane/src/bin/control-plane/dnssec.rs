@@ -24,9 +24,11 @@ pub enum Command {
         #[arg(long, default_value = "13")]
         algorithm: u8,
     },
-    /// Sign a zone from now on: signed whole in one changeset, then each change as part of
-    /// its commit. Its keys must be in `[dnssec] keys` (`control-plane dnssec keygen ZONE
-    /// --ksk` and `control-plane dnssec keygen ZONE`).
+    /// Sign a zone from now on: signed whole beside registrar writes (stored in short
+    /// transactions, caught up with the writes made meanwhile) and published in one
+    /// changeset, then each change as part of its commit. Its keys must be in `[dnssec] keys`
+    /// (`control-plane dnssec keygen ZONE --ksk` and `control-plane dnssec keygen ZONE`).
+    /// Killed, it leaves the zone unsigned; run it again.
     On {
         /// The zone.
         zone: ZoneName,
@@ -64,6 +66,79 @@ pub enum Command {
         /// The zone.
         zone: ZoneName,
     },
+}
+
+/// Turning signing on as it goes: a bar on a terminal, a summary after with each step's time.
+struct Progress {
+    bar: indicatif::ProgressBar,
+    started: std::time::Instant,
+    /// When storing began and the records stored.
+    storing: Option<(std::time::Instant, usize)>,
+    /// Each catch-up round: when it began and the RRsets it caught up.
+    rounds: Vec<(std::time::Instant, usize)>,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        let bar = indicatif::ProgressBar::new_spinner().with_style(
+            indicatif::ProgressStyle::with_template("{spinner} {msg} {wide_bar} {pos}/{len}")
+                .expect("a valid template"),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        Progress {
+            bar,
+            started: std::time::Instant::now(),
+            storing: None,
+            rounds: Vec::new(),
+        }
+    }
+
+    fn step(&mut self, step: dnssec::Step) {
+        match step {
+            dnssec::Step::Signing => self.bar.set_message("reading and signing the zone"),
+            dnssec::Step::Storing { done, total } => {
+                self.storing
+                    .get_or_insert((std::time::Instant::now(), total));
+                self.bar.set_message("storing its DNSSEC records");
+                self.bar.set_length(total as u64);
+                self.bar.set_position(done as u64);
+            }
+            dnssec::Step::CatchingUp { changed } => {
+                self.rounds.push((std::time::Instant::now(), changed));
+                self.bar
+                    .set_message(format!("catching up {changed} changed RRsets"));
+            }
+        }
+    }
+
+    /// What each step took: signing whole (read, sign), storing, each catch-up round (the
+    /// last one publishing).
+    fn summary(&self) -> String {
+        let now = std::time::Instant::now();
+        let Some(&(stored_at, stored)) = self.storing.as_ref() else {
+            return format!(" in {:.1} s", self.started.elapsed().as_secs_f64());
+        };
+        let first_round = self.rounds.first().map_or(now, |r| r.0);
+        let rounds: Vec<String> = self
+            .rounds
+            .iter()
+            .enumerate()
+            .map(|(n, &(at, changed))| {
+                let end = self.rounds.get(n + 1).map_or(now, |r| r.0);
+                format!("{changed} RRsets in {:.2} s", (end - at).as_secs_f64())
+            })
+            .collect();
+        format!(
+            " in {:.1} s: signed whole in {:.1} s; {stored} records stored, {} to a \
+             transaction, in {:.1} s; caught up with the writes made meanwhile: {} (the last \
+             round publishing)",
+            self.started.elapsed().as_secs_f64(),
+            (stored_at - self.started).as_secs_f64(),
+            dnssec::STORED_PER_TRANSACTION,
+            (first_round - stored_at).as_secs_f64(),
+            rounds.join(", "),
+        )
+    }
 }
 
 fn denial(text: &str) -> Result<Denial> {
@@ -109,14 +184,20 @@ pub fn run(command: Command, env: &Env) -> Result<()> {
         }
         Command::On { zone, denial: text } => {
             let denial = denial(&text)?;
+            let mut progress = Progress::new();
             let serial = dnssec::set(
                 &mut conn,
                 &env.config.signer()?,
                 zone.as_str(),
                 Some(&denial),
                 now,
+                &mut |step| progress.step(step),
             )?;
-            println!("{zone}: signed ({text}) at serial {serial}");
+            progress.bar.finish_and_clear();
+            println!(
+                "{zone}: signed ({text}) at serial {serial}{}",
+                progress.summary()
+            );
         }
         Command::RolloverKsk { zone, switch_in } => {
             let origin: Name = format!("{zone}.").parse().context("the zone's name")?;
@@ -144,7 +225,8 @@ pub fn run(command: Command, env: &Env) -> Result<()> {
             }
         }
         Command::Off { zone } => {
-            let serial = dnssec::set(&mut conn, &env.config.signer()?, zone.as_str(), None, now)?;
+            let signer = env.config.signer()?;
+            let serial = dnssec::set(&mut conn, &signer, zone.as_str(), None, now, &mut |_| {})?;
             println!("{zone}: no longer signed, from serial {serial}");
         }
         Command::Resign { zone } => {
@@ -158,7 +240,13 @@ pub fn run(command: Command, env: &Env) -> Result<()> {
                 .find(|z| z.origin == zone)
                 .with_context(|| format!("there is no zone {zone}"))?;
             let Some(denial) = conn.zone_denial(settings.id)? else {
-                println!("{zone}: not signed (control-plane dnssec on {zone})");
+                match conn.dnssec_building(settings.id)? {
+                    Some((_, serial)) => println!(
+                        "{zone}: not signed yet: signing is being turned on (records stored \
+                         so far sign serial {serial}; if no `dnssec on` is running, run it again)"
+                    ),
+                    None => println!("{zone}: not signed (control-plane dnssec on {zone})"),
+                }
                 return Ok(());
             };
             let text = control_plane::store::sqlite::dnssec::denial_text(&denial);

@@ -64,7 +64,11 @@ pub fn recover(args: RecoverArgs, env: &Env) -> Result<()> {
 
 /// Runs the audit and prints it; exits 1 on a problem.
 pub fn audit(conn: &rusqlite::Connection, config: &Config) -> Result<()> {
-    let report = operator::audit::run(conn, &config.public_keys()?)?;
+    // One read transaction: the journal and the tables as of one moment, while the server
+    // commits beside it.
+    let snapshot = conn.unchecked_transaction()?;
+    let report = operator::audit::run(&snapshot, &config.public_keys()?)?;
+    drop(snapshot);
     for problem in &report.problems {
         println!("{problem}");
     }

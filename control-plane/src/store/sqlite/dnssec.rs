@@ -67,14 +67,61 @@ pub fn denial(conn: &Connection, zone: i64) -> StoreResult<Option<Denial>> {
         .prepare_cached("SELECT denial FROM dnssec_zones WHERE zone = ?1")?
         .query_row([zone], |r| r.get(0))
         .optional()?;
-    Ok(text.map(|t| match t.as_str() {
+    Ok(text.as_deref().map(denial_of))
+}
+
+fn denial_of(text: &str) -> Denial {
+    match text {
         "nsec" => Denial::Nsec,
         other => Denial::Nsec3 {
             iterations: 0,
             salt: Vec::new(),
             opt_out: other == "nsec3-opt-out",
         },
-    }))
+    }
+}
+
+/// A zone whose signing is being turned on (`dnssec_building`): its denial, and the serial
+/// of the zone its records so far sign.
+pub fn building(conn: &Connection, zone: i64) -> StoreResult<Option<(Denial, u32)>> {
+    let row: Option<(String, u32)> = conn
+        .prepare_cached("SELECT denial, serial FROM dnssec_building WHERE zone = ?1")?
+        .query_row([zone], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(row.map(|(text, serial)| (denial_of(&text), serial)))
+}
+
+/// Notes that a zone's signing is being turned on, its records so far signing `serial`; or
+/// (`None`) that it no longer is.
+pub fn set_building(
+    conn: &Connection,
+    zone: i64,
+    building: Option<(&Denial, u32)>,
+) -> StoreResult<()> {
+    match building {
+        None => conn
+            .prepare_cached("DELETE FROM dnssec_building WHERE zone = ?1")?
+            .execute([zone])?,
+        Some((denial, serial)) => conn
+            .prepare_cached(
+                "INSERT INTO dnssec_building (zone, denial, serial) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (zone) DO UPDATE SET denial = excluded.denial, serial = excluded.serial",
+            )?
+            .execute(params![zone, denial_text(denial), serial])?,
+    };
+    Ok(())
+}
+
+/// Removes every DNSSEC record of a zone that is not signed.
+pub fn clear(conn: &Connection, zone: i64) -> StoreResult<()> {
+    if denial(conn, zone)?.is_some() {
+        return Err(StoreError::Corrupt(format!(
+            "zone {zone} is signed: its DNSSEC records go by publication, not by clearing"
+        )));
+    }
+    conn.prepare_cached("DELETE FROM dnssec_records WHERE zone = ?1")?
+        .execute([zone])?;
+    Ok(())
 }
 
 /// Signs a zone with `denial` from now on (the records follow in the same transaction), or
@@ -244,6 +291,14 @@ pub fn expiring(
 
 fn is_chain(rtype: RecordType) -> bool {
     matches!(rtype, RecordType::NSEC | RecordType::NSEC3)
+}
+
+/// Every DNSSEC record a zone publishes: none while its signing is being turned on.
+pub fn published(conn: &Connection, zone: i64) -> StoreResult<Vec<Record>> {
+    match denial(conn, zone)? {
+        Some(_) => records(conn, zone),
+        None => Ok(Vec::new()),
+    }
 }
 
 /// Every DNSSEC record of a zone.

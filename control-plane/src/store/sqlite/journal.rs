@@ -4,8 +4,13 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use std::collections::BTreeSet;
+
+use zonefiles::changeset::Changeset;
+use zonefiles::{Name, RecordType};
+
 use crate::model::{Lifecycle, Prices};
-use crate::store::StoreResult;
+use crate::store::{StoreError, StoreResult};
 
 /// The serial a zone's journal starts from, if it holds any changeset.
 pub fn first_serial(conn: &Connection, zone: &str) -> StoreResult<Option<u32>> {
@@ -21,6 +26,34 @@ pub fn position_of(conn: &Connection, zone: &str, serial: u32) -> StoreResult<Op
         .prepare_cached("SELECT seq FROM journal WHERE zone = ?1 AND from_serial = ?2")?
         .query_row(params![zone, serial], |r| r.get(0))
         .optional()?)
+}
+
+/// The RRsets (owner, type) a zone's changesets changed from `serial` on, or `None` if the
+/// journal does not hold a changeset from `serial` (it is the zone's serial now, or the
+/// journal was cut).
+pub fn changed_since(
+    conn: &Connection,
+    zone: &str,
+    serial: u32,
+) -> StoreResult<Option<BTreeSet<(Name, RecordType)>>> {
+    let Some(first) = position_of(conn, zone, serial)? else {
+        return Ok(None);
+    };
+    let mut statement = conn.prepare_cached(
+        "SELECT changeset FROM journal WHERE zone = ?1 AND seq >= ?2 ORDER BY seq",
+    )?;
+    let mut rows = statement.query(params![zone, first])?;
+    let mut changed = BTreeSet::new();
+    while let Some(row) = rows.next()? {
+        let bytes: Vec<u8> = row.get(0)?;
+        let changeset = Changeset::decode(&bytes).map_err(|e| {
+            StoreError::Corrupt(format!("a changeset of {zone} in the journal: {e}"))
+        })?;
+        for r in changeset.removed.iter().chain(&changeset.added) {
+            changed.insert((r.owner.clone(), r.rtype));
+        }
+    }
+    Ok(Some(changed))
 }
 
 /// The position of the newest changeset of any zone (0 for an empty journal).

@@ -429,6 +429,13 @@ CREATE INDEX dnssec_chain ON dnssec_records(zone, owner) WHERE name IS NOT NULL;
 CREATE INDEX dnssec_names ON dnssec_records(zone, name) WHERE name IS NOT NULL;
 CREATE INDEX dnssec_expiring ON dnssec_records(zone, expires) WHERE expires IS NOT NULL;
 "#,
+    r#"
+CREATE TABLE dnssec_building (
+    zone INTEGER PRIMARY KEY REFERENCES zones(id),
+    denial TEXT NOT NULL CHECK (denial IN ('nsec', 'nsec3', 'nsec3-opt-out')),
+    serial INTEGER NOT NULL
+);
+"#,
 ];
 
 /// Why the database could not be opened.
@@ -1610,6 +1617,22 @@ impl Store for Connection {
 
     fn zone_dnssec(&self, zone: i64) -> StoreResult<Vec<zonefiles::Record>> {
         dnssec::records(self, zone)
+    }
+
+    fn dnssec_building(&self, zone: i64) -> StoreResult<Option<(zonefiles::sign::Denial, u32)>> {
+        dnssec::building(self, zone)
+    }
+
+    fn set_dnssec_building(
+        &self,
+        zone: i64,
+        building: Option<(&zonefiles::sign::Denial, u32)>,
+    ) -> StoreResult<()> {
+        dnssec::set_building(self, zone, building)
+    }
+
+    fn clear_dnssec(&self, zone: i64) -> StoreResult<()> {
+        dnssec::clear(self, zone)
     }
 
     fn dnssec_expiring(

@@ -37,6 +37,7 @@ pub const RECORDED: &[&str] = &[
     "satellites",
     "dnssec_zones",
     "dnssec_records",
+    "dnssec_building",
 ];
 
 /// Columns whose changes are not recorded: the zone's serial is the journal's business.
@@ -127,6 +128,26 @@ pub fn keep(conn: &Connection) -> StoreResult<()> {
     )?
     .execute([])?;
     conn.prepare_cached("DELETE FROM temp.noted")?.execute([])?;
+    Ok(())
+}
+
+/// Forgets what this transaction wrote: the next record does not carry it (rows a later
+/// transaction of the same work notes again with [`note_rows`]).
+pub fn forget(conn: &Connection) -> StoreResult<()> {
+    conn.prepare_cached("DELETE FROM temp.noted")?.execute([])?;
+    Ok(())
+}
+
+/// Notes every row of `table` whose `column` is `value` as written by this transaction, so
+/// that its record carries them.
+pub fn note_rows(conn: &Connection, table: &str, column: &str, value: i64) -> StoreResult<()> {
+    let t = self::table(conn, table)?;
+    conn.prepare_cached(&format!(
+        "INSERT INTO temp.noted (tbl, key) SELECT '{table}', {} FROM main.\"{table}\" AS row \
+         WHERE row.\"{column}\" = ?1",
+        json_key(&t.key, "row")
+    ))?
+    .execute([value])?;
     Ok(())
 }
 
