@@ -1,17 +1,26 @@
 //! The operator's DNSSEC actions on a zone (`control-plane dnssec`): sign it, stop signing it,
 //! sign it whole again, and its keys' state.
 //!
-//! Turning signing on ([`set`]) never holds registrar writes for the whole signing; each step
-//! is its own transaction, and writes go on between them:
+//! Turning signing on ([`set`]) never holds registrar writes for the whole signing: the
+//! signing itself happens in read transactions (WAL snapshots: writers go on), and only
+//! storing its results takes the write lock, in short transactions with a gap for registrar
+//! writes after each:
 //!
 //! ```text
-//! 1. read   one read transaction (a snapshot at serial s): the zone signed whole in memory
-//! 2. store  the records, STORED_PER_TRANSACTION to a transaction, unpublished
-//!           (`dnssec_building` notes the zone and s; snapshots and audits leave them out)
-//! 3. catch up  the incremental signer over every RRset the journal changed since s, until
-//!           one round has at most FINAL_CATCH_UP left; that round also publishes:
-//!           the zone is signed, and one changeset carries all its DNSSEC records
+//! 1. sign     read transaction (a snapshot at serial s): the zone signed whole in memory
+//! 2. store    the records, STORED_PER_TRANSACTION to a write transaction, unpublished
+//!             (`dnssec_building` notes the zone and s; snapshots and audits leave them out)
+//! 3. catch up while the journal holds more than FINAL_CATCH_UP RRsets changed since s:
+//!             the incremental signer over them in a read transaction, its edit stored in a
+//!             write transaction that moves s on (at most CATCH_UP_ROUNDS rounds)
+//! 4. publish  one write transaction: the last catch-up, the zone signed, and one changeset
+//!             carrying every DNSSEC record of the zone
 //! ```
+//!
+//! Cost: the signing's memory is the zone's (1.2 GB at a million registrations); the longest
+//! hold of the write lock is the last step, which grows with the zone's DNSSEC records
+//! (0.6 s for 150,000). The registry record carries the stored records once, in the last
+//! step's record (the storing transactions but the first forget their notes).
 //!
 //! A kill at any point leaves the zone unsigned as satellites know it, and the next `on`
 //! starts over (what the killed one stored is removed first). Once signed, each change is
