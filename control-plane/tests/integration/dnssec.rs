@@ -353,9 +353,10 @@ fn kill_9_while_signing_leaves_a_zone_that_validates() {
     registry.cli(&["registrar", "credit", "1001", "100000000"]);
     registry.cli(&["registrar", "credit", "1002", "100000000"]);
     registry.cli(&["import", "lines.txt"]);
-    let count = |registry: &Registry, table: &str| -> i64 {
+    // Rows of a table (and a condition).
+    let count = |registry: &Registry, rows: &str| -> i64 {
         let conn = registry.database();
-        conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+        conn.query_row(&format!("SELECT COUNT(*) FROM {rows}"), [], |r| r.get(0))
             .unwrap()
     };
     // The serial the records of a signing being turned on sign: a new one with each attempt,
@@ -475,14 +476,7 @@ fn kill_9_while_signing_leaves_a_zone_that_validates() {
     }
     assert_eq!(count(&registry, "dnssec_building"), 0);
     check(&registry, "signed while registrars wrote");
-    let during: i64 = registry
-        .database()
-        .query_row(
-            "SELECT COUNT(*) FROM domains WHERE name LIKE 'k9-%'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let during = count(&registry, "domains WHERE name LIKE 'k9-%'");
     assert!(
         during > 0,
         "registrars' creates went through while signing was turned on"
@@ -500,14 +494,7 @@ fn kill_9_while_signing_leaves_a_zone_that_validates() {
         }
         check(&registry, &format!("serve killed, round {round}"));
     }
-    let created: i64 = registry
-        .database()
-        .query_row(
-            "SELECT COUNT(*) FROM domains WHERE name LIKE 'k0-%'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let created = count(&registry, "domains WHERE name LIKE 'k0-%'");
     assert!(created > 0, "the registrars' creates went through");
 }
 
