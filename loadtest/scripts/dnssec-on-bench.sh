@@ -28,15 +28,7 @@ for id in 1001 1002 1003 1004 1005; do
   "$cp" -c cp.toml registrar add --id $id --iana-id $id --name "Registrar $id" --password "pw-$id" >/dev/null
   "$cp" -c cp.toml registrar credit $id 100000000000 >/dev/null
 done
-awk -v count="$base" 'BEGIN {
-  for (n = 0; n < count; n++) {
-    r = 1001 + n % 5; p = n % 5000
-    line = r " CREATE DOMAIN domain-name=d" n ".tld"
-    if (n % 10 == 3) line = line " ns1-name=ns1.d" n ".tld ns1-address=192.0.2." (n % 250 + 1) " ns2-name=ns2.p" p ".example"
-    else line = line " ns1-name=ns1.p" p ".example ns2-name=ns2.p" p ".example"
-    if (n % 20 == 7) line = line sprintf(" ds=\"%d 13 2 %064X\"", n % 65536, n)
-    print line
-  } }' > base.txt
+"$root/loadtest/scripts/tld-lines.sh" 0 "$base" > base.txt
 echo "== importing $base registrations"
 "$cp" -c cp.toml import base.txt >/dev/null
 "$cp" -c cp.toml dnssec keygen tld --ksk >/dev/null

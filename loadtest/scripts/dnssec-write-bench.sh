@@ -12,17 +12,7 @@ dir=$1 base=${2:-1000000} n=${3:-50000} repeat=${4:-3}
 (cd "$root" && cargo build --release --locked -q -p control-plane)
 cp=$root/target/release/control-plane
 rm -rf "$dir" && mkdir -p "$dir" && cd "$dir"
-lines() { # first count
-  awk -v first="$1" -v count="$2" 'BEGIN {
-    for (n = first; n < first + count; n++) {
-      r = 1001 + n % 5; p = n % 5000
-      line = r " CREATE DOMAIN domain-name=d" n ".tld"
-      if (n % 10 == 3) line = line " ns1-name=ns1.d" n ".tld ns1-address=192.0.2." (n % 250 + 1) " ns2-name=ns2.p" p ".example"
-      else line = line " ns1-name=ns1.p" p ".example ns2-name=ns2.p" p ".example"
-      if (n % 20 == 7) line = line sprintf(" ds=\"%d 13 2 %064X\"", n % 65536, n)
-      print line
-    } }'
-}
+lines() { "$root/loadtest/scripts/tld-lines.sh" "$@"; } # first count
 mkdir unsigned && cd unsigned
 printf 'database = "registry.sqlite"\nsigning_key = "keys/signing.key"\n[dnssec]\nkeys = "keys/dnssec"\n' > cp.toml
 "$cp" -c cp.toml keygen --dir keys >/dev/null
