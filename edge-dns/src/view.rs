@@ -51,12 +51,12 @@
 //! parameters, a zone signed with NSEC (whose chain runs through every partition), or more
 //! changed partitions than half the image's names.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use zonefiles::changeset::{self, Changeset};
-use zonefiles::image::{self, Find, Image, ImageError, NSEC3_HASH_LEN, Node, Owned};
+use zonefiles::image::{self, Find, Image, ImageError, NSEC3_HASH_LEN, Node, Nsec3Params, Owned};
 use zonefiles::rdata;
 use zonefiles::record::Record;
 use zonefiles::{Name, RecordType, Zone};
@@ -79,6 +79,9 @@ pub struct View {
     newer: Option<Arc<Overlay>>,
     /// A query found bytes of the base image that do not read ([`View::mark_damaged`]).
     damaged: AtomicBool,
+    /// The NSEC3 hash of the zone's name, the closest encloser of nearly every denial in a
+    /// TLD: hashed once per view ([`View::origin_hash`]).
+    origin_hash: OnceLock<[u8; NSEC3_HASH_LEN]>,
 }
 
 #[derive(Debug)]
@@ -203,6 +206,7 @@ impl View {
             frozen: Arc::default(),
             newer: None,
             damaged: AtomicBool::new(false),
+            origin_hash: OnceLock::new(),
         }
     }
 
@@ -341,12 +345,25 @@ impl View {
         std::ptr::eq(self.image_for(name.as_wire()), image)
     }
 
+    /// The NSEC3 hash of the zone's name under `params`, the parameters of this view's apex
+    /// (the same for every call on one view).
+    pub fn origin_hash(&self, params: Nsec3Params<'_>) -> &[u8; NSEC3_HASH_LEN] {
+        self.origin_hash
+            .get_or_init(|| params.hash(self.origin().as_wire()))
+    }
+
     /// The NSEC3 record whose owner is the hash `hash`, from the image answering for that
     /// owner (RFC 5155 §7.2: "matches").
     pub fn nsec3_matching(
         &self,
         hash: &[u8; NSEC3_HASH_LEN],
     ) -> Result<Option<(Owned<'_>, &Image)>, ImageError> {
+        if !self.has_overlay() {
+            return Ok(self
+                .base
+                .nsec3_matching(hash)?
+                .map(|found| (found, &*self.base)));
+        }
         let owner = self
             .origin()
             .child(&image::base32hex(hash))
@@ -403,6 +420,7 @@ impl View {
             frozen,
             newer,
             damaged: AtomicBool::new(false),
+            origin_hash: OnceLock::new(),
         }
     }
 }

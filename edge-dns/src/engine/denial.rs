@@ -2,7 +2,7 @@
 //! (RFC 4035 §3.1.3, RFC 5155 §7.2), and the proof that a wildcard answer's name itself does
 //! not exist.
 
-use zonefiles::image::{Image, Node, Nsec3Params};
+use zonefiles::image::{Image, NSEC3_HASH_LEN, Node, Nsec3Params};
 use zonefiles::{Name, RecordType};
 
 use super::lookup::Lookup;
@@ -33,7 +33,8 @@ impl<'z> Lookup<'z> {
                 }
                 Some(params) => {
                     self.closest_provable(w, name.as_wire(), params)?;
-                    self.nsec3_matching(w, star.as_wire(), params).map(|_| ())
+                    self.nsec3_matching(w, &params.hash(star.as_wire()))
+                        .map(|_| ())
                 }
             };
         }
@@ -74,7 +75,7 @@ impl<'z> Lookup<'z> {
                     .closest_provable(w, name.as_wire(), params)?
                     .unwrap_or(ce);
                 let star = wildcard_of(&name.as_wire()[ce..], &mut star).ok_or(Stop::Damaged)?;
-                self.nsec3_covering(w, star.as_wire(), params)
+                self.nsec3_covering(w, &params.hash(star.as_wire()))
             }
         }
     }
@@ -100,7 +101,7 @@ impl<'z> Lookup<'z> {
                 None => self.nsec_for(w, &name)?,
                 Some(params) => {
                     let next_closer = next_closer(name.as_wire(), ce);
-                    self.nsec3_covering(w, &name.as_wire()[next_closer..], params)?;
+                    self.nsec3_covering(w, &params.hash(&name.as_wire()[next_closer..]))?;
                 }
             }
         }
@@ -127,7 +128,8 @@ impl<'z> Lookup<'z> {
 
     /// The closest provable encloser proof for `wire` (RFC 5155 §7.2.1): the NSEC3 matching
     /// the deepest ancestor that has one and, below it, the NSEC3 covering the next closer
-    /// name. Returns where that encloser starts in `wire`.
+    /// name. Returns where that encloser starts in `wire`. Each name is hashed once: the next
+    /// closer name's hash is the one tried just before.
     pub(super) fn closest_provable(
         &mut self,
         w: &mut Writer<'_>,
@@ -135,48 +137,49 @@ impl<'z> Lookup<'z> {
         params: Nsec3Params<'z>,
     ) -> Result<Option<usize>, Stop> {
         let origin_len = self.zone.origin().as_wire().len();
-        let mut below: Option<usize> = None;
+        let mut below: Option<[u8; NSEC3_HASH_LEN]> = None;
         let mut at = 0;
         loop {
-            if self.nsec3_matching(w, &wire[at..], params)? {
-                if let Some(next) = below {
-                    self.nsec3_covering(w, &wire[next..], params)?;
+            let hash = if wire.len() - at == origin_len {
+                *self.view.origin_hash(params)
+            } else {
+                params.hash(&wire[at..])
+            };
+            if self.nsec3_matching(w, &hash)? {
+                if let Some(next_closer) = below {
+                    self.nsec3_covering(w, &next_closer)?;
                 }
                 return Ok(Some(at));
             }
             if wire.len() - at <= origin_len {
                 return Ok(None);
             }
-            below = Some(at);
+            below = Some(hash);
             at += 1 + usize::from(wire[at]);
         }
     }
 
-    /// Writes the NSEC3 whose owner is the hash of `wire`, if there is one.
+    /// Writes the NSEC3 whose owner is `hash`, if there is one.
     pub(super) fn nsec3_matching(
         &mut self,
         w: &mut Writer<'_>,
-        wire: &[u8],
-        params: Nsec3Params<'z>,
+        hash: &[u8; NSEC3_HASH_LEN],
     ) -> Result<bool, Stop> {
-        let hash = params.hash(wire);
         // The chain as served: a hashed owner's record comes from the image answering for it.
-        let Some(((owner, node), _)) = self.view.nsec3_matching(&hash)? else {
+        let Some(((owner, node), _)) = self.view.nsec3_matching(hash)? else {
             return Ok(false);
         };
         self.nsec3_record(w, &owner, node)?;
         Ok(true)
     }
 
-    /// Writes the NSEC3 that covers the hash of `wire`.
+    /// Writes the NSEC3 that covers `hash`.
     pub(super) fn nsec3_covering(
         &mut self,
         w: &mut Writer<'_>,
-        wire: &[u8],
-        params: Nsec3Params<'z>,
+        hash: &[u8; NSEC3_HASH_LEN],
     ) -> Result<(), Stop> {
-        let hash = params.hash(wire);
-        match self.view.nsec3_covering(&hash)? {
+        match self.view.nsec3_covering(hash)? {
             Some(((owner, node), _)) => self.nsec3_record(w, &owner, node),
             None => Ok(()),
         }

@@ -5,7 +5,8 @@
 //! addresses (an NS RRset through its targets, each stored once with its addresses). Identical
 //! RRsets are stored once. Empty non-terminals are filled in and node flags worked out from a
 //! stack of ancestors, and each name goes into the fst index in order; the names right below
-//! the apex also go into the hash table of the `top` section.
+//! the apex also go into the hash table of the `top` section, and the NSEC3 owners among them
+//! into the `nsec3` section's table.
 
 use std::hash::Hasher;
 
@@ -14,6 +15,7 @@ use hashbrown::HashTable;
 use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 
 use super::format::{self, Header, Section};
+use super::nsec3::{self, Nsec3Writer};
 use super::top::TopWriter;
 use crate::name::{Name, wire_is_subdomain, wire_suffixes};
 use crate::octets::Octets;
@@ -291,7 +293,7 @@ impl Batch {
 /// first being copied into one buffer.
 pub struct Compiled {
     header: Header,
-    sections: [Vec<u8>; 4],
+    sections: [Vec<u8>; 5],
     /// Figures about the image.
     pub stats: CompileStats,
 }
@@ -316,7 +318,8 @@ impl Compiled {
         self.header.write(&mut header);
         let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
         self.pieces(&header).for_each(|piece| digest.update(piece));
-        header[format::DIGEST_AT..format::DIGEST_AT + 32].copy_from_slice(digest.finish().as_ref());
+        let at = format::digest_at(self.header.version);
+        header[at..at + 32].copy_from_slice(digest.finish().as_ref());
         self.pieces(&header)
             .try_for_each(|piece| out.write_all(piece))
     }
@@ -480,6 +483,7 @@ pub fn compile_nodes(
         let mut path: Vec<(Name, usize, u8)> = Vec::new();
         let mut node_count = 0u64;
         let mut top = TopWriter::default();
+        let mut hashed = Nsec3Writer::default();
         let top_labels = origin.label_count() + 1;
         let mut write_node = |name: &Name,
                               flags: u8,
@@ -501,7 +505,13 @@ pub fn compile_nodes(
             let value = (at as u64) << 8 | u64::from(flags);
             if name.label_count() == top_labels {
                 let wire = name.as_wire();
-                top.add(&wire[1..1 + usize::from(wire[0])], value)?;
+                let label = &wire[1..1 + usize::from(wire[0])];
+                top.add(label, value)?;
+                if let Some(hash) = nsec3::hash_of_label(label)
+                    && rrsets.iter().any(|&(t, _)| t == RecordType::NSEC3)
+                {
+                    hashed.add(hash, value)?;
+                }
             }
             batch
                 .entries
@@ -605,11 +615,11 @@ pub fn compile_nodes(
         progress(done);
         let _ = sender.send(batch);
         drop(sender);
-        let top = top.finish();
+        let top = top.finish()?;
         let index = builder.join().expect("the index builder does not panic")?;
-        Ok((index, (section, node_count, top?)))
+        Ok((index, (section, node_count, top, hashed.finish())))
     })?;
-    let (section, node_count, top) = built;
+    let (section, node_count, top, hashed) = built;
 
     let mut header = Header {
         version: format::VERSION,
@@ -628,6 +638,7 @@ pub fn compile_nodes(
         nodes_section: Section::default(),
         index_section: Section::default(),
         top_section: Section::default(),
+        nsec3_section: Section::default(),
         digest: [0; 32],
         origin: origin.clone(),
     };
@@ -637,6 +648,7 @@ pub fn compile_nodes(
         (&mut header.nodes_section, section.len()),
         (&mut header.index_section, index.len()),
         (&mut header.top_section, top.len()),
+        (&mut header.nsec3_section, hashed.len()),
     ] {
         *section = Section {
             offset: at,
@@ -652,7 +664,7 @@ pub fn compile_nodes(
     };
     Ok(Compiled {
         header,
-        sections: [heap.bytes, section, index, top],
+        sections: [heap.bytes, section, index, top, hashed],
         stats,
     })
 }

@@ -2,16 +2,16 @@
 //! the NSEC record that covers a name, NSEC3 hashing, and the NSEC3 record that matches or
 //! covers a hash.
 //!
-//! Both searches run on the index alone: "the greatest name at most this one" is a walk of the
-//! fst that follows the name's key and backs off to the next smaller branch. For NSEC3 the walk
-//! only enters keys shaped like `<32 base32hex digits>.<origin>`, so the delegations that share
-//! the apex with the hashed names cost nothing. No allocation for names up to 30 octets.
+//! The NSEC search runs on the index: "the greatest name at most this one" is a walk of the fst
+//! that follows the name's key and backs off to the next smaller branch. The NSEC3 searches
+//! are binary searches of the image's table of NSEC3 owners ([`mod@super::nsec3`]), so the
+//! delegations that share the apex with the hashed names cost nothing. No allocation for
+//! names up to 30 octets.
 
 use ring::digest;
 
 use super::format::{NODE_EMPTY, NODE_OCCLUDED};
-use super::index::{self, AnyKey, Shape};
-use super::{Find, Image, ImageError, Node};
+use super::{Find, Image, ImageError, Node, index, nsec3};
 use crate::name::{MAX_KEY_LEN, Name};
 use crate::rtype::RecordType;
 
@@ -54,26 +54,6 @@ impl Nsec3Params<'_> {
 
 /// A record found for a proof: its owner and node.
 pub type Owned<'a> = (Name, Node<'a>);
-
-/// Keys of NSEC3 owner names: the origin's key, 32 base32hex digits, the label's end.
-struct HashedOwner<'a> {
-    origin: &'a [u8],
-}
-
-impl Shape for HashedOwner<'_> {
-    fn allows(&self, depth: usize, byte: u8) -> bool {
-        let label = self.origin.len();
-        match depth {
-            d if d < label => byte == self.origin[d],
-            d if d < label + 32 => matches!(byte, b'0'..=b'9' | b'a'..=b'v'),
-            d if d == label + 32 => byte == 0,
-            _ => false,
-        }
-    }
-    fn ends(&self, depth: usize) -> bool {
-        depth == self.origin.len() + 33
-    }
-}
 
 /// The base32hex form of a hash (RFC 4648 §7), lower case as in canonical names.
 pub fn base32hex(hash: &[u8; NSEC3_HASH_LEN]) -> [u8; 32] {
@@ -126,14 +106,9 @@ impl Image {
         let mut key = [0u8; MAX_KEY_LEN];
         for _ in 0..MAX_SKIPS {
             let fst = self.index.as_fst();
-            let Some((len, value)) = index::last_at_most(
-                fst,
-                &AnyKey,
-                &target[..target_len],
-                inclusive,
-                &mut key,
-                BUDGET,
-            ) else {
+            let Some((len, value)) =
+                index::last_at_most(fst, &target[..target_len], inclusive, &mut key, BUDGET)
+            else {
                 return Ok(None);
             };
             let owner =
@@ -169,14 +144,13 @@ impl Image {
         &self,
         hash: &[u8; NSEC3_HASH_LEN],
     ) -> Result<Option<Owned<'_>>, ImageError> {
-        let owner = self
-            .origin()
-            .child(&base32hex(hash))
-            .map_err(|_| ImageError::Corrupt(0))?;
-        Ok(match self.node(&owner)? {
-            Some(node) if node.rrset(RecordType::NSEC3)?.is_some() => Some((owner, node)),
-            _ => None,
-        })
+        let Some(value) = self.nsec3_table()?.matching(hash) else {
+            return Ok(None);
+        };
+        Ok(Some((
+            nsec3::owner(self.origin(), hash)?,
+            self.node_at(value),
+        )))
     }
 
     /// The NSEC3 record whose owner hash comes before `hash` and whose next hash comes after
@@ -201,62 +175,13 @@ impl Image {
         hash: Option<&[u8; NSEC3_HASH_LEN]>,
         mut accept: impl FnMut(&Name) -> bool,
     ) -> Result<Option<Owned<'_>>, ImageError> {
-        let mut origin_key = [0u8; MAX_KEY_LEN];
-        let origin_len =
-            crate::name::canonical_key_of_wire(self.origin().as_wire(), &mut origin_key);
-        let shape = HashedOwner {
-            origin: &origin_key[..origin_len],
-        };
-        let mut target = [0u8; MAX_KEY_LEN];
-        if origin_len + 33 > MAX_KEY_LEN {
-            return Ok(None);
+        for (hash, value) in self.nsec3_table()?.before(hash) {
+            let owner = nsec3::owner(self.origin(), &hash)?;
+            if accept(&owner) {
+                return Ok(Some((owner, self.node_at(value))));
+            }
         }
-        target[..origin_len].copy_from_slice(&origin_key[..origin_len]);
-        let mut target_len = origin_len + 33;
-        let mut inclusive = match hash {
-            Some(hash) => {
-                target[origin_len..origin_len + 32].copy_from_slice(&base32hex(hash));
-                false
-            }
-            None => {
-                // 'w' sorts after every base32hex digit.
-                target[origin_len] = b'w';
-                target_len = origin_len + 1;
-                true
-            }
-        };
-        let mut key = [0u8; MAX_KEY_LEN];
-        let mut skips = 0;
-        loop {
-            let fst = self.index.as_fst();
-            let Some((len, value)) = index::last_at_most(
-                fst,
-                &shape,
-                &target[..target_len],
-                inclusive,
-                &mut key,
-                BUDGET,
-            ) else {
-                return Ok(None);
-            };
-            let node = self.node_at(value);
-            if node.rrset(RecordType::NSEC3)?.is_some() {
-                let owner = Name::from_canonical_key(&key[..len])
-                    .map_err(|_| ImageError::Corrupt(value))?;
-                if accept(&owner) {
-                    return Ok(Some((owner, node)));
-                }
-            } else {
-                // A hashed-looking owner without NSEC3: only so many in a sound image.
-                skips += 1;
-                if skips == MAX_SKIPS {
-                    return Ok(None);
-                }
-            }
-            target[..len].copy_from_slice(&key[..len]);
-            target_len = len;
-            inclusive = false;
-        }
+        Ok(None)
     }
 }
 

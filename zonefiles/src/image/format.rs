@@ -1,11 +1,12 @@
-//! The byte layout of a compiled zone image, version 4. Version 3 images (every RRset inline)
-//! are still read; versions 1 and 2, never released, had plain node offsets as index values,
-//! and no table of the names below the apex.
+//! The byte layout of a compiled zone image, version 5. Versions 3 (every RRset inline) and 4
+//! (no `nsec3` section: its header ends with the digest at 112 and the origin at 144) are still
+//! read; versions 1 and 2, never released, had plain node offsets as index values, and no
+//! table of the names below the apex.
 //!
 //! ```text
 //! header (little-endian integers)
 //!   0   8  magic "CSTLZIMG"
-//!   8   4  format version = 4 (3 is read too)
+//!   8   4  format version = 5 (3 and 4 are read too)
 //!  12   4  header length, origin included, padded to 8
 //!  16   4  SOA serial
 //!  20   2  class
@@ -17,8 +18,9 @@
 //!  64  16  nodes section: offset, length
 //!  80  16  index section: offset, length
 //!  96  16  top section: offset, length
-//! 112  32  SHA-256 of the whole file with these 32 bytes zeroed
-//! 144   1  origin length, then the origin in wire format
+//! 112  16  nsec3 section: offset, length
+//! 128  32  SHA-256 of the whole file with these 32 bytes zeroed
+//! 160   1  origin length, then the origin in wire format
 //!
 //! rrsets section: RRsets, each shared by every node that has identical data, and targets
 //!   RRset: ttl u32 BE · record count u16 BE · additional count u16 BE, then either
@@ -41,6 +43,9 @@
 //!
 //! top section: a hash table from each label right below the apex to the same index value
 //!   as the fst's (layout in `top`), so most TLD look-ups skip the fst walk
+//!
+//! nsec3 section: the NSEC3 owners' hashes in order, each with the same index value (layout in
+//!   `nsec3`), so a denial proof's NSEC3 records come from a binary search
 //! ```
 //!
 //! Big-endian fields inside the sections are copied straight into DNS messages.
@@ -50,15 +55,13 @@ use crate::name::{MAX_NAME_LEN, Name};
 /// The file magic.
 pub const MAGIC: &[u8; 8] = b"CSTLZIMG";
 /// The format version this crate writes.
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 /// The oldest format version this crate reads (RRsets inline only).
 pub const OLDEST_READ: u32 = 3;
 /// The additional count of an RRset stored by target (version 4).
 pub const BY_TARGET: u16 = 0xFFFF;
-/// Length of the fixed part of the header.
-pub const FIXED_HEADER: usize = 144;
-/// Offset of the digest in the header.
-pub const DIGEST_AT: usize = 112;
+/// The first format version with an `nsec3` section.
+pub const NSEC3_SINCE: u32 = 5;
 /// "No RRset" in an additional entry.
 pub const NONE: u32 = u32::MAX;
 /// Image flag: the zone carries RRSIG, NSEC or NSEC3 records.
@@ -113,6 +116,8 @@ pub struct Header {
     pub index_section: Section,
     /// The table of names right below the apex.
     pub top_section: Section,
+    /// The table of NSEC3 owners (empty before version 5).
+    pub nsec3_section: Section,
     /// SHA-256 of the file with the digest zeroed.
     pub digest: [u8; 32],
     /// The zone's name.
@@ -127,7 +132,7 @@ pub enum HeaderError {
     Magic,
     /// An image of another version.
     #[error(
-        "zone image format version {0}; this build reads versions 3 and 4: compile the zone again"
+        "zone image format version {0}; this build reads versions 3 to 5: compile the zone again"
     )]
     Version(u32),
     /// Too short, or a length that does not fit the file.
@@ -151,10 +156,20 @@ fn le_u64(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
 }
 
+/// The length of the fixed part of a header of `version`: sections, digest.
+fn fixed_len(version: u32) -> usize {
+    digest_at(version) + 32
+}
+
+/// Where the digest is in a header of `version`: after the sections.
+pub fn digest_at(version: u32) -> usize {
+    if version >= NSEC3_SINCE { 128 } else { 112 }
+}
+
 impl Header {
     /// Reads and bounds-checks the header of `file`.
     pub fn read(file: &[u8]) -> Result<Header, HeaderError> {
-        if file.len() < FIXED_HEADER + 1 {
+        if file.len() < 12 {
             return Err(if file.starts_with(MAGIC) || file.len() < 8 {
                 HeaderError::Truncated
             } else {
@@ -168,16 +183,20 @@ impl Header {
         if !(OLDEST_READ..=VERSION).contains(&version) {
             return Err(HeaderError::Version(version));
         }
+        let fixed = fixed_len(version);
+        if file.len() < fixed + 1 {
+            return Err(HeaderError::Truncated);
+        }
         let len = le_u32(file, 12) as usize;
-        let origin_len = file[FIXED_HEADER] as usize;
+        let origin_len = file[fixed] as usize;
         if origin_len == 0
             || origin_len > MAX_NAME_LEN
-            || len < FIXED_HEADER + 1 + origin_len
+            || len < fixed + 1 + origin_len
             || len > file.len()
         {
             return Err(HeaderError::Truncated);
         }
-        let origin_wire = &file[FIXED_HEADER + 1..FIXED_HEADER + 1 + origin_len];
+        let origin_wire = &file[fixed + 1..fixed + 1 + origin_len];
         let (origin, used) = Name::from_wire(origin_wire).map_err(|_| HeaderError::Origin)?;
         if used != origin_len || origin.as_wire() != origin_wire {
             return Err(HeaderError::Origin);
@@ -195,12 +214,23 @@ impl Header {
         };
         let (rrsets_section, nodes_section, index_section, top_section) =
             (section(48)?, section(64)?, section(80)?, section(96)?);
-        let end = [rrsets_section, nodes_section, index_section, top_section]
-            .iter()
-            .map(|s| s.offset + s.len)
-            .max()
-            .unwrap_or(0)
-            .next_multiple_of(8);
+        let nsec3_section = if version >= NSEC3_SINCE {
+            section(112)?
+        } else {
+            Section::default()
+        };
+        let end = [
+            rrsets_section,
+            nodes_section,
+            index_section,
+            top_section,
+            nsec3_section,
+        ]
+        .iter()
+        .map(|s| s.offset + s.len)
+        .max()
+        .unwrap_or(0)
+        .next_multiple_of(8);
         if end != file.len() as u64 {
             return Err(HeaderError::Truncated);
         }
@@ -217,15 +247,21 @@ impl Header {
             nodes_section,
             index_section,
             top_section,
-            digest: file[DIGEST_AT..DIGEST_AT + 32]
+            nsec3_section,
+            digest: file[digest_at(version)..digest_at(version) + 32]
                 .try_into()
                 .expect("32 bytes"),
             origin,
         })
     }
 
-    /// Writes the header; the digest field is written as given (zero while computing it).
+    /// Writes the header in the layout of the version this crate writes; the digest field is
+    /// written as given (zero while computing it).
     pub fn write(&self, out: &mut Vec<u8>) {
+        assert_eq!(
+            self.version, VERSION,
+            "images are written in the current format"
+        );
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&self.version.to_le_bytes());
         out.extend_from_slice(&(self.len as u32).to_le_bytes());
@@ -240,6 +276,7 @@ impl Header {
             self.nodes_section,
             self.index_section,
             self.top_section,
+            self.nsec3_section,
         ] {
             out.extend_from_slice(&s.offset.to_le_bytes());
             out.extend_from_slice(&s.len.to_le_bytes());
@@ -254,6 +291,6 @@ impl Header {
 
     /// The header length for an origin: fixed part, origin, padding to 8.
     pub fn len_for(origin: &Name) -> usize {
-        (FIXED_HEADER + 1 + origin.as_wire().len()).next_multiple_of(8)
+        (fixed_len(VERSION) + 1 + origin.as_wire().len()).next_multiple_of(8)
     }
 }

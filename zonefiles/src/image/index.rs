@@ -158,36 +158,14 @@ pub(super) fn for_each_key<D: AsRef<[u8]>, E>(
     Ok(())
 }
 
-/// Which keys a [`last_at_most`] search may return.
-pub(super) trait Shape {
-    /// May a key have `byte` at position `depth`?
-    fn allows(&self, depth: usize, byte: u8) -> bool;
-    /// May a key end after `depth` bytes?
-    fn ends(&self, depth: usize) -> bool;
-}
-
-/// Any key at all.
-pub(super) struct AnyKey;
-
-impl Shape for AnyKey {
-    fn allows(&self, _: usize, _: u8) -> bool {
-        true
-    }
-    fn ends(&self, _: usize) -> bool {
-        true
-    }
-}
-
-/// The greatest key of the given shape that is at most `target` (strictly less unless
+/// The greatest key that is at most `target` (strictly less unless
 /// `inclusive`): its length (the key is left in `key`) and value. `None` when there is none,
 /// or when finding it would take more than `budget` node visits.
 ///
 /// A depth-first walk that follows `target` as far as it can and, on the way back, tries the
-/// next smaller transitions first; subtrees whose keys cannot have the shape are never
-/// entered.
+/// next smaller transitions first.
 pub(super) fn last_at_most<D: AsRef<[u8]>>(
     fst: &Fst<D>,
-    shape: &dyn Shape,
     target: &[u8],
     inclusive: bool,
     key: &mut [u8; MAX_KEY_LEN],
@@ -195,7 +173,6 @@ pub(super) fn last_at_most<D: AsRef<[u8]>>(
 ) -> Option<(usize, u64)> {
     struct Search<'a, D: AsRef<[u8]>> {
         fst: &'a Fst<D>,
-        shape: &'a dyn Shape,
         target: &'a [u8],
         inclusive: bool,
     }
@@ -224,7 +201,7 @@ pub(super) fn last_at_most<D: AsRef<[u8]>>(
                 for i in (0..node.len()).rev() {
                     let t = node.transition(i);
                     let byte = u16::from(t.inp);
-                    if byte > limit || !self.shape.allows(depth, t.inp) {
+                    if byte > limit {
                         continue;
                     }
                     key[depth] = t.inp;
@@ -244,7 +221,7 @@ pub(super) fn last_at_most<D: AsRef<[u8]>>(
             }
             // The key ending here is smaller than every key below it.
             let equal = at_end;
-            if node.is_final() && self.shape.ends(depth) && (!equal || self.inclusive) {
+            if node.is_final() && (!equal || self.inclusive) {
                 return Some((depth, add(output, node.final_output())));
             }
             None
@@ -252,7 +229,6 @@ pub(super) fn last_at_most<D: AsRef<[u8]>>(
     }
     let search = Search {
         fst,
-        shape,
         target,
         inclusive,
     };

@@ -23,6 +23,7 @@ mod dnssec;
 pub mod format;
 pub mod guard;
 mod index;
+mod nsec3;
 mod top;
 
 use std::fs::File;
@@ -110,6 +111,9 @@ pub struct Image {
     apex: Option<u64>,
     /// The hash table of the names right below the apex (see [`mod@top`]).
     top: TopTable,
+    /// The table of NSEC3 owners of a signed image older than version 5, which has no
+    /// `nsec3` section: built from the index when opened (see [`mod@nsec3`]).
+    nsec3_built: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Image {
@@ -206,8 +210,10 @@ impl Image {
             index,
             apex: None,
             top: TopTable::default(),
+            nsec3_built: None,
         };
         image.top = TopTable::read(image.section(image.header.top_section))?;
+        image.nsec3_table()?;
         if check_index {
             image.check_index()?;
         }
@@ -217,6 +223,9 @@ impl Image {
             image.index.get(&key[..len])
         }))
         .map_err(|_| ImageError::Corrupt(s.offset))?;
+        if image.header.version < format::NSEC3_SINCE && image.is_signed() {
+            image.nsec3_built = Some(image.nsec3_from_index()?);
+        }
         Ok(image)
     }
 
@@ -276,9 +285,10 @@ impl Image {
     pub fn verify(&self) -> Result<(), ImageError> {
         let file = self.backing.as_ref().as_ref();
         let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-        ctx.update(&file[..format::DIGEST_AT]);
+        let at = format::digest_at(self.header.version);
+        ctx.update(&file[..at]);
         ctx.update(&[0; 32]);
-        ctx.update(&file[format::DIGEST_AT + 32..]);
+        ctx.update(&file[at + 32..]);
         if ctx.finish().as_ref() != self.header.digest {
             return Err(ImageError::Digest);
         }
@@ -305,7 +315,8 @@ impl Image {
         })
         .unwrap_or_else(|e| result = Err(e));
         result?;
-        self.verify_top()
+        self.verify_top()?;
+        self.verify_nsec3()
     }
 
     /// Checks that the table of names below the apex holds exactly the index's names one

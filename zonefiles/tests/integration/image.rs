@@ -310,7 +310,7 @@ fn truncated_and_foreign_files_are_refused() {
     let error = Image::from_bytes(other_version).unwrap_err();
     assert_eq!(
         error.to_string(),
-        "zone image format version 2; this build reads versions 3 and 4: compile the zone again"
+        "zone image format version 2; this build reads versions 3 to 5: compile the zone again"
     );
 }
 
@@ -366,4 +366,114 @@ fn crafted_index_is_refused() {
         Image::from_bytes(bytes),
         Err(zonefiles::image::ImageError::Corrupt(_))
     ));
+}
+
+/// A zone with NSEC3 records at `hashes` (and a hashed-looking name without one, and one
+/// further down, which are not NSEC3 owners of the chain).
+fn nsec3_zone(hashes: &BTreeSet<[u8; 20]>) -> Zone {
+    let mut text = String::from("@ 300 SOA ns.tld. h.tld. 1 2 3 4 5\n@ 300 NS ns.x.\n");
+    let next = String::from_utf8(image::base32hex(&[0xee; 20]).to_vec()).unwrap();
+    for hash in hashes {
+        let label = String::from_utf8(image::base32hex(hash).to_vec()).unwrap();
+        text += &format!(
+            "{label} 300 NSEC3 1 1 0 - {} A\n",
+            next.to_ascii_uppercase()
+        );
+    }
+    text += &format!("{} 300 A 192.0.2.1\n", "0".repeat(32));
+    text += &format!(
+        "a.{} 300 NSEC3 1 1 0 - {} A\n",
+        "1".repeat(32),
+        "2".repeat(32)
+    );
+    crate::support::zone(&text).0
+}
+
+/// `bytes` (an image of the current version) rewritten in the version 4 layout: no `nsec3`
+/// section, the digest at 112 and the origin at 144.
+fn as_version_4(bytes: &[u8]) -> Vec<u8> {
+    let header = image::format::Header::read(bytes).unwrap();
+    let origin = header.origin.as_wire();
+    let len = (144 + 1 + origin.len()).next_multiple_of(8);
+    let shift = |offset: u64| offset - header.len as u64 + len as u64;
+    let mut out = bytes[..48].to_vec();
+    out[8..12].copy_from_slice(&4u32.to_le_bytes());
+    out[12..16].copy_from_slice(&(len as u32).to_le_bytes());
+    for section in [
+        header.rrsets_section,
+        header.nodes_section,
+        header.index_section,
+        header.top_section,
+    ] {
+        out.extend_from_slice(&shift(section.offset).to_le_bytes());
+        out.extend_from_slice(&section.len.to_le_bytes());
+    }
+    out.extend_from_slice(&[0; 32]);
+    out.push(origin.len() as u8);
+    out.extend_from_slice(origin);
+    out.resize(len, 0);
+    let end = (header.top_section.offset + header.top_section.len).next_multiple_of(8);
+    out.extend_from_slice(&bytes[header.len..end as usize]);
+    let digest = ring::digest::digest(&ring::digest::SHA256, &out);
+    out[112..144].copy_from_slice(digest.as_ref());
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The NSEC3 record that matches or covers a hash is the one a scan of the zone's NSEC3
+    /// owners gives, from the image's table and from the table built for a version 4 image.
+    #[test]
+    fn nsec3_searches_agree_with_a_scan_of_the_owners(
+        owners in proptest::collection::btree_set(any::<[u8; 20]>(), 1..40),
+        asked in proptest::collection::vec(any::<[u8; 20]>(), 1..20),
+    ) {
+        let zone = nsec3_zone(&owners);
+        let (bytes, _) = image::compile(&zone, |_| {}).unwrap();
+        let old = Image::from_bytes(as_version_4(&bytes)).unwrap();
+        let new = Image::from_bytes(bytes).unwrap();
+        prop_assert_eq!(old.header().version, 4);
+        new.verify().unwrap();
+        old.verify().unwrap();
+        let asked = asked.iter().chain(owners.iter().take(3));
+        for hash in asked {
+            let covering = owners
+                .range(..*hash)
+                .next_back()
+                .or(owners.last())
+                .map(|h| image::base32hex(h).to_vec());
+            let matching = owners.contains(hash).then(|| image::base32hex(hash).to_vec());
+            for image in [&new, &old] {
+                let label = |found: Option<image::Owned<'_>>| {
+                    found.map(|(owner, node)| {
+                        assert!(node.rrset(RecordType::NSEC3).unwrap().is_some());
+                        owner.as_wire()[1..33].to_vec()
+                    })
+                };
+                prop_assert_eq!(label(image.nsec3_matching(hash).unwrap()), matching.clone());
+                if matching.is_none() {
+                    prop_assert_eq!(label(image.nsec3_covering(hash).unwrap()), covering.clone());
+                }
+            }
+        }
+    }
+}
+
+/// An `nsec3` section that does not match the index fails verification, even under a digest
+/// made for it.
+#[test]
+fn an_nsec3_table_that_disagrees_with_the_index_fails_verification() {
+    let owners: BTreeSet<[u8; 20]> = [[1; 20], [2; 20], [3; 20]].into();
+    let (mut bytes, _) = image::compile(&nsec3_zone(&owners), |_| {}).unwrap();
+    let header = image::format::Header::read(&bytes).unwrap();
+    assert_eq!(header.nsec3_section.len, 3 * 25);
+    // The second entry's hash made equal to the first's.
+    bytes[header.nsec3_section.offset as usize + 25] = 1;
+    let at = image::format::digest_at(header.version);
+    bytes[at..at + 32].fill(0);
+    let digest = ring::digest::digest(&ring::digest::SHA256, &bytes);
+    bytes[at..at + 32].copy_from_slice(digest.as_ref());
+    let image = Image::from_bytes(bytes).unwrap();
+    assert!(matches!(image.verify(), Err(image::ImageError::Corrupt(_))));
 }
