@@ -3,10 +3,14 @@
 //! zone's forwarder, while registrations stream into the registry. Every answer validates: the
 //! apex, a secure delegation's DS, an empty non-terminal, a name that does not exist, an
 //! unsigned delegation's missing DS, and the DS of each new registration as soon as the
-//! satellite serves it, with no SERVFAIL at any serial.
+//! satellite serves it, with no SERVFAIL at any serial; and so through a ZSK rollover and a
+//! KSK rollover, asked without a pause the whole time.
 
-use std::path::Path;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use zonefiles::Name;
@@ -27,18 +31,24 @@ impl Drop for Named {
     }
 }
 
-/// `named` on `port`, validating `name` with the KSK's DS as its trust anchor and forwarding
-/// the zone to `upstream`.
-fn resolver(dir: &Path, port: u16, upstream: std::net::SocketAddr, ds: &[u8]) -> Named {
+/// `named` on `port`, validating `name` with the KSKs' DS (the parent's DS set) as its trust
+/// anchors and forwarding the zone to `upstream`.
+fn resolver(dir: &Path, port: u16, upstream: SocketAddr, ds_set: &[Vec<u8>]) -> Named {
     let d = dir.display();
-    let (tag, alg, digest_type) = (u16::from_be_bytes([ds[0], ds[1]]), ds[2], ds[3]);
-    let digest = data_encoding::HEXUPPER.encode(&ds[4..]);
+    let anchors: String = ds_set
+        .iter()
+        .map(|ds| {
+            let (tag, alg, digest_type) = (u16::from_be_bytes([ds[0], ds[1]]), ds[2], ds[3]);
+            let digest = data_encoding::HEXUPPER.encode(&ds[4..]);
+            format!("name. static-ds {tag} {alg} {digest_type} \"{digest}\"; ")
+        })
+        .collect();
     let conf = format!(
         "options {{\n  directory \"{d}\";\n  pid-file \"{d}/named.pid\";\n  session-keyfile \"{d}/session.key\";\n  \
          managed-keys-directory \"{d}\";\n  listen-on port {port} {{ 127.0.0.1; }};\n  listen-on-v6 {{ none; }};\n  \
          recursion yes;\n  allow-query {{ 127.0.0.1; }};\n  dnssec-validation yes;\n  max-ncache-ttl 1;\n  max-cache-ttl 1;\n}};\n\
          controls {{ }};\n\
-         trust-anchors {{ name. static-ds {tag} {alg} {digest_type} \"{digest}\"; }};\n\
+         trust-anchors {{ {anchors}}};\n\
          zone \"name\" {{ type forward; forward only; forwarders {{ {} port {}; }}; }};\n\
          logging {{ channel all {{ file \"{d}/named.log\"; severity info; }}; category default {{ all; }}; }};\n",
         upstream.ip(),
@@ -95,34 +105,49 @@ fn ask(port: u16, name: &str, rtype: &str) -> (String, bool) {
     (status, ad)
 }
 
-#[test]
-fn a_validating_resolver_trusts_what_a_satellite_serves_while_registrations_stream() {
-    let push = free_port();
-    let mut registry = Registry::new(&format!(
-        "\n[push]\nlisten = \"{push}\"\nkey = \"keys/tunnel.key\"\n[dnssec]\nkeys = \"keys/dnssec\"\n"
-    ));
-    let keys = registry.path("keys/dnssec");
-    std::fs::create_dir_all(&keys).unwrap();
-    let origin: Name = "name.".parse().unwrap();
-    for flags in [SECURE_ENTRY_POINT, ZONE_KEY] {
-        let pair = KeyPair::generate(Algorithm::EcdsaP256Sha256).unwrap();
-        let private = Private::InFile(&pair);
-        write_bind(
-            &keys,
-            &origin,
-            flags,
-            private,
-            ops::now() as u64,
-            &Timing::default(),
+/// A registry of `name` signed with NSEC3 (no opt-out: names that do not exist and unsigned
+/// delegations are proven securely, AD, not only insecurely), an ECDSA KSK and ZSK in its keys
+/// folder, the commit thread's sweep every second (it publishes key timing steps), and a
+/// satellite; `john.smith.name` (with DS) and `jane.smith.name` registered and served.
+struct Signed {
+    registry: Registry,
+    satellite: Satellite,
+    keys: PathBuf,
+}
+
+impl Signed {
+    fn new() -> Signed {
+        let push = free_port();
+        let mut registry = Registry::new(&format!(
+            "\n[push]\nlisten = \"{push}\"\nkey = \"keys/tunnel.key\"\n[dnssec]\nkeys = \"keys/dnssec\"\n"
+        ));
+        // sweep_interval_s belongs before the tables.
+        let config = std::fs::read_to_string(registry.path("cp.toml")).unwrap();
+        std::fs::write(
+            registry.path("cp.toml"),
+            format!("sweep_interval_s = 1\n{config}"),
         )
         .unwrap();
+        let keys = registry.path("keys/dnssec");
+        std::fs::create_dir_all(&keys).unwrap();
+        for flags in [SECURE_ENTRY_POINT, ZONE_KEY] {
+            keygen(&keys, flags, &Timing::default());
+        }
+        registry.cli(&["dnssec", "on", "name", "--denial", "nsec3"]);
+        registry.start();
+        let satellite = Satellite::new(&registry, "sat-1", push);
+        let signed = Signed {
+            registry,
+            satellite,
+            keys,
+        };
+        signed.create("john.smith.name", true);
+        signed.create("jane.smith.name", false);
+        signed.satellite.wait_registered("jane.smith.name");
+        signed
     }
-    // NSEC3 without opt-out: names that do not exist and unsigned delegations are proven
-    // securely (AD), not only insecurely.
-    registry.cli(&["dnssec", "on", "name", "--denial", "nsec3"]);
-    registry.start();
-    let satellite = Satellite::new(&registry, "sat-1", push);
-    let create = |name: &str, ds: bool| {
+
+    fn create(&self, name: &str, ds: bool) {
         let mut attributes = vec![
             ("domain-name", name),
             ("ns1-name", "ns.example.net"),
@@ -131,30 +156,57 @@ fn a_validating_resolver_trusts_what_a_satellite_serves_while_registrations_stre
         if ds {
             attributes.push(("ds", DS));
         }
-        let response = registry.as_registrar(1001, "CREATE DOMAIN", &attributes);
+        let response = self
+            .registry
+            .as_registrar(1001, "CREATE DOMAIN", &attributes);
         assert_eq!(response.code.number(), 200, "{name}: {response:?}");
-    };
-    create("john.smith.name", true);
-    create("jane.smith.name", false);
-    satellite.wait_registered("jane.smith.name");
+    }
 
-    let ksk = bind::zone_keys(&origin, &keys)
-        .unwrap()
-        .into_iter()
-        .map(|(_, key)| key.open().unwrap())
-        .find(|key| key.is_sep())
-        .unwrap();
+    /// The DS rdata of each KSK in the keys folder, as the parent would publish them.
+    fn ds_set(&self) -> Vec<Vec<u8>> {
+        let origin: Name = "name.".parse().unwrap();
+        bind::zone_keys(&origin, &self.keys)
+            .unwrap()
+            .into_iter()
+            .map(|(_, key)| key.open().unwrap())
+            .filter(|key| key.is_sep())
+            .map(|key| key.ds_rdata(&origin))
+            .collect()
+    }
+}
+
+fn keygen(keys: &Path, flags: u16, timing: &Timing) {
+    let pair = KeyPair::generate(Algorithm::EcdsaP256Sha256).unwrap();
+    let origin: Name = "name.".parse().unwrap();
+    write_bind(
+        keys,
+        &origin,
+        flags,
+        Private::InFile(&pair),
+        ops::now() as u64,
+        timing,
+    )
+    .unwrap();
+}
+
+/// Asserts that the resolver on `port` validates `name`'s answer for `rtype` with `status`.
+fn secure(dir: &Path, port: u16, name: &str, rtype: &str, status: &str) {
+    let (got, ad) = ask(port, name, rtype);
+    assert!(
+        got == status && ad,
+        "{name} {rtype}: {got}, AD {ad}; named log:\n{}",
+        std::fs::read_to_string(dir.join("named.log")).unwrap_or_default()
+    );
+}
+
+#[test]
+fn a_validating_resolver_trusts_what_a_satellite_serves_while_registrations_stream() {
+    let signed = Signed::new();
     let dir = tempfile::tempdir().unwrap();
     let port = free_port().port();
-    let _named = resolver(dir.path(), port, satellite.dns, &ksk.ds_rdata(&origin));
-    let secure = |name: &str, rtype: &str, status: &str| {
-        let (got, ad) = ask(port, name, rtype);
-        assert!(
-            got == status && ad,
-            "{name} {rtype}: {got}, AD {ad}; named log:\n{}",
-            std::fs::read_to_string(dir.path().join("named.log")).unwrap_or_default()
-        );
-    };
+    let _named = resolver(dir.path(), port, signed.satellite.dns, &signed.ds_set());
+    let secure =
+        |name: &str, rtype: &str, status: &str| secure(dir.path(), port, name, rtype, status);
     let checks = |serial: usize| {
         secure("name.", "SOA", "NOERROR");
         secure("john.smith.name.", "DS", "NOERROR");
@@ -168,9 +220,211 @@ fn a_validating_resolver_trusts_what_a_satellite_serves_while_registrations_stre
     // rest keeps validating at every serial in between.
     for i in 1..=8 {
         let name = format!("user{i}.family{}.name", i % 3);
-        create(&name, i % 2 == 0);
-        satellite.wait_registered(&name);
+        signed.create(&name, i % 2 == 0);
+        signed.satellite.wait_registered(&name);
         secure(&format!("{name}."), "DS", "NOERROR");
         checks(i);
     }
+}
+
+/// Sets its flag when dropped.
+struct Stop<'a>(&'a AtomicBool);
+
+impl Drop for Stop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The apex's answer for `rtype` as the satellite serves it: each record's type and, for an
+/// RRSIG, the type it covers and its key tag.
+fn served(server: SocketAddr, rtype: &str) -> Vec<String> {
+    let out = Command::new("dig")
+        .args([
+            "@".to_owned() + &server.ip().to_string(),
+            "-p".into(),
+            server.port().to_string(),
+        ])
+        .args(["+dnssec", "+norec", "+noall", "+answer", "name.", rtype])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            match f.get(3) {
+                Some(&"RRSIG") => format!("RRSIG {} {}", f[4], f[10]),
+                _ => f.get(3).unwrap_or(&"").to_string(),
+            }
+        })
+        .collect()
+}
+
+/// A ZSK rollover by pre-publication and a KSK rollover by double DS, each step published by
+/// the commit thread at its time while registrations stream in, with a validating resolver
+/// asked all the while (the parent's DS set, its trust anchors, gains the new KSK's DS when
+/// `rollover-ksk` gives it and loses the old one after the switch): every answer validates,
+/// with no SERVFAIL at any moment.
+#[test]
+fn a_validating_resolver_sees_no_servfail_through_zsk_and_ksk_rollovers() {
+    let signed = Signed::new();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port().port();
+    let named = Mutex::new(Some(resolver(
+        dir.path(),
+        port,
+        signed.satellite.dns,
+        &signed.ds_set(),
+    )));
+    // Held by each question, taken whole while the resolver restarts with new anchors.
+    let asking = RwLock::new(());
+    let done = AtomicBool::new(false);
+    let failures: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let answers = std::sync::atomic::AtomicUsize::new(0);
+    let start = Instant::now();
+    let serving = |rtype: &str, done: &dyn Fn(&[String]) -> bool, what: &str| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut n = 0;
+        loop {
+            let records = served(signed.satellite.dns, rtype);
+            if done(&records) {
+                return records;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: never; served {records:?}"
+            );
+            n += 1;
+            let name = format!("r{n}.roll{}.name", start.elapsed().as_millis());
+            signed.create(&name, n % 2 == 0);
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    };
+    let tags = |records: &[String], covered: &str| -> Vec<String> {
+        let mut tags: Vec<String> = records
+            .iter()
+            .filter_map(|r| r.strip_prefix(&format!("RRSIG {covered} ")))
+            .map(str::to_owned)
+            .collect();
+        tags.sort();
+        tags
+    };
+    let restart = |ds_set: &[Vec<u8>]| {
+        let _all = asking.write().unwrap();
+        let mut named = named.lock().unwrap();
+        drop(named.take());
+        *named = Some(resolver(dir.path(), port, signed.satellite.dns, ds_set));
+    };
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut round = 0;
+            while !done.load(Ordering::Relaxed) {
+                round += 1;
+                let _one = asking.read().unwrap();
+                for (name, rtype, status) in [
+                    ("name.".to_owned(), "SOA", "NOERROR"),
+                    ("john.smith.name.".to_owned(), "DS", "NOERROR"),
+                    ("jane.smith.name.".to_owned(), "DS", "NOERROR"),
+                    (format!("nothing-{round}.name."), "A", "NXDOMAIN"),
+                ] {
+                    let (got, ad) = ask(port, &name, rtype);
+                    answers.fetch_add(1, Ordering::Relaxed);
+                    if got != status || !ad {
+                        failures.lock().unwrap().push(format!(
+                            "{:.1} s: {name} {rtype}: {got}, AD {ad}",
+                            start.elapsed().as_secs_f64()
+                        ));
+                    }
+                }
+            }
+        });
+        // The prober stops when this ends, however it ends.
+        let _stop = Stop(&done);
+
+        // The ZSK: the successor published now and signing in three seconds; the current one
+        // retired then and removed three seconds later.
+        let before = served(signed.satellite.dns, "SOA");
+        let old_zsk = tags(&before, "SOA");
+        let now = ops::now() as u64;
+        let current = std::fs::read_dir(&signed.keys)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                p.extension().is_some_and(|e| e == "private")
+                    && p.to_string_lossy()
+                        .contains(&format!("+{:0>5}.", old_zsk[0]))
+            })
+            .unwrap();
+        keygen(
+            &signed.keys,
+            ZONE_KEY,
+            &Timing {
+                publish: Some(now),
+                activate: Some(now + 3),
+                ..Timing::default()
+            },
+        );
+        bind::set_timing(
+            &current,
+            &Timing {
+                inactive: Some(now + 3),
+                delete: Some(now + 6),
+                ..Timing::default()
+            },
+        )
+        .unwrap();
+        let count =
+            |records: &[String], rtype: &str| records.iter().filter(|r| *r == rtype).count();
+        serving(
+            "DNSKEY",
+            &|r| count(r, "DNSKEY") == 3,
+            "the new ZSK published",
+        );
+        serving(
+            "SOA",
+            &|r| !tags(r, "SOA").is_empty() && tags(r, "SOA") != old_zsk,
+            "the new ZSK signing",
+        );
+        serving(
+            "DNSKEY",
+            &|r| count(r, "DNSKEY") == 2,
+            "the old ZSK removed",
+        );
+
+        // The KSK, by double DS: the successor's DS given to the parent at once, the DNSKEY set
+        // switching six seconds on, the old DS withdrawn after.
+        let old_ksk = tags(&served(signed.satellite.dns, "DNSKEY"), "DNSKEY");
+        let old_ds = signed.ds_set();
+        let out = signed
+            .registry
+            .cli(&["dnssec", "rollover-ksk", "name", "--switch-in", "6"]);
+        assert!(out.contains("give the parent its DS now"), "{out}");
+        let both = signed.ds_set();
+        let new_ds: Vec<Vec<u8>> = both
+            .iter()
+            .filter(|d| !old_ds.contains(d))
+            .cloned()
+            .collect();
+        assert_eq!(new_ds.len(), 1, "{out}");
+        restart(&both);
+        serving(
+            "DNSKEY",
+            &|r| !tags(r, "DNSKEY").is_empty() && tags(r, "DNSKEY") != old_ksk,
+            "the KSK switched",
+        );
+        restart(&new_ds);
+        signed.create("after.rollovers.name", true);
+        signed.satellite.wait_registered("after.rollovers.name");
+        std::thread::sleep(Duration::from_secs(2));
+    });
+    let failures = failures.into_inner().unwrap();
+    let answers = answers.into_inner();
+    assert!(answers > 40, "only {answers} answers");
+    assert!(
+        failures.is_empty(),
+        "{} of {answers} answers did not validate:\n{}\nnamed log:\n{}",
+        failures.len(),
+        failures.join("\n"),
+        std::fs::read_to_string(dir.path().join("named.log")).unwrap_or_default()
+    );
 }
