@@ -3,8 +3,8 @@
 //! zone's forwarder, while registrations stream into the registry. Every answer validates: the
 //! apex, a secure delegation's DS, an empty non-terminal, a name that does not exist, an
 //! unsigned delegation's missing DS, and the DS of each new registration as soon as the
-//! satellite serves it, with no SERVFAIL at any serial; and so through a ZSK rollover and a
-//! KSK rollover, asked without a pause the whole time.
+//! satellite serves it, with no SERVFAIL at any serial; and so through a ZSK rollover, a KSK
+//! rollover and an algorithm rollover, asked without a pause the whole time.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -176,7 +176,11 @@ impl Signed {
 }
 
 fn keygen(keys: &Path, flags: u16, timing: &Timing) {
-    let pair = KeyPair::generate(Algorithm::EcdsaP256Sha256).unwrap();
+    keygen_with(Algorithm::EcdsaP256Sha256, keys, flags, timing);
+}
+
+fn keygen_with(algorithm: Algorithm, keys: &Path, flags: u16, timing: &Timing) {
+    let pair = KeyPair::generate(algorithm).unwrap();
     let origin: Name = "name.".parse().unwrap();
     write_bind(
         keys,
@@ -237,7 +241,7 @@ impl Drop for Stop<'_> {
 }
 
 /// The apex's answer for `rtype` as the satellite serves it: each record's type and, for an
-/// RRSIG, the type it covers and its key tag.
+/// RRSIG, the type it covers, its algorithm and its key tag.
 fn served(server: SocketAddr, rtype: &str) -> Vec<String> {
     let out = Command::new("dig")
         .args([
@@ -253,20 +257,20 @@ fn served(server: SocketAddr, rtype: &str) -> Vec<String> {
         .map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
             match f.get(3) {
-                Some(&"RRSIG") => format!("RRSIG {} {}", f[4], f[10]),
+                Some(&"RRSIG") => format!("RRSIG {} {} {}", f[4], f[5], f[10]),
                 _ => f.get(3).unwrap_or(&"").to_string(),
             }
         })
         .collect()
 }
 
-/// A ZSK rollover by pre-publication and a KSK rollover by double DS, each step published by
-/// the commit thread at its time while registrations stream in, with a validating resolver
-/// asked all the while (the parent's DS set, its trust anchors, gains the new KSK's DS when
-/// `rollover-ksk` gives it and loses the old one after the switch): every answer validates,
-/// with no SERVFAIL at any moment.
+/// A ZSK rollover by pre-publication, a KSK rollover by double DS and an algorithm rollover
+/// (13 to 15), each step published by the commit thread at its time while registrations stream
+/// in, with a validating resolver asked all the while (the parent's DS set, its trust anchors,
+/// gains a new KSK's DS when it is given and loses the old one once it is gone): every answer
+/// validates, with no SERVFAIL at any moment.
 #[test]
-fn a_validating_resolver_sees_no_servfail_through_zsk_and_ksk_rollovers() {
+fn a_validating_resolver_sees_no_servfail_through_zsk_ksk_and_algorithm_rollovers() {
     let signed = Signed::new();
     let dir = tempfile::tempdir().unwrap();
     let port = free_port().port();
@@ -300,15 +304,19 @@ fn a_validating_resolver_sees_no_servfail_through_zsk_and_ksk_rollovers() {
             std::thread::sleep(Duration::from_millis(300));
         }
     };
-    let tags = |records: &[String], covered: &str| -> Vec<String> {
-        let mut tags: Vec<String> = records
+    // The key tags, or the algorithms, of the signatures over `covered`.
+    let signers = |records: &[String], covered: &str, field: usize| -> Vec<String> {
+        let mut found: Vec<String> = records
             .iter()
             .filter_map(|r| r.strip_prefix(&format!("RRSIG {covered} ")))
-            .map(str::to_owned)
+            .map(|r| r.split(' ').nth(field).unwrap().to_owned())
             .collect();
-        tags.sort();
-        tags
+        found.sort();
+        found.dedup();
+        found
     };
+    let tags = |records: &[String], covered: &str| signers(records, covered, 1);
+    let algorithms = |records: &[String], covered: &str| signers(records, covered, 0);
     let restart = |ds_set: &[Vec<u8>]| {
         let _all = asking.write().unwrap();
         let mut named = named.lock().unwrap();
@@ -413,6 +421,49 @@ fn a_validating_resolver_sees_no_servfail_through_zsk_and_ksk_rollovers() {
             "the KSK switched",
         );
         restart(&new_ds);
+
+        // The algorithm, 13 to 15: Ed25519 keys published and signing beside the ECDSA ones
+        // (every RRset signed by both), the parent given the new KSK's DS, then the ECDSA keys
+        // gone and their DS withdrawn.
+        let ecdsa: Vec<PathBuf> = std::fs::read_dir(&signed.keys)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().contains("Kname.+013+"))
+            .collect();
+        let before = signed.ds_set();
+        for flags in [SECURE_ENTRY_POINT, ZONE_KEY] {
+            keygen_with(Algorithm::Ed25519, &signed.keys, flags, &Timing::default());
+        }
+        let ed25519_ds: Vec<Vec<u8>> = signed
+            .ds_set()
+            .into_iter()
+            .filter(|d| !before.contains(d))
+            .collect();
+        serving(
+            "SOA",
+            &|r| algorithms(r, "SOA") == ["13", "15"],
+            "signed by both algorithms",
+        );
+        serving(
+            "DNSKEY",
+            &|r| algorithms(r, "DNSKEY") == ["13", "15"],
+            "both KSKs signing the DNSKEY set",
+        );
+        restart(&[new_ds.clone(), ed25519_ds.clone()].concat());
+        for path in ecdsa {
+            std::fs::remove_file(path).unwrap();
+        }
+        serving(
+            "DNSKEY",
+            &|r| algorithms(r, "DNSKEY") == ["15"] && count(r, "DNSKEY") == 2,
+            "Ed25519 alone",
+        );
+        serving(
+            "SOA",
+            &|r| algorithms(r, "SOA") == ["15"],
+            "the SOA by Ed25519 alone",
+        );
+        restart(&ed25519_ds);
         signed.create("after.rollovers.name", true);
         signed.satellite.wait_registered("after.rollovers.name");
         std::thread::sleep(Duration::from_secs(2));
