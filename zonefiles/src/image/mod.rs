@@ -28,7 +28,7 @@ mod top;
 
 use std::fs::File;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use memmap2::Mmap;
 
@@ -111,9 +111,9 @@ pub struct Image {
     apex: Option<u64>,
     /// The hash table of the names right below the apex (see [`mod@top`]).
     top: TopTable,
-    /// The table of NSEC3 owners of a signed image older than version 5, which has no
-    /// `nsec3` section: built from the index when opened (see [`mod@nsec3`]).
-    nsec3_built: Option<Vec<u8>>,
+    /// The table of NSEC3 owners of an image older than version 5, which has no `nsec3`
+    /// section: built from the index the first time a proof needs it (see [`mod@nsec3`]).
+    nsec3_built: OnceLock<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Image {
@@ -210,10 +210,10 @@ impl Image {
             index,
             apex: None,
             top: TopTable::default(),
-            nsec3_built: None,
+            nsec3_built: OnceLock::new(),
         };
         image.top = TopTable::read(image.section(image.header.top_section))?;
-        image.nsec3_table()?;
+        nsec3::Nsec3Table::new(image.section(image.header.nsec3_section))?;
         if check_index {
             image.check_index()?;
         }
@@ -223,9 +223,6 @@ impl Image {
             image.index.get(&key[..len])
         }))
         .map_err(|_| ImageError::Corrupt(s.offset))?;
-        if image.header.version < format::NSEC3_SINCE && image.is_signed() {
-            image.nsec3_built = Some(image.nsec3_from_index()?);
-        }
         Ok(image)
     }
 
@@ -606,16 +603,13 @@ impl Image {
         depth: index::Depth,
         mut visit: impl FnMut(&Name, u64) -> Result<(), ImageError>,
     ) -> Result<(), ImageError> {
-        index::for_each_key(
-            self.index.as_fst(),
-            prefix,
-            depth,
-            self.header.nodes,
-            |key, value| {
-                let name = Name::from_canonical_key(key).map_err(|_| ImageError::Corrupt(value))?;
-                visit(&name, value)
-            },
-        )
+        // A node takes at least two bytes of its section: a damaged header's count cannot
+        // make the walk longer than the file allows.
+        let nodes = self.header.nodes.min(self.header.nodes_section.len / 2);
+        index::for_each_key(self.index.as_fst(), prefix, depth, nodes, |key, value| {
+            let name = Name::from_canonical_key(key).map_err(|_| ImageError::Corrupt(value))?;
+            visit(&name, value)
+        })
         .map_err(|stop| match stop {
             index::Stop::Visit(error) => error,
             index::Stop::Malformed => ImageError::Corrupt(self.header.index_section.offset),

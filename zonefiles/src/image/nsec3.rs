@@ -21,11 +21,11 @@
 //!
 //! Only owners right below the apex whose label is a base32hex SHA-1 hash and that own an
 //! NSEC3 RRset are entries. Images of versions 3 and 4 have no section: the table is built in
-//! memory from the index when such an image of a signed zone is opened (one pass over the
-//! names below the apex).
+//! memory from the index the first time a proof needs it (one pass over the names below the
+//! apex), so that opening such an image still reads only its header.
 
 use super::dnssec::{NSEC3_HASH_LEN, base32hex};
-use super::{CompileError, Image, ImageError, index};
+use super::{CompileError, Image, ImageError, format, index};
 use crate::name::{MAX_KEY_LEN, Name, canonical_key_of_wire};
 use crate::rtype::RecordType;
 
@@ -156,12 +156,17 @@ impl<'a> Nsec3Table<'a> {
 }
 
 impl Image {
-    /// The table of NSEC3 owners: the image's section, or the one built when it was opened.
+    /// The table of NSEC3 owners: the image's section or, for an older image, the one built
+    /// from its index (the first call builds it).
     pub(super) fn nsec3_table(&self) -> Result<Nsec3Table<'_>, ImageError> {
-        Nsec3Table::new(match &self.nsec3_built {
-            Some(built) => built,
-            None => self.section(self.header.nsec3_section),
-        })
+        if self.header.version >= format::NSEC3_SINCE {
+            return Nsec3Table::new(self.section(self.header.nsec3_section));
+        }
+        if let Some(built) = self.nsec3_built.get() {
+            return Nsec3Table::new(built);
+        }
+        let built = self.nsec3_from_index()?;
+        Nsec3Table::new(self.nsec3_built.get_or_init(|| built))
     }
 
     /// The table's bytes as the index gives them: every name right below the apex whose
@@ -189,7 +194,7 @@ impl Image {
 
     /// Checks that the `nsec3` section holds exactly the table the index gives.
     pub(super) fn verify_nsec3(&self) -> Result<(), ImageError> {
-        if self.nsec3_built.is_none()
+        if self.header.version >= format::NSEC3_SINCE
             && self.nsec3_from_index()? != self.section(self.header.nsec3_section)
         {
             return Err(ImageError::Corrupt(self.header.nsec3_section.offset));
