@@ -21,11 +21,11 @@ use crate::fixture::Registry;
 const DS: &str = "12345 13 2 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE1E2B4A7B3E3F5A2D9C4B6E81";
 const DS2: &str = "23456 13 2 0F1E2D3C4B5A69788796A5B4C3D2E1F00F1E2D3C4B5A69788796A5B4C3D2E1F0";
 
-fn keygen(folder: &Path, zone: &str, flags: u16, timing: &Timing) {
+pub fn keygen(folder: &Path, zone: &str, flags: u16, timing: &Timing) {
     keygen_with(Algorithm::EcdsaP256Sha256, folder, zone, flags, timing);
 }
 
-fn keygen_with(algorithm: Algorithm, folder: &Path, zone: &str, flags: u16, timing: &Timing) {
+pub fn keygen_with(algorithm: Algorithm, folder: &Path, zone: &str, flags: u16, timing: &Timing) {
     let pair = KeyPair::generate(algorithm).unwrap();
     let zone: Name = format!("{zone}.").parse().unwrap();
     write_bind(

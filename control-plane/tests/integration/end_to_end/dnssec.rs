@@ -14,10 +14,11 @@ use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use zonefiles::Name;
-use zonefiles::sign::bind::{self, Private, write_bind};
-use zonefiles::sign::keys::{Algorithm, KeyPair, SECURE_ENTRY_POINT, Timing, ZONE_KEY};
+use zonefiles::sign::bind;
+use zonefiles::sign::keys::{Algorithm, SECURE_ENTRY_POINT, Timing, ZONE_KEY};
 
 use super::satellite::Satellite;
+use crate::dnssec::{keygen, keygen_with};
 use crate::fixture::{Registry, free_port};
 
 const DS: &str = "12345 13 2 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE1E2B4A7B3E3F5A2D9C4B6E81";
@@ -131,7 +132,7 @@ impl Signed {
         let keys = registry.path("keys/dnssec");
         std::fs::create_dir_all(&keys).unwrap();
         for flags in [SECURE_ENTRY_POINT, ZONE_KEY] {
-            keygen(&keys, flags, &Timing::default());
+            keygen(&keys, "name", flags, &Timing::default());
         }
         registry.cli(&["dnssec", "on", "name", "--denial", "nsec3"]);
         registry.start();
@@ -173,24 +174,6 @@ impl Signed {
             .map(|key| key.ds_rdata(&origin))
             .collect()
     }
-}
-
-fn keygen(keys: &Path, flags: u16, timing: &Timing) {
-    keygen_with(Algorithm::EcdsaP256Sha256, keys, flags, timing);
-}
-
-fn keygen_with(algorithm: Algorithm, keys: &Path, flags: u16, timing: &Timing) {
-    let pair = KeyPair::generate(algorithm).unwrap();
-    let origin: Name = "name.".parse().unwrap();
-    write_bind(
-        keys,
-        &origin,
-        flags,
-        Private::InFile(&pair),
-        ops::now() as u64,
-        timing,
-    )
-    .unwrap();
 }
 
 /// Asserts that the resolver on `port` validates `name`'s answer for `rtype` with `status`.
@@ -365,6 +348,7 @@ fn a_validating_resolver_sees_no_servfail_through_zsk_ksk_and_algorithm_rollover
             .unwrap();
         keygen(
             &signed.keys,
+            "name",
             ZONE_KEY,
             &Timing {
                 publish: Some(now),
@@ -432,7 +416,13 @@ fn a_validating_resolver_sees_no_servfail_through_zsk_ksk_and_algorithm_rollover
             .collect();
         let before = signed.ds_set();
         for flags in [SECURE_ENTRY_POINT, ZONE_KEY] {
-            keygen_with(Algorithm::Ed25519, &signed.keys, flags, &Timing::default());
+            keygen_with(
+                Algorithm::Ed25519,
+                &signed.keys,
+                "name",
+                flags,
+                &Timing::default(),
+            );
         }
         let ed25519_ds: Vec<Vec<u8>> = signed
             .ds_set()
