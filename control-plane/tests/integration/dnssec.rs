@@ -305,6 +305,9 @@ fn signatures_are_renewed_between_batches_and_a_zone_without_keys_refuses_writes
     // temporary error, nothing unsigned is published, and the failure is counted.
     let hidden = registry.path("keys/hidden");
     std::fs::rename(&keys, &hidden).unwrap();
+    // The commit thread looks at the keys folder again at most a second after it last did:
+    // until then it signs with the keys it holds.
+    std::thread::sleep(std::time::Duration::from_millis(1200));
     let response = create("refused.tld");
     assert_ne!(response.code.number(), 200, "{response:?}");
     let metrics = registry.metrics();
