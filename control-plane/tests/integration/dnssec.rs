@@ -39,6 +39,18 @@ pub fn keygen_with(algorithm: Algorithm, folder: &Path, zone: &str, flags: u16, 
     .unwrap();
 }
 
+/// The `.private` file of the key with this tag in `folder`.
+pub fn private_key_file(folder: &Path, tag: &str) -> PathBuf {
+    std::fs::read_dir(folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.extension().is_some_and(|e| e == "private")
+                && p.to_string_lossy().contains(&format!("+{tag:0>5}."))
+        })
+        .unwrap()
+}
+
 /// A registry with `[dnssec]` (and `dnssec`'s extra settings), a KSK and a ZSK for each of
 /// `zones` in its keys folder, and the commit thread's sweep every second if `sweeping`;
 /// returns it with the keys folder.
@@ -573,15 +585,7 @@ fn keys_roll_by_their_timing_with_no_registrar_writing() {
             ..Timing::default()
         },
     );
-    let current = std::fs::read_dir(&keys)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.extension().is_some_and(|e| e == "private")
-                && p.to_string_lossy()
-                    .contains(&format!("+{:0>5}.", old_zsk[0]))
-        })
-        .unwrap();
+    let current = private_key_file(&keys, &old_zsk[0]);
     zonefiles::sign::bind::set_timing(
         &current,
         &Timing {

@@ -18,7 +18,7 @@ use zonefiles::sign::bind;
 use zonefiles::sign::keys::{Algorithm, SECURE_ENTRY_POINT, Timing, ZONE_KEY};
 
 use super::satellite::Satellite;
-use crate::dnssec::{keygen, keygen_with};
+use crate::dnssec::{keygen, keygen_with, private_key_file};
 use crate::fixture::{Registry, free_port};
 
 const DS: &str = "12345 13 2 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE1E2B4A7B3E3F5A2D9C4B6E81";
@@ -337,15 +337,7 @@ fn a_validating_resolver_sees_no_servfail_through_zsk_ksk_and_algorithm_rollover
         let before = served(signed.satellite.dns, "SOA");
         let old_zsk = tags(&before, "SOA");
         let now = ops::now() as u64;
-        let current = std::fs::read_dir(&signed.keys)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| {
-                p.extension().is_some_and(|e| e == "private")
-                    && p.to_string_lossy()
-                        .contains(&format!("+{:0>5}.", old_zsk[0]))
-            })
-            .unwrap();
+        let current = private_key_file(&signed.keys, &old_zsk[0]);
         keygen(
             &signed.keys,
             "name",
