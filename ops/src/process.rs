@@ -1,5 +1,6 @@
-//! What a server process does around its sockets: binding with a hint an operator can act
-//! on, and dropping root once the privileged sockets are open.
+//! What a process does around its sockets and pipes: binding with a hint an operator can act
+//! on, dropping root once the privileged sockets are open, and a command's output into a pipe
+//! that closes early.
 
 use anyhow::{Context, Result};
 
@@ -11,6 +12,19 @@ pub fn user_ids(user: &str) -> Result<(libc::uid_t, libc::gid_t)> {
     anyhow::ensure!(!entry.is_null(), "no such user: {user}");
     // SAFETY: checked non-null above.
     Ok(unsafe { ((*entry).pw_uid, (*entry).pw_gid) })
+}
+
+/// Lets a command whose output goes into a pipe end quietly when the reader goes away early
+/// (`control-plane dnssec status | head`), as other Unix commands do: SIGPIPE back to its
+/// default action. Rust's runtime ignores it, so that a write to the closed pipe fails, and
+/// `println!` panics on that failure. Call it first thing in `main`, before any thread starts,
+/// and only in commands: a server keeps SIGPIPE ignored (its sockets' writes do not raise it,
+/// but its pipes' would).
+pub fn end_quietly_on_closed_pipe() {
+    // SAFETY: sets one signal's disposition, before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
 
 /// Binds a TCP listener, with a hint when the error is a common one.

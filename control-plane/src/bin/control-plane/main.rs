@@ -143,6 +143,9 @@ pub fn open(config: &Config) -> Result<rusqlite::Connection> {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve(_)) {
+        ops::process::end_quietly_on_closed_pipe();
+    }
     ops::init_logging();
     let mut config = match &cli.config {
         Some(path) => Config::load(path)?,
