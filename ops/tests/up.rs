@@ -15,6 +15,17 @@ fn run(program: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// `up`, killed when the test ends however it ends (its servers go with it): a failing
+/// assertion leaves nothing running.
+struct Up(std::process::Child);
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn up_runs_a_constellation_that_answers_and_leaves_nothing_behind() {
     let dir = tempfile::tempdir().unwrap();
@@ -22,16 +33,16 @@ fn up_runs_a_constellation_that_answers_and_leaves_nothing_behind() {
     // Every port (offset + 1700 … offset + 9182) below the kernel's ephemeral range (32768 on),
     // where outgoing connections of other tests could hold one.
     let offset = 10_000 + (std::process::id() % 13_000) as u16;
-    let mut up = Command::new(env!("CARGO_BIN_EXE_constellation"))
+    let mut up = Up(Command::new(env!("CARGO_BIN_EXE_constellation"))
         .args(["up", "--domains", "500", "--dir"])
         .arg(&home)
         .args(["--port-offset", &offset.to_string()])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .unwrap();
+        .unwrap());
     let mut printed = String::new();
-    let mut lines = BufReader::new(up.stdout.take().unwrap()).lines();
+    let mut lines = BufReader::new(up.0.stdout.take().unwrap()).lines();
     let deadline = Instant::now() + Duration::from_secs(600);
     for line in lines.by_ref() {
         let line = line.unwrap();
@@ -249,8 +260,8 @@ fn up_runs_a_constellation_that_answers_and_leaves_nothing_behind() {
     }
 
     // kill -9 of up: its servers go with it.
-    up.kill().unwrap();
-    up.wait().unwrap();
+    up.0.kill().unwrap();
+    up.0.wait().unwrap();
     let dns = std::net::SocketAddr::from(([127, 0, 0, 1], 5301 + offset));
     let deadline = Instant::now() + Duration::from_secs(10);
     while std::net::TcpStream::connect(dns).is_ok() {

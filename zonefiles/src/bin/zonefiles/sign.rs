@@ -191,8 +191,10 @@ pub fn sign(args: SignArgs) -> Result<ExitCode> {
         .iter()
         .map(|k| bind::read_bind(k).with_context(|| format!("reading the key {}", k.display())))
         .collect::<Result<Vec<_>>>()?;
+    let started = Instant::now();
     let (zone, findings) = read::read_zone(&args.zone, args.origin)?;
     let findings = read::all_findings(&zone, findings);
+    let read = started.elapsed();
     if findings
         .iter()
         .any(|f| f.severity == zonefiles::check::Severity::Error)
@@ -218,19 +220,25 @@ pub fn sign(args: SignArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let signed = sign_zone(&zone, &keys, &policy, args.at.unwrap_or(now() as u64))?;
     let took = started.elapsed();
+    drop(zone);
+    let started = Instant::now();
     let mut bytes = Vec::new();
     zonefiles::master::write_zone(&signed, &mut bytes)?;
     zonefiles::atomic::write_atomically(&args.output, &bytes)
         .with_context(|| format!("writing {}", args.output.display()))?;
+    let written = started.elapsed();
     let count = |t: zonefiles::RecordType| signed.records().iter().filter(|r| r.rtype == t).count();
     eprintln!(
-        "{}: {} records, {} signatures, {} {} in {:.2} s",
+        "{}: {} records, {} signatures, {} {}; read and checked in {:.2} s, signed in {:.2} s, \
+         written in {:.2} s",
         args.output.display(),
         signed.records().len(),
         count(zonefiles::RecordType::RRSIG),
         count(zonefiles::RecordType::NSEC) + count(zonefiles::RecordType::NSEC3),
         if args.nsec { "NSEC" } else { "NSEC3" },
-        took.as_secs_f64()
+        read.as_secs_f64(),
+        took.as_secs_f64(),
+        written.as_secs_f64(),
     );
     Ok(ExitCode::SUCCESS)
 }
