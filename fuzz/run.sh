@@ -21,7 +21,7 @@ export RUSTC_BOOTSTRAP=1
 cargo fuzz build -O >/dev/null
 # Targets run side by side, one per core (`FUZZ_JOBS` to choose), straight from the binaries the
 # build made: a `cargo fuzz run` per target would take cargo's build lock each time.
-bin=target/$(rustc -vV | sed -n 's/^host: //p')/release
+bin=${CARGO_TARGET_DIR:-target}/$(rustc -vV | sed -n 's/^host: //p')/release
 jobs=${FUZZ_JOBS:-$(nproc)}
 # What `cargo fuzz run` sets for an address-sanitized target.
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_odr_violation=0
