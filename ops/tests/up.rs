@@ -33,8 +33,16 @@ fn up_runs_a_constellation_that_answers_and_leaves_nothing_behind() {
     // Every port (offset + 1700 … offset + 9182) below the kernel's ephemeral range (32768 on),
     // where outgoing connections of other tests could hold one.
     let offset = 10_000 + (std::process::id() % 13_000) as u16;
+    // The servers as `cargo test --workspace` builds them: under `./test.sh` they are there
+    // already, where `up`'s own `cargo build -p` would resolve other features and build them
+    // again.
+    let built = Command::new(env!("CARGO"))
+        .args(["test", "--workspace", "--no-run", "--locked", "-q"])
+        .status()
+        .unwrap();
+    assert!(built.success());
     let mut up = Up(Command::new(env!("CARGO_BIN_EXE_constellation"))
-        .args(["up", "--domains", "500", "--dir"])
+        .args(["up", "--no-build", "--domains", "500", "--dir"])
         .arg(&home)
         .args(["--port-offset", &offset.to_string()])
         .stdout(Stdio::piped())

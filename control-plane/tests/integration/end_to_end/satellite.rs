@@ -11,23 +11,17 @@ use zonefiles::zonedir::ZoneDir;
 
 use crate::fixture::{BIN, Registry, free_port};
 
-/// The other binaries the pipeline needs, built once (same profile as this test).
+/// The other binaries the pipeline needs, built once (same profile as this test), as
+/// `cargo test --workspace` builds them: with the features that command unifies, so under
+/// `./test.sh` they are there already (a `cargo build -p` of the satellite's packages would
+/// resolve other features and build them again, for minutes).
 pub fn binaries() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = Path::new(BIN).parent().unwrap().to_owned();
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut build = Command::new(cargo);
-        build.args([
-            "build",
-            "--locked",
-            "-p",
-            "update-agent",
-            "-p",
-            "edge-dns",
-            "-p",
-            "edge-whois",
-        ]);
+        build.args(["test", "--workspace", "--no-run", "--locked", "-q"]);
         if dir.ends_with("release") {
             build.arg("--release");
         }
