@@ -32,11 +32,8 @@ fn have_tool(tool: &str) -> bool {
 /// where a `cargo build -p` of a few packages would resolve other features and build them
 /// again (minutes).
 fn built() -> &'static Path {
-    let status = Command::new(env!("CARGO"))
+    let status = ops::process::cargo()
         .args(["test", "--workspace", "--no-run", "--locked", "-q"])
-        // Set by cargo for this test, and watched by ring's build script: passed on, it would
-        // rebuild ring and all above it.
-        .env_remove("CARGO_MANIFEST_DIR")
         .status()
         .expect("cargo runs");
     assert!(status.success());

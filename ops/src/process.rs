@@ -27,6 +27,31 @@ pub fn end_quietly_on_closed_pipe() {
     }
 }
 
+/// `cargo` (the one running this process, if any) without the variables cargo sets for a
+/// package's run, test or build script (`CARGO_PKG_*`, `CARGO_MANIFEST_DIR`, …). Build
+/// scripts watch some of them (ring's does): a cargo started with them from `cargo run` or a
+/// test would build those crates, and everything above them, again.
+pub fn cargo() -> std::process::Command {
+    const SET_BY_CARGO: [&str; 7] = [
+        "CARGO_PKG_",
+        "CARGO_MANIFEST_",
+        "CARGO_BIN_",
+        "CARGO_CRATE_",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+        "CARGO_RUSTC_CURRENT_DIR",
+    ];
+    let program = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = std::process::Command::new(program);
+    for (name, _) in std::env::vars_os() {
+        let text = name.to_string_lossy();
+        if SET_BY_CARGO.iter().any(|prefix| text.starts_with(prefix)) {
+            command.env_remove(&name);
+        }
+    }
+    command
+}
+
 /// Binds a TCP listener, with a hint when the error is a common one.
 pub async fn bind_tcp(addr: std::net::SocketAddr) -> Result<tokio::net::TcpListener> {
     tokio::net::TcpListener::bind(addr).await.map_err(|error| {

@@ -36,11 +36,8 @@ fn up_runs_a_constellation_that_answers_and_leaves_nothing_behind() {
     // The servers as `cargo test --workspace` builds them: under `./test.sh` they are there
     // already, where `up`'s own `cargo build -p` would resolve other features and build them
     // again.
-    let built = Command::new(env!("CARGO"))
+    let built = ops::process::cargo()
         .args(["test", "--workspace", "--no-run", "--locked", "-q"])
-        // Set by cargo for this test, and watched by ring's build script: passed on, it would
-        // rebuild ring and all above it.
-        .env_remove("CARGO_MANIFEST_DIR")
         .status()
         .unwrap();
     assert!(built.success());

@@ -19,12 +19,8 @@ pub fn binaries() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = Path::new(BIN).parent().unwrap().to_owned();
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut build = Command::new(cargo);
+        let mut build = ops::process::cargo();
         build.args(["test", "--workspace", "--no-run", "--locked", "-q"]);
-        // Set by cargo for this test, and watched by ring's build script: passed on, it would
-        // rebuild ring and all above it.
-        build.env_remove("CARGO_MANIFEST_DIR");
         if dir.ends_with("release") {
             build.arg("--release");
         }

@@ -107,7 +107,7 @@ fn binaries(build: bool) -> anyhow::Result<PathBuf> {
         eprintln!(
             "== building the servers (a first build on a fresh machine takes several minutes)"
         );
-        let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        let mut cargo = ops::process::cargo();
         cargo.current_dir(&workspace).args(["build", "--locked"]);
         for server in SERVERS {
             cargo.args(["-p", server]);
